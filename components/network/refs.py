@@ -1,0 +1,51 @@
+"""What a component needs to know about a network, whether Triplane created it or it already existed.
+
+Components take one of these as their `network` argument, so a created network and an existing one
+are interchangeable; the check between the two happens once, in the stack composition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class AwsNetworkRef:
+    region: str
+    vpc_id: pulumi.Input[str]
+    app_subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets, one per zone (at least two zones), where workloads and interface endpoints live."""
+    application_cidrs: Sequence[str]
+    """Sources allowed to reach model endpoints."""
+    private_route_table_ids: Sequence[pulumi.Input[str]] = ()
+    """Route tables of the app subnets (empty for an existing network: its routing is not Triplane's)."""
+    zones: Sequence[str] = ()
+    cidr: str | None = None
+    """The VPC block when Triplane created it; None for an existing network."""
+
+
+@dataclass(frozen=True)
+class AzureNetworkRef:
+    location: str
+    resource_group_name: pulumi.Input[str]
+    vnet_id: pulumi.Input[str]
+    vnet_name: pulumi.Input[str]
+    app_subnet_id: pulumi.Input[str]
+    endpoint_subnet_id: pulumi.Input[str]
+    """Subnet for private endpoints (network policies enabled, so NSGs apply to them)."""
+    application_cidrs: Sequence[str]
+    cidr: str | None = None
+
+
+@dataclass(frozen=True)
+class GcpNetworkRef:
+    project: str
+    region: str
+    network_id: pulumi.Input[str]
+    """`projects/<p>/global/networks/<n>`."""
+    subnetwork_id: pulumi.Input[str]
+    application_cidrs: Sequence[str]
+    cidr: str | None = None

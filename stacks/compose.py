@@ -1,0 +1,29 @@
+"""From an environment spec to components: shared networks first, then one component per use case.
+
+Each pattern has a builder in `stacks.patterns` that takes a use case and the stack context and
+returns the `Endpoint` the application calls. Shared pieces (a cloud's network, a region's egress
+firewall) come from `StackContext.shared`, so they are created once however many use cases use them.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from stacks.context import Endpoint, StackContext
+from stacks.networks import network_for
+from stacks.patterns import BUILDERS
+
+
+def compose(ctx: StackContext) -> dict[str, Endpoint]:
+    """Register every resource of the environment; return each use case's endpoint."""
+    for cloud in ("aws", "azure", "gcp"):
+        if getattr(ctx.environment.clouds, cloud) is not None:
+            network_for(ctx, cloud)
+    endpoints: dict[str, Endpoint] = {}
+    for use_case in ctx.environment.use_cases:
+        endpoints[use_case.name] = BUILDERS[use_case.pattern](use_case, ctx)
+    return endpoints
+
+
+def export_endpoints(endpoints: dict[str, Endpoint]) -> None:
+    pulumi.export("endpoints", {name: endpoint.as_output() for name, endpoint in endpoints.items()})

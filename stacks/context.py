@@ -1,0 +1,91 @@
+"""What a pattern builder gets: the environment, its providers, shared networks, names and tags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pulumi
+
+from components.naming import physical_name
+from components.tagging import standard_tags
+from stacks.providers import Providers
+from stacks.spec import Environment, SpecError
+from stacks.spec.use_case import UseCaseBase
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How an application reaches one use case's model: the `endpoints` stack output, per use case."""
+
+    pattern: str
+    url: pulumi.Input[str]
+    auth: str
+    """How the caller authenticates, e.g. `aws-iam`, `entra-id`, `google-iam`, `api-key`."""
+    identity: pulumi.Input[str] | None = None
+    """The role / identity / service account the application uses (or is granted)."""
+    secret_ref: pulumi.Input[str] | None = None
+    """A reference to a secret (ARN, Key Vault URI, Secret Manager name), never its value."""
+    logs: pulumi.Input[str] | None = None
+
+    def as_output(self) -> dict[str, Any]:
+        output: dict[str, Any] = {"pattern": self.pattern, "url": self.url, "auth": self.auth}
+        for key in ("identity", "secret_ref", "logs"):
+            value = getattr(self, key)
+            if value is not None:
+                output[key] = value
+        return output
+
+
+@dataclass
+class StackContext:
+    stack: str
+    source: str
+    """The stack settings file, named in every error."""
+    environment: Environment
+    providers: Providers
+    _shared: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def protect_data(self) -> bool:
+        return self.environment.protects_stateful
+
+    def prefix(self, use_case: UseCaseBase | None = None) -> str:
+        """`<environment>-<use case>`: the logical name of a use case's component, and its name stem."""
+        return f"{self.stack}-{use_case.name}" if use_case else self.stack
+
+    def name(self, *parts: str, kind: str = "default") -> str:
+        return physical_name(self.stack, *parts, kind=kind)
+
+    def tags(self, use_case: UseCaseBase | None = None) -> dict[str, str]:
+        env = self.environment
+        if use_case is None:
+            return standard_tags(environment=self.stack, owner=env.owner, cost_center=env.cost_center)
+        return standard_tags(
+            environment=self.stack,
+            owner=env.owner,
+            cost_center=env.cost_center,
+            use_case=use_case.name,
+            data_classification=use_case.data_classification,
+            pattern=getattr(use_case, "pattern", "shared"),
+        )
+
+    def shared(self, key: Any, factory: Callable[[], T]) -> T:
+        """Create a resource serving several use cases once (a network, a firewall, a log sink)."""
+        if key not in self._shared:
+            self._shared[key] = factory()
+        result: T = self._shared[key]
+        return result
+
+    def opts(self, cloud: str, **kwargs: Any) -> pulumi.ResourceOptions:
+        """Options that hand a component the one provider configured for `cloud`."""
+        return pulumi.ResourceOptions(providers=[self.providers.for_cloud(cloud)], **kwargs)
+
+    def error(self, field_path: str, message: str) -> SpecError:
+        return SpecError(self.source, [f"triplane:environment.{field_path}: {message}"])
+
+    def use_case_index(self, use_case: UseCaseBase) -> int:
+        return next(i for i, u in enumerate(self.environment.use_cases) if u.name == use_case.name)

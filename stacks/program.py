@@ -1,0 +1,48 @@
+"""The Pulumi program: read `triplane:environment`, validate it, compose the environment.
+
+Runs the same way under `pulumi up` and under `triplane plan` (the mock runtime). Bad input stops
+the run with one paragraph naming the stack file and field, before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+
+from stacks.compose import compose, export_endpoints
+from stacks.context import StackContext
+from stacks.providers import build_providers
+from stacks.secrets import check_secrets
+from stacks.spec import Environment, SpecError, validate_environment
+
+
+def stack_file(stack: str) -> str:
+    return f"stacks/Pulumi.{stack}.yaml"
+
+
+def load_environment(stack: str) -> Environment:
+    raw = pulumi.Config("triplane").get("environment")
+    source = stack_file(stack)
+    try:
+        value = json.loads(raw) if raw is not None else None
+    except json.JSONDecodeError as exc:
+        raise SpecError(source, [f"triplane:environment is not valid structured config ({exc})"]) from None
+    environment: Environment = validate_environment(value, source)
+    check_secrets(environment, source)
+    return environment
+
+
+def main() -> None:
+    stack = pulumi.get_stack()
+    try:
+        environment = load_environment(stack)
+    except SpecError as error:
+        raise pulumi.RunError(str(error)) from None
+    ctx = StackContext(
+        stack=stack,
+        source=stack_file(stack),
+        environment=environment,
+        providers=build_providers(stack, environment),
+    )
+    export_endpoints(compose(ctx))

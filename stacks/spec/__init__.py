@@ -1,0 +1,36 @@
+"""The environment spec: pydantic models for the `triplane:environment` stack setting.
+
+Everything a stack file says is validated here, before any resource is registered. Components
+never see these models: the composition in `stacks.compose` turns them into plain arguments.
+"""
+
+from stacks.spec.base import CLASSIFICATION_RANK, Cloud, DataClassification, Pattern
+from stacks.spec.cloud_managed import CloudManagedUseCase, ManagedModel
+from stacks.spec.clusters import ExistingCluster, KubernetesCluster, NewCluster
+from stacks.spec.environment import Environment, UseCase
+from stacks.spec.errors import SpecError, validate_environment
+from stacks.spec.networks import AwsCloud, AzureCloud, Clouds, GcpCloud
+from stacks.spec.saas import SaasUseCase
+from stacks.spec.self_managed import SelfManagedUseCase
+
+__all__ = [
+    "CLASSIFICATION_RANK",
+    "AwsCloud",
+    "AzureCloud",
+    "Cloud",
+    "CloudManagedUseCase",
+    "Clouds",
+    "DataClassification",
+    "Environment",
+    "ExistingCluster",
+    "GcpCloud",
+    "KubernetesCluster",
+    "ManagedModel",
+    "NewCluster",
+    "Pattern",
+    "SaasUseCase",
+    "SelfManagedUseCase",
+    "SpecError",
+    "UseCase",
+    "validate_environment",
+]

@@ -1,0 +1,88 @@
+"""The environment: one stack's clouds, networks, clusters and use cases, validated as a whole."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import Discriminator, Field, model_validator
+
+from stacks.spec.base import SpecModel
+from stacks.spec.cloud_managed import CloudManagedUseCase
+from stacks.spec.clusters import KubernetesCluster
+from stacks.spec.networks import Clouds
+from stacks.spec.saas import SaasUseCase
+from stacks.spec.self_managed import SelfManagedUseCase
+
+UseCase = Annotated[SaasUseCase | CloudManagedUseCase | SelfManagedUseCase, Discriminator("pattern")]
+
+
+class Environment(SpecModel):
+    """The value of the `triplane:environment` stack setting."""
+
+    owner: str = Field(min_length=2, max_length=63, description="Team or address that owns the environment.")
+    cost_center: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+    tier: Literal["dev", "staging", "prod"] = Field(
+        default="dev", description="`prod` protects stateful resources from deletion unless told otherwise."
+    )
+    protect_stateful: bool | None = Field(
+        default=None, description="Protect keys, vaults, log stores and caches; defaults to true in prod."
+    )
+    clouds: Clouds = Field(default_factory=Clouds)
+    kubernetes: list[KubernetesCluster] = Field(default_factory=list)
+    use_cases: list[UseCase] = Field(default_factory=list)
+
+    @property
+    def protects_stateful(self) -> bool:
+        return self.tier == "prod" if self.protect_stateful is None else self.protect_stateful
+
+    def cluster(self, name: str) -> KubernetesCluster:
+        return next(c for c in self.kubernetes if c.name == name)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Environment:
+        _unique("use_cases", [u.name for u in self.use_cases])
+        _unique("kubernetes", [c.name for c in self.kubernetes])
+        for i, cluster in enumerate(self.kubernetes):
+            if cluster.new is not None and getattr(self.clouds, cluster.new.cloud) is None:
+                raise ValueError(
+                    f"kubernetes[{i}].new.cloud: {cluster.new.cloud} is not configured; add clouds.{cluster.new.cloud}"
+                )
+        clusters = {c.name for c in self.kubernetes}
+        for i, use_case in enumerate(self.use_cases):
+            cloud = getattr(use_case, "cloud", None)
+            if cloud is not None and getattr(self.clouds, cloud) is None:
+                raise ValueError(f"use_cases[{i}].cloud: {cloud} is not configured; add clouds.{cloud}")
+            if isinstance(use_case, SelfManagedUseCase) and use_case.cluster not in clusters:
+                known = ", ".join(sorted(clusters)) or "none declared"
+                raise ValueError(
+                    f"use_cases[{i}].cluster: no cluster named {use_case.cluster!r} under `kubernetes` ({known})"
+                )
+        _no_overlap(self.clouds)
+        return self
+
+
+def _unique(field: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{field}[{i}].name: {name!r} is used twice; names must be unique")
+        seen.add(name)
+
+
+def _no_overlap(clouds: Clouds) -> None:
+    """Networks must not overlap: they are peered, routed or VPN'd together sooner or later."""
+    blocks: list[tuple[str, ipaddress.IPv4Network]] = []
+    for cloud in ("aws", "azure", "gcp"):
+        settings = getattr(clouds, cloud)
+        if settings is None:
+            continue
+        network = settings.network
+        if network.new is not None:
+            blocks.append((f"clouds.{cloud}.network.new.cidr", ipaddress.IPv4Network(network.new.cidr)))
+    for i, (field_a, block_a) in enumerate(blocks):
+        for field_b, block_b in blocks[i + 1 :]:
+            if block_a.overlaps(block_b):
+                raise ValueError(
+                    f"{field_b}: {block_b} overlaps {block_a} ({field_a}); give each network its own block"
+                )

@@ -1,0 +1,128 @@
+"""Deterministic stand-ins for the cloud providers, so a plan runs with no credentials.
+
+Every resource gets a stable id and the computed attributes components read back (ARNs, Azure
+resource IDs, GCP self links, service-account emails). Invokes (`getCallerIdentity`,
+`getClientConfig`, ...) answer with fixed, documented values. Same input, same plan, every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.runtime import mocks as pulumi_mocks
+
+AWS_ACCOUNT_ID = "123456789012"
+AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+AZURE_TENANT_ID = "11111111-1111-1111-1111-111111111111"
+AZURE_OBJECT_ID = "22222222-2222-2222-2222-222222222222"
+GCP_PROJECT_NUMBER = "123456789"
+
+_INVOKES: dict[str, dict[str, Any]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": {
+        "accountId": AWS_ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
+        "userId": "AIDATRIPLANEPLAN",
+        "id": AWS_ACCOUNT_ID,
+    },
+    "aws:index/getPartition:getPartition": {
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+        "id": "aws",
+    },
+    "azure-native:authorization:getClientConfig": {
+        "clientId": AZURE_OBJECT_ID,
+        "objectId": AZURE_OBJECT_ID,
+        "subscriptionId": AZURE_SUBSCRIPTION_ID,
+        "tenantId": AZURE_TENANT_ID,
+    },
+    "gcp:organizations/getProject:getProject": {"number": GCP_PROJECT_NUMBER},
+}
+
+
+def _azure_id(type_: str, name: str, inputs: dict[str, Any]) -> str:
+    # azure-native:network:VirtualNetwork -> Microsoft.Network/virtualNetworks/<name>
+    _, module, kind = type_.split(":")
+    group = inputs.get("resourceGroupName", "rg")
+    namespace = "Microsoft." + module[:1].upper() + module[1:]
+    resource_name = next(
+        (str(v) for k, v in inputs.items() if k.endswith("Name") and k != "resourceGroupName" and v), name
+    )
+    return (
+        f"/subscriptions/{AZURE_SUBSCRIPTION_ID}/resourceGroups/{group}/providers/"
+        f"{namespace}/{kind[:1].lower()}{kind[1:]}s/{resource_name}"
+    )
+
+
+class CloudMocks(pulumi_mocks.Mocks):
+    """Mocks for the AWS, Azure Native, Google Cloud and Kubernetes providers."""
+
+    def __init__(self, project: str = "triplane", stack: str = "stack") -> None:
+        self.project = project
+        self.stack = stack
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        type_, name, inputs = args.typ, args.name, dict(args.inputs)
+        if type_.startswith("pulumi:providers:"):
+            return f"{name}-provider-id", inputs
+        package = type_.split(":")[0]
+        state: dict[str, Any] = dict(inputs)
+        resource_id = f"{name}-id"
+        if package == "aws":
+            service = type_.split(":")[1].split("/")[0]
+            state.setdefault("arn", f"arn:aws:{service}:us-east-1:{AWS_ACCOUNT_ID}:{name}")
+            state.setdefault("name", inputs.get("name", name))
+            if type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+                service_name = str(inputs.get("serviceName", "service"))
+                host = service_name.split(".")[-1]
+                state["dnsEntries"] = [
+                    {"dnsName": f"vpce-{name}.{host}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}
+                ]
+            if type_ == "aws:ec2/eip:Eip":
+                state["publicIp"] = "203.0.113.10"
+                state["allocationId"] = f"eipalloc-{name}"
+            if type_ == "aws:kms/key:Key":
+                state["keyId"] = f"{name}-key-id"
+            if type_ == "aws:eks/cluster:Cluster":
+                state["endpoint"] = f"https://{name}.eks.amazonaws.com"
+                state["certificateAuthority"] = {"data": "Y2VydGlmaWNhdGU="}
+                state["identities"] = [{"oidcs": [{"issuer": f"https://oidc.eks.amazonaws.com/id/{name}"}]}]
+                state["vpcConfig"] = dict(inputs.get("vpcConfig", {}), clusterSecurityGroupId=f"sg-{name}")
+        elif package == "azure-native":
+            resource_id = _azure_id(type_, name, inputs)
+            state.setdefault("name", name)
+            if "identity" in inputs:
+                state["identity"] = dict(
+                    inputs["identity"], principalId=AZURE_OBJECT_ID, tenantId=AZURE_TENANT_ID
+                )
+            if type_ == "azure-native:managedidentity:UserAssignedIdentity":
+                state.update(principalId=AZURE_OBJECT_ID, clientId=AZURE_OBJECT_ID, tenantId=AZURE_TENANT_ID)
+            if type_ == "azure-native:network:PublicIPAddress":
+                state["ipAddress"] = "198.51.100.10"
+        elif package == "gcp":
+            state.setdefault("name", inputs.get("name", name))
+            project = inputs.get("project", "project")
+            resource_id = f"projects/{project}/{type_.split(':')[-1].lower()}s/{state['name']}"
+            state.setdefault("selfLink", f"https://www.googleapis.com/{resource_id}")
+            if type_ == "gcp:serviceaccount/account:Account":
+                state["email"] = f"{inputs.get('accountId', name)}@{project}.iam.gserviceaccount.com"
+                state["member"] = f"serviceAccount:{state['email']}"
+            if type_ == "gcp:compute/address:Address" or type_ == "gcp:compute/globalAddress:GlobalAddress":
+                state.setdefault("address", "10.255.255.10")
+        elif package == "kubernetes":
+            metadata = dict(inputs.get("metadata") or {})
+            metadata.setdefault("name", name)
+            state["metadata"] = metadata
+            namespace = metadata.get("namespace")
+            resource_id = f"{namespace}/{metadata['name']}" if namespace else metadata["name"]
+        state.setdefault("id", resource_id)
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token in _INVOKES:
+            return dict(_INVOKES[args.token]), None
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return {"id": args.args.get("id"), "cidrBlock": "10.0.0.0/16", "arn": "arn:aws:ec2:vpc"}, None
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "id": "zones"}, None
+        return {}, None
