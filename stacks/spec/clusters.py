@@ -2,23 +2,125 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from stacks.spec.base import Cloud, Name, SpecModel
+
+LabelKey = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+    ),
+]
+LabelValue = Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
+
+
+class SystemNodes(SpecModel):
+    """The small always-on pool for cluster services (DNS, CNI, metrics); GPU pools come from use cases."""
+
+    machine_type: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{2,64}$",
+        description="Defaults: m6i.large (AWS), Standard_D4ds_v5 (Azure), e2-standard-4 (GCP).",
+    )
+    min: int = Field(default=2, ge=1, le=20)
+    max: int = Field(default=3, ge=1, le=100)
+    disk_size_gb: int = Field(default=100, ge=30, le=2048)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SystemNodes:
+        if self.min > self.max:
+            raise ValueError(f"min: {self.min} is more than max ({self.max})")
+        return self
 
 
 class NewCluster(SpecModel):
     cloud: Cloud = Field(description="EKS, AKS or GKE, in that cloud's environment network.")
+    api_access: Literal["private", "authorized-networks"] = Field(
+        default="private",
+        description=(
+            "`private`: the API server has only a private endpoint (deploy from inside the network). "
+            "`authorized-networks`: also a public endpoint, open only to `api_authorized_cidrs`."
+        ),
+    )
+    api_authorized_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Public CIDR blocks (e.g. a CI runner's) allowed to reach the API server.",
+    )
+    system_nodes: SystemNodes = Field(default_factory=SystemNodes)
+    service_endpoints: Literal["create", "existing"] = Field(
+        default="create",
+        description=(
+            "AWS: the interface endpoints private nodes need (ECR, S3, STS, EC2, EKS, ...) are created, or "
+            "the "
+            "VPC already has them (or a NAT path)."
+        ),
+    )
+    kms_key: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Existing key for secrets encryption; otherwise one is created.",
+    )
+    log_retention_days: int = Field(default=365, ge=1, le=3653, description="Control-plane log retention.")
+
+    @field_validator("api_authorized_cidrs")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        cleaned = []
+        for value in values:
+            try:
+                network = ipaddress.ip_network(value, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
+            if network.prefixlen < 8:
+                raise ValueError(
+                    f"{value} opens the API server to too much of the internet; use a narrow block"
+                )
+            cleaned.append(str(network))
+        return cleaned
+
+    @model_validator(mode="after")
+    def _access(self) -> NewCluster:
+        if self.api_access == "authorized-networks" and not self.api_authorized_cidrs:
+            raise ValueError(
+                "api_authorized_cidrs: list the CIDR blocks allowed to reach the public API endpoint"
+            )
+        if self.api_access == "private" and self.api_authorized_cidrs:
+            raise ValueError("api_authorized_cidrs: only used with `api_access: authorized-networks`")
+        if self.service_endpoints == "existing" and self.cloud != "aws":
+            raise ValueError("service_endpoints: only AWS clusters create service endpoints; remove it")
+        return self
 
 
 class ExistingCluster(SpecModel):
     kubeconfig_context: str = Field(min_length=1, description="Context name in the kubeconfig.")
-    kubeconfig_path: str | None = Field(default=None, description="Defaults to $KUBECONFIG or ~/.kube/config.")
+    kubeconfig_path: str | None = Field(
+        default=None, description="Defaults to $KUBECONFIG or ~/.kube/config."
+    )
+    cloud: Cloud | None = Field(
+        default=None, description="The cloud running it, if any: sets the internal load balancer annotations."
+    )
+    load_balancer_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Annotations that make a Service's load balancer internal on this cluster.",
+    )
+    gpu_node_selector: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Node labels of the GPU nodes, e.g. nvidia.com/gpu.product: NVIDIA-L4.",
+    )
+    storage_class: str | None = Field(
+        default=None, description="Storage class for model caches; cluster default if unset."
+    )
 
 
 class KubernetesCluster(SpecModel):
     name: Name
-    version: str = Field(default="1.31", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.31.")
+    version: str = Field(
+        default="1.31", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.31."
+    )
     new: NewCluster | None = None
     existing: ExistingCluster | None = None
 

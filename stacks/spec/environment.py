@@ -12,7 +12,7 @@ from stacks.spec.cloud_managed import CloudManagedUseCase
 from stacks.spec.clusters import KubernetesCluster
 from stacks.spec.networks import Clouds
 from stacks.spec.saas import SaasUseCase
-from stacks.spec.self_managed import SelfManagedUseCase
+from stacks.spec.self_managed import SelfManagedUseCase, check_environment
 
 UseCase = Annotated[SaasUseCase | CloudManagedUseCase | SelfManagedUseCase, Discriminator("pattern")]
 
@@ -59,6 +59,7 @@ class Environment(SpecModel):
                     f"use_cases[{i}].cluster: no cluster named {use_case.cluster!r} under `kubernetes` ({known})"
                 )
         _no_overlap(self.clouds)
+        check_environment(self)
         return self
 
 

@@ -1,36 +1,553 @@
-"""The self-managed pattern: open models served on GPUs the organisation controls."""
+"""The self-managed pattern: open models served on GPUs the organisation controls.
+
+A use case names a cluster (under `kubernetes`), a model and the GPUs of one serving pod. The model
+is checked to fit those GPUs here, during validation, before any resource is registered. Checks
+that need the whole environment (the cluster's cloud, use cases sharing one service) are in
+`check_environment`, called from the environment's own validation.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from stacks.spec.base import ConfigKey, Name, SpecModel
+from components.self_managed import sizing
+from stacks.spec.base import CLASSIFICATION_RANK, ConfigKey, Name, SpecModel
+from stacks.spec.networks import private_cidr
 from stacks.spec.use_case import UseCaseBase
+
+if TYPE_CHECKING:
+    from stacks.spec.environment import Environment
+
+Engine = Literal["tgi", "vllm"]
+Dtype = Literal["float16", "bfloat16"]
+Quantize = Literal[
+    "awq",
+    "gptq",
+    "marlin",
+    "eetq",
+    "exl2",
+    "bitsandbytes",
+    "bitsandbytes-nf4",
+    "bitsandbytes-fp4",
+    "fp8",
+    "compressed-tensors",
+]
+GpuTypeName = Literal[
+    "nvidia-t4",
+    "nvidia-a10g",
+    "nvidia-a10",
+    "nvidia-l4",
+    "nvidia-l40s",
+    "nvidia-a100-40gb",
+    "nvidia-a100-80gb",
+    "nvidia-h100-80gb",
+]
+DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+LabelKey = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+    ),
+]
+LabelValue = Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
+
+VLLM_QUANTIZE: dict[str, str] = {
+    "awq": "awq",
+    "gptq": "gptq",
+    "marlin": "marlin",
+    "bitsandbytes-nf4": "bitsandbytes",
+    "fp8": "fp8",
+    "compressed-tensors": "compressed-tensors",
+}
+"""TGI quantization names and their vLLM `--quantization` equivalents (vLLM lacks the others)."""
+
+
+class Architecture(SpecModel):
+    """For a model outside the catalog: what sizes its KV cache (from its config.json)."""
+
+    layers: int = Field(ge=1, le=512, description="num_hidden_layers.")
+    kv_heads: int = Field(ge=1, le=512, description="num_key_value_heads.")
+    head_dim: int = Field(ge=8, le=1024, description="head_dim (hidden_size / num_attention_heads).")
 
 
 class OpenModel(SpecModel):
-    id: str = Field(pattern=r"^[\w.-]+/[\w.-]+$", description="Hugging Face model ID, e.g. meta-llama/Llama-3.1-8B-Instruct.")
-    revision: str = Field(default="main", description="Commit SHA or tag; pin it in production.")
+    id: str = Field(
+        pattern=r"^[\w.-]+/[\w.-]+$",
+        description="Hugging Face model ID, e.g. meta-llama/Llama-3.1-8B-Instruct.",
+    )
+    revision: str = Field(
+        default="main",
+        pattern=r"^[\w./-]{1,128}$",
+        description="Commit SHA or tag; pin a commit SHA in production.",
+    )
+    parameters_billion: float | None = Field(
+        default=None,
+        gt=0,
+        le=2000,
+        description="Parameter count in billions; required for models outside the catalog.",
+    )
+    architecture: Architecture | None = Field(
+        default=None,
+        description="Layers, KV heads and head dim, for a KV-cache estimate of an uncatalogued model.",
+    )
+    dtype: Dtype | None = Field(default=None, description="Weights dtype; not combined with `quantize`.")
+    quantize: Quantize | None = Field(
+        default=None, description="Quantization (TGI names); not combined with `dtype`."
+    )
+
+    @model_validator(mode="after")
+    def _dtype_or_quantize(self) -> OpenModel:
+        if self.dtype is not None and self.quantize is not None:
+            raise ValueError(
+                "dtype: set either `dtype` or `quantize`, not both (the server rejects the pair)"
+            )
+        if self.id not in sizing.MODELS and self.parameters_billion is None:
+            known = ", ".join(sorted(sizing.MODELS))
+            raise ValueError(
+                f"parameters_billion: {self.id} is not in the model catalog; declare its size, e.g. "
+                f"`parameters_billion: 8.0` (catalog: {known})"
+            )
+        return self
+
+    @property
+    def info(self) -> sizing.ModelInfo:
+        known = sizing.MODELS.get(self.id)
+        architecture = (
+            sizing.Architecture(
+                self.architecture.layers, self.architecture.kv_heads, self.architecture.head_dim
+            )
+            if self.architecture is not None
+            else (known.architecture if known else None)
+        )
+        return sizing.ModelInfo(
+            parameters_billion=self.parameters_billion or (known.parameters_billion if known else 0.0),
+            architecture=architecture,
+            context=known.context if known else None,
+            quantized=known.quantized if known else None,
+        )
+
+    @property
+    def weight_format(self) -> str:
+        return sizing.weight_format(self.dtype, self.quantize, self.info)
 
 
 class Gpu(SpecModel):
-    type: str = Field(description="GPU model, e.g. nvidia-l4, nvidia-a10g, nvidia-a100-80gb, nvidia-h100-80gb.")
-    count: int = Field(ge=1, le=8, description="GPUs per serving pod (TGI --num-shard).")
+    type: GpuTypeName = Field(description="GPU model of the node pool.")
+    count: int = Field(
+        ge=1, le=8, description="GPUs per serving pod (TGI --num-shard, vLLM --tensor-parallel-size)."
+    )
+
+    @field_validator("count")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value not in sizing.GPU_COUNTS:
+            raise ValueError(f"{value} GPUs cannot split attention heads evenly; use 1, 2, 4 or 8")
+        return value
+
+
+class TokenBudgets(SpecModel):
+    """Token budgets: the limits that decide memory use (and OOMs) at serving time."""
+
+    max_input_tokens: int | None = Field(
+        default=None, ge=1, le=1_048_576, description="TGI --max-input-tokens."
+    )
+    max_total_tokens: int | None = Field(
+        default=None,
+        ge=2,
+        le=1_048_576,
+        description="Prompt plus generated tokens (TGI --max-total-tokens, vLLM --max-model-len).",
+    )
+    max_batch_prefill_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        le=4_194_304,
+        description="TGI --max-batch-prefill-tokens, vLLM --max-num-batched-tokens.",
+    )
+    max_batch_total_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        le=67_108_864,
+        description="TGI --max-batch-total-tokens: the KV-cache budget of a pod.",
+    )
+    max_concurrent_requests: int = Field(
+        default=128, ge=1, le=10_000, description="TGI --max-concurrent-requests, vLLM --max-num-seqs."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TokenBudgets:
+        if self.max_input_tokens and self.max_total_tokens and self.max_input_tokens >= self.max_total_tokens:
+            raise ValueError(
+                "max_input_tokens: must be smaller than max_total_tokens (room is needed to generate)"
+            )
+        if (
+            self.max_input_tokens
+            and self.max_batch_prefill_tokens
+            and self.max_batch_prefill_tokens < self.max_input_tokens
+        ):
+            raise ValueError(
+                "max_batch_prefill_tokens: must be at least max_input_tokens, or a long prompt never runs"
+            )
+        if (
+            self.max_total_tokens
+            and self.max_batch_total_tokens
+            and self.max_batch_total_tokens < self.max_total_tokens
+        ):
+            raise ValueError("max_batch_total_tokens: must be at least max_total_tokens")
+        return self
 
 
 class Replicas(SpecModel):
-    min: int = Field(default=1, ge=0, le=100)
+    min: int = Field(default=1, ge=0, le=100, description="0 lets the GPU pool scale to zero when idle.")
     max: int = Field(default=1, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Replicas:
+        if self.min > self.max:
+            raise ValueError(f"min: {self.min} is more than max ({self.max})")
+        return self
+
+
+class Autoscaling(SpecModel):
+    """A HorizontalPodAutoscaler on the server's queue (`tgi_queue_size`, `vllm:num_requests_waiting`).
+
+    Needs a custom-metrics adapter (e.g. prometheus-adapter) serving the metric; CPU is never used:
+    it spikes during model load and scales the deployment away.
+    """
+
+    queue_size_target: int = Field(
+        default=8, ge=1, le=10_000, description="Average waiting requests per pod."
+    )
+    scale_down_delay_seconds: int = Field(
+        default=600, ge=0, le=3600, description="Stabilization window for scale-down."
+    )
+
+
+class NodePoolSettings(SpecModel):
+    capacity_type: Literal["on-demand", "spot"] = Field(
+        default="on-demand",
+        description="Spot is cheaper and can be reclaimed; pools are split by capacity type.",
+    )
+    disk_size_gb: int = Field(
+        default=200, ge=50, le=16_384, description="Node disk: images and ephemeral storage."
+    )
+
+
+class ModelCache(SpecModel):
+    """The persistent Hugging Face cache, so restarts do not download the weights again."""
+
+    size_gb: int | None = Field(
+        default=None, ge=10, le=65_536, description="Defaults to 1.5 x the weights plus 20 GB."
+    )
+    storage_class: DnsLabel | None = Field(
+        default=None, description="Defaults to the cluster's (Triplane's on EKS)."
+    )
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = Field(
+        default="ReadWriteOnce",
+        description="ReadWriteMany (EFS, Filestore, Azure Files): replicas on several nodes share one cache.",
+    )
+    existing_claim: DnsLabel | None = Field(
+        default=None,
+        description="A PersistentVolumeClaim (in the service's namespace) already holding the model.",
+    )
+
+
+class AllowedClients(SpecModel):
+    """Who may call the model server; everything else is denied by NetworkPolicy."""
+
+    namespaces: list[DnsLabel] = Field(default_factory=list, description="Namespaces whose pods may call.")
+    pod_labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Only pods with these labels (in those namespaces, or in any if none listed).",
+    )
+    cidrs: list[str] = Field(
+        default_factory=list,
+        description="Private CIDR blocks outside the cluster, for an internal load balancer.",
+    )
+
+    @field_validator("cidrs")
+    @classmethod
+    def _private(cls, values: list[str]) -> list[str]:
+        return [private_cidr(v) for v in values]
+
+    @model_validator(mode="after")
+    def _someone(self) -> AllowedClients:
+        if not (self.namespaces or self.pod_labels or self.cidrs):
+            raise ValueError(
+                "namespaces: name at least one namespace, pod label or CIDR allowed to call the model"
+            )
+        return self
+
+
+class Image(SpecModel):
+    registry: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$",
+        description="Registry mirror replacing the image host (air-gapped sites), e.g. registry.corp/mirror.",
+    )
+    tag: str | None = Field(
+        default=None, pattern=r"^[\w][\w.-]{0,127}$", description="Overrides the pinned version."
+    )
+
+    @field_validator("tag")
+    @classmethod
+    def _not_latest(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() == "latest":
+            raise ValueError(
+                "`latest` is not a version: pin a tag such as 3.3.7 so every node runs the same server"
+            )
+        return value
+
+
+class Resources(SpecModel):
+    cpu: int = Field(ge=1, le=512, description="CPU cores per pod (request = limit).")
+    memory_gib: int = Field(ge=4, le=4096, description="Memory per pod in GiB (request = limit).")
 
 
 class SelfManagedUseCase(UseCaseBase):
     pattern: Literal["self-managed"]
     cluster: Name = Field(description="Name of a cluster under `kubernetes`.")
+    engine: Engine = Field(default="tgi", description="tgi (Text Generation Inference) or vllm.")
     model: OpenModel
     gpu: Gpu
+    tokens: TokenBudgets = Field(default_factory=TokenBudgets)
     replicas: Replicas = Field(default_factory=Replicas)
+    autoscaling: Autoscaling | None = Field(
+        default=None, description="Scale between replicas.min and max on queue size."
+    )
+    node_pool: NodePoolSettings = Field(default_factory=NodePoolSettings)
+    cache: ModelCache = Field(default_factory=ModelCache)
+    resources: Resources | None = Field(
+        default=None, description="Defaults to the pod's share of its GPU machine."
+    )
+    offline: bool = Field(
+        default=False,
+        description="HF_HUB_OFFLINE=1: serve from a pre-filled cache (cache.existing_claim), never the hub.",
+    )
     hf_token_secret: ConfigKey | None = Field(
         default=None, description="Stack config key holding a Hugging Face token, for gated models."
     )
+    api_key_secret: ConfigKey | None = Field(
+        default=None, description="Stack config key holding an API key the server requires of callers."
+    )
+    shared_service: Name | None = Field(
+        default=None,
+        description="Use cases naming the same shared service share one deployment of one model.",
+    )
+    exposure: Literal["cluster-ip", "internal-load-balancer"] = Field(
+        default="cluster-ip", description="Never public: a ClusterIP service, or an internal load balancer."
+    )
+    allowed_clients: AllowedClients
+    monitoring: Literal["none", "annotations", "service-monitor"] = Field(
+        default="annotations",
+        description="Prometheus scrape annotations, or a ServiceMonitor (Prometheus Operator).",
+    )
+    monitoring_namespace: DnsLabel = Field(
+        default="monitoring", description="Where Prometheus runs (allowed to scrape)."
+    )
+    image: Image = Field(default_factory=Image)
+    startup_timeout_minutes: int | None = Field(
+        default=None,
+        ge=5,
+        le=180,
+        description="Startup probe budget; defaults from the model size (15 to 60 minutes).",
+    )
+
+    @property
+    def service_name(self) -> str:
+        return self.shared_service or self.name
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SelfManagedUseCase:
+        tokens, model = self.tokens, self.model
+        if self.autoscaling is not None and self.replicas.max <= self.replicas.min:
+            raise ValueError(
+                f"autoscaling: replicas.max ({self.replicas.max}) must exceed replicas.min "
+                f"({self.replicas.min}) to scale"
+            )
+        if self.offline and self.cache.existing_claim is None:
+            raise ValueError(
+                "cache.existing_claim: offline serving (HF_HUB_OFFLINE=1) never downloads; name the "
+                "PersistentVolumeClaim pre-filled with the model"
+            )
+        if (
+            self.cache.access_mode == "ReadWriteOnce"
+            and self.replicas.max > 1
+            and self.cache.existing_claim is None
+        ):
+            raise ValueError(
+                f"cache.access_mode: {self.replicas.max} replicas cannot share a ReadWriteOnce cache across "
+                "nodes; set `ReadWriteMany` with a storage class that supports it (EFS, Filestore, Azure "
+                "Files), or replicas.max 1"
+            )
+        if self.exposure == "internal-load-balancer" and not self.allowed_clients.cidrs:
+            raise ValueError(
+                "allowed_clients.cidrs: an internal load balancer needs the private CIDR blocks allowed to "
+                "reach it"
+            )
+        gpu = sizing.GPUS[self.gpu.type]
+        if model.dtype == "bfloat16" and not gpu.bfloat16:
+            raise ValueError(f"model.dtype: {self.gpu.type} has no bfloat16; use float16")
+        if model.quantize == "fp8" and not gpu.fp8:
+            fp8 = ", ".join(g for g, spec in sizing.GPUS.items() if spec.fp8)
+            raise ValueError(f"model.quantize: fp8 needs Ada or Hopper GPUs ({fp8}), not {self.gpu.type}")
+        if self.engine == "vllm":
+            if model.quantize is not None and model.quantize not in VLLM_QUANTIZE:
+                allowed = ", ".join(VLLM_QUANTIZE)
+                raise ValueError(
+                    f"model.quantize: vLLM does not support {model.quantize}; use one of {allowed}"
+                )
+            if tokens.max_input_tokens is not None:
+                raise ValueError(
+                    "tokens.max_input_tokens: vLLM has no separate input limit; set max_total_tokens"
+                )
+            if tokens.max_batch_total_tokens is not None:
+                raise ValueError(
+                    "tokens.max_batch_total_tokens: vLLM sizes its KV cache from free memory; leave it unset"
+                )
+        info = model.info
+        if (
+            info.context is not None
+            and tokens.max_total_tokens is not None
+            and tokens.max_total_tokens > info.context
+        ):
+            raise ValueError(
+                f"tokens.max_total_tokens: {tokens.max_total_tokens} exceeds {model.id}'s context of "
+                f"{info.context} tokens"
+            )
+        self._check_fit()
+        return self
+
+    def _check_fit(self) -> None:
+        """The sizing guard: weights plus KV-cache headroom must fit the pod's GPUs."""
+        info, fmt = self.model.info, self.model.weight_format
+        required = sizing.need(
+            info.parameters_billion,
+            info.architecture,
+            fmt,
+            self.tokens.max_total_tokens,
+            self.tokens.max_batch_total_tokens,
+        )
+        if sizing.fits(required, self.gpu.type, self.gpu.count):
+            return
+        options = sizing.suggestions(
+            info.parameters_billion,
+            info.architecture,
+            fmt,
+            self.tokens.max_total_tokens,
+            self.tokens.max_batch_total_tokens,
+            self.gpu.type,
+            quantize_options=tuple(
+                q for q in sizing.ON_THE_FLY if self.engine == "tgi" or q in VLLM_QUANTIZE
+            ),
+        )
+        gpu = sizing.GPUS[self.gpu.type]
+        raise ValueError(
+            f"gpu: {self.model.id} does not fit. It needs about {required.total_gb:.1f} GB "
+            f"({required.weights_gb:.1f} GB of {fmt} weights + {required.kv_cache_gb:.1f} GB KV cache for "
+            f"{required.kv_tokens} tokens), but {self.gpu.count} x {self.gpu.type} offer "
+            f"{sizing.usable_gb(self.gpu.type, self.gpu.count):.1f} GB "
+            f"({int(sizing.USABLE_FRACTION * 100)}% of "
+            f"{gpu.memory_gb * self.gpu.count:g} GB). What would fit: " + "; ".join(options)
+        )
+
+
+SHARED_SETTINGS = (
+    "cluster",
+    "engine",
+    "model",
+    "gpu",
+    "tokens",
+    "replicas",
+    "autoscaling",
+    "node_pool",
+    "cache",
+    "resources",
+    "offline",
+    "hf_token_secret",
+    "api_key_secret",
+    "exposure",
+    "monitoring",
+    "monitoring_namespace",
+    "image",
+    "startup_timeout_minutes",
+    "data_classification",
+)
+"""What use cases sharing one service must agree on (only `allowed_clients` and descriptions may differ)."""
+
+
+def check_environment(environment: Environment) -> None:
+    """Checks that need the whole environment; messages name the field from the environment root."""
+    clusters = {c.name: c for c in environment.kubernetes}
+    services: dict[str, tuple[int, SelfManagedUseCase]] = {}
+    names = {u.name for u in environment.use_cases}
+    for i, use_case in enumerate(environment.use_cases):
+        if not isinstance(use_case, SelfManagedUseCase):
+            continue
+        cluster = clusters.get(use_case.cluster)
+        if cluster is None:
+            continue  # reported by the environment
+        if cluster.new is not None:
+            cloud = cluster.new.cloud
+            if sizing.machine_for(cloud, use_case.gpu.type, use_case.gpu.count) is None:
+                offered = [
+                    f"{g} (up to {max(spec.machines(cloud))})"
+                    for g, spec in sizing.GPUS.items()
+                    if spec.machines(cloud)
+                ]
+                where = sizing.clouds_offering(use_case.gpu.type, use_case.gpu.count)
+                elsewhere = (
+                    f"; {use_case.gpu.type} x {use_case.gpu.count} exists on {', '.join(where)}"
+                    if where
+                    else ""
+                )
+                raise ValueError(
+                    f"use_cases[{i}].gpu: {cloud} has no machine with "
+                    f"{use_case.gpu.count} x {use_case.gpu.type}; "
+                    f"GPUs on {cloud}: {', '.join(offered)}{elsewhere}"
+                )
+        elif (
+            use_case.exposure == "internal-load-balancer"
+            and cluster.existing is not None
+            and cluster.existing.cloud is None
+            and not cluster.existing.load_balancer_annotations
+        ):
+            raise ValueError(
+                f"use_cases[{i}].exposure: cluster {cluster.name!r} is not in a known cloud, so Triplane "
+                "cannot make its load balancer internal; set kubernetes[].existing.cloud or "
+                "existing.load_balancer_annotations"
+            )
+        if environment.tier == "prod" and not re.fullmatch(r"[0-9a-f]{40}", use_case.model.revision):
+            raise ValueError(
+                f"use_cases[{i}].model.revision: prod serves a pinned commit; set the 40-character "
+                "commit SHA "
+                f"of {use_case.model.id} instead of {use_case.model.revision!r}"
+            )
+        if use_case.shared_service is None:
+            continue
+        if use_case.shared_service in names and use_case.shared_service != use_case.name:
+            raise ValueError(
+                f"use_cases[{i}].shared_service: {use_case.shared_service!r} is also a use case's name; "
+                "pick a name no use case has"
+            )
+        first = services.get(use_case.shared_service)
+        if first is None:
+            services[use_case.shared_service] = (i, use_case)
+            continue
+        j, other = first
+        for setting in SHARED_SETTINGS:
+            if getattr(use_case, setting) != getattr(other, setting):
+                hint = (
+                    "; a shared service serves one data classification, so give the more sensitive "
+                    "one its own"
+                    if setting == "data_classification"
+                    and CLASSIFICATION_RANK[use_case.data_classification]
+                    != CLASSIFICATION_RANK[other.data_classification]
+                    else ""
+                )
+                raise ValueError(
+                    f"use_cases[{i}].{setting}: differs from use_cases[{j}] ({other.name}), which shares the "
+                    f"service {use_case.shared_service!r}; use cases sharing a service must agree on it{hint}"
+                )
