@@ -30,10 +30,14 @@ class Endpoint:
     secret_ref: pulumi.Input[str] | None = None
     """A reference to a secret (ARN, Key Vault URI, Secret Manager name), never its value."""
     logs: pulumi.Input[str] | None = None
+    egress_ips: pulumi.Input[list[str]] | None = None
+    """Static addresses the use case's outbound traffic leaves from (for a vendor's IP allowlist)."""
+    proxy: pulumi.Input[str] | None = None
+    """An HTTPS proxy the application must send its calls through, where egress is an explicit proxy."""
 
     def as_output(self) -> dict[str, Any]:
         output: dict[str, Any] = {"pattern": self.pattern, "url": self.url, "auth": self.auth}
-        for key in ("identity", "secret_ref", "logs"):
+        for key in ("identity", "secret_ref", "logs", "egress_ips", "proxy"):
             value = getattr(self, key)
             if value is not None:
                 output[key] = value
