@@ -1,0 +1,604 @@
+"""Monthly cost arithmetic: tokens for SaaS and cloud-managed, GPU node hours for self-managed, fixed costs.
+
+Every amount is a `Line` that names its price source, so the output can say which prices it used.
+Costs that depend on traffic are linear in the tokens per month once the use case's input/output mix
+is fixed, and a self-managed deployment costs its minimum replicas until traffic needs more; both
+shapes are a `Curve` (`fixed + max(floor, slope x tokens)`), which is what the break-even solves on.
+
+Assumptions, all read from the `serving` section of the price sheet:
+- a replica's capacity is `throughput_per_gpu[model class][gpu type] x GPUs x 3600 x utilization`
+  output tokens per hour; an input (prompt) token costs `input_token_weight` of an output token;
+- bytes on the wire are `tokens x bytes_per_token x wire_overhead` (firewall, NAT and endpoint
+  processing); invocation logs of cloud-managed models are `tokens x bytes_per_token x log_overhead`;
+- a month has `hours_per_month` hours (730).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
+from stacks.spec.use_case import Volume
+from triplane.decide import policy
+from components.self_managed import sizing
+from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
+
+CLOUDS = ("aws", "azure", "gcp")
+_PROBE = 1e9  # tokens: where a linear cost's slope is read off
+
+
+@dataclass(frozen=True)
+class Traffic:
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @classmethod
+    def from_volume(cls, volume: Volume | None) -> Traffic | None:
+        if volume is None:
+            return None
+        return cls(volume.input_tokens_per_month, volume.output_tokens_per_month)
+
+    def output_share(self, default: float) -> float:
+        return self.output_tokens / self.total if self.total else default
+
+    @classmethod
+    def at_mix(cls, total: float, output_share: float) -> Traffic:
+        output = round(total * output_share)
+        return cls(round(total) - output, output)
+
+
+@dataclass(frozen=True)
+class Line:
+    item: str
+    monthly: float
+    source: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Monthly cost at `tokens` per month (same input/output mix): `fixed + max(floor, slope x tokens)`."""
+
+    fixed: float
+    floor: float
+    slope: float
+
+    def at(self, tokens: float) -> float:
+        return self.fixed + max(self.floor, self.slope * tokens)
+
+    def slope_at(self, tokens: float) -> float:
+        return self.slope if self.slope * tokens >= self.floor else 0.0
+
+
+@dataclass
+class Estimate:
+    pattern: str
+    where: str
+    """`aws`, `azure`, `gcp`, or the existing cluster it runs on."""
+    model: str
+    model_class: str
+    lines: list[Line] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    curve: Curve | None = None
+    low: float | None = None
+    high: float | None = None
+    spot_monthly: float | None = None
+    allowed: bool = True
+    why_not: str = ""
+
+    @property
+    def monthly(self) -> float:
+        return sum(line.monthly for line in self.lines)
+
+    @property
+    def label(self) -> str:
+        return f"{self.pattern} ({self.where}, {self.model})"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "pattern": self.pattern,
+            "where": self.where,
+            "model": self.model,
+            "model_class": self.model_class,
+            "monthly": round(self.monthly, 2),
+            "lines": [
+                {"item": x.item, "monthly": round(x.monthly, 2), "source": x.source, "detail": x.detail}
+                for x in self.lines
+            ],
+        }
+        for key in ("low", "high", "spot_monthly"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = round(value, 2)
+        if self.missing:
+            out["missing_prices"] = self.missing
+        if self.notes:
+            out["notes"] = self.notes
+        if not self.allowed:
+            out["not_allowed"] = self.why_not
+        return out
+
+
+@dataclass
+class UseCaseCost:
+    name: str
+    pattern: str
+    data_classification: str
+    traffic: Traffic | None
+    current: Estimate
+    alternatives: list[Estimate]
+    break_even_tokens: float | None
+    break_even_between: tuple[str, str] | None
+    """(token-priced option, self-managed option) the break-even compares."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "pattern": self.pattern,
+            "data_classification": self.data_classification,
+            "volume": None
+            if self.traffic is None
+            else {"input_tokens_per_month": self.traffic.input_tokens,
+                  "output_tokens_per_month": self.traffic.output_tokens},
+            "estimate": self.current.to_dict(),
+            "alternatives": [a.to_dict() for a in self.alternatives],
+            "break_even_tokens_per_month": None
+            if self.break_even_tokens is None
+            else round(self.break_even_tokens),
+            "break_even_between": list(self.break_even_between) if self.break_even_between else None,
+        }
+
+
+@dataclass
+class EnvironmentCost:
+    stack: str
+    use_cases: list[UseCaseCost]
+    shared: list[Line]
+    prices: Prices
+
+    @property
+    def total(self) -> float:
+        return sum(u.current.monthly for u in self.use_cases) + sum(x.monthly for x in self.shared)
+
+    def sources_used(self) -> dict[str, dict[str, str]]:
+        keys: set[str] = {x.source for x in self.shared}
+        for use_case in self.use_cases:
+            for estimate in [use_case.current, *use_case.alternatives]:
+                keys.update(x.source for x in estimate.lines)
+                if estimate.pattern == "self-managed" and estimate.curve is not None:
+                    keys.add(self.prices.serving["source"])
+        return {key: self.prices.source(key) for key in sorted(keys)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "currency": self.prices.data["currency"],
+            "prices_as_of": self.prices.as_of,
+            "price_files": self.prices.files,
+            "hours_per_month": self.prices.hours,
+            "use_cases": [u.to_dict() for u in self.use_cases],
+            "shared": [
+                {"item": x.item, "monthly": round(x.monthly, 2), "source": x.source, "detail": x.detail}
+                for x in self.shared
+            ],
+            "total_monthly": round(self.total, 2),
+            "sources": self.sources_used(),
+        }
+
+
+# --- model sizes --------------------------------------------------------------------------------
+
+
+def parameters_billions(model_id: str) -> float | None:
+    """`meta-llama/Llama-3.1-70B-Instruct` -> 70; `mistralai/Mixtral-8x7B-v0.1` -> 56 (an upper bound)."""
+    name = model_id.rsplit("/", 1)[-1]
+    experts = re.search(r"(\d+)x(\d+(?:\.\d+)?)[bB](?![a-zA-Z])", name)
+    if experts:
+        return float(experts.group(1)) * float(experts.group(2))
+    match = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)[bB](?![a-zA-Z])", name)
+    return float(match.group(1)) if match else None
+
+
+def open_model_class(model_id: str, parameters: float | None = None) -> tuple[str, bool]:
+    """The class of an open model by its size: declared, catalogued, or read from its name.
+
+    Returns (class, assumed); assumed means no size was found and `small` is a guess.
+    """
+    known = sizing.MODELS.get(model_id)
+    size = parameters or (known.parameters_billion if known else None) or parameters_billions(model_id)
+    if size is None:
+        return "small", True
+    if size <= 15:
+        return "small", False
+    if size <= 100:
+        return "medium", False
+    return "large", False
+
+
+# --- estimates ----------------------------------------------------------------------------------
+
+
+def _gigabytes(prices: Prices, traffic: Traffic, overhead_key: str) -> float:
+    serving = prices.serving
+    return traffic.total * float(serving["bytes_per_token"]) * float(serving[overhead_key]) / 1e9
+
+
+def _token_lines(
+    prices: Prices, pattern: str, vendor: str, cloud: str, model_id: str, traffic: Traffic,
+    sku: str | None = None, capacity: int | None = None,
+) -> tuple[list[Line], list[str], str, str]:
+    """(lines, missing prices, priced model key, model class) for one token-priced use case."""
+    hours = prices.hours
+    lines: list[Line] = []
+    missing: list[str] = []
+    price = prices.token_price(pattern, vendor, model_id)
+    model_class = price.model_class if price else "small"
+    model_key = price.model if price else model_id
+    if pattern == "cloud-managed" and vendor == "azure" and sku == "ProvisionedManaged":
+        rule = prices.azure_sku(sku)
+        units = capacity or 0
+        if units == 0:
+            missing.append(f"{model_id}: ProvisionedManaged needs `capacity` (PTUs) to be priced")
+        lines.append(Line("provisioned throughput", units * float(rule["ptu_hourly"]) * hours, str(rule["source"]),
+                          f"{units} PTU x ${rule['ptu_hourly']}/PTU-hour x {hours:g} h"))
+    elif price is None:
+        missing.append(f"{pattern} {vendor} {model_id}: no token price; add it with --prices")
+    else:
+        multiplier = 1.0
+        detail_sku = ""
+        if pattern == "cloud-managed" and vendor == "azure":
+            rule = prices.azure_sku(sku or "GlobalStandard")
+            multiplier = float(rule["token_multiplier"])
+            detail_sku = f" x {multiplier:g} ({sku or 'GlobalStandard'})" if multiplier != 1.0 else ""
+        amount = (traffic.input_tokens * price.input + traffic.output_tokens * price.output) / 1e6 * multiplier
+        lines.append(Line(
+            f"tokens {price.model}", amount, price.source,
+            f"{traffic.input_tokens / 1e6:g}M in x ${price.input}/M + {traffic.output_tokens / 1e6:g}M out x "
+            f"${price.output}/M{detail_sku}",
+        ))
+    wire = _gigabytes(prices, traffic, "wire_overhead")
+    if pattern == "saas":
+        egress = ["firewall"] if cloud == "azure" else ["firewall", "nat_gateway"]
+        for item in egress:
+            fixed = prices.fixed(cloud, item)
+            lines.append(Line(f"{item.replace('_', ' ')} processing", wire * fixed.per_gb, fixed.source,
+                              f"{wire:.2f} GB x ${fixed.per_gb}/GB"))
+        secret = prices.fixed(cloud, "secret")
+        lines.append(Line("API key secret", secret.monthly, secret.source, secret.unit))
+        if cloud == "azure":
+            endpoint = prices.fixed(cloud, "private_endpoint")
+            lines.append(Line("key vault private endpoint", endpoint.hourly * hours, endpoint.source,
+                              f"${endpoint.hourly}/h x {hours:g} h"))
+        else:
+            key = prices.fixed(cloud, "kms_key")
+            lines.append(Line("encryption key", key.monthly, key.source, key.unit))
+    else:
+        path = {"aws": "interface_endpoint", "azure": "private_endpoint", "gcp": "psc_endpoint"}[cloud]
+        endpoint = prices.fixed(cloud, path)
+        lines.append(Line(f"{path.replace('_', ' ')} processing", wire * endpoint.per_gb, endpoint.source,
+                          f"{wire:.2f} GB x ${endpoint.per_gb}/GB"))
+        if cloud == "azure":
+            lines.append(Line("private endpoint", endpoint.hourly * hours, endpoint.source,
+                              f"${endpoint.hourly}/h x {hours:g} h"))
+        else:
+            key = prices.fixed(cloud, "kms_key")
+            lines.append(Line("encryption key", key.monthly, key.source, key.unit))
+        logs = _gigabytes(prices, traffic, "log_overhead")
+        ingestion = prices.fixed(cloud, "log_ingestion")
+        lines.append(Line("invocation log ingestion", logs * ingestion.per_gb, ingestion.source,
+                          f"{logs:.2f} GB x ${ingestion.per_gb}/GB"))
+    return lines, missing, model_key, model_class
+
+
+def token_estimate(
+    prices: Prices, *, pattern: str, vendor: str, cloud: str, model_id: str, traffic: Traffic | None,
+    sku: str | None = None, capacity: int | None = None,
+) -> Estimate:
+    """A SaaS (`vendor` = provider) or cloud-managed (`vendor` = cloud) use case priced by tokens."""
+    share = (traffic or Traffic(0, 0)).output_share(float(prices.serving["default_output_share"]))
+    actual = traffic or Traffic(0, 0)
+    lines, missing, model_key, model_class = _token_lines(
+        prices, pattern, vendor, cloud, model_id, actual, sku, capacity)
+    at_zero = sum(x.monthly for x in _token_lines(prices, pattern, vendor, cloud, model_id, Traffic(0, 0),
+                                                  sku, capacity)[0])
+    at_probe = sum(x.monthly for x in _token_lines(prices, pattern, vendor, cloud, model_id,
+                                                   Traffic.at_mix(_PROBE, share), sku, capacity)[0])
+    where = cloud if pattern == "cloud-managed" else f"{vendor} via {cloud}"
+    estimate = Estimate(pattern=pattern, where=where, model=model_key, model_class=model_class, lines=lines,
+                        missing=missing, curve=Curve(fixed=at_zero, floor=0.0, slope=(at_probe - at_zero) / _PROBE))
+    if traffic is None:
+        estimate.notes.append("no `volume` declared: token costs are 0; add `volume:` to the use case")
+    return estimate
+
+
+def _machine(
+    prices: Prices, cloud: str | None, gpu_type: str, gpus: int, spot: bool, estimate: Estimate
+) -> tuple[Instance, int] | str:
+    """The priced machine for one replica; on an existing cluster, the sheet's `existing` rate per GPU
+    hour when it has one, else the cheapest cloud machine as a cloud equivalent."""
+    if cloud is not None:
+        return prices.machine(cloud, gpu_type, gpus, spot)
+    own = prices.data.get("existing", {}).get(gpu_type)
+    if own is not None:
+        hourly = float(own["hourly"]) * gpus
+        estimate.notes.append(f"existing cluster: {gpu_type} at ${own['hourly']}/GPU-hour (own hardware)")
+        return Instance(f"{gpus} x {gpu_type} (own)", gpus, hourly, hourly, str(own["source"])), 1
+    options = [(pick[0].on_demand / pick[1], c, pick) for c in CLOUDS
+               if not isinstance(pick := prices.machine(c, gpu_type, gpus, spot), str)]
+    if not options:
+        return f"no cloud machine with {gpus} x {gpu_type} to price the existing cluster by"
+    _, priced_cloud, pick = min(options, key=lambda o: o[0])
+    estimate.notes.append(
+        f"existing cluster: GPUs priced at the {priced_cloud} rate of {pick[0].instance} as a cloud "
+        "equivalent; set `existing.<gpu type>.hourly` (per GPU-hour) in a --prices file for your own cost"
+    )
+    return pick
+
+
+def self_managed_estimate(
+    prices: Prices, *, cloud: str | None, cluster: str, model_id: str, gpu_type: str, gpus: int,
+    min_replicas: int, max_replicas: int, traffic: Traffic | None, spot: bool = False,
+    parameters: float | None = None,
+) -> Estimate:
+    """Self-managed serving priced by GPU node hours. `cloud=None`: an existing (on-premises) cluster."""
+    hours = prices.hours
+    model_class, assumed = open_model_class(model_id, parameters)
+    notes: list[str] = []
+    if assumed:
+        notes.append(f"size of {model_id} unknown: priced as a {model_class} model")
+    estimate = Estimate(pattern="self-managed", where=cloud or f"existing cluster {cluster}", model=model_id,
+                        model_class=model_class, notes=notes)
+    pick = _machine(prices, cloud, gpu_type, gpus, spot, estimate)
+    if isinstance(pick, str):
+        estimate.missing.append(pick)
+        return estimate
+    instance, per_node = pick
+    serving = prices.serving
+    share = (traffic or Traffic(0, 0)).output_share(float(serving["default_output_share"]))
+    per_gpu = prices.throughput(model_class, gpu_type)
+
+    # Scale to zero saves money only while there is no traffic at all: with any traffic a replica is
+    # up for most of the month (a cold start takes minutes), so it is priced as one replica.
+    busy = traffic is not None and traffic.total > 0
+    if busy and min_replicas == 0:
+        notes.append("min 0 replicas: priced as one replica all month once there is traffic")
+
+    def nodes(replicas: int) -> int:
+        return math.ceil(replicas / per_node)
+
+    def node_cost(rate: float) -> tuple[Line, Curve | None, float, float]:
+        low = nodes(min_replicas) * rate * hours
+        high = nodes(max_replicas) * rate * hours
+        base = nodes(max(min_replicas, 1)) * rate * hours
+        item = f"GPU nodes {instance.instance}"
+        if per_gpu is None or traffic is None or not busy:
+            detail = f"min {min_replicas} replica(s): {nodes(min_replicas)} node(s) x ${rate}/h x {hours:g} h"
+        if per_gpu is None:
+            return Line(item, low, instance.source, detail), None, low, high
+        effective = share + (1 - share) * float(serving["input_token_weight"])
+        tokens_per_replica_hour = per_gpu * gpus * 3600 * float(serving["utilization"]) / effective
+        replica_hour = rate / per_node
+        curve = Curve(fixed=0.0, floor=base, slope=replica_hour / tokens_per_replica_hour)
+        if traffic is None or not busy:
+            return Line(item, low, instance.source, detail), curve, low, high
+        needed = traffic.total / tokens_per_replica_hour
+        amount = min(max(base, needed * replica_hour), max(high, base))
+        detail = (f"{needed:,.0f} replica-hours needed for the volume; min {min_replicas}, max {max_replicas} "
+                  f"replicas; {per_node} replica(s) per node at ${rate}/h x {hours:g} h")
+        return Line(item, amount, instance.source, detail), curve, low, high
+
+    rate = instance.spot if spot else instance.on_demand
+    line, curve, low, high = node_cost(rate)
+    estimate.lines.append(line)
+    estimate.curve, estimate.low, estimate.high = curve, low, high
+    estimate.spot_monthly = node_cost(instance.spot)[0].monthly
+    if spot:
+        estimate.notes.append("GPU nodes priced at spot rates (can be reclaimed; keep min replicas on demand "
+                              "for production)")
+    if per_gpu is None:
+        estimate.missing.append(
+            f"no throughput estimate for a {model_class} model on {gpu_type}; priced at min replicas only")
+    elif traffic is not None and curve is not None and curve.slope * traffic.total > high:
+        replicas = math.ceil(curve.slope * traffic.total / (rate / per_node) / hours)
+        estimate.notes.append(f"the volume needs about {replicas} replicas running all month; max is "
+                              f"{max_replicas}, so requests will queue (cost shown at max)")
+    return estimate
+
+
+# --- use cases and environments -----------------------------------------------------------------
+
+
+def cluster_cloud(environment: Environment, cluster_name: str) -> str | None:
+    cluster = environment.cluster(cluster_name)
+    return cluster.new.cloud if cluster.new is not None else None
+
+
+def _spot(use_case: SelfManagedUseCase) -> bool:
+    """Spot GPU nodes when the use case's node pool says so."""
+    node_pool = getattr(use_case, "node_pool", None)
+    return getattr(node_pool, "capacity_type", "on-demand") == "spot"
+
+
+def current_estimate(
+    environment: Environment, use_case: Any, prices: Prices, spot: bool = False
+) -> Estimate:
+    traffic = Traffic.from_volume(use_case.volume)
+    if isinstance(use_case, SaasUseCase):
+        model = use_case.models[0] if use_case.models else ""
+        estimate = token_estimate(prices, pattern="saas", vendor=use_case.provider, cloud=use_case.cloud,
+                                  model_id=model, traffic=traffic)
+        if not use_case.models:
+            estimate.missing.append("no `models` listed: token cost unknown")
+    elif isinstance(use_case, CloudManagedUseCase):
+        first = use_case.models[0]
+        estimate = token_estimate(prices, pattern="cloud-managed", vendor=use_case.cloud, cloud=use_case.cloud,
+                                  model_id=first.id, traffic=traffic, sku=first.sku, capacity=first.capacity)
+    elif isinstance(use_case, SelfManagedUseCase):
+        return self_managed_estimate(
+            prices, cloud=cluster_cloud(environment, use_case.cluster), cluster=use_case.cluster,
+            model_id=use_case.model.id, gpu_type=use_case.gpu.type, gpus=use_case.gpu.count,
+            min_replicas=use_case.replicas.min, max_replicas=use_case.replicas.max, traffic=traffic,
+            spot=spot or _spot(use_case), parameters=getattr(use_case.model, "parameters_billion", None),
+        )
+    else:
+        raise TypeError(f"unknown use case type {type(use_case).__name__}")
+    if len(use_case.models) > 1:
+        estimate.notes.append(f"{len(use_case.models)} models listed: the volume is priced at the first")
+    return estimate
+
+
+def reference_estimates(
+    prices: Prices, pattern: str, model_class: str, clouds: list[str], traffic: Traffic | None,
+    saas_cloud: str,
+) -> list[Estimate]:
+    """The class's reference deployment of `pattern`, once per candidate cloud (SaaS: once)."""
+    reference = prices.reference(model_class)
+    if pattern == "saas":
+        return [token_estimate(prices, pattern="saas", vendor=reference["saas"]["provider"], cloud=saas_cloud,
+                               model_id=reference["saas"]["model"], traffic=traffic)]
+    if pattern == "cloud-managed":
+        return [token_estimate(prices, pattern="cloud-managed", vendor=c, cloud=c,
+                               model_id=reference["cloud-managed"][c], traffic=traffic) for c in clouds]
+    out = []
+    for cloud in clouds:
+        gpu_type, gpus = reference["self-managed"]["gpu"][cloud]
+        # Enough replicas for the volume: the reference is sized, not capped.
+        out.append(self_managed_estimate(
+            prices, cloud=cloud, cluster="new", model_id=reference["self-managed"]["model"], gpu_type=gpu_type,
+            gpus=int(gpus), min_replicas=1, max_replicas=100, traffic=traffic))
+    return out
+
+
+def cheapest(estimates: list[Estimate]) -> Estimate | None:
+    priced = [e for e in estimates if not e.missing]
+    return min(priced, key=lambda e: e.monthly) if priced else None
+
+
+def break_even(token: Curve, self_managed: Curve) -> float | None:
+    """Smallest tokens per month at which self-managed costs no more than the token-priced option."""
+
+    def gap(tokens: float) -> float:
+        return token.at(tokens) - self_managed.at(tokens)
+
+    points = sorted({0.0, *[c.floor / c.slope for c in (token, self_managed) if c.slope > 0]})
+    for i, start in enumerate(points):
+        if gap(start) >= -1e-9:
+            return start
+        end = points[i + 1] if i + 1 < len(points) else None
+        probe = start + 1.0 if end is None else (start + end) / 2
+        rate = token.slope_at(probe) - self_managed.slope_at(probe)
+        if rate > 0:
+            root = start - gap(start) / rate
+            if end is None or root <= end:
+                return root
+    return None
+
+
+def use_case_cost(
+    environment: Environment, use_case: Any, prices: Prices, spot: bool = False
+) -> UseCaseCost:
+    current = current_estimate(environment, use_case, prices, spot)
+    traffic = Traffic.from_volume(use_case.volume)
+    configured = [c for c in CLOUDS if getattr(environment.clouds, c) is not None]
+    clouds = configured or list(CLOUDS)
+    home = getattr(use_case, "cloud", None) or clusterless_cloud(environment, use_case) or clouds[0]
+    model_class = current.model_class if current.model_class in MODEL_CLASSES else "small"
+    alternatives: list[Estimate] = []
+    for pattern in policy.PATTERNS:
+        if pattern == use_case.pattern:
+            continue
+        best = cheapest(reference_estimates(prices, pattern, model_class, clouds, traffic, home))
+        if best is None:
+            continue
+        if not policy.allowed(use_case.data_classification, pattern):
+            best.allowed = False
+            best.why_not = policy.why_not(use_case.data_classification, pattern)
+        alternatives.append(best)
+    token_side = current if use_case.pattern != "self-managed" else cheapest(
+        [a for a in alternatives if a.pattern != "self-managed" and a.allowed])
+    managed_side = current if use_case.pattern == "self-managed" else next(
+        (a for a in alternatives if a.pattern == "self-managed"), None)
+    point: float | None = None
+    between: tuple[str, str] | None = None
+    if token_side and managed_side and token_side.curve and managed_side.curve:
+        point = break_even(token_side.curve, managed_side.curve)
+        between = (token_side.label, managed_side.label)
+    return UseCaseCost(
+        name=use_case.name, pattern=use_case.pattern, data_classification=use_case.data_classification,
+        traffic=traffic, current=current, alternatives=alternatives, break_even_tokens=point,
+        break_even_between=between,
+    )
+
+
+def clusterless_cloud(environment: Environment, use_case: Any) -> str | None:
+    if isinstance(use_case, SelfManagedUseCase):
+        return cluster_cloud(environment, use_case.cluster)
+    return None
+
+
+def zones(environment: Environment, cloud: str) -> int:
+    """How many zones carry per-zone resources (endpoints, firewall endpoints, NAT gateways)."""
+    if cloud != "aws" or environment.clouds.aws is None:
+        return 1
+    network = environment.clouds.aws.network
+    if network.new is not None:
+        return len(network.new.zones)
+    return len(network.existing.app_subnet_ids) if network.existing is not None else 1
+
+
+def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
+    """Once-per-environment infrastructure: egress firewalls and NAT, shared endpoints, clusters."""
+    hours = prices.hours
+    lines: list[Line] = []
+    saas_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, SaasUseCase)})
+    managed_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, CloudManagedUseCase)})
+    for cloud in saas_clouds:
+        n = zones(environment, cloud)
+        egress = {"aws": ["firewall", "nat_gateway"], "azure": ["firewall", "public_ip"],
+                  "gcp": ["firewall", "nat_gateway"]}[cloud]
+        for item in egress:
+            fixed = prices.fixed(cloud, item)
+            count = n if cloud == "aws" else 1
+            lines.append(Line(f"{cloud} SaaS egress: {fixed.unit}", count * fixed.hourly * hours, fixed.source,
+                              f"{count} x ${fixed.hourly}/h x {hours:g} h"))
+    for cloud in managed_clouds:
+        if cloud == "azure":
+            continue  # each Azure OpenAI account has its own private endpoint, priced per use case
+        item = {"aws": "interface_endpoint", "gcp": "psc_endpoint"}[cloud]
+        fixed = prices.fixed(cloud, item)
+        count = zones(environment, cloud)
+        what = "bedrock-runtime interface endpoint" if cloud == "aws" else fixed.unit
+        lines.append(Line(f"{cloud} {what}", count * fixed.hourly * hours, fixed.source,
+                          f"{count} zone(s) x ${fixed.hourly}/h x {hours:g} h"))
+    used = {u.cluster for u in environment.use_cases if isinstance(u, SelfManagedUseCase)}
+    for cluster in environment.kubernetes:
+        if cluster.new is None or cluster.name not in used:
+            continue
+        cloud = cluster.new.cloud
+        plane = prices.fixed(cloud, "kubernetes_control_plane")
+        nodes = prices.fixed(cloud, "system_nodes")
+        lines.append(Line(f"cluster {cluster.name}: {plane.unit}", plane.hourly * hours, plane.source,
+                          f"${plane.hourly}/h x {hours:g} h"))
+        lines.append(Line(f"cluster {cluster.name}: {nodes.count} x {nodes.unit}",
+                          nodes.count * nodes.hourly * hours, nodes.source,
+                          f"{nodes.count} x ${nodes.hourly}/h x {hours:g} h"))
+    return lines
+
+
+def estimate_environment(
+    environment: Environment, stack: str, prices: Prices, spot: bool = False
+) -> EnvironmentCost:
+    return EnvironmentCost(
+        stack=stack,
+        use_cases=[use_case_cost(environment, u, prices, spot) for u in environment.use_cases],
+        shared=shared_lines(environment, prices),
+        prices=prices,
+    )
