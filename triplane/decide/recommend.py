@@ -373,7 +373,8 @@ def _conflict(facts: UseCaseFacts, pattern: str, allowed: list[str], findings: l
     if len(allowed) != 1 or not against:
         return None, caveats
     excluded_by = sorted({f.rule for f in findings if f.effect == "exclude"})
-    message = (f"no pattern satisfies every constraint: {', '.join(excluded_by)} leave(s) only {pattern}, "
+    rules = f"the {' and '.join(excluded_by)} rule{'s leave' if len(excluded_by) > 1 else ' leaves'}"
+    message = (f"no pattern satisfies every constraint: {rules} only {pattern}, "
                f"but {'; '.join(f.reason for f in against)}")
     caveats += [
         "policy wins: the data's classification is not the platform team's to relax",
@@ -412,7 +413,10 @@ def recommend(facts: UseCaseFacts, prices: Prices) -> Recommendation:
         cheaper = min(token_side, key=lambda e: e.monthly)
         if cheaper.curve is not None and costs["self-managed"].curve is not None:
             point = break_even(cheaper.curve, costs["self-managed"].curve)
-    block = use_case_block(facts, pattern, clouds or list(facts.clouds), prices)
+    # The block deploys where the recommended pattern was priced cheapest.
+    priced_at = costs[pattern].where if pattern in costs else None
+    where = sorted(clouds or list(facts.clouds), key=lambda c: c != priced_at)
+    block = use_case_block(facts, pattern, where, prices)
     return Recommendation(
         facts=facts, pattern=pattern, clouds=clouds, scores=scores, findings=findings, conflict=conflict,
         caveats=caveats, costs={p: costs[p] for p in allowed if p in costs}, break_even_tokens=point,

@@ -1,0 +1,254 @@
+"""Cost arithmetic against hand-computed cases (prices from the shipped sheet, quoted in each test)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from stacks.spec import validate_environment
+from triplane.decide.cost import (
+    Curve,
+    Traffic,
+    break_even,
+    estimate_environment,
+    open_model_class,
+    self_managed_estimate,
+    shared_lines,
+    token_estimate,
+    use_case_cost,
+)
+from triplane.decide.prices import load_prices
+
+PRICES = load_prices()
+WIRE_GB_PER_TOKEN = 4 * 1.5 / 1e9  # bytes_per_token x wire_overhead
+LOG_GB_PER_TOKEN = 4 * 2.0 / 1e9  # bytes_per_token x log_overhead
+
+
+def test_sheet_quotes_the_prices_these_cases_use() -> None:
+    assert PRICES.token_price("saas", "openai", "gpt-4o-mini").input == 0.15  # type: ignore[union-attr]
+    assert PRICES.token_price("saas", "openai", "gpt-4o-mini").output == 0.60  # type: ignore[union-attr]
+    assert PRICES.instance("aws", "g6.2xlarge").on_demand == 0.9776  # type: ignore[union-attr]
+    assert PRICES.instance("aws", "g6.2xlarge").spot == 0.45  # type: ignore[union-attr]
+    assert PRICES.instance("gcp", "g2-standard-8").on_demand == 0.8536  # type: ignore[union-attr]
+    assert PRICES.hours == 730
+
+
+def test_saas_tokens_egress_processing_and_secret() -> None:
+    estimate = token_estimate(PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini",
+                              traffic=Traffic(100_000_000, 20_000_000))
+    lines = {line.item: line.monthly for line in estimate.lines}
+    assert lines["tokens gpt-4o-mini"] == pytest.approx(100 * 0.15 + 20 * 0.60)  # 27.00
+    assert lines["firewall processing"] == pytest.approx(0.72 * 0.065)  # 120M tokens = 0.72 GB
+    assert lines["nat gateway processing"] == pytest.approx(0.72 * 0.045)
+    assert lines["API key secret"] == 0.40
+    assert lines["encryption key"] == 1.00
+    assert estimate.monthly == pytest.approx(27 + 0.0468 + 0.0324 + 0.40 + 1.00)
+    assert not estimate.missing
+
+
+def test_model_versions_and_inference_profiles_find_their_price() -> None:
+    assert PRICES.token_price("saas", "openai", "gpt-4o-2024-08-06").model == "gpt-4o"  # type: ignore[union-attr]
+    profile = PRICES.token_price("cloud-managed", "aws", "eu.anthropic.claude-3-5-haiku-20241022-v1:0")
+    assert profile is not None and profile.model == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert PRICES.token_price("cloud-managed", "gcp", "gemini-1.5-pro-002").model == "gemini-1.5-pro"  # type: ignore[union-attr]
+    assert PRICES.token_price("saas", "openai", "gpt-4o-mini-turbo-9000") is None
+
+
+def test_azure_data_zone_premium_private_endpoint_and_logs() -> None:
+    estimate = token_estimate(PRICES, pattern="cloud-managed", vendor="azure", cloud="azure", model_id="gpt-4o",
+                              traffic=Traffic(10_000_000, 2_000_000), sku="DataZoneStandard")
+    lines = {line.item: line.monthly for line in estimate.lines}
+    assert lines["tokens gpt-4o"] == pytest.approx((10 * 2.50 + 2 * 10.00) * 1.1)  # 49.50
+    assert lines["private endpoint"] == pytest.approx(0.01 * 730)
+    assert lines["invocation log ingestion"] == pytest.approx(12e6 * LOG_GB_PER_TOKEN * 2.30)
+    assert lines["private endpoint processing"] == pytest.approx(12e6 * WIRE_GB_PER_TOKEN * 0.01)
+    assert estimate.monthly == pytest.approx(49.5 + 7.30 + 0.2208 + 0.00072)
+
+
+def test_azure_provisioned_throughput_is_priced_by_ptu_hours_not_tokens() -> None:
+    estimate = token_estimate(PRICES, pattern="cloud-managed", vendor="azure", cloud="azure", model_id="gpt-4o",
+                              traffic=Traffic(10_000_000, 2_000_000), sku="ProvisionedManaged", capacity=50)
+    lines = {line.item: line.monthly for line in estimate.lines}
+    assert lines["provisioned throughput"] == pytest.approx(50 * 2.00 * 730)  # 73,000
+    assert not any(item.startswith("tokens") for item in lines)
+
+
+def _l4(traffic: Traffic | None, min_replicas: int = 1, max_replicas: int = 2, spot: bool = False,
+        cloud: str | None = "aws"):
+    return self_managed_estimate(PRICES, cloud=cloud, cluster="gpu", model_id="mistralai/Mistral-7B-Instruct-v0.3",
+                                 gpu_type="nvidia-l4", gpus=1, min_replicas=min_replicas,
+                                 max_replicas=max_replicas, traffic=traffic, spot=spot)
+
+
+def test_self_managed_low_volume_pays_for_min_replicas() -> None:
+    # 120M tokens, 1/6 output: effective = 1/6 + 5/6 x 0.1 = 0.25; capacity 600 x 3600 x 0.5 / 0.25 = 4.32M/h
+    # -> 27.8 replica-hours, far below one replica all month: 1 x g6.2xlarge x $0.9776 x 730 h.
+    estimate = _l4(Traffic(100_000_000, 20_000_000))
+    assert estimate.monthly == pytest.approx(0.9776 * 730)  # 713.648
+    assert estimate.low == pytest.approx(713.648)
+    assert estimate.high == pytest.approx(2 * 713.648)
+    assert "g6.2xlarge" in estimate.lines[0].item
+
+
+def test_self_managed_volume_between_min_and_max_pays_for_replica_hours() -> None:
+    # 3.6B tokens / 4.32M per replica-hour = 833.3 replica-hours x $0.9776
+    estimate = _l4(Traffic(3_000_000_000, 600_000_000))
+    assert estimate.monthly == pytest.approx(3.6e9 / 4.32e6 * 0.9776)  # 814.67
+
+
+def test_self_managed_volume_beyond_max_is_capped_and_said() -> None:
+    # 7.2B tokens need 1,666.7 replica-hours (2.3 replicas all month); max 2 replicas = 1,460 h.
+    estimate = _l4(Traffic(6_000_000_000, 1_200_000_000))
+    assert estimate.monthly == pytest.approx(2 * 0.9776 * 730)
+    assert any("about 3 replicas" in note for note in estimate.notes)
+
+
+def test_self_managed_spot_and_scale_to_zero() -> None:
+    assert _l4(Traffic(100_000_000, 20_000_000), spot=True).monthly == pytest.approx(0.45 * 730)
+    idle = _l4(None, min_replicas=0)
+    assert idle.monthly == 0
+    assert idle.low == 0
+    busy = _l4(Traffic(100_000_000, 20_000_000), min_replicas=0)
+    assert busy.monthly == pytest.approx(0.9776 * 730)
+    assert any("min 0 replicas" in note for note in busy.notes)
+
+
+def test_existing_cluster_priced_as_cheapest_cloud_equivalent_or_own_rate(tmp_path: Path) -> None:
+    estimate = _l4(Traffic(100_000_000, 20_000_000), cloud=None)
+    assert estimate.where == "existing cluster gpu"
+    assert estimate.monthly == pytest.approx(0.8536 * 730)  # GCP g2-standard-8 is the cheapest L4 node
+    assert any("cloud equivalent" in note for note in estimate.notes)
+    override = tmp_path / "own.json"
+    override.write_text(json.dumps({"as_of": "2025-10-01", "existing": {"nvidia-l4": {"hourly": 0.5}}}))
+    own = load_prices(override)
+    estimate = self_managed_estimate(own, cloud=None, cluster="onprem", model_id="mistralai/Mistral-7B-Instruct-v0.3",
+                                     gpu_type="nvidia-l4", gpus=1, min_replicas=1, max_replicas=1,
+                                     traffic=Traffic(1_000, 1_000))
+    assert estimate.monthly == pytest.approx(0.5 * 730)
+    assert estimate.lines[0].source == "override"
+
+
+def test_eight_gpu_only_machines_cost_a_whole_node() -> None:
+    # A100 80GB on AWS exists only as p4de.24xlarge (8 GPUs): one 1-GPU replica still rents the node.
+    estimate = self_managed_estimate(PRICES, cloud="aws", cluster="gpu", model_id="meta-llama/Llama-3.1-8B-Instruct",
+                                     gpu_type="nvidia-a100-80gb", gpus=1, min_replicas=1, max_replicas=8,
+                                     traffic=None)
+    assert estimate.monthly == pytest.approx(40.9657 * 730)
+    assert estimate.high == pytest.approx(40.9657 * 730)  # eight replicas share that node
+
+
+def test_unpriced_model_is_reported_not_zeroed() -> None:
+    estimate = token_estimate(PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-unknown",
+                              traffic=Traffic(1_000_000, 1_000_000))
+    assert estimate.missing and "gpt-unknown" in estimate.missing[0]
+
+
+def test_break_even_on_simple_curves() -> None:
+    # flat region: 10 + 2T >= 100 at T = 45 (self-managed floor holds until T = 100)
+    assert break_even(Curve(10, 0, 2), Curve(0, 100, 1)) == pytest.approx(45)
+    # linear region: 3T >= 100 + 2T at T = 100 (flat region would need 66.7 > 50)
+    assert break_even(Curve(0, 0, 3), Curve(100, 100, 2)) == pytest.approx(100)
+    # tokens cheaper per unit than GPUs at full use: never
+    assert break_even(Curve(10, 0, 0.5), Curve(0, 100, 1)) is None
+    # self-managed cheaper even at zero volume
+    assert break_even(Curve(500, 0, 1), Curve(0, 100, 1)) == 0
+
+
+def test_break_even_between_haiku_and_an_l4_replica() -> None:
+    mix = Traffic(100_000_000, 20_000_000)
+    haiku = token_estimate(PRICES, pattern="saas", vendor="anthropic", cloud="aws",
+                           model_id="claude-3-5-haiku-20241022", traffic=mix)
+    l4 = _l4(mix)
+    assert haiku.curve is not None and l4.curve is not None
+    per_token = (100 / 120 * 0.80 + 20 / 120 * 4.00) / 1e6 + WIRE_GB_PER_TOKEN * (0.065 + 0.045)
+    expected = (0.9776 * 730 - 1.40) / per_token  # about 534M tokens/month
+    assert break_even(haiku.curve, l4.curve) == pytest.approx(expected, rel=1e-6)
+    assert 5.3e8 < expected < 5.4e8
+
+
+def test_gpt_4o_mini_is_never_beaten_by_one_l4_at_list_prices() -> None:
+    mix = Traffic(100_000_000, 20_000_000)
+    mini = token_estimate(PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini", traffic=mix)
+    # $0.2257/M tokens against $0.9776 / 4.32M = $0.2263/M tokens on the GPU
+    assert mini.curve is not None and _l4(mix).curve is not None
+    assert break_even(mini.curve, _l4(mix).curve) is None  # type: ignore[arg-type]
+
+
+def test_model_class_from_catalog_declared_size_or_name() -> None:
+    assert open_model_class("meta-llama/Llama-3.1-70B-Instruct") == ("medium", False)
+    assert open_model_class("acme/house-model", parameters=400) == ("large", False)
+    assert open_model_class("acme/Thing-3B") == ("small", False)
+    assert open_model_class("acme/house-model") == ("small", True)
+
+
+ENVIRONMENT = {
+    "owner": "platform-team",
+    "cost_center": "cc-1",
+    "clouds": {
+        "aws": {"region": "us-east-1", "network": {"new": {"cidr": "10.40.0.0/16",
+                                                           "zones": ["us-east-1a", "us-east-1b"]}}},
+    },
+    "kubernetes": [{"name": "gpu", "new": {"cloud": "aws"}}],
+    "use_cases": [
+        {"name": "drafts", "pattern": "saas", "data_classification": "internal", "cloud": "aws",
+         "provider": "openai", "models": ["gpt-4o-mini"], "api_key_secret": "openaiApiKey",
+         "allowed_principals": ["arn:aws:iam::123456789012:role/app"],
+         "volume": {"input_tokens_per_month": 100_000_000, "output_tokens_per_month": 20_000_000}},
+        {"name": "search", "pattern": "cloud-managed", "data_classification": "confidential", "cloud": "aws",
+         "models": [{"id": "anthropic.claude-3-5-haiku-20241022-v1:0"}]},
+        {"name": "review", "pattern": "self-managed", "data_classification": "restricted", "cluster": "gpu",
+         "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3"}, "gpu": {"type": "nvidia-l4", "count": 1},
+         "replicas": {"min": 1, "max": 1}, "allowed_clients": {"namespaces": ["review"]},
+         "node_pool": {"capacity_type": "spot"}},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def environment():
+    return validate_environment(ENVIRONMENT, "test.yaml")
+
+
+def test_shared_infrastructure_once_per_environment(environment) -> None:
+    lines = {line.item: line.monthly for line in shared_lines(environment, PRICES)}
+    assert lines == pytest.approx({
+        "aws SaaS egress: Network Firewall endpoint per zone": 2 * 0.395 * 730,  # 576.70
+        "aws SaaS egress: per NAT gateway (one per zone)": 2 * 0.045 * 730,  # 65.70
+        "aws bedrock-runtime interface endpoint": 2 * 0.01 * 730,  # 14.60
+        "cluster gpu: EKS cluster, standard support": 0.10 * 730,  # 73.00
+        "cluster gpu: 2 x m5.large system node": 2 * 0.096 * 730,  # 140.16
+    })
+
+
+def test_environment_total_and_sources(environment) -> None:
+    result = estimate_environment(environment, "test", PRICES)
+    by_name = {u.name: u for u in result.use_cases}
+    assert by_name["drafts"].current.monthly == pytest.approx(28.4792)
+    assert by_name["review"].current.monthly == pytest.approx(0.45 * 730)  # node_pool.capacity_type: spot
+    assert by_name["search"].current.monthly == pytest.approx(1.00)  # no volume: the CMK only
+    shared = 576.70 + 65.70 + 14.60 + 73.00 + 140.16
+    assert result.total == pytest.approx(28.4792 + 0.45 * 730 + 1.00 + shared)
+    sources = result.sources_used()
+    assert sources["openai"]["url"].startswith("https://openai.com/")
+    assert {"ec2", "aws-network-firewall", "aws-eks", "triplane-estimate"} <= set(sources)
+    document = result.to_dict()
+    assert document["prices_as_of"] == PRICES.as_of
+    assert json.loads(json.dumps(document)) == document
+
+
+def test_alternatives_respect_classification(environment) -> None:
+    review = use_case_cost(environment, environment.use_cases[2], PRICES)
+    patterns = {a.pattern: a for a in review.alternatives}
+    assert set(patterns) == {"saas", "cloud-managed"}
+    assert not patterns["saas"].allowed and not patterns["cloud-managed"].allowed
+    assert review.break_even_tokens is None and review.break_even_between is None
+    drafts = use_case_cost(environment, environment.use_cases[0], PRICES)
+    assert {a.pattern for a in drafts.alternatives} == {"cloud-managed", "self-managed"}
+    assert all(a.allowed for a in drafts.alternatives)
+    self_managed = next(a for a in drafts.alternatives if a.pattern == "self-managed")
+    # the small reference deployment at the same volume: one L4 replica, cheapest on the only cloud
+    assert self_managed.monthly == pytest.approx(0.9776 * 730)
+    assert math.isclose(self_managed.low or 0, 0.9776 * 730)
