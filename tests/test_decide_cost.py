@@ -37,8 +37,14 @@ def test_sheet_quotes_the_prices_these_cases_use() -> None:
 
 
 def test_saas_tokens_egress_processing_and_secret() -> None:
-    estimate = token_estimate(PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini",
-                              traffic=Traffic(100_000_000, 20_000_000))
+    estimate = token_estimate(
+        PRICES,
+        pattern="saas",
+        vendor="openai",
+        cloud="aws",
+        model_id="gpt-4o-mini",
+        traffic=Traffic(100_000_000, 20_000_000),
+    )
     lines = {line.item: line.monthly for line in estimate.lines}
     assert lines["tokens gpt-4o-mini"] == pytest.approx(100 * 0.15 + 20 * 0.60)  # 27.00
     assert lines["firewall processing"] == pytest.approx(0.72 * 0.065)  # 120M tokens = 0.72 GB
@@ -58,8 +64,15 @@ def test_model_versions_and_inference_profiles_find_their_price() -> None:
 
 
 def test_azure_data_zone_premium_private_endpoint_and_logs() -> None:
-    estimate = token_estimate(PRICES, pattern="cloud-managed", vendor="azure", cloud="azure", model_id="gpt-4o",
-                              traffic=Traffic(10_000_000, 2_000_000), sku="DataZoneStandard")
+    estimate = token_estimate(
+        PRICES,
+        pattern="cloud-managed",
+        vendor="azure",
+        cloud="azure",
+        model_id="gpt-4o",
+        traffic=Traffic(10_000_000, 2_000_000),
+        sku="DataZoneStandard",
+    )
     lines = {line.item: line.monthly for line in estimate.lines}
     assert lines["tokens gpt-4o"] == pytest.approx((10 * 2.50 + 2 * 10.00) * 1.1)  # 49.50
     assert lines["private endpoint"] == pytest.approx(0.01 * 730)
@@ -69,18 +82,40 @@ def test_azure_data_zone_premium_private_endpoint_and_logs() -> None:
 
 
 def test_azure_provisioned_throughput_is_priced_by_ptu_hours_not_tokens() -> None:
-    estimate = token_estimate(PRICES, pattern="cloud-managed", vendor="azure", cloud="azure", model_id="gpt-4o",
-                              traffic=Traffic(10_000_000, 2_000_000), sku="ProvisionedManaged", capacity=50)
+    estimate = token_estimate(
+        PRICES,
+        pattern="cloud-managed",
+        vendor="azure",
+        cloud="azure",
+        model_id="gpt-4o",
+        traffic=Traffic(10_000_000, 2_000_000),
+        sku="ProvisionedManaged",
+        capacity=50,
+    )
     lines = {line.item: line.monthly for line in estimate.lines}
     assert lines["provisioned throughput"] == pytest.approx(50 * 2.00 * 730)  # 73,000
     assert not any(item.startswith("tokens") for item in lines)
 
 
-def _l4(traffic: Traffic | None, min_replicas: int = 1, max_replicas: int = 2, spot: bool = False,
-        cloud: str | None = "aws"):
-    return self_managed_estimate(PRICES, cloud=cloud, cluster="gpu", model_id="mistralai/Mistral-7B-Instruct-v0.3",
-                                 gpu_type="nvidia-l4", gpus=1, min_replicas=min_replicas,
-                                 max_replicas=max_replicas, traffic=traffic, spot=spot)
+def _l4(
+    traffic: Traffic | None,
+    min_replicas: int = 1,
+    max_replicas: int = 2,
+    spot: bool = False,
+    cloud: str | None = "aws",
+):
+    return self_managed_estimate(
+        PRICES,
+        cloud=cloud,
+        cluster="gpu",
+        model_id="mistralai/Mistral-7B-Instruct-v0.3",
+        gpu_type="nvidia-l4",
+        gpus=1,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        traffic=traffic,
+        spot=spot,
+    )
 
 
 def test_self_managed_low_volume_pays_for_min_replicas() -> None:
@@ -124,25 +159,47 @@ def test_existing_cluster_priced_as_cheapest_cloud_equivalent_or_own_rate(tmp_pa
     override = tmp_path / "own.json"
     override.write_text(json.dumps({"as_of": "2025-10-01", "existing": {"nvidia-l4": {"hourly": 0.5}}}))
     own = load_prices(override)
-    estimate = self_managed_estimate(own, cloud=None, cluster="onprem", model_id="mistralai/Mistral-7B-Instruct-v0.3",
-                                     gpu_type="nvidia-l4", gpus=1, min_replicas=1, max_replicas=1,
-                                     traffic=Traffic(1_000, 1_000))
+    estimate = self_managed_estimate(
+        own,
+        cloud=None,
+        cluster="onprem",
+        model_id="mistralai/Mistral-7B-Instruct-v0.3",
+        gpu_type="nvidia-l4",
+        gpus=1,
+        min_replicas=1,
+        max_replicas=1,
+        traffic=Traffic(1_000, 1_000),
+    )
     assert estimate.monthly == pytest.approx(0.5 * 730)
     assert estimate.lines[0].source == "override"
 
 
 def test_eight_gpu_only_machines_cost_a_whole_node() -> None:
     # A100 80GB on AWS exists only as p4de.24xlarge (8 GPUs): one 1-GPU replica still rents the node.
-    estimate = self_managed_estimate(PRICES, cloud="aws", cluster="gpu", model_id="meta-llama/Llama-3.1-8B-Instruct",
-                                     gpu_type="nvidia-a100-80gb", gpus=1, min_replicas=1, max_replicas=8,
-                                     traffic=None)
+    estimate = self_managed_estimate(
+        PRICES,
+        cloud="aws",
+        cluster="gpu",
+        model_id="meta-llama/Llama-3.1-8B-Instruct",
+        gpu_type="nvidia-a100-80gb",
+        gpus=1,
+        min_replicas=1,
+        max_replicas=8,
+        traffic=None,
+    )
     assert estimate.monthly == pytest.approx(40.9657 * 730)
     assert estimate.high == pytest.approx(40.9657 * 730)  # eight replicas share that node
 
 
 def test_unpriced_model_is_reported_not_zeroed() -> None:
-    estimate = token_estimate(PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-unknown",
-                              traffic=Traffic(1_000_000, 1_000_000))
+    estimate = token_estimate(
+        PRICES,
+        pattern="saas",
+        vendor="openai",
+        cloud="aws",
+        model_id="gpt-unknown",
+        traffic=Traffic(1_000_000, 1_000_000),
+    )
     assert estimate.missing and "gpt-unknown" in estimate.missing[0]
 
 
@@ -159,8 +216,14 @@ def test_break_even_on_simple_curves() -> None:
 
 def test_break_even_between_haiku_and_an_l4_replica() -> None:
     mix = Traffic(100_000_000, 20_000_000)
-    haiku = token_estimate(PRICES, pattern="saas", vendor="anthropic", cloud="aws",
-                           model_id="claude-3-5-haiku-20241022", traffic=mix)
+    haiku = token_estimate(
+        PRICES,
+        pattern="saas",
+        vendor="anthropic",
+        cloud="aws",
+        model_id="claude-3-5-haiku-20241022",
+        traffic=mix,
+    )
     l4 = _l4(mix)
     assert haiku.curve is not None and l4.curve is not None
     per_token = (100 / 120 * 0.80 + 20 / 120 * 4.00) / 1e6 + WIRE_GB_PER_TOKEN * (0.065 + 0.045)
@@ -171,7 +234,9 @@ def test_break_even_between_haiku_and_an_l4_replica() -> None:
 
 def test_gpt_4o_mini_is_never_beaten_by_one_l4_at_list_prices() -> None:
     mix = Traffic(100_000_000, 20_000_000)
-    mini = token_estimate(PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini", traffic=mix)
+    mini = token_estimate(
+        PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini", traffic=mix
+    )
     # $0.2257/M tokens against $0.9776 / 4.32M = $0.2263/M tokens on the GPU
     assert mini.curve is not None and _l4(mix).curve is not None
     assert break_even(mini.curve, _l4(mix).curve) is None  # type: ignore[arg-type]
@@ -188,21 +253,42 @@ ENVIRONMENT = {
     "owner": "platform-team",
     "cost_center": "cc-1",
     "clouds": {
-        "aws": {"region": "us-east-1", "network": {"new": {"cidr": "10.40.0.0/16",
-                                                           "zones": ["us-east-1a", "us-east-1b"]}}},
+        "aws": {
+            "region": "us-east-1",
+            "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
+        },
     },
     "kubernetes": [{"name": "gpu", "new": {"cloud": "aws"}}],
     "use_cases": [
-        {"name": "drafts", "pattern": "saas", "data_classification": "internal", "cloud": "aws",
-         "provider": "openai", "models": ["gpt-4o-mini"], "api_key_secret": "openaiApiKey",
-         "allowed_principals": ["arn:aws:iam::123456789012:role/app"],
-         "volume": {"input_tokens_per_month": 100_000_000, "output_tokens_per_month": 20_000_000}},
-        {"name": "search", "pattern": "cloud-managed", "data_classification": "confidential", "cloud": "aws",
-         "models": [{"id": "anthropic.claude-3-5-haiku-20241022-v1:0"}]},
-        {"name": "review", "pattern": "self-managed", "data_classification": "restricted", "cluster": "gpu",
-         "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3"}, "gpu": {"type": "nvidia-l4", "count": 1},
-         "replicas": {"min": 1, "max": 1}, "allowed_clients": {"namespaces": ["review"]},
-         "node_pool": {"capacity_type": "spot"}},
+        {
+            "name": "drafts",
+            "pattern": "saas",
+            "data_classification": "internal",
+            "cloud": "aws",
+            "provider": "openai",
+            "models": ["gpt-4o-mini"],
+            "api_key_secret": "openaiApiKey",
+            "allowed_principals": ["arn:aws:iam::123456789012:role/app"],
+            "volume": {"input_tokens_per_month": 100_000_000, "output_tokens_per_month": 20_000_000},
+        },
+        {
+            "name": "search",
+            "pattern": "cloud-managed",
+            "data_classification": "confidential",
+            "cloud": "aws",
+            "models": [{"id": "anthropic.claude-3-5-haiku-20241022-v1:0"}],
+        },
+        {
+            "name": "review",
+            "pattern": "self-managed",
+            "data_classification": "restricted",
+            "cluster": "gpu",
+            "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3"},
+            "gpu": {"type": "nvidia-l4", "count": 1},
+            "replicas": {"min": 1, "max": 1},
+            "allowed_clients": {"namespaces": ["review"]},
+            "node_pool": {"capacity_type": "spot"},
+        },
     ],
 }
 
@@ -214,13 +300,15 @@ def environment():
 
 def test_shared_infrastructure_once_per_environment(environment) -> None:
     lines = {line.item: line.monthly for line in shared_lines(environment, PRICES)}
-    assert lines == pytest.approx({
-        "aws SaaS egress: Network Firewall endpoint per zone": 2 * 0.395 * 730,  # 576.70
-        "aws SaaS egress: per NAT gateway (one per zone)": 2 * 0.045 * 730,  # 65.70
-        "aws bedrock-runtime interface endpoint": 2 * 0.01 * 730,  # 14.60
-        "cluster gpu: EKS cluster, standard support": 0.10 * 730,  # 73.00
-        "cluster gpu: 2 x m5.large system node": 2 * 0.096 * 730,  # 140.16
-    })
+    assert lines == pytest.approx(
+        {
+            "aws SaaS egress: Network Firewall endpoint per zone": 2 * 0.395 * 730,  # 576.70
+            "aws SaaS egress: per NAT gateway (one per zone)": 2 * 0.045 * 730,  # 65.70
+            "aws bedrock-runtime interface endpoint": 2 * 0.01 * 730,  # 14.60
+            "cluster gpu: EKS cluster, standard support": 0.10 * 730,  # 73.00
+            "cluster gpu: 2 x m5.large system node": 2 * 0.096 * 730,  # 140.16
+        }
+    )
 
 
 def test_environment_total_and_sources(environment) -> None:

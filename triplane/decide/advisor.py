@@ -44,9 +44,14 @@ def check_environment(environment: Environment, prices: Prices) -> Check:
         cls, pattern = use_case.data_classification, use_case.pattern
         if not policy.allowed(cls, pattern):
             allowed = " or ".join(policy.ALLOWED[cls])
-            found.append(Advice(use_case.name, "violation",
-                                f"{pattern} is not allowed for {cls} data: {policy.why_not(cls, pattern)}; "
-                                f"move it to {allowed}"))
+            found.append(
+                Advice(
+                    use_case.name,
+                    "violation",
+                    f"{pattern} is not allowed for {cls} data: {policy.why_not(cls, pattern)}; "
+                    f"move it to {allowed}",
+                )
+            )
         if use_case.volume is None:
             without_volume.append(use_case.name)
             continue
@@ -60,10 +65,13 @@ def check_environment(environment: Environment, prices: Prices) -> Check:
             saving = now - alternative.monthly
             if saving >= CLEARLY_CHEAPER_AMOUNT and saving >= CLEARLY_CHEAPER_SHARE * now:
                 tokens = costs.traffic.total if costs.traffic else 0
-                found.append(Advice(
-                    use_case.name, "advice",
-                    f"at {tokens / 1e6:,.0f}M tokens/month, {alternative.label} would cost about "
-                    f"${alternative.monthly:,.0f}/month against ${now:,.0f} as {pattern} "
-                    f"({saving / now:.0%} less)",
-                ))
+                found.append(
+                    Advice(
+                        use_case.name,
+                        "advice",
+                        f"at {tokens / 1e6:,.0f}M tokens/month, {alternative.label} would cost about "
+                        f"${alternative.monthly:,.0f}/month against ${now:,.0f} as {pattern} "
+                        f"({saving / now:.0%} less)",
+                    )
+                )
     return Check(advice=found, without_volume=without_volume)

@@ -78,7 +78,9 @@ def _facts_from(file: Path | None, flags: dict[str, Any]) -> Any:
     try:
         return UseCaseFacts.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'facts'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'facts'}: {e['msg']}" for e in exc.errors()
+        )
         _fail(f"{file or 'flags'}: {problems}")
 
 
@@ -94,33 +96,65 @@ def _token_option(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 @click.command()
-@click.option("--facts", "facts_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML or JSON file of facts (flags override it).")
+@click.option(
+    "--facts",
+    "facts_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML or JSON file of facts (flags override it).",
+)
 @click.option("--name", help="Use case name for the stack-file block.")
-@click.option("--classification", "data_classification",
-              type=click.Choice(["public", "internal", "confidential", "restricted"]))
-@click.option("--residency", help="Geography the data must stay in: us, eu, uk, ch, ca, jp, au, in, br, kr, sg.")
+@click.option(
+    "--classification",
+    "data_classification",
+    type=click.Choice(["public", "internal", "confidential", "restricted"]),
+)
+@click.option(
+    "--residency", help="Geography the data must stay in: us, eu, uk, ch, ca, jp, au, in, br, kr, sg."
+)
 @click.option("--air-gapped", is_flag=True, default=None, help="No network path to any model API.")
-@click.option("--cloud", "clouds", multiple=True, type=click.Choice(["aws", "azure", "gcp"]),
-              help="A cloud the organisation can use (repeat; default all three).")
-@click.option("--input-tokens", "input_tokens_per_month", callback=_token_option,
-              help="Prompt tokens per month, e.g. 300M.")
-@click.option("--output-tokens", "output_tokens_per_month", callback=_token_option,
-              help="Completion tokens per month, e.g. 60M.")
+@click.option(
+    "--cloud",
+    "clouds",
+    multiple=True,
+    type=click.Choice(["aws", "azure", "gcp"]),
+    help="A cloud the organisation can use (repeat; default all three).",
+)
+@click.option(
+    "--input-tokens",
+    "input_tokens_per_month",
+    callback=_token_option,
+    help="Prompt tokens per month, e.g. 300M.",
+)
+@click.option(
+    "--output-tokens",
+    "output_tokens_per_month",
+    callback=_token_option,
+    help="Completion tokens per month, e.g. 60M.",
+)
 @click.option("--latency-ms", type=int, help="Target p95 time to first token.")
 @click.option("--customisation", type=click.Choice(["none", "fine-tuning", "own-weights"]))
-@click.option("--ml-skills", type=click.Choice(["none", "some", "strong"]),
-              help="In-house skills to run GPU serving.")
+@click.option(
+    "--ml-skills", type=click.Choice(["none", "some", "strong"]), help="In-house skills to run GPU serving."
+)
 @click.option("--weeks", "weeks_to_production", type=int, help="Weeks until it must be in production.")
-@click.option("--model-class", type=click.Choice(["small", "medium", "large"]),
-              help="Capability needed: small (8B, mini), medium (70B), large (frontier).")
-@click.option("--check", "check_stack", metavar="STACK",
-              help="Instead: check an existing stack's use cases against the same rules.")
-@click.option("--prices", "prices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=PRICES_HELP)
+@click.option(
+    "--model-class",
+    type=click.Choice(["small", "medium", "large"]),
+    help="Capability needed: small (8B, mini), medium (70B), large (frontier).",
+)
+@click.option(
+    "--check",
+    "check_stack",
+    metavar="STACK",
+    help="Instead: check an existing stack's use cases against the same rules.",
+)
+@click.option(
+    "--prices", "prices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=PRICES_HELP
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def recommend(facts_file: Path | None, check_stack: str | None, prices_file: Path | None, as_json: bool,
-              **flags: Any) -> None:
+def recommend(
+    facts_file: Path | None, check_stack: str | None, prices_file: Path | None, as_json: bool, **flags: Any
+) -> None:
     """Recommend saas, cloud-managed or self-managed for a use case, with reasons and a stack-file block."""
     from triplane.decide.recommend import recommend as decide
 
@@ -161,8 +195,10 @@ def recommend(facts_file: Path | None, check_stack: str | None, prices_file: Pat
             console.print(f"  {pattern}: {'; '.join(dict.fromkeys(reasons))}")
     others = [p for p in result.scores if p != result.pattern and p not in result.exclusions]
     for pattern in others:
-        console.print(f"Also allowed: {pattern} (score {result.scores[pattern]} against "
-                      f"{result.scores[result.pattern]})")
+        console.print(
+            f"Also allowed: {pattern} (score {result.scores[pattern]} against "
+            f"{result.scores[result.pattern]})"
+        )
     if result.caveats:
         console.print("Caveats:")
         for caveat in result.caveats:
@@ -175,7 +211,9 @@ def recommend(facts_file: Path | None, check_stack: str | None, prices_file: Pat
             table.add_row(pattern, estimate.where, estimate.model, _money(estimate.monthly))
         console.print(table)
         if result.break_even_tokens is not None:
-            console.print(f"Self-managed becomes cheaper above {_tokens(result.break_even_tokens)} tokens/month.")
+            console.print(
+                f"Self-managed becomes cheaper above {_tokens(result.break_even_tokens)} tokens/month."
+            )
     console.print("Paste into the stack file:")
     click.echo(result.use_case_yaml.rstrip())
 
@@ -190,15 +228,29 @@ def _check(stack: str, prices: Prices, as_json: bool) -> None:
         return
     result = check_environment(environment, prices)
     if as_json:
-        click.echo(json.dumps({"stack": name, "findings": [a.to_dict() for a in result.advice],
-                               "without_volume": result.without_volume}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "stack": name,
+                    "findings": [a.to_dict() for a in result.advice],
+                    "without_volume": result.without_volume,
+                },
+                indent=2,
+            )
+        )
     else:
         console = Console()
         if not result.advice:
-            console.print(f"{name}: every use case's pattern is allowed for its data, and none is clearly "
-                          "cheaper elsewhere at its declared volume.")
+            console.print(
+                f"{name}: every use case's pattern is allowed for its data, and none is clearly "
+                "cheaper elsewhere at its declared volume."
+            )
         for advice in result.advice:
-            tag = "[bold red]violation[/bold red]" if advice.severity == "violation" else "[yellow]advice[/yellow]"
+            tag = (
+                "[bold red]violation[/bold red]"
+                if advice.severity == "violation"
+                else "[yellow]advice[/yellow]"
+            )
             console.print(f"{tag} {advice.use_case}: {advice.message}")
         if result.without_volume:
             console.print(f"No `volume` declared (cost not compared): {', '.join(result.without_volume)}")
@@ -211,8 +263,9 @@ def _check(stack: str, prices: Prices, as_json: bool) -> None:
 
 @click.command()
 @click.argument("stack")
-@click.option("--prices", "prices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=PRICES_HELP)
+@click.option(
+    "--prices", "prices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=PRICES_HELP
+)
 @click.option("--spot", is_flag=True, help="Price every self-managed GPU node at spot rates.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> None:
@@ -231,8 +284,15 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
         return
     console = Console(width=max(Console().width, 140))
     table = Table(title=f"{name}: estimated monthly cost ({prices.data['currency']})")
-    for column in ("use case", "pattern", "data", "volume/month", "estimate", "other patterns, same volume",
-                   "self-managed cheaper above"):
+    for column in (
+        "use case",
+        "pattern",
+        "data",
+        "volume/month",
+        "estimate",
+        "other patterns, same volume",
+        "self-managed cheaper above",
+    ):
         table.add_column(column, justify="right" if column in ("estimate", "volume/month") else "left")
     for use_case in result.use_cases:
         current = use_case.current
@@ -242,7 +302,8 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
         if current.missing:
             estimate += "\n(incomplete)"
         others = "\n".join(
-            f"{a.pattern}: {_money(a.monthly)} ({a.where}, {a.model})" + ("" if a.allowed else " [not allowed]")
+            f"{a.pattern}: {_money(a.monthly)} ({a.where}, {a.model})"
+            + ("" if a.allowed else " [not allowed]")
             for a in use_case.alternatives
         )
         if use_case.break_even_tokens is not None:
@@ -252,8 +313,9 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
         else:
             point = "never, at these prices"
         volume = _tokens(use_case.traffic.total) if use_case.traffic else "not declared"
-        table.add_row(use_case.name, current.pattern, use_case.data_classification, volume, estimate, others,
-                      point)
+        table.add_row(
+            use_case.name, current.pattern, use_case.data_classification, volume, estimate, others, point
+        )
     console.print(table)
     shared = Table(title="Shared infrastructure")
     shared.add_column("item")
@@ -275,10 +337,21 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
 
 @click.command()
 @click.argument("stack")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("diagrams"),
-              show_default=True, help="Directory for <stack>.svg and <stack>.png.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["svg", "png"]),
-              help="Formats to write (repeat; default both).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("diagrams"),
+    show_default=True,
+    help="Directory for <stack>.svg and <stack>.png.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["svg", "png"]),
+    help="Formats to write (repeat; default both).",
+)
 def diagram(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
     """Draw STACK's networks, pattern groups and each use case's path to its model (SVG and PNG)."""
     from triplane.decide.diagram import build, render

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.self_managed import sizing
 from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from stacks.spec.use_case import Volume
 from triplane.decide import policy
-from components.self_managed import sizing
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
 
 CLOUDS = ("aws", "azure", "gcp")
@@ -146,8 +146,10 @@ class UseCaseCost:
             "data_classification": self.data_classification,
             "volume": None
             if self.traffic is None
-            else {"input_tokens_per_month": self.traffic.input_tokens,
-                  "output_tokens_per_month": self.traffic.output_tokens},
+            else {
+                "input_tokens_per_month": self.traffic.input_tokens,
+                "output_tokens_per_month": self.traffic.output_tokens,
+            },
             "estimate": self.current.to_dict(),
             "alternatives": [a.to_dict() for a in self.alternatives],
             "break_even_tokens_per_month": None
@@ -232,8 +234,14 @@ def _gigabytes(prices: Prices, traffic: Traffic, overhead_key: str) -> float:
 
 
 def _token_lines(
-    prices: Prices, pattern: str, vendor: str, cloud: str, model_id: str, traffic: Traffic,
-    sku: str | None = None, capacity: int | None = None,
+    prices: Prices,
+    pattern: str,
+    vendor: str,
+    cloud: str,
+    model_id: str,
+    traffic: Traffic,
+    sku: str | None = None,
+    capacity: int | None = None,
 ) -> tuple[list[Line], list[str], str, str]:
     """(lines, missing prices, priced model key, model class) for one token-priced use case."""
     hours = prices.hours
@@ -247,8 +255,14 @@ def _token_lines(
         units = capacity or 0
         if units == 0:
             missing.append(f"{model_id}: ProvisionedManaged needs `capacity` (PTUs) to be priced")
-        lines.append(Line("provisioned throughput", units * float(rule["ptu_hourly"]) * hours, str(rule["source"]),
-                          f"{units} PTU x ${rule['ptu_hourly']}/PTU-hour x {hours:g} h"))
+        lines.append(
+            Line(
+                "provisioned throughput",
+                units * float(rule["ptu_hourly"]) * hours,
+                str(rule["source"]),
+                f"{units} PTU x ${rule['ptu_hourly']}/PTU-hour x {hours:g} h",
+            )
+        )
     elif price is None:
         missing.append(f"{pattern} {vendor} {model_id}: no token price; add it with --prices")
     else:
@@ -258,62 +272,119 @@ def _token_lines(
             rule = prices.azure_sku(sku or "GlobalStandard")
             multiplier = float(rule["token_multiplier"])
             detail_sku = f" x {multiplier:g} ({sku or 'GlobalStandard'})" if multiplier != 1.0 else ""
-        amount = (traffic.input_tokens * price.input + traffic.output_tokens * price.output) / 1e6 * multiplier
-        lines.append(Line(
-            f"tokens {price.model}", amount, price.source,
-            f"{traffic.input_tokens / 1e6:g}M in x ${price.input}/M + {traffic.output_tokens / 1e6:g}M out x "
-            f"${price.output}/M{detail_sku}",
-        ))
+        amount = (
+            (traffic.input_tokens * price.input + traffic.output_tokens * price.output) / 1e6 * multiplier
+        )
+        lines.append(
+            Line(
+                f"tokens {price.model}",
+                amount,
+                price.source,
+                f"{traffic.input_tokens / 1e6:g}M in x ${price.input}/M + "
+                f"{traffic.output_tokens / 1e6:g}M out x ${price.output}/M{detail_sku}",
+            )
+        )
     wire = _gigabytes(prices, traffic, "wire_overhead")
     if pattern == "saas":
         egress = ["firewall"] if cloud == "azure" else ["firewall", "nat_gateway"]
         for item in egress:
             fixed = prices.fixed(cloud, item)
-            lines.append(Line(f"{item.replace('_', ' ')} processing", wire * fixed.per_gb, fixed.source,
-                              f"{wire:.2f} GB x ${fixed.per_gb}/GB"))
+            lines.append(
+                Line(
+                    f"{item.replace('_', ' ')} processing",
+                    wire * fixed.per_gb,
+                    fixed.source,
+                    f"{wire:.2f} GB x ${fixed.per_gb}/GB",
+                )
+            )
         secret = prices.fixed(cloud, "secret")
         lines.append(Line("API key secret", secret.monthly, secret.source, secret.unit))
         if cloud == "azure":
             endpoint = prices.fixed(cloud, "private_endpoint")
-            lines.append(Line("key vault private endpoint", endpoint.hourly * hours, endpoint.source,
-                              f"${endpoint.hourly}/h x {hours:g} h"))
+            lines.append(
+                Line(
+                    "key vault private endpoint",
+                    endpoint.hourly * hours,
+                    endpoint.source,
+                    f"${endpoint.hourly}/h x {hours:g} h",
+                )
+            )
         else:
             key = prices.fixed(cloud, "kms_key")
             lines.append(Line("encryption key", key.monthly, key.source, key.unit))
     else:
         path = {"aws": "interface_endpoint", "azure": "private_endpoint", "gcp": "psc_endpoint"}[cloud]
         endpoint = prices.fixed(cloud, path)
-        lines.append(Line(f"{path.replace('_', ' ')} processing", wire * endpoint.per_gb, endpoint.source,
-                          f"{wire:.2f} GB x ${endpoint.per_gb}/GB"))
+        lines.append(
+            Line(
+                f"{path.replace('_', ' ')} processing",
+                wire * endpoint.per_gb,
+                endpoint.source,
+                f"{wire:.2f} GB x ${endpoint.per_gb}/GB",
+            )
+        )
         if cloud == "azure":
-            lines.append(Line("private endpoint", endpoint.hourly * hours, endpoint.source,
-                              f"${endpoint.hourly}/h x {hours:g} h"))
+            lines.append(
+                Line(
+                    "private endpoint",
+                    endpoint.hourly * hours,
+                    endpoint.source,
+                    f"${endpoint.hourly}/h x {hours:g} h",
+                )
+            )
         else:
             key = prices.fixed(cloud, "kms_key")
             lines.append(Line("encryption key", key.monthly, key.source, key.unit))
         logs = _gigabytes(prices, traffic, "log_overhead")
         ingestion = prices.fixed(cloud, "log_ingestion")
-        lines.append(Line("invocation log ingestion", logs * ingestion.per_gb, ingestion.source,
-                          f"{logs:.2f} GB x ${ingestion.per_gb}/GB"))
+        lines.append(
+            Line(
+                "invocation log ingestion",
+                logs * ingestion.per_gb,
+                ingestion.source,
+                f"{logs:.2f} GB x ${ingestion.per_gb}/GB",
+            )
+        )
     return lines, missing, model_key, model_class
 
 
 def token_estimate(
-    prices: Prices, *, pattern: str, vendor: str, cloud: str, model_id: str, traffic: Traffic | None,
-    sku: str | None = None, capacity: int | None = None,
+    prices: Prices,
+    *,
+    pattern: str,
+    vendor: str,
+    cloud: str,
+    model_id: str,
+    traffic: Traffic | None,
+    sku: str | None = None,
+    capacity: int | None = None,
 ) -> Estimate:
     """A SaaS (`vendor` = provider) or cloud-managed (`vendor` = cloud) use case priced by tokens."""
     share = (traffic or Traffic(0, 0)).output_share(float(prices.serving["default_output_share"]))
     actual = traffic or Traffic(0, 0)
     lines, missing, model_key, model_class = _token_lines(
-        prices, pattern, vendor, cloud, model_id, actual, sku, capacity)
-    at_zero = sum(x.monthly for x in _token_lines(prices, pattern, vendor, cloud, model_id, Traffic(0, 0),
-                                                  sku, capacity)[0])
-    at_probe = sum(x.monthly for x in _token_lines(prices, pattern, vendor, cloud, model_id,
-                                                   Traffic.at_mix(_PROBE, share), sku, capacity)[0])
+        prices, pattern, vendor, cloud, model_id, actual, sku, capacity
+    )
+    at_zero = sum(
+        x.monthly
+        for x in _token_lines(prices, pattern, vendor, cloud, model_id, Traffic(0, 0), sku, capacity)[0]
+    )
+    at_probe = sum(
+        x.monthly
+        for x in _token_lines(
+            prices, pattern, vendor, cloud, model_id, Traffic.at_mix(_PROBE, share), sku, capacity
+        )[0]
+    )
     where = cloud if pattern == "cloud-managed" else f"{vendor} via {cloud}"
-    estimate = Estimate(pattern=pattern, where=where, model=model_key, model_class=model_class, lines=lines,
-                        missing=missing, curve=Curve(fixed=at_zero, floor=0.0, slope=(at_probe - at_zero) / _PROBE))
+    estimate = Estimate(
+        pattern=pattern,
+        where=where,
+        model=model_key,
+        model_class=model_class,
+        lines=lines,
+        missing=missing,
+        curve=Curve(fixed=at_zero, floor=0.0, slope=(at_probe - at_zero) / _PROBE),
+    )
     if traffic is None:
         estimate.notes.append("no `volume` declared: token costs are 0; add `volume:` to the use case")
     return estimate
@@ -331,8 +402,11 @@ def _machine(
         hourly = float(own["hourly"]) * gpus
         estimate.notes.append(f"existing cluster: {gpu_type} at ${own['hourly']}/GPU-hour (own hardware)")
         return Instance(f"{gpus} x {gpu_type} (own)", gpus, hourly, hourly, str(own["source"])), 1
-    options = [(pick[0].on_demand / pick[1], c, pick) for c in CLOUDS
-               if not isinstance(pick := prices.machine(c, gpu_type, gpus, spot), str)]
+    options = [
+        (pick[0].on_demand / pick[1], c, pick)
+        for c in CLOUDS
+        if not isinstance(pick := prices.machine(c, gpu_type, gpus, spot), str)
+    ]
     if not options:
         return f"no cloud machine with {gpus} x {gpu_type} to price the existing cluster by"
     _, priced_cloud, pick = min(options, key=lambda o: o[0])
@@ -344,8 +418,17 @@ def _machine(
 
 
 def self_managed_estimate(
-    prices: Prices, *, cloud: str | None, cluster: str, model_id: str, gpu_type: str, gpus: int,
-    min_replicas: int, max_replicas: int, traffic: Traffic | None, spot: bool = False,
+    prices: Prices,
+    *,
+    cloud: str | None,
+    cluster: str,
+    model_id: str,
+    gpu_type: str,
+    gpus: int,
+    min_replicas: int,
+    max_replicas: int,
+    traffic: Traffic | None,
+    spot: bool = False,
     parameters: float | None = None,
 ) -> Estimate:
     """Self-managed serving priced by GPU node hours. `cloud=None`: an existing (on-premises) cluster."""
@@ -354,8 +437,13 @@ def self_managed_estimate(
     notes: list[str] = []
     if assumed:
         notes.append(f"size of {model_id} unknown: priced as a {model_class} model")
-    estimate = Estimate(pattern="self-managed", where=cloud or f"existing cluster {cluster}", model=model_id,
-                        model_class=model_class, notes=notes)
+    estimate = Estimate(
+        pattern="self-managed",
+        where=cloud or f"existing cluster {cluster}",
+        model=model_id,
+        model_class=model_class,
+        notes=notes,
+    )
     pick = _machine(prices, cloud, gpu_type, gpus, spot, estimate)
     if isinstance(pick, str):
         estimate.missing.append(pick)
@@ -391,8 +479,10 @@ def self_managed_estimate(
             return Line(item, low, instance.source, detail), curve, low, high
         needed = traffic.total / tokens_per_replica_hour
         amount = min(max(base, needed * replica_hour), max(high, base))
-        detail = (f"{needed:,.0f} replica-hours needed for the volume; min {min_replicas}, max {max_replicas} "
-                  f"replicas; {per_node} replica(s) per node at ${rate}/h x {hours:g} h")
+        detail = (
+            f"{needed:,.0f} replica-hours needed for the volume; min {min_replicas}, max {max_replicas} "
+            f"replicas; {per_node} replica(s) per node at ${rate}/h x {hours:g} h"
+        )
         return Line(item, amount, instance.source, detail), curve, low, high
 
     rate = instance.spot if spot else instance.on_demand
@@ -401,15 +491,19 @@ def self_managed_estimate(
     estimate.curve, estimate.low, estimate.high = curve, low, high
     estimate.spot_monthly = node_cost(instance.spot)[0].monthly
     if spot:
-        estimate.notes.append("GPU nodes priced at spot rates (can be reclaimed; keep min replicas on demand "
-                              "for production)")
+        estimate.notes.append(
+            "GPU nodes priced at spot rates (can be reclaimed; keep min replicas on demand for production)"
+        )
     if per_gpu is None:
         estimate.missing.append(
-            f"no throughput estimate for a {model_class} model on {gpu_type}; priced at min replicas only")
+            f"no throughput estimate for a {model_class} model on {gpu_type}; priced at min replicas only"
+        )
     elif traffic is not None and curve is not None and curve.slope * traffic.total > high:
         replicas = math.ceil(curve.slope * traffic.total / (rate / per_node) / hours)
-        estimate.notes.append(f"the volume needs about {replicas} replicas running all month; max is "
-                              f"{max_replicas}, so requests will queue (cost shown at max)")
+        estimate.notes.append(
+            f"the volume needs about {replicas} replicas running all month; max is "
+            f"{max_replicas}, so requests will queue (cost shown at max)"
+        )
     return estimate
 
 
@@ -427,26 +521,45 @@ def _spot(use_case: SelfManagedUseCase) -> bool:
     return getattr(node_pool, "capacity_type", "on-demand") == "spot"
 
 
-def current_estimate(
-    environment: Environment, use_case: Any, prices: Prices, spot: bool = False
-) -> Estimate:
+def current_estimate(environment: Environment, use_case: Any, prices: Prices, spot: bool = False) -> Estimate:
     traffic = Traffic.from_volume(use_case.volume)
     if isinstance(use_case, SaasUseCase):
         model = use_case.models[0] if use_case.models else ""
-        estimate = token_estimate(prices, pattern="saas", vendor=use_case.provider, cloud=use_case.cloud,
-                                  model_id=model, traffic=traffic)
+        estimate = token_estimate(
+            prices,
+            pattern="saas",
+            vendor=use_case.provider,
+            cloud=use_case.cloud,
+            model_id=model,
+            traffic=traffic,
+        )
         if not use_case.models:
             estimate.missing.append("no `models` listed: token cost unknown")
     elif isinstance(use_case, CloudManagedUseCase):
         first = use_case.models[0]
-        estimate = token_estimate(prices, pattern="cloud-managed", vendor=use_case.cloud, cloud=use_case.cloud,
-                                  model_id=first.id, traffic=traffic, sku=first.sku, capacity=first.capacity)
+        estimate = token_estimate(
+            prices,
+            pattern="cloud-managed",
+            vendor=use_case.cloud,
+            cloud=use_case.cloud,
+            model_id=first.id,
+            traffic=traffic,
+            sku=first.sku,
+            capacity=first.capacity,
+        )
     elif isinstance(use_case, SelfManagedUseCase):
         return self_managed_estimate(
-            prices, cloud=cluster_cloud(environment, use_case.cluster), cluster=use_case.cluster,
-            model_id=use_case.model.id, gpu_type=use_case.gpu.type, gpus=use_case.gpu.count,
-            min_replicas=use_case.replicas.min, max_replicas=use_case.replicas.max, traffic=traffic,
-            spot=spot or _spot(use_case), parameters=getattr(use_case.model, "parameters_billion", None),
+            prices,
+            cloud=cluster_cloud(environment, use_case.cluster),
+            cluster=use_case.cluster,
+            model_id=use_case.model.id,
+            gpu_type=use_case.gpu.type,
+            gpus=use_case.gpu.count,
+            min_replicas=use_case.replicas.min,
+            max_replicas=use_case.replicas.max,
+            traffic=traffic,
+            spot=spot or _spot(use_case),
+            parameters=getattr(use_case.model, "parameters_billion", None),
         )
     else:
         raise TypeError(f"unknown use case type {type(use_case).__name__}")
@@ -456,24 +569,55 @@ def current_estimate(
 
 
 def reference_estimates(
-    prices: Prices, pattern: str, model_class: str, clouds: list[str], traffic: Traffic | None,
+    prices: Prices,
+    pattern: str,
+    model_class: str,
+    clouds: list[str],
+    traffic: Traffic | None,
     saas_cloud: str,
 ) -> list[Estimate]:
     """The class's reference deployment of `pattern`, once per candidate cloud (SaaS: once)."""
     reference = prices.reference(model_class)
     if pattern == "saas":
-        return [token_estimate(prices, pattern="saas", vendor=reference["saas"]["provider"], cloud=saas_cloud,
-                               model_id=reference["saas"]["model"], traffic=traffic)]
+        return [
+            token_estimate(
+                prices,
+                pattern="saas",
+                vendor=reference["saas"]["provider"],
+                cloud=saas_cloud,
+                model_id=reference["saas"]["model"],
+                traffic=traffic,
+            )
+        ]
     if pattern == "cloud-managed":
-        return [token_estimate(prices, pattern="cloud-managed", vendor=c, cloud=c,
-                               model_id=reference["cloud-managed"][c], traffic=traffic) for c in clouds]
+        return [
+            token_estimate(
+                prices,
+                pattern="cloud-managed",
+                vendor=c,
+                cloud=c,
+                model_id=reference["cloud-managed"][c],
+                traffic=traffic,
+            )
+            for c in clouds
+        ]
     out = []
     for cloud in clouds:
         gpu_type, gpus = reference["self-managed"]["gpu"][cloud]
         # Enough replicas for the volume: the reference is sized, not capped.
-        out.append(self_managed_estimate(
-            prices, cloud=cloud, cluster="new", model_id=reference["self-managed"]["model"], gpu_type=gpu_type,
-            gpus=int(gpus), min_replicas=1, max_replicas=100, traffic=traffic))
+        out.append(
+            self_managed_estimate(
+                prices,
+                cloud=cloud,
+                cluster="new",
+                model_id=reference["self-managed"]["model"],
+                gpu_type=gpu_type,
+                gpus=int(gpus),
+                min_replicas=1,
+                max_replicas=100,
+                traffic=traffic,
+            )
+        )
     return out
 
 
@@ -502,9 +646,7 @@ def break_even(token: Curve, self_managed: Curve) -> float | None:
     return None
 
 
-def use_case_cost(
-    environment: Environment, use_case: Any, prices: Prices, spot: bool = False
-) -> UseCaseCost:
+def use_case_cost(environment: Environment, use_case: Any, prices: Prices, spot: bool = False) -> UseCaseCost:
     current = current_estimate(environment, use_case, prices, spot)
     traffic = Traffic.from_volume(use_case.volume)
     configured = [c for c in CLOUDS if getattr(environment.clouds, c) is not None]
@@ -522,18 +664,29 @@ def use_case_cost(
             best.allowed = False
             best.why_not = policy.why_not(use_case.data_classification, pattern)
         alternatives.append(best)
-    token_side = current if use_case.pattern != "self-managed" else cheapest(
-        [a for a in alternatives if a.pattern != "self-managed" and a.allowed])
-    managed_side = current if use_case.pattern == "self-managed" else next(
-        (a for a in alternatives if a.pattern == "self-managed"), None)
+    token_side = (
+        current
+        if use_case.pattern != "self-managed"
+        else cheapest([a for a in alternatives if a.pattern != "self-managed" and a.allowed])
+    )
+    managed_side = (
+        current
+        if use_case.pattern == "self-managed"
+        else next((a for a in alternatives if a.pattern == "self-managed"), None)
+    )
     point: float | None = None
     between: tuple[str, str] | None = None
     if token_side and managed_side and token_side.curve and managed_side.curve:
         point = break_even(token_side.curve, managed_side.curve)
         between = (token_side.label, managed_side.label)
     return UseCaseCost(
-        name=use_case.name, pattern=use_case.pattern, data_classification=use_case.data_classification,
-        traffic=traffic, current=current, alternatives=alternatives, break_even_tokens=point,
+        name=use_case.name,
+        pattern=use_case.pattern,
+        data_classification=use_case.data_classification,
+        traffic=traffic,
+        current=current,
+        alternatives=alternatives,
+        break_even_tokens=point,
         break_even_between=between,
     )
 
@@ -562,13 +715,22 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
     managed_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, CloudManagedUseCase)})
     for cloud in saas_clouds:
         n = zones(environment, cloud)
-        egress = {"aws": ["firewall", "nat_gateway"], "azure": ["firewall", "public_ip"],
-                  "gcp": ["firewall", "nat_gateway"]}[cloud]
+        egress = {
+            "aws": ["firewall", "nat_gateway"],
+            "azure": ["firewall", "public_ip"],
+            "gcp": ["firewall", "nat_gateway"],
+        }[cloud]
         for item in egress:
             fixed = prices.fixed(cloud, item)
             count = n if cloud == "aws" else 1
-            lines.append(Line(f"{cloud} SaaS egress: {fixed.unit}", count * fixed.hourly * hours, fixed.source,
-                              f"{count} x ${fixed.hourly}/h x {hours:g} h"))
+            lines.append(
+                Line(
+                    f"{cloud} SaaS egress: {fixed.unit}",
+                    count * fixed.hourly * hours,
+                    fixed.source,
+                    f"{count} x ${fixed.hourly}/h x {hours:g} h",
+                )
+            )
     for cloud in managed_clouds:
         if cloud == "azure":
             continue  # each Azure OpenAI account has its own private endpoint, priced per use case
@@ -576,8 +738,14 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
         fixed = prices.fixed(cloud, item)
         count = zones(environment, cloud)
         what = "bedrock-runtime interface endpoint" if cloud == "aws" else fixed.unit
-        lines.append(Line(f"{cloud} {what}", count * fixed.hourly * hours, fixed.source,
-                          f"{count} zone(s) x ${fixed.hourly}/h x {hours:g} h"))
+        lines.append(
+            Line(
+                f"{cloud} {what}",
+                count * fixed.hourly * hours,
+                fixed.source,
+                f"{count} zone(s) x ${fixed.hourly}/h x {hours:g} h",
+            )
+        )
     used = {u.cluster for u in environment.use_cases if isinstance(u, SelfManagedUseCase)}
     for cluster in environment.kubernetes:
         if cluster.new is None or cluster.name not in used:
@@ -585,11 +753,22 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
         cloud = cluster.new.cloud
         plane = prices.fixed(cloud, "kubernetes_control_plane")
         nodes = prices.fixed(cloud, "system_nodes")
-        lines.append(Line(f"cluster {cluster.name}: {plane.unit}", plane.hourly * hours, plane.source,
-                          f"${plane.hourly}/h x {hours:g} h"))
-        lines.append(Line(f"cluster {cluster.name}: {nodes.count} x {nodes.unit}",
-                          nodes.count * nodes.hourly * hours, nodes.source,
-                          f"{nodes.count} x ${nodes.hourly}/h x {hours:g} h"))
+        lines.append(
+            Line(
+                f"cluster {cluster.name}: {plane.unit}",
+                plane.hourly * hours,
+                plane.source,
+                f"${plane.hourly}/h x {hours:g} h",
+            )
+        )
+        lines.append(
+            Line(
+                f"cluster {cluster.name}: {nodes.count} x {nodes.unit}",
+                nodes.count * nodes.hourly * hours,
+                nodes.source,
+                f"{nodes.count} x ${nodes.hourly}/h x {hours:g} h",
+            )
+        )
     return lines
 
 

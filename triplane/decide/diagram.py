@@ -33,6 +33,7 @@ PATTERN_TITLES = {"saas": "SaaS", "cloud-managed": "Cloud-managed", "self-manage
 PATTERN_FILL = {"saas": "#fff8e1", "cloud-managed": "#e3f2fd", "self-managed": "#f3e5f5"}
 CLOUD_TITLES = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
 KUBERNETES = {"aws": "EKS", "azure": "AKS", "gcp": "GKE"}
+SECRET_STORES = {"aws": "Secrets Manager", "azure": "Key Vault", "gcp": "Secret Manager"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,11 @@ def _aws_network(environment: Environment) -> NetworkBox | None:
     if aws.network.new is not None:
         cidr = aws.network.new.cidr
         subnets = [layout.block(cidr, layout.AWS_APP + i) for i in range(len(aws.network.new.zones))]
-        lines = (f"VPC {cidr} (new)", "app subnets " + ", ".join(subnets), "zones " + ", ".join(aws.network.new.zones))
+        lines = (
+            f"VPC {cidr} (new)",
+            "app subnets " + ", ".join(subnets),
+            "zones " + ", ".join(aws.network.new.zones),
+        )
     else:
         existing = aws.network.existing
         assert existing is not None
@@ -88,13 +93,18 @@ def _azure_network(environment: Environment) -> NetworkBox | None:
         return None
     if azure.network.new is not None:
         cidr = azure.network.new.cidr
-        lines = (f"VNet {cidr} (new)", f"app subnet {layout.block(cidr, layout.AZURE_APP)}",
-                 f"endpoints {layout.block(cidr, layout.AZURE_ENDPOINTS)}")
+        lines = (
+            f"VNet {cidr} (new)",
+            f"app subnet {layout.block(cidr, layout.AZURE_APP)}",
+            f"endpoints {layout.block(cidr, layout.AZURE_ENDPOINTS)}",
+        )
     else:
         existing = azure.network.existing
         assert existing is not None
-        lines = (f"VNet {existing.vnet_id.rsplit('/', 1)[-1]} (existing)",
-                 "apps " + ", ".join(existing.application_cidrs))
+        lines = (
+            f"VNet {existing.vnet_id.rsplit('/', 1)[-1]} (existing)",
+            "apps " + ", ".join(existing.application_cidrs),
+        )
     return NetworkBox("azure", f"Azure {azure.location}", (*lines, f"group {azure.resource_group}"))
 
 
@@ -104,25 +114,39 @@ def _gcp_network(environment: Environment) -> NetworkBox | None:
         return None
     if gcp.network.new is not None:
         cidr = gcp.network.new.cidr
-        lines = (f"VPC {cidr} (new)", f"app subnet {layout.block(cidr, layout.GCP_APP)}",
-                 f"PSC address {layout.psc_address(cidr)}")
+        lines = (
+            f"VPC {cidr} (new)",
+            f"app subnet {layout.block(cidr, layout.GCP_APP)}",
+            f"PSC address {layout.psc_address(cidr)}",
+        )
     else:
         existing = gcp.network.existing
         assert existing is not None
-        lines = (f"VPC {existing.network.rsplit('/', 1)[-1]} (existing)",
-                 "apps " + ", ".join(existing.application_cidrs))
+        lines = (
+            f"VPC {existing.network.rsplit('/', 1)[-1]} (existing)",
+            "apps " + ", ".join(existing.application_cidrs),
+        )
     return NetworkBox("gcp", f"Google Cloud {gcp.region}", (*lines, f"project {gcp.project}"))
 
 
 def _row(environment: Environment, use_case: object) -> Row:
     if isinstance(use_case, SaasUseCase):
-        path = {"aws": "Network Firewall + NAT", "azure": "Azure Firewall", "gcp": "Secure Web Proxy + Cloud NAT"}
+        path = {
+            "aws": "Network Firewall + NAT",
+            "azure": "Azure Firewall",
+            "gcp": "Secure Web Proxy + Cloud NAT",
+        }
         hosts = tuple(getattr(use_case, "hosts", ()))
         return Row(
-            use_case.name, "saas", use_case.data_classification, use_case.cloud,
+            use_case.name,
+            "saas",
+            use_case.data_classification,
+            use_case.cloud,
             f"egress: {path[use_case.cloud]}",
-            ("TLS allowlist " + ", ".join(hosts) if hosts else "TLS allowlist of the provider's hosts",
-             f"API key in {'Secrets Manager' if use_case.cloud == 'aws' else 'Key Vault' if use_case.cloud == 'azure' else 'Secret Manager'}"),
+            (
+                "TLS allowlist " + ", ".join(hosts) if hosts else "TLS allowlist of the provider's hosts",
+                f"API key in {SECRET_STORES[use_case.cloud]}",
+            ),
             f"{use_case.provider} API (internet)",
             tuple(use_case.models) or ("models not listed",),
             external=True,
@@ -131,20 +155,44 @@ def _row(environment: Environment, use_case: object) -> Row:
         models = tuple(m.id + (f" ({m.sku})" if m.sku else "") for m in use_case.models)
         if use_case.cloud == "aws":
             region = environment.clouds.aws.region if environment.clouds.aws else ""
-            return Row(use_case.name, "cloud-managed", use_case.data_classification, "aws",
-                       "interface endpoint (PrivateLink)", (f"com.amazonaws.{region}.bedrock-runtime", "IAM auth"),
-                       "Amazon Bedrock", models)
+            return Row(
+                use_case.name,
+                "cloud-managed",
+                use_case.data_classification,
+                "aws",
+                "interface endpoint (PrivateLink)",
+                (f"com.amazonaws.{region}.bedrock-runtime", "IAM auth"),
+                "Amazon Bedrock",
+                models,
+            )
         if use_case.cloud == "azure":
-            return Row(use_case.name, "cloud-managed", use_case.data_classification, "azure",
-                       "private endpoint", ("privatelink.openai.azure.com", "Entra ID auth"),
-                       "Azure OpenAI", models)
-        return Row(use_case.name, "cloud-managed", use_case.data_classification, "gcp",
-                   "Private Service Connect", ("googleapis.com private zone", "Google IAM auth"),
-                   "Vertex AI", models)
+            return Row(
+                use_case.name,
+                "cloud-managed",
+                use_case.data_classification,
+                "azure",
+                "private endpoint",
+                ("privatelink.openai.azure.com", "Entra ID auth"),
+                "Azure OpenAI",
+                models,
+            )
+        return Row(
+            use_case.name,
+            "cloud-managed",
+            use_case.data_classification,
+            "gcp",
+            "Private Service Connect",
+            ("googleapis.com private zone", "Google IAM auth"),
+            "Vertex AI",
+            models,
+        )
     assert isinstance(use_case, SelfManagedUseCase)
     cluster = environment.cluster(use_case.cluster)
-    engine = str(getattr(use_case, "engine", "tgi")).upper() if getattr(use_case, "engine", "tgi") == "tgi" \
+    engine = (
+        str(getattr(use_case, "engine", "tgi")).upper()
+        if getattr(use_case, "engine", "tgi") == "tgi"
         else "vLLM"
+    )
     exposure = str(getattr(use_case, "exposure", "cluster-ip"))
     if cluster.new is not None:
         network = cluster.new.cloud
@@ -154,11 +202,17 @@ def _row(environment: Environment, use_case: object) -> Row:
         where = f"existing cluster {cluster.name}"
     service = "internal load balancer" if exposure == "internal-load-balancer" else "ClusterIP service"
     return Row(
-        use_case.name, "self-managed", use_case.data_classification, network,
-        f"{engine} {service}", (where, "NetworkPolicy: allowed clients only"),
+        use_case.name,
+        "self-managed",
+        use_case.data_classification,
+        network,
+        f"{engine} {service}",
+        (where, "NetworkPolicy: allowed clients only"),
         use_case.model.id.rsplit("/", 1)[-1],
-        (f"{use_case.gpu.count} x {use_case.gpu.type}",
-         f"replicas {use_case.replicas.min}-{use_case.replicas.max}"),
+        (
+            f"{use_case.gpu.count} x {use_case.gpu.type}",
+            f"replicas {use_case.replicas.min}-{use_case.replicas.max}",
+        ),
     )
 
 
@@ -169,9 +223,16 @@ def build(environment: Environment, stack: str) -> Diagram:
             diagram.networks.append(box)
     for cluster in environment.kubernetes:
         if cluster.existing is not None:
-            diagram.networks.append(NetworkBox(
-                f"cluster:{cluster.name}", f"Existing cluster {cluster.name}",
-                (f"kubeconfig context {cluster.existing.kubeconfig_context}", f"Kubernetes {cluster.version}")))
+            diagram.networks.append(
+                NetworkBox(
+                    f"cluster:{cluster.name}",
+                    f"Existing cluster {cluster.name}",
+                    (
+                        f"kubeconfig context {cluster.existing.kubeconfig_context}",
+                        f"Kubernetes {cluster.version}",
+                    ),
+                )
+            )
     diagram.rows = [_row(environment, u) for u in environment.use_cases]
     used = {r.network for r in diagram.rows}
     # An existing cluster no use case runs on adds nothing to the picture.
@@ -194,28 +255,68 @@ def _wrap(text: str, width: int = 44) -> str:
     return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
 
 
-def _box(ax: object, x0: float, x1: float, y: float, h: float, title: str, lines: tuple[str, ...],
-         face: str = "white", edge: str = "#424242", dashed: bool = False, stripe: str | None = None) -> None:
+def _box(
+    ax: object,
+    x0: float,
+    x1: float,
+    y: float,
+    h: float,
+    title: str,
+    lines: tuple[str, ...],
+    face: str = "white",
+    edge: str = "#424242",
+    dashed: bool = False,
+    stripe: str | None = None,
+) -> None:
     from matplotlib.axes import Axes
 
     assert isinstance(ax, Axes)
-    ax.add_patch(FancyBboxPatch((x0, y - h / 2), x1 - x0, h, boxstyle="round,pad=0.02,rounding_size=0.08",
-                                facecolor=face, edgecolor=edge, linewidth=1.0, linestyle="--" if dashed else "-"))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x0, y - h / 2),
+            x1 - x0,
+            h,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            facecolor=face,
+            edgecolor=edge,
+            linewidth=1.0,
+            linestyle="--" if dashed else "-",
+        )
+    )
     if stripe is not None:
         ax.add_patch(Rectangle((x0, y - h / 2), 0.12, h, facecolor=stripe, edgecolor="none"))
     body = "\n".join(_wrap(line) for line in lines)
-    ax.text(x0 + 0.2, y + h / 2 - 0.1, title, fontsize=8.5, fontweight="bold", va="top", ha="left",
-            color="#212121")
-    ax.text(x0 + 0.2, y + h / 2 - 0.32, body, fontsize=7, va="top", ha="left", color="#424242",
-            linespacing=1.25)
+    ax.text(
+        x0 + 0.2,
+        y + h / 2 - 0.1,
+        title,
+        fontsize=8.5,
+        fontweight="bold",
+        va="top",
+        ha="left",
+        color="#212121",
+    )
+    ax.text(
+        x0 + 0.2, y + h / 2 - 0.32, body, fontsize=7, va="top", ha="left", color="#424242", linespacing=1.25
+    )
 
 
 def _arrow(ax: object, x0: float, y0: float, x1: float, y1: float, colour: str = "#616161") -> None:
     from matplotlib.axes import Axes
 
     assert isinstance(ax, Axes)
-    ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, color=colour,
-                                 linewidth=1.0, shrinkA=0, shrinkB=0))
+    ax.add_patch(
+        FancyArrowPatch(
+            (x0, y0),
+            (x1, y1),
+            arrowstyle="-|>",
+            mutation_scale=10,
+            color=colour,
+            linewidth=1.0,
+            shrinkA=0,
+            shrinkB=0,
+        )
+    )
 
 
 def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png")) -> list[Path]:
@@ -232,8 +333,12 @@ def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png"
 
     ax.text(0.3, height - 0.35, diagram.title, fontsize=13, fontweight="bold", va="center")
     for key, (x0, x1) in COLUMNS.items():
-        label = {"network": "Networks", "use_case": "Use cases", "path": "Path from the app subnet",
-                 "model": "Model"}[key]
+        label = {
+            "network": "Networks",
+            "use_case": "Use cases",
+            "path": "Path from the app subnet",
+            "model": "Model",
+        }[key]
         ax.text((x0 + x1) / 2, height - 0.8, label, fontsize=9, ha="center", va="center", color="#616161")
 
     # Pattern bands, top to bottom, each with its rows.
@@ -242,24 +347,63 @@ def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png"
     for pattern, rows in bands:
         band_height = BAND_HEADER + max(1, len(rows)) * ROW
         x0, x1 = COLUMNS["use_case"][0] - 0.25, COLUMNS["model"][1] + 0.15
-        ax.add_patch(FancyBboxPatch((x0, y - band_height), x1 - x0, band_height,
-                                    boxstyle="round,pad=0.0,rounding_size=0.12", facecolor=PATTERN_FILL[pattern],
-                                    edgecolor="#bdbdbd", linewidth=0.8))
-        ax.text(x0 + 0.15, y - 0.22, f"{PATTERN_TITLES[pattern]} pattern", fontsize=9.5, fontweight="bold",
-                va="center", color="#37474f")
+        ax.add_patch(
+            FancyBboxPatch(
+                (x0, y - band_height),
+                x1 - x0,
+                band_height,
+                boxstyle="round,pad=0.0,rounding_size=0.12",
+                facecolor=PATTERN_FILL[pattern],
+                edgecolor="#bdbdbd",
+                linewidth=0.8,
+            )
+        )
+        ax.text(
+            x0 + 0.15,
+            y - 0.22,
+            f"{PATTERN_TITLES[pattern]} pattern",
+            fontsize=9.5,
+            fontweight="bold",
+            va="center",
+            color="#37474f",
+        )
         if not rows:
-            ax.text((x0 + x1) / 2, y - BAND_HEADER - ROW / 2, "no use case in this environment", fontsize=8,
-                    ha="center", va="center", color="#9e9e9e", style="italic")
+            ax.text(
+                (x0 + x1) / 2,
+                y - BAND_HEADER - ROW / 2,
+                "no use case in this environment",
+                fontsize=8,
+                ha="center",
+                va="center",
+                color="#9e9e9e",
+                style="italic",
+            )
         for i, row in enumerate(rows):
             cy = y - BAND_HEADER - (i + 0.5) * ROW
             centres[row.use_case] = cy
             colour = CLASSIFICATION_COLOURS[row.classification]
             box = ROW - 0.25
-            _box(ax, *COLUMNS["use_case"], cy, box, row.use_case, (f"data: {row.classification}",),
-                 stripe=colour, edge=colour)
+            _box(
+                ax,
+                *COLUMNS["use_case"],
+                cy,
+                box,
+                row.use_case,
+                (f"data: {row.classification}",),
+                stripe=colour,
+                edge=colour,
+            )
             _box(ax, *COLUMNS["path"], cy, box, row.path, row.path_lines)
-            _box(ax, *COLUMNS["model"], cy, box, row.model, row.model_lines, dashed=row.external,
-                 face="#fafafa" if row.external else "white")
+            _box(
+                ax,
+                *COLUMNS["model"],
+                cy,
+                box,
+                row.model,
+                row.model_lines,
+                dashed=row.external,
+                face="#fafafa" if row.external else "white",
+            )
             _arrow(ax, COLUMNS["use_case"][1], cy, COLUMNS["path"][0], cy)
             _arrow(ax, COLUMNS["path"][1], cy, COLUMNS["model"][0], cy, colour)
         y -= band_height + BAND_GAP
@@ -274,7 +418,14 @@ def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png"
             _box(ax, *COLUMNS["network"], ny, box_height, network.title, network.lines, face="#eceff1")
             for row in diagram.rows:
                 if row.network == network.key:
-                    _arrow(ax, COLUMNS["network"][1], ny, COLUMNS["use_case"][0], centres[row.use_case], "#90a4ae")
+                    _arrow(
+                        ax,
+                        COLUMNS["network"][1],
+                        ny,
+                        COLUMNS["use_case"][0],
+                        centres[row.use_case],
+                        "#90a4ae",
+                    )
 
     # Legend: classification colours and what a dashed box means.
     lx = 0.3
@@ -284,8 +435,14 @@ def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png"
         ax.add_patch(Rectangle((lx, 0.36), 0.18, 0.18, facecolor=colour, edgecolor="none"))
         ax.text(lx + 0.25, 0.45, name, fontsize=8, va="center", color="#424242")
         lx += 1.35
-    ax.text(lx + 0.3, 0.45, "Dashed box: outside the organisation's network (reached through the egress firewall)",
-            fontsize=8, va="center", color="#424242")
+    ax.text(
+        lx + 0.3,
+        0.45,
+        "Dashed box: outside the organisation's network (reached through the egress firewall)",
+        fontsize=8,
+        va="center",
+        color="#424242",
+    )
 
     written: list[Path] = []
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,15 @@
 """The price sheet: `prices.json` beside this module, optionally overlaid by an override file.
 
 An override file has the same shape as `prices.json` and may hold any part of it: its mappings are
-merged key by key over the shipped sheet. An entry without a `source` is attributed to the override file itself. Example:
+merged key by key over the shipped sheet. An entry without a `source` is attributed to the override
+file itself, and an `existing` section prices GPUs of clusters that already exist (own hardware) per
+GPU-hour. Example:
 
     {
       "as_of": "2025-09-01",
       "tokens": {"saas": {"openai": {"gpt-4o-mini": {"input": 0.12, "output": 0.48}}}},
       "instances": {"aws": {"g6.2xlarge": {"gpu": "nvidia-l4", "gpus": 1, "on_demand": 0.70, "spot": 0.33}}},
+      "existing": {"nvidia-l4": {"hourly": 0.35}},
       "serving": {"utilization": 0.7}
     }
 
@@ -27,8 +30,17 @@ SHIPPED = Path(__file__).resolve().parent / "prices.json"
 OVERRIDE = "override"
 
 # Keys that mark a mapping as a priced entry (so an override entry without a source gets one).
-_PRICE_KEYS = {"input", "output", "on_demand", "spot", "hourly", "monthly", "per_gb", "ptu_hourly",
-               "token_multiplier"}
+_PRICE_KEYS = {
+    "input",
+    "output",
+    "on_demand",
+    "spot",
+    "hourly",
+    "monthly",
+    "per_gb",
+    "ptu_hourly",
+    "token_multiplier",
+}
 _SOURCE_KEYS = ("source", "spot_source")
 MODEL_CLASSES = ("small", "medium", "large")
 
@@ -205,7 +217,9 @@ def _read(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise PriceError(f"{path}: cannot read the price file ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
-        raise PriceError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise PriceError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     if not isinstance(document, dict):
         raise PriceError(f"{path}: a price file is a JSON object shaped like prices.json")
     return document
@@ -247,7 +261,7 @@ def _check(data: dict[str, Any]) -> None:
             for i, child in enumerate(value):
                 walk(child, f"{path}[{i}]")
 
-    for section in ("tokens", "instances", "fixed", "azure_sku"):
+    for section in ("tokens", "instances", "fixed", "azure_sku", "existing"):
         walk(data.get(section, {}), section)
     if problems:
         raise PriceError("; ".join(problems))

@@ -45,8 +45,15 @@ MANAGED_REGIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "azure": {
         "us": ("eastus", "eastus2", "westus", "westus3", "northcentralus", "southcentralus"),
-        "eu": ("westeurope", "swedencentral", "francecentral", "germanywestcentral", "spaincentral",
-               "polandcentral", "italynorth"),
+        "eu": (
+            "westeurope",
+            "swedencentral",
+            "francecentral",
+            "germanywestcentral",
+            "spaincentral",
+            "polandcentral",
+            "italynorth",
+        ),
         "uk": ("uksouth",),
         "ch": ("switzerlandnorth",),
         "ca": ("canadaeast",),
@@ -58,8 +65,15 @@ MANAGED_REGIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "gcp": {
         "us": ("us-central1", "us-east1", "us-east4", "us-west1", "us-south1"),
-        "eu": ("europe-west1", "europe-west3", "europe-west4", "europe-west8", "europe-west9",
-               "europe-north1", "europe-southwest1"),
+        "eu": (
+            "europe-west1",
+            "europe-west3",
+            "europe-west4",
+            "europe-west8",
+            "europe-west9",
+            "europe-north1",
+            "europe-southwest1",
+        ),
         "uk": ("europe-west2",),
         "ch": ("europe-west6",),
         "ca": ("northamerica-northeast1",),
@@ -82,24 +96,29 @@ class UseCaseFacts(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(default="my-use-case", pattern=r"^[a-z]([a-z0-9-]*[a-z0-9])?$", min_length=2,
-                      max_length=20)
+    name: str = Field(
+        default="my-use-case", pattern=r"^[a-z]([a-z0-9-]*[a-z0-9])?$", min_length=2, max_length=20
+    )
     description: str = Field(default="", max_length=256)
     data_classification: DataClassification
     residency: Geography | None = Field(
-        default=None, description="Geography the data must be processed in, e.g. eu.")
+        default=None, description="Geography the data must be processed in, e.g. eu."
+    )
     air_gapped: bool = Field(default=False, description="No path to the internet or a cloud API at all.")
-    clouds: list[Cloud] = Field(default_factory=lambda: list(CLOUDS),
-                                description="Clouds the organisation can deploy to.")
+    clouds: list[Cloud] = Field(
+        default_factory=lambda: list(CLOUDS), description="Clouds the organisation can deploy to."
+    )
     input_tokens_per_month: int = Field(default=0, ge=0)
     output_tokens_per_month: int = Field(default=0, ge=0)
     latency_ms: int | None = Field(default=None, ge=1, description="Target p95 time to first token.")
     customisation: Literal["none", "fine-tuning", "own-weights"] = "none"
     ml_skills: Literal["none", "some", "strong"] = Field(
-        default="some", description="In-house skills to run GPU serving: on-call, upgrades, capacity.")
+        default="some", description="In-house skills to run GPU serving: on-call, upgrades, capacity."
+    )
     weeks_to_production: int | None = Field(default=None, ge=0)
     model_class: Literal["small", "medium", "large"] = Field(
-        default="small", description="Capability needed: small (8B, mini), medium (70B), large (frontier).")
+        default="small", description="Capability needed: small (8B, mini), medium (70B), large (frontier)."
+    )
 
     @property
     def traffic(self) -> Traffic | None:
@@ -155,7 +174,9 @@ class Recommendation:
             "conflict": self.conflict,
             "caveats": self.caveats,
             "monthly_cost": {p: round(e.monthly, 2) for p, e in self.costs.items()},
-            "break_even_tokens_per_month": None if self.break_even_tokens is None else round(self.break_even_tokens),
+            "break_even_tokens_per_month": None
+            if self.break_even_tokens is None
+            else round(self.break_even_tokens),
             "use_case_yaml": self.use_case_yaml,
         }
 
@@ -177,92 +198,240 @@ def rule_findings(facts: UseCaseFacts) -> list[Finding]:
         if not policy.allowed(cls, pattern):
             found.append(Finding("classification", pattern, "exclude", 0, policy.why_not(cls, pattern)))
     if cls == "restricted":
-        found.append(Finding("classification", "self-managed", "prefer", 1,
-                             "restricted data: the only pattern where the organisation operates the model"))
+        found.append(
+            Finding(
+                "classification",
+                "self-managed",
+                "prefer",
+                1,
+                "restricted data: the only pattern where the organisation operates the model",
+            )
+        )
     elif cls == "confidential":
-        found.append(Finding("classification", "cloud-managed", "prefer", 1,
-                             "confidential data stays on private endpoints inside the organisation's cloud account"))
+        found.append(
+            Finding(
+                "classification",
+                "cloud-managed",
+                "prefer",
+                1,
+                "confidential data stays on private endpoints inside the organisation's cloud account",
+            )
+        )
     elif cls == "internal":
-        found.append(Finding("classification", "cloud-managed", "prefer", 1,
-                             "internal data: private endpoints and cloud IAM, no API key to rotate"))
+        found.append(
+            Finding(
+                "classification",
+                "cloud-managed",
+                "prefer",
+                1,
+                "internal data: private endpoints and cloud IAM, no API key to rotate",
+            )
+        )
     else:
-        found.append(Finding("classification", "saas", "prefer", 1,
-                             "public data: the widest model choice with the least to run"))
+        found.append(
+            Finding(
+                "classification",
+                "saas",
+                "prefer",
+                1,
+                "public data: the widest model choice with the least to run",
+            )
+        )
 
     # Air gap (hard).
     if facts.air_gapped:
         for pattern in ("saas", "cloud-managed"):
-            found.append(Finding("air-gap", pattern, "exclude", 0,
-                                 "air-gapped: no network path to a model API exists"))
-        found.append(Finding("air-gap", "self-managed", "prefer", 2,
-                             "air-gapped: serve an open model on an existing on-premises cluster, weights "
-                             "pre-loaded (HF_HUB_OFFLINE=1)"))
+            found.append(
+                Finding("air-gap", pattern, "exclude", 0, "air-gapped: no network path to a model API exists")
+            )
+        found.append(
+            Finding(
+                "air-gap",
+                "self-managed",
+                "prefer",
+                2,
+                "air-gapped: serve an open model on an existing on-premises cluster, weights "
+                "pre-loaded (HF_HUB_OFFLINE=1)",
+            )
+        )
 
     # Residency (hard for SaaS; cloud-managed only where a region qualifies).
     if facts.residency is not None and not facts.air_gapped:
-        found.append(Finding("residency", "saas", "exclude", 0,
-                             f"residency {facts.residency}: a SaaS API's processing region is the vendor's; "
-                             "the network path cannot pin it"))
+        found.append(
+            Finding(
+                "residency",
+                "saas",
+                "exclude",
+                0,
+                f"residency {facts.residency}: a SaaS API's processing region is the vendor's; "
+                "the network path cannot pin it",
+            )
+        )
         clouds = qualifying_clouds(facts)
         if clouds:
             regions = "; ".join(f"{c}: {', '.join(MANAGED_REGIONS[c][facts.residency])}" for c in clouds)
-            found.append(Finding("residency", "cloud-managed", "prefer", 1,
-                                 f"residency {facts.residency}: the managed service runs in-region ({regions})"))
+            found.append(
+                Finding(
+                    "residency",
+                    "cloud-managed",
+                    "prefer",
+                    1,
+                    f"residency {facts.residency}: the managed service runs in-region ({regions})",
+                )
+            )
         else:
-            found.append(Finding("residency", "cloud-managed", "exclude", 0,
-                                 f"residency {facts.residency}: no managed model region there on "
-                                 f"{', '.join(facts.clouds) or 'any configured cloud'}"))
+            found.append(
+                Finding(
+                    "residency",
+                    "cloud-managed",
+                    "exclude",
+                    0,
+                    f"residency {facts.residency}: no managed model region there on "
+                    f"{', '.join(facts.clouds) or 'any configured cloud'}",
+                )
+            )
     if not facts.clouds and not facts.air_gapped:
         found.append(Finding("clouds", "cloud-managed", "exclude", 0, "no cloud configured"))
 
     # Customisation.
     if facts.customisation == "own-weights":
         for pattern in ("saas", "cloud-managed"):
-            found.append(Finding("customisation", pattern, "exclude", 0,
-                                 "own weights: a hosted API serves only the vendor's catalog models"))
-        found.append(Finding("customisation", "self-managed", "prefer", 2,
-                             "own weights: serve exactly the weights you trained"))
+            found.append(
+                Finding(
+                    "customisation",
+                    pattern,
+                    "exclude",
+                    0,
+                    "own weights: a hosted API serves only the vendor's catalog models",
+                )
+            )
+        found.append(
+            Finding(
+                "customisation",
+                "self-managed",
+                "prefer",
+                2,
+                "own weights: serve exactly the weights you trained",
+            )
+        )
     elif facts.customisation == "fine-tuning":
-        found.append(Finding("customisation", "self-managed", "prefer", 1,
-                             "fine-tuning: open weights can be tuned and served without a hosting fee"))
-        found.append(Finding("customisation", "cloud-managed", "prefer", 1,
-                             "fine-tuning: Bedrock, Azure OpenAI and Vertex AI tune in-account (hosting or "
-                             "provisioned throughput is billed separately)"))
+        found.append(
+            Finding(
+                "customisation",
+                "self-managed",
+                "prefer",
+                1,
+                "fine-tuning: open weights can be tuned and served without a hosting fee",
+            )
+        )
+        found.append(
+            Finding(
+                "customisation",
+                "cloud-managed",
+                "prefer",
+                1,
+                "fine-tuning: Bedrock, Azure OpenAI and Vertex AI tune in-account (hosting or "
+                "provisioned throughput is billed separately)",
+            )
+        )
 
     # Skills.
     if facts.ml_skills == "none":
-        found.append(Finding("skills", "self-managed", "avoid", -3,
-                             "no ML operations skills: nobody to run GPU nodes, serving, upgrades and on-call"))
+        found.append(
+            Finding(
+                "skills",
+                "self-managed",
+                "avoid",
+                -3,
+                "no ML operations skills: nobody to run GPU nodes, serving, upgrades and on-call",
+            )
+        )
     elif facts.ml_skills == "some":
-        found.append(Finding("skills", "self-managed", "avoid", -1,
-                             "some ML operations skills: self-managed serving is a stretch"))
+        found.append(
+            Finding(
+                "skills",
+                "self-managed",
+                "avoid",
+                -1,
+                "some ML operations skills: self-managed serving is a stretch",
+            )
+        )
     else:
-        found.append(Finding("skills", "self-managed", "prefer", 1,
-                             "strong ML operations skills: full control of models and capacity"))
+        found.append(
+            Finding(
+                "skills",
+                "self-managed",
+                "prefer",
+                1,
+                "strong ML operations skills: full control of models and capacity",
+            )
+        )
 
     # Time to production.
     if facts.weeks_to_production is not None:
         if facts.weeks_to_production <= 4:
-            found.append(Finding("time", "self-managed", "avoid", -2,
-                                 f"{facts.weeks_to_production} weeks to production: GPU quota, cluster and "
-                                 "serving tuning rarely fit"))
-            found.append(Finding("time", "saas", "prefer", 1,
-                                 f"{facts.weeks_to_production} weeks to production: an API key and an egress rule"))
+            found.append(
+                Finding(
+                    "time",
+                    "self-managed",
+                    "avoid",
+                    -2,
+                    f"{facts.weeks_to_production} weeks to production: GPU quota, cluster and "
+                    "serving tuning rarely fit",
+                )
+            )
+            found.append(
+                Finding(
+                    "time",
+                    "saas",
+                    "prefer",
+                    1,
+                    f"{facts.weeks_to_production} weeks to production: an API key and an egress rule",
+                )
+            )
         elif facts.weeks_to_production <= 12:
-            found.append(Finding("time", "self-managed", "avoid", -1,
-                                 f"{facts.weeks_to_production} weeks to production: tight for GPU serving"))
+            found.append(
+                Finding(
+                    "time",
+                    "self-managed",
+                    "avoid",
+                    -1,
+                    f"{facts.weeks_to_production} weeks to production: tight for GPU serving",
+                )
+            )
 
     # Latency.
     if facts.latency_ms is not None:
         if facts.latency_ms <= 200:
-            found.append(Finding("latency", "saas", "avoid", -2,
-                                 f"p95 first token within {facts.latency_ms} ms: an internet API through an "
-                                 "egress firewall on shared capacity cannot promise it"))
-            found.append(Finding("latency", "self-managed", "prefer", 1,
-                                 f"p95 first token within {facts.latency_ms} ms: dedicated GPUs next to the app"))
+            found.append(
+                Finding(
+                    "latency",
+                    "saas",
+                    "avoid",
+                    -2,
+                    f"p95 first token within {facts.latency_ms} ms: an internet API through an "
+                    "egress firewall on shared capacity cannot promise it",
+                )
+            )
+            found.append(
+                Finding(
+                    "latency",
+                    "self-managed",
+                    "prefer",
+                    1,
+                    f"p95 first token within {facts.latency_ms} ms: dedicated GPUs next to the app",
+                )
+            )
         elif facts.latency_ms <= 500:
-            found.append(Finding("latency", "saas", "avoid", -1,
-                                 f"p95 first token within {facts.latency_ms} ms: the internet path adds variance"))
+            found.append(
+                Finding(
+                    "latency",
+                    "saas",
+                    "avoid",
+                    -1,
+                    f"p95 first token within {facts.latency_ms} ms: the internet path adds variance",
+                )
+            )
     return found
 
 
@@ -271,8 +440,9 @@ def _reference_costs(facts: UseCaseFacts, prices: Prices) -> dict[str, Estimate]
     managed = qualifying_clouds(facts) or clouds
     out: dict[str, Estimate] = {}
     for pattern, candidates in (("saas", clouds), ("cloud-managed", managed), ("self-managed", clouds)):
-        best = cheapest(reference_estimates(prices, pattern, facts.model_class, candidates, facts.traffic,
-                                            clouds[0]))
+        best = cheapest(
+            reference_estimates(prices, pattern, facts.model_class, candidates, facts.traffic, clouds[0])
+        )
         if best is not None:
             out[pattern] = best
     return out
@@ -288,9 +458,16 @@ def cost_findings(costs: dict[str, Estimate], allowed: list[str], traffic: Traff
     (low, best), (next_cost, runner_up) = ranked[0], ranked[1]
     saving = next_cost - low
     if saving >= CLEARLY_CHEAPER_AMOUNT and saving >= CLEARLY_CHEAPER_SHARE * next_cost:
-        return [Finding("cost", best, "prefer", 2,
-                        f"at {traffic.total / 1e6:,.0f}M tokens/month: ${low:,.0f} against ${next_cost:,.0f} "
-                        f"for {runner_up}")]
+        return [
+            Finding(
+                "cost",
+                best,
+                "prefer",
+                3,
+                f"at {traffic.total / 1e6:,.0f}M tokens/month: ${low:,.0f} against ${next_cost:,.0f} "
+                f"for {runner_up}",
+            )
+        ]
     return []
 
 
@@ -345,8 +522,10 @@ def use_case_block(facts: UseCaseFacts, pattern: str, clouds: list[str], prices:
         block["allowed_clients"] = {"namespaces": [facts.name]}
         replace = "allowed_clients"
     if facts.traffic is not None:
-        block["volume"] = {"input_tokens_per_month": facts.input_tokens_per_month,
-                           "output_tokens_per_month": facts.output_tokens_per_month}
+        block["volume"] = {
+            "input_tokens_per_month": facts.input_tokens_per_month,
+            "output_tokens_per_month": facts.output_tokens_per_month,
+        }
     text = yaml.safe_dump([block], sort_keys=False, default_flow_style=False)
     TypeAdapter(UseCase).validate_python(yaml.safe_load(text)[0])
     return f"# Under `use_cases:`. Replace the example {replace} with your workload's.\n{text}"
@@ -362,20 +541,25 @@ def _replicas_for(facts: UseCaseFacts, prices: Prices, cloud: str) -> int:
     return max(1, min(100, math.ceil(estimate.curve.slope * facts.traffic.total / per_replica_month)))
 
 
-def _conflict(facts: UseCaseFacts, pattern: str, allowed: list[str], findings: list[Finding]) -> tuple[
-        str | None, list[str]]:
+def _conflict(
+    facts: UseCaseFacts, pattern: str, allowed: list[str], findings: list[Finding]
+) -> tuple[str | None, list[str]]:
     """A conflict: policy leaves one pattern, and soft rules say the team cannot run it well."""
     against = [f for f in findings if f.pattern == pattern and f.effect == "avoid" and f.points <= -2]
     caveats: list[str] = []
     if pattern == "self-managed" and facts.ml_skills != "strong":
-        caveats.append("use a managed Kubernetes service (EKS, AKS or GKE with managed GPU node pools, as "
-                       "Triplane creates) rather than hand-built nodes")
+        caveats.append(
+            "use a managed Kubernetes service (EKS, AKS or GKE with managed GPU node pools, as "
+            "Triplane creates) rather than hand-built nodes"
+        )
     if len(allowed) != 1 or not against:
         return None, caveats
     excluded_by = sorted({f.rule for f in findings if f.effect == "exclude"})
     rules = f"the {' and '.join(excluded_by)} rule{'s leave' if len(excluded_by) > 1 else ' leaves'}"
-    message = (f"no pattern satisfies every constraint: {rules} only {pattern}, "
-               f"but {'; '.join(f.reason for f in against)}")
+    message = (
+        f"no pattern satisfies every constraint: {rules} only {pattern}, "
+        f"but {'; '.join(f.reason for f in against)}"
+    )
     caveats += [
         "policy wins: the data's classification is not the platform team's to relax",
         "before go-live: name an owner for GPU serving (on-call, model and driver upgrades, capacity), or "
@@ -402,11 +586,15 @@ def recommend(facts: UseCaseFacts, prices: Prices) -> Recommendation:
         clouds = []
     else:
         clouds = list(facts.clouds)
-    regions = {c: list(MANAGED_REGIONS[c].get(facts.residency, ())) for c in clouds} if facts.residency else {}
+    regions = (
+        {c: list(MANAGED_REGIONS[c].get(facts.residency, ())) for c in clouds} if facts.residency else {}
+    )
     conflict, caveats = _conflict(facts, pattern, allowed, findings)
     if facts.air_gapped:
-        caveats.append("air-gapped: declare the cluster under `kubernetes` with `existing:` and pre-load the "
-                       "model into the serving cache")
+        caveats.append(
+            "air-gapped: declare the cluster under `kubernetes` with `existing:` and pre-load the "
+            "model into the serving cache"
+        )
     point = None
     token_side = [costs[p] for p in ("saas", "cloud-managed") if p in costs and p in allowed]
     if "self-managed" in costs and token_side:
@@ -418,9 +606,17 @@ def recommend(facts: UseCaseFacts, prices: Prices) -> Recommendation:
     where = sorted(clouds or list(facts.clouds), key=lambda c: c != priced_at)
     block = use_case_block(facts, pattern, where, prices)
     return Recommendation(
-        facts=facts, pattern=pattern, clouds=clouds, scores=scores, findings=findings, conflict=conflict,
-        caveats=caveats, costs={p: costs[p] for p in allowed if p in costs}, break_even_tokens=point,
-        use_case_yaml=block, regions=regions,
+        facts=facts,
+        pattern=pattern,
+        clouds=clouds,
+        scores=scores,
+        findings=findings,
+        conflict=conflict,
+        caveats=caveats,
+        costs={p: costs[p] for p in allowed if p in costs},
+        break_even_tokens=point,
+        use_case_yaml=block,
+        regions=regions,
     )
 
 
