@@ -2,19 +2,60 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, HttpUrl
+from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
 
+from components.saas.providers import CATALOG, CUSTOM, check_host, host_matches
 from stacks.spec.base import Cloud, ConfigKey, SpecModel
 from stacks.spec.use_case import UseCaseBase
+
+Host = Annotated[str, AfterValidator(check_host)]
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")]
+
+PROVIDERS = (*sorted(CATALOG), CUSTOM)
+
+# Who may act as the use case's workload identity, per cloud (see `allowed_principals`).
+_PRINCIPALS: dict[str, tuple[re.Pattern[str], str]] = {
+    "aws": (
+        re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$"),
+        "an IAM role or user ARN such as arn:aws:iam::123456789012:role/app",
+    ),
+    "azure": (
+        re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        "an Entra ID object ID (a GUID)",
+    ),
+    "gcp": (
+        re.compile(r"^(user|serviceAccount|group|principal|principalSet):\S+$"),
+        "an IAM member such as serviceAccount:app@project.iam.gserviceaccount.com or "
+        "serviceAccount:project.svc.id.goog[namespace/ksa]",
+    ),
+}
 
 
 class CustomProvider(SpecModel):
     """An API the catalog does not know: its hosts are declared here and allowlisted as written."""
 
-    base_url: HttpUrl
-    hosts: list[str] = Field(min_length=1, description="FQDNs the workload may reach, e.g. api.example.ai.")
+    base_url: HttpUrl = Field(description="HTTPS base URL the client calls, e.g. https://api.example.ai/v1.")
+    hosts: list[Host] = Field(
+        min_length=1,
+        max_length=20,
+        description="FQDNs the workload may reach, e.g. api.example.ai; at most one leading `*.` label.",
+    )
+    docs_url: HttpUrl | None = None
+
+    @model_validator(mode="after")
+    def _base_url_allowed(self) -> CustomProvider:
+        if self.base_url.scheme != "https":
+            raise ValueError(f"base_url: {self.base_url} is not HTTPS; the egress allowlist only passes TLS (443)")
+        host = (self.base_url.host or "").lower()
+        if not any(host_matches(pattern, host) for pattern in self.hosts):
+            raise ValueError(
+                f"base_url: its host {host} is not among `hosts` ({', '.join(self.hosts)}); add it, or the "
+                "firewall would block the very API this use case calls"
+            )
+        return self
 
 
 class SaasUseCase(UseCaseBase):
@@ -22,7 +63,7 @@ class SaasUseCase(UseCaseBase):
     cloud: Cloud = Field(description="Where the workload runs: its key store and egress firewall live there.")
     provider: str = Field(description="openai, anthropic, cohere, mistral, gemini, or `custom`.")
     custom_provider: CustomProvider | None = None
-    models: list[str] = Field(default_factory=list, description="Models the use case calls, e.g. gpt-4o-mini.")
+    models: list[ModelName] = Field(default_factory=list, description="Models the use case calls, e.g. gpt-4o-mini.")
     api_key_secret: ConfigKey = Field(
         description="Stack config key holding the API key: `pulumi config set --secret triplane:<key>`."
     )
@@ -30,3 +71,45 @@ class SaasUseCase(UseCaseBase):
         default="pulumi",
         description="`external`: the key is rotated outside Pulumi and later runs leave the stored value alone.",
     )
+
+    @model_validator(mode="after")
+    def _provider(self) -> SaasUseCase:
+        if self.provider not in PROVIDERS:
+            raise ValueError(
+                f"provider: {self.provider!r} is not a known provider; use one of "
+                f"{', '.join(PROVIDERS)} (`custom` with a `custom_provider` block for any other API)"
+            )
+        if self.provider == CUSTOM and self.custom_provider is None:
+            raise ValueError("custom_provider: required when provider is `custom`: give its base_url and hosts")
+        if self.provider != CUSTOM and self.custom_provider is not None:
+            raise ValueError(
+                f"custom_provider: only for provider `custom`; {self.provider}'s hosts come from the "
+                "catalog, so remove this block"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _principals(self) -> SaasUseCase:
+        pattern, example = _PRINCIPALS[self.cloud]
+        if not self.allowed_principals:
+            raise ValueError(
+                f"allowed_principals: list who runs the workload ({example}); only they can use the "
+                "identity that reads the API key"
+            )
+        for principal in self.allowed_principals:
+            if not pattern.match(principal):
+                raise ValueError(f"allowed_principals: {principal!r} is not {example}")
+        return self
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts the workload may reach: the catalog's, or the custom provider's."""
+        if self.custom_provider is not None:
+            return tuple(self.custom_provider.hosts)
+        return CATALOG[self.provider].hosts
+
+    @property
+    def base_url(self) -> str:
+        if self.custom_provider is not None:
+            return str(self.custom_provider.base_url)
+        return CATALOG[self.provider].base_url

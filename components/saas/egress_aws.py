@@ -1,0 +1,336 @@
+"""AwsEgressFirewall: the only way out of a Triplane VPC, allowing HTTPS/HTTP to listed hosts only.
+
+Creates, per zone: a firewall subnet and a public subnet (layout blocks AWS_FIREWALL and AWS_PUBLIC),
+a NAT gateway with an Elastic IP in the public subnet, and the routes
+app subnet -> firewall endpoint -> NAT gateway -> internet gateway, with the return route for the
+zone's app block through the same firewall endpoint (stateful inspection needs symmetric paths).
+Once per VPC: the internet gateway, a stateful domain-list rule group (ALLOWLIST on TLS SNI and
+HTTP Host), a strict-order firewall policy whose default actions drop and alert on everything else,
+the Network Firewall, and ALERT and FLOW logs to CloudWatch log groups encrypted with a KMS key.
+
+The Elastic IPs are the static egress addresses to give the SaaS vendor's IP allowlist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.network import layout
+from components.network.refs import AwsNetworkRef
+from components.saas.providers import aws_domain
+
+RULE_GROUP_CAPACITY = 1000
+"""Fixed so that adding hosts never replaces the rule group (capacity cannot change in place)."""
+TARGET_TYPES = ["TLS_SNI", "HTTP_HOST"]
+
+
+@dataclass
+class AwsEgressFirewallArgs:
+    network: AwsNetworkRef
+    hosts: Sequence[str]
+    """Every host any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    kms_key: pulumi.Input[str] | None = None
+    """An existing KMS key ARN for the log groups; otherwise one is created."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+    log_retention_days: int = 365
+
+
+class AwsEgressFirewall(pulumi.ComponentResource):
+    allowed_hosts: tuple[str, ...]
+    egress_ips: pulumi.Output[list[str]]
+    firewall_arn: pulumi.Output[str]
+    alert_log_group: pulumi.Output[str]
+    endpoint_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: AwsEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:saas:AwsEgressFirewall", name, None, opts)
+        network = args.network
+        if network.cidr is None:
+            raise ValueError(
+                f"{name}: the VPC {network.vpc_id} was not created by Triplane, so its egress routing "
+                "is not Triplane's to change; the egress firewall needs a network it creates"
+            )
+        zones = list(network.zones)
+        if not zones or len(network.private_route_table_ids) != len(zones):
+            raise ValueError(
+                f"{name}: need one app route table per zone ({len(zones)} zones, "
+                f"{len(network.private_route_table_ids)} route tables)"
+            )
+        if not args.hosts:
+            raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
+        self.allowed_hosts = tuple(sorted(set(args.hosts)))
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=invoke)
+        partition = aws.get_partition_output(opts=invoke).partition
+        cidr = network.cidr
+
+        log_names = {kind: f"/triplane/{name}/network-firewall/{kind}" for kind in ("alert", "flow")}
+        if args.kms_key is not None:
+            key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
+        else:
+            key = aws.kms.Key(
+                f"{name}-logs-key",
+                description=f"Encrypts the Network Firewall logs of {name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=pulumi.Output.all(partition, identity.account_id).apply(
+                    lambda v: json.dumps(_log_key_policy(v[0], v[1], network.region, list(log_names.values())))
+                ),
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+            )
+            key_arn = key.arn
+        log_groups = {
+            kind: aws.cloudwatch.LogGroup(
+                f"{name}-{kind}-logs",
+                name=log_name,
+                retention_in_days=args.log_retention_days,
+                kms_key_id=key_arn,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+            )
+            for kind, log_name in log_names.items()
+        }
+
+        rule_group = aws.networkfirewall.RuleGroup(
+            f"{name}-allowlist",
+            name=f"{name}-allowlist",
+            description="Hosts of the external AI APIs this environment's SaaS use cases call",
+            type="STATEFUL",
+            capacity=RULE_GROUP_CAPACITY,
+            rule_group=aws.networkfirewall.RuleGroupRuleGroupArgs(
+                rules_source=aws.networkfirewall.RuleGroupRuleGroupRulesSourceArgs(
+                    rules_source_list=aws.networkfirewall.RuleGroupRuleGroupRulesSourceRulesSourceListArgs(
+                        generated_rules_type="ALLOWLIST",
+                        target_types=TARGET_TYPES,
+                        targets=sorted({aws_domain(h) for h in self.allowed_hosts}),
+                    )
+                ),
+                stateful_rule_options=aws.networkfirewall.RuleGroupRuleGroupStatefulRuleOptionsArgs(
+                    rule_order="STRICT_ORDER"
+                ),
+            ),
+            tags=tags,
+            opts=child,
+        )
+        policy = aws.networkfirewall.FirewallPolicy(
+            f"{name}-policy",
+            name=f"{name}-policy",
+            description="Allow the listed hosts; drop and alert on every other established flow",
+            firewall_policy=aws.networkfirewall.FirewallPolicyFirewallPolicyArgs(
+                stateless_default_actions=["aws:forward_to_sfe"],
+                stateless_fragment_default_actions=["aws:forward_to_sfe"],
+                stateful_engine_options=aws.networkfirewall.FirewallPolicyFirewallPolicyStatefulEngineOptionsArgs(
+                    rule_order="STRICT_ORDER"
+                ),
+                stateful_default_actions=["aws:drop_established", "aws:alert_established"],
+                stateful_rule_group_references=[
+                    aws.networkfirewall.FirewallPolicyFirewallPolicyStatefulRuleGroupReferenceArgs(
+                        resource_arn=rule_group.arn, priority=100
+                    )
+                ],
+            ),
+            tags=tags,
+            opts=child,
+        )
+
+        gateway = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=network.vpc_id, tags={**tags, "Name": f"{name}-igw"}, opts=child
+        )
+        firewall_subnets: list[aws.ec2.Subnet] = []
+        public_tables: list[aws.ec2.RouteTable] = []
+        nat_gateways: list[aws.ec2.NatGateway] = []
+        ips: list[pulumi.Output[str]] = []
+        for index, zone in enumerate(zones):
+            firewall_subnet = aws.ec2.Subnet(
+                f"{name}-firewall-{zone}",
+                vpc_id=network.vpc_id,
+                cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{name}-firewall-{zone}"},
+                opts=child,
+            )
+            public_subnet = aws.ec2.Subnet(
+                f"{name}-public-{zone}",
+                vpc_id=network.vpc_id,
+                cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{name}-public-{zone}"},
+                opts=child,
+            )
+            # The vendor allowlists these addresses: never let a replacement change them silently.
+            eip = aws.ec2.Eip(
+                f"{name}-eip-{zone}",
+                domain="vpc",
+                tags={**tags, "Name": f"{name}-egress-{zone}"},
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+            )
+            nat = aws.ec2.NatGateway(
+                f"{name}-nat-{zone}",
+                allocation_id=eip.allocation_id,
+                subnet_id=public_subnet.id,
+                connectivity_type="public",
+                tags={**tags, "Name": f"{name}-nat-{zone}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+            )
+            public_table = aws.ec2.RouteTable(
+                f"{name}-public-{zone}-rt",
+                vpc_id=network.vpc_id,
+                tags={**tags, "Name": f"{name}-public-{zone}"},
+                opts=child,
+            )
+            aws.ec2.Route(
+                f"{name}-public-{zone}-internet",
+                route_table_id=public_table.id,
+                destination_cidr_block="0.0.0.0/0",
+                gateway_id=gateway.id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{zone}-rta", subnet_id=public_subnet.id, route_table_id=public_table.id, opts=child
+            )
+            firewall_table = aws.ec2.RouteTable(
+                f"{name}-firewall-{zone}-rt",
+                vpc_id=network.vpc_id,
+                tags={**tags, "Name": f"{name}-firewall-{zone}"},
+                opts=child,
+            )
+            aws.ec2.Route(
+                f"{name}-firewall-{zone}-nat",
+                route_table_id=firewall_table.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat.id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-firewall-{zone}-rta",
+                subnet_id=firewall_subnet.id,
+                route_table_id=firewall_table.id,
+                opts=child,
+            )
+            firewall_subnets.append(firewall_subnet)
+            public_tables.append(public_table)
+            nat_gateways.append(nat)
+            ips.append(eip.public_ip)
+
+        firewall = aws.networkfirewall.Firewall(
+            f"{name}-firewall",
+            name=f"{name}-firewall",
+            description="Egress allowlist for external AI APIs",
+            vpc_id=network.vpc_id,
+            firewall_policy_arn=policy.arn,
+            subnet_mappings=[
+                aws.networkfirewall.FirewallSubnetMappingArgs(subnet_id=subnet.id) for subnet in firewall_subnets
+            ],
+            delete_protection=args.protect_data,
+            tags=tags,
+            opts=child,
+        )
+        aws.networkfirewall.LoggingConfiguration(
+            f"{name}-logging",
+            firewall_arn=firewall.arn,
+            logging_configuration=aws.networkfirewall.LoggingConfigurationLoggingConfigurationArgs(
+                log_destination_configs=[
+                    aws.networkfirewall.LoggingConfigurationLoggingConfigurationLogDestinationConfigArgs(
+                        log_destination={"logGroup": log_groups[kind].name},
+                        log_destination_type="CloudWatchLogs",
+                        log_type=kind.upper(),
+                    )
+                    for kind in ("alert", "flow")
+                ]
+            ),
+            opts=child,
+        )
+
+        endpoint_ids: list[pulumi.Output[str]] = []
+        for index, zone in enumerate(zones):
+            # The endpoint of each zone exists only once the firewall does: read it from its status.
+            endpoint_id = pulumi.Output.all(firewall.firewall_statuses, firewall_subnets[index].id).apply(
+                lambda v, zone=zone: endpoint_for_subnet(v[0], v[1], zone)
+            )
+            endpoint_ids.append(endpoint_id)
+            aws.ec2.Route(
+                f"{name}-app-{zone}-egress",
+                route_table_id=network.private_route_table_ids[index],
+                destination_cidr_block="0.0.0.0/0",
+                vpc_endpoint_id=endpoint_id,
+                opts=child,
+            )
+            aws.ec2.Route(
+                f"{name}-public-{zone}-return",
+                route_table_id=public_tables[index].id,
+                destination_cidr_block=layout.block(cidr, layout.AWS_APP + index),
+                vpc_endpoint_id=endpoint_id,
+                opts=child,
+            )
+
+        self.egress_ips = pulumi.Output.all(*ips).apply(list)
+        self.firewall_arn = firewall.arn
+        self.alert_log_group = log_groups["alert"].name
+        self.endpoint_ids = endpoint_ids
+        self.register_outputs(
+            {
+                "allowed_hosts": list(self.allowed_hosts),
+                "egress_ips": self.egress_ips,
+                "firewall_arn": firewall.arn,
+                "alert_log_group": self.alert_log_group,
+            }
+        )
+
+
+def _field(value: Any, name: str, engine_name: str) -> Any:
+    # Typed output objects (dict subclasses) answer by attribute; plain dicts by engine key.
+    if type(value) is dict:
+        return value.get(engine_name, value.get(name))
+    return getattr(value, name, None)
+
+
+def endpoint_for_subnet(statuses: Any, subnet_id: str, zone: str) -> str:
+    """The firewall endpoint (`vpce-...`) attached to `subnet_id`, from the firewall's sync states."""
+    for status in statuses or []:
+        for sync in _field(status, "sync_states", "syncStates") or []:
+            for attachment in _field(sync, "attachments", "attachments") or []:
+                if _field(attachment, "subnet_id", "subnetId") == subnet_id:
+                    endpoint = _field(attachment, "endpoint_id", "endpointId")
+                    if endpoint:
+                        return str(endpoint)
+    raise ValueError(
+        f"the Network Firewall reports no endpoint in {zone} (subnet {subnet_id}); "
+        "its routes cannot be created until it does"
+    )
+
+
+def _log_key_policy(partition: str, account: str, region: str, log_names: list[str]) -> dict[str, Any]:
+    """Account administrators manage the key; CloudWatch Logs may use it for these log groups only."""
+    arns = [f"arn:{partition}:logs:{region}:{account}:log-group:{log_name}" for log_name in log_names]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministration",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsForFirewallLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arns}},
+            },
+        ],
+    }

@@ -1,0 +1,190 @@
+"""AzureEgressFirewall: Azure Firewall as the only way out of the app subnet, HTTPS to listed FQDNs only.
+
+Creates: `AzureFirewallSubnet` in the VNet (layout block AZURE_FIREWALL), a Standard static public
+IP (the static egress address for the vendor's allowlist), a firewall policy (threat intelligence in
+deny mode) with one application rule collection allowing HTTPS:443 from the app subnet to the listed
+FQDNs (anything unmatched is denied by Azure Firewall's default), the firewall, a 0.0.0.0/0 route in
+the app subnet's route table to the firewall's private IP, and a Log Analytics workspace receiving
+all the firewall's logs and metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.naming import physical_name
+from components.network import layout
+from components.network.refs import AzureNetworkRef
+
+network = azure_native.network
+
+RULE_COLLECTION_GROUP = "saas-egress"
+RULE_COLLECTION = "allow-ai-apis"
+
+
+@dataclass
+class AzureEgressFirewallArgs:
+    network: AzureNetworkRef
+    hosts: Sequence[str]
+    """Every FQDN any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+    log_retention_days: int = 90
+
+
+class AzureEgressFirewall(pulumi.ComponentResource):
+    allowed_hosts: tuple[str, ...]
+    egress_ips: pulumi.Output[list[str]]
+    private_ip: pulumi.Output[str]
+    log_workspace_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AzureEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:saas:AzureEgressFirewall", name, None, opts)
+        ref = args.network
+        if ref.cidr is None or ref.app_route_table_name is None:
+            raise ValueError(
+                f"{name}: the VNet {ref.vnet_name} was not created by Triplane, so the app subnet's "
+                "routes are not Triplane's to change; the egress firewall needs a network it creates"
+            )
+        if not args.hosts:
+            raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
+        self.allowed_hosts = tuple(sorted(set(args.hosts)))
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        group = ref.resource_group_name
+
+        subnet = network.Subnet(
+            f"{name}-subnet",
+            resource_group_name=group,
+            virtual_network_name=ref.vnet_name,
+            subnet_name="AzureFirewallSubnet",  # the name Azure Firewall requires
+            address_prefix=layout.block(ref.cidr, layout.AZURE_FIREWALL),
+            # Subnets of one VNet are written one after another: Azure rejects concurrent writes.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ref.last_subnet] if ref.last_subnet else None),
+        )
+        public_ip = network.PublicIPAddress(
+            f"{name}-ip",
+            resource_group_name=group,
+            location=ref.location,
+            public_ip_address_name=physical_name(name, "ip"),
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            tags=tags,
+            # The vendor allowlists this address: never let a replacement change it silently.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+        )
+        workspace = azure_native.operationalinsights.Workspace(
+            f"{name}-logs",
+            resource_group_name=group,
+            location=ref.location,
+            workspace_name=physical_name(name, "logs"),
+            sku=azure_native.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=data,
+        )
+        policy = network.FirewallPolicy(
+            f"{name}-policy",
+            resource_group_name=group,
+            location=ref.location,
+            firewall_policy_name=physical_name(name, "policy"),
+            sku=network.FirewallPolicySkuArgs(tier="Standard"),
+            threat_intel_mode="Deny",
+            tags=tags,
+            opts=child,
+        )
+        rules = network.FirewallPolicyRuleCollectionGroup(
+            f"{name}-rules",
+            resource_group_name=group,
+            firewall_policy_name=policy.name,
+            rule_collection_group_name=RULE_COLLECTION_GROUP,
+            priority=200,
+            rule_collections=[
+                network.FirewallPolicyFilterRuleCollectionArgs(
+                    rule_collection_type="FirewallPolicyFilterRuleCollection",
+                    name=RULE_COLLECTION,
+                    priority=100,
+                    action=network.FirewallPolicyFilterRuleCollectionActionArgs(type="Allow"),
+                    rules=[
+                        network.ApplicationRuleArgs(
+                            rule_type="ApplicationRule",
+                            name="ai-api-hosts",
+                            description="External AI APIs of this environment's SaaS use cases",
+                            source_addresses=[layout.block(ref.cidr, layout.AZURE_APP)],
+                            protocols=[
+                                network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)
+                            ],
+                            target_fqdns=list(self.allowed_hosts),
+                        )
+                    ],
+                )
+            ],
+            opts=child,
+        )
+        firewall = network.AzureFirewall(
+            f"{name}-firewall",
+            resource_group_name=group,
+            location=ref.location,
+            azure_firewall_name=physical_name(name, "firewall"),
+            sku=network.AzureFirewallSkuArgs(name="AZFW_VNet", tier="Standard"),
+            firewall_policy=network.SubResourceArgs(id=policy.id),
+            ip_configurations=[
+                network.AzureFirewallIPConfigurationArgs(
+                    name="egress",
+                    subnet=network.SubResourceArgs(id=subnet.id),
+                    public_ip_address=network.SubResourceArgs(id=public_ip.id),
+                )
+            ],
+            tags=tags,
+            # The policy is updated by its rule collection group; the firewall waits for both.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[rules]),
+        )
+        azure_native.monitor.DiagnosticSetting(
+            f"{name}-diagnostics",
+            name="firewall-to-log-analytics",
+            resource_uri=firewall.id,
+            workspace_id=workspace.id,
+            log_analytics_destination_type="Dedicated",
+            logs=[azure_native.monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)],
+            metrics=[azure_native.monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
+            opts=child,
+        )
+        private_ip = firewall.ip_configurations.apply(lambda configs: firewall_private_ip(configs, name))
+        network.Route(
+            f"{name}-app-default",
+            resource_group_name=group,
+            route_table_name=ref.app_route_table_name,
+            route_name="default-via-egress-firewall",
+            address_prefix="0.0.0.0/0",
+            next_hop_type="VirtualAppliance",
+            next_hop_ip_address=private_ip,
+            opts=child,
+        )
+        self.egress_ips = public_ip.ip_address.apply(lambda ip: [ip] if ip else [])
+        self.private_ip = private_ip
+        self.log_workspace_id = workspace.id
+        self.register_outputs(
+            {
+                "allowed_hosts": list(self.allowed_hosts),
+                "egress_ips": self.egress_ips,
+                "private_ip": private_ip,
+                "log_workspace_id": workspace.id,
+            }
+        )
+
+
+def firewall_private_ip(configs: Any, name: str) -> str:
+    """The firewall's private address, the next hop of the app subnet's default route."""
+    for config in configs or []:
+        # Typed output objects (dict subclasses) answer by attribute; plain dicts by engine key.
+        address = config.get("privateIPAddress") if type(config) is dict else config.private_ip_address
+        if address:
+            return str(address)
+    raise ValueError(f"{name}: Azure Firewall reports no private IP address; the default route cannot be set")

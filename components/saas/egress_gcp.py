@@ -1,0 +1,252 @@
+"""GcpEgressProxy: Secure Web Proxy as the only way out of a Triplane VPC, to listed hosts only.
+
+Creates: the APIs the SaaS pattern uses in the project (Network Services, Network Security,
+Certificate Manager, Secret Manager, Cloud KMS); the proxy-only subnet (layout block GCP_PROXY_ONLY,
+purpose REGIONAL_MANAGED_PROXY) the proxy runs in; a reserved internal address in the app subnet for
+the proxy; a gateway security policy with one ALLOW rule per host (`host() == '...'`; anything that
+matches no rule is denied); the Secure Web Proxy gateway (explicit proxy on 443); a Cloud Router and
+a Cloud NAT for Secure Web Proxy endpoints only, using reserved static external addresses (the
+static egress addresses for the vendor's allowlist); the VPC's default route to the internet gateway
+(Triplane networks are created without one; VMs still have no NAT, so only the proxy gets out);
+and for the workload service accounts, a VPC firewall rule that denies all egress except HTTPS to
+the proxy and to Google APIs' private addresses.
+
+Workloads send provider traffic through the proxy (`HTTPS_PROXY=http://<proxy_address>:443`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.naming import physical_name
+from components.network import layout
+from components.network.refs import GcpNetworkRef
+from components.saas.providers import swp_session_matcher
+from components.tagging import gcp_labels
+
+SERVICES = (
+    "certificatemanager.googleapis.com",
+    "cloudkms.googleapis.com",
+    "networksecurity.googleapis.com",
+    "networkservices.googleapis.com",
+    "secretmanager.googleapis.com",
+)
+GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
+"""private.googleapis.com and restricted.googleapis.com: Secret Manager stays reachable."""
+PROXY_PORT = 443
+RULE_PRIORITY_BASE = 1000
+
+
+@dataclass
+class GcpEgressProxyArgs:
+    network: GcpNetworkRef
+    hosts: Sequence[str]
+    """Every host any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    workload_service_accounts: Sequence[str] = ()
+    """Emails of the workload service accounts whose other egress is denied."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+    nat_addresses: int = 2
+
+
+class GcpEgressProxy(pulumi.ComponentResource):
+    allowed_hosts: tuple[str, ...]
+    egress_ips: pulumi.Output[list[str]]
+    proxy_address: pulumi.Output[str]
+    gateway_id: pulumi.Output[str]
+    services: list[gcp.projects.Service]
+
+    def __init__(self, name: str, args: GcpEgressProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:saas:GcpEgressProxy", name, None, opts)
+        ref = args.network
+        if ref.cidr is None:
+            raise ValueError(
+                f"{name}: the network {ref.network_id} was not created by Triplane, so its proxy-only "
+                "subnet and routes are not Triplane's to change; the egress proxy needs a network it "
+                "creates"
+            )
+        if not args.hosts:
+            raise ValueError(f"{name}: no hosts to allow; an egress proxy with an empty allowlist is useless")
+        if args.nat_addresses < 1:
+            raise ValueError(f"{name}: nat_addresses must be at least 1")
+        self.allowed_hosts = tuple(sorted(set(args.hosts)))
+        child = pulumi.ResourceOptions(parent=self)
+        labels = gcp_labels(dict(args.tags))
+        project, region = ref.project, ref.region
+
+        self.services = [
+            gcp.projects.Service(
+                f"{name}-{service.split('.')[0]}",
+                project=project,
+                service=service,
+                disable_on_destroy=False,  # other stacks and patterns may use the same API
+                opts=child,
+            )
+            for service in SERVICES
+        ]
+        apis = pulumi.ResourceOptions(parent=self, depends_on=self.services)
+
+        proxy_subnet = gcp.compute.Subnetwork(
+            f"{name}-proxy-only",
+            name=physical_name(name, "proxy-only", kind="gcp"),
+            project=project,
+            region=region,
+            network=ref.network_id,
+            ip_cidr_range=layout.block(ref.cidr, layout.GCP_PROXY_ONLY),
+            purpose="REGIONAL_MANAGED_PROXY",
+            role="ACTIVE",
+            opts=child,
+        )
+        proxy_address = gcp.compute.Address(
+            f"{name}-proxy-address",
+            name=physical_name(name, "proxy", kind="gcp"),
+            project=project,
+            region=region,
+            subnetwork=ref.subnetwork_id,
+            address_type="INTERNAL",
+            description="Secure Web Proxy address the workloads send provider traffic to",
+            labels=labels,
+            opts=child,
+        )
+        nat_ips = [
+            gcp.compute.Address(
+                f"{name}-egress-{index}",
+                name=physical_name(name, "egress", str(index), kind="gcp"),
+                project=project,
+                region=region,
+                address_type="EXTERNAL",
+                network_tier="PREMIUM",
+                description="Static egress address of the Secure Web Proxy (give it to the API vendor)",
+                labels=labels,
+                # The vendor allowlists these addresses: never let a replacement change them silently.
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+            )
+            for index in range(args.nat_addresses)
+        ]
+        gcp.compute.Route(
+            f"{name}-internet",
+            name=physical_name(name, "internet", kind="gcp"),
+            project=project,
+            network=ref.network_id,
+            dest_range="0.0.0.0/0",
+            next_hop_gateway="default-internet-gateway",
+            priority=1000,
+            description="Default route for the Secure Web Proxy's Cloud NAT",
+            opts=child,
+        )
+        router = gcp.compute.Router(
+            f"{name}-router",
+            name=physical_name(name, "router", kind="gcp"),
+            project=project,
+            region=region,
+            network=ref.network_id,
+            opts=child,
+        )
+        nat = gcp.compute.RouterNat(
+            f"{name}-nat",
+            name=physical_name(name, "nat", kind="gcp"),
+            project=project,
+            region=region,
+            router=router.name,
+            endpoint_types=["ENDPOINT_TYPE_SWG"],
+            nat_ip_allocate_option="MANUAL_ONLY",
+            nat_ips=[address.self_link for address in nat_ips],
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ALL"),
+            opts=child,
+        )
+
+        policy = gcp.networksecurity.GatewaySecurityPolicy(
+            f"{name}-policy",
+            name=physical_name(name, "policy", kind="gcp"),
+            project=project,
+            location=region,
+            description="Allow the listed AI API hosts; everything else is denied",
+            opts=apis,
+        )
+        previous: list[pulumi.Resource] = []
+        for index, host in enumerate(self.allowed_hosts):
+            slug = re.sub(r"[^a-z0-9]+", "-", host.replace("*", "any")).strip("-")
+            rule = gcp.networksecurity.GatewaySecurityPolicyRule(
+                f"{name}-allow-{slug}",
+                name=physical_name("allow", slug, kind="gcp"),
+                project=project,
+                location=region,
+                gateway_security_policy=policy.name,
+                enabled=True,
+                priority=RULE_PRIORITY_BASE + index,
+                session_matcher=swp_session_matcher(host),
+                basic_profile="ALLOW",
+                description=f"Allow {host}",
+                # Rules written in parallel race inside one policy: create them one after another.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
+            )
+            previous = [rule]
+        gateway = gcp.networkservices.Gateway(
+            f"{name}-gateway",
+            name=physical_name(name, "swp", kind="gcp"),
+            project=project,
+            location=region,
+            type="SECURE_WEB_GATEWAY",
+            routing_mode="EXPLICIT_ROUTING_MODE",
+            addresses=[proxy_address.address],
+            ports=[PROXY_PORT],
+            gateway_security_policy=policy.id,
+            network=ref.network_id,
+            subnetwork=ref.subnetwork_id,
+            delete_swg_autogen_router_on_destroy=True,
+            labels=labels,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_subnet, nat, *previous, *self.services]),
+        )
+        if args.workload_service_accounts:
+            accounts = sorted(set(args.workload_service_accounts))
+            destinations = [
+                pulumi.Output.concat(proxy_address.address, "/32"),
+                *GOOGLE_APIS_RANGES,
+                f"{layout.psc_address(ref.cidr)}/32",
+            ]
+            gcp.compute.Firewall(
+                f"{name}-workload-allow",
+                name=physical_name(name, "workload-allow", kind="gcp"),
+                project=project,
+                network=ref.network_id,
+                direction="EGRESS",
+                priority=900,
+                allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=["443"])],
+                destination_ranges=destinations,
+                target_service_accounts=accounts,
+                description="SaaS workloads reach the egress proxy and Google APIs' private addresses",
+                log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+                opts=child,
+            )
+            gcp.compute.Firewall(
+                f"{name}-workload-deny",
+                name=physical_name(name, "workload-deny", kind="gcp"),
+                project=project,
+                network=ref.network_id,
+                direction="EGRESS",
+                priority=1000,
+                denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
+                destination_ranges=["0.0.0.0/0"],
+                target_service_accounts=accounts,
+                description="SaaS workloads have no other way out",
+                log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+                opts=child,
+            )
+
+        self.egress_ips = pulumi.Output.all(*[address.address for address in nat_ips]).apply(list)
+        self.proxy_address = proxy_address.address
+        self.gateway_id = gateway.id
+        self.register_outputs(
+            {
+                "allowed_hosts": list(self.allowed_hosts),
+                "egress_ips": self.egress_ips,
+                "proxy_address": proxy_address.address,
+                "gateway_id": gateway.id,
+            }
+        )

@@ -1,0 +1,130 @@
+"""The external AI APIs the SaaS pattern knows, and the host-name rules every allowlist relies on.
+
+Each provider lists the exact hosts its API is served from; those hosts, and nothing else, are what
+the egress firewall lets the workload reach. A provider the catalog does not know is declared in
+the stack (`custom_provider`) with its own hosts, which must pass `check_host`.
+
+Wildcards are allowed only as one whole leading label (`*.example.ai`): each firewall has its own
+spelling for "this domain and its subdomains", produced by `aws_domain` and `swp_session_matcher`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    title: str
+    base_url: str
+    """What the client library calls (the SDKs' default base URL)."""
+    hosts: tuple[str, ...]
+    """Every host the API is served from: the egress allowlist for this provider."""
+    docs_url: str
+    auth_header: str
+    """Where the API key goes on each request."""
+
+
+CATALOG: dict[str, Provider] = {
+    provider.name: provider
+    for provider in (
+        Provider(
+            name="openai",
+            title="OpenAI",
+            base_url="https://api.openai.com/v1",
+            hosts=("api.openai.com",),
+            docs_url="https://platform.openai.com/docs/api-reference",
+            auth_header="Authorization: Bearer <key>",
+        ),
+        Provider(
+            name="anthropic",
+            title="Anthropic",
+            base_url="https://api.anthropic.com",
+            hosts=("api.anthropic.com",),
+            docs_url="https://docs.anthropic.com/en/api/overview",
+            auth_header="x-api-key: <key>",
+        ),
+        Provider(
+            name="cohere",
+            title="Cohere",
+            base_url="https://api.cohere.com",
+            hosts=("api.cohere.com",),
+            docs_url="https://docs.cohere.com/reference/about",
+            auth_header="Authorization: Bearer <key>",
+        ),
+        Provider(
+            name="mistral",
+            title="Mistral AI",
+            base_url="https://api.mistral.ai/v1",
+            hosts=("api.mistral.ai",),
+            docs_url="https://docs.mistral.ai/api/",
+            auth_header="Authorization: Bearer <key>",
+        ),
+        Provider(
+            name="gemini",
+            title="Google Gemini API",
+            base_url="https://generativelanguage.googleapis.com/v1beta",
+            hosts=("generativelanguage.googleapis.com",),
+            docs_url="https://ai.google.dev/api",
+            auth_header="x-goog-api-key: <key>",
+        ),
+    )
+}
+
+CUSTOM = "custom"
+"""The provider name that means: the stack declares base URL and hosts itself."""
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def check_host(value: str) -> str:
+    """A lowercase FQDN, optionally with one whole leading wildcard label; raises ValueError otherwise."""
+    host = value.strip().lower().rstrip(".")
+    if not host:
+        raise ValueError("an empty host name; write a name such as api.example.ai")
+    if len(host) > 253:
+        raise ValueError(f"{value!r} is longer than 253 characters, the limit for a DNS name")
+    if "://" in host or "/" in host or ":" in host:
+        raise ValueError(
+            f"{value!r} is not a host name: write only the name, e.g. api.example.ai (no scheme, port or path)"
+        )
+    labels = host.split(".")
+    wildcard = labels[0] == "*"
+    named = labels[1:] if wildcard else labels
+    if any("*" in label for label in named):
+        raise ValueError(f"{value!r}: a wildcard may only be the whole first label, as in *.example.ai")
+    if len(named) < 2:
+        raise ValueError(
+            f"{value!r} is not a fully qualified domain name: it needs at least a name and a "
+            "top-level domain" + (" after the wildcard" if wildcard else "")
+        )
+    for label in named:
+        if not _LABEL.match(label):
+            raise ValueError(
+                f"{value!r}: label {label!r} is not a DNS label (letters, digits and inner hyphens, "
+                "at most 63 characters)"
+            )
+    if named[-1].isdigit():
+        raise ValueError(f"{value!r} looks like an IP address; the allowlist takes host names only")
+    return host
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Whether `host` is covered by the allowlist entry `pattern` (exact, or `*.` for any subdomain)."""
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern
+
+
+def aws_domain(host: str) -> str:
+    """Network Firewall's spelling: a leading dot means the domain and all its subdomains."""
+    return host[1:] if host.startswith("*.") else host
+
+
+def swp_session_matcher(host: str) -> str:
+    """A Secure Web Proxy session matcher (CEL) that accepts exactly this allowlist entry."""
+    if host.startswith("*."):
+        return f"host().endsWith('{host[1:]}')"
+    return f"host() == '{host}'"

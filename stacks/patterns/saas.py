@@ -1,0 +1,162 @@
+"""The SaaS pattern: a use case calls an external AI API through its cloud's shared egress firewall.
+
+Each cloud network gets ONE egress firewall (AWS Network Firewall, Azure Firewall, GCP Secure Web
+Proxy), created when the first SaaS use case of that cloud is built; its allowlist is the sorted,
+de-duplicated union of the hosts of every SaaS use case of that cloud in the environment, so the
+order in which use cases are built never changes it.
+
+The firewall works by owning the network's egress routes, which Triplane can only do in a network
+it creates. A SaaS use case on a cloud whose network is `existing` is therefore a spec error: the
+key would be stored, but nothing would stop the workload from sending it anywhere, and Triplane
+will not claim an egress allowlist it does not enforce. `environment_problems` reports this before
+anything is registered; `build` refuses too, should it be reached anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from components.naming import physical_name
+from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
+from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
+from components.saas.saas_egress import EgressFirewall, SaasEgress, SaasEgressArgs, workload_service_account
+from components.saas.secret_store import VAULT_DNS_ZONE, AzureVaultDnsZone, AzureVaultDnsZoneArgs
+from stacks.context import Endpoint, StackContext
+from stacks.secrets import require_secret
+from stacks.spec import Environment, SaasUseCase
+
+PATTERN = "saas"
+
+
+def saas_use_cases(environment: Environment, cloud: str) -> list[SaasUseCase]:
+    return [u for u in environment.use_cases if isinstance(u, SaasUseCase) and u.cloud == cloud]
+
+
+def allowed_hosts(environment: Environment, cloud: str) -> list[str]:
+    """The egress allowlist of `cloud`'s network: every SaaS use case's hosts, sorted, de-duplicated."""
+    return sorted({host for use_case in saas_use_cases(environment, cloud) for host in use_case.hosts})
+
+
+def environment_problems(environment: Environment) -> list[str]:
+    """SaaS use cases whose egress Triplane cannot enforce (field path: message), before any resource."""
+    problems = []
+    for index, use_case in enumerate(environment.use_cases):
+        if not isinstance(use_case, SaasUseCase):
+            continue
+        settings = getattr(environment.clouds, use_case.cloud)
+        if settings is not None and settings.network.existing is not None:
+            problems.append(
+                f"triplane:environment.use_cases[{index}].cloud: SaaS egress is enforced by a firewall that owns "
+                f"the network's egress routes, and clouds.{use_case.cloud}.network is `existing` (not Triplane's "
+                f"to route); use `network.new` for {use_case.cloud}, or serve this use case from a cloud whose "
+                "network Triplane creates"
+            )
+    return problems
+
+
+def build(use_case: SaasUseCase, ctx: StackContext) -> Endpoint:
+    index = ctx.use_case_index(use_case)
+    prefix = f"triplane:environment.use_cases[{index}].cloud: "
+    for problem in environment_problems(ctx.environment):
+        if problem.startswith(prefix):
+            raise ctx.error(f"use_cases[{index}].cloud", problem.removeprefix(prefix))
+    from stacks.networks import network_for
+
+    return build_on(use_case, ctx, network_for(ctx, use_case.cloud))
+
+
+def build_on(use_case: SaasUseCase, ctx: StackContext, network: Any) -> Endpoint:
+    """`build` with the network already known (tests pass a literal network ref)."""
+    cloud = use_case.cloud
+    egress: EgressFirewall = ctx.shared(("egress", cloud), lambda: _egress(ctx, cloud, network))
+    vault_dns_zone_id = None
+    if isinstance(network, AzureNetworkRef):
+        zone = ctx.shared(
+            ("private-dns-zone", "azure", VAULT_DNS_ZONE),
+            lambda: AzureVaultDnsZone(
+                f"{ctx.prefix()}-vaultcore",
+                AzureVaultDnsZoneArgs(network=network, tags=ctx.tags()),
+                opts=ctx.opts("azure"),
+            ),
+        )
+        vault_dns_zone_id = zone.zone_id
+    name = ctx.prefix(use_case)
+    component = SaasEgress(
+        name,
+        SaasEgressArgs(
+            cloud=cloud,
+            base_url=use_case.base_url,
+            hosts=use_case.hosts,
+            api_key=require_secret(use_case.api_key_secret),
+            network=network,
+            egress=egress,
+            allowed_principals=list(use_case.allowed_principals),
+            external_rotation=use_case.key_rotation == "external",
+            tags=ctx.tags(use_case),
+            protect_data=ctx.protect_data,
+            vault_name=_vault_name(ctx, use_case) if cloud == "azure" else None,
+            vault_dns_zone_id=vault_dns_zone_id,
+        ),
+        opts=ctx.opts(cloud),
+    )
+    logs = None
+    if isinstance(egress, AwsEgressFirewall):
+        logs = egress.alert_log_group
+    elif isinstance(egress, AzureEgressFirewall):
+        logs = egress.log_workspace_id
+    return Endpoint(
+        pattern=PATTERN,
+        url=component.base_url,
+        auth="api-key",
+        identity=component.workload_identity,
+        secret_ref=component.secret_ref,
+        logs=logs,
+        egress_ips=component.egress_ips,
+        proxy=component.proxy,
+    )
+
+
+def _egress(ctx: StackContext, cloud: str, network: Any) -> EgressFirewall:
+    """The network's egress firewall, allowing the hosts of every SaaS use case of `cloud`."""
+    hosts = allowed_hosts(ctx.environment, cloud)
+    name = f"{ctx.prefix()}-egress"
+    tags = ctx.tags()
+    if isinstance(network, AwsNetworkRef):
+        return AwsEgressFirewall(
+            name,
+            AwsEgressFirewallArgs(network=network, hosts=hosts, tags=tags, protect_data=ctx.protect_data),
+            opts=ctx.opts(cloud),
+        )
+    if isinstance(network, AzureNetworkRef):
+        return AzureEgressFirewall(
+            name,
+            AzureEgressFirewallArgs(network=network, hosts=hosts, tags=tags, protect_data=ctx.protect_data),
+            opts=ctx.opts(cloud),
+        )
+    if isinstance(network, GcpNetworkRef):
+        accounts = [
+            workload_service_account(ctx.prefix(u), network.project) for u in saas_use_cases(ctx.environment, cloud)
+        ]
+        return GcpEgressProxy(
+            name,
+            GcpEgressProxyArgs(
+                network=network,
+                hosts=hosts,
+                workload_service_accounts=accounts,
+                tags=tags,
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts(cloud),
+        )
+    raise TypeError(f"no SaaS egress firewall for a {type(network).__name__}")
+
+
+def _vault_name(ctx: StackContext, use_case: SaasUseCase) -> str:
+    """Key Vault names are global: a short digest of the resource group keeps two tenants' `dev-chat` apart."""
+    azure = ctx.environment.clouds.azure
+    scope = f"{azure.resource_group}/{azure.location}" if azure else ""
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:5]
+    return physical_name(ctx.stack, use_case.name, digest, kind="key_vault")
