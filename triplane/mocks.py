@@ -37,7 +37,17 @@ _INVOKES: dict[str, dict[str, Any]] = {
         "tenantId": AZURE_TENANT_ID,
     },
     "gcp:organizations/getProject:getProject": {"number": GCP_PROJECT_NUMBER},
+    "aws:iam/getSessionContext:getSessionContext": {
+        "arn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
+        "issuerArn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
+        "issuerId": "AIDATRIPLANEPLAN",
+        "issuerName": "triplane-plan",
+        "sessionName": "",
+        "id": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
+    },
 }
+
+AZURE_FIREWALL_PRIVATE_IP = "10.255.0.4"
 
 
 def _azure_id(type_: str, name: str, inputs: dict[str, Any]) -> str:
@@ -83,6 +93,21 @@ class CloudMocks(pulumi_mocks.Mocks):
                 state["allocationId"] = f"eipalloc-{name}"
             if type_ == "aws:kms/key:Key":
                 state["keyId"] = f"{name}-key-id"
+            if type_ == "aws:networkfirewall/firewall:Firewall":
+                # One endpoint per subnet mapping, reported as the service does once the firewall exists.
+                state["firewallStatuses"] = [
+                    {
+                        "syncStates": [
+                            {
+                                "availabilityZone": f"zone-{index}",
+                                "attachments": [
+                                    {"endpointId": f"vpce-{name}-{index}", "subnetId": mapping.get("subnetId")}
+                                ],
+                            }
+                            for index, mapping in enumerate(inputs.get("subnetMappings") or [])
+                        ]
+                    }
+                ]
             if type_ == "aws:eks/cluster:Cluster":
                 state["endpoint"] = f"https://{name}.eks.amazonaws.com"
                 state["certificateAuthority"] = {"data": "Y2VydGlmaWNhdGU="}
@@ -99,6 +124,16 @@ class CloudMocks(pulumi_mocks.Mocks):
                 state.update(principalId=AZURE_OBJECT_ID, clientId=AZURE_OBJECT_ID, tenantId=AZURE_TENANT_ID)
             if type_ == "azure-native:network:PublicIPAddress":
                 state["ipAddress"] = "198.51.100.10"
+            if type_ == "azure-native:network:AzureFirewall":
+                state["ipConfigurations"] = [
+                    dict(config, privateIPAddress=AZURE_FIREWALL_PRIVATE_IP)
+                    for config in inputs.get("ipConfigurations") or []
+                ]
+            if type_ == "azure-native:keyvault:Secret":
+                vault = inputs.get("vaultName", "vault")
+                state["properties"] = {
+                    "secretUri": f"https://{vault}.vault.azure.net/secrets/{inputs.get('secretName', name)}"
+                }
         elif package == "gcp":
             state.setdefault("name", inputs.get("name", name))
             project = inputs.get("project", "project")
@@ -109,6 +144,10 @@ class CloudMocks(pulumi_mocks.Mocks):
                 state["member"] = f"serviceAccount:{state['email']}"
             if type_ == "gcp:compute/address:Address" or type_ == "gcp:compute/globalAddress:GlobalAddress":
                 state.setdefault("address", "10.255.255.10")
+            if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+                agent = str(inputs.get("service", "service")).split(".")[0]
+                state["email"] = f"service-{GCP_PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
+                state["member"] = f"serviceAccount:{state['email']}"
         elif package == "kubernetes":
             metadata = dict(inputs.get("metadata") or {})
             metadata.setdefault("name", name)
@@ -118,11 +157,11 @@ class CloudMocks(pulumi_mocks.Mocks):
         state.setdefault("id", resource_id)
         return resource_id, state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token in _INVOKES:
-            return dict(_INVOKES[args.token]), None
+            return dict(_INVOKES[args.token]), []
         if args.token == "aws:ec2/getVpc:getVpc":
-            return {"id": args.args.get("id"), "cidrBlock": "10.0.0.0/16", "arn": "arn:aws:ec2:vpc"}, None
+            return {"id": args.args.get("id"), "cidrBlock": "10.0.0.0/16", "arn": "arn:aws:ec2:vpc"}, []
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "id": "zones"}, None
-        return {}, None
+            return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "id": "zones"}, []
+        return {}, []

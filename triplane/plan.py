@@ -253,7 +253,8 @@ def run_program(
     return Plan(
         project=project,
         stack=stack,
-        resources=monitor.registrations,
+        # Registration order depends on the event loop; URN order does not. Same stack, same plan.
+        resources=sorted(monitor.registrations, key=lambda r: r.urn),
         outputs=monitor.stack_outputs,
         logs=collector.records,
     )

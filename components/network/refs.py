@@ -37,6 +37,10 @@ class AzureNetworkRef:
     endpoint_subnet_id: pulumi.Input[str]
     """Subnet for private endpoints (network policies enabled, so NSGs apply to them)."""
     application_cidrs: Sequence[str]
+    app_route_table_name: pulumi.Input[str] | None = None
+    """Route table of the app subnet, for egress routes (None for an existing network)."""
+    last_subnet: pulumi.Resource | None = None
+    """Azure rejects concurrent writes to one VNet's subnets: a new subnet depends on this one."""
     cidr: str | None = None
 
 
@@ -48,4 +52,7 @@ class GcpNetworkRef:
     """`projects/<p>/global/networks/<n>`."""
     subnetwork_id: pulumi.Input[str]
     application_cidrs: Sequence[str]
+    pods_range_name: str | None = None
+    """Secondary range of the subnetwork for GKE pods (None when no GKE cluster is created)."""
+    services_range_name: str | None = None
     cidr: str | None = None

@@ -1,0 +1,189 @@
+"""AwsNetwork: a private VPC for an environment's AWS workloads.
+
+Creates: a VPC with DNS support and hostnames (interface endpoints' private DNS needs both);
+one private app subnet and route table per zone (no route to the internet: egress is added only by
+the SaaS egress firewall); the default security group stripped of every rule; VPC flow logs to a
+KMS-encrypted CloudWatch log group, delivered by a role that can write only there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.network import layout
+from components.network.refs import AwsNetworkRef
+
+
+@dataclass
+class AwsNetworkArgs:
+    region: str
+    cidr: str
+    zones: Sequence[str]
+    tags: dict[str, str] = field(default_factory=dict)
+    flow_log_retention_days: int = 365
+    protect_data: bool = False
+
+
+class AwsNetwork(pulumi.ComponentResource):
+    ref: AwsNetworkRef
+    vpc_id: pulumi.Output[str]
+    flow_log_group: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:network:AwsNetwork", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={**args.tags, "Name": name},
+            opts=child,
+        )
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags={**args.tags, "Name": f"{name}-default"},
+            opts=child,
+        )
+        subnet_ids: list[pulumi.Output[str]] = []
+        route_table_ids: list[pulumi.Output[str]] = []
+        for index, zone in enumerate(args.zones):
+            subnet = aws.ec2.Subnet(
+                f"{name}-app-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=layout.block(args.cidr, layout.AWS_APP + index),
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**args.tags, "Name": f"{name}-app-{zone}", "kubernetes.io/role/internal-elb": "1"},
+                opts=child,
+            )
+            table = aws.ec2.RouteTable(
+                f"{name}-app-{zone}-rt", vpc_id=vpc.id, tags={**args.tags, "Name": f"{name}-app-{zone}"}, opts=child
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-app-{zone}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=child
+            )
+            subnet_ids.append(subnet.id)
+            route_table_ids.append(table.id)
+
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        log_group_name = f"/triplane/{name}/vpc-flow-logs"
+        log_group_arn = identity.account_id.apply(
+            lambda account: f"arn:aws:logs:{args.region}:{account}:log-group:{log_group_name}"
+        )
+        key = aws.kms.Key(
+            f"{name}-logs-key",
+            description=f"Encrypts the VPC flow logs of {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(identity.account_id, log_group_arn).apply(
+                lambda values: json.dumps(_log_key_policy(values[0], args.region, values[1]))
+            ),
+            tags=args.tags,
+            opts=data,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=log_group_name,
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=key.arn,
+            tags=args.tags,
+            opts=data,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            assume_role_policy=identity.account_id.apply(
+                lambda account: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            tags=args.tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-write",
+            role=role.id,
+            policy=log_group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": [arn, f"{arn}:*"],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=args.tags,
+            opts=child,
+        )
+
+        self.vpc_id = vpc.id
+        self.flow_log_group = log_group.name
+        self.ref = AwsNetworkRef(
+            region=args.region,
+            vpc_id=vpc.id,
+            app_subnet_ids=subnet_ids,
+            application_cidrs=[layout.block(args.cidr, layout.AWS_APP + i) for i in range(len(args.zones))],
+            private_route_table_ids=route_table_ids,
+            zones=list(args.zones),
+            cidr=args.cidr,
+        )
+        self.register_outputs({"vpc_id": vpc.id, "flow_log_group": log_group.name})
+
+
+def _log_key_policy(account: str, region: str, log_group_arn: str) -> dict[str, object]:
+    """Account administrators manage the key; CloudWatch Logs may use it for this log group only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministration",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsForThisLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            },
+        ],
+    }

@@ -1,0 +1,154 @@
+"""AzureNetwork: a private VNet for an environment's Azure workloads.
+
+Creates: the resource group; a VNet whose subnets are separate resources (so later components can
+add theirs, such as `AzureFirewallSubnet`, without the VNet owning them); an app subnet and a
+private-endpoint subnet, both without default outbound internet access, each behind its own NSG
+(the endpoint subnet admits HTTPS from the application ranges only); a route table on the app
+subnet to which egress routes are added, never a default internet route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.network import layout
+from components.network.refs import AzureNetworkRef
+
+network = azure_native.network
+
+
+@dataclass
+class AzureNetworkArgs:
+    location: str
+    resource_group: str
+    cidr: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _endpoint_rules(application_cidrs: Sequence[str]) -> list[network.SecurityRuleArgs]:
+    return [
+        network.SecurityRuleArgs(
+            name="allow-https-from-applications",
+            priority=100,
+            direction="Inbound",
+            access="Allow",
+            protocol="Tcp",
+            source_address_prefixes=list(application_cidrs),
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_range="443",
+        ),
+        network.SecurityRuleArgs(
+            name="deny-all-other-inbound",
+            priority=4096,
+            direction="Inbound",
+            access="Deny",
+            protocol="*",
+            source_address_prefix="*",
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_range="*",
+        ),
+    ]
+
+
+class AzureNetwork(pulumi.ComponentResource):
+    ref: AzureNetworkRef
+    vnet_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:network:AzureNetwork", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        group = azure_native.resources.ResourceGroup(
+            f"{name}-rg", resource_group_name=args.resource_group, location=args.location, tags=args.tags, opts=child
+        )
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            resource_group_name=group.name,
+            location=args.location,
+            virtual_network_name=f"{name}-vnet",
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.cidr]),
+            tags=args.tags,
+            opts=child,
+        )
+        app_cidr = layout.block(args.cidr, layout.AZURE_APP)
+        app_nsg = network.NetworkSecurityGroup(
+            f"{name}-app-nsg",
+            resource_group_name=group.name,
+            location=args.location,
+            network_security_group_name=f"{name}-app-nsg",
+            security_rules=[
+                network.SecurityRuleArgs(
+                    name="deny-internet-inbound",
+                    priority=4000,
+                    direction="Inbound",
+                    access="Deny",
+                    protocol="*",
+                    source_address_prefix="Internet",
+                    source_port_range="*",
+                    destination_address_prefix="*",
+                    destination_port_range="*",
+                )
+            ],
+            tags=args.tags,
+            opts=child,
+        )
+        endpoint_nsg = network.NetworkSecurityGroup(
+            f"{name}-endpoints-nsg",
+            resource_group_name=group.name,
+            location=args.location,
+            network_security_group_name=f"{name}-endpoints-nsg",
+            security_rules=_endpoint_rules([app_cidr]),
+            tags=args.tags,
+            opts=child,
+        )
+        app_routes = network.RouteTable(
+            f"{name}-app-rt",
+            resource_group_name=group.name,
+            location=args.location,
+            route_table_name=f"{name}-app-rt",
+            disable_bgp_route_propagation=True,
+            tags=args.tags,
+            opts=child,
+        )
+        app_subnet = network.Subnet(
+            f"{name}-app",
+            resource_group_name=group.name,
+            virtual_network_name=vnet.name,
+            subnet_name="app",
+            address_prefix=app_cidr,
+            default_outbound_access=False,
+            network_security_group=network.NetworkSecurityGroupArgs(id=app_nsg.id),
+            route_table=network.RouteTableArgs(id=app_routes.id),
+            opts=child,
+        )
+        # Subnets of one VNet are created one after another: Azure rejects concurrent subnet writes.
+        endpoint_subnet = network.Subnet(
+            f"{name}-endpoints",
+            resource_group_name=group.name,
+            virtual_network_name=vnet.name,
+            subnet_name="private-endpoints",
+            address_prefix=layout.block(args.cidr, layout.AZURE_ENDPOINTS),
+            default_outbound_access=False,
+            private_endpoint_network_policies="Enabled",
+            network_security_group=network.NetworkSecurityGroupArgs(id=endpoint_nsg.id),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[app_subnet]),
+        )
+        self.vnet_id = vnet.id
+        self.ref = AzureNetworkRef(
+            location=args.location,
+            resource_group_name=group.name,
+            vnet_id=vnet.id,
+            vnet_name=vnet.name,
+            app_subnet_id=app_subnet.id,
+            endpoint_subnet_id=endpoint_subnet.id,
+            application_cidrs=[app_cidr],
+            app_route_table_name=app_routes.name,
+            last_subnet=endpoint_subnet,
+            cidr=args.cidr,
+        )
+        self.register_outputs({"vnet_id": vnet.id})

@@ -1,0 +1,71 @@
+"""The `triplane` command: plan, check and explain an environment offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from stacks.spec import Environment, SpecError
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.version_option(package_name="triplane")
+def cli() -> None:
+    """Plan, check and explain Triplane environments offline: no Pulumi CLI, credentials or network."""
+
+
+@cli.command()
+@click.argument("stack")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the machine-readable plan (see README, 'Plan JSON') to this file.")
+@click.option("--k8s-out", "k8s_out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write every Kubernetes object the stack would create, one YAML file per object.")
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def plan(stack: str, json_path: Path | None, k8s_out: Path | None, quiet: bool) -> None:
+    """Plan STACK (a name such as `dev`, or a stack file) under the mock runtime."""
+    from triplane import render
+    from triplane.stackfile import load_stack, plan_stack
+
+    try:
+        environment = load_stack(stack).environment()
+        result = plan_stack(stack)
+    except SpecError as error:
+        fail(str(error))
+        return
+    console = Console()
+    if quiet:
+        for table in render.summary(result, environment):
+            console.print(table)
+    else:
+        render.print_plan(console, result, environment)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(result.dumps() + "\n", encoding="utf-8")
+        console.print(f"plan written to {json_path}")
+    if k8s_out is not None:
+        from triplane.k8s_out import write_manifests
+
+        written = write_manifests(result, k8s_out)
+        console.print(f"{len(written)} Kubernetes manifests written to {k8s_out}")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of `triplane:environment`, for editors that validate stack files."""
+    document = Environment.model_json_schema()
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "triplane:environment"
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+def main() -> None:
+    cli()

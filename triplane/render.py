@@ -1,0 +1,102 @@
+"""Human-readable views of a plan: a tree (use case -> component -> resources) and a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from stacks.spec import Environment
+from triplane.plan import STACK_TYPE, Plan, PlannedResource
+
+SHARED = "shared"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Which use case (or `shared`) each resource belongs to, by its top-level component."""
+
+    use_case_of: dict[str, str]
+    pattern_of: dict[str, str]
+
+    @classmethod
+    def of(cls, plan: Plan, environment: Environment) -> Ownership:
+        by_component = {f"{plan.stack}-{u.name}": u for u in environment.use_cases}
+        patterns: dict[str, str] = {u.name: u.pattern for u in environment.use_cases}
+        top: dict[str, str] = {}
+        for resource in plan.resources:
+            parent = resource.parent
+            if resource.type == STACK_TYPE:
+                continue
+            if parent is None or parent.split("::")[2] == STACK_TYPE:
+                owner = by_component.get(resource.name)
+                top[resource.urn] = owner.name if owner else SHARED
+            else:
+                top[resource.urn] = top.get(parent, SHARED)
+        return cls(use_case_of=top, pattern_of=patterns)
+
+    def pattern(self, resource: PlannedResource) -> str:
+        return self.pattern_of.get(self.use_case_of.get(resource.urn, SHARED), SHARED)
+
+
+def tree(plan: Plan, environment: Environment) -> Tree:
+    ownership = Ownership.of(plan, environment)
+    root = Tree(f"[bold]{plan.project}-{plan.stack}[/bold]  ({len(plan.resources) - 1} resources)")
+    use_cases = {u.name: u for u in environment.use_cases}
+    groups: dict[str, Tree] = {}
+    nodes: dict[str, Tree] = {}
+
+    def group(name: str) -> Tree:
+        if name not in groups:
+            if name == SHARED:
+                groups[name] = root.add("[bold]shared[/bold]  providers and networks")
+            else:
+                u = use_cases[name]
+                groups[name] = root.add(
+                    f"[bold]{name}[/bold]  {u.pattern}, {u.data_classification}"
+                    + (f", {getattr(u, 'cloud', '')}" if getattr(u, "cloud", None) else "")
+                )
+        return groups[name]
+
+    for name in [SHARED, *use_cases]:
+        group(name)
+    # Parents before children: a child's URN carries one more `$`-separated type than its parent's.
+    for resource in sorted(plan.resources, key=lambda r: (r.urn.split("::")[2].count("$"), r.urn)):
+        if resource.type == STACK_TYPE:
+            continue
+        owner = ownership.use_case_of.get(resource.urn, SHARED)
+        parent_node = nodes.get(resource.parent or "") or group(owner)
+        label = f"{resource.type}  [dim]{resource.name}[/dim]"
+        if resource.protect:
+            label += "  [yellow]protected[/yellow]"
+        nodes[resource.urn] = parent_node.add(label)
+    return root
+
+
+def summary(plan: Plan, environment: Environment) -> tuple[Table, Table]:
+    ownership = Ownership.of(plan, environment)
+    resources = [r for r in plan.resources if r.type != STACK_TYPE]
+    by_type = Counter(r.type for r in resources)
+    by_pattern = Counter(ownership.pattern(r) for r in resources)
+    types = Table(title="Resources by type")
+    types.add_column("type")
+    types.add_column("count", justify="right")
+    for type_, count in sorted(by_type.items()):
+        types.add_row(type_, str(count))
+    patterns = Table(title="Resources by pattern")
+    patterns.add_column("pattern")
+    patterns.add_column("use cases", justify="right")
+    patterns.add_column("resources", justify="right")
+    for pattern in ("saas", "cloud-managed", "self-managed", SHARED):
+        count = sum(1 for u in environment.use_cases if u.pattern == pattern)
+        patterns.add_row(pattern, "-" if pattern == SHARED else str(count), str(by_pattern.get(pattern, 0)))
+    return types, patterns
+
+
+def print_plan(console: Console, plan: Plan, environment: Environment) -> None:
+    console.print(tree(plan, environment))
+    for table in summary(plan, environment):
+        console.print(table)
