@@ -174,9 +174,9 @@ def recommend(
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     console = Console()
-    clouds = f" on {', '.join(result.clouds)}" if result.clouds else ""
-    if result.pattern == "self-managed" and facts.air_gapped:
-        clouds = " on an existing on-premises cluster"
+    clouds = f" on {' or '.join(result.clouds)}" if result.clouds else ""
+    if result.pattern == "self-managed":
+        clouds = " on an existing on-premises cluster" if facts.air_gapped else f", a cluster{clouds}"
     console.print(f"[bold]Recommendation for {facts.name}: {result.pattern}{clouds}[/bold]")
     if result.regions:
         for cloud, regions in result.regions.items():
@@ -303,7 +303,7 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
             estimate += "\n(incomplete)"
         others = "\n".join(
             f"{a.pattern}: {_money(a.monthly)} ({a.where}, {a.model})"
-            + ("" if a.allowed else " [not allowed]")
+            + ("" if a.allowed else f" - not allowed for {use_case.data_classification} data")
             for a in use_case.alternatives
         )
         if use_case.break_even_tokens is not None:
@@ -328,7 +328,7 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
     console.print(f"[bold]Total: {_money(result.total)} per month[/bold]")
     notes = [(u.name, n) for u in result.use_cases for n in (*u.current.notes, *u.current.missing)]
     for use_case_name, note in notes:
-        console.print(f"  note {use_case_name}: {note}", highlight=False)
+        console.print(f"  note {use_case_name}: {note}", highlight=False, markup=False)
     _sources(console, prices, result.sources_used())
 
 
