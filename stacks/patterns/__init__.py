@@ -10,3 +10,7 @@ from stacks.context import Endpoint, StackContext
 Builder = Callable[[Any, StackContext], Endpoint]
 
 BUILDERS: dict[str, Builder] = {}
+
+from stacks.patterns import saas as _saas  # noqa: E402  (each pattern registers after BUILDERS exists)
+
+BUILDERS["saas"] = _saas.build
