@@ -238,8 +238,9 @@ def test_gpt_4o_mini_is_never_beaten_by_one_l4_at_list_prices() -> None:
         PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini", traffic=mix
     )
     # $0.2257/M tokens against $0.9776 / 4.32M = $0.2263/M tokens on the GPU
-    assert mini.curve is not None and _l4(mix).curve is not None
-    assert break_even(mini.curve, _l4(mix).curve) is None  # type: ignore[arg-type]
+    l4 = _l4(mix).curve
+    assert mini.curve is not None and l4 is not None
+    assert break_even(mini.curve, l4) is None
 
 
 def test_model_class_from_catalog_declared_size_or_name() -> None:

@@ -282,7 +282,9 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    console = Console(width=max(Console().width, 140))
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a file or pipe gets the whole table, not an 80-column squeeze
     table = Table(title=f"{name}: estimated monthly cost ({prices.data['currency']})")
     for column in (
         "use case",
@@ -293,7 +295,12 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
         "other patterns, same volume",
         "self-managed cheaper above",
     ):
-        table.add_column(column, justify="right" if column in ("estimate", "volume/month") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("estimate", "volume/month") else "left",
+            overflow="fold",
+            min_width=34 if column.startswith("other") else None,
+        )
     for use_case in result.use_cases:
         current = use_case.current
         estimate = _money(current.monthly)
@@ -302,8 +309,8 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
         if current.missing:
             estimate += "\n(incomplete)"
         others = "\n".join(
-            f"{a.pattern}: {_money(a.monthly)} ({a.where}, {a.model})"
-            + ("" if a.allowed else f" - not allowed for {use_case.data_classification} data")
+            f"{a.pattern} {_money(a.monthly)}: {a.where}, {a.model.rsplit('/', 1)[-1]}"
+            + ("" if a.allowed else " (not allowed)")
             for a in use_case.alternatives
         )
         if use_case.break_even_tokens is not None:

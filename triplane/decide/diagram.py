@@ -75,7 +75,7 @@ def _aws_network(environment: Environment) -> NetworkBox | None:
     if aws.network.new is not None:
         cidr = aws.network.new.cidr
         subnets = [layout.block(cidr, layout.AWS_APP + i) for i in range(len(aws.network.new.zones))]
-        lines = (
+        lines: tuple[str, ...] = (
             f"VPC {cidr} (new)",
             "app subnets " + ", ".join(subnets),
             "zones " + ", ".join(aws.network.new.zones),
@@ -93,7 +93,7 @@ def _azure_network(environment: Environment) -> NetworkBox | None:
         return None
     if azure.network.new is not None:
         cidr = azure.network.new.cidr
-        lines = (
+        lines: tuple[str, ...] = (
             f"VNet {cidr} (new)",
             f"app subnet {layout.block(cidr, layout.AZURE_APP)}",
             f"endpoints {layout.block(cidr, layout.AZURE_ENDPOINTS)}",
@@ -114,7 +114,7 @@ def _gcp_network(environment: Environment) -> NetworkBox | None:
         return None
     if gcp.network.new is not None:
         cidr = gcp.network.new.cidr
-        lines = (
+        lines: tuple[str, ...] = (
             f"VPC {cidr} (new)",
             f"app subnet {layout.block(cidr, layout.GCP_APP)}",
             f"PSC address {layout.psc_address(cidr)}",
@@ -194,6 +194,7 @@ def _row(environment: Environment, use_case: object) -> Row:
         else "vLLM"
     )
     exposure = str(getattr(use_case, "exposure", "cluster-ip"))
+    network: str
     if cluster.new is not None:
         network = cluster.new.cloud
         where = f"{KUBERNETES[network]} cluster {cluster.name}"

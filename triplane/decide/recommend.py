@@ -91,6 +91,10 @@ CLEARLY_CHEAPER_SHARE = 0.30
 CLEARLY_CHEAPER_AMOUNT = 200.0
 
 
+def _every_cloud() -> list[Cloud]:
+    return ["aws", "azure", "gcp"]
+
+
 class UseCaseFacts(BaseModel):
     """What a platform team knows about a use case before it picks a pattern."""
 
@@ -105,9 +109,7 @@ class UseCaseFacts(BaseModel):
         default=None, description="Geography the data must be processed in, e.g. eu."
     )
     air_gapped: bool = Field(default=False, description="No path to the internet or a cloud API at all.")
-    clouds: list[Cloud] = Field(
-        default_factory=lambda: list(CLOUDS), description="Clouds the organisation can deploy to."
-    )
+    clouds: list[Cloud] = Field(default_factory=_every_cloud, description="Clouds the organisation can deploy to.")
     input_tokens_per_month: int = Field(default=0, ge=0)
     output_tokens_per_month: int = Field(default=0, ge=0)
     latency_ms: int | None = Field(default=None, ge=1, description="Target p95 time to first token.")
@@ -184,8 +186,8 @@ class Recommendation:
 def qualifying_clouds(facts: UseCaseFacts) -> list[str]:
     """Clouds where cloud-managed can run for these facts: configured, and in the residency geography."""
     if facts.residency is None:
-        return list(facts.clouds)
-    return [c for c in facts.clouds if MANAGED_REGIONS[c].get(facts.residency)]
+        return [str(c) for c in facts.clouds]
+    return [str(c) for c in facts.clouds if MANAGED_REGIONS[c].get(facts.residency)]
 
 
 def rule_findings(facts: UseCaseFacts) -> list[Finding]:
@@ -436,7 +438,7 @@ def rule_findings(facts: UseCaseFacts) -> list[Finding]:
 
 
 def _reference_costs(facts: UseCaseFacts, prices: Prices) -> dict[str, Estimate]:
-    clouds = list(facts.clouds) or list(CLOUDS)
+    clouds: list[str] = [str(c) for c in facts.clouds] or list(CLOUDS)
     managed = qualifying_clouds(facts) or clouds
     out: dict[str, Estimate] = {}
     for pattern, candidates in (("saas", clouds), ("cloud-managed", managed), ("self-managed", clouds)):
