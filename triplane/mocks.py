@@ -37,6 +37,10 @@ _INVOKES: dict[str, dict[str, Any]] = {
         "tenantId": AZURE_TENANT_ID,
     },
     "gcp:organizations/getProject:getProject": {"number": GCP_PROJECT_NUMBER},
+    "gcp:logging/getProjectCmekSettings:getProjectCmekSettings": {
+        "serviceAccountId": f"cmek-p{GCP_PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com",
+        "id": "cmek-settings",
+    },
     "aws:iam/getSessionContext:getSessionContext": {
         "arn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
         "issuerArn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
@@ -93,6 +97,12 @@ class CloudMocks(pulumi_mocks.Mocks):
                 state["allocationId"] = f"eipalloc-{name}"
             if type_ == "aws:kms/key:Key":
                 state["keyId"] = f"{name}-key-id"
+            if type_ == "aws:bedrock/guardrail:Guardrail":
+                state["guardrailId"] = f"{name}-id"
+                state["guardrailArn"] = f"arn:aws:bedrock:us-east-1:{AWS_ACCOUNT_ID}:guardrail/{name}-id"
+                state["version"] = "DRAFT"
+            if type_ == "aws:bedrock/guardrailVersion:GuardrailVersion":
+                state["version"] = "1"
             if type_ == "aws:networkfirewall/firewall:Firewall":
                 # One endpoint per subnet mapping, reported as the service does once the firewall exists.
                 state["firewallStatuses"] = [
@@ -120,6 +130,12 @@ class CloudMocks(pulumi_mocks.Mocks):
                 state["identity"] = dict(
                     inputs["identity"], principalId=AZURE_OBJECT_ID, tenantId=AZURE_TENANT_ID
                 )
+                assigned = inputs["identity"].get("userAssignedIdentities")
+                if isinstance(assigned, list):
+                    # Inputs list the identities' IDs; the service answers with a map keyed by them.
+                    state["identity"]["userAssignedIdentities"] = {
+                        str(i): {"principalId": AZURE_OBJECT_ID, "clientId": AZURE_OBJECT_ID} for i in assigned
+                    }
             if type_ == "azure-native:managedidentity:UserAssignedIdentity":
                 state.update(principalId=AZURE_OBJECT_ID, clientId=AZURE_OBJECT_ID, tenantId=AZURE_TENANT_ID)
             if type_ == "azure-native:network:PublicIPAddress":

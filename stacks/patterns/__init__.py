@@ -11,6 +11,10 @@ Builder = Callable[[Any, StackContext], Endpoint]
 
 BUILDERS: dict[str, Builder] = {}
 
-from stacks.patterns import saas as _saas  # noqa: E402  (each pattern registers after BUILDERS exists)
+from stacks.patterns.saas import build as _build_saas  # noqa: E402  (patterns register after BUILDERS exists)
 
-BUILDERS["saas"] = _saas.build
+BUILDERS["saas"] = _build_saas
+
+from stacks.patterns import cloud_managed as _cloud_managed  # noqa: E402
+
+BUILDERS["cloud-managed"] = _cloud_managed.build

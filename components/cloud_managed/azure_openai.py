@@ -1,0 +1,373 @@
+"""`AzureOpenAIEndpoint`: an Azure OpenAI account reachable only through a private endpoint.
+
+Creates:
+- with a customer-managed key (the default): a user-assigned identity, a Key Vault (RBAC, purge
+  protection, public access off) with an RSA key that rotates yearly, and the identity's
+  "Key Vault Crypto Service Encryption User" role on the key; or uses the key given in `kms_key`;
+- the Cognitive Services account (kind `OpenAI`, custom subdomain, public network access
+  disabled, key auth disabled, network ACLs deny, outbound restricted to `allowed_outbound_fqdns`);
+- an optional content-filter (RAI) policy, and the model deployments one after another (Azure
+  answers 409 to concurrent deployment writes on one account);
+- a private endpoint (`groupIds: account`) in the endpoint subnet that waits for the deployments
+  (it fails while the account is still `Accepted`), and its DNS zone group in the shared
+  `privatelink.openai.azure.com` zone;
+- diagnostic settings (Audit, RequestResponse, AzureOpenAIRequestUsage, Trace, AllMetrics) to a
+  Log Analytics workspace, created here unless `log_workspace_id` is given.
+
+`grant_invoke(principal_id)` gives an Entra ID principal "Cognitive Services OpenAI User" on the account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.cloud_managed._common import stable_guid
+from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
+from components.naming import physical_name
+from components.network.refs import AzureNetworkRef
+
+OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+"""Cognitive Services OpenAI User: inference and reading deployments, no keys, no management."""
+CRYPTO_SERVICE_ENCRYPTION_USER_ROLE = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+LOG_CATEGORIES = ("Audit", "RequestResponse", "AzureOpenAIRequestUsage", "Trace")
+HARM_CATEGORIES = ("Hate", "Sexual", "Violence", "Selfharm")
+_KEY_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/([^/]+)/keys/([^/]+)$"
+)
+
+
+@dataclass(frozen=True)
+class AzureOpenAIDeployment:
+    name: str
+    """Deployment name the application calls (`/openai/deployments/<name>/...`)."""
+    model: str
+    version: str | None = None
+    sku: str = "Standard"
+    capacity: int = 10
+    """Thousands of tokens per minute."""
+
+
+@dataclass(frozen=True)
+class AzureContentFilterArgs:
+    severity_threshold: str = "Medium"
+    """Block hate, sexual, violence and self-harm content at this level and above: Low, Medium or High."""
+    prompt_shields: bool = True
+    """Block jailbreak and indirect (document) prompt attacks."""
+    protected_material: bool = True
+    """Block completions that reproduce known protected text or code."""
+
+
+@dataclass(frozen=True)
+class AzureOpenAIEndpointArgs:
+    network: AzureNetworkRef
+    deployments: Sequence[AzureOpenAIDeployment]
+    allowed_principals: Sequence[pulumi.Input[str]] = ()
+    """Entra ID object IDs; the stack grants each one through `grant_invoke`."""
+    kms_key: str | None = None
+    """Resource ID of an existing Key Vault key; the component grants its identity use of it."""
+    customer_managed_key: bool = True
+    """False keeps Microsoft-managed keys (an explicit, policy-flagged choice)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+    version_upgrade_option: str = "NoAutoUpgrade"
+    content_filter: AzureContentFilterArgs | None = None
+    allowed_outbound_fqdns: Sequence[str] = ()
+    log_workspace_id: pulumi.Input[str] | None = None
+    log_retention_days: int = 90
+    private_dns: AzureOpenAIPrivateDns | None = None
+    """The VNet's shared `privatelink.openai.azure.com` zone; created here when not given."""
+
+
+class AzureOpenAIEndpoint(pulumi.ComponentResource):
+    """A private Azure OpenAI account with pinned deployments, Entra ID auth only, and logs on."""
+
+    url: pulumi.Output[str]
+    """`https://<subdomain>.openai.azure.com/`, once the private endpoint's DNS records exist."""
+    account_id: pulumi.Output[str]
+    logs: pulumi.Output[str]
+    """The Log Analytics workspace receiving the account's logs."""
+
+    def __init__(self, name: str, args: AzureOpenAIEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:cloudmanaged:AzureOpenAIEndpoint", name, None, opts)
+        if not args.deployments:
+            raise ValueError(f"{name}: list at least one model deployment")
+        names = [d.name for d in args.deployments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{name}: deployment names must be unique, got {names}")
+        if args.version_upgrade_option == "NoAutoUpgrade":
+            unpinned = [d.name for d in args.deployments if not d.version]
+            if unpinned:
+                raise ValueError(f"{name}: NoAutoUpgrade needs a model version for deployments {unpinned}")
+        self._name = name
+        self._grants: dict[str, azure_native.authorization.RoleAssignment] = {}
+        network = args.network
+        group = network.resource_group_name
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._subscription = client.subscription_id
+        subdomain = physical_name(name, "openai", kind="azure_subdomain")
+
+        identity: dict[str, Any] = {"type": "SystemAssigned"}
+        encryption: dict[str, Any] | None = None
+        outbound = sorted(set(args.allowed_outbound_fqdns))
+        account_depends: list[pulumi.Resource] = []
+        if args.customer_managed_key or args.kms_key is not None:
+            key_identity = azure_native.managedidentity.UserAssignedIdentity(
+                f"{name}-cmk-identity",
+                resource_name_=physical_name(name, "openai-cmk"),
+                resource_group_name=group,
+                location=network.location,
+                tags=dict(args.tags),
+                opts=child,
+            )
+            if args.kms_key is not None:
+                match = _KEY_ID.match(args.kms_key)
+                if match is None:
+                    raise ValueError(f"{name}: kms_key must be a Key Vault key resource ID, got {args.kms_key!r}")
+                vault_name, key_name = match.group(1), match.group(2)
+                key_scope: pulumi.Input[str] = args.kms_key
+                vault_uri: pulumi.Input[str] = f"https://{vault_name}.vault.azure.net/"
+                vault_host = f"{vault_name}.vault.azure.net"
+            else:
+                vault_name = physical_name(name, "kv", kind="key_vault")
+                vault = azure_native.keyvault.Vault(
+                    f"{name}-vault",
+                    vault_name=vault_name,
+                    resource_group_name=group,
+                    location=network.location,
+                    properties={
+                        "tenant_id": client.tenant_id,
+                        "sku": {"family": "A", "name": "standard"},
+                        "enable_rbac_authorization": True,
+                        "enable_purge_protection": True,
+                        "enable_soft_delete": True,
+                        "soft_delete_retention_in_days": 90,
+                        "public_network_access": "Disabled",
+                        # Trusted Azure services (Cognitive Services unwrapping its key) still pass.
+                        "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
+                    },
+                    tags=dict(args.tags),
+                    opts=stateful,
+                )
+                key_name = "openai-cmk"
+                key = azure_native.keyvault.Key(
+                    f"{name}-key",
+                    key_name=key_name,
+                    vault_name=vault.name,
+                    resource_group_name=group,
+                    properties={
+                        "kty": "RSA",
+                        "key_size": 3072,
+                        "rotation_policy": {
+                            "attributes": {"expiry_time": "P2Y"},
+                            "lifetime_actions": [
+                                {"action": {"type": "rotate"}, "trigger": {"time_after_create": "P1Y"}},
+                                {"action": {"type": "notify"}, "trigger": {"time_before_expiry": "P30D"}},
+                            ],
+                        },
+                    },
+                    tags=dict(args.tags),
+                    opts=stateful,
+                )
+                key_scope = key.id
+                vault_uri = pulumi.Output.concat("https://", vault.name, ".vault.azure.net/")
+                vault_host = f"{vault_name}.vault.azure.net"
+            key_access = azure_native.authorization.RoleAssignment(
+                f"{name}-cmk-access",
+                role_assignment_name=stable_guid(name, "cmk", CRYPTO_SERVICE_ENCRYPTION_USER_ROLE),
+                scope=key_scope,
+                role_definition_id=self._role(CRYPTO_SERVICE_ENCRYPTION_USER_ROLE),
+                principal_id=key_identity.principal_id,
+                principal_type="ServicePrincipal",
+                description=f"{name}: Azure OpenAI wraps its data keys with this key",
+                opts=child,
+            )
+            account_depends.append(key_access)
+            identity = {"type": "SystemAssigned, UserAssigned", "user_assigned_identities": [key_identity.id]}
+            encryption = {
+                "key_source": "Microsoft.KeyVault",
+                "key_vault_properties": {
+                    "key_name": key_name,
+                    "key_vault_uri": vault_uri,
+                    "identity_client_id": key_identity.client_id,
+                },
+            }
+            outbound = sorted({*outbound, vault_host})
+
+        properties: dict[str, Any] = {
+            "custom_sub_domain_name": subdomain,
+            "public_network_access": "Disabled",
+            "disable_local_auth": True,
+            "network_acls": {"default_action": "Deny", "bypass": "None", "ip_rules": [], "virtual_network_rules": []},
+            "restrict_outbound_network_access": True,
+            "allowed_fqdn_list": outbound,
+        }
+        if encryption is not None:
+            properties["encryption"] = encryption
+        self.account = azure_native.cognitiveservices.Account(
+            f"{name}-account",
+            account_name=subdomain,
+            resource_group_name=group,
+            location=network.location,
+            kind="OpenAI",
+            sku={"name": "S0"},
+            identity=identity,
+            properties=properties,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=account_depends),
+        )
+
+        rai_policy_name: str | None = None
+        previous: pulumi.Resource | None = None
+        if args.content_filter is not None:
+            rai_policy_name = physical_name(name, "content-filter")
+            previous = azure_native.cognitiveservices.RaiPolicy(
+                f"{name}-content-filter",
+                rai_policy_name=rai_policy_name,
+                account_name=self.account.name,
+                resource_group_name=group,
+                properties=_content_filter(args.content_filter),
+                tags=dict(args.tags),
+                opts=child,
+            )
+        self.deployments: list[azure_native.cognitiveservices.Deployment] = []
+        for deployment in args.deployments:
+            model: dict[str, Any] = {"format": "OpenAI", "name": deployment.model}
+            if deployment.version:
+                model["version"] = deployment.version
+            deployment_properties: dict[str, Any] = {
+                "model": model,
+                "version_upgrade_option": args.version_upgrade_option,
+            }
+            if rai_policy_name is not None:
+                deployment_properties["rai_policy_name"] = rai_policy_name
+            previous = azure_native.cognitiveservices.Deployment(
+                f"{name}-deployment-{deployment.name}",
+                deployment_name=deployment.name,
+                account_name=self.account.name,
+                resource_group_name=group,
+                sku={"name": deployment.sku, "capacity": deployment.capacity},
+                properties=deployment_properties,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous is not None else []),
+            )
+            self.deployments.append(previous)
+
+        private_dns = args.private_dns or AzureOpenAIPrivateDns(
+            f"{name}-dns", AzureOpenAIPrivateDnsArgs(network=network, tags=args.tags), opts=child
+        )
+        endpoint_name = physical_name(name, "openai-pe")
+        private_endpoint = azure_native.network.PrivateEndpoint(
+            f"{name}-private-endpoint",
+            private_endpoint_name=endpoint_name,
+            resource_group_name=group,
+            location=network.location,
+            subnet={"id": network.endpoint_subnet_id},
+            custom_network_interface_name=f"{endpoint_name}-nic",
+            private_link_service_connections=[
+                {
+                    "name": f"{endpoint_name}-account",
+                    "private_link_service_id": self.account.id,
+                    "group_ids": ["account"],
+                }
+            ],
+            tags=dict(args.tags),
+            # The account accepts a private endpoint only once it has left `Accepted`; the last
+            # deployment finishing is the reliable sign.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.deployments)),
+        )
+        zone_group = azure_native.network.PrivateDnsZoneGroup(
+            f"{name}-dns-zone-group",
+            private_dns_zone_group_name="default",
+            private_endpoint_name=private_endpoint.name,
+            resource_group_name=group,
+            private_dns_zone_configs=[{"name": "openai", "private_dns_zone_id": private_dns.zone_id}],
+            opts=child,
+        )
+
+        workspace_id: pulumi.Input[str]
+        if args.log_workspace_id is None:
+            workspace = azure_native.operationalinsights.Workspace(
+                f"{name}-logs",
+                workspace_name=physical_name(name, "openai-logs"),
+                resource_group_name=group,
+                location=network.location,
+                sku={"name": "PerGB2018"},
+                retention_in_days=args.log_retention_days,
+                features={"disable_local_auth": True, "enable_log_access_using_only_resource_permissions": True},
+                tags=dict(args.tags),
+                opts=stateful,
+            )
+            workspace_id = workspace.id
+        else:
+            workspace_id = args.log_workspace_id
+        diagnostics = azure_native.monitor.DiagnosticSetting(
+            f"{name}-diagnostics",
+            name="triplane-openai",
+            resource_uri=self.account.id,
+            workspace_id=workspace_id,
+            log_analytics_destination_type="Dedicated",
+            logs=[{"category": category, "enabled": True} for category in LOG_CATEGORIES],
+            metrics=[{"category": "AllMetrics", "enabled": True}],
+            opts=child,
+        )
+
+        self.url = pulumi.Output.all(zone_group.id, private_endpoint.id).apply(
+            lambda _: f"https://{subdomain}.openai.azure.com/"
+        )
+        self.account_id = self.account.id
+        self.logs = pulumi.Output.all(diagnostics.id, workspace_id).apply(lambda v: str(v[1]))
+        self.register_outputs({"url": self.url, "account_id": self.account_id, "logs": self.logs})
+
+    def _role(self, role_id: str) -> pulumi.Output[str]:
+        return self._subscription.apply(
+            lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+        )
+
+    def grant_invoke(self, principal_id: str) -> azure_native.authorization.RoleAssignment:
+        """ "Cognitive Services OpenAI User" on this account for an Entra ID object ID."""
+        if principal_id in self._grants:
+            return self._grants[principal_id]
+        grant = azure_native.authorization.RoleAssignment(
+            f"{self._name}-grant-{principal_id}",
+            role_assignment_name=stable_guid(self._name, "invoke", principal_id),
+            scope=self.account.id,
+            role_definition_id=self._role(OPENAI_USER_ROLE),
+            principal_id=principal_id,
+            description=f"{self._name}: call the model deployments",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._grants[principal_id] = grant
+        return grant
+
+
+def _content_filter(settings: AzureContentFilterArgs) -> dict[str, Any]:
+    filters: list[dict[str, Any]] = [
+        {
+            "name": category,
+            "enabled": True,
+            "blocking": True,
+            "severity_threshold": settings.severity_threshold,
+            "source": source,
+        }
+        for category in HARM_CATEGORIES
+        for source in ("Prompt", "Completion")
+    ]
+    if settings.prompt_shields:
+        filters += [
+            {"name": "Jailbreak", "enabled": True, "blocking": True, "source": "Prompt"},
+            {"name": "Indirect Attack", "enabled": True, "blocking": True, "source": "Prompt"},
+        ]
+    if settings.protected_material:
+        filters += [
+            {"name": "Protected Material Text", "enabled": True, "blocking": True, "source": "Completion"},
+            {"name": "Protected Material Code", "enabled": True, "blocking": True, "source": "Completion"},
+        ]
+    return {"base_policy_name": "Microsoft.DefaultV2", "mode": "Default", "content_filters": filters}

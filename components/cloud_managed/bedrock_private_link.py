@@ -1,0 +1,273 @@
+"""Bedrock over PrivateLink: interface VPC endpoints, their security group and endpoint policies.
+
+Creates:
+- a dedicated security group allowing TCP 443 only from the application CIDRs / security groups
+  (no egress rules: an interface endpoint never initiates connections);
+- one interface endpoint per Bedrock service (`bedrock-runtime` always; `bedrock`, `bedrock-agent`,
+  `bedrock-agent-runtime` when asked) with private DNS, in the network's app subnets (two zones or more);
+- an endpoint policy per service admitting only the listed principals to the listed models.
+
+AWS allows one endpoint with private DNS per service and VPC, so a VPC shares one of these between
+every use case in it: `access` holds one entry per use case and each becomes its own statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cloud_managed._common import (
+    BEDROCK_INVOKE_ACTIONS,
+    aws_principal,
+    bedrock_model_resources,
+    policy_json,
+    routed_condition,
+)
+from components.naming import physical_name
+from components.network.refs import AwsNetworkRef
+
+RUNTIME = "bedrock-runtime"
+SERVICES = (RUNTIME, "bedrock", "bedrock-agent", "bedrock-agent-runtime")
+
+
+@dataclass(frozen=True)
+class BedrockAccess:
+    """One use case's entry in the endpoint policies."""
+
+    model_ids: Sequence[str]
+    principals: Sequence[str] = ()
+    """IAM role/user ARNs; empty admits this account's principals (IAM policies still decide)."""
+    guardrail: bool = False
+    """The use case applies a guardrail: callers may also call `ApplyGuardrail` on this account's guardrails."""
+
+
+@dataclass(frozen=True)
+class BedrockPrivateLinkArgs:
+    network: AwsNetworkRef
+    access: Sequence[BedrockAccess]
+    services: Sequence[str] = (RUNTIME,)
+    allowed_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Security groups allowed to reach the endpoints, besides `network.application_cidrs`."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class BedrockPrivateLink(pulumi.ComponentResource):
+    """Private, policy-restricted network paths from a VPC to Amazon Bedrock."""
+
+    security_group_id: pulumi.Output[str]
+    endpoint_ids: dict[str, pulumi.Output[str]]
+    runtime_url: pulumi.Output[str]
+    """`https://bedrock-runtime.<region>.amazonaws.com`, known once the endpoint with private DNS exists."""
+
+    def __init__(self, name: str, args: BedrockPrivateLinkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:cloudmanaged:BedrockPrivateLink", name, None, opts)
+        network = args.network
+        region = network.region
+        unknown = sorted(set(args.services) - set(SERVICES))
+        if unknown:
+            raise ValueError(f"{name}: unknown Bedrock endpoint services {unknown}; known: {list(SERVICES)}")
+        if len(network.app_subnet_ids) < 2:
+            raise ValueError(f"{name}: Bedrock endpoints need subnets in at least two availability zones")
+        if not args.access:
+            raise ValueError(f"{name}: no access entries; the endpoint policy would admit nobody")
+        services = [RUNTIME, *sorted(set(args.services) - {RUNTIME})]
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            name=physical_name(name, "bedrock-endpoints"),
+            description="HTTPS to the Bedrock interface endpoints from the application only",
+            vpc_id=network.vpc_id,
+            tags={**args.tags, "Name": physical_name(name, "bedrock-endpoints")},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for index, cidr in enumerate(network.application_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-https-cidr-{index}",
+                security_group_id=self.security_group.id,
+                description=f"HTTPS from application network {cidr}",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        for index, group_id in enumerate(args.allowed_security_group_ids):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-https-sg-{index}",
+                security_group_id=self.security_group.id,
+                description="HTTPS from an application security group",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                referenced_security_group_id=group_id,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
+        for service in services:
+            statements = account.apply(lambda acct, s=service: _service_statements(s, region, acct, args.access))
+            self.endpoints[service] = aws.ec2.VpcEndpoint(
+                f"{name}-{service}",
+                vpc_id=network.vpc_id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=list(network.app_subnet_ids),
+                security_group_ids=[self.security_group.id],
+                policy=policy_json(statements),
+                tags={**args.tags, "Name": physical_name(name, service)},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        runtime = self.endpoints[RUNTIME]
+        self.security_group_id = self.security_group.id
+        self.endpoint_ids = {service: endpoint.id for service, endpoint in self.endpoints.items()}
+        self.runtime_url = pulumi.Output.all(runtime.id, runtime.private_dns_enabled).apply(
+            lambda _: f"https://{RUNTIME}.{region}.amazonaws.com"
+        )
+        self.register_outputs(
+            {
+                "security_group_id": self.security_group_id,
+                "endpoint_ids": self.endpoint_ids,
+                "runtime_url": self.runtime_url,
+            }
+        )
+
+
+def _service_statements(
+    service: str, region: str, account: str, access: Sequence[BedrockAccess]
+) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for index, entry in enumerate(access):
+        principal = aws_principal(account, entry.principals)
+        direct, profiles, routed = bedrock_model_resources(region, account, entry.model_ids)
+        sid = f"UseCase{index}"
+        if service == RUNTIME:
+            statements.append(
+                {
+                    "Sid": f"{sid}Invoke",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": list(BEDROCK_INVOKE_ACTIONS),
+                    "Resource": direct + profiles,
+                }
+            )
+            if routed:
+                statements.append(
+                    {
+                        "Sid": f"{sid}InvokeRouted",
+                        "Effect": "Allow",
+                        "Principal": principal,
+                        "Action": list(BEDROCK_INVOKE_ACTIONS),
+                        "Resource": routed,
+                        "Condition": routed_condition(profiles),
+                    }
+                )
+            if entry.guardrail:
+                statements.append(
+                    {
+                        "Sid": f"{sid}ApplyGuardrail",
+                        "Effect": "Allow",
+                        "Principal": principal,
+                        "Action": "bedrock:ApplyGuardrail",
+                        "Resource": f"arn:aws:bedrock:{region}:{account}:guardrail/*",
+                    }
+                )
+        elif service == "bedrock":
+            # Control plane, read-only: which of the allowed models and profiles exist here.
+            statements.append(
+                {
+                    "Sid": f"{sid}List",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": ["bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"],
+                    "Resource": "*",
+                }
+            )
+            if direct or routed:
+                statements.append(
+                    {
+                        "Sid": f"{sid}DescribeModels",
+                        "Effect": "Allow",
+                        "Principal": principal,
+                        "Action": "bedrock:GetFoundationModel",
+                        "Resource": direct + routed,
+                    }
+                )
+            if profiles:
+                statements.append(
+                    {
+                        "Sid": f"{sid}DescribeProfiles",
+                        "Effect": "Allow",
+                        "Principal": principal,
+                        "Action": "bedrock:GetInferenceProfile",
+                        "Resource": profiles,
+                    }
+                )
+        elif service == "bedrock-agent":
+            # Agents and knowledge bases of this account and region, read-only.
+            statements.append(
+                {
+                    "Sid": f"{sid}List",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": ["bedrock:ListAgents", "bedrock:ListKnowledgeBases"],
+                    "Resource": "*",
+                }
+            )
+            statements.append(
+                {
+                    "Sid": f"{sid}DescribeAgents",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "bedrock:GetAgent",
+                    "Resource": f"arn:aws:bedrock:{region}:{account}:agent/*",
+                }
+            )
+            statements.append(
+                {
+                    "Sid": f"{sid}DescribeKnowledgeBases",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "bedrock:GetKnowledgeBase",
+                    "Resource": f"arn:aws:bedrock:{region}:{account}:knowledge-base/*",
+                }
+            )
+        elif service == "bedrock-agent-runtime":
+            statements.append(
+                {
+                    "Sid": f"{sid}InvokeAgents",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "bedrock:InvokeAgent",
+                    "Resource": f"arn:aws:bedrock:{region}:{account}:agent-alias/*",
+                }
+            )
+            statements.append(
+                {
+                    "Sid": f"{sid}Retrieve",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "bedrock:Retrieve",
+                    "Resource": f"arn:aws:bedrock:{region}:{account}:knowledge-base/*",
+                }
+            )
+            # RetrieveAndGenerate takes no resource-level permission; the knowledge base it reads is
+            # still checked through Retrieve above.
+            statements.append(
+                {
+                    "Sid": f"{sid}RetrieveAndGenerate",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "bedrock:RetrieveAndGenerate",
+                    "Resource": "*",
+                }
+            )
+    return statements

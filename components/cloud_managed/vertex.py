@@ -1,0 +1,207 @@
+"""`VertexEndpoint`: one use case's private, least-privilege access to Vertex AI models.
+
+Creates:
+- the project's Vertex settings (a `VertexProject`: API, Data Access audit logs, no data caching,
+  optional perimeter) and the VPC's Google APIs path (a `GoogleApisPrivateAccess`), unless shared
+  ones are passed in;
+- a workload service account with `roles/aiplatform.user` on the project and nothing else;
+- a Cloud KMS key (unless `kms_key` is given) usable by the Vertex AI service agent (the CMEK for
+  Vertex resources the application creates) and by Cloud Logging;
+- a CMEK-encrypted log bucket with retention and a sink that copies this use case's Vertex AI audit
+  records (those made as its service account) into it.
+
+`grant_invoke(member)` lets an IAM member act as the workload service account: Workload Identity
+members get `roles/iam.workloadIdentityUser`, others `roles/iam.serviceAccountTokenCreator`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
+from components.cloud_managed.vertex_project import AIPLATFORM, VertexProject, VertexProjectArgs
+from components.naming import physical_name
+from components.network.refs import GcpNetworkRef
+from components.tagging import gcp_labels
+
+INVOKE_ROLE = "roles/aiplatform.user"
+KMS_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+_WORKLOAD_IDENTITY = re.compile(r"^(principal://|principalSet://|serviceAccount:[^@\s]+\.svc\.id\.goog\[)")
+
+
+@dataclass(frozen=True)
+class VertexEndpointArgs:
+    network: GcpNetworkRef
+    models: Sequence[str]
+    """Vertex model names (`gemini-1.5-pro-002`); recorded on the service account's description."""
+    allowed_principals: Sequence[str] = ()
+    """IAM members; the stack grants each one through `grant_invoke`."""
+    kms_key: pulumi.Input[str] | None = None
+    """`projects/<p>/locations/<region>/keyRings/<r>/cryptoKeys/<k>`, in the network's region."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+    log_retention_days: int = 365
+    psc_target: str = "all-apis"
+    psc_address: str | None = None
+    private_access: GoogleApisPrivateAccess | None = None
+    project_settings: VertexProject | None = None
+
+
+class VertexEndpoint(pulumi.ComponentResource):
+    """Vertex AI for one use case: private path, workload identity, CMEK, audit logs."""
+
+    url: pulumi.Output[str]
+    """`https://<region>-aiplatform.googleapis.com`, once the private DNS records exist."""
+    service_account_email: pulumi.Output[str]
+    kms_key: pulumi.Output[str]
+    logs: pulumi.Output[str]
+    """The log bucket holding this use case's Vertex AI audit records."""
+
+    def __init__(self, name: str, args: VertexEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:cloudmanaged:VertexEndpoint", name, None, opts)
+        if not args.models:
+            raise ValueError(f"{name}: list at least one model")
+        self._name = name
+        self._grants: dict[str, gcp.serviceaccount.IAMMember] = {}
+        network = args.network
+        project, region = network.project, network.region
+        labels = gcp_labels(dict(args.tags))
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+
+        settings = args.project_settings or VertexProject(
+            f"{name}-project", VertexProjectArgs(project=project), opts=child
+        )
+        private_access = args.private_access or GoogleApisPrivateAccess(
+            f"{name}-googleapis",
+            GoogleApisPrivateAccessArgs(
+                network=network, target=args.psc_target, address=args.psc_address, tags=args.tags
+            ),
+            opts=child,
+        )
+
+        self.service_account = gcp.serviceaccount.Account(
+            f"{name}-workload",
+            project=project,
+            account_id=physical_name(name, "vertex", kind="gcp_service_account"),
+            display_name=f"{name} Vertex AI workload",
+            description=f"Calls Vertex AI models for {name}: {', '.join(args.models)}"[:256],
+            opts=child,
+        )
+        gcp.projects.IAMMember(
+            f"{name}-aiplatform-user",
+            project=project,
+            role=INVOKE_ROLE,
+            member=self.service_account.member,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.api]),
+        )
+
+        if args.kms_key is None:
+            ring = gcp.kms.KeyRing(
+                f"{name}-keyring",
+                name=physical_name(name, "vertex", kind="gcp"),
+                project=project,
+                location=region,
+                opts=stateful,
+            )
+            key = gcp.kms.CryptoKey(
+                f"{name}-key",
+                name="vertex",
+                key_ring=ring.id,
+                rotation_period="7776000s",
+                labels=labels,
+                opts=stateful,
+            )
+            key_id: pulumi.Output[str] = key.id
+        else:
+            key_id = pulumi.Output.from_input(args.kms_key)
+        number = gcp.organizations.get_project_output(project_id=project, opts=invoke).number
+        logging_identity = gcp.logging.get_project_cmek_settings_output(project=project, opts=invoke).service_account_id
+        vertex_agent = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-key-vertex",
+            crypto_key_id=key_id,
+            role=KMS_ROLE,
+            member=number.apply(lambda n: f"serviceAccount:service-{n}@gcp-sa-aiplatform.iam.gserviceaccount.com"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.api]),
+        )
+        logging_agent = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-key-logging",
+            crypto_key_id=key_id,
+            role=KMS_ROLE,
+            member=logging_identity.apply(lambda sa: f"serviceAccount:{sa}"),
+            opts=child,
+        )
+
+        bucket_id = physical_name(name, "vertex-audit", kind="gcp")
+        bucket = gcp.logging.ProjectBucketConfig(
+            f"{name}-log-bucket",
+            project=project,
+            location=region,
+            bucket_id=bucket_id,
+            description=f"Vertex AI audit records of {name}",
+            retention_days=args.log_retention_days,
+            cmek_settings={"kms_key_name": key_id},
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[logging_agent])),
+        )
+        sink = gcp.logging.ProjectSink(
+            f"{name}-log-sink",
+            project=project,
+            name=physical_name(name, "vertex-audit", kind="gcp"),
+            description=f"Vertex AI audit records made as {name}'s workload identity",
+            destination=pulumi.Output.concat(
+                "logging.googleapis.com/projects/", project, "/locations/", region, "/buckets/", bucket.bucket_id
+            ),
+            filter=self.service_account.email.apply(
+                lambda email: (
+                    f'protoPayload.serviceName="{AIPLATFORM}" AND '
+                    f'protoPayload.authenticationInfo.principalEmail="{email}"'
+                )
+            ),
+            unique_writer_identity=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.audit]),
+        )
+
+        self.url = pulumi.Output.all(private_access.ready, vertex_agent.id).apply(
+            lambda _: f"https://{region}-aiplatform.googleapis.com"
+        )
+        self.service_account_email = self.service_account.email
+        self._service_account_path = self.service_account.email.apply(
+            lambda email: f"projects/{project}/serviceAccounts/{email}"
+        )
+        self.kms_key = key_id
+        self.logs = pulumi.Output.all(sink.id, bucket.id).apply(
+            lambda _: f"projects/{project}/locations/{region}/buckets/{bucket_id}"
+        )
+        self.register_outputs(
+            {
+                "url": self.url,
+                "service_account_email": self.service_account_email,
+                "kms_key": self.kms_key,
+                "logs": self.logs,
+            }
+        )
+
+    def grant_invoke(self, member: str) -> gcp.serviceaccount.IAMMember:
+        """Let `member` act as the workload service account (and so call Vertex AI, and nothing more)."""
+        if member in self._grants:
+            return self._grants[member]
+        role = (
+            "roles/iam.workloadIdentityUser"
+            if _WORKLOAD_IDENTITY.match(member)
+            else "roles/iam.serviceAccountTokenCreator"
+        )
+        grant = gcp.serviceaccount.IAMMember(
+            f"{self._name}-grant-{physical_name(member, kind='gcp')}",
+            service_account_id=self._service_account_path,
+            role=role,
+            member=member,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._grants[member] = grant
+        return grant
