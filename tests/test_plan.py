@@ -1,0 +1,117 @@
+"""The offline plan: every resource with the engine's view of it, in a documented, stable JSON form."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from triplane.plan import PLAN_FORMAT, REDACTED, Plan
+from triplane.stackfile import placeholder, plan_stack
+
+RESOURCE_KEYS = {
+    "urn",
+    "type",
+    "name",
+    "custom",
+    "parent",
+    "inputs",
+    "secretInputs",
+    "dependencies",
+    "protect",
+    "retainOnDelete",
+    "provider",
+    "aliases",
+    "ignoreChanges",
+    "additionalSecretOutputs",
+}
+
+
+def test_plan_json_has_the_documented_shape(dev_plan: Plan) -> None:
+    document = dev_plan.to_json()
+    assert document["format"] == PLAN_FORMAT
+    assert (document["project"], document["stack"]) == ("triplane", "dev")
+    assert document["resources"][0]["type"] == "pulumi:pulumi:Stack"
+    for resource in document["resources"]:
+        assert set(resource) == RESOURCE_KEYS
+        assert resource["urn"].startswith("urn:pulumi:dev::triplane::")
+        assert resource["urn"].endswith(f"::{resource['name']}")
+    assert set(document["outputs"]) == {"endpoints"}
+
+
+def test_inputs_use_engine_property_names(dev_plan: Plan) -> None:
+    vpc = dev_plan.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs["cidrBlock"] == "10.40.0.0/16"
+    assert vpc.inputs["enableDnsHostnames"] is True
+    assert vpc.inputs["enableDnsSupport"] is True
+    assert "cidr_block" not in vpc.inputs
+
+
+def test_parents_dependencies_and_providers_are_urns(dev_plan: Plan) -> None:
+    urns = {r.urn for r in dev_plan.resources}
+    provider = dev_plan.one("pulumi:providers:aws")
+    assert provider.inputs["region"] == "us-east-1"
+    for resource in dev_plan.resources:
+        assert resource.parent is None or resource.parent in urns
+        assert all(dep in urns for dep in resource.dependencies)
+        if resource.provider:
+            assert resource.provider.split("::")[0] in urns
+    subnet = dev_plan.one("aws:ec2/subnet:Subnet", "app-us-east-1a")
+    assert subnet.parent == dev_plan.one("triplane:network:AwsNetwork").urn
+    assert dev_plan.one("aws:ec2/vpc:Vpc").urn in subnet.dependencies
+
+
+def test_every_aws_resource_uses_the_one_configured_provider(dev_plan: Plan) -> None:
+    provider = dev_plan.one("pulumi:providers:aws")
+    custom = [r for r in dev_plan.resources if r.custom and r.type.startswith("aws:")]
+    assert custom
+    assert {r.provider.split("::")[0] for r in custom if r.provider} == {provider.urn}
+    assert len(dev_plan.by_type("pulumi:providers:aws")) == 1
+
+
+def test_secret_values_are_redacted_and_flagged(dev_plan: Plan) -> None:
+    text = dev_plan.dumps()
+    assert placeholder("triplane:openaiApiKey") not in text
+    flagged = [r for r in dev_plan.to_json()["resources"] if r["secretInputs"]]
+    assert flagged, "the API key must reach its secret store as a secret"
+    for resource in flagged:
+        for path in resource["secretInputs"]:
+            value: object = resource["inputs"]
+            for part in path.replace("]", "").replace("[", ".").split("."):
+                value = value[int(part)] if isinstance(value, list) else value[part]  # type: ignore[index]
+            assert value == REDACTED
+
+
+def test_two_plans_of_a_stack_are_identical() -> None:
+    assert plan_stack("dev").dumps() == plan_stack("dev").dumps()
+
+
+def test_prod_plan_protects_stateful_resources(prod_plan: Plan) -> None:
+    protected = Counter(r.type for r in prod_plan.resources if r.protect)
+    assert protected["aws:kms/key:Key"] >= 1
+    assert protected["aws:cloudwatch/logGroup:LogGroup"] >= 1
+    for resource in prod_plan.resources:
+        if resource.protect:
+            assert resource.retain_on_delete, resource.urn
+
+
+def test_dev_plan_protects_nothing(dev_plan: Plan) -> None:
+    assert [r.urn for r in dev_plan.resources if r.protect] == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_endpoints_output_names_every_use_case(stack: str) -> None:
+    from tests.conftest import planned
+    from triplane.stackfile import load_stack
+
+    plan = planned(stack)
+    environment = load_stack(stack).environment()
+    endpoints = plan.outputs["endpoints"]
+    assert sorted(endpoints) == sorted(u.name for u in environment.use_cases)
+    for use_case in environment.use_cases:
+        endpoint = endpoints[use_case.name]
+        assert endpoint["pattern"] == use_case.pattern
+        assert endpoint["url"]
+        assert endpoint["auth"]
+    json.dumps(plan.to_json())

@@ -1,0 +1,77 @@
+"""The program runs as Pulumi's Python language host runs it: from the project root, as `__main__`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The language host starts `python -u <sdk>/pulumi-language-python-exec ... PROGRAM` with the working
+# directory set to the project directory, so sys.path[0] is the exec script's own folder, not the
+# project. It then runs `runpy.run_path(PROGRAM, run_name="__main__")` inside `run_in_stack`, which
+# puts the program directory first on sys.path. This driver does the same, from a folder of its own.
+DRIVER = textwrap.dedent(
+    """
+    import json, runpy, sys
+    from triplane.plan import run_program
+    config = json.loads(sys.argv[2])
+    plan = run_program(
+        lambda: runpy.run_path(".", run_name="__main__"),
+        stack=sys.argv[1], config=config["values"], secret_keys=config["secret_keys"],
+    )
+    import stacks
+    print(json.dumps({
+        "stacks_module": stacks.__file__,
+        "path0": sys.path[0],
+        "resources": len(plan.resources),
+        "outputs": sorted(plan.outputs),
+    }))
+    """
+)
+
+
+def test_pulumi_yaml_declares_the_python_program_and_stack_dir() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == "triplane"
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"
+    assert project["stackConfigDir"] == "stacks"
+    assert "main" not in project  # the program is the project root's __main__.py
+    assert (ROOT / "__main__.py").is_file()
+    assert sorted(p.name for p in (ROOT / "stacks").glob("Pulumi.*.yaml")) == [
+        "Pulumi.dev.yaml",
+        "Pulumi.local.yaml",
+        "Pulumi.prod.yaml",
+    ]
+
+
+def test_program_imports_resolve_from_the_project_root(tmp_path: Path) -> None:
+    driver = tmp_path / "pulumi-language-python-exec.py"
+    driver.write_text(DRIVER)
+    from triplane.stackfile import load_stack
+
+    stack = load_stack("local")
+    config = {"values": stack.config, "secret_keys": stack.secret_keys}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PULUMI_CONFIG")}
+    result = subprocess.run(
+        [sys.executable, "-u", str(driver), "local", json.dumps(config)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["stacks_module"] == str(ROOT / "stacks" / "__init__.py")
+    assert Path(report["path0"]).resolve() == ROOT
+    assert report["resources"] > 5
+    assert report["outputs"] == ["endpoints"]
