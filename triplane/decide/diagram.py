@@ -409,24 +409,28 @@ def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png"
             _arrow(ax, COLUMNS["path"][1], cy, COLUMNS["model"][0], cy, colour)
         y -= band_height + BAND_GAP
 
-    # Networks, spread down the left column; each connects to the use cases calling from it.
+    # Networks in the left column, each level with the use cases calling from it where space allows.
     if diagram.networks:
-        span = height - TOP - BOTTOM
-        slot = span / len(diagram.networks)
-        box_height = min(slot - 0.3, 1.5)
+        box_height = 1.5
+        top, bottom = height - TOP - box_height / 2, BOTTOM + box_height / 2
+        wanted = []
         for i, network in enumerate(diagram.networks):
-            ny = height - TOP - (i + 0.5) * slot
+            ys = [centres[r.use_case] for r in diagram.rows if r.network == network.key]
+            wanted.append((sum(ys) / len(ys) if ys else top - i * (box_height + 0.3), i))
+        placed: dict[int, float] = {}
+        floor = top
+        for y_wanted, i in sorted(wanted, reverse=True):
+            placed[i] = min(y_wanted, floor)
+            floor = placed[i] - box_height - 0.3
+        overflow = bottom - min(placed.values())
+        if overflow > 0:
+            placed = {i: y + overflow for i, y in placed.items()}
+        for i, network in enumerate(diagram.networks):
+            ny = placed[i]
             _box(ax, *COLUMNS["network"], ny, box_height, network.title, network.lines, face="#eceff1")
             for row in diagram.rows:
                 if row.network == network.key:
-                    _arrow(
-                        ax,
-                        COLUMNS["network"][1],
-                        ny,
-                        COLUMNS["use_case"][0],
-                        centres[row.use_case],
-                        "#90a4ae",
-                    )
+                    _arrow(ax, COLUMNS["network"][1], ny, COLUMNS["use_case"][0], centres[row.use_case], "#90a4ae")
 
     # Legend: classification colours and what a dashed box means.
     lx = 0.3
