@@ -256,9 +256,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         endpoint_ids: list[pulumi.Output[str]] = []
         for index, zone in enumerate(zones):
             # The endpoint of each zone exists only once the firewall does: read it from its status.
-            endpoint_id = pulumi.Output.all(firewall.firewall_statuses, firewall_subnets[index].id).apply(
-                lambda v, zone=zone: endpoint_for_subnet(v[0], v[1], zone)
-            )
+            endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
             endpoint_ids.append(endpoint_id)
             aws.ec2.Route(
                 f"{name}-app-{zone}-egress",
@@ -287,6 +285,12 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 "alert_log_group": self.alert_log_group,
             }
         )
+
+
+def _endpoint_id(firewall: aws.networkfirewall.Firewall, subnet: aws.ec2.Subnet, zone: str) -> pulumi.Output[str]:
+    return pulumi.Output.all(firewall.firewall_statuses, subnet.id).apply(
+        lambda values: endpoint_for_subnet(values[0], values[1], zone)
+    )
 
 
 def _field(value: Any, name: str, engine_name: str) -> Any:

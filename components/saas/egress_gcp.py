@@ -205,7 +205,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
         )
         if args.workload_service_accounts:
             accounts = sorted(set(args.workload_service_accounts))
-            destinations = [
+            destinations: list[pulumi.Input[str]] = [
                 pulumi.Output.concat(proxy_address.address, "/32"),
                 *GOOGLE_APIS_RANGES,
                 f"{layout.psc_address(ref.cidr)}/32",

@@ -322,7 +322,9 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             vault_name=args.vault_name,
             properties=azure_native.keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
-                sku=azure_native.keyvault.SkuArgs(family="A", name="standard"),
+                sku=azure_native.keyvault.SkuArgs(
+                    family=azure_native.keyvault.SkuFamily.A, name=azure_native.keyvault.SkuName.STANDARD
+                ),
                 enable_rbac_authorization=True,
                 enable_purge_protection=True,
                 enable_soft_delete=True,
@@ -377,7 +379,8 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             resource_group_name=network.resource_group_name,
             location=network.location,
             private_endpoint_name=physical_name(args.vault_name, "pe"),
-            subnet=azure_native.network.SubnetArgs(id=network.endpoint_subnet_id),
+            # A reference only: the input type would add subnet defaults that do not belong here.
+            subnet={"id": network.endpoint_subnet_id},
             private_link_service_connections=[
                 azure_native.network.PrivateLinkServiceConnectionArgs(
                     name="vault", private_link_service_id=vault.id, group_ids=["vault"]
