@@ -15,7 +15,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matplotlib import rcParams
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
@@ -324,8 +324,6 @@ def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png"
     """Draw `diagram` to `out` with each format's suffix; returns the files written."""
     bands: list[tuple[str, list[Row]]] = [(p, diagram.rows_of(p)) for p in PATTERNS]
     height = TOP + BOTTOM + sum(BAND_HEADER + max(1, len(rows)) * ROW + BAND_GAP for _, rows in bands)
-    rcParams["svg.fonttype"] = "none"  # text stays text: searchable, selectable, smaller
-    rcParams["svg.hashsalt"] = "triplane"  # stable ids, so the same stack gives the same file
     figure = Figure(figsize=(WIDTH, height))
     ax = figure.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, WIDTH)
@@ -454,6 +452,8 @@ def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png"
     for fmt in formats:
         target = out.with_suffix(f".{fmt}")
         metadata: dict[str, str | None] = {"Date": None} if fmt == "svg" else {}
-        figure.savefig(target, format=fmt, dpi=110, metadata=metadata)
+        # SVG text stays text (searchable, smaller); a fixed salt keeps ids stable run to run.
+        with rc_context({"svg.fonttype": "none", "svg.hashsalt": "triplane"}):
+            figure.savefig(target, format=fmt, dpi=110, metadata=metadata)
         written.append(target)
     return written

@@ -271,14 +271,13 @@ def rule_findings(facts: UseCaseFacts) -> list[Finding]:
         )
         clouds = qualifying_clouds(facts)
         if clouds:
-            regions = "; ".join(f"{c}: {', '.join(MANAGED_REGIONS[c][facts.residency])}" for c in clouds)
             found.append(
                 Finding(
                     "residency",
                     "cloud-managed",
                     "prefer",
                     1,
-                    f"residency {facts.residency}: the managed service runs in-region ({regions})",
+                    f"residency {facts.residency}: the managed service runs in-region on {', '.join(clouds)}",
                 )
             )
         else:
