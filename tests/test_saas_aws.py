@@ -52,8 +52,12 @@ def environment(tier: str = "dev") -> dict[str, Any]:
         "owner": "platform-team",
         "cost_center": "cc-1",
         "tier": tier,
-        "clouds": {"aws": {"region": "us-east-1", "network": {"new": {"cidr": "10.40.0.0/16",
-                                                                      "zones": ["us-east-1a", "us-east-1b"]}}}},
+        "clouds": {
+            "aws": {
+                "region": "us-east-1",
+                "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
+            }
+        },
         "use_cases": [
             saas("chat", "openai", "openaiKey"),
             saas("drafts", "anthropic", "anthropicKey", key_rotation="external"),
@@ -233,8 +237,12 @@ def test_workload_role_is_assumable_by_the_allowed_principals_only(plan: Plan) -
     role = plan.one("aws:iam/role:Role", "test-chat-workload")
     trust = policy(role, "assumeRolePolicy")
     assert trust["Statement"] == [
-        {"Sid": "AllowedPrincipalsAssume", "Effect": "Allow", "Principal": {"AWS": [APP_ROLE]},
-         "Action": "sts:AssumeRole"}
+        {
+            "Sid": "AllowedPrincipalsAssume",
+            "Effect": "Allow",
+            "Principal": {"AWS": [APP_ROLE]},
+            "Action": "sts:AssumeRole",
+        }
     ]
     access = policy(plan.one("aws:iam/rolePolicy:RolePolicy", "test-chat-workload-read"))
     read = access["Statement"][0]

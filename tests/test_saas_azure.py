@@ -51,7 +51,11 @@ def environment() -> dict[str, Any]:
         "owner": "platform-team",
         "cost_center": "cc-1",
         "clouds": {
-            "azure": {"location": "westeurope", "resource_group": "rg-test", "network": {"new": {"cidr": "10.20.0.0/16"}}}
+            "azure": {
+                "location": "westeurope",
+                "resource_group": "rg-test",
+                "network": {"new": {"cidr": "10.20.0.0/16"}},
+            }
         },
         "use_cases": [
             saas("chat", "openai", "openaiKey"),
