@@ -302,3 +302,43 @@ def test_nothing_is_protected_in_dev_and_stateful_children_are_in_prod(plan: Pla
         assert resource.protect and resource.retain_on_delete, name
     assert all(e.protect for e in prod.by_type("aws:ec2/eip:Eip"))
     assert prod.one("aws:networkfirewall/firewall:Firewall").inputs["deleteProtection"] is True
+
+
+def test_existing_vpc_is_refused_by_the_firewall() -> None:
+    from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+
+    existing = AwsNetworkRef(
+        region="us-east-1",
+        vpc_id="vpc-0123456789abcdef0",
+        app_subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        application_cidrs=["10.0.0.0/20"],
+    )
+
+    def program() -> None:
+        AwsEgressFirewall("x", AwsEgressFirewallArgs(network=existing, hosts=["api.openai.com"]))
+
+    with pytest.raises(ValueError, match="not created by Triplane"):
+        run_program(program, stack="test")
+
+
+def test_a_use_case_whose_hosts_the_firewall_does_not_allow_is_refused() -> None:
+    from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+    from components.saas.saas_egress import SaasEgress, SaasEgressArgs
+
+    def program() -> None:
+        firewall = AwsEgressFirewall("fw", AwsEgressFirewallArgs(network=NETWORK, hosts=["api.openai.com"]))
+        SaasEgress(
+            "drafts",
+            SaasEgressArgs(
+                cloud="aws",
+                base_url="https://api.anthropic.com",
+                hosts=["api.anthropic.com"],
+                api_key="unused",
+                network=NETWORK,
+                egress=firewall,
+                allowed_principals=[APP_ROLE],
+            ),
+        )
+
+    with pytest.raises(ValueError, match=r"does not allow api\.anthropic\.com"):
+        run_program(program, stack="test")

@@ -214,8 +214,9 @@ def test_existing_vnet_without_route_table_is_refused() -> None:
         endpoint_subnet_id=f"{VNET}/subnets/private-endpoints",
         application_cidrs=["10.20.0.0/20"],
     )
+
+    def program() -> None:
+        AzureEgressFirewall("x", AzureEgressFirewallArgs(network=existing, hosts=["api.openai.com"]))
+
     with pytest.raises(ValueError, match="not created by Triplane"):
-        run_program(
-            lambda: AzureEgressFirewall("x", AzureEgressFirewallArgs(network=existing, hosts=["api.openai.com"])),
-            stack="test",
-        )
+        run_program(program, stack="test")
