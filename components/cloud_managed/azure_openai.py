@@ -160,7 +160,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 key = azure_native.keyvault.Key(
                     f"{name}-key",
                     key_name=key_name,
-                    vault_name=vault.name,
+                    vault_name=_name_of(vault, vault_name),
                     resource_group_name=group,
                     properties={
                         "kty": "RSA",
@@ -177,7 +177,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     opts=stateful,
                 )
                 key_scope = key.id
-                vault_uri = pulumi.Output.concat("https://", vault.name, ".vault.azure.net/")
+                vault_uri = _name_of(vault, f"https://{vault_name}.vault.azure.net/")
                 vault_host = f"{vault_name}.vault.azure.net"
             key_access = azure_native.authorization.RoleAssignment(
                 f"{name}-cmk-access",
@@ -224,6 +224,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=account_depends),
         )
 
+        account_name = _name_of(self.account, subdomain)
         rai_policy_name: str | None = None
         previous: pulumi.Resource | None = None
         if args.content_filter is not None:
@@ -231,7 +232,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             previous = azure_native.cognitiveservices.RaiPolicy(
                 f"{name}-content-filter",
                 rai_policy_name=rai_policy_name,
-                account_name=self.account.name,
+                account_name=account_name,
                 resource_group_name=group,
                 properties=_content_filter(args.content_filter),
                 tags=dict(args.tags),
@@ -251,7 +252,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             previous = azure_native.cognitiveservices.Deployment(
                 f"{name}-deployment-{deployment.name}",
                 deployment_name=deployment.name,
-                account_name=self.account.name,
+                account_name=account_name,
                 resource_group_name=group,
                 sku={"name": deployment.sku, "capacity": deployment.capacity},
                 properties=deployment_properties,
@@ -286,7 +287,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         zone_group = azure_native.network.PrivateDnsZoneGroup(
             f"{name}-dns-zone-group",
             private_dns_zone_group_name="default",
-            private_endpoint_name=private_endpoint.name,
+            private_endpoint_name=_name_of(private_endpoint, endpoint_name),
             resource_group_name=group,
             private_dns_zone_configs=[{"name": "openai", "private_dns_zone_id": private_dns.zone_id}],
             opts=child,
@@ -371,3 +372,8 @@ def _content_filter(settings: AzureContentFilterArgs) -> dict[str, Any]:
             {"name": "Protected Material Code", "enabled": True, "blocking": True, "source": "Completion"},
         ]
     return {"base_policy_name": "Microsoft.DefaultV2", "mode": "Default", "content_filters": filters}
+
+
+def _name_of(resource: pulumi.CustomResource, name: str) -> pulumi.Output[str]:
+    """`name`, known once `resource` exists: children refer to a parent by the name we gave it."""
+    return resource.id.apply(lambda _: name)

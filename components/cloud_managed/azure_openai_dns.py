@@ -41,7 +41,7 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
         link = azure_native.privatedns.VirtualNetworkLink(
             f"{name}-link",
             virtual_network_link_name=physical_name(name, "openai-link"),
-            private_zone_name=zone.name,
+            private_zone_name=zone.id.apply(lambda _: OPENAI_ZONE),
             resource_group_name=args.network.resource_group_name,
             location="global",
             virtual_network={"id": args.network.vnet_id},

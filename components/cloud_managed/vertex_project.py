@@ -79,7 +79,7 @@ class VertexProject(pulumi.ComponentResource):
                     f"{name}-access-policy",
                     parent=f"organizations/{vpc_sc.organization_id}",
                     title=f"{name} Vertex AI",
-                    scopes=[number.apply(lambda n: f"projects/{n}")],
+                    scopes=number.apply(lambda n: f"projects/{n}"),
                     opts=child,
                 )
                 policy_id = policy.name
