@@ -104,6 +104,21 @@ def test_existing_network_is_refused_before_anything_is_registered() -> None:
     assert ctx._shared == {}
 
 
+def test_the_program_stops_with_one_paragraph_before_registering_anything() -> None:
+    import pulumi
+
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(
+            program.main,
+            stack="dev",
+            config={"triplane:environment": existing_aws(), "triplane:openaiApiKey": "sk-PLANTED-existing"},
+            secret_keys=["triplane:openaiApiKey"],
+        )
+    message = str(caught.value)
+    assert message.startswith(f"{SOURCE}: triplane:environment.use_cases[0].cloud: SaaS egress is enforced")
+    assert "sk-PLANTED-existing" not in message
+
+
 def test_a_missing_api_key_names_the_config_key_and_the_command() -> None:
     env = validate_environment(
         {
