@@ -70,11 +70,15 @@ SONNET_PROFILE = "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
 
 
 class RealisticMocks(CloudMocks):
-    """CloudMocks with ARNs in the services' real shape and in AWS_NETWORK's region, for the IAM linter."""
+    """CloudMocks with ARNs in the services' real shape and region, for the IAM linter."""
+
+    def __init__(self, stack: str = "test", region: str = AWS_NETWORK.region) -> None:
+        super().__init__(stack=stack)
+        self.region = region
 
     def new_resource(self, args: Any) -> tuple[str | None, dict[str, Any]]:
         resource_id, state = super().new_resource(args)
-        region = AWS_NETWORK.region
+        region = self.region
         if args.typ == "aws:kms/key:Key":
             state["arn"] = f"arn:aws:kms:{region}:{AWS_ACCOUNT_ID}:key/{state['keyId']}"
         if args.typ == "aws:bedrock/guardrail:Guardrail":
@@ -207,10 +211,10 @@ POLICY_PROPERTIES = {
 
 
 def policy_documents(plan: Plan) -> list[tuple[str, str, str]]:
-    """(resource name, kind, JSON text) for every IAM policy document in the plan."""
+    """(resource name, kind, JSON text) for every IAM policy document the cloud-managed components emit."""
     found = []
     for resource in plan.resources:
-        if resource.type in POLICY_PROPERTIES:
+        if resource.type in POLICY_PROPERTIES and "triplane:cloudmanaged:" in resource.urn:
             prop, kind = POLICY_PROPERTIES[resource.type]
             text = resource.inputs.get(prop)
             if text is not None:
@@ -225,12 +229,16 @@ def statements(text: str) -> list[dict[str, Any]]:
     return result
 
 
-def _multi_type_invoke(finding: Any) -> bool:
-    # Parliament wants one resource of EVERY type an action lists; AWS needs only one of them.
-    # InvokeModel lists eight (foundation-model, inference-profile, provisioned-model, ...), so a
-    # policy naming only the models it allows is reported although it is the least privilege.
+def _bedrock_model_resources(finding: Any) -> bool:
+    # Two gaps in parliament's resource matching, both for Bedrock model ARNs:
+    # - it wants one resource of EVERY type an action lists, where AWS needs one of them:
+    #   InvokeModel lists eight (foundation-model, inference-profile, provisioned-model, ...), so
+    #   a policy naming only the models it allows is reported although it is the least privilege;
+    # - it refuses a `:` in a resource ID, and Bedrock model IDs end in `:<version>`
+    #   (`anthropic.claude-3-5-haiku-20241022-v1:0`).
     return finding.issue == "RESOURCE_MISMATCH" and all(
-        item["action"] in ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream") for item in finding.detail
+        item["action"].startswith("bedrock:") and item["required_format"].startswith("arn:*:bedrock:")
+        for item in finding.detail
     )
 
 
@@ -253,8 +261,8 @@ def _trust_policy_resource(finding: Any) -> bool:
 
 
 EXEMPTIONS: dict[str, tuple[Callable[[Any], bool], ...]] = {
-    "identity": (_multi_type_invoke, _guardrail_condition),
-    "resource": (_multi_type_invoke,),
+    "identity": (_bedrock_model_resources, _guardrail_condition),
+    "resource": (_bedrock_model_resources,),
     "key": (_key_policy_resource,),
     "trust": (_trust_policy_resource,),
 }
