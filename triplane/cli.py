@@ -67,5 +67,14 @@ def schema() -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
+def _register_commands() -> None:
+    from triplane.decide.cli import register as register_decide
+
+    register_decide(cli)
+
+
+_register_commands()
+
+
 def main() -> None:
     cli()
