@@ -1,0 +1,473 @@
+"""The shape every Triplane policy shares: metadata, configuration, exemptions, resource helpers.
+
+A policy is declared once with `resource_policy(...)` or `stack_policy(...)`: a name, a one-line
+description, a severity, an enforcement level, remediation text, the matching Checkov ID or CIS
+control where one exists, a JSON schema for its configuration (with documented defaults), and a
+check function. The check works on plain values: secrets are already unwrapped by the policy SDK,
+values not known until apply raise `Unknown` (the pack reports the policy as not runnable during
+preview instead of guessing).
+
+Every policy accepts `exemptions`: `[{"resource": "<glob on name or URN>", "reason": "..."}]`.
+A reason is required; an exemption without one fails configuration validation.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
+from pulumi_policy.secret import _DictSecretsProxy, _ListSecretsProxy
+
+from policies.catalog import taggable_types
+
+MANDATORY = EnforcementLevel.MANDATORY
+ADVISORY = EnforcementLevel.ADVISORY
+LOW, MEDIUM, HIGH, CRITICAL = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
+
+UNKNOWN_VALUES = frozenset(
+    {
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+        "030794c1-ac77-496b-92df-f27374a8bd58",
+        "e48ece36-62e2-4504-bad9-02848725956a",
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+    }
+)
+"""The engine's markers for values that are only known after apply."""
+
+_PROXIES = (_DictProxy, _ListProxy, _DictSecretsProxy, _ListSecretsProxy)
+K8S_LABEL_PREFIX = "triplane.io/"
+COMPONENT_PREFIX = "triplane:"
+PATTERN_OF_MODULE = {"saas": "saas", "cloudmanaged": "cloud-managed", "selfmanaged": "self-managed"}
+"""Component type token module -> deployment pattern (`triplane:cloudmanaged:BedrockEndpoint`)."""
+
+
+# --- references ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A control in a public benchmark that the policy implements."""
+
+    framework: str
+    id: str
+
+    def tag(self) -> str:
+        return f"{self.framework}:{self.id}"
+
+
+def checkov(check_id: str) -> Reference:
+    return Reference("Checkov", check_id)
+
+
+def cis(benchmark: str, control: str) -> Reference:
+    return Reference(f"CIS {benchmark}", control)
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+EXEMPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Resources this policy does not apply to. Each exemption names the resource "
+    "(glob on the logical name or the URN) and the reason it is acceptable.",
+    "default": [],
+    "items": {
+        "type": "object",
+        "properties": {
+            "resource": {"type": "string", "minLength": 1},
+            "reason": {"type": "string", "minLength": 10},
+        },
+        "required": ["resource", "reason"],
+        "additionalProperties": False,
+    },
+}
+
+
+def config_schema(properties: Mapping[str, Mapping[str, Any]] | None = None) -> PolicyConfigSchema:
+    """A policy's configuration schema: its own properties (each with a `default`) plus exemptions."""
+    merged = {name: dict(spec) for name, spec in (properties or {}).items()}
+    for name, spec in merged.items():
+        if "default" not in spec:
+            raise ValueError(f"config property {name!r} needs a documented default")
+    merged["exemptions"] = EXEMPTIONS_SCHEMA
+    return PolicyConfigSchema(properties=merged)
+
+
+def effective_config(schema: PolicyConfigSchema | None, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema defaults overlaid with what the engine (or the gate) configured."""
+    properties = schema.properties if schema is not None else {}
+    config = {name: json.loads(json.dumps(spec.get("default"))) for name, spec in properties.items()}
+    config.update({k: v for k, v in given.items() if k != "enforcementLevel"})
+    return config
+
+
+def exempted(config: Mapping[str, Any], name: str, urn: str) -> bool:
+    for exemption in config.get("exemptions") or []:
+        pattern = str(exemption.get("resource", ""))
+        if pattern and (fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(urn, pattern)):
+            return True
+    return False
+
+
+# --- values --------------------------------------------------------------------------------------
+
+
+class Unknown(UnknownValueError):
+    """Raised by a check that needs a value the engine will only know after apply."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("04da6b54-80e4-46f7-96ec-b56ff0331ba9", [path])
+
+
+def plain(value: Any) -> Any:
+    """The policy SDK's proxies turned back into dicts and lists (unknown markers stay strings)."""
+    if isinstance(value, _PROXIES):
+        value = value["__target"]
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in UNKNOWN_VALUES
+
+
+def get(value: Any, path: str, default: Any = None) -> Any:
+    """`get(props, "properties.networkAcls.defaultAction")`; raises Unknown on an unknown value."""
+    current = value
+    walked: list[str] = []
+    for part in path.split("."):
+        walked.append(part)
+        if is_unknown(current):
+            raise Unknown(".".join(walked[:-1]))
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            return default
+    if is_unknown(current):
+        raise Unknown(path)
+    return current
+
+
+def known(value: Any, path: str = "") -> Any:
+    if is_unknown(value):
+        raise Unknown(path)
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def truthy(value: Any) -> bool:
+    """Booleans as the engine may carry them: `True`, `"true"`, `"True"`."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def json_document(value: Any, path: str) -> Any:
+    """A policy document given as JSON text or as an object; None when absent."""
+    if value is None or value == "":
+        return None
+    if is_unknown(value):
+        raise Unknown(path)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return {"__invalid__": value}
+    return value
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Res:
+    """One resource as a check sees it: plain properties, its place in the tree, its options."""
+
+    type: str
+    name: str
+    urn: str
+    props: dict[str, Any]
+    protect: bool = False
+    parent: Res | None = None
+    provider_props: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+
+    @property
+    def custom(self) -> bool:
+        return not self.type.startswith(COMPONENT_PREFIX) and not self.type.startswith("pulumi:")
+
+    def ancestors(self) -> Iterator[Res]:
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def tags(self) -> dict[str, str]:
+        """Tags (AWS, Azure), labels (Google Cloud) or `triplane.io/` labels (Kubernetes), as one map."""
+        prop = taggable_types().get(self.type)
+        if prop is None:
+            return {}
+        raw = self.props.get("metadata", {}).get("labels") if prop == "metadata.labels" else self.props.get(prop)
+        if not isinstance(raw, Mapping):
+            return {}
+        if prop == "metadata.labels":
+            return {
+                k.removeprefix(K8S_LABEL_PREFIX): str(v) for k, v in raw.items() if k.startswith(K8S_LABEL_PREFIX)
+            }
+        return {str(k): str(v) for k, v in raw.items() if not is_unknown(v)}
+
+    def component(self) -> Res | None:
+        """The nearest enclosing Triplane component (this resource, if it is one)."""
+        for node in (self, *self.ancestors()):
+            if node.type.startswith(COMPONENT_PREFIX):
+                return node
+        return None
+
+    def use_case(self) -> str | None:
+        tagged = self.tags().get("use-case")
+        if tagged:
+            return tagged
+        for node in self.ancestors():
+            value = node.tags().get("use-case")
+            if value:
+                return value
+        return None
+
+
+def _resource_from_args(args: ResourceValidationArgs) -> Res:
+    provider = plain(args.provider.props) if args.provider is not None else {}
+    return Res(
+        type=args.resource_type,
+        name=args.name,
+        urn=args.urn,
+        props=plain(args.props),
+        protect=bool(args.opts.protect),
+        provider_props=provider,
+    )
+
+
+def stack_resources(args: StackValidationArgs) -> list[Res]:
+    """Every resource of the stack, with parents linked."""
+    by_urn: dict[str, Res] = {}
+    parents: dict[str, str | None] = {}
+    for item in args.resources:
+        by_urn[item.urn] = Res(
+            type=item.resource_type,
+            name=item.name,
+            urn=item.urn,
+            props=plain(item.props),
+            protect=bool(item.opts.protect),
+            provider_props=plain(item.provider.props) if item.provider is not None else {},
+            dependencies=[d.urn for d in item.dependencies],
+        )
+        parents[item.urn] = item.parent.urn if item.parent is not None else item.opts.parent
+    for urn, parent in parents.items():
+        if parent and parent in by_urn:
+            by_urn[urn].parent = by_urn[parent]
+    return list(by_urn.values())
+
+
+# --- policy constructors -------------------------------------------------------------------------
+
+ResourceCheck = Callable[[Res, dict[str, Any]], Iterable[str]]
+StackCheck = Callable[[list[Res], dict[str, Any]], Iterable[tuple[str, str | None]]]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a person reads about a policy: also rendered into the policy README table."""
+
+    name: str
+    description: str
+    severity: Severity
+    enforcement: EnforcementLevel
+    remediation: str
+    references: tuple[Reference, ...]
+    kind: str
+    types: tuple[str, ...]
+    schema: PolicyConfigSchema
+
+
+REGISTRY: dict[str, Meta] = {}
+
+
+def _framework(references: Sequence[Reference]) -> PolicyComplianceFramework | None:
+    if not references:
+        return None
+    first = references[0]
+    return PolicyComplianceFramework(name=first.framework, reference=first.id)
+
+
+def _register(meta: Meta) -> None:
+    if meta.name in REGISTRY and REGISTRY[meta.name] != meta:
+        raise ValueError(f"two policies are named {meta.name!r}")
+    REGISTRY[meta.name] = meta
+
+
+def resource_policy(
+    *,
+    name: str,
+    description: str,
+    types: Sequence[str],
+    check: ResourceCheck,
+    severity: Severity,
+    remediation: str,
+    enforcement: EnforcementLevel = MANDATORY,
+    references: Sequence[Reference] = (),
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    tags: Sequence[str] = (),
+) -> ResourceValidationPolicy:
+    """A policy run on each resource whose type is in `types` (`"*"` for every resource).
+
+    `check(resource, config)` yields one message per problem; each becomes a violation on that
+    resource unless the resource is exempted.
+    """
+    schema = config_schema(config)
+    wanted = frozenset(types)
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if "*" not in wanted and args.resource_type not in wanted:
+            return
+        cfg = effective_config(schema, args.get_config())
+        if exempted(cfg, args.name, args.urn):
+            return
+        resource = _resource_from_args(args)
+        for message in check(resource, cfg):
+            report(message, args.urn)
+
+    meta = Meta(name, description, severity, enforcement, remediation, tuple(references), "resource",
+                tuple(sorted(wanted)), schema)
+    _register(meta)
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement,
+        config_schema=schema,
+        severity=severity,
+        framework=_framework(references),
+        tags=[*tags, *(r.tag() for r in references)],
+        remediation_steps=remediation,
+    )
+
+
+def stack_policy(
+    *,
+    name: str,
+    description: str,
+    check: StackCheck,
+    severity: Severity,
+    remediation: str,
+    enforcement: EnforcementLevel = MANDATORY,
+    references: Sequence[Reference] = (),
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    tags: Sequence[str] = (),
+) -> StackValidationPolicy:
+    """A policy run once over the whole stack.
+
+    `check(resources, config)` yields `(message, urn)` pairs; `urn` names the offending resource
+    (None: the stack as a whole). Exempted resources are skipped.
+    """
+    schema = config_schema(config)
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        cfg = effective_config(schema, args.get_config())
+        resources = stack_resources(args)
+        names = {r.urn: r.name for r in resources}
+        for message, urn in check(resources, cfg):
+            if urn is not None and exempted(cfg, names.get(urn, ""), urn):
+                continue
+            report(message, urn)
+
+    meta = Meta(name, description, severity, enforcement, remediation, tuple(references), "stack", (), schema)
+    _register(meta)
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement,
+        config_schema=schema,
+        severity=severity,
+        framework=_framework(references),
+        tags=[*tags, *(r.tag() for r in references)],
+        remediation_steps=remediation,
+    )
+
+
+# --- shared checks -------------------------------------------------------------------------------
+
+
+def statements(document: Any) -> list[dict[str, Any]]:
+    """The statements of an IAM policy document (a single statement object is allowed)."""
+    if not isinstance(document, Mapping):
+        return []
+    raw = document.get("Statement")
+    return [dict(s) for s in as_list(raw) if isinstance(s, Mapping)]
+
+
+def is_public_cidr(cidr: Any) -> bool:
+    return isinstance(cidr, str) and cidr.strip() in ("0.0.0.0/0", "::/0", "*", "Internet", "Any")
+
+
+def broad_domain(entry: str) -> str | None:
+    """Why an allowlist entry is too broad (None when it names a real domain)."""
+    host = entry.strip().lower().lstrip("*").lstrip(".")
+    if not host or "*" in host:
+        return "matches every host"
+    labels = host.split(".")
+    if len(labels) < 2:
+        return "is a whole top-level domain"
+    return None
+
+
+def cap_for(name: str, cfg: dict[str, Any]) -> int:
+    for override in cfg.get("overrides") or []:
+        if fnmatch.fnmatchcase(name, str(override.get("resource", ""))):
+            return int(override["maxNodes"])
+    return int(cfg["maxNodes"])
+
+
+CAP_SCHEMA: dict[str, dict[str, Any]] = {
+    "maxNodes": {"type": "integer", "minimum": 1, "default": 10, "description": "Largest allowed pool size."},
+    "overrides": {
+        "type": "array",
+        "default": [],
+        "description": "Per-pool caps: [{resource: <glob>, maxNodes: <n>, reason: <why>}].",
+        "items": {
+            "type": "object",
+            "properties": {
+                "resource": {"type": "string", "minLength": 1},
+                "maxNodes": {"type": "integer", "minimum": 1},
+                "reason": {"type": "string", "minLength": 10},
+            },
+            "required": ["resource", "maxNodes", "reason"],
+        },
+    },
+}

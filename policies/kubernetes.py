@@ -1,0 +1,442 @@
+"""Kubernetes policies for self-managed model serving: images, pod security, secrets, network exposure.
+
+The engine sees Kubernetes objects with their own field names (`spec.template.spec.containers[]
+.securityContext.allowPrivilegeEscalation`), whatever spelling the program used.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from policies.common import (
+    CRITICAL,
+    HIGH,
+    K8S_LABEL_PREFIX,
+    MEDIUM,
+    Res,
+    as_list,
+    checkov,
+    cis,
+    get,
+    is_unknown,
+    resource_policy,
+    stack_policy,
+    truthy,
+)
+
+POD = "kubernetes:core/v1:Pod"
+TEMPLATED = (
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet",
+    "kubernetes:batch/v1:Job",
+)
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+WORKLOADS = (POD, *TEMPLATED, CRON_JOB)
+SERVICE = "kubernetes:core/v1:Service"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+_SECRET_WORDS = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
+_SECRET_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("SECRET", "KEY"), ("CLIENT", "SECRET")}
+SECRET_VALUE = re.compile(
+    r"(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{30,}|"
+    r"AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+)
+"""Shapes of provider API keys and credentials (OpenAI, Anthropic, Hugging Face, Google, AWS, ...)."""
+SECRET_FLAGS = ("--api-key", "--hf-token", "--token", "--huggingface-token", "--password")
+INTERNAL_LB_ANNOTATIONS_DEFAULT = {
+    "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+    "networking.gke.io/load-balancer-type": "Internal",
+    "cloud.google.com/load-balancer-type": "Internal",
+}
+ALLOWED_REGISTRIES_DEFAULT = [
+    "ghcr.io/huggingface/",
+    "docker.io/vllm/",
+    "nvcr.io/nvidia/",
+    "registry.k8s.io/",
+]
+SYSTEM_NAMESPACES_DEFAULT = ["kube-system", "kube-public", "kube-node-lease"]
+
+
+def is_secret_name(name: str) -> bool:
+    """`HF_TOKEN`, `apiKey`, `DB_PASSWORD` name secrets; `MAX_TOKENS`, `TOKENIZER`, `*_FILE` do not."""
+    if name.upper().endswith(("_FILE", "_PATH", "_HEADER")):
+        return False
+    words = [w.upper() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
+    return any(w in _SECRET_WORDS for w in words) or any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
+
+
+def pod_spec(resource: Res) -> dict[str, Any] | None:
+    if resource.type == POD:
+        spec = get(resource.props, "spec")
+    elif resource.type in TEMPLATED:
+        spec = get(resource.props, "spec.template.spec")
+    elif resource.type == CRON_JOB:
+        spec = get(resource.props, "spec.jobTemplate.spec.template.spec")
+    else:
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
+def containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for index, container in enumerate(as_list(spec.get(field))):
+            if isinstance(container, dict):
+                yield f"{field}[{index}] ({container.get('name', '?')})", container
+
+
+def parse_image(image: str) -> tuple[str, str, str | None, str | None]:
+    """`ghcr.io/org/app:1.2@sha256:...` -> (registry, repository, tag, digest); Docker Hub made explicit."""
+    rest, _, digest = image.partition("@")
+    first, slash, remainder = rest.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first, remainder
+    else:
+        registry, path = "docker.io", rest if slash else f"library/{rest}"
+    name, colon, tag = path.rpartition(":")
+    if not colon or "/" in tag:
+        name, tag = path, ""
+    return registry, name, tag or None, digest or None
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def _image_pinned(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    for where, container in containers(spec):
+        image = container.get("image")
+        if image is None or is_unknown(image):
+            continue
+        _, _, tag, digest = parse_image(str(image))
+        if digest:
+            continue
+        if cfg["requireDigest"]:
+            yield f"{where} image {image} is not pinned by digest (@sha256:...)"
+        elif tag is None:
+            yield f"{where} image {image} has no tag: it means latest"
+        elif tag.lower() in {t.lower() for t in cfg["mutableTags"]}:
+            yield f"{where} image {image} uses the moving tag {tag!r}: pin a version or a digest"
+
+
+def _image_registry(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    allowed = [str(p) for p in cfg["allowedRegistries"]]
+    for where, container in containers(spec):
+        image = container.get("image")
+        if image is None or is_unknown(image):
+            continue
+        registry, repository, _, _ = parse_image(str(image))
+        full = f"{registry}/{repository}"
+        if not any(full.startswith(prefix) or full == prefix.rstrip("/") for prefix in allowed):
+            yield f"{where} image {image} comes from {registry}/{repository.split('/')[0]}, not an allowed registry"
+
+
+# --- pod security --------------------------------------------------------------------------------
+
+
+def _privileged(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if truthy(spec.get(field, False)):
+            yield f"{field} is true: the pod shares the node's namespace"
+    for where, container in containers(spec):
+        context = container.get("securityContext") or {}
+        if truthy(context.get("privileged", False)):
+            yield f"{where} runs privileged"
+        added = [str(c).upper() for c in as_list(get(context, "capabilities.add"))]
+        dangerous = [c for c in added if c in ("ALL", "SYS_ADMIN", "CAP_SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE")]
+        if dangerous:
+            yield f"{where} adds capabilities {dangerous}"
+
+
+def _privilege_escalation(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    for where, container in containers(spec):
+        value = get(container, "securityContext.allowPrivilegeEscalation")
+        if value is None or truthy(value):
+            yield (
+                f"{where} does not set securityContext.allowPrivilegeEscalation to false "
+                "(Kubernetes allows escalation unless told otherwise)"
+            )
+
+
+def _non_root(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    pod = spec.get("securityContext") or {}
+    for where, container in containers(spec):
+        context = container.get("securityContext") or {}
+        user = context.get("runAsUser", pod.get("runAsUser"))
+        non_root = context.get("runAsNonRoot", pod.get("runAsNonRoot"))
+        if user is not None and float(user) == 0:
+            yield f"{where} runs as user 0 (root)"
+        elif not truthy(non_root) and (user is None):
+            yield f"{where} may run as root: set runAsNonRoot true and a non-zero runAsUser"
+
+
+def _resource_limits(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    required = ["memory", *(["cpu"] if cfg["requireCpuLimit"] else [])]
+    for where, container in containers(spec):
+        if where.startswith("ephemeralContainers"):
+            continue
+        limits = get(container, "resources.limits") or {}
+        requests = get(container, "resources.requests") or {}
+        missing = [r for r in required if r not in limits]
+        if missing:
+            yield f"{where} sets no {' or '.join(missing)} limit"
+        extended = [k for k in requests if "/" in k and k not in limits]
+        if extended:
+            yield f"{where} requests {extended} without the matching limits"
+
+
+# --- secrets -------------------------------------------------------------------------------------
+
+
+def _secret_env(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    for where, container in containers(spec):
+        for env in as_list(container.get("env")):
+            name, value = str(env.get("name", "")), env.get("value")
+            if not isinstance(value, str) or not value or is_unknown(value):
+                continue
+            if SECRET_VALUE.search(value):
+                yield f"{where} env {name} holds a literal credential: reference a Secret with valueFrom.secretKeyRef"
+            elif is_secret_name(name):
+                yield f"{where} env {name} is set to a literal value: reference a Secret with valueFrom.secretKeyRef"
+        argv = [str(a) for a in [*as_list(container.get("command")), *as_list(container.get("args"))]]
+        for index, arg in enumerate(argv):
+            flag, equals, inline = arg.partition("=")
+            if flag in SECRET_FLAGS:
+                value = inline if equals else (argv[index + 1] if index + 1 < len(argv) else "")
+                if value and not value.startswith("$("):
+                    yield f"{where} passes {flag} a literal value on the command line"
+            elif SECRET_VALUE.search(arg):
+                yield f"{where} has a literal credential in its command line"
+
+
+def _secret_config_map(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
+    data = {**(get(resource.props, "data") or {}), **(get(resource.props, "binaryData") or {})}
+    for key, value in data.items():
+        text = value if isinstance(value, str) else ""
+        if SECRET_VALUE.search(text):
+            yield f"data key {key!r} holds a credential: store it in a Secret"
+        elif is_secret_name(str(key)) and text and not is_unknown(text):
+            yield f"data key {key!r} looks like a secret: store it in a Secret, not a ConfigMap"
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+def _namespace_of(resource: Res) -> str:
+    value = get(resource.props, "metadata.namespace")
+    return str(value) if value else "default"
+
+
+def _is_use_case_object(resource: Res) -> bool:
+    labels = get(resource.props, "metadata.labels") or {}
+    value = labels.get(f"{K8S_LABEL_PREFIX}use-case")
+    return bool(value) and value != "shared"
+
+
+def _network_policies(resources: list[Res], cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    ignored = {str(n) for n in cfg["ignoredNamespaces"]}
+    serving: dict[str, Res] = {}
+    for resource in resources:
+        if resource.type in WORKLOADS and _is_use_case_object(resource):
+            serving.setdefault(_namespace_of(resource), resource)
+        elif resource.type == NAMESPACE and _is_use_case_object(resource):
+            name = get(resource.props, "metadata.name")
+            if name:
+                serving.setdefault(str(name), resource)
+    policies = [r for r in resources if r.type == NETWORK_POLICY]
+    for namespace, anchor in sorted(serving.items()):
+        if namespace in ignored:
+            continue
+        mine = [p for p in policies if _namespace_of(p) == namespace]
+        if not mine:
+            yield f"namespace {namespace} serves a model but has no NetworkPolicy: every pod can reach it", anchor.urn
+            continue
+        if cfg["requireDefaultDeny"]:
+            deny = [
+                p for p in mine
+                if not (get(p.props, "spec.podSelector") or {}).get("matchLabels")
+                and not (get(p.props, "spec.podSelector") or {}).get("matchExpressions")
+                and "Ingress" in as_list(get(p.props, "spec.policyTypes"))
+                and not as_list(get(p.props, "spec.ingress"))
+            ]
+            if not deny:
+                yield (
+                    f"namespace {namespace} has no default-deny ingress NetworkPolicy (empty podSelector, "
+                    "policyTypes [Ingress], no ingress rules)",
+                    anchor.urn,
+                )
+
+
+def _public_load_balancer(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
+    kind = get(resource.props, "spec.type", "ClusterIP")
+    if kind == "NodePort" and cfg["forbidNodePort"]:
+        yield "spec.type is NodePort: the service opens a port on every node"
+    if kind != "LoadBalancer":
+        return
+    annotations = get(resource.props, "metadata.annotations") or {}
+    internal = {str(k): str(v) for k, v in dict(cfg["internalAnnotations"]).items()}
+    if any(str(annotations.get(k, "")).lower() == v.lower() for k, v in internal.items()):
+        return
+    yield (
+        "spec.type is LoadBalancer without an internal-load-balancer annotation: the cloud gives it a "
+        "public address"
+    )
+
+
+POLICIES = [
+    resource_policy(
+        name="k8s-image-pinned",
+        description="Container images are pinned to a version tag or digest, never latest or untagged.",
+        types=list(WORKLOADS),
+        check=_image_pinned,
+        severity=HIGH,
+        remediation="Use an explicit version (ghcr.io/huggingface/text-generation-inference:3.3.7) or a digest.",
+        references=[checkov("CKV_K8S_14"), checkov("CKV_K8S_43")],
+        config={
+            "mutableTags": {"type": "array", "items": {"type": "string"}, "default": ["latest", "main", "master",
+                                                                                     "nightly", "edge"],
+                            "description": "Tags that move and so never pin an image."},
+            "requireDigest": {"type": "boolean", "default": False,
+                              "description": "Accept only images pinned by @sha256 digest."},
+        },
+        tags=["self-managed", "supply-chain"],
+    ),
+    resource_policy(
+        name="k8s-image-registry-allowlist",
+        description="Container images come from the configured registries only.",
+        types=list(WORKLOADS),
+        check=_image_registry,
+        severity=HIGH,
+        remediation="Pull from an allowed registry (or mirror the image there), or add the registry prefix to "
+        "allowedRegistries in the policy config.",
+        config={"allowedRegistries": {"type": "array", "items": {"type": "string"},
+                                      "default": ALLOWED_REGISTRIES_DEFAULT,
+                                      "description": "Allowed `<registry>/<path>/` prefixes (Docker Hub images "
+                                      "are docker.io/<org>/...)."}},
+        tags=["self-managed", "supply-chain"],
+    ),
+    resource_policy(
+        name="k8s-no-privileged-containers",
+        description="No privileged containers, host namespaces or dangerous added capabilities.",
+        types=list(WORKLOADS),
+        check=_privileged,
+        severity=CRITICAL,
+        remediation="Remove privileged, hostNetwork/hostPID/hostIPC and added capabilities; drop ALL instead.",
+        references=[checkov("CKV_K8S_16")],
+        tags=["self-managed", "pod-security"],
+    ),
+    resource_policy(
+        name="k8s-no-privilege-escalation",
+        description="Containers set allowPrivilegeEscalation to false.",
+        types=list(WORKLOADS),
+        check=_privilege_escalation,
+        severity=HIGH,
+        remediation="Set securityContext.allowPrivilegeEscalation=false on every container.",
+        references=[checkov("CKV_K8S_20")],
+        tags=["self-managed", "pod-security"],
+    ),
+    resource_policy(
+        name="k8s-run-as-non-root",
+        description="Containers run as a non-root user.",
+        types=list(WORKLOADS),
+        check=_non_root,
+        severity=HIGH,
+        remediation="Set runAsNonRoot=true and runAsUser (e.g. 1000) on the pod or container, with a writable "
+        "cache volume for the model.",
+        references=[checkov("CKV_K8S_23")],
+        tags=["self-managed", "pod-security"],
+    ),
+    resource_policy(
+        name="k8s-resource-limits",
+        description="Containers set memory and CPU limits, and limits for every extended resource they request.",
+        types=list(WORKLOADS),
+        check=_resource_limits,
+        severity=MEDIUM,
+        remediation="Set resources.limits.memory and .cpu (and nvidia.com/gpu equal to the request).",
+        references=[checkov("CKV_K8S_13"), checkov("CKV_K8S_11")],
+        config={"requireCpuLimit": {"type": "boolean", "default": True,
+                                    "description": "Require a CPU limit as well as a memory limit."}},
+        tags=["self-managed", "cost"],
+    ),
+    resource_policy(
+        name="k8s-no-secrets-in-env",
+        description="Secrets reach containers through Secret references, never literal env values or arguments.",
+        types=list(WORKLOADS),
+        check=_secret_env,
+        severity=CRITICAL,
+        remediation="Store the value in a Kubernetes Secret and use env[].valueFrom.secretKeyRef.",
+        references=[checkov("CKV_K8S_35")],
+        tags=["self-managed", "secrets"],
+    ),
+    resource_policy(
+        name="k8s-no-secrets-in-configmaps",
+        description="ConfigMaps hold no credentials.",
+        types=[CONFIG_MAP],
+        check=_secret_config_map,
+        severity=HIGH,
+        remediation="Move the value into a Secret (encrypted at rest by the cluster's KMS key).",
+        tags=["self-managed", "secrets"],
+    ),
+    stack_policy(
+        name="k8s-namespace-network-policy",
+        description="Every namespace that serves a model has NetworkPolicies, with default-deny ingress.",
+        check=_network_policies,
+        severity=HIGH,
+        remediation="Add a NetworkPolicy with podSelector {} and policyTypes [Ingress] (and Egress) to the "
+        "namespace, then allow the named clients explicitly.",
+        references=[cis("Kubernetes", "5.3.2")],
+        config={
+            "requireDefaultDeny": {"type": "boolean", "default": True,
+                                   "description": "Also require a default-deny ingress policy."},
+            "ignoredNamespaces": {"type": "array", "items": {"type": "string"},
+                                  "default": SYSTEM_NAMESPACES_DEFAULT,
+                                  "description": "Namespaces the cluster owns (not checked)."},
+        },
+        tags=["self-managed", "network"],
+    ),
+    resource_policy(
+        name="k8s-no-public-load-balancer",
+        description="Services are never public load balancers (nor node ports).",
+        types=[SERVICE],
+        check=_public_load_balancer,
+        severity=CRITICAL,
+        remediation="Use ClusterIP, or a LoadBalancer with the cloud's internal annotation "
+        "(service.beta.kubernetes.io/aws-load-balancer-scheme: internal, "
+        "service.beta.kubernetes.io/azure-load-balancer-internal: 'true', "
+        "networking.gke.io/load-balancer-type: Internal).",
+        config={
+            "internalAnnotations": {"type": "object", "default": INTERNAL_LB_ANNOTATIONS_DEFAULT,
+                                    "description": "Annotation -> value pairs that make a load balancer internal."},
+            "forbidNodePort": {"type": "boolean", "default": True, "description": "Also forbid NodePort services."},
+        },
+        tags=["self-managed", "network"],
+    ),
+]
