@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
+from pulumi_azure_native import cognitiveservices as cognitive
+from pulumi_azure_native import keyvault
 
 from components.cloud_managed._common import stable_guid
 from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
@@ -114,8 +115,8 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         self._subscription = client.subscription_id
         subdomain = physical_name(name, "openai", kind="azure_subdomain")
 
-        identity: dict[str, Any] = {"type": "SystemAssigned"}
-        encryption: dict[str, Any] | None = None
+        identity: cognitive.IdentityArgsDict = {"type": cognitive.ResourceIdentityType.SYSTEM_ASSIGNED}
+        encryption: cognitive.EncryptionArgsDict | None = None
         outbound = sorted(set(args.allowed_outbound_fqdns))
         account_depends: list[pulumi.Resource] = []
         if args.customer_managed_key or args.kms_key is not None:
@@ -144,7 +145,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     location=network.location,
                     properties={
                         "tenant_id": client.tenant_id,
-                        "sku": {"family": "A", "name": "standard"},
+                        "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
                         "enable_rbac_authorization": True,
                         "enable_purge_protection": True,
                         "enable_soft_delete": True,
@@ -168,8 +169,14 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                         "rotation_policy": {
                             "attributes": {"expiry_time": "P2Y"},
                             "lifetime_actions": [
-                                {"action": {"type": "rotate"}, "trigger": {"time_after_create": "P1Y"}},
-                                {"action": {"type": "notify"}, "trigger": {"time_before_expiry": "P30D"}},
+                                {
+                                    "action": {"type": keyvault.KeyRotationPolicyActionType.ROTATE},
+                                    "trigger": {"time_after_create": "P1Y"},
+                                },
+                                {
+                                    "action": {"type": keyvault.KeyRotationPolicyActionType.NOTIFY},
+                                    "trigger": {"time_before_expiry": "P30D"},
+                                },
                             ],
                         },
                     },
@@ -190,7 +197,10 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 opts=child,
             )
             account_depends.append(key_access)
-            identity = {"type": "SystemAssigned, UserAssigned", "user_assigned_identities": [key_identity.id]}
+            identity = {
+                "type": cognitive.ResourceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
+                "user_assigned_identities": [key_identity.id],
+            }
             encryption = {
                 "key_source": "Microsoft.KeyVault",
                 "key_vault_properties": {
@@ -201,7 +211,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             }
             outbound = sorted({*outbound, vault_host})
 
-        properties: dict[str, Any] = {
+        properties: cognitive.AccountPropertiesArgsDict = {
             "custom_sub_domain_name": subdomain,
             "public_network_access": "Disabled",
             "disable_local_auth": True,
@@ -227,6 +237,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         account_name = _name_of(self.account, subdomain)
         rai_policy_name: str | None = None
         previous: pulumi.Resource | None = None
+        deployment_resource: azure_native.cognitiveservices.Deployment
         if args.content_filter is not None:
             rai_policy_name = physical_name(name, "content-filter")
             previous = azure_native.cognitiveservices.RaiPolicy(
@@ -240,16 +251,16 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             )
         self.deployments: list[azure_native.cognitiveservices.Deployment] = []
         for deployment in args.deployments:
-            model: dict[str, Any] = {"format": "OpenAI", "name": deployment.model}
+            model: cognitive.DeploymentModelArgsDict = {"format": "OpenAI", "name": deployment.model}
             if deployment.version:
                 model["version"] = deployment.version
-            deployment_properties: dict[str, Any] = {
+            deployment_properties: cognitive.DeploymentPropertiesArgsDict = {
                 "model": model,
                 "version_upgrade_option": args.version_upgrade_option,
             }
             if rai_policy_name is not None:
                 deployment_properties["rai_policy_name"] = rai_policy_name
-            previous = azure_native.cognitiveservices.Deployment(
+            deployment_resource = azure_native.cognitiveservices.Deployment(
                 f"{name}-deployment-{deployment.name}",
                 deployment_name=deployment.name,
                 account_name=account_name,
@@ -259,7 +270,8 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous is not None else []),
             )
-            self.deployments.append(previous)
+            self.deployments.append(deployment_resource)
+            previous = deployment_resource
 
         private_dns = args.private_dns or AzureOpenAIPrivateDns(
             f"{name}-dns", AzureOpenAIPrivateDnsArgs(network=network, tags=args.tags), opts=child
@@ -349,8 +361,8 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         return grant
 
 
-def _content_filter(settings: AzureContentFilterArgs) -> dict[str, Any]:
-    filters: list[dict[str, Any]] = [
+def _content_filter(settings: AzureContentFilterArgs) -> cognitive.RaiPolicyPropertiesArgsDict:
+    filters: list[cognitive.RaiPolicyContentFilterArgsDict] = [
         {
             "name": category,
             "enabled": True,

@@ -131,8 +131,10 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             kms_key_arn = pulumi.Output.from_input(args.kms_key)
 
         depends: list[pulumi.Resource] = []
-        cloudwatch_config: dict[str, object] | None = None
-        s3_config: dict[str, object] | None = None
+        cloudwatch_config: (
+            aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigCloudwatchConfigArgsDict | None
+        ) = None
+        s3_config: aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigS3ConfigArgsDict | None = None
         log_group: aws.cloudwatch.LogGroup | None = None
         bucket_name: pulumi.Output[str] | None = None
 
@@ -280,7 +282,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                     "key_prefix": LARGE_DATA_PREFIX,
                 }
 
-        logging_config: dict[str, object] = {
+        logging_config: aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigArgsDict = {
             "text_data_delivery_enabled": True,
             "image_data_delivery_enabled": True,
             "embedding_data_delivery_enabled": True,

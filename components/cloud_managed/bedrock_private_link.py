@@ -13,6 +13,7 @@ every use case in it: `access` holds one entry per use case and each becomes its
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,7 +113,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
 
         self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
         for service in services:
-            statements = account.apply(lambda acct, s=service: _service_statements(s, region, acct, args.access))
+            statements = account.apply(functools.partial(_statements_for, service, region, args.access))
             self.endpoints[service] = aws.ec2.VpcEndpoint(
                 f"{name}-{service}",
                 vpc_id=network.vpc_id,
@@ -139,6 +140,10 @@ class BedrockPrivateLink(pulumi.ComponentResource):
                 "runtime_url": self.runtime_url,
             }
         )
+
+
+def _statements_for(service: str, region: str, access: Sequence[BedrockAccess], account: str) -> list[dict[str, Any]]:
+    return _service_statements(service, region, account, access)
 
 
 def _service_statements(

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 Strength = Literal["LOW", "MEDIUM", "HIGH"]
 BedrockService = Literal["bedrock", "bedrock-agent", "bedrock-agent-runtime"]
 VersionUpgrade = Literal["NoAutoUpgrade", "OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired"]
+LogDestination = Literal["cloudwatch", "s3"]
+LOG_DESTINATIONS: tuple[LogDestination, ...] = ("cloudwatch", "s3")
 SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
 
 # Bedrock PII entity types a guardrail can block or anonymise.
@@ -107,8 +109,8 @@ class BedrockLogging(SpecModel):
     """Model invocation logging is one setting per account and region: Triplane applies the union of
     every use case's destinations in the region and the longest retention."""
 
-    destinations: list[Literal["cloudwatch", "s3"]] = Field(
-        default_factory=lambda: ["cloudwatch", "s3"],
+    destinations: list[LogDestination] = Field(
+        default_factory=lambda: list(LOG_DESTINATIONS),
         description="Where requests and responses are recorded; an empty list turns logging off (flagged).",
     )
     retention_days: int = Field(default=365, ge=1, le=3653)
