@@ -179,4 +179,4 @@ def test_diagram_writes_svg_and_png(cli: click.Group, stack_file: Path, tmp_path
         cli, ["diagram", str(stack_file), "--out", str(tmp_path / "svg"), "--format", "svg"]
     )
     assert only_svg.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == ["test.svg"]
+    assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == ["test.d2", "test.svg"]

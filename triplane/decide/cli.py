@@ -350,7 +350,7 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("diagrams"),
     show_default=True,
-    help="Directory for <stack>.svg and <stack>.png.",
+    help="Directory for <stack>.d2 (the D2 source), <stack>.svg and <stack>.png.",
 )
 @click.option(
     "--format",
@@ -360,17 +360,23 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
     help="Formats to write (repeat; default both).",
 )
 def diagram(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
-    """Draw STACK's networks, pattern groups and each use case's path to its model (SVG and PNG)."""
-    from triplane.decide.diagram import build, render
+    """Draw STACK's networks, pattern groups and each use case's path to its model (D2: SVG and PNG)."""
+    from triplane.decide.diagram import DiagramError, d2_source, render
 
     try:
         name, environment = read_stack(stack)
     except SpecError as error:
         _fail(str(error))
         return
-    written = render(build(environment, name), out_dir / name, formats or ("svg", "png"))
-    for path in written:
+    try:
+        result = render(d2_source(environment, name), out_dir / name, formats or ("svg", "png"))
+    except DiagramError as error:
+        _fail(str(error))
+        return
+    for path in result.written:
         click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def register(group: click.Group) -> None:

