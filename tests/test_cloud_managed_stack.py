@@ -8,15 +8,17 @@ from typing import Any
 import pytest
 
 import stacks.program
+from stacks.patterns import BUILDERS
 from tests.cloud_managed_support import RealisticMocks, statements
 from triplane.mocks import AWS_ACCOUNT_ID
 from triplane.plan import Plan, run_program
+from triplane.stackfile import load_stack
 
 ROLE = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/chat-app"
 AZURE_PRINCIPAL = "44444444-4444-4444-8444-444444444444"
 GCP_MEMBER = "serviceAccount:search-api@acme-ml-prod.iam.gserviceaccount.com"
 HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"
-TITAN = "amazon.titan-text-express-v1"
+TITAN = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 def environment(tier: str = "prod", azure_version: str | None = "2024-08-06") -> dict[str, Any]:
@@ -184,3 +186,33 @@ def test_no_public_access_anywhere(plan: Plan) -> None:
 def test_prod_without_a_pinned_version_stops_with_the_field_path() -> None:
     with pytest.raises(Exception, match=r"use_cases\[2\]\.models\[0\]\.version: prod pins Azure OpenAI deployments"):
         run_program(stacks.program.main, stack="prod", config={"triplane:environment": environment(azure_version=None)})
+
+
+@functools.cache
+def shipped_prod_plan() -> Plan:
+    """The shipped prod stack; use cases of patterns whose builder is not registered yet are left out."""
+    stack = load_stack("prod")
+    config = dict(stack.config)
+    environment = dict(config["triplane:environment"])
+    environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] in BUILDERS]
+    if not any(u["pattern"] == "self-managed" for u in environment["use_cases"]):
+        environment["kubernetes"] = []
+    config["triplane:environment"] = environment
+    return run_program(stacks.program.main, stack="prod", config=config, secret_keys=stack.secret_keys)
+
+
+def test_shipped_prod_stack_shows_all_three_endpoints() -> None:
+    plan = shipped_prod_plan()
+    endpoints = plan.outputs["endpoints"]
+    assert endpoints["claims-triage"]["url"] == "https://bedrock-runtime.us-east-1.amazonaws.com"
+    assert endpoints["hr-assistant"]["url"].endswith(".openai.azure.com/")
+    assert endpoints["product-search"]["url"] == "https://europe-west4-aiplatform.googleapis.com"
+    for name, type_ in (
+        ("prod-claims-triage", "triplane:cloudmanaged:BedrockEndpoint"),
+        ("prod-hr-assistant", "triplane:cloudmanaged:AzureOpenAIEndpoint"),
+        ("prod-product-search", "triplane:cloudmanaged:VertexEndpoint"),
+    ):
+        component = plan.one(type_, name)
+        assert component.parent is not None and component.parent.endswith("::triplane-prod")
+    deployment = plan.one("azure-native:cognitiveservices:Deployment")
+    assert deployment.inputs["properties"]["versionUpgradeOption"] == "NoAutoUpgrade"
