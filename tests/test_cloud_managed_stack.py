@@ -216,3 +216,44 @@ def test_shipped_prod_stack_shows_all_three_endpoints() -> None:
         assert component.parent is not None and component.parent.endswith("::triplane-prod")
     deployment = plan.one("azure-native:cognitiveservices:Deployment")
     assert deployment.inputs["properties"]["versionUpgradeOption"] == "NoAutoUpgrade"
+
+
+def _existing_gcp(vertex: dict[str, Any] | None) -> dict[str, Any]:
+    search: dict[str, Any] = {
+        "name": "search", "pattern": "cloud-managed", "cloud": "gcp", "data_classification": "internal",
+        "models": [{"id": "gemini-1.5-pro-002"}],
+    }  # fmt: skip
+    if vertex is not None:
+        search["vertex"] = vertex
+    return {
+        "owner": "ml-platform",
+        "cost_center": "cc-1234",
+        "clouds": {
+            "gcp": {
+                "project": "acme-ml-prod",
+                "region": "europe-west4",
+                "network": {
+                    "existing": {
+                        "network": "projects/acme-ml-prod/global/networks/shared",
+                        "subnetwork": "projects/acme-ml-prod/regions/europe-west4/subnetworks/apps",
+                        "application_cidrs": ["10.60.0.0/20"],
+                    }
+                },
+            }
+        },
+        "use_cases": [search],
+    }
+
+
+def test_existing_gcp_network_needs_a_psc_address() -> None:
+    with pytest.raises(Exception, match=r"use_cases\[0\]\.vertex\.psc_address: the GCP network already exists"):
+        run_program(stacks.program.main, stack="dev", config={"triplane:environment": _existing_gcp(None)})
+
+
+def test_existing_gcp_network_uses_the_given_address() -> None:
+    config = {"triplane:environment": _existing_gcp({"psc_address": "10.60.255.2"})}
+    plan = run_program(stacks.program.main, stack="dev", config=config)
+    address = plan.one("gcp:compute/globalAddress:GlobalAddress").inputs
+    assert (address["address"], address["network"]) == ("10.60.255.2", "projects/acme-ml-prod/global/networks/shared")
+    assert plan.outputs["endpoints"]["search"]["url"] == "https://europe-west4-aiplatform.googleapis.com"
+    assert not plan.one("gcp:kms/cryptoKey:CryptoKey").protect  # dev tier: stateful resources stay deletable
