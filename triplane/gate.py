@@ -273,17 +273,18 @@ def schema_errors(schema: Any, value: Any, path: str = "") -> list[str]:
         "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     }
     if isinstance(kind, str) and kind in checks and not checks[kind](value):
-        return [f"{here}: expected {kind}, got {json.dumps(value)}"]
+        shown = _number(value) if isinstance(value, float) else json.dumps(value)
+        return [f"{here}: expected {kind}, got {shown}"]
     errors: list[str] = []
     if "enum" in schema and value not in schema["enum"]:
         errors.append(f"{here}: {json.dumps(value)} is not one of {schema['enum']}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
-            errors.append(f"{here}: {value} is below the minimum {schema['minimum']}")
+            errors.append(f"{here}: {_number(value)} is below the minimum {_number(schema['minimum'])}")
         if "maximum" in schema and value > schema["maximum"]:
-            errors.append(f"{here}: {value} is above the maximum {schema['maximum']}")
+            errors.append(f"{here}: {_number(value)} is above the maximum {_number(schema['maximum'])}")
     if isinstance(value, str) and "minLength" in schema and len(value) < schema["minLength"]:
-        errors.append(f"{here}: {json.dumps(value)} is shorter than {schema['minLength']} characters")
+        errors.append(f"{here}: {json.dumps(value)} is shorter than {_number(schema['minLength'])} characters")
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             errors += schema_errors(schema["items"], item, f"{path}[{index}]")
@@ -302,6 +303,11 @@ def schema_errors(schema: Any, value: Any, path: str = "") -> list[str]:
             elif isinstance(extra, dict):
                 errors += schema_errors(extra, item, where)
     return errors
+
+
+def _number(value: Any) -> str:
+    """Struct numbers are floats: print 10.0 as 10."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def reconcile(info: Any, config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -323,11 +329,9 @@ def reconcile(info: Any, config: Mapping[str, Any]) -> dict[str, dict[str, Any]]
                 entry["enforcementLevel"] = given["enforcementLevel"]
             entry["properties"] = {**entry["properties"], **{k: v for k, v in given.items() if k != "enforcementLevel"}}
 
+    # As in the engine, an initial config entry always carries a level (proto3: unset reads as advisory).
     initial = {
-        name: {
-            **({"enforcementLevel": LEVEL_NAMES[value.enforcementLevel]} if value.enforcementLevel else {}),
-            **json_format.MessageToDict(value.properties),
-        }
+        name: {"enforcementLevel": LEVEL_NAMES[value.enforcementLevel], **json_format.MessageToDict(value.properties)}
         for name, value in info.initialConfig.items()
     }
     apply(initial)
@@ -417,7 +421,15 @@ class PackProcess:
         line = result[0].decode("utf-8", "replace").strip() if result else ""
         if not line.isdigit():
             code = self.process.poll()
-            state = f"exited with code {code}" if code is not None else f"printed no port within {timeout:.0f}s"
+            if result and not result[0]:  # end of output: the process is exiting
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = self.process.wait(timeout=10)
+            if code is not None:
+                state = f"exited with code {code}"
+            elif result:
+                state = f"printed {line[:80]!r} instead of its port"
+            else:
+                state = f"printed no port within {timeout:.0f}s"
             tail = self.stderr_tail()
             raise GateError(f"policy pack {self.name} ({self.path}) {state}" + (f": {tail}" if tail else ""))
         # Keep draining stdout so a chatty policy never blocks on a full pipe.

@@ -1,0 +1,43 @@
+"""The policy reference table in policies/README.md, generated from the policies themselves.
+
+`python -m policies.docs` prints it; a test fails when the README's copy is out of date.
+"""
+
+from __future__ import annotations
+
+import json
+
+from policies.common import REGISTRY, Meta
+from policies.packs import PACK_POLICIES
+
+BEGIN = "<!-- policy-table:begin -->"
+END = "<!-- policy-table:end -->"
+
+
+def _config(meta: Meta) -> str:
+    settings = {k: v.get("default") for k, v in meta.schema.properties.items() if k != "exemptions"}
+    if not settings:
+        return "exemptions"
+    return "; ".join(f"`{k}` = `{json.dumps(v, separators=(',', ':'))}`" for k, v in settings.items()) + "; exemptions"
+
+
+def _packs(name: str) -> str:
+    return ", ".join(pack for pack, policies in PACK_POLICIES.items() if any(p.name == name for p in policies))
+
+
+def table() -> str:
+    rows = [
+        "| Policy | Checks | Level | Severity | Reference | Config (defaults) | Packs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for meta in sorted(REGISTRY.values(), key=lambda m: m.name):
+        references = ", ".join(f"{r.framework} {r.id}" if r.framework != "Checkov" else r.id for r in meta.references)
+        rows.append(
+            f"| `{meta.name}` | {meta.description} | {meta.enforcement.value} | {meta.severity.value} | "
+            f"{references or '-'} | {_config(meta)} | {_packs(meta.name)} |"
+        )
+    return "\n".join([BEGIN, *rows, END])
+
+
+if __name__ == "__main__":
+    print(table())

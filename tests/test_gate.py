@@ -1,0 +1,277 @@
+"""The offline gate: pack processes, the analyzer protocol, configuration, results and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from google.protobuf import json_format
+from pulumi.runtime.proto import analyzer_pb2
+
+from components.tagging import standard_tags
+from policies import packs as _packs  # noqa: F401  (registers every policy)
+from policies.common import REGISTRY
+from triplane import gate
+from triplane.check_cli import check
+from triplane.gate import GateError, GateResult, check_plan, load_policy_config, reconcile, schema_errors
+from triplane.plan import SECRET_SIG, SECRET_SIG_KEY, Plan, PlannedResource
+
+STACK = "gate"
+TAGS = standard_tags(environment=STACK, owner="platform", cost_center="cc-1", use_case="chat",
+                     data_classification="internal", pattern="cloud-managed")
+
+
+def res(type_: str, name: str, inputs: dict[str, Any], parent: str | None = None) -> PlannedResource:
+    return PlannedResource(
+        urn=f"urn:pulumi:{STACK}::triplane::{type_}::{name}", type=type_, name=name,
+        custom=not type_.startswith("triplane:"), parent=parent, inputs=inputs, dependencies=(), protect=False,
+        retain_on_delete=False, provider=None, aliases=(), ignore_changes=(), additional_secret_outputs=(),
+    )
+
+
+def sample_plan() -> Plan:
+    component = res("triplane:cloudmanaged:BedrockEndpoint", f"{STACK}-chat", {})
+    return Plan(project="triplane", stack=STACK, resources=[
+        component,
+        res("aws:kms/key:Key", "chat-key", {"enableKeyRotation": False, "tags": TAGS}, parent=component.urn),
+        res("aws:iam/rolePolicy:RolePolicy", "chat-untagged-child", {"policy": json.dumps({"Statement": [
+            {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]})}, parent=component.urn),
+        res("aws:secretsmanager/secret:Secret", "shared-secret", {"tags": {**TAGS, "use-case": "shared"}}),
+        res("aws:eks/nodeGroup:NodeGroup", "big-pool", {"tags": TAGS, "scalingConfig": {"maxSize": 50}}),
+        res("aws:ec2/securityGroup:SecurityGroup", "lab-sg", {"tags": TAGS, "ingress": [
+            {"fromPort": 22, "toPort": 22, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"]}]}),
+        res("aws:ec2/vpc:Vpc", "leaky-vpc", {"tags": {**TAGS, "Name": {
+            SECRET_SIG_KEY: SECRET_SIG, "value": "sk-ant-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}}),
+        res("kubernetes:core/v1:Service", "public-service", {
+            "metadata": {"name": "s", "namespace": "n"}, "spec": {"type": "LoadBalancer"}}),
+    ])
+
+
+@pytest.fixture(scope="module")
+def default_run() -> GateResult:
+    return check_plan(sample_plan(), packs=["triplane"], config={})
+
+
+def by_policy(result: GateResult) -> dict[str, list[gate.Violation]]:
+    found: dict[str, list[gate.Violation]] = {}
+    for violation in result.violations:
+        found.setdefault(violation.policy, []).append(violation)
+    return found
+
+
+# --- configuration, without processes ------------------------------------------------------------
+
+
+def analyzer_info() -> Any:
+    info = analyzer_pb2.AnalyzerInfo(name="pack", version="1.0.0", supportsConfig=True)
+    policy = info.policies.add(name="cap", description="d", enforcementLevel=analyzer_pb2.MANDATORY)
+    json_format.ParseDict({"maxNodes": {"type": "integer", "minimum": 1, "default": 10},
+                           "exemptions": REGISTRY["aws-node-group-size-cap"].schema.properties["exemptions"]},
+                          policy.configSchema.properties)
+    info.policies.add(name="other", description="d", enforcementLevel=analyzer_pb2.ADVISORY)
+    info.initialConfig["cap"].CopyFrom(analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.ADVISORY))
+    return info
+
+
+def test_reconcile_applies_defaults_then_initial_config_then_the_file() -> None:
+    defaults = reconcile(analyzer_info(), {})
+    assert defaults["cap"] == {"enforcementLevel": "advisory", "properties": {"maxNodes": 10, "exemptions": []}}
+    assert defaults["other"]["enforcementLevel"] == "advisory"
+    given = reconcile(analyzer_info(), {"cap": {"enforcementLevel": "mandatory", "maxNodes": 3}})
+    assert given["cap"] == {"enforcementLevel": "mandatory", "properties": {"maxNodes": 3, "exemptions": []}}
+    everything = reconcile(analyzer_info(), {"all": {"enforcementLevel": "disabled"}})
+    assert {entry["enforcementLevel"] for entry in everything.values()} == {"disabled"}
+
+
+def test_reconcile_rejects_config_that_breaks_the_schema() -> None:
+    with pytest.raises(GateError, match=r"cap: maxNodes: expected integer"):
+        reconcile(analyzer_info(), {"cap": {"maxNodes": "ten"}})
+    with pytest.raises(GateError, match=r"cap: exemptions\[0\]: reason is required"):
+        reconcile(analyzer_info(), {"cap": {"exemptions": [{"resource": "pool-*"}]}})
+    with pytest.raises(GateError, match=r"shorter than 10 characters"):
+        reconcile(analyzer_info(), {"cap": {"exemptions": [{"resource": "pool-*", "reason": "because"}]}})
+
+
+def test_schema_errors_cover_the_keywords_policies_use() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 5},
+                                               "mode": {"type": "string", "enum": ["a", "b"]},
+                                               "tags": {"type": "array", "items": {"type": "string"}}},
+              "required": ["n"], "additionalProperties": False}
+    assert schema_errors(schema, {"n": 3, "mode": "a", "tags": ["x"]}) == []
+    assert schema_errors(schema, {"n": 9, "mode": "c", "tags": [1], "extra": True}) == [
+        "n: 9 is above the maximum 5",
+        'mode: "c" is not one of [\'a\', \'b\']',
+        "tags[0]: expected string, got 1",
+        "(root): unknown property 'extra'",
+    ]
+    assert schema_errors(schema, {}) == ["(root): n is required"]
+    assert schema_errors({"type": "integer"}, True) == ["(root): expected integer, got true"]
+
+
+def test_load_policy_config_accepts_the_engine_file_format(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"all": "advisory", "k8s-image-pinned": {"enforcementLevel": "mandatory",
+                                                                       "requireDigest": True}}))
+    assert load_policy_config(path) == {
+        "all": {"enforcementLevel": "advisory"},
+        "k8s-image-pinned": {"enforcementLevel": "mandatory", "requireDigest": True},
+    }
+    path.write_text(json.dumps({"k8s-image-pinned": "blocking"}))
+    with pytest.raises(GateError, match="'blocking' is not an enforcement level"):
+        load_policy_config(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(GateError, match="must be a JSON object"):
+        load_policy_config(path)
+    with pytest.raises(GateError, match="no such policy config file"):
+        load_policy_config(tmp_path / "missing.json")
+
+
+# --- real pack processes -------------------------------------------------------------------------
+
+
+def test_violations_carry_pack_level_use_case_and_resource(default_run: GateResult) -> None:
+    found = by_policy(default_run)
+    (rotation,) = found["aws-kms-key-rotation"]
+    assert (rotation.pack, rotation.enforcement, rotation.severity) == ("triplane", "mandatory", "medium")
+    assert (rotation.use_case, rotation.resource_name) == ("chat", "chat-key")
+    assert rotation.resource_type == "aws:kms/key:Key"
+    assert rotation.references == ("CKV_AWS_7",)
+    assert rotation.message == "enableKeyRotation is not true: the key material never rotates"
+    assert rotation.remediation == "Set enable_key_rotation=True on the key."
+    # An untagged child belongs to the use case of its component's tagged children.
+    (wildcard,) = found["aws-bedrock-iam-least-privilege"]
+    assert wildcard.use_case == "chat" and wildcard.resource_name == "chat-untagged-child"
+    assert "shared-secret" in {v.resource_name for v in found["aws-secret-customer-managed-key"]}
+    assert {v.use_case for v in found["aws-secret-customer-managed-key"]} == {"shared"}
+    (lb,) = found["k8s-no-public-load-balancer"]
+    assert lb.use_case == "shared"  # no labels, no component: shared
+
+
+def test_secret_values_reach_packs_unwrapped(default_run: GateResult) -> None:
+    (leak,) = by_policy(default_run)["no-plaintext-credentials"]
+    assert leak.resource_name == "leaky-vpc"
+    assert leak.message.startswith("tags.Name holds what looks like a credential")
+
+
+def test_mandatory_violations_fail_and_render_by_use_case(default_run: GateResult) -> None:
+    assert not default_run.passed and default_run.exit_code == 1
+    text = default_run.render()
+    assert text.splitlines()[0].startswith(f"triplane check {STACK}: 8 resources, packs triplane 0.1.0 (")
+    assert text.index("use case chat") < text.index("shared resources")
+    assert "  chat-key  [aws:kms/key:Key]" in text
+    assert "    MANDATORY aws-kms-key-rotation (medium) [CKV_AWS_7]: enableKeyRotation is not true" in text
+    assert text.splitlines()[-1].startswith("FAILED: ")
+    data = json.loads(default_run.dumps())
+    assert data["format"] == "triplane-check/1" and data["stack"] == STACK and data["passed"] is False
+    assert data["summary"]["mandatory"] == len(default_run.mandatory) > 0
+    assert data["packs"] == [{"name": "triplane", "version": "0.1.0", "path": str(gate.POLICIES_DIR / "triplane"),
+                              "policies": len(REGISTRY)}]
+    first = data["violations"][0]
+    assert set(first) == {"pack", "policy", "enforcementLevel", "severity", "useCase", "urn", "resourceType",
+                          "resourceName", "message", "description", "remediation", "references"}
+
+
+def test_policy_config_changes_levels_caps_and_exemptions() -> None:
+    config = {
+        "aws-kms-key-rotation": "disabled",
+        "aws-node-group-size-cap": {"maxNodes": 100},
+        "aws-secret-customer-managed-key": {"enforcementLevel": "advisory"},
+        "aws-security-group-no-public-ingress": {
+            "exemptions": [{"resource": "lab-*", "reason": "bastion of the training lab, destroyed nightly"}]},
+    }
+    result = check_plan(sample_plan(), packs=["triplane-aws"], config=config)
+    found = by_policy(result)
+    assert "aws-kms-key-rotation" not in found
+    assert "aws-node-group-size-cap" not in found
+    assert "aws-security-group-no-public-ingress" not in found
+    assert {v.enforcement for v in found["aws-secret-customer-managed-key"]} == {"advisory"}
+    assert result.exemptions == [{"pack": "triplane-aws", "policy": "aws-security-group-no-public-ingress",
+                                  "resource": "lab-*", "reason": "bastion of the training lab, destroyed nightly"}]
+    assert "exemptions in effect" in result.render()
+    # The Kubernetes policies are not in the AWS pack.
+    assert "k8s-no-public-load-balancer" not in found
+
+
+def test_all_advisory_passes_the_gate_and_every_pack_runs_in_its_own_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[gate.PackProcess] = []
+    original = gate.PackProcess.__init__
+
+    def record(self: gate.PackProcess, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(gate.PackProcess, "__init__", record)
+    result = check_plan(sample_plan(), packs=["triplane-aws", "triplane-kubernetes"], config={"all": "advisory"})
+    assert result.passed and result.mandatory == [] and result.advisory
+    assert {v.pack for v in result.violations} == {"triplane-aws", "triplane-kubernetes"}
+    assert [p.name for p in result.packs] == ["triplane-aws", "triplane-kubernetes"]
+    assert len(started) == 2
+    for pack in started:
+        args = pack.process.args
+        assert isinstance(args, list)
+        assert args[1:] == ["-u", "-m", "pulumi.policy", gate.ENGINE_ADDRESS, "."]
+        assert pack.process.poll() is not None, "the pack process outlived the check"
+    assert {p.path.name for p in started} == {"triplane-aws", "triplane-kubernetes"}
+    assert not gate._RUNNING
+
+
+def test_a_pack_that_cannot_start_is_an_error_and_is_cleaned_up(tmp_path: Path) -> None:
+    broken = tmp_path / "broken-pack"
+    broken.mkdir()
+    (broken / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (broken / "__main__.py").write_text("raise SystemExit('no policies here')\n")
+    with pytest.raises(GateError, match=r"policy pack broken-pack .* exited with code 1: no policies here"):
+        check_plan(sample_plan(), packs=[str(broken)], config={})
+    assert not gate._RUNNING
+    with pytest.raises(GateError, match="no policy pack named 'nope'; known packs: triplane, triplane-aws"):
+        check_plan(sample_plan(), packs=["nope"], config={})
+
+
+def test_invalid_policy_config_stops_the_check() -> None:
+    with pytest.raises(GateError, match="aws-kms-key-rotation: exemptions\\[0\\]: reason is required"):
+        check_plan(sample_plan(), packs=["triplane-aws"],
+                   config={"aws-kms-key-rotation": {"exemptions": [{"resource": "chat-key"}]}})
+    assert not gate._RUNNING
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def offline_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`triplane check` on the sample plan, without planning a real stack."""
+    from triplane import stackfile
+
+    monkeypatch.setattr(stackfile, "plan_stack", lambda stack: sample_plan())
+    monkeypatch.setattr(stackfile, "load_stack", lambda stack: stackfile.StackFile(
+        name=stack, path=Path(f"stacks/Pulumi.{stack}.yaml"), config={}, secret_keys=[]))
+
+
+def test_check_command_exits_1_on_mandatory_violations_and_prints_json(offline_stack: None) -> None:
+    result = CliRunner().invoke(check, [STACK, "--json", "--pack", "triplane-aws"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["passed"] is False
+    assert "aws-kms-key-rotation" in {v["policy"] for v in data["violations"]}
+
+
+def test_check_command_exits_0_when_only_advisories_remain(offline_stack: None, tmp_path: Path) -> None:
+    config = tmp_path / "advisory.json"
+    config.write_text(json.dumps({"all": "advisory"}))
+    result = CliRunner().invoke(check, [STACK, "--pack", "triplane-kubernetes", "--policy-config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "advisory  k8s-no-public-load-balancer (critical)" in result.output
+    assert result.output.rstrip().endswith("PASSED: no mandatory violations (1 advisory)")
+
+
+def test_check_command_exits_2_on_a_bad_config(offline_stack: None, tmp_path: Path) -> None:
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({"k8s-image-pinned": "sometimes"}))
+    result = CliRunner().invoke(check, [STACK, "--policy-config", str(config)])
+    assert result.exit_code == 2
+    assert "'sometimes' is not an enforcement level" in result.output

@@ -1,0 +1,139 @@
+"""Policy metadata, pack layout, shipped configuration and the generated documentation."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime.proto import analyzer_pb2
+
+from components.tagging import REQUIRED_TAGS
+from policies import catalog, docs
+from policies.common import MANDATORY, REGISTRY, Meta
+from policies.packs import PACK_POLICIES, PACKS_DIR
+from policies.stack import REQUIRED_TAGS_DEFAULT
+from triplane.gate import DEFAULT_CONFIG, load_policy_config, reconcile
+
+CLOUD_PACKS = ("triplane-aws", "triplane-azure", "triplane-gcp")
+
+
+def names(pack: str) -> set[str]:
+    return {p.name for p in PACK_POLICIES[pack]}
+
+
+def test_at_least_35_policies_each_fully_described() -> None:
+    assert len(REGISTRY) >= 35
+    for meta in REGISTRY.values():
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", meta.name), meta.name
+        assert meta.description.endswith(".") and len(meta.description) > 20, meta.name
+        assert len(meta.remediation) > 20, meta.name
+        assert meta.severity is not None and meta.enforcement is not None
+        for reference in meta.references:
+            assert reference.framework == "Checkov" or reference.framework.startswith("CIS "), meta.name
+            if reference.framework == "Checkov":
+                assert re.fullmatch(r"CKV2?_(AWS|AZURE|GCP|K8S)_\d+", reference.id), reference
+        for prop, spec in meta.schema.properties.items():
+            assert "default" in spec, f"{meta.name}.{prop} has no documented default"
+        assert "exemptions" in meta.schema.properties
+
+
+def test_the_brief_s_policies_are_all_there() -> None:
+    required = {
+        "aws-bedrock-endpoint-private-dns", "aws-bedrock-iam-least-privilege", "aws-bedrock-invocation-logging",
+        "azure-openai-public-network-disabled", "azure-openai-local-auth-disabled",
+        "azure-openai-network-acls-deny", "azure-openai-managed-identity", "azure-openai-outbound-restricted",
+        "azure-openai-diagnostic-settings", "gcp-vertex-private-service-connect", "gcp-no-basic-roles",
+        "k8s-image-pinned", "k8s-image-registry-allowlist", "k8s-no-privileged-containers",
+        "k8s-no-privilege-escalation", "k8s-run-as-non-root", "k8s-resource-limits", "k8s-no-secrets-in-env",
+        "k8s-no-secrets-in-configmaps", "k8s-namespace-network-policy", "k8s-no-public-load-balancer",
+        "aws-node-group-size-cap", "azure-node-pool-size-cap", "gcp-node-pool-size-cap",
+        "aws-secret-customer-managed-key", "gcp-secret-customer-managed-key", "aws-kms-key-rotation",
+        "gcp-kms-key-rotation", "azure-key-vault-purge-protection", "azure-key-vault-soft-delete",
+        "azure-key-vault-rbac", "azure-key-vault-no-public-access", "aws-egress-allowlist",
+        "azure-egress-allowlist", "gcp-egress-allowlist", "no-plaintext-credentials",
+        "classification-allowed-patterns", "required-tags", "model-allowlist",
+    }
+    assert required <= set(REGISTRY)
+    governance = ("classification-allowed-patterns", "no-plaintext-credentials", "k8s-image-pinned")
+    assert all(REGISTRY[name].enforcement == MANDATORY for name in governance)
+
+
+def test_packs_partition_the_policies() -> None:
+    stack_level = {p.name for p in PACK_POLICIES["triplane"] if p.name.split("-")[0] not in
+                   ("aws", "azure", "gcp", "k8s")}
+    assert stack_level == {"classification-allowed-patterns", "required-tags", "model-allowlist",
+                           "no-plaintext-credentials", "stateful-resources-protected"}
+    assert names("triplane") == set(REGISTRY)
+    assert names("triplane") == set().union(*(names(p) for p in CLOUD_PACKS), names("triplane-kubernetes"))
+    for pack in CLOUD_PACKS:
+        cloud = pack.removeprefix("triplane-")
+        assert names(pack) == {n for n in REGISTRY if n.startswith(f"{cloud}-")} | stack_level
+    assert names("triplane-kubernetes") == {n for n in REGISTRY if n.startswith("k8s-")}
+
+
+@pytest.mark.parametrize("pack", sorted(PACK_POLICIES))
+def test_pack_folders_are_python_policy_packs(pack: str) -> None:
+    folder = PACKS_DIR / pack
+    project = yaml.safe_load((folder / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"]) and project["description"]
+    requirements = (folder / "requirements.txt").read_text()
+    assert re.search(r"^pulumi-policy>=", requirements, re.MULTILINE)
+    assert re.search(r"^pulumi>=", requirements, re.MULTILINE)
+    main = (folder / "__main__.py").read_text()
+    assert main.rstrip().endswith(f'serve("{pack}")')
+    assert "parents[2]" in main  # the repository root, where the `policies` package lives
+
+
+def test_required_tags_match_the_tagging_module() -> None:
+    assert tuple(REQUIRED_TAGS_DEFAULT) == REQUIRED_TAGS
+
+
+def test_taggable_catalog_matches_the_installed_sdks() -> None:
+    shipped = json.loads(catalog.CATALOG_PATH.read_text())["properties"]
+    assert shipped == catalog.scan_sdks(), "run `python -m policies.catalog --write` after an SDK upgrade"
+    types = catalog.taggable_types()
+    assert types["aws:ec2/vpcEndpoint:VpcEndpoint"] == "tags"
+    assert types["azure-native:keyvault:Vault"] == "tags"
+    assert types["gcp:compute/globalAddress:GlobalAddress"] == "labels"
+    assert types["gcp:container/cluster:Cluster"] == "resourceLabels"
+    assert types["kubernetes:apps/v1:Deployment"] == "metadata.labels"
+    for untaggable in ("aws:iam/rolePolicy:RolePolicy", "gcp:projects/service:Service",
+                       "azure-native:authorization:RoleAssignment", "kubernetes:core/v1:ConfigMapList"):
+        assert untaggable not in types
+
+
+def info_for(metas: list[Meta]) -> analyzer_pb2.AnalyzerInfo:
+    """What GetAnalyzerInfo returns for these policies (built without starting a pack)."""
+    info = analyzer_pb2.AnalyzerInfo(name="triplane", version="0.1.0", supportsConfig=True)
+    for meta in metas:
+        policy = info.policies.add(name=meta.name, description=meta.description,
+                                   enforcementLevel=analyzer_pb2.MANDATORY)
+        json_format.ParseDict(meta.schema.properties, policy.configSchema.properties)
+    return info
+
+
+def test_shipped_policy_config_is_valid_and_every_exemption_has_a_reason() -> None:
+    config = load_policy_config(DEFAULT_CONFIG)
+    assert set(config) <= set(REGISTRY) | {"all"}, "config for a policy that does not exist"
+    effective = reconcile(info_for(list(REGISTRY.values())), config)
+    for name, entry in effective.items():
+        for exemption in entry["properties"].get("exemptions", []):
+            assert len(exemption["reason"].strip()) >= 10, (name, exemption)
+        for override in entry["properties"].get("overrides", []):
+            assert len(override["reason"].strip()) >= 10, (name, override)
+    allowed = effective["model-allowlist"]["properties"]["allowedModels"]
+    assert set(allowed) == {"public", "internal", "confidential", "restricted"}
+    assert "*" not in allowed["restricted"] and "*" not in allowed["confidential"]
+
+
+def test_readme_documents_every_policy_and_its_defaults() -> None:
+    readme = (Path(docs.__file__).parent / "README.md").read_text()
+    start, end = readme.index(docs.BEGIN), readme.index(docs.END) + len(docs.END)
+    assert readme[start:end] == docs.table(), "run `python -m policies.docs` and paste the table"
+    for name in REGISTRY:
+        assert f"| `{name}` |" in readme
