@@ -1,0 +1,96 @@
+"""The shipped stacks pass every mandatory policy; made insecure, they fail with the right policies."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+
+from stacks import program
+from stacks.patterns import BUILDERS
+from triplane.gate import GateResult, check_plan
+from triplane.plan import Plan, PlannedResource, run_program
+from triplane.stackfile import load_stack
+
+SELF_MANAGED = "self-managed" in BUILDERS
+
+
+def test_every_shipped_stack_passes_every_mandatory_policy(shipped_plan: Plan) -> None:
+    stack_file = load_stack(shipped_plan.stack)
+    result = check_plan(shipped_plan, stack_config=stack_file.config, secret_keys=stack_file.secret_keys)
+    assert result.mandatory == [], result.render()
+    assert result.passed
+    assert result.resources == len(shipped_plan.resources) - 1
+
+
+def insecure_dev_spec() -> tuple[dict[str, Any], list[str]]:
+    """The dev stack's settings with insecure choices the spec itself accepts."""
+    stack_file = load_stack("dev")
+    config = copy.deepcopy(stack_file.config)
+    environment = config["triplane:environment"]
+    for use_case in environment["use_cases"]:
+        if use_case["pattern"] == "saas":
+            use_case["data_classification"] = "restricted"  # restricted data sent to a SaaS API
+        if use_case["pattern"] == "self-managed":
+            use_case["image"] = {"tag": "main"}  # a moving tag: what `main` means changes under us
+    if not SELF_MANAGED:
+        environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] in BUILDERS]
+        environment["kubernetes"] = []
+    return config, stack_file.secret_keys
+
+
+def open_up(resource: PlannedResource) -> PlannedResource:
+    """The insecure edits a careless component change would make to what is registered."""
+    inputs = copy.deepcopy(resource.inputs)
+    if resource.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and "bedrock" in str(inputs.get("serviceName")):
+        inputs["privateDnsEnabled"] = False  # the SDKs would resolve Bedrock's public address
+    elif resource.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        inputs["cidrIpv4"] = "0.0.0.0/0"  # the endpoint reachable from anywhere
+    elif resource.type == "kubernetes:core/v1:Service":
+        inputs["spec"]["type"] = "LoadBalancer"
+        inputs["metadata"].pop("annotations", None)  # a public load balancer in front of the model
+    elif resource.type == "kubernetes:apps/v1:Deployment":
+        for container in inputs["spec"]["template"]["spec"]["containers"]:
+            repository = container["image"].rsplit(":", 1)[0]
+            container["image"] = f"{repository}:latest"
+    else:
+        return resource
+    return dataclasses.replace(resource, inputs=inputs)
+
+
+@pytest.fixture(scope="module")
+def insecure() -> GateResult:
+    config, secret_keys = insecure_dev_spec()
+    plan = run_program(program.main, stack="dev", config=config, secret_keys=secret_keys)
+    plan.resources = [open_up(r) for r in plan.resources]
+    return check_plan(plan, stack_config=config, secret_keys=secret_keys)
+
+
+def test_insecure_dev_fails_the_gate(insecure: GateResult) -> None:
+    assert not insecure.passed and insecure.exit_code == 1
+    expected = {
+        "classification-allowed-patterns",
+        "aws-bedrock-endpoint-private-dns",
+        "aws-security-group-no-public-ingress",
+    }
+    if SELF_MANAGED:
+        expected |= {"k8s-image-pinned", "k8s-no-public-load-balancer"}
+    assert expected <= insecure.policy_names("mandatory"), insecure.render()
+
+
+def test_restricted_data_on_saas_is_reported_on_the_use_case(insecure: GateResult) -> None:
+    (violation,) = [v for v in insecure.violations if v.policy == "classification-allowed-patterns"]
+    assert violation.use_case == "support-drafts"
+    assert violation.message == (
+        "use case support-drafts holds restricted data but is served saas; restricted data may be served "
+        "only: self-managed"
+    )
+
+
+@pytest.mark.skipif(not SELF_MANAGED, reason="the self-managed builder is not registered")
+def test_moving_and_latest_tags_are_reported_on_the_model_server(insecure: GateResult) -> None:
+    pinned = [v for v in insecure.violations if v.policy == "k8s-image-pinned"]
+    assert pinned and {v.use_case for v in pinned} == {"code-review"}
+    assert any(":latest" in v.message for v in pinned)
