@@ -12,7 +12,6 @@ import pulumi
 
 from stacks.compose import compose, export_endpoints
 from stacks.context import StackContext
-from stacks.patterns.saas import environment_problems as saas_problems
 from stacks.providers import build_providers
 from stacks.secrets import check_secrets
 from stacks.spec import Environment, SpecError, validate_environment
@@ -31,8 +30,6 @@ def load_environment(stack: str) -> Environment:
         raise SpecError(source, [f"triplane:environment is not valid structured config ({exc})"]) from None
     environment: Environment = validate_environment(value, source)
     check_secrets(environment, source)
-    if problems := saas_problems(environment):
-        raise SpecError(source, problems)
     return environment
 
 

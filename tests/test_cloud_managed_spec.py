@@ -139,17 +139,18 @@ def test_explicit_pinning_needs_versions() -> None:
 
 def test_prod_pins_azure_deployments_and_demands_versions() -> None:
     unpinned = environment(use_case("azure", [{"id": "gpt-4o"}]), tier="prod")
-    env = validate_environment(unpinned, SOURCE)  # the tier is an environment-wide fact ...
-    assert environment_problems(env) == [  # ... so the check runs on the whole environment
-        "use_cases[0].models[0].version: prod pins Azure OpenAI deployments (NoAutoUpgrade), so each model "
-        'needs an explicit version, e.g. version: "2024-08-06"'
-    ]
-    chat = env.use_cases[0]
+    with pytest.raises(SpecError) as caught:  # the tier is an environment-wide fact, checked with the whole spec
+        validate_environment(unpinned, SOURCE)
+    assert str(caught.value) == (
+        f"{SOURCE}: triplane:environment.use_cases[0].models[0].version: prod pins Azure OpenAI deployments "
+        '(NoAutoUpgrade), so each model needs an explicit version, e.g. version: "2024-08-06"'
+    )
+    dev = validate_environment(environment(use_case("azure", [{"id": "gpt-4o"}])), SOURCE)
+    assert environment_problems(dev) == []
+    chat = dev.use_cases[0]
     assert isinstance(chat, CloudManagedUseCase)
     assert version_upgrade(chat, "prod") == "NoAutoUpgrade"
     assert version_upgrade(chat, "dev") == "OnceNewDefaultVersionAvailable"
-    dev = validate_environment(environment(use_case("azure", [{"id": "gpt-4o"}])), SOURCE)
-    assert environment_problems(dev) == []
 
 
 def test_unknown_pii_type_is_named() -> None:
@@ -171,15 +172,13 @@ def test_perimeter_needs_exactly_one_policy_source() -> None:
 
 
 def test_vertex_use_cases_must_agree_on_the_shared_endpoint() -> None:
-    env = validate_environment(
-        environment(
-            use_case("gcp", [{"id": "gemini-1.5-pro-002"}], name="search"),
-            use_case("gcp", [{"id": "gemini-1.5-flash-002"}], name="docs", vertex={"psc_target": "vpc-sc"}),
-        ),
-        SOURCE,
+    message = problem(
+        use_case("gcp", [{"id": "gemini-1.5-pro-002"}], name="search"),
+        use_case("gcp", [{"id": "gemini-1.5-flash-002"}], name="docs", vertex={"psc_target": "vpc-sc"}),
     )
-    (message,) = environment_problems(env)
-    assert message.startswith("use_cases[1].vertex.psc_target: vpc-sc differs from use_cases[0] (all-apis)")
+    assert message.startswith(
+        f"{SOURCE}: triplane:environment.use_cases[1].vertex.psc_target: vpc-sc differs from use_cases[0] (all-apis)"
+    )
 
 
 def test_psc_address_must_be_private() -> None:

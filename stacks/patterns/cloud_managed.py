@@ -36,27 +36,18 @@ from components.cloud_managed import (
 )
 from components.cloud_managed.bedrock_private_link import RUNTIME
 from stacks.context import Endpoint, StackContext
-from stacks.spec import SpecError
-from stacks.spec.cloud_managed import CloudManagedUseCase, environment_problems, version_upgrade
+from stacks.spec.cloud_managed import CloudManagedUseCase, version_upgrade
 
 PATTERN = "cloud-managed"
 
 
 def build(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
-    ctx.shared((PATTERN, "checked"), lambda: _check(ctx))
     network = _network(ctx, use_case.cloud)
     if use_case.cloud == "aws":
         return _bedrock(use_case, ctx, network)
     if use_case.cloud == "azure":
         return _azure_openai(use_case, ctx, network)
     return _vertex(use_case, ctx, network)
-
-
-def _check(ctx: StackContext) -> bool:
-    problems = environment_problems(ctx.environment)
-    if problems:
-        raise SpecError(ctx.source, [f"triplane:environment.{p}" for p in problems])
-    return True
 
 
 def _network(ctx: StackContext, cloud: str) -> Any:

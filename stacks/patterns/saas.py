@@ -40,29 +40,7 @@ def allowed_hosts(environment: Environment, cloud: str) -> list[str]:
     return sorted({host for use_case in saas_use_cases(environment, cloud) for host in use_case.hosts})
 
 
-def environment_problems(environment: Environment) -> list[str]:
-    """SaaS use cases whose egress Triplane cannot enforce (field path: message), before any resource."""
-    problems = []
-    for index, use_case in enumerate(environment.use_cases):
-        if not isinstance(use_case, SaasUseCase):
-            continue
-        settings = getattr(environment.clouds, use_case.cloud)
-        if settings is not None and settings.network.existing is not None:
-            problems.append(
-                f"triplane:environment.use_cases[{index}].cloud: SaaS egress is enforced by a firewall that owns "
-                f"the network's egress routes, and clouds.{use_case.cloud}.network is `existing` (not Triplane's "
-                f"to route); use `network.new` for {use_case.cloud}, or serve this use case from a cloud whose "
-                "network Triplane creates"
-            )
-    return problems
-
-
 def build(use_case: SaasUseCase, ctx: StackContext) -> Endpoint:
-    index = ctx.use_case_index(use_case)
-    prefix = f"triplane:environment.use_cases[{index}].cloud: "
-    for problem in environment_problems(ctx.environment):
-        if problem.startswith(prefix):
-            raise ctx.error(f"use_cases[{index}].cloud", problem.removeprefix(prefix))
     from stacks.networks import network_for
 
     return build_on(use_case, ctx, network_for(ctx, use_case.cloud))

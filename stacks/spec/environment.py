@@ -36,6 +36,12 @@ class Environment(SpecModel):
     def protects_stateful(self) -> bool:
         return self.tier == "prod" if self.protect_stateful is None else self.protect_stateful
 
+    def cross_checks(self) -> list[str]:
+        """Checks a pattern makes across use cases or against the tier, as `field.path: message` lines."""
+        from stacks.spec import cloud_managed, saas
+
+        return [*saas.environment_problems(self), *cloud_managed.environment_problems(self)]
+
     def cluster(self, name: str) -> KubernetesCluster:
         return next(c for c in self.kubernetes if c.name == name)
 

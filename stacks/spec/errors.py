@@ -87,6 +87,9 @@ def validate_environment(value: Any, source: str) -> Any:
     if not isinstance(value, dict):
         raise SpecError(source, [f"{ENVIRONMENT_KEY} must be a mapping, not {type(value).__name__}"])
     try:
-        return Environment.model_validate(value)
+        environment = Environment.model_validate(value)
     except ValidationError as exc:
         raise SpecError(source, problems_from(exc)) from None
+    if problems := environment.cross_checks():
+        raise SpecError(source, [f"{ENVIRONMENT_KEY}.{problem}" for problem in problems])
+    return environment

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
 
 from components.saas.providers import CATALOG, CUSTOM, check_host, host_matches
 from stacks.spec.base import Cloud, ConfigKey, SpecModel
 from stacks.spec.use_case import UseCaseBase
+
+if TYPE_CHECKING:
+    from stacks.spec.environment import Environment
 
 Host = Annotated[str, AfterValidator(check_host)]
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")]
@@ -113,3 +116,20 @@ class SaasUseCase(UseCaseBase):
         if self.custom_provider is not None:
             return str(self.custom_provider.base_url)
         return CATALOG[self.provider].base_url
+
+
+def environment_problems(environment: Environment) -> list[str]:
+    """SaaS use cases whose egress Triplane cannot enforce, as `field.path: message` lines."""
+    problems = []
+    for index, use_case in enumerate(environment.use_cases):
+        if not isinstance(use_case, SaasUseCase):
+            continue
+        settings = getattr(environment.clouds, use_case.cloud)
+        if settings is not None and settings.network.existing is not None:
+            problems.append(
+                f"use_cases[{index}].cloud: SaaS egress is enforced by a firewall that owns "
+                f"the network's egress routes, and clouds.{use_case.cloud}.network is `existing` (not Triplane's "
+                f"to route); use `network.new` for {use_case.cloud}, or serve this use case from a cloud whose "
+                "network Triplane creates"
+            )
+    return problems
