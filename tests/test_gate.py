@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,72 @@ def test_check_command_exits_2_on_a_bad_config(offline_stack: None, tmp_path: Pa
     result = CliRunner().invoke(check, [STACK, "--policy-config", str(config)])
     assert result.exit_code == 2
     assert "'sometimes' is not an enforcement level" in result.output
+
+
+SLOW_PACK = '''
+import sys, time
+sys.path.insert(0, {root!r})
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+def slow(args, report):
+    time.sleep(120)
+
+PolicyPack(name="slow-pack", enforcement_level=EnforcementLevel.MANDATORY, policies=[
+    ResourceValidationPolicy(name="slow", description="Takes its time.", validate=slow)])
+'''
+
+GATE_CHILD = '''
+import sys
+sys.path.insert(0, {root!r})
+from tests.test_gate import sample_plan
+from triplane.gate import check_plan
+check_plan(sample_plan(), packs=[{pack!r}], config={{}})
+'''
+
+
+def processes_in(directory: Path) -> list[int]:
+    """PIDs of processes whose working directory is `directory` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(entry / "cwd").resolve() == directory:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
+def test_terminating_the_gate_stops_its_packs(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = str(Path(__file__).resolve().parent.parent)
+    pack = tmp_path / "slow-pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(SLOW_PACK.format(root=root))
+    log = (tmp_path / "gate.log").open("wb")
+    child = subprocess.Popen([sys.executable, "-c", GATE_CHILD.format(root=root, pack=str(pack))], cwd=root,
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not processes_in(pack.resolve()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_in(pack.resolve()), (tmp_path / "gate.log").read_text()
+        time.sleep(1.5)  # the pack is now busy in Analyze
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) != 0
+        deadline = time.monotonic() + 10
+        while processes_in(pack.resolve()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_in(pack.resolve()) == [], "the pack outlived the gate"
+    finally:
+        log.close()
+        if child.poll() is None:
+            child.kill()
+        for pid in processes_in(pack.resolve()):
+            os.kill(pid, signal.SIGKILL)

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -723,29 +723,61 @@ def check_plan(
         raise GateError("no policy packs selected")
     requests = _Requests(plan)
     env = _pack_env(plan, stack_config)
+    with _terminate_as_exit():
+        return _run(plan, selected, requests, env, user_config, stack_config, secret_keys)
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C does, so the `finally` below still stops the packs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_on_term(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    plan: Plan,
+    selected: list[tuple[str, Path]],
+    requests: _Requests,
+    env: dict[str, str],
+    user_config: dict[str, Any],
+    stack_config: Mapping[str, Any] | None,
+    secret_keys: Sequence[str],
+) -> GateResult:
     processes: list[PackProcess] = []
+    pool = ThreadPoolExecutor(max_workers=len(selected))
     try:
         for name, path in selected:
             processes.append(PackProcess(name, path, env))
         ports = [process.port() for process in processes]
-        with ThreadPoolExecutor(max_workers=len(processes)) as pool:
-            futures = [
-                pool.submit(_drive, process, port, plan, requests, user_config, stack_config, secret_keys)
-                for process, port in zip(processes, ports, strict=True)
-            ]
-            outcomes = []
-            for process, future in zip(processes, futures, strict=True):
-                try:
-                    outcomes.append(future.result())
-                except grpc.RpcError as error:
-                    detail = error.details() if hasattr(error, "details") else str(error)
-                    tail = process.stderr_tail()
-                    raise GateError(
-                        f"policy pack {process.name} failed: {detail}" + (f"\n{tail}" if tail else "")
-                    ) from None
+        futures = [
+            pool.submit(_drive, process, port, plan, requests, user_config, stack_config, secret_keys)
+            for process, port in zip(processes, ports, strict=True)
+        ]
+        outcomes = []
+        for process, future in zip(processes, futures, strict=True):
+            try:
+                outcomes.append(future.result())
+            except grpc.RpcError as error:
+                detail = error.details() if hasattr(error, "details") else str(error)
+                tail = process.stderr_tail()
+                raise GateError(
+                    f"policy pack {process.name} failed: {detail}" + (f"\n{tail}" if tail else "")
+                ) from None
     finally:
+        # Packs first: a call still in flight then fails at once instead of holding the pool open.
         for process in processes:
             process.stop()
+        pool.shutdown(wait=True, cancel_futures=True)
     return _result(plan, outcomes)
 
 
