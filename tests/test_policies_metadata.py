@@ -137,3 +137,21 @@ def test_readme_documents_every_policy_and_its_defaults() -> None:
     assert readme[start:end] == docs.table(), "run `python -m policies.docs` and paste the table"
     for name in REGISTRY:
         assert f"| `{name}` |" in readme
+
+
+def test_policy_modules_import_only_what_a_pack_virtualenv_has() -> None:
+    """A pack's virtualenv holds pulumi and pulumi-policy only (requirements.txt)."""
+    import ast
+    import sys
+
+    allowed = {"pulumi", "pulumi_policy", "policies", "google"} | set(sys.stdlib_module_names)
+    for module in sorted(PACKS_DIR.glob("*.py")):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            names_imported = []
+            if isinstance(node, ast.Import):
+                names_imported = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names_imported = [node.module]
+            for name in names_imported:
+                assert name.split(".")[0] in allowed, f"{module.name} imports {name}"
