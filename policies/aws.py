@@ -98,10 +98,12 @@ def _bedrock_problems(document: Any, unscoped: list[str], where: str) -> Iterato
         sid = statement.get("Sid") or f"statement {index}"
         actions = _actions(statement)
         bedrock = [a for a in actions if a == "*" or a.lower().startswith("bedrock:")]
-        if not bedrock and "NotAction" not in statement:
-            continue
         if "NotAction" in statement:
-            yield f"{where} {sid} uses NotAction: it allows every action except those listed"
+            excluded = [str(a).lower() for a in as_list(statement.get("NotAction"))]
+            if not any(a in ("*", "bedrock:*") for a in excluded):
+                yield f"{where} {sid} uses NotAction: it allows every Bedrock action not listed"
+            continue
+        if not bedrock:
             continue
         wild = [a for a in bedrock if "*" in a or "?" in a]
         if wild:

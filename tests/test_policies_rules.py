@@ -243,6 +243,8 @@ def bad_plan() -> Plan:
              "Resource": "arn:aws:bedrock:us-east-1::foundation-model/*"})}),
         res("aws:iam/rolePolicy:RolePolicy", "bad-role-policy", {"policy": {"Statement": [
             {"Effect": "Allow", "Action": ["bedrock:GetFoundationModel"], "Resource": "*"}]}}),
+        res("aws:iam/userPolicy:UserPolicy", "bad-not-action", {"policy": policy_doc(
+            {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"})}),
         res("aws:bedrockmodel/invocationLoggingConfiguration:InvocationLoggingConfiguration", "bad-logging", {
             "loggingConfig": {"cloudwatchConfig": {"logGroupName": "/x"}}}),
         res("aws:kms/key:Key", "bad-kms-key", {"enableKeyRotation": False, "tags": TAGS}),
@@ -326,7 +328,7 @@ EXPECTED: dict[str, set[str]] = {
     "aws-bedrock-endpoint-private-dns": {"bad-bedrock-ep"},
     "aws-bedrock-endpoint-security-group": {"bad-bedrock-ep"},
     "aws-bedrock-endpoint-policy": {"bad-bedrock-ep"},
-    "aws-bedrock-iam-least-privilege": {"bad-invoke-policy", "bad-role-policy"},
+    "aws-bedrock-iam-least-privilege": {"bad-invoke-policy", "bad-role-policy", "bad-not-action"},
     "aws-bedrock-invocation-logging": {"bad-logging"},
     "aws-kms-key-rotation": {"bad-kms-key"},
     "aws-secret-customer-managed-key": {"bad-secret"},
