@@ -78,9 +78,7 @@ GPUS: dict[str, GpuType] = {
         gcp={1: "g2-standard-8", 2: "g2-standard-24", 4: "g2-standard-48", 8: "g2-standard-96"},
         gke_accelerator="nvidia-l4",
     ),
-    "nvidia-l40s": GpuType(
-        memory_gb=48, fp8=True, aws={1: "g6e.2xlarge", 4: "g6e.12xlarge", 8: "g6e.48xlarge"}
-    ),
+    "nvidia-l40s": GpuType(memory_gb=48, fp8=True, aws={1: "g6e.2xlarge", 4: "g6e.12xlarge", 8: "g6e.48xlarge"}),
     "nvidia-a100-40gb": GpuType(
         memory_gb=40,
         aws={8: "p4d.24xlarge"},

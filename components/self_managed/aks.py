@@ -1,0 +1,327 @@
+"""AksCluster: a private, network-isolated AKS cluster for GPU model serving.
+
+Creates: a node subnet (the network layout's AKS block, after the network's last subnet, since
+Azure rejects concurrent subnet writes; an existing network's app subnet otherwise); a
+user-assigned control-plane identity with Network Contributor on that subnet; a Key Vault (RBAC,
+purge protection, public access disabled) and key for KMS encryption of Kubernetes secrets over a
+private link, with Key Vault Crypto User and Contributor for the identity (unless a key is given);
+the cluster with a private API server (or authorized networks only), Entra ID with Azure RBAC and
+local accounts disabled, Azure CNI overlay with Cilium (which enforces NetworkPolicy), no outbound
+path of its own (`outboundType: none`, bootstrap artifacts from the cache), workload identity, image
+cleaner, and an autoscaling system pool without public IPs; a Log Analytics workspace and the
+diagnostic setting that sends control-plane logs (API server, admin audit, controller manager,
+scheduler, autoscaler, Entra guard) there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.naming import physical_name
+from components.network import layout
+from components.network.refs import AzureNetworkRef
+from components.self_managed.refs import AksClusterRef
+
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4e44-a8e3-6d5b0d9cc8e5"
+CONTROL_PLANE_LOGS = (
+    "kube-apiserver",
+    "kube-audit-admin",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "cluster-autoscaler",
+    "guard",
+)
+SERVICE_CIDR = "172.16.0.0/16"
+DNS_SERVICE_IP = "172.16.0.10"
+POD_CIDR = "172.18.0.0/16"
+"""Overlay ranges, outside the 10.x blocks environments give their networks."""
+
+
+@dataclass
+class AksSystemNodes:
+    machine_type: str = "Standard_D4ds_v5"
+    min_nodes: int = 2
+    max_nodes: int = 3
+    disk_size_gb: int = 128
+
+
+@dataclass
+class AksClusterArgs:
+    network: AzureNetworkRef
+    version: str
+    api_access: Literal["private", "authorized-networks"] = "private"
+    api_authorized_cidrs: Sequence[str] = ()
+    system_nodes: AksSystemNodes = field(default_factory=AksSystemNodes)
+    kms_key: tuple[str, str] | None = None
+    """(key vault resource ID, key identifier with version) of an existing key."""
+    vault_name: str | None = None
+    """Key Vault names are global: pass one made unique (e.g. with the resource group in it)."""
+    log_retention_days: int = 365
+    tags: dict[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+
+
+def _assignment_name(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "triplane/" + "/".join(parts)))
+
+
+class AksCluster(pulumi.ComponentResource):
+    ref: AksClusterRef
+    kubeconfig: pulumi.Output[str]
+    """Secret: the user kubeconfig with a kubelogin exec stanza (Entra ID; no local accounts)."""
+    workspace_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:selfmanaged:AksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        network = args.network
+        group = network.resource_group_name
+        cluster_name = physical_name(name, kind="default")
+        client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        def role(role_id: str) -> pulumi.Output[str]:
+            return client.subscription_id.apply(
+                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+            )
+
+        if network.cidr is not None:
+            after = [network.last_subnet] if network.last_subnet is not None else []
+            subnet = azure_native.network.Subnet(
+                f"{name}-nodes-subnet",
+                resource_group_name=group,
+                virtual_network_name=network.vnet_name,
+                subnet_name=f"aks-{cluster_name}",
+                address_prefix=layout.block(network.cidr, layout.AZURE_AKS),
+                default_outbound_access=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
+            node_subnet_id: pulumi.Input[str] = subnet.id
+        else:
+            node_subnet_id = network.app_subnet_id
+
+        identity = azure_native.managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_group_name=group,
+            location=network.location,
+            resource_name_=f"{cluster_name}-control-plane",
+            tags=args.tags,
+            opts=child,
+        )
+        grants = [
+            azure_native.authorization.RoleAssignment(
+                f"{name}-subnet-access",
+                scope=node_subnet_id,
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=role(NETWORK_CONTRIBUTOR),
+                role_assignment_name=_assignment_name(name, "subnet"),
+                opts=child,
+            )
+        ]
+
+        if args.kms_key is not None:
+            vault_id: pulumi.Input[str] = args.kms_key[0]
+            key_uri: pulumi.Input[str] = args.kms_key[1]
+        else:
+            vault_properties: azure_native.keyvault.VaultPropertiesArgsDict = {
+                "tenant_id": client.tenant_id,
+                "sku": {"family": "A", "name": azure_native.keyvault.SkuName.STANDARD},
+                "enable_rbac_authorization": True,
+                "enable_soft_delete": True,
+                "soft_delete_retention_in_days": 90,
+                "enable_purge_protection": True,
+                "public_network_access": "Disabled",
+                "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
+            }
+            vault = azure_native.keyvault.Vault(
+                f"{name}-vault",
+                resource_group_name=group,
+                location=network.location,
+                vault_name=args.vault_name or physical_name(name, "kms", kind="key_vault"),
+                properties=vault_properties,
+                tags=args.tags,
+                opts=data,
+            )
+            key = azure_native.keyvault.Key(
+                f"{name}-key",
+                resource_group_name=group,
+                vault_name=vault.name,
+                key_name="kubernetes-secrets",
+                properties={"kty": "RSA", "key_size": 2048, "key_ops": ["encrypt", "decrypt", "wrapKey", "unwrapKey"]},
+                tags=args.tags,
+                opts=data,
+            )
+            vault_id = vault.id
+            key_uri = key.key_uri_with_version
+            grants += [
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-vault-{label}",
+                    scope=vault.id,
+                    principal_id=identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=role(role_id),
+                    role_assignment_name=_assignment_name(name, "vault", label),
+                    opts=child,
+                )
+                # Crypto User to wrap the data keys; Contributor so AKS can add its private endpoint.
+                for label, role_id in (("crypto", KEY_VAULT_CRYPTO_USER), ("contributor", KEY_VAULT_CONTRIBUTOR))
+            ]
+
+        system = args.system_nodes
+        private = args.api_access == "private"
+        access_profile: azure_native.containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
+            "enable_private_cluster": private,
+            "enable_private_cluster_public_fqdn": False,
+            "disable_run_command": True,
+        }
+        if not private:
+            access_profile["authorized_ip_ranges"] = list(args.api_authorized_cidrs)
+        cluster_identity: azure_native.containerservice.ManagedClusterIdentityArgsDict = {
+            "type": azure_native.containerservice.ResourceIdentityType.USER_ASSIGNED,
+            "user_assigned_identities": [identity.id],
+        }
+        network_profile: azure_native.containerservice.ContainerServiceNetworkProfileArgsDict = {
+            "network_plugin": "azure",
+            "network_plugin_mode": "overlay",
+            "network_dataplane": "cilium",
+            "network_policy": "cilium",
+            "outbound_type": "none",
+            "pod_cidr": POD_CIDR,
+            "service_cidr": SERVICE_CIDR,
+            "dns_service_ip": DNS_SERVICE_IP,
+        }
+        system_pool: azure_native.containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+            "name": "system",
+            "mode": "System",
+            "vm_size": system.machine_type,
+            "os_type": "Linux",
+            "os_sku": "AzureLinux",
+            "os_disk_size_gb": system.disk_size_gb,
+            "os_disk_type": "Managed",
+            "count": system.min_nodes,
+            "min_count": system.min_nodes,
+            "max_count": system.max_nodes,
+            "enable_auto_scaling": True,
+            "enable_node_public_ip": False,
+            "vnet_subnet_id": node_subnet_id,
+            "node_labels": {"triplane.io/node-pool": "system"},
+        }
+        security_profile: azure_native.containerservice.ManagedClusterSecurityProfileArgsDict = {
+            "azure_key_vault_kms": {
+                "enabled": True,
+                "key_id": key_uri,
+                "key_vault_network_access": "Private",
+                "key_vault_resource_id": vault_id,
+            },
+            "workload_identity": {"enabled": True},
+            "image_cleaner": {"enabled": True, "interval_hours": 168},
+        }
+        cluster = azure_native.containerservice.ManagedCluster(
+            f"{name}-cluster",
+            resource_group_name=group,
+            location=network.location,
+            resource_name_=cluster_name,
+            dns_prefix=cluster_name,
+            kubernetes_version=args.version,
+            identity=cluster_identity,
+            sku={"name": "Base", "tier": "Standard"},
+            enable_rbac=True,
+            aad_profile={"managed": True, "enable_azure_rbac": True},
+            disable_local_accounts=True,
+            api_server_access_profile=access_profile,
+            network_profile=network_profile,
+            bootstrap_profile={"artifact_source": "Cache"},
+            agent_pool_profiles=[system_pool],
+            security_profile=security_profile,
+            oidc_issuer_profile={"enabled": True},
+            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+        )
+
+        workspace = azure_native.operationalinsights.Workspace(
+            f"{name}-logs",
+            resource_group_name=group,
+            location=network.location,
+            workspace_name=f"{cluster_name}-logs",
+            sku={"name": "PerGB2018"},
+            retention_in_days=args.log_retention_days,
+            tags=args.tags,
+            opts=data,
+        )
+        azure_native.monitor.DiagnosticSetting(
+            f"{name}-diagnostics",
+            name="control-plane-logs",
+            resource_uri=cluster.id,
+            workspace_id=workspace.id,
+            log_analytics_destination_type="Dedicated",
+            logs=[{"category": category, "enabled": True} for category in CONTROL_PLANE_LOGS],
+            metrics=[{"category": "AllMetrics", "enabled": True}],
+            opts=child,
+        )
+
+        credentials = azure_native.containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=group,
+            resource_name=cluster.name,
+            format="exec",
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[cluster]),
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(credentials.kubeconfigs, cluster.name, cluster.private_fqdn, cluster.fqdn).apply(
+                lambda values: _kubeconfig(*values)
+            )
+        )
+        self.workspace_id = workspace.id
+        self.ref = AksClusterRef(
+            name=cluster.name, resource_group_name=group, version=args.version, node_subnet_id=node_subnet_id
+        )
+        self.register_outputs({"name": cluster.name, "workspace_id": workspace.id})
+
+
+def _kubeconfig(kubeconfigs: Any, cluster_name: str, private_fqdn: str | None, fqdn: str | None) -> str:
+    """The listed user kubeconfig; without one (a plan), the same shape pointing at the API server."""
+    if kubeconfigs:
+        first = kubeconfigs[0]
+        value = first.get("value") if isinstance(first, dict) else getattr(first, "value", None)
+        if value:
+            return base64.b64decode(value).decode("utf-8")
+    server = f"https://{private_fqdn or fqdn or cluster_name}:443"
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster_name, "cluster": {"server": server}}],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "kubelogin",
+                            "args": [
+                                "get-token",
+                                "--login",
+                                "azurecli",
+                                "--server-id",
+                                "6dae42f8-4368-4678-94ff-3960e28e3630",
+                            ],
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )

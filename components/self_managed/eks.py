@@ -1,0 +1,519 @@
+"""EksCluster: a private EKS cluster for GPU model serving.
+
+Creates: a KMS key (unless one is given) that encrypts Kubernetes secrets and the control-plane
+log group; the log group (`/aws/eks/<cluster>/cluster`, retention set) receiving every control-plane
+log type; the cluster role; the node role (worker, CNI and registry pull-only policies); the cluster
+with a private API endpoint (a public one only when authorized networks are listed), API
+authentication mode and secrets encryption; the managed add-ons (VPC CNI with network policy
+enforcement on, kube-proxy, CoreDNS, Pod Identity agent, EBS CSI driver with its own role) and, when
+model caches are shared across nodes, an encrypted EFS file system with mount targets and the EFS
+CSI driver; a small system node group (encrypted root volumes, IMDSv2 only); and, unless the VPC
+already has them, the interface and gateway endpoints private nodes need (ECR, S3, STS, EC2, EKS,
+EKS auth, CloudWatch Logs, Elastic Load Balancing, Auto Scaling, EFS).
+
+Node root volumes use the account's EBS key: a customer key there would have to trust the Auto
+Scaling service-linked role, which new accounts do not have yet. Model caches (PVCs) use the
+cluster's key through the `triplane-gp3` storage class.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.naming import physical_name
+from components.network.refs import AwsNetworkRef
+from components.self_managed.refs import EksClusterRef
+
+CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+INTERFACE_ENDPOINTS = (
+    "ec2",
+    "ecr.api",
+    "ecr.dkr",
+    "sts",
+    "eks",
+    "eks-auth",
+    "logs",
+    "elasticloadbalancing",
+    "autoscaling",
+)
+NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryPullOnly",
+)
+
+
+@dataclass
+class SystemNodePool:
+    machine_type: str = "m6i.large"
+    min_nodes: int = 2
+    max_nodes: int = 3
+    disk_size_gb: int = 100
+
+
+@dataclass
+class EksClusterArgs:
+    network: AwsNetworkRef
+    version: str
+    api_access: Literal["private", "authorized-networks"] = "private"
+    api_authorized_cidrs: Sequence[str] = ()
+    system_nodes: SystemNodePool = field(default_factory=SystemNodePool)
+    service_endpoints: bool = True
+    """Create the VPC endpoints private nodes need (a VPC without a NAT path has none)."""
+    shared_cache: bool = False
+    """Create an EFS file system for ReadWriteMany model caches."""
+    kms_key: str | None = None
+    log_retention_days: int = 365
+    tags: dict[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+
+
+def _role_trust(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        }
+    )
+
+
+def key_policy(account: str, region: str, log_group: str) -> str:
+    """The account administers the key; CloudWatch Logs may use it for this one log group only."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ControlPlaneLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": [
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnEquals": {
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
+                            )
+                        }
+                    },
+                },
+            ],
+        }
+    )
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that gets a token from the AWS CLI (no long-lived credentials in it)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    ref: EksClusterRef
+    kubeconfig: pulumi.Output[str]
+    """Secret: server, CA and an `aws eks get-token` exec stanza."""
+    kms_key_arn: pulumi.Output[str]
+    efs_file_system_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:selfmanaged:EksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        network = args.network
+        region = network.region
+        cluster_name = physical_name(name, kind="default")
+        log_group_name = f"/aws/eks/{cluster_name}/cluster"
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        if args.kms_key is not None:
+            key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
+        else:
+            key = aws.kms.Key(
+                f"{name}-key",
+                description=f"Secrets and control-plane logs of EKS cluster {cluster_name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=identity.account_id.apply(lambda account: key_policy(account, region, log_group_name)),
+                tags=args.tags,
+                opts=data,
+            )
+            key_arn = key.arn
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=key_arn,
+            tags=args.tags,
+            opts=data,
+        )
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            assume_role_policy=_role_trust("eks.amazonaws.com"),
+            tags=args.tags,
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy",
+            role=cluster_role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=child,
+        )
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            assume_role_policy=_role_trust("ec2.amazonaws.com"),
+            tags=args.tags,
+            opts=child,
+        )
+        node_policies = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy.lower().replace('_', '-')}",
+                role=node_role.name,
+                policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+                opts=child,
+            )
+            for policy in NODE_POLICIES
+        ]
+
+        public = args.api_access == "authorized-networks"
+        vpc_config: aws.eks.ClusterVpcConfigArgsDict = {
+            "subnet_ids": list(network.app_subnet_ids),
+            "endpoint_private_access": True,
+            "endpoint_public_access": public,
+        }
+        if public:
+            vpc_config["public_access_cidrs"] = list(args.api_authorized_cidrs)
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=cluster_name,
+            version=args.version,
+            role_arn=cluster_role.arn,
+            vpc_config=vpc_config,
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            encryption_config={"provider": {"key_arn": key_arn}, "resources": ["secrets"]},
+            enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            # Add-ons are managed below, so their versions and settings are Triplane's.
+            bootstrap_self_managed_addons=False,
+            upgrade_policy={"support_type": "STANDARD"},
+            deletion_protection=args.protect_data,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, log_group]),
+        )
+        cluster_sg = cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
+
+        endpoints: list[pulumi.Resource] = []
+        if args.service_endpoints:
+            endpoints = self._endpoints(name, args, cluster_sg)
+
+        def addon(addon_name: str, after: Sequence[pulumi.Resource], **extra: Any) -> aws.eks.Addon:
+            return aws.eks.Addon(
+                f"{name}-{addon_name}",
+                cluster_name=cluster.name,
+                addon_name=addon_name,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+                **extra,
+            )
+
+        # Daemon add-ons come first: nodes only turn Ready once the CNI runs on them.
+        cni = addon("vpc-cni", [], configuration_values=json.dumps({"enableNetworkPolicy": "true"}))
+        proxy = addon("kube-proxy", [])
+        identity_agent = addon("eks-pod-identity-agent", [])
+        node_prerequisites: list[pulumi.Resource] = [cni, proxy, identity_agent, *node_policies, *endpoints]
+
+        system_template = aws.ec2.LaunchTemplate(
+            f"{name}-system-lt",
+            name=f"{cluster_name}-system",
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": args.system_nodes.disk_size_gb,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 1,
+            },
+            update_default_version=True,
+            tags=args.tags,
+            opts=child,
+        )
+        system_nodes = aws.eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=cluster.name,
+            node_group_name=f"{cluster_name}-system",
+            node_role_arn=node_role.arn,
+            subnet_ids=list(network.app_subnet_ids),
+            ami_type="AL2023_x86_64_STANDARD",
+            capacity_type="ON_DEMAND",
+            instance_types=[args.system_nodes.machine_type],
+            scaling_config={
+                "min_size": args.system_nodes.min_nodes,
+                "max_size": args.system_nodes.max_nodes,
+                "desired_size": args.system_nodes.min_nodes,
+            },
+            launch_template={"id": system_template.id, "version": system_template.latest_version.apply(str)},
+            labels={"triplane.io/node-pool": "system"},
+            update_config={"max_unavailable": 1},
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=node_prerequisites, ignore_changes=["scalingConfig.desiredSize"]
+            ),
+        )
+
+        addon("coredns", [system_nodes])
+        ebs_role = self._pod_role(
+            name,
+            "ebs-csi",
+            "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+            args.tags,
+            key_arn,
+        )
+        addon(
+            "aws-ebs-csi-driver",
+            [system_nodes, identity_agent],
+            pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
+        )
+
+        self.efs_file_system_id = None
+        if args.shared_cache:
+            self.efs_file_system_id = self._efs(name, args, cluster_sg, key_arn, data)
+            efs_role = self._pod_role(
+                name, "efs-csi", "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy", args.tags
+            )
+            addon(
+                "aws-efs-csi-driver",
+                [system_nodes, identity_agent],
+                pod_identity_associations=[{"role_arn": efs_role.arn, "service_account": "efs-csi-controller-sa"}],
+            )
+
+        self.kms_key_arn = key_arn
+        self.ref = EksClusterRef(
+            name=cluster.name,
+            version=args.version,
+            node_role_arn=node_role.arn,
+            subnet_ids=list(network.app_subnet_ids),
+            depends_on=node_prerequisites,
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
+                lambda values: kubeconfig(values[0], values[1], _ca_data(values[2]), region)
+            )
+        )
+        self.register_outputs({"name": cluster.name, "kms_key_arn": key_arn})
+
+    def _endpoints(self, name: str, args: EksClusterArgs, cluster_sg: pulumi.Output[str]) -> list[pulumi.Resource]:
+        network = args.network
+        group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            vpc_id=network.vpc_id,
+            description="HTTPS from EKS nodes to AWS service endpoints",
+            egress=[],
+            tags={**args.tags, "Name": f"{name}-endpoints"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-from-nodes",
+            security_group_id=group.id,
+            referenced_security_group_id=cluster_sg,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="EKS nodes and control plane",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        services = list(INTERFACE_ENDPOINTS) + (["elasticfilesystem"] if args.shared_cache else [])
+        created: list[pulumi.Resource] = [
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                vpc_id=network.vpc_id,
+                service_name=f"com.amazonaws.{network.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=list(network.app_subnet_ids),
+                security_group_ids=[group.id],
+                tags={**args.tags, "Name": f"{name}-{service}"},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for service in services
+        ]
+        if network.private_route_table_ids:
+            # Image layers come from S3: the gateway endpoint keeps those pulls inside the VPC.
+            created.append(
+                aws.ec2.VpcEndpoint(
+                    f"{name}-s3",
+                    vpc_id=network.vpc_id,
+                    service_name=f"com.amazonaws.{network.region}.s3",
+                    vpc_endpoint_type="Gateway",
+                    route_table_ids=list(network.private_route_table_ids),
+                    tags={**args.tags, "Name": f"{name}-s3"},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        return created
+
+    def _pod_role(
+        self,
+        name: str,
+        role: str,
+        managed_policy: str,
+        tags: dict[str, str],
+        kms_key_arn: pulumi.Input[str] | None = None,
+    ) -> aws.iam.Role:
+        """A role for one add-on's service account, assumed through EKS Pod Identity."""
+        pod_role = aws.iam.Role(
+            f"{name}-{role}-role",
+            assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{role}-policy",
+            role=pod_role.name,
+            policy_arn=managed_policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if kms_key_arn is not None:
+            aws.iam.RolePolicy(
+                f"{name}-{role}-kms",
+                role=pod_role.id,
+                policy=pulumi.Output.from_input(kms_key_arn).apply(_volume_key_policy),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return pod_role
+
+    def _efs(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        cluster_sg: pulumi.Output[str],
+        key_arn: pulumi.Input[str],
+        data: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        group = aws.ec2.SecurityGroup(
+            f"{name}-efs-sg",
+            vpc_id=args.network.vpc_id,
+            description="NFS from EKS nodes to the model-cache file system",
+            egress=[],
+            tags={**args.tags, "Name": f"{name}-efs"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-efs-from-nodes",
+            security_group_id=group.id,
+            referenced_security_group_id=cluster_sg,
+            ip_protocol="tcp",
+            from_port=2049,
+            to_port=2049,
+            description="EKS nodes",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        file_system = aws.efs.FileSystem(
+            f"{name}-efs",
+            encrypted=True,
+            kms_key_id=key_arn,
+            performance_mode="generalPurpose",
+            throughput_mode="elastic",
+            tags={**args.tags, "Name": f"{name}-model-cache"},
+            opts=data,
+        )
+        for index, subnet in enumerate(args.network.app_subnet_ids):
+            aws.efs.MountTarget(
+                f"{name}-efs-{index}",
+                file_system_id=file_system.id,
+                subnet_id=subnet,
+                security_groups=[group.id],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return file_system.id
+
+
+def _ca_data(authority: Any) -> str:
+    if authority is None:
+        return ""
+    if isinstance(authority, dict):
+        return str(authority.get("data") or "")
+    return str(getattr(authority, "data", "") or "")
+
+
+def _volume_key_policy(key_arn: str) -> str:
+    """What the EBS CSI driver needs to create volumes encrypted with the cluster's key."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                    "Resource": key_arn,
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:DescribeKey",
+                    ],
+                    "Resource": key_arn,
+                },
+            ],
+        }
+    )

@@ -1,0 +1,238 @@
+"""GpuNodePool: autoscaling GPU nodes on EKS, GKE or AKS, private and tainted for GPU work only.
+
+Creates, depending on the cluster it is given:
+- EKS: a launch template (encrypted gp3 root volume sized for the images, IMDSv2 only with a hop
+  limit of 1 so pods cannot borrow the node's role) and a managed node group with the NVIDIA AMI
+  (`AL2023_x86_64_NVIDIA`), on-demand or spot, tainted `nvidia.com/gpu=present:NoSchedule`.
+- GKE: a node pool with guest accelerators and GKE-managed driver installation, private nodes,
+  Shielded VMs, the GKE metadata server, a least-privilege service account (GKE taints GPU
+  nodes `nvidia.com/gpu=present:NoSchedule` itself).
+- AKS: a user agent pool with a GPU VM size, no node public IPs, the `sku=gpu:NoSchedule` taint
+  (AKS adds `kubernetes.azure.com/scalesetpriority=spot` to spot pools).
+
+Every pool carries the labels `triplane.io/gpu-type`, `triplane.io/capacity-type` and
+`triplane.io/node-pool`, which the model servers select on. Scale to zero is allowed on all three.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+import pulumi_gcp as gcp
+
+from components.naming import physical_name
+from components.self_managed.refs import AksClusterRef, ClusterRef, EksClusterRef, GkeClusterRef
+from components.self_managed.sizing import GPUS
+from components.tagging import gcp_labels
+
+GPU_TYPE_LABEL = "triplane.io/gpu-type"
+CAPACITY_LABEL = "triplane.io/capacity-type"
+POOL_LABEL = "triplane.io/node-pool"
+
+
+@dataclass
+class GpuNodePoolArgs:
+    cluster: ClusterRef
+    gpu_type: str
+    """Catalog name, e.g. nvidia-l4 (see `sizing.GPUS`)."""
+    machine_type: str
+    gpus_per_node: int
+    min_nodes: int = 0
+    max_nodes: int = 1
+    capacity_type: Literal["on-demand", "spot"] = "on-demand"
+    disk_size_gb: int = 200
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra Kubernetes node labels."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def node_labels(pool: str, gpu_type: str, capacity_type: str) -> dict[str, str]:
+    """The labels every GPU node gets; model servers use them as their node selector."""
+    return {GPU_TYPE_LABEL: gpu_type, CAPACITY_LABEL: capacity_type, POOL_LABEL: pool}
+
+
+def aks_pool_name(gpu_type: str, capacity_type: str) -> str:
+    """AKS pool names: at most 12 lowercase letters and digits, starting with a letter."""
+    short = re.sub(r"[^a-z0-9]", "", gpu_type.removeprefix("nvidia-"))[:9]
+    return f"g{short}{'sp' if capacity_type == 'spot' else 'od'}"
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    pool_name: pulumi.Output[str]
+    node_selector: dict[str, str]
+    """Labels that select this pool's nodes."""
+
+    def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:selfmanaged:GpuNodePool", name, None, opts)
+        if args.min_nodes > args.max_nodes:
+            raise ValueError(f"{name}: min_nodes {args.min_nodes} exceeds max_nodes {args.max_nodes}")
+        if args.gpu_type not in GPUS:
+            raise ValueError(f"{name}: unknown GPU type {args.gpu_type!r}")
+        pool = physical_name(name, kind="k8s")
+        self.node_selector = {GPU_TYPE_LABEL: args.gpu_type, CAPACITY_LABEL: args.capacity_type}
+        labels = {**args.labels, **node_labels(pool, args.gpu_type, args.capacity_type)}
+        cluster = args.cluster
+        if isinstance(cluster, EksClusterRef):
+            self.pool_name = self._eks(name, pool, args, cluster, labels)
+        elif isinstance(cluster, GkeClusterRef):
+            self.pool_name = self._gke(name, pool, args, cluster, labels)
+        else:
+            self.pool_name = self._aks(name, args, cluster, labels)
+        self.register_outputs({"pool_name": self.pool_name})
+
+    def _eks(
+        self, name: str, pool: str, args: GpuNodePoolArgs, cluster: EksClusterRef, labels: dict[str, str]
+    ) -> pulumi.Output[str]:
+        tags = {**args.tags, "Name": pool}
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            name=pool,
+            description=f"GPU nodes ({args.gpu_type}) for Triplane model servers",
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": args.disk_size_gb,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 1,
+                "instance_metadata_tags": "disabled",
+            },
+            tag_specifications=[
+                {"resource_type": "instance", "tags": tags},
+                {"resource_type": "volume", "tags": tags},
+            ],
+            update_default_version=True,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        group = aws.eks.NodeGroup(
+            f"{name}-nodes",
+            cluster_name=cluster.name,
+            node_group_name=pool,
+            node_role_arn=cluster.node_role_arn,
+            subnet_ids=list(cluster.subnet_ids),
+            ami_type="AL2023_x86_64_NVIDIA",
+            capacity_type="SPOT" if args.capacity_type == "spot" else "ON_DEMAND",
+            instance_types=[args.machine_type],
+            scaling_config={
+                "min_size": args.min_nodes,
+                "max_size": args.max_nodes,
+                "desired_size": args.min_nodes,
+            },
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            labels=labels,
+            taints=[{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
+            update_config={"max_unavailable": 1},
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(cluster.depends_on),
+                # The cluster autoscaler moves the desired size between min and max; a later run
+                # must not reset it.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+        return group.node_group_name
+
+    def _gke(
+        self, name: str, pool: str, args: GpuNodePoolArgs, cluster: GkeClusterRef, labels: dict[str, str]
+    ) -> pulumi.Output[str]:
+        accelerator = GPUS[args.gpu_type].gke_accelerator
+        if accelerator is None:
+            raise ValueError(f"{name}: GKE offers no {args.gpu_type}")
+        node_config: Any = {
+            "machine_type": args.machine_type,
+            "disk_size_gb": args.disk_size_gb,
+            "disk_type": "pd-ssd" if args.machine_type.startswith("a3-") else "pd-balanced",
+            "image_type": "COS_CONTAINERD",
+            "guest_accelerators": [
+                {
+                    "type": accelerator,
+                    "count": args.gpus_per_node,
+                    "gpu_driver_installation_config": {"gpu_driver_version": "DEFAULT"},
+                }
+            ],
+            "service_account": cluster.node_service_account,
+            "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+            "spot": args.capacity_type == "spot",
+            "labels": labels,
+            "resource_labels": gcp_labels(dict(args.tags)),
+            "metadata": {"disable-legacy-endpoints": "true"},
+            "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+            "workload_metadata_config": {"mode": "GKE_METADATA"},
+        }
+        if cluster.boot_disk_kms_key is not None:
+            node_config["boot_disk_kms_key"] = cluster.boot_disk_kms_key
+        node_pool = gcp.container.NodePool(
+            f"{name}-nodes",
+            name=pool,
+            project=cluster.project,
+            location=cluster.location,
+            cluster=cluster.name,
+            initial_node_count=args.min_nodes,
+            autoscaling={
+                "total_min_node_count": args.min_nodes,
+                "total_max_node_count": args.max_nodes,
+                "location_policy": "ANY",
+            },
+            management={"auto_repair": True, "auto_upgrade": True},
+            network_config={"enable_private_nodes": True},
+            upgrade_settings={"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0},
+            node_config=node_config,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+        )
+        return node_pool.name
+
+    def _aks(
+        self, name: str, args: GpuNodePoolArgs, cluster: AksClusterRef, labels: dict[str, str]
+    ) -> pulumi.Output[str]:
+        spot = args.capacity_type == "spot"
+        pool_name = aks_pool_name(args.gpu_type, args.capacity_type)
+        extra: Any = {}
+        if spot:
+            extra = {
+                "scale_set_priority": "Spot",
+                "scale_set_eviction_policy": "Delete",
+                "spot_max_price": -1,
+            }
+        agent_pool = azure_native.containerservice.AgentPool(
+            f"{name}-nodes",
+            resource_group_name=cluster.resource_group_name,
+            resource_name_=cluster.name,
+            agent_pool_name=pool_name,
+            mode="User",
+            os_type="Linux",
+            os_sku="Ubuntu",
+            vm_size=args.machine_type,
+            os_disk_size_gb=args.disk_size_gb,
+            os_disk_type="Managed",
+            vnet_subnet_id=cluster.node_subnet_id,
+            enable_node_public_ip=False,
+            enable_auto_scaling=True,
+            count=args.min_nodes,
+            min_count=args.min_nodes,
+            max_count=args.max_nodes,
+            orchestrator_version=cluster.version,
+            gpu_profile={"driver": "Install"},
+            node_labels=labels,
+            node_taints=["sku=gpu:NoSchedule"],
+            upgrade_settings={"max_surge": "1"},
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+            **extra,
+        )
+        return agent_pool.name

@@ -1,0 +1,587 @@
+"""TgiService: an open model served by Text Generation Inference (or vLLM) on any Kubernetes cluster.
+
+Creates, in its own namespace (Pod Security `restricted` enforced): a ServiceAccount without an API
+token; Secrets for the Hugging Face token and the API key (referenced by `secretKeyRef`, never
+literal env values); a PersistentVolumeClaim for the model cache (unless an existing, pre-filled
+one is named); the Deployment (pinned image, args only, GPUs per pod = shards, `/dev/shm` in memory,
+non-root with a writable cache, read-only root filesystem, a startup probe with a long budget);
+a Service (ClusterIP, or an internal load balancer, never a public one); NetworkPolicies (deny by
+default, ingress only from the named clients, egress only to DNS and, unless offline, HTTPS to the
+model hub); a PodDisruptionBudget; optionally a HorizontalPodAutoscaler on the queue size and a
+ServiceMonitor.
+
+The same interface serves both engines: `engine="vllm"` swaps the image, arguments, port and
+queue metric (TGI upstream is in maintenance mode; vLLM is the maintained alternative).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.naming import physical_name
+
+TGI_IMAGE = ("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
+VLLM_IMAGE = ("docker.io", "vllm/vllm-openai", "v0.11.0")
+"""(registry, repository, pinned tag). A registry override replaces only the host part."""
+
+RUN_AS = 1000
+CACHE_PATH = "/data"
+GRACEFUL_TERMINATION_SECONDS = 90
+TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30
+"""Longer than the server's own drain, so in-flight requests finish before the kill."""
+
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+"""Excluded from hub egress: the hub is on the internet; nothing private (nor the metadata server) is."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    container: str
+    port: int
+    metrics_port: int
+    queue_metric: str
+    api_key_env: str
+
+
+ENGINES: dict[str, Engine] = {
+    "tgi": Engine("text-generation-inference", "tgi", 8080, 9000, "tgi_queue_size", "API_KEY"),
+    "vllm": Engine("vllm", "vllm", 8000, 8000, "vllm:num_requests_waiting", "VLLM_API_KEY"),
+}
+
+
+@dataclass
+class TokenLimits:
+    max_input_tokens: int | None = None
+    max_total_tokens: int | None = None
+    max_batch_prefill_tokens: int | None = None
+    max_batch_total_tokens: int | None = None
+    max_concurrent_requests: int = 128
+
+
+@dataclass
+class CacheVolume:
+    size_gb: int = 100
+    storage_class: str | None = None
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = "ReadWriteOnce"
+    existing_claim: str | None = None
+    """A claim already holding the model (required offline); nothing is created then."""
+
+
+@dataclass
+class ClientAccess:
+    """Who may call the server. A namespace list, pod labels, or both (pods with those labels in those
+    namespaces); CIDRs for callers outside the cluster through an internal load balancer."""
+
+    namespaces: Sequence[str] = ()
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    cidrs: Sequence[str] = ()
+    exposure: Literal["cluster-ip", "internal-load-balancer"] = "cluster-ip"
+    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    """The cloud's annotations that make a load balancer internal (required for that exposure)."""
+
+
+@dataclass
+class TgiServiceArgs:
+    model_id: str
+    gpus: int
+    """GPUs per pod: TGI `--num-shard`, vLLM `--tensor-parallel-size`."""
+    namespace: str
+    access: ClientAccess
+    engine: Literal["tgi", "vllm"] = "tgi"
+    revision: str = "main"
+    dtype: str | None = None
+    quantize: str | None = None
+    """Quantization in the engine's own vocabulary."""
+    tokens: TokenLimits = field(default_factory=TokenLimits)
+    replicas: int = 1
+    autoscaling: tuple[int, int, int] | None = None
+    """(max replicas, target average queue size per pod, scale-down stabilization seconds)."""
+    cpu: int = 4
+    memory_gib: int = 16
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    toleration_keys: Sequence[str] = ("nvidia.com/gpu", "sku")
+    cache: CacheVolume = field(default_factory=CacheVolume)
+    offline: bool = False
+    hf_token: pulumi.Input[str] | None = None
+    api_key: pulumi.Input[str] | None = None
+    monitoring: Literal["none", "annotations", "service-monitor"] = "annotations"
+    monitoring_namespace: str = "monitoring"
+    image_registry: str | None = None
+    image_tag: str | None = None
+    startup_timeout_seconds: int = 1800
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Kubernetes labels (from `k8s_labels`) put on every object."""
+    protect_data: bool = False
+
+
+def image_for(engine: str, registry: str | None = None, tag: str | None = None) -> str:
+    default_registry, repository, version = TGI_IMAGE if engine == "tgi" else VLLM_IMAGE
+    return f"{registry or default_registry}/{repository}:{tag or version}"
+
+
+def server_args(args: TgiServiceArgs) -> list[str]:
+    """The launcher arguments (the images' entrypoints start the server: pass only args)."""
+    tokens = args.tokens
+    engine = ENGINES[args.engine]
+    if args.engine == "tgi":
+        argv = [
+            "--model-id", args.model_id,
+            "--revision", args.revision,
+            "--num-shard", str(args.gpus),
+            "--port", str(engine.port),
+            "--prometheus-port", str(engine.metrics_port),
+            "--usage-stats", "off",
+            "--graceful-termination-timeout", str(GRACEFUL_TERMINATION_SECONDS),
+            "--max-concurrent-requests", str(tokens.max_concurrent_requests),
+            "--json-output",
+        ]  # fmt: skip
+        optional = {
+            "--quantize": args.quantize,
+            "--dtype": args.dtype,
+            "--max-input-tokens": tokens.max_input_tokens,
+            "--max-total-tokens": tokens.max_total_tokens,
+            "--max-batch-prefill-tokens": tokens.max_batch_prefill_tokens,
+            "--max-batch-total-tokens": tokens.max_batch_total_tokens,
+        }
+    else:
+        argv = [
+            "--model", args.model_id,
+            "--revision", args.revision,
+            "--served-model-name", args.model_id,
+            "--tensor-parallel-size", str(args.gpus),
+            "--port", str(engine.port),
+            "--max-num-seqs", str(tokens.max_concurrent_requests),
+        ]  # fmt: skip
+        optional = {
+            "--quantization": args.quantize,
+            "--dtype": args.dtype,
+            "--max-model-len": tokens.max_total_tokens,
+            "--max-num-batched-tokens": tokens.max_batch_prefill_tokens,
+        }
+    for flag, value in optional.items():
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+class TgiService(pulumi.ComponentResource):
+    """One model server deployment: its namespace, workload, service, policies and scaling."""
+
+    url: pulumi.Output[str]
+    """In-cluster URL (`http://<service>.<namespace>.svc.cluster.local`)."""
+    address: pulumi.Output[str]
+    """The internal load balancer's address when exposed that way, else the in-cluster host name."""
+    namespace: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TgiServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:selfmanaged:TgiService", name, None, opts)
+        engine = ENGINES[args.engine]
+        app = physical_name(name, kind="k8s")
+        ns = args.namespace
+        selector = {"app.kubernetes.io/name": engine.name, "app.kubernetes.io/instance": app}
+        labels = {**args.tags, **selector, "app.kubernetes.io/component": "model-server"}
+        child = pulumi.ResourceOptions(parent=self)
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": ns,
+                "labels": {
+                    **args.tags,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+            opts=child,
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+
+        def meta(object_name: str, extra: Mapping[str, str] | None = None) -> Any:
+            return {"name": object_name, "namespace": ns, "labels": {**labels, **(extra or {})}}
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=in_ns
+        )
+
+        env: list[dict[str, Any]] = [
+            {"name": "HF_HOME", "value": CACHE_PATH},
+            {"name": "HOME", "value": "/tmp"},
+            # Libraries that name cache folders after the user (torch inductor) fail on a UID
+            # without a passwd entry unless USER is set.
+            {"name": "USER", "value": engine.container},
+        ]
+        if args.engine == "vllm":
+            env += [
+                {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+                {"name": "DO_NOT_TRACK", "value": "1"},
+                {"name": "VLLM_CACHE_ROOT", "value": f"{CACHE_PATH}/vllm"},
+            ]
+        if args.offline:
+            env.append({"name": "HF_HUB_OFFLINE", "value": "1"})
+        secret_names: list[str] = []
+        for key, value, env_name in (
+            ("hf-token", args.hf_token, "HF_TOKEN"),
+            ("api-key", args.api_key, engine.api_key_env),
+        ):
+            if value is None:
+                continue
+            secret_name = f"{app}-{key}"
+            k8s.core.v1.Secret(
+                f"{name}-{key}",
+                metadata=meta(secret_name),
+                type="Opaque",
+                string_data={env_name: pulumi.Output.secret(value)},
+                opts=in_ns,
+            )
+            secret_names.append(secret_name)
+            env.append({"name": env_name, "value_from": {"secret_key_ref": {"name": secret_name, "key": env_name}}})
+
+        if args.cache.existing_claim is not None:
+            claim_name = args.cache.existing_claim
+        else:
+            claim_name = f"{app}-cache"
+            claim_spec: Any = {
+                "access_modes": [args.cache.access_mode],
+                "volume_mode": "Filesystem",
+                "resources": {"requests": {"storage": f"{args.cache.size_gb}Gi"}},
+            }
+            if args.cache.storage_class:
+                claim_spec["storage_class_name"] = args.cache.storage_class
+            # The claim binds only once a pod lands on a node (WaitForFirstConsumer): do not block on it.
+            claim_meta = {**meta(claim_name), "annotations": {"pulumi.com/skipAwait": "true"}}
+            k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-cache",
+                metadata=claim_meta,
+                spec=claim_spec,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[namespace],
+                    protect=args.protect_data,
+                    retain_on_delete=args.protect_data,
+                ),
+            )
+
+        ports = [{"name": "http", "container_port": engine.port, "protocol": "TCP"}]
+        if engine.metrics_port != engine.port:
+            ports.append({"name": "metrics", "container_port": engine.metrics_port, "protocol": "TCP"})
+        gpu = str(args.gpus)
+        resources = {
+            "requests": {"cpu": str(args.cpu), "memory": f"{args.memory_gib}Gi", "nvidia.com/gpu": gpu},
+            "limits": {"cpu": str(args.cpu), "memory": f"{args.memory_gib}Gi", "nvidia.com/gpu": gpu},
+        }
+        period = 10
+        container = {
+            "name": engine.container,
+            "image": image_for(args.engine, args.image_registry, args.image_tag),
+            "image_pull_policy": "IfNotPresent",
+            "args": server_args(args),
+            "env": env,
+            "ports": ports,
+            "resources": resources,
+            "security_context": {
+                "allow_privilege_escalation": False,
+                "privileged": False,
+                "read_only_root_filesystem": True,
+                "run_as_non_root": True,
+                "run_as_user": RUN_AS,
+                "run_as_group": RUN_AS,
+                "capabilities": {"drop": ["ALL"]},
+                "seccomp_profile": {"type": "RuntimeDefault"},
+            },
+            # Model download and shard loading can take tens of minutes: only the startup probe
+            # waits that long; readiness and liveness take over once it has passed.
+            "startup_probe": {
+                "http_get": {"path": "/health", "port": "http"},
+                "period_seconds": period,
+                "timeout_seconds": 5,
+                "failure_threshold": max(1, args.startup_timeout_seconds // period),
+            },
+            "readiness_probe": {
+                "http_get": {"path": "/health", "port": "http"},
+                "period_seconds": period,
+                "timeout_seconds": 5,
+                "failure_threshold": 3,
+            },
+            "liveness_probe": {
+                "http_get": {"path": "/health", "port": "http"},
+                "period_seconds": 30,
+                "timeout_seconds": 10,
+                "failure_threshold": 5,
+            },
+            "volume_mounts": [
+                {"name": "model-cache", "mount_path": CACHE_PATH},
+                {"name": "dshm", "mount_path": "/dev/shm"},
+                {"name": "tmp", "mount_path": "/tmp"},
+            ],
+        }
+        pod_annotations: dict[str, str] = {"kubectl.kubernetes.io/default-container": engine.container}
+        if args.monitoring == "annotations":
+            pod_annotations.update(
+                {
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": str(engine.metrics_port),
+                    "prometheus.io/path": "/metrics",
+                }
+            )
+        # A memory-backed /dev/shm counts against the memory limit; NCCL needs well over the 64 MB
+        # default once the model is sharded.
+        shm_gib = min(8, 2 * args.gpus)
+        pod_spec = {
+            "service_account_name": app,
+            "automount_service_account_token": False,
+            "enable_service_links": False,
+            "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
+            "security_context": {
+                "run_as_non_root": True,
+                "run_as_user": RUN_AS,
+                "run_as_group": RUN_AS,
+                "fs_group": RUN_AS,
+                "fs_group_change_policy": "OnRootMismatch",
+                "seccomp_profile": {"type": "RuntimeDefault"},
+            },
+            "node_selector": dict(args.node_selector),
+            "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
+            "topology_spread_constraints": [
+                {
+                    "max_skew": 1,
+                    "topology_key": "kubernetes.io/hostname",
+                    "when_unsatisfiable": "ScheduleAnyway",
+                    "label_selector": {"match_labels": selector},
+                }
+            ],
+            "containers": [container],
+            "volumes": [
+                {"name": "model-cache", "persistent_volume_claim": {"claim_name": claim_name}},
+                {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": f"{shm_gib}Gi"}},
+                {"name": "tmp", "empty_dir": {"size_limit": "20Gi"}},
+            ],
+        }
+        if not pod_spec["node_selector"]:
+            del pod_spec["node_selector"]
+        shared_cache = args.cache.access_mode == "ReadWriteMany"
+        deployment_spec: Any = {
+            "revision_history_limit": 3,
+            "selector": {"match_labels": selector},
+            # A ReadWriteOnce cache attaches to one node: the old pod must go before the new one starts.
+            "strategy": (
+                {"type": "RollingUpdate", "rolling_update": {"max_surge": 1, "max_unavailable": 0}}
+                if shared_cache
+                else {"type": "Recreate"}
+            ),
+            "template": {"metadata": {"labels": labels, "annotations": pod_annotations}, "spec": pod_spec},
+        }
+        if args.autoscaling is None:
+            deployment_spec["replicas"] = args.replicas
+        # The deployment is ready only once the model has loaded: wait as long as the startup probe,
+        # plus time for a GPU node to join.
+        deployment_meta = {
+            **meta(app),
+            "annotations": {"pulumi.com/timeoutSeconds": str(args.startup_timeout_seconds + 900)},
+        }
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=deployment_meta,
+            spec=deployment_spec,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, account]),
+        )
+
+        access = args.access
+        service_spec: Any = {
+            "selector": selector,
+            "ports": [{"name": "http", "port": 80, "target_port": "http", "protocol": "TCP"}],
+        }
+        service_annotations: dict[str, str] = {}
+        if access.exposure == "internal-load-balancer":
+            if not access.load_balancer_annotations:
+                raise ValueError("an internal load balancer needs the cloud's internal annotations")
+            service_spec.update(
+                {
+                    "type": "LoadBalancer",
+                    "external_traffic_policy": "Local",
+                    "load_balancer_source_ranges": list(access.cidrs),
+                }
+            )
+            service_annotations = dict(access.load_balancer_annotations)
+        else:
+            service_spec["type"] = "ClusterIP"
+        service_meta = meta(app)
+        if service_annotations:
+            service_meta["annotations"] = service_annotations
+        service = k8s.core.v1.Service(f"{name}-service", metadata=service_meta, spec=service_spec, opts=in_ns)
+
+        self._network_policies(name, args, engine, ns, labels, selector, in_ns)
+
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=meta(app),
+            spec={
+                "max_unavailable": 1,
+                "selector": {"match_labels": selector},
+                "unhealthy_pod_eviction_policy": "AlwaysAllow",
+            },
+            opts=in_ns,
+        )
+
+        if args.autoscaling is not None:
+            max_replicas, queue_target, scale_down_seconds = args.autoscaling
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=meta(app),
+                spec={
+                    "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": app},
+                    "min_replicas": max(1, args.replicas),
+                    "max_replicas": max_replicas,
+                    "metrics": [
+                        {
+                            "type": "Pods",
+                            "pods": {
+                                "metric": {"name": engine.queue_metric},
+                                "target": {"type": "AverageValue", "average_value": str(queue_target)},
+                            },
+                        }
+                    ],
+                    "behavior": {
+                        "scale_up": {
+                            "stabilization_window_seconds": 0,
+                            "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}],
+                        },
+                        "scale_down": {
+                            "stabilization_window_seconds": scale_down_seconds,
+                            "policies": [{"type": "Pods", "value": 1, "period_seconds": 300}],
+                        },
+                    },
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            )
+
+        if args.monitoring == "service-monitor":
+            metrics_labels = {**labels, "triplane.io/metrics": "true"}
+            k8s.core.v1.Service(
+                f"{name}-metrics",
+                metadata={"name": f"{app}-metrics", "namespace": ns, "labels": metrics_labels},
+                spec={
+                    "type": "ClusterIP",
+                    "selector": selector,
+                    "ports": [{"name": "metrics", "port": engine.metrics_port, "target_port": engine.metrics_port}],
+                },
+                opts=in_ns,
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-servicemonitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=meta(app),
+                spec={
+                    "selector": {"matchLabels": {**selector, "triplane.io/metrics": "true"}},
+                    "namespaceSelector": {"matchNames": [ns]},
+                    "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s", "scheme": "http"}],
+                },
+                opts=in_ns,
+            )
+
+        host = f"{app}.{ns}.svc.cluster.local"
+        self.url = pulumi.Output.from_input(f"http://{host}")
+        self.namespace = namespace.metadata.apply(lambda m: m.name if m is not None and m.name else ns)
+        self.service_name = service.metadata.apply(lambda m: m.name if m is not None and m.name else app)
+        if access.exposure == "internal-load-balancer":
+            self.address = service.status.apply(lambda status: _ingress_address(status, host))
+        else:
+            self.address = pulumi.Output.from_input(host)
+        self.register_outputs({"url": self.url, "address": self.address, "namespace": self.namespace})
+
+    @staticmethod
+    def _network_policies(
+        name: str,
+        args: TgiServiceArgs,
+        engine: Engine,
+        ns: str,
+        labels: Mapping[str, str],
+        selector: Mapping[str, str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        access = args.access
+
+        def meta(policy: str) -> Any:
+            return {"name": policy, "namespace": ns, "labels": dict(labels)}
+
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata=meta("default-deny"),
+            spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
+            opts=opts,
+        )
+        peers: list[dict[str, Any]] = []
+        pod_selector = {"match_labels": dict(access.pod_labels)} if access.pod_labels else None
+        for client_ns in access.namespaces:
+            peer: dict[str, Any] = {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": client_ns}}}
+            if pod_selector:
+                peer["pod_selector"] = pod_selector
+            peers.append(peer)
+        if not access.namespaces and pod_selector:
+            peers.append({"namespace_selector": {}, "pod_selector": pod_selector})
+        peers += [{"ip_block": {"cidr": cidr}} for cidr in access.cidrs]
+        http = [{"protocol": "TCP", "port": engine.port}]
+        ingress: Any = [{"from": peers, "ports": http}]
+        if args.monitoring != "none":
+            ingress.append(
+                {
+                    "from": [
+                        {
+                            "namespace_selector": {
+                                "match_labels": {"kubernetes.io/metadata.name": args.monitoring_namespace}
+                            }
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": engine.metrics_port}],
+                }
+            )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-ingress",
+            metadata=meta(f"{physical_name(name, kind='k8s')}-ingress"),
+            spec={
+                "pod_selector": {"match_labels": dict(selector)},
+                "policy_types": ["Ingress"],
+                "ingress": ingress,
+            },
+            opts=opts,
+        )
+        dns_peer = {
+            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+        }
+        egress: Any = [{"to": [dns_peer], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
+        if not args.offline:
+            # NetworkPolicy cannot name a host: HTTPS to public addresses only; the network's egress
+            # firewall narrows it to the hub's names.
+            egress.append(
+                {
+                    "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+                    "ports": [{"protocol": "TCP", "port": 443}],
+                }
+            )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-egress",
+            metadata=meta(f"{physical_name(name, kind='k8s')}-egress"),
+            spec={
+                "pod_selector": {"match_labels": dict(selector)},
+                "policy_types": ["Egress"],
+                "egress": egress,
+            },
+            opts=opts,
+        )
+
+
+def _ingress_address(status: Any, fallback: str) -> str:
+    ingress = getattr(getattr(status, "load_balancer", None), "ingress", None) if status is not None else None
+    if ingress:
+        first = ingress[0]
+        return str(getattr(first, "hostname", None) or getattr(first, "ip", None) or fallback)
+    return fallback
