@@ -88,6 +88,14 @@ class StackContext:
         """Options that hand a component the one provider configured for `cloud`."""
         return pulumi.ResourceOptions(providers=[self.providers.for_cloud(cloud)], **kwargs)
 
+    def component_opts(self, cloud: str, use_case: UseCaseBase, **kwargs: Any) -> pulumi.ResourceOptions:
+        """Options for a use case's own component: its cloud's provider and, after a rename, an alias to
+        the former `<environment>-<previous name>`. Children named `<component>-<role>` inherit it."""
+        if use_case.previous_name is not None:
+            former = pulumi.Alias(name=f"{self.stack}-{use_case.previous_name}")
+            kwargs["aliases"] = [*kwargs.get("aliases", []), former]
+        return self.opts(cloud, **kwargs)
+
     def error(self, field_path: str, message: str) -> SpecError:
         return SpecError(self.source, [f"triplane:environment.{field_path}: {message}"])
 

@@ -60,7 +60,11 @@ def _build(ctx: StackContext, cloud: str) -> NetworkRef:
         return AzureNetwork(
             name,
             AzureNetworkArgs(
-                location=azure.location, resource_group=azure.resource_group, cidr=azure.network.new.cidr, tags=tags
+                location=azure.location,
+                resource_group=azure.resource_group,
+                cidr=azure.network.new.cidr,
+                tags=tags,
+                protect_data=ctx.protect_data,
             ),
             opts=ctx.opts("azure"),
         ).ref

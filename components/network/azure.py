@@ -27,6 +27,8 @@ class AzureNetworkArgs:
     resource_group: str
     cidr: str
     tags: dict[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+    """Protect the resource group: deleting it deletes every vault, key and log workspace inside."""
 
 
 def _endpoint_rules(application_cidrs: Sequence[str]) -> list[network.SecurityRuleArgs]:
@@ -63,8 +65,13 @@ class AzureNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:network:AzureNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # Retaining a vault or log workspace means nothing if its resource group can be deleted under it.
         group = azure_native.resources.ResourceGroup(
-            f"{name}-rg", resource_group_name=args.resource_group, location=args.location, tags=args.tags, opts=child
+            f"{name}-rg",
+            resource_group_name=args.resource_group,
+            location=args.location,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
         vnet = network.VirtualNetwork(
             f"{name}-vnet",

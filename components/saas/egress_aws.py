@@ -174,7 +174,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 f"{name}-eip-{zone}",
                 domain="vpc",
                 tags={**tags, "Name": f"{name}-egress-{zone}"},
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
             )
             nat = aws.ec2.NatGateway(
                 f"{name}-nat-{zone}",

@@ -78,7 +78,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             public_ip_address_version="IPv4",
             tags=tags,
             # The vendor allowlists this address: never let a replacement change it silently.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+            opts=data,
         )
         workspace = azure_native.operationalinsights.Workspace(
             f"{name}-logs",

@@ -124,7 +124,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 description="Static egress address of the Secure Web Proxy (give it to the API vendor)",
                 labels=labels,
                 # The vendor allowlists these addresses: never let a replacement change them silently.
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
             )
             for index in range(args.nat_addresses)
         ]

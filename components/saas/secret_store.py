@@ -349,9 +349,9 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 content_type="text/plain",
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                ignore_changes=["properties.value"] if args.external_rotation else None,
+            # A deleted secret stays soft-deleted under purge protection and blocks its name for 90 days.
+            opts=_data_opts(
+                self, args.protect_data, ignore_changes=["properties.value"] if args.external_rotation else None
             ),
         )
         azure_native.authorization.RoleAssignment(

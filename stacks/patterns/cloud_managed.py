@@ -138,7 +138,7 @@ def _bedrock(use_case: CloudManagedUseCase, ctx: StackContext, network: Any) -> 
             invocation_logging=logging,
             logging_destinations=() if logging is None else ("cloudwatch", "s3"),
         ),
-        opts=ctx.opts("aws"),
+        opts=ctx.component_opts("aws", use_case),
     )
     for principal in use_case.allowed_principals:
         component.grant_invoke(principal)
@@ -199,7 +199,7 @@ def _azure_openai(use_case: CloudManagedUseCase, ctx: StackContext, network: Any
             log_retention_days=settings.log_retention_days,
             private_dns=dns,
         ),
-        opts=ctx.opts("azure"),
+        opts=ctx.component_opts("azure", use_case),
     )
     for principal in use_case.allowed_principals:
         component.grant_invoke(principal)
@@ -265,7 +265,7 @@ def _vertex(use_case: CloudManagedUseCase, ctx: StackContext, network: Any) -> E
             private_access=access,
             project_settings=project,
         ),
-        opts=ctx.opts("gcp"),
+        opts=ctx.component_opts("gcp", use_case),
     )
     for principal in use_case.allowed_principals:
         component.grant_invoke(principal)

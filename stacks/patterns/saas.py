@@ -78,7 +78,7 @@ def build_on(use_case: SaasUseCase, ctx: StackContext, network: Any) -> Endpoint
             vault_name=_vault_name(ctx, use_case) if cloud == "azure" else None,
             vault_dns_zone_id=vault_dns_zone_id,
         ),
-        opts=ctx.opts(cloud),
+        opts=ctx.component_opts(cloud, use_case),
     )
     logs = None
     if isinstance(egress, AwsEgressFirewall):

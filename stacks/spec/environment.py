@@ -39,8 +39,9 @@ class Environment(SpecModel):
     def cross_checks(self) -> list[str]:
         """Checks a pattern makes across use cases or against the tier, as `field.path: message` lines."""
         from stacks.spec import cloud_managed, saas
+        from stacks.spec.use_case import rename_problems
 
-        return [*saas.environment_problems(self), *cloud_managed.environment_problems(self)]
+        return [*saas.environment_problems(self), *cloud_managed.environment_problems(self), *rename_problems(self)]
 
     def cluster(self, name: str) -> KubernetesCluster:
         return next(c for c in self.kubernetes if c.name == name)

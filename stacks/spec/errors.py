@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -22,10 +23,22 @@ class SpecError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        if len(self.problems) == 1:
-            return f"{self.source}: {self.problems[0]}"
-        listed = "; ".join(f"({i}) {p}" for i, p in enumerate(self.problems, 1))
-        return f"{self.source}: {len(self.problems)} problems: {listed}"
+        problems = [_one_line(p) for p in self.problems]
+        if len(problems) == 1:
+            return f"{self.source}: {problems[0]}"
+        listed = "; ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+        return f"{self.source}: {len(problems)} problems: {listed}"
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as a message quotes it: its repr, cut to `limit` characters so a refusal stays readable."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 14]}... ({len(str(value))} characters)"
+
+
+def _one_line(text: str) -> str:
+    """Control characters a user typed (a newline in a key or value) are shown escaped: one paragraph."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -39,6 +52,8 @@ def field_path(loc: tuple[Any, ...]) -> str:
             pass  # the discriminated-union tag pydantic inserts; the user never wrote it
         elif part in ("function-after", "function-before") or str(part).startswith("function-"):
             pass
+        elif not re.fullmatch(r"[\w-]+", str(part)):
+            path += f"[{json.dumps(str(part))}]"  # a key the user typed that is no identifier
         else:
             path += f".{part}" if path else str(part)
         previous = part
@@ -58,7 +73,7 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "union_tag_not_found":
         return "missing `pattern`; set one of " + ", ".join(sorted(_PATTERNS))
     if kind == "literal_error":
-        return f"{error['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
+        return f"{shown(error['input'])} is not allowed; {message[0].lower()}{message[1:]}"
     return message.removeprefix("Value error, ")
 
 
@@ -71,7 +86,8 @@ def problems_from(exc: ValidationError, root: str = ENVIRONMENT_KEY) -> list[str
         head, sep, rest = message.partition(": ")
         if sep and re.fullmatch(r"[\w\[\].-]+", head):
             path, message = (f"{path}.{head}" if path else head), rest
-        problems.append(f"{root}.{path}: {message}" if path else f"{root}: {message}")
+        joiner = "" if path.startswith("[") else "."
+        problems.append(f"{root}{joiner}{path}: {message}" if path else f"{root}: {message}")
     return problems
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import TYPE_CHECKING
+
+from pydantic import Field, model_validator
 
 from stacks.spec.base import DataClassification, Name, SpecModel
+
+if TYPE_CHECKING:
+    from stacks.spec.environment import Environment
 
 
 class Volume(SpecModel):
@@ -25,3 +30,38 @@ class UseCaseBase(SpecModel):
     volume: Volume | None = Field(
         default=None, description="Expected tokens per month, for cost estimates and pattern advice."
     )
+    previous_name: Name | None = Field(
+        default=None,
+        description=(
+            "After a rename: the former name. The use case's component gets a Pulumi alias to it, so its "
+            "resources are carried over instead of deleted and created again (see README, Reliability)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _renamed(self) -> UseCaseBase:
+        if self.previous_name == self.name:
+            raise ValueError("previous_name: is the current name; remove it, or set the name the use case had")
+        return self
+
+
+def rename_problems(environment: Environment) -> list[str]:
+    """A former name must not be another use case's name, nor claimed twice: each alias maps one component."""
+    current = {u.name: i for i, u in enumerate(environment.use_cases)}
+    claimed: dict[str, int] = {}
+    problems = []
+    for i, use_case in enumerate(environment.use_cases):
+        previous = use_case.previous_name
+        if previous is None:
+            continue
+        if previous in current:
+            problems.append(
+                f"use_cases[{i}].previous_name: {previous!r} is the name of use_cases[{current[previous]}]; "
+                "two components cannot both be that use case's resources"
+            )
+        elif previous in claimed:
+            problems.append(
+                f"use_cases[{i}].previous_name: {previous!r} is already claimed by use_cases[{claimed[previous]}]"
+            )
+        claimed.setdefault(previous, i)
+    return problems
