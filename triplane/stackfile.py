@@ -2,7 +2,12 @@
 
 A stack file is `stacks/Pulumi.<env>.yaml`, exactly what `pulumi up -s <env>` reads. Encrypted
 (`secure:`) values cannot be decrypted without the stack's secrets provider, so an offline plan
-replaces each with a placeholder that stays marked secret all the way through.
+replaces each with a placeholder (or a value the caller plants) that stays marked secret all the way
+through.
+
+Everything a person can get wrong in a stack file (YAML syntax, a key written twice, the stack's
+name, the environment value, a secret that is named but not set) is reported as one `SpecError`
+paragraph before the program runs, so a plan either registers the whole environment or nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import pulumi
 import yaml
 
 import stacks
+from stacks.secrets import secret_fields
 from stacks.spec import Environment, SpecError, validate_environment
+from stacks.spec.base import name_problem
 from stacks.spec.errors import ENVIRONMENT_KEY
 from triplane.plan import Plan, run_program
 
@@ -36,14 +43,24 @@ class StackFile:
     @property
     def source(self) -> str:
         """How errors name the file: relative to the project when it is the project's own."""
-        try:
-            return str(self.path.relative_to(STACKS_DIR.parent))
-        except ValueError:
-            return str(self.path)
+        return source_of(self.path)
 
     def environment(self) -> Environment:
+        if ENVIRONMENT_KEY in self.secret_keys:
+            raise SpecError(
+                self.source,
+                [f"{ENVIRONMENT_KEY} is encrypted (`secure:`), so it cannot be read offline; it holds settings, "
+                 "not secrets: write it as plain YAML and keep secrets in `*_secret` keys"],
+            )
         result: Environment = validate_environment(self.config.get(ENVIRONMENT_KEY), self.source)
         return result
+
+
+def source_of(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(STACKS_DIR.parent))
+    except ValueError:
+        return str(path)
 
 
 def stack_names() -> list[str]:
@@ -59,26 +76,77 @@ def resolve(stack: str) -> tuple[str, Path]:
     return stack, STACKS_DIR / f"Pulumi.{stack}.yaml"
 
 
-def load_stack(stack: str, secret_values: dict[str, str] | None = None) -> StackFile:
-    """Read a stack file; `secure:` values become placeholders (or `secret_values[key]`), kept secret."""
-    name, path = resolve(stack)
-    if not path.is_file():
-        known = ", ".join(stack_names()) or "none"
-        raise SpecError(str(path), [f"no such stack file; known stacks: {known}"])
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key written twice in one mapping, as Pulumi's own reader does."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, str) and key in seen:
+            first = seen[key].start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the key `{key}` appears twice in one mapping (first at line {first}), and only one can count",
+                key_node.start_mark,
+            )
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a stack file; every YAML problem becomes one SpecError naming the line and column."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(source_of(path), [f"cannot be read ({exc.__class__.__name__}: {exc})"]) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         position = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
+        hint = "remove one of them" if "appears twice" in problem else "fix the indentation or quoting there"
+        raise SpecError(source_of(path), [f"is not valid YAML{position}: {problem}; {hint}"]) from None
+
+
+def check_stack_name(name: str, source: str) -> None:
+    """The stack's name starts every resource name, so it follows the same rule as a use case's."""
+    problem = name_problem(name)
+    if problem is not None:
         raise SpecError(
-            str(path), [f"is not valid YAML{position}: {problem}; fix the indentation or quoting there"]
-        ) from None
+            source,
+            [
+                f"the stack name {problem}. The name comes from the file name (Pulumi.<stack>.yaml) and "
+                "starts every resource name; rename the file (and the Pulumi stack)"
+            ],
+        )
+
+
+def load_stack(stack: str, secret_values: dict[str, str] | None = None) -> StackFile:
+    """Read a stack file; `secure:` values become placeholders (or `secret_values[key]`), kept secret.
+
+    `secret_values` maps full config keys (`triplane:openaiApiKey`) to the values to plant.
+    """
+    name, path = resolve(stack)
+    if not path.is_file():
+        known = ", ".join(stack_names()) or "none"
+        raise SpecError(str(path), [f"no such stack file; known stacks: {known}"])
+    source = source_of(path)
+    document = read_yaml(path)
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
-        raise SpecError(str(path), ["has no `config:` mapping; a stack file starts with `config:`"])
+        raise SpecError(source, ["has no `config:` mapping; a stack file starts with `config:`"])
+    check_stack_name(name, source)
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
     for key, value in document["config"].items():
+        if not isinstance(key, str):
+            raise SpecError(source, [f"config key {key!r} is not a string; write keys as `triplane:<name>`"])
         if isinstance(value, dict) and set(value) == {"secure"}:
             config[key] = (secret_values or {}).get(key, placeholder(key))
             secret_keys.append(key)
@@ -87,19 +155,45 @@ def load_stack(stack: str, secret_values: dict[str, str] | None = None) -> Stack
     return StackFile(name=name, path=path, config=config, secret_keys=secret_keys)
 
 
+def check_secrets(stack_file: StackFile, environment: Environment) -> None:
+    """Every secret the environment names is set, encrypted: the program's own check, before it runs."""
+    problems = []
+    for field_path, key in secret_fields(environment):
+        full = f"triplane:{key}"
+        command = f"`pulumi config set --secret {full} -s {stack_file.name}`"
+        if full not in stack_file.config:
+            problems.append(
+                f"{ENVIRONMENT_KEY}.{field_path} names the secret `{full}`, which is not set; set it with {command}"
+            )
+        elif full not in stack_file.secret_keys:
+            problems.append(
+                f"`{full}` (named by {ENVIRONMENT_KEY}.{field_path}) is stored in plain text; store it encrypted "
+                f"with {command}"
+            )
+    if problems:
+        raise SpecError(stack_file.source, problems)
+
+
 class PlanFailed(Exception):
     """The program failed under the mock runtime for a reason other than bad input."""
 
 
 def plan_stack(stack: str, secret_values: dict[str, str] | None = None) -> Plan:
-    """Validate and plan a stack offline. Bad input raises SpecError before anything is registered."""
+    """Validate and plan a stack offline. Bad input raises SpecError before anything is registered.
+
+    `secret_values` plants values for `secure:` keys (full keys, e.g. `triplane:openaiApiKey`).
+    """
     from stacks import program
 
     stack_file = load_stack(stack, secret_values)
-    stack_file.environment()  # fail fast, with the file's own name, before the runtime starts
+    # Fail fast, with the file's own name, before the runtime starts: the spec, then its secrets.
+    check_secrets(stack_file, stack_file.environment())
     try:
         return run_program(
             program.main, stack=stack_file.name, config=stack_file.config, secret_keys=stack_file.secret_keys
         )
     except pulumi.RunError as error:
         raise SpecError(stack_file.source, [str(error).split(": ", 1)[-1]]) from None
+    except SpecError as error:
+        # Raised by a builder: name the file that was read, not the one the program assumes.
+        raise SpecError(stack_file.source, error.problems) from None
