@@ -15,6 +15,7 @@ from stacks.context import StackContext
 from stacks.providers import build_providers
 from stacks.secrets import check_secrets
 from stacks.spec import Environment, SpecError, validate_environment
+from stacks.spec.base import stack_name_problem
 
 
 def stack_file(stack: str) -> str:
@@ -24,6 +25,8 @@ def stack_file(stack: str) -> str:
 def load_environment(stack: str) -> Environment:
     raw = pulumi.Config("triplane").get("environment")
     source = stack_file(stack)
+    if (problem := stack_name_problem(stack)) is not None:
+        raise SpecError(source, [problem])
     try:
         value = json.loads(raw) if raw is not None else None
     except json.JSONDecodeError as exc:

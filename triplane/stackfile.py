@@ -22,7 +22,7 @@ import yaml
 import stacks
 from stacks.secrets import secret_fields
 from stacks.spec import Environment, SpecError, validate_environment
-from stacks.spec.base import name_problem
+from stacks.spec.base import stack_name_problem
 from stacks.spec.errors import ENVIRONMENT_KEY
 from triplane.plan import Plan, run_program
 
@@ -116,16 +116,9 @@ def read_yaml(path: Path) -> Any:
 
 
 def check_stack_name(name: str, source: str) -> None:
-    """The stack's name starts every resource name, so it follows the same rule as a use case's."""
-    problem = name_problem(name)
+    problem = stack_name_problem(name)
     if problem is not None:
-        raise SpecError(
-            source,
-            [
-                f"the stack name {problem}. The name comes from the file name (Pulumi.<stack>.yaml) and "
-                "starts every resource name; rename the file (and the Pulumi stack)"
-            ],
-        )
+        raise SpecError(source, [problem])
 
 
 def load_stack(stack: str, secret_values: dict[str, str] | None = None) -> StackFile:

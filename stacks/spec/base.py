@@ -52,6 +52,17 @@ def name_problem(value: str) -> str | None:
     return None
 
 
+def stack_name_problem(stack: str) -> str | None:
+    """The stack's name starts every resource name, so it follows the same rule as a use case's."""
+    problem = name_problem(stack)
+    if problem is None:
+        return None
+    return (
+        f"the stack name {problem}. The name comes from the file name (Pulumi.<stack>.yaml) and starts every "
+        "resource name; rename the file (and the Pulumi stack)"
+    )
+
+
 def _check_name(value: str) -> str:
     problem = name_problem(value)
     if problem is not None:
