@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -177,7 +178,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 parent=request.parent or None,
                 inputs=json_format.MessageToDict(request.object),
-                dependencies=tuple(request.dependencies),
+                # The SDK sends a set as a list, in hash order; sorted, the plan is the same every run.
+                dependencies=tuple(sorted(request.dependencies)),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 provider=request.provider or None,
@@ -241,15 +243,16 @@ def run_program(
         )
     )
     pulumi_settings.ROOT.set(None)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        with _quiet_asyncio():
-            loop.run_until_complete(run_in_stack(program))
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
-        pulumi_settings.ROOT.set(None)
+    with _collector_paused():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            with _quiet_asyncio():
+                loop.run_until_complete(run_in_stack(program))
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+            pulumi_settings.ROOT.set(None)
     return Plan(
         project=project,
         stack=stack,
@@ -258,6 +261,25 @@ def run_program(
         outputs=monitor.stack_outputs,
         logs=collector.records,
     )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Run without the cyclic garbage collector, then collect the run's garbage once.
+
+    A run makes hundreds of thousands of futures, tasks and outputs that refer to each other and
+    stay alive until the last registration resolves. With the collector on, every collection
+    rescans them (and the provider SDKs' large module state): about 60% of a plan's time, growing
+    faster than the number of resources. Paused, they are scanned once, when the run is over.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect(0)
 
 
 @contextlib.contextmanager
