@@ -332,9 +332,11 @@ def _log_key_policy(partition: str, account: str, region: str, log_names: list[s
                 "Sid": "CloudWatchLogsForFirewallLogs",
                 "Effect": "Allow",
                 "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                # Only the data-key calls carry an encryption context, so only they can be tied to these
+                # log groups; the context key is a string, compared as one.
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
                 "Resource": "*",
-                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arns}},
+                "Condition": {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": arns}},
             },
         ],
     }
