@@ -27,10 +27,8 @@ class Ownership:
         by_component = {f"{plan.stack}-{u.name}": u for u in environment.use_cases}
         patterns: dict[str, str] = {u.name: u.pattern for u in environment.use_cases}
         top: dict[str, str] = {}
-        for resource in plan.resources:
+        for resource in parents_first(plan):
             parent = resource.parent
-            if resource.type == STACK_TYPE:
-                continue
             if parent is None or parent.split("::")[2] == STACK_TYPE:
                 owner = by_component.get(resource.name)
                 top[resource.urn] = owner.name if owner else SHARED
@@ -40,6 +38,22 @@ class Ownership:
 
     def pattern(self, resource: PlannedResource) -> str:
         return self.pattern_of.get(self.use_case_of.get(resource.urn, SHARED), SHARED)
+
+
+def parents_first(plan: Plan) -> list[PlannedResource]:
+    """Every resource but the stack, each after its parent (a URN names only its parent's type, so the
+    depth comes from walking the parent chain)."""
+    parent_of = {r.urn: r.parent for r in plan.resources}
+    depth: dict[str, int] = {}
+
+    def depth_of(urn: str) -> int:
+        if urn not in depth:
+            parent = parent_of.get(urn)
+            depth[urn] = 0 if parent is None or parent not in parent_of else depth_of(parent) + 1
+        return depth[urn]
+
+    resources = [r for r in plan.resources if r.type != STACK_TYPE]
+    return sorted(resources, key=lambda r: (depth_of(r.urn), r.urn))
 
 
 def tree(plan: Plan, environment: Environment) -> Tree:
@@ -63,10 +77,7 @@ def tree(plan: Plan, environment: Environment) -> Tree:
 
     for name in [SHARED, *use_cases]:
         group(name)
-    # Parents before children: a child's URN carries one more `$`-separated type than its parent's.
-    for resource in sorted(plan.resources, key=lambda r: (r.urn.split("::")[2].count("$"), r.urn)):
-        if resource.type == STACK_TYPE:
-            continue
+    for resource in parents_first(plan):
         owner = ownership.use_case_of.get(resource.urn, SHARED)
         parent_node = nodes.get(resource.parent or "") or group(owner)
         label = f"{resource.type}  [dim]{resource.name}[/dim]"
