@@ -68,9 +68,11 @@ def schema() -> None:
 
 
 def _register_commands() -> None:
-    from triplane.decide.cli import register as register_decide
+    from triplane.check_cli import check
+    from triplane.decide.cli import cost, diagram, recommend
 
-    register_decide(cli)
+    for command in (check, recommend, cost, diagram):
+        cli.add_command(command)
 
 
 _register_commands()
