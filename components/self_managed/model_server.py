@@ -256,7 +256,7 @@ class TgiService(pulumi.ComponentResource):
             if args.cache.storage_class:
                 claim_spec["storage_class_name"] = args.cache.storage_class
             # The claim binds only once a pod lands on a node (WaitForFirstConsumer): do not block on it.
-            claim_meta = {**meta(claim_name), "annotations": {"pulumi.com/skipAwait": "true"}}
+            claim_meta: Any = {**meta(claim_name), "annotations": {"pulumi.com/skipAwait": "true"}}
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-cache",
                 metadata=claim_meta,
@@ -382,7 +382,7 @@ class TgiService(pulumi.ComponentResource):
             deployment_spec["replicas"] = args.replicas
         # The deployment is ready only once the model has loaded: wait as long as the startup probe,
         # plus time for a GPU node to join.
-        deployment_meta = {
+        deployment_meta: Any = {
             **meta(app),
             "annotations": {"pulumi.com/timeoutSeconds": str(args.startup_timeout_seconds + 900)},
         }

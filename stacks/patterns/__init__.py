@@ -18,3 +18,7 @@ BUILDERS["saas"] = _build_saas
 from stacks.patterns import cloud_managed as _cloud_managed  # noqa: E402
 
 BUILDERS["cloud-managed"] = _cloud_managed.build
+
+from stacks.patterns import self_managed as _self_managed  # noqa: E402
+
+BUILDERS["self-managed"] = _self_managed.build

@@ -62,7 +62,13 @@ class NewCluster(SpecModel):
     kms_key: str | None = Field(
         default=None,
         min_length=1,
-        description="Existing key for secrets encryption; otherwise one is created.",
+        description=(
+            "Existing key for secrets encryption (AWS key ARN, GCP crypto key ID, Azure key URI with its "
+            "version); otherwise one is created."
+        ),
+    )
+    kms_key_vault: str | None = Field(
+        default=None, min_length=1, description="Azure: resource ID of the Key Vault holding `kms_key`."
     )
     log_retention_days: int = Field(default=365, ge=1, le=3653, description="Control-plane log retention.")
 
@@ -76,20 +82,20 @@ class NewCluster(SpecModel):
             except ValueError as exc:
                 raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
             if network.prefixlen < 8:
-                raise ValueError(
-                    f"{value} opens the API server to too much of the internet; use a narrow block"
-                )
+                raise ValueError(f"{value} opens the API server to too much of the internet; use a narrow block")
             cleaned.append(str(network))
         return cleaned
 
     @model_validator(mode="after")
     def _access(self) -> NewCluster:
         if self.api_access == "authorized-networks" and not self.api_authorized_cidrs:
-            raise ValueError(
-                "api_authorized_cidrs: list the CIDR blocks allowed to reach the public API endpoint"
-            )
+            raise ValueError("api_authorized_cidrs: list the CIDR blocks allowed to reach the public API endpoint")
         if self.api_access == "private" and self.api_authorized_cidrs:
             raise ValueError("api_authorized_cidrs: only used with `api_access: authorized-networks`")
+        if self.cloud == "azure" and (self.kms_key is None) != (self.kms_key_vault is None):
+            raise ValueError("kms_key_vault: an existing Azure key needs both `kms_key` and `kms_key_vault`")
+        if self.kms_key_vault is not None and self.cloud != "azure":
+            raise ValueError("kms_key_vault: only Azure keys live in a vault; remove it")
         if self.service_endpoints == "existing" and self.cloud != "aws":
             raise ValueError("service_endpoints: only AWS clusters create service endpoints; remove it")
         return self
@@ -97,9 +103,7 @@ class NewCluster(SpecModel):
 
 class ExistingCluster(SpecModel):
     kubeconfig_context: str = Field(min_length=1, description="Context name in the kubeconfig.")
-    kubeconfig_path: str | None = Field(
-        default=None, description="Defaults to $KUBECONFIG or ~/.kube/config."
-    )
+    kubeconfig_path: str | None = Field(default=None, description="Defaults to $KUBECONFIG or ~/.kube/config.")
     cloud: Cloud | None = Field(
         default=None, description="The cloud running it, if any: sets the internal load balancer annotations."
     )
@@ -118,9 +122,7 @@ class ExistingCluster(SpecModel):
 
 class KubernetesCluster(SpecModel):
     name: Name
-    version: str = Field(
-        default="1.31", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.31."
-    )
+    version: str = Field(default="1.31", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.31.")
     new: NewCluster | None = None
     existing: ExistingCluster | None = None
 

@@ -1,0 +1,290 @@
+"""Kubernetes clusters and GPU node pools: built once each, shared by every use case on them.
+
+A cluster under `kubernetes` is created (EKS, GKE or AKS, in that cloud's environment network) or
+referenced (an existing kubeconfig context) the first time a use case names it. Its Kubernetes
+provider is built here, from the new cluster's kubeconfig output (kept secret) or from the
+existing context. GPU node pools are keyed by (cluster, GPU type, capacity type) and sized for all
+the use cases that land on them: the largest pod decides the machine, the sum of their replicas the
+node counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.self_managed import sizing
+from components.self_managed.aks import AksCluster, AksClusterArgs, AksSystemNodes
+from components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from components.self_managed.eks import EksCluster, EksClusterArgs, SystemNodePool
+from components.self_managed.gke import GkeCluster, GkeClusterArgs, GkeSystemNodes
+from components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.self_managed.refs import ClusterRef
+from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
+from components.tagging import k8s_labels
+from stacks.context import StackContext
+from stacks.spec import KubernetesCluster
+from stacks.spec.self_managed import SelfManagedUseCase
+
+INTERNAL_LOAD_BALANCER: dict[str, dict[str, str]] = {
+    "aws": {
+        "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    },
+    "azure": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+    "gcp": {"networking.gke.io/load-balancer-type": "Internal"},
+}
+CACHE_CLASSES: dict[str, tuple[str, str]] = {
+    "gcp": ("standard-rwo", "standard-rwx"),
+    "azure": ("managed-csi-premium", "azurefile-csi-premium"),
+}
+"""(ReadWriteOnce, ReadWriteMany) storage classes the cloud's clusters bring; EKS gets Triplane's."""
+SYSTEM_MACHINES = {"aws": "m6i.large", "azure": "Standard_D4ds_v5", "gcp": "e2-standard-4"}
+
+
+@dataclass
+class ClusterHandle:
+    """What a model server needs from its cluster, whichever way the cluster came to be."""
+
+    spec: KubernetesCluster
+    cloud: str | None
+    provider: k8s.Provider
+    ref: ClusterRef | None = None
+    """None for an existing cluster: Triplane adds no node pools there."""
+    component: pulumi.Resource | None = None
+    read_write_once: str | None = None
+    read_write_many: str | None = None
+    load_balancer_annotations: dict[str, str] = field(default_factory=dict)
+    gpu_node_selector: dict[str, str] = field(default_factory=dict)
+
+    def opts(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(providers=[self.provider])
+
+
+def use_cases_on(ctx: StackContext, cluster: str) -> list[SelfManagedUseCase]:
+    """One use case per service (use cases sharing a service share its pods), in spec order."""
+    seen: set[str] = set()
+    found = []
+    for use_case in ctx.environment.use_cases:
+        if (
+            isinstance(use_case, SelfManagedUseCase)
+            and use_case.cluster == cluster
+            and use_case.service_name not in seen
+        ):
+            seen.add(use_case.service_name)
+            found.append(use_case)
+    return found
+
+
+def cluster_for(ctx: StackContext, name: str) -> ClusterHandle:
+    return ctx.shared(("cluster", name), lambda: _build_cluster(ctx, ctx.environment.cluster(name)))
+
+
+def _needs_shared_cache(use_cases: list[SelfManagedUseCase]) -> bool:
+    return any(u.cache.access_mode == "ReadWriteMany" and u.cache.storage_class is None for u in use_cases)
+
+
+def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
+    name = f"{ctx.stack}-{spec.name}"
+    if spec.existing is not None:
+        existing = spec.existing
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            context=existing.kubeconfig_context,
+            kubeconfig=existing.kubeconfig_path,
+        )
+        annotations = dict(INTERNAL_LOAD_BALANCER.get(existing.cloud or "", {}))
+        annotations.update(existing.load_balancer_annotations)
+        return ClusterHandle(
+            spec=spec,
+            cloud=existing.cloud,
+            provider=provider,
+            read_write_once=existing.storage_class,
+            read_write_many=existing.storage_class,
+            load_balancer_annotations=annotations,
+            gpu_node_selector=dict(existing.gpu_node_selector),
+        )
+
+    from stacks.networks import network_for
+
+    assert spec.new is not None
+    new = spec.new
+    cloud = new.cloud
+    network = network_for(ctx, cloud)
+    tags = ctx.tags()
+    shared_cache = _needs_shared_cache(use_cases_on(ctx, spec.name))
+    system = new.system_nodes
+    machine = system.machine_type or SYSTEM_MACHINES[cloud]
+    component: EksCluster | GkeCluster | AksCluster
+    if cloud == "aws":
+        component = EksCluster(
+            name,
+            EksClusterArgs(
+                network=network,
+                version=spec.version,
+                api_access=new.api_access,
+                api_authorized_cidrs=list(new.api_authorized_cidrs),
+                system_nodes=SystemNodePool(machine, system.min, system.max, system.disk_size_gb),
+                service_endpoints=new.service_endpoints == "create",
+                shared_cache=shared_cache,
+                kms_key=new.kms_key,
+                log_retention_days=new.log_retention_days,
+                tags=tags,
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("aws"),
+        )
+    elif cloud == "gcp":
+        component = GkeCluster(
+            name,
+            GkeClusterArgs(
+                network=network,
+                version=spec.version,
+                api_access=new.api_access,
+                api_authorized_cidrs=list(new.api_authorized_cidrs),
+                system_nodes=GkeSystemNodes(machine, system.min, system.max, system.disk_size_gb),
+                shared_cache=shared_cache,
+                kms_key=new.kms_key,
+                tags=tags,
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("gcp"),
+        )
+    else:
+        azure = ctx.environment.clouds.azure
+        resource_group = azure.resource_group if azure is not None else ""
+        key = (new.kms_key_vault, new.kms_key) if new.kms_key and new.kms_key_vault else None
+        component = AksCluster(
+            name,
+            AksClusterArgs(
+                network=network,
+                version=spec.version,
+                api_access=new.api_access,
+                api_authorized_cidrs=list(new.api_authorized_cidrs),
+                system_nodes=AksSystemNodes(machine, system.min, system.max, system.disk_size_gb),
+                kms_key=key,
+                vault_name=ctx.name(spec.name, resource_group, kind="key_vault"),
+                log_retention_days=new.log_retention_days,
+                tags=tags,
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("azure"),
+        )
+    # The kubeconfig is derived from the cluster's endpoint, so the provider already waits for the
+    # cluster; a depends_on on the whole component would also wait for the in-cluster children below,
+    # which wait for this provider: a cycle.
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=component.kubeconfig)
+    handle = ClusterHandle(
+        spec=spec,
+        cloud=cloud,
+        provider=provider,
+        ref=component.ref,
+        component=component,
+        load_balancer_annotations=dict(INTERNAL_LOAD_BALANCER[cloud]),
+    )
+    labels = k8s_labels(tags)
+    in_cluster = pulumi.ResourceOptions(parent=component, providers=[provider])
+    if isinstance(component, EksCluster):
+        # EKS's NVIDIA AMIs have the driver but not the device plugin; GKE and AKS install their own.
+        NvidiaDevicePlugin(f"{name}-nvidia", NvidiaDevicePluginArgs(tags=labels), opts=in_cluster)
+        classes = CacheStorageClasses(
+            f"{name}-storage",
+            CacheStorageClassesArgs(
+                kms_key_arn=component.kms_key_arn, efs_file_system_id=component.efs_file_system_id, tags=labels
+            ),
+            opts=in_cluster,
+        )
+        handle.read_write_once, handle.read_write_many = classes.read_write_once, classes.read_write_many
+    else:
+        handle.read_write_once, handle.read_write_many = CACHE_CLASSES[cloud]
+    return handle
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    machine_type: str
+    machine: sizing.Machine
+    gpus_per_node: int
+    min_nodes: int
+    max_nodes: int
+    disk_size_gb: int
+
+
+def plan_pool(cloud: str, gpu_type: str, use_cases: list[SelfManagedUseCase]) -> PoolPlan:
+    """Size one pool for the use cases on it (one per service).
+
+    The largest pod picks the machine. Minimum nodes hold every service's minimum replicas; maximum
+    nodes hold every maximum, plus one surge pod per service that rolls its updates.
+    """
+    largest = max(u.gpu.count for u in use_cases)
+    found = sizing.machine_for(cloud, gpu_type, largest)
+    if found is None:
+        raise ValueError(f"{cloud} has no machine with {largest} x {gpu_type}")
+    machine_type, machine = found
+    min_gpus = sum(u.replicas.min * u.gpu.count for u in use_cases)
+    max_gpus = sum(
+        (u.replicas.max + (1 if u.cache.access_mode == "ReadWriteMany" else 0)) * u.gpu.count for u in use_cases
+    )
+    return PoolPlan(
+        machine_type=machine_type,
+        machine=machine,
+        gpus_per_node=machine.gpus,
+        min_nodes=sizing.nodes_needed(min_gpus, machine.gpus),
+        max_nodes=max(1, sizing.nodes_needed(max_gpus, machine.gpus)),
+        disk_size_gb=max(u.node_pool.disk_size_gb for u in use_cases),
+    )
+
+
+def node_pool_for(
+    ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase
+) -> tuple[GpuNodePool, PoolPlan]:
+    key = ("gpu-pool", handle.spec.name, use_case.gpu.type, use_case.node_pool.capacity_type)
+    return ctx.shared(key, lambda: _build_pool(ctx, handle, use_case.gpu.type, use_case.node_pool.capacity_type))
+
+
+def _build_pool(ctx: StackContext, handle: ClusterHandle, gpu_type: str, capacity: str) -> tuple[GpuNodePool, PoolPlan]:
+    assert handle.ref is not None and handle.cloud is not None
+    on_pool = [
+        u
+        for u in use_cases_on(ctx, handle.spec.name)
+        if u.gpu.type == gpu_type and u.node_pool.capacity_type == capacity
+    ]
+    plan = plan_pool(handle.cloud, gpu_type, on_pool)
+    short = gpu_type.removeprefix("nvidia-")
+    pool = GpuNodePool(
+        f"{ctx.stack}-{handle.spec.name}-{short}-{'spot' if capacity == 'spot' else 'od'}",
+        GpuNodePoolArgs(
+            cluster=handle.ref,
+            gpu_type=gpu_type,
+            machine_type=plan.machine_type,
+            gpus_per_node=plan.gpus_per_node,
+            min_nodes=plan.min_nodes,
+            max_nodes=plan.max_nodes,
+            capacity_type="spot" if capacity == "spot" else "on-demand",
+            disk_size_gb=plan.disk_size_gb,
+            tags=ctx.tags(),
+        ),
+        opts=pulumi.ResourceOptions(parent=handle.component, providers=[ctx.providers.for_cloud(handle.cloud)]),
+    )
+    return pool, plan
+
+
+def cache_size_gb(use_case: SelfManagedUseCase) -> int:
+    if use_case.cache.size_gb is not None:
+        return use_case.cache.size_gb
+    info = use_case.model.info
+    weights = info.parameters_billion * sizing.BYTES_PER_PARAMETER[use_case.model.weight_format]
+    return math.ceil(weights * 1.5 + 20)
+
+
+def startup_seconds(use_case: SelfManagedUseCase) -> int:
+    """Long enough to download and load the weights: 10 minutes plus 20 s per GB, 15 to 60 minutes."""
+    if use_case.startup_timeout_minutes is not None:
+        return use_case.startup_timeout_minutes * 60
+    info = use_case.model.info
+    weights = info.parameters_billion * sizing.BYTES_PER_PARAMETER[use_case.model.weight_format]
+    return int(min(3600, max(900, 600 + 20 * weights)))

@@ -1,0 +1,178 @@
+"""The self-managed pattern: a use case's open model on a GPU node pool of a Kubernetes cluster.
+
+The cluster and its GPU pools come from `stacks.clusters` (once per cluster, once per pool). Each
+service gets one `TgiService`; use cases naming the same `shared_service` share it (the spec has
+already checked they agree on everything but their clients), and its NetworkPolicy admits the
+clients of all of them.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.naming import physical_name
+from components.self_managed import sizing
+from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
+from components.self_managed.model_server import CacheVolume, ClientAccess, TgiService, TgiServiceArgs, TokenLimits
+from components.tagging import k8s_labels, standard_tags
+from stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
+from stacks.context import Endpoint, StackContext
+from stacks.secrets import require_secret
+from stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
+
+PATTERN = "self-managed"
+
+
+def sharing(ctx: StackContext, use_case: SelfManagedUseCase) -> list[SelfManagedUseCase]:
+    """Every use case served by this use case's service (itself alone unless the service is shared)."""
+    if use_case.shared_service is None:
+        return [use_case]
+    return [
+        u
+        for u in ctx.environment.use_cases
+        if isinstance(u, SelfManagedUseCase) and u.shared_service == use_case.shared_service
+    ]
+
+
+def build(use_case: SelfManagedUseCase, ctx: StackContext) -> Endpoint:
+    handle = cluster_for(ctx, use_case.cluster)
+    server = ctx.shared(("model-server", use_case.service_name), lambda: _server(ctx, handle, use_case))
+    app = physical_name(f"{ctx.stack}-{use_case.service_name}", kind="k8s")
+    namespace = use_case.service_name
+    url = (
+        server.address.apply(lambda address: f"http://{address}")
+        if use_case.exposure == "internal-load-balancer"
+        else server.url
+    )
+    return Endpoint(
+        pattern=PATTERN,
+        url=url,
+        auth="api-key" if use_case.api_key_secret else "network-policy",
+        secret_ref=f"kubernetes://{namespace}/secrets/{app}-api-key" if use_case.api_key_secret else None,
+        logs=f"kubernetes://{namespace}/deployments/{app}",
+    )
+
+
+def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase) -> TgiService:
+    users = sharing(ctx, use_case)
+    service = use_case.service_name
+    tags = standard_tags(
+        environment=ctx.stack,
+        owner=ctx.environment.owner,
+        cost_center=ctx.environment.cost_center,
+        use_case=service,
+        data_classification=use_case.data_classification,
+        pattern=PATTERN,
+    )
+    cpu, memory = _resources(ctx, handle, use_case)
+    node_selector = dict(handle.gpu_node_selector)
+    if handle.ref is not None:
+        pool, _ = node_pool_for(ctx, handle, use_case)
+        node_selector.update(pool.node_selector)
+    _warn_about_egress(ctx, handle, use_case)
+
+    model = use_case.model
+    quantize = model.quantize
+    if quantize is not None and use_case.engine == "vllm":
+        quantize = VLLM_QUANTIZE[quantize]
+    tokens = use_case.tokens
+    cache = use_case.cache
+    access_mode = cache.access_mode
+    storage_class = cache.storage_class or (
+        handle.read_write_many if access_mode == "ReadWriteMany" else handle.read_write_once
+    )
+    clients = [u.allowed_clients for u in users]
+    autoscaling = (
+        (use_case.replicas.max, use_case.autoscaling.queue_size_target, use_case.autoscaling.scale_down_delay_seconds)
+        if use_case.autoscaling is not None
+        else None
+    )
+    return TgiService(
+        f"{ctx.stack}-{service}",
+        TgiServiceArgs(
+            model_id=model.id,
+            revision=model.revision,
+            gpus=use_case.gpu.count,
+            namespace=service,
+            engine=use_case.engine,
+            dtype=model.dtype,
+            quantize=quantize,
+            tokens=TokenLimits(
+                max_input_tokens=tokens.max_input_tokens,
+                max_total_tokens=tokens.max_total_tokens,
+                max_batch_prefill_tokens=tokens.max_batch_prefill_tokens,
+                max_batch_total_tokens=tokens.max_batch_total_tokens,
+                max_concurrent_requests=tokens.max_concurrent_requests,
+            ),
+            replicas=use_case.replicas.min,
+            autoscaling=autoscaling,
+            cpu=cpu,
+            memory_gib=memory,
+            node_selector=node_selector,
+            toleration_keys=GPU_TOLERATION_KEYS,
+            cache=CacheVolume(
+                size_gb=cache_size_gb(use_case),
+                storage_class=storage_class,
+                access_mode=access_mode,
+                existing_claim=cache.existing_claim,
+            ),
+            offline=use_case.offline,
+            hf_token=require_secret(use_case.hf_token_secret) if use_case.hf_token_secret else None,
+            api_key=require_secret(use_case.api_key_secret) if use_case.api_key_secret else None,
+            access=ClientAccess(
+                namespaces=sorted({ns for c in clients for ns in c.namespaces}),
+                pod_labels=_common_labels([c.pod_labels for c in clients]),
+                cidrs=sorted({cidr for c in clients for cidr in c.cidrs}),
+                exposure=use_case.exposure,
+                load_balancer_annotations=handle.load_balancer_annotations,
+            ),
+            monitoring=use_case.monitoring,
+            monitoring_namespace=use_case.monitoring_namespace,
+            image_registry=use_case.image.registry,
+            image_tag=use_case.image.tag,
+            startup_timeout_seconds=startup_seconds(use_case),
+            tags=k8s_labels(tags),
+            protect_data=ctx.protect_data,
+        ),
+        opts=handle.opts(),
+    )
+
+
+def _common_labels(selectors: list[dict[str, str]]) -> dict[str, str]:
+    """Sharing use cases may name different client pods: only the labels all of them require stay,
+    so no client of any of them is shut out (the namespaces still narrow who gets in)."""
+    if not selectors or any(not s for s in selectors):
+        return {}
+    common = dict(selectors[0])
+    for selector in selectors[1:]:
+        common = {k: v for k, v in common.items() if selector.get(k) == v}
+    return common
+
+
+def _resources(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase) -> tuple[int, int]:
+    if use_case.resources is not None:
+        return use_case.resources.cpu, use_case.resources.memory_gib
+    machine = None
+    if handle.ref is not None and handle.cloud is not None:
+        _, plan = node_pool_for(ctx, handle, use_case)
+        machine = plan.machine
+    return sizing.pod_resources(machine, use_case.gpu.count)
+
+
+def _warn_about_egress(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase) -> None:
+    """A network Triplane creates has no general internet path: say so when the server would need one."""
+    if handle.cloud is None or handle.spec.new is None:
+        return
+    settings = getattr(ctx.environment.clouds, handle.cloud)
+    if settings is None or settings.network.new is None:
+        return
+    needs = []
+    if use_case.image.registry is None:
+        needs.append("pull its image from the public registry (set image.registry to a mirror)")
+    if not use_case.offline:
+        needs.append("download the model from the hub (or serve offline from a pre-filled cache)")
+    if needs:
+        pulumi.log.warn(
+            f"{ctx.source}: use case {use_case.name!r} runs in the {handle.cloud} network Triplane creates, "
+            f"which has no internet egress; the server must " + " and ".join(needs)
+        )
