@@ -43,11 +43,12 @@ DEFAULT_ORDER = 5
 
 
 def _clean(value: Any) -> Any:
-    """JSON numbers come back as floats; Kubernetes integer fields reject `80.0`."""
+    """JSON numbers come back as floats (Kubernetes integer fields reject `80.0`); maps come back in no
+    particular order (sorted, the same object always renders the same bytes)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: _clean(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     if value == UNKNOWN:
