@@ -40,7 +40,7 @@ def test_schema_version_mapping() -> None:
     assert schema_version("1.31") == "1.31.0"
     lowest = min(tuple(int(p) for p in v.split(".")[:2]) for v in all_versions())
     assert schema_version(f"1.{lowest[1] - 3}") == f"1.{lowest[1]}.0"
-    with pytest.raises(AssertionError, match="no kubernetes-validate schemas for Kubernetes 2.1"):
+    with pytest.raises(AssertionError, match=r"no kubernetes-validate schemas for Kubernetes 2\.1"):
         schema_version("2.1")
 
 
@@ -90,7 +90,7 @@ def test_every_manifest_validates_strictly(stack: str, rendered: dict[str, Any])
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_one_file_per_kubernetes_object(stack: str, rendered: dict[str, Any]) -> None:
-    _, plan, out, files = rendered[stack]
+    _, plan, _out, files = rendered[stack]
     objects = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
     assert len(files) == len(objects) == len(set(files))
     for path in files:
@@ -103,7 +103,7 @@ def test_one_file_per_kubernetes_object(stack: str, rendered: dict[str, Any]) ->
 
 
 def test_namespaces_sort_before_their_objects(rendered: dict[str, Any]) -> None:
-    _, _, out, files = rendered["dev"]
+    _, _, _out, files = rendered["dev"]
     names = sorted(p.name for p in files)
     assert names[0].startswith("00-namespace-")
     assert any(n.startswith("05-deployment-") for n in names)
@@ -111,7 +111,7 @@ def test_namespaces_sort_before_their_objects(rendered: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_secret_in_clear(stack: str, rendered: dict[str, Any]) -> None:
-    _, plan, out, files = rendered[stack]
+    _, _plan, out, files = rendered[stack]
     for path in files:
         text = path.read_text()
         assert PLANTED not in text, f"{path.relative_to(out)} contains a secret value"
@@ -122,7 +122,7 @@ def test_no_secret_in_clear(stack: str, rendered: dict[str, Any]) -> None:
 
 
 def test_prod_secret_keeps_only_its_key_names(rendered: dict[str, Any]) -> None:
-    _, _, out, files = rendered["prod"]
+    _, _, _out, files = rendered["prod"]
     secrets = [yaml.safe_load(p.read_text()) for p in files if "-secret-" in p.name]
     assert [s["metadata"]["annotations"][REDACTED_KEYS] for s in secrets] == ["HF_TOKEN"]
 
@@ -151,7 +151,7 @@ def test_device_plugin_manifest(rendered: dict[str, Any]) -> None:
 
 
 def test_only_kubernetes_objects_are_written(rendered: dict[str, Any]) -> None:
-    _, plan, _, files = rendered["prod"]
+    _, _plan, _, files = rendered["prod"]
     kinds = {yaml.safe_load(p.read_text())["kind"] for p in files}
     assert "EksCluster" not in kinds and "TgiService" not in kinds
     assert {"Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "Namespace"} <= kinds
