@@ -72,7 +72,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
     _warn_about_egress(ctx, handle, use_case)
 
     model = use_case.model
-    quantize = model.quantize
+    quantize: str | None = model.quantize
     if quantize is not None and use_case.engine == "vllm":
         quantize = VLLM_QUANTIZE[quantize]
     tokens = use_case.tokens
