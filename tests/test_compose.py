@@ -27,7 +27,8 @@ def test_networks_use_the_layout_blocks(prod_plan: Plan) -> None:
     subnets = sorted(r.inputs["cidrBlock"] for r in prod_plan.by_type("aws:ec2/subnet:Subnet")
                      if "-app-" in r.name)
     assert subnets == ["10.10.0.0/20", "10.10.16.0/20", "10.10.32.0/20"]
-    azure = {r.inputs["subnetName"]: r.inputs["addressPrefix"] for r in prod_plan.by_type("azure-native:network:Subnet")}
+    azure_subnets = prod_plan.by_type("azure-native:network:Subnet")
+    azure = {r.inputs["subnetName"]: r.inputs["addressPrefix"] for r in azure_subnets}
     assert azure["app"] == "10.20.0.0/20"
     assert azure["private-endpoints"] == "10.20.16.0/20"
     gcp_subnet = prod_plan.one("gcp:compute/subnetwork:Subnetwork", "prod-gcp-app")

@@ -10,12 +10,10 @@ import pytest
 from pulumi.runtime.config import set_all_config
 
 from stacks import program
-from stacks.context import StackContext
 from stacks.patterns import BUILDERS
 from stacks.patterns.saas import allowed_hosts, build
-from stacks.providers import Providers
 from stacks.secrets import check_secrets
-from stacks.spec import SaasUseCase, SpecError, validate_environment
+from stacks.spec import SpecError, validate_environment
 from triplane.plan import Plan, reveal, run_program
 from triplane.stackfile import load_stack
 

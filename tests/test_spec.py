@@ -47,7 +47,10 @@ def base() -> dict[str, Any]:
                 "pattern": "self-managed",
                 "data_classification": "restricted",
                 "cluster": "gpu",
-                "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3", "revision": "e0bc86c23ce5aae1db576c8cca6f06f1f73af2db"},
+                "model": {
+                    "id": "mistralai/Mistral-7B-Instruct-v0.3",
+                    "revision": "e0bc86c23ce5aae1db576c8cca6f06f1f73af2db",
+                },
                 "gpu": {"type": "nvidia-l4", "count": 1},
                 "allowed_clients": {"namespaces": ["apps"]},
             },
