@@ -256,8 +256,9 @@ def run_program(
     return Plan(
         project=project,
         stack=stack,
-        # Registration order depends on the event loop; URN order does not. Same stack, same plan.
-        resources=sorted(monitor.registrations, key=lambda r: r.urn),
+        # Registration order depends on the event loop; URN order does not. Same stack, same plan,
+        # the stack itself first.
+        resources=sorted(monitor.registrations, key=lambda r: (r.type != STACK_TYPE, r.urn)),
         outputs=monitor.stack_outputs,
         logs=collector.records,
     )
