@@ -375,6 +375,7 @@ class EksCluster(pulumi.ComponentResource):
             from_port=443,
             to_port=443,
             description="EKS nodes and control plane",
+            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         services = list(INTERFACE_ENDPOINTS) + (["elasticfilesystem"] if args.shared_cache else [])
@@ -461,6 +462,7 @@ class EksCluster(pulumi.ComponentResource):
             from_port=2049,
             to_port=2049,
             description="EKS nodes",
+            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         file_system = aws.efs.FileSystem(
