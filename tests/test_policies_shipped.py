@@ -9,12 +9,9 @@ from typing import Any
 import pytest
 
 from stacks import program
-from stacks.patterns import BUILDERS
 from triplane.gate import GateResult, check_plan
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stackfile import load_stack
-
-SELF_MANAGED = "self-managed" in BUILDERS
 
 
 def test_every_shipped_stack_passes_every_mandatory_policy(shipped_plan: Plan) -> None:
@@ -35,9 +32,6 @@ def insecure_dev_spec() -> tuple[dict[str, Any], list[str]]:
             use_case["data_classification"] = "restricted"  # restricted data sent to a SaaS API
         if use_case["pattern"] == "self-managed":
             use_case["image"] = {"tag": "main"}  # a moving tag: what `main` means changes under us
-    if not SELF_MANAGED:
-        environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] in BUILDERS]
-        environment["kubernetes"] = []
     return config, stack_file.secret_keys
 
 
@@ -51,7 +45,7 @@ def open_up(resource: PlannedResource) -> PlannedResource:
     elif resource.type == "kubernetes:core/v1:Service":
         inputs["spec"]["type"] = "LoadBalancer"
         inputs["metadata"].pop("annotations", None)  # a public load balancer in front of the model
-    elif resource.type == "kubernetes:apps/v1:Deployment":
+    elif resource.type == "kubernetes:apps/v1:DaemonSet":
         for container in inputs["spec"]["template"]["spec"]["containers"]:
             repository = container["image"].rsplit(":", 1)[0]
             container["image"] = f"{repository}:latest"
@@ -74,9 +68,9 @@ def test_insecure_dev_fails_the_gate(insecure: GateResult) -> None:
         "classification-allowed-patterns",
         "aws-bedrock-endpoint-private-dns",
         "aws-security-group-no-public-ingress",
+        "k8s-image-pinned",
+        "k8s-no-public-load-balancer",
     }
-    if SELF_MANAGED:
-        expected |= {"k8s-image-pinned", "k8s-no-public-load-balancer"}
     assert expected <= insecure.policy_names("mandatory"), insecure.render()
 
 
@@ -89,8 +83,10 @@ def test_restricted_data_on_saas_is_reported_on_the_use_case(insecure: GateResul
     )
 
 
-@pytest.mark.skipif(not SELF_MANAGED, reason="the self-managed builder is not registered")
-def test_moving_and_latest_tags_are_reported_on_the_model_server(insecure: GateResult) -> None:
-    pinned = [v for v in insecure.violations if v.policy == "k8s-image-pinned"]
-    assert pinned and {v.use_case for v in pinned} == {"code-review"}
-    assert any(":latest" in v.message for v in pinned)
+def test_moving_and_latest_tags_are_reported(insecure: GateResult) -> None:
+    pinned = {(v.resource_type, v.use_case): v.message for v in insecure.violations if v.policy == "k8s-image-pinned"}
+    # `image.tag: main` in the stack file: the model server's image moves under it.
+    assert pinned[("kubernetes:apps/v1:Deployment", "code-review")].endswith(
+        "text-generation-inference:main uses the moving tag 'main': pin a version or a digest")
+    # `latest` slipped into a shared component: the device plugin on every GPU node.
+    assert "k8s-device-plugin:latest uses the moving tag 'latest'" in pinned[("kubernetes:apps/v1:DaemonSet", "shared")]
