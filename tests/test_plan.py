@@ -56,7 +56,7 @@ def test_parents_dependencies_and_providers_are_urns(dev_plan: Plan) -> None:
         assert resource.parent is None or resource.parent in urns
         assert all(dep in urns for dep in resource.dependencies)
         if resource.provider:
-            assert resource.provider.split("::")[0] in urns
+            assert resource.provider.rsplit("::", 1)[0] in urns
     subnet = dev_plan.one("aws:ec2/subnet:Subnet", "app-us-east-1a")
     assert subnet.parent == dev_plan.one("triplane:network:AwsNetwork").urn
     assert dev_plan.one("aws:ec2/vpc:Vpc").urn in subnet.dependencies
@@ -66,7 +66,7 @@ def test_every_aws_resource_uses_the_one_configured_provider(dev_plan: Plan) -> 
     provider = dev_plan.one("pulumi:providers:aws")
     custom = [r for r in dev_plan.resources if r.custom and r.type.startswith("aws:")]
     assert custom
-    assert {r.provider.split("::")[0] for r in custom if r.provider} == {provider.urn}
+    assert {r.provider.rsplit("::", 1)[0] for r in custom if r.provider} == {provider.urn}
     assert len(dev_plan.by_type("pulumi:providers:aws")) == 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,10 +27,9 @@ DRIVER = textwrap.dedent(
         lambda: runpy.run_path(".", run_name="__main__"),
         stack=sys.argv[1], config=config["values"], secret_keys=config["secret_keys"],
     )
-    import stacks
+    import components, stacks
     print(json.dumps({
-        "stacks_module": stacks.__file__,
-        "path0": sys.path[0],
+        "modules": [m.__file__ for m in (stacks, components)],
         "resources": len(plan.resources),
         "outputs": sorted(plan.outputs),
     }))
@@ -53,7 +53,15 @@ def test_pulumi_yaml_declares_the_python_program_and_stack_dir() -> None:
 
 
 def test_program_imports_resolve_from_the_project_root(tmp_path: Path) -> None:
-    driver = tmp_path / "pulumi-language-python-exec.py"
+    """A copy of the project runs from its own root: the program's imports resolve there, not from the
+    installed checkout (the driver itself, standing in for the language host, imports the plan runtime)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "__main__.py", project)
+    for package in ("stacks", "components", "triplane", "policies"):
+        shutil.copytree(ROOT / package, project / package, ignore=shutil.ignore_patterns("__pycache__"))
+    driver = tmp_path / "exec" / "pulumi-language-python-exec.py"
+    driver.parent.mkdir()
     driver.write_text(DRIVER)
     from triplane.stackfile import load_stack
 
@@ -62,7 +70,7 @@ def test_program_imports_resolve_from_the_project_root(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PULUMI_CONFIG")}
     result = subprocess.run(
         [sys.executable, "-u", str(driver), "local", json.dumps(config)],
-        cwd=ROOT,
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
@@ -71,7 +79,9 @@ def test_program_imports_resolve_from_the_project_root(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["stacks_module"] == str(ROOT / "stacks" / "__init__.py")
-    assert Path(report["path0"]).resolve() == ROOT
+    assert report["modules"] == [
+        str(project / "stacks" / "__init__.py"),
+        str(project / "components" / "__init__.py"),
+    ]
     assert report["resources"] > 5
     assert report["outputs"] == ["endpoints"]
