@@ -212,10 +212,12 @@ class GateResult:
             for exemption in self.exemptions:
                 lines.append(f"  {exemption['policy']}: {exemption['resource']} - {exemption['reason']}")
         lines.append("")
+        advisory = f"({len(self.advisory)} advisory)"
         if self.passed:
-            lines.append(f"PASSED: no mandatory violations ({len(self.advisory)} advisory)")
+            lines.append(f"PASSED: no mandatory violations {advisory}")
         else:
-            lines.append(f"FAILED: {len(self.mandatory)} mandatory violations ({len(self.advisory)} advisory)")
+            count = len(self.mandatory)
+            lines.append(f"FAILED: {count} mandatory violation{'' if count == 1 else 's'} {advisory}")
         return "\n".join(lines)
 
 
