@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.self_managed import sizing
 from components.self_managed.aks import AksCluster, AksClusterArgs, AksSystemNodes
+from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from components.self_managed.eks import EksCluster, EksClusterArgs, SystemNodePool
 from components.self_managed.gke import GkeCluster, GkeClusterArgs, GkeSystemNodes
@@ -191,6 +192,14 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     if isinstance(component, EksCluster):
         # EKS's NVIDIA AMIs have the driver but not the device plugin; GKE and AKS install their own.
         NvidiaDevicePlugin(f"{name}-nvidia", NvidiaDevicePluginArgs(tags=labels), opts=in_cluster)
+        # GKE and AKS scale their pools themselves; EKS node groups need the cluster autoscaler.
+        ClusterAutoscaler(
+            f"{name}-autoscaler",
+            ClusterAutoscalerArgs(
+                cluster_name=component.ref.name, region=network.region, version=spec.version, tags=labels
+            ),
+            opts=in_cluster,
+        )
         classes = CacheStorageClasses(
             f"{name}-storage",
             CacheStorageClassesArgs(

@@ -297,3 +297,17 @@ def test_aks_control_plane_logs(plan: Plan) -> None:
     setting = plan.one("azure-native:monitor:DiagnosticSetting", "t-aks-diagnostics").inputs
     categories = {log["category"] for log in setting["logs"] if log["enabled"]}
     assert {"kube-apiserver", "kube-audit-admin", "kube-controller-manager", "kube-scheduler"} <= categories
+
+
+def test_eks_autoscaler_may_resize_only_this_clusters_groups(plan: Plan) -> None:
+    policy = json.loads(plan.one("aws:iam/rolePolicy:RolePolicy", "t-eks-autoscaler-policy").inputs["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    resize = statements["ResizeOwnGroups"]
+    assert resize["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/t-eks": "owned"}}
+    assert resize["Resource"].startswith("arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:")
+    assert all(not a.startswith(("autoscaling:Set", "autoscaling:Terminate")) for a in statements["Discover"]["Action"])
+    association = plan.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "t-eks-autoscaler-identity")
+    assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == (
+        "kube-system",
+        "cluster-autoscaler",
+    )

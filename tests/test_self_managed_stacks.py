@@ -148,3 +148,15 @@ def test_autoscaled_service_scales_on_queue(plan: Plan) -> None:
 def test_egress_warning_names_the_use_case(plan: Plan) -> None:
     warnings = [message for level, message in plan.logs if level == "warning" and "no internet egress" in message]
     assert any("'chat-web'" in w for w in warnings)
+
+
+def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
+    deployment = plan.one("kubernetes:apps/v1:Deployment", "st-gpu-autoscaler-deployment").inputs
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.31.0"
+    assert (
+        "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/st-gpu"
+        in (container["args"])
+    )
+    assert container["securityContext"]["runAsNonRoot"] is True
+    assert deployment["spec"]["template"]["spec"]["nodeSelector"] == {"triplane.io/node-pool": "system"}

@@ -7,7 +7,8 @@ with a private API endpoint (a public one only when authorized networks are list
 authentication mode and secrets encryption; the managed add-ons (VPC CNI with network policy
 enforcement on, kube-proxy, CoreDNS, Pod Identity agent, EBS CSI driver with its own role) and, when
 model caches are shared across nodes, an encrypted EFS file system with mount targets and the EFS
-CSI driver; a small system node group (encrypted root volumes, IMDSv2 only); and, unless the VPC
+CSI driver; a role for the cluster autoscaler (Pod Identity, resizing only this cluster's Auto Scaling
+groups); a small system node group (encrypted root volumes, IMDSv2 only); and, unless the VPC
 already has them, the interface and gateway endpoints private nodes need (ECR, S3, STS, EC2, EKS,
 EKS auth, CloudWatch Logs, Elastic Load Balancing, Auto Scaling, EFS).
 
@@ -330,6 +331,30 @@ class EksCluster(pulumi.ComponentResource):
             pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
         )
 
+        # EKS node groups only carry min/max bounds: the cluster autoscaler (deployed into the cluster by
+        # the stack, as service account kube-system/cluster-autoscaler) moves them, with this role.
+        autoscaler_role = aws.iam.Role(
+            f"{name}-autoscaler-role",
+            assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
+            tags=args.tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-autoscaler-policy",
+            role=autoscaler_role.id,
+            policy=identity.account_id.apply(lambda account: autoscaler_policy(account, region, cluster_name)),
+            opts=child,
+        )
+        aws.eks.PodIdentityAssociation(
+            f"{name}-autoscaler-identity",
+            cluster_name=cluster.name,
+            namespace="kube-system",
+            service_account="cluster-autoscaler",
+            role_arn=autoscaler_role.arn,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity_agent]),
+        )
+
         self.efs_file_system_id = None
         if args.shared_cache:
             self.efs_file_system_id = self._efs(name, args, cluster_sg, key_arn, data)
@@ -483,6 +508,48 @@ class EksCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         return file_system.id
+
+
+def autoscaler_policy(account: str, region: str, cluster_name: str) -> str:
+    """Read the groups and instance types; resize and trim only this cluster's groups."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Discover",
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "NodeGroups",
+                    "Effect": "Allow",
+                    "Action": "eks:DescribeNodegroup",
+                    "Resource": f"arn:aws:eks:{region}:{account}:nodegroup/{cluster_name}/*/*",
+                },
+                {
+                    "Sid": "ResizeOwnGroups",
+                    "Effect": "Allow",
+                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Resource": f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*",
+                    "Condition": {
+                        "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
+                    },
+                },
+            ],
+        }
+    )
 
 
 def _ca_data(authority: Any) -> str:
