@@ -161,3 +161,16 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"typo": "ClusterIP"}}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(service, schema_version("1.31"), strict=True)
+
+
+def test_a_second_run_replaces_its_own_files_only(rendered: dict[str, Any], tmp_path: Path) -> None:
+    _, plan, _, _ = rendered["local"]
+    stale = tmp_path / "local-onprem-k8s" / "old" / "05-deployment-gone.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("# kubernetes:apps/v1:Deployment gone\napiVersion: apps/v1\n")
+    mine = tmp_path / "README.yaml"
+    mine.write_text("kept: true\n")
+    written = write_manifests(plan, tmp_path)
+    assert not stale.exists()
+    assert mine.read_text() == "kept: true\n"
+    assert all(p.read_text().startswith("# kubernetes:") for p in written)

@@ -284,6 +284,7 @@ def test_aks_cluster_is_private_isolated_and_encrypted(plan: Plan) -> None:
     assert (network["networkPlugin"], network["networkPolicy"], network["outboundType"]) == ("azure", "cilium", "none")
     kms = cluster["securityProfile"]["azureKeyVaultKms"]
     assert kms["enabled"] is True and kms["keyVaultNetworkAccess"] == "Private"
+    assert cluster["sku"] == {"name": "Base", "tier": "Free"}  # the SLA tier only where data is protected
     system = cluster["agentPoolProfiles"][0]
     assert system["mode"] == "System" and system["enableNodePublicIP"] is False
     vault = plan.one("azure-native:keyvault:Vault", "t-aks-vault").inputs["properties"]

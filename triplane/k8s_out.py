@@ -112,8 +112,26 @@ def path_for(resource: PlannedResource, obj: dict[str, Any]) -> Path:
     return Path(_cluster_of(resource)) / _safe(namespace) / f"{rank:02d}-{kind.lower()}-{_safe(metadata['name'])}.yaml"
 
 
+HEADER = "# kubernetes:"
+"""First line of every file written here, so a later run can tell its own files from the user's."""
+
+
+def _remove_previous(out_dir: Path) -> None:
+    """Files an earlier run wrote: an object the stack no longer has must not linger for `kubectl apply`."""
+    if not out_dir.is_dir():
+        return
+    for path in out_dir.rglob("*.yaml"):
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline()
+        if first.startswith(HEADER):
+            path.unlink()
+
+
 def write_manifests(plan: Plan, out_dir: Path) -> list[Path]:
-    """Write every Kubernetes object of `plan` under `out_dir`; return the files, in plan order."""
+    """Write every Kubernetes object of `plan` under `out_dir`; return the files, in plan order.
+
+    Files a previous run wrote there are removed first; other files are left alone."""
+    _remove_previous(out_dir)
     written: list[Path] = []
     seen: dict[Path, str] = {}
     for resource in plan.resources:

@@ -235,7 +235,8 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=cluster_name,
             kubernetes_version=args.version,
             identity=cluster_identity,
-            sku={"name": "Base", "tier": "Standard"},
+            # The uptime SLA (Standard tier) where data is protected, i.e. production.
+            sku={"name": "Base", "tier": "Standard" if args.protect_data else "Free"},
             enable_rbac=True,
             aad_profile={"managed": True, "enable_azure_rbac": True},
             disable_local_accounts=True,
