@@ -3,7 +3,8 @@
 `triplane plan <stack> --k8s-out DIR` writes `DIR/<cluster>/<namespace>/<NN>-<kind>-<name>.yaml`
 (`_cluster` for cluster-scoped objects; `<cluster>` is the Kubernetes provider's name). The
 two-digit prefix orders a `kubectl apply -R -f DIR/<cluster>` so namespaces come before what lives
-in them. The objects are the plan's inputs as the Kubernetes provider would send them.
+in them. The objects are the plan's inputs as the Kubernetes provider would send them. A second run
+into the same directory first removes the files the first one wrote (never anyone else's).
 
 Secrets never appear in clear: a Secret is written without `data`/`stringData` (its keys are listed
 in the `triplane.io/redacted-keys` annotation; `pulumi up` supplies the values), and any other value
