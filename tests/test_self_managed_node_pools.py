@@ -113,6 +113,8 @@ def plan() -> Plan:
 def test_eks_gpu_node_group(plan: Plan) -> None:
     group = plan.one("aws:eks/nodeGroup:NodeGroup", "t-eks-l4-od-nodes").inputs
     assert group["amiType"] == "AL2023_x86_64_NVIDIA"
+    # The machine is in the group's name, so moving to a larger machine never collides with the old group.
+    assert group["nodeGroupName"] == "t-eks-l4-od-g6-12xlarge"
     assert group["capacityType"] == "ON_DEMAND"
     assert group["instanceTypes"] == ["g6.12xlarge"]
     assert group["scalingConfig"] == {"minSize": 0, "maxSize": 3, "desiredSize": 0}
@@ -141,6 +143,7 @@ def test_eks_launch_template_is_private_and_encrypted(plan: Plan) -> None:
 
 def test_gke_gpu_node_pool(plan: Plan) -> None:
     pool = plan.one("gcp:container/nodePool:NodePool", "t-gke-l4-spot-nodes").inputs
+    assert pool["name"] == "t-gke-l4-spot-g2-standard-24" and len(pool["name"]) <= 40
     config = pool["nodeConfig"]
     assert config["guestAccelerators"] == [
         {"type": "nvidia-l4", "count": 2, "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}
@@ -159,7 +162,8 @@ def test_gke_gpu_node_pool(plan: Plan) -> None:
 
 def test_aks_gpu_agent_pool(plan: Plan) -> None:
     pool = plan.one("azure-native:containerservice:AgentPool", "t-aks-a100-spot-nodes").inputs
-    assert pool["agentPoolName"] == aks_pool_name("nvidia-a100-80gb", "spot") == "ga10080gbsp"
+    assert pool["agentPoolName"] == aks_pool_name("nvidia-a100-80gb", "spot", "Standard_NC24ads_A100_v4")
+    assert pool["agentPoolName"].startswith("ga1008sp")
     assert pool["vmSize"] == "Standard_NC24ads_A100_v4"
     assert pool["mode"] == "User"
     assert pool["nodeTaints"] == ["sku=gpu:NoSchedule"]
@@ -174,8 +178,9 @@ def test_aks_gpu_agent_pool(plan: Plan) -> None:
 def test_aks_pool_names_fit_the_rule() -> None:
     for gpu in ("nvidia-l4", "nvidia-h100-80gb", "nvidia-a100-40gb", "nvidia-t4"):
         for capacity in ("spot", "on-demand"):
-            name = aks_pool_name(gpu, capacity)
+            name = aks_pool_name(gpu, capacity, "Standard_ND96isr_H100_v5")
             assert len(name) <= 12 and name.isalnum() and name[0].isalpha() and name == name.lower()
+    assert aks_pool_name("nvidia-l4", "spot", "a") != aks_pool_name("nvidia-l4", "spot", "b")
 
 
 # --- EKS ------------------------------------------------------------------------------------------

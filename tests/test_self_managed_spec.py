@@ -259,3 +259,16 @@ def test_pool_is_sized_for_every_service_on_it() -> None:
     assert pool.min_nodes == 1  # 1 x 1 GPU
     assert pool.max_nodes == 2  # (2 + 1 surge) x 1 GPU + 1 x 4 GPUs = 7 GPUs
     assert pool.disk_size_gb == 500
+
+
+def test_pod_resources_fit_every_machine_of_the_gpu() -> None:
+    for cloud in ("aws", "azure", "gcp"):
+        for gpu_type, gpu in sizing.GPUS.items():
+            for count in gpu.machines(cloud):
+                cpu, memory = sizing.pod_resources(cloud, gpu_type, count)
+                for machine_type in gpu.machines(cloud).values():
+                    machine = sizing.MACHINES[machine_type]
+                    pods = machine.gpus // count
+                    if pods:
+                        assert cpu * pods < machine.vcpus and memory * pods < machine.memory_gib, machine_type
+    assert sizing.pod_resources(None, "nvidia-l4", 2) == (8, 32)

@@ -117,7 +117,8 @@ def test_servers_land_on_their_pool_with_its_share_of_the_machine(plan: Plan) ->
     deployment = plan.one("kubernetes:apps/v1:Deployment", "st-nightly-deployment").inputs
     pod = deployment["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"triplane.io/gpu-type": "nvidia-l4", "triplane.io/capacity-type": "spot"}
-    cpu, memory = sizing.pod_resources(sizing.MACHINES["g6.2xlarge"], 1)
+    cpu, memory = sizing.pod_resources("aws", "nvidia-l4", 1)
+    assert (cpu, memory) == (6, 24)  # three quarters of a g6.2xlarge (8 vCPU, 32 GiB per GPU)
     assert pod["containers"][0]["resources"]["limits"] == {
         "cpu": str(cpu),
         "memory": f"{memory}Gi",

@@ -16,6 +16,7 @@ Every pool carries the labels `triplane.io/gpu-type`, `triplane.io/capacity-type
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,10 +58,12 @@ def node_labels(pool: str, gpu_type: str, capacity_type: str) -> dict[str, str]:
     return {GPU_TYPE_LABEL: gpu_type, CAPACITY_LABEL: capacity_type, POOL_LABEL: pool}
 
 
-def aks_pool_name(gpu_type: str, capacity_type: str) -> str:
-    """AKS pool names: at most 12 lowercase letters and digits, starting with a letter."""
-    short = re.sub(r"[^a-z0-9]", "", gpu_type.removeprefix("nvidia-"))[:9]
-    return f"g{short}{'sp' if capacity_type == 'spot' else 'od'}"
+def aks_pool_name(gpu_type: str, capacity_type: str, machine_type: str) -> str:
+    """AKS pool names: at most 12 lowercase letters and digits, starting with a letter. A short hash of
+    the VM size keeps the name unique when a larger pod moves the pool to a larger size."""
+    short = re.sub(r"[^a-z0-9]", "", gpu_type.removeprefix("nvidia-"))[:5]
+    size = hashlib.sha256(machine_type.encode()).hexdigest()[:4]
+    return f"g{short}{'sp' if capacity_type == 'spot' else 'od'}{size}"
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -75,11 +78,14 @@ class GpuNodePool(pulumi.ComponentResource):
         if args.gpu_type not in GPUS:
             raise ValueError(f"{name}: unknown GPU type {args.gpu_type!r}")
         pool = physical_name(name, kind="k8s")
+        # The machine is part of the cloud-side name: a larger pod moving the pool to a larger machine
+        # replaces the group, and the new one must not collide with the old one's name.
+        cloud_name = physical_name(name, args.machine_type, kind="k8s")
         self.node_selector = {GPU_TYPE_LABEL: args.gpu_type, CAPACITY_LABEL: args.capacity_type}
         labels = {**args.labels, **node_labels(pool, args.gpu_type, args.capacity_type)}
         cluster = args.cluster
         if isinstance(cluster, EksClusterRef):
-            self.pool_name = self._eks(name, pool, args, cluster, labels)
+            self.pool_name = self._eks(name, cloud_name, args, cluster, labels)
         elif isinstance(cluster, GkeClusterRef):
             self.pool_name = self._gke(name, pool, args, cluster, labels)
         else:
@@ -87,12 +93,12 @@ class GpuNodePool(pulumi.ComponentResource):
         self.register_outputs({"pool_name": self.pool_name})
 
     def _eks(
-        self, name: str, pool: str, args: GpuNodePoolArgs, cluster: EksClusterRef, labels: dict[str, str]
+        self, name: str, cloud_name: str, args: GpuNodePoolArgs, cluster: EksClusterRef, labels: dict[str, str]
     ) -> pulumi.Output[str]:
-        tags = {**args.tags, "Name": pool}
+        tags = {**args.tags, "Name": cloud_name}
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
-            name=pool,
+            name=cloud_name,
             description=f"GPU nodes ({args.gpu_type}) for Triplane model servers",
             block_device_mappings=[
                 {
@@ -122,7 +128,7 @@ class GpuNodePool(pulumi.ComponentResource):
         group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=cluster.name,
-            node_group_name=pool,
+            node_group_name=cloud_name,
             node_role_arn=cluster.node_role_arn,
             subnet_ids=list(cluster.subnet_ids),
             ami_type="AL2023_x86_64_NVIDIA",
@@ -179,7 +185,7 @@ class GpuNodePool(pulumi.ComponentResource):
             node_config["boot_disk_kms_key"] = cluster.boot_disk_kms_key
         node_pool = gcp.container.NodePool(
             f"{name}-nodes",
-            name=pool,
+            name=physical_name(pool, args.machine_type, kind="gke_node_pool"),
             project=cluster.project,
             location=cluster.location,
             cluster=cluster.name,
@@ -201,7 +207,7 @@ class GpuNodePool(pulumi.ComponentResource):
         self, name: str, args: GpuNodePoolArgs, cluster: AksClusterRef, labels: dict[str, str]
     ) -> pulumi.Output[str]:
         spot = args.capacity_type == "spot"
-        pool_name = aks_pool_name(args.gpu_type, args.capacity_type)
+        pool_name = aks_pool_name(args.gpu_type, args.capacity_type, args.machine_type)
         extra: Any = {}
         if spot:
             extra = {

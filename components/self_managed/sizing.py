@@ -321,16 +321,20 @@ def clouds_offering(gpu_type: str, gpus: int) -> list[str]:
     return [cloud for cloud in ("aws", "azure", "gcp") if machine_for(cloud, gpu_type, gpus) is not None]
 
 
-def pod_resources(machine: Machine | None, gpus: int) -> tuple[int, int]:
-    """CPU cores and memory (GiB) for a pod using `gpus` of the machine's GPUs: its share, less headroom
-    for the kubelet, system daemons and the device plugin. Without a known machine: 4 cores and 16 GiB
-    per GPU."""
-    if machine is None:
+def pod_resources(cloud: str | None, gpu_type: str, gpus: int) -> tuple[int, int]:
+    """CPU cores and memory (GiB) for a pod using `gpus` GPUs of this type on `cloud`.
+
+    Per GPU, the smallest share any of the cloud's machines for that GPU offers, less a quarter of
+    headroom for the kubelet, system daemons and the device plugin. It fits whichever machine the
+    pool runs, and does not change when a larger pod moves the pool to a larger machine. Without a
+    cloud (an existing cluster): 4 cores and 16 GiB per GPU.
+    """
+    machines = [MACHINES[m] for m in GPUS[gpu_type].machines(cloud).values()] if cloud else []
+    if not machines:
         return 4 * gpus, 16 * gpus
-    share = gpus / machine.gpus
-    cpu = max(1, math.floor(machine.vcpus * share * 0.75))
-    memory = max(4, math.floor(machine.memory_gib * share * 0.75))
-    return cpu, memory
+    vcpus = min(m.vcpus / m.gpus for m in machines)
+    memory = min(m.memory_gib / m.gpus for m in machines)
+    return max(1, math.floor(vcpus * gpus * 0.75)), max(4, math.floor(memory * gpus * 0.75))
 
 
 def nodes_needed(gpus: int, gpus_per_node: int) -> int:

@@ -64,7 +64,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
         data_classification=use_case.data_classification,
         pattern=PATTERN,
     )
-    cpu, memory = _resources(ctx, handle, use_case)
+    cpu, memory = _resources(handle, use_case)
     node_selector = dict(handle.gpu_node_selector)
     if handle.ref is not None:
         pool, _ = node_pool_for(ctx, handle, use_case)
@@ -149,14 +149,11 @@ def _common_labels(selectors: list[dict[str, str]]) -> dict[str, str]:
     return common
 
 
-def _resources(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase) -> tuple[int, int]:
+def _resources(handle: ClusterHandle, use_case: SelfManagedUseCase) -> tuple[int, int]:
     if use_case.resources is not None:
         return use_case.resources.cpu, use_case.resources.memory_gib
-    machine = None
-    if handle.ref is not None and handle.cloud is not None:
-        _, plan = node_pool_for(ctx, handle, use_case)
-        machine = plan.machine
-    return sizing.pod_resources(machine, use_case.gpu.count)
+    cloud = handle.cloud if handle.ref is not None else None
+    return sizing.pod_resources(cloud, use_case.gpu.type, use_case.gpu.count)
 
 
 def _warn_about_egress(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase) -> None:
