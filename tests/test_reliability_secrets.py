@@ -9,7 +9,9 @@ planted value must hold it inside the engine's secret envelope.
 
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,45 @@ def test_no_planted_value_in_the_kubernetes_manifests(stack: str, tmp_path: Path
     assert len(files) >= len(written) > 0 or not any(r.type.startswith("kubernetes:") for r in plan.resources)
     leaked = {str(p): [v for v in needles(stack) if v in p.read_text(encoding="utf-8")] for p in files}
     assert {p: v for p, v in leaked.items() if v} == {}
+
+
+# --- every kind of slot -----------------------------------------------------------------------------
+
+ALL_SLOTS = {
+    "triplane:azureOpenaiKey": planted("triplane:azureOpenaiKey"),
+    "triplane:servedApiKey": planted("triplane:servedApiKey"),
+    "triplane:servedHfToken": planted("triplane:servedHfToken"),
+}
+
+
+@functools.cache
+def every_slot_plan() -> Plan:
+    """Prod with the longest names, an Azure SaaS key and a self-managed server with both its secrets."""
+    from tests.test_reliability_names import LONG_STACK, long_names_document
+
+    document = long_names_document()
+    served = next(u for u in document["config"]["triplane:environment"]["use_cases"] if u.get("cluster"))
+    served["api_key_secret"], served["hf_token_secret"] = "servedApiKey", "servedHfToken"
+    for key in ALL_SLOTS:
+        document["config"][key] = {"secure": "v1:placeholder"}
+    values = {key: planted(key) for key, value in document["config"].items() if isinstance(value, dict)
+              and set(value) == {"secure"}}  # fmt: skip
+    with tempfile.TemporaryDirectory() as directory:
+        return plan_stack(str(write_stack(Path(directory), LONG_STACK, document)), secret_values=values)
+
+
+def test_secrets_of_every_kind_of_slot_stay_secret(tmp_path: Path) -> None:
+    from triplane.k8s_out import write_manifests
+
+    plan = every_slot_plan()
+    values = tuple(ALL_SLOTS.values())
+    for value in values:
+        assert any(contains(r.inputs, (value,)) for r in plan.resources), f"{value} reaches no resource"
+    exposed = {r.urn: list(unwrapped_paths(r.inputs, values)) for r in plan.resources}
+    assert {urn: paths for urn, paths in exposed.items() if paths} == {}
+    written = "".join(p.read_text(encoding="utf-8") for p in write_manifests(plan, tmp_path))
+    for text in (plan.dumps(), written, "\n".join(m for _, m in plan.logs)):
+        assert [v for v in values if v in text] == []
 
 
 # --- refusals ---------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability_support import variant
+from stacks.spec import SpecError, validate_environment
+from tests.reliability_support import stack_document, variant
 from triplane.plan import Plan, PlannedResource
 from triplane.stackfile import plan_stack
 
@@ -84,6 +85,17 @@ def test_prod_protects_and_retains_every_stateful_resource() -> None:
     assert {r.type for r in found} >= PROD_MUST_HAVE
     unguarded = [f"{r.type} {r.name}" for r in found if not (r.protect and r.retain_on_delete)]
     assert unguarded == []
+
+
+def test_prod_protects_what_the_shipped_stack_does_not_plan() -> None:
+    """prod, grown by an AKS cluster, an Azure SaaS key store and a Bedrock guardrail."""
+    from tests.test_reliability_names import long_names_plan
+
+    plan = long_names_plan()
+    found = stateful(plan)
+    assert {"azure-native:keyvault:Secret", "azure-native:network:PublicIPAddress",
+            "azure-native:resources:ResourceGroup"} <= {r.type for r in found}  # fmt: skip
+    assert [f"{r.type} {r.name}" for r in found if not (r.protect and r.retain_on_delete)] == []
 
 
 def test_prod_protects_nothing_it_does_not_retain() -> None:
@@ -201,3 +213,34 @@ def test_other_use_cases_do_not_move_when_one_is_renamed(rename: tuple[Plan, Pla
         return {r.urn for r in plan.resources if r.urn not in inside}
 
     assert outside(before, OLD) == outside(after, NEW)
+
+
+RENAME_REFUSALS = {
+    "its own name": (
+        lambda cases: cases[0].update(previous_name=cases[0]["name"]),
+        "use_cases[0].previous_name: is the current name",
+    ),
+    "another use case's name": (
+        lambda cases: cases[0].update(previous_name=cases[1]["name"]),
+        "use_cases[0].previous_name: 'doc-search' is the name of use_cases[1]",
+    ),
+    "claimed twice": (
+        lambda cases: (cases[0].update(previous_name="old-name"), cases[1].update(previous_name="old-name")),
+        "use_cases[1].previous_name: 'old-name' is already claimed by use_cases[0]",
+    ),
+    "a self-managed use case": (
+        lambda cases: cases[2].update(previous_name="old-review"),
+        "use_cases[2].previous_name: not supported for self-managed use cases yet",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RENAME_REFUSALS))
+def test_a_rename_that_cannot_map_one_to_one_is_refused(case: str) -> None:
+    environment = stack_document("dev")["config"]["triplane:environment"]
+    assert [u["pattern"] for u in environment["use_cases"]] == ["saas", "cloud-managed", "self-managed"]
+    change, expected = RENAME_REFUSALS[case]
+    change(environment["use_cases"])
+    with pytest.raises(SpecError) as caught:
+        validate_environment(environment, "stacks/Pulumi.dev.yaml")
+    assert f"triplane:environment.{expected}" in str(caught.value)

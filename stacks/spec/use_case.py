@@ -54,6 +54,13 @@ def rename_problems(environment: Environment) -> list[str]:
         previous = use_case.previous_name
         if previous is None:
             continue
+        if getattr(use_case, "pattern", None) == "self-managed":
+            problems.append(
+                f"use_cases[{i}].previous_name: not supported for self-managed use cases yet: their Kubernetes "
+                "namespace and model cache are named after the use case, so a rename serves from a new namespace; "
+                "keep the name (the description can change)"
+            )
+            continue
         if previous in current:
             problems.append(
                 f"use_cases[{i}].previous_name: {previous!r} is the name of use_cases[{current[previous]}]; "
