@@ -36,7 +36,7 @@ RULES: dict[str, NameRule] = {
     "gcp": NameRule(max_length=63),
     "gcp_service_account": NameRule(max_length=30, min_length=6),
     "gcp_psc": NameRule(max_length=20, separators=""),
-    "gke_node_pool": NameRule(max_length=40),
+    "gke": NameRule(max_length=40),
     "bedrock_guardrail": NameRule(max_length=50),
 }
 

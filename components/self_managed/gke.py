@@ -116,7 +116,7 @@ class GkeCluster(pulumi.ComponentResource):
         data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         network = args.network
         project, region = network.project, network.region
-        cluster_name = physical_name(name, kind="gcp")
+        cluster_name = physical_name(name, kind="gke")
         labels = gcp_labels(args.tags)
         number = gcp.organizations.get_project_output(
             project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)

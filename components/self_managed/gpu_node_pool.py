@@ -185,7 +185,7 @@ class GpuNodePool(pulumi.ComponentResource):
             node_config["boot_disk_kms_key"] = cluster.boot_disk_kms_key
         node_pool = gcp.container.NodePool(
             f"{name}-nodes",
-            name=physical_name(pool, args.machine_type, kind="gke_node_pool"),
+            name=physical_name(pool, args.machine_type, kind="gke"),
             project=cluster.project,
             location=cluster.location,
             cluster=cluster.name,
