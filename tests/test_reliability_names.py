@@ -236,25 +236,11 @@ def long_names_document() -> dict[str, Any]:
     return document
 
 
-PENDING: dict[tuple[str, str], str] = {
-    # (resource type, input): the fix, and whose it is. Reported, not exempt: the test fails once the
-    # name fits, so the entry is removed with the fix.
-    ("gcp:container/cluster:Cluster", "name"): (
-        "components/self_managed/gke.py names the cluster physical_name(name, kind='gcp') (63 characters); GKE "
-        "takes 40. Needs a 40-character kind in components.naming.RULES, used for the cluster and its pools"
-    ),
-    ("gcp:container/nodePool:NodePool", "name"): "the same 40-character rule, for the GPU node pools' names",
-}
-
-
 def test_the_longest_names_the_spec_allows_still_fit_every_cloud() -> None:
     assert len(LONG_STACK) == NAME_MAX
     plan = long_names_plan()
     assert all(len(u) == NAME_MAX for u in plan.outputs["endpoints"])
-    found = list(violations(plan))
-    pending = {key for key in PENDING if any(v.startswith(f"{key[0]} ") and f": {key[1]} " in v for v in found)}
-    assert [v for v in found if not any(v.startswith(f"{t} ") and f": {k} " in v for t, k in PENDING)] == []
-    assert pending == set(PENDING), "fixed: remove these entries from PENDING"
+    assert list(violations(plan)) == []
 
 
 def test_every_rule_is_checked_on_some_resource() -> None:
