@@ -24,6 +24,7 @@ from stacks.spec import SpecError
 from tests.reliability_support import (
     SHIPPED_STACKS,
     contains,
+    plan_recorded,
     planted,
     planted_plan,
     planted_values,
@@ -34,6 +35,7 @@ from tests.reliability_support import (
     write_stack,
 )
 from triplane import render
+from triplane.cli import cli
 from triplane.plan import REDACTED, Plan
 from triplane.stackfile import load_stack, plan_stack
 
@@ -156,14 +158,30 @@ def test_a_plain_text_secret_is_refused_without_showing_it(tmp_path: Path) -> No
     document = stack_document("prod")
     document["config"][key] = value  # written in plain text instead of `secure:`
     path = write_stack(tmp_path, "prod", document)
-    result = CliRunner().invoke(__import__("triplane.cli", fromlist=["cli"]).cli, ["plan", str(path)])
+    result = CliRunner().invoke(cli, ["plan", str(path)])
     assert result.exit_code == 2
     assert "is stored in plain text" in result.output
     assert value not in result.output
 
 
-def test_a_refusal_during_the_program_shows_no_secret(tmp_path: Path) -> None:
-    """A builder refusal (raised while resources are being composed) carries no planted value."""
+def test_the_command_shows_and_writes_no_secret(tmp_path: Path) -> None:
+    """`triplane plan prod --json --k8s-out`: the stack's own placeholders appear in no output or file."""
+    from triplane.stackfile import placeholder
+
+    result = CliRunner().invoke(
+        cli, ["plan", "prod", "--json", str(tmp_path / "plan.json"), "--k8s-out", str(tmp_path / "k8s")]
+    )
+    assert result.exit_code == 0, result.output
+    values = [placeholder(key) for key in load_stack("prod").secret_keys]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) > 10
+    for text in [result.output, *(p.read_text(encoding="utf-8") for p in files)]:
+        assert [v for v in values if v in text] == []
+
+
+def test_a_refusal_of_a_valid_looking_spec_shows_no_secret(tmp_path: Path) -> None:
+    """A refusal that needs the whole environment (Vertex on an existing network needs its endpoint
+    address) comes during validation, before the program, and carries no planted value."""
 
     def break_it(environment: dict[str, Any]) -> None:
         environment["clouds"]["gcp"]["network"] = {
@@ -178,7 +196,8 @@ def test_a_refusal_during_the_program_shows_no_secret(tmp_path: Path) -> None:
     path = variant(tmp_path, "prod", break_it)
     values = planted_values("prod")
     with pytest.raises(SpecError) as caught:
-        plan_stack(str(path), secret_values=values)
+        plan_recorded(str(path), secret_values=values)
+    assert not hasattr(caught.value, "recorded"), "refused by the program, not before it"
     assert "vertex.psc_address" in str(caught.value)
     assert [v for v in values.values() if v in str(caught.value)] == []
 
