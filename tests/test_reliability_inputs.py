@@ -23,6 +23,7 @@ from stacks.spec import Environment, SpecError, validate_environment
 from tests.reliability_specs import MUTATIONS, Mutation, broken, environments, secrets_of
 from tests.reliability_support import plan_recorded, write_stack
 from triplane.plan import STACK_TYPE
+from triplane.stackfile import load_stack
 
 SOURCE = "stacks/Pulumi.hyp.yaml"
 ROOT = "triplane:environment"
@@ -121,6 +122,24 @@ def test_right_keys_wrong_values_end_in_a_refusal_or_an_environment(value: dict[
         validate_environment(value, SOURCE)
     except SpecError as error:
         assert_one_paragraph(error)
+
+
+YAML_PIECES = st.sampled_from(
+    ["config:", "\n", "  ", "\t", "triplane:environment:", " owner: a", "- ", "[", "]", "{", "}", ": ", "'", '"',
+     "&a ", "*a", "!!python/object:os.system ", "secure: x", "---\n", "use_cases:", "# c", "\u00e9", "\x00"]
+)  # fmt: skip
+
+
+@FAST
+@given(st.lists(YAML_PIECES | st.text(max_size=8), max_size=30).map("".join))
+def test_any_stack_file_text_ends_in_a_refusal_or_an_environment(text: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "Pulumi.hyp.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_stack(str(path)).environment()
+        except SpecError as error:
+            assert_one_paragraph(error, source=str(path))
 
 
 # --- planned end to end -----------------------------------------------------------------------------
