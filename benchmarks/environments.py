@@ -46,7 +46,14 @@ MANAGED_MODELS: dict[str, list[dict[str, Any]]] = {
     "gcp": [{"id": "gemini-1.5-pro-002"}, {"id": "gemini-1.5-flash-002"}],
 }
 """Models every data classification's allowlist accepts (policies/policy-config.json), so the gate passes."""
-GPU_BY_CLOUD = {"aws": "nvidia-l4", "azure": "nvidia-a10", "gcp": "nvidia-l4"}
+GPUS_BY_CLOUD = {
+    "aws": ("nvidia-l4", "nvidia-a10g"),
+    "azure": ("nvidia-a10", "nvidia-a100-80gb"),
+    "gcp": ("nvidia-l4", "nvidia-a100-40gb"),
+}
+"""One-GPU machines on each cloud; with two capacity types, a cluster's use cases spread over four
+pools, so no pool outgrows the policy pack's default node-pool cap (10) even at 200 use cases."""
+CAPACITY_TYPES = ("on-demand", "spot")
 OPEN_MODELS = (
     ("mistralai/Mistral-7B-Instruct-v0.3", "e0bc86c23ce5aae1db576c8cca6f06f1f73af2db"),
     ("meta-llama/Llama-3.1-8B-Instruct", "0e9e39f249a16976918f6564b8830bc894c89659"),
@@ -93,11 +100,13 @@ def use_case(index: int, pattern: str, cloud: str) -> dict[str, Any]:
             "allowed_principals": [SAAS_PRINCIPALS[cloud](index)],
         }
     model_id, revision = OPEN_MODELS[index % len(OPEN_MODELS)]
+    nth_on_cloud = index // len(mix(PATTERNS))
     return {
         **common,
         "cluster": f"gpu-{cloud}",
         "model": {"id": model_id, "revision": revision},
-        "gpu": {"type": GPU_BY_CLOUD[cloud], "count": 1},
+        "gpu": {"type": GPUS_BY_CLOUD[cloud][nth_on_cloud % 2], "count": 1},
+        "node_pool": {"capacity_type": CAPACITY_TYPES[nth_on_cloud // 2 % 2]},
         "tokens": {"max_total_tokens": 4096},
         "replicas": {"min": 1, "max": 1},
         "allowed_clients": {"namespaces": [f"team-{index:04d}"]},

@@ -7,10 +7,10 @@ runtime (`triplane.plan.run_program` with the same `CloudMocks`). Whatever this 
 SDK and the mock engine cost; what the Triplane plan costs above it is Triplane's, and the provider
 SDK classes' (typed arguments, one output per declared property).
 
-A plan records aliases by name only, but the provider SDK classes add type aliases of their own
-(an azure-native resource carries one per former API version, and the SDK computes a URN for each
-with several outputs). The engine sees them, so the floor registers them too: `capturing()` keeps
-each registration's alias messages while the Triplane plan runs.
+A plan records each alias as the URN it stands for, but the SDK sends most of them in parts (the
+provider SDK classes add one type alias per former API version of an azure-native resource), and
+computes a URN for each with several outputs. The floor must send the same messages, so
+`capturing()` keeps each registration's alias messages while the Triplane plan runs.
 """
 
 from __future__ import annotations

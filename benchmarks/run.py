@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,6 +144,16 @@ def explicit_summary(plan: Plan, captured: Captured) -> dict[str, Any]:
     return {"explicit": dict(sorted(explicit.items())), "redundant": dict(sorted(redundant.items()))}
 
 
+def paired_ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median, over rounds, of one measurement over the other taken in the same round.
+
+    Each round runs plan, floor and gate back to back, so a slow spell of the machine stretches all
+    of them; a ratio within a round cancels it, where the ratio of two best times, each from a
+    different round, would not.
+    """
+    return round(statistics.median(n / d for n, d in zip(numerators, denominators, strict=True)), 3)
+
+
 def bench_size(size: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from triplane.gate import check_plan
     from triplane.stackfile import load_stack, plan_stack
@@ -183,14 +194,14 @@ def bench_size(size: int, args: argparse.Namespace, workdir: Path) -> dict[str, 
         "samples": {key: [round(v, 3) for v in values] for key, values in samples.items() if values},
         "resources_per_second": {key: round(count / value, 1) for key, value in best.items()},
         "ms_per_resource": {key: round(1000 * value / count, 2) for key, value in best.items()},
-        "plan_to_floor": round(best["plan"] / best["floor"], 3),
+        "plan_to_floor": paired_ratio(samples["plan"], samples["floor"]),
         "floor_same_requests": not mismatched,
         "floor_mismatches": mismatched[:20],
         "longest_chain": chain_summary(plan),
         "dependencies": explicit_summary(plan, captured),
     }
     if "gate" in best and gate_result is not None:
-        result["gate_to_plan"] = round(best["gate"] / best["plan"], 3)
+        result["gate_to_plan"] = paired_ratio(samples["gate"], samples["plan"])
         result["gate"] = {
             "violations": len(gate_result.violations),
             "mandatory": [f"{v.policy}: {v.resource_name}" for v in gate_result.mandatory][:20],
@@ -237,7 +248,9 @@ def table(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES), help="use cases per environment")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement; the best is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="rounds per size; the best time and the median paired ratio are reported"
+    )
     parser.add_argument("--patterns", nargs="+", choices=environments.PATTERNS, help="default: every registered one")
     parser.add_argument("--no-gate", action="store_true", help="skip the policy gate")
     parser.add_argument("--no-warm-up", action="store_true", help="skip the untimed first plan (smoke tests)")

@@ -194,7 +194,9 @@ def environments(draw: st.DrawFn, max_use_cases: int = 4, max_clouds: int = 3) -
         environment["protect_stateful"] = draw(st.booleans())
     cluster_names = draw(st.lists(names, max_size=2, unique=True))
     for cluster_name in cluster_names:
-        targets = [None, *sorted(environment["clouds"])]
+        # One new cluster per cloud: a second would take the same subnets (the spec refuses it).
+        taken = {c["new"]["cloud"] for c in environment["kubernetes"] if "new" in c}
+        targets = [None, *sorted(set(environment["clouds"]) - taken)]
         cloud = draw(st.sampled_from(targets))
         environment["kubernetes"].append(
             {"name": cluster_name, "existing": {"kubeconfig_context": "kind-triplane"}}

@@ -99,6 +99,13 @@ def test_a_cycle_is_refused() -> None:
     assert longest_chain(Plan(project="triplane", stack=STACK)).length == 0
 
 
+def test_paired_ratio_is_the_median_of_each_rounds_ratio() -> None:
+    # Round 2's fast floor would make best/best 2.0 / 1.0 = 2.0; round by round the plan is 1.1x.
+    assert run.paired_ratio([2.2, 2.0, 2.4], [2.0, 1.0, 2.2]) == pytest.approx(1.1, abs=0.01)
+    with pytest.raises(ValueError):
+        run.paired_ratio([1.0, 2.0], [1.0])
+
+
 def test_generated_environments_mix_every_pattern_and_cloud_and_validate() -> None:
     value = environments.environment(9, environments.PATTERNS)
     pairs = {(u["pattern"], u.get("cloud") or u["cluster"].removeprefix("gpu-")) for u in value["use_cases"]}
@@ -134,7 +141,9 @@ def test_tiny_run_measures_plan_floor_and_gate(tiny: tuple[dict[str, Any], Path]
         assert size["floor_same_requests"] is True, size["floor_mismatches"]
         assert set(size["seconds"]) == {"plan", "floor", "gate"}
         assert all(v > 0 for v in size["seconds"].values())
+        # One round: the paired ratio is that round's plan time over its floor time.
         assert size["plan_to_floor"] == pytest.approx(size["seconds"]["plan"] / size["seconds"]["floor"], rel=0.01)
+        assert size["gate_to_plan"] == pytest.approx(size["seconds"]["gate"] / size["seconds"]["plan"], rel=0.01)
         assert size["gate"]["mandatory"] == []
         assert size["longest_chain"]["length"] == len(size["longest_chain"]["chain"]) > 1
     assert set(report["per_resource_growth"]) == {"plan", "floor", "gate"}

@@ -115,3 +115,46 @@ def test_endpoints_output_names_every_use_case(stack: str) -> None:
         assert endpoint["url"]
         assert endpoint["auth"]
     json.dumps(plan.to_json())
+
+
+def test_type_aliases_are_shown_as_the_urns_they_stand_for(dev_plan: Plan) -> None:
+    """The provider SDKs send an alias per former type in parts (pulumi-aws 7: Bucket was BucketV2)."""
+    bucket = dev_plan.one("aws:s3/bucket:Bucket", "dev-bedrock-logging-bucket")
+    former = bucket.urn.replace("$aws:s3/bucket:Bucket::", "$aws:s3/bucketV2:BucketV2::")
+    assert former != bucket.urn
+    assert set(bucket.aliases) == {former}
+
+
+def test_offline_runtime_is_put_back_and_a_failing_output_fails_the_run() -> None:
+    from pulumi import _types as pulumi_types
+    from pulumi.runtime import resource as pulumi_resource
+    from pulumi.runtime import stack as pulumi_stack
+
+    import pulumi
+    from triplane.plan import run_program
+
+    originals = (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types)
+
+    def program() -> None:
+        bucket = pulumi.CustomResource("aws:s3/bucketV2:BucketV2", "logs", {"bucket": "logs"})
+        pulumi.log.warn("kept: a warning")
+        pulumi.log.debug("dropped: debug chatter")
+
+        def fail(_: object) -> str:
+            raise ValueError("the value is wrong")
+
+        pulumi.export("broken", bucket.urn.apply(fail))
+
+    with pytest.raises(Exception, match="the value is wrong"):
+        run_program(program, stack="dev")
+    assert (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types) == originals
+
+    def quiet() -> None:
+        pulumi.CustomResource("aws:s3/bucketV2:BucketV2", "logs", {"bucket": "logs"})
+        pulumi.log.warn("kept: a warning")
+        pulumi.log.debug("dropped: debug chatter")
+
+    plan = run_program(quiet, stack="dev")
+    assert [r.name for r in plan.resources if r.custom] == ["logs"]
+    assert plan.logs == [("warning", "kept: a warning")]
+    assert (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types) == originals

@@ -171,9 +171,9 @@ def test_the_renamed_component_is_aliased_to_its_former_name(rename: tuple[Plan,
     before, after = rename
     old = before.one("triplane:saas:SaasEgress", f"dev-{OLD}")
     new = after.one("triplane:saas:SaasEgress", f"dev-{NEW}")
-    assert new.aliases == (f"dev-{OLD}",)
+    assert new.aliases == (old.urn,)
     assert old.aliases == ()
-    assert [r.name for r in after.resources if f"dev-{OLD}" in r.aliases] == [f"dev-{NEW}"]
+    assert [r.name for r in after.resources if old.urn in r.aliases] == [f"dev-{NEW}"]
 
 
 def test_every_resource_of_the_renamed_use_case_maps_to_its_former_self(rename: tuple[Plan, Plan]) -> None:

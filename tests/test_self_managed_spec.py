@@ -228,6 +228,18 @@ def test_new_cluster_api_access() -> None:
     assert "too much of the internet" in only_problem(env)
 
 
+def test_one_new_cluster_per_cloud() -> None:
+    """A second new cluster on a cloud would take the first one's subnets and endpoints."""
+    env = environment(use_case())
+    first = env["kubernetes"][0]
+    env["kubernetes"].append({"name": "gpu-2", "new": dict(first["new"])})
+    problem = only_problem(env)
+    assert problem.startswith("triplane:environment.kubernetes[1].new.cloud: cluster 'gpu' already creates")
+    assert "point its use cases at 'gpu'" in problem
+    env["kubernetes"][1] = {"name": "gpu-2", "existing": {"kubeconfig_context": "other"}}
+    validate_environment(env, SOURCE)
+
+
 def test_kv_cache_arithmetic() -> None:
     llama8b = sizing.MODELS["meta-llama/Llama-3.1-8B-Instruct"]
     assert llama8b.architecture is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import logging
@@ -18,9 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
+from pulumi import _types as pulumi_types
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from triplane.mocks import CloudMocks
@@ -183,12 +188,21 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 provider=request.provider or None,
-                aliases=tuple(a.urn or a.spec.name for a in request.aliases),
+                aliases=tuple(a.urn or self.alias_urn(a.spec, request) for a in request.aliases),
                 ignore_changes=tuple(request.ignoreChanges),
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),
             )
         )
         return response
+
+    def alias_urn(self, spec: Any, request: Any) -> str:
+        """The URN an alias given by parts stands for, as the engine computes it: a part left out is
+        the resource's own (the provider SDKs add one such alias per former type of a resource)."""
+        parent = "" if spec.noParent else spec.parentUrn or request.parent
+        stack, project, type_, name = self.make_urn(parent, spec.type or request.type, spec.name or request.name)[
+            len("urn:pulumi:") :
+        ].split("::", 3)
+        return f"urn:pulumi:{spec.stack or stack}::{spec.project or project}::{type_}::{name}"
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn.split("::")[2] == STACK_TYPE:
@@ -197,8 +211,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 class _LogCollector(logging.Handler):
+    """Keeps what the program logs at info and above (the engine shows debug only with --debug)."""
+
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+        super().__init__(logging.INFO)
         self.records: list[tuple[str, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -226,7 +242,7 @@ def run_program(
     logger = logging.getLogger(f"triplane.plan.{stack}")
     logger.propagate = False
     logger.handlers = [collector]
-    logger.setLevel(logging.DEBUG)
+    logger.setLevel(logging.INFO)
 
     encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
     set_all_config(encoded, list(secret_keys or []))
@@ -243,7 +259,7 @@ def run_program(
         )
     )
     pulumi_settings.ROOT.set(None)
-    with _collector_paused():
+    with _collector_paused(), _offline_runtime():
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
@@ -281,6 +297,80 @@ def _collector_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
             gc.collect(0)
+
+
+@contextlib.contextmanager
+def _offline_runtime() -> Iterator[None]:
+    """Pieces of the SDK's runtime swapped for the length of an offline run; `pulumi up` and
+    `pulumi preview` (the real language host) are untouched, and a plan registers the same requests.
+
+    - Waiting for the program to settle: the SDK waits on every outstanding output at once, again
+      each time one finishes (asyncio.wait), which costs outstanding outputs times rounds: tens of
+      thousands of callbacks added and removed per round in a large environment. `_settle` awaits
+      them one at a time, in linear time: the same end state, and a failed output still fails the run.
+    - Source positions: for the CLI to point at a program line, the SDK walks and converts the whole
+      call stack of every resource. A plan shows no source lines, so it sends none.
+    - Type metadata: the SDK reads a resource class's type annotations again for every resource,
+      and unwraps the same input types for every property. Both are pure functions of a class or a
+      type, so they are worked out once per run.
+    """
+    swaps: list[tuple[Any, str, Any]] = [
+        (pulumi_stack, "wait_for_rpcs", _settle),
+        (pulumi_resource, "_get_stack_trace", source_pb2.StackTrace),
+        (pulumi_types, "resource_types", functools.cache(pulumi_types.resource_types)),
+        (pulumi_types, "unwrap_type", _remembered(pulumi_types.unwrap_type)),
+    ]
+    saved = [(module, name, getattr(module, name)) for module, name, _ in swaps]
+    for module, name, replacement in swaps:
+        setattr(module, name, replacement)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+def _remembered(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`function` of one argument, computed once per (hashable) argument."""
+    known: dict[Any, Any] = {}
+
+    def lookup(argument: Any) -> Any:
+        try:
+            return known[argument]
+        except KeyError:
+            result = known[argument] = function(argument)
+            return result
+        except TypeError:  # unhashable: not remembered
+            return function(argument)
+
+    return lookup
+
+
+async def _settle(await_all_outstanding_tasks: bool = True) -> None:
+    """Wait until no RPC and (by default) no output is outstanding; raise the first failure."""
+    settings = pulumi_settings.SETTINGS
+    rpc_manager = pulumi_settings._get_rpc_manager()
+    while True:
+        while rpc_manager.rpcs:
+            await asyncio.sleep(0)  # let the RPCs just queued start before waiting on one
+            try:
+                await rpc_manager.rpcs.pop()
+            except Exception as error:
+                cause = rpc_manager.unhandled_exception
+                if cause is not None:
+                    raise error from cause.with_traceback(rpc_manager.exception_traceback)
+                raise
+        if rpc_manager.unhandled_exception is not None:
+            raise rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
+        if await_all_outstanding_tasks:
+            while True:
+                with settings.lock:
+                    if not settings.outputs:
+                        break
+                    output = settings.outputs.pop()
+                await output
+        if not rpc_manager.rpcs:
+            return
 
 
 @contextlib.contextmanager

@@ -164,7 +164,7 @@ class VertexEndpoint(pulumi.ComponentResource):
                 )
             ),
             unique_writer_identity=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.audit]),
+            opts=child,
         )
 
         self.url = pulumi.Output.all(private_access.ready, vertex_agent.id).apply(

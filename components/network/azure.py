@@ -16,7 +16,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.network import layout
-from components.network.refs import AzureNetworkRef
+from components.network.refs import AzureNetworkRef, SubnetSequence
 
 network = azure_native.network
 
@@ -155,7 +155,7 @@ class AzureNetwork(pulumi.ComponentResource):
             endpoint_subnet_id=endpoint_subnet.id,
             application_cidrs=[app_cidr],
             app_route_table_name=app_routes.name,
-            last_subnet=endpoint_subnet,
+            subnets=SubnetSequence(endpoint_subnet),
             cidr=args.cidr,
         )
         self.register_outputs({"vnet_id": vnet.id})

@@ -7,9 +7,27 @@ are interchangeable; the check between the two happens once, in the stack compos
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
+
+
+class SubnetSequence:
+    """The subnets Triplane writes into one Azure VNet, in order.
+
+    Azure rejects concurrent writes to a VNet's subnets (AnotherOperationInProgress), so each new
+    subnet, whichever component adds it, waits for the one added before it.
+    """
+
+    def __init__(self, last: pulumi.Resource | None = None) -> None:
+        self.last = last
+
+    def after(self) -> list[pulumi.Resource]:
+        """What the next subnet must wait for (its `depends_on`)."""
+        return [self.last] if self.last is not None else []
+
+    def add(self, subnet: pulumi.Resource) -> None:
+        self.last = subnet
 
 
 @dataclass(frozen=True)
@@ -39,8 +57,8 @@ class AzureNetworkRef:
     application_cidrs: Sequence[str]
     app_route_table_name: pulumi.Input[str] | None = None
     """Route table of the app subnet, for egress routes (None for an existing network)."""
-    last_subnet: pulumi.Resource | None = None
-    """Azure rejects concurrent writes to one VNet's subnets: a new subnet depends on this one."""
+    subnets: SubnetSequence = field(default_factory=SubnetSequence)
+    """Where a component adding a subnet to this VNet takes its place in line."""
     cidr: str | None = None
 
 

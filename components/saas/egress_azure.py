@@ -65,9 +65,9 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             virtual_network_name=ref.vnet_name,
             subnet_name="AzureFirewallSubnet",  # the name Azure Firewall requires
             address_prefix=layout.block(ref.cidr, layout.AZURE_FIREWALL),
-            # Subnets of one VNet are written one after another: Azure rejects concurrent writes.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ref.last_subnet] if ref.last_subnet else None),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ref.subnets.after()),
         )
+        ref.subnets.add(subnet)
         public_ip = network.PublicIPAddress(
             f"{name}-ip",
             resource_group_name=group,

@@ -59,7 +59,8 @@ class GcpEgressProxy(pulumi.ComponentResource):
     egress_ips: pulumi.Output[list[str]]
     proxy_address: pulumi.Output[str]
     gateway_id: pulumi.Output[str]
-    services: list[gcp.projects.Service]
+    services: dict[str, gcp.projects.Service]
+    """The enabled project APIs, by API name: a resource waits only for the ones it calls."""
 
     def __init__(self, name: str, args: GcpEgressProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:GcpEgressProxy", name, None, opts)
@@ -79,8 +80,8 @@ class GcpEgressProxy(pulumi.ComponentResource):
         labels = gcp_labels(dict(args.tags))
         project, region = ref.project, ref.region
 
-        self.services = [
-            gcp.projects.Service(
+        self.services = {
+            service: gcp.projects.Service(
                 f"{name}-{service.split('.')[0]}",
                 project=project,
                 service=service,
@@ -88,8 +89,8 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 opts=child,
             )
             for service in SERVICES
-        ]
-        apis = pulumi.ResourceOptions(parent=self, depends_on=self.services)
+        }
+        apis = pulumi.ResourceOptions(parent=self, depends_on=list(self.services.values()))
 
         proxy_subnet = gcp.compute.Subnetwork(
             f"{name}-proxy-only",
@@ -201,7 +202,10 @@ class GcpEgressProxy(pulumi.ComponentResource):
             subnetwork=ref.subnetwork_id,
             delete_swg_autogen_router_on_destroy=True,
             labels=labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_subnet, nat, *previous, *self.services]),
+            # The policy (and through it the APIs) comes with `gateway_security_policy`; the rules need not
+            # exist first (until they do, the gateway denies). The proxy-only subnet and the NAT must, or
+            # the gateway fails or creates a NAT of its own with addresses nobody allowlisted.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_subnet, nat]),
         )
         if args.workload_service_accounts:
             accounts = sorted(set(args.workload_service_accounts))

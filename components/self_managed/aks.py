@@ -96,7 +96,6 @@ class AksCluster(pulumi.ComponentResource):
             )
 
         if network.cidr is not None:
-            after = [network.last_subnet] if network.last_subnet is not None else []
             subnet = azure_native.network.Subnet(
                 f"{name}-nodes-subnet",
                 resource_group_name=group,
@@ -104,8 +103,9 @@ class AksCluster(pulumi.ComponentResource):
                 subnet_name=f"aks-{cluster_name}",
                 address_prefix=layout.block(network.cidr, layout.AZURE_AKS),
                 default_outbound_access=False,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=network.subnets.after()),
             )
+            network.subnets.add(subnet)
             node_subnet_id: pulumi.Input[str] = subnet.id
         else:
             node_subnet_id = network.app_subnet_id

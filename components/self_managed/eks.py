@@ -325,9 +325,10 @@ class EksCluster(pulumi.ComponentResource):
             args.tags,
             key_arn,
         )
+        # The system nodes wait for the identity agent, so the CSI drivers that use pod identity do too.
         addon(
             "aws-ebs-csi-driver",
-            [system_nodes, identity_agent],
+            [system_nodes],
             pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
         )
 
@@ -363,7 +364,7 @@ class EksCluster(pulumi.ComponentResource):
             )
             addon(
                 "aws-efs-csi-driver",
-                [system_nodes, identity_agent],
+                [system_nodes],
                 pod_identity_associations=[{"role_arn": efs_role.arn, "service_account": "efs-csi-controller-sa"}],
             )
 

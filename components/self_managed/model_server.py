@@ -207,7 +207,7 @@ class TgiService(pulumi.ComponentResource):
         def meta(object_name: str, extra: Mapping[str, str] | None = None) -> Any:
             return {"name": object_name, "namespace": ns, "labels": {**labels, **(extra or {})}}
 
-        account = k8s.core.v1.ServiceAccount(
+        k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=in_ns
         )
 
@@ -390,7 +390,9 @@ class TgiService(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=deployment_meta,
             spec=deployment_spec,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, account]),
+            # Not on the service account: until it exists, the API server refuses the pods and the
+            # ReplicaSet tries again, so both are created at once.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
 
         access = args.access

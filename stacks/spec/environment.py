@@ -55,6 +55,7 @@ class Environment(SpecModel):
                 raise ValueError(
                     f"kubernetes[{i}].new.cloud: {cluster.new.cloud} is not configured; add clouds.{cluster.new.cloud}"
                 )
+        _one_new_cluster_per_cloud(self.kubernetes)
         clusters = {c.name for c in self.kubernetes}
         for i, use_case in enumerate(self.use_cases):
             cloud = getattr(use_case, "cloud", None)
@@ -76,6 +77,24 @@ def _unique(field: str, names: list[str]) -> None:
         if name in seen:
             raise ValueError(f"{field}[{i}].name: {name!r} is used twice; names must be unique")
         seen.add(name)
+
+
+def _one_new_cluster_per_cloud(clusters: list[KubernetesCluster]) -> None:
+    """A new cluster takes fixed parts of the stack's network (the AKS subnet, the GKE secondary ranges,
+    the EKS interface endpoints with private DNS): a second one on the same cloud would collide."""
+    first: dict[str, str] = {}
+    for i, cluster in enumerate(clusters):
+        if cluster.new is None:
+            continue
+        cloud = cluster.new.cloud
+        if cloud in first:
+            raise ValueError(
+                f"kubernetes[{i}].new.cloud: cluster {first[cloud]!r} already creates the {cloud} cluster of this "
+                f"stack's network, and {cluster.name!r} would take the same subnets and endpoints; point its use "
+                f"cases at {first[cloud]!r} (it gets a GPU pool per GPU type and capacity), or declare "
+                f"{cluster.name!r} under `existing`"
+            )
+        first[cloud] = cluster.name
 
 
 def _no_overlap(clouds: Clouds) -> None:
