@@ -88,16 +88,8 @@ def arn_plan(stack: str) -> Plan:
 
 
 PENDING: dict[tuple[str, str, str], str] = {
-    # (component type, resource type, parliament issue): the fix, and whose it is. These are real findings,
+    # (component type, resource type, parliament issue): the fix, and whose it is. Real findings go here,
     # reported, not exempt: the test fails once they are gone, so the entry goes with the fix.
-    ("triplane:selfmanaged:EksCluster", "aws:kms/key:Key", "UNKNOWN_CONDITION_FOR_ACTION"): (
-        "components/self_managed/eks.py, the ControlPlaneLogs statement of the cluster key's policy: kms:Describe* "
-        "calls carry no encryption context, so under the kms:EncryptionContext:aws:logs:arn condition they never "
-        "match; grant kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey* only"
-    ),
-    ("triplane:selfmanaged:EksCluster", "aws:kms/key:Key", "MISMATCHED_TYPE"): (
-        "the same statement: kms:EncryptionContext:* keys are strings; compare with StringEquals, not ArnEquals"
-    ),
 }
 
 

@@ -30,6 +30,10 @@ def _external(resource: PlannedResource) -> bool:
     return resource.inputs.get("addressType") == "EXTERNAL"
 
 
+def _model_server_namespace(resource: PlannedResource) -> bool:
+    return (resource.parent or "").split("::")[2].endswith("triplane:selfmanaged:TgiService")
+
+
 STATEFUL: dict[str, tuple[str, Callable[[PlannedResource], bool]]] = {
     # type: (why it must survive, which resources of the type)
     "aws:kms/key:Key": ("encrypts data and logs: deleting it makes them unreadable", _always),
@@ -51,6 +55,7 @@ STATEFUL: dict[str, tuple[str, Callable[[PlannedResource], bool]]] = {
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": ("Vertex AI audit logs", _always),
     "gcp:compute/address:Address": ("an egress address the API vendor has allowlisted", _external),
     "kubernetes:core/v1:PersistentVolumeClaim": ("the model cache: hours of downloads", _always),
+    "kubernetes:core/v1:Namespace": ("deleting it deletes the model cache claim in it", _model_server_namespace),
 }
 PROD_MUST_HAVE = {
     "aws:kms/key:Key",
@@ -64,6 +69,7 @@ PROD_MUST_HAVE = {
     "gcp:secretmanager/secret:Secret",
     "gcp:logging/projectBucketConfig:ProjectBucketConfig",
     "kubernetes:core/v1:PersistentVolumeClaim",
+    "kubernetes:core/v1:Namespace",
 }
 """Stateful types the shipped prod stack has: the test cannot pass by planning none of them."""
 

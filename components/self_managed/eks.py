@@ -107,19 +107,11 @@ def key_policy(account: str, region: str, log_group: str) -> str:
                     "Sid": "ControlPlaneLogs",
                     "Effect": "Allow",
                     "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
                     "Resource": "*",
                     "Condition": {
-                        "ArnEquals": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
-                            )
+                        "StringEquals": {
+                            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
                         }
                     },
                 },

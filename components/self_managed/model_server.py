@@ -200,7 +200,8 @@ class TgiService(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/warn": "restricted",
                 },
             },
-            opts=child,
+            # Deleting a namespace deletes the cache claim in it: protected with the claim.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
 
