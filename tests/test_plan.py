@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pulumi
 import pytest
+from pulumi import _types as pulumi_types
+from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime import stack as pulumi_stack
 
-from triplane.plan import PLAN_FORMAT, REDACTED, Plan
+from triplane.plan import PLAN_FORMAT, REDACTED, Plan, run_program
 from triplane.stackfile import placeholder, plan_stack
 
 RESOURCE_KEYS = {
@@ -126,13 +130,6 @@ def test_type_aliases_are_shown_as_the_urns_they_stand_for(dev_plan: Plan) -> No
 
 
 def test_offline_runtime_is_put_back_and_a_failing_output_fails_the_run() -> None:
-    from pulumi import _types as pulumi_types
-    from pulumi.runtime import resource as pulumi_resource
-    from pulumi.runtime import stack as pulumi_stack
-
-    import pulumi
-    from triplane.plan import run_program
-
     originals = (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types)
 
     def program() -> None:

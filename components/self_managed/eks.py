@@ -111,7 +111,9 @@ def key_policy(account: str, region: str, log_group: str) -> str:
                     "Resource": "*",
                     "Condition": {
                         "StringEquals": {
-                            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
+                            )
                         }
                     },
                 },

@@ -187,7 +187,6 @@ class TgiService(pulumi.ComponentResource):
         ns = args.namespace
         selector = {"app.kubernetes.io/name": engine.name, "app.kubernetes.io/instance": app}
         labels = {**args.tags, **selector, "app.kubernetes.io/component": "model-server"}
-        child = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
