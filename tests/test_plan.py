@@ -155,3 +155,17 @@ def test_offline_runtime_is_put_back_and_a_failing_output_fails_the_run() -> Non
     assert [r.name for r in plan.resources if r.custom] == ["logs"]
     assert plan.logs == [("warning", "kept: a warning")]
     assert (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types) == originals
+
+
+def test_an_sdk_part_the_offline_runtime_cannot_find_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pulumi release that renames one of the private parts gets a slower plan, not a broken one."""
+    from triplane import plan as plan_module
+
+    renamed = (pulumi_resource, "_get_stack_trace_renamed", lambda _: pytest.fail("not to be called"))
+    monkeypatch.setattr(plan_module, "_OFFLINE_SWAPS", [*plan_module._OFFLINE_SWAPS, renamed])
+
+    def program() -> None:
+        pulumi.CustomResource("aws:s3/bucketV2:BucketV2", "logs", {"bucket": "logs"})
+
+    assert [r.name for r in run_program(program, stack="dev").resources if r.custom] == ["logs"]
+    assert not hasattr(pulumi_resource, "_get_stack_trace_renamed")

@@ -264,7 +264,10 @@ def run_program(
         asyncio.set_event_loop(loop)
         try:
             with _quiet_asyncio():
-                loop.run_until_complete(run_in_stack(program))
+                try:
+                    loop.run_until_complete(run_in_stack(program))
+                finally:
+                    _end_tasks(loop)
         finally:
             loop.close()
             asyncio.set_event_loop(None)
@@ -278,6 +281,22 @@ def run_program(
         outputs=monitor.stack_outputs,
         logs=collector.records,
     )
+
+
+def _end_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed run left pending, and take every task's error, as `asyncio.run` does.
+
+    Otherwise the tasks are finalized whenever the collector next finds them, logging from inside
+    whatever runs then (Python 3.11 turns that into a SystemError if it is a compile).
+    """
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()
 
 
 @contextlib.contextmanager
@@ -314,15 +333,13 @@ def _offline_runtime() -> Iterator[None]:
       and unwraps the same input types for every property. Both are pure functions of a class or a
       type, so they are worked out once per run.
     """
-    swaps: list[tuple[Any, str, Any]] = [
-        (pulumi_stack, "wait_for_rpcs", _settle),
-        (pulumi_resource, "_get_stack_trace", source_pb2.StackTrace),
-        (pulumi_types, "resource_types", functools.cache(pulumi_types.resource_types)),
-        (pulumi_types, "unwrap_type", _remembered(pulumi_types.unwrap_type)),
-    ]
-    saved = [(module, name, getattr(module, name)) for module, name, _ in swaps]
-    for module, name, replacement in swaps:
-        setattr(module, name, replacement)
+    saved: list[tuple[Any, str, Any]] = []
+    for module, name, replace in _OFFLINE_SWAPS:
+        original = getattr(module, name, None)
+        if original is None:  # private to the SDK: a release that renames it leaves a slower, equal plan
+            continue
+        saved.append((module, name, original))
+        setattr(module, name, replace(original))
     try:
         yield
     finally:
@@ -344,6 +361,15 @@ def _remembered(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return function(argument)
 
     return lookup
+
+
+_OFFLINE_SWAPS: list[tuple[Any, str, Callable[[Any], Any]]] = [
+    # (SDK module, name, original -> what stands in for it during a run)
+    (pulumi_stack, "wait_for_rpcs", lambda _: _settle),
+    (pulumi_resource, "_get_stack_trace", lambda _: source_pb2.StackTrace),
+    (pulumi_types, "resource_types", functools.cache),
+    (pulumi_types, "unwrap_type", lambda original: _remembered(original)),
+]
 
 
 async def _settle(await_all_outstanding_tasks: bool = True) -> None:
