@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.log_key import log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
 
@@ -74,16 +75,15 @@ class AwsNetwork(pulumi.ComponentResource):
 
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         log_group_name = f"/triplane/{name}/vpc-flow-logs"
-        log_group_arn = identity.account_id.apply(
-            lambda account: f"arn:aws:logs:{args.region}:{account}:log-group:{log_group_name}"
-        )
         key = aws.kms.Key(
             f"{name}-logs-key",
             description=f"Encrypts the VPC flow logs of {name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(identity.account_id, log_group_arn).apply(
-                lambda values: json.dumps(_log_key_policy(values[0], args.region, values[1]))
+            policy=identity.account_id.apply(
+                lambda account: log_key_policy(
+                    account, args.region, [log_group_name], logs_sid="CloudWatchLogsForThisLogGroup"
+                )
             ),
             tags=args.tags,
             opts=data,
@@ -148,28 +148,6 @@ class AwsNetwork(pulumi.ComponentResource):
         self.register_outputs({"vpc_id": vpc.id, "flow_log_group": log_group.name})
 
 
-def _log_key_policy(account: str, region: str, log_group_arn: str) -> dict[str, object]:
-    """Account administrators manage the key; CloudWatch Logs may use it for this log group only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministration",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsForThisLogGroup",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            },
-        ],
-    }
 
 
 def _flow_log_write_policy(log_group_arn: str) -> dict[str, object]:

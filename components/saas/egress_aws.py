@@ -13,7 +13,6 @@ The Elastic IPs are the static egress addresses to give the SaaS vendor's IP all
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.log_key import log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.saas.providers import aws_domain
@@ -83,7 +83,10 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
                 policy=pulumi.Output.all(partition, identity.account_id).apply(
-                    lambda v: json.dumps(_log_key_policy(v[0], v[1], network.region, list(log_names.values())))
+                    lambda v: log_key_policy(
+                        v[1], network.region, list(log_names.values()), logs_sid="CloudWatchLogsForFirewallLogs",
+                        partition=v[0],
+                    )
                 ),
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
@@ -314,29 +317,3 @@ def endpoint_for_subnet(statuses: Any, subnet_id: str, zone: str) -> str:
         "its routes cannot be created until it does"
     )
 
-
-def _log_key_policy(partition: str, account: str, region: str, log_names: list[str]) -> dict[str, Any]:
-    """Account administrators manage the key; CloudWatch Logs may use it for these log groups only."""
-    arns = [f"arn:{partition}:logs:{region}:{account}:log-group:{log_name}" for log_name in log_names]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministration",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsForFirewallLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                # Only the data-key calls carry an encryption context, so only they can be tied to these
-                # log groups; the context key is a string, compared as one.
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": arns}},
-            },
-        ],
-    }

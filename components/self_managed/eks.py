@@ -27,6 +27,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.log_key import log_key_policy
 from components.naming import physical_name
 from components.network.refs import AwsNetworkRef
 from components.self_managed.refs import EksClusterRef
@@ -90,36 +91,6 @@ def _role_trust(service: str) -> str:
     )
 
 
-def key_policy(account: str, region: str, log_group: str) -> str:
-    """The account administers the key; CloudWatch Logs may use it for this one log group only."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "ControlPlaneLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
-                            )
-                        }
-                    },
-                },
-            ],
-        }
-    )
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -175,7 +146,9 @@ class EksCluster(pulumi.ComponentResource):
                 description=f"Secrets and control-plane logs of EKS cluster {cluster_name}",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
-                policy=identity.account_id.apply(lambda account: key_policy(account, region, log_group_name)),
+                policy=identity.account_id.apply(
+                    lambda account: log_key_policy(account, region, [log_group_name], logs_sid="ControlPlaneLogs")
+                ),
                 tags=args.tags,
                 opts=data,
             )
