@@ -368,7 +368,7 @@ _OFFLINE_SWAPS: list[tuple[Any, str, Callable[[Any], Any]]] = [
     (pulumi_stack, "wait_for_rpcs", lambda _: _settle),
     (pulumi_resource, "_get_stack_trace", lambda _: source_pb2.StackTrace),
     (pulumi_types, "resource_types", functools.cache),
-    (pulumi_types, "unwrap_type", lambda original: _remembered(original)),
+    (pulumi_types, "unwrap_type", _remembered),
 ]
 
 
