@@ -1,0 +1,106 @@
+"""Every container image Triplane deploys, pinned in one place, and where a cluster pulls it from.
+
+Nodes of the networks Triplane creates have no general internet path, so no workload names an
+upstream registry directly: each cluster has an `ImageSource` that turns an upstream image into the
+reference its nodes can pull. A cloud's pull-through cache (ECR pull-through cache rules, ACR cache
+rules, Artifact Registry remote repositories) rewrites the host and path; an existing cluster's
+`registry` mirror puts every image under one prefix; `Upstream` leaves the image as it is, for a
+cluster that reaches the public registries itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Image:
+    """An upstream image: registry host, repository and a full version tag (optionally its digest)."""
+
+    host: str
+    """The upstream registry's host, e.g. ghcr.io, docker.io, nvcr.io, registry.k8s.io, quay.io."""
+    repository: str
+    """The repository on that host, e.g. huggingface/text-generation-inference (docker.io: with `library/`)."""
+    tag: str
+    digest: str | None = None
+    """`sha256:...`: when set, nodes pull by digest and the tag only documents the version."""
+
+    @property
+    def version(self) -> str:
+        """`:tag` or `:tag@digest`, the part after the repository in any reference."""
+        return f":{self.tag}@{self.digest}" if self.digest else f":{self.tag}"
+
+    @property
+    def upstream(self) -> str:
+        return f"{self.host}/{self.repository}{self.version}"
+
+    def with_version(self, tag: str | None = None, digest: str | None = None) -> Image:
+        """The same image at another version (a stack's override); a new tag drops the pinned digest."""
+        if tag is None and digest is None:
+            return self
+        return Image(self.host, self.repository, tag or self.tag, digest if tag is None or digest else None)
+
+
+class ImageSource(Protocol):
+    """Where one cluster's nodes pull images from."""
+
+    def ref(self, image: Image) -> pulumi.Input[str]:
+        """The reference a pod spec names for `image`."""
+        ...
+
+    def upstream_hosts(self, image: Image) -> tuple[str, ...]:
+        """The upstream hosts the nodes themselves must reach to pull `image` (none through a cache)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """No cache: nodes pull from the upstream registry (they need a path to its hosts)."""
+
+    def ref(self, image: Image) -> pulumi.Input[str]:
+        return image.upstream
+
+    def upstream_hosts(self, image: Image) -> tuple[str, ...]:
+        return (image.host,)
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A registry mirror holding every upstream under `<root>/<upstream host>/<repository>`.
+
+    This is the layout of a pull-through proxy keyed by upstream (Harbor, Zot, Artifactory remote
+    repositories named after the host) and of an air-gapped registry filled by `skopeo sync`.
+    """
+
+    root: str
+
+    def ref(self, image: Image) -> pulumi.Input[str]:
+        return f"{self.root}/{image.host}/{image.repository}{image.version}"
+
+    def upstream_hosts(self, image: Image) -> tuple[str, ...]:
+        return ()
+
+
+TGI = Image("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
+VLLM = Image("docker.io", "vllm/vllm-openai", "v0.11.0")
+NVIDIA_DEVICE_PLUGIN = Image("nvcr.io", "nvidia/k8s-device-plugin", "v0.17.4")
+
+
+def cluster_autoscaler(kubernetes_version: str) -> Image:
+    """The autoscaler release follows the cluster's minor version (`1.33` -> v1.33.0)."""
+    return Image("registry.k8s.io", "autoscaling/cluster-autoscaler", f"v{kubernetes_version}.0")
+
+
+__all__ = [
+    "NVIDIA_DEVICE_PLUGIN",
+    "TGI",
+    "VLLM",
+    "Image",
+    "ImageSource",
+    "Mirror",
+    "Upstream",
+    "cluster_autoscaler",
+]
