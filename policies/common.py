@@ -218,6 +218,8 @@ class Res:
     parent: Res | None = None
     provider_props: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
+    provider_urn: str | None = None
+    """The URN of the provider resource it is created through (a Kubernetes cluster's, for example)."""
 
     @property
     def custom(self) -> bool:
@@ -286,6 +288,7 @@ def stack_resources(args: StackValidationArgs) -> list[Res]:
             protect=bool(item.opts.protect),
             provider_props=plain(item.provider.props) if item.provider is not None else {},
             dependencies=[d.urn for d in item.dependencies],
+            provider_urn=item.provider.urn if item.provider is not None else None,
         )
         parents[item.urn] = item.parent.urn if item.parent is not None else item.opts.parent
     for urn, parent in parents.items():

@@ -19,15 +19,20 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyPack
 
-from policies import aws, azure, gcp, kubernetes, stack
+from policies import aws, azure, deployability, gcp, kubernetes, stack
 
 PACKS_DIR = Path(__file__).resolve().parent
+RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]
+RUNTIME_CLOUD = [deployability.POLICIES[kind] for kind in deployability.CLOUD_KINDS]
 PACK_POLICIES: dict[str, list[Policy]] = {
-    "triplane": [*aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *kubernetes.POLICIES, *stack.POLICIES],
-    "triplane-aws": [*aws.POLICIES, *stack.POLICIES],
-    "triplane-azure": [*azure.POLICIES, *stack.POLICIES],
-    "triplane-gcp": [*gcp.POLICIES, *stack.POLICIES],
-    "triplane-kubernetes": list(kubernetes.POLICIES),
+    "triplane": [
+        *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *kubernetes.POLICIES, *stack.POLICIES,
+        *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
+    ],
+    "triplane-aws": [*aws.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
+    "triplane-azure": [*azure.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
+    "triplane-gcp": [*gcp.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
+    "triplane-kubernetes": [*kubernetes.POLICIES, *RUNTIME_KUBERNETES],
 }
 DESCRIPTIONS = {
     "triplane": "Every Triplane policy: cloud-managed, self-managed and SaaS safeguards on all clouds.",

@@ -169,3 +169,11 @@ def test_an_sdk_part_the_offline_runtime_cannot_find_is_left_alone(monkeypatch: 
 
     assert [r.name for r in run_program(program, stack="dev").resources if r.custom] == ["logs"]
     assert not hasattr(pulumi_resource, "_get_stack_trace_renamed")
+
+
+def test_the_plan_command_prints_the_programs_warnings() -> None:
+    from triplane.render import messages
+
+    plan = Plan(project="triplane", stack="dev", resources=[],
+                logs=[("info", "started"), ("warning", "no egress"), ("error", "broken")])
+    assert messages(plan) == ["error: broken", "warning: no egress", "info: started"]

@@ -8,6 +8,7 @@ its own process and is driven over the analyzer protocol, exactly as `pulumi pre
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from components.tagging import gcp_labels, k8s_labels, standard_tags
 from policies.common import REGISTRY
+from policies.gcp_apis import api_for
 from policies.packs import PACK_POLICIES
 from triplane.gate import GateResult, check_plan
 from triplane.plan import SECRET_SIG, SECRET_SIG_KEY, Plan, PlannedResource
@@ -217,7 +219,22 @@ def good_plan() -> Plan:
             "metadata": {"name": "hf", "namespace": "serving", "labels": K8S},
             "stringData": secret({"HF_TOKEN": "hf_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})}),
     ]
-    return Plan(project="triplane", stack=STACK, resources=resources)
+    return Plan(project="triplane", stack=STACK, resources=with_apis_enabled(resources))
+
+
+def with_apis_enabled(resources: list[PlannedResource]) -> list[PlannedResource]:
+    """Each Google Cloud resource waits for a `gcp.projects.Service` enabling its API (as the program does)."""
+    services: dict[str, PlannedResource] = {}
+    enabled = []
+    for resource in resources:
+        api = api_for(resource.type) if resource.type.startswith("gcp:") else None
+        if api is None:
+            enabled.append(resource)
+            continue
+        service = services.setdefault(api, res("gcp:projects/service:Service", f"api-{api.split('.')[0]}",
+                                               {"service": api, "disableOnDestroy": False}))
+        enabled.append(dataclasses.replace(resource, dependencies=(*resource.dependencies, service.urn)))
+    return [*services.values(), *enabled]
 
 
 def bad_plan() -> Plan:
@@ -320,8 +337,33 @@ def bad_plan() -> Plan:
         leaky,
         res("aws:secretsmanager/secret:Secret", "leaky-api-key", {"kmsKeyId": "k", "tags": LEAKY}, parent=leaky.urn,
             protect=True),
+        *dead_workload(),
     ]
     return Plan(project="triplane", stack=STACK, resources=resources)
+
+
+def dead_workload() -> list[PlannedResource]:
+    """A private cluster nobody can reach, and a model server on it that can never run."""
+    cluster = res("aws:eks/cluster:Cluster", "bad-private-cluster", {
+        "vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True}, "tags": TAGS,
+        "accessConfig": {"authenticationMode": "API"}})
+    provider = res("pulumi:providers:kubernetes", "bad-cluster-k8s", {}, deps=(cluster.urn,))
+    on_cluster = f"{provider.urn}::id"
+    server = pod_template(dict(SECURE_CONTAINER), {
+        "volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": "dead-cache"}}]})
+    server["replicas"] = 0
+    return [
+        cluster,
+        provider,
+        dataclasses.replace(res("kubernetes:core/v1:PersistentVolumeClaim", "bad-dead-cache", {
+            "metadata": {"name": "dead-cache", "namespace": "dead", "labels": K8S}}), provider=on_cluster),
+        dataclasses.replace(res("kubernetes:apps/v1:Deployment", "bad-dead-server", {
+            "metadata": {"name": "dead", "namespace": "dead",
+                         "labels": {**K8S, "app.kubernetes.io/component": "model-server"}},
+            "spec": server}), provider=on_cluster),
+        dataclasses.replace(res("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "bad-orphan-monitor", {
+            "metadata": {"name": "dead", "namespace": "dead", "labels": K8S}, "spec": {}}), provider=on_cluster),
+    ]
 
 
 EXPECTED: dict[str, set[str]] = {
@@ -379,6 +421,14 @@ EXPECTED: dict[str, set[str]] = {
     "model-allowlist": {"bad-model-server"},
     "no-plaintext-credentials": {"bad-config-map"},
     "stateful-resources-protected": {"bad-kms-key", "bad-secret", "bad-gcp-secret", "bad-vault"},
+    "deployable-images": {"bad-dead-server"},
+    "deployable-crds": {"bad-orphan-monitor"},
+    "deployable-autoscaling": {"bad-dead-server"},
+    "deployable-gpus": {"bad-dead-server"},
+    "deployable-weights": {"bad-dead-server"},
+    "deployable-deployer": {"bad-private-cluster", "bad-cluster-k8s"},
+    "deployable-cloud-apis": {"bad-gke", "bad-crypto-key", "bad-gcp-secret"},
+    "deployable-endpoints": {f"{STACK}-leaky"},
 }
 """Policy -> the bad resources (by logical name) it must report."""
 

@@ -45,6 +45,7 @@ def plan(stack: str, json_path: Path | None, k8s_out: Path | None, quiet: bool) 
     if quiet:
         for table in render.summary(result, environment):
             console.print(table)
+        render.print_messages(console, result)
     else:
         render.print_plan(console, result, environment)
     if json_path is not None:

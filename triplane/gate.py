@@ -35,7 +35,11 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from policies.deployability import Need
 from triplane.plan import STACK_TYPE, Plan, PlannedResource
+from triplane.runtime import paths as runtime_paths
+from triplane.runtime import render as render_runtime
+from triplane.runtime import to_json as runtime_json
 
 POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
 DEFAULT_PACKS = ("triplane",)
@@ -125,6 +129,8 @@ class GateResult:
     resources: int
     exemptions: list[dict[str, str]] = field(default_factory=list)
     """Every exemption in effect, with its policy and reason (they are part of the record)."""
+    runtime: list[Need] = field(default_factory=list)
+    """Every run-time need of the plan and the path that meets it (the `deployable-*` policies judge them)."""
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -178,6 +184,7 @@ class GateResult:
                 for v in self.violations
             ],
             "exemptions": self.exemptions,
+            "runtime": runtime_json(self.runtime),
         }
 
     def dumps(self) -> str:
@@ -206,6 +213,9 @@ class GateResult:
                     lines.append(f"    {level} {v.policy} ({v.severity}){refs}: {v.message}")
                     if v.remediation:
                         lines.append(f"              fix: {v.remediation}")
+        if self.runtime:
+            lines.append("")
+            lines += render_runtime(self.runtime)
         if self.exemptions:
             lines.append("")
             lines.append("exemptions in effect")
@@ -726,7 +736,9 @@ def check_plan(
     requests = _Requests(plan)
     env = _pack_env(plan, stack_config)
     with _terminate_as_exit():
-        return _run(plan, selected, requests, env, user_config, stack_config, secret_keys)
+        result = _run(plan, selected, requests, env, user_config, stack_config, secret_keys)
+    result.runtime = runtime_paths(plan, stack_config)
+    return result
 
 
 @contextlib.contextmanager

@@ -107,7 +107,21 @@ def summary(plan: Plan, environment: Environment) -> tuple[Table, Table]:
     return types, patterns
 
 
+def messages(plan: Plan) -> list[str]:
+    """What the program told the user (warnings and errors first, then information), one line each."""
+    order = {"error": 0, "warning": 1, "info": 2}
+    ranked = sorted(plan.logs, key=lambda entry: order.get(entry[0], 3))
+    return [f"{level}: {message}" for level, message in ranked if level in order]
+
+
+def print_messages(console: Console, plan: Plan) -> None:
+    for line in messages(plan):
+        style = "red" if line.startswith("error") else "yellow" if line.startswith("warning") else "dim"
+        console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
 def print_plan(console: Console, plan: Plan, environment: Environment) -> None:
     console.print(tree(plan, environment))
     for table in summary(plan, environment):
         console.print(table)
+    print_messages(console, plan)

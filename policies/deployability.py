@@ -1,0 +1,799 @@
+"""Deployability: every workload and cluster in the plan has a path to what it needs at run time.
+
+A plan whose every input is valid can still leave a dead environment: an image no node can pull, a
+custom resource whose CRD nothing installs, an autoscaler with no metrics, a GPU no device plugin
+announces, a cluster the deployer cannot reach, a Google API never enabled. This pass reads what
+each workload and cluster needs from the resources themselves (the images of its pods, the GPUs
+they request, the custom resources and scalers around them, the cloud APIs its resources use) and
+looks for the path in the same plan: the cache that serves the image, the release that installs the
+CRD, the endpoint that carries the API call. A need with no path is a finding that names the
+workload, the need and the fix.
+
+A cluster Triplane did not create cannot be inspected: what its stack entry declares (`provides`,
+`registry`) is taken as given and listed as an assumption, never silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.common import HIGH, Res, as_list, is_unknown, stack_policy, truthy
+from policies.gcp_apis import FOUNDATION_TYPES, api_for
+from policies.kubernetes import containers, parse_image, pod_spec
+from policies.stack import environment_spec
+
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
+GKE_CLUSTER = "gcp:container/cluster:Cluster"
+CLUSTER_KINDS = {EKS_CLUSTER: "eks", AKS_CLUSTER: "aks", GKE_CLUSTER: "gke"}
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+POD_OWNERS = (
+    "kubernetes:core/v1:Pod",
+    DEPLOYMENT,
+    "kubernetes:apps/v1:StatefulSet",
+    DAEMON_SET,
+    "kubernetes:apps/v1:ReplicaSet",
+    JOB,
+    "kubernetes:batch/v1:CronJob",
+)
+ECR_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+ACR_REGISTRY = "azure-native:containerregistry:Registry"
+ACR_CACHE_RULE = "azure-native:containerregistry:CacheRule"
+AR_REPOSITORY = "gcp:artifactregistry/repository:Repository"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+EKS_ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+EKS_ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+AZURE_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+GCP_SERVICE = "gcp:projects/service:Service"
+GCP_SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+GCP_DNS_ZONE = "gcp:dns/managedZone:ManagedZone"
+AWS_RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
+AZURE_FIREWALL_POLICY_RULES = "azure-native:network:FirewallPolicyRuleCollectionGroup"
+GCP_PROXY_RULE = "gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule"
+
+BUILT_IN_GROUPS = frozenset(
+    {
+        "core", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
+        "storage.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io", "coordination.k8s.io",
+        "scheduling.k8s.io", "node.k8s.io", "discovery.k8s.io", "certificates.k8s.io", "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io", "resource.k8s.io", "apiregistration.k8s.io", "helm.sh",
+        "yaml", "kustomize",
+    }
+)  # fmt: skip
+"""API groups every cluster serves (and the provider's own pseudo-groups): no CRD needed."""
+
+ADD_ON_GROUPS: dict[str, tuple[str, ...]] = {
+    "prometheus-operator": ("monitoring.coreos.com",),
+    "keda": ("keda.sh", "eventing.keda.sh"),
+    "gateway-api": ("gateway.networking.k8s.io",),
+    "envoy-gateway": ("gateway.envoyproxy.io",),
+    "envoy-ai-gateway": ("aigateway.envoyproxy.io",),
+    "inference-extension": ("inference.networking.k8s.io", "inference.networking.x-k8s.io"),
+    "leaderworkerset": ("leaderworkerset.x-k8s.io",),
+}
+"""An add-on (a `provides` entry, or the chart a Helm release installs) -> the API groups it serves."""
+CHART_ADD_ONS: dict[str, str] = {
+    "kube-prometheus-stack": "prometheus-operator",
+    "prometheus-operator-crds": "prometheus-operator",
+    "keda": "keda",
+    "gateway-helm": "envoy-gateway",
+    "ai-gateway-helm": "envoy-ai-gateway",
+    "lws": "leaderworkerset",
+}
+"""Helm chart name -> the add-on it installs (its CRDs included)."""
+PROMETHEUS_CHARTS = frozenset({"kube-prometheus-stack", "prometheus"})
+"""Charts that run a Prometheus server a scaler can query."""
+WAKING_TRIGGERS = frozenset({"cron", "kafka", "rabbitmq", "aws-sqs-queue", "azure-servicebus", "gcp-pubsub", "redis"})
+"""KEDA triggers whose signal exists while the workload has no pods: they can scale it up from zero."""
+CUSTOM_METRIC_TYPES = frozenset({"Pods", "Object", "External"})
+GPU = "nvidia.com/gpu"
+DEVICE_PLUGIN_IMAGE = "k8s-device-plugin"
+HUB_HOST = "huggingface.co"
+AKS_CLUSTER_ROLES = frozenset(
+    {
+        "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",  # Azure Kubernetes Service RBAC Cluster Admin
+        "3498e952-d568-435e-9b2c-8d77e338d7f7",  # Azure Kubernetes Service RBAC Admin
+    }
+)
+"""Azure roles that let an identity create cluster-scoped objects through Azure RBAC for Kubernetes."""
+EKS_ADMIN_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
+
+_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_AR_HOST = re.compile(r"^[a-z0-9-]+-docker\.pkg\.dev$")
+
+
+# --- what a finding looks like -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing a workload or cluster needs at run time, and the path the plan gives it (or none)."""
+
+    kind: str
+    """images, crds, autoscaling, gpus, weights, cloud-apis, endpoints, deployer."""
+    workload: str
+    """Who needs it, as a person finds it: `Deployment code-review/dev-code-review`, `cluster dev-gpu`."""
+    what: str
+    path: str | None
+    """How the plan meets it; None: it does not."""
+    fix: str
+    urn: str | None
+    assumption: bool = False
+    """Met only by what the stack file declares about a cluster Triplane cannot see."""
+
+    @property
+    def met(self) -> bool:
+        return self.path is not None
+
+    def message(self) -> str:
+        return f"{self.workload} needs {self.what}, and nothing in the plan provides it. Fix: {self.fix}"
+
+
+# --- the plan as a graph -------------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """A Kubernetes cluster the plan deploys to, known by its provider."""
+
+    provider: Res
+    kind: str
+    """eks, aks, gke, or existing."""
+    name: str
+    resource: Res | None = None
+    declared: Mapping[str, Any] = field(default_factory=dict)
+    """The existing cluster's entry in the stack file (`provides`, `registry`, ...)."""
+    members: list[Res] = field(default_factory=list)
+
+    @property
+    def provides(self) -> set[str]:
+        return {str(p) for p in as_list(self.declared.get("provides"))}
+
+    def label(self) -> str:
+        return f"cluster {self.name}" + (" (existing)" if self.kind == "existing" else f" ({self.kind.upper()})")
+
+
+class Graph:
+    """Resources by URN and type, parents, descendants and what each waits for."""
+
+    def __init__(self, resources: list[Res]) -> None:
+        self.resources = resources
+        self.by_urn = {r.urn: r for r in resources}
+        self.children: dict[str, list[Res]] = {}
+        for resource in resources:
+            if resource.parent is not None:
+                self.children.setdefault(resource.parent.urn, []).append(resource)
+        self._waits: dict[str, frozenset[str]] = {}
+
+    def of_type(self, *types: str) -> list[Res]:
+        return [r for r in self.resources if r.type in types]
+
+    def descendants(self, urn: str) -> Iterator[Res]:
+        for child in self.children.get(urn, []):
+            yield child
+            yield from self.descendants(child.urn)
+
+    def waits_for(self, resource: Res) -> frozenset[str]:
+        """Every URN the engine creates before `resource`: its dependencies, theirs, and for a
+        component dependency every resource under it (the engine waits for all of them)."""
+        if resource.urn in self._waits:
+            return self._waits[resource.urn]
+        self._waits[resource.urn] = frozenset()  # cycles cannot occur in a plan; guard anyway
+        found: set[str] = set()
+        for urn in resource.dependencies:
+            target = self.by_urn.get(urn)
+            if target is None:
+                continue
+            found.add(urn)
+            found |= self.waits_for(target)
+            for child in self.descendants(urn):
+                found.add(child.urn)
+                found |= self.waits_for(child)
+        result = frozenset(found)
+        self._waits[resource.urn] = result
+        return result
+
+
+def _existing_clusters(environment: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """Existing clusters in the stack file by kubeconfig context."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for cluster in as_list((environment or {}).get("kubernetes")):
+        existing = cluster.get("existing") if isinstance(cluster, Mapping) else None
+        if isinstance(existing, Mapping) and existing.get("kubeconfig_context"):
+            found[str(existing["kubeconfig_context"])] = {"name": cluster.get("name"), **existing}
+    return found
+
+
+def clusters(graph: Graph, environment: Mapping[str, Any] | None) -> dict[str, Cluster]:
+    """Every Kubernetes provider of the plan as a cluster, with the resources deployed through it."""
+    existing = _existing_clusters(environment)
+    found: dict[str, Cluster] = {}
+    for provider in graph.of_type(K8S_PROVIDER):
+        name = provider.name.removesuffix("-k8s")
+        cluster = Cluster(provider=provider, kind="existing", name=name)
+        for urn in provider.dependencies:
+            target = graph.by_urn.get(urn)
+            if target is not None and target.type in CLUSTER_KINDS:
+                cluster.kind, cluster.resource = CLUSTER_KINDS[target.type], target
+        context = provider.props.get("context")
+        if cluster.kind == "existing" and isinstance(context, str) and context in existing:
+            cluster.declared = existing[context]
+            cluster.name = str(cluster.declared.get("name") or name)
+        found[provider.urn] = cluster
+    for resource in graph.resources:
+        if resource.provider_urn in found:
+            found[resource.provider_urn].members.append(resource)
+    return found
+
+
+def _workload(resource: Res) -> str:
+    kind = resource.type.rsplit(":", 1)[-1]
+    namespace = resource.props.get("metadata", {}).get("namespace") if isinstance(resource.props, dict) else None
+    name = resource.props.get("metadata", {}).get("name") or resource.name
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _release_chart(resource: Res) -> str:
+    return str(resource.props.get("chart") or "").rsplit("/", 1)[-1]
+
+
+def _releases(cluster: Cluster) -> list[Res]:
+    return [r for r in cluster.members if r.type == HELM_RELEASE]
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def allowlisted_hosts(graph: Graph) -> set[str]:
+    """Host names the plan's egress firewalls let through (AWS, Azure and Google Cloud forms)."""
+    hosts: set[str] = set()
+    for group in graph.of_type(AWS_RULE_GROUP):
+        source = (group.props.get("ruleGroup") or {}).get("rulesSource") or {}
+        hosts |= {str(t).lstrip(".") for t in as_list((source.get("rulesSourceList") or {}).get("targets"))}
+    for collection in graph.of_type(AZURE_FIREWALL_POLICY_RULES):
+        for rule_collection in as_list(collection.props.get("ruleCollections")):
+            for rule in as_list(rule_collection.get("rules") if isinstance(rule_collection, Mapping) else None):
+                if isinstance(rule, Mapping):
+                    hosts |= {str(t) for t in as_list(rule.get("targetFqdns"))}
+    for rule in graph.of_type(GCP_PROXY_RULE):
+        hosts |= set(re.findall(r"host\(\)\s*==\s*'([^']+)'", str(rule.props.get("sessionMatcher") or "")))
+    return hosts
+
+
+def _cache_path(graph: Graph, cluster: Cluster, registry: str, repository: str) -> str | None:
+    """The cache in the plan that serves `registry/repository` to this cluster's nodes, if any."""
+    first = repository.split("/", 1)[0]
+    if cluster.kind == "eks" and _ECR_HOST.match(registry):
+        for rule in graph.of_type(ECR_RULE):
+            if rule.props.get("ecrRepositoryPrefix") == first:
+                return f"ECR pull-through cache rule {first!r} ({rule.props.get('upstreamRegistryUrl')})"
+    if cluster.kind == "aks" and registry.endswith(".azurecr.io"):
+        name = registry.removesuffix(".azurecr.io")
+        if any(str(r.props.get("registryName", "")).lower() == name for r in graph.of_type(ACR_REGISTRY)):
+            for rule in graph.of_type(ACR_CACHE_RULE):
+                target = str(rule.props.get("targetRepository") or "")
+                if _repository_matches(target, repository):
+                    return f"ACR cache rule {target!r} from {rule.props.get('sourceRepository')}"
+    if cluster.kind == "gke" and _AR_HOST.match(registry):
+        parts = repository.split("/")
+        if len(parts) > 2:
+            for repo in graph.of_type(AR_REPOSITORY):
+                if repo.props.get("repositoryId") == parts[1] and repo.props.get("mode") == "REMOTE_REPOSITORY":
+                    return f"Artifact Registry remote repository {parts[1]!r}"
+    return None
+
+
+def _repository_matches(pattern: str, repository: str) -> bool:
+    if pattern.endswith("/*"):
+        return repository.startswith(pattern[:-1])
+    return pattern == repository.split(":", 1)[0]
+
+
+def image_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterator[Need]:
+    mirror = str(cluster.declared.get("registry") or "")
+    for resource in cluster.members:
+        spec = pod_spec(resource) if resource.type in POD_OWNERS else None
+        if spec is None:
+            continue
+        for _where, container in containers(spec):
+            image = container.get("image")
+            if not isinstance(image, str) or is_unknown(image):
+                continue
+            registry, repository, _tag, _digest = parse_image(image)
+            path: str | None = None
+            assumption = False
+            if cluster.kind == "existing":
+                if mirror and image.startswith(mirror + "/"):
+                    path, assumption = f"the registry mirror {mirror} (declared: it holds this image)", True
+                elif not mirror and "internet-egress" in cluster.provides:
+                    path, assumption = f"{registry} directly (declared: provides internet-egress)", True
+            else:
+                path = _cache_path(graph, cluster, registry, repository)
+                if path is None and registry in allowlist:
+                    path = f"the egress allowlist entry for {registry}"
+            fix = (
+                f"set `registry` on the existing cluster {cluster.name!r} to a mirror holding it, or declare "
+                "`provides: [internet-egress]` if its nodes reach the public registries"
+                if cluster.kind == "existing"
+                else "take the image from the cluster's ImageSource (components/images.py), which rewrites it "
+                "to the cloud's pull-through cache, or add its registry to the network's egress allowlist"
+            )
+            yield Need("images", _workload(resource), f"the image {image}", path, fix, resource.urn, assumption)
+
+
+# --- custom resources ----------------------------------------------------------------------------
+
+
+def _group_of(resource: Res) -> str | None:
+    if not resource.type.startswith("kubernetes:"):
+        return None
+    api = resource.type.split(":")[1]
+    group = api.rsplit("/", 1)[0] if "/" in api else "core"
+    return None if group in BUILT_IN_GROUPS else group
+
+
+def crd_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
+    installers: dict[str, list[Res]] = {}
+    for release in _releases(cluster):
+        for group in ADD_ON_GROUPS.get(CHART_ADD_ONS.get(_release_chart(release), ""), ()):
+            installers.setdefault(group, []).append(release)
+    for crd in (r for r in cluster.members if r.type == CRD):
+        group = str((crd.props.get("spec") or {}).get("group") or "")
+        installers.setdefault(group, []).append(crd)
+    declared = {group for add_on in cluster.provides for group in ADD_ON_GROUPS.get(add_on, ())}
+    for resource in cluster.members:
+        group = _group_of(resource)
+        if group is None:
+            continue
+        kind = resource.type.rsplit(":", 1)[-1]
+        what = f"the {kind} CRD ({group})"
+        waits = graph.waits_for(resource)
+        ordered = [i for i in installers.get(group, []) if i.urn in waits]
+        path: str | None = None
+        assumption = False
+        if ordered:
+            path = f"installed by {ordered[0].type.rsplit(':', 1)[-1]} {ordered[0].name}, created first"
+        elif group in declared:
+            path, assumption = "the cluster (declared in `provides`)", True
+        unordered = installers.get(group) and not ordered
+        fix = (
+            f"make {resource.name} depend on the release that installs {group}"
+            if unordered
+            else "install the add-on that serves it on this cluster (a Helm release in the cluster's add-ons), "
+            "or list it in the existing cluster's `provides`, or do not render the resource"
+        )
+        yield Need("crds", _workload(resource), what, path, fix, resource.urn, assumption)
+
+
+# --- autoscaling ---------------------------------------------------------------------------------
+
+
+def _prometheus(cluster: Cluster) -> str | None:
+    for release in _releases(cluster):
+        if _release_chart(release) in PROMETHEUS_CHARTS:
+            return f"the Prometheus of Helm release {release.name}"
+    if "prometheus" in cluster.provides or "prometheus-operator" in cluster.provides:
+        return "the cluster's Prometheus (declared in `provides`)"
+    return None
+
+
+def autoscaling_needs(cluster: Cluster) -> Iterator[Need]:
+    scaled: dict[str, Res] = {}
+    for scaler in (r for r in cluster.members if r.type == SCALED_OBJECT):
+        spec = scaler.props.get("spec") or {}
+        target = (spec.get("scaleTargetRef") or {}).get("name")
+        namespace = (scaler.props.get("metadata") or {}).get("namespace")
+        scaled[f"{namespace}/{target}"] = scaler
+        triggers = [t for t in as_list(spec.get("triggers")) if isinstance(t, Mapping)]
+        if any(t.get("type") == "prometheus" for t in triggers):
+            path = _prometheus(cluster)
+            yield Need("autoscaling", _workload(scaler), "a Prometheus server to query", path,
+                       "install Prometheus on the cluster (the add-ons do when a use case autoscales) or "
+                       "declare `prometheus` in the existing cluster's `provides`", scaler.urn,
+                       assumption=path is not None and "declared" in path)
+        if int(spec.get("minReplicaCount", 1) or 0) == 0:
+            waking = sorted({str(t.get("type")) for t in triggers} & WAKING_TRIGGERS)
+            yield Need("autoscaling", _workload(scaler), "a trigger that can wake it from zero replicas",
+                       f"the {waking[0]} trigger" if waking else None,
+                       "add a trigger whose signal exists while no pod runs (e.g. `autoscaling.active_hours`, a "
+                       "KEDA cron trigger), or set replicas.min to 1", scaler.urn)
+    for hpa in (r for r in cluster.members if r.type == HPA):
+        metrics = [m for m in as_list((hpa.props.get("spec") or {}).get("metrics")) if isinstance(m, Mapping)]
+        custom = sorted({str(m.get("type")) for m in metrics} & CUSTOM_METRIC_TYPES)
+        if custom:
+            adapter = "metrics-adapter" in cluster.provides
+            yield Need("autoscaling", _workload(hpa), f"an adapter serving {'/'.join(custom)} metrics",
+                       "the cluster's metrics adapter (declared in `provides`)" if adapter else None,
+                       "scale with a KEDA ScaledObject (Triplane's `autoscaling`), or declare `metrics-adapter` in "
+                       "the existing cluster's `provides`", hpa.urn, assumption=adapter)
+    for deployment in (r for r in cluster.members if r.type == DEPLOYMENT):
+        spec = deployment.props.get("spec") or {}
+        if "replicas" in spec and int(spec.get("replicas") or 0) == 0:
+            metadata = deployment.props.get("metadata") or {}
+            key = f"{metadata.get('namespace')}/{metadata.get('name')}"
+            scaler = scaled.get(key)
+            yield Need("autoscaling", _workload(deployment), "something that scales it up from 0 replicas",
+                       f"ScaledObject {scaler.name}" if scaler is not None else None,
+                       "set replicas.min to at least 1, or autoscale it with a trigger that can wake it",
+                       deployment.urn)
+
+
+# --- GPUs ----------------------------------------------------------------------------------------
+
+
+def _requests_gpu(spec: Mapping[str, Any]) -> bool:
+    for _where, container in containers(dict(spec)):
+        resources = container.get("resources") or {}
+        for section in ("limits", "requests"):
+            if GPU in (resources.get(section) or {}):
+                return True
+    return False
+
+
+def _device_plugin(graph: Graph, cluster: Cluster) -> tuple[str | None, bool]:
+    for daemonset in (r for r in cluster.members if r.type == DAEMON_SET):
+        spec = pod_spec(daemonset) or {}
+        if any(DEVICE_PLUGIN_IMAGE in str(c.get("image", "")) for _w, c in containers(spec)):
+            return f"the device plugin DaemonSet {daemonset.name}", False
+    if cluster.kind == "gke":
+        return "GKE's own device plugin (GPU node pools with a driver installation)", False
+    if "nvidia-device-plugin" in cluster.provides or "nvidia-gpu-operator" in cluster.provides:
+        return "the cluster's device plugin (declared in `provides`)", True
+    return None, False
+
+
+def gpu_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
+    plugin: tuple[str | None, bool] | None = None
+    for resource in cluster.members:
+        spec = pod_spec(resource) if resource.type in POD_OWNERS else None
+        if spec is None or not _requests_gpu(spec):
+            continue
+        if plugin is None:
+            plugin = _device_plugin(graph, cluster)
+        path, assumption = plugin
+        yield Need("gpus", _workload(resource), f"{GPU} announced on its nodes (a device plugin)", path,
+                   "deploy the NVIDIA device plugin on the cluster (the add-ons do on EKS, AKS and existing "
+                   "clusters), or declare `nvidia-device-plugin` in the existing cluster's `provides`",
+                   resource.urn, assumption)
+
+
+# --- weights -------------------------------------------------------------------------------------
+
+
+def _env_on(value: Any) -> bool:
+    """How huggingface_hub reads a boolean variable: 1, ON, YES or TRUE, in any case."""
+    return str(value).strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _env(container: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(e.get("name")): e.get("value") for e in as_list(container.get("env")) if isinstance(e, Mapping)}
+
+
+def _claims(spec: Mapping[str, Any]) -> set[str]:
+    return {
+        str(v["persistentVolumeClaim"].get("claimName"))
+        for v in as_list(spec.get("volumes"))
+        if isinstance(v, Mapping) and isinstance(v.get("persistentVolumeClaim"), Mapping)
+    }
+
+
+def weights_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterator[Need]:
+    """A model server serves from a cache filled before it starts, and never downloads itself."""
+    jobs = [r for r in cluster.members if r.type == JOB]
+    created_claims = {
+        f"{(c.props.get('metadata') or {}).get('namespace')}/{(c.props.get('metadata') or {}).get('name')}"
+        for c in cluster.members
+        if c.type == PVC
+    }
+    for server in cluster.members:
+        if server.type != DEPLOYMENT:
+            continue
+        labels = (server.props.get("metadata") or {}).get("labels") or {}
+        if labels.get("app.kubernetes.io/component") != "model-server":
+            continue
+        spec = pod_spec(server) or {}
+        namespace = (server.props.get("metadata") or {}).get("namespace")
+        offline = any(_env_on(_env(c).get("HF_HUB_OFFLINE")) for _w, c in containers(spec))
+        workload = _workload(server)
+        yield Need("weights", workload, "to serve without downloading at start (HF_HUB_OFFLINE=1)",
+                   "HF_HUB_OFFLINE=1" if offline else None,
+                   "fill the model cache before the server starts and run the server offline", server.urn)
+        waits = graph.waits_for(server)
+        for claim in sorted(_claims(spec)):
+            fillers = [
+                j for j in jobs
+                if (j.props.get("metadata") or {}).get("namespace") == namespace
+                and claim in _claims(pod_spec(j) or {})
+            ]  # fmt: skip
+            ordered = [j for j in fillers if j.urn in waits]
+            if ordered:
+                path: str | None = f"Job {ordered[0].name}, which completes before the server starts"
+                assumption = False
+            elif f"{namespace}/{claim}" not in created_claims:
+                path, assumption = f"the existing claim {claim} (declared pre-filled: cache.existing_claim)", True
+            else:
+                path, assumption = None, False
+            yield Need("weights", workload, f"the model weights in the cache claim {claim}", path,
+                       "download the pinned revision into the claim with a Job the server depends on, or name a "
+                       "pre-filled claim in cache.existing_claim", server.urn, assumption)
+        for job in [j for j in jobs if (j.props.get("metadata") or {}).get("namespace") == namespace]:
+            job_spec = pod_spec(job) or {}
+            downloads = any(not _env_on(_env(c).get("HF_HUB_OFFLINE")) for _w, c in containers(job_spec))
+            if not downloads:
+                continue
+            if cluster.kind == "existing":
+                reach = "internet-egress" in cluster.provides or "huggingface-hub" in cluster.provides
+                path = "the cluster's own egress to the hub (declared in `provides`)" if reach else None
+                yield Need("weights", _workload(job), f"a path to {HUB_HOST}", path,
+                           "declare `huggingface-hub` (or `internet-egress`) in the existing cluster's `provides`, "
+                           "or serve offline from a pre-filled claim", job.urn, assumption=reach)
+            else:
+                path = f"the egress allowlist entry for {HUB_HOST}" if HUB_HOST in allowlist else None
+                yield Need("weights", _workload(job), f"a path to {HUB_HOST}", path,
+                           "add the hub hosts to the network's egress allowlist for this use case", job.urn)
+
+
+# --- deployer access -----------------------------------------------------------------------------
+
+
+def _declared_inside(environment: Mapping[str, Any] | None, name: str) -> bool:
+    for cluster in as_list((environment or {}).get("kubernetes")):
+        if isinstance(cluster, Mapping) and cluster.get("name") == name:
+            new = cluster.get("new") or {}
+            deployer = new.get("deployer") if isinstance(new, Mapping) else None
+            return isinstance(deployer, Mapping) and truthy(deployer.get("inside_network"))
+    return False
+
+
+def _reach(cluster: Cluster, environment: Mapping[str, Any] | None) -> str | None:
+    props = cluster.resource.props if cluster.resource is not None else {}
+    if cluster.kind == "eks":
+        vpc = props.get("vpcConfig") or {}
+        cidrs = [str(c) for c in as_list(vpc.get("publicAccessCidrs"))]
+        if truthy(vpc.get("endpointPublicAccess")) and cidrs and "0.0.0.0/0" not in cidrs:
+            return f"the public endpoint, open to {', '.join(cidrs)}"
+    elif cluster.kind == "aks":
+        profile = props.get("apiServerAccessProfile") or {}
+        ranges = [str(c) for c in as_list(profile.get("authorizedIPRanges"))]
+        if not truthy(profile.get("enablePrivateCluster")) and ranges:
+            return f"the API server, open to {', '.join(ranges)}"
+    elif cluster.kind == "gke":
+        dns = ((props.get("controlPlaneEndpointsConfig") or {}).get("dnsEndpointConfig") or {})
+        if truthy(dns.get("allowExternalTraffic")):
+            return "the DNS-based control-plane endpoint (IAM-authorised)"
+        private = props.get("privateClusterConfig") or {}
+        blocks = ((props.get("masterAuthorizedNetworksConfig") or {}).get("cidrBlocks")) or []
+        cidrs = [str(b.get("cidrBlock")) for b in as_list(blocks) if isinstance(b, Mapping)]
+        if not truthy(private.get("enablePrivateEndpoint")) and cidrs:
+            return f"the public endpoint, open to {', '.join(cidrs)}"
+    if _declared_inside(environment, cluster.name.removeprefix(_stack_prefix(cluster))):
+        return "a deploy agent inside the network (declared: deployer.inside_network)"
+    return None
+
+
+def _stack_prefix(cluster: Cluster) -> str:
+    urn = cluster.provider.urn
+    stack = urn.split("::")[0].removeprefix("urn:pulumi:")
+    return f"{stack}-"
+
+
+def _role(graph: Graph, cluster: Cluster) -> str | None:
+    resource = cluster.resource
+    if resource is None:
+        return None
+    if cluster.kind == "eks":
+        access = resource.props.get("accessConfig") or {}
+        for association in graph.of_type(EKS_ACCESS_POLICY):
+            policy = str(association.props.get("policyArn") or "")
+            if any(policy.endswith(p) for p in EKS_ADMIN_POLICIES) and resource.urn in graph.waits_for(association):
+                return f"access entry with {policy.rsplit('/', 1)[-1]}"
+        if truthy(access.get("bootstrapClusterCreatorAdminPermissions")):
+            return "cluster-creator admin (bootstrapClusterCreatorAdminPermissions)"
+    elif cluster.kind == "aks":
+        aad = resource.props.get("aadProfile") or {}
+        if not truthy(aad.get("enableAzureRBAC")) and not truthy(resource.props.get("disableLocalAccounts")):
+            return "the cluster's local admin credentials"
+        for assignment in graph.of_type(AZURE_ROLE_ASSIGNMENT):
+            role = str(assignment.props.get("roleDefinitionId") or "").rsplit("/", 1)[-1]
+            if role in AKS_CLUSTER_ROLES and resource.urn in graph.waits_for(assignment):
+                return "an Azure Kubernetes Service RBAC role assignment on the cluster"
+    elif cluster.kind == "gke":
+        return "the deployer's own Google Cloud IAM (it created the cluster: container.clusters.* and Kubernetes "\
+            "access through roles/container.admin)"
+    return None
+
+
+def deployer_needs(graph: Graph, cluster: Cluster, environment: Mapping[str, Any] | None) -> Iterator[Need]:
+    if cluster.kind == "existing":
+        context = cluster.provider.props.get("context")
+        yield Need("deployer", cluster.label(), "a way in for the deployer",
+                   f"the kubeconfig context {context} (declared: the deployer's context reaches it)",
+                   "", cluster.provider.urn, assumption=True)
+        return
+    yield Need("deployer", cluster.label(), "a network path from the deployer to the API server",
+               _reach(cluster, environment),
+               "open the API server to the deployer's CIDRs (`deployer.cidrs`) or declare that deploys run from "
+               "inside the network (`deployer.inside_network: true`)", cluster.resource.urn if cluster.resource
+               else cluster.provider.urn)
+    role = _role(graph, cluster)
+    waits = graph.waits_for(cluster.provider)
+    ordered = role is not None and (cluster.kind == "gke" or _grant_before(graph, cluster, waits))
+    yield Need("deployer", cluster.label(), "a Kubernetes role for the deployer, granted before the first object",
+               role if ordered else None,
+               "grant the deploying identity cluster access (EKS access entry, AKS RBAC Cluster Admin, GKE IAM) "
+               "and build the Kubernetes provider from an output that waits for the grant",
+               cluster.provider.urn)
+
+
+def _grant_before(graph: Graph, cluster: Cluster, waits: frozenset[str]) -> bool:
+    grants = (EKS_ACCESS_POLICY, EKS_ACCESS_ENTRY) if cluster.kind == "eks" else (AZURE_ROLE_ASSIGNMENT,)
+    if cluster.kind == "eks" and cluster.resource is not None:
+        access = cluster.resource.props.get("accessConfig") or {}
+        if truthy(access.get("bootstrapClusterCreatorAdminPermissions")):
+            return True
+    if cluster.kind == "aks" and cluster.resource is not None:
+        aad = cluster.resource.props.get("aadProfile") or {}
+        if not truthy(aad.get("enableAzureRBAC")):
+            return True
+    return any(r.urn in waits for r in graph.of_type(*grants))
+
+
+# --- cloud APIs and private endpoints ------------------------------------------------------------
+
+
+def cloud_api_needs(graph: Graph, api_of: Callable[[str], str | None]) -> Iterator[Need]:
+    """Google Cloud: each resource's API enabled in its project, and enabled before the resource."""
+    services = {str(s.props.get("service")): s for s in graph.of_type(GCP_SERVICE)}
+    identities = graph.of_type(GCP_SERVICE_IDENTITY)
+    for resource in graph.resources:
+        if not resource.type.startswith("gcp:") or resource.type in FOUNDATION_TYPES:
+            continue
+        api = api_of(resource.type)
+        if api is None:
+            yield Need("cloud-apis", resource.type, "a known Google Cloud API", None,
+                       "add the resource's module to the API map (components/gcp_apis.py)", resource.urn)
+            continue
+        service = services.get(api)
+        enabled = service is not None and service.urn in graph.waits_for(resource)
+        yield Need("cloud-apis", f"{resource.type.rsplit(':', 1)[-1]} {resource.name}", f"the API {api} enabled first",
+                   f"Service {service.name}" if enabled and service is not None else None,
+                   f"enable {api} with gcp.projects.Service and make the resource depend on it", resource.urn)
+        members = [str(m) for key in ("member", "members") for m in as_list(resource.props.get(key))]
+        if any("@gcp-sa-" in m or "container-engine-robot" in m for m in members):
+            made = [i for i in identities if i.urn in graph.waits_for(resource)]
+            yield Need("cloud-apis", f"{resource.type.rsplit(':', 1)[-1]} {resource.name}",
+                       "its service agent created before it is granted anything",
+                       f"ServiceIdentity {made[0].name}" if made else None,
+                       "create the agent with gcp.projects.ServiceIdentity and grant its `member` output",
+                       resource.urn)
+
+
+def _endpoint_services(graph: Graph) -> dict[str, Res]:
+    return {str(e.props.get("serviceName", "")).rsplit(".", 1)[-1]: e for e in graph.of_type(VPC_ENDPOINT)
+            if truthy(e.props.get("privateDnsEnabled")) or e.props.get("vpcEndpointType") == "Gateway"}
+
+
+def endpoint_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]:
+    """Cloud APIs called from subnets without internet go through private endpoints."""
+    aws = _endpoint_services(graph)
+
+    def aws_need(workload: str, service: str, urn: str) -> Need:
+        endpoint = aws.get(service)
+        return Need("endpoints", workload, f"the {service} API over a private endpoint",
+                    f"VPC endpoint {endpoint.name}" if endpoint is not None else None,
+                    f"create the com.amazonaws.<region>.{service} interface endpoint with private DNS", urn)
+
+    for component in graph.of_type("triplane:saas:SaasEgress"):
+        if any(d.type.startswith("aws:secretsmanager/") for d in graph.descendants(component.urn)):
+            for service in ("secretsmanager", "sts"):
+                yield aws_need(f"SaaS {component.name}", service, component.urn)
+    for cluster in cluster_list:
+        if cluster.kind == "eks" and cluster.resource is not None:
+            for service in ("ecr.api", "ecr.dkr", "s3", "sts"):
+                endpoint = aws.get(service.rsplit(".", 1)[-1]) if service != "ecr.api" else _ecr(graph, "api")
+                if service == "ecr.dkr":
+                    endpoint = _ecr(graph, "dkr")
+                yield Need("endpoints", cluster.label(), f"the {service} API over a private endpoint",
+                           f"VPC endpoint {endpoint.name}" if endpoint is not None else None,
+                           f"create the com.amazonaws.<region>.{service} endpoint in the cluster's VPC",
+                           cluster.resource.urn)
+    if any(r.type.startswith("gcp:") for r in graph.resources):
+        zones = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
+        yield Need("endpoints", "Google Cloud workloads", "Google APIs over the private googleapis path",
+                   f"private DNS zone {zones[0].name}" if zones else None,
+                   "create the private `googleapis.com.` zone (CNAME to private.googleapis.com) on the network",
+                   None)
+
+
+def _ecr(graph: Graph, part: str) -> Res | None:
+    for endpoint in graph.of_type(VPC_ENDPOINT):
+        if str(endpoint.props.get("serviceName", "")).endswith(f".ecr.{part}"):
+            return endpoint
+    return None
+
+
+# --- the pass ------------------------------------------------------------------------------------
+
+
+def runtime_paths(
+    resources: list[Res],
+    environment: Mapping[str, Any] | None,
+    api_of: Callable[[str], str | None] | None = None,
+) -> list[Need]:
+    """Every run-time need of the plan, met or not, in a stable order."""
+    graph = Graph(resources)
+    found = clusters(graph, environment)
+    allowlist = allowlisted_hosts(graph)
+    needs: list[Need] = []
+    for cluster in found.values():
+        needs += image_needs(graph, cluster, allowlist)
+        needs += crd_needs(graph, cluster)
+        needs += autoscaling_needs(cluster)
+        needs += gpu_needs(graph, cluster)
+        needs += weights_needs(graph, cluster, allowlist)
+        needs += deployer_needs(graph, cluster, environment)
+    if api_of is not None:
+        needs += cloud_api_needs(graph, api_of)
+    needs += endpoint_needs(graph, found.values())
+    return needs
+
+
+def _check(kind: str) -> Callable[[list[Res], dict[str, Any]], Iterator[tuple[str, str | None]]]:
+    def check(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+        for need in runtime_paths(resources, environment_spec(), api_of=api_for if kind == "cloud-apis" else None):
+            if need.kind == kind and not need.met:
+                yield need.message(), need.urn
+
+    return check
+
+
+KINDS: dict[str, tuple[str, str]] = {
+    "images": ("Every container image is pulled through a path the cluster's nodes have (a pull-through cache, "
+               "a declared mirror, or an allowlisted registry).",
+               "Take images from the cluster's ImageSource; on an existing cluster set `registry`."),
+    "crds": ("Every custom resource's CRD is installed on its cluster before it (or declared provided).",
+             "Install the add-on with the cluster's add-ons, or list it in `provides`, or do not render it."),
+    "autoscaling": ("Every autoscaler has its metrics source, and a workload at zero replicas has a trigger that "
+                    "can wake it.",
+                    "Autoscale with `autoscaling` (KEDA with Prometheus); scale from zero only with active hours."),
+    "gpus": ("Every pod that requests GPUs runs on a cluster where a device plugin announces them.",
+             "Deploy the NVIDIA device plugin, or declare it in `provides`."),
+    "weights": ("Every model server serves offline from a cache filled before it starts; the filler has a path "
+                "to the hub.",
+                "Let Triplane's download Job fill the cache, or name a pre-filled claim."),
+    "deployer": ("The deployer can reach every cluster it deploys to and holds a Kubernetes role there before "
+                 "the first object.",
+                 "Set `deployer` on the cluster (CIDRs or inside_network) and keep the access grants."),
+    "cloud-apis": ("Every Google Cloud resource's API is enabled before it, and service agents exist before "
+                   "they are granted.",
+                   "Enable the API with gcp.projects.Service (depends_on) and create agents with ServiceIdentity."),
+    "endpoints": ("Cloud APIs called from private subnets have a private endpoint (Secrets Manager and STS for "
+                  "SaaS on AWS, ECR/S3/STS for EKS nodes, private googleapis on Google Cloud).",
+                  "Create the interface endpoints / private DNS zone on the network."),
+}
+
+KUBERNETES_KINDS = ("images", "crds", "autoscaling", "gpus", "weights")
+CLOUD_KINDS = ("deployer", "cloud-apis", "endpoints")
+
+POLICIES = {
+    kind: stack_policy(
+        name=f"deployable-{kind}",
+        description=description,
+        check=_check(kind),
+        severity=HIGH,
+        remediation=remediation,
+        tags=["deployability"],
+    )
+    for kind, (description, remediation) in KINDS.items()
+}

@@ -1,0 +1,407 @@
+"""The deployability pass: each kind of run-time need is met by its path, and unmet without it.
+
+Small synthetic plans (a cluster, one workload, the path or not) go through `runtime_paths`
+directly; one plan goes through the real `triplane` pack to show the `deployable-*` policies fail
+the gate on a need with no path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policies.common import Res
+from policies.deployability import Need, runtime_paths
+from policies.gcp_apis import api_for
+
+STACK = "test"
+ACCOUNT_ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+
+def urn(type_: str, name: str) -> str:
+    return f"urn:pulumi:{STACK}::triplane::{type_}::{name}"
+
+
+class PlanBuilder:
+    """Resources of a synthetic plan, linked the way `stack_resources` links them."""
+
+    def __init__(self) -> None:
+        self.resources: list[Res] = []
+
+    def add(self, type_: str, name: str, props: dict[str, Any] | None = None, *, provider: Res | None = None,
+            deps: tuple[Res, ...] = (), parent: Res | None = None) -> Res:
+        resource = Res(type=type_, name=name, urn=urn(type_, name), props=props or {}, parent=parent,
+                       dependencies=[d.urn for d in deps], provider_urn=provider.urn if provider else None)
+        self.resources.append(resource)
+        return resource
+
+    def eks(self, **cluster_props: Any) -> Res:
+        props = {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/28"]},
+                 "accessConfig": {"bootstrapClusterCreatorAdminPermissions": True}, **cluster_props}
+        cluster = self.add("aws:eks/cluster:Cluster", f"{STACK}-gpu-cluster", props)
+        return self.add("pulumi:providers:kubernetes", f"{STACK}-gpu-k8s", {"kubeconfig": "[secret]"},
+                        deps=(cluster,))
+
+    def existing(self) -> Res:
+        return self.add("pulumi:providers:kubernetes", f"{STACK}-onprem-k8s", {"context": "lab"})
+
+    def deployment(self, provider: Res, *, image: str = f"{ACCOUNT_ECR}/ghcr/huggingface/tgi:3.3.7",
+                   gpus: int = 0, env: dict[str, str] | None = None, replicas: int | None = 1,
+                   claim: str | None = None, deps: tuple[Res, ...] = (), server: bool = False,
+                   name: str = "app") -> Res:
+        container: dict[str, Any] = {"name": "main", "image": image,
+                                     "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}
+        if gpus:
+            container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
+        pod: dict[str, Any] = {"containers": [container]}
+        if claim:
+            pod["volumes"] = [{"name": "cache", "persistentVolumeClaim": {"claimName": claim}}]
+        spec: dict[str, Any] = {"template": {"spec": pod}}
+        if replicas is not None:
+            spec["replicas"] = replicas
+        labels = {"app.kubernetes.io/component": "model-server"} if server else {}
+        return self.add("kubernetes:apps/v1:Deployment", name,
+                        {"metadata": {"name": name, "namespace": "ns", "labels": labels}, "spec": spec},
+                        provider=provider, deps=deps)
+
+    def job(self, provider: Res, claim: str, *, env: dict[str, str] | None = None) -> Res:
+        pod = {"containers": [{"name": "download", "image": f"{ACCOUNT_ECR}/ghcr/huggingface/tgi:3.3.7",
+                               "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}],
+               "volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": claim}}]}
+        return self.add("kubernetes:batch/v1:Job", "download",
+                        {"metadata": {"name": "download", "namespace": "ns"}, "spec": {"template": {"spec": pod}}},
+                        provider=provider)
+
+    def ecr_rule(self, prefix: str = "ghcr") -> Res:
+        return self.add("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", f"cache-{prefix}",
+                        {"ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": "ghcr.io"})
+
+    def needs(self, kind: str, environment: dict[str, Any] | None = None) -> list[Need]:
+        return [n for n in runtime_paths(self.resources, environment, api_of=api_for) if n.kind == kind]
+
+
+def unmet(needs: list[Need]) -> list[str]:
+    return [n.what for n in needs if not n.met]
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def test_an_image_through_the_clouds_pull_through_cache_is_met() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.ecr_rule("ghcr")
+    plan.deployment(provider)
+    [need] = plan.needs("images")
+    assert need.met and "ECR pull-through cache rule 'ghcr'" in (need.path or "")
+
+
+def test_an_upstream_image_on_a_new_cluster_has_no_path() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.deployment(provider, image="ghcr.io/huggingface/text-generation-inference:3.3.7")
+    [need] = plan.needs("images")
+    assert not need.met
+    assert "ImageSource" in need.fix and "Deployment ns/app" in need.message()
+
+
+def test_a_cache_prefix_the_plan_lacks_has_no_path() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.ecr_rule("quay")
+    plan.deployment(provider)
+    assert unmet(plan.needs("images")) == [f"the image {ACCOUNT_ECR}/ghcr/huggingface/tgi:3.3.7"]
+
+
+def test_an_allowlisted_upstream_registry_is_a_path() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("aws:networkfirewall/ruleGroup:RuleGroup", "allow",
+             {"ruleGroup": {"rulesSource": {"rulesSourceList": {"targets": ["nvcr.io"]}}}})
+    plan.deployment(provider, image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4")
+    [need] = plan.needs("images")
+    assert need.path == "the egress allowlist entry for nvcr.io"
+
+
+def test_an_existing_clusters_mirror_is_an_assumption_and_its_absence_a_finding() -> None:
+    environment = {"kubernetes": [{"name": "onprem", "existing": {"kubeconfig_context": "lab",
+                                                                  "registry": "registry.corp/mirror"}}]}
+    plan = PlanBuilder()
+    provider = plan.existing()
+    plan.deployment(provider, image="registry.corp/mirror/ghcr.io/huggingface/tgi:3.3.7")
+    [need] = plan.needs("images", environment)
+    assert need.met and need.assumption
+    bare = {"kubernetes": [{"name": "onprem", "existing": {"kubeconfig_context": "lab"}}]}
+    [need] = plan.needs("images", bare)
+    assert not need.met and "`registry` on the existing cluster 'onprem'" in need.fix
+
+
+# --- custom resources ----------------------------------------------------------------------------
+
+
+def _service_monitor(plan: PlanBuilder, provider: Res, deps: tuple[Res, ...] = ()) -> Res:
+    return plan.add("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "monitor",
+                    {"metadata": {"name": "monitor", "namespace": "ns"}}, provider=provider, deps=deps)
+
+
+def test_a_custom_resource_after_the_release_that_installs_its_crd_is_met() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    release = plan.add("kubernetes:helm.sh/v3:Release", "prometheus", {"chart": "kube-prometheus-stack"},
+                       provider=provider)
+    _service_monitor(plan, provider, deps=(release,))
+    [need] = plan.needs("crds")
+    assert need.met and "prometheus" in (need.path or "")
+
+
+def test_a_custom_resource_without_its_crd_has_no_path() -> None:
+    plan = PlanBuilder()
+    _service_monitor(plan, plan.eks())
+    [need] = plan.needs("crds")
+    assert not need.met and need.what == "the ServiceMonitor CRD (monitoring.coreos.com)"
+
+
+def test_a_custom_resource_not_ordered_after_its_release_has_no_path() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("kubernetes:helm.sh/v3:Release", "prometheus", {"chart": "kube-prometheus-stack"}, provider=provider)
+    _service_monitor(plan, provider)
+    [need] = plan.needs("crds")
+    assert not need.met and need.fix.startswith("make monitor depend on the release")
+
+
+def test_a_crd_an_existing_cluster_provides_is_an_assumption() -> None:
+    environment = {"kubernetes": [{"name": "onprem", "existing": {"kubeconfig_context": "lab",
+                                                                  "provides": ["prometheus-operator"]}}]}
+    plan = PlanBuilder()
+    _service_monitor(plan, plan.existing())
+    [need] = plan.needs("crds", environment)
+    assert need.met and need.assumption
+
+
+# --- autoscaling ---------------------------------------------------------------------------------
+
+
+def _scaled_object(plan: PlanBuilder, provider: Res, triggers: list[dict[str, Any]], minimum: int = 1) -> Res:
+    return plan.add("kubernetes:keda.sh/v1alpha1:ScaledObject", "scaler",
+                    {"metadata": {"name": "app", "namespace": "ns"},
+                     "spec": {"scaleTargetRef": {"name": "app"}, "minReplicaCount": minimum, "triggers": triggers}},
+                    provider=provider)
+
+
+def test_an_hpa_on_a_pods_metric_without_an_adapter_has_no_path() -> None:
+    plan = PlanBuilder()
+    plan.add("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "hpa",
+             {"metadata": {"name": "app", "namespace": "ns"},
+              "spec": {"metrics": [{"type": "Pods", "pods": {"metric": {"name": "tgi_queue_size"}}}]}},
+             provider=plan.eks())
+    assert unmet(plan.needs("autoscaling")) == ["an adapter serving Pods metrics"]
+
+
+def test_a_prometheus_trigger_needs_a_prometheus_on_the_cluster() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    _scaled_object(plan, provider, [{"type": "prometheus", "metadata": {"query": "sum(tgi_queue_size)"}}])
+    assert unmet(plan.needs("autoscaling")) == ["a Prometheus server to query"]
+    plan.add("kubernetes:helm.sh/v3:Release", "prometheus", {"chart": "kube-prometheus-stack"}, provider=provider)
+    assert unmet(plan.needs("autoscaling")) == []
+
+
+def test_scale_from_zero_needs_a_trigger_that_can_wake_it() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("kubernetes:helm.sh/v3:Release", "prometheus", {"chart": "kube-prometheus-stack"}, provider=provider)
+    _scaled_object(plan, provider, [{"type": "prometheus"}], minimum=0)
+    assert unmet(plan.needs("autoscaling")) == ["a trigger that can wake it from zero replicas"]
+
+    woken = PlanBuilder()
+    provider = woken.eks()
+    _scaled_object(woken, provider, [{"type": "cron", "metadata": {"start": "0 8 * * 1-5"}}], minimum=0)
+    [need] = woken.needs("autoscaling")
+    assert need.met and need.path == "the cron trigger"
+
+
+def test_a_deployment_at_zero_replicas_with_no_scaler_has_no_path() -> None:
+    plan = PlanBuilder()
+    plan.deployment(plan.eks(), replicas=0)
+    assert unmet(plan.needs("autoscaling")) == ["something that scales it up from 0 replicas"]
+
+
+# --- GPUs ----------------------------------------------------------------------------------------
+
+
+def test_a_gpu_pod_needs_a_device_plugin_on_its_cluster() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.deployment(provider, gpus=1)
+    assert unmet(plan.needs("gpus")) == ["nvidia.com/gpu announced on its nodes (a device plugin)"]
+    plan.add("kubernetes:apps/v1:DaemonSet", "plugin",
+             {"metadata": {"name": "nvidia-device-plugin", "namespace": "kube-system"},
+              "spec": {"template": {"spec": {"containers": [
+                  {"name": "p", "image": f"{ACCOUNT_ECR}/nvcr/nvidia/k8s-device-plugin:v0.17.4"}]}}}},
+             provider=provider)
+    [need] = plan.needs("gpus")
+    assert need.met and need.path == "the device plugin DaemonSet plugin"
+
+
+def test_gke_announces_gpus_itself_and_an_existing_cluster_may_declare_its_plugin() -> None:
+    plan = PlanBuilder()
+    cluster = plan.add("gcp:container/cluster:Cluster", "gke", {})
+    provider = plan.add("pulumi:providers:kubernetes", "gke-k8s", {}, deps=(cluster,))
+    plan.deployment(provider, gpus=1)
+    assert unmet(plan.needs("gpus")) == []
+
+    environment = {"kubernetes": [{"name": "onprem", "existing": {"kubeconfig_context": "lab",
+                                                                  "provides": ["nvidia-device-plugin"]}}]}
+    onprem = PlanBuilder()
+    onprem.deployment(onprem.existing(), gpus=1)
+    [need] = onprem.needs("gpus", environment)
+    assert need.met and need.assumption
+
+
+# --- weights -------------------------------------------------------------------------------------
+
+
+def test_a_server_filled_by_a_job_before_it_starts_and_run_offline_is_met() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("kubernetes:core/v1:PersistentVolumeClaim", "cache", {"metadata": {"name": "cache", "namespace": "ns"}},
+             provider=provider)
+    plan.add("aws:networkfirewall/ruleGroup:RuleGroup", "allow",
+             {"ruleGroup": {"rulesSource": {"rulesSourceList": {"targets": ["huggingface.co"]}}}})
+    job = plan.job(provider, "cache")
+    plan.deployment(provider, server=True, env={"HF_HUB_OFFLINE": "1"}, claim="cache", deps=(job,))
+    assert unmet(plan.needs("weights")) == []
+
+
+def test_a_server_that_downloads_itself_or_starts_before_its_cache_is_filled_has_no_path() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("kubernetes:core/v1:PersistentVolumeClaim", "cache", {"metadata": {"name": "cache", "namespace": "ns"}},
+             provider=provider)
+    plan.job(provider, "cache")
+    plan.deployment(provider, server=True, claim="cache")
+    assert unmet(plan.needs("weights")) == [
+        "to serve without downloading at start (HF_HUB_OFFLINE=1)",
+        "the model weights in the cache claim cache",
+        "a path to huggingface.co",
+    ]
+
+
+def test_a_pre_filled_claim_is_an_assumption() -> None:
+    plan = PlanBuilder()
+    plan.deployment(plan.eks(), server=True, env={"HF_HUB_OFFLINE": "1"}, claim="filled-by-hand")
+    claims = [n for n in plan.needs("weights") if "claim" in n.what]
+    assert [(n.met, n.assumption) for n in claims] == [(True, True)]
+
+
+# --- the deployer --------------------------------------------------------------------------------
+
+
+def test_a_private_cluster_with_no_declared_path_in_has_no_path() -> None:
+    plan = PlanBuilder()
+    plan.eks(vpcConfig={"endpointPublicAccess": False, "endpointPrivateAccess": True})
+    assert unmet(plan.needs("deployer")) == ["a network path from the deployer to the API server"]
+    inside = {"kubernetes": [{"name": "gpu", "new": {"cloud": "aws", "deployer": {"inside_network": True}}}]}
+    assert unmet(plan.needs("deployer", inside)) == []
+
+
+def test_an_aks_cluster_with_azure_rbac_needs_a_role_for_the_deployer_before_the_provider() -> None:
+    plan = PlanBuilder()
+    cluster = plan.add("azure-native:containerservice:ManagedCluster", "aks",
+                       {"aadProfile": {"enableAzureRBAC": True, "managed": True}, "disableLocalAccounts": True,
+                        "apiServerAccessProfile": {"authorizedIPRanges": ["203.0.113.0/28"]}})
+    provider = plan.add("pulumi:providers:kubernetes", "aks-k8s", {}, deps=(cluster,))
+    assert unmet(plan.needs("deployer")) == [
+        "a Kubernetes role for the deployer, granted before the first object"
+    ]
+    grant = plan.add("azure-native:authorization:RoleAssignment", "deployer",
+                     {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/"
+                                          "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"}, deps=(cluster,))
+    provider.dependencies.append(grant.urn)
+    assert unmet(plan.needs("deployer")) == []
+
+
+# --- cloud APIs and endpoints --------------------------------------------------------------------
+
+
+def test_a_google_resource_needs_its_api_enabled_before_it() -> None:
+    plan = PlanBuilder()
+    service = plan.add("gcp:projects/service:Service", "compute", {"service": "compute.googleapis.com"})
+    plan.add("gcp:compute/network:Network", "vpc", {}, deps=(service,))
+    plan.add("gcp:compute/subnetwork:Subnetwork", "subnet", {})
+    plan.add("gcp:dns/managedZone:ManagedZone", "googleapis", {"dnsName": "googleapis.com."}, deps=(service,))
+    missing = [(n.workload, n.what) for n in plan.needs("cloud-apis") if not n.met]
+    assert missing == [
+        ("Subnetwork subnet", "the API compute.googleapis.com enabled first"),
+        ("ManagedZone googleapis", "the API dns.googleapis.com enabled first"),
+    ]
+
+
+def test_a_service_agent_granted_before_its_identity_exists_has_no_path() -> None:
+    plan = PlanBuilder()
+    kms = plan.add("gcp:projects/service:Service", "kms", {"service": "cloudkms.googleapis.com"})
+    member = "serviceAccount:service-1@gcp-sa-aiplatform.iam.gserviceaccount.com"
+    plan.add("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "grant", {"member": member}, deps=(kms,))
+    assert unmet(plan.needs("cloud-apis")) == ["its service agent created before it is granted anything"]
+    identity = plan.add("gcp:projects/serviceIdentity:ServiceIdentity", "vertex", {})
+    plan.resources[-2].dependencies.append(identity.urn)
+    assert unmet(plan.needs("cloud-apis")) == []
+
+
+def test_every_google_module_the_components_use_has_an_api() -> None:
+    unmapped = PlanBuilder()
+    unmapped.add("gcp:somethingnew/thing:Thing", "new", {})
+    [need] = unmapped.needs("cloud-apis")
+    assert not need.met and "API map" in need.fix
+
+
+@pytest.mark.parametrize(("service", "met"), [("secretsmanager", True), ("kms", False)])
+def test_a_saas_key_on_aws_is_read_over_a_secrets_manager_endpoint(service: str, met: bool) -> None:
+    plan = PlanBuilder()
+    saas = plan.add("triplane:saas:SaasEgress", "chat", {})
+    plan.add("aws:secretsmanager/secret:Secret", "chat-key", {}, parent=saas)
+    for name in (service, "sts"):
+        plan.add("aws:ec2/vpcEndpoint:VpcEndpoint", name,
+                 {"serviceName": f"com.amazonaws.us-east-1.{name}", "privateDnsEnabled": True})
+    found = {n.what: n.met for n in plan.needs("endpoints")}
+    assert found == {"the secretsmanager API over a private endpoint": met, "the sts API over a private endpoint": True}
+
+
+def test_google_cloud_workloads_need_the_private_googleapis_zone() -> None:
+    plan = PlanBuilder()
+    plan.add("gcp:compute/network:Network", "vpc", {})
+    assert unmet(plan.needs("endpoints")) == ["Google APIs over the private googleapis path"]
+
+
+# --- through the gate ----------------------------------------------------------------------------
+
+
+def test_the_gate_fails_on_a_need_with_no_path_and_lists_the_met_ones() -> None:
+    from triplane.gate import check_plan
+    from triplane.plan import Plan, PlannedResource
+
+    def planned(type_: str, name: str, inputs: dict[str, Any], *, provider: str | None = None,
+                deps: tuple[str, ...] = ()) -> PlannedResource:
+        return PlannedResource(urn=urn(type_, name), type=type_, name=name, custom=True, parent=None, inputs=inputs,
+                               dependencies=deps, protect=False, retain_on_delete=False, provider=provider,
+                               aliases=(), ignore_changes=(), additional_secret_outputs=())
+
+    cluster = planned("aws:eks/cluster:Cluster", "test-gpu-cluster",
+                      {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/28"]},
+                       "accessConfig": {"bootstrapClusterCreatorAdminPermissions": True}})
+    provider = planned("pulumi:providers:kubernetes", "test-gpu-k8s", {}, deps=(cluster.urn,))
+    deployment = planned(
+        "kubernetes:apps/v1:Deployment", "app",
+        {"metadata": {"name": "app", "namespace": "ns"},
+         "spec": {"replicas": 0, "template": {"spec": {"containers": [{"name": "m", "image": "ghcr.io/a/b:1.2.3"}]}}}},
+        provider=f"{provider.urn}::id",
+    )
+    plan = Plan(project="triplane", stack=STACK, resources=[cluster, provider, deployment])
+    result = check_plan(plan, config={})
+    failed = {v.policy for v in result.mandatory}
+    assert {"deployable-images", "deployable-autoscaling"} <= failed
+    assert "deployable-deployer" not in failed
+    assert [n.kind for n in result.runtime if n.met] == ["deployer", "deployer"]
+    assert result.to_json()["runtime"][0]["fix"] is not None
