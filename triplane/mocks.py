@@ -16,6 +16,7 @@ AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 AZURE_TENANT_ID = "11111111-1111-1111-1111-111111111111"
 AZURE_OBJECT_ID = "22222222-2222-2222-2222-222222222222"
 GCP_PROJECT_NUMBER = "123456789"
+GCP_DEPLOYER_EMAIL = "triplane-plan@triplane-plan.iam.gserviceaccount.com"
 
 _INVOKES: dict[str, dict[str, Any]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": {
@@ -37,6 +38,10 @@ _INVOKES: dict[str, dict[str, Any]] = {
         "tenantId": AZURE_TENANT_ID,
     },
     "gcp:organizations/getProject:getProject": {"number": GCP_PROJECT_NUMBER},
+    "gcp:organizations/getClientOpenIdUserInfo:getClientOpenIdUserInfo": {
+        "email": GCP_DEPLOYER_EMAIL,
+        "id": GCP_DEPLOYER_EMAIL,
+    },
     "gcp:logging/getProjectCmekSettings:getProjectCmekSettings": {
         "serviceAccountId": f"cmek-p{GCP_PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com",
         "id": "cmek-settings",
