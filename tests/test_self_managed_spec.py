@@ -14,6 +14,8 @@ from stacks.spec.self_managed import SelfManagedUseCase
 
 SOURCE = "stacks/Pulumi.test.yaml"
 SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
+INSIDE = {"private_cidrs": ["10.99.0.0/24"]}
+"""A deploy runner inside the network: the way in most fixtures declare."""
 
 
 def use_case(**overrides: Any) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def environment(*use_cases: dict[str, Any], cloud: str = "aws", tier: str = "dev
         "cost_center": "cc-1",
         "tier": tier,
         "clouds": {cloud: clouds[cloud]},
-        "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": cloud, "deployer": {"private_cidrs": ["10.99.0.0/24"]}}}],
+        "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": cloud, "deployer": INSIDE}}],
         "use_cases": list(use_cases),
     }
 

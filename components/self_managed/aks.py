@@ -303,8 +303,11 @@ class AksCluster(pulumi.ComponentResource):
         # The provider built from this kubeconfig waits for the deployer's role (its ID is an input).
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
-                credentials.kubeconfigs, cluster.name, cluster.private_fqdn, cluster.fqdn, deployer_admin.id
-            ).apply(lambda values: _kubeconfig(*values[:4]))
+                credentials.kubeconfigs,
+                cluster.name,
+                cluster.private_fqdn if private else cluster.fqdn,
+                deployer_admin.id,
+            ).apply(lambda values: kubeconfig(*values[:3]))
         )
         self.workspace_id = workspace.id
         self.ref = AksClusterRef(
@@ -313,14 +316,14 @@ class AksCluster(pulumi.ComponentResource):
         self.register_outputs({"name": cluster.name, "workspace_id": workspace.id})
 
 
-def _kubeconfig(kubeconfigs: Any, cluster_name: str, private_fqdn: str | None, fqdn: str | None) -> str:
+def kubeconfig(kubeconfigs: Any, cluster_name: str, host: str | None) -> str:
     """The listed user kubeconfig's server and CA, signed in through kubelogin from the Azure CLI login.
 
     The listed one signs in with an interactive device code, which a deploy cannot answer; the Azure
     CLI login is the one `pulumi up` itself runs under (locally, or after `azure/login` in CI).
     Without a listed one (a plan), the server is the API server's name and the CA is left out.
     """
-    server = f"https://{private_fqdn or fqdn or cluster_name}:443"
+    server = f"https://{host or cluster_name}:443"
     cluster: dict[str, Any] = {"server": server}
     listed = _listed_cluster(kubeconfigs)
     if listed:
