@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pulumi
@@ -11,6 +12,8 @@ import pytest
 from components.self_managed.aks import AKS_RBAC_CLUSTER_ADMIN, AksCluster, AksClusterArgs
 from components.self_managed.eks import EksCluster, EksClusterArgs
 from components.self_managed.gke import GkeCluster, GkeClusterArgs
+from stacks import program
+from stacks.spec import validate_environment
 from tests.test_self_managed_node_pools import AWS, AZURE, GCP
 from triplane.mocks import (
     AWS_CALLER_ARN,
@@ -20,6 +23,7 @@ from triplane.mocks import (
     GCP_DEPLOYER_EMAIL,
 )
 from triplane.plan import Plan, PlannedResource, run_program
+from triplane.stackfile import load_stack
 
 CI_ROLE = "arn:aws:iam::123456789012:role/ci/triplane-deploy"
 CI_OBJECT_ID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -56,12 +60,13 @@ def _program() -> None:
     )
     dns = GkeCluster("d-gke", GkeClusterArgs(network=GCP, version="1.31", api_access="dns-endpoint"))
     _in_cluster("d-gke", dns.kubeconfig)
-    GkeCluster(
+    ci = GkeCluster(
         "d-gke-ci",
         GkeClusterArgs(
             network=GCP, version="1.31", deployer_cidrs=["10.60.0.0/24"], deployer_principal=CI_SERVICE_ACCOUNT
         ),
     )
+    _in_cluster("d-gke-ci", ci.kubeconfig)
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +187,43 @@ def test_gke_runner_ranges_are_authorized_on_the_private_endpoint(plan: Plan) ->
     assert networks["privateEndpointEnforcementEnabled"] is True
     grant = plan.one("gcp:projects/iAMMember:IAMMember", "d-gke-ci-deployer-admin").inputs
     assert (grant["role"], grant["member"]) == ("roles/container.admin", CI_SERVICE_ACCOUNT)
+    assert_provider_waits(plan, "d-gke-ci", plan.one("gcp:projects/iAMMember:IAMMember", "d-gke-ci-deployer-admin"))
+    # Through the private IP endpoint, the cluster's own CA is pinned.
+    kubeconfig = json.loads(plan.one("pulumi:providers:kubernetes", "d-gke-ci-k8s").inputs["kubeconfig"]["value"])
+    assert kubeconfig["clusters"][0]["cluster"] == {
+        "server": "https://10.255.254.2",
+        "certificate-authority-data": "Y2VydGlmaWNhdGU=",
+    }
+
+
+# --- Stacks ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_stacks_declare_a_way_in_to_every_new_cluster(stack: str) -> None:
+    environment = validate_environment(load_stack(stack).config["triplane:environment"], stack)
+    new = [c.new for c in environment.kubernetes if c.new is not None]
+    assert new
+    for cluster in new:
+        assert (
+            cluster.deployer.private_cidrs
+            or (cluster.api_access == "authorized-networks" and cluster.api_authorized_cidrs)
+            or cluster.api_access == "dns-endpoint"
+        )
+
+
+def test_stack_provider_waits_for_the_deployers_access() -> None:
+    """stacks/clusters.py builds the provider from the kubeconfig, which carries the grant."""
+    environment = copy.deepcopy(load_stack("dev").config["triplane:environment"])
+    environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] == "self-managed"]
+    environment["kubernetes"][0]["new"] = {"cloud": "aws", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}
+    plan = run_program(program.main, stack="dp", config={"triplane:environment": environment})
+    association = plan.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "dp-gpu-deployer-admin")
+    assert association.inputs["principalArn"] == AWS_DEPLOYER_ROLE_ARN
+    provider = plan.one("pulumi:providers:kubernetes", "dp-gpu-k8s")
+    assert association.urn in provider.dependencies
+    rule = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dp-gpu-api-from-deployer-0")
+    assert rule.inputs["cidrIpv4"] == "10.50.0.0/24"
+    # Every in-cluster object goes through that provider, so none is created before the grant.
+    in_cluster = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert in_cluster and all(r.provider is not None and r.provider.startswith(provider.urn) for r in in_cluster)

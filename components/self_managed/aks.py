@@ -89,6 +89,8 @@ class AksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret: the user kubeconfig with a kubelogin exec stanza (Entra ID; no local accounts)."""
     workspace_id: pulumi.Output[str]
+    deployer_access: azure_native.authorization.RoleAssignment
+    """The deployer's RBAC Cluster Admin assignment; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:AksCluster", name, None, opts)
@@ -294,6 +296,7 @@ class AksCluster(pulumi.ComponentResource):
             description="Triplane deployer: creates the Kubernetes objects of this environment",
             opts=child,
         )
+        self.deployer_access = deployer_admin
         credentials = azure_native.containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=group,
             resource_name=cluster.name,

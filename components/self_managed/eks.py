@@ -132,6 +132,8 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret: server, CA and an `aws eks get-token` exec stanza."""
     kms_key_arn: pulumi.Output[str]
+    deployer_access: aws.eks.AccessPolicyAssociation
+    """The deployer's cluster-admin access policy; the kubeconfig waits for it."""
     efs_file_system_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -225,6 +227,7 @@ class EksCluster(pulumi.ComponentResource):
         cluster_sg = cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
 
         deployer_access = self._deployer(name, args, cluster, cluster_sg, identity.arn)
+        self.deployer_access = deployer_access
 
         endpoints: list[pulumi.Resource] = []
         if args.service_endpoints:

@@ -120,6 +120,8 @@ class GkeCluster(pulumi.ComponentResource):
     ref: GkeClusterRef
     kubeconfig: pulumi.Output[str]
     kms_key_id: pulumi.Output[str]
+    deployer_access: gcp.projects.IAMMember
+    """The deployer's Kubernetes Engine Admin grant; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:GkeCluster", name, None, opts)
@@ -273,19 +275,17 @@ class GkeCluster(pulumi.ComponentResource):
             boot_disk_kms_key=key_id,
         )
         deployer_admin = self._deployer(name, args)
+        self.deployer_access = deployer_admin
         # The provider built from this kubeconfig waits for the deployer's role (its ID is an input).
-        if dns_endpoint:
-            self.kubeconfig = pulumi.Output.secret(
-                pulumi.Output.all(
-                    cluster.name, cluster.control_plane_endpoints_config, cluster.endpoint, deployer_admin.id
-                ).apply(lambda values: kubeconfig(values[0], _dns_endpoint(values[1]) or values[2] or "", None))
-            )
-        else:
-            self.kubeconfig = pulumi.Output.secret(
-                pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth, deployer_admin.id).apply(
-                    lambda values: kubeconfig(values[0], values[1] or "", _ca(values[2]))
-                )
-            )
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster.name,
+                cluster.endpoint,
+                cluster.master_auth,
+                cluster.control_plane_endpoints_config,
+                deployer_admin.id,
+            ).apply(lambda values: _cluster_kubeconfig(values[0], values[1], values[2], values[3], dns_endpoint))
+        )
         self.register_outputs({"name": cluster.name, "kms_key_id": key_id})
 
     def _deployer(self, name: str, args: GkeClusterArgs) -> gcp.projects.IAMMember:
@@ -303,6 +303,14 @@ class GkeCluster(pulumi.ComponentResource):
             member=member,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _cluster_kubeconfig(name: str, endpoint: str | None, master_auth: Any, endpoints: Any, dns: bool) -> str:
+    """Through the DNS-based endpoint when deploys use it, otherwise the IP endpoint and its CA."""
+    host = _dns_endpoint(endpoints) if dns else None
+    if host:
+        return kubeconfig(name, host, None)
+    return kubeconfig(name, endpoint or "", _ca(master_auth))
 
 
 def _member(email: str) -> str:
