@@ -89,8 +89,10 @@ def _public_cidr(value: str) -> str:
         raise ValueError(f"{value}: list IPv4 blocks (the runner's public egress addresses)")
     if any(network.subnet_of(block) for block in NOT_PUBLIC):
         raise ValueError(
-            f"{value} is not a public block: authorized networks apply to the public endpoint only, where "
-            "traffic arrives from public addresses; a private range belongs in `deployer.private_cidrs`"
+            f"{value} is not a public block: these open the public endpoint, which sees public addresses "
+            "only; list a runner's private range in `deployer.private_cidrs` (EKS opens it in the cluster "
+            "security group, GKE adds it to the private endpoint's authorized networks; AKS applies "
+            "authorized ranges to its public endpoint alone)"
         )
     if network.prefixlen < MAX_PUBLIC_PREFIX:
         raise ValueError(
