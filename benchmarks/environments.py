@@ -142,7 +142,10 @@ def environment(size: int, patterns: tuple[str, ...] | None = None) -> dict[str,
         "use_cases": [use_case(i, *rotation[i % len(rotation)]) for i in range(size)],
     }
     if "self-managed" in chosen:
-        value["kubernetes"] = [{"name": f"gpu-{cloud}", "new": {"cloud": cloud}} for cloud in CLOUDS]
+        value["kubernetes"] = [
+            {"name": f"gpu-{cloud}", "new": {"cloud": cloud, "deployer": {"private_cidrs": ["10.99.0.0/24"]}}}
+            for cloud in CLOUDS
+        ]
     validate_environment(value, f"generated environment of {size} use cases")
     return value
 

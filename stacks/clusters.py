@@ -127,8 +127,10 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             EksClusterArgs(
                 network=network,
                 version=spec.version,
-                api_access=new.api_access,
+                api_access="authorized-networks" if new.api_access == "authorized-networks" else "private",
                 api_authorized_cidrs=list(new.api_authorized_cidrs),
+                deployer_cidrs=list(new.deployer.private_cidrs),
+                deployer_principal=new.deployer.principal,
                 system_nodes=SystemNodePool(machine, system.min, system.max, system.disk_size_gb),
                 service_endpoints=new.service_endpoints == "create",
                 shared_cache=shared_cache,
@@ -147,6 +149,8 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
                 version=spec.version,
                 api_access=new.api_access,
                 api_authorized_cidrs=list(new.api_authorized_cidrs),
+                deployer_cidrs=list(new.deployer.private_cidrs),
+                deployer_principal=new.deployer.principal,
                 system_nodes=GkeSystemNodes(machine, system.min, system.max, system.disk_size_gb),
                 shared_cache=shared_cache,
                 kms_key=new.kms_key,
@@ -164,8 +168,9 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             AksClusterArgs(
                 network=network,
                 version=spec.version,
-                api_access=new.api_access,
+                api_access="authorized-networks" if new.api_access == "authorized-networks" else "private",
                 api_authorized_cidrs=list(new.api_authorized_cidrs),
+                deployer_principal=new.deployer.principal,
                 system_nodes=AksSystemNodes(machine, system.min, system.max, system.disk_size_gb),
                 kms_key=key,
                 vault_name=ctx.name(spec.name, resource_group, kind="key_vault"),
@@ -175,9 +180,9 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             ),
             opts=ctx.opts("azure"),
         )
-    # The kubeconfig is derived from the cluster's endpoint, so the provider already waits for the
-    # cluster; a depends_on on the whole component would also wait for the in-cluster children below,
-    # which wait for this provider: a cycle.
+    # The kubeconfig is derived from the cluster's endpoint and the deployer's access grant, so the
+    # provider already waits for both; a depends_on on the whole component would also wait for the
+    # in-cluster children below, which wait for this provider: a cycle.
     provider = k8s.Provider(f"{name}-k8s", kubeconfig=component.kubeconfig)
     handle = ClusterHandle(
         spec=spec,

@@ -180,6 +180,18 @@ BUILDERS = {"saas": saas_use_case, "cloud-managed": managed_use_case, "self-mana
 
 
 @st.composite
+def deployer_paths(draw: st.DrawFn, cloud: str) -> dict[str, Any]:
+    """One declared way for deploys to reach a new cluster's API server."""
+    forms: list[dict[str, Any]] = [
+        {"deployer": {"private_cidrs": ["10.99.0.0/24"]}},
+        {"api_access": "authorized-networks", "api_authorized_cidrs": ["203.0.113.0/28"]},
+    ]
+    if cloud == "gcp":
+        forms.append({"api_access": "dns-endpoint"})
+    return copy.deepcopy(draw(st.sampled_from(forms)))
+
+
+@st.composite
 def environments(draw: st.DrawFn, max_use_cases: int = 4, max_clouds: int = 3) -> dict[str, Any]:
     """A valid `triplane:environment` value."""
     environment: dict[str, Any] = {
@@ -201,7 +213,7 @@ def environments(draw: st.DrawFn, max_use_cases: int = 4, max_clouds: int = 3) -
         environment["kubernetes"].append(
             {"name": cluster_name, "existing": {"kubeconfig_context": "kind-triplane"}}
             if cloud is None
-            else {"name": cluster_name, "new": {"cloud": cloud}}
+            else {"name": cluster_name, "new": {"cloud": cloud, **draw(deployer_paths(cloud))}}
         )
         if cloud is not None and draw(st.booleans()):
             low = draw(st.integers(1, 3))

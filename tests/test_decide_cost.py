@@ -259,7 +259,7 @@ ENVIRONMENT = {
             "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
         },
     },
-    "kubernetes": [{"name": "gpu", "new": {"cloud": "aws"}}],
+    "kubernetes": [{"name": "gpu", "new": {"cloud": "aws", "deployer": {"private_cidrs": ["10.99.0.0/24"]}}}],
     "use_cases": [
         {
             "name": "drafts",

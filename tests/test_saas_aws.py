@@ -13,7 +13,7 @@ from stacks.context import StackContext
 from stacks.patterns.saas import build_on
 from stacks.providers import build_providers
 from stacks.spec import validate_environment
-from triplane.mocks import AWS_ACCOUNT_ID
+from triplane.mocks import AWS_ACCOUNT_ID, AWS_DEPLOYER_ROLE_ARN
 from triplane.plan import Plan, is_secret, reveal, run_program
 
 SOURCE = "stacks/Pulumi.test.yaml"
@@ -23,7 +23,7 @@ PLANTED = {
     "partnerKey": "PLANTED-partner-9911aa",
 }
 APP_ROLE = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/chat-app"
-DEPLOYER = f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan"
+DEPLOYER = AWS_DEPLOYER_ROLE_ARN  # the role of the session that deploys, not the session
 NETWORK = AwsNetworkRef(
     region="us-east-1",
     vpc_id="vpc-0123456789abcdef0",

@@ -14,6 +14,8 @@ from stacks.spec.self_managed import SelfManagedUseCase
 
 SOURCE = "stacks/Pulumi.test.yaml"
 SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
+INSIDE = {"private_cidrs": ["10.99.0.0/24"]}
+"""A deploy runner inside the network: the way in most fixtures declare."""
 
 
 def use_case(**overrides: Any) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def environment(*use_cases: dict[str, Any], cloud: str = "aws", tier: str = "dev
         "cost_center": "cc-1",
         "tier": tier,
         "clouds": {cloud: clouds[cloud]},
-        "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": cloud}}],
+        "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": cloud, "deployer": INSIDE}}],
         "use_cases": list(use_cases),
     }
 
@@ -220,12 +222,96 @@ def test_existing_cluster_without_cloud_cannot_make_an_internal_balancer() -> No
     assert "use_cases[0].exposure: cluster 'gpu' is not in a known cloud" in only_problem(env)
 
 
-def test_new_cluster_api_access() -> None:
-    env = environment(use_case())
-    env["kubernetes"][0]["new"]["api_access"] = "authorized-networks"
-    assert "kubernetes[0].new.api_authorized_cidrs: list the CIDR blocks" in only_problem(env)
-    env["kubernetes"][0]["new"]["api_authorized_cidrs"] = ["0.0.0.0/0"]
-    assert "too much of the internet" in only_problem(env)
+def cluster_env(cloud: str, **new: Any) -> dict[str, Any]:
+    """An environment whose one new cluster has exactly the given access settings."""
+    env = environment(cloud=cloud)
+    env["kubernetes"][0]["new"] = {"cloud": cloud, **new}
+    return env
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_private_api_without_a_way_in_is_refused_with_the_options(cloud: str) -> None:
+    message = only_problem(cluster_env(cloud))
+    assert message.startswith(
+        "triplane:environment.kubernetes[0].new.deployer: the API server is private and nothing says how deploys "
+        "reach it"
+    )
+    assert "`deployer: {private_cidrs: [<the runner's private range>]}`" in message
+    assert "`api_access: authorized-networks` with `api_authorized_cidrs:" in message
+    assert ("`api_access: dns-endpoint`" in message) is (cloud == "gcp")
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_declared_ways_in_validate(cloud: str) -> None:
+    inside = validate_environment(cluster_env(cloud, deployer={"private_cidrs": ["10.50.0.0/24"]}), SOURCE)
+    new = inside.kubernetes[0].new
+    assert new is not None and new.api_access == "private" and new.deployer.private_cidrs == ["10.50.0.0/24"]
+    public = cluster_env(cloud, api_access="authorized-networks", api_authorized_cidrs=["203.0.113.0/28"])
+    new = validate_environment(public, SOURCE).kubernetes[0].new
+    assert new is not None and new.api_authorized_cidrs == ["203.0.113.0/28"] and new.deployer.principal is None
+
+
+def test_dns_endpoint_is_gke_only() -> None:
+    new = validate_environment(cluster_env("gcp", api_access="dns-endpoint"), SOURCE).kubernetes[0].new
+    assert new is not None and new.api_access == "dns-endpoint"
+    message = only_problem(cluster_env("aws", api_access="dns-endpoint"))
+    assert message.startswith("triplane:environment.kubernetes[0].new.api_access: only GKE has a DNS-based")
+    assert "`deployer: {private_cidrs:" in message and "`api_access: dns-endpoint`" not in message
+
+
+def test_authorized_networks_are_narrow_public_blocks() -> None:
+    message = only_problem(cluster_env("aws", api_access="authorized-networks"))
+    assert "kubernetes[0].new.api_authorized_cidrs: list the public blocks" in message
+    wide = cluster_env("aws", api_access="authorized-networks", api_authorized_cidrs=["198.51.0.0/16"])
+    assert "198.51.0.0/16 opens the API server to too much of the internet" in only_problem(wide)
+    assert "too much of the internet" in only_problem(
+        cluster_env("azure", api_access="authorized-networks", api_authorized_cidrs=["0.0.0.0/0"])
+    )
+    # EKS and AKS apply authorized networks to the public endpoint only: a private range there does nothing.
+    for cloud in ("aws", "azure", "gcp"):
+        private = cluster_env(cloud, api_access="authorized-networks", api_authorized_cidrs=["10.50.0.0/24"])
+        message = only_problem(private)
+        assert "10.50.0.0/24 is not a public block" in message and "`deployer.private_cidrs`" in message
+    shared = cluster_env("gcp", api_access="authorized-networks", api_authorized_cidrs=["100.64.1.0/24"])
+    assert "100.64.1.0/24 is not a public block" in only_problem(shared)
+    ipv6 = cluster_env("aws", api_access="authorized-networks", api_authorized_cidrs=["2001:db8::/64"])
+    assert "list IPv4 blocks" in only_problem(ipv6)
+    stray = cluster_env("aws", api_authorized_cidrs=["203.0.113.0/28"], deployer={"private_cidrs": ["10.5.0.0/24"]})
+    assert "api_authorized_cidrs: only used with `api_access: authorized-networks`" in only_problem(stray)
+
+
+def test_deployer_ranges_are_private() -> None:
+    message = only_problem(cluster_env("gcp", deployer={"private_cidrs": ["203.0.113.0/28"]}))
+    assert message.startswith("triplane:environment.kubernetes[0].new.deployer.private_cidrs")
+    assert "not an RFC 1918 private network" in message
+
+
+@pytest.mark.parametrize(
+    ("cloud", "principal"),
+    [
+        ("aws", "arn:aws:iam::123456789012:role/ci/triplane-deploy"),
+        ("aws", "arn:aws:iam::123456789012:user/deployer"),
+        ("azure", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
+        ("gcp", "serviceAccount:ci-deploy@acme-genai-test.iam.gserviceaccount.com"),
+        ("gcp", "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/subject/x"),
+    ],
+)
+def test_deployer_principal_forms(cloud: str, principal: str) -> None:
+    env = cluster_env(cloud, deployer={"private_cidrs": ["10.50.0.0/24"], "principal": principal})
+    new = validate_environment(env, SOURCE).kubernetes[0].new
+    assert new is not None and new.deployer.principal == principal
+
+
+def test_deployer_principal_must_fit_the_cloud() -> None:
+    session = "arn:aws:sts::123456789012:assumed-role/ci-deploy/run-42"
+    message = only_problem(cluster_env("aws", deployer={"private_cidrs": ["10.5.0.0/24"], "principal": session}))
+    assert message.startswith("triplane:environment.kubernetes[0].new.deployer.principal:")
+    assert "an sts assumed-role ARN names a session: give the role's IAM ARN" in message
+    role = "arn:aws:iam::123456789012:role/ci-deploy"
+    message = only_problem(cluster_env("gcp", api_access="dns-endpoint", deployer={"principal": role}))
+    assert "is not an IAM member, e.g. serviceAccount:" in message
+    message = only_problem(cluster_env("azure", deployer={"private_cidrs": ["10.5.0.0/24"], "principal": "me"}))
+    assert "is not the Entra ID object ID" in message
 
 
 def test_one_new_cluster_per_cloud() -> None:

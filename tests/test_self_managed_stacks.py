@@ -39,7 +39,9 @@ ENVIRONMENT = {
             "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
         }
     },
-    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "aws"}}],
+    "kubernetes": [
+        {"name": "gpu", "version": "1.31", "new": {"cloud": "aws", "deployer": {"private_cidrs": ["10.99.0.0/24"]}}}
+    ],
     "use_cases": [
         use_case("chat-web", shared_service="chat", api_key_secret="chatApiKey"),
         use_case("chat-batch", shared_service="chat", api_key_secret="chatApiKey"),

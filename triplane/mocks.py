@@ -12,16 +12,20 @@ from typing import Any
 from pulumi.runtime import mocks as pulumi_mocks
 
 AWS_ACCOUNT_ID = "123456789012"
+AWS_CALLER_ARN = f"arn:aws:sts::{AWS_ACCOUNT_ID}:assumed-role/triplane-plan/plan-session"
+"""Plans run as a role session, as CI does: what needs the IAM principal must resolve the role."""
+AWS_DEPLOYER_ROLE_ARN = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/triplane-plan"
 AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 AZURE_TENANT_ID = "11111111-1111-1111-1111-111111111111"
 AZURE_OBJECT_ID = "22222222-2222-2222-2222-222222222222"
 GCP_PROJECT_NUMBER = "123456789"
+GCP_DEPLOYER_EMAIL = "triplane-plan@triplane-plan.iam.gserviceaccount.com"
 
 _INVOKES: dict[str, dict[str, Any]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": {
         "accountId": AWS_ACCOUNT_ID,
-        "arn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
-        "userId": "AIDATRIPLANEPLAN",
+        "arn": AWS_CALLER_ARN,
+        "userId": "AROATRIPLANEPLAN:plan-session",
         "id": AWS_ACCOUNT_ID,
     },
     "aws:index/getPartition:getPartition": {
@@ -37,17 +41,21 @@ _INVOKES: dict[str, dict[str, Any]] = {
         "tenantId": AZURE_TENANT_ID,
     },
     "gcp:organizations/getProject:getProject": {"number": GCP_PROJECT_NUMBER},
+    "gcp:organizations/getClientOpenIdUserInfo:getClientOpenIdUserInfo": {
+        "email": GCP_DEPLOYER_EMAIL,
+        "id": GCP_DEPLOYER_EMAIL,
+    },
     "gcp:logging/getProjectCmekSettings:getProjectCmekSettings": {
         "serviceAccountId": f"cmek-p{GCP_PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com",
         "id": "cmek-settings",
     },
     "aws:iam/getSessionContext:getSessionContext": {
-        "arn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
-        "issuerArn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
-        "issuerId": "AIDATRIPLANEPLAN",
+        "arn": AWS_CALLER_ARN,
+        "issuerArn": AWS_DEPLOYER_ROLE_ARN,
+        "issuerId": "AROATRIPLANEPLAN",
         "issuerName": "triplane-plan",
-        "sessionName": "",
-        "id": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/triplane-plan",
+        "sessionName": "plan-session",
+        "id": AWS_CALLER_ARN,
     },
 }
 
@@ -127,9 +135,7 @@ class CloudMocks(pulumi_mocks.Mocks):
             resource_id = _azure_id(type_, name, inputs)
             state.setdefault("name", name)
             if "identity" in inputs:
-                state["identity"] = dict(
-                    inputs["identity"], principalId=AZURE_OBJECT_ID, tenantId=AZURE_TENANT_ID
-                )
+                state["identity"] = dict(inputs["identity"], principalId=AZURE_OBJECT_ID, tenantId=AZURE_TENANT_ID)
                 assigned = inputs["identity"].get("userAssignedIdentities")
                 if isinstance(assigned, list):
                     # Inputs list the identities' IDs; the service answers with a map keyed by them.
@@ -145,6 +151,12 @@ class CloudMocks(pulumi_mocks.Mocks):
                     dict(config, privateIPAddress=AZURE_FIREWALL_PRIVATE_IP)
                     for config in inputs.get("ipConfigurations") or []
                 ]
+            if type_ == "azure-native:containerservice:ManagedCluster":
+                prefix = inputs.get("dnsPrefix", name)
+                location = inputs.get("location", "westeurope")
+                private = (inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster")
+                host = f"{prefix}-00000000.{'privatelink.' if private else 'hcp.'}{location}.azmk8s.io"
+                state["privateFQDN" if private else "fqdn"] = host
             if type_ == "azure-native:keyvault:Secret":
                 vault = inputs.get("vaultName", "vault")
                 state["properties"] = {
@@ -160,6 +172,13 @@ class CloudMocks(pulumi_mocks.Mocks):
                 state["member"] = f"serviceAccount:{state['email']}"
             if type_ == "gcp:compute/address:Address" or type_ == "gcp:compute/globalAddress:GlobalAddress":
                 state.setdefault("address", "10.255.255.10")
+            if type_ == "gcp:container/cluster:Cluster":
+                state["endpoint"] = "10.255.254.2"
+                state["masterAuth"] = dict(inputs.get("masterAuth") or {}, clusterCaCertificate="Y2VydGlmaWNhdGU=")
+                endpoints = dict(inputs.get("controlPlaneEndpointsConfig") or {})
+                dns = dict(endpoints.get("dnsEndpointConfig") or {})
+                dns["endpoint"] = f"gke-0123456789abcdef-{project}.{inputs.get('location', 'region')}.gke.goog"
+                state["controlPlaneEndpointsConfig"] = dict(endpoints, dnsEndpointConfig=dns)
             if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
                 agent = str(inputs.get("service", "service")).split(".")[0]
                 state["email"] = f"service-{GCP_PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"

@@ -10,7 +10,9 @@ local accounts disabled, Azure CNI overlay with Cilium (which enforces NetworkPo
 path of its own (`outboundType: none`, bootstrap artifacts from the cache), workload identity, image
 cleaner, and an autoscaling system pool without public IPs; a Log Analytics workspace and the
 diagnostic setting that sends control-plane logs (API server, admin audit, controller manager,
-scheduler, autoscaler, Entra guard) there.
+scheduler, autoscaler, Entra guard) there; and "Azure Kubernetes Service RBAC Cluster Admin" on the
+cluster for the deployer, which the kubeconfig waits for (with local accounts disabled, Azure RBAC is the
+only way into the Kubernetes API).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_azure_native as azure_native
+import yaml
 
 from components.naming import physical_name
 from components.network import layout
@@ -33,6 +36,10 @@ from components.self_managed.refs import AksClusterRef
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4e44-a8e3-6d5b0d9cc8e5"
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+"""Cluster roles, CRDs and kube-system daemons are cluster-scoped: the narrower AKS roles cannot."""
+AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+"""The Entra ID application of the AKS API server: the audience of every user token."""
 CONTROL_PLANE_LOGS = (
     "kube-apiserver",
     "kube-audit-admin",
@@ -61,6 +68,8 @@ class AksClusterArgs:
     version: str
     api_access: Literal["private", "authorized-networks"] = "private"
     api_authorized_cidrs: Sequence[str] = ()
+    deployer_principal: str | None = None
+    """Entra ID object ID that deploys; the identity running `pulumi up` by default."""
     system_nodes: AksSystemNodes = field(default_factory=AksSystemNodes)
     kms_key: tuple[str, str] | None = None
     """(key vault resource ID, key identifier with version) of an existing key."""
@@ -80,6 +89,8 @@ class AksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret: the user kubeconfig with a kubelogin exec stanza (Entra ID; no local accounts)."""
     workspace_id: pulumi.Output[str]
+    deployer_access: azure_native.authorization.RoleAssignment
+    """The deployer's RBAC Cluster Admin assignment; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:AksCluster", name, None, opts)
@@ -272,16 +283,34 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        deployer = args.deployer_principal if args.deployer_principal is not None else client.object_id
+        deployer_admin = azure_native.authorization.RoleAssignment(
+            f"{name}-deployer-admin",
+            scope=cluster.id,
+            principal_id=deployer,
+            role_definition_id=role(AKS_RBAC_CLUSTER_ADMIN),
+            # Named after the principal: another deployer is a new assignment, not an (impossible) update.
+            role_assignment_name=pulumi.Output.from_input(deployer).apply(
+                lambda principal: _assignment_name(name, "deployer", principal)
+            ),
+            description="Triplane deployer: creates the Kubernetes objects of this environment",
+            opts=child,
+        )
+        self.deployer_access = deployer_admin
         credentials = azure_native.containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=group,
             resource_name=cluster.name,
             format="exec",
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[cluster]),
         )
+        # The provider built from this kubeconfig waits for the deployer's role (its ID is an input).
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(credentials.kubeconfigs, cluster.name, cluster.private_fqdn, cluster.fqdn).apply(
-                lambda values: _kubeconfig(*values)
-            )
+            pulumi.Output.all(
+                credentials.kubeconfigs,
+                cluster.name,
+                cluster.private_fqdn if private else cluster.fqdn,
+                deployer_admin.id,
+            ).apply(lambda values: kubeconfig(*values[:3]))
         )
         self.workspace_id = workspace.id
         self.ref = AksClusterRef(
@@ -290,19 +319,23 @@ class AksCluster(pulumi.ComponentResource):
         self.register_outputs({"name": cluster.name, "workspace_id": workspace.id})
 
 
-def _kubeconfig(kubeconfigs: Any, cluster_name: str, private_fqdn: str | None, fqdn: str | None) -> str:
-    """The listed user kubeconfig; without one (a plan), the same shape pointing at the API server."""
-    if kubeconfigs:
-        first = kubeconfigs[0]
-        value = first.get("value") if isinstance(first, dict) else getattr(first, "value", None)
-        if value:
-            return base64.b64decode(value).decode("utf-8")
-    server = f"https://{private_fqdn or fqdn or cluster_name}:443"
+def kubeconfig(kubeconfigs: Any, cluster_name: str, host: str | None) -> str:
+    """The listed user kubeconfig's server and CA, signed in through kubelogin from the Azure CLI login.
+
+    The listed one signs in with an interactive device code, which a deploy cannot answer; the Azure
+    CLI login is the one `pulumi up` itself runs under (locally, or after `azure/login` in CI).
+    Without a listed one (a plan), the server is the API server's name and the CA is left out.
+    """
+    server = f"https://{host or cluster_name}:443"
+    cluster: dict[str, Any] = {"server": server}
+    listed = _listed_cluster(kubeconfigs)
+    if listed:
+        cluster = {key: listed[key] for key in ("server", "certificate-authority-data") if key in listed}
     return json.dumps(
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": server}}],
+            "clusters": [{"name": cluster_name, "cluster": cluster}],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
             "current-context": cluster_name,
             "users": [
@@ -312,13 +345,7 @@ def _kubeconfig(kubeconfigs: Any, cluster_name: str, private_fqdn: str | None, f
                         "exec": {
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "kubelogin",
-                            "args": [
-                                "get-token",
-                                "--login",
-                                "azurecli",
-                                "--server-id",
-                                "6dae42f8-4368-4678-94ff-3960e28e3630",
-                            ],
+                            "args": ["get-token", "--login", "azurecli", "--server-id", AKS_SERVER_ID],
                             "interactiveMode": "Never",
                         }
                     },
@@ -326,3 +353,16 @@ def _kubeconfig(kubeconfigs: Any, cluster_name: str, private_fqdn: str | None, f
             ],
         }
     )
+
+
+def _listed_cluster(kubeconfigs: Any) -> dict[str, Any] | None:
+    """The cluster entry of the first kubeconfig `listClusterUserCredential` returned."""
+    if not kubeconfigs:
+        return None
+    first = kubeconfigs[0]
+    value = first.get("value") if isinstance(first, dict) else getattr(first, "value", None)
+    if not value:
+        return None
+    document = yaml.safe_load(base64.b64decode(value).decode("utf-8")) or {}
+    clusters = document.get("clusters") or []
+    return dict(clusters[0].get("cluster") or {}) if clusters else None

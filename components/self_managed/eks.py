@@ -4,7 +4,9 @@ Creates: a KMS key (unless one is given) that encrypts Kubernetes secrets and th
 log group; the log group (`/aws/eks/<cluster>/cluster`, retention set) receiving every control-plane
 log type; the cluster role; the node role (worker, CNI and registry pull-only policies); the cluster
 with a private API endpoint (a public one only when authorized networks are listed), API
-authentication mode and secrets encryption; the managed add-ons (VPC CNI with network policy
+authentication mode and secrets encryption; the deployer's way in (HTTPS from its private ranges in the
+cluster security group) and its access entry with the cluster-admin access policy, which the
+kubeconfig waits for; the managed add-ons (VPC CNI with network policy
 enforcement on, kube-proxy, CoreDNS, Pod Identity agent, EBS CSI driver with its own role) and, when
 model caches are shared across nodes, an encrypted EFS file system with mount targets and the EFS
 CSI driver; a role for the cluster autoscaler (Pod Identity, resizing only this cluster's Auto Scaling
@@ -44,6 +46,8 @@ INTERFACE_ENDPOINTS = (
     "elasticloadbalancing",
     "autoscaling",
 )
+DEPLOYER_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
+"""Cluster roles, CRDs and kube-system daemons are cluster-scoped: the narrower admin policies cannot."""
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
@@ -65,6 +69,10 @@ class EksClusterArgs:
     version: str
     api_access: Literal["private", "authorized-networks"] = "private"
     api_authorized_cidrs: Sequence[str] = ()
+    deployer_cidrs: Sequence[str] = ()
+    """Private ranges a deploy runner inside the network (or a connected one) reaches the API from."""
+    deployer_principal: str | None = None
+    """IAM role or user ARN that deploys; the caller's role (not its session) by default."""
     system_nodes: SystemNodePool = field(default_factory=SystemNodePool)
     service_endpoints: bool = True
     """Create the VPC endpoints private nodes need (a VPC without a NAT path has none)."""
@@ -89,8 +97,6 @@ def _role_trust(service: str) -> str:
             ],
         }
     )
-
-
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -126,6 +132,8 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret: server, CA and an `aws eks get-token` exec stanza."""
     kms_key_arn: pulumi.Output[str]
+    deployer_access: aws.eks.AccessPolicyAssociation
+    """The deployer's cluster-admin access policy; the kubeconfig waits for it."""
     efs_file_system_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -204,7 +212,9 @@ class EksCluster(pulumi.ComponentResource):
             version=args.version,
             role_arn=cluster_role.arn,
             vpc_config=vpc_config,
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            # The deployer's access is the explicit entry below: a bootstrap entry for the creator would
+            # collide with it, and vanish when someone else runs the next deploy.
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False},
             encryption_config={"provider": {"key_arn": key_arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             # Add-ons are managed below, so their versions and settings are Triplane's.
@@ -215,6 +225,9 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, log_group]),
         )
         cluster_sg = cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
+
+        deployer_access = self._deployer(name, args, cluster, cluster_sg, identity.arn)
+        self.deployer_access = deployer_access
 
         endpoints: list[pulumi.Resource] = []
         if args.service_endpoints:
@@ -343,12 +356,60 @@ class EksCluster(pulumi.ComponentResource):
             subnet_ids=list(network.app_subnet_ids),
             depends_on=node_prerequisites,
         )
+        # The provider built from this kubeconfig waits for the deployer's access (its ID is an input).
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority, deployer_access.id).apply(
                 lambda values: kubeconfig(values[0], values[1], _ca_data(values[2]), region)
             )
         )
         self.register_outputs({"name": cluster.name, "kms_key_arn": key_arn})
+
+    def _deployer(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        cluster: aws.eks.Cluster,
+        cluster_sg: pulumi.Output[str],
+        caller_arn: pulumi.Output[str],
+    ) -> aws.eks.AccessPolicyAssociation:
+        """The deployer's path to the private endpoint and its Kubernetes access."""
+        for index, cidr in enumerate(args.deployer_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-deployer-{index}",
+                security_group_id=cluster_sg,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="Kubernetes API from the deploy runner",
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        if args.deployer_principal is not None:
+            principal: pulumi.Output[str] = pulumi.Output.from_input(args.deployer_principal)
+        else:
+            # A role session's caller ARN is sts:...:assumed-role/<role>/<session>; entries take the role.
+            principal = aws.iam.get_session_context_output(arn=caller_arn, opts=invoke).issuer_arn
+        partition = aws.get_partition_output(opts=invoke).partition
+        entry = aws.eks.AccessEntry(
+            f"{name}-deployer",
+            cluster_name=cluster.name,
+            principal_arn=principal,
+            type="STANDARD",
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.eks.AccessPolicyAssociation(
+            f"{name}-deployer-admin",
+            cluster_name=cluster.name,
+            principal_arn=entry.principal_arn,
+            policy_arn=pulumi.Output.concat(
+                "arn:", partition, ":eks::aws:cluster-access-policy/", DEPLOYER_ACCESS_POLICY
+            ),
+            access_scope={"type": "cluster"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _endpoints(self, name: str, args: EksClusterArgs, cluster_sg: pulumi.Output[str]) -> list[pulumi.Resource]:
         network = args.network

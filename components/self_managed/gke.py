@@ -7,7 +7,12 @@ Registry reader); the cluster with private nodes, a private endpoint (a public o
 authorized networks listed), authorized networks enforced on the private endpoint too, Dataplane V2
 (which enforces NetworkPolicy), Workload Identity, Shielded Nodes, no client certificates, control-
 plane logs (API server, scheduler, controller manager, system and workloads) to Cloud Logging, and
-the Filestore CSI driver when caches are shared; and a small autoscaling system node pool.
+the Filestore CSI driver when caches are shared; a small autoscaling system node pool; and the
+deployer's way in: its private ranges among the authorized networks, or the DNS-based endpoint (IAM
+checks every request, no network path needed), and Kubernetes Engine Admin on the project, which the
+kubeconfig waits for. GKE authorizes the Kubernetes API with project IAM first; creating the cluster
+needs only Kubernetes Engine Cluster Admin, which carries no Kubernetes object permissions, and
+Kubernetes Engine Admin is the narrowest predefined role that may create cluster roles and CRDs.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from components.tagging import gcp_labels
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
+DEPLOYER_ROLE = "roles/container.admin"
 KEY_ROTATION = "7776000s"
 """90 days."""
 
@@ -44,8 +50,12 @@ class GkeSystemNodes:
 class GkeClusterArgs:
     network: GcpNetworkRef
     version: str
-    api_access: Literal["private", "authorized-networks"] = "private"
+    api_access: Literal["private", "authorized-networks", "dns-endpoint"] = "private"
     api_authorized_cidrs: Sequence[str] = ()
+    deployer_cidrs: Sequence[str] = ()
+    """Private ranges a deploy runner inside the network (or a connected one) reaches the API from."""
+    deployer_principal: str | None = None
+    """IAM member that deploys; the identity running `pulumi up` by default."""
     system_nodes: GkeSystemNodes = field(default_factory=GkeSystemNodes)
     shared_cache: bool = False
     """Turn on the Filestore CSI driver (`standard-rwx` ReadWriteMany caches)."""
@@ -54,18 +64,19 @@ class GkeClusterArgs:
     protect_data: bool = False
 
 
-def kubeconfig(cluster_name: str, endpoint: str, ca_data: str) -> str:
-    """A kubeconfig that gets a token from gke-gcloud-auth-plugin (no long-lived credentials in it)."""
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str | None) -> str:
+    """A kubeconfig that gets a token from gke-gcloud-auth-plugin (no long-lived credentials in it).
+
+    Without CA data (the DNS-based endpoint) the server's publicly trusted certificate is checked.
+    """
+    server: dict[str, str] = {"server": f"https://{endpoint}"}
+    if ca_data is not None:
+        server["certificate-authority-data"] = ca_data
     return json.dumps(
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [
-                {
-                    "name": cluster_name,
-                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data},
-                }
-            ],
+            "clusters": [{"name": cluster_name, "cluster": server}],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
             "current-context": cluster_name,
             "users": [
@@ -109,6 +120,8 @@ class GkeCluster(pulumi.ComponentResource):
     ref: GkeClusterRef
     kubeconfig: pulumi.Output[str]
     kms_key_id: pulumi.Output[str]
+    deployer_access: gcp.projects.IAMMember
+    """The deployer's Kubernetes Engine Admin grant; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:GkeCluster", name, None, opts)
@@ -174,7 +187,9 @@ class GkeCluster(pulumi.ComponentResource):
         authorized: list[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
             {"cidr_block": cidr, "display_name": "environment network"} for cidr in private_cidrs
         ]
+        authorized += [{"cidr_block": cidr, "display_name": "deploy runner"} for cidr in args.deployer_cidrs]
         authorized += [{"cidr_block": cidr, "display_name": "authorized network"} for cidr in args.api_authorized_cidrs]
+        dns_endpoint = args.api_access == "dns-endpoint"
         if network.pods_range_name and network.services_range_name:
             ip_policy: gcp.container.ClusterIpAllocationPolicyArgsDict = {
                 "cluster_secondary_range_name": network.pods_range_name,
@@ -208,7 +223,7 @@ class GkeCluster(pulumi.ComponentResource):
             node_config=default_pool,
             private_cluster_config={
                 "enable_private_nodes": True,
-                "enable_private_endpoint": args.api_access == "private",
+                "enable_private_endpoint": args.api_access != "authorized-networks",
                 "master_global_access_config": {"enabled": False},
             },
             master_authorized_networks_config={
@@ -216,6 +231,8 @@ class GkeCluster(pulumi.ComponentResource):
                 "gcp_public_cidrs_access_enabled": False,
                 "private_endpoint_enforcement_enabled": True,
             },
+            # The DNS-based endpoint takes traffic from anywhere, but only requests IAM allows.
+            control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": dns_endpoint}},
             ip_allocation_policy=ip_policy,
             datapath_provider="ADVANCED_DATAPATH",
             database_encryption={"state": "ENCRYPTED", "key_name": key_id},
@@ -257,12 +274,60 @@ class GkeCluster(pulumi.ComponentResource):
             node_service_account=node_account.email,
             boot_disk_kms_key=key_id,
         )
+        deployer_admin = self._deployer(name, args)
+        self.deployer_access = deployer_admin
+        # The provider built from this kubeconfig waits for the deployer's role (its ID is an input).
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth).apply(
-                lambda values: kubeconfig(values[0], values[1] or "", _ca(values[2]))
-            )
+            pulumi.Output.all(
+                cluster.name,
+                cluster.endpoint,
+                cluster.master_auth,
+                cluster.control_plane_endpoints_config,
+                deployer_admin.id,
+            ).apply(lambda values: _cluster_kubeconfig(values[0], values[1], values[2], values[3], dns_endpoint))
         )
         self.register_outputs({"name": cluster.name, "kms_key_id": key_id})
+
+    def _deployer(self, name: str, args: GkeClusterArgs) -> gcp.projects.IAMMember:
+        """Kubernetes Engine Admin for the deployer, granted alongside the cluster so it has propagated by the
+        time the Kubernetes provider first calls."""
+        if args.deployer_principal is not None:
+            member: pulumi.Output[str] = pulumi.Output.from_input(args.deployer_principal)
+        else:
+            caller = gcp.organizations.get_client_open_id_user_info_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            member = caller.email.apply(_member)
+        return gcp.projects.IAMMember(
+            f"{name}-deployer-admin",
+            project=args.network.project,
+            role=DEPLOYER_ROLE,
+            member=member,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _cluster_kubeconfig(name: str, endpoint: str | None, master_auth: Any, endpoints: Any, dns: bool) -> str:
+    """Through the DNS-based endpoint when deploys use it, otherwise the IP endpoint and its CA."""
+    host = _dns_endpoint(endpoints) if dns else None
+    if host:
+        return kubeconfig(name, host, None)
+    return kubeconfig(name, endpoint or "", _ca(master_auth))
+
+
+def _member(email: str) -> str:
+    """The IAM member of the credentials' email: a service account's, or a user's."""
+    kind = "serviceAccount" if email.endswith(".gserviceaccount.com") else "user"
+    return f"{kind}:{email}"
+
+
+def _dns_endpoint(config: Any) -> str | None:
+    if config is None:
+        return None
+    key = "dns_endpoint_config"
+    dns = config.get(key) if isinstance(config, dict) else getattr(config, key, None)
+    if dns is None:
+        return None
+    endpoint = dns.get("endpoint") if isinstance(dns, dict) else getattr(dns, "endpoint", None)
+    return str(endpoint) if endpoint else None
 
 
 def _ca(master_auth: Any) -> str:

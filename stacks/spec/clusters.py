@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from stacks.spec.base import Cloud, Name, SpecModel
+from stacks.spec.networks import private_cidr
 
 LabelKey = Annotated[
     str,
@@ -37,18 +39,120 @@ class SystemNodes(SpecModel):
         return self
 
 
+DEPLOYER_OPTIONS = (
+    "declare how `pulumi up` reaches it to create Kubernetes objects, one of: "
+    "(a) `deployer: {private_cidrs: [<the runner's private range>]}` when deploys run from a deploy agent or "
+    "self-hosted runner inside the environment network or a network peered or connected to it; "
+    "(b) `api_access: authorized-networks` with `api_authorized_cidrs: [<the runner's public egress, /24 or "
+    "narrower>]`; "
+    "(c) on gcp, `api_access: dns-endpoint` (the control plane's DNS name, authorized by IAM alone)"
+)
+"""The ways in to a new cluster's API server, listed whenever a private one declares none."""
+
+PRINCIPAL_FORMS: dict[str, tuple[re.Pattern[str], str]] = {
+    "aws": (
+        re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$"),
+        "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/ci-deploy",
+    ),
+    "azure": (
+        re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"),
+        "the Entra ID object ID (a GUID) of the user, group or service principal",
+    ),
+    "gcp": (
+        re.compile(r"^((user|serviceAccount|group):[^@\s:]+@[^@\s]+|principal(Set)?://\S+)$"),
+        "an IAM member, e.g. serviceAccount:ci-deploy@my-project.iam.gserviceaccount.com",
+    ),
+}
+NOT_PUBLIC = tuple(
+    ipaddress.IPv4Network(cidr)
+    for cidr in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+    )
+)
+"""Private, shared (carrier NAT), loopback and link-local space: never a source the public endpoint sees."""
+MAX_PUBLIC_PREFIX = 24
+"""Widest public block a cluster API may be opened to."""
+
+
+def _public_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a CIDR block such as 203.0.113.0/28 ({exc})") from None
+    if not isinstance(network, ipaddress.IPv4Network):
+        raise ValueError(f"{value}: list IPv4 blocks (the runner's public egress addresses)")
+    if any(network.subnet_of(block) for block in NOT_PUBLIC):
+        raise ValueError(
+            f"{value} is not a public block: these open the public endpoint, which sees public addresses "
+            "only; list a runner's private range in `deployer.private_cidrs` (EKS opens it in the cluster "
+            "security group, GKE adds it to the private endpoint's authorized networks; AKS applies "
+            "authorized ranges to its public endpoint alone)"
+        )
+    if network.prefixlen < MAX_PUBLIC_PREFIX:
+        raise ValueError(
+            f"{value} opens the API server to too much of the internet; list the runner's egress "
+            f"addresses, /{MAX_PUBLIC_PREFIX} or narrower"
+        )
+    return str(network)
+
+
+class Deployer(SpecModel):
+    """Who runs `pulumi up` against a new cluster, and from where."""
+
+    private_cidrs: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Private (RFC 1918) source ranges of a deploy agent or self-hosted runner inside the environment "
+            "network or a network peered or connected to it (VPN, Interconnect, Direct Connect). Listing them "
+            "declares that deploys reach the private API endpoint from there: EKS opens HTTPS from them in the "
+            "cluster security group, GKE adds them to the authorized networks of its private endpoint; on AKS "
+            "the runner's network must be linked to the cluster's private DNS zone."
+        ),
+    )
+    principal: str | None = Field(
+        default=None,
+        description=(
+            "The identity `pulumi up` runs as, granted the cluster role Triplane's Kubernetes objects need: "
+            "AWS an IAM role or user ARN (the role, not an sts assumed-role session), Azure an Entra ID object "
+            "ID, GCP an IAM member (serviceAccount:..., user:..., group:..., principal://...). Name the CI "
+            "identity here so every run grants the same one; unset, the identity running `pulumi up` is found "
+            "at deploy time."
+        ),
+    )
+
+    @field_validator("private_cidrs")
+    @classmethod
+    def _private(cls, values: list[str]) -> list[str]:
+        return [private_cidr(value) for value in values]
+
+
 class NewCluster(SpecModel):
     cloud: Cloud = Field(description="EKS, AKS or GKE, in that cloud's environment network.")
-    api_access: Literal["private", "authorized-networks"] = Field(
+    api_access: Literal["private", "authorized-networks", "dns-endpoint"] = Field(
         default="private",
         description=(
-            "`private`: the API server has only a private endpoint (deploy from inside the network). "
-            "`authorized-networks`: also a public endpoint, open only to `api_authorized_cidrs`."
+            "`private`: the API server has only a private endpoint; deploys run inside the network (declare "
+            "`deployer.private_cidrs`). `authorized-networks`: also a public endpoint, open only to "
+            "`api_authorized_cidrs`. `dns-endpoint` (gcp): the IP endpoints stay private and deploys reach "
+            "the control plane through its DNS name, authorized by IAM on every request."
         ),
     )
     api_authorized_cidrs: list[str] = Field(
         default_factory=list,
-        description="Public CIDR blocks (e.g. a CI runner's) allowed to reach the API server.",
+        description=(
+            "Public IPv4 blocks, /24 or narrower (e.g. a CI runner's egress addresses), allowed to reach the "
+            "public API endpoint."
+        ),
+    )
+    deployer: Deployer = Field(
+        default_factory=Deployer,
+        description="Where `pulumi up` runs from and which identity it uses to create Kubernetes objects.",
     )
     system_nodes: SystemNodes = Field(default_factory=SystemNodes)
     service_endpoints: Literal["create", "existing"] = Field(
@@ -75,23 +179,31 @@ class NewCluster(SpecModel):
     @field_validator("api_authorized_cidrs")
     @classmethod
     def _cidrs(cls, values: list[str]) -> list[str]:
-        cleaned = []
-        for value in values:
-            try:
-                network = ipaddress.ip_network(value, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
-            if network.prefixlen < 8:
-                raise ValueError(f"{value} opens the API server to too much of the internet; use a narrow block")
-            cleaned.append(str(network))
-        return cleaned
+        return [_public_cidr(value) for value in values]
 
     @model_validator(mode="after")
     def _access(self) -> NewCluster:
         if self.api_access == "authorized-networks" and not self.api_authorized_cidrs:
-            raise ValueError("api_authorized_cidrs: list the CIDR blocks allowed to reach the public API endpoint")
-        if self.api_access == "private" and self.api_authorized_cidrs:
+            raise ValueError(
+                "api_authorized_cidrs: list the public blocks (the deploy runner's egress, /24 or narrower) "
+                "allowed to reach the public API endpoint"
+            )
+        if self.api_access != "authorized-networks" and self.api_authorized_cidrs:
             raise ValueError("api_authorized_cidrs: only used with `api_access: authorized-networks`")
+        if self.api_access == "dns-endpoint" and self.cloud != "gcp":
+            raise ValueError(f"api_access: only GKE has a DNS-based control-plane endpoint; {self.options()}")
+        if self.api_access == "private" and not self.deployer.private_cidrs:
+            raise ValueError(
+                f"deployer: the API server is private and nothing says how deploys reach it; {self.options()}"
+            )
+        principal = self.deployer.principal
+        if principal is not None:
+            pattern, form = PRINCIPAL_FORMS[self.cloud]
+            if not pattern.match(principal):
+                hint = ""
+                if ":sts::" in principal and "assumed-role" in principal:
+                    hint = " (an sts assumed-role ARN names a session: give the role's IAM ARN)"
+                raise ValueError(f"deployer.principal: {principal!r} is not {form}{hint}")
         if self.cloud == "azure" and (self.kms_key is None) != (self.kms_key_vault is None):
             raise ValueError("kms_key_vault: an existing Azure key needs both `kms_key` and `kms_key_vault`")
         if self.kms_key_vault is not None and self.cloud != "azure":
@@ -99,6 +211,12 @@ class NewCluster(SpecModel):
         if self.service_endpoints == "existing" and self.cloud != "aws":
             raise ValueError("service_endpoints: only AWS clusters create service endpoints; remove it")
         return self
+
+    def options(self) -> str:
+        """The ways in this cloud offers, for error messages."""
+        if self.cloud == "gcp":
+            return DEPLOYER_OPTIONS
+        return DEPLOYER_OPTIONS.split("; (c)")[0]
 
 
 class ExistingCluster(SpecModel):

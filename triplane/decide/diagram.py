@@ -361,7 +361,11 @@ def _cloud_managed(graph: _Graph, environment: Environment, use_case: CloudManag
 def _cluster_box(graph: _Graph, environment: Environment, cluster: KubernetesCluster) -> Path_:
     if cluster.new is not None:
         cloud = cluster.new.cloud
-        api = "private API" if cluster.new.api_access == "private" else "API for listed networks"
+        api = {
+            "private": "private API",
+            "authorized-networks": "API for listed networks",
+            "dns-endpoint": "private API, DNS endpoint with IAM",
+        }[cluster.new.api_access]
         return graph.box(
             (cloud, NETWORK_KEYS[cloud], _key("k8s", cluster.name)),
             f"{KUBERNETES[cloud]} cluster {cluster.name}\nKubernetes {cluster.version}, {api}",
