@@ -108,6 +108,9 @@ AKS_CLUSTER_ROLES = frozenset(
 )
 """Azure roles that let an identity create cluster-scoped objects through Azure RBAC for Kubernetes."""
 EKS_ADMIN_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
+GKE_DEPLOYER_ROLES = frozenset({"roles/container.admin"})
+"""Project roles that reach Kubernetes objects of every kind through GKE's IAM authorizer."""
+GCP_PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
 
 _ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _AR_HOST = re.compile(r"^[a-z0-9-]+-docker\.pkg\.dev$")
@@ -547,13 +550,15 @@ def weights_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterat
 # --- deployer access -----------------------------------------------------------------------------
 
 
-def _declared_inside(environment: Mapping[str, Any] | None, name: str) -> bool:
+def _declared_runner(environment: Mapping[str, Any] | None, name: str) -> list[str]:
+    """The private ranges a new cluster's stack entry says its deploys run from (`deployer.private_cidrs`)."""
     for cluster in as_list((environment or {}).get("kubernetes")):
         if isinstance(cluster, Mapping) and cluster.get("name") == name:
             new = cluster.get("new") or {}
             deployer = new.get("deployer") if isinstance(new, Mapping) else None
-            return isinstance(deployer, Mapping) and truthy(deployer.get("inside_network"))
-    return False
+            if isinstance(deployer, Mapping):
+                return [str(c) for c in as_list(deployer.get("private_cidrs"))]
+    return []
 
 
 def _reach(cluster: Cluster, environment: Mapping[str, Any] | None) -> str | None:
@@ -577,8 +582,6 @@ def _reach(cluster: Cluster, environment: Mapping[str, Any] | None) -> str | Non
         cidrs = [str(b.get("cidrBlock")) for b in as_list(blocks) if isinstance(b, Mapping)]
         if not truthy(private.get("enablePrivateEndpoint")) and cidrs:
             return f"the public endpoint, open to {', '.join(cidrs)}"
-    if _declared_inside(environment, cluster.name.removeprefix(_stack_prefix(cluster))):
-        return "a deploy agent inside the network (declared: deployer.inside_network)"
     return None
 
 
@@ -609,8 +612,9 @@ def _role(graph: Graph, cluster: Cluster) -> str | None:
             if role in AKS_CLUSTER_ROLES and resource.urn in graph.waits_for(assignment):
                 return "an Azure Kubernetes Service RBAC role assignment on the cluster"
     elif cluster.kind == "gke":
-        return "the deployer's own Google Cloud IAM (it created the cluster: container.clusters.* and Kubernetes "\
-            "access through roles/container.admin)"
+        for member in graph.of_type(GCP_PROJECT_IAM_MEMBER):
+            if member.props.get("role") in GKE_DEPLOYER_ROLES:
+                return f"{member.props.get('role')} for the deployer"
     return None
 
 
@@ -621,14 +625,18 @@ def deployer_needs(graph: Graph, cluster: Cluster, environment: Mapping[str, Any
                    f"the kubeconfig context {context} (declared: the deployer's context reaches it)",
                    "", cluster.provider.urn, assumption=True)
         return
-    yield Need("deployer", cluster.label(), "a network path from the deployer to the API server",
-               _reach(cluster, environment),
-               "open the API server to the deployer's CIDRs (`deployer.cidrs`) or declare that deploys run from "
-               "inside the network (`deployer.inside_network: true`)", cluster.resource.urn if cluster.resource
-               else cluster.provider.urn)
+    reach = _reach(cluster, environment)
+    runner = _declared_runner(environment, cluster.name.removeprefix(_stack_prefix(cluster)))
+    if reach is None and runner:
+        reach = f"a runner inside the network, in {', '.join(runner)} (declared: deployer.private_cidrs)"
+    yield Need("deployer", cluster.label(), "a network path from the deployer to the API server", reach,
+               "open the API server to the deployer's public CIDRs (`api_access: authorized-networks`), use the "
+               "GKE DNS endpoint (`api_access: dns-endpoint`), or declare the private ranges deploys run from "
+               "(`deployer.private_cidrs`)", cluster.resource.urn if cluster.resource else cluster.provider.urn,
+               assumption=bool(runner) and reach is not None and "declared" in reach)
     role = _role(graph, cluster)
     waits = graph.waits_for(cluster.provider)
-    ordered = role is not None and (cluster.kind == "gke" or _grant_before(graph, cluster, waits))
+    ordered = role is not None and _grant_before(graph, cluster, waits)
     yield Need("deployer", cluster.label(), "a Kubernetes role for the deployer, granted before the first object",
                role if ordered else None,
                "grant the deploying identity cluster access (EKS access entry, AKS RBAC Cluster Admin, GKE IAM) "
@@ -637,7 +645,8 @@ def deployer_needs(graph: Graph, cluster: Cluster, environment: Mapping[str, Any
 
 
 def _grant_before(graph: Graph, cluster: Cluster, waits: frozenset[str]) -> bool:
-    grants = (EKS_ACCESS_POLICY, EKS_ACCESS_ENTRY) if cluster.kind == "eks" else (AZURE_ROLE_ASSIGNMENT,)
+    grants = {"eks": (EKS_ACCESS_POLICY,), "aks": (AZURE_ROLE_ASSIGNMENT,), "gke": (GCP_PROJECT_IAM_MEMBER,)}[
+        cluster.kind]
     if cluster.kind == "eks" and cluster.resource is not None:
         access = cluster.resource.props.get("accessConfig") or {}
         if truthy(access.get("bootstrapClusterCreatorAdminPermissions")):
@@ -774,7 +783,7 @@ KINDS: dict[str, tuple[str, str]] = {
                 "Let Triplane's download Job fill the cache, or name a pre-filled claim."),
     "deployer": ("The deployer can reach every cluster it deploys to and holds a Kubernetes role there before "
                  "the first object.",
-                 "Set `deployer` on the cluster (CIDRs or inside_network) and keep the access grants."),
+                 "Declare the way in (`api_access`, `deployer.private_cidrs`) and keep the access grants."),
     "cloud-apis": ("Every Google Cloud resource's API is enabled before it, and service agents exist before "
                    "they are granted.",
                    "Enable the API with gcp.projects.Service (depends_on) and create agents with ServiceIdentity."),

@@ -303,8 +303,9 @@ def test_a_private_cluster_with_no_declared_path_in_has_no_path() -> None:
     plan = PlanBuilder()
     plan.eks(vpcConfig={"endpointPublicAccess": False, "endpointPrivateAccess": True})
     assert unmet(plan.needs("deployer")) == ["a network path from the deployer to the API server"]
-    inside = {"kubernetes": [{"name": "gpu", "new": {"cloud": "aws", "deployer": {"inside_network": True}}}]}
-    assert unmet(plan.needs("deployer", inside)) == []
+    inside = {"kubernetes": [{"name": "gpu", "new": {"cloud": "aws", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}}]}
+    [reach] = [n for n in plan.needs("deployer", inside) if "network path" in n.what]
+    assert reach.met and reach.assumption and "10.50.0.0/24" in (reach.path or "")
 
 
 def test_an_aks_cluster_with_azure_rbac_needs_a_role_for_the_deployer_before_the_provider() -> None:
