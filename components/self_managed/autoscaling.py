@@ -57,9 +57,7 @@ def queue_query(metric: str, namespace: str, service: str) -> str:
 def scaled_object_spec(app: str, namespace: str, metric: str, scaling: QueueScaling) -> dict[str, Any]:
     """The ScaledObject's spec, in the CRD's own field names."""
     if scaling.min_replicas == 0 and scaling.active_hours is None:
-        raise ValueError(
-            "min_replicas 0 needs active_hours: a queue metric cannot wake a deployment that has no pods"
-        )
+        raise ValueError("min_replicas 0 needs active_hours: a queue metric cannot wake a deployment that has no pods")
     triggers: list[dict[str, Any]] = [
         {
             "type": "prometheus",
