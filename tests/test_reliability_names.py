@@ -224,7 +224,8 @@ def long_names_document() -> dict[str, Any]:
     document = stack_document("prod")
     document["config"]["triplane:azureOpenaiKey"] = {"secure": "v1:placeholder"}
     environment = document["config"]["triplane:environment"]
-    environment["kubernetes"].append({"name": "gpu-azure", "new": {"cloud": "azure"}})
+    if not any(c["name"] == "gpu-azure" for c in environment["kubernetes"]):
+        environment["kubernetes"].append({"name": "gpu-azure", "new": {"cloud": "azure"}})
     environment["use_cases"].extend(copy.deepcopy(EXTRA_USE_CASES))
     clusters = {c["name"]: longest(c["name"], i) for i, c in enumerate(environment["kubernetes"])}
     for cluster in environment["kubernetes"]:

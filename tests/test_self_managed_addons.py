@@ -32,6 +32,7 @@ from components.self_managed.autoscaling import ActiveHours, QueueScaling, queue
 from components.self_managed.model_server import ClientAccess, TgiService, TgiServiceArgs
 from stacks import clusters, program
 from stacks.spec import Environment, SpecError, validate_environment
+from stacks.spec.self_managed import SelfManagedUseCase
 from triplane.k8s_out import manifest, write_manifests
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stackfile import load_stack, plan_stack
@@ -558,7 +559,8 @@ def test_min_zero_without_a_waking_trigger_is_refused_with_the_fix() -> None:
     assert "autoscaling.active_hours" in message and "replicas.min: 1" in message
     assert "replicas.min: 0" in _problem(_with(autoscaling={"queue_size_target": 4}))
     accepted = _env(ENVIRONMENT).use_cases[0]
-    assert accepted.autoscaling is not None and accepted.autoscaling.active_hours is not None  # type: ignore[union-attr]
+    assert isinstance(accepted, SelfManagedUseCase)
+    assert accepted.autoscaling is not None and accepted.autoscaling.active_hours is not None
 
 
 def test_autoscaling_needs_its_metric_scraped() -> None:

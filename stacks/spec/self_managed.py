@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from components.self_managed import sizing
-from components.self_managed.addons import MONITORING_NAMESPACE
 from stacks.spec.base import CLASSIFICATION_RANK, ConfigKey, Name, SpecModel
 from stacks.spec.networks import private_cidr
 from stacks.spec.use_case import UseCaseBase
@@ -546,6 +545,8 @@ def addons_needed(use_cases: Iterable[SelfManagedUseCase]) -> set[str]:
 
 def _check_addons(environment: Environment) -> None:
     """What a cluster provides and what Triplane installs there must add up for its use cases."""
+    from components.self_managed.addons import MONITORING_NAMESPACE  # the Kubernetes SDK, only when needed
+
     for k, cluster in enumerate(environment.kubernetes):
         on_cluster = [
             (i, u)
