@@ -23,6 +23,7 @@ from components.images import Mirror
 from components.self_managed.addons import (
     CHARTS,
     CRD_GROUPS,
+    IMAGES,
     PROMETHEUS_URL,
     SCRAPE_LABELS,
     ClusterAddons,
@@ -312,6 +313,17 @@ def test_release_images_come_from_the_cluster_source(addons_plan: Plan) -> None:
         "mirror/quay.io/prometheus-operator/prometheus-config-reloader"
     )
     assert prometheus["prometheus"]["prometheusSpec"]["image"]["repository"] == "mirror/quay.io/prometheus/prometheus"
+    # Every image an add-on pulls is one of the values set above.
+    set_in_values = {
+        f"{v['repository'].removeprefix('mirror/')}:{v['tag']}"
+        for v in (
+            *(keda["image"][k] for k in ("keda", "metricsApiServer", "webhooks")),
+            operator["image"],
+            operator["prometheusConfigReloader"]["image"],
+            prometheus["prometheus"]["prometheusSpec"]["image"],
+        )
+    }
+    assert set_in_values == {f"{i.host}/{i.repository}:{i.tag}" for found in IMAGES.values() for i in found}
 
 
 def test_release_pods_run_as_non_root(addons_plan: Plan) -> None:

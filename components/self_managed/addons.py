@@ -51,6 +51,12 @@ CHARTS: dict[str, Chart] = {
 }
 """The last chart versions that ship exactly the CRD versions Triplane renders against."""
 
+IMAGES: dict[str, tuple[images.Image, ...]] = {
+    "prometheus-operator": (images.PROMETHEUS_OPERATOR, images.PROMETHEUS_CONFIG_RELOADER, images.PROMETHEUS),
+    "keda": (images.KEDA, images.KEDA_METRICS_SERVER, images.KEDA_WEBHOOKS),
+}
+"""Every image each add-on's nodes pull (all set through the chart values from the cluster's source)."""
+
 CRD_GROUPS: dict[str, str] = {"monitoring.coreos.com": "prometheus-operator", "keda.sh": "keda"}
 """API group of a custom resource -> the add-on that installs its CRD."""
 
@@ -208,6 +214,7 @@ def crd_group(api_version: str) -> str:
 __all__ = [
     "CHARTS",
     "CRD_GROUPS",
+    "IMAGES",
     "MONITORING_NAMESPACE",
     "PROMETHEUS_URL",
     "SCRAPE_LABELS",
