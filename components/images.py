@@ -11,7 +11,7 @@ cluster that reaches the public registries itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import pulumi
 
@@ -89,18 +89,61 @@ VLLM = Image("docker.io", "vllm/vllm-openai", "v0.11.0")
 NVIDIA_DEVICE_PLUGIN = Image("nvcr.io", "nvidia/k8s-device-plugin", "v0.17.4")
 
 
+KEDA = Image("ghcr.io", "kedacore/keda", "2.20.2")
+KEDA_METRICS_SERVER = Image("ghcr.io", "kedacore/keda-metrics-apiserver", "2.20.2")
+KEDA_WEBHOOKS = Image("ghcr.io", "kedacore/keda-admission-webhooks", "2.20.2")
+"""KEDA's three images, at the version of the pinned `keda` chart (2.20.2)."""
+PROMETHEUS_OPERATOR = Image("quay.io", "prometheus-operator/prometheus-operator", "v0.93.0")
+PROMETHEUS_CONFIG_RELOADER = Image("quay.io", "prometheus-operator/prometheus-config-reloader", "v0.93.0")
+PROMETHEUS = Image("quay.io", "prometheus/prometheus", "v3.13.2-distroless")
+"""The operator, its config reloader and the Prometheus server of the pinned kube-prometheus-stack chart (88.3.0)."""
+
+
 def cluster_autoscaler(kubernetes_version: str) -> Image:
     """The autoscaler release follows the cluster's minor version (`1.33` -> v1.33.0)."""
     return Image("registry.k8s.io", "autoscaling/cluster-autoscaler", f"v{kubernetes_version}.0")
 
 
+def split_reference(reference: str, digest: Literal["in-tag", "sha"] = "in-tag") -> dict[str, str]:
+    """A reference as Helm charts take it: `registry` (host), `repository` and `tag`.
+
+    Most charts join them as `<registry>/<repository>:<tag>`, so a digest rides along in the tag
+    (`in-tag`); kube-prometheus-stack takes it apart, as `sha` (the hex digits after `sha256:`).
+    """
+    host, _, rest = reference.partition("/")
+    if not rest or not ("." in host or ":" in host or host == "localhost"):
+        raise ValueError(f"{reference!r} does not start with a registry host")
+    name, _, pinned = rest.partition("@")
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        raise ValueError(f"{reference!r} has no tag: Triplane pins every image")
+    if digest == "sha":
+        return {"registry": host, "repository": repository, "tag": tag, "sha": pinned.removeprefix("sha256:")}
+    return {"registry": host, "repository": repository, "tag": f"{tag}@{pinned}" if pinned else tag}
+
+
+def chart_image(
+    source: ImageSource, image: Image, digest: Literal["in-tag", "sha"] = "in-tag"
+) -> pulumi.Output[dict[str, str]]:
+    """`image` through a cluster's source, split for a Helm chart's `image:` values."""
+    return pulumi.Output.from_input(source.ref(image)).apply(lambda ref: split_reference(ref, digest))
+
+
 __all__ = [
+    "KEDA",
+    "KEDA_METRICS_SERVER",
+    "KEDA_WEBHOOKS",
     "NVIDIA_DEVICE_PLUGIN",
+    "PROMETHEUS",
+    "PROMETHEUS_CONFIG_RELOADER",
+    "PROMETHEUS_OPERATOR",
     "TGI",
     "VLLM",
     "Image",
     "ImageSource",
     "Mirror",
     "Upstream",
+    "chart_image",
     "cluster_autoscaler",
+    "split_reference",
 ]

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Upstream
 from components.self_managed import sizing
+from components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
 from components.self_managed.aks import AksCluster, AksClusterArgs, AksSystemNodes
 from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
@@ -28,7 +30,7 @@ from components.self_managed.storage import CacheStorageClasses, CacheStorageCla
 from components.tagging import k8s_labels
 from stacks.context import StackContext
 from stacks.spec import KubernetesCluster
-from stacks.spec.self_managed import SelfManagedUseCase
+from stacks.spec.self_managed import SelfManagedUseCase, addons_needed
 
 INTERNAL_LOAD_BALANCER: dict[str, dict[str, str]] = {
     "aws": {
@@ -45,6 +47,9 @@ CACHE_CLASSES: dict[str, tuple[str, str]] = {
 }
 """(ReadWriteOnce, ReadWriteMany) storage classes the cloud's clusters bring; EKS gets Triplane's."""
 SYSTEM_MACHINES = {"aws": "m6i.large", "azure": "Standard_D4ds_v5", "gcp": "e2-standard-4"}
+DEVICE_PLUGIN_INSTALLED_BY = {"aws": "triplane", "azure": "triplane", "gcp": "gke"}
+"""Who runs the NVIDIA device plugin on a new cluster's GPU nodes: EKS's NVIDIA AMIs and AKS GPU pools
+have only the driver; GKE installs the plugin with the driver (`gpu_driver_version` on its pools)."""
 
 
 @dataclass
@@ -61,9 +66,21 @@ class ClusterHandle:
     read_write_many: str | None = None
     load_balancer_annotations: dict[str, str] = field(default_factory=dict)
     gpu_node_selector: dict[str, str] = field(default_factory=dict)
+    images: ImageSource = field(default_factory=Upstream)
+    """Where this cluster's nodes pull every image Triplane deploys from."""
+    addons: ClusterAddons | None = None
+    """The add-ons Triplane installs here (none if the use cases need none or the cluster provides them)."""
+    prometheus_url: str = PROMETHEUS_URL
+    """The Prometheus KEDA queries: Triplane's, or the one an existing cluster names."""
 
     def opts(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=[self.provider])
+
+    @property
+    def crd_releases(self) -> dict[str, pulumi.Resource]:
+        """API group -> the release installing its CRD here (a group the cluster provides has none)."""
+        releases = self.addons.releases if self.addons is not None else {}
+        return {group: releases[addon] for group, addon in CRD_GROUPS.items() if addon in releases}
 
 
 def use_cases_on(ctx: StackContext, cluster: str) -> list[SelfManagedUseCase]:
@@ -100,7 +117,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         )
         annotations = dict(INTERNAL_LOAD_BALANCER.get(existing.cloud or "", {}))
         annotations.update(existing.load_balancer_annotations)
-        return ClusterHandle(
+        handle = ClusterHandle(
             spec=spec,
             cloud=existing.cloud,
             provider=provider,
@@ -108,7 +125,15 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             read_write_many=existing.storage_class,
             load_balancer_annotations=annotations,
             gpu_node_selector=dict(existing.gpu_node_selector),
+            prometheus_url=existing.prometheus_url or PROMETHEUS_URL,
         )
+        in_cluster = pulumi.ResourceOptions(providers=[provider])
+        labels = k8s_labels(ctx.tags())
+        if "nvidia-device-plugin" not in existing.provides:
+            # Without Triplane's pool label: the cluster's GPU node labels, or every node.
+            _device_plugin(name, handle, labels, in_cluster, node_label=None)
+        _addons(ctx, name, handle, set(existing.provides), labels, in_cluster)
+        return handle
 
     from stacks.networks import network_for
 
@@ -194,9 +219,10 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     )
     labels = k8s_labels(tags)
     in_cluster = pulumi.ResourceOptions(parent=component, providers=[provider])
+    if DEVICE_PLUGIN_INSTALLED_BY[cloud] == "triplane":
+        _device_plugin(name, handle, labels, in_cluster, node_label="triplane.io/gpu-type")
+    _addons(ctx, name, handle, set(), labels, in_cluster)
     if isinstance(component, EksCluster):
-        # EKS's NVIDIA AMIs have the driver but not the device plugin; GKE and AKS install their own.
-        NvidiaDevicePlugin(f"{name}-nvidia", NvidiaDevicePluginArgs(tags=labels), opts=in_cluster)
         # GKE and AKS scale their pools themselves; EKS node groups need the cluster autoscaler.
         ClusterAutoscaler(
             f"{name}-autoscaler",
@@ -216,6 +242,37 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     else:
         handle.read_write_once, handle.read_write_many = CACHE_CLASSES[cloud]
     return handle
+
+
+def _device_plugin(
+    name: str, handle: ClusterHandle, labels: dict[str, str], opts: pulumi.ResourceOptions, node_label: str | None
+) -> NvidiaDevicePlugin:
+    return NvidiaDevicePlugin(
+        f"{name}-nvidia",
+        NvidiaDevicePluginArgs(
+            node_label=node_label,
+            node_selector=dict(handle.gpu_node_selector),
+            image=handle.images.ref(NVIDIA_DEVICE_PLUGIN),
+            tags=labels,
+        ),
+        opts=opts,
+    )
+
+
+def _addons(
+    ctx: StackContext,
+    name: str,
+    handle: ClusterHandle,
+    provided: set[str],
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Install what the cluster's use cases need and it does not provide (nothing at all if none)."""
+    install = addons_needed(use_cases_on(ctx, handle.spec.name)) - provided
+    if install:
+        handle.addons = ClusterAddons(
+            f"{name}-addons", ClusterAddonsArgs(install=install, images=handle.images, tags=labels), opts=opts
+        )
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,9 @@ def self_managed_use_case(draw: st.DrawFn, environment: dict[str, Any], name: st
     }
     if shared:
         use_case["cache"] = {"access_mode": "ReadWriteMany"}
+    if use_case["replicas"]["min"] == 0:
+        # Scaling to zero needs something that starts the server again: KEDA's cron trigger.
+        use_case["autoscaling"] = {"active_hours": {"timezone": "UTC", "start": "0 8 * * 1-5", "end": "0 18 * * 1-5"}}
     if draw(st.booleans()):
         use_case["hf_token_secret"] = draw(secret_keys)
     return use_case

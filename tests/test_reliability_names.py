@@ -224,8 +224,9 @@ def long_names_document() -> dict[str, Any]:
     document = stack_document("prod")
     document["config"]["triplane:azureOpenaiKey"] = {"secure": "v1:placeholder"}
     environment = document["config"]["triplane:environment"]
-    inside = {"private_cidrs": ["10.99.0.0/24"]}
-    environment["kubernetes"].append({"name": "gpu-azure", "new": {"cloud": "azure", "deployer": inside}})
+    if not any(c["name"] == "gpu-azure" for c in environment["kubernetes"]):
+        inside = {"private_cidrs": ["10.99.0.0/24"]}
+        environment["kubernetes"].append({"name": "gpu-azure", "new": {"cloud": "azure", "deployer": inside}})
     environment["use_cases"].extend(copy.deepcopy(EXTRA_USE_CASES))
     clusters = {c["name"]: longest(c["name"], i) for i, c in enumerate(environment["kubernetes"])}
     for cluster in environment["kubernetes"]:

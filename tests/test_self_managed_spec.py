@@ -346,6 +346,7 @@ def test_pool_is_sized_for_every_service_on_it() -> None:
                 model={"id": "meta-llama/Llama-3.1-70B-Instruct", "revision": SHA, "quantize": "fp8"},
                 gpu={"type": "nvidia-l4", "count": 4},
                 replicas={"min": 0, "max": 1},
+                autoscaling={"active_hours": {"timezone": "UTC", "start": "0 8 * * 1-5", "end": "0 18 * * 1-5"}},
                 node_pool={"disk_size_gb": 500},
             ),
         ),

@@ -51,7 +51,12 @@ ENVIRONMENT = {
             cache={"access_mode": "ReadWriteMany"},
             autoscaling={"queue_size_target": 4},
         ),
-        use_case("nightly", node_pool={"capacity_type": "spot"}, replicas={"min": 0, "max": 1}),
+        use_case(
+            "nightly",
+            node_pool={"capacity_type": "spot"},
+            replicas={"min": 0, "max": 1},
+            autoscaling={"active_hours": {"timezone": "Europe/Berlin", "start": "0 1 * * *", "end": "0 5 * * *"}},
+        ),
     ],
 }
 
@@ -126,7 +131,7 @@ def test_servers_land_on_their_pool_with_its_share_of_the_machine(plan: Plan) ->
         "memory": f"{memory}Gi",
         "nvidia.com/gpu": "1",
     }
-    assert deployment["spec"]["replicas"] == 0
+    assert "replicas" not in deployment["spec"]  # KEDA owns the count: 0 off its active hours
 
 
 def test_cache_storage_classes(plan: Plan) -> None:
@@ -142,10 +147,13 @@ def test_cache_storage_classes(plan: Plan) -> None:
 
 
 def test_autoscaled_service_scales_on_queue(plan: Plan) -> None:
-    hpa = plan.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "st-summaries-hpa").inputs["spec"]
-    assert hpa["metrics"][0]["pods"]["metric"]["name"] == "tgi_queue_size"
-    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 3)
-    assert len(k8s(plan, "HorizontalPodAutoscaler")) == 1
+    scaled = plan.one("kubernetes:keda.sh/v1alpha1:ScaledObject", "st-summaries-scaledobject").inputs["spec"]
+    assert scaled["triggers"][0]["metadata"]["query"] == (
+        'sum(tgi_queue_size{namespace="summaries",service="st-summaries-metrics"})'
+    )
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 3)
+    assert len(k8s(plan, "ScaledObject")) == 2  # summaries, and nightly from zero
+    assert not k8s(plan, "HorizontalPodAutoscaler")
 
 
 def test_egress_warning_names_the_use_case(plan: Plan) -> None:

@@ -1,9 +1,12 @@
 """NvidiaDevicePlugin: advertises `nvidia.com/gpu` on GPU nodes whose cloud does not do it itself.
 
-EKS's NVIDIA AMIs carry the driver and container toolkit but not the device plugin; GKE and AKS
-install their own. Creates one DaemonSet in `kube-system` (a plain DaemonSet with a pinned image
-rather than a Helm release, so it renders and validates offline), scheduled only on nodes carrying
-the GPU node-pool label and tolerating the GPU taints of every cloud by key.
+EKS's NVIDIA AMIs and AKS GPU pools carry the driver and container toolkit but not the device
+plugin; GKE installs its own (with `gpu_driver_version`). An existing cluster gets one unless it
+declares `nvidia-device-plugin` in `provides`. Creates one DaemonSet in `kube-system` (a plain
+DaemonSet with a pinned image rather than a Helm release, so it renders and validates offline),
+scheduled only on GPU nodes (Triplane's node-pool label, or an existing cluster's GPU node labels;
+on every node if it names none: the plugin idles where it finds no GPU) and tolerating the GPU
+taints of every cloud by key.
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ GPU_TOLERATION_KEYS = ("nvidia.com/gpu", "sku", "kubernetes.azure.com/scalesetpr
 
 @dataclass
 class NvidiaDevicePluginArgs:
-    node_label: str = "triplane.io/gpu-type"
+    node_label: str | None = "triplane.io/gpu-type"
     """Runs only on nodes that have this label (set by GpuNodePool)."""
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Instead of `node_label`: the labels of an existing cluster's GPU nodes."""
+    image: pulumi.Input[str] | None = None
+    """The reference from the cluster's ImageSource; the upstream image otherwise."""
     image_registry: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     toleration_keys: Sequence[str] = GPU_TOLERATION_KEYS
@@ -36,6 +43,23 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         registry, repository, version = DEVICE_PLUGIN_IMAGE
         selector = {"app.kubernetes.io/name": "nvidia-device-plugin"}
         labels = {**args.tags, **selector}
+        if args.node_selector:
+            terms = [{"key": k, "operator": "In", "values": [v]} for k, v in sorted(args.node_selector.items())]
+        elif args.node_label:
+            terms = [{"key": args.node_label, "operator": "Exists"}]
+        else:
+            terms = []
+        affinity = (
+            {
+                "node_affinity": {
+                    "required_during_scheduling_ignored_during_execution": {
+                        "node_selector_terms": [{"match_expressions": terms}]
+                    }
+                }
+            }
+            if terms
+            else {}
+        )
         daemonset = k8s.apps.v1.DaemonSet(
             f"{name}-daemonset",
             metadata={"name": "nvidia-device-plugin", "namespace": "kube-system", "labels": labels},
@@ -48,21 +72,13 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                         "priority_class_name": "system-node-critical",
                         "automount_service_account_token": False,
                         "enable_service_links": False,
-                        "affinity": {
-                            "node_affinity": {
-                                "required_during_scheduling_ignored_during_execution": {
-                                    "node_selector_terms": [
-                                        {"match_expressions": [{"key": args.node_label, "operator": "Exists"}]}
-                                    ]
-                                }
-                            }
-                        },
+                        "affinity": affinity,
                         "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
                         "security_context": {"seccomp_profile": {"type": "RuntimeDefault"}},
                         "containers": [
                             {
                                 "name": "nvidia-device-plugin",
-                                "image": f"{args.image_registry or registry}/{repository}:{version}",
+                                "image": args.image or f"{args.image_registry or registry}/{repository}:{version}",
                                 "image_pull_policy": "IfNotPresent",
                                 "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
                                 # The plugin registers through the kubelet's socket directory, which

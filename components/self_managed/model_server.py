@@ -7,8 +7,8 @@ one is named); the Deployment (pinned image, args only, GPUs per pod = shards, `
 non-root with a writable cache, read-only root filesystem, a startup probe with a long budget);
 a Service (ClusterIP, or an internal load balancer, never a public one); NetworkPolicies (deny by
 default, ingress only from the named clients, egress only to DNS and, unless offline, HTTPS to the
-model hub); a PodDisruptionBudget; optionally a HorizontalPodAutoscaler on the queue size and a
-ServiceMonitor.
+model hub); a PodDisruptionBudget; optionally a KEDA ScaledObject on the queue size and a
+ServiceMonitor (`components.self_managed.autoscaling`).
 
 The same interface serves both engines: `engine="vllm"` swaps the image, arguments, port and
 queue metric (TGI upstream is in maintenance mode; vLLM is the maintained alternative).
@@ -24,6 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.naming import physical_name
+from components.self_managed.autoscaling import QueueScaling, scale_on_queue, scrape_metrics
 
 TGI_IMAGE = ("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
 VLLM_IMAGE = ("docker.io", "vllm/vllm-openai", "v0.11.0")
@@ -100,8 +101,8 @@ class TgiServiceArgs:
     """Quantization in the engine's own vocabulary."""
     tokens: TokenLimits = field(default_factory=TokenLimits)
     replicas: int = 1
-    autoscaling: tuple[int, int, int] | None = None
-    """(max replicas, target average queue size per pod, scale-down stabilization seconds)."""
+    autoscaling: QueueScaling | None = None
+    """A KEDA ScaledObject on the queue metric (which is then scraped) instead of fixed `replicas`."""
     cpu: int = 4
     memory_gib: int = 16
     node_selector: Mapping[str, str] = field(default_factory=dict)
@@ -112,6 +113,8 @@ class TgiServiceArgs:
     api_key: pulumi.Input[str] | None = None
     monitoring: Literal["none", "annotations", "service-monitor"] = "annotations"
     monitoring_namespace: str = "monitoring"
+    crd_releases: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """API group -> the Helm release installing its CRD on this cluster (absent where the cluster has it)."""
     image_registry: str | None = None
     image_tag: str | None = None
     startup_timeout_seconds: int = 1800
@@ -432,61 +435,26 @@ class TgiService(pulumi.ComponentResource):
             opts=in_ns,
         )
 
+        if args.autoscaling is not None or args.monitoring == "service-monitor":
+            scrape_metrics(
+                name,
+                app,
+                ns,
+                selector,
+                labels,
+                engine.metrics_port,
+                service_opts=in_ns,
+                monitor_opts=_crd_opts(self, args, "monitoring.coreos.com", namespace),
+            )
         if args.autoscaling is not None:
-            max_replicas, queue_target, scale_down_seconds = args.autoscaling
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa",
-                metadata=meta(app),
-                spec={
-                    "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": app},
-                    "min_replicas": max(1, args.replicas),
-                    "max_replicas": max_replicas,
-                    "metrics": [
-                        {
-                            "type": "Pods",
-                            "pods": {
-                                "metric": {"name": engine.queue_metric},
-                                "target": {"type": "AverageValue", "average_value": str(queue_target)},
-                            },
-                        }
-                    ],
-                    "behavior": {
-                        "scale_up": {
-                            "stabilization_window_seconds": 0,
-                            "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}],
-                        },
-                        "scale_down": {
-                            "stabilization_window_seconds": scale_down_seconds,
-                            "policies": [{"type": "Pods", "value": 1, "period_seconds": 300}],
-                        },
-                    },
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
-            )
-
-        if args.monitoring == "service-monitor":
-            metrics_labels = {**labels, "triplane.io/metrics": "true"}
-            k8s.core.v1.Service(
-                f"{name}-metrics",
-                metadata={"name": f"{app}-metrics", "namespace": ns, "labels": metrics_labels},
-                spec={
-                    "type": "ClusterIP",
-                    "selector": selector,
-                    "ports": [{"name": "metrics", "port": engine.metrics_port, "target_port": engine.metrics_port}],
-                },
-                opts=in_ns,
-            )
-            k8s.apiextensions.CustomResource(
-                f"{name}-servicemonitor",
-                api_version="monitoring.coreos.com/v1",
-                kind="ServiceMonitor",
-                metadata=meta(app),
-                spec={
-                    "selector": {"matchLabels": {**selector, "triplane.io/metrics": "true"}},
-                    "namespaceSelector": {"matchNames": [ns]},
-                    "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s", "scheme": "http"}],
-                },
-                opts=in_ns,
+            scale_on_queue(
+                name,
+                app,
+                ns,
+                labels,
+                engine.queue_metric,
+                args.autoscaling,
+                opts=_crd_opts(self, args, "keda.sh", deployment),
             )
 
         host = f"{app}.{ns}.svc.cluster.local"
@@ -579,6 +547,14 @@ class TgiService(pulumi.ComponentResource):
             },
             opts=opts,
         )
+
+
+def _crd_opts(
+    parent: pulumi.Resource, args: TgiServiceArgs, group: str, after: pulumi.Resource
+) -> pulumi.ResourceOptions:
+    """A custom resource of `group` waits for the release that installs its CRD (none if the cluster has it)."""
+    release = args.crd_releases.get(group)
+    return pulumi.ResourceOptions(parent=parent, depends_on=[after] + ([release] if release is not None else []))
 
 
 def _ingress_address(status: Any, fallback: str) -> str:

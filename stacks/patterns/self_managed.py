@@ -12,6 +12,7 @@ import pulumi
 
 from components.naming import physical_name
 from components.self_managed import sizing
+from components.self_managed.autoscaling import ActiveHours, QueueScaling
 from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
 from components.self_managed.model_server import CacheVolume, ClientAccess, TgiService, TgiServiceArgs, TokenLimits
 from components.tagging import k8s_labels, standard_tags
@@ -82,11 +83,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
         handle.read_write_many if access_mode == "ReadWriteMany" else handle.read_write_once
     )
     clients = [u.allowed_clients for u in users]
-    autoscaling = (
-        (use_case.replicas.max, use_case.autoscaling.queue_size_target, use_case.autoscaling.scale_down_delay_seconds)
-        if use_case.autoscaling is not None
-        else None
-    )
+    autoscaling = _queue_scaling(handle, use_case)
     return TgiService(
         f"{ctx.stack}-{service}",
         TgiServiceArgs(
@@ -128,6 +125,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
             ),
             monitoring=use_case.monitoring,
             monitoring_namespace=use_case.monitoring_namespace,
+            crd_releases=handle.crd_releases,
             image_registry=use_case.image.registry,
             image_tag=use_case.image.tag,
             startup_timeout_seconds=startup_seconds(use_case),
@@ -135,6 +133,21 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
             protect_data=ctx.protect_data,
         ),
         opts=handle.opts(),
+    )
+
+
+def _queue_scaling(handle: ClusterHandle, use_case: SelfManagedUseCase) -> QueueScaling | None:
+    spec = use_case.autoscaling
+    if spec is None:
+        return None
+    hours = spec.active_hours
+    return QueueScaling(
+        min_replicas=use_case.replicas.min,
+        max_replicas=use_case.replicas.max,
+        queue_target=spec.queue_size_target,
+        scale_down_seconds=spec.scale_down_delay_seconds,
+        active_hours=ActiveHours(hours.timezone, hours.start, hours.end, hours.replicas) if hours else None,
+        prometheus_url=handle.prometheus_url,
     )
 
 

@@ -236,6 +236,35 @@ class ExistingCluster(SpecModel):
     storage_class: str | None = Field(
         default=None, description="Storage class for model caches; cluster default if unset."
     )
+    provides: list[Literal["prometheus-operator", "keda", "nvidia-device-plugin"]] = Field(
+        default_factory=list,
+        description=(
+            "Add-ons already running on the cluster, which Triplane then leaves alone; it installs the "
+            "others its use cases need. `prometheus-operator`: the operator and its CRDs (ServiceMonitor), "
+            "with a Prometheus that selects ServiceMonitors labelled triplane.io/scrape=true; `keda`: KEDA "
+            "and its CRDs (ScaledObject); `nvidia-device-plugin`: a plugin advertising nvidia.com/gpu "
+            "(e.g. the NVIDIA GPU Operator's)."
+        ),
+    )
+    prometheus_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?(/[\w./-]*)?$",
+        description=(
+            "With `provides: [prometheus-operator]`: the in-cluster Prometheus KEDA queries for the "
+            "queue metrics of autoscaled servers, e.g. http://prometheus.monitoring.svc.cluster.local:9090."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _provided(self) -> ExistingCluster:
+        if len(set(self.provides)) != len(self.provides):
+            raise ValueError("provides: list each add-on once")
+        if self.prometheus_url is not None and "prometheus-operator" not in self.provides:
+            raise ValueError(
+                "prometheus_url: Triplane installs its own Prometheus here; set it only with "
+                "`provides: [prometheus-operator]`"
+            )
+        return self
 
 
 class KubernetesCluster(SpecModel):

@@ -9,6 +9,7 @@ that need the whole environment (the cluster's cloud, use cases sharing one serv
 from __future__ import annotations
 
 import re
+import zoneinfo
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -19,6 +20,8 @@ from stacks.spec.networks import private_cidr
 from stacks.spec.use_case import UseCaseBase
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from stacks.spec.environment import Environment
 
 Engine = Literal["tgi", "vllm"]
@@ -200,7 +203,12 @@ class TokenBudgets(SpecModel):
 
 
 class Replicas(SpecModel):
-    min: int = Field(default=1, ge=0, le=100, description="0 lets the GPU pool scale to zero when idle.")
+    min: int = Field(
+        default=1,
+        ge=0,
+        le=100,
+        description="0 lets the GPU pool scale to zero when idle (needs autoscaling.active_hours to start again).",
+    )
     max: int = Field(default=1, ge=1, le=100)
 
     @model_validator(mode="after")
@@ -210,18 +218,43 @@ class Replicas(SpecModel):
         return self
 
 
-class Autoscaling(SpecModel):
-    """A HorizontalPodAutoscaler on the server's queue (`tgi_queue_size`, `vllm:num_requests_waiting`).
+CRON = r"^[\w*/,-]+( [\w*/,-]+){4}$"
 
-    Needs a custom-metrics adapter (e.g. prometheus-adapter) serving the metric; CPU is never used:
-    it spikes during model load and scales the deployment away.
+
+class ActiveHours(SpecModel):
+    """Hours the server runs whatever its queue: a KEDA cron trigger, which is what starts a server
+    that has scaled to zero (a queue metric cannot wake a deployment with no pods)."""
+
+    timezone: str = Field(min_length=1, description="IANA time zone, e.g. Europe/Berlin.")
+    start: str = Field(pattern=CRON, description="Cron expression that starts them, e.g. `0 8 * * 1-5`.")
+    end: str = Field(pattern=CRON, description="Cron expression that ends them, e.g. `0 19 * * 1-5`.")
+    replicas: int = Field(default=1, ge=1, le=100, description="Pods kept running during the active hours.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zones = zoneinfo.available_timezones()
+        if zones and value not in zones:
+            raise ValueError(f"{value!r} is not an IANA time zone; use e.g. Europe/Berlin or UTC")
+        return value
+
+
+class Autoscaling(SpecModel):
+    """Scaling on the server's queue (`tgi_queue_size`, `vllm:num_requests_waiting`) with KEDA.
+
+    The queue metric is scraped by Prometheus (a ServiceMonitor); KEDA queries it and drives the
+    HorizontalPodAutoscaler. Triplane installs both on the cluster unless it `provides` them. CPU is
+    never used: it spikes during model load and scales the deployment away.
     """
 
     queue_size_target: int = Field(
         default=8, ge=1, le=10_000, description="Average waiting requests per pod."
     )
     scale_down_delay_seconds: int = Field(
-        default=600, ge=0, le=3600, description="Stabilization window for scale-down."
+        default=600, ge=0, le=3600, description="Stabilization window for scale-down (and cool-down to zero)."
+    )
+    active_hours: ActiveHours | None = Field(
+        default=None, description="Required with replicas.min 0: when the server is started."
     )
 
 
@@ -315,7 +348,7 @@ class SelfManagedUseCase(UseCaseBase):
     tokens: TokenBudgets = Field(default_factory=TokenBudgets)
     replicas: Replicas = Field(default_factory=Replicas)
     autoscaling: Autoscaling | None = Field(
-        default=None, description="Scale between replicas.min and max on queue size."
+        default=None, description="Scale between replicas.min and max on queue size (KEDA)."
     )
     node_pool: NodePoolSettings = Field(default_factory=NodePoolSettings)
     cache: ModelCache = Field(default_factory=ModelCache)
@@ -342,7 +375,10 @@ class SelfManagedUseCase(UseCaseBase):
     allowed_clients: AllowedClients
     monitoring: Literal["none", "annotations", "service-monitor"] = Field(
         default="annotations",
-        description="Prometheus scrape annotations, or a ServiceMonitor (Prometheus Operator).",
+        description=(
+            "Prometheus scrape annotations, or a ServiceMonitor (Prometheus Operator, installed unless the "
+            "cluster provides it). Autoscaled servers always get a ServiceMonitor."
+        ),
     )
     monitoring_namespace: DnsLabel = Field(
         default="monitoring", description="Where Prometheus runs (allowed to scrape)."
@@ -366,6 +402,24 @@ class SelfManagedUseCase(UseCaseBase):
             raise ValueError(
                 f"autoscaling: replicas.max ({self.replicas.max}) must exceed replicas.min "
                 f"({self.replicas.min}) to scale"
+            )
+        if self.replicas.min == 0 and (self.autoscaling is None or self.autoscaling.active_hours is None):
+            raise ValueError(
+                "replicas.min: 0 leaves the server without pods and nothing would ever start one (a queue "
+                "metric cannot wake a deployment that has no pods); declare when it runs with "
+                "`autoscaling.active_hours` (a KEDA cron trigger, e.g. {timezone: Europe/Berlin, start: "
+                "'0 8 * * 1-5', end: '0 19 * * 1-5'}), or set replicas.min: 1"
+            )
+        if self.autoscaling is not None and self.monitoring == "none":
+            raise ValueError(
+                "monitoring: autoscaling reads the queue metric from Prometheus; use `service-monitor` (or "
+                "`annotations`: autoscaled servers get a ServiceMonitor either way), or remove autoscaling"
+            )
+        hours = self.autoscaling.active_hours if self.autoscaling is not None else None
+        if hours is not None and hours.replicas > self.replicas.max:
+            raise ValueError(
+                f"autoscaling.active_hours.replicas: {hours.replicas} is more than replicas.max "
+                f"({self.replicas.max})"
             )
         if self.offline and self.cache.existing_claim is None:
             raise ValueError(
@@ -478,8 +532,56 @@ SHARED_SETTINGS = (
 """What use cases sharing one service must agree on (only `allowed_clients` and descriptions may differ)."""
 
 
+def addons_needed(use_cases: Iterable[SelfManagedUseCase]) -> set[str]:
+    """The cluster add-ons these use cases' custom resources need (the device plugin aside)."""
+    needed: set[str] = set()
+    for use_case in use_cases:
+        if use_case.autoscaling is not None:
+            needed |= {"prometheus-operator", "keda"}
+        elif use_case.monitoring == "service-monitor":
+            needed.add("prometheus-operator")
+    return needed
+
+
+def _check_addons(environment: Environment) -> None:
+    """What a cluster provides and what Triplane installs there must add up for its use cases."""
+    from components.self_managed.addons import MONITORING_NAMESPACE  # the Kubernetes SDK, only when needed
+
+    for k, cluster in enumerate(environment.kubernetes):
+        on_cluster = [
+            (i, u)
+            for i, u in enumerate(environment.use_cases)
+            if isinstance(u, SelfManagedUseCase) and u.cluster == cluster.name
+        ]
+        provides = set(cluster.existing.provides) if cluster.existing is not None else set()
+        for i, use_case in on_cluster:
+            needed = addons_needed([use_case])
+            if "prometheus-operator" not in needed:
+                continue
+            if "prometheus-operator" not in provides:
+                if use_case.monitoring_namespace != MONITORING_NAMESPACE:
+                    raise ValueError(
+                        f"use_cases[{i}].monitoring_namespace: Triplane installs Prometheus on cluster "
+                        f"{cluster.name!r} in the `{MONITORING_NAMESPACE}` namespace, which the server's "
+                        f"NetworkPolicy must admit; set monitoring_namespace: {MONITORING_NAMESPACE}, or declare "
+                        "the cluster's own in kubernetes[].existing.provides"
+                    )
+            elif (
+                use_case.autoscaling is not None
+                and cluster.existing is not None
+                and cluster.existing.prometheus_url is None
+            ):
+                raise ValueError(
+                    f"kubernetes[{k}].existing.prometheus_url: use case {use_case.name!r} autoscales on its "
+                    "queue, which KEDA reads from the cluster's Prometheus; name it (e.g. "
+                    "http://prometheus.monitoring.svc.cluster.local:9090), or remove prometheus-operator from "
+                    "`provides` to let Triplane install its own"
+                )
+
+
 def check_environment(environment: Environment) -> None:
     """Checks that need the whole environment; messages name the field from the environment root."""
+    _check_addons(environment)
     clusters = {c.name: c for c in environment.kubernetes}
     services: dict[str, tuple[int, SelfManagedUseCase]] = {}
     names = {u.name for u in environment.use_cases}

@@ -1,0 +1,634 @@
+"""Cluster add-ons: custom resources only where their CRDs exist, autoscaling that can scale (KEDA on
+a scraped queue metric, woken from zero by a cron trigger), and a device plugin on every GPU cluster.
+
+Each check below is a function over a plan, run on the shipped stacks (no findings) and on a plan
+that has the fault (a finding), so each fault would be caught again.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+import yaml
+
+from components import images
+from components.images import Mirror
+from components.self_managed.addons import (
+    CHARTS,
+    CRD_GROUPS,
+    IMAGES,
+    PROMETHEUS_URL,
+    SCRAPE_LABELS,
+    ClusterAddons,
+    ClusterAddonsArgs,
+)
+from components.self_managed.autoscaling import ActiveHours, QueueScaling, queue_query, scaled_object_spec
+from components.self_managed.model_server import ClientAccess, TgiService, TgiServiceArgs
+from stacks import clusters, program
+from stacks.spec import Environment, SpecError, validate_environment
+from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.k8s_out import manifest, write_manifests
+from triplane.plan import Plan, PlannedResource, run_program
+from triplane.stackfile import load_stack, plan_stack
+
+STACKS = ("dev", "prod", "local")
+SOURCE = "stacks/Pulumi.test.yaml"
+SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
+HOURS = {"timezone": "Europe/Berlin", "start": "0 8 * * 1-5", "end": "0 19 * * 1-5"}
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def _shared() -> Path | None:
+    """The `shared` folder next to the checkout (or an ancestor of it), as CI lays it out."""
+    for parent in Path(__file__).resolve().parents[1].parents:
+        if (parent / "shared" / "crds").is_dir():
+            return parent / "shared"
+    return None
+
+
+SHARED = _shared()
+needs_shared = pytest.mark.skipif(
+    SHARED is None, reason="../shared (CRDs and validate-crs) is not next to the checkout"
+)
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+
+def cluster_of(resource: PlannedResource) -> str:
+    """The Kubernetes provider's name (`<stack>-<cluster>-k8s`) a resource is created through."""
+    parts = (resource.provider or "").split("::")
+    return parts[3] if len(parts) >= 4 else ""
+
+
+def api_group(resource: PlannedResource) -> str:
+    """`kubernetes:keda.sh/v1alpha1:ScaledObject` -> `keda.sh`."""
+    return resource.type.split(":")[1].rpartition("/")[0]
+
+
+def is_custom_resource(resource: PlannedResource) -> bool:
+    group = api_group(resource)
+    if not resource.custom or not resource.type.startswith("kubernetes:") or group == "helm.sh":
+        return False
+    return "." in group and not group.endswith("k8s.io")
+
+
+def crds_missing(plan: Plan, environment: Environment, stack: str) -> list[str]:
+    """Custom resources whose CRD neither a release on their cluster installs first nor the cluster provides."""
+    specs = {f"{stack}-{c.name}-k8s": c for c in environment.kubernetes}
+    by_chart = {chart.name: addon for addon, chart in CHARTS.items()}
+    releases = {
+        (cluster_of(r), by_chart[r.inputs["chart"]]): r.urn
+        for r in plan.by_type(RELEASE)
+        if r.inputs["chart"] in by_chart
+    }
+    findings = []
+    for resource in filter(is_custom_resource, plan.resources):
+        addon = CRD_GROUPS.get(api_group(resource))
+        cluster = specs.get(cluster_of(resource))
+        if addon is None or cluster is None:
+            findings.append(f"{resource.name}: no add-on installs the CRD of {resource.type}")
+            continue
+        if cluster.existing is not None and addon in cluster.existing.provides:
+            continue
+        release = releases.get((cluster_of(resource), addon))
+        if release is None:
+            findings.append(f"{resource.name}: nothing installs {addon} on cluster {cluster.name}")
+        elif release not in resource.dependencies:
+            findings.append(f"{resource.name}: does not wait for the {addon} release that installs its CRD")
+    return findings
+
+
+def hpas_without_adapter(plan: Plan) -> list[str]:
+    """HPAs on Pods/Object/External metrics: Triplane installs no adapter serving them (KEDA serves its own)."""
+    findings = []
+    for hpa in plan.resources:
+        if hpa.type.endswith(":HorizontalPodAutoscaler"):
+            kinds = {m["type"] for m in hpa.inputs["spec"].get("metrics", [])}
+            if kinds - {"Resource", "ContainerResource"}:
+                findings.append(f"{hpa.name}: {sorted(kinds)} metrics with no metrics adapter on the cluster")
+    return findings
+
+
+def gpu_clusters_without_device_plugin(plan: Plan, environment: Environment, stack: str) -> list[str]:
+    findings = []
+    for cluster in environment.kubernetes:
+        provider = f"{stack}-{cluster.name}-k8s"
+        plugin = any(
+            r.type == "kubernetes:apps/v1:DaemonSet"
+            and cluster_of(r) == provider
+            and r.inputs["metadata"]["name"] == "nvidia-device-plugin"
+            for r in plan.resources
+        )
+        if cluster.existing is not None:
+            ok = plugin or "nvidia-device-plugin" in cluster.existing.provides
+        elif cluster.new is not None and cluster.new.cloud == "gcp":
+            pools = [
+                r
+                for r in plan.by_type("gcp:container/nodePool:NodePool")
+                if r.inputs.get("nodeConfig", {}).get("guestAccelerators")
+            ]
+            ok = all(
+                accelerator.get("gpuDriverInstallationConfig", {}).get("gpuDriverVersion")
+                for pool in pools
+                for accelerator in pool.inputs["nodeConfig"]["guestAccelerators"]
+            )
+        else:
+            ok = plugin
+        if not ok:
+            findings.append(f"cluster {cluster.name}: GPU nodes with no NVIDIA device plugin")
+    return findings
+
+
+# --- the shipped stacks --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, tuple[Environment, Plan]]:
+    result = {}
+    for stack in STACKS:
+        stack_file = load_stack(stack)
+        secrets = {key: "planted" for key in stack_file.secret_keys}
+        result[stack] = (load_stack(stack, secrets).environment(), plan_stack(stack, secret_values=secrets))
+    return result
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stacks_have_every_crd_and_a_device_plugin(stack: str, shipped: dict[str, Any]) -> None:
+    environment, plan = shipped[stack]
+    assert crds_missing(plan, environment, stack) == []
+    assert hpas_without_adapter(plan) == []
+    assert not [r for r in plan.resources if r.type.endswith(":HorizontalPodAutoscaler")]
+    assert gpu_clusters_without_device_plugin(plan, environment, stack) == []
+
+
+def test_prod_runs_every_cluster_kind(shipped: dict[str, Any]) -> None:
+    environment, plan = shipped["prod"]
+    assert {c.new.cloud for c in environment.kubernetes if c.new is not None} == {"aws", "azure", "gcp"}
+    # AKS installs only the driver: Triplane's plugin runs there (and on EKS), never on GKE.
+    plugins = {cluster_of(r) for r in plan.by_type("kubernetes:apps/v1:DaemonSet")}
+    assert plugins == {"prod-gpu-aws-k8s", "prod-gpu-azure-k8s"}
+    pool = plan.one("azure-native:containerservice:AgentPool").inputs
+    assert pool["vmSize"] == "Standard_NC8as_T4_v3"
+    assert pool["nodeTaints"] == ["sku=gpu:NoSchedule"]
+    local_env, _ = shipped["local"]
+    assert local_env.kubernetes[0].existing is not None
+
+
+def test_prod_installs_only_what_its_use_cases_need(shipped: dict[str, Any]) -> None:
+    _, plan = shipped["prod"]
+    # patient-records (EKS) has a ServiceMonitor and autoscales; the AKS and GKE servers do neither.
+    installed = sorted((cluster_of(r), r.inputs["chart"]) for r in plan.by_type(RELEASE))
+    assert installed == [("prod-gpu-aws-k8s", "keda"), ("prod-gpu-aws-k8s", "kube-prometheus-stack")]
+
+
+def test_dev_code_review_scales_from_zero_on_its_active_hours(shipped: dict[str, Any]) -> None:
+    _, plan = shipped["dev"]
+    scaled = plan.one("kubernetes:keda.sh/v1alpha1:ScaledObject", "dev-code-review-scaledobject").inputs
+    spec = scaled["spec"]
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (0, 2)
+    queue, hours = spec["triggers"]
+    assert queue["type"] == "prometheus" and queue["metricType"] == "AverageValue"
+    assert queue["metadata"] == {
+        "serverAddress": "http://triplane-prometheus.monitoring.svc.cluster.local:9090",
+        "query": 'sum(tgi_queue_size{namespace="code-review",service="dev-code-review-metrics"})',
+        "threshold": "8",
+        "activationThreshold": "0",
+        "ignoreNullValues": "true",
+    }
+    assert hours == {
+        "type": "cron",
+        "name": "active-hours",
+        "metadata": {
+            "timezone": "America/New_York",
+            "start": "0 8 * * 1-5",
+            "end": "0 19 * * 1-5",
+            "desiredReplicas": "1",
+        },
+    }
+    # The queue is scraped: a ServiceMonitor Triplane's Prometheus selects, on the metrics Service the
+    # query names, and the server's NetworkPolicy admits the monitoring namespace on that port.
+    monitor = plan.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "dev-code-review-servicemonitor").inputs
+    assert SCRAPE_LABELS.items() <= monitor["metadata"]["labels"].items()
+    metrics = plan.one("kubernetes:core/v1:Service", "dev-code-review-metrics").inputs
+    assert metrics["metadata"]["name"] == "dev-code-review-metrics"
+    assert metrics["spec"]["ports"][0]["port"] == 9000
+    ingress = plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "dev-code-review-ingress").inputs
+    scrape = {
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+        "ports": [{"protocol": "TCP", "port": 9000}],
+    }
+    assert scrape in ingress["spec"]["ingress"]
+    assert "replicas" not in plan.one("kubernetes:apps/v1:Deployment", "dev-code-review-deployment").inputs["spec"]
+
+
+def test_prometheus_release_serves_the_url_and_selects_the_monitors(shipped: dict[str, Any]) -> None:
+    _, plan = shipped["dev"]
+    release = plan.one(RELEASE, "dev-gpu-addons-prometheus-operator").inputs
+    values = release["values"]
+    service = f"{values['fullnameOverride']}-prometheus.{release['namespace']}.svc.cluster.local"
+    assert f"http://{service}:9090" == PROMETHEUS_URL
+    prometheus = values["prometheus"]["prometheusSpec"]
+    assert prometheus["serviceMonitorSelector"] == {"matchLabels": SCRAPE_LABELS}
+    assert prometheus["serviceMonitorSelectorNilUsesHelmValues"] is False
+    assert prometheus["version"] == "v3.13.2"
+    for off in ("alertmanager", "grafana", "kubeStateMetrics", "nodeExporter", "kubernetesServiceMonitors"):
+        assert values[off] == {"enabled": False}
+
+
+# --- the releases --------------------------------------------------------------------------------
+
+
+def test_chart_versions_ship_the_crd_versions_we_target() -> None:
+    assert (CHARTS["prometheus-operator"].name, CHARTS["prometheus-operator"].version) == (
+        "kube-prometheus-stack",
+        "88.3.0",
+    )
+    assert CHARTS["prometheus-operator"].app_version == images.PROMETHEUS_OPERATOR.tag == "v0.93.0"
+    assert (CHARTS["keda"].name, CHARTS["keda"].version, CHARTS["keda"].app_version) == ("keda", "2.20.2", "2.20.2")
+    assert images.KEDA.tag == CHARTS["keda"].app_version
+
+
+@needs_shared
+def test_pinned_crd_folders_match_the_charts() -> None:
+    assert SHARED is not None
+    folders = {p.name for p in (SHARED / "crds").iterdir() if p.is_dir()}
+    assert f"prometheus-operator-{CHARTS['prometheus-operator'].app_version}" in folders
+    assert f"keda-v{CHARTS['keda'].app_version}" in folders
+
+
+def _addons_program() -> None:
+    ClusterAddons(
+        "t-addons",
+        ClusterAddonsArgs(install={"keda", "prometheus-operator"}, images=Mirror("registry.corp.example/mirror")),
+    )
+
+
+@pytest.fixture(scope="module")
+def addons_plan() -> Plan:
+    return run_program(_addons_program, stack="ts")
+
+
+def test_releases_are_pinned_in_their_own_namespaces(addons_plan: Plan) -> None:
+    for addon, chart in CHARTS.items():
+        release = addons_plan.one(RELEASE, f"t-addons-{addon}")
+        inputs = release.inputs
+        assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]) == (
+            chart.name,
+            chart.version,
+            {"repo": chart.repository},
+        )
+        assert inputs["namespace"] == {"prometheus-operator": "monitoring", "keda": "keda"}[addon]
+        assert inputs["createNamespace"] is False and inputs["atomic"] is True
+        namespace = addons_plan.one("kubernetes:core/v1:Namespace", f"t-addons-{addon}-namespace")
+        assert namespace.urn in release.dependencies
+        assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_release_images_come_from_the_cluster_source(addons_plan: Plan) -> None:
+    keda = addons_plan.one(RELEASE, "t-addons-keda").inputs["values"]
+    assert keda["image"]["keda"] == {
+        "registry": "registry.corp.example",
+        "repository": "mirror/ghcr.io/kedacore/keda",
+        "tag": "2.20.2",
+    }
+    assert keda["image"]["metricsApiServer"]["repository"] == "mirror/ghcr.io/kedacore/keda-metrics-apiserver"
+    assert keda["image"]["webhooks"]["repository"] == "mirror/ghcr.io/kedacore/keda-admission-webhooks"
+    prometheus = addons_plan.one(RELEASE, "t-addons-prometheus-operator").inputs["values"]
+    operator = prometheus["prometheusOperator"]
+    assert operator["image"] == {
+        "registry": "registry.corp.example",
+        "repository": "mirror/quay.io/prometheus-operator/prometheus-operator",
+        "tag": "v0.93.0",
+        "sha": "",
+    }
+    assert operator["prometheusConfigReloader"]["image"]["repository"] == (
+        "mirror/quay.io/prometheus-operator/prometheus-config-reloader"
+    )
+    assert prometheus["prometheus"]["prometheusSpec"]["image"]["repository"] == "mirror/quay.io/prometheus/prometheus"
+    # Every image an add-on pulls is one of the values set above.
+    set_in_values = {
+        f"{v['repository'].removeprefix('mirror/')}:{v['tag']}"
+        for v in (
+            *(keda["image"][k] for k in ("keda", "metricsApiServer", "webhooks")),
+            operator["image"],
+            operator["prometheusConfigReloader"]["image"],
+            prometheus["prometheus"]["prometheusSpec"]["image"],
+        )
+    }
+    assert set_in_values == {f"{i.host}/{i.repository}:{i.tag}" for found in IMAGES.values() for i in found}
+
+
+def test_release_pods_run_as_non_root(addons_plan: Plan) -> None:
+    keda = addons_plan.one(RELEASE, "t-addons-keda").inputs["values"]
+    prometheus = addons_plan.one(RELEASE, "t-addons-prometheus-operator").inputs["values"]
+    pods = [
+        *keda["podSecurityContext"].values(),
+        prometheus["prometheusOperator"]["securityContext"],
+        prometheus["prometheus"]["prometheusSpec"]["securityContext"],
+    ]
+    assert len(pods) == 5
+    for pod in pods:
+        assert pod["runAsNonRoot"] is True and pod["runAsUser"] != 0
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in [*keda["securityContext"].values(), prometheus["prometheusOperator"]["containerSecurityContext"]]:
+        assert container["allowPrivilegeEscalation"] is False
+        assert container["readOnlyRootFilesystem"] is True
+        assert container["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_split_reference() -> None:
+    assert images.split_reference("ghcr.io/kedacore/keda:2.20.2") == {
+        "registry": "ghcr.io",
+        "repository": "kedacore/keda",
+        "tag": "2.20.2",
+    }
+    pinned = "123456789012.dkr.ecr.us-east-1.amazonaws.com/quay/prometheus/prometheus:v3.13.2@sha256:ab12"
+    assert images.split_reference(pinned)["tag"] == "v3.13.2@sha256:ab12"
+    assert images.split_reference(pinned, "sha") == {
+        "registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "repository": "quay/prometheus/prometheus",
+        "tag": "v3.13.2",
+        "sha": "ab12",
+    }
+    assert images.split_reference("localhost:5000/keda:2.20.2")["registry"] == "localhost:5000"
+    with pytest.raises(ValueError, match="no tag"):
+        images.split_reference("ghcr.io/kedacore/keda")
+    with pytest.raises(ValueError, match="registry host"):
+        images.split_reference("kedacore/keda:2.20.2")
+
+
+# --- plans with the faults -----------------------------------------------------------------------
+
+
+ENVIRONMENT: dict[str, Any] = {
+    "owner": "platform-team",
+    "cost_center": "cc-1",
+    "tier": "dev",
+    "clouds": {
+        "azure": {"location": "westeurope", "resource_group": "rg-t", "network": {"new": {"cidr": "10.20.0.0/16"}}}
+    },
+    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "azure"}}],
+    "use_cases": [
+        {
+            "name": "chat",
+            "pattern": "self-managed",
+            "data_classification": "internal",
+            "cluster": "gpu",
+            "model": {"id": "meta-llama/Llama-3.2-3B-Instruct", "revision": SHA, "dtype": "float16"},
+            "gpu": {"type": "nvidia-t4", "count": 1},
+            "replicas": {"min": 0, "max": 2},
+            "cache": {"access_mode": "ReadWriteMany"},
+            "autoscaling": {"queue_size_target": 4, "active_hours": HOURS},
+            "allowed_clients": {"namespaces": ["web"]},
+        }
+    ],
+}
+
+
+def _plan(environment: dict[str, Any]) -> Plan:
+    return run_program(program.main, stack="ts", config={"triplane:environment": environment})
+
+
+def _env(environment: dict[str, Any]) -> Environment:
+    return validate_environment(environment, SOURCE)
+
+
+def test_aks_gets_addons_and_device_plugin() -> None:
+    plan = _plan(ENVIRONMENT)
+    env = _env(ENVIRONMENT)
+    assert crds_missing(plan, env, "ts") == []
+    assert gpu_clusters_without_device_plugin(plan, env, "ts") == []
+    assert sorted(r.inputs["chart"] for r in plan.by_type(RELEASE)) == ["keda", "kube-prometheus-stack"]
+
+
+def test_a_gpu_cluster_without_its_device_plugin_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As before: AKS taken to install its own plugin, which it does not.
+    monkeypatch.setitem(clusters.DEVICE_PLUGIN_INSTALLED_BY, "azure", "aks")
+    plan = _plan(ENVIRONMENT)
+    assert gpu_clusters_without_device_plugin(plan, _env(ENVIRONMENT), "ts") == [
+        "cluster gpu: GPU nodes with no NVIDIA device plugin"
+    ]
+
+
+def _existing(provides: list[str], **extra: Any) -> dict[str, Any]:
+    environment = copy.deepcopy(ENVIRONMENT)
+    environment["clouds"] = {}
+    environment["kubernetes"] = [
+        {"name": "gpu", "version": "1.31", "existing": {"kubeconfig_context": "onprem", "provides": provides, **extra}}
+    ]
+    environment["use_cases"][0]["cache"] = {"access_mode": "ReadWriteMany", "storage_class": "cephfs"}
+    return environment
+
+
+def test_existing_cluster_gets_what_it_does_not_provide() -> None:
+    environment = _existing([])
+    plan = _plan(environment)
+    assert sorted(r.inputs["chart"] for r in plan.by_type(RELEASE)) == ["keda", "kube-prometheus-stack"]
+    assert [cluster_of(r) for r in plan.by_type("kubernetes:apps/v1:DaemonSet")] == ["ts-gpu-k8s"]
+    assert crds_missing(plan, _env(environment), "ts") == []
+    assert gpu_clusters_without_device_plugin(plan, _env(environment), "ts") == []
+
+
+def test_existing_cluster_that_provides_everything_gets_nothing_installed() -> None:
+    url = "http://prometheus-k8s.observability.svc.cluster.local:9090"
+    environment = _existing(["prometheus-operator", "keda", "nvidia-device-plugin"], prometheus_url=url)
+    plan = _plan(environment)
+    assert plan.by_type(RELEASE) == [] and plan.by_type("kubernetes:apps/v1:DaemonSet") == []
+    assert crds_missing(plan, _env(environment), "ts") == []
+    assert gpu_clusters_without_device_plugin(plan, _env(environment), "ts") == []
+    scaled = plan.one("kubernetes:keda.sh/v1alpha1:ScaledObject").inputs["spec"]
+    assert scaled["triggers"][0]["metadata"]["serverAddress"] == url
+
+
+def _bare_server(crd_releases: dict[str, pulumi.Resource] | None = None) -> None:
+    provider = k8s.Provider("ts-gpu-k8s", context="onprem")
+    TgiService(
+        "t-chat",
+        TgiServiceArgs(
+            model_id="meta-llama/Llama-3.2-3B-Instruct",
+            gpus=1,
+            namespace="chat",
+            access=ClientAccess(namespaces=["web"]),
+            autoscaling=QueueScaling(min_replicas=1, max_replicas=2, queue_target=4),
+            crd_releases=crd_releases or {},
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
+
+
+def test_a_custom_resource_without_its_crd_is_found() -> None:
+    environment = _env(_existing([]))
+    plan = run_program(_bare_server, stack="ts")
+    assert sorted(crds_missing(plan, environment, "ts")) == [
+        "t-chat-scaledobject: nothing installs keda on cluster gpu",
+        "t-chat-servicemonitor: nothing installs prometheus-operator on cluster gpu",
+    ]
+
+
+def test_a_custom_resource_that_does_not_wait_for_its_crd_is_found() -> None:
+    def program_() -> None:
+        provider = k8s.Provider("ts-gpu-k8s", context="onprem")
+        ClusterAddons(
+            "t-addons",
+            ClusterAddonsArgs(install={"keda", "prometheus-operator"}),
+            opts=pulumi.ResourceOptions(providers=[provider]),
+        )
+        _bare_server()
+
+    plan = run_program(program_, stack="ts")
+    assert len(crds_missing(plan, _env(_existing([])), "ts")) == 2
+    assert all("does not wait" in f for f in crds_missing(plan, _env(_existing([])), "ts"))
+
+
+def test_an_hpa_on_a_pods_metric_is_found() -> None:
+    def program_() -> None:
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            "t-hpa",
+            metadata={"name": "t", "namespace": "chat"},
+            spec={
+                "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": "t"},
+                "min_replicas": 1,
+                "max_replicas": 3,
+                "metrics": [
+                    {
+                        "type": "Pods",
+                        "pods": {
+                            "metric": {"name": "tgi_queue_size"},
+                            "target": {"type": "AverageValue", "average_value": "8"},
+                        },
+                    }
+                ],
+            },
+        )
+
+    assert hpas_without_adapter(run_program(program_, stack="ts")) == [
+        "t-hpa: ['Pods'] metrics with no metrics adapter on the cluster"
+    ]
+
+
+# --- the ScaledObject ----------------------------------------------------------------------------
+
+
+def test_scaled_object_trigger_query_and_target() -> None:
+    spec = scaled_object_spec(
+        "t-chat", "chat", "vllm:num_requests_waiting", QueueScaling(min_replicas=1, max_replicas=4, queue_target=6)
+    )
+    assert spec["triggers"] == [
+        {
+            "type": "prometheus",
+            "name": "queue",
+            "metricType": "AverageValue",
+            "metadata": {
+                "serverAddress": PROMETHEUS_URL,
+                "query": 'sum(vllm:num_requests_waiting{namespace="chat",service="t-chat-metrics"})',
+                "threshold": "6",
+                "activationThreshold": "0",
+                "ignoreNullValues": "true",
+            },
+        }
+    ]
+    assert queue_query("tgi_queue_size", "a", "b") == 'sum(tgi_queue_size{namespace="a",service="b"})'
+    with pytest.raises(ValueError, match="cannot wake"):
+        scaled_object_spec("t", "chat", "tgi_queue_size", QueueScaling(min_replicas=0, max_replicas=1, queue_target=1))
+    woken = scaled_object_spec(
+        "t",
+        "chat",
+        "tgi_queue_size",
+        QueueScaling(
+            min_replicas=0, max_replicas=1, queue_target=1, active_hours=ActiveHours("UTC", "0 8 * * *", "0 9 * * *")
+        ),
+    )
+    assert woken["triggers"][1]["type"] == "cron" and woken["minReplicaCount"] == 0
+
+
+# --- the spec ------------------------------------------------------------------------------------
+
+
+def _problem(environment: dict[str, Any]) -> str:
+    with pytest.raises(SpecError) as caught:
+        validate_environment(environment, SOURCE)
+    assert len(caught.value.problems) == 1, caught.value.problems
+    return caught.value.problems[0]
+
+
+def _with(**overrides: Any) -> dict[str, Any]:
+    environment = copy.deepcopy(ENVIRONMENT)
+    environment["use_cases"][0].update(overrides)
+    return environment
+
+
+def test_min_zero_without_a_waking_trigger_is_refused_with_the_fix() -> None:
+    message = _problem(_with(autoscaling=None))
+    assert message.startswith("triplane:environment.use_cases[0].replicas.min: 0 leaves the server without pods")
+    assert "autoscaling.active_hours" in message and "replicas.min: 1" in message
+    assert "replicas.min: 0" in _problem(_with(autoscaling={"queue_size_target": 4}))
+    accepted = _env(ENVIRONMENT).use_cases[0]
+    assert isinstance(accepted, SelfManagedUseCase)
+    assert accepted.autoscaling is not None and accepted.autoscaling.active_hours is not None
+
+
+def test_autoscaling_needs_its_metric_scraped() -> None:
+    message = _problem(_with(monitoring="none"))
+    assert message.startswith("triplane:environment.use_cases[0].monitoring: autoscaling reads the queue metric")
+    elsewhere = _problem(_with(monitoring_namespace="observability"))
+    assert elsewhere.startswith("triplane:environment.use_cases[0].monitoring_namespace: Triplane installs Prometheus")
+
+
+def test_active_hours_are_checked() -> None:
+    assert "IANA time zone" in _problem(_with(autoscaling={"active_hours": {**HOURS, "timezone": "Mars/Olympus"}}))
+    assert "active_hours.start" in _problem(_with(autoscaling={"active_hours": {**HOURS, "start": "8am"}}))
+    assert "more than replicas.max" in _problem(_with(autoscaling={"active_hours": {**HOURS, "replicas": 3}}))
+
+
+def test_existing_cluster_provides_are_checked() -> None:
+    message = _problem(_existing(["prometheus-operator"]))
+    assert message.startswith("triplane:environment.kubernetes[0].existing.prometheus_url: use case 'chat' autoscales")
+    assert "prometheus_url" in _problem(_existing([], prometheus_url="http://prometheus.monitoring:9090"))
+    assert "provides" in _problem(_existing(["keda", "keda"]))
+    assert "provides" in _problem(_existing(["cert-manager"]))
+
+
+# --- against the CRDs ----------------------------------------------------------------------------
+
+
+@needs_shared
+@pytest.mark.parametrize("stack", STACKS)
+def test_rendered_custom_resources_validate_against_their_crds(
+    stack: str, shipped: dict[str, Any], tmp_path: Path
+) -> None:
+    assert SHARED is not None
+    _, plan = shipped[stack]
+    write_manifests(plan, tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 invalid, 0 of unknown kind" in result.stdout
+
+
+@needs_shared
+def test_crd_validation_is_strict(shipped: dict[str, Any], tmp_path: Path) -> None:
+    assert SHARED is not None
+    _, plan = shipped["dev"]
+    scaled = manifest(plan.one("kubernetes:keda.sh/v1alpha1:ScaledObject"))
+    assert scaled is not None
+    broken = {**scaled, "spec": {**scaled["spec"], "minReplicas": 0}}
+    (tmp_path / "scaledobject.yaml").write_text(yaml.safe_dump(broken))
+    result = subprocess.run(
+        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1 and "minReplicas" in result.stdout + result.stderr
