@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
 from policies.common import HIGH, Res, as_list, is_unknown, stack_policy, truthy
 from policies.gcp_apis import FOUNDATION_TYPES, api_for
 from policies.kubernetes import containers, parse_image, pod_spec
@@ -73,27 +74,6 @@ BUILT_IN_GROUPS = frozenset(
 )  # fmt: skip
 """API groups every cluster serves (and the provider's own pseudo-groups): no CRD needed."""
 
-ADD_ON_GROUPS: dict[str, tuple[str, ...]] = {
-    "prometheus-operator": ("monitoring.coreos.com",),
-    "keda": ("keda.sh", "eventing.keda.sh"),
-    "gateway-api": ("gateway.networking.k8s.io",),
-    "envoy-gateway": ("gateway.envoyproxy.io",),
-    "envoy-ai-gateway": ("aigateway.envoyproxy.io",),
-    "inference-extension": ("inference.networking.k8s.io", "inference.networking.x-k8s.io"),
-    "leaderworkerset": ("leaderworkerset.x-k8s.io",),
-}
-"""An add-on (a `provides` entry, or the chart a Helm release installs) -> the API groups it serves."""
-CHART_ADD_ONS: dict[str, str] = {
-    "kube-prometheus-stack": "prometheus-operator",
-    "prometheus-operator-crds": "prometheus-operator",
-    "keda": "keda",
-    "gateway-helm": "envoy-gateway",
-    "ai-gateway-helm": "envoy-ai-gateway",
-    "lws": "leaderworkerset",
-}
-"""Helm chart name -> the add-on it installs (its CRDs included)."""
-PROMETHEUS_CHARTS = frozenset({"kube-prometheus-stack", "prometheus"})
-"""Charts that run a Prometheus server a scaler can query."""
 WAKING_TRIGGERS = frozenset({"cron", "kafka", "rabbitmq", "aws-sqs-queue", "azure-servicebus", "gcp-pubsub", "redis"})
 """KEDA triggers whose signal exists while the workload has no pods: they can scale it up from zero."""
 CUSTOM_METRIC_TYPES = frozenset({"Pods", "Object", "External"})

@@ -375,7 +375,7 @@ ENVIRONMENT: dict[str, Any] = {
     "clouds": {
         "azure": {"location": "westeurope", "resource_group": "rg-t", "network": {"new": {"cidr": "10.20.0.0/16"}}}
     },
-    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "azure"}}],
+    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "azure", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}}],
     "use_cases": [
         {
             "name": "chat",

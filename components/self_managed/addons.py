@@ -32,6 +32,7 @@ import pulumi_kubernetes as k8s
 
 from components import images
 from components.images import ImageSource, Upstream
+from policies.cluster_addons import ADD_ON_GROUPS
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ IMAGES: dict[str, tuple[images.Image, ...]] = {
 }
 """Every image each add-on's nodes pull (all set through the chart values from the cluster's source)."""
 
-CRD_GROUPS: dict[str, str] = {"monitoring.coreos.com": "prometheus-operator", "keda.sh": "keda"}
-"""API group of a custom resource -> the add-on that installs its CRD."""
+CRD_GROUPS: dict[str, str] = {group: addon for addon in CHARTS for group in ADD_ON_GROUPS[addon]}
+"""API group of a custom resource -> the add-on that installs its CRD (the groups the gate knows too)."""
 
 NAMESPACES = {"prometheus-operator": "monitoring", "keda": "keda"}
 MONITORING_NAMESPACE = NAMESPACES["prometheus-operator"]
