@@ -229,8 +229,8 @@ def test_eks_private_nodes_get_their_service_endpoints(plan: Plan) -> None:
         assert endpoint["vpcEndpointType"] == "Interface" and endpoint["privateDnsEnabled"] is True
     s3 = endpoints["com.amazonaws.us-east-1.s3"]
     assert s3["vpcEndpointType"] == "Gateway" and s3["routeTableIds"] == ["rtb-0aaaaaaaaaaaaaaa1"]
-    rule = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "t-eks-endpoints-from-nodes").inputs
-    assert (rule["fromPort"], rule["toPort"]) == (443, 443) and "cidrIpv4" not in rule
+    rule = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "t-eks-endpoints-from-t-eks-nodes")
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (443, 443) and "cidrIpv4" not in rule.inputs
 
 
 def test_eks_cache_file_system_is_encrypted(plan: Plan) -> None:

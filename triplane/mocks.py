@@ -11,6 +11,8 @@ from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
 
+from components.gcp_apis import SERVICE_AGENTS
+
 AWS_ACCOUNT_ID = "123456789012"
 AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 AZURE_TENANT_ID = "11111111-1111-1111-1111-111111111111"
@@ -161,8 +163,9 @@ class CloudMocks(pulumi_mocks.Mocks):
             if type_ == "gcp:compute/address:Address" or type_ == "gcp:compute/globalAddress:GlobalAddress":
                 state.setdefault("address", "10.255.255.10")
             if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
-                agent = str(inputs.get("service", "service")).split(".")[0]
-                state["email"] = f"service-{GCP_PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
+                service = str(inputs.get("service", "service"))
+                domain = SERVICE_AGENTS.get(service, f"gcp-sa-{service.split('.')[0]}.iam.gserviceaccount.com")
+                state["email"] = f"service-{GCP_PROJECT_NUMBER}@{domain}"
                 state["member"] = f"serviceAccount:{state['email']}"
         elif package == "kubernetes":
             metadata = dict(inputs.get("metadata") or {})

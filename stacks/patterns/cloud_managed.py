@@ -26,8 +26,6 @@ from components.cloud_managed import (
     BedrockPrivateLink,
     BedrockPrivateLinkArgs,
     DeniedTopic,
-    GoogleApisPrivateAccess,
-    GoogleApisPrivateAccessArgs,
     VertexEndpoint,
     VertexEndpointArgs,
     VertexProject,
@@ -35,6 +33,7 @@ from components.cloud_managed import (
     VpcServiceControlsArgs,
 )
 from components.cloud_managed.bedrock_private_link import RUNTIME
+from stacks.cloud_apis import google_apis_for
 from stacks.context import Endpoint, StackContext
 from stacks.spec.cloud_managed import CloudManagedUseCase, version_upgrade
 
@@ -240,16 +239,8 @@ def _vertex(use_case: CloudManagedUseCase, ctx: StackContext, network: Any) -> E
             opts=ctx.opts("gcp"),
         )
 
-    def private_access() -> GoogleApisPrivateAccess:
-        address = next((u.vertex_settings.psc_address for u in siblings if u.vertex_settings.psc_address), None)
-        return GoogleApisPrivateAccess(
-            f"{ctx.stack}-googleapis",
-            GoogleApisPrivateAccessArgs(network=network, target=settings.target, address=address, tags=ctx.tags()),
-            opts=ctx.opts("gcp"),
-        )
-
     project = ctx.shared((PATTERN, "vertex-project", network.project), project_settings)
-    access = ctx.shared((PATTERN, "googleapis-psc", "gcp"), private_access)
+    access = google_apis_for(ctx, network)
     component = VertexEndpoint(
         ctx.prefix(use_case),
         VertexEndpointArgs(
