@@ -67,7 +67,7 @@ GCP_NETWORK = GcpNetworkRef(
 )
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET_PROFILE = "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
+SONNET_PROFILE = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 class RealisticMocks(CloudMocks):

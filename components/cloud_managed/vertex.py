@@ -38,7 +38,7 @@ _WORKLOAD_IDENTITY = re.compile(r"^(principal://|principalSet://|serviceAccount:
 class VertexEndpointArgs:
     network: GcpNetworkRef
     models: Sequence[str]
-    """Vertex model names (`gemini-1.5-pro-002`); recorded on the service account's description."""
+    """Vertex model names (`gemini-3.5-flash`); recorded on the service account's description."""
     allowed_principals: Sequence[str] = ()
     """IAM members; the stack grants each one through `grant_invoke`."""
     kms_key: pulumi.Input[str] | None = None

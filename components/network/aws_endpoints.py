@@ -26,32 +26,51 @@ from components.network.refs import AwsNetworkRef
 
 
 def endpoint_policy(service: str, region: str, account: str) -> list[dict[str, Any]] | None:
-    """The statements of `service`'s endpoint policy, or None for the default (full access) policy."""
+    """The statements of `service`'s endpoint policy, or None for the default (full access) policy.
+
+    Secrets Manager: only this account's principals, reading this account's secrets. STS: this
+    account's principals assuming this account's roles; web-identity requests (IRSA, federation) carry
+    no principal, so they are held to this account's roles alone.
+    """
+    this_account = {"StringEquals": {"aws:PrincipalAccount": account}}
     if service == "secretsmanager":
         return [
             {
-                "Sid": "ReadThisAccountsSecrets",
+                "Sid": "ThisAccountReadsItsSecrets",
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                 "Resource": f"arn:aws:secretsmanager:{region}:{account}:secret:*",
+                "Condition": this_account,
             }
         ]
     if service == "sts":
+        roles = f"arn:aws:iam::{account}:role/*"
         return [
             {
-                "Sid": "AssumeThisAccountsRoles",
+                "Sid": "ThisAccountAssumesItsRoles",
                 "Effect": "Allow",
                 "Principal": "*",
-                "Action": [
-                    "sts:AssumeRole",
-                    "sts:AssumeRoleWithWebIdentity",
-                    "sts:TagSession",
-                    "sts:SetSourceIdentity",
-                ],
-                "Resource": f"arn:aws:iam::{account}:role/*",
+                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                "Resource": roles,
+                "Condition": this_account,
             },
-            {"Sid": "WhoAmI", "Effect": "Allow", "Principal": "*", "Action": "sts:GetCallerIdentity", "Resource": "*"},
+            {
+                "Sid": "WebIdentityToThisAccountsRoles",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+                "Resource": roles,
+                "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
+            },
+            {
+                "Sid": "ThisAccountAsksWhoItIs",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "sts:GetCallerIdentity",
+                "Resource": "*",
+                "Condition": this_account,
+            },
         ]
     return None
 
