@@ -44,7 +44,7 @@ def environment(*use_cases: dict[str, Any], cloud: str = "aws", tier: str = "dev
         "cost_center": "cc-1",
         "tier": tier,
         "clouds": {cloud: clouds[cloud]},
-        "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": cloud}}],
+        "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": cloud}}],
         "use_cases": list(use_cases),
     }
 

@@ -39,7 +39,7 @@ ENVIRONMENT = {
             "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
         }
     },
-    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "aws"}}],
+    "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "aws"}}],
     "use_cases": [
         use_case("chat-web", shared_service="chat", api_key_secret="chatApiKey"),
         use_case("chat-batch", shared_service="chat", api_key_secret="chatApiKey"),
@@ -154,7 +154,7 @@ def test_egress_warning_names_the_use_case(plan: Plan) -> None:
 def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
     deployment = plan.one("kubernetes:apps/v1:Deployment", "st-gpu-autoscaler-deployment").inputs
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.31.0"
+    assert container["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0"
     assert (
         "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/st-gpu"
         in (container["args"])
