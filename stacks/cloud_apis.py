@@ -42,11 +42,15 @@ def google_apis_for(ctx: StackContext, network: GcpNetworkRef) -> GoogleApisPriv
     """The network's private googleapis path, or None for an existing network without a known address.
 
     The bundle is `vpc-sc` when a Vertex use case sets a perimeter (or asks for it), else `all-apis`;
-    a network Triplane did not create needs a Vertex use case's `psc_address`.
+    a network Triplane did not create needs an address: a Vertex use case's `psc_address`, or the
+    network's `google_apis_address` (without either, it is assumed to resolve googleapis privately).
     """
     vertex = _vertex_use_cases(ctx)
     target = next((u.vertex_settings.target for u in vertex), "all-apis")
     address = next((u.vertex_settings.psc_address for u in vertex if u.vertex_settings.psc_address), None)
+    gcp = ctx.environment.clouds.gcp
+    if address is None and gcp is not None and gcp.network.existing is not None:
+        address = gcp.network.existing.google_apis_address
     if network.cidr is None and address is None:
         return None
     return ctx.shared(

@@ -218,3 +218,23 @@ def test_eks_and_saas_share_one_endpoint_per_service_in_the_vpc(dev_plan: Plan) 
 
 def test_the_planned_endpoint_registry_is_planned_once() -> None:
     assert len(planned("prod").by_type("triplane:network:AwsInterfaceEndpoints")) == 1
+
+
+def test_an_existing_gcp_network_gets_the_path_at_the_address_it_names() -> None:
+    network = {
+        "existing": {
+            "network": "projects/acme-apis/global/networks/shared",
+            "subnetwork": "projects/acme-apis/regions/europe-west4/subnetworks/apps",
+            "application_cidrs": ["10.70.0.0/20"],
+            "google_apis_address": "10.70.255.2",
+        }
+    }
+    search = {
+        "name": "search", "pattern": "cloud-managed", "data_classification": "internal", "cloud": "gcp",
+        "models": [{"id": "gemini-3.5-flash"}],
+    }  # fmt: skip
+    clouds = {"gcp": {"project": "acme-apis", "region": "europe-west4", "network": network}}
+    plan = _plan_environment(_environment(clouds, search), {})
+    address = plan.one("gcp:compute/globalAddress:GlobalAddress").inputs
+    assert (address["address"], address["network"]) == ("10.70.255.2", "projects/acme-apis/global/networks/shared")
+    assert plan.one("gcp:dns/managedZone:ManagedZone").inputs["dnsName"] == "googleapis.com."

@@ -212,7 +212,8 @@ def _azure_openai(use_case: CloudManagedUseCase, ctx: StackContext, network: Any
 
 def _vertex(use_case: CloudManagedUseCase, ctx: StackContext, network: Any) -> Endpoint:
     settings = use_case.vertex_settings
-    if network.cidr is None and settings.psc_address is None:
+    access = google_apis_for(ctx, network)
+    if access is None:
         raise ctx.error(
             f"use_cases[{ctx.use_case_index(use_case)}].vertex.psc_address",
             "the GCP network already exists, so name an unused internal IP for the Google APIs endpoint",
@@ -240,7 +241,6 @@ def _vertex(use_case: CloudManagedUseCase, ctx: StackContext, network: Any) -> E
         )
 
     project = ctx.shared((PATTERN, "vertex-project", network.project), project_settings)
-    access = google_apis_for(ctx, network)
     component = VertexEndpoint(
         ctx.prefix(use_case),
         VertexEndpointArgs(

@@ -335,10 +335,11 @@ def environment_problems(environment: Environment) -> list[str]:
             settings = use_case.vertex_settings
             target = settings.target
             gcp = environment.clouds.gcp
-            if gcp is not None and gcp.network.existing is not None and settings.psc_address is None:
+            existing = gcp.network.existing if gcp is not None else None
+            if existing is not None and settings.psc_address is None and existing.google_apis_address is None:
                 problems.append(
                     f"use_cases[{i}].vertex.psc_address: the GCP network already exists, so name an unused "
-                    "internal IP for the Google APIs endpoint"
+                    "internal IP for the Google APIs endpoint (here, or as the network's google_apis_address)"
                 )
             if "gcp" in vertex_targets and vertex_targets["gcp"][1] != target:
                 first = vertex_targets["gcp"][0]
