@@ -28,9 +28,10 @@ def register_gcp_apis(ctx: StackContext) -> dict[str, ProjectApis]:
     gcp = ctx.environment.clouds.gcp
     if gcp is None:
         return {}
+    project = gcp.project
     return ctx.shared(
         ("gcp-apis", "registry"),
-        lambda: enable_apis_for_stack(gcp.project, f"{ctx.stack}-gcp-apis", opts=ctx.opts("gcp")),
+        lambda: enable_apis_for_stack(project, f"{ctx.stack}-gcp-apis", opts=ctx.opts("gcp")),
     )
 
 

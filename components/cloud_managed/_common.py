@@ -62,7 +62,7 @@ def bedrock_model_resources(
             direct.append(foundation_model_arn(region, model_id))
             continue
         profiles.append(inference_profile_arn(region, account, model_id))
-        regions = (region, "") if profile.geography == GLOBAL else profile.routed_regions()
+        regions: tuple[str, ...] = (region, "") if profile.geography == GLOBAL else profile.routed_regions()
         for routed_region in regions:
             arn = foundation_model_arn(routed_region, profile.model_id)
             if arn not in routed:

@@ -141,7 +141,8 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
         if service not in self.endpoints:
             network = self._args.network
             region = network.region
-            statements = self._account.apply(lambda account: endpoint_policy(service, region, account))
+            restricted = endpoint_policy(service, region, "0") is not None
+            statements = self._account.apply(lambda account: endpoint_policy(service, region, account) or [])
             self.endpoints[service] = aws.ec2.VpcEndpoint(
                 f"{self._name}-{service.replace('.', '-')}",
                 vpc_id=network.vpc_id,
@@ -150,7 +151,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
                 private_dns_enabled=True,
                 subnet_ids=list(network.app_subnet_ids),
                 security_group_ids=[self.security_group.id],
-                policy=policy_json(statements) if endpoint_policy(service, region, "0") is not None else None,
+                policy=policy_json(statements) if restricted else None,
                 tags={**self._args.tags, "Name": physical_name(self._name, service.replace(".", "-"))},
                 opts=pulumi.ResourceOptions(parent=self),
             )
