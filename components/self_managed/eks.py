@@ -10,7 +10,8 @@ model caches are shared across nodes, an encrypted EFS file system with mount ta
 CSI driver; a role for the cluster autoscaler (Pod Identity, resizing only this cluster's Auto Scaling
 groups); a small system node group (encrypted root volumes, IMDSv2 only); and, unless the VPC
 already has them, the interface and gateway endpoints private nodes need (ECR, S3, STS, EC2, EKS,
-EKS auth, CloudWatch Logs, Elastic Load Balancing, Auto Scaling, EFS).
+EKS auth, CloudWatch Logs, Elastic Load Balancing, Auto Scaling, EFS); interface endpoints come from
+the VPC's shared `AwsInterfaceEndpoints` when one is given (one private-DNS endpoint per service).
 
 Node root volumes use the account's EBS key: a customer key there would have to trust the Auto
 Scaling service-linked role, which new accounts do not have yet. Model caches (PVCs) use the

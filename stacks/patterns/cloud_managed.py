@@ -3,7 +3,7 @@
 What a cloud allows only once is shared through `ctx.shared`: Bedrock endpoints per VPC (their
 policy holds one set of statements per use case), Bedrock invocation logging per region (union of
 destinations, longest retention), the Azure OpenAI DNS zone per VNet, and Vertex project settings
-and the Google APIs endpoint per project / VPC.
+per project. The VPC's Google APIs endpoint is the network's own (`stacks.cloud_apis`).
 """
 
 from __future__ import annotations
