@@ -72,7 +72,6 @@ PROFILE_ONLY_MODELS: dict[str, tuple[str, ...]] = {
     "anthropic.claude-haiku-4-5-20251001-v1:0": ("us", "eu", "jp", "au", "global"),
     "anthropic.claude-opus-4-1-20250805-v1:0": ("us",),
     "amazon.nova-premier-v1:0": ("us",),
-    "meta.llama4-maverick-17b-instruct-v1:0": ("us",),
 }
 """Bedrock models with no on-demand throughput of their own: they are invoked only through a
 cross-region inference profile, `<geography>.<model id>` (geographies that offer one listed)."""

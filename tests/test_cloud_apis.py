@@ -125,16 +125,18 @@ def test_a_filestore_backed_cluster_needs_the_filestore_api() -> None:
 
 def test_service_agents_exist_before_anything_grants_them_a_role(prod_plan: Plan) -> None:
     identities = {r.urn: r for r in prod_plan.by_type(SERVICE_IDENTITY_TYPE)}
-    grants = [
-        r for r in prod_plan.resources
-        if r.type.startswith("gcp:") and AGENT_MEMBER.match(str(r.inputs.get("member", "")))
-    ]  # fmt: skip
-    assert len(grants) >= 4  # Vertex, Secret Manager, GKE and Compute Engine agents on the CMEK keys
-    for grant in grants:
-        match = AGENT_MEMBER.match(grant.inputs["member"])
-        assert match is not None
-        creators = [identities[d] for d in grant.dependencies if d in identities]
-        assert [SERVICE_AGENTS[c.inputs["service"]] for c in creators] == [match.group("domain")], grant.name
+    grants = 0
+    for resource in prod_plan.resources:
+        if not resource.type.startswith("gcp:"):
+            continue
+        members = [resource.inputs.get("member"), *(resource.inputs.get("members") or [])]
+        domains = sorted({m.group("domain") for m in (AGENT_MEMBER.match(str(x)) for x in members if x) if m})
+        if not domains:
+            continue
+        grants += 1
+        creators = [identities[d] for d in resource.dependencies if d in identities]
+        assert sorted(SERVICE_AGENTS[c.inputs["service"]] for c in creators) == domains, resource.name
+    assert grants >= 4  # Vertex, Secret Manager, GKE and Compute Engine agents on the CMEK keys
 
 
 def test_service_agent_domains_are_the_published_ones() -> None:
