@@ -27,7 +27,7 @@ SAAS_PROVIDERS = {
     "anthropic": ["claude-3-5-haiku-20241022"],
     "mistral": ["mistral-large-latest"],
     "cohere": ["command-r-plus"],
-    "gemini": ["gemini-1.5-flash"],
+    "gemini": ["gemini-3.5-flash"],
 }
 SAAS_PRINCIPALS = {
     "aws": lambda i: f"arn:aws:iam::123456789012:role/app-{i:04d}",
@@ -37,13 +37,13 @@ SAAS_PRINCIPALS = {
 MANAGED_MODELS: dict[str, list[dict[str, Any]]] = {
     "aws": [
         {"id": "anthropic.claude-3-5-haiku-20241022-v1:0"},
-        {"id": "anthropic.claude-3-5-sonnet-20240620-v1:0"},
+        {"id": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
     ],
     "azure": [
         {"id": "gpt-4o", "version": "2024-08-06", "sku": "GlobalStandard", "capacity": 20},
         {"id": "gpt-4o-mini", "version": "2024-07-18"},
     ],
-    "gcp": [{"id": "gemini-1.5-pro-002"}, {"id": "gemini-1.5-flash-002"}],
+    "gcp": [{"id": "gemini-3.5-flash"}, {"id": "gemini-3.1-flash-lite"}],
 }
 """Models every data classification's allowlist accepts (policies/policy-config.json), so the gate passes."""
 GPUS_BY_CLOUD = {

@@ -28,6 +28,7 @@ from components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.self_managed.refs import ClusterRef
 from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
 from components.tagging import k8s_labels
+from stacks.cloud_apis import aws_interface_endpoints
 from stacks.context import StackContext
 from stacks.spec import KubernetesCluster
 from stacks.spec.self_managed import SelfManagedUseCase, addons_needed
@@ -158,6 +159,9 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
                 deployer_principal=new.deployer.principal,
                 system_nodes=SystemNodePool(machine, system.min, system.max, system.disk_size_gb),
                 service_endpoints=new.service_endpoints == "create",
+                interface_endpoints=(
+                    aws_interface_endpoints(ctx, network) if new.service_endpoints == "create" else None
+                ),
                 shared_cache=shared_cache,
                 kms_key=new.kms_key,
                 log_retention_days=new.log_retention_days,

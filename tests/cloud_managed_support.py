@@ -27,6 +27,7 @@ from components.cloud_managed import (
     VertexProjectArgs,
     VpcServiceControlsArgs,
 )
+from components.gcp_apis import enable_apis_for_stack
 from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
 from triplane.mocks import AWS_ACCOUNT_ID, CloudMocks
 from triplane.plan import Plan, run_program
@@ -66,7 +67,7 @@ GCP_NETWORK = GcpNetworkRef(
 )
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET_PROFILE = "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
+SONNET_PROFILE = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 class RealisticMocks(CloudMocks):
@@ -156,9 +157,10 @@ def azure_plan() -> Plan:
 @functools.cache
 def gcp_plan() -> Plan:
     def program() -> None:
+        enable_apis_for_stack(GCP_NETWORK.project, "test-gcp-apis")
         search = VertexEndpoint(
             "test-search",
-            VertexEndpointArgs(network=GCP_NETWORK, models=["gemini-1.5-pro-002"], tags=TAGS, protect_data=True),
+            VertexEndpointArgs(network=GCP_NETWORK, models=["gemini-3.5-flash"], tags=TAGS, protect_data=True),
         )
         search.grant_invoke(GCP_APP)
         search.grant_invoke(GCP_WORKLOAD_IDENTITY)
@@ -172,6 +174,7 @@ def gcp_perimeter_plan() -> Plan:
     """Shared project settings with a VPC-SC perimeter, and the restricted Google APIs bundle."""
 
     def program() -> None:
+        enable_apis_for_stack(GCP_NETWORK.project, "test-gcp-apis")
         project = VertexProject(
             "test-vertex-project",
             VertexProjectArgs(
@@ -187,7 +190,7 @@ def gcp_perimeter_plan() -> Plan:
                 name,
                 VertexEndpointArgs(
                     network=GCP_NETWORK,
-                    models=["gemini-1.5-flash-002"],
+                    models=["gemini-3.1-flash-lite"],
                     kms_key="projects/acme-ml-prod/locations/europe-west4/keyRings/ml/cryptoKeys/vertex",
                     psc_target="vpc-sc",
                     private_access=access,

@@ -20,7 +20,7 @@ PRINCIPALS = {"aws": AWS_ROLE, "azure": AZURE_PRINCIPAL, "gcp": GCP_MEMBER}
 MANAGED_MODELS: dict[str, list[dict[str, Any]]] = {
     "aws": [{"id": "anthropic.claude-3-5-haiku-20241022-v1:0"}],
     "azure": [{"id": "gpt-4o-mini", "version": "2024-07-18"}],
-    "gcp": [{"id": "gemini-1.5-flash-002"}],
+    "gcp": [{"id": "gemini-3.5-flash"}],
 }
 GPU_FOR = {"aws": "nvidia-l4", "gcp": "nvidia-l4", "azure": "nvidia-a10", None: "nvidia-l4"}
 MISTRAL = {"id": "mistralai/Mistral-7B-Instruct-v0.3", "revision": "e0bc86c23ce5aae1db576c8cca6f06f1f73af2db"}

@@ -24,7 +24,11 @@ from triplane.plan import Plan, PlannedResource, run_program
 REGION = AWS_NETWORK.region
 HAIKU_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/{HAIKU}"
 PROFILE_ARN = f"arn:aws:bedrock:{REGION}:{AWS_ACCOUNT_ID}:inference-profile/{SONNET_PROFILE}"
-ROUTED_ARN = "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0"
+ROUTED_ARNS = [
+    f"arn:aws:bedrock:{region}::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
+    for region in ("eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3")
+]
+"""Every region the EU inference profile routes to, never a wildcard region."""
 INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 
@@ -84,7 +88,7 @@ class TestEndpoints:
             assert statement["Principal"] == {"AWS": [APP_ROLE]}
         assert policy["UseCase0Invoke"]["Action"] == INVOKE
         assert policy["UseCase0Invoke"]["Resource"] == [HAIKU_ARN, PROFILE_ARN]
-        assert policy["UseCase0InvokeRouted"]["Resource"] == [ROUTED_ARN]
+        assert policy["UseCase0InvokeRouted"]["Resource"] == ROUTED_ARNS
         assert policy["UseCase0InvokeRouted"]["Condition"] == {
             "ArnEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}
         }
@@ -113,7 +117,7 @@ class TestInvokePolicy:
         )
         assert allowed["Condition"] == {"StringEquals": {"bedrock:GuardrailIdentifier": guardrail}}
         routed = policy["InvokeThroughInferenceProfiles"]
-        assert routed["Resource"] == [ROUTED_ARN]
+        assert routed["Resource"] == ROUTED_ARNS
         assert routed["Condition"] == {
             "ArnEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]},
             "StringEquals": {"bedrock:GuardrailIdentifier": guardrail},
@@ -123,7 +127,7 @@ class TestInvokePolicy:
         policy = by_sid(plan.one("aws:iam/policy:Policy", "-invoke").inputs["policy"])
         deny = policy["DenyWithoutTheGuardrail"]
         assert deny["Effect"] == "Deny" and deny["Action"] == INVOKE
-        assert deny["Resource"] == [HAIKU_ARN, PROFILE_ARN, ROUTED_ARN]
+        assert deny["Resource"] == [HAIKU_ARN, PROFILE_ARN, *ROUTED_ARNS]
         assert deny["Condition"] == {
             "StringNotEquals": {"bedrock:GuardrailIdentifier": plan.outputs["chat"]["guardrail"]}
         }

@@ -33,11 +33,22 @@ def perimeter_plan() -> Plan:
 
 class TestProjectSettings:
     def test_enables_vertex_ai_and_keeps_it_on_destroy(self, plan: Plan) -> None:
-        api = plan.one("gcp:projects/service:Service").inputs
+        api = plan.one("gcp:projects/service:Service", "test-gcp-apis-aiplatform").inputs
         assert (api["service"], api["project"], api["disableOnDestroy"]) == (
             "aiplatform.googleapis.com",
             PROJECT,
             False,
+        )
+        cache = plan.one("gcp:vertex/aiCacheConfig:AiCacheConfig")
+        assert plan.one("gcp:projects/service:Service", "test-gcp-apis-aiplatform").urn in cache.dependencies
+
+    def test_the_vertex_agent_exists_before_it_is_granted_the_key(self, plan: Plan) -> None:
+        agent = plan.one("gcp:projects/serviceIdentity:ServiceIdentity")
+        assert agent.inputs["service"] == "aiplatform.googleapis.com"
+        grant = plan.one("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "test-search-key-vertex")
+        assert agent.urn in grant.dependencies
+        assert grant.inputs["member"] == (
+            f"serviceAccount:service-{GCP_PROJECT_NUMBER}@gcp-sa-aiplatform.iam.gserviceaccount.com"
         )
 
     def test_data_access_audit_logs_are_on(self, plan: Plan) -> None:
@@ -158,7 +169,9 @@ class TestPerimeter:
         assert "restricted.googleapis.com." in records and "private.googleapis.com." not in records
 
     def test_shared_pieces_exist_once_for_two_use_cases(self, perimeter_plan: Plan) -> None:
-        assert len(perimeter_plan.by_type("gcp:projects/service:Service")) == 1
+        services = [s.inputs["service"] for s in perimeter_plan.by_type("gcp:projects/service:Service")]
+        assert sorted(services) == sorted(set(services))
+        assert "accesscontextmanager.googleapis.com" in services and "aiplatform.googleapis.com" in services
         assert len(perimeter_plan.by_type("gcp:dns/managedZone:ManagedZone")) == 1
         assert len(perimeter_plan.by_type("gcp:serviceaccount/account:Account")) == 2
 

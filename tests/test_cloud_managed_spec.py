@@ -58,7 +58,7 @@ def test_a_full_bedrock_use_case_validates() -> None:
                 "aws",
                 [
                     {"id": "anthropic.claude-3-5-haiku-20241022-v1:0"},
-                    {"id": "us.anthropic.claude-3-5-sonnet-20240620-v1:0"},
+                    {"id": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
                 ],
                 allowed_principals=[ROLE],
                 bedrock={
@@ -107,7 +107,7 @@ def test_settings_block_must_match_the_cloud() -> None:
     ],
 )
 def test_principals_are_checked_per_cloud(cloud: str, principal: str, expected: str) -> None:
-    model = {"aws": "amazon.titan-text-express-v1", "azure": "gpt-4o", "gcp": "gemini-1.5-pro-002"}[cloud]
+    model = {"aws": "amazon.titan-text-express-v1", "azure": "gpt-4o", "gcp": "gemini-3.5-flash"}[cloud]
     message = problem(use_case(cloud, [{"id": model}], allowed_principals=[principal]))
     assert f"use_cases[0].allowed_principals[0]: {principal!r} {expected}" in message
 
@@ -118,7 +118,7 @@ def test_bedrock_model_ids_are_checked() -> None:
 
 
 def test_azure_only_fields_are_refused_elsewhere() -> None:
-    message = problem(use_case("gcp", [{"id": "gemini-1.5-pro-002", "capacity": 10}]))
+    message = problem(use_case("gcp", [{"id": "gemini-3.5-flash", "capacity": 10}]))
     assert "use_cases[0].models[0].capacity: only Azure OpenAI deployments take `capacity`" in message
 
 
@@ -162,19 +162,19 @@ def test_unknown_pii_type_is_named() -> None:
 
 def test_perimeter_needs_the_restricted_bundle() -> None:
     vertex = {"psc_target": "all-apis", "vpc_service_controls": {"access_policy": "1234567890"}}
-    message = problem(use_case("gcp", [{"id": "gemini-1.5-pro-002"}], vertex=vertex))
+    message = problem(use_case("gcp", [{"id": "gemini-3.5-flash"}], vertex=vertex))
     assert "use_cases[0].vertex.psc_target: a VPC Service Controls perimeter needs the `vpc-sc` bundle" in message
 
 
 def test_perimeter_needs_exactly_one_policy_source() -> None:
-    message = problem(use_case("gcp", [{"id": "gemini-1.5-pro-002"}], vertex={"vpc_service_controls": {}}))
+    message = problem(use_case("gcp", [{"id": "gemini-3.5-flash"}], vertex={"vpc_service_controls": {}}))
     assert "use_cases[0].vertex.vpc_service_controls: set exactly one of `access_policy`" in message
 
 
 def test_vertex_use_cases_must_agree_on_the_shared_endpoint() -> None:
     message = problem(
-        use_case("gcp", [{"id": "gemini-1.5-pro-002"}], name="search"),
-        use_case("gcp", [{"id": "gemini-1.5-flash-002"}], name="docs", vertex={"psc_target": "vpc-sc"}),
+        use_case("gcp", [{"id": "gemini-3.5-flash"}], name="search"),
+        use_case("gcp", [{"id": "gemini-3.1-flash-lite"}], name="docs", vertex={"psc_target": "vpc-sc"}),
     )
     assert message.startswith(
         f"{SOURCE}: triplane:environment.use_cases[1].vertex.psc_target: vpc-sc differs from use_cases[0] (all-apis)"
@@ -182,5 +182,5 @@ def test_vertex_use_cases_must_agree_on_the_shared_endpoint() -> None:
 
 
 def test_psc_address_must_be_private() -> None:
-    message = problem(use_case("gcp", [{"id": "gemini-1.5-pro-002"}], vertex={"psc_address": "8.8.8.8"}))
+    message = problem(use_case("gcp", [{"id": "gemini-3.5-flash"}], vertex={"psc_address": "8.8.8.8"}))
     assert "use_cases[0].vertex.psc_address: 8.8.8.8 is not a private address" in message

@@ -62,7 +62,7 @@ def environment(tier: str = "prod", azure_version: str | None = "2024-08-06") ->
             },
             {
                 "name": "search", "pattern": "cloud-managed", "cloud": "gcp", "data_classification": "internal",
-                "models": [{"id": "gemini-1.5-pro-002"}], "allowed_principals": [GCP_MEMBER],
+                "models": [{"id": "gemini-3.5-flash"}], "allowed_principals": [GCP_MEMBER],
             },
         ],
     }  # fmt: skip
@@ -221,7 +221,7 @@ def test_shipped_prod_stack_shows_all_three_endpoints() -> None:
 def _existing_gcp(vertex: dict[str, Any] | None) -> dict[str, Any]:
     search: dict[str, Any] = {
         "name": "search", "pattern": "cloud-managed", "cloud": "gcp", "data_classification": "internal",
-        "models": [{"id": "gemini-1.5-pro-002"}],
+        "models": [{"id": "gemini-3.5-flash"}],
     }  # fmt: skip
     if vertex is not None:
         search["vertex"] = vertex

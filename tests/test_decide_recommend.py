@@ -62,7 +62,7 @@ def test_confidential_excludes_saas_and_prefers_cloud_managed() -> None:
     block = block_of(result)
     # the block deploys where the pattern was priced cheapest: Google's key costs $0.06, AWS's $1.00
     assert result.costs["cloud-managed"].where == "gcp"
-    assert block["cloud"] == "gcp" and block["models"] == [{"id": "gemini-2.0-flash"}]
+    assert block["cloud"] == "gcp" and block["models"] == [{"id": "gemini-2.5-flash-lite"}]
 
 
 def test_public_and_fast_goes_saas_with_a_valid_block() -> None:
@@ -208,7 +208,7 @@ ADVISED = {
             "models": ["gpt-4o"],
             "api_key_secret": "openaiApiKey",
             "allowed_principals": ["arn:aws:iam::123456789012:role/app"],
-            "volume": {"input_tokens_per_month": 2_000_000_000, "output_tokens_per_month": 500_000_000},
+            "volume": {"input_tokens_per_month": 4_000_000_000, "output_tokens_per_month": 200_000_000},
         },
         {
             "name": "fine",
@@ -228,8 +228,8 @@ def test_advisor_reports_forbidden_patterns_and_clearly_cheaper_ones() -> None:
     by_case = {(a.use_case, a.severity): a.message for a in result.advice}
     assert set(by_case) == {("leaky", "violation"), ("pricey", "advice")}
     assert "not allowed for confidential data" in by_case[("leaky", "violation")]
-    # gpt-4o at 2B in / 0.5B out: $10,000 in tokens; Bedrock Claude 3.5 Sonnet at the same volume is
-    # dearer ($13,500), Gemini 1.5 Pro on Vertex (the cheapest large managed model) is $5,000.
-    assert "cloud-managed (gcp, gemini-1.5-pro)" in by_case[("pricey", "advice")]
+    # gpt-4o at 4B in / 0.2B out: $12,000 in tokens; Bedrock Claude Sonnet 4.5 at the same volume is
+    # dearer ($15,000), Gemini 2.5 Pro on Vertex (the cheapest large managed model) is $7,000.
+    assert "cloud-managed (gcp, gemini-2.5-pro)" in by_case[("pricey", "advice")]
     assert result.without_volume == ["leaky"]
     assert [a.use_case for a in result.violations] == ["leaky"]

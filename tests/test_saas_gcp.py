@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components.network.refs import GcpNetworkRef
+from stacks.cloud_apis import register_gcp_apis
 from stacks.compose import export_endpoints
 from stacks.context import StackContext
 from stacks.patterns.saas import build_on
@@ -69,6 +70,7 @@ def plan() -> Plan:
     def program() -> None:
         spec = validate_environment(environment(), SOURCE)
         ctx = StackContext(stack="test", source=SOURCE, environment=spec, providers=build_providers("test", spec))
+        register_gcp_apis(ctx)
         export_endpoints({u.name: build_on(u, ctx, NETWORK) for u in spec.use_cases})
 
     return run_program(
@@ -199,8 +201,11 @@ def test_project_apis_enabled_once_and_never_disabled_on_destroy(plan: Plan) -> 
     assert sorted(s.inputs["service"] for s in services) == [
         "certificatemanager.googleapis.com",
         "cloudkms.googleapis.com",
+        "compute.googleapis.com",
+        "iam.googleapis.com",
         "networksecurity.googleapis.com",
         "networkservices.googleapis.com",
         "secretmanager.googleapis.com",
     ]
     assert all(s.inputs["disableOnDestroy"] is False for s in services)
+    assert all(s.inputs["disableDependentServices"] is False for s in services)

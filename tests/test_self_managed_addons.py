@@ -375,7 +375,7 @@ ENVIRONMENT: dict[str, Any] = {
     "clouds": {
         "azure": {"location": "westeurope", "resource_group": "rg-t", "network": {"new": {"cidr": "10.20.0.0/16"}}}
     },
-    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "azure", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}}],
+    "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "azure", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}}],
     "use_cases": [
         {
             "name": "chat",
@@ -422,7 +422,7 @@ def _existing(provides: list[str], **extra: Any) -> dict[str, Any]:
     environment = copy.deepcopy(ENVIRONMENT)
     environment["clouds"] = {}
     environment["kubernetes"] = [
-        {"name": "gpu", "version": "1.31", "existing": {"kubeconfig_context": "onprem", "provides": provides, **extra}}
+        {"name": "gpu", "version": "1.35", "existing": {"kubeconfig_context": "onprem", "provides": provides, **extra}}
     ]
     environment["use_cases"][0]["cache"] = {"access_mode": "ReadWriteMany", "storage_class": "cephfs"}
     return environment

@@ -39,31 +39,31 @@ def _in_cluster(name: str, kubeconfig: pulumi.Output[str]) -> None:
 
 
 def _program() -> None:
-    inside = EksCluster("d-eks", EksClusterArgs(network=AWS, version="1.31", deployer_cidrs=["10.50.0.0/24"]))
+    inside = EksCluster("d-eks", EksClusterArgs(network=AWS, version="1.35", deployer_cidrs=["10.50.0.0/24"]))
     _in_cluster("d-eks", inside.kubeconfig)
     EksCluster(
         "d-eks-ci",
         EksClusterArgs(
             network=AWS,
-            version="1.31",
+            version="1.35",
             api_access="authorized-networks",
             api_authorized_cidrs=["203.0.113.0/28"],
             deployer_principal=CI_ROLE,
             service_endpoints=False,
         ),
     )
-    aks = AksCluster("d-aks", AksClusterArgs(network=AZURE, version="1.31", vault_name="d-aks-kms-0001"))
+    aks = AksCluster("d-aks", AksClusterArgs(network=AZURE, version="1.35", vault_name="d-aks-kms-0001"))
     _in_cluster("d-aks", aks.kubeconfig)
     AksCluster(
         "d-aks-ci",
-        AksClusterArgs(network=AZURE, version="1.31", vault_name="d-aks-kms-0002", deployer_principal=CI_OBJECT_ID),
+        AksClusterArgs(network=AZURE, version="1.35", vault_name="d-aks-kms-0002", deployer_principal=CI_OBJECT_ID),
     )
-    dns = GkeCluster("d-gke", GkeClusterArgs(network=GCP, version="1.31", api_access="dns-endpoint"))
+    dns = GkeCluster("d-gke", GkeClusterArgs(network=GCP, version="1.35", api_access="dns-endpoint"))
     _in_cluster("d-gke", dns.kubeconfig)
     ci = GkeCluster(
         "d-gke-ci",
         GkeClusterArgs(
-            network=GCP, version="1.31", deployer_cidrs=["10.60.0.0/24"], deployer_principal=CI_SERVICE_ACCOUNT
+            network=GCP, version="1.35", deployer_cidrs=["10.60.0.0/24"], deployer_principal=CI_SERVICE_ACCOUNT
         ),
     )
     _in_cluster("d-gke-ci", ci.kubeconfig)

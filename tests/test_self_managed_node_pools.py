@@ -45,15 +45,15 @@ AZURE = AzureNetworkRef(
 
 
 def _program() -> None:
-    EksCluster("t-eks", EksClusterArgs(network=AWS, version="1.31", shared_cache=True, tags={"owner": "t"}))
-    GkeCluster("t-gke", GkeClusterArgs(network=GCP, version="1.31", protect_data=True))
-    AksCluster("t-aks", AksClusterArgs(network=AZURE, version="1.31", vault_name="t-aks-kms-0001"))
+    EksCluster("t-eks", EksClusterArgs(network=AWS, version="1.35", shared_cache=True, tags={"owner": "t"}))
+    GkeCluster("t-gke", GkeClusterArgs(network=GCP, version="1.35", protect_data=True))
+    AksCluster("t-aks", AksClusterArgs(network=AZURE, version="1.35", vault_name="t-aks-kms-0001"))
     GpuNodePool(
         "t-eks-l4-od",
         GpuNodePoolArgs(
             cluster=EksClusterRef(
                 name="t-eks",
-                version="1.31",
+                version="1.35",
                 node_role_arn="arn:aws:iam::123456789012:role/nodes",
                 subnet_ids=list(AWS.app_subnet_ids),
             ),
@@ -74,7 +74,7 @@ def _program() -> None:
                 name="t-gke",
                 project=GCP.project,
                 location=GCP.region,
-                version="1.31",
+                version="1.35",
                 node_service_account="nodes@acme-genai-test.iam.gserviceaccount.com",
                 boot_disk_kms_key="projects/acme-genai-test/locations/europe-west4/keyRings/r/cryptoKeys/k",
             ),
@@ -90,7 +90,7 @@ def _program() -> None:
         "t-aks-a100-spot",
         GpuNodePoolArgs(
             cluster=AksClusterRef(
-                name="t-aks", resource_group_name="rg-test", version="1.31", node_subnet_id=AZURE.app_subnet_id
+                name="t-aks", resource_group_name="rg-test", version="1.35", node_subnet_id=AZURE.app_subnet_id
             ),
             gpu_type="nvidia-a100-80gb",
             machine_type="Standard_NC24ads_A100_v4",
@@ -229,8 +229,8 @@ def test_eks_private_nodes_get_their_service_endpoints(plan: Plan) -> None:
         assert endpoint["vpcEndpointType"] == "Interface" and endpoint["privateDnsEnabled"] is True
     s3 = endpoints["com.amazonaws.us-east-1.s3"]
     assert s3["vpcEndpointType"] == "Gateway" and s3["routeTableIds"] == ["rtb-0aaaaaaaaaaaaaaa1"]
-    rule = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "t-eks-endpoints-from-nodes").inputs
-    assert (rule["fromPort"], rule["toPort"]) == (443, 443) and "cidrIpv4" not in rule
+    rule = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "t-eks-endpoints-from-t-eks-nodes")
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (443, 443) and "cidrIpv4" not in rule.inputs
 
 
 def test_eks_cache_file_system_is_encrypted(plan: Plan) -> None:

@@ -46,7 +46,7 @@ def environment(*use_cases: dict[str, Any], cloud: str = "aws", tier: str = "dev
         "cost_center": "cc-1",
         "tier": tier,
         "clouds": {cloud: clouds[cloud]},
-        "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": cloud, "deployer": INSIDE}}],
+        "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": cloud, "deployer": INSIDE}}],
         "use_cases": list(use_cases),
     }
 

@@ -40,7 +40,7 @@ ENVIRONMENT = {
         }
     },
     "kubernetes": [
-        {"name": "gpu", "version": "1.31", "new": {"cloud": "aws", "deployer": {"private_cidrs": ["10.99.0.0/24"]}}}
+        {"name": "gpu", "version": "1.35", "new": {"cloud": "aws", "deployer": {"private_cidrs": ["10.99.0.0/24"]}}}
     ],
     "use_cases": [
         use_case("chat-web", shared_service="chat", api_key_secret="chatApiKey"),
@@ -164,7 +164,7 @@ def test_egress_warning_names_the_use_case(plan: Plan) -> None:
 def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
     deployment = plan.one("kubernetes:apps/v1:Deployment", "st-gpu-autoscaler-deployment").inputs
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.31.0"
+    assert container["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0"
     assert (
         "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/st-gpu"
         in (container["args"])

@@ -11,6 +11,8 @@ from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
 
+from components.gcp_apis import SERVICE_AGENTS
+
 AWS_ACCOUNT_ID = "123456789012"
 AWS_CALLER_ARN = f"arn:aws:sts::{AWS_ACCOUNT_ID}:assumed-role/triplane-plan/plan-session"
 """Plans run as a role session, as CI does: what needs the IAM principal must resolve the role."""
@@ -180,8 +182,9 @@ class CloudMocks(pulumi_mocks.Mocks):
                 dns["endpoint"] = f"gke-0123456789abcdef-{project}.{inputs.get('location', 'region')}.gke.goog"
                 state["controlPlaneEndpointsConfig"] = dict(endpoints, dnsEndpointConfig=dns)
             if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
-                agent = str(inputs.get("service", "service")).split(".")[0]
-                state["email"] = f"service-{GCP_PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
+                service = str(inputs.get("service", "service"))
+                domain = SERVICE_AGENTS.get(service, f"gcp-sa-{service.split('.')[0]}.iam.gserviceaccount.com")
+                state["email"] = f"service-{GCP_PROJECT_NUMBER}@{domain}"
                 state["member"] = f"serviceAccount:{state['email']}"
         elif package == "kubernetes":
             metadata = dict(inputs.get("metadata") or {})

@@ -9,14 +9,11 @@ from typing import Any
 
 import pulumi
 
+from components.versions import GLOBAL, inference_profile
+
 POLICY_VERSION = "2012-10-17"
 
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
-
-# Cross-region inference profiles carry a geography prefix in front of the model ID
-# (`us.anthropic.claude-3-5-sonnet-20240620-v1:0`); a plain model ID has none.
-INFERENCE_PROFILE_PREFIXES = ("us", "eu", "apac", "global", "us-gov", "jp", "au", "ca")
-_PROFILE = re.compile(rf"^({'|'.join(re.escape(p) for p in INFERENCE_PROFILE_PREFIXES)})\.(.+)$")
 
 # A fixed namespace so that role-assignment names (which Azure wants as GUIDs) are stable per input.
 _NAMESPACE = uuid.UUID("7c1b7a5e-0f43-4d7e-9c1a-6b0f2d5e8a31")
@@ -34,8 +31,8 @@ def policy_json(statements: pulumi.Input[Sequence[Any]]) -> pulumi.Output[str]:
 
 def inference_profile_base(model_id: str) -> str | None:
     """`us.anthropic.claude-x` -> `anthropic.claude-x`; None for a plain foundation-model ID."""
-    match = _PROFILE.match(model_id)
-    return match.group(2) if match else None
+    profile = inference_profile(model_id)
+    return profile.model_id if profile else None
 
 
 def foundation_model_arn(region: str, model_id: str) -> str:
@@ -52,19 +49,24 @@ def bedrock_model_resources(
     """The ARNs a caller needs to invoke `model_ids` in `region`.
 
     Returns (direct, profiles, routed): foundation-model ARNs in the region and inference-profile
-    ARNs, which are invoked directly; and the foundation-model ARNs in every region a profile routes
-    to, which may only be reached through one of those profiles (see `routed_condition`).
+    ARNs, which are invoked directly; and the foundation-model ARNs of every region a profile routes
+    to (`components.versions.GEOGRAPHY_REGIONS`; a `global.` profile's models carry no region), which
+    may only be reached through one of those profiles (see `routed_condition`).
     """
     direct: list[str] = []
     profiles: list[str] = []
     routed: list[str] = []
     for model_id in model_ids:
-        base = inference_profile_base(model_id)
-        if base is None:
+        profile = inference_profile(model_id)
+        if profile is None:
             direct.append(foundation_model_arn(region, model_id))
-        else:
-            profiles.append(inference_profile_arn(region, account, model_id))
-            routed.append(f"arn:aws:bedrock:*::foundation-model/{base}")
+            continue
+        profiles.append(inference_profile_arn(region, account, model_id))
+        regions: tuple[str, ...] = (region, "") if profile.geography == GLOBAL else profile.routed_regions()
+        for routed_region in regions:
+            arn = foundation_model_arn(routed_region, profile.model_id)
+            if arn not in routed:
+                routed.append(arn)
     return direct, profiles, routed
 
 

@@ -38,7 +38,7 @@ _WORKLOAD_IDENTITY = re.compile(r"^(principal://|principalSet://|serviceAccount:
 class VertexEndpointArgs:
     network: GcpNetworkRef
     models: Sequence[str]
-    """Vertex model names (`gemini-1.5-pro-002`); recorded on the service account's description."""
+    """Vertex model names (`gemini-3.5-flash`); recorded on the service account's description."""
     allowed_principals: Sequence[str] = ()
     """IAM members; the stack grants each one through `grant_invoke`."""
     kms_key: pulumi.Input[str] | None = None
@@ -99,7 +99,7 @@ class VertexEndpoint(pulumi.ComponentResource):
             project=project,
             role=INVOKE_ROLE,
             member=self.service_account.member,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.api]),
+            opts=child,
         )
 
         if args.kms_key is None:
@@ -121,14 +121,13 @@ class VertexEndpoint(pulumi.ComponentResource):
             key_id: pulumi.Output[str] = key.id
         else:
             key_id = pulumi.Output.from_input(args.kms_key)
-        number = gcp.organizations.get_project_output(project_id=project, opts=invoke).number
         logging_identity = gcp.logging.get_project_cmek_settings_output(project=project, opts=invoke).service_account_id
         vertex_agent = gcp.kms.CryptoKeyIAMMember(
             f"{name}-key-vertex",
             crypto_key_id=key_id,
             role=KMS_ROLE,
-            member=number.apply(lambda n: f"serviceAccount:service-{n}@gcp-sa-aiplatform.iam.gserviceaccount.com"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.api]),
+            member=settings.agent.member,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.agent]),
         )
         logging_agent = gcp.kms.CryptoKeyIAMMember(
             f"{name}-key-logging",

@@ -1,7 +1,8 @@
 """Project-wide Vertex AI settings: the API, its audit logs, data caching and an optional perimeter.
 
 Creates:
-- `aiplatform.googleapis.com` enabled (left enabled on destroy: other workloads may use it);
+- the Vertex AI service agent (`gcp.projects.ServiceIdentity`), so that keys can be granted to it;
+  the API itself is enabled by the project's `ProjectApis` (`components.gcp_apis`);
 - Data Access audit logs (ADMIN_READ, DATA_READ, DATA_WRITE) for Vertex AI;
 - Gemini data caching switched off (no prompts kept outside the request) unless allowed;
 - optionally a VPC Service Controls perimeter around the project restricting
@@ -38,18 +39,15 @@ class VertexProjectArgs:
 
 
 class VertexProject(pulumi.ComponentResource):
-    api: gcp.projects.Service
+    agent: gcp.projects.ServiceIdentity
+    """`service-<n>@gcp-sa-aiplatform`: grant it roles through `agent.member`, never a built email."""
     perimeter_name: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: VertexProjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:cloudmanaged:VertexProject", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.api = gcp.projects.Service(
-            f"{name}-aiplatform",
-            project=args.project,
-            service=AIPLATFORM,
-            disable_on_destroy=False,
-            opts=child,
+        self.agent = gcp.projects.ServiceIdentity(
+            f"{name}-aiplatform-agent", project=args.project, service=AIPLATFORM, opts=child
         )
         self.audit = gcp.projects.IAMAuditConfig(
             f"{name}-audit",
@@ -63,7 +61,7 @@ class VertexProject(pulumi.ComponentResource):
                 f"{name}-no-caching",
                 project=args.project,
                 disable_cache=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.api]),
+                opts=child,
             )
         self.perimeter_name = None
         vpc_sc = args.vpc_service_controls
@@ -98,4 +96,4 @@ class VertexProject(pulumi.ComponentResource):
                 opts=child,
             )
             self.perimeter_name = perimeter.name
-        self.register_outputs({"api": self.api.service})
+        self.register_outputs({"agent": self.agent.email})

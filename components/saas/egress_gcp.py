@@ -1,15 +1,14 @@
 """GcpEgressProxy: Secure Web Proxy as the only way out of a Triplane VPC, to listed hosts only.
 
-Creates: the APIs the SaaS pattern uses in the project (Network Services, Network Security,
-Certificate Manager, Secret Manager, Cloud KMS); the proxy-only subnet (layout block GCP_PROXY_ONLY,
-purpose REGIONAL_MANAGED_PROXY) the proxy runs in; a reserved internal address in the app subnet for
-the proxy; a gateway security policy with one ALLOW rule per host (`host() == '...'`; anything that
-matches no rule is denied); the Secure Web Proxy gateway (explicit proxy on 443); a Cloud Router and
-a Cloud NAT for Secure Web Proxy endpoints only, using reserved static external addresses (the
-static egress addresses for the vendor's allowlist); the VPC's default route to the internet gateway
-(Triplane networks are created without one; VMs still have no NAT, so only the proxy gets out);
-and for the workload service accounts, a VPC firewall rule that denies all egress except HTTPS to
-the proxy and to Google APIs' private addresses.
+Creates (the project's APIs come from its `ProjectApis`, `components.gcp_apis`): the proxy-only
+subnet (layout block GCP_PROXY_ONLY, purpose REGIONAL_MANAGED_PROXY) the proxy runs in; a reserved
+internal address in the app subnet for the proxy; a gateway security policy with one ALLOW rule per
+host (`host() == '...'`; anything that matches no rule is denied); the Secure Web Proxy gateway
+(explicit proxy on 443); a Cloud Router and a Cloud NAT for Secure Web Proxy endpoints only, using
+reserved static external addresses (the static egress addresses for the vendor's allowlist); the
+VPC's default route to the internet gateway (Triplane networks are created without one; VMs still
+have no NAT, so only the proxy gets out); and for the workload service accounts, a VPC firewall rule
+that denies all egress except HTTPS to the proxy and to Google APIs' private addresses.
 
 Workloads send provider traffic through the proxy (`HTTPS_PROXY=http://<proxy_address>:443`).
 """
@@ -29,13 +28,6 @@ from components.network.refs import GcpNetworkRef
 from components.saas.providers import swp_session_matcher
 from components.tagging import gcp_labels
 
-SERVICES = (
-    "certificatemanager.googleapis.com",
-    "cloudkms.googleapis.com",
-    "networksecurity.googleapis.com",
-    "networkservices.googleapis.com",
-    "secretmanager.googleapis.com",
-)
 GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
 """private.googleapis.com and restricted.googleapis.com: Secret Manager stays reachable."""
 PROXY_PORT = 443
@@ -59,8 +51,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
     egress_ips: pulumi.Output[list[str]]
     proxy_address: pulumi.Output[str]
     gateway_id: pulumi.Output[str]
-    services: dict[str, gcp.projects.Service]
-    """The enabled project APIs, by API name: a resource waits only for the ones it calls."""
 
     def __init__(self, name: str, args: GcpEgressProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:GcpEgressProxy", name, None, opts)
@@ -80,17 +70,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
         labels = gcp_labels(dict(args.tags))
         project, region = ref.project, ref.region
 
-        self.services = {
-            service: gcp.projects.Service(
-                f"{name}-{service.split('.')[0]}",
-                project=project,
-                service=service,
-                disable_on_destroy=False,  # other stacks and patterns may use the same API
-                opts=child,
-            )
-            for service in SERVICES
-        }
-        apis = pulumi.ResourceOptions(parent=self, depends_on=list(self.services.values()))
 
         proxy_subnet = gcp.compute.Subnetwork(
             f"{name}-proxy-only",
@@ -168,7 +147,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             project=project,
             location=region,
             description="Allow the listed AI API hosts; everything else is denied",
-            opts=apis,
+            opts=child,
         )
         previous: list[pulumi.Resource] = []
         for index, host in enumerate(self.allowed_hosts):
@@ -202,7 +181,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             subnetwork=ref.subnetwork_id,
             delete_swg_autogen_router_on_destroy=True,
             labels=labels,
-            # The policy (and through it the APIs) comes with `gateway_security_policy`; the rules need not
+            # The policy comes with `gateway_security_policy`; the rules need not
             # exist first (until they do, the gateway denies). The proxy-only subnet and the NAT must, or
             # the gateway fails or creates a NAT of its own with addresses nobody allowlisted.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_subnet, nat]),

@@ -31,8 +31,6 @@ from components.saas.secret_store import (
 )
 
 EgressFirewall = AwsEgressFirewall | AzureEgressFirewall | GcpEgressProxy
-GCP_KEY_STORE_APIS = ("cloudkms.googleapis.com", "secretmanager.googleapis.com")
-"""The project APIs the GCP key store calls; it waits for these alone, not for the proxy's."""
 
 
 def workload_account_id(name: str) -> str:
@@ -139,10 +137,7 @@ class SaasEgress(pulumi.ComponentResource):
                     tags=args.tags,
                     protect_data=args.protect_data,
                 ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[args.egress.services[api] for api in GCP_KEY_STORE_APIS],
-                ),
+                opts=child,
             )
             self.secret_ref = gcp_store.secret_name
             self.workload_identity = gcp_store.service_account_email

@@ -504,7 +504,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
             crypto_key_id=key_id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
             member=agent.member,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[agent]),
         )
         secret = gcp.secretmanager.Secret(
             f"{name}-api-key",

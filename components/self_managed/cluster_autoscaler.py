@@ -84,7 +84,7 @@ class ClusterAutoscalerArgs:
     cluster_name: pulumi.Input[str]
     region: str
     version: str
-    """The cluster's Kubernetes minor version (`1.31`): the autoscaler release follows it."""
+    """The cluster's Kubernetes minor version (`1.35`): the autoscaler release follows it."""
     node_selector: Mapping[str, str] = field(default_factory=lambda: {"triplane.io/node-pool": "system"})
     image_registry: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)

@@ -12,7 +12,8 @@ model caches are shared across nodes, an encrypted EFS file system with mount ta
 CSI driver; a role for the cluster autoscaler (Pod Identity, resizing only this cluster's Auto Scaling
 groups); a small system node group (encrypted root volumes, IMDSv2 only); and, unless the VPC
 already has them, the interface and gateway endpoints private nodes need (ECR, S3, STS, EC2, EKS,
-EKS auth, CloudWatch Logs, Elastic Load Balancing, Auto Scaling, EFS).
+EKS auth, CloudWatch Logs, Elastic Load Balancing, Auto Scaling, EFS); interface endpoints come from
+the VPC's shared `AwsInterfaceEndpoints` when one is given (one private-DNS endpoint per service).
 
 Node root volumes use the account's EBS key: a customer key there would have to trust the Auto
 Scaling service-linked role, which new accounts do not have yet. Model caches (PVCs) use the
@@ -31,6 +32,7 @@ import pulumi_aws as aws
 
 from components.log_key import log_key_policy
 from components.naming import physical_name
+from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
 from components.network.refs import AwsNetworkRef
 from components.self_managed.refs import EksClusterRef
 
@@ -76,6 +78,8 @@ class EksClusterArgs:
     system_nodes: SystemNodePool = field(default_factory=SystemNodePool)
     service_endpoints: bool = True
     """Create the VPC endpoints private nodes need (a VPC without a NAT path has none)."""
+    interface_endpoints: AwsInterfaceEndpoints | None = None
+    """The VPC's shared interface endpoints (one private-DNS endpoint per service and VPC); else its own."""
     shared_cache: bool = False
     """Create an EFS file system for ReadWriteMany model caches."""
     kms_key: str | None = None
@@ -413,40 +417,14 @@ class EksCluster(pulumi.ComponentResource):
 
     def _endpoints(self, name: str, args: EksClusterArgs, cluster_sg: pulumi.Output[str]) -> list[pulumi.Resource]:
         network = args.network
-        group = aws.ec2.SecurityGroup(
-            f"{name}-endpoints-sg",
-            vpc_id=network.vpc_id,
-            description="HTTPS from EKS nodes to AWS service endpoints",
-            egress=[],
-            tags={**args.tags, "Name": f"{name}-endpoints"},
+        registry = args.interface_endpoints or AwsInterfaceEndpoints(
+            f"{name}-endpoints",
+            AwsInterfaceEndpointsArgs(network=network, tags=args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-endpoints-from-nodes",
-            security_group_id=group.id,
-            referenced_security_group_id=cluster_sg,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="EKS nodes and control plane",
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        registry.allow_security_group(f"{name}-nodes", cluster_sg, "EKS nodes and control plane")
         services = list(INTERFACE_ENDPOINTS) + (["elasticfilesystem"] if args.shared_cache else [])
-        created: list[pulumi.Resource] = [
-            aws.ec2.VpcEndpoint(
-                f"{name}-{service.replace('.', '-')}",
-                vpc_id=network.vpc_id,
-                service_name=f"com.amazonaws.{network.region}.{service}",
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=list(network.app_subnet_ids),
-                security_group_ids=[group.id],
-                tags={**args.tags, "Name": f"{name}-{service}"},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            for service in services
-        ]
+        created: list[pulumi.Resource] = [registry.endpoint(service) for service in services]
         if network.private_route_table_ids:
             # Image layers come from S3: the gateway endpoint keeps those pulls inside the VPC.
             created.append(

@@ -1,7 +1,8 @@
 """GkeCluster: a private, regional GKE Standard cluster for GPU model serving.
 
 Creates: a Cloud KMS key ring and key (unless a key is given) for application-layer secrets
-encryption and node boot disks, usable only by the GKE and Compute Engine service agents; a
+encryption and node boot disks, usable only by the GKE and Compute Engine service agents (each
+created first with `gcp.projects.ServiceIdentity`); a
 least-privilege node service account (`roles/container.defaultNodeServiceAccount`, Artifact
 Registry reader); the cluster with private nodes, a private endpoint (a public one only for the
 authorized networks listed), authorized networks enforced on the private endpoint too, Dataplane V2
@@ -131,9 +132,6 @@ class GkeCluster(pulumi.ComponentResource):
         project, region = network.project, network.region
         cluster_name = physical_name(name, kind="gke")
         labels = gcp_labels(args.tags)
-        number = gcp.organizations.get_project_output(
-            project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)
-        ).number
 
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
@@ -149,19 +147,19 @@ class GkeCluster(pulumi.ComponentResource):
                 opts=data,
             )
             key_id = key.id
-        grants = [
-            gcp.kms.CryptoKeyIAMMember(
-                f"{name}-key-{agent}",
-                crypto_key_id=key_id,
-                role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-                member=pulumi.Output.concat("serviceAccount:service-", number, "@", domain),
-                opts=child,
+        # The GKE and Compute Engine service agents exist only once created: create them, then grant.
+        grants: list[pulumi.Resource] = []
+        for agent, api in (("gke", "container.googleapis.com"), ("compute", "compute.googleapis.com")):
+            identity = gcp.projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api, opts=child)
+            grants.append(
+                gcp.kms.CryptoKeyIAMMember(
+                    f"{name}-key-{agent}",
+                    crypto_key_id=key_id,
+                    role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                    member=identity.member,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[identity]),
+                )
             )
-            for agent, domain in (
-                ("gke", "container-engine-robot.iam.gserviceaccount.com"),
-                ("compute", "compute-system.iam.gserviceaccount.com"),
-            )
-        ]
 
         node_account = gcp.serviceaccount.Account(
             f"{name}-nodes-sa",

@@ -3,7 +3,7 @@
 What a cloud allows only once is shared through `ctx.shared`: Bedrock endpoints per VPC (their
 policy holds one set of statements per use case), Bedrock invocation logging per region (union of
 destinations, longest retention), the Azure OpenAI DNS zone per VNet, and Vertex project settings
-and the Google APIs endpoint per project / VPC.
+per project. The VPC's Google APIs endpoint is the network's own (`stacks.cloud_apis`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from components.cloud_managed import (
     BedrockPrivateLink,
     BedrockPrivateLinkArgs,
     DeniedTopic,
-    GoogleApisPrivateAccess,
-    GoogleApisPrivateAccessArgs,
     VertexEndpoint,
     VertexEndpointArgs,
     VertexProject,
@@ -35,6 +33,7 @@ from components.cloud_managed import (
     VpcServiceControlsArgs,
 )
 from components.cloud_managed.bedrock_private_link import RUNTIME
+from stacks.cloud_apis import google_apis_for
 from stacks.context import Endpoint, StackContext
 from stacks.spec.cloud_managed import CloudManagedUseCase, version_upgrade
 
@@ -213,7 +212,8 @@ def _azure_openai(use_case: CloudManagedUseCase, ctx: StackContext, network: Any
 
 def _vertex(use_case: CloudManagedUseCase, ctx: StackContext, network: Any) -> Endpoint:
     settings = use_case.vertex_settings
-    if network.cidr is None and settings.psc_address is None:
+    access = google_apis_for(ctx, network)
+    if access is None:
         raise ctx.error(
             f"use_cases[{ctx.use_case_index(use_case)}].vertex.psc_address",
             "the GCP network already exists, so name an unused internal IP for the Google APIs endpoint",
@@ -240,16 +240,7 @@ def _vertex(use_case: CloudManagedUseCase, ctx: StackContext, network: Any) -> E
             opts=ctx.opts("gcp"),
         )
 
-    def private_access() -> GoogleApisPrivateAccess:
-        address = next((u.vertex_settings.psc_address for u in siblings if u.vertex_settings.psc_address), None)
-        return GoogleApisPrivateAccess(
-            f"{ctx.stack}-googleapis",
-            GoogleApisPrivateAccessArgs(network=network, target=settings.target, address=address, tags=ctx.tags()),
-            opts=ctx.opts("gcp"),
-        )
-
     project = ctx.shared((PATTERN, "vertex-project", network.project), project_settings)
-    access = ctx.shared((PATTERN, "googleapis-psc", "gcp"), private_access)
     component = VertexEndpoint(
         ctx.prefix(use_case),
         VertexEndpointArgs(

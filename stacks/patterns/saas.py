@@ -24,11 +24,14 @@ from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewal
 from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from components.saas.saas_egress import EgressFirewall, SaasEgress, SaasEgressArgs, workload_service_account
 from components.saas.secret_store import VAULT_DNS_ZONE, AzureVaultDnsZone, AzureVaultDnsZoneArgs
+from stacks.cloud_apis import aws_interface_endpoints
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
 from stacks.spec import Environment, SaasUseCase
 
 PATTERN = "saas"
+AWS_SAAS_ENDPOINTS = ("secretsmanager", "sts")
+"""Interface endpoints every AWS SaaS workload needs: its API key and its role's credentials."""
 
 
 def saas_use_cases(environment: Environment, cloud: str) -> list[SaasUseCase]:
@@ -51,6 +54,12 @@ def build_on(use_case: SaasUseCase, ctx: StackContext, network: Any) -> Endpoint
     cloud = use_case.cloud
     egress: EgressFirewall = ctx.shared(("egress", cloud), lambda: _egress(ctx, cloud, network))
     vault_dns_zone_id = None
+    if isinstance(network, AwsNetworkRef):
+        # The workload reads its key and assumes its role from subnets without internet (the firewall
+        # drops the public endpoints): both APIs answer inside the VPC.
+        endpoints = aws_interface_endpoints(ctx, network)
+        for service in AWS_SAAS_ENDPOINTS:
+            endpoints.endpoint(service)
     if isinstance(network, AzureNetworkRef):
         zone = ctx.shared(
             ("private-dns-zone", "azure", VAULT_DNS_ZONE),

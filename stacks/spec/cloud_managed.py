@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from components.versions import bedrock_model_problem, retired_replacement
 from stacks.spec.base import Cloud, SpecModel
 from stacks.spec.use_case import UseCaseBase
 
@@ -273,7 +274,7 @@ def _check_model(cloud: str, i: int, model: ManagedModel) -> None:
     if cloud == "aws" and not _BEDROCK_MODEL.match(model.id):
         raise ValueError(
             f"models[{i}].id: {model.id!r} is not a Bedrock model or inference-profile ID such as "
-            "anthropic.claude-3-5-haiku-20241022-v1:0 or us.anthropic.claude-3-5-haiku-20241022-v1:0"
+            "amazon.nova-pro-v1:0 or us.anthropic.claude-sonnet-4-5-20250929-v1:0"
         )
     if cloud == "azure":
         if not _AZURE_MODEL.match(model.id):
@@ -285,7 +286,9 @@ def _check_model(cloud: str, i: int, model: ManagedModel) -> None:
                 f"models[{i}].deployment: {model.deployment!r} must be 1-64 letters, digits, `.`, `_` or `-`"
             )
     if cloud == "gcp" and not _VERTEX_MODEL.match(model.id):
-        raise ValueError(f"models[{i}].id: {model.id!r} is not a Vertex AI model name such as gemini-1.5-pro-002")
+        raise ValueError(f"models[{i}].id: {model.id!r} is not a Vertex AI model name such as gemini-3.5-flash")
+    if cloud == "gcp" and (replacement := retired_replacement("vertex", model.id.split("@")[0])) is not None:
+        raise ValueError(f"models[{i}].id: {model.id} is retired on Vertex AI; use {replacement}")
 
 
 def _require_versions(use_case: CloudManagedUseCase) -> None:
@@ -323,14 +326,20 @@ def environment_problems(environment: Environment) -> list[str]:
                         f"use_cases[{i}].models[{j}].version: {environment.tier} pins Azure OpenAI deployments "
                         '(NoAutoUpgrade), so each model needs an explicit version, e.g. version: "2024-08-06"'
                     )
+        aws = environment.clouds.aws
+        if use_case.cloud == "aws" and aws is not None:
+            for j, model in enumerate(use_case.models):
+                if (problem := bedrock_model_problem(model.id, aws.region)) is not None:
+                    problems.append(f"use_cases[{i}].models[{j}].id: {problem}")
         if use_case.cloud == "gcp":
             settings = use_case.vertex_settings
             target = settings.target
             gcp = environment.clouds.gcp
-            if gcp is not None and gcp.network.existing is not None and settings.psc_address is None:
+            existing = gcp.network.existing if gcp is not None else None
+            if existing is not None and settings.psc_address is None and existing.google_apis_address is None:
                 problems.append(
                     f"use_cases[{i}].vertex.psc_address: the GCP network already exists, so name an unused "
-                    "internal IP for the Google APIs endpoint"
+                    "internal IP for the Google APIs endpoint (here, or as the network's google_apis_address)"
                 )
             if "gcp" in vertex_targets and vertex_targets["gcp"][1] != target:
                 first = vertex_targets["gcp"][0]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from components.versions import DEFAULT_KUBERNETES, KUBERNETES_STANDARD_SUPPORT, kubernetes_problem
 from stacks.spec.base import Cloud, Name, SpecModel
 from stacks.spec.networks import private_cidr
 
@@ -269,7 +270,15 @@ class ExistingCluster(SpecModel):
 
 class KubernetesCluster(SpecModel):
     name: Name
-    version: str = Field(default="1.31", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.31.")
+    version: str = Field(
+        default=DEFAULT_KUBERNETES,
+        pattern=r"^1\.\d{2}$",
+        description=(
+            "Kubernetes minor version. A new cluster takes one in its cloud's standard support: "
+            + "; ".join(f"{cloud}: {', '.join(v)}" for cloud, v in sorted(KUBERNETES_STANDARD_SUPPORT.items()))
+            + ". An existing cluster states the version it runs."
+        ),
+    )
     new: NewCluster | None = None
     existing: ExistingCluster | None = None
 
@@ -277,4 +286,6 @@ class KubernetesCluster(SpecModel):
     def _exactly_one(self) -> KubernetesCluster:
         if (self.new is None) == (self.existing is None):
             raise ValueError("set exactly one of `new` (Triplane creates the cluster) or `existing`")
+        if self.new is not None and (problem := kubernetes_problem(self.new.cloud, self.version)) is not None:
+            raise ValueError(f"version: {problem}")
         return self

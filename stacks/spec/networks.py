@@ -84,6 +84,27 @@ class ExistingAzureNetwork(_ExistingBase):
 class ExistingGcpNetwork(_ExistingBase):
     network: str = Field(pattern=r"^projects/[^/]+/global/networks/[^/]+$")
     subnetwork: str = Field(pattern=r"^projects/[^/]+/regions/[^/]+/subnetworks/[^/]+$")
+    google_apis_address: str | None = Field(
+        default=None,
+        description=(
+            "An unused internal IP outside every subnet: Triplane then creates the network's private "
+            "googleapis path (Private Service Connect and the `googleapis.com.` zone). Leave it out when the "
+            "network already resolves googleapis.com privately (a network takes one zone of that name)."
+        ),
+    )
+
+    @field_validator("google_apis_address")
+    @classmethod
+    def _private_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            address = ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 address") from None
+        if not address.is_private:
+            raise ValueError(f"{value} is not a private address; use an unused internal IP outside every subnet")
+        return value
 
 
 class _NetworkChoice(SpecModel):

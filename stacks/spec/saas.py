@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
 
 from components.saas.providers import CATALOG, CUSTOM, check_host, host_matches
+from components.versions import retired_replacement
 from stacks.spec.base import Cloud, ConfigKey, SpecModel
 from stacks.spec.use_case import UseCaseBase
 
@@ -89,6 +90,9 @@ class SaasUseCase(UseCaseBase):
                 f"custom_provider: only for provider `custom`; {self.provider}'s hosts come from the "
                 "catalog, so remove this block"
             )
+        for i, model in enumerate(self.models):
+            if (replacement := retired_replacement(self.provider, model)) is not None:
+                raise ValueError(f"models[{i}]: {model} is retired by {self.provider}; use {replacement}")
         return self
 
     @model_validator(mode="after")
