@@ -22,7 +22,7 @@ from typing import Any
 
 from policies.cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
 from policies.common import HIGH, Res, as_list, is_unknown, stack_policy, truthy
-from policies.gcp_apis import FOUNDATION_TYPES, api_for
+from policies.gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from policies.kubernetes import containers, parse_image, pod_spec
 from policies.stack import environment_spec
 
@@ -91,6 +91,9 @@ EKS_ADMIN_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
 GKE_DEPLOYER_ROLES = frozenset({"roles/container.admin"})
 """Project roles that reach Kubernetes objects of every kind through GKE's IAM authorizer."""
 GCP_PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
+
+SERVICE_AGENT_DOMAINS = tuple(f"@{domain}" for domain in SERVICE_AGENTS.values())
+"""How a grant to a Google service agent looks: `serviceAccount:service-<n>@<agent domain>`."""
 
 _ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _AR_HOST = re.compile(r"^[a-z0-9-]+-docker\.pkg\.dev$")
@@ -641,28 +644,30 @@ def _grant_before(graph: Graph, cluster: Cluster, waits: frozenset[str]) -> bool
 # --- cloud APIs and private endpoints ------------------------------------------------------------
 
 
-def cloud_api_needs(graph: Graph, api_of: Callable[[str], str | None]) -> Iterator[Need]:
-    """Google Cloud: each resource's API enabled in its project, and enabled before the resource."""
-    services = {str(s.props.get("service")): s for s in graph.of_type(GCP_SERVICE)}
-    identities = graph.of_type(GCP_SERVICE_IDENTITY)
+def cloud_api_needs(graph: Graph) -> Iterator[Need]:
+    """Google Cloud: each resource's APIs enabled in its project, and enabled before the resource."""
+    services = {str(s.props.get("service")): s for s in graph.of_type(SERVICE_TYPE)}
+    identities = graph.of_type(SERVICE_IDENTITY_TYPE)
     for resource in graph.resources:
-        if not resource.type.startswith("gcp:") or resource.type in FOUNDATION_TYPES:
+        if not resource.type.startswith("gcp:") or resource.type == SERVICE_TYPE:
             continue
-        api = api_of(resource.type)
-        if api is None:
-            yield Need("cloud-apis", resource.type, "a known Google Cloud API", None,
-                       "add the resource's module to the API map (components/gcp_apis.py)", resource.urn)
+        workload = f"{resource.type.rsplit(':', 1)[-1]} {resource.name}"
+        try:
+            apis = apis_for(resource.type, resource.props)
+        except UnmappedGcpType as error:
+            yield Need("cloud-apis", workload, "a known Google Cloud API", None, str(error), resource.urn)
             continue
-        service = services.get(api)
-        enabled = service is not None and service.urn in graph.waits_for(resource)
-        yield Need("cloud-apis", f"{resource.type.rsplit(':', 1)[-1]} {resource.name}", f"the API {api} enabled first",
-                   f"Service {service.name}" if enabled and service is not None else None,
-                   f"enable {api} with gcp.projects.Service and make the resource depend on it", resource.urn)
+        waits = graph.waits_for(resource)
+        for api in apis:
+            service = services.get(api)
+            enabled = service is not None and service.urn in waits
+            yield Need("cloud-apis", workload, f"the API {api} enabled first",
+                       f"Service {service.name}" if enabled and service is not None else None,
+                       f"enable {api} with gcp.projects.Service and make the resource depend on it", resource.urn)
         members = [str(m) for key in ("member", "members") for m in as_list(resource.props.get(key))]
-        if any("@gcp-sa-" in m or "container-engine-robot" in m for m in members):
-            made = [i for i in identities if i.urn in graph.waits_for(resource)]
-            yield Need("cloud-apis", f"{resource.type.rsplit(':', 1)[-1]} {resource.name}",
-                       "its service agent created before it is granted anything",
+        if any(agent in m for m in members for agent in SERVICE_AGENT_DOMAINS):
+            made = [i for i in identities if i.urn in waits]
+            yield Need("cloud-apis", workload, "its service agent created before it is granted anything",
                        f"ServiceIdentity {made[0].name}" if made else None,
                        "create the agent with gcp.projects.ServiceIdentity and grant its `member` output",
                        resource.urn)
@@ -715,11 +720,7 @@ def _ecr(graph: Graph, part: str) -> Res | None:
 # --- the pass ------------------------------------------------------------------------------------
 
 
-def runtime_paths(
-    resources: list[Res],
-    environment: Mapping[str, Any] | None,
-    api_of: Callable[[str], str | None] | None = None,
-) -> list[Need]:
+def runtime_paths(resources: list[Res], environment: Mapping[str, Any] | None) -> list[Need]:
     """Every run-time need of the plan, met or not, in a stable order."""
     graph = Graph(resources)
     found = clusters(graph, environment)
@@ -732,15 +733,14 @@ def runtime_paths(
         needs += gpu_needs(graph, cluster)
         needs += weights_needs(graph, cluster, allowlist)
         needs += deployer_needs(graph, cluster, environment)
-    if api_of is not None:
-        needs += cloud_api_needs(graph, api_of)
+    needs += cloud_api_needs(graph)
     needs += endpoint_needs(graph, found.values())
     return needs
 
 
 def _check(kind: str) -> Callable[[list[Res], dict[str, Any]], Iterator[tuple[str, str | None]]]:
     def check(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
-        for need in runtime_paths(resources, environment_spec(), api_of=api_for if kind == "cloud-apis" else None):
+        for need in runtime_paths(resources, environment_spec()):
             if need.kind == kind and not need.met:
                 yield need.message(), need.urn
 

@@ -11,16 +11,10 @@ import pulumi_gcp as gcp
 import pytest
 
 import stacks.program
-from components.gcp_apis import (
-    SERVICE_AGENTS,
-    SERVICE_IDENTITY_TYPE,
-    SERVICE_TYPE,
-    UnmappedGcpType,
-    apis_for,
-    enable_apis_for_stack,
-)
+from components.gcp_apis import enable_apis_for_stack
 from components.network.aws_endpoints import endpoint_policy
 from components.network.layout import psc_address
+from policies.gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from tests.conftest import planned
 from triplane.mocks import AWS_ACCOUNT_ID
 from triplane.plan import Plan, PlannedResource, run_program
@@ -105,7 +99,7 @@ def test_apis_stay_enabled_on_destroy_and_keep_their_dependents(prod_plan: Plan)
 
 
 def test_a_gcp_resource_type_without_an_api_mapping_stops_the_plan() -> None:
-    with pytest.raises(UnmappedGcpType, match=r"gcp:pubsub/topic:Topic.*components/gcp_apis\.py"):
+    with pytest.raises(UnmappedGcpType, match=r"gcp:pubsub/topic:Topic.*policies/gcp_apis\.py"):
         apis_for("gcp:pubsub/topic:Topic")
 
     def program() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from components.tagging import gcp_labels, k8s_labels, standard_tags
 from policies.common import REGISTRY
-from policies.gcp_apis import api_for
+from policies.gcp_apis import apis_for
 from policies.packs import PACK_POLICIES
 from triplane.gate import GateResult, check_plan
 from triplane.plan import SECRET_SIG, SECRET_SIG_KEY, Plan, PlannedResource
@@ -227,13 +227,10 @@ def with_apis_enabled(resources: list[PlannedResource]) -> list[PlannedResource]
     services: dict[str, PlannedResource] = {}
     enabled = []
     for resource in resources:
-        api = api_for(resource.type) if resource.type.startswith("gcp:") else None
-        if api is None:
-            enabled.append(resource)
-            continue
-        service = services.setdefault(api, res("gcp:projects/service:Service", f"api-{api.split('.')[0]}",
-                                               {"service": api, "disableOnDestroy": False}))
-        enabled.append(dataclasses.replace(resource, dependencies=(*resource.dependencies, service.urn)))
+        apis = apis_for(resource.type, resource.inputs) if resource.type.startswith("gcp:") else ()
+        needed = [services.setdefault(api, res("gcp:projects/service:Service", f"api-{api.split('.')[0]}",
+                                               {"service": api, "disableOnDestroy": False})) for api in apis]
+        enabled.append(dataclasses.replace(resource, dependencies=(*resource.dependencies, *(s.urn for s in needed))))
     return [*services.values(), *enabled]
 
 

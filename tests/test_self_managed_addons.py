@@ -375,7 +375,9 @@ ENVIRONMENT: dict[str, Any] = {
     "clouds": {
         "azure": {"location": "westeurope", "resource_group": "rg-t", "network": {"new": {"cidr": "10.20.0.0/16"}}}
     },
-    "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "azure", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}}],
+    "kubernetes": [
+        {"name": "gpu", "version": "1.35", "new": {"cloud": "azure", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}}
+    ],
     "use_cases": [
         {
             "name": "chat",

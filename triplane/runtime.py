@@ -14,7 +14,6 @@ from typing import Any
 
 from policies.common import Res
 from policies.deployability import Need, runtime_paths
-from policies.gcp_apis import api_for
 from triplane.plan import Plan
 
 ENVIRONMENT_KEY = "triplane:environment"
@@ -47,7 +46,7 @@ def environment_of(stack_config: Mapping[str, Any] | None) -> dict[str, Any] | N
 
 
 def paths(plan: Plan, stack_config: Mapping[str, Any] | None) -> list[Need]:
-    return runtime_paths(plan_resources(plan), environment_of(stack_config), api_of=api_for)
+    return runtime_paths(plan_resources(plan), environment_of(stack_config))
 
 
 def to_json(needs: list[Need]) -> list[dict[str, Any]]:
