@@ -34,7 +34,9 @@ TARGET_TYPES = ["TLS_SNI", "HTTP_HOST"]
 class AwsEgressFirewallArgs:
     network: AwsNetworkRef
     hosts: Sequence[str]
-    """Every host any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    """Every host any workload on this network may reach (sorted, de-duplicated)."""
+    owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Host -> who needs it and why (`owner (reason)`), shown in the rule group's description."""
     kms_key: pulumi.Input[str] | None = None
     """An existing KMS key ARN for the log groups; otherwise one is created."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -107,7 +109,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         rule_group = aws.networkfirewall.RuleGroup(
             f"{name}-allowlist",
             name=f"{name}-allowlist",
-            description="Hosts of the external AI APIs this environment's SaaS use cases call",
+            description=allowlist_description(self.allowed_hosts, args.owners),
             type="STATEFUL",
             capacity=RULE_GROUP_CAPACITY,
             rule_group=aws.networkfirewall.RuleGroupRuleGroupArgs(
@@ -230,7 +232,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         firewall = aws.networkfirewall.Firewall(
             f"{name}-firewall",
             name=f"{name}-firewall",
-            description="Egress allowlist for external AI APIs",
+            description="Egress allowlist of the network",
             vpc_id=network.vpc_id,
             firewall_policy_arn=policy.arn,
             subnet_mappings=[
@@ -288,6 +290,16 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 "alert_log_group": self.alert_log_group,
             }
         )
+
+
+DESCRIPTION_LIMIT = 512
+
+
+def allowlist_description(hosts: Sequence[str], owners: Mapping[str, Sequence[str]]) -> str:
+    """Who the allowlist serves, by owner, within the rule group's 512-character description."""
+    needs = sorted({owner for host in hosts for owner in owners.get(host, ())})
+    text = "Egress allowlist for " + "; ".join(needs) if needs else "Egress allowlist"
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 3] + "..."
 
 
 def _endpoint_id(firewall: aws.networkfirewall.Firewall, subnet: aws.ec2.Subnet, zone: str) -> pulumi.Output[str]:

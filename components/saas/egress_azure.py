@@ -31,7 +31,9 @@ RULE_COLLECTION = "allow-ai-apis"
 class AzureEgressFirewallArgs:
     network: AzureNetworkRef
     hosts: Sequence[str]
-    """Every FQDN any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    """Every FQDN any workload on this network may reach (sorted, de-duplicated)."""
+    owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Host -> who needs it and why (`owner (reason)`): one application rule per owner."""
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False
     log_retention_days: int = 90
@@ -115,14 +117,15 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                     rules=[
                         network.ApplicationRuleArgs(
                             rule_type="ApplicationRule",
-                            name="ai-api-hosts",
-                            description="External AI APIs of this environment's SaaS use cases",
+                            name=rule_name,
+                            description=f"Egress for {owner}"[:140],
                             source_addresses=[layout.block(ref.cidr, layout.AZURE_APP)],
                             protocols=[
                                 network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)
                             ],
-                            target_fqdns=list(self.allowed_hosts),
+                            target_fqdns=fqdns,
                         )
+                        for rule_name, owner, fqdns in rules_by_owner(self.allowed_hosts, args.owners)
                     ],
                 )
             ],
@@ -178,6 +181,22 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                 "log_workspace_id": workspace.id,
             }
         )
+
+
+def rules_by_owner(
+    hosts: Sequence[str], owners: Mapping[str, Sequence[str]]
+) -> list[tuple[str, str, list[str]]]:
+    """(rule name, owner, FQDNs): one application rule per owner, so the plan shows who needs each host.
+
+    Hosts without a named owner share the rule `ai-api-hosts`."""
+    grouped: dict[str, set[str]] = {}
+    for host in hosts:
+        for owner in owners.get(host) or ["ai-api-hosts"]:
+            grouped.setdefault(owner, set()).add(host)
+    return [
+        (owner.split(" (")[0], owner, sorted(fqdns))
+        for owner, fqdns in sorted(grouped.items())
+    ]
 
 
 def firewall_private_ip(configs: Any, name: str) -> str:

@@ -46,12 +46,19 @@ RULE_PRIORITY_BASE = 1000
 class GcpEgressProxyArgs:
     network: GcpNetworkRef
     hosts: Sequence[str]
-    """Every host any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    """Every host any workload on this network may reach (sorted, de-duplicated)."""
+    owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Host -> who needs it and why (`owner (reason)`), shown in each rule's description."""
     workload_service_accounts: Sequence[str] = ()
     """Emails of the workload service accounts whose other egress is denied."""
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False
     nat_addresses: int = 2
+
+
+def rule_description(host: str, owners: Mapping[str, Sequence[str]]) -> str:
+    needs = owners.get(host)
+    return f"Allow {host} for {'; '.join(needs)}" if needs else f"Allow {host}"
 
 
 class GcpEgressProxy(pulumi.ComponentResource):
@@ -183,7 +190,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 priority=RULE_PRIORITY_BASE + index,
                 session_matcher=swp_session_matcher(host),
                 basic_profile="ALLOW",
-                description=f"Allow {host}",
+                description=rule_description(host, args.owners),
                 # Rules written in parallel race inside one policy: create them one after another.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
