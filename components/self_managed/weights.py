@@ -123,6 +123,9 @@ class DownloadJobArgs:
 
 
 DOWNLOAD_COMPONENT = "weights-download"
+EGRESS_HOSTS_ANNOTATION = "triplane.io/egress-hosts"
+EGRESS_PATH_ANNOTATION = "triplane.io/egress-path"
+"""`firewall`: through the network's egress firewall; `declared`: a path the stack states (existing cluster)."""
 
 
 def download_selector(app: str) -> dict[str, str]:
@@ -207,7 +210,12 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
             "name": f"{args.app}-weights",
             "namespace": args.namespace,
             "labels": labels,
-            "annotations": {"pulumi.com/timeoutSeconds": str(wait)},
+            "annotations": {
+                "pulumi.com/timeoutSeconds": str(wait),
+                # What the policy pack checks against the network's egress allowlist.
+                EGRESS_HOSTS_ANNOTATION: ",".join(HUB_HOSTS),
+                EGRESS_PATH_ANNOTATION: "firewall" if download.after else "declared",
+            },
         },
         spec={
             "backoff_limit": 4,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pulumi
 
 from components.naming import physical_name
+from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed import sizing
 from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
-from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed.model_server import CacheVolume, ClientAccess, TgiService, TgiServiceArgs, TokenLimits
 from components.self_managed.weights import WeightsDownload
 from components.tagging import k8s_labels, standard_tags
