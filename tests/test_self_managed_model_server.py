@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -440,3 +441,24 @@ def test_offline_serves_from_the_existing_cache_without_hub_egress(plan: Plan) -
 
 def test_image_override_keeps_the_repository() -> None:
     assert image_for("vllm", "mirror.local:5000/ai", "v0.10.2") == "mirror.local:5000/ai/vllm/vllm-openai:v0.10.2"
+
+
+def test_root_is_allowed_only_for_listed_images_that_keep_every_other_restriction(plan: Plan) -> None:
+    from policies.common import Res
+    from policies.kubernetes import _non_root
+
+    config = {"rootImages": [{"repository": "huggingface/text-generation-inference", "reason": "python under /root"}]}
+    deployment = one(plan, "apps/v1:Deployment", "t-tgi-deployment")
+    res = Res(type=deployment.type, name=deployment.name, urn=deployment.urn, props=deployment.inputs)
+    assert list(_non_root(res, config)) == []
+    assert ["runs as user 0 (root)" in m for m in _non_root(res, {"rootImages": []})] == [True]
+    loose = json.loads(json.dumps(deployment.inputs))
+    loose["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+    [message] = _non_root(Res(type=deployment.type, name="loose", urn="loose", props=loose), config)
+    assert "readOnlyRootFilesystem true" in message
+    # Served from a pull-through cache, the image still matches by repository.
+    cached = json.loads(json.dumps(deployment.inputs))
+    cached["spec"]["template"]["spec"]["containers"][0]["image"] = (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/ghcr/huggingface/text-generation-inference:3.3.7"
+    )
+    assert list(_non_root(Res(type=deployment.type, name="c", urn="c", props=cached), config)) == []
