@@ -386,7 +386,12 @@ FIREWALL_HOST_TYPES = {
     "azure-native:network:FirewallPolicyRuleCollectionGroup",
     "gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule",
 }
-_SWP_HOST = re.compile(r"host\(\)\s*==\s*['\"]([^'\"]+)['\"]")
+_SWP_HOST = re.compile(r"host\(\)\s*(?:==\s*|\.endsWith\(\s*)['\"]([^'\"]+)['\"]")
+
+
+def _canonical(host: str) -> str:
+    """`*.example.com`, `.example.com` (Network Firewall) and `example.com` compared as one domain."""
+    return host.strip().lower().lstrip("*").lstrip(".")
 
 
 def _namespace_pod_security(resources: list[Res], cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
@@ -453,15 +458,15 @@ def _allowlisted_hosts(resources: list[Res]) -> set[str]:
     for resource in resources:
         if resource.type == "aws:networkfirewall/ruleGroup:RuleGroup":
             source = get(resource.props, "ruleGroup.rulesSource.rulesSourceList") or {}
-            hosts.update(str(t).lstrip(".") for t in as_list(source.get("targets")) if not is_unknown(t))
+            hosts.update(_canonical(str(t)) for t in as_list(source.get("targets")) if not is_unknown(t))
         elif resource.type == "azure-native:network:FirewallPolicyRuleCollectionGroup":
             for collection in as_list(get(resource.props, "ruleCollections")):
                 for rule in as_list(collection.get("rules")):
-                    hosts.update(str(f) for f in as_list(rule.get("targetFqdns")))
+                    hosts.update(_canonical(str(f)) for f in as_list(rule.get("targetFqdns")))
         elif resource.type == "gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule":
             match = _SWP_HOST.search(str(get(resource.props, "sessionMatcher") or ""))
             if match and get(resource.props, "basicProfile") == "ALLOW":
-                hosts.add(match.group(1))
+                hosts.add(_canonical(match.group(1)))
     return hosts
 
 
@@ -474,7 +479,7 @@ def _download_allowlisted(resources: list[Res], _cfg: dict[str, Any]) -> Iterato
         if annotations.get("triplane.io/egress-path") != "firewall":
             continue
         needed = [h for h in str(annotations.get("triplane.io/egress-hosts", "")).split(",") if h]
-        missing = [h for h in needed if h not in allowed]
+        missing = [h for h in needed if _canonical(h) not in allowed]
         if missing:
             yield (
                 f"Job {get(resource.props, 'metadata.name')} downloads through the egress firewall, whose "

@@ -165,11 +165,12 @@ def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
 
 
 def test_hub_hosts_are_on_the_networks_allowlist_for_each_downloading_service(plan: Plan) -> None:
+    from components.saas.providers import aws_domain
     from components.self_managed.weights import HUB_HOSTS
 
     group = plan.one("aws:networkfirewall/ruleGroup:RuleGroup").inputs
     targets = group["ruleGroup"]["rulesSource"]["rulesSourceList"]["targets"]
-    assert set(HUB_HOSTS) <= set(targets)
+    assert {"huggingface.co", ".huggingface.co", ".hf.co"} == {aws_domain(h) for h in HUB_HOSTS} <= set(targets)
     # The plan names who needs the hosts.
     assert "chat (model weights of" in group["description"]
     for job in k8s(plan, "Job"):

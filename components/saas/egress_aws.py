@@ -50,6 +50,8 @@ class AwsEgressFirewall(pulumi.ComponentResource):
     firewall_arn: pulumi.Output[str]
     alert_log_group: pulumi.Output[str]
     endpoint_ids: list[pulumi.Output[str]]
+    ready: list[pulumi.Resource]
+    """What a workload getting out through the firewall waits for: the app subnets' routes to it."""
 
     def __init__(self, name: str, args: AwsEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:AwsEgressFirewall", name, None, opts)
@@ -259,17 +261,19 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         )
 
         endpoint_ids: list[pulumi.Output[str]] = []
+        self.ready = []
         for index, zone in enumerate(zones):
             # The endpoint of each zone exists only once the firewall does: read it from its status.
             endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
             endpoint_ids.append(endpoint_id)
-            aws.ec2.Route(
+            app_route = aws.ec2.Route(
                 f"{name}-app-{zone}-egress",
                 route_table_id=network.private_route_table_ids[index],
                 destination_cidr_block="0.0.0.0/0",
                 vpc_endpoint_id=endpoint_id,
                 opts=child,
             )
+            self.ready.append(app_route)
             aws.ec2.Route(
                 f"{name}-public-{zone}-return",
                 route_table_id=public_tables[index].id,

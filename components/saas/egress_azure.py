@@ -44,6 +44,8 @@ class AzureEgressFirewall(pulumi.ComponentResource):
     egress_ips: pulumi.Output[list[str]]
     private_ip: pulumi.Output[str]
     log_workspace_id: pulumi.Output[str]
+    ready: list[pulumi.Resource]
+    """What a workload getting out through the firewall waits for: the app subnet's route to it."""
 
     def __init__(self, name: str, args: AzureEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:AzureEgressFirewall", name, None, opts)
@@ -160,7 +162,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             opts=child,
         )
         private_ip = firewall.ip_configurations.apply(lambda configs: firewall_private_ip(configs, name))
-        network.Route(
+        route = network.Route(
             f"{name}-app-default",
             resource_group_name=group,
             route_table_name=ref.app_route_table_name,
@@ -170,6 +172,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             next_hop_ip_address=private_ip,
             opts=child,
         )
+        self.ready = [route]
         self.egress_ips = public_ip.ip_address.apply(lambda ip: [ip] if ip else [])
         self.private_ip = private_ip
         self.log_workspace_id = workspace.id

@@ -67,6 +67,8 @@ class GcpEgressProxy(pulumi.ComponentResource):
     proxy_address: pulumi.Output[str]
     gateway_id: pulumi.Output[str]
     services: dict[str, gcp.projects.Service]
+    ready: list[pulumi.Resource]
+    """What a workload getting out through the proxy waits for: the gateway."""
     """The enabled project APIs, by API name: a resource waits only for the ones it calls."""
 
     def __init__(self, name: str, args: GcpEgressProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -250,6 +252,9 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # Not the rules: written one after another, they finish while a cluster is still being created,
+        # and a workload's retries cover one still missing; waiting would serialise it behind them all.
+        self.ready = [gateway]
         self.egress_ips = pulumi.Output.all(*[address.address for address in nat_ips]).apply(list)
         self.proxy_address = proxy_address.address
         self.gateway_id = gateway.id

@@ -256,7 +256,7 @@ class TgiService(pulumi.ComponentResource):
         image = image_for(args.engine, args.image_registry, args.image_tag)
         server_after: list[pulumi.Resource] = [namespace]
         if args.download is not None:
-            server_after.append(
+            server_after = [
                 download_job(
                     name,
                     DownloadJobArgs(
@@ -274,9 +274,10 @@ class TgiService(pulumi.ComponentResource):
                         toleration_keys=args.toleration_keys,
                         token_secret=f"{app}-hf-token" if args.hf_token is not None else None,
                     ),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *claim, *secrets]),
+                    # The claim and the secrets are created in the namespace: waiting for them implies it.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*claim, *secrets] or [namespace]),
                 )
-            )
+            ]
 
         ports = [{"name": "http", "container_port": engine.port, "protocol": "TCP"}]
         if engine.metrics_port != engine.port:

@@ -34,19 +34,12 @@ from components.self_managed.engines import (
     pod_security_context,
 )
 
-HUB_HOSTS = (
-    "huggingface.co",
-    "cdn-lfs.huggingface.co",
-    "cdn-lfs-us-1.huggingface.co",
-    "cdn-lfs-eu-1.huggingface.co",
-    "cdn-lfs.hf.co",
-    "cdn-lfs-us-1.hf.co",
-    "cdn-lfs-eu-1.hf.co",
-    "cas-bridge.xethub.hf.co",
-    "cas-server.xethub.hf.co",
-    "transfer.xethub.hf.co",
-)
-"""The hub's API host and the storage hosts its downloads redirect to (LFS CDNs, Xet storage)."""
+HUB_HOSTS = ("huggingface.co", "*.huggingface.co", "*.hf.co")
+"""The hub's API host and the storage hosts its downloads redirect to, as Hugging Face's own firewall
+guidance lists them: LFS CDNs (`cdn-lfs*.huggingface.co`, `cdn-lfs-*.hf.co`), Xet storage
+(`cas-server.xethub.hf.co`, `transfer.xethub.hf.co`, `cas-bridge.xethub.hf.co`) and CDN edges
+(`*.cdn.hf.co`). Both storage domains belong to Hugging Face and their host names change as storage
+moves, so the entries are the two domains rather than today's names."""
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
 """Excluded from download egress: the hub is on the internet; nothing private (nor the metadata server) is."""

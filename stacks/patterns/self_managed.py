@@ -150,7 +150,7 @@ def _download(ctx: StackContext, use_case: SelfManagedUseCase) -> WeightsDownloa
     cloud = downloads_through_firewall(ctx.environment, use_case)
     if cloud is not None:
         egress = egress_for(ctx, cloud)
-        download.after = [egress]
+        download.after = list(egress.ready)
         if isinstance(egress, GcpEgressProxy):
             # Secure Web Proxy is an explicit proxy: the Job sends its HTTPS through it.
             download.https_proxy = pulumi.Output.concat("http://", egress.proxy_address, f":{PROXY_PORT}")
