@@ -96,7 +96,7 @@ def test_one_firewall_with_https_to_exactly_the_provider_fqdns(plan: Plan) -> No
         assert rule["ruleType"] == "ApplicationRule"
         assert rule["description"].startswith(f"Egress for {rule['name']} (")
         assert rule["protocols"] == [{"protocolType": "Https", "port": 443}]
-        assert rule["sourceAddresses"] == ["10.20.0.0/20"]
+        assert rule["sourceAddresses"] == ["10.20.0.0/20", "10.20.32.0/20"]
         assert "targetUrls" not in rule and "fqdnTags" not in rule
     firewall = plan.one("azure-native:network:AzureFirewall").inputs
     assert firewall["sku"] == {"name": "AZFW_VNet", "tier": "Standard"}

@@ -121,7 +121,11 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                             rule_type="ApplicationRule",
                             name=rule_name,
                             description=f"Egress for {owner}"[:140],
-                            source_addresses=[layout.block(ref.cidr, layout.AZURE_APP)],
+                            # The app subnet and the AKS nodes' (overlay pods leave with their node's address).
+                            source_addresses=[
+                                layout.block(ref.cidr, layout.AZURE_APP),
+                                layout.block(ref.cidr, layout.AZURE_AKS),
+                            ],
                             protocols=[
                                 network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)
                             ],
