@@ -326,6 +326,11 @@ def bad_plan() -> Plan:
             "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "text-generation-inference"}},
                      "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
                                                             "ports": [{"port": 443}]}]}}),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "bad-restricted-egress", {
+            # Restricted data: a server that could send it to the internet (hub egress on the server itself).
+            "metadata": {"name": "vault-egress", "namespace": "vault", "labels": k8s_labels(RESTRICTED)},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                     "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]}}),
         res("kubernetes:batch/v1:Job", "bad-download", {
             "metadata": {"name": "weights", "namespace": "serving-open", "labels": K8S,
                          "annotations": {"triplane.io/egress-path": "firewall",
@@ -398,7 +403,7 @@ EXPECTED: dict[str, set[str]] = {
     "k8s-namespace-network-policy": {"bad-namespace", "bad-model-server"},
     "k8s-no-public-load-balancer": {"bad-service"},
     "k8s-namespace-pod-security": {"bad-namespace"},
-    "k8s-model-server-no-internet-egress": {"bad-server-egress"},
+    "k8s-model-server-no-internet-egress": {"bad-server-egress", "bad-restricted-egress"},
     "k8s-download-egress-allowlisted": {"bad-download"},
     "classification-allowed-patterns": {f"{STACK}-leaky"},
     "required-tags": {"bad-untagged-vpc"},
