@@ -17,6 +17,7 @@ from policies.common import (
     K8S_LABEL_PREFIX,
     MEDIUM,
     Res,
+    Unknown,
     as_list,
     checkov,
     cis,
@@ -177,18 +178,69 @@ def _privilege_escalation(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
             )
 
 
-def _non_root(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
+def root_image(image: Any, cfg: dict[str, Any]) -> str | None:
+    """The `rootImages` entry an image matches (by repository path, whatever registry or cache serves it)."""
+    if image is None or is_unknown(image):
+        return None
+    _, repository, _, _ = parse_image(str(image))
+    for entry in as_list(cfg.get("rootImages")):
+        wanted = str(entry.get("repository", "")).strip("/")
+        if wanted and (repository == wanted or repository.endswith("/" + wanted)):
+            return wanted
+    return None
+
+
+def _runs_as_root(spec: dict[str, Any], container: dict[str, Any]) -> bool | None:
+    """True: user 0; None: may be root (nothing says otherwise); False: non-root."""
+    pod = spec.get("securityContext") or {}
+    context = container.get("securityContext") or {}
+    user = context.get("runAsUser", pod.get("runAsUser"))
+    non_root = context.get("runAsNonRoot", pod.get("runAsNonRoot"))
+    if user is not None and float(user) == 0:
+        return True
+    if not truthy(non_root) and user is None:
+        return None
+    return False
+
+
+def _restrictions_missing(spec: dict[str, Any], container: dict[str, Any]) -> list[str]:
+    """What a root container must still keep: every other restriction of the restricted profile."""
+    context = container.get("securityContext") or {}
+    pod = spec.get("securityContext") or {}
+    missing = []
+    if context.get("allowPrivilegeEscalation") is None or truthy(context.get("allowPrivilegeEscalation")):
+        missing.append("allowPrivilegeEscalation false")
+    if not truthy(context.get("readOnlyRootFilesystem", False)):
+        missing.append("readOnlyRootFilesystem true")
+    if "ALL" not in [str(c).upper() for c in as_list(get(context, "capabilities.drop"))]:
+        missing.append("capabilities drop ALL")
+    seccomp = get(context, "seccompProfile.type") or get(pod, "seccompProfile.type")
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        missing.append("seccompProfile RuntimeDefault")
+    if truthy(spec.get("automountServiceAccountToken", True)):
+        missing.append("automountServiceAccountToken false")
+    return missing
+
+
+def _non_root(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     spec = pod_spec(resource)
     if spec is None:
         return
-    pod = spec.get("securityContext") or {}
     for where, container in containers(spec):
-        context = container.get("securityContext") or {}
-        user = context.get("runAsUser", pod.get("runAsUser"))
-        non_root = context.get("runAsNonRoot", pod.get("runAsNonRoot"))
-        if user is not None and float(user) == 0:
+        root = _runs_as_root(spec, container)
+        if root is False:
+            continue
+        image = container.get("image")
+        if root_image(image, cfg) is not None:
+            missing = _restrictions_missing(spec, container)
+            if missing:
+                yield f"{where} runs {image} as root (allowed by rootImages) without {', '.join(missing)}"
+            continue
+        if root and is_unknown(image):
+            raise Unknown(f"{where}.image")
+        if root:
             yield f"{where} runs as user 0 (root)"
-        elif not truthy(non_root) and (user is None):
+        else:
             yield f"{where} may run as root: set runAsNonRoot true and a non-zero runAsUser"
 
 
@@ -311,6 +363,131 @@ def _public_load_balancer(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     )
 
 
+ROOT_IMAGES_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "default": [],
+    "description": "Images that cannot run as a non-root user: [{repository: <path>, reason: <why>}], "
+    "matched on the repository path whatever registry or cache serves it.",
+    "items": {
+        "type": "object",
+        "properties": {
+            "repository": {"type": "string", "minLength": 1},
+            "reason": {"type": "string", "minLength": 10},
+        },
+        "required": ["repository", "reason"],
+        "additionalProperties": False,
+    },
+}
+PSS_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
+JOB = "kubernetes:batch/v1:Job"
+DOWNLOAD_NAME = "model-weights"
+FIREWALL_HOST_TYPES = {
+    "aws:networkfirewall/ruleGroup:RuleGroup",
+    "azure-native:network:FirewallPolicyRuleCollectionGroup",
+    "gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule",
+}
+_SWP_HOST = re.compile(r"host\(\)\s*(?:==\s*|\.endsWith\(\s*)['\"]([^'\"]+)['\"]")
+
+
+def _canonical(host: str) -> str:
+    """`*.example.com`, `.example.com` (Network Firewall) and `example.com` compared as one domain."""
+    return host.strip().lower().lstrip("*").lstrip(".")
+
+
+def _namespace_pod_security(resources: list[Res], cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    needs_root: dict[str, str] = {}
+    for resource in resources:
+        spec = pod_spec(resource) if resource.type in WORKLOADS else None
+        if spec is None:
+            continue
+        for _, container in containers(spec):
+            wanted = root_image(container.get("image"), cfg)
+            if wanted is not None and _runs_as_root(spec, container):
+                needs_root.setdefault(_namespace_of(resource), wanted)
+    for resource in resources:
+        if resource.type != NAMESPACE or not _is_use_case_object(resource):
+            continue
+        name = str(get(resource.props, "metadata.name") or "")
+        labels = get(resource.props, "metadata.labels") or {}
+        enforce = str(labels.get("pod-security.kubernetes.io/enforce", "privileged"))
+        required = "baseline" if name in needs_root else "restricted"
+        if PSS_RANK.get(enforce, 0) < PSS_RANK[required]:
+            yield f"namespace {name} enforces Pod Security {enforce!r}, weaker than {required!r}", resource.urn
+        elif enforce != required:
+            refused = f"namespace {name} enforces {enforce!r}, which refuses {needs_root[name]} running as root"
+            yield refused, resource.urn
+        for mode in ("warn", "audit"):
+            level = labels.get(f"pod-security.kubernetes.io/{mode}")
+            if level != "restricted":
+                yield f"namespace {name} does not {mode} at 'restricted' (has {level!r})", resource.urn
+
+
+def _public_egress(rule: dict[str, Any]) -> list[str]:
+    from ipaddress import ip_network
+
+    public = []
+    for peer in as_list(rule.get("to")) or [{}]:
+        block = peer.get("ipBlock")
+        if peer and block is None:
+            continue  # pods or namespaces of the cluster
+        cidr = str((block or {}).get("cidr", "0.0.0.0/0"))
+        if is_unknown(cidr):
+            continue
+        network = ip_network(cidr, strict=False)
+        if not network.is_private:
+            public.append(cidr)
+    return public
+
+
+def _no_server_egress(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
+    if not _is_use_case_object(resource):
+        return
+    if "Egress" not in as_list(get(resource.props, "spec.policyTypes")):
+        return
+    selected = (get(resource.props, "spec.podSelector") or {}).get("matchLabels") or {}
+    if selected.get("app.kubernetes.io/name") == DOWNLOAD_NAME:
+        return
+    for index, rule in enumerate(as_list(get(resource.props, "spec.egress"))):
+        public = _public_egress(rule)
+        if public:
+            yield f"egress[{index}] lets the pods it selects ({selected or 'every pod'}) reach {public}"
+
+
+def _allowlisted_hosts(resources: list[Res]) -> set[str]:
+    hosts: set[str] = set()
+    for resource in resources:
+        if resource.type == "aws:networkfirewall/ruleGroup:RuleGroup":
+            source = get(resource.props, "ruleGroup.rulesSource.rulesSourceList") or {}
+            hosts.update(_canonical(str(t)) for t in as_list(source.get("targets")) if not is_unknown(t))
+        elif resource.type == "azure-native:network:FirewallPolicyRuleCollectionGroup":
+            for collection in as_list(get(resource.props, "ruleCollections")):
+                for rule in as_list(collection.get("rules")):
+                    hosts.update(_canonical(str(f)) for f in as_list(rule.get("targetFqdns")))
+        elif resource.type == "gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule":
+            match = _SWP_HOST.search(str(get(resource.props, "sessionMatcher") or ""))
+            if match and get(resource.props, "basicProfile") == "ALLOW":
+                hosts.add(_canonical(match.group(1)))
+    return hosts
+
+
+def _download_allowlisted(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    allowed = _allowlisted_hosts(resources)
+    for resource in resources:
+        if resource.type != JOB:
+            continue
+        annotations = get(resource.props, "metadata.annotations") or {}
+        if annotations.get("triplane.io/egress-path") != "firewall":
+            continue
+        needed = [h for h in str(annotations.get("triplane.io/egress-hosts", "")).split(",") if h]
+        missing = [h for h in needed if _canonical(h) not in allowed]
+        if missing:
+            yield (
+                f"Job {get(resource.props, 'metadata.name')} downloads through the egress firewall, whose "
+                f"allowlist lacks {', '.join(missing)}",
+                resource.urn,
+            )
+
+
 POLICIES = [
     resource_policy(
         name="k8s-image-pinned",
@@ -365,14 +542,52 @@ POLICIES = [
     ),
     resource_policy(
         name="k8s-run-as-non-root",
-        description="Containers run as a non-root user.",
+        description="Containers run as a non-root user, unless their image is listed as needing root and "
+        "they keep every other restriction.",
         types=list(WORKLOADS),
         check=_non_root,
         severity=HIGH,
-        remediation="Set runAsNonRoot=true and runAsUser (e.g. 1000) on the pod or container, with a writable "
-        "cache volume for the model.",
+        remediation="Set runAsNonRoot=true and runAsUser (e.g. 10001) on the pod or container, with a writable "
+        "cache volume for the model. An image that cannot run otherwise goes in rootImages with its reason, "
+        "and keeps allowPrivilegeEscalation false, a read-only root filesystem, capabilities drop ALL, the "
+        "RuntimeDefault seccomp profile and no service-account token.",
         references=[checkov("CKV_K8S_23")],
+        config={"rootImages": ROOT_IMAGES_SCHEMA},
         tags=["self-managed", "pod-security"],
+    ),
+    stack_policy(
+        name="k8s-namespace-pod-security",
+        description="Namespaces that serve a model enforce the strictest Pod Security level their workloads "
+        "allow: restricted, or baseline only where a rootImages image runs; restricted is always warned "
+        "and audited.",
+        check=_namespace_pod_security,
+        severity=HIGH,
+        remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (baseline only for an "
+        "image in rootImages), and warn=restricted, audit=restricted.",
+        references=[cis("Kubernetes", "5.2.1")],
+        config={"rootImages": ROOT_IMAGES_SCHEMA},
+        tags=["self-managed", "pod-security"],
+    ),
+    resource_policy(
+        name="k8s-model-server-no-internet-egress",
+        description="In a namespace that serves a model, only the weights download Job may reach public "
+        "addresses; the server resolves names and serves from its cache.",
+        types=[NETWORK_POLICY],
+        check=_no_server_egress,
+        severity=CRITICAL,
+        remediation="Serve with HF_HUB_OFFLINE=1 from the cache a download Job (or an import) filled; allow "
+        "public egress only to pods labelled app.kubernetes.io/name=model-weights.",
+        tags=["self-managed", "network"],
+    ),
+    stack_policy(
+        name="k8s-download-egress-allowlisted",
+        description="Every host a weights download Job needs is on the network's egress allowlist (or, on an "
+        "existing cluster, declared by the stack).",
+        check=_download_allowlisted,
+        severity=HIGH,
+        remediation="Add the hub hosts to the egress allowlist of the cluster's network (stacks/egress.py), or "
+        "pre-fill the cache and set weights.source: existing-claim.",
+        tags=["self-managed", "network"],
     ),
     resource_policy(
         name="k8s-resource-limits",

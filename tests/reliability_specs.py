@@ -168,6 +168,7 @@ def self_managed_use_case(draw: st.DrawFn, environment: dict[str, Any], name: st
         "tokens": {"max_total_tokens": 8192},
         "replicas": {"min": draw(st.integers(0, 1)), "max": 2 if shared else 1},
         "allowed_clients": {"namespaces": [draw(names)]},
+        "weights": {"source": "hub"},
     }
     if shared:
         use_case["cache"] = {"access_mode": "ReadWriteMany"}

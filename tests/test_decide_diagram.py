@@ -257,6 +257,7 @@ ENVIRONMENT = {
             "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3"},
             "gpu": {"type": "nvidia-l4", "count": 1},
             "allowed_clients": {"namespaces": ["records"]},
+            "weights": {"source": "hub"},
         },
         {
             "name": "letters-x",
@@ -268,6 +269,7 @@ ENVIRONMENT = {
             "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3"},
             "gpu": {"type": "nvidia-l4", "count": 1},
             "allowed_clients": {"namespaces": ["letters"]},
+            "weights": {"source": "hub"},
         },
     ],
 }

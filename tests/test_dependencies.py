@@ -85,13 +85,16 @@ def test_the_vertex_audit_sink_does_not_wait_for_the_audit_config(plan: Plan) ->
     assert any(w.startswith("gcp:logging/projectBucketConfig:ProjectBucketConfig") for w in waits_on(plan, sink))
 
 
-def test_a_model_server_deployment_waits_for_its_namespace_only(plan: Plan) -> None:
-    """Not for its service account: the API server refuses pods until it exists, and they are retried."""
+def test_a_model_server_deployment_waits_for_its_weights_download_only(plan: Plan) -> None:
+    """The Job fills the cache first (and waits for the claim, hence the namespace); not for the service
+    account: the API server refuses pods until it exists, and they are retried."""
     servers = [d for d in plan.by_type("kubernetes:apps/v1:Deployment") if plan.get(d.parent or "").type
                == "triplane:selfmanaged:TgiService"]
     assert len(servers) == 3  # one per cloud
     for deployment in servers:
-        assert [plan.get(u).type for u in deployment.dependencies] == ["kubernetes:core/v1:Namespace"]
+        assert [plan.get(u).type for u in deployment.dependencies] == ["kubernetes:batch/v1:Job"]
+        job = plan.get(deployment.dependencies[0])
+        assert "kubernetes:core/v1:PersistentVolumeClaim" in {plan.get(u).type for u in job.dependencies}
 
 
 def test_eks_csi_drivers_wait_for_the_system_nodes(plan: Plan) -> None:
@@ -101,10 +104,12 @@ def test_eks_csi_drivers_wait_for_the_system_nodes(plan: Plan) -> None:
 
 
 def test_the_longest_chain(plan: Plan) -> None:
-    """Resource group to model server: eleven creations that no cloud lets run at once."""
+    """Resource group to model server: thirteen creations that no cloud lets run at once (the deployer's
+    role comes before any Kubernetes object; the weights download fills the cache claim before the server
+    starts)."""
     chain = longest_chain(plan)
-    assert chain.length == 11
-    assert chain.describe(plan)[:10] == [
+    assert chain.length == 13
+    assert chain.describe(plan) == [
         "azure-native:resources:ResourceGroup bench-azure-rg",
         "azure-native:network:NetworkSecurityGroup bench-azure-app-nsg",  # the subnet names it
         "azure-native:network:Subnet bench-azure-app",
@@ -116,4 +121,7 @@ def test_the_longest_chain(plan: Plan) -> None:
         # Kubernetes objects wait for the deployer's role: without it the API refuses them.
         "azure-native:authorization:RoleAssignment bench-gpu-azure-deployer-admin",
         "kubernetes:core/v1:Namespace bench-uc0007-namespace",
+        "kubernetes:core/v1:PersistentVolumeClaim bench-uc0007-cache",
+        "kubernetes:batch/v1:Job bench-uc0007-weights",
+        "kubernetes:apps/v1:Deployment bench-uc0007-deployment",
     ]

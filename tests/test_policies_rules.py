@@ -201,7 +201,19 @@ def good_plan() -> Plan:
             "direction": "EGRESS", "denies": [{"protocol": "all"}], "destinationRanges": ["0.0.0.0/0"]}),
         res("gcp:compute/firewall:Firewall", "good-ingress-firewall", {
             "direction": "INGRESS", "allows": [{"protocol": "tcp"}], "sourceRanges": ["10.0.0.0/8"]}),
-        res("kubernetes:core/v1:Namespace", "good-namespace", {"metadata": {"name": "serving", "labels": K8S}}),
+        res("kubernetes:core/v1:Namespace", "good-namespace", {"metadata": {"name": "serving", "labels": {
+            **K8S, **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}}}}),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "good-download-egress", {
+            "metadata": {"name": "weights-egress", "namespace": "serving", "labels": K8S},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "model-weights"}},
+                     "policyTypes": ["Egress"],
+                     "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]}}),
+        res("kubernetes:batch/v1:Job", "good-download", {
+            "metadata": {"name": "weights", "namespace": "serving", "labels": K8S,
+                         "annotations": {"triplane.io/egress-path": "firewall",
+                                         "triplane.io/egress-hosts": "api.openai.com"}},
+            "spec": {"template": {"spec": {**pod_template(SECURE_CONTAINER)["template"]["spec"],
+                                           "securityContext": {"runAsNonRoot": True}}}}}),
         res("kubernetes:apps/v1:Deployment", "good-deployment", {
             "metadata": {"name": "tgi", "namespace": "serving", "labels": K8S},
             "spec": pod_template(SECURE_CONTAINER, {"securityContext": {"runAsNonRoot": True}})}),
@@ -323,6 +335,22 @@ def bad_plan() -> Plan:
         res("kubernetes:apps/v1:Deployment", "bad-model-server", {
             "metadata": {"name": "vault-tgi", "namespace": "serving-partial", "labels": k8s_labels(RESTRICTED)},
             "spec": pod_template({**SECURE_CONTAINER, "args": ["--model-id", "evil-corp/unvetted-7b"]})}),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "bad-server-egress", {
+            "metadata": {"name": "server-egress", "namespace": "serving-open", "labels": K8S},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "text-generation-inference"}},
+                     "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                                                            "ports": [{"port": 443}]}]}}),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "bad-restricted-egress", {
+            # Restricted data: a server that could send it to the internet (hub egress on the server itself).
+            "metadata": {"name": "vault-egress", "namespace": "vault", "labels": k8s_labels(RESTRICTED)},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                     "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]}}),
+        res("kubernetes:batch/v1:Job", "bad-download", {
+            "metadata": {"name": "weights", "namespace": "serving-open", "labels": K8S,
+                         "annotations": {"triplane.io/egress-path": "firewall",
+                                         "triplane.io/egress-hosts": "huggingface.co,transfer.xethub.hf.co"}},
+            "spec": {"template": {"spec": {**pod_template(SECURE_CONTAINER)["template"]["spec"],
+                                           "securityContext": {"runAsNonRoot": True}}}}}),
         res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "bad-allow-all", {
             "metadata": {"name": "allow-all", "namespace": "serving-partial", "labels": K8S},
             "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}}),
@@ -413,6 +441,9 @@ EXPECTED: dict[str, set[str]] = {
     "k8s-no-secrets-in-configmaps": {"bad-config-map"},
     "k8s-namespace-network-policy": {"bad-namespace", "bad-model-server"},
     "k8s-no-public-load-balancer": {"bad-service"},
+    "k8s-namespace-pod-security": {"bad-namespace"},
+    "k8s-model-server-no-internet-egress": {"bad-server-egress", "bad-restricted-egress"},
+    "k8s-download-egress-allowlisted": {"bad-download"},
     "classification-allowed-patterns": {f"{STACK}-leaky"},
     "required-tags": {"bad-untagged-vpc"},
     "model-allowlist": {"bad-model-server"},

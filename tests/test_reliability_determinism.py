@@ -66,6 +66,7 @@ ADDED: dict[str, dict[str, Any]] = {
         },
         "gpu": {"type": "nvidia-l4", "count": 1},
         "allowed_clients": {"namespaces": ["added-apps"]},
+        "weights": {"source": "hub"},
     },
 }
 

@@ -89,12 +89,15 @@ def test_one_firewall_with_https_to_exactly_the_provider_fqdns(plan: Plan) -> No
     [collection] = group["ruleCollections"]
     assert collection["ruleCollectionType"] == "FirewallPolicyFilterRuleCollection"
     assert collection["action"] == {"type": "Allow"}
-    [rule] = collection["rules"]
-    assert rule["ruleType"] == "ApplicationRule"
-    assert rule["targetFqdns"] == ["api.mistral.ai", "api.openai.com"]
-    assert rule["protocols"] == [{"protocolType": "Https", "port": 443}]
-    assert rule["sourceAddresses"] == ["10.20.0.0/20"]
-    assert "targetUrls" not in rule and "fqdnTags" not in rule
+    rules = collection["rules"]
+    # One rule per use case, named after it, so the plan shows who needs each host.
+    assert sorted(fqdn for rule in rules for fqdn in rule["targetFqdns"]) == ["api.mistral.ai", "api.openai.com"]
+    for rule in rules:
+        assert rule["ruleType"] == "ApplicationRule"
+        assert rule["description"].startswith(f"Egress for {rule['name']} (")
+        assert rule["protocols"] == [{"protocolType": "Https", "port": 443}]
+        assert rule["sourceAddresses"] == ["10.20.0.0/20", "10.20.32.0/20"]
+        assert "targetUrls" not in rule and "fqdnTags" not in rule
     firewall = plan.one("azure-native:network:AzureFirewall").inputs
     assert firewall["sku"] == {"name": "AZFW_VNet", "tier": "Standard"}
     assert firewall["firewallPolicy"]["id"].endswith("/test-egress-policy")

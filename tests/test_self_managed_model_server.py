@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -74,7 +75,7 @@ def _program() -> None:
             namespace="vault",
             access=ClientAccess(pod_labels={"team": "legal"}),
             cache=CacheVolume(existing_claim="prefilled-models"),
-            offline=True,
+            download=None,
             monitoring="none",
             image_registry="registry.corp.example/mirror",
         ),
@@ -95,6 +96,11 @@ def container(plan: Plan, name: str) -> dict[str, Any]:
     containers = deployment.inputs["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1
     result: dict[str, Any] = containers[0]
+    return result
+
+
+def job_pod(plan: Plan, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = one(plan, "batch/v1:Job", f"{name}-weights").inputs["spec"]["template"]["spec"]
     return result
 
 
@@ -149,23 +155,45 @@ def test_termination_grace_outlasts_tgi_drain(plan: Plan) -> None:
     assert grace > drain
 
 
-def test_security_context(plan: Plan) -> None:
-    pod = pod_spec(plan, "t-tgi")
-    assert pod["securityContext"] == {
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "runAsGroup": 1000,
-        "fsGroup": 1000,
-        "fsGroupChangePolicy": "OnRootMismatch",
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-    assert pod["automountServiceAccountToken"] is False
-    context = container(plan, "t-tgi")["securityContext"]
+def _locked_down(context: dict[str, Any]) -> None:
     assert context["allowPrivilegeEscalation"] is False
     assert context["privileged"] is False
     assert context["readOnlyRootFilesystem"] is True
     assert context["capabilities"] == {"drop": ["ALL"]}
     assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_tgi_runs_as_root_because_its_python_is_under_root(plan: Plan) -> None:
+    """TGI's interpreter lives under /root/.local/share/uv: planned non-root, every TGI pod crash-loops."""
+    for workload in (pod_spec(plan, "t-tgi"), job_pod(plan, "t-tgi")):
+        assert workload["securityContext"] == {
+            "runAsUser": 0,
+            "runAsGroup": 0,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        assert workload["automountServiceAccountToken"] is False
+        [main] = workload["containers"]
+        assert main["securityContext"]["runAsUser"] == 0 and "runAsNonRoot" not in main["securityContext"]
+        _locked_down(main["securityContext"])
+
+
+def test_vllm_runs_as_a_high_non_root_uid(plan: Plan) -> None:
+    for workload in (pod_spec(plan, "t-vllm"), job_pod(plan, "t-vllm")):
+        assert workload["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "fsGroup": 10001,
+            "fsGroupChangePolicy": "OnRootMismatch",
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        [main] = workload["containers"]
+        _locked_down(main["securityContext"])
+        env = {e["name"]: e["value"] for e in main["env"] if "value" in e}
+        # Everything it writes lands on a writable volume: the cache or /tmp (HOME).
+        assert env["HOME"] == "/tmp" and env["HF_HOME"] == "/data"
+        assert env["VLLM_CACHE_ROOT"] == "/data/vllm" and env["VLLM_CONFIG_ROOT"].startswith("/tmp/")
+        assert {m["mountPath"] for m in main["volumeMounts"]} >= {"/data", "/tmp"}
 
 
 def test_volumes_shm_cache_and_tmp(plan: Plan) -> None:
@@ -235,7 +263,8 @@ def test_network_policies(plan: Plan) -> None:
         "ports": [{"protocol": "TCP", "port": 9000}],
     }
     egress = one(plan, "networking.k8s.io/v1:NetworkPolicy", "t-tgi-egress").inputs["spec"]["egress"]
-    dns, hub = egress
+    # The server resolves names and nothing more: only the download Job reaches the hub.
+    [dns] = egress
     assert dns["to"] == [
         {
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -243,10 +272,62 @@ def test_network_policies(plan: Plan) -> None:
         }
     ]
     assert {p["port"] for p in dns["ports"]} == {53}
+    download = one(plan, "networking.k8s.io/v1:NetworkPolicy", "t-tgi-weights-egress").inputs["spec"]
+    assert download["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "model-weights", "app.kubernetes.io/instance": "t-tgi"}
+    }
+    _, hub = download["egress"]
     assert hub["ports"] == [{"protocol": "TCP", "port": 443}]
     block = hub["to"][0]["ipBlock"]
     assert block["cidr"] == "0.0.0.0/0"
     assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(block["except"])
+
+
+def test_no_server_has_internet_egress(plan: Plan) -> None:
+    for name in ("t-tgi", "t-vllm", "t-offline"):
+        egress = one(plan, "networking.k8s.io/v1:NetworkPolicy", f"{name}-egress").inputs["spec"]["egress"]
+        assert [peer for rule in egress for peer in rule["to"] if "ipBlock" in peer] == [], name
+        env = {e["name"]: e.get("value") for e in container(plan, name)["env"]}
+        # A restart reads the cache: the server never downloads.
+        assert env["HF_HUB_OFFLINE"] == "1", name
+
+
+def test_download_job_runs_before_the_server_on_the_gpu_nodes(plan: Plan) -> None:
+    job = one(plan, "batch/v1:Job", "t-tgi-weights")
+    deployment = one(plan, "apps/v1:Deployment", "t-tgi-deployment")
+    assert job.urn in deployment.dependencies
+    pod = job_pod(plan, "t-tgi")
+    assert pod["nodeSelector"] == {"triplane.io/gpu-type": "nvidia-l4"}
+    assert pod["tolerations"] == pod_spec(plan, "t-tgi")["tolerations"]
+    [download] = pod["containers"]
+    assert "nvidia.com/gpu" not in download["resources"]["limits"]
+    assert download["image"] == container(plan, "t-tgi")["image"]
+    assert download["command"] == [
+        "/usr/src/.venv/bin/text-generation-server", "download-weights", "meta-llama/Llama-3.1-8B-Instruct",
+        "--revision", "0e9e39f249a16976918f6564b8830bc894c89659", "--json-output",
+    ]  # fmt: skip
+    env = {e["name"]: e for e in download["env"]}
+    assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "t-tgi-hf-token", "key": "HF_TOKEN"}
+    assert pod["volumes"][0] == {"name": "model-cache", "persistentVolumeClaim": {"claimName": "t-tgi-cache"}}
+    annotations = job.inputs["metadata"]["annotations"]
+    assert int(annotations["pulumi.com/timeoutSeconds"]) == job.inputs["spec"]["activeDeadlineSeconds"] > 3600
+    assert "pulumi.com/skipAwait" not in annotations
+    assert "huggingface.co" in annotations["triplane.io/egress-hosts"].split(",")
+
+
+def test_vllm_download_is_idempotent(plan: Plan) -> None:
+    [download] = job_pod(plan, "t-vllm")["containers"]
+    command = download["command"]
+    assert command[:2] == ["/usr/bin/python3", "-c"]
+    assert command[3:5] == ["mistralai/Mistral-7B-Instruct-v0.3", "main"]
+    assert command[5] == "/data/.triplane/mistralai--Mistral-7B-Instruct-v0.3@main.complete"
+    assert "os.path.exists(marker)" in command[2] and "sys.exit(0)" in command[2]
+
+
+def test_prefilled_claim_gets_no_download(plan: Plan) -> None:
+    assert not [r for r in plan.by_type("kubernetes:batch/v1:Job") if r.name.startswith("t-offline")]
+    dependencies = one(plan, "apps/v1:Deployment", "t-offline-deployment").dependencies
+    assert not [d for d in dependencies if "batch/v1:Job" in d]
 
 
 def test_disruption_budget_and_scaled_object(plan: Plan) -> None:
@@ -287,9 +368,13 @@ def test_service_is_cluster_ip_by_default(plan: Plan) -> None:
     assert "annotations" not in service["metadata"]
 
 
-def test_namespace_enforces_restricted_pod_security(plan: Plan) -> None:
+def test_namespace_enforces_the_strictest_level_the_engine_allows(plan: Plan) -> None:
+    # TGI runs as root: `restricted` would refuse its pods, so the namespace enforces `baseline`.
     labels = one(plan, "core/v1:Namespace", "t-tgi-namespace").inputs["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
+    vllm = one(plan, "core/v1:Namespace", "t-vllm-namespace").inputs["metadata"]["labels"]
+    assert vllm["pod-security.kubernetes.io/enforce"] == "restricted"
     account = one(plan, "core/v1:ServiceAccount", "t-tgi-sa").inputs
     assert account["automountServiceAccountToken"] is False
 
@@ -356,3 +441,24 @@ def test_offline_serves_from_the_existing_cache_without_hub_egress(plan: Plan) -
 
 def test_image_override_keeps_the_repository() -> None:
     assert image_for("vllm", "mirror.local:5000/ai", "v0.10.2") == "mirror.local:5000/ai/vllm/vllm-openai:v0.10.2"
+
+
+def test_root_is_allowed_only_for_listed_images_that_keep_every_other_restriction(plan: Plan) -> None:
+    from policies.common import Res
+    from policies.kubernetes import _non_root
+
+    config = {"rootImages": [{"repository": "huggingface/text-generation-inference", "reason": "python under /root"}]}
+    deployment = one(plan, "apps/v1:Deployment", "t-tgi-deployment")
+    res = Res(type=deployment.type, name=deployment.name, urn=deployment.urn, props=deployment.inputs)
+    assert list(_non_root(res, config)) == []
+    assert ["runs as user 0 (root)" in m for m in _non_root(res, {"rootImages": []})] == [True]
+    loose = json.loads(json.dumps(deployment.inputs))
+    loose["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+    [message] = _non_root(Res(type=deployment.type, name="loose", urn="loose", props=loose), config)
+    assert "readOnlyRootFilesystem true" in message
+    # Served from a pull-through cache, the image still matches by repository.
+    cached = json.loads(json.dumps(deployment.inputs))
+    cached["spec"]["template"]["spec"]["containers"][0]["image"] = (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/ghcr/huggingface/text-generation-inference:3.3.7"
+    )
+    assert list(_non_root(Res(type=deployment.type, name="c", urn="c", props=cached), config)) == []

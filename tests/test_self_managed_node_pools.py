@@ -40,6 +40,8 @@ AZURE = AzureNetworkRef(
     app_subnet_id="/subscriptions/0/resourceGroups/rg-test/providers/Microsoft.Network/virtualNetworks/test/subnets/app",
     endpoint_subnet_id="/subscriptions/0/resourceGroups/rg-test/providers/Microsoft.Network/virtualNetworks/test/subnets/pe",
     application_cidrs=["10.20.0.0/20"],
+    app_route_table_name="test-app-rt",
+    app_route_table_id="/subscriptions/0/resourceGroups/rg-test/providers/Microsoft.Network/routeTables/test-app-rt",
     cidr="10.20.0.0/16",
 )
 
@@ -306,6 +308,10 @@ def test_aks_cluster_is_private_isolated_and_encrypted(plan: Plan) -> None:
     assert vault["enableRbacAuthorization"] is True
     subnet = plan.one("azure-native:network:Subnet", "t-aks-nodes-subnet").inputs
     assert subnet["addressPrefix"] == "10.20.32.0/20"  # the layout's AKS block
+    # Egress only through the app subnet's routes (the network's egress firewall where it has one).
+    assert subnet["routeTable"] == {"id": AZURE.app_route_table_id}
+    assert subnet["defaultOutboundAccess"] is False
+    assert cluster["networkProfile"]["outboundType"] == "none"
 
 
 def test_aks_control_plane_logs(plan: Plan) -> None:

@@ -216,7 +216,8 @@ def test_shared_services_must_agree() -> None:
 
 
 def test_existing_cluster_without_cloud_cannot_make_an_internal_balancer() -> None:
-    env = environment(use_case(exposure="internal-load-balancer", allowed_clients={"cidrs": ["10.1.0.0/16"]}))
+    env = environment(use_case(exposure="internal-load-balancer", allowed_clients={"cidrs": ["10.1.0.0/16"]},
+                               weights={"source": "hub"}))
     env["kubernetes"] = [{"name": "gpu", "existing": {"kubeconfig_context": "onprem"}}]
     env["clouds"] = {}
     assert "use_cases[0].exposure: cluster 'gpu' is not in a known cloud" in only_problem(env)
@@ -312,6 +313,24 @@ def test_deployer_principal_must_fit_the_cloud() -> None:
     assert "is not an IAM member, e.g. serviceAccount:" in message
     message = only_problem(cluster_env("azure", deployer={"private_cidrs": ["10.5.0.0/24"], "principal": "me"}))
     assert "is not the Entra ID object ID" in message
+
+
+def test_existing_cluster_states_where_the_weights_come_from() -> None:
+    env = environment(use_case())
+    env["kubernetes"] = [{"name": "gpu", "existing": {"kubeconfig_context": "onprem"}}]
+    env["clouds"] = {}
+    assert only_problem(env).startswith("triplane:environment.use_cases[0].weights.source: cluster 'gpu' exists")
+
+
+def test_bucket_import_is_refused_with_the_alternatives() -> None:
+    message = only_problem(environment(use_case(weights={"source": "s3://models/llama"})))
+    assert "use_cases[0].weights.source" in message and "existing-claim" in message
+
+
+def test_offline_and_hub_contradict() -> None:
+    message = only_problem(environment(use_case(offline=True, weights={"source": "hub"},
+                                                cache={"existing_claim": "models"})))
+    assert "use_cases[0].weights.source: `hub` downloads" in message
 
 
 def test_one_new_cluster_per_cloud() -> None:

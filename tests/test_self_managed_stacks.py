@@ -143,7 +143,8 @@ def test_cache_storage_classes(plan: Plan) -> None:
     assert claims["st-chat-cache"]["resources"]["requests"]["storage"] == "45Gi"
     classes = {r.inputs["metadata"]["name"]: r.inputs for r in k8s(plan, "StorageClass")}
     assert classes["triplane-gp3"]["parameters"]["encrypted"] == "true"
-    assert classes["triplane-efs"]["parameters"]["uid"] == "1000"
+    # The access point's owner: the non-root UID the engines use (root writes through it too).
+    assert classes["triplane-efs"]["parameters"]["uid"] == "10001"
 
 
 def test_autoscaled_service_scales_on_queue(plan: Plan) -> None:
@@ -171,3 +172,18 @@ def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
     )
     assert container["securityContext"]["runAsNonRoot"] is True
     assert deployment["spec"]["template"]["spec"]["nodeSelector"] == {"triplane.io/node-pool": "system"}
+
+
+def test_hub_hosts_are_on_the_networks_allowlist_for_each_downloading_service(plan: Plan) -> None:
+    from components.saas.providers import aws_domain
+    from components.self_managed.weights import HUB_HOSTS
+
+    group = plan.one("aws:networkfirewall/ruleGroup:RuleGroup").inputs
+    targets = group["ruleGroup"]["rulesSource"]["rulesSourceList"]["targets"]
+    assert {"huggingface.co", ".huggingface.co", ".hf.co"} == {aws_domain(h) for h in HUB_HOSTS} <= set(targets)
+    # The plan names who needs the hosts.
+    assert "chat (model weights of" in group["description"]
+    for job in k8s(plan, "Job"):
+        assert job.inputs["metadata"]["annotations"]["triplane.io/egress-path"] == "firewall"
+        # The Job starts once the app subnets route through the firewall.
+        assert any("AwsEgressFirewall$aws:ec2/route:Route::st-egress-app-" in d for d in job.dependencies)

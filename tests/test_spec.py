@@ -171,6 +171,10 @@ def test_existing_network_is_accepted() -> None:
             "application_cidrs": ["10.0.0.0/20"],
         }
     }
+    for use_case in spec["use_cases"]:
+        if use_case["pattern"] == "self-managed":
+            # No Triplane egress firewall on an existing network: the stack states the hub path.
+            use_case["weights"] = {"source": "hub"}
     environment = validate_environment(spec, SOURCE)
     assert environment.clouds.aws is not None
     assert environment.clouds.aws.network.new is None

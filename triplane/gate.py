@@ -811,6 +811,12 @@ def _result(
                     {"pack": run.name, "policy": name, "resource": str(exemption.get("resource", "")),
                      "reason": str(exemption.get("reason", ""))}
                 )
+            # Images allowed to run as root (`k8s-run-as-non-root`) are exemptions too, with their reason.
+            for image in entry["properties"].get("rootImages") or []:
+                exemptions.append(
+                    {"pack": run.name, "policy": name, "resource": f"image */{image.get('repository', '')} as root",
+                     "reason": str(image.get("reason", ""))}
+                )
         for diagnostic in diagnostics:
             level = LEVEL_NAMES.get(diagnostic.enforcementLevel, "advisory")
             if level == "disabled":

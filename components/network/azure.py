@@ -155,6 +155,7 @@ class AzureNetwork(pulumi.ComponentResource):
             endpoint_subnet_id=endpoint_subnet.id,
             application_cidrs=[app_cidr],
             app_route_table_name=app_routes.name,
+            app_route_table_id=app_routes.id,
             subnets=SubnetSequence(endpoint_subnet),
             cidr=args.cidr,
         )

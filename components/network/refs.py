@@ -57,6 +57,8 @@ class AzureNetworkRef:
     application_cidrs: Sequence[str]
     app_route_table_name: pulumi.Input[str] | None = None
     """Route table of the app subnet, for egress routes (None for an existing network)."""
+    app_route_table_id: pulumi.Input[str] | None = None
+    """The same route table's ID: other subnets of workloads (AKS nodes) egress through it too."""
     subnets: SubnetSequence = field(default_factory=SubnetSequence)
     """Where a component adding a subnet to this VNet takes its place in line."""
     cidr: str | None = None

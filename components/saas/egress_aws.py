@@ -34,7 +34,9 @@ TARGET_TYPES = ["TLS_SNI", "HTTP_HOST"]
 class AwsEgressFirewallArgs:
     network: AwsNetworkRef
     hosts: Sequence[str]
-    """Every host any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    """Every host any workload on this network may reach (sorted, de-duplicated)."""
+    owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Host -> who needs it and why (`owner (reason)`), shown in the rule group's description."""
     kms_key: pulumi.Input[str] | None = None
     """An existing KMS key ARN for the log groups; otherwise one is created."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -48,6 +50,8 @@ class AwsEgressFirewall(pulumi.ComponentResource):
     firewall_arn: pulumi.Output[str]
     alert_log_group: pulumi.Output[str]
     endpoint_ids: list[pulumi.Output[str]]
+    ready: list[pulumi.Resource]
+    """What a workload getting out through the firewall waits for: the app subnets' routes to it."""
 
     def __init__(self, name: str, args: AwsEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:AwsEgressFirewall", name, None, opts)
@@ -107,7 +111,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         rule_group = aws.networkfirewall.RuleGroup(
             f"{name}-allowlist",
             name=f"{name}-allowlist",
-            description="Hosts of the external AI APIs this environment's SaaS use cases call",
+            description=allowlist_description(self.allowed_hosts, args.owners),
             type="STATEFUL",
             capacity=RULE_GROUP_CAPACITY,
             rule_group=aws.networkfirewall.RuleGroupRuleGroupArgs(
@@ -230,7 +234,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         firewall = aws.networkfirewall.Firewall(
             f"{name}-firewall",
             name=f"{name}-firewall",
-            description="Egress allowlist for external AI APIs",
+            description="Egress allowlist of the network",
             vpc_id=network.vpc_id,
             firewall_policy_arn=policy.arn,
             subnet_mappings=[
@@ -257,17 +261,19 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         )
 
         endpoint_ids: list[pulumi.Output[str]] = []
+        self.ready = []
         for index, zone in enumerate(zones):
             # The endpoint of each zone exists only once the firewall does: read it from its status.
             endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
             endpoint_ids.append(endpoint_id)
-            aws.ec2.Route(
+            app_route = aws.ec2.Route(
                 f"{name}-app-{zone}-egress",
                 route_table_id=network.private_route_table_ids[index],
                 destination_cidr_block="0.0.0.0/0",
                 vpc_endpoint_id=endpoint_id,
                 opts=child,
             )
+            self.ready.append(app_route)
             aws.ec2.Route(
                 f"{name}-public-{zone}-return",
                 route_table_id=public_tables[index].id,
@@ -288,6 +294,16 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 "alert_log_group": self.alert_log_group,
             }
         )
+
+
+DESCRIPTION_LIMIT = 512
+
+
+def allowlist_description(hosts: Sequence[str], owners: Mapping[str, Sequence[str]]) -> str:
+    """Who the allowlist serves, by owner, within the rule group's 512-character description."""
+    needs = sorted({owner for host in hosts for owner in owners.get(host, ())})
+    text = "Egress allowlist for " + "; ".join(needs) if needs else "Egress allowlist"
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 3] + "..."
 
 
 def _endpoint_id(firewall: aws.networkfirewall.Firewall, subnet: aws.ec2.Subnet, zone: str) -> pulumi.Output[str]:

@@ -31,7 +31,9 @@ RULE_COLLECTION = "allow-ai-apis"
 class AzureEgressFirewallArgs:
     network: AzureNetworkRef
     hosts: Sequence[str]
-    """Every FQDN any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    """Every FQDN any workload on this network may reach (sorted, de-duplicated)."""
+    owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Host -> who needs it and why (`owner (reason)`): one application rule per owner."""
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False
     log_retention_days: int = 90
@@ -42,6 +44,8 @@ class AzureEgressFirewall(pulumi.ComponentResource):
     egress_ips: pulumi.Output[list[str]]
     private_ip: pulumi.Output[str]
     log_workspace_id: pulumi.Output[str]
+    ready: list[pulumi.Resource]
+    """What a workload getting out through the firewall waits for: the app subnet's route to it."""
 
     def __init__(self, name: str, args: AzureEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:AzureEgressFirewall", name, None, opts)
@@ -115,14 +119,19 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                     rules=[
                         network.ApplicationRuleArgs(
                             rule_type="ApplicationRule",
-                            name="ai-api-hosts",
-                            description="External AI APIs of this environment's SaaS use cases",
-                            source_addresses=[layout.block(ref.cidr, layout.AZURE_APP)],
+                            name=rule_name,
+                            description=f"Egress for {owner}"[:140],
+                            # The app subnet and the AKS nodes' (overlay pods leave with their node's address).
+                            source_addresses=[
+                                layout.block(ref.cidr, layout.AZURE_APP),
+                                layout.block(ref.cidr, layout.AZURE_AKS),
+                            ],
                             protocols=[
                                 network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)
                             ],
-                            target_fqdns=list(self.allowed_hosts),
+                            target_fqdns=fqdns,
                         )
+                        for rule_name, owner, fqdns in rules_by_owner(self.allowed_hosts, args.owners)
                     ],
                 )
             ],
@@ -157,7 +166,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             opts=child,
         )
         private_ip = firewall.ip_configurations.apply(lambda configs: firewall_private_ip(configs, name))
-        network.Route(
+        route = network.Route(
             f"{name}-app-default",
             resource_group_name=group,
             route_table_name=ref.app_route_table_name,
@@ -167,6 +176,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             next_hop_ip_address=private_ip,
             opts=child,
         )
+        self.ready = [route]
         self.egress_ips = public_ip.ip_address.apply(lambda ip: [ip] if ip else [])
         self.private_ip = private_ip
         self.log_workspace_id = workspace.id
@@ -178,6 +188,22 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                 "log_workspace_id": workspace.id,
             }
         )
+
+
+def rules_by_owner(
+    hosts: Sequence[str], owners: Mapping[str, Sequence[str]]
+) -> list[tuple[str, str, list[str]]]:
+    """(rule name, owner, FQDNs): one application rule per owner, so the plan shows who needs each host.
+
+    Hosts without a named owner share the rule `ai-api-hosts`."""
+    grouped: dict[str, set[str]] = {}
+    for host in hosts:
+        for owner in owners.get(host) or ["ai-api-hosts"]:
+            grouped.setdefault(owner, set()).add(host)
+    return [
+        (owner.split(" (")[0], owner, sorted(fqdns))
+        for owner, fqdns in sorted(grouped.items())
+    ]
 
 
 def firewall_private_ip(configs: Any, name: str) -> str:

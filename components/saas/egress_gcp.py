@@ -38,7 +38,9 @@ RULE_PRIORITY_BASE = 1000
 class GcpEgressProxyArgs:
     network: GcpNetworkRef
     hosts: Sequence[str]
-    """Every host any SaaS use case on this network may reach (sorted, de-duplicated)."""
+    """Every host any workload on this network may reach (sorted, de-duplicated)."""
+    owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Host -> who needs it and why (`owner (reason)`), shown in each rule's description."""
     workload_service_accounts: Sequence[str] = ()
     """Emails of the workload service accounts whose other egress is denied."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -46,11 +48,18 @@ class GcpEgressProxyArgs:
     nat_addresses: int = 2
 
 
+def rule_description(host: str, owners: Mapping[str, Sequence[str]]) -> str:
+    needs = owners.get(host)
+    return f"Allow {host} for {'; '.join(needs)}" if needs else f"Allow {host}"
+
+
 class GcpEgressProxy(pulumi.ComponentResource):
     allowed_hosts: tuple[str, ...]
     egress_ips: pulumi.Output[list[str]]
     proxy_address: pulumi.Output[str]
     gateway_id: pulumi.Output[str]
+    ready: list[pulumi.Resource]
+    """What a workload getting out through the proxy waits for: the gateway."""
 
     def __init__(self, name: str, args: GcpEgressProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:GcpEgressProxy", name, None, opts)
@@ -162,7 +171,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 priority=RULE_PRIORITY_BASE + index,
                 session_matcher=swp_session_matcher(host),
                 basic_profile="ALLOW",
-                description=f"Allow {host}",
+                description=rule_description(host, args.owners),
                 # Rules written in parallel race inside one policy: create them one after another.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
@@ -222,6 +231,9 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # Not the rules: written one after another, they finish while a cluster is still being created,
+        # and a workload's retries cover one still missing; waiting would serialise it behind them all.
+        self.ready = [gateway]
         self.egress_ips = pulumi.Output.all(*[address.address for address in nat_ips]).apply(list)
         self.proxy_address = proxy_address.address
         self.gateway_id = gateway.id

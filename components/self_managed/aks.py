@@ -7,7 +7,10 @@ purge protection, public access disabled) and key for KMS encryption of Kubernet
 private link, with Key Vault Crypto User and Contributor for the identity (unless a key is given);
 the cluster with a private API server (or authorized networks only), Entra ID with Azure RBAC and
 local accounts disabled, Azure CNI overlay with Cilium (which enforces NetworkPolicy), no outbound
-path of its own (`outboundType: none`, bootstrap artifacts from the cache), workload identity, image
+path of its own (`outboundType: none`, bootstrap artifacts from the cache: `userDefinedRouting` would
+make the cluster itself depend on the firewall and its allowlist on every AKS-required host; the node
+subnet shares the app subnet's route table instead, so only workloads with an allowlist entry get out
+through the network's egress firewall), workload identity, image
 cleaner, and an autoscaling system pool without public IPs; a Log Analytics workspace and the
 diagnostic setting that sends control-plane logs (API server, admin audit, controller manager,
 scheduler, autoscaler, Entra guard) there; and "Azure Kubernetes Service RBAC Cluster Admin" on the
@@ -114,6 +117,13 @@ class AksCluster(pulumi.ComponentResource):
                 subnet_name=f"aks-{cluster_name}",
                 address_prefix=layout.block(network.cidr, layout.AZURE_AKS),
                 default_outbound_access=False,
+                # The app subnet's routes: where the network has an egress firewall, workloads with an
+                # allowlist entry (a weights download) get out through it, and nothing else does.
+                route_table=(
+                    azure_native.network.RouteTableArgs(id=network.app_route_table_id)
+                    if network.app_route_table_id is not None
+                    else None
+                ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=network.subnets.after()),
             )
             network.subnets.add(subnet)

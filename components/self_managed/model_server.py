@@ -1,13 +1,16 @@
 """TgiService: an open model served by Text Generation Inference (or vLLM) on any Kubernetes cluster.
 
-Creates, in its own namespace (Pod Security `restricted` enforced): a ServiceAccount without an API
-token; Secrets for the Hugging Face token and the API key (referenced by `secretKeyRef`, never
-literal env values); a PersistentVolumeClaim for the model cache (unless an existing, pre-filled
-one is named); the Deployment (pinned image, args only, GPUs per pod = shards, `/dev/shm` in memory,
-non-root with a writable cache, read-only root filesystem, a startup probe with a long budget);
-a Service (ClusterIP, or an internal load balancer, never a public one); NetworkPolicies (deny by
-default, ingress only from the named clients, egress only to DNS and, unless offline, HTTPS to the
-model hub); a PodDisruptionBudget; optionally a KEDA ScaledObject on the queue size and a
+Creates, in its own namespace (Pod Security enforced at the strictest level the engine's image
+supports, `restricted` warned and audited; see `engines`): a ServiceAccount without an API token;
+Secrets for the Hugging Face token and the API key (referenced by `secretKeyRef`, never literal env
+values); a PersistentVolumeClaim for the model cache (unless an existing one is named); the Job that
+downloads the pinned revision into it once (`weights`; none when the claim is pre-filled); the
+Deployment, created after that Job (pinned image, args only, GPUs per pod = shards, `/dev/shm` in
+memory, the engine's user with no capabilities, no escalation and a read-only root filesystem,
+`HF_HUB_OFFLINE=1`, a startup probe with a long budget); a Service (ClusterIP, or an internal load
+balancer, never a public one); NetworkPolicies (deny by default, ingress only from the named
+clients, egress only to DNS; the download Job alone may reach the hub); a PodDisruptionBudget;
+optionally a KEDA ScaledObject on the queue size and a
 ServiceMonitor (`components.self_managed.autoscaling`).
 
 The same interface serves both engines: `engine="vllm"` swaps the image, arguments, port and
@@ -25,35 +28,25 @@ import pulumi_kubernetes as k8s
 
 from components.naming import physical_name
 from components.self_managed.autoscaling import QueueScaling, scale_on_queue, scrape_metrics
+from components.self_managed.engines import (
+    CACHE_PATH,
+    ENGINES,
+    TMP_PATH,
+    Engine,
+    base_env,
+    container_security_context,
+    namespace_labels,
+    pod_security_context,
+)
+from components.self_managed.weights import DownloadJobArgs, WeightsDownload, dns_egress_rule, download_job
 
 TGI_IMAGE = ("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
 VLLM_IMAGE = ("docker.io", "vllm/vllm-openai", "v0.11.0")
 """(registry, repository, pinned tag). A registry override replaces only the host part."""
 
-RUN_AS = 1000
-CACHE_PATH = "/data"
 GRACEFUL_TERMINATION_SECONDS = 90
 TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30
 """Longer than the server's own drain, so in-flight requests finish before the kill."""
-
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
-"""Excluded from hub egress: the hub is on the internet; nothing private (nor the metadata server) is."""
-
-
-@dataclass(frozen=True)
-class Engine:
-    name: str
-    container: str
-    port: int
-    metrics_port: int
-    queue_metric: str
-    api_key_env: str
-
-
-ENGINES: dict[str, Engine] = {
-    "tgi": Engine("text-generation-inference", "tgi", 8080, 9000, "tgi_queue_size", "API_KEY"),
-    "vllm": Engine("vllm", "vllm", 8000, 8000, "vllm:num_requests_waiting", "VLLM_API_KEY"),
-}
 
 
 @dataclass
@@ -71,7 +64,7 @@ class CacheVolume:
     storage_class: str | None = None
     access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = "ReadWriteOnce"
     existing_claim: str | None = None
-    """A claim already holding the model (required offline); nothing is created then."""
+    """A claim to use instead of creating one (pre-filled when `download` is None)."""
 
 
 @dataclass
@@ -108,7 +101,8 @@ class TgiServiceArgs:
     node_selector: Mapping[str, str] = field(default_factory=dict)
     toleration_keys: Sequence[str] = ("nvidia.com/gpu", "sku")
     cache: CacheVolume = field(default_factory=CacheVolume)
-    offline: bool = False
+    download: WeightsDownload | None = field(default_factory=WeightsDownload)
+    """The Job that fills the cache from the hub; None when `cache.existing_claim` is already filled."""
     hf_token: pulumi.Input[str] | None = None
     api_key: pulumi.Input[str] | None = None
     monitoring: Literal["none", "annotations", "service-monitor"] = "annotations"
@@ -195,12 +189,7 @@ class TgiService(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata={
                 "name": ns,
-                "labels": {
-                    **args.tags,
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
+                "labels": {**args.tags, **namespace_labels(engine)},
             },
             # Deleting a namespace deletes the cache claim in it: protected with the claim.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
@@ -214,22 +203,16 @@ class TgiService(pulumi.ComponentResource):
             f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=in_ns
         )
 
-        env: list[dict[str, Any]] = [
-            {"name": "HF_HOME", "value": CACHE_PATH},
-            {"name": "HOME", "value": "/tmp"},
-            # Libraries that name cache folders after the user (torch inductor) fail on a UID
-            # without a passwd entry unless USER is set.
-            {"name": "USER", "value": engine.container},
-        ]
+        env = base_env(engine)
+        # The server only ever reads the cache: the download Job (or an import) filled it.
+        env.append({"name": "HF_HUB_OFFLINE", "value": "1"})
         if args.engine == "vllm":
             env += [
                 {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
                 {"name": "DO_NOT_TRACK", "value": "1"},
-                {"name": "VLLM_CACHE_ROOT", "value": f"{CACHE_PATH}/vllm"},
             ]
-        if args.offline:
-            env.append({"name": "HF_HUB_OFFLINE", "value": "1"})
         secret_names: list[str] = []
+        secrets: list[pulumi.Resource] = []
         for key, value, env_name in (
             ("hf-token", args.hf_token, "HF_TOKEN"),
             ("api-key", args.api_key, engine.api_key_env),
@@ -237,7 +220,7 @@ class TgiService(pulumi.ComponentResource):
             if value is None:
                 continue
             secret_name = f"{app}-{key}"
-            k8s.core.v1.Secret(
+            secret = k8s.core.v1.Secret(
                 f"{name}-{key}",
                 metadata=meta(secret_name),
                 type="Opaque",
@@ -245,8 +228,10 @@ class TgiService(pulumi.ComponentResource):
                 opts=in_ns,
             )
             secret_names.append(secret_name)
+            secrets.append(secret)
             env.append({"name": env_name, "value_from": {"secret_key_ref": {"name": secret_name, "key": env_name}}})
 
+        claim: list[pulumi.Resource] = []
         if args.cache.existing_claim is not None:
             claim_name = args.cache.existing_claim
         else:
@@ -260,7 +245,7 @@ class TgiService(pulumi.ComponentResource):
                 claim_spec["storage_class_name"] = args.cache.storage_class
             # The claim binds only once a pod lands on a node (WaitForFirstConsumer): do not block on it.
             claim_meta: Any = {**meta(claim_name), "annotations": {"pulumi.com/skipAwait": "true"}}
-            k8s.core.v1.PersistentVolumeClaim(
+            cache_claim = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-cache",
                 metadata=claim_meta,
                 spec=claim_spec,
@@ -271,6 +256,32 @@ class TgiService(pulumi.ComponentResource):
                     retain_on_delete=args.protect_data,
                 ),
             )
+            claim.append(cache_claim)
+        image = image_for(args.engine, args.image_registry, args.image_tag)
+        server_after: list[pulumi.Resource] = [namespace]
+        if args.download is not None:
+            server_after = [
+                download_job(
+                    name,
+                    DownloadJobArgs(
+                        engine_key=args.engine,
+                        engine=engine,
+                        image=image,
+                        model_id=args.model_id,
+                        revision=args.revision,
+                        namespace=ns,
+                        app=app,
+                        claim_name=claim_name,
+                        download=args.download,
+                        labels=args.tags,
+                        node_selector=args.node_selector,
+                        toleration_keys=args.toleration_keys,
+                        token_secret=f"{app}-hf-token" if args.hf_token is not None else None,
+                    ),
+                    # The claim and the secrets are created in the namespace: waiting for them implies it.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*claim, *secrets] or [namespace]),
+                )
+            ]
 
         ports = [{"name": "http", "container_port": engine.port, "protocol": "TCP"}]
         if engine.metrics_port != engine.port:
@@ -283,22 +294,13 @@ class TgiService(pulumi.ComponentResource):
         period = 10
         container = {
             "name": engine.container,
-            "image": image_for(args.engine, args.image_registry, args.image_tag),
+            "image": image,
             "image_pull_policy": "IfNotPresent",
             "args": server_args(args),
             "env": env,
             "ports": ports,
             "resources": resources,
-            "security_context": {
-                "allow_privilege_escalation": False,
-                "privileged": False,
-                "read_only_root_filesystem": True,
-                "run_as_non_root": True,
-                "run_as_user": RUN_AS,
-                "run_as_group": RUN_AS,
-                "capabilities": {"drop": ["ALL"]},
-                "seccomp_profile": {"type": "RuntimeDefault"},
-            },
+            "security_context": container_security_context(engine),
             # Model download and shard loading can take tens of minutes: only the startup probe
             # waits that long; readiness and liveness take over once it has passed.
             "startup_probe": {
@@ -322,7 +324,7 @@ class TgiService(pulumi.ComponentResource):
             "volume_mounts": [
                 {"name": "model-cache", "mount_path": CACHE_PATH},
                 {"name": "dshm", "mount_path": "/dev/shm"},
-                {"name": "tmp", "mount_path": "/tmp"},
+                {"name": "tmp", "mount_path": TMP_PATH},
             ],
         }
         pod_annotations: dict[str, str] = {"kubectl.kubernetes.io/default-container": engine.container}
@@ -342,14 +344,7 @@ class TgiService(pulumi.ComponentResource):
             "automount_service_account_token": False,
             "enable_service_links": False,
             "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
-            "security_context": {
-                "run_as_non_root": True,
-                "run_as_user": RUN_AS,
-                "run_as_group": RUN_AS,
-                "fs_group": RUN_AS,
-                "fs_group_change_policy": "OnRootMismatch",
-                "seccomp_profile": {"type": "RuntimeDefault"},
-            },
+            "security_context": pod_security_context(engine),
             "node_selector": dict(args.node_selector),
             "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
             "topology_spread_constraints": [
@@ -393,9 +388,9 @@ class TgiService(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=deployment_meta,
             spec=deployment_spec,
-            # Not on the service account: until it exists, the API server refuses the pods and the
-            # ReplicaSet tries again, so both are created at once.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            # After the download Job: the server starts offline, from a filled cache. Not on the service
+            # account: until it exists, the API server refuses the pods and the ReplicaSet tries again.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=server_after),
         )
 
         access = args.access
@@ -523,20 +518,8 @@ class TgiService(pulumi.ComponentResource):
             },
             opts=opts,
         )
-        dns_peer = {
-            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
-            "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
-        }
-        egress: Any = [{"to": [dns_peer], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
-        if not args.offline:
-            # NetworkPolicy cannot name a host: HTTPS to public addresses only; the network's egress
-            # firewall narrows it to the hub's names.
-            egress.append(
-                {
-                    "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
-                    "ports": [{"protocol": "TCP", "port": 443}],
-                }
-            )
+        # The server serves from its cache: it resolves names and reaches nothing else.
+        egress: Any = [dns_egress_rule()]
         k8s.networking.v1.NetworkPolicy(
             f"{name}-egress",
             metadata=meta(f"{physical_name(name, kind='k8s')}-egress"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.self_managed.model_server import RUN_AS
+from components.self_managed.engines import NON_ROOT_UID
 
 EBS_CLASS = "triplane-gp3"
 EFS_CLASS = "triplane-efs"
@@ -56,8 +56,8 @@ class CacheStorageClasses(pulumi.ComponentResource):
                     "provisioningMode": "efs-ap",
                     "fileSystemId": args.efs_file_system_id,
                     "directoryPerms": "700",
-                    "uid": str(RUN_AS),
-                    "gid": str(RUN_AS),
+                    "uid": str(NON_ROOT_UID),
+                    "gid": str(NON_ROOT_UID),
                     "basePath": "/model-caches",
                 },
                 reclaim_policy="Delete",

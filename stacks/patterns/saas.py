@@ -1,9 +1,9 @@
 """The SaaS pattern: a use case calls an external AI API through its cloud's shared egress firewall.
 
 Each cloud network gets ONE egress firewall (AWS Network Firewall, Azure Firewall, GCP Secure Web
-Proxy), created when the first SaaS use case of that cloud is built; its allowlist is the sorted,
-de-duplicated union of the hosts of every SaaS use case of that cloud in the environment, so the
-order in which use cases are built never changes it.
+Proxy), created when the first workload of that cloud needing it is built; its allowlist
+(`stacks.egress`) is the sorted, de-duplicated union of every SaaS use case's hosts and every
+other entry of that network, so the order in which use cases are built never changes it.
 
 The firewall works by owning the network's egress routes, which Triplane can only do in a network
 it creates. A SaaS use case on a cloud whose network is `existing` is therefore a spec error: the
@@ -18,29 +18,21 @@ import hashlib
 from typing import Any
 
 from components.naming import physical_name
-from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
-from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
-from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
-from components.saas.saas_egress import EgressFirewall, SaasEgress, SaasEgressArgs, workload_service_account
+from components.network.refs import AwsNetworkRef, AzureNetworkRef
+from components.saas.egress_aws import AwsEgressFirewall
+from components.saas.egress_azure import AzureEgressFirewall
+from components.saas.saas_egress import EgressFirewall, SaasEgress, SaasEgressArgs
 from components.saas.secret_store import VAULT_DNS_ZONE, AzureVaultDnsZone, AzureVaultDnsZoneArgs
 from stacks.cloud_apis import aws_interface_endpoints
 from stacks.context import Endpoint, StackContext
+from stacks.egress import allowed_hosts, egress_on, saas_use_cases
 from stacks.secrets import require_secret
-from stacks.spec import Environment, SaasUseCase
+from stacks.spec import SaasUseCase
 
 PATTERN = "saas"
 AWS_SAAS_ENDPOINTS = ("secretsmanager", "sts")
 """Interface endpoints every AWS SaaS workload needs: its API key and its role's credentials."""
-
-
-def saas_use_cases(environment: Environment, cloud: str) -> list[SaasUseCase]:
-    return [u for u in environment.use_cases if isinstance(u, SaasUseCase) and u.cloud == cloud]
-
-
-def allowed_hosts(environment: Environment, cloud: str) -> list[str]:
-    """The egress allowlist of `cloud`'s network: every SaaS use case's hosts, sorted, de-duplicated."""
-    return sorted({host for use_case in saas_use_cases(environment, cloud) for host in use_case.hosts})
+__all__ = ["AWS_SAAS_ENDPOINTS", "PATTERN", "allowed_hosts", "build", "build_on", "saas_use_cases"]
 
 
 def build(use_case: SaasUseCase, ctx: StackContext) -> Endpoint:
@@ -52,7 +44,7 @@ def build(use_case: SaasUseCase, ctx: StackContext) -> Endpoint:
 def build_on(use_case: SaasUseCase, ctx: StackContext, network: Any) -> Endpoint:
     """`build` with the network already known (tests pass a literal network ref)."""
     cloud = use_case.cloud
-    egress: EgressFirewall = ctx.shared(("egress", cloud), lambda: _egress(ctx, cloud, network))
+    egress: EgressFirewall = egress_on(ctx, cloud, network)
     vault_dns_zone_id = None
     if isinstance(network, AwsNetworkRef):
         # The workload reads its key and assumes its role from subnets without internet (the firewall
@@ -104,41 +96,6 @@ def build_on(use_case: SaasUseCase, ctx: StackContext, network: Any) -> Endpoint
         egress_ips=component.egress_ips,
         proxy=component.proxy,
     )
-
-
-def _egress(ctx: StackContext, cloud: str, network: Any) -> EgressFirewall:
-    """The network's egress firewall, allowing the hosts of every SaaS use case of `cloud`."""
-    hosts = allowed_hosts(ctx.environment, cloud)
-    name = f"{ctx.prefix()}-egress"
-    tags = ctx.tags()
-    if isinstance(network, AwsNetworkRef):
-        return AwsEgressFirewall(
-            name,
-            AwsEgressFirewallArgs(network=network, hosts=hosts, tags=tags, protect_data=ctx.protect_data),
-            opts=ctx.opts(cloud),
-        )
-    if isinstance(network, AzureNetworkRef):
-        return AzureEgressFirewall(
-            name,
-            AzureEgressFirewallArgs(network=network, hosts=hosts, tags=tags, protect_data=ctx.protect_data),
-            opts=ctx.opts(cloud),
-        )
-    if isinstance(network, GcpNetworkRef):
-        accounts = [
-            workload_service_account(ctx.prefix(u), network.project) for u in saas_use_cases(ctx.environment, cloud)
-        ]
-        return GcpEgressProxy(
-            name,
-            GcpEgressProxyArgs(
-                network=network,
-                hosts=hosts,
-                workload_service_accounts=accounts,
-                tags=tags,
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts(cloud),
-        )
-    raise TypeError(f"no SaaS egress firewall for a {type(network).__name__}")
 
 
 def _vault_name(ctx: StackContext, use_case: SaasUseCase) -> str:

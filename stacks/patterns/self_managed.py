@@ -11,13 +11,16 @@ from __future__ import annotations
 import pulumi
 
 from components.naming import physical_name
+from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed import sizing
 from components.self_managed.autoscaling import ActiveHours, QueueScaling
 from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
 from components.self_managed.model_server import CacheVolume, ClientAccess, TgiService, TgiServiceArgs, TokenLimits
+from components.self_managed.weights import WeightsDownload
 from components.tagging import k8s_labels, standard_tags
 from stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
 from stacks.context import Endpoint, StackContext
+from stacks.egress import downloads_through_firewall, egress_for
 from stacks.secrets import require_secret
 from stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
 
@@ -113,7 +116,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
                 access_mode=access_mode,
                 existing_claim=cache.existing_claim,
             ),
-            offline=use_case.offline,
+            download=_download(ctx, use_case),
             hf_token=require_secret(use_case.hf_token_secret) if use_case.hf_token_secret else None,
             api_key=require_secret(use_case.api_key_secret) if use_case.api_key_secret else None,
             access=ClientAccess(
@@ -151,6 +154,30 @@ def _queue_scaling(handle: ClusterHandle, use_case: SelfManagedUseCase) -> Queue
     )
 
 
+def _download(ctx: StackContext, use_case: SelfManagedUseCase) -> WeightsDownload | None:
+    """The weights Job's way out: the network's egress firewall where Triplane built the network,
+    the path the stack declared on an existing cluster (`weights.source: hub`); None when pre-filled."""
+    if use_case.weights_source != "hub":
+        return None
+    download = WeightsDownload(timeout_seconds=download_seconds(use_case))
+    cloud = downloads_through_firewall(ctx.environment, use_case)
+    if cloud is not None:
+        egress = egress_for(ctx, cloud)
+        download.after = list(egress.ready)
+        if isinstance(egress, GcpEgressProxy):
+            # Secure Web Proxy is an explicit proxy: the Job sends its HTTPS through it.
+            download.https_proxy = pulumi.Output.concat("http://", egress.proxy_address, f":{PROXY_PORT}")
+            download.proxy_cidr = pulumi.Output.concat(egress.proxy_address, "/32")
+    return download
+
+
+def download_seconds(use_case: SelfManagedUseCase) -> int:
+    """10 minutes plus 30 s per GB of weights (about 35 MB/s), at least 20 minutes."""
+    info = use_case.model.info
+    weights = info.parameters_billion * sizing.BYTES_PER_PARAMETER[use_case.model.weight_format]
+    return int(max(1200, 600 + 30 * weights))
+
+
 def _common_labels(selectors: list[dict[str, str]]) -> dict[str, str]:
     """Sharing use cases may name different client pods: only the labels all of them require stay,
     so no client of any of them is shut out (the namespaces still narrow who gets in)."""
@@ -179,8 +206,6 @@ def _warn_about_egress(ctx: StackContext, handle: ClusterHandle, use_case: SelfM
     needs = []
     if use_case.image.registry is None:
         needs.append("pull its image from the public registry (set image.registry to a mirror)")
-    if not use_case.offline:
-        needs.append("download the model from the hub (or serve offline from a pre-filled cache)")
     if needs:
         pulumi.log.warn(
             f"{ctx.source}: use case {use_case.name!r} runs in the {handle.cloud} network Triplane creates, "

@@ -334,6 +334,33 @@ class Image(SpecModel):
         return value
 
 
+BUCKET_SCHEMES = ("s3://", "gs://", "https://")
+
+
+class Weights(SpecModel):
+    """Where the model server's cache gets the weights; the server itself never downloads."""
+
+    source: str | None = Field(
+        default=None,
+        description="`hub`: a Job downloads the pinned revision once through the network's egress "
+        "allowlist (the default on clusters Triplane creates); `existing-claim`: cache.existing_claim "
+        "is already filled (air-gapped sites). Required on an existing cluster.",
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is None or value in ("hub", "existing-claim"):
+            return value
+        if value.startswith(BUCKET_SCHEMES):
+            raise ValueError(
+                f"importing weights from {value} is not supported yet; copy the snapshot into a "
+                "PersistentVolumeClaim in the service's namespace and set `source: existing-claim` with "
+                "cache.existing_claim, or use `source: hub`"
+            )
+        raise ValueError(f"{value!r} is not a weights source; use `hub` or `existing-claim`")
+
+
 class Resources(SpecModel):
     cpu: int = Field(ge=1, le=512, description="CPU cores per pod (request = limit).")
     memory_gib: int = Field(ge=4, le=4096, description="Memory per pod in GiB (request = limit).")
@@ -357,8 +384,10 @@ class SelfManagedUseCase(UseCaseBase):
     )
     offline: bool = Field(
         default=False,
-        description="HF_HUB_OFFLINE=1: serve from a pre-filled cache (cache.existing_claim), never the hub.",
+        description="Never reach the hub, not even to fill the cache: the same as weights.source "
+        "`existing-claim` (cache.existing_claim pre-filled). The server runs HF_HUB_OFFLINE=1 either way.",
     )
+    weights: Weights = Field(default_factory=Weights)
     hf_token_secret: ConfigKey | None = Field(
         default=None, description="Stack config key holding a Hugging Face token, for gated models."
     )
@@ -395,6 +424,13 @@ class SelfManagedUseCase(UseCaseBase):
     def service_name(self) -> str:
         return self.shared_service or self.name
 
+    @property
+    def weights_source(self) -> str:
+        """`hub` or `existing-claim`, with `offline` and the default resolved."""
+        if self.offline:
+            return "existing-claim"
+        return self.weights.source or "hub"
+
     @model_validator(mode="after")
     def _consistent(self) -> SelfManagedUseCase:
         tokens, model = self.tokens, self.model
@@ -421,7 +457,11 @@ class SelfManagedUseCase(UseCaseBase):
                 f"autoscaling.active_hours.replicas: {hours.replicas} is more than replicas.max "
                 f"({self.replicas.max})"
             )
-        if self.offline and self.cache.existing_claim is None:
+        if self.offline and self.weights.source == "hub":
+            raise ValueError(
+                "weights.source: `hub` downloads the weights, which `offline: true` forbids; drop one of them"
+            )
+        if self.weights_source == "existing-claim" and self.cache.existing_claim is None:
             raise ValueError(
                 "cache.existing_claim: offline serving (HF_HUB_OFFLINE=1) never downloads; name the "
                 "PersistentVolumeClaim pre-filled with the model"
@@ -520,6 +560,7 @@ SHARED_SETTINGS = (
     "cache",
     "resources",
     "offline",
+    "weights",
     "hf_token_secret",
     "api_key_secret",
     "exposure",
@@ -593,6 +634,19 @@ def check_environment(environment: Environment) -> None:
             continue  # reported by the environment
         if cluster.new is not None:
             cloud = cluster.new.cloud
+            settings = getattr(environment.clouds, cloud, None)
+            if (
+                settings is not None
+                and settings.network.existing is not None
+                and use_case.weights.source is None
+                and not use_case.offline
+            ):
+                raise ValueError(
+                    f"use_cases[{i}].weights.source: the {cloud} network exists already, so Triplane builds "
+                    "no egress firewall for the weights download; state where the weights come from: `hub` "
+                    "(the network reaches huggingface.co and its storage hosts) or `existing-claim` "
+                    "(cache.existing_claim is pre-filled)"
+                )
             if sizing.machine_for(cloud, use_case.gpu.type, use_case.gpu.count) is None:
                 offered = [
                     f"{g} (up to {max(spec.machines(cloud))})"
@@ -610,6 +664,13 @@ def check_environment(environment: Environment) -> None:
                     f"{use_case.gpu.count} x {use_case.gpu.type}; "
                     f"GPUs on {cloud}: {', '.join(offered)}{elsewhere}"
                 )
+        elif use_case.weights.source is None and not use_case.offline:
+            raise ValueError(
+                f"use_cases[{i}].weights.source: cluster {cluster.name!r} exists already, so Triplane gives "
+                "it no path to the Hugging Face hub; state where the weights come from: `hub` (the cluster "
+                "reaches huggingface.co and its storage hosts) or `existing-claim` (cache.existing_claim "
+                "is pre-filled)"
+            )
         elif (
             use_case.exposure == "internal-load-balancer"
             and cluster.existing is not None

@@ -1,0 +1,151 @@
+"""The egress allowlist of each cloud network, derived from the spec, and the one firewall enforcing it.
+
+A network Triplane creates has no way out but its egress firewall (AWS Network Firewall, Azure
+Firewall, Google Cloud's Secure Web Proxy), built once per network as soon as anything needs to get
+out. What may get out is one list of entries, each a host with the use case that needs it and why:
+
+- the provider API hosts of every SaaS use case in that cloud;
+- the Hugging Face hub hosts of every self-managed service whose weights a Job downloads on a
+  cluster Triplane creates in that network.
+
+Each source is one function below and one line in `SOURCES` (the upstream registry hosts a cloud's
+image cache cannot front, from `ImageSource.upstream_hosts`, are the next). The firewall names the
+owners in its rules' descriptions, so the plan shows who needs each host.
+
+An existing network's egress is not Triplane's to route, and an existing cluster's path out is its
+own: there the stack states where the weights come from (`weights.source`), and the spec refuses
+SaaS use cases (see `stacks.patterns.saas`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
+from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
+from components.saas.saas_egress import EgressFirewall, workload_service_account
+from components.self_managed.weights import HUB_HOSTS
+from stacks.context import StackContext
+from stacks.spec import Environment, SaasUseCase
+from stacks.spec.self_managed import SelfManagedUseCase
+
+
+@dataclass(frozen=True, order=True)
+class EgressEntry:
+    host: str
+    owner: str
+    """The use case (or shared service) that needs the host."""
+    reason: str
+
+
+def saas_use_cases(environment: Environment, cloud: str) -> list[SaasUseCase]:
+    return [u for u in environment.use_cases if isinstance(u, SaasUseCase) and u.cloud == cloud]
+
+
+def saas_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
+    for use_case in saas_use_cases(environment, cloud):
+        for host in use_case.hosts:
+            yield EgressEntry(host, use_case.name, f"{use_case.provider} API")
+
+
+def downloads_through_firewall(environment: Environment, use_case: SelfManagedUseCase) -> str | None:
+    """The cloud whose egress firewall a service's weights download goes through (None: not Triplane's)."""
+    if use_case.weights_source != "hub":
+        return None
+    cluster = next((c for c in environment.kubernetes if c.name == use_case.cluster), None)
+    if cluster is None or cluster.new is None:
+        return None
+    cloud = cluster.new.cloud
+    settings = getattr(environment.clouds, cloud, None)
+    if settings is None or settings.network.new is None:
+        return None
+    return cloud
+
+
+def hub_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
+    seen: set[str] = set()
+    for use_case in environment.use_cases:
+        if not isinstance(use_case, SelfManagedUseCase) or use_case.service_name in seen:
+            continue
+        seen.add(use_case.service_name)
+        if downloads_through_firewall(environment, use_case) == cloud:
+            for host in HUB_HOSTS:
+                yield EgressEntry(host, use_case.service_name, f"model weights of {use_case.model.id}")
+
+
+SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (saas_entries, hub_entries)
+"""Every kind of workload that needs a host outside the network: one function each."""
+
+
+def egress_allowlist(environment: Environment, cloud: str) -> list[EgressEntry]:
+    """Every entry of `cloud`'s network allowlist, sorted, de-duplicated: build order never changes it."""
+    return sorted({entry for source in SOURCES for entry in source(environment, cloud)})
+
+
+def allowed_hosts(environment: Environment, cloud: str) -> list[str]:
+    return sorted({entry.host for entry in egress_allowlist(environment, cloud)})
+
+
+def owners_by_host(entries: Iterable[EgressEntry]) -> dict[str, list[str]]:
+    """Host -> `owner (reason)` lines, what the firewall's rule descriptions show."""
+    owners: dict[str, list[str]] = {}
+    for entry in sorted(entries):
+        owners.setdefault(entry.host, []).append(f"{entry.owner} ({entry.reason})")
+    return owners
+
+
+def egress_for(ctx: StackContext, cloud: str) -> EgressFirewall:
+    """The network's egress firewall, created once when the first workload needing it is built."""
+    from stacks.networks import network_for
+
+    return ctx.shared(("egress", cloud), lambda: _build(ctx, cloud, network_for(ctx, cloud)))
+
+
+def egress_on(ctx: StackContext, cloud: str, network: Any) -> EgressFirewall:
+    """`egress_for` with the network already known (tests pass a literal network ref)."""
+    return ctx.shared(("egress", cloud), lambda: _build(ctx, cloud, network))
+
+
+def _build(ctx: StackContext, cloud: str, network: Any) -> EgressFirewall:
+    entries = egress_allowlist(ctx.environment, cloud)
+    hosts = sorted({entry.host for entry in entries})
+    owners = owners_by_host(entries)
+    name = f"{ctx.prefix()}-egress"
+    tags = ctx.tags()
+    if isinstance(network, AwsNetworkRef):
+        return AwsEgressFirewall(
+            name,
+            AwsEgressFirewallArgs(
+                network=network, hosts=hosts, owners=owners, tags=tags, protect_data=ctx.protect_data
+            ),
+            opts=ctx.opts(cloud),
+        )
+    if isinstance(network, AzureNetworkRef):
+        return AzureEgressFirewall(
+            name,
+            AzureEgressFirewallArgs(
+                network=network, hosts=hosts, owners=owners, tags=tags, protect_data=ctx.protect_data
+            ),
+            opts=ctx.opts(cloud),
+        )
+    if isinstance(network, GcpNetworkRef):
+        accounts = [
+            workload_service_account(ctx.prefix(u), network.project) for u in saas_use_cases(ctx.environment, cloud)
+        ]
+        return GcpEgressProxy(
+            name,
+            GcpEgressProxyArgs(
+                network=network,
+                hosts=hosts,
+                owners=owners,
+                workload_service_accounts=accounts,
+                tags=tags,
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts(cloud),
+        )
+    raise TypeError(f"no egress firewall for a {type(network).__name__}")
