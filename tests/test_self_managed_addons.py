@@ -427,6 +427,7 @@ def _existing(provides: list[str], **extra: Any) -> dict[str, Any]:
         {"name": "gpu", "version": "1.35", "existing": {"kubeconfig_context": "onprem", "provides": provides, **extra}}
     ]
     environment["use_cases"][0]["cache"] = {"access_mode": "ReadWriteMany", "storage_class": "cephfs"}
+    environment["use_cases"][0]["weights"] = {"source": "hub"}
     return environment
 
 

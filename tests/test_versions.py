@@ -75,9 +75,13 @@ def test_shipped_clusters_run_a_supported_version(stack: str) -> None:
             assert cluster.version in KUBERNETES_STANDARD_SUPPORT[cluster.new.cloud], cluster.name
 
 
+RUNNER = {"private_cidrs": ["10.50.0.0/24"]}
+"""A declared way in for the deployer, so the version is the only problem."""
+
+
 @pytest.mark.parametrize(("cloud", "version"), [("aws", "1.31"), ("aws", "1.34"), ("gcp", "1.33"), ("aws", "1.37")])
 def test_a_version_out_of_standard_support_is_refused_with_the_supported_list(cloud: str, version: str) -> None:
-    cluster = {"name": "gpu", "version": version, "new": {"cloud": cloud}}
+    cluster = {"name": "gpu", "version": version, "new": {"cloud": cloud, "deployer": RUNNER}}
     message = _refusal(_environment(kubernetes=[cluster]))
     assert "triplane:environment.kubernetes[0]" in message
     assert f"Kubernetes {version} is not in" in message
@@ -90,7 +94,7 @@ def test_an_existing_cluster_states_the_version_it_runs() -> None:
 
 
 def test_a_new_cluster_defaults_to_the_current_version() -> None:
-    cluster = {"name": "gpu", "new": {"cloud": "aws"}}
+    cluster = {"name": "gpu", "new": {"cloud": "aws", "deployer": RUNNER}}
     assert validate_environment(_environment(kubernetes=[cluster]), SOURCE).kubernetes[0].version == "1.35"
 
 

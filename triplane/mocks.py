@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
 
-from components.gcp_apis import SERVICE_AGENTS
+from policies.gcp_apis import SERVICE_AGENTS
 
 AWS_ACCOUNT_ID = "123456789012"
 AWS_CALLER_ARN = f"arn:aws:sts::{AWS_ACCOUNT_ID}:assumed-role/triplane-plan/plan-session"
