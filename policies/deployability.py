@@ -673,48 +673,72 @@ def cloud_api_needs(graph: Graph) -> Iterator[Need]:
                        resource.urn)
 
 
-def _endpoint_services(graph: Graph) -> dict[str, Res]:
-    return {str(e.props.get("serviceName", "")).rsplit(".", 1)[-1]: e for e in graph.of_type(VPC_ENDPOINT)
-            if truthy(e.props.get("privateDnsEnabled")) or e.props.get("vpcEndpointType") == "Gateway"}
+EKS_NODE_ENDPOINTS = ("ecr.api", "ecr.dkr", "s3", "sts", "ec2", "eks-auth")
+"""What private EKS nodes call to join, pull images and get pod credentials (Pod Identity)."""
+EFS_PROVISIONER = "efs.csi.aws.com"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+AZURE_PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+
+
+def _aws_endpoints(graph: Graph) -> dict[str, Res]:
+    """VPC endpoints by service (`ecr.dkr`, `s3`, ...): interface ones with private DNS, and gateways."""
+    found: dict[str, Res] = {}
+    for endpoint in graph.of_type(VPC_ENDPOINT):
+        name = str(endpoint.props.get("serviceName", ""))
+        service = name.split(".", 3)[-1] if name.startswith("com.amazonaws.") else name
+        if truthy(endpoint.props.get("privateDnsEnabled")) or endpoint.props.get("vpcEndpointType") == "Gateway":
+            found[service] = endpoint
+    return found
+
+
+def _azure_private_endpoints(graph: Graph) -> set[str]:
+    """Group IDs (`vault`, `registry`, `account`) some private endpoint of the plan connects."""
+    groups: set[str] = set()
+    for endpoint in graph.of_type(AZURE_PRIVATE_ENDPOINT):
+        for connection in as_list(endpoint.props.get("privateLinkServiceConnections")):
+            if isinstance(connection, Mapping):
+                groups |= {str(g) for g in as_list(connection.get("groupIds"))}
+    return groups
 
 
 def endpoint_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]:
     """Cloud APIs called from subnets without internet go through private endpoints."""
-    aws = _endpoint_services(graph)
+    aws = _aws_endpoints(graph)
 
     def aws_need(workload: str, service: str, urn: str) -> Need:
         endpoint = aws.get(service)
         return Need("endpoints", workload, f"the {service} API over a private endpoint",
                     f"VPC endpoint {endpoint.name}" if endpoint is not None else None,
-                    f"create the com.amazonaws.<region>.{service} interface endpoint with private DNS", urn)
+                    f"create the com.amazonaws.<region>.{service} endpoint in the VPC, with private DNS", urn)
 
+    azure = _azure_private_endpoints(graph)
     for component in graph.of_type("triplane:saas:SaasEgress"):
-        if any(d.type.startswith("aws:secretsmanager/") for d in graph.descendants(component.urn)):
+        below = list(graph.descendants(component.urn))
+        if any(d.type.startswith("aws:secretsmanager/") for d in below):
             for service in ("secretsmanager", "sts"):
                 yield aws_need(f"SaaS {component.name}", service, component.urn)
+        if any(d.type == "azure-native:keyvault:Vault" for d in below):
+            yield Need("endpoints", f"SaaS {component.name}", "its Key Vault over a private endpoint",
+                       "a private endpoint to the vault" if "vault" in azure else None,
+                       "connect the vault with a private endpoint (group `vault`) and privatelink.vaultcore.azure.net",
+                       component.urn)
     for cluster in cluster_list:
-        if cluster.kind == "eks" and cluster.resource is not None:
-            for service in ("ecr.api", "ecr.dkr", "s3", "sts"):
-                endpoint = aws.get(service.rsplit(".", 1)[-1]) if service != "ecr.api" else _ecr(graph, "api")
-                if service == "ecr.dkr":
-                    endpoint = _ecr(graph, "dkr")
-                yield Need("endpoints", cluster.label(), f"the {service} API over a private endpoint",
-                           f"VPC endpoint {endpoint.name}" if endpoint is not None else None,
-                           f"create the com.amazonaws.<region>.{service} endpoint in the cluster's VPC",
-                           cluster.resource.urn)
+        if cluster.kind != "eks" or cluster.resource is None:
+            continue
+        services = list(EKS_NODE_ENDPOINTS)
+        if any(r.type == DEPLOYMENT and (r.props.get("metadata") or {}).get("name") == "cluster-autoscaler"
+               for r in cluster.members):
+            services.append("autoscaling")
+        if any(r.type == STORAGE_CLASS and r.props.get("provisioner") == EFS_PROVISIONER for r in cluster.members):
+            services.append("elasticfilesystem")
+        for service in services:
+            yield aws_need(cluster.label(), service, cluster.resource.urn)
     if any(r.type.startswith("gcp:") for r in graph.resources):
         zones = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
         yield Need("endpoints", "Google Cloud workloads", "Google APIs over the private googleapis path",
                    f"private DNS zone {zones[0].name}" if zones else None,
                    "create the private `googleapis.com.` zone (CNAME to private.googleapis.com) on the network",
                    None)
-
-
-def _ecr(graph: Graph, part: str) -> Res | None:
-    for endpoint in graph.of_type(VPC_ENDPOINT):
-        if str(endpoint.props.get("serviceName", "")).endswith(f".ecr.{part}"):
-            return endpoint
-    return None
 
 
 # --- the pass ------------------------------------------------------------------------------------

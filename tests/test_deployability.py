@@ -405,3 +405,16 @@ def test_the_gate_fails_on_a_need_with_no_path_and_lists_the_met_ones() -> None:
     assert "deployable-deployer" not in failed
     assert [n.kind for n in result.runtime if n.met] == ["deployer", "deployer"]
     assert result.to_json()["runtime"][0]["fix"] is not None
+
+
+def test_private_eks_nodes_need_their_service_endpoints() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("kubernetes:apps/v1:Deployment", "autoscaler", {"metadata": {"name": "cluster-autoscaler"}},
+             provider=provider)
+    for service in ("ecr.api", "ecr.dkr", "sts", "ec2", "eks-auth"):
+        plan.add("aws:ec2/vpcEndpoint:VpcEndpoint", service,
+                 {"serviceName": f"com.amazonaws.us-east-1.{service}", "privateDnsEnabled": True})
+    plan.add("aws:ec2/vpcEndpoint:VpcEndpoint", "s3",
+             {"serviceName": "com.amazonaws.us-east-1.s3", "vpcEndpointType": "Gateway"})
+    assert unmet(plan.needs("endpoints")) == ["the autoscaling API over a private endpoint"]
