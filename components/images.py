@@ -10,8 +10,9 @@ cluster that reaches the public registries itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import pulumi
 
@@ -64,7 +65,7 @@ class Upstream:
         return image.upstream
 
     def upstream_hosts(self, image: Image) -> tuple[str, ...]:
-        return (image.host,)
+        return pull_hosts(image.host)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,80 @@ class Mirror:
         return ()
 
 
+UPSTREAM_HOSTS: dict[str, tuple[str, ...]] = {
+    "docker.io": ("registry-1.docker.io", "auth.docker.io", "production.cloudflare.docker.com"),
+}
+"""Hosts a pull touches beyond the registry's own name, where they differ (Docker Hub serves its API
+from registry-1.docker.io, tokens from auth.docker.io and layers from its CDN)."""
+
+
+def pull_hosts(host: str) -> tuple[str, ...]:
+    """What a node must reach to pull from `host` directly."""
+    return UPSTREAM_HOSTS.get(host, (host,))
+
+
+@dataclass(frozen=True)
+class PullThroughCache:
+    """A cloud registry caching each upstream under its own path: `<root>/<prefix>/<repository>`.
+
+    ECR pull-through cache rules (`<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`), ACR cache rules
+    (`<registry>.azurecr.io/<target>`) and Artifact Registry remote repositories
+    (`<region>-docker.pkg.dev/<project>/<repository>`) all have this shape. An upstream the cache cannot
+    front is pulled from upstream, and `upstream_hosts` names what the nodes must reach for it.
+    """
+
+    root: pulumi.Input[str]
+    prefixes: Mapping[str, str]
+    """Upstream host -> the path the cache serves it under."""
+    ready: Sequence[pulumi.Input[Any]] = field(default_factory=tuple)
+    """What must exist before a pull can succeed (rules, grants, endpoints): every reference waits for it."""
+
+    def ref(self, image: Image) -> pulumi.Input[str]:
+        prefix = self.prefixes.get(image.host)
+        if prefix is None:
+            return image.upstream
+        rest = f"{prefix}/{image.repository}{image.version}"
+        return pulumi.Output.all(self.root, *self.ready).apply(lambda values: f"{values[0]}/{rest}")
+
+    def upstream_hosts(self, image: Image) -> tuple[str, ...]:
+        return () if image.host in self.prefixes else pull_hosts(image.host)
+
+
+@dataclass(frozen=True)
+class ImageParts:
+    """A reference split the way Helm charts take it (`image.registry`, `.repository`, `.tag`, `.digest`)."""
+
+    registry: str
+    repository: str
+    tag: str
+    digest: str | None = None
+
+
+def split_ref(reference: str) -> ImageParts:
+    """`host[:port]/path/name:tag[@sha256:...]` -> its parts; the first segment is always the registry."""
+    rest, _, digest = reference.partition("@")
+    registry, slash, path = rest.partition("/")
+    if not slash:
+        raise ValueError(f"{reference!r} names no registry host: Triplane's references always do")
+    repository, colon, tag = path.rpartition(":")
+    if not colon or "/" in tag:
+        raise ValueError(f"{reference!r} has no tag: every image Triplane deploys is pinned")
+    return ImageParts(registry, repository, tag, digest or None)
+
+
+def helm_image(source: ImageSource, image: Image) -> pulumi.Output[dict[str, str]]:
+    """`{registry, repository, tag[, digest]}` of `image` as `source` serves it, for a chart's values."""
+
+    def parts(reference: str) -> dict[str, str]:
+        split = split_ref(reference)
+        values = {"registry": split.registry, "repository": split.repository, "tag": split.tag}
+        if split.digest:
+            values["digest"] = split.digest
+        return values
+
+    return pulumi.Output.from_input(source.ref(image)).apply(parts)
+
+
 TGI = Image("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
 VLLM = Image("docker.io", "vllm/vllm-openai", "v0.11.0")
 NVIDIA_DEVICE_PLUGIN = Image("nvcr.io", "nvidia/k8s-device-plugin", "v0.17.4")
@@ -99,8 +174,13 @@ __all__ = [
     "TGI",
     "VLLM",
     "Image",
+    "ImageParts",
     "ImageSource",
     "Mirror",
+    "PullThroughCache",
     "Upstream",
     "cluster_autoscaler",
+    "helm_image",
+    "pull_hosts",
+    "split_ref",
 ]

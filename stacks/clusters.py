@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import images
+from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
+from components.image_cache.azure import AcrCache, AcrCacheArgs
+from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
 from components.self_managed import sizing
 from components.self_managed.aks import AksCluster, AksClusterArgs, AksSystemNodes
 from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
@@ -27,6 +32,7 @@ from components.self_managed.refs import ClusterRef
 from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
 from components.tagging import k8s_labels
 from stacks.context import StackContext
+from stacks.secrets import require_secret
 from stacks.spec import KubernetesCluster
 from stacks.spec.self_managed import SelfManagedUseCase
 
@@ -61,6 +67,8 @@ class ClusterHandle:
     read_write_many: str | None = None
     load_balancer_annotations: dict[str, str] = field(default_factory=dict)
     gpu_node_selector: dict[str, str] = field(default_factory=dict)
+    images: images.ImageSource = field(default_factory=images.Upstream)
+    """Where this cluster's nodes pull every image Triplane deploys on it (`images.ref(...)`)."""
 
     def opts(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=[self.provider])
@@ -108,6 +116,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             read_write_many=existing.storage_class,
             load_balancer_annotations=annotations,
             gpu_node_selector=dict(existing.gpu_node_selector),
+            images=images.Mirror(existing.registry) if existing.registry else images.Upstream(),
         )
 
     from stacks.networks import network_for
@@ -159,6 +168,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         azure = ctx.environment.clouds.azure
         resource_group = azure.resource_group if azure is not None else ""
         key = (new.kms_key_vault, new.kms_key) if new.kms_key and new.kms_key_vault else None
+        registry = _azure_cache(ctx, network)
         component = AksCluster(
             name,
             AksClusterArgs(
@@ -170,6 +180,8 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
                 kms_key=key,
                 vault_name=ctx.name(spec.name, resource_group, kind="key_vault"),
                 log_retention_days=new.log_retention_days,
+                registry_id=registry.registry_id,
+                registry_ready=registry.ready,
                 tags=tags,
                 protect_data=ctx.protect_data,
             ),
@@ -187,16 +199,24 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         component=component,
         load_balancer_annotations=dict(INTERNAL_LOAD_BALANCER[cloud]),
     )
+    handle.images = _image_source(ctx, name, component, network)
     labels = k8s_labels(tags)
     in_cluster = pulumi.ResourceOptions(parent=component, providers=[provider])
     if isinstance(component, EksCluster):
         # EKS's NVIDIA AMIs have the driver but not the device plugin; GKE and AKS install their own.
-        NvidiaDevicePlugin(f"{name}-nvidia", NvidiaDevicePluginArgs(tags=labels), opts=in_cluster)
+        NvidiaDevicePlugin(
+            f"{name}-nvidia",
+            NvidiaDevicePluginArgs(image=handle.images.ref(images.NVIDIA_DEVICE_PLUGIN), tags=labels),
+            opts=in_cluster,
+        )
         # GKE and AKS scale their pools themselves; EKS node groups need the cluster autoscaler.
         ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
-                cluster_name=component.ref.name, region=network.region, version=spec.version, tags=labels
+                cluster_name=component.ref.name,
+                region=network.region,
+                image=handle.images.ref(images.cluster_autoscaler(spec.version)),
+                tags=labels,
             ),
             opts=in_cluster,
         )
@@ -211,6 +231,78 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     else:
         handle.read_write_once, handle.read_write_many = CACHE_CLASSES[cloud]
     return handle
+
+
+def _image_source(
+    ctx: StackContext, name: str, component: EksCluster | GkeCluster | AksCluster, network: Any
+) -> images.ImageSource:
+    """The cloud's cache, with what this cluster's nodes need to pull through it."""
+    if isinstance(component, EksCluster):
+        ecr = _aws_cache(ctx, network.region)
+        grant = ecr.grant_pull(f"{name}-image-cache", component.ref.node_role_arn)
+        return ecr.source([grant.id])
+    if isinstance(component, GkeCluster):
+        artifact = _gcp_cache(ctx, network.project, network.region)
+        member = pulumi.Output.from_input(component.ref.node_service_account).apply(
+            lambda email: f"serviceAccount:{email}"
+        )
+        grants = artifact.grant_read(f"{name}-image-cache", member)
+        return artifact.source([g.id for g in grants])
+    return _azure_cache(ctx, network).source()
+
+
+def _aws_cache(ctx: StackContext, region: str) -> EcrPullThroughCache:
+    """The account's ECR pull-through cache in the environment's region, created once."""
+
+    def build() -> EcrPullThroughCache:
+        aws = ctx.environment.clouds.aws
+        assert aws is not None
+        return EcrPullThroughCache(
+            f"{ctx.stack}-aws-images",
+            EcrPullThroughCacheArgs(
+                region=region,
+                credentials={
+                    "docker.io": require_secret(aws.image_cache.docker_hub_secret),
+                    "ghcr.io": require_secret(aws.image_cache.ghcr_secret),
+                },
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("aws"),
+        )
+
+    return ctx.shared(("image-cache", "aws"), build)
+
+
+def _azure_cache(ctx: StackContext, network: Any) -> AcrCache:
+    def build() -> AcrCache:
+        azure = ctx.environment.clouds.azure
+        assert azure is not None
+        return AcrCache(
+            f"{ctx.stack}-azure-images",
+            AcrCacheArgs(
+                network=network,
+                registry_name=ctx.name("images", azure.resource_group, kind="acr"),
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("azure"),
+        )
+
+    return ctx.shared(("image-cache", "azure"), build)
+
+
+def _gcp_cache(ctx: StackContext, project: str, region: str) -> ArtifactRegistryCache:
+    return ctx.shared(
+        ("image-cache", "gcp"),
+        lambda: ArtifactRegistryCache(
+            f"{ctx.stack}-gcp-images",
+            ArtifactRegistryCacheArgs(
+                project=project, region=region, tags=ctx.tags(), protect_data=ctx.protect_data
+            ),
+            opts=ctx.opts("gcp"),
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ purge protection, public access disabled) and key for KMS encryption of Kubernet
 private link, with Key Vault Crypto User and Contributor for the identity (unless a key is given);
 the cluster with a private API server (or authorized networks only), Entra ID with Azure RBAC and
 local accounts disabled, Azure CNI overlay with Cilium (which enforces NetworkPolicy), no outbound
-path of its own (`outboundType: none`, bootstrap artifacts from the cache), workload identity, image
+path of its own (`outboundType: none`, bootstrap artifacts from the cache: the environment's
+registry when one is given, with a kubelet identity that may pull from it), workload identity, image
 cleaner, and an autoscaling system pool without public IPs; a Log Analytics workspace and the
 diagnostic setting that sends control-plane logs (API server, admin audit, controller manager,
 scheduler, autoscaler, Entra guard) there.
@@ -33,6 +34,8 @@ from components.self_managed.refs import AksClusterRef
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4e44-a8e3-6d5b0d9cc8e5"
+MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 CONTROL_PLANE_LOGS = (
     "kube-apiserver",
     "kube-audit-admin",
@@ -67,6 +70,11 @@ class AksClusterArgs:
     vault_name: str | None = None
     """Key Vault names are global: pass one made unique (e.g. with the resource group in it)."""
     log_retention_days: int = 365
+    registry_id: pulumi.Input[str] | None = None
+    """A private Premium registry caching `mcr.microsoft.com/*` as `aks-managed-repository/*`: the
+    cluster bootstraps from it and its kubelet identity may pull from it. None: AKS makes its own."""
+    registry_ready: Sequence[pulumi.Resource] = ()
+    """What the registry needs before nodes bootstrap from it (private endpoint, DNS, cache rules)."""
     tags: dict[str, str] = field(default_factory=dict)
     protect_data: bool = False
 
@@ -178,6 +186,50 @@ class AksCluster(pulumi.ComponentResource):
                 for label, role_id in (("crypto", KEY_VAULT_CRYPTO_USER), ("contributor", KEY_VAULT_CONTRIBUTOR))
             ]
 
+        bootstrap: azure_native.containerservice.ManagedClusterBootstrapProfileArgsDict = {"artifact_source": "Cache"}
+        kubelet_profile: dict[str, azure_native.containerservice.UserAssignedIdentityArgsDict] | None = None
+        cluster_after: list[pulumi.Resource] = [*grants]
+        if args.registry_id is not None:
+            # Nodes pull from the registry while they bootstrap, so the kubelet identity (and its
+            # AcrPull) must exist before the cluster: bring it, and let the control plane assign it.
+            kubelet = azure_native.managedidentity.UserAssignedIdentity(
+                f"{name}-kubelet-identity",
+                resource_group_name=group,
+                location=network.location,
+                resource_name_=f"{cluster_name}-kubelet",
+                tags=args.tags,
+                opts=child,
+            )
+            cluster_after += [
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-kubelet-operator",
+                    scope=kubelet.id,
+                    principal_id=identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=role(MANAGED_IDENTITY_OPERATOR),
+                    role_assignment_name=_assignment_name(name, "kubelet-operator"),
+                    opts=child,
+                ),
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-kubelet-acr-pull",
+                    scope=args.registry_id,
+                    principal_id=kubelet.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=role(ACR_PULL),
+                    role_assignment_name=_assignment_name(name, "kubelet-acr-pull"),
+                    opts=child,
+                ),
+                *args.registry_ready,
+            ]
+            kubelet_profile = {
+                "kubeletidentity": {
+                    "resource_id": kubelet.id,
+                    "client_id": kubelet.client_id,
+                    "object_id": kubelet.principal_id,
+                }
+            }
+            bootstrap["container_registry_id"] = args.registry_id
+
         system = args.system_nodes
         private = args.api_access == "private"
         access_profile: azure_native.containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
@@ -242,13 +294,14 @@ class AksCluster(pulumi.ComponentResource):
             disable_local_accounts=True,
             api_server_access_profile=access_profile,
             network_profile=network_profile,
-            bootstrap_profile={"artifact_source": "Cache"},
+            bootstrap_profile=bootstrap,
+            identity_profile=kubelet_profile,
             agent_pool_profiles=[system_pool],
             security_profile=security_profile,
             oidc_issuer_profile={"enabled": True},
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
         )
 
         workspace = azure_native.operationalinsights.Workspace(

@@ -25,10 +25,6 @@ import pulumi_kubernetes as k8s
 
 from components.naming import physical_name
 
-TGI_IMAGE = ("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
-VLLM_IMAGE = ("docker.io", "vllm/vllm-openai", "v0.11.0")
-"""(registry, repository, pinned tag). A registry override replaces only the host part."""
-
 RUN_AS = 1000
 CACHE_PATH = "/data"
 GRACEFUL_TERMINATION_SECONDS = 90
@@ -93,6 +89,8 @@ class TgiServiceArgs:
     """GPUs per pod: TGI `--num-shard`, vLLM `--tensor-parallel-size`."""
     namespace: str
     access: ClientAccess
+    image: pulumi.Input[str]
+    """The reference the cluster pulls (`images.TGI` / `images.VLLM` through its `ImageSource`)."""
     engine: Literal["tgi", "vllm"] = "tgi"
     revision: str = "main"
     dtype: str | None = None
@@ -112,17 +110,10 @@ class TgiServiceArgs:
     api_key: pulumi.Input[str] | None = None
     monitoring: Literal["none", "annotations", "service-monitor"] = "annotations"
     monitoring_namespace: str = "monitoring"
-    image_registry: str | None = None
-    image_tag: str | None = None
     startup_timeout_seconds: int = 1800
     tags: Mapping[str, str] = field(default_factory=dict)
     """Kubernetes labels (from `k8s_labels`) put on every object."""
     protect_data: bool = False
-
-
-def image_for(engine: str, registry: str | None = None, tag: str | None = None) -> str:
-    default_registry, repository, version = TGI_IMAGE if engine == "tgi" else VLLM_IMAGE
-    return f"{registry or default_registry}/{repository}:{tag or version}"
 
 
 def server_args(args: TgiServiceArgs) -> list[str]:
@@ -280,7 +271,7 @@ class TgiService(pulumi.ComponentResource):
         period = 10
         container = {
             "name": engine.container,
-            "image": image_for(args.engine, args.image_registry, args.image_tag),
+            "image": args.image,
             "image_pull_policy": "IfNotPresent",
             "args": server_args(args),
             "env": env,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.images import TGI, VLLM
 from components.naming import physical_name
 from components.self_managed import sizing
 from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
@@ -128,8 +129,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
             ),
             monitoring=use_case.monitoring,
             monitoring_namespace=use_case.monitoring_namespace,
-            image_registry=use_case.image.registry,
-            image_tag=use_case.image.tag,
+            image=handle.images.ref((TGI if use_case.engine == "tgi" else VLLM).with_version(use_case.image.tag)),
             startup_timeout_seconds=startup_seconds(use_case),
             tags=k8s_labels(tags),
             protect_data=ctx.protect_data,
@@ -164,8 +164,6 @@ def _warn_about_egress(ctx: StackContext, handle: ClusterHandle, use_case: SelfM
     if settings is None or settings.network.new is None:
         return
     needs = []
-    if use_case.image.registry is None:
-        needs.append("pull its image from the public registry (set image.registry to a mirror)")
     if not use_case.offline:
         needs.append("download the model from the hub (or serve offline from a pre-filled cache)")
     if needs:

@@ -1,0 +1,131 @@
+"""ArtifactRegistryCache: Artifact Registry remote repositories caching the public registries.
+
+Nodes reach `<region>-docker.pkg.dev` through private Google API access; Artifact Registry fetches
+from upstream. Creates, in the environment's region: a Cloud KMS key ring and key (90-day rotation),
+the Artifact Registry service agent (`ServiceIdentity`) and its encrypter/decrypter grant on the
+key; one Docker remote repository per upstream (the Docker Hub preset; custom upstream URIs for
+GHCR, nvcr.io, registry.k8s.io and Quay), each encrypted with the key. `grant_read` gives a service
+account `roles/artifactregistry.reader` on every repository. Needs `artifactregistry.googleapis.com`
+and `cloudkms.googleapis.com` enabled in the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.images import PullThroughCache
+from components.naming import physical_name
+from components.tagging import gcp_labels
+
+UPSTREAMS: dict[str, tuple[str, str | None]] = {
+    "docker.io": ("docker-hub", None),
+    "ghcr.io": ("ghcr", "https://ghcr.io"),
+    "nvcr.io": ("nvcr", "https://nvcr.io"),
+    "registry.k8s.io": ("k8s", "https://registry.k8s.io"),
+    "quay.io": ("quay", "https://quay.io"),
+}
+"""Upstream host -> (repository ID, custom upstream URI; None: the DOCKER_HUB preset)."""
+KEY_ROTATION = "7776000s"
+"""90 days."""
+
+
+@dataclass
+class ArtifactRegistryCacheArgs:
+    project: str
+    region: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+
+
+def remote_config(host: str) -> gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgsDict:
+    _, uri = UPSTREAMS[host]
+    if uri is None:
+        return {"description": f"Cache of {host}", "docker_repository": {"public_repository": "DOCKER_HUB"}}
+    return {"description": f"Cache of {host}", "common_repository": {"uri": uri}}
+
+
+class ArtifactRegistryCache(pulumi.ComponentResource):
+    host: str
+    """`<region>-docker.pkg.dev/<project>`: the root every cached image is under."""
+    kms_key_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        labels = gcp_labels(dict(args.tags))
+        ring = gcp.kms.KeyRing(
+            f"{name}-keyring",
+            name=physical_name(name, "images", kind="gcp"),
+            location=args.region,
+            project=args.project,
+            opts=data,
+        )
+        key = gcp.kms.CryptoKey(
+            f"{name}-key",
+            name="cached-images",
+            key_ring=ring.id,
+            purpose="ENCRYPT_DECRYPT",
+            rotation_period=KEY_ROTATION,
+            labels=labels,
+            opts=data,
+        )
+        agent = gcp.projects.ServiceIdentity(
+            f"{name}-agent", project=args.project, service="artifactregistry.googleapis.com", opts=child
+        )
+        key_grant = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-key-agent",
+            crypto_key_id=key.id,
+            role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member=agent.member,
+            opts=child,
+        )
+        self.repositories: dict[str, gcp.artifactregistry.Repository] = {}
+        for host, (repository_id, _) in UPSTREAMS.items():
+            self.repositories[host] = gcp.artifactregistry.Repository(
+                f"{name}-{repository_id}",
+                project=args.project,
+                location=args.region,
+                repository_id=repository_id,
+                description=f"Pull-through cache of {host}",
+                format="DOCKER",
+                mode="REMOTE_REPOSITORY",
+                remote_repository_config=remote_config(host),
+                kms_key_name=key.id,
+                labels=labels,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant]),
+            )
+        self._name = name
+        self._args = args
+        self.host = f"{args.region}-docker.pkg.dev/{args.project}"
+        self.kms_key_id = key.id
+        self.register_outputs({"host": self.host, "kms_key_id": key.id})
+
+    def grant_read(self, name: str, member: pulumi.Input[str]) -> list[gcp.artifactregistry.RepositoryIAMMember]:
+        """`roles/artifactregistry.reader` on every cached repository for one member (a node service account)."""
+        return [
+            gcp.artifactregistry.RepositoryIAMMember(
+                f"{name}-{repository_id}",
+                project=self._args.project,
+                location=self._args.region,
+                repository=repository.name,
+                role="roles/artifactregistry.reader",
+                member=member,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for (repository_id, _), repository in zip(UPSTREAMS.values(), self.repositories.values(), strict=True)
+        ]
+
+    def source(self, ready: list[pulumi.Input[str]] | None = None) -> PullThroughCache:
+        """The `ImageSource` of a cluster pulling through these repositories."""
+        return PullThroughCache(
+            root=self.host,
+            prefixes={host: repository_id for host, (repository_id, _) in UPSTREAMS.items()},
+            ready=(*[r.id for r in self.repositories.values()], *(ready or ())),
+        )
