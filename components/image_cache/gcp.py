@@ -107,14 +107,14 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
         self.kms_key_id = key.id
         self.register_outputs({"host": self.host, "kms_key_id": key.id})
 
-    def grant_read(self, name: str, member: pulumi.Input[str]) -> list[gcp.artifactregistry.RepositoryIAMMember]:
+    def grant_read(self, name: str, member: pulumi.Input[str]) -> list[gcp.artifactregistry.RepositoryIamMember]:
         """`roles/artifactregistry.reader` on every cached repository for one member (a node service account)."""
         return [
-            gcp.artifactregistry.RepositoryIAMMember(
+            gcp.artifactregistry.RepositoryIamMember(
                 f"{name}-{repository_id}",
                 project=self._args.project,
                 location=self._args.region,
-                repository=repository.name,
+                repository=repository.repository_id,
                 role="roles/artifactregistry.reader",
                 member=member,
                 opts=pulumi.ResourceOptions(parent=self),
