@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from fnmatch import fnmatchcase
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.common import (
