@@ -75,9 +75,7 @@ class AcrCache(pulumi.ComponentResource):
                 "retention_policy": {"status": "enabled", "days": UNTAGGED_DAYS},
             },
             tags=tags,
-            opts=pulumi.ResourceOptions(
-                parent=self, protect=args.protect_data, retain_on_delete=args.protect_data
-            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
         zone = azure_native.privatedns.PrivateZone(
             f"{name}-zone",

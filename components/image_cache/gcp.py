@@ -53,9 +53,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
     """`<region>-docker.pkg.dev/<project>`: the root every cached image is under."""
     kms_key_id: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
