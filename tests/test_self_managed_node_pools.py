@@ -278,7 +278,7 @@ def test_gke_key_is_granted_to_the_service_agents_only(plan: Plan) -> None:
         "serviceAccount:service-123456789@container-engine-robot.iam.gserviceaccount.com",
     ]
     roles = sorted(r.inputs["role"] for r in plan.by_type("gcp:projects/iAMMember:IAMMember"))
-    assert roles == ["roles/artifactregistry.reader", "roles/container.defaultNodeServiceAccount"]
+    assert roles == ["roles/container.defaultNodeServiceAccount"]
 
 
 # --- AKS ------------------------------------------------------------------------------------------
