@@ -50,7 +50,7 @@ def _rule_name(target: str) -> str:
 class AcrCache(pulumi.ComponentResource):
     registry_id: pulumi.Output[str]
     login_server: pulumi.Output[str]
-    ready: list[pulumi.Resource]
+    ready: list[pulumi.CustomResource]
     """The private endpoint, its DNS and every cache rule: what a node's first pull needs."""
 
     def __init__(self, name: str, args: AcrCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -118,7 +118,7 @@ class AcrCache(pulumi.ComponentResource):
         )
         # The name as created (the plan's stand-in reports a logical one), once the registry exists.
         registry_name = registry.id.apply(lambda _: args.registry_name)
-        rules: list[pulumi.Resource] = []
+        rules: list[pulumi.CustomResource] = []
         for source, target in [
             *((f"{host}/*", f"{prefix}/*") for host, prefix in UPSTREAMS.items()),
             AKS_BOOTSTRAP,
@@ -146,5 +146,5 @@ class AcrCache(pulumi.ComponentResource):
         return PullThroughCache(
             root=self.login_server,
             prefixes=dict(UPSTREAMS),
-            ready=(*[r.urn for r in self.ready], *(ready or ())),
+            ready=(*[r.id for r in self.ready], *(ready or ())),
         )

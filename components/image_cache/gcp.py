@@ -60,7 +60,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
         labels = gcp_labels(dict(args.tags))
         ring = gcp.kms.KeyRing(
             f"{name}-keyring",
-            name=physical_name(name, "images", kind="gcp"),
+            name=physical_name(name, kind="gcp"),
             location=args.region,
             project=args.project,
             opts=data,
