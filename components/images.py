@@ -10,9 +10,9 @@ cluster that reaches the public registries itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 
@@ -110,15 +110,16 @@ class PullThroughCache:
     root: pulumi.Input[str]
     prefixes: Mapping[str, str]
     """Upstream host -> the path the cache serves it under."""
-    ready: Sequence[pulumi.Input[Any]] = field(default_factory=tuple)
-    """What must exist before a pull can succeed (rules, grants, endpoints): every reference waits for it."""
 
     def ref(self, image: Image) -> pulumi.Input[str]:
+        # No wait on the cache's rules or grants: a pod pulling before they exist is retried by the kubelet.
         prefix = self.prefixes.get(image.host)
         if prefix is None:
             return image.upstream
         rest = f"{prefix}/{image.repository}{image.version}"
-        return pulumi.Output.all(self.root, *self.ready).apply(lambda values: f"{values[0]}/{rest}")
+        if isinstance(self.root, str):
+            return f"{self.root}/{rest}"
+        return pulumi.Output.from_input(self.root).apply(lambda root: f"{root}/{rest}")
 
     def upstream_hosts(self, image: Image) -> tuple[str, ...]:
         return () if image.host in self.prefixes else pull_hosts(image.host)

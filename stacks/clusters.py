@@ -239,15 +239,15 @@ def _image_source(
     """The cloud's cache, with what this cluster's nodes need to pull through it."""
     if isinstance(component, EksCluster):
         ecr = _aws_cache(ctx, network.region)
-        grant = ecr.grant_pull(f"{name}-image-cache", component.ref.node_role_arn)
-        return ecr.source([grant.id])
+        ecr.grant_pull(f"{name}-image-cache", component.ref.node_role_arn)
+        return ecr.source()
     if isinstance(component, GkeCluster):
         artifact = _gcp_cache(ctx, network.project, network.region)
         member = pulumi.Output.from_input(component.ref.node_service_account).apply(
             lambda email: f"serviceAccount:{email}"
         )
-        grants = artifact.grant_read(f"{name}-image-cache", member)
-        return artifact.source([g.id for g in grants])
+        artifact.grant_read(f"{name}-image-cache", member)
+        return artifact.source()
     return _azure_cache(ctx, network).source()
 
 

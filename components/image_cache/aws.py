@@ -168,7 +168,7 @@ def node_pull_policy(account: str, region: str) -> str:
 
 class EcrPullThroughCache(pulumi.ComponentResource):
     registry: pulumi.Output[str]
-    """`<account>.dkr.ecr.<region>.amazonaws.com`, once every rule exists."""
+    """`<account>.dkr.ecr.<region>.amazonaws.com`."""
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EcrPullThroughCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -252,11 +252,8 @@ class EcrPullThroughCache(pulumi.ComponentResource):
 
         self._account = account
         self._region = region
-        self._rules = rules
         self.kms_key_arn = key.arn
-        self.registry = pulumi.Output.all(account, *[r.id for r in rules]).apply(
-            lambda v: f"{v[0]}.dkr.ecr.{region}.amazonaws.com"
-        )
+        self.registry = account.apply(lambda a: f"{a}.dkr.ecr.{region}.amazonaws.com")
         self.register_outputs({"registry": self.registry, "kms_key_arn": key.arn})
 
     def grant_pull(self, name: str, node_role_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
@@ -268,10 +265,6 @@ class EcrPullThroughCache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def source(self, ready: list[pulumi.Input[str]] | None = None) -> PullThroughCache:
-        """The `ImageSource` of a cluster pulling through this cache (`ready`: its own grants)."""
-        return PullThroughCache(
-            root=self.registry,
-            prefixes={host: prefix for host, (prefix, _) in UPSTREAMS.items()},
-            ready=tuple(ready or ()),
-        )
+    def source(self) -> PullThroughCache:
+        """The `ImageSource` of a cluster pulling through this cache."""
+        return PullThroughCache(root=self.registry, prefixes={host: prefix for host, (prefix, _) in UPSTREAMS.items()})

@@ -49,9 +49,9 @@ def _rule_name(target: str) -> str:
 
 class AcrCache(pulumi.ComponentResource):
     registry_id: pulumi.Output[str]
-    login_server: pulumi.Output[str]
+    login_server: str
     ready: list[pulumi.CustomResource]
-    """The private endpoint, its DNS and every cache rule: what a node's first pull needs."""
+    """The private endpoint's DNS (which waits for the endpoint) and every cache rule: what a first pull needs."""
 
     def __init__(self, name: str, args: AcrCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:imagecache:AcrCache", name, None, opts)
@@ -137,14 +137,10 @@ class AcrCache(pulumi.ComponentResource):
             )
         self.registry_id = registry.id
         # The login server of a registry in Azure's public cloud: its name, lowercased, under azurecr.io.
-        self.login_server = registry_name.apply(lambda n: f"{n.lower()}.azurecr.io")
-        self.ready = [endpoint, dns, *rules]
+        self.login_server = f"{args.registry_name.lower()}.azurecr.io"
+        self.ready = [dns, *rules]
         self.register_outputs({"registry_id": registry.id, "login_server": self.login_server})
 
-    def source(self, ready: list[pulumi.Input[str]] | None = None) -> PullThroughCache:
+    def source(self) -> PullThroughCache:
         """The `ImageSource` of a cluster pulling through this registry."""
-        return PullThroughCache(
-            root=self.login_server,
-            prefixes=dict(UPSTREAMS),
-            ready=(*[r.id for r in self.ready], *(ready or ())),
-        )
+        return PullThroughCache(root=self.login_server, prefixes=dict(UPSTREAMS))

@@ -120,10 +120,8 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             for (repository_id, _), repository in zip(UPSTREAMS.values(), self.repositories.values(), strict=True)
         ]
 
-    def source(self, ready: list[pulumi.Input[str]] | None = None) -> PullThroughCache:
+    def source(self) -> PullThroughCache:
         """The `ImageSource` of a cluster pulling through these repositories."""
         return PullThroughCache(
-            root=self.host,
-            prefixes={host: repository_id for host, (repository_id, _) in UPSTREAMS.items()},
-            ready=(*[r.id for r in self.repositories.values()], *(ready or ())),
+            root=self.host, prefixes={host: repository_id for host, (repository_id, _) in UPSTREAMS.items()}
         )
