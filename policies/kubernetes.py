@@ -68,14 +68,15 @@ PULL_THROUGH_CACHES_DEFAULT = ["*.dkr.ecr.*.amazonaws.com", "*.azurecr.io", "*-d
 """Roots of the cloud caches (ECR pull-through, ACR cache rules, Artifact Registry remote repositories):
 `<host glob>[/<path segment glob>...]`, followed in a reference by the cache's prefix for an upstream."""
 CACHE_PREFIXES_DEFAULT = {
-    "docker-hub": "docker.io",
+    "dockerhub": "docker.io",
     "ghcr": "ghcr.io",
     "k8s": "registry.k8s.io",
     "quay": "quay.io",
     "nvcr": "nvcr.io",
-    "ecr-public": "public.ecr.aws",
+    "ecrpublic": "public.ecr.aws",
 }
-"""The prefix each Triplane cache serves an upstream under, and that upstream."""
+"""The name each Triplane cache serves an upstream under (as `<name>` or `<environment>-<name>`), and that
+upstream."""
 SYSTEM_NAMESPACES_DEFAULT = ["kube-system", "kube-public", "kube-node-lease"]
 
 
@@ -152,8 +153,9 @@ def through_cache(registry: str, repository: str, caches: list[str], prefixes: d
         if not all(fnmatchcase(segment, glob) for segment, glob in zip(segments, path_globs, strict=False)):
             continue
         prefix, *rest = segments[len(path_globs):]
-        if prefix in prefixes:
-            return f"{prefixes[prefix]}/{'/'.join(rest)}"
+        for name, upstream in prefixes.items():
+            if prefix == name or prefix.endswith(f"-{name}"):
+                return f"{upstream}/{'/'.join(rest)}"
     return None
 
 
@@ -385,8 +387,8 @@ POLICIES = [
                                       "under one is allowed when the upstream it caches is."},
                 "cachePrefixes": {"type": "object", "additionalProperties": {"type": "string"},
                                   "default": CACHE_PREFIXES_DEFAULT,
-                                  "description": "The path prefix a cache serves an upstream under -> that "
-                                  "upstream's host."}},
+                                  "description": "The name a cache serves an upstream under (the path "
+                                  "segment `<name>` or `<environment>-<name>`) -> that upstream's host."}},
         tags=["self-managed", "supply-chain"],
     ),
     resource_policy(

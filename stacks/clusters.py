@@ -261,6 +261,7 @@ def _aws_cache(ctx: StackContext, region: str) -> EcrPullThroughCache:
             f"{ctx.stack}-aws-images",
             EcrPullThroughCacheArgs(
                 region=region,
+                environment=ctx.stack,
                 credentials={
                     "docker.io": require_secret(aws.image_cache.docker_hub_secret),
                     "ghcr.io": require_secret(aws.image_cache.ghcr_secret),
@@ -298,7 +299,11 @@ def _gcp_cache(ctx: StackContext, project: str, region: str) -> ArtifactRegistry
         lambda: ArtifactRegistryCache(
             f"{ctx.stack}-gcp-images",
             ArtifactRegistryCacheArgs(
-                project=project, region=region, tags=ctx.tags(), protect_data=ctx.protect_data
+                project=project,
+                region=region,
+                environment=ctx.stack,
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
             ),
             opts=ctx.opts("gcp"),
         ),

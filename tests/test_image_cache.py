@@ -76,7 +76,7 @@ def use_case(name: str, cluster: str, gpu: str, **overrides: Any) -> dict[str, A
 
 
 def test_cache_rewrites_known_upstreams_and_leaves_the_rest_upstream() -> None:
-    cache = PullThroughCache(root=ECR, prefixes={"ghcr.io": "ghcr", "docker.io": "docker-hub"})
+    cache = PullThroughCache(root=ECR, prefixes={"ghcr.io": "t-ghcr", "docker.io": "t-dockerhub"})
     seen: list[str] = []
 
     def program_() -> None:
@@ -85,8 +85,8 @@ def test_cache_rewrites_known_upstreams_and_leaves_the_rest_upstream() -> None:
 
     run_program(program_, stack="cache")
     assert sorted(seen) == [
-        f"{ECR}/docker-hub/vllm/vllm-openai:v0.11.0",
-        f"{ECR}/ghcr/huggingface/text-generation-inference:3.3.7",
+        f"{ECR}/t-dockerhub/vllm/vllm-openai:v0.11.0",
+        f"{ECR}/t-ghcr/huggingface/text-generation-inference:3.3.7",
         "nvcr.io/nvidia/k8s-device-plugin:v0.17.4",
     ]
     assert cache.upstream_hosts(TGI) == ()
@@ -143,17 +143,17 @@ def test_ecr_rules_cover_every_upstream_with_credentials_by_reference(dev_plan: 
         for r in dev_plan.by_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
     }
     assert {p: r["upstreamRegistryUrl"] for p, r in rules.items()} == {
-        "k8s": "registry.k8s.io",
-        "quay": "quay.io",
-        "ecr-public": "public.ecr.aws",
-        "docker-hub": "registry-1.docker.io",
-        "ghcr": "ghcr.io",
+        "dev-k8s": "registry.k8s.io",
+        "dev-quay": "quay.io",
+        "dev-ecrpublic": "public.ecr.aws",
+        "dev-dockerhub": "registry-1.docker.io",
+        "dev-ghcr": "ghcr.io",
     }
     with_credentials = {p for p, r in rules.items() if r.get("credentialArn")}
-    assert with_credentials == {"docker-hub", "ghcr"}
+    assert with_credentials == {"dev-dockerhub", "dev-ghcr"}
     secrets = {r.inputs["name"]: r for r in dev_plan.by_type("aws:secretsmanager/secret:Secret") if "images" in r.name}
     assert set(secrets) == {
-        "ecr-pullthroughcache/dev-aws-images-docker-hub",
+        "ecr-pullthroughcache/dev-aws-images-dockerhub",
         "ecr-pullthroughcache/dev-aws-images-ghcr",
     }
     key = dev_plan.one("aws:kms/key:Key", "dev-aws-images-key")
@@ -172,7 +172,13 @@ def test_ecr_rules_cover_every_upstream_with_credentials_by_reference(dev_plan: 
 
 def test_ecr_templates_encrypt_cached_repositories(dev_plan: Plan) -> None:
     templates = dev_plan.by_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
-    assert {t.inputs["prefix"] for t in templates} == {"k8s", "quay", "ecr-public", "docker-hub", "ghcr"}
+    assert {t.inputs["prefix"] for t in templates} == {
+        "dev-k8s",
+        "dev-quay",
+        "dev-ecrpublic",
+        "dev-dockerhub",
+        "dev-ghcr",
+    }
     for template in templates:
         assert template.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"]
         assert template.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
@@ -185,7 +191,7 @@ def test_eks_nodes_may_fill_the_cache_over_private_endpoints(dev_plan: Plan) -> 
     grant = dev_plan.one("aws:iam/rolePolicy:RolePolicy", "dev-gpu-image-cache")
     statement = json.loads(grant.inputs["policy"])["Statement"][0]
     assert set(statement["Action"]) == {"ecr:BatchImportUpstreamImage", "ecr:CreateRepository"}
-    assert f"arn:aws:ecr:us-east-1:{AWS_ACCOUNT_ID}:repository/ghcr/*" in statement["Resource"]
+    assert f"arn:aws:ecr:us-east-1:{AWS_ACCOUNT_ID}:repository/dev-ghcr/*" in statement["Resource"]
     assert "*" not in statement["Resource"]
     services = {
         r.inputs["serviceName"]: r.inputs["vpcEndpointType"]
@@ -218,17 +224,17 @@ def test_gke_pulls_through_remote_repositories(prod_plan: Plan) -> None:
     repositories = {
         r.inputs["repositoryId"]: r.inputs for r in prod_plan.by_type("gcp:artifactregistry/repository:Repository")
     }
-    assert set(repositories) == {"docker-hub", "ghcr", "nvcr", "k8s", "quay"}
-    assert repositories["docker-hub"]["remoteRepositoryConfig"]["dockerRepository"] == {
+    assert set(repositories) == {"prod-dockerhub", "prod-ghcr", "prod-nvcr", "prod-k8s", "prod-quay"}
+    assert repositories["prod-dockerhub"]["remoteRepositoryConfig"]["dockerRepository"] == {
         "publicRepository": "DOCKER_HUB"
     }
     uris = {k: v["remoteRepositoryConfig"].get("commonRepository", {}).get("uri") for k, v in repositories.items()}
     assert uris == {
-        "docker-hub": None,
-        "ghcr": "https://ghcr.io",
-        "nvcr": "https://nvcr.io",
-        "k8s": "https://registry.k8s.io",
-        "quay": "https://quay.io",
+        "prod-dockerhub": None,
+        "prod-ghcr": "https://ghcr.io",
+        "prod-nvcr": "https://nvcr.io",
+        "prod-k8s": "https://registry.k8s.io",
+        "prod-quay": "https://quay.io",
     }
     for repository in repositories.values():
         assert (repository["mode"], repository["format"], repository["location"]) == (
@@ -286,7 +292,7 @@ def test_acr_is_private_premium_with_cache_rules(azure_plan: Plan) -> None:
         for r in azure_plan.by_type("azure-native:containerregistry:CacheRule")
     }
     assert rules == {
-        "docker.io/*": "docker-hub/*",
+        "docker.io/*": "dockerhub/*",
         "ghcr.io/*": "ghcr/*",
         "nvcr.io/*": "nvcr/*",
         "registry.k8s.io/*": "k8s/*",
@@ -317,7 +323,7 @@ def test_aks_bootstraps_from_the_registry_and_its_kubelet_pulls(azure_plan: Plan
     assert pull["scope"] == cluster["bootstrapProfile"]["containerRegistryId"]
     found = list(images_of(azure_plan))
     assert [image for _, image in found] == [
-        f"{registry.inputs['registryName']}.azurecr.io/docker-hub/vllm/vllm-openai:v0.11.0"
+        f"{registry.inputs['registryName']}.azurecr.io/dockerhub/vllm/vllm-openai:v0.11.0"
     ]
 
 
@@ -443,9 +449,9 @@ def registry_findings(image: str) -> list[str]:
 @pytest.mark.parametrize(
     "image",
     [
-        f"{ECR}/ghcr/huggingface/text-generation-inference:3.3.7",
+        f"{ECR}/prod-ghcr/huggingface/text-generation-inference:3.3.7",
         f"{ECR}/k8s/autoscaling/cluster-autoscaler:v1.31.0",
-        "europe-west4-docker.pkg.dev/acme/docker-hub/vllm/vllm-openai:v0.11.0",
+        "europe-west4-docker.pkg.dev/acme/prod-dockerhub/vllm/vllm-openai:v0.11.0",
         "acmeimages.azurecr.io/nvcr/nvidia/k8s-device-plugin:v0.17.4",
     ],
 )
@@ -456,7 +462,7 @@ def test_policy_accepts_caches_of_allowed_upstreams(image: str) -> None:
 @pytest.mark.parametrize(
     "image",
     [
-        f"{ECR}/docker-hub/library/nginx:1.27",  # cached, but not an allowed upstream image
+        f"{ECR}/dev-dockerhub/library/nginx:1.27",  # cached, but not an allowed upstream image
         f"{ECR}/team/app:1.0",  # not a cache prefix
         "evil.example/ghcr/huggingface/text-generation-inference:3.3.7",  # not a cache host
     ],
@@ -469,7 +475,7 @@ def test_through_cache_maps_back_to_the_upstream() -> None:
     assert (
         through_cache(
             "europe-west4-docker.pkg.dev",
-            "acme/ghcr/huggingface/text-generation-inference",
+            "acme/dev-ghcr/huggingface/text-generation-inference",
             PULL_THROUGH_CACHES_DEFAULT,
             CACHE_PREFIXES_DEFAULT,
         )

@@ -160,7 +160,7 @@ def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
     deployment = plan.one("kubernetes:apps/v1:Deployment", "st-gpu-autoscaler-deployment").inputs
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == (
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/k8s/autoscaling/cluster-autoscaler:v1.31.0"
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/st-k8s/autoscaling/cluster-autoscaler:v1.31.0"
     )
     assert (
         "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/st-gpu"

@@ -25,11 +25,12 @@ from components.naming import physical_name
 UPSTREAMS: dict[str, tuple[str, str]] = {
     "registry.k8s.io": ("k8s", "registry.k8s.io"),
     "quay.io": ("quay", "quay.io"),
-    "public.ecr.aws": ("ecr-public", "public.ecr.aws"),
-    "docker.io": ("docker-hub", "registry-1.docker.io"),
+    "public.ecr.aws": ("ecrpublic", "public.ecr.aws"),
+    "docker.io": ("dockerhub", "registry-1.docker.io"),
     "ghcr.io": ("ghcr", "ghcr.io"),
 }
-"""Upstream host -> (ECR repository prefix, upstream registry URL ECR expects)."""
+"""Upstream host -> (the upstream's short name, upstream registry URL ECR expects). A rule's prefix is
+`<environment>-<short name>`: prefixes are unique per account and region, which environments share."""
 NEEDS_CREDENTIALS = ("docker.io", "ghcr.io")
 """ECR accepts rules for these upstreams only with credentials."""
 SECRET_PREFIX = "ecr-pullthroughcache/"
@@ -39,6 +40,8 @@ UNTAGGED_DAYS = 14
 @dataclass
 class EcrPullThroughCacheArgs:
     region: str
+    environment: str
+    """Starts every repository prefix (at most 20 characters, so a prefix fits ECR's 30)."""
     credentials: Mapping[str, pulumi.Input[str]]
     """Upstream host (docker.io, ghcr.io) -> secret JSON `{"username": ..., "accessToken": ...}`."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -122,11 +125,16 @@ def _ecr_trust(account: str) -> str:
     )
 
 
-def repository_arns(account: str, region: str) -> list[str]:
-    return [f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*" for prefix, _ in UPSTREAMS.values()]
+def prefixes(environment: str) -> dict[str, str]:
+    """Upstream host -> this environment's ECR repository prefix for it."""
+    return {host: f"{environment}-{short}" for host, (short, _) in UPSTREAMS.items()}
 
 
-def template_role_policy(account: str, region: str, key_arn: str) -> str:
+def repository_arns(account: str, region: str, environment: str) -> list[str]:
+    return [f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*" for prefix in prefixes(environment).values()]
+
+
+def template_role_policy(account: str, region: str, environment: str, key_arn: str) -> str:
     """What ECR needs to create a cached repository from a template with a KMS key."""
     return json.dumps(
         {
@@ -136,7 +144,7 @@ def template_role_policy(account: str, region: str, key_arn: str) -> str:
                     "Sid": "CreateCachedRepositories",
                     "Effect": "Allow",
                     "Action": ["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"],
-                    "Resource": repository_arns(account, region),
+                    "Resource": repository_arns(account, region, environment),
                 },
                 {
                     "Sid": "EncryptWithCacheKey",
@@ -149,7 +157,7 @@ def template_role_policy(account: str, region: str, key_arn: str) -> str:
     )
 
 
-def node_pull_policy(account: str, region: str) -> str:
+def node_pull_policy(account: str, region: str, environment: str) -> str:
     """Beyond pulling (AmazonEC2ContainerRegistryPullOnly): fill the cache on a first pull, cached prefixes only."""
     return json.dumps(
         {
@@ -159,7 +167,7 @@ def node_pull_policy(account: str, region: str) -> str:
                     "Sid": "FillPullThroughCache",
                     "Effect": "Allow",
                     "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-                    "Resource": repository_arns(account, region),
+                    "Resource": repository_arns(account, region, environment),
                 }
             ],
         }
@@ -202,14 +210,17 @@ class EcrPullThroughCache(pulumi.ComponentResource):
         template_policy = aws.iam.RolePolicy(
             f"{name}-template-policy",
             role=template_role.id,
-            policy=pulumi.Output.all(account, key.arn).apply(lambda v: template_role_policy(v[0], region, v[1])),
+            policy=pulumi.Output.all(account, key.arn).apply(
+                lambda v: template_role_policy(v[0], region, args.environment, v[1])
+            ),
             opts=child,
         )
 
-        rules: list[pulumi.Resource] = []
-        for host, (prefix, upstream_url) in UPSTREAMS.items():
+        self.prefixes = prefixes(args.environment)
+        for host, (short, upstream_url) in UPSTREAMS.items():
+            prefix = self.prefixes[host]
             template = aws.ecr.RepositoryCreationTemplate(
-                f"{name}-{prefix}-template",
+                f"{name}-{short}-template",
                 prefix=prefix,
                 description=f"Repositories caching {host}",
                 applied_fors=["PULL_THROUGH_CACHE"],
@@ -224,8 +235,8 @@ class EcrPullThroughCache(pulumi.ComponentResource):
             credential_arn: pulumi.Input[str] | None = None
             if host in args.credentials:
                 secret = aws.secretsmanager.Secret(
-                    f"{name}-{prefix}-credentials",
-                    name=f"{SECRET_PREFIX}{physical_name(name, prefix)}",
+                    f"{name}-{short}-credentials",
+                    name=f"{SECRET_PREFIX}{physical_name(name, short)}",
                     description=f"Credentials ECR uses to pull from {host}",
                     kms_key_id=key.arn,
                     recovery_window_in_days=30 if args.protect_data else 7,
@@ -233,25 +244,24 @@ class EcrPullThroughCache(pulumi.ComponentResource):
                     opts=data,
                 )
                 version = aws.secretsmanager.SecretVersion(
-                    f"{name}-{prefix}-credentials-value",
+                    f"{name}-{short}-credentials-value",
                     secret_id=secret.id,
                     secret_string=pulumi.Output.secret(args.credentials[host]),
                     opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret_string"]),
                 )
                 after.append(version)
                 credential_arn = secret.arn
-            rules.append(
-                aws.ecr.PullThroughCacheRule(
-                    f"{name}-{prefix}",
-                    ecr_repository_prefix=prefix,
-                    upstream_registry_url=upstream_url,
-                    credential_arn=credential_arn,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-                )
+            aws.ecr.PullThroughCacheRule(
+                f"{name}-{short}",
+                ecr_repository_prefix=prefix,
+                upstream_registry_url=upstream_url,
+                credential_arn=credential_arn,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
             )
 
         self._account = account
         self._region = region
+        self._environment = args.environment
         self.kms_key_arn = key.arn
         self.registry = account.apply(lambda a: f"{a}.dkr.ecr.{region}.amazonaws.com")
         self.register_outputs({"registry": self.registry, "kms_key_arn": key.arn})
@@ -261,10 +271,10 @@ class EcrPullThroughCache(pulumi.ComponentResource):
         return aws.iam.RolePolicy(
             name,
             role=pulumi.Output.from_input(node_role_arn).apply(lambda arn: arn.rsplit("/", 1)[-1]),
-            policy=self._account.apply(lambda a: node_pull_policy(a, self._region)),
+            policy=self._account.apply(lambda a: node_pull_policy(a, self._region, self._environment)),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def source(self) -> PullThroughCache:
         """The `ImageSource` of a cluster pulling through this cache."""
-        return PullThroughCache(root=self.registry, prefixes={host: prefix for host, (prefix, _) in UPSTREAMS.items()})
+        return PullThroughCache(root=self.registry, prefixes=self.prefixes)

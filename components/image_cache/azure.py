@@ -22,7 +22,7 @@ from components.network.refs import AzureNetworkRef
 
 REGISTRY_ZONE = "privatelink.azurecr.io"
 UPSTREAMS: dict[str, str] = {
-    "docker.io": "docker-hub",
+    "docker.io": "dockerhub",
     "ghcr.io": "ghcr",
     "nvcr.io": "nvcr",
     "registry.k8s.io": "k8s",

@@ -22,13 +22,14 @@ from components.naming import physical_name
 from components.tagging import gcp_labels
 
 UPSTREAMS: dict[str, tuple[str, str | None]] = {
-    "docker.io": ("docker-hub", None),
+    "docker.io": ("dockerhub", None),
     "ghcr.io": ("ghcr", "https://ghcr.io"),
     "nvcr.io": ("nvcr", "https://nvcr.io"),
     "registry.k8s.io": ("k8s", "https://registry.k8s.io"),
     "quay.io": ("quay", "https://quay.io"),
 }
-"""Upstream host -> (repository ID, custom upstream URI; None: the DOCKER_HUB preset)."""
+"""Upstream host -> (short name, custom upstream URI; None: the DOCKER_HUB preset). A repository's ID
+is `<environment>-<short name>`: IDs are unique per project and region, which environments may share."""
 KEY_ROTATION = "7776000s"
 """90 days."""
 
@@ -37,6 +38,8 @@ KEY_ROTATION = "7776000s"
 class ArtifactRegistryCacheArgs:
     project: str
     region: str
+    environment: str
+    """Starts every repository ID."""
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False
 
@@ -85,9 +88,11 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             opts=child,
         )
         self.repositories: dict[str, gcp.artifactregistry.Repository] = {}
-        for host, (repository_id, _) in UPSTREAMS.items():
+        self.repository_ids = {host: f"{args.environment}-{short}" for host, (short, _) in UPSTREAMS.items()}
+        for host, (short, _) in UPSTREAMS.items():
+            repository_id = self.repository_ids[host]
             self.repositories[host] = gcp.artifactregistry.Repository(
-                f"{name}-{repository_id}",
+                f"{name}-{short}",
                 project=args.project,
                 location=args.region,
                 repository_id=repository_id,
@@ -109,7 +114,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
         """`roles/artifactregistry.reader` on every cached repository for one member (a node service account)."""
         return [
             gcp.artifactregistry.RepositoryIamMember(
-                f"{name}-{repository_id}",
+                f"{name}-{short}",
                 project=self._args.project,
                 location=self._args.region,
                 repository=repository.repository_id,
@@ -117,11 +122,9 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                 member=member,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for (repository_id, _), repository in zip(UPSTREAMS.values(), self.repositories.values(), strict=True)
+            for (short, _), repository in zip(UPSTREAMS.values(), self.repositories.values(), strict=True)
         ]
 
     def source(self) -> PullThroughCache:
         """The `ImageSource` of a cluster pulling through these repositories."""
-        return PullThroughCache(
-            root=self.host, prefixes={host: repository_id for host, (repository_id, _) in UPSTREAMS.items()}
-        )
+        return PullThroughCache(root=self.host, prefixes=self.repository_ids)
