@@ -294,20 +294,24 @@ def _azure_cache(ctx: StackContext, network: Any) -> AcrCache:
 
 
 def _gcp_cache(ctx: StackContext, project: str, region: str) -> ArtifactRegistryCache:
-    return ctx.shared(
-        ("image-cache", "gcp"),
-        lambda: ArtifactRegistryCache(
+    def build() -> ArtifactRegistryCache:
+        gcp = ctx.environment.clouds.gcp
+        assert gcp is not None
+        keys = {"docker.io": gcp.image_cache.docker_hub_secret, "ghcr.io": gcp.image_cache.ghcr_secret}
+        return ArtifactRegistryCache(
             f"{ctx.stack}-gcp-images",
             ArtifactRegistryCacheArgs(
                 project=project,
                 region=region,
                 environment=ctx.stack,
+                credentials={host: require_secret(key) for host, key in keys.items() if key is not None},
                 tags=ctx.tags(),
                 protect_data=ctx.protect_data,
             ),
             opts=ctx.opts("gcp"),
-        ),
-    )
+        )
+
+    return ctx.shared(("image-cache", "gcp"), build)
 
 
 @dataclass(frozen=True)

@@ -485,3 +485,52 @@ def test_through_cache_maps_back_to_the_upstream() -> None:
         through_cache("europe-west4-docker.pkg.dev", "acme/ghcr", PULL_THROUGH_CACHES_DEFAULT, CACHE_PREFIXES_DEFAULT)
         is None
     )
+
+
+GCP_ENVIRONMENT = {
+    "owner": "platform-team",
+    "cost_center": "cc-1",
+    "tier": "dev",
+    "clouds": {
+        "gcp": {
+            "project": "acme-genai-dev",
+            "region": "europe-west4",
+            "network": {"new": {"cidr": "10.30.0.0/16"}},
+            "image_cache": {"docker_hub_secret": "dockerHubCredentials"},
+        }
+    },
+    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "gcp"}}],
+    "use_cases": [use_case("drafts", "gpu", "nvidia-l4", engine="vllm")],
+}
+
+
+def test_gcp_docker_hub_credentials_live_in_secret_manager() -> None:
+    plan = run_program(
+        program.main,
+        stack="gc",
+        config={
+            "triplane:environment": GCP_ENVIRONMENT,
+            "triplane:dockerHubCredentials": json.dumps({"username": "acme", "accessToken": DOCKER_HUB_TOKEN}),
+        },
+        secret_keys=["triplane:dockerHubCredentials"],
+    )
+    assert DOCKER_HUB_TOKEN not in plan.dumps()
+    secret = plan.one("gcp:secretmanager/secret:Secret", "gc-gcp-images-dockerhub-token").inputs
+    replica = secret["replication"]["userManaged"]["replicas"][0]
+    assert replica["location"] == "europe-west4" and replica["customerManagedEncryption"]["kmsKeyName"]
+    version = plan.one("gcp:secretmanager/secretVersion:SecretVersion", "gc-gcp-images-dockerhub-token-value")
+    assert is_secret(version.inputs["secretData"])
+    reader = plan.one("gcp:secretmanager/secretIamMember:SecretIamMember", "gc-gcp-images-dockerhub-token-reader")
+    assert reader.inputs["role"] == "roles/secretmanager.secretAccessor"
+    assert reader.inputs["member"] == (
+        f"serviceAccount:service-{GCP_PROJECT_NUMBER}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+    )
+    hub = plan.one("gcp:artifactregistry/repository:Repository", "gc-gcp-images-dockerhub")
+    assert hub.secret_paths() == ["remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials.username"]
+    credentials = hub.inputs["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"]
+    assert credentials["passwordSecretVersion"] == version.name  # the version, never the token
+    ghcr = plan.one("gcp:artifactregistry/repository:Repository", "gc-gcp-images-ghcr").inputs
+    assert "upstreamCredentials" not in ghcr["remoteRepositoryConfig"]
+    assert [image for _, image in images_of(plan)] == [
+        "europe-west4-docker.pkg.dev/acme-genai-dev/gc-dockerhub/vllm/vllm-openai:v0.11.0"
+    ]

@@ -158,10 +158,33 @@ class AzureCloud(SpecModel):
     network: AzureNetworkSpec
 
 
+class GcpImageCache(SpecModel):
+    """Optional credentials for Artifact Registry's remote repositories (anonymous pulls are rate-limited)."""
+
+    docker_hub_secret: ConfigKey | None = Field(
+        default=None,
+        description=(
+            'Config key of a secret holding Docker Hub credentials as JSON {"username": ..., "accessToken": ...}.'
+        ),
+    )
+    ghcr_secret: ConfigKey | None = Field(
+        default=None,
+        description=(
+            'Config key of a secret holding GHCR credentials as JSON {"username": ..., "accessToken": ...}.'
+        ),
+    )
+
+
 class GcpCloud(SpecModel):
     project: GcpProject
     region: GcpRegion
     network: GcpNetworkSpec
+    image_cache: GcpImageCache = Field(
+        default_factory=GcpImageCache,
+        description=(
+            "Artifact Registry remote repositories of the public registries, created with the first GKE cluster."
+        ),
+    )
 
 
 class Clouds(SpecModel):
