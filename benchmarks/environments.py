@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from stacks.secrets import secret_fields
 from stacks.spec import validate_environment
 from stacks.spec.errors import ENVIRONMENT_KEY
 
@@ -151,12 +152,9 @@ def environment(size: int, patterns: tuple[str, ...] | None = None) -> dict[str,
 
 
 def secret_keys(value: dict[str, Any]) -> list[str]:
-    keys = []
-    for case in value["use_cases"]:
-        for field, key in case.items():
-            if field.endswith("_secret"):
-                keys.append(f"triplane:{key}")
-    return keys
+    """Every secret the environment names (use cases' and clouds'), once each, as the program checks them."""
+    environment = validate_environment(value, "generated environment")
+    return list(dict.fromkeys(f"triplane:{key}" for _, key in secret_fields(environment)))
 
 
 def write_stack(directory: Path, size: int, patterns: tuple[str, ...] | None = None) -> Path:

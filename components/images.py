@@ -10,6 +10,7 @@ cluster that reaches the public registries itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -64,7 +65,7 @@ class Upstream:
         return image.upstream
 
     def upstream_hosts(self, image: Image) -> tuple[str, ...]:
-        return (image.host,)
+        return pull_hosts(image.host)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,46 @@ class Mirror:
 
     def upstream_hosts(self, image: Image) -> tuple[str, ...]:
         return ()
+
+
+UPSTREAM_HOSTS: dict[str, tuple[str, ...]] = {
+    "docker.io": ("registry-1.docker.io", "auth.docker.io", "production.cloudflare.docker.com"),
+}
+"""Hosts a pull touches beyond the registry's own name, where they differ (Docker Hub serves its API
+from registry-1.docker.io, tokens from auth.docker.io and layers from its CDN)."""
+
+
+def pull_hosts(host: str) -> tuple[str, ...]:
+    """What a node must reach to pull from `host` directly."""
+    return UPSTREAM_HOSTS.get(host, (host,))
+
+
+@dataclass(frozen=True)
+class PullThroughCache:
+    """A cloud registry caching each upstream under its own path: `<root>/<prefix>/<repository>`.
+
+    ECR pull-through cache rules (`<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`), ACR cache rules
+    (`<registry>.azurecr.io/<target>`) and Artifact Registry remote repositories
+    (`<region>-docker.pkg.dev/<project>/<repository>`) all have this shape. An upstream the cache cannot
+    front is pulled from upstream, and `upstream_hosts` names what the nodes must reach for it.
+    """
+
+    root: pulumi.Input[str]
+    prefixes: Mapping[str, str]
+    """Upstream host -> the path the cache serves it under."""
+
+    def ref(self, image: Image) -> pulumi.Input[str]:
+        # No wait on the cache's rules or grants: a pod pulling before they exist is retried by the kubelet.
+        prefix = self.prefixes.get(image.host)
+        if prefix is None:
+            return image.upstream
+        rest = f"{prefix}/{image.repository}{image.version}"
+        if isinstance(self.root, str):
+            return f"{self.root}/{rest}"
+        return pulumi.Output.from_input(self.root).apply(lambda root: f"{root}/{rest}")
+
+    def upstream_hosts(self, image: Image) -> tuple[str, ...]:
+        return () if image.host in self.prefixes else pull_hosts(image.host)
 
 
 TGI = Image("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
@@ -142,8 +183,10 @@ __all__ = [
     "Image",
     "ImageSource",
     "Mirror",
+    "PullThroughCache",
     "Upstream",
     "chart_image",
     "cluster_autoscaler",
+    "pull_hosts",
     "split_reference",
 ]

@@ -33,6 +33,7 @@ RULES: dict[str, NameRule] = {
     "key_vault": NameRule(max_length=24, min_length=3),
     "azure_subdomain": NameRule(max_length=64, min_length=2),
     "azure_storage": NameRule(max_length=24, min_length=3, separators="", first="a-z0-9"),
+    "acr": NameRule(max_length=50, min_length=5, separators="", first="a-z0-9"),
     "gcp": NameRule(max_length=63),
     "gcp_service_account": NameRule(max_length=30, min_length=6),
     "gcp_psc": NameRule(max_length=20, separators=""),

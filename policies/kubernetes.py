@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.common import (
@@ -63,7 +64,23 @@ ALLOWED_REGISTRIES_DEFAULT = [
     "docker.io/vllm/",
     "nvcr.io/nvidia/",
     "registry.k8s.io/",
+    "ghcr.io/kedacore/",
+    "quay.io/prometheus/",
+    "quay.io/prometheus-operator/",
 ]
+PULL_THROUGH_CACHES_DEFAULT = ["*.dkr.ecr.*.amazonaws.com", "*.azurecr.io", "*-docker.pkg.dev/*"]
+"""Roots of the cloud caches (ECR pull-through, ACR cache rules, Artifact Registry remote repositories):
+`<host glob>[/<path segment glob>...]`, followed in a reference by the cache's prefix for an upstream."""
+CACHE_PREFIXES_DEFAULT = {
+    "dockerhub": "docker.io",
+    "ghcr": "ghcr.io",
+    "k8s": "registry.k8s.io",
+    "quay": "quay.io",
+    "nvcr": "nvcr.io",
+    "ecrpublic": "public.ecr.aws",
+}
+"""The name each Triplane cache serves an upstream under (as `<name>` or `<environment>-<name>`), and that
+upstream."""
 SYSTEM_NAMESPACES_DEFAULT = ["kube-system", "kube-public", "kube-node-lease"]
 
 
@@ -130,19 +147,44 @@ def _image_pinned(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
             yield f"{where} image {image} uses the moving tag {tag!r}: pin a version or a digest"
 
 
+def through_cache(registry: str, repository: str, caches: list[str], prefixes: dict[str, str]) -> str | None:
+    """The upstream `host/repository` a pull-through cache reference stands for (None: not a cache's)."""
+    segments = repository.split("/")
+    for pattern in caches:
+        host_glob, *path_globs = pattern.split("/")
+        if not fnmatchcase(registry, host_glob) or len(segments) < len(path_globs) + 2:
+            continue
+        if not all(fnmatchcase(segment, glob) for segment, glob in zip(segments, path_globs, strict=False)):
+            continue
+        prefix, *rest = segments[len(path_globs):]
+        for name, upstream in prefixes.items():
+            if prefix == name or prefix.endswith(f"-{name}"):
+                return f"{upstream}/{'/'.join(rest)}"
+    return None
+
+
 def _image_registry(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     spec = pod_spec(resource)
     if spec is None:
         return
     allowed = [str(p) for p in cfg["allowedRegistries"]]
+    caches = [str(p) for p in cfg["pullThroughCaches"]]
+    prefixes = {str(k): str(v) for k, v in dict(cfg["cachePrefixes"]).items()}
     for where, container in containers(spec):
         image = container.get("image")
         if image is None or is_unknown(image):
             continue
         registry, repository, _, _ = parse_image(str(image))
         full = f"{registry}/{repository}"
-        if not any(full.startswith(prefix) or full == prefix.rstrip("/") for prefix in allowed):
-            yield f"{where} image {image} comes from {registry}/{repository.split('/')[0]}, not an allowed registry"
+        # A cached image is judged by the upstream it caches: the cache is no licence for any image.
+        upstream = through_cache(registry, repository, caches, prefixes)
+        candidates = [full] if upstream is None else [full, upstream]
+        if not any(c.startswith(prefix) or c == prefix.rstrip("/") for c in candidates for prefix in allowed):
+            origin = f" (a cache of {upstream})" if upstream else ""
+            yield (
+                f"{where} image {image}{origin} comes from {registry}/{repository.split('/')[0]}, "
+                "not an allowed registry"
+            )
 
 
 # --- pod security --------------------------------------------------------------------------------
@@ -508,7 +550,8 @@ POLICIES = [
     ),
     resource_policy(
         name="k8s-image-registry-allowlist",
-        description="Container images come from the configured registries only.",
+        description="Container images come from the configured registries only, directly or through a "
+        "cloud pull-through cache of one.",
         types=list(WORKLOADS),
         check=_image_registry,
         severity=HIGH,
@@ -517,7 +560,15 @@ POLICIES = [
         config={"allowedRegistries": {"type": "array", "items": {"type": "string"},
                                       "default": ALLOWED_REGISTRIES_DEFAULT,
                                       "description": "Allowed `<registry>/<path>/` prefixes (Docker Hub images "
-                                      "are docker.io/<org>/...)."}},
+                                      "are docker.io/<org>/...)."},
+                "pullThroughCaches": {"type": "array", "items": {"type": "string"},
+                                      "default": PULL_THROUGH_CACHES_DEFAULT,
+                                      "description": "Cache roots `<host glob>[/<segment glob>...]`; an image "
+                                      "under one is allowed when the upstream it caches is."},
+                "cachePrefixes": {"type": "object", "additionalProperties": {"type": "string"},
+                                  "default": CACHE_PREFIXES_DEFAULT,
+                                  "description": "The name a cache serves an upstream under (the path "
+                                  "segment `<name>` or `<environment>-<name>`) -> that upstream's host."}},
         tags=["self-managed", "supply-chain"],
     ),
     resource_policy(

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Upstream
+from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
+from components.image_cache.azure import AcrCache, AcrCacheArgs
+from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
+from components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream, cluster_autoscaler
 from components.self_managed import sizing
 from components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
 from components.self_managed.aks import AksCluster, AksClusterArgs, AksSystemNodes
@@ -30,6 +34,7 @@ from components.self_managed.storage import CacheStorageClasses, CacheStorageCla
 from components.tagging import k8s_labels
 from stacks.cloud_apis import aws_interface_endpoints
 from stacks.context import StackContext
+from stacks.secrets import require_secret
 from stacks.spec import KubernetesCluster
 from stacks.spec.self_managed import SelfManagedUseCase, addons_needed
 
@@ -127,6 +132,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             load_balancer_annotations=annotations,
             gpu_node_selector=dict(existing.gpu_node_selector),
             prometheus_url=existing.prometheus_url or PROMETHEUS_URL,
+            images=Mirror(existing.registry) if existing.registry else Upstream(),
         )
         in_cluster = pulumi.ResourceOptions(providers=[provider])
         labels = k8s_labels(ctx.tags())
@@ -192,6 +198,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         azure = ctx.environment.clouds.azure
         resource_group = azure.resource_group if azure is not None else ""
         key = (new.kms_key_vault, new.kms_key) if new.kms_key and new.kms_key_vault else None
+        registry = _azure_cache(ctx, network)
         component = AksCluster(
             name,
             AksClusterArgs(
@@ -204,6 +211,8 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
                 kms_key=key,
                 vault_name=ctx.name(spec.name, resource_group, kind="key_vault"),
                 log_retention_days=new.log_retention_days,
+                registry_id=registry.registry_id,
+                registry_ready=registry.ready,
                 tags=tags,
                 protect_data=ctx.protect_data,
             ),
@@ -221,6 +230,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         component=component,
         load_balancer_annotations=dict(INTERNAL_LOAD_BALANCER[cloud]),
     )
+    handle.images = _image_source(ctx, name, component, network)
     labels = k8s_labels(tags)
     in_cluster = pulumi.ResourceOptions(parent=component, providers=[provider])
     if DEVICE_PLUGIN_INSTALLED_BY[cloud] == "triplane":
@@ -231,7 +241,10 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
-                cluster_name=component.ref.name, region=network.region, version=spec.version, tags=labels
+                cluster_name=component.ref.name,
+                region=network.region,
+                image=handle.images.ref(cluster_autoscaler(spec.version)),
+                tags=labels,
             ),
             opts=in_cluster,
         )
@@ -277,6 +290,87 @@ def _addons(
         handle.addons = ClusterAddons(
             f"{name}-addons", ClusterAddonsArgs(install=install, images=handle.images, tags=labels), opts=opts
         )
+
+
+def _image_source(
+    ctx: StackContext, name: str, component: EksCluster | GkeCluster | AksCluster, network: Any
+) -> ImageSource:
+    """The cloud's cache, with what this cluster's nodes need to pull through it."""
+    if isinstance(component, EksCluster):
+        ecr = _aws_cache(ctx, network.region)
+        ecr.grant_pull(f"{name}-image-cache", component.ref.node_role_arn)
+        return ecr.source()
+    if isinstance(component, GkeCluster):
+        artifact = _gcp_cache(ctx, network.project, network.region)
+        member = pulumi.Output.from_input(component.ref.node_service_account).apply(
+            lambda email: f"serviceAccount:{email}"
+        )
+        artifact.grant_read(f"{name}-image-cache", member)
+        return artifact.source()
+    return _azure_cache(ctx, network).source()
+
+
+def _aws_cache(ctx: StackContext, region: str) -> EcrPullThroughCache:
+    """The account's ECR pull-through cache in the environment's region, created once."""
+
+    def build() -> EcrPullThroughCache:
+        aws = ctx.environment.clouds.aws
+        assert aws is not None
+        return EcrPullThroughCache(
+            f"{ctx.stack}-aws-images",
+            EcrPullThroughCacheArgs(
+                region=region,
+                environment=ctx.stack,
+                credentials={
+                    "docker.io": require_secret(aws.image_cache.docker_hub_secret),
+                    "ghcr.io": require_secret(aws.image_cache.ghcr_secret),
+                },
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("aws"),
+        )
+
+    return ctx.shared(("image-cache", "aws"), build)
+
+
+def _azure_cache(ctx: StackContext, network: Any) -> AcrCache:
+    def build() -> AcrCache:
+        azure = ctx.environment.clouds.azure
+        assert azure is not None
+        return AcrCache(
+            f"{ctx.stack}-azure-images",
+            AcrCacheArgs(
+                network=network,
+                registry_name=ctx.name("images", azure.resource_group, kind="acr"),
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("azure"),
+        )
+
+    return ctx.shared(("image-cache", "azure"), build)
+
+
+def _gcp_cache(ctx: StackContext, project: str, region: str) -> ArtifactRegistryCache:
+    def build() -> ArtifactRegistryCache:
+        gcp = ctx.environment.clouds.gcp
+        assert gcp is not None
+        keys = {"docker.io": gcp.image_cache.docker_hub_secret, "ghcr.io": gcp.image_cache.ghcr_secret}
+        return ArtifactRegistryCache(
+            f"{ctx.stack}-gcp-images",
+            ArtifactRegistryCacheArgs(
+                project=project,
+                region=region,
+                environment=ctx.stack,
+                credentials={host: require_secret(key) for host, key in keys.items() if key is not None},
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts("gcp"),
+        )
+
+    return ctx.shared(("image-cache", "gcp"), build)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from stacks.secrets import secret_fields
+from stacks.spec import SpecError, validate_environment
+
 AWS_ROLE = "arn:aws:iam::123456789012:role/app"
 AZURE_PRINCIPAL = "33333333-3333-4333-8333-333333333333"
 GCP_MEMBER = "serviceAccount:app@acme-genai-test.iam.gserviceaccount.com"
@@ -235,10 +238,13 @@ def environments(draw: st.DrawFn, max_use_cases: int = 4, max_clouds: int = 3) -
 
 
 def secrets_of(environment: dict[str, Any]) -> list[str]:
-    """Full config keys of every secret the environment names."""
-    return sorted(
-        {f"triplane:{v}" for u in environment["use_cases"] for k, v in u.items() if k.endswith("_secret") and v}
-    )
+    """Full config keys of every secret the environment names (its use cases' and, once valid, its clouds')."""
+    keys = {f"triplane:{v}" for u in environment["use_cases"] for k, v in u.items() if k.endswith("_secret") and v}
+    try:
+        validated = validate_environment(environment, "generated environment")
+    except SpecError:
+        return sorted(keys)
+    return sorted(keys | {f"triplane:{key}" for _, key in secret_fields(validated)})
 
 
 # --- breaking a valid spec ----------------------------------------------------------------------

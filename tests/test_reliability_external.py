@@ -47,8 +47,19 @@ def _secret_policy_resource(finding: Any) -> bool:
     return finding.issue == "RESOURCE_STAR"
 
 
+def _pull_through_import_resource(finding: Any) -> bool:
+    # ECR documents scoping `ecr:BatchImportUpstreamImage` to the cache's repositories
+    # (`arn:aws:ecr:<region>:<account>:repository/<prefix>/*`, user guide "Granting registry
+    # permissions for pull through cache"); parliament's bundled action database gives it no
+    # resource type and so asks for "*".
+    return finding.issue == "RESOURCE_MISMATCH" and all(
+        item["action"] == "ecr:BatchImportUpstreamImage" for item in finding.detail
+    )
+
+
 EXTRA_EXEMPTIONS: dict[str, tuple[Callable[[Any], bool], ...]] = {
     "secret": (_secret_policy_resource, *EXEMPTIONS["resource"]),
+    "identity": (_pull_through_import_resource, *EXEMPTIONS["identity"]),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.images import TGI, VLLM, Mirror
 from components.self_managed.autoscaling import QueueScaling
 from components.self_managed.model_server import (
     CacheVolume,
@@ -15,7 +16,6 @@ from components.self_managed.model_server import (
     TgiService,
     TgiServiceArgs,
     TokenLimits,
-    image_for,
 )
 from triplane.plan import Plan, PlannedResource, is_secret, run_program
 
@@ -32,6 +32,7 @@ def _program() -> None:
             gpus=2,
             namespace="chat",
             access=ClientAccess(namespaces=["web", "batch"], pod_labels={"app": "caller"}),
+            image=TGI.upstream,
             tokens=TokenLimits(
                 max_input_tokens=6144, max_total_tokens=8192, max_batch_prefill_tokens=8192, max_concurrent_requests=64
             ),
@@ -56,6 +57,7 @@ def _program() -> None:
             gpus=1,
             namespace="fraud",
             engine="vllm",
+            image=VLLM.upstream,
             access=ClientAccess(
                 namespaces=["fraud-apps"],
                 cidrs=["10.30.0.0/20"],
@@ -77,7 +79,7 @@ def _program() -> None:
             cache=CacheVolume(existing_claim="prefilled-models"),
             download=None,
             monitoring="none",
-            image_registry="registry.corp.example/mirror",
+            image=Mirror("registry.corp.example/mirror").ref(TGI),
         ),
     )
 
@@ -431,16 +433,12 @@ def test_offline_serves_from_the_existing_cache_without_hub_egress(plan: Plan) -
         }
     ]
     assert container(plan, "t-offline")["image"] == (
-        "registry.corp.example/mirror/huggingface/text-generation-inference:3.3.7"
+        "registry.corp.example/mirror/ghcr.io/huggingface/text-generation-inference:3.3.7"
     )
     annotations = one(plan, "apps/v1:Deployment", "t-offline-deployment").inputs["spec"]["template"]["metadata"][
         "annotations"
     ]
     assert not any(key.startswith("prometheus.io/") for key in annotations)
-
-
-def test_image_override_keeps_the_repository() -> None:
-    assert image_for("vllm", "mirror.local:5000/ai", "v0.10.2") == "mirror.local:5000/ai/vllm/vllm-openai:v0.10.2"
 
 
 def test_root_is_allowed_only_for_listed_images_that_keep_every_other_restriction(plan: Plan) -> None:

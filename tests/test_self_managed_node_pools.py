@@ -282,7 +282,7 @@ def test_gke_key_is_granted_to_the_service_agents_only(plan: Plan) -> None:
     node_roles = sorted(
         r.inputs["role"] for r in plan.by_type("gcp:projects/iAMMember:IAMMember") if r.name.startswith("t-gke-nodes-")
     )
-    assert node_roles == ["roles/artifactregistry.reader", "roles/container.defaultNodeServiceAccount"]
+    assert node_roles == ["roles/container.defaultNodeServiceAccount"]
     # The only other project grant is the deployer's (tests/test_self_managed_deployer.py).
     others = [r.name for r in plan.by_type("gcp:projects/iAMMember:IAMMember") if not r.name.startswith("t-gke-nodes-")]
     assert others == ["t-gke-deployer-admin"]

@@ -66,8 +66,13 @@ def plan() -> Plan:
     return run_program(
         program.main,
         stack="st",
-        config={"triplane:environment": ENVIRONMENT, "triplane:chatApiKey": API_KEY},
-        secret_keys=["triplane:chatApiKey"],
+        config={
+            "triplane:environment": ENVIRONMENT,
+            "triplane:chatApiKey": API_KEY,
+            "triplane:dockerHubCredentials": '{"username": "u", "accessToken": "dckr_pat_planted"}',
+            "triplane:ghcrCredentials": '{"username": "u", "accessToken": "ghp_plantedplantedplantedplanted00"}',
+        },
+        secret_keys=["triplane:chatApiKey", "triplane:dockerHubCredentials", "triplane:ghcrCredentials"],
     )
 
 
@@ -165,7 +170,9 @@ def test_egress_warning_names_the_use_case(plan: Plan) -> None:
 def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
     deployment = plan.one("kubernetes:apps/v1:Deployment", "st-gpu-autoscaler-deployment").inputs
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0"
+    assert container["image"] == (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/st-k8s/autoscaling/cluster-autoscaler:v1.35.0"
+    )
     assert (
         "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/st-gpu"
         in (container["args"])

@@ -7,9 +7,10 @@ purge protection, public access disabled) and key for KMS encryption of Kubernet
 private link, with Key Vault Crypto User and Contributor for the identity (unless a key is given);
 the cluster with a private API server (or authorized networks only), Entra ID with Azure RBAC and
 local accounts disabled, Azure CNI overlay with Cilium (which enforces NetworkPolicy), no outbound
-path of its own (`outboundType: none`, bootstrap artifacts from the cache: `userDefinedRouting` would
-make the cluster itself depend on the firewall and its allowlist on every AKS-required host; the node
-subnet shares the app subnet's route table instead, so only workloads with an allowlist entry get out
+path of its own (`outboundType: none`, bootstrap artifacts from the cache: the environment's
+registry when one is given, with a kubelet identity that may pull from it; `userDefinedRouting` would
+make the cluster itself depend on the firewall and its allowlist on every AKS-required host, so the node
+subnet shares the app subnet's route table instead, and only workloads with an allowlist entry get out
 through the network's egress firewall), workload identity, image
 cleaner, and an autoscaling system pool without public IPs; a Log Analytics workspace and the
 diagnostic setting that sends control-plane logs (API server, admin audit, controller manager,
@@ -43,6 +44,8 @@ AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 """Cluster roles, CRDs and kube-system daemons are cluster-scoped: the narrower AKS roles cannot."""
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """The Entra ID application of the AKS API server: the audience of every user token."""
+MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 CONTROL_PLANE_LOGS = (
     "kube-apiserver",
     "kube-audit-admin",
@@ -79,6 +82,11 @@ class AksClusterArgs:
     vault_name: str | None = None
     """Key Vault names are global: pass one made unique (e.g. with the resource group in it)."""
     log_retention_days: int = 365
+    registry_id: pulumi.Input[str] | None = None
+    """A private Premium registry caching `mcr.microsoft.com/*` as `aks-managed-repository/*`: the
+    cluster bootstraps from it and its kubelet identity may pull from it. None: AKS makes its own."""
+    registry_ready: Sequence[pulumi.Resource] = ()
+    """What the registry needs before nodes bootstrap from it (private endpoint, DNS, cache rules)."""
     tags: dict[str, str] = field(default_factory=dict)
     protect_data: bool = False
 
@@ -199,6 +207,50 @@ class AksCluster(pulumi.ComponentResource):
                 for label, role_id in (("crypto", KEY_VAULT_CRYPTO_USER), ("contributor", KEY_VAULT_CONTRIBUTOR))
             ]
 
+        bootstrap: azure_native.containerservice.ManagedClusterBootstrapProfileArgsDict = {"artifact_source": "Cache"}
+        kubelet_profile: dict[str, azure_native.containerservice.UserAssignedIdentityArgsDict] | None = None
+        cluster_after: list[pulumi.Resource] = [*grants]
+        if args.registry_id is not None:
+            # Nodes pull from the registry while they bootstrap, so the kubelet identity (and its
+            # AcrPull) must exist before the cluster: bring it, and let the control plane assign it.
+            kubelet = azure_native.managedidentity.UserAssignedIdentity(
+                f"{name}-kubelet-identity",
+                resource_group_name=group,
+                location=network.location,
+                resource_name_=f"{cluster_name}-kubelet",
+                tags=args.tags,
+                opts=child,
+            )
+            cluster_after += [
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-kubelet-operator",
+                    scope=kubelet.id,
+                    principal_id=identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=role(MANAGED_IDENTITY_OPERATOR),
+                    role_assignment_name=_assignment_name(name, "kubelet-operator"),
+                    opts=child,
+                ),
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-kubelet-acr-pull",
+                    scope=args.registry_id,
+                    principal_id=kubelet.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=role(ACR_PULL),
+                    role_assignment_name=_assignment_name(name, "kubelet-acr-pull"),
+                    opts=child,
+                ),
+                *args.registry_ready,
+            ]
+            kubelet_profile = {
+                "kubeletidentity": {
+                    "resource_id": kubelet.id,
+                    "client_id": kubelet.client_id,
+                    "object_id": kubelet.principal_id,
+                }
+            }
+            bootstrap["container_registry_id"] = args.registry_id
+
         system = args.system_nodes
         private = args.api_access == "private"
         access_profile: azure_native.containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
@@ -263,13 +315,14 @@ class AksCluster(pulumi.ComponentResource):
             disable_local_accounts=True,
             api_server_access_profile=access_profile,
             network_profile=network_profile,
-            bootstrap_profile={"artifact_source": "Cache"},
+            bootstrap_profile=bootstrap,
+            identity_profile=kubelet_profile,
             agent_pool_profiles=[system_pool],
             security_profile=security_profile,
             oidc_issuer_profile={"enabled": True},
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
         )
 
         workspace = azure_native.operationalinsights.Workspace(

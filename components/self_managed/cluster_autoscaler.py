@@ -19,7 +19,6 @@ import pulumi_kubernetes as k8s
 
 SERVICE_ACCOUNT = "cluster-autoscaler"
 NAMESPACE = "kube-system"
-REGISTRY = "registry.k8s.io"
 
 CLUSTER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     {"api_groups": [""], "resources": ["events", "endpoints"], "verbs": ["create", "patch"]},
@@ -83,10 +82,9 @@ def _role_ref(kind: str) -> k8s.rbac.v1.RoleRefArgsDict:
 class ClusterAutoscalerArgs:
     cluster_name: pulumi.Input[str]
     region: str
-    version: str
-    """The cluster's Kubernetes minor version (`1.35`): the autoscaler release follows it."""
+    image: pulumi.Input[str]
+    """The reference the cluster pulls (`images.cluster_autoscaler(<minor version>)` through its source)."""
     node_selector: Mapping[str, str] = field(default_factory=lambda: {"triplane.io/node-pool": "system"})
-    image_registry: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -133,7 +131,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         )
         container: Any = {
             "name": "cluster-autoscaler",
-            "image": f"{args.image_registry or REGISTRY}/autoscaling/cluster-autoscaler:v{args.version}.0",
+            "image": args.image,
             "image_pull_policy": "IfNotPresent",
             "command": ["./cluster-autoscaler"],
             "args": [

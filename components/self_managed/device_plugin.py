@@ -17,20 +17,18 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-DEVICE_PLUGIN_IMAGE = ("nvcr.io", "nvidia/k8s-device-plugin", "v0.17.4")
 GPU_TOLERATION_KEYS = ("nvidia.com/gpu", "sku", "kubernetes.azure.com/scalesetpriority")
 """GPU taints differ per cloud (`nvidia.com/gpu=present`, `sku=gpu`, the AKS spot taint): tolerate by key."""
 
 
 @dataclass
 class NvidiaDevicePluginArgs:
+    image: pulumi.Input[str]
+    """The reference the cluster pulls (`images.NVIDIA_DEVICE_PLUGIN` through its `ImageSource`)."""
     node_label: str | None = "triplane.io/gpu-type"
     """Runs only on nodes that have this label (set by GpuNodePool)."""
     node_selector: Mapping[str, str] = field(default_factory=dict)
     """Instead of `node_label`: the labels of an existing cluster's GPU nodes."""
-    image: pulumi.Input[str] | None = None
-    """The reference from the cluster's ImageSource; the upstream image otherwise."""
-    image_registry: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     toleration_keys: Sequence[str] = GPU_TOLERATION_KEYS
 
@@ -40,7 +38,6 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:NvidiaDevicePlugin", name, None, opts)
-        registry, repository, version = DEVICE_PLUGIN_IMAGE
         selector = {"app.kubernetes.io/name": "nvidia-device-plugin"}
         labels = {**args.tags, **selector}
         if args.node_selector:
@@ -78,7 +75,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "nvidia-device-plugin",
-                                "image": args.image or f"{args.image_registry or registry}/{repository}:{version}",
+                                "image": args.image,
                                 "image_pull_policy": "IfNotPresent",
                                 "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
                                 # The plugin registers through the kubelet's socket directory, which

@@ -2,9 +2,9 @@
 
 Creates: a Cloud KMS key ring and key (unless a key is given) for application-layer secrets
 encryption and node boot disks, usable only by the GKE and Compute Engine service agents (each
-created first with `gcp.projects.ServiceIdentity`); a
-least-privilege node service account (`roles/container.defaultNodeServiceAccount`, Artifact
-Registry reader); the cluster with private nodes, a private endpoint (a public one only for the
+created first with `gcp.projects.ServiceIdentity`); a least-privilege node service account
+(`roles/container.defaultNodeServiceAccount`; it reads images only from the repositories the image
+cache grants it); the cluster with private nodes, a private endpoint (a public one only for the
 authorized networks listed), authorized networks enforced on the private endpoint too, Dataplane V2
 (which enforces NetworkPolicy), Workload Identity, Shielded Nodes, no client certificates, control-
 plane logs (API server, scheduler, controller manager, system and workloads) to Cloud Logging, and
@@ -33,7 +33,8 @@ from components.self_managed.refs import GkeClusterRef
 from components.tagging import gcp_labels
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
-NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
+NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
+"""Image pulls are granted per repository by the environment's image cache, not project-wide."""
 DEPLOYER_ROLE = "roles/container.admin"
 KEY_ROTATION = "7776000s"
 """90 days."""

@@ -40,10 +40,6 @@ from components.self_managed.engines import (
 )
 from components.self_managed.weights import DownloadJobArgs, WeightsDownload, dns_egress_rule, download_job
 
-TGI_IMAGE = ("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
-VLLM_IMAGE = ("docker.io", "vllm/vllm-openai", "v0.11.0")
-"""(registry, repository, pinned tag). A registry override replaces only the host part."""
-
 GRACEFUL_TERMINATION_SECONDS = 90
 TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30
 """Longer than the server's own drain, so in-flight requests finish before the kill."""
@@ -87,6 +83,8 @@ class TgiServiceArgs:
     """GPUs per pod: TGI `--num-shard`, vLLM `--tensor-parallel-size`."""
     namespace: str
     access: ClientAccess
+    image: pulumi.Input[str]
+    """The reference the cluster pulls (`images.TGI` / `images.VLLM` through its `ImageSource`)."""
     engine: Literal["tgi", "vllm"] = "tgi"
     revision: str = "main"
     dtype: str | None = None
@@ -109,17 +107,10 @@ class TgiServiceArgs:
     monitoring_namespace: str = "monitoring"
     crd_releases: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """API group -> the Helm release installing its CRD on this cluster (absent where the cluster has it)."""
-    image_registry: str | None = None
-    image_tag: str | None = None
     startup_timeout_seconds: int = 1800
     tags: Mapping[str, str] = field(default_factory=dict)
     """Kubernetes labels (from `k8s_labels`) put on every object."""
     protect_data: bool = False
-
-
-def image_for(engine: str, registry: str | None = None, tag: str | None = None) -> str:
-    default_registry, repository, version = TGI_IMAGE if engine == "tgi" else VLLM_IMAGE
-    return f"{registry or default_registry}/{repository}:{tag or version}"
 
 
 def server_args(args: TgiServiceArgs) -> list[str]:
@@ -257,7 +248,7 @@ class TgiService(pulumi.ComponentResource):
                 ),
             )
             claim.append(cache_claim)
-        image = image_for(args.engine, args.image_registry, args.image_tag)
+        image = args.image
         server_after: list[pulumi.Resource] = [namespace]
         if args.download is not None:
             server_after = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.images import TGI, VLLM
 from components.naming import physical_name
 from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed import sizing
@@ -73,7 +74,6 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
     if handle.ref is not None:
         pool, _ = node_pool_for(ctx, handle, use_case)
         node_selector.update(pool.node_selector)
-    _warn_about_egress(ctx, handle, use_case)
 
     model = use_case.model
     quantize: str | None = model.quantize
@@ -129,8 +129,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
             monitoring=use_case.monitoring,
             monitoring_namespace=use_case.monitoring_namespace,
             crd_releases=handle.crd_releases,
-            image_registry=use_case.image.registry,
-            image_tag=use_case.image.tag,
+            image=handle.images.ref((TGI if use_case.engine == "tgi" else VLLM).with_version(use_case.image.tag)),
             startup_timeout_seconds=startup_seconds(use_case),
             tags=k8s_labels(tags),
             protect_data=ctx.protect_data,
@@ -194,20 +193,3 @@ def _resources(handle: ClusterHandle, use_case: SelfManagedUseCase) -> tuple[int
         return use_case.resources.cpu, use_case.resources.memory_gib
     cloud = handle.cloud if handle.ref is not None else None
     return sizing.pod_resources(cloud, use_case.gpu.type, use_case.gpu.count)
-
-
-def _warn_about_egress(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase) -> None:
-    """A network Triplane creates has no general internet path: say so when the server would need one."""
-    if handle.cloud is None or handle.spec.new is None:
-        return
-    settings = getattr(ctx.environment.clouds, handle.cloud)
-    if settings is None or settings.network.new is None:
-        return
-    needs = []
-    if use_case.image.registry is None:
-        needs.append("pull its image from the public registry (set image.registry to a mirror)")
-    if needs:
-        pulumi.log.warn(
-            f"{ctx.source}: use case {use_case.name!r} runs in the {handle.cloud} network Triplane creates, "
-            f"which has no internet egress; the server must " + " and ".join(needs)
-        )

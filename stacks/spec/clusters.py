@@ -237,6 +237,16 @@ class ExistingCluster(SpecModel):
     storage_class: str | None = Field(
         default=None, description="Storage class for model caches; cluster default if unset."
     )
+    registry: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$",
+        description=(
+            "Registry mirror every image on this cluster is pulled from, laid out as "
+            "`<registry>/<upstream host>/<repository>` (e.g. registry.corp/mirror -> "
+            "registry.corp/mirror/ghcr.io/huggingface/text-generation-inference). Unset: images are "
+            "pulled from their upstream registries."
+        ),
+    )
     provides: list[Literal["prometheus-operator", "keda", "nvidia-device-plugin"]] = Field(
         default_factory=list,
         description=(

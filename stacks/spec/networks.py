@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from stacks.spec.base import SpecModel
+from stacks.spec.base import ConfigKey, SpecModel
 
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
 AzureLocation = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{2,30}$")]
@@ -130,9 +130,32 @@ class GcpNetworkSpec(_NetworkChoice):
     existing: ExistingGcpNetwork | None = None
 
 
+class AwsImageCache(SpecModel):
+    """Credentials ECR's pull-through cache needs for the upstreams that require them."""
+
+    docker_hub_secret: ConfigKey = Field(
+        default="dockerHubCredentials",
+        description=(
+            "Config key of a secret holding Docker Hub credentials as JSON "
+            '{"username": ..., "accessToken": ...} (a Docker Hub access token).'
+        ),
+    )
+    ghcr_secret: ConfigKey = Field(
+        default="ghcrCredentials",
+        description=(
+            "Config key of a secret holding GitHub Container Registry credentials as JSON "
+            '{"username": ..., "accessToken": ...} (a token with read:packages).'
+        ),
+    )
+
+
 class AwsCloud(SpecModel):
     region: AwsRegion
     network: AwsNetworkSpec
+    image_cache: AwsImageCache = Field(
+        default_factory=AwsImageCache,
+        description="ECR pull-through cache of the public registries, created with the first EKS cluster.",
+    )
 
     @model_validator(mode="after")
     def _zones(self) -> AwsCloud:
@@ -156,10 +179,33 @@ class AzureCloud(SpecModel):
     network: AzureNetworkSpec
 
 
+class GcpImageCache(SpecModel):
+    """Optional credentials for Artifact Registry's remote repositories (anonymous pulls are rate-limited)."""
+
+    docker_hub_secret: ConfigKey | None = Field(
+        default=None,
+        description=(
+            'Config key of a secret holding Docker Hub credentials as JSON {"username": ..., "accessToken": ...}.'
+        ),
+    )
+    ghcr_secret: ConfigKey | None = Field(
+        default=None,
+        description=(
+            'Config key of a secret holding GHCR credentials as JSON {"username": ..., "accessToken": ...}.'
+        ),
+    )
+
+
 class GcpCloud(SpecModel):
     project: GcpProject
     region: GcpRegion
     network: GcpNetworkSpec
+    image_cache: GcpImageCache = Field(
+        default_factory=GcpImageCache,
+        description=(
+            "Artifact Registry remote repositories of the public registries, created with the first GKE cluster."
+        ),
+    )
 
 
 class Clouds(SpecModel):

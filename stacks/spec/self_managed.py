@@ -315,11 +315,16 @@ class AllowedClients(SpecModel):
 
 
 class Image(SpecModel):
-    registry: str | None = Field(
-        default=None,
-        pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$",
-        description="Registry mirror replacing the image host (air-gapped sites), e.g. registry.corp/mirror.",
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def _no_registry(cls, value: object) -> object:
+        if isinstance(value, dict) and "registry" in value:
+            raise ValueError(
+                "registry: a mirror is set once per cluster, for every image on it: "
+                "kubernetes[].existing.registry (clusters Triplane creates pull through their cloud's cache)"
+            )
+        return value
+
     tag: str | None = Field(
         default=None, pattern=r"^[\w][\w.-]{0,127}$", description="Overrides the pinned version."
     )

@@ -1,0 +1,146 @@
+"""AcrCache: a private Azure Container Registry caching the public registries Triplane pulls from.
+
+Creates: a Premium, zone-redundant registry (admin user off, anonymous pull off, public network
+access disabled, exports disabled, untagged manifests deleted after a week); its private endpoint
+(group `registry`) in the VNet's endpoint subnet, the `privatelink.azurecr.io` zone linked to the VNet
+and the endpoint's DNS zone group; one cache rule per upstream (Docker Hub, GHCR, nvcr.io,
+registry.k8s.io, Quay) and the `mcr.microsoft.com` rule a network-isolated AKS cluster bootstraps
+from (`aks-managed-repository/*`). `grant_pull` gives an identity AcrPull on the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.images import PullThroughCache
+from components.naming import physical_name
+from components.network.refs import AzureNetworkRef
+
+REGISTRY_ZONE = "privatelink.azurecr.io"
+UPSTREAMS: dict[str, str] = {
+    "docker.io": "dockerhub",
+    "ghcr.io": "ghcr",
+    "nvcr.io": "nvcr",
+    "registry.k8s.io": "k8s",
+    "quay.io": "quay",
+}
+"""Upstream host -> the repository namespace the registry caches it under."""
+AKS_BOOTSTRAP = ("mcr.microsoft.com/*", "aks-managed-repository/*")
+"""What a network-isolated AKS cluster with its own registry pulls its components through."""
+UNTAGGED_DAYS = 7
+
+
+@dataclass
+class AcrCacheArgs:
+    network: AzureNetworkRef
+    registry_name: str
+    """5-50 letters and digits, globally unique."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+
+
+def _rule_name(target: str) -> str:
+    return physical_name("cache", target)
+
+
+class AcrCache(pulumi.ComponentResource):
+    registry_id: pulumi.Output[str]
+    login_server: str
+    ready: list[pulumi.CustomResource]
+    """The private endpoint's DNS (which waits for the endpoint) and every cache rule: what a first pull needs."""
+
+    def __init__(self, name: str, args: AcrCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:imagecache:AcrCache", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        network = args.network
+        group = network.resource_group_name
+        tags = dict(args.tags)
+        registry = azure_native.containerregistry.Registry(
+            f"{name}-registry",
+            resource_group_name=group,
+            location=network.location,
+            registry_name=args.registry_name,
+            sku={"name": "Premium"},
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            public_network_access="Disabled",
+            network_rule_bypass_options="None",
+            zone_redundancy="Enabled",
+            policies={
+                "export_policy": {"status": "disabled"},
+                "retention_policy": {"status": "enabled", "days": UNTAGGED_DAYS},
+            },
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+        )
+        zone = azure_native.privatedns.PrivateZone(
+            f"{name}-zone",
+            private_zone_name=REGISTRY_ZONE,
+            resource_group_name=group,
+            location="global",
+            tags=tags,
+            opts=child,
+        )
+        link = azure_native.privatedns.VirtualNetworkLink(
+            f"{name}-zone-link",
+            virtual_network_link_name=physical_name(name, "acr-link"),
+            private_zone_name=zone.name.apply(lambda _: REGISTRY_ZONE),
+            resource_group_name=group,
+            location="global",
+            virtual_network={"id": network.vnet_id},
+            registration_enabled=False,
+            tags=tags,
+            opts=child,
+        )
+        endpoint = azure_native.network.PrivateEndpoint(
+            f"{name}-pe",
+            resource_group_name=group,
+            location=network.location,
+            private_endpoint_name=physical_name(name, "acr-pe"),
+            subnet={"id": network.endpoint_subnet_id},
+            private_link_service_connections=[
+                {"name": "registry", "private_link_service_id": registry.id, "group_ids": ["registry"]}
+            ],
+            tags=tags,
+            opts=child,
+        )
+        dns = azure_native.network.PrivateDnsZoneGroup(
+            f"{name}-pe-dns",
+            resource_group_name=group,
+            private_endpoint_name=endpoint.name,
+            private_dns_zone_group_name="registry",
+            private_dns_zone_configs=[{"name": "azurecr", "private_dns_zone_id": zone.id}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[link]),
+        )
+        # The name as created (the plan's stand-in reports a logical one), once the registry exists.
+        registry_name = registry.id.apply(lambda _: args.registry_name)
+        rules: list[pulumi.CustomResource] = []
+        for source, target in [
+            *((f"{host}/*", f"{prefix}/*") for host, prefix in UPSTREAMS.items()),
+            AKS_BOOTSTRAP,
+        ]:
+            namespace = target.removesuffix("/*")
+            rules.append(
+                azure_native.containerregistry.CacheRule(
+                    f"{name}-{namespace}",
+                    resource_group_name=group,
+                    registry_name=registry_name,
+                    cache_rule_name=_rule_name(namespace),
+                    source_repository=source,
+                    target_repository=target,
+                    opts=child,
+                )
+            )
+        self.registry_id = registry.id
+        # The login server of a registry in Azure's public cloud: its name, lowercased, under azurecr.io.
+        self.login_server = f"{args.registry_name.lower()}.azurecr.io"
+        self.ready = [dns, *rules]
+        self.register_outputs({"registry_id": registry.id, "login_server": self.login_server})
+
+    def source(self) -> PullThroughCache:
+        """The `ImageSource` of a cluster pulling through this registry."""
+        return PullThroughCache(root=self.login_server, prefixes=dict(UPSTREAMS))
