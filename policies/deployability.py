@@ -54,6 +54,7 @@ ACR_CACHE_RULE = "azure-native:containerregistry:CacheRule"
 AR_REPOSITORY = "gcp:artifactregistry/repository:Repository"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 EKS_ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 EKS_ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 AZURE_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 GCP_SERVICE = "gcp:projects/service:Service"
@@ -300,17 +301,17 @@ def image_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterator
             path: str | None = None
             assumption = False
             if cluster.kind == "existing":
-                if mirror and image.startswith(mirror + "/"):
+                if mirror == "upstream":
+                    path, assumption = f"{registry} directly (declared: registry upstream)", True
+                elif mirror and image.startswith(mirror + "/"):
                     path, assumption = f"the registry mirror {mirror} (declared: it holds this image)", True
-                elif not mirror and "internet-egress" in cluster.provides:
-                    path, assumption = f"{registry} directly (declared: provides internet-egress)", True
             else:
                 path = _cache_path(graph, cluster, registry, repository)
                 if path is None and registry in allowlist:
                     path = f"the egress allowlist entry for {registry}"
             fix = (
-                f"set `registry` on the existing cluster {cluster.name!r} to a mirror holding it, or declare "
-                "`provides: [internet-egress]` if its nodes reach the public registries"
+                f"set `registry` on the existing cluster {cluster.name!r} to a mirror holding it, or to "
+                "`upstream` if its nodes reach the public registries"
                 if cluster.kind == "existing"
                 else "take the image from the cluster's ImageSource (components/images.py), which rewrites it "
                 "to the cloud's pull-through cache, or add its registry to the network's egress allowlist"
@@ -434,6 +435,11 @@ def _device_plugin(graph: Graph, cluster: Cluster) -> tuple[str | None, bool]:
             return f"the device plugin DaemonSet {daemonset.name}", False
     if cluster.kind == "gke":
         return "GKE's own device plugin (GPU node pools with a driver installation)", False
+    if cluster.kind == "eks" and cluster.resource is not None:
+        groups = [g for g in graph.of_type(EKS_NODE_GROUP) if cluster.resource.urn in graph.waits_for(g)]
+        gpu_groups = [g for g in groups if "NVIDIA" in str(g.props.get("amiType", ""))]
+        if gpu_groups and all(str(g.props.get("amiType", "")).startswith("BOTTLEROCKET") for g in gpu_groups):
+            return "the Bottlerocket NVIDIA AMI's built-in device plugin", False
     if "nvidia-device-plugin" in cluster.provides or "nvidia-gpu-operator" in cluster.provides:
         return "the cluster's device plugin (declared in `provides`)", True
     return None, False
@@ -474,7 +480,20 @@ def _claims(spec: Mapping[str, Any]) -> set[str]:
     }
 
 
-def weights_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterator[Need]:
+def _hub_services(environment: Mapping[str, Any] | None, cluster: str) -> set[str]:
+    """The services (namespaces) on an existing cluster whose use cases declare it reaches the hub."""
+    found = set()
+    for use_case in as_list((environment or {}).get("use_cases")):
+        if not isinstance(use_case, Mapping) or use_case.get("cluster") != cluster:
+            continue
+        if (use_case.get("weights") or {}).get("source") == "hub":
+            found.add(str(use_case.get("shared_service") or use_case.get("name")))
+    return found
+
+
+def weights_needs(
+    graph: Graph, cluster: Cluster, allowlist: set[str], environment: Mapping[str, Any] | None
+) -> Iterator[Need]:
     """A model server serves from a cache filled before it starts, and never downloads itself."""
     jobs = [r for r in cluster.members if r.type == JOB]
     created_claims = {
@@ -519,11 +538,11 @@ def weights_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterat
             if not downloads:
                 continue
             if cluster.kind == "existing":
-                reach = "internet-egress" in cluster.provides or "huggingface-hub" in cluster.provides
-                path = "the cluster's own egress to the hub (declared in `provides`)" if reach else None
+                reach = namespace in _hub_services(environment, cluster.name)
+                path = "the cluster's own path to the hub (declared: weights.source hub)" if reach else None
                 yield Need("weights", _workload(job), f"a path to {HUB_HOST}", path,
-                           "declare `huggingface-hub` (or `internet-egress`) in the existing cluster's `provides`, "
-                           "or serve offline from a pre-filled claim", job.urn, assumption=reach)
+                           "declare `weights.source: hub` on the use case if the cluster reaches the hub, or "
+                           "serve from a pre-filled claim (`existing-claim`)", job.urn, assumption=reach)
             else:
                 path = f"the egress allowlist entry for {HUB_HOST}" if HUB_HOST in allowlist else None
                 yield Need("weights", _workload(job), f"a path to {HUB_HOST}", path,
@@ -755,7 +774,7 @@ def runtime_paths(resources: list[Res], environment: Mapping[str, Any] | None) -
         needs += crd_needs(graph, cluster)
         needs += autoscaling_needs(cluster)
         needs += gpu_needs(graph, cluster)
-        needs += weights_needs(graph, cluster, allowlist)
+        needs += weights_needs(graph, cluster, allowlist, environment)
         needs += deployer_needs(graph, cluster, environment)
     needs += cloud_api_needs(graph)
     needs += endpoint_needs(graph, found.values())

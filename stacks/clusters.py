@@ -52,10 +52,13 @@ CACHE_CLASSES: dict[str, tuple[str, str]] = {
     "azure": ("managed-csi-premium", "azurefile-csi-premium"),
 }
 """(ReadWriteOnce, ReadWriteMany) storage classes the cloud's clusters bring; EKS gets Triplane's."""
+UPSTREAM = "upstream"
+"""An existing cluster's `registry` when its nodes pull from the public registries themselves."""
 SYSTEM_MACHINES = {"aws": "m6i.large", "azure": "Standard_D4ds_v5", "gcp": "e2-standard-4"}
-DEVICE_PLUGIN_INSTALLED_BY = {"aws": "triplane", "azure": "triplane", "gcp": "gke"}
-"""Who runs the NVIDIA device plugin on a new cluster's GPU nodes: EKS's NVIDIA AMIs and AKS GPU pools
-have only the driver; GKE installs the plugin with the driver (`gpu_driver_version` on its pools)."""
+DEVICE_PLUGIN_INSTALLED_BY = {"aws": "bottlerocket", "azure": "triplane", "gcp": "gke"}
+"""Who runs the NVIDIA device plugin on a new cluster's GPU nodes: EKS GPU pools use Bottlerocket's NVIDIA
+AMI, which has it built in; AKS GPU pools have only the driver; GKE installs the plugin with the driver
+(`gpu_driver_version` on its pools)."""
 
 
 @dataclass
@@ -132,7 +135,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             load_balancer_annotations=annotations,
             gpu_node_selector=dict(existing.gpu_node_selector),
             prometheus_url=existing.prometheus_url or PROMETHEUS_URL,
-            images=Mirror(existing.registry) if existing.registry else Upstream(),
+            images=Upstream() if existing.registry in (None, UPSTREAM) else Mirror(existing.registry),
         )
         in_cluster = pulumi.ResourceOptions(providers=[provider])
         labels = k8s_labels(ctx.tags())

@@ -218,7 +218,7 @@ def environments(draw: st.DrawFn, max_use_cases: int = 4, max_clouds: int = 3) -
         targets = [None, *sorted(set(environment["clouds"]) - taken)]
         cloud = draw(st.sampled_from(targets))
         environment["kubernetes"].append(
-            {"name": cluster_name, "existing": {"kubeconfig_context": "kind-triplane"}}
+            {"name": cluster_name, "existing": {"kubeconfig_context": "kind-triplane", "registry": "upstream"}}
             if cloud is None
             else {"name": cluster_name, "new": {"cloud": cloud, **draw(deployer_paths(cloud))}}
         )
@@ -435,7 +435,8 @@ def broken(draw: st.DrawFn, kind: str, max_use_cases: int = 4) -> tuple[dict[str
             p for p in all_paths if p[-1] in ("name", "cluster") and p[0] in ("use_cases", "kubernetes")
         ]
         if not named:
-            spec["kubernetes"].append({"name": "gpu", "existing": {"kubeconfig_context": "ctx"}})
+            existing = {"kubeconfig_context": "ctx", "registry": "upstream"}
+            spec["kubernetes"].append({"name": "gpu", "existing": existing})
             named = [("kubernetes", len(spec["kubernetes"]) - 1, "name")]
         where = draw(st.sampled_from(named))
         put(spec, where, draw(st.sampled_from(BAD_NAMES)))

@@ -204,7 +204,7 @@ ENVIRONMENT = {
         },
     },
     "kubernetes": [
-        {"name": "onprem", "existing": {"kubeconfig_context": 'ctx "a" ${b}'}},
+        {"name": "onprem", "existing": {"kubeconfig_context": 'ctx "a" ${b}', "registry": "upstream"}},
         {"name": "unused", "existing": {"kubeconfig_context": "other"}},
     ],
     "use_cases": [

@@ -40,6 +40,8 @@ ECR = f"{AWS_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com"
 DOCKER_HUB_TOKEN = "dckr_pat_plantedDockerHubToken0001"
 GHCR_TOKEN = "ghp_plantedGithubContainerToken000001"
 UPSTREAM_HOSTS = ("ghcr.io", "docker.io", "registry.k8s.io", "quay.io", "nvcr.io")
+RUNNER = {"private_cidrs": ["10.50.0.0/24"]}
+"""The deployer's declared way in to a new cluster (a runner in a connected network)."""
 
 
 def images_of(plan: Plan) -> Iterator[tuple[PlannedResource, str]]:
@@ -205,12 +207,9 @@ def test_new_clusters_pull_every_image_through_the_cache(stack: str, dev_plan: P
     plan = dev_plan if stack == "dev" else prod_plan
     found = list(images_of(plan))
     assert len(found) >= 3
-    caches = (f"{ECR}/", "europe-west4-docker.pkg.dev/acme-genai-prod/")
+    caches = (f"{ECR}/", "europe-west4-docker.pkg.dev/acme-genai-prod/", "prodimagesrgtriplaneprod.azurecr.io/")
     for resource, image in found:
-        if image.startswith("nvcr.io/"):
-            # ECR cannot front nvcr.io: only the EKS device plugin pulls it upstream.
-            assert resource.type == "kubernetes:apps/v1:DaemonSet" and image.startswith("nvcr.io/nvidia/")
-            continue
+        # ECR cannot front nvcr.io, and no EKS pod needs it: Bottlerocket's NVIDIA AMI runs the device plugin.
         assert image.startswith(caches), f"{resource.name}: {image}"
         assert not image.startswith(UPSTREAM_HOSTS)
 
@@ -265,7 +264,7 @@ AZURE_ENVIRONMENT = {
             "network": {"new": {"cidr": "10.20.0.0/16"}},
         }
     },
-    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "azure"}}],
+    "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "azure", "deployer": RUNNER}}],
     "use_cases": [use_case("drafts", "gpu", "nvidia-a10", engine="vllm")],
 }
 
@@ -316,9 +315,11 @@ def test_aks_bootstraps_from_the_registry_and_its_kubelet_pulls(azure_plan: Plan
     pull = azure_plan.one("azure-native:authorization:RoleAssignment", "az-gpu-kubelet-acr-pull").inputs
     assert pull["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d")
     assert pull["scope"] == cluster["bootstrapProfile"]["containerRegistryId"]
-    found = list(images_of(azure_plan))
-    assert [image for _, image in found] == [
-        f"{registry.inputs['registryName']}.azurecr.io/dockerhub/vllm/vllm-openai:v0.11.0"
+    root = f"{registry.inputs['registryName']}.azurecr.io"
+    # The server and its weights Job, and the device plugin AKS GPU pools need.
+    assert sorted({image for _, image in images_of(azure_plan)}) == [
+        f"{root}/dockerhub/vllm/vllm-openai:v0.11.0",
+        f"{root}/nvcr/nvidia/k8s-device-plugin:v0.17.4",
     ]
 
 
@@ -326,17 +327,18 @@ def test_aks_bootstraps_from_the_registry_and_its_kubelet_pulls(azure_plan: Plan
 
 
 def existing_environment(registry: str | None) -> dict[str, Any]:
-    existing: dict[str, Any] = {"kubeconfig_context": "kind-x"}
+    existing: dict[str, Any] = {"kubeconfig_context": "kind-x", "provides": ["nvidia-device-plugin"]}
     if registry is not None:
         existing["registry"] = registry
+    hub = {"source": "hub"}
     return {
         "owner": "platform-team",
         "cost_center": "cc-1",
         "tier": "dev",
         "kubernetes": [{"name": "onprem", "version": "1.31", "existing": existing}],
         "use_cases": [
-            use_case("chat", "onprem", "nvidia-l4"),
-            use_case("batch", "onprem", "nvidia-l4", engine="vllm", image={"tag": "v0.10.2"}),
+            use_case("chat", "onprem", "nvidia-l4", weights=hub),
+            use_case("batch", "onprem", "nvidia-l4", engine="vllm", image={"tag": "v0.10.2"}, weights=hub),
         ],
     }
 
@@ -345,22 +347,29 @@ def test_existing_cluster_mirror_rewrites_every_image() -> None:
     plan = run_program(
         program.main, stack="ex", config={"triplane:environment": existing_environment("registry.corp/mirror")}
     )
-    assert sorted(image for _, image in images_of(plan)) == [
+    assert sorted({image for _, image in images_of(plan)}) == [
         "registry.corp/mirror/docker.io/vllm/vllm-openai:v0.10.2",
         "registry.corp/mirror/ghcr.io/huggingface/text-generation-inference:3.3.7",
     ]
 
 
-def test_existing_cluster_without_mirror_pulls_upstream() -> None:
-    plan = run_program(program.main, stack="ex", config={"triplane:environment": existing_environment(None)})
-    assert sorted(image for _, image in images_of(plan)) == [
+def test_existing_cluster_must_say_where_its_nodes_pull_from() -> None:
+    with pytest.raises(SpecError) as error:
+        validate_environment(existing_environment(None), "stacks/Pulumi.x.yaml")
+    assert "kubernetes[0].existing.registry: cluster 'onprem' exists already" in str(error.value)
+    assert "`upstream`" in str(error.value)
+
+
+def test_existing_cluster_that_reaches_the_registries_pulls_upstream() -> None:
+    plan = run_program(program.main, stack="ex", config={"triplane:environment": existing_environment("upstream")})
+    assert sorted({image for _, image in images_of(plan)}) == [
         "docker.io/vllm/vllm-openai:v0.10.2",
         "ghcr.io/huggingface/text-generation-inference:3.3.7",
     ]
 
 
 def test_use_case_registry_is_refused_with_the_cluster_setting() -> None:
-    environment = existing_environment(None)
+    environment = existing_environment("upstream")
     environment["use_cases"][0]["image"] = {"registry": "registry.corp/mirror"}
     with pytest.raises(SpecError) as error:
         validate_environment(environment, "stacks/Pulumi.x.yaml")
@@ -378,7 +387,7 @@ def test_upstream_credentials_never_appear_in_the_plan() -> None:
             "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
         }
     }
-    environment["kubernetes"] = [{"name": "gpu", "version": "1.31", "new": {"cloud": "aws"}}]
+    environment["kubernetes"] = [{"name": "gpu", "version": "1.35", "new": {"cloud": "aws", "deployer": RUNNER}}]
     environment["use_cases"] = [use_case("drafts", "gpu", "nvidia-l4")]
     plan = run_program(
         program.main,
@@ -407,7 +416,7 @@ def test_plain_text_credentials_are_refused() -> None:
                 "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
             }
         },
-        "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "aws"}}],
+        "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "aws", "deployer": RUNNER}}],
         "use_cases": [use_case("drafts", "gpu", "nvidia-l4")],
     }
     with pytest.raises(pulumi.RunError, match=r"dockerHubCredentials` .* plain text"):
@@ -494,7 +503,7 @@ GCP_ENVIRONMENT = {
             "image_cache": {"docker_hub_secret": "dockerHubCredentials"},
         }
     },
-    "kubernetes": [{"name": "gpu", "version": "1.31", "new": {"cloud": "gcp"}}],
+    "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "gcp", "deployer": RUNNER}}],
     "use_cases": [use_case("drafts", "gpu", "nvidia-l4", engine="vllm")],
 }
 
@@ -526,6 +535,6 @@ def test_gcp_docker_hub_credentials_live_in_secret_manager() -> None:
     assert credentials["passwordSecretVersion"] == version.name  # the version, never the token
     ghcr = plan.one("gcp:artifactregistry/repository:Repository", "gc-gcp-images-ghcr").inputs
     assert "upstreamCredentials" not in ghcr["remoteRepositoryConfig"]
-    assert [image for _, image in images_of(plan)] == [
+    assert {image for _, image in images_of(plan)} == {
         "europe-west4-docker.pkg.dev/acme-genai-dev/gc-dockerhub/vllm/vllm-openai:v0.11.0"
-    ]
+    }

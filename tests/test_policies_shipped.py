@@ -45,7 +45,7 @@ def open_up(resource: PlannedResource) -> PlannedResource:
     elif resource.type == "kubernetes:core/v1:Service":
         inputs["spec"]["type"] = "LoadBalancer"
         inputs["metadata"].pop("annotations", None)  # a public load balancer in front of the model
-    elif resource.type == "kubernetes:apps/v1:DaemonSet":
+    elif resource.type == "kubernetes:apps/v1:Deployment" and inputs["metadata"]["name"] == "cluster-autoscaler":
         for container in inputs["spec"]["template"]["spec"]["containers"]:
             repository = container["image"].rsplit(":", 1)[0]
             container["image"] = f"{repository}:latest"
@@ -88,5 +88,6 @@ def test_moving_and_latest_tags_are_reported(insecure: GateResult) -> None:
     # `image.tag: main` in the stack file: the model server's image moves under it.
     assert pinned[("kubernetes:apps/v1:Deployment", "code-review")].endswith(
         "text-generation-inference:main uses the moving tag 'main': pin a version or a digest")
-    # `latest` slipped into a shared component: the device plugin on every GPU node.
-    assert "k8s-device-plugin:latest uses the moving tag 'latest'" in pinned[("kubernetes:apps/v1:DaemonSet", "shared")]
+    # `latest` slipped into a shared component: the cluster autoscaler that sizes every GPU pool.
+    shared = pinned[("kubernetes:apps/v1:Deployment", "shared")]
+    assert "cluster-autoscaler:latest uses the moving tag 'latest'" in shared

@@ -61,7 +61,7 @@ def test_the_refusal_names_the_field() -> None:
     spec = {
         "owner": "platform-team",
         "cost_center": "cc-1",
-        "kubernetes": [{"name": "Gpu_Pool", "existing": {"kubeconfig_context": "kind"}}],
+        "kubernetes": [{"name": "Gpu_Pool", "existing": {"kubeconfig_context": "kind", "registry": "upstream"}}],
     }
     with pytest.raises(SpecError) as caught:
         validate_environment(spec, "stacks/Pulumi.test.yaml")

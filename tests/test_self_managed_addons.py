@@ -22,7 +22,6 @@ from components import images
 from components.images import Mirror
 from components.self_managed.addons import (
     CHARTS,
-    CRD_GROUPS,
     IMAGES,
     PROMETHEUS_URL,
     SCRAPE_LABELS,
@@ -31,11 +30,13 @@ from components.self_managed.addons import (
 )
 from components.self_managed.autoscaling import ActiveHours, QueueScaling, queue_query, scaled_object_spec
 from components.self_managed.model_server import ClientAccess, TgiService, TgiServiceArgs
+from policies.deployability import runtime_paths
 from stacks import clusters, program
 from stacks.spec import Environment, SpecError, validate_environment
 from stacks.spec.self_managed import SelfManagedUseCase
 from triplane.k8s_out import manifest, write_manifests
 from triplane.plan import Plan, PlannedResource, run_program
+from triplane.runtime import plan_resources
 from triplane.stackfile import load_stack, plan_stack
 
 STACKS = ("dev", "prod", "local")
@@ -68,83 +69,10 @@ def cluster_of(resource: PlannedResource) -> str:
     return parts[3] if len(parts) >= 4 else ""
 
 
-def api_group(resource: PlannedResource) -> str:
-    """`kubernetes:keda.sh/v1alpha1:ScaledObject` -> `keda.sh`."""
-    return resource.type.split(":")[1].rpartition("/")[0]
-
-
-def is_custom_resource(resource: PlannedResource) -> bool:
-    group = api_group(resource)
-    if not resource.custom or not resource.type.startswith("kubernetes:") or group == "helm.sh":
-        return False
-    return "." in group and not group.endswith("k8s.io")
-
-
-def crds_missing(plan: Plan, environment: Environment, stack: str) -> list[str]:
-    """Custom resources whose CRD neither a release on their cluster installs first nor the cluster provides."""
-    specs = {f"{stack}-{c.name}-k8s": c for c in environment.kubernetes}
-    by_chart = {chart.name: addon for addon, chart in CHARTS.items()}
-    releases = {
-        (cluster_of(r), by_chart[r.inputs["chart"]]): r.urn
-        for r in plan.by_type(RELEASE)
-        if r.inputs["chart"] in by_chart
-    }
-    findings = []
-    for resource in filter(is_custom_resource, plan.resources):
-        addon = CRD_GROUPS.get(api_group(resource))
-        cluster = specs.get(cluster_of(resource))
-        if addon is None or cluster is None:
-            findings.append(f"{resource.name}: no add-on installs the CRD of {resource.type}")
-            continue
-        if cluster.existing is not None and addon in cluster.existing.provides:
-            continue
-        release = releases.get((cluster_of(resource), addon))
-        if release is None:
-            findings.append(f"{resource.name}: nothing installs {addon} on cluster {cluster.name}")
-        elif release not in resource.dependencies:
-            findings.append(f"{resource.name}: does not wait for the {addon} release that installs its CRD")
-    return findings
-
-
-def hpas_without_adapter(plan: Plan) -> list[str]:
-    """HPAs on Pods/Object/External metrics: Triplane installs no adapter serving them (KEDA serves its own)."""
-    findings = []
-    for hpa in plan.resources:
-        if hpa.type.endswith(":HorizontalPodAutoscaler"):
-            kinds = {m["type"] for m in hpa.inputs["spec"].get("metrics", [])}
-            if kinds - {"Resource", "ContainerResource"}:
-                findings.append(f"{hpa.name}: {sorted(kinds)} metrics with no metrics adapter on the cluster")
-    return findings
-
-
-def gpu_clusters_without_device_plugin(plan: Plan, environment: Environment, stack: str) -> list[str]:
-    findings = []
-    for cluster in environment.kubernetes:
-        provider = f"{stack}-{cluster.name}-k8s"
-        plugin = any(
-            r.type == "kubernetes:apps/v1:DaemonSet"
-            and cluster_of(r) == provider
-            and r.inputs["metadata"]["name"] == "nvidia-device-plugin"
-            for r in plan.resources
-        )
-        if cluster.existing is not None:
-            ok = plugin or "nvidia-device-plugin" in cluster.existing.provides
-        elif cluster.new is not None and cluster.new.cloud == "gcp":
-            pools = [
-                r
-                for r in plan.by_type("gcp:container/nodePool:NodePool")
-                if r.inputs.get("nodeConfig", {}).get("guestAccelerators")
-            ]
-            ok = all(
-                accelerator.get("gpuDriverInstallationConfig", {}).get("gpuDriverVersion")
-                for pool in pools
-                for accelerator in pool.inputs["nodeConfig"]["guestAccelerators"]
-            )
-        else:
-            ok = plugin
-        if not ok:
-            findings.append(f"cluster {cluster.name}: GPU nodes with no NVIDIA device plugin")
-    return findings
+def unmet(plan: Plan, environment: Environment | None, kind: str) -> list[str]:
+    """What the gate's deployability pass finds without a path, for one kind of need."""
+    spec = environment.model_dump(mode="json") if environment is not None else None
+    return [n.message() for n in runtime_paths(plan_resources(plan), spec) if n.kind == kind and not n.met]
 
 
 # --- the shipped stacks --------------------------------------------------------------------------
@@ -163,18 +91,18 @@ def shipped() -> dict[str, tuple[Environment, Plan]]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_shipped_stacks_have_every_crd_and_a_device_plugin(stack: str, shipped: dict[str, Any]) -> None:
     environment, plan = shipped[stack]
-    assert crds_missing(plan, environment, stack) == []
-    assert hpas_without_adapter(plan) == []
+    assert unmet(plan, environment, "crds") == []
+    assert unmet(plan, environment, "autoscaling") == []
     assert not [r for r in plan.resources if r.type.endswith(":HorizontalPodAutoscaler")]
-    assert gpu_clusters_without_device_plugin(plan, environment, stack) == []
+    assert unmet(plan, environment, "gpus") == []
 
 
 def test_prod_runs_every_cluster_kind(shipped: dict[str, Any]) -> None:
     environment, plan = shipped["prod"]
     assert {c.new.cloud for c in environment.kubernetes if c.new is not None} == {"aws", "azure", "gcp"}
-    # AKS installs only the driver: Triplane's plugin runs there (and on EKS), never on GKE.
+    # AKS installs only the driver: Triplane's plugin runs there; EKS's Bottlerocket AMI and GKE bring their own.
     plugins = {cluster_of(r) for r in plan.by_type("kubernetes:apps/v1:DaemonSet")}
-    assert plugins == {"prod-gpu-aws-k8s", "prod-gpu-azure-k8s"}
+    assert plugins == {"prod-gpu-azure-k8s"}
     pool = plan.one("azure-native:containerservice:AgentPool").inputs
     assert pool["vmSize"] == "Standard_NC8as_T4_v3"
     assert pool["nodeTaints"] == ["sku=gpu:NoSchedule"]
@@ -406,8 +334,8 @@ def _env(environment: dict[str, Any]) -> Environment:
 def test_aks_gets_addons_and_device_plugin() -> None:
     plan = _plan(ENVIRONMENT)
     env = _env(ENVIRONMENT)
-    assert crds_missing(plan, env, "ts") == []
-    assert gpu_clusters_without_device_plugin(plan, env, "ts") == []
+    assert unmet(plan, env, "crds") == []
+    assert unmet(plan, env, "gpus") == []
     assert sorted(r.inputs["chart"] for r in plan.by_type(RELEASE)) == ["keda", "kube-prometheus-stack"]
 
 
@@ -415,16 +343,19 @@ def test_a_gpu_cluster_without_its_device_plugin_is_found(monkeypatch: pytest.Mo
     # As before: AKS taken to install its own plugin, which it does not.
     monkeypatch.setitem(clusters.DEVICE_PLUGIN_INSTALLED_BY, "azure", "aks")
     plan = _plan(ENVIRONMENT)
-    assert gpu_clusters_without_device_plugin(plan, _env(ENVIRONMENT), "ts") == [
-        "cluster gpu: GPU nodes with no NVIDIA device plugin"
-    ]
+    [finding] = unmet(plan, _env(ENVIRONMENT), "gpus")
+    assert finding.startswith("Deployment chat/ts-chat needs nvidia.com/gpu announced on its nodes (a device plugin)")
 
 
 def _existing(provides: list[str], **extra: Any) -> dict[str, Any]:
     environment = copy.deepcopy(ENVIRONMENT)
     environment["clouds"] = {}
     environment["kubernetes"] = [
-        {"name": "gpu", "version": "1.35", "existing": {"kubeconfig_context": "onprem", "provides": provides, **extra}}
+        {
+            "name": "gpu",
+            "version": "1.35",
+            "existing": {"kubeconfig_context": "onprem", "registry": "upstream", "provides": provides, **extra},
+        }
     ]
     environment["use_cases"][0]["cache"] = {"access_mode": "ReadWriteMany", "storage_class": "cephfs"}
     environment["use_cases"][0]["weights"] = {"source": "hub"}
@@ -436,8 +367,8 @@ def test_existing_cluster_gets_what_it_does_not_provide() -> None:
     plan = _plan(environment)
     assert sorted(r.inputs["chart"] for r in plan.by_type(RELEASE)) == ["keda", "kube-prometheus-stack"]
     assert [cluster_of(r) for r in plan.by_type("kubernetes:apps/v1:DaemonSet")] == ["ts-gpu-k8s"]
-    assert crds_missing(plan, _env(environment), "ts") == []
-    assert gpu_clusters_without_device_plugin(plan, _env(environment), "ts") == []
+    assert unmet(plan, _env(environment), "crds") == []
+    assert unmet(plan, _env(environment), "gpus") == []
 
 
 def test_existing_cluster_that_provides_everything_gets_nothing_installed() -> None:
@@ -445,8 +376,8 @@ def test_existing_cluster_that_provides_everything_gets_nothing_installed() -> N
     environment = _existing(["prometheus-operator", "keda", "nvidia-device-plugin"], prometheus_url=url)
     plan = _plan(environment)
     assert plan.by_type(RELEASE) == [] and plan.by_type("kubernetes:apps/v1:DaemonSet") == []
-    assert crds_missing(plan, _env(environment), "ts") == []
-    assert gpu_clusters_without_device_plugin(plan, _env(environment), "ts") == []
+    assert unmet(plan, _env(environment), "crds") == []
+    assert unmet(plan, _env(environment), "gpus") == []
     scaled = plan.one("kubernetes:keda.sh/v1alpha1:ScaledObject").inputs["spec"]
     assert scaled["triggers"][0]["metadata"]["serverAddress"] == url
 
@@ -457,6 +388,7 @@ def _bare_server(crd_releases: dict[str, pulumi.Resource] | None = None) -> None
         "t-chat",
         TgiServiceArgs(
             model_id="meta-llama/Llama-3.2-3B-Instruct",
+            image=images.TGI.upstream,
             gpus=1,
             namespace="chat",
             access=ClientAccess(namespaces=["web"]),
@@ -470,9 +402,9 @@ def _bare_server(crd_releases: dict[str, pulumi.Resource] | None = None) -> None
 def test_a_custom_resource_without_its_crd_is_found() -> None:
     environment = _env(_existing([]))
     plan = run_program(_bare_server, stack="ts")
-    assert sorted(crds_missing(plan, environment, "ts")) == [
-        "t-chat-scaledobject: nothing installs keda on cluster gpu",
-        "t-chat-servicemonitor: nothing installs prometheus-operator on cluster gpu",
+    assert [finding.split(", and")[0] for finding in unmet(plan, environment, "crds")] == [
+        "ScaledObject chat/t-chat needs the ScaledObject CRD (keda.sh)",
+        "ServiceMonitor chat/t-chat needs the ServiceMonitor CRD (monitoring.coreos.com)",
     ]
 
 
@@ -487,12 +419,14 @@ def test_a_custom_resource_that_does_not_wait_for_its_crd_is_found() -> None:
         _bare_server()
 
     plan = run_program(program_, stack="ts")
-    assert len(crds_missing(plan, _env(_existing([])), "ts")) == 2
-    assert all("does not wait" in f for f in crds_missing(plan, _env(_existing([])), "ts"))
+    findings = unmet(plan, _env(_existing([])), "crds")
+    assert len(findings) == 2
+    assert all("depend on the release that installs" in f for f in findings)
 
 
 def test_an_hpa_on_a_pods_metric_is_found() -> None:
     def program_() -> None:
+        provider = k8s.Provider("ts-gpu-k8s", context="onprem")
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             "t-hpa",
             metadata={"name": "t", "namespace": "chat"},
@@ -510,10 +444,12 @@ def test_an_hpa_on_a_pods_metric_is_found() -> None:
                     }
                 ],
             },
+            opts=pulumi.ResourceOptions(provider=provider),
         )
 
-    assert hpas_without_adapter(run_program(program_, stack="ts")) == [
-        "t-hpa: ['Pods'] metrics with no metrics adapter on the cluster"
+    plan = run_program(program_, stack="ts")
+    assert [f.split(", and")[0] for f in unmet(plan, None, "autoscaling")] == [
+        "HorizontalPodAutoscaler chat/t needs an adapter serving Pods metrics"
     ]
 
 

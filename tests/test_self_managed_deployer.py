@@ -217,7 +217,9 @@ def test_stack_provider_waits_for_the_deployers_access() -> None:
     environment = copy.deepcopy(load_stack("dev").config["triplane:environment"])
     environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] == "self-managed"]
     environment["kubernetes"][0]["new"] = {"cloud": "aws", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}
-    plan = run_program(program.main, stack="dp", config={"triplane:environment": environment})
+    secrets = {f"triplane:{key}": "planted" for key in ("dockerHubCredentials", "ghcrCredentials")}
+    plan = run_program(program.main, stack="dp", config={"triplane:environment": environment, **secrets},
+                       secret_keys=list(secrets))
     association = plan.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "dp-gpu-deployer-admin")
     assert association.inputs["principalArn"] == AWS_DEPLOYER_ROLE_ARN
     provider = plan.one("pulumi:providers:kubernetes", "dp-gpu-k8s")

@@ -142,10 +142,12 @@ def test_manifests_render_the_same_bytes_twice(rendered: dict[str, Any], tmp_pat
 
 
 def test_device_plugin_manifest(rendered: dict[str, Any]) -> None:
-    _, _, out, _ = rendered["dev"]
-    daemonset = yaml.safe_load((out / "dev-gpu-k8s/kube-system/05-daemonset-nvidia-device-plugin.yaml").read_text())
+    # AKS GPU pools have only the driver: the plugin comes from the cluster's registry cache.
+    _, _, out, _ = rendered["prod"]
+    manifest = out / "prod-gpu-azure-k8s/kube-system/05-daemonset-nvidia-device-plugin.yaml"
+    daemonset = yaml.safe_load(manifest.read_text())
     pod = daemonset["spec"]["template"]["spec"]
-    assert pod["containers"][0]["image"] == "nvcr.io/nvidia/k8s-device-plugin:v0.17.4"
+    assert pod["containers"][0]["image"] == "prodimagesrgtriplaneprod.azurecr.io/nvcr/nvidia/k8s-device-plugin:v0.17.4"
     assert {t["key"] for t in pod["tolerations"]} == {
         "nvidia.com/gpu",
         "sku",

@@ -114,7 +114,8 @@ def plan() -> Plan:
 
 def test_eks_gpu_node_group(plan: Plan) -> None:
     group = plan.one("aws:eks/nodeGroup:NodeGroup", "t-eks-l4-od-nodes").inputs
-    assert group["amiType"] == "AL2023_x86_64_NVIDIA"
+    # Bottlerocket's NVIDIA AMI runs the device plugin itself: nothing is pulled from nvcr.io, which ECR cannot cache.
+    assert group["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
     # The machine is in the group's name, so moving to a larger machine never collides with the old group.
     assert group["nodeGroupName"] == "t-eks-l4-od-g6-12xlarge"
     assert group["capacityType"] == "ON_DEMAND"
@@ -135,8 +136,10 @@ def test_eks_gpu_node_group(plan: Plan) -> None:
 
 def test_eks_launch_template_is_private_and_encrypted(plan: Plan) -> None:
     template = plan.one("aws:ec2/launchTemplate:LaunchTemplate", "t-eks-l4-od-lt").inputs
-    ebs = template["blockDeviceMappings"][0]["ebs"]
-    assert ebs["encrypted"] == "true" and ebs["volumeSize"] == 300 and ebs["volumeType"] == "gp3"
+    volumes = {m["deviceName"]: m["ebs"] for m in template["blockDeviceMappings"]}
+    # Bottlerocket: the OS volume, and the data volume that holds images and pod storage.
+    assert {device: ebs["volumeSize"] for device, ebs in volumes.items()} == {"/dev/xvda": 8, "/dev/xvdb": 300}
+    assert all(ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3" for ebs in volumes.values())
     assert template["metadataOptions"]["httpTokens"] == "required"
     assert template["metadataOptions"]["httpPutResponseHopLimit"] == 1
     assert "networkInterfaces" not in template  # nodes take the private subnets' addresses only

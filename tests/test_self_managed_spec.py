@@ -218,7 +218,7 @@ def test_shared_services_must_agree() -> None:
 def test_existing_cluster_without_cloud_cannot_make_an_internal_balancer() -> None:
     env = environment(use_case(exposure="internal-load-balancer", allowed_clients={"cidrs": ["10.1.0.0/16"]},
                                weights={"source": "hub"}))
-    env["kubernetes"] = [{"name": "gpu", "existing": {"kubeconfig_context": "onprem"}}]
+    env["kubernetes"] = [{"name": "gpu", "existing": {"kubeconfig_context": "onprem", "registry": "upstream"}}]
     env["clouds"] = {}
     assert "use_cases[0].exposure: cluster 'gpu' is not in a known cloud" in only_problem(env)
 
@@ -317,7 +317,7 @@ def test_deployer_principal_must_fit_the_cloud() -> None:
 
 def test_existing_cluster_states_where_the_weights_come_from() -> None:
     env = environment(use_case())
-    env["kubernetes"] = [{"name": "gpu", "existing": {"kubeconfig_context": "onprem"}}]
+    env["kubernetes"] = [{"name": "gpu", "existing": {"kubeconfig_context": "onprem", "registry": "upstream"}}]
     env["clouds"] = {}
     assert only_problem(env).startswith("triplane:environment.use_cases[0].weights.source: cluster 'gpu' exists")
 

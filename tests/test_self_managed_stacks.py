@@ -162,11 +162,6 @@ def test_autoscaled_service_scales_on_queue(plan: Plan) -> None:
     assert not k8s(plan, "HorizontalPodAutoscaler")
 
 
-def test_egress_warning_names_the_use_case(plan: Plan) -> None:
-    warnings = [message for level, message in plan.logs if level == "warning" and "no internet egress" in message]
-    assert any("'chat-web'" in w for w in warnings)
-
-
 def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
     deployment = plan.one("kubernetes:apps/v1:Deployment", "st-gpu-autoscaler-deployment").inputs
     container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -1,9 +1,11 @@
 """GpuNodePool: autoscaling GPU nodes on EKS, GKE or AKS, private and tainted for GPU work only.
 
 Creates, depending on the cluster it is given:
-- EKS: a launch template (encrypted gp3 root volume sized for the images, IMDSv2 only with a hop
-  limit of 1 so pods cannot borrow the node's role) and a managed node group with the NVIDIA AMI
-  (`AL2023_x86_64_NVIDIA`), on-demand or spot, tainted `nvidia.com/gpu=present:NoSchedule`.
+- EKS: a launch template (encrypted gp3 volumes: Bottlerocket's OS volume and its data volume sized
+  for the images, IMDSv2 only with a hop limit of 1 so pods cannot borrow the node's role) and a
+  managed node group with the Bottlerocket NVIDIA AMI (`BOTTLEROCKET_x86_64_NVIDIA`: the driver and
+  the NVIDIA device plugin are part of the OS, so no plugin image has to be pulled from nvcr.io,
+  which ECR cannot cache), on-demand or spot, tainted `nvidia.com/gpu=present:NoSchedule`.
 - GKE: a node pool with guest accelerators and GKE-managed driver installation, private nodes,
   Shielded VMs, the GKE metadata server, a least-privilege service account (GKE taints GPU
   nodes `nvidia.com/gpu=present:NoSchedule` itself).
@@ -35,6 +37,10 @@ from components.tagging import gcp_labels
 GPU_TYPE_LABEL = "triplane.io/gpu-type"
 CAPACITY_LABEL = "triplane.io/capacity-type"
 POOL_LABEL = "triplane.io/node-pool"
+EKS_GPU_AMI = "BOTTLEROCKET_x86_64_NVIDIA"
+"""Bottlerocket's NVIDIA variant runs the driver and the Kubernetes device plugin as part of the OS."""
+BOTTLEROCKET_OS_VOLUME_GB = 8
+"""At least the OS image's own size (2-4 GiB); images and pod storage live on the data volume."""
 
 
 @dataclass
@@ -100,16 +106,18 @@ class GpuNodePool(pulumi.ComponentResource):
             f"{name}-lt",
             name=cloud_name,
             description=f"GPU nodes ({args.gpu_type}) for Triplane model servers",
+            # Bottlerocket boots from /dev/xvda and keeps images and pod storage on /dev/xvdb.
             block_device_mappings=[
                 {
-                    "device_name": "/dev/xvda",
+                    "device_name": device,
                     "ebs": {
-                        "volume_size": args.disk_size_gb,
+                        "volume_size": size,
                         "volume_type": "gp3",
                         "encrypted": "true",
                         "delete_on_termination": "true",
                     },
                 }
+                for device, size in (("/dev/xvda", BOTTLEROCKET_OS_VOLUME_GB), ("/dev/xvdb", args.disk_size_gb))
             ],
             metadata_options={
                 "http_endpoint": "enabled",
@@ -131,7 +139,7 @@ class GpuNodePool(pulumi.ComponentResource):
             node_group_name=cloud_name,
             node_role_arn=cluster.node_role_arn,
             subnet_ids=list(cluster.subnet_ids),
-            ami_type="AL2023_x86_64_NVIDIA",
+            ami_type=EKS_GPU_AMI,
             capacity_type="SPOT" if args.capacity_type == "spot" else "ON_DEMAND",
             instance_types=[args.machine_type],
             scaling_config={

@@ -241,10 +241,10 @@ class ExistingCluster(SpecModel):
         default=None,
         pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$",
         description=(
-            "Registry mirror every image on this cluster is pulled from, laid out as "
-            "`<registry>/<upstream host>/<repository>` (e.g. registry.corp/mirror -> "
-            "registry.corp/mirror/ghcr.io/huggingface/text-generation-inference). Unset: images are "
-            "pulled from their upstream registries."
+            "Where this cluster's nodes pull every image Triplane deploys, stated because Triplane cannot "
+            "see it: a registry mirror laid out as `<registry>/<upstream host>/<repository>` (e.g. "
+            "registry.corp/mirror -> registry.corp/mirror/ghcr.io/huggingface/text-generation-inference), "
+            "or `upstream` when the nodes reach the public registries themselves (a lab or laptop cluster)."
         ),
     )
     provides: list[Literal["prometheus-operator", "keda", "nvidia-device-plugin"]] = Field(

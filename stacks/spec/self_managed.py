@@ -629,6 +629,7 @@ def check_environment(environment: Environment) -> None:
     """Checks that need the whole environment; messages name the field from the environment root."""
     _check_addons(environment)
     clusters = {c.name: c for c in environment.kubernetes}
+    clusters_index = {c.name: i for i, c in enumerate(environment.kubernetes)}
     services: dict[str, tuple[int, SelfManagedUseCase]] = {}
     names = {u.name for u in environment.use_cases}
     for i, use_case in enumerate(environment.use_cases):
@@ -669,6 +670,13 @@ def check_environment(environment: Environment) -> None:
                     f"{use_case.gpu.count} x {use_case.gpu.type}; "
                     f"GPUs on {cloud}: {', '.join(offered)}{elsewhere}"
                 )
+        elif cluster.existing is not None and cluster.existing.registry is None:
+            raise ValueError(
+                f"kubernetes[{clusters_index[cluster.name]}].existing.registry: cluster {cluster.name!r} exists "
+                "already, so Triplane cannot see where its nodes pull images from; state it: a mirror holding "
+                "every image under `<registry>/<upstream host>/<repository>` (e.g. registry.corp/mirror), or "
+                "`upstream` when the nodes reach the public registries themselves"
+            )
         elif use_case.weights.source is None and not use_case.offline:
             raise ValueError(
                 f"use_cases[{i}].weights.source: cluster {cluster.name!r} exists already, so Triplane gives "
