@@ -119,7 +119,7 @@ class PullThroughCache:
         rest = f"{prefix}/{image.repository}{image.version}"
         if isinstance(self.root, str):
             return f"{self.root}/{rest}"
-        return pulumi.Output.from_input(self.root).apply(lambda root: f"{root}/{rest}")
+        return pulumi.Output.concat(self.root, "/", rest)
 
     def upstream_hosts(self, image: Image) -> tuple[str, ...]:
         return () if image.host in self.prefixes else pull_hosts(image.host)

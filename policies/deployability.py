@@ -336,8 +336,7 @@ def crd_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
         for group in ADD_ON_GROUPS.get(CHART_ADD_ONS.get(_release_chart(release), ""), ()):
             installers.setdefault(group, []).append(release)
     for crd in (r for r in cluster.members if r.type == CRD):
-        group = str((crd.props.get("spec") or {}).get("group") or "")
-        installers.setdefault(group, []).append(crd)
+        installers.setdefault(str((crd.props.get("spec") or {}).get("group") or ""), []).append(crd)
     declared = {group for add_on in cluster.provides for group in ADD_ON_GROUPS.get(add_on, ())}
     for resource in cluster.members:
         group = _group_of(resource)
@@ -409,9 +408,9 @@ def autoscaling_needs(cluster: Cluster) -> Iterator[Need]:
         if "replicas" in spec and int(spec.get("replicas") or 0) == 0:
             metadata = deployment.props.get("metadata") or {}
             key = f"{metadata.get('namespace')}/{metadata.get('name')}"
-            scaler = scaled.get(key)
+            waker = scaled.get(key)
             yield Need("autoscaling", _workload(deployment), "something that scales it up from 0 replicas",
-                       f"ScaledObject {scaler.name}" if scaler is not None else None,
+                       f"ScaledObject {waker.name}" if waker is not None else None,
                        "set replicas.min to at least 1, or autoscale it with a trigger that can wake it",
                        deployment.urn)
 

@@ -418,3 +418,25 @@ def test_private_eks_nodes_need_their_service_endpoints() -> None:
     plan.add("aws:ec2/vpcEndpoint:VpcEndpoint", "s3",
              {"serviceName": "com.amazonaws.us-east-1.s3", "vpcEndpointType": "Gateway"})
     assert unmet(plan.needs("endpoints")) == ["the autoscaling API over a private endpoint"]
+
+
+# --- the shipped stacks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_need_of_the_shipped_stacks_has_a_path(stack: str) -> None:
+    from triplane import runtime
+    from triplane.stackfile import load_stack, plan_stack
+
+    needs = runtime.paths(plan_stack(stack), load_stack(stack).config)
+    assert [n.message() for n in needs if not n.met] == []
+    kinds = {n.kind for n in needs}
+    if stack == "local":
+        # An existing cluster: what it pulls, reaches and runs is declared in the stack file, and listed.
+        assert kinds == {"images", "weights", "gpus", "deployer"}
+        assumed = {(n.kind, n.path) for n in needs if n.assumption}
+        assert ("images", "ghcr.io directly (declared: registry upstream)") in assumed
+        assert ("weights", "the cluster's own path to the hub (declared: weights.source hub)") in assumed
+    else:
+        assert {"images", "weights", "gpus", "deployer", "endpoints"} <= kinds
+        assert not [n for n in needs if n.assumption and n.kind != "deployer"]

@@ -154,7 +154,10 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             member=secrets_agent.member,
             opts=child,
         )
-        found = {}
+        found: dict[
+            str,
+            tuple[gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict, pulumi.Resource],
+        ] = {}
         for host, document in args.credentials.items():
             short, _ = UPSTREAMS[host]
             value = pulumi.Output.secret(document)
@@ -178,7 +181,8 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             version = gcp.secretmanager.SecretVersion(
                 f"{name}-{short}-token-value",
                 secret=secret.id,
-                secret_data=pulumi.Output.secret(value.apply(lambda d: _field(d, "accessToken"))),
+                # Derived from the secret stack setting, so the token stays secret.
+                secret_data=value.apply(lambda d: _field(d, "accessToken")),
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret_data"]),
             )
             reader = gcp.secretmanager.SecretIamMember(
@@ -189,15 +193,13 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                 member=agent.member,
                 opts=child,
             )
-            found[host] = (
-                {
-                    "username_password_credentials": {
-                        "username": value.apply(lambda d: _field(d, "username")),
-                        "password_secret_version": version.name,
-                    }
-                },
-                reader,
-            )
+            credentials: gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict = {
+                "username_password_credentials": {
+                    "username": value.apply(lambda d: _field(d, "username")),
+                    "password_secret_version": version.name,
+                }
+            }
+            found[host] = (credentials, reader)
         return found
 
     def grant_read(self, name: str, member: pulumi.Input[str]) -> list[gcp.artifactregistry.RepositoryIamMember]:

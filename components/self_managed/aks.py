@@ -354,7 +354,7 @@ class AksCluster(pulumi.ComponentResource):
             role_definition_id=role(AKS_RBAC_CLUSTER_ADMIN),
             # Named after the principal: another deployer is a new assignment, not an (impossible) update.
             role_assignment_name=pulumi.Output.from_input(deployer).apply(
-                lambda principal: _assignment_name(name, "deployer", principal)
+                lambda principal: _assignment_name(name, "deployer", str(principal))
             ),
             description="Triplane deployer: creates the Kubernetes objects of this environment",
             opts=child,

@@ -39,7 +39,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
     def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:NvidiaDevicePlugin", name, None, opts)
         selector = {"app.kubernetes.io/name": "nvidia-device-plugin"}
-        labels = {**args.tags, **selector}
+        labels: dict[str, str] = {**args.tags, **selector}
         if args.node_selector:
             terms = [{"key": k, "operator": "In", "values": [v]} for k, v in sorted(args.node_selector.items())]
         elif args.node_label:

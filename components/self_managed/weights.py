@@ -129,7 +129,7 @@ def download_selector(app: str) -> dict[str, str]:
 def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
     """The Job (and the NetworkPolicy that lets only it out) that fills the cache before the server starts."""
     selector = download_selector(args.app)
-    labels = {**args.labels, **selector, "app.kubernetes.io/component": DOWNLOAD_COMPONENT}
+    labels: dict[str, str] = {**args.labels, **selector, "app.kubernetes.io/component": DOWNLOAD_COMPONENT}
     download = args.download
     env = [
         *base_env(args.engine),
