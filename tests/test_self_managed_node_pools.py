@@ -117,7 +117,7 @@ def test_eks_gpu_node_group(plan: Plan) -> None:
     # Bottlerocket's NVIDIA AMI runs the device plugin itself: nothing is pulled from nvcr.io, which ECR cannot cache.
     assert group["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
     # The machine is in the group's name, so moving to a larger machine never collides with the old group.
-    assert group["nodeGroupName"] == "t-eks-l4-od-g6-12xlarge"
+    assert group["nodeGroupName"] == "t-eks-l4-od-g6-12xlarge-bottlerocket"
     assert group["capacityType"] == "ON_DEMAND"
     assert group["instanceTypes"] == ["g6.12xlarge"]
     assert group["scalingConfig"] == {"minSize": 0, "maxSize": 3, "desiredSize": 0}

@@ -38,6 +38,7 @@ GPU_TYPE_LABEL = "triplane.io/gpu-type"
 CAPACITY_LABEL = "triplane.io/capacity-type"
 POOL_LABEL = "triplane.io/node-pool"
 EKS_GPU_AMI = "BOTTLEROCKET_x86_64_NVIDIA"
+EKS_GPU_AMI_FAMILY = "bottlerocket"
 """Bottlerocket's NVIDIA variant runs the driver and the Kubernetes device plugin as part of the OS."""
 BOTTLEROCKET_OS_VOLUME_GB = 8
 """At least the OS image's own size (2-4 GiB); images and pod storage live on the data volume."""
@@ -136,7 +137,8 @@ class GpuNodePool(pulumi.ComponentResource):
         group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=cluster.name,
-            node_group_name=cloud_name,
+            # The AMI family is part of the name too: moving a pool to another AMI type replaces the group.
+            node_group_name=physical_name(cloud_name, EKS_GPU_AMI_FAMILY, kind="k8s"),
             node_role_arn=cluster.node_role_arn,
             subnet_ids=list(cluster.subnet_ids),
             ami_type=EKS_GPU_AMI,
