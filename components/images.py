@@ -128,6 +128,11 @@ class PullThroughCache:
 TGI = Image("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
 VLLM = Image("docker.io", "vllm/vllm-openai", "v0.11.0")
 NVIDIA_DEVICE_PLUGIN = Image("nvcr.io", "nvidia/k8s-device-plugin", "v0.17.4")
+AWS_CLI = Image("public.ecr.aws", "aws-cli/aws-cli", "2.27.50")
+"""The weights import from S3 (`aws s3 sync`): ECR Public, which ECR's pull-through cache fronts."""
+CLOUD_SDK = Image("docker.io", "google/cloud-sdk", "530.0.0-slim")
+"""The weights import from Cloud Storage (`gcloud storage rsync`): Docker Hub, which the Artifact
+Registry cache fronts (gcr.io's google-cloud-cli image has no remote repository there)."""
 
 
 KEDA = Image("ghcr.io", "kedacore/keda", "2.20.2")
@@ -171,6 +176,8 @@ def chart_image(
 
 
 __all__ = [
+    "AWS_CLI",
+    "CLOUD_SDK",
     "KEDA",
     "KEDA_METRICS_SERVER",
     "KEDA_WEBHOOKS",

@@ -532,6 +532,10 @@ def weights_needs(
                        "download the pinned revision into the claim with a Job the server depends on, or name a "
                        "pre-filled claim in cache.existing_claim", server.urn, assumption)
         for job in [j for j in jobs if (j.props.get("metadata") or {}).get("namespace") == namespace]:
+            annotations = (job.props.get("metadata") or {}).get("annotations") or {}
+            if annotations.get(WEIGHTS_SOURCE_ANNOTATION) == "bucket":
+                yield bucket_need(graph, cluster, job, annotations)
+                continue
             job_spec = pod_spec(job) or {}
             downloads = any(not _env_on(_env(c).get("HF_HUB_OFFLINE")) for _w, c in containers(job_spec))
             if not downloads:
@@ -546,6 +550,37 @@ def weights_needs(
                 path = f"the egress allowlist entry for {HUB_HOST}" if HUB_HOST in allowlist else None
                 yield Need("weights", _workload(job), f"a path to {HUB_HOST}", path,
                            "add the hub hosts to the network's egress allowlist for this use case", job.urn)
+
+
+WEIGHTS_SOURCE_ANNOTATION = "triplane.io/weights-source"
+WEIGHTS_BUCKET_ANNOTATION = "triplane.io/weights-bucket"
+WEIGHTS_PATH_ANNOTATION = "triplane.io/weights-path"
+"""What a bucket import Job carries (`components.self_managed.weights_import`): it fills the claim from a
+bucket over the cloud's private path, and needs no hub allowlist entry."""
+
+
+def bucket_need(graph: Graph, cluster: Cluster, job: Res, annotations: Mapping[str, Any]) -> Need:
+    """A bucket import reaches its bucket over the cloud's private path: the S3 gateway endpoint on EKS,
+    Private Google Access through the private `googleapis.com.` zone on GKE."""
+    uri = str(annotations.get(WEIGHTS_BUCKET_ANNOTATION) or "")
+    what = f"a private path to {uri or 'its bucket'}"
+    fix = ("import from the cluster's own cloud over its private path (the S3 gateway endpoint, the private "
+           "googleapis.com. zone), or pre-fill the claim and use `weights.source: existing-claim`")
+    if cluster.kind == "existing":
+        return Need("weights", _workload(job), what, None, fix, job.urn)
+    if annotations.get(WEIGHTS_PATH_ANNOTATION) == "declared":
+        return Need("weights", _workload(job), what, "the cluster's service endpoints (declared: existing)", fix,
+                    job.urn, assumption=True)
+    path: str | None = None
+    if uri.startswith("s3://") and cluster.kind == "eks":
+        gateways = [e for e in graph.of_type(VPC_ENDPOINT)
+                    if str(e.props.get("serviceName", "")).endswith(".s3")
+                    and e.props.get("vpcEndpointType") == "Gateway"]  # fmt: skip
+        path = "the S3 gateway endpoint" if gateways else None
+    elif uri.startswith("gs://") and cluster.kind == "gke":
+        zones = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
+        path = "Private Google Access (the private googleapis.com. zone)" if zones else None
+    return Need("weights", _workload(job), what, path, fix, job.urn)
 
 
 # --- deployer access -----------------------------------------------------------------------------
@@ -801,8 +836,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "gpus": ("Every pod that requests GPUs runs on a cluster where a device plugin announces them.",
              "Deploy the NVIDIA device plugin, or declare it in `provides`."),
     "weights": ("Every model server serves offline from a cache filled before it starts; the filler has a path "
-                "to the hub.",
-                "Let Triplane's download Job fill the cache, or name a pre-filled claim."),
+                "to the hub, or to its bucket over the cloud's private path.",
+                "Let Triplane's download or import Job fill the cache, or name a pre-filled claim."),
     "deployer": ("The deployer can reach every cluster it deploys to and holds a Kubernetes role there before "
                  "the first object.",
                  "Declare the way in (`api_access`, `deployer.private_cidrs`) and keep the access grants."),

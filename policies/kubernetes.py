@@ -67,6 +67,8 @@ ALLOWED_REGISTRIES_DEFAULT = [
     "ghcr.io/kedacore/",
     "quay.io/prometheus/",
     "quay.io/prometheus-operator/",
+    "public.ecr.aws/aws-cli/",
+    "docker.io/google/",
 ]
 PULL_THROUGH_CACHES_DEFAULT = ["*.dkr.ecr.*.amazonaws.com", "*.azurecr.io", "*-docker.pkg.dev/*"]
 """Roots of the cloud caches (ECR pull-through, ACR cache rules, Artifact Registry remote repositories):
@@ -422,7 +424,8 @@ ROOT_IMAGES_SCHEMA: dict[str, Any] = {
 }
 PSS_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
 JOB = "kubernetes:batch/v1:Job"
-DOWNLOAD_NAME = "model-weights"
+DOWNLOAD_NAMES = ("model-weights", "model-weights-import")
+"""The pods that fill the cache: the hub download, and the import from a bucket over the cloud's private path."""
 FIREWALL_HOST_TYPES = {
     "aws:networkfirewall/ruleGroup:RuleGroup",
     "azure-native:network:FirewallPolicyRuleCollectionGroup",
@@ -487,7 +490,7 @@ def _no_server_egress(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
     if "Egress" not in as_list(get(resource.props, "spec.policyTypes")):
         return
     selected = (get(resource.props, "spec.podSelector") or {}).get("matchLabels") or {}
-    if selected.get("app.kubernetes.io/name") == DOWNLOAD_NAME:
+    if selected.get("app.kubernetes.io/name") in DOWNLOAD_NAMES:
         return
     for index, rule in enumerate(as_list(get(resource.props, "spec.egress"))):
         public = _public_egress(rule)
@@ -621,13 +624,13 @@ POLICIES = [
     ),
     resource_policy(
         name="k8s-model-server-no-internet-egress",
-        description="In a namespace that serves a model, only the weights download Job may reach public "
-        "addresses; the server resolves names and serves from its cache.",
+        description="In a namespace that serves a model, only the Job filling the cache (hub download or bucket "
+        "import) may reach public addresses; the server resolves names and serves from its cache.",
         types=[NETWORK_POLICY],
         check=_no_server_egress,
         severity=CRITICAL,
         remediation="Serve with HF_HUB_OFFLINE=1 from the cache a download Job (or an import) filled; allow "
-        "public egress only to pods labelled app.kubernetes.io/name=model-weights.",
+        "public egress only to pods labelled app.kubernetes.io/name=model-weights (or model-weights-import).",
         tags=["self-managed", "network"],
     ),
     stack_policy(

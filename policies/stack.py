@@ -171,6 +171,13 @@ def _declared_models(declared: dict[str, Any]) -> list[str]:
 _BEDROCK_MODEL = re.compile(r"^arn:aws[\w-]*:bedrock:[^:]*:\d*:(foundation-model|inference-profile)/(?P<id>[^*?]+)$")
 _VERTEX_MODELS = re.compile(r"Vertex AI models for [^:]+: (?P<models>.+)$")
 _MODEL_FLAGS = ("--model-id", "--model")
+_IMPORTED_MODEL = re.compile(r"^/data/models/(?P<owner>[\w.-]+?)--(?P<name>[\w.-]+)/[^/]+$")
+"""A snapshot imported from a bucket (`weights_import.model_directory`): judged as the hub ID it holds."""
+
+
+def _model_id(value: str) -> str:
+    match = _IMPORTED_MODEL.match(value)
+    return f"{match['owner']}/{match['name']}" if match else value
 
 
 def models_named(resource: Res) -> list[str]:
@@ -203,7 +210,7 @@ def models_named(resource: Res) -> list[str]:
             if flag in _MODEL_FLAGS:
                 value = inline if equals else (argv[index + 1] if index + 1 < len(argv) else "")
                 if value:
-                    found.append(value)
+                    found.append(_model_id(value))
     return found
 
 

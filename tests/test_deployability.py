@@ -288,6 +288,50 @@ def test_a_server_that_downloads_itself_or_starts_before_its_cache_is_filled_has
     ]
 
 
+def import_job(plan: PlanBuilder, provider: Res, uri: str = "s3://models/llama/rev") -> Res:
+    pod = {"containers": [{"name": "import", "image": f"{ACCOUNT_ECR}/ecrpublic/aws-cli/aws-cli:2.27.50",
+                           "command": ["aws", "s3", "sync", uri, "/data/models/x"]}],
+           "volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": "cache"}}]}
+    annotations = {"triplane.io/weights-source": "bucket", "triplane.io/weights-bucket": uri,
+                   "triplane.io/weights-path": "created"}
+    return plan.add("kubernetes:batch/v1:Job", "import",
+                    {"metadata": {"name": "import", "namespace": "ns", "annotations": annotations},
+                     "spec": {"template": {"spec": pod}}}, provider=provider)
+
+
+def test_a_bucket_import_over_the_s3_gateway_fills_the_claim_without_a_hub_entry() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("kubernetes:core/v1:PersistentVolumeClaim", "cache", {"metadata": {"name": "cache", "namespace": "ns"}},
+             provider=provider)
+    plan.add("aws:ec2/vpcEndpoint:VpcEndpoint", "s3",
+             {"serviceName": "com.amazonaws.us-east-1.s3", "vpcEndpointType": "Gateway"})
+    job = import_job(plan, provider)
+    plan.deployment(provider, server=True, env={"HF_HUB_OFFLINE": "1"}, claim="cache", deps=(job,))
+    needs = plan.needs("weights")
+    assert unmet(needs) == []
+    assert ("a private path to s3://models/llama/rev", "the S3 gateway endpoint") in {(n.what, n.path) for n in needs}
+    assert not [n for n in needs if "huggingface.co" in n.what]
+
+
+def test_a_bucket_import_without_a_private_path_has_none() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("kubernetes:core/v1:PersistentVolumeClaim", "cache", {"metadata": {"name": "cache", "namespace": "ns"}},
+             provider=provider)
+    job = import_job(plan, provider)
+    plan.deployment(provider, server=True, env={"HF_HUB_OFFLINE": "1"}, claim="cache", deps=(job,))
+    assert unmet(plan.needs("weights")) == ["a private path to s3://models/llama/rev"]
+    # A bucket of another cloud has no path from EKS, gateway endpoint or not.
+    plan.add("aws:ec2/vpcEndpoint:VpcEndpoint", "s3",
+             {"serviceName": "com.amazonaws.us-east-1.s3", "vpcEndpointType": "Gateway"})
+    other = PlanBuilder()
+    other.resources = list(plan.resources)
+    other.resources = [r for r in other.resources if r.name != "import"]
+    import_job(other, provider, "gs://models/llama/rev")
+    assert unmet(other.needs("weights")) == ["a private path to gs://models/llama/rev"]
+
+
 def test_a_pre_filled_claim_is_an_assumption() -> None:
     plan = PlanBuilder()
     plan.deployment(plan.eks(), server=True, env={"HF_HUB_OFFLINE": "1"}, claim="filled-by-hand")

@@ -322,15 +322,20 @@ def test_existing_cluster_states_where_the_weights_come_from() -> None:
     assert only_problem(env).startswith("triplane:environment.use_cases[0].weights.source: cluster 'gpu' exists")
 
 
-def test_bucket_import_is_refused_with_the_alternatives() -> None:
-    message = only_problem(environment(use_case(weights={"source": "s3://models/llama"})))
+def test_azure_blob_import_is_refused_with_the_alternatives() -> None:
+    source = "https://acme.blob.core.windows.net/models/llama"
+    message = only_problem(environment(use_case(weights={"source": source})))
     assert "use_cases[0].weights.source" in message and "existing-claim" in message
+
+
+def test_an_s3_import_on_eks_is_accepted() -> None:
+    validate_environment(environment(use_case(weights={"source": "s3://models/llama"})), SOURCE)
 
 
 def test_offline_and_hub_contradict() -> None:
     message = only_problem(environment(use_case(offline=True, weights={"source": "hub"},
                                                 cache={"existing_claim": "models"})))
-    assert "use_cases[0].weights.source: `hub` downloads" in message
+    assert "use_cases[0].weights.source: hub fills the cache" in message
 
 
 def test_one_new_cluster_per_cloud() -> None:

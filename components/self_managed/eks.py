@@ -353,6 +353,8 @@ class EksCluster(pulumi.ComponentResource):
             )
 
         self.kms_key_arn = key_arn
+        self.pod_identity_agent = identity_agent
+        """Pod Identity associations (the weights import's among them) take effect once it runs."""
         self.ref = EksClusterRef(
             name=cluster.name,
             version=args.version,

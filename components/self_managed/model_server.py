@@ -4,12 +4,13 @@ Creates, in its own namespace (Pod Security enforced at the strictest level the 
 supports, `restricted` warned and audited; see `engines`): a ServiceAccount without an API token;
 Secrets for the Hugging Face token and the API key (referenced by `secretKeyRef`, never literal env
 values); a PersistentVolumeClaim for the model cache (unless an existing one is named); the Job that
-downloads the pinned revision into it once (`weights`; none when the claim is pre-filled); the
-Deployment, created after that Job (pinned image, args only, GPUs per pod = shards, `/dev/shm` in
-memory, the engine's user with no capabilities, no escalation and a read-only root filesystem,
-`HF_HUB_OFFLINE=1`, a startup probe with a long budget); a Service (ClusterIP, or an internal load
-balancer, never a public one); NetworkPolicies (deny by default, ingress only from the named
-clients, egress only to DNS; the download Job alone may reach the hub); a PodDisruptionBudget;
+downloads the pinned revision into it once (`weights`), or copies it from a bucket (`weights_import`;
+neither when the claim is pre-filled); the Deployment, created after that Job (pinned image, args
+only, GPUs per pod = shards, `/dev/shm` in memory, the engine's user with no capabilities, no
+escalation and a read-only root filesystem, `HF_HUB_OFFLINE=1`, a startup probe with a long budget);
+a Service (ClusterIP, or an internal load balancer, never a public one); NetworkPolicies (deny by
+default, ingress only from the named clients, egress only to DNS; the download Job alone may reach
+the hub, the import Job alone its bucket); a PodDisruptionBudget;
 optionally a KEDA ScaledObject on the queue size and a
 ServiceMonitor (`components.self_managed.autoscaling`).
 
@@ -39,6 +40,7 @@ from components.self_managed.engines import (
     pod_security_context,
 )
 from components.self_managed.weights import DownloadJobArgs, WeightsDownload, dns_egress_rule, download_job
+from components.self_managed.weights_import import ImportJobArgs, WeightsImport, import_job
 
 GRACEFUL_TERMINATION_SECONDS = 90
 TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30
@@ -101,6 +103,9 @@ class TgiServiceArgs:
     cache: CacheVolume = field(default_factory=CacheVolume)
     download: WeightsDownload | None = field(default_factory=WeightsDownload)
     """The Job that fills the cache from the hub; None when `cache.existing_claim` is already filled."""
+    weights_import: WeightsImport | None = None
+    """The Job that copies the snapshot from a bucket instead (then `download` is None); the server
+    loads the directory it fills."""
     hf_token: pulumi.Input[str] | None = None
     api_key: pulumi.Input[str] | None = None
     monitoring: Literal["none", "annotations", "service-monitor"] = "annotations"
@@ -117,10 +122,14 @@ def server_args(args: TgiServiceArgs) -> list[str]:
     """The launcher arguments (the images' entrypoints start the server: pass only args)."""
     tokens = args.tokens
     engine = ENGINES[args.engine]
+    # An imported snapshot is a local directory, which both engines load in place of a hub ID.
+    imported = args.weights_import
+    model = imported.model_path if imported is not None else args.model_id
+    revision = [] if imported is not None else ["--revision", args.revision]
     if args.engine == "tgi":
         argv = [
-            "--model-id", args.model_id,
-            "--revision", args.revision,
+            "--model-id", model,
+            *revision,
             "--num-shard", str(args.gpus),
             "--port", str(engine.port),
             "--prometheus-port", str(engine.metrics_port),
@@ -139,8 +148,8 @@ def server_args(args: TgiServiceArgs) -> list[str]:
         }
     else:
         argv = [
-            "--model", args.model_id,
-            "--revision", args.revision,
+            "--model", model,
+            *revision,
             "--served-model-name", args.model_id,
             "--tensor-parallel-size", str(args.gpus),
             "--port", str(engine.port),
@@ -250,6 +259,24 @@ class TgiService(pulumi.ComponentResource):
             claim.append(cache_claim)
         image = args.image
         server_after: list[pulumi.Resource] = [namespace]
+        if args.download is not None and args.weights_import is not None:
+            raise ValueError("the cache is filled either from the hub or from a bucket, not both")
+        if args.weights_import is not None:
+            server_after = [
+                import_job(
+                    name,
+                    ImportJobArgs(
+                        weights=args.weights_import,
+                        namespace=ns,
+                        app=app,
+                        claim_name=claim_name,
+                        labels=args.tags,
+                        node_selector=args.node_selector,
+                        toleration_keys=args.toleration_keys,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=claim or [namespace]),
+                )
+            ]
         if args.download is not None:
             server_after = [
                 download_job(

@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import pulumi
 
-from components.images import TGI, VLLM
+from components.images import AWS_CLI, CLOUD_SDK, TGI, VLLM
 from components.naming import physical_name
 from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed import sizing
 from components.self_managed.autoscaling import ActiveHours, QueueScaling
 from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
+from components.self_managed.eks import EksCluster
 from components.self_managed.model_server import CacheVolume, ClientAccess, TgiService, TgiServiceArgs, TokenLimits
+from components.self_managed.refs import GkeClusterRef
 from components.self_managed.weights import WeightsDownload
+from components.self_managed.weights_import import (
+    GcsImport,
+    S3Import,
+    WeightsImport,
+    gcs_import,
+    model_directory,
+    s3_import,
+)
 from components.tagging import k8s_labels, standard_tags
 from stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
 from stacks.context import Endpoint, StackContext
@@ -117,6 +127,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
                 existing_claim=cache.existing_claim,
             ),
             download=_download(ctx, use_case),
+            weights_import=_import(ctx, handle, use_case, tags),
             hf_token=require_secret(use_case.hf_token_secret) if use_case.hf_token_secret else None,
             api_key=require_secret(use_case.api_key_secret) if use_case.api_key_secret else None,
             access=ClientAccess(
@@ -168,6 +179,60 @@ def _download(ctx: StackContext, use_case: SelfManagedUseCase) -> WeightsDownloa
             download.https_proxy = pulumi.Output.concat("http://", egress.proxy_address, f":{PROXY_PORT}")
             download.proxy_cidr = pulumi.Output.concat(egress.proxy_address, "/32")
     return download
+
+
+def _import(
+    ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase, tags: dict[str, str]
+) -> WeightsImport | None:
+    """The bucket import's identity and command, on the cluster's own cloud (the spec has checked it)."""
+    bucket = use_case.weights.bucket
+    if bucket is None or use_case.weights_source != "bucket":
+        return None
+    service = use_case.service_name
+    app = physical_name(f"{ctx.stack}-{service}", kind="k8s")
+    name = f"{ctx.stack}-{service}"
+    path = model_directory(use_case.model.id, use_case.model.revision)
+    timeout = download_seconds(use_case)
+    if bucket.cloud == "aws":
+        assert isinstance(handle.component, EksCluster) and handle.spec.new is not None
+        aws = ctx.environment.clouds.aws
+        assert aws is not None
+        return s3_import(
+            name,
+            S3Import(
+                bucket=bucket.bucket,
+                prefix=bucket.prefix,
+                region=aws.region,
+                cluster_name=handle.component.ref.name,
+                namespace=service,
+                app=app,
+                image=handle.images.ref(AWS_CLI),
+                model_path=path,
+                kms_key_arn=use_case.weights.kms_key,
+                pod_identity_agent=handle.component.pod_identity_agent,
+                # The S3 gateway endpoint comes with the cluster's service endpoints, or is stated to exist.
+                private_path="created" if handle.spec.new.service_endpoints == "create" else "declared",
+                tags=tags,
+                timeout_seconds=timeout,
+            ),
+            ctx.opts("aws"),
+        )
+    assert isinstance(handle.ref, GkeClusterRef)
+    return gcs_import(
+        name,
+        GcsImport(
+            bucket=bucket.bucket,
+            prefix=bucket.prefix,
+            project=handle.ref.project,
+            namespace=service,
+            app=app,
+            account_id=physical_name(ctx.stack, service, "weights", kind="gcp_service_account"),
+            image=handle.images.ref(CLOUD_SDK),
+            model_path=path,
+            timeout_seconds=timeout,
+        ),
+        ctx.opts("gcp"),
+    )
 
 
 def download_seconds(use_case: SelfManagedUseCase) -> int:

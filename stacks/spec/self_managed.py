@@ -340,6 +340,36 @@ class Image(SpecModel):
 
 
 BUCKET_SCHEMES = ("s3://", "gs://", "https://")
+BUCKET_CLOUDS = {"s3": "aws", "gs": "gcp"}
+"""Bucket URI scheme -> the cloud whose clusters import from it over that cloud's private path."""
+_BUCKET_URI = re.compile(
+    r"^(?P<scheme>s3|gs)://(?P<bucket>[a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(?P<prefix>[A-Za-z0-9!_.*'()/-]+?)/?$"
+)
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+class Bucket(SpecModel):
+    """A bucket prefix holding one model snapshot (config.json, tokenizer, safetensors)."""
+
+    scheme: Literal["s3", "gs"]
+    bucket: str
+    prefix: str
+
+    @property
+    def cloud(self) -> str:
+        return BUCKET_CLOUDS[self.scheme]
+
+    @property
+    def uri(self) -> str:
+        return f"{self.scheme}://{self.bucket}/{self.prefix}"
+
+
+def parse_bucket(value: str) -> Bucket | None:
+    """`s3://bucket/prefix` or `gs://bucket/prefix` (a trailing slash dropped); None if it is neither."""
+    match = _BUCKET_URI.match(value)
+    if match is None or ".." in match["prefix"] or match["prefix"].startswith("/"):
+        return None
+    return Bucket(scheme=match["scheme"], bucket=match["bucket"], prefix=match["prefix"])  # type: ignore[arg-type]
 
 
 class Weights(SpecModel):
@@ -348,8 +378,15 @@ class Weights(SpecModel):
     source: str | None = Field(
         default=None,
         description="`hub`: a Job downloads the pinned revision once through the network's egress "
-        "allowlist (the default on clusters Triplane creates); `existing-claim`: cache.existing_claim "
-        "is already filled (air-gapped sites). Required on an existing cluster.",
+        "allowlist (the default on clusters Triplane creates); `s3://bucket/prefix` (EKS) or "
+        "`gs://bucket/prefix` (GKE): a Job copies the snapshot under that prefix once from an in-region "
+        "bucket over the cloud's private path, as a workload identity that may read only that prefix "
+        "(air-gapped sites); `existing-claim`: cache.existing_claim is already filled. Required on an "
+        "existing cluster.",
+    )
+    kms_key: str | None = Field(
+        default=None,
+        description="The KMS key ARN encrypting the S3 objects (SSE-KMS): the import may then decrypt with it.",
     )
 
     @field_validator("source")
@@ -357,13 +394,44 @@ class Weights(SpecModel):
     def _known(cls, value: str | None) -> str | None:
         if value is None or value in ("hub", "existing-claim"):
             return value
-        if value.startswith(BUCKET_SCHEMES):
+        if value.startswith(("s3://", "gs://")):
+            if parse_bucket(value) is None:
+                raise ValueError(
+                    f"{value!r} is not a bucket prefix; name the bucket and the folder holding the model "
+                    "snapshot, e.g. s3://models-eu/meta-llama/Llama-3.1-8B-Instruct/<revision> (S3 and Cloud "
+                    "Storage bucket names: 3 to 63 lowercase letters, digits, dots and hyphens)"
+                )
+            return value
+        if value.startswith("https://"):
             raise ValueError(
-                f"importing weights from {value} is not supported yet; copy the snapshot into a "
-                "PersistentVolumeClaim in the service's namespace and set `source: existing-claim` with "
+                f"importing weights from Azure Blob Storage ({value}) is not supported yet; copy the snapshot "
+                "into a PersistentVolumeClaim in the service's namespace and set `source: existing-claim` with "
                 "cache.existing_claim, or use `source: hub`"
             )
-        raise ValueError(f"{value!r} is not a weights source; use `hub` or `existing-claim`")
+        raise ValueError(
+            f"{value!r} is not a weights source; use `hub`, `existing-claim`, `s3://bucket/prefix` or "
+            "`gs://bucket/prefix`"
+        )
+
+    @field_validator("kms_key")
+    @classmethod
+    def _key_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _KMS_KEY_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not a KMS key ARN; use arn:aws:kms:<region>:<account>:key/<key id> (the key the "
+                "bucket's objects are encrypted with)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _key_for_s3(self) -> Weights:
+        if self.kms_key is not None and not (self.source or "").startswith("s3://"):
+            raise ValueError("kms_key: only an `s3://` import decrypts with a KMS key; remove it")
+        return self
+
+    @property
+    def bucket(self) -> Bucket | None:
+        return parse_bucket(self.source) if self.source else None
 
 
 class Resources(SpecModel):
@@ -431,9 +499,11 @@ class SelfManagedUseCase(UseCaseBase):
 
     @property
     def weights_source(self) -> str:
-        """`hub` or `existing-claim`, with `offline` and the default resolved."""
+        """`hub`, `bucket` or `existing-claim`, with `offline` and the default resolved."""
         if self.offline:
             return "existing-claim"
+        if self.weights.bucket is not None:
+            return "bucket"
         return self.weights.source or "hub"
 
     @model_validator(mode="after")
@@ -462,9 +532,10 @@ class SelfManagedUseCase(UseCaseBase):
                 f"autoscaling.active_hours.replicas: {hours.replicas} is more than replicas.max "
                 f"({self.replicas.max})"
             )
-        if self.offline and self.weights.source == "hub":
+        if self.offline and self.weights.source is not None and self.weights.source != "existing-claim":
             raise ValueError(
-                "weights.source: `hub` downloads the weights, which `offline: true` forbids; drop one of them"
+                f"weights.source: {self.weights.source} fills the cache, which `offline: true` says nothing "
+                "does (cache.existing_claim is pre-filled); drop one of them"
             )
         if self.weights_source == "existing-claim" and self.cache.existing_claim is None:
             raise ValueError(
@@ -638,6 +709,20 @@ def check_environment(environment: Environment) -> None:
         cluster = clusters.get(use_case.cluster)
         if cluster is None:
             continue  # reported by the environment
+        bucket = use_case.weights.bucket
+        if bucket is not None and cluster.new is None:
+            raise ValueError(
+                f"use_cases[{i}].weights.source: cluster {cluster.name!r} exists already, so Triplane cannot "
+                f"give it a private path or a workload identity for {bucket.uri}; copy the snapshot into a "
+                "PersistentVolumeClaim in the service's namespace yourself and set `source: existing-claim` "
+                "with cache.existing_claim"
+            )
+        if bucket is not None and cluster.new is not None and bucket.cloud != cluster.new.cloud:
+            raise ValueError(
+                f"use_cases[{i}].weights.source: {bucket.uri} is a {bucket.cloud} bucket, but cluster "
+                f"{cluster.name!r} runs on {cluster.new.cloud}; import from an in-region bucket of the "
+                f"cluster's own cloud (" + ", ".join(f"{s}:// on {c}" for s, c in BUCKET_CLOUDS.items()) + ")"
+            )
         if cluster.new is not None:
             cloud = cluster.new.cloud
             settings = getattr(environment.clouds, cloud, None)

@@ -1,0 +1,369 @@
+"""The weights' other path in: a Job that copies a model snapshot once from an in-region bucket.
+
+Air-gapped sites (and any site that keeps weights it has reviewed) put the snapshot of a pinned
+revision (config.json, tokenizer files, safetensors) under a bucket prefix. This Job copies it once
+into the model cache claim, the server's Deployment waits for it, and the server then loads the
+local directory with `HF_HUB_OFFLINE=1`, as it does after a hub download. The Job:
+
+- runs the cloud's own CLI (`aws s3 sync`, `gcloud storage rsync`), pulled through the cluster's
+  `ImageSource` like every other image; both copy only what is missing, so a re-run is cheap;
+- has its own ServiceAccount, the only one bound to the cloud identity that may read that prefix
+  (the server's ServiceAccount gets nothing);
+- runs as an unprivileged user (Pod Security `restricted`) whatever the server's engine needs;
+- reaches the bucket over the cloud's private path (the S3 gateway endpoint, Private Google Access
+  on the private `googleapis.com.` zone), never the egress firewall: no allowlist entry is added.
+  NetworkPolicy cannot name a gateway endpoint's prefix list or Google's private VIPs, so the Job
+  may send HTTPS to public addresses (like the hub download), where only that private route leads,
+  and talk to the node's credential agent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_aws import eks, iam
+from pulumi_gcp import serviceaccount, storage
+
+from components.self_managed.engines import CACHE_PATH, NON_ROOT_UID, TMP_PATH
+from components.self_managed.weights import PRIVATE_RANGES, dns_egress_rule
+
+MODELS_PATH = f"{CACHE_PATH}/models"
+"""Where imported snapshots live in the cache, one directory per model and revision."""
+IMPORT_COMPONENT = "weights-import"
+WEIGHTS_SOURCE_ANNOTATION = "triplane.io/weights-source"
+"""`bucket` on an import Job: the deployability pass reads it as the claim's filler, not a hub download."""
+WEIGHTS_BUCKET_ANNOTATION = "triplane.io/weights-bucket"
+WEIGHTS_PATH_ANNOTATION = "triplane.io/weights-path"
+"""`created`: the private path is in this plan; `declared`: the stack states it exists."""
+
+EKS_POD_IDENTITY_AGENT = "169.254.170.23/32"
+"""Where EKS Pod Identity's node agent hands out the role's credentials (HTTP, port 80)."""
+GKE_METADATA_SERVER = ("169.254.169.254/32", 80)
+GKE_METADATA_SERVER_DATAPLANE_V2 = ("169.254.169.252/32", 988)
+"""The GKE metadata server answering Workload Identity token requests (the second on Dataplane V2)."""
+
+
+def model_directory(model_id: str, revision: str) -> str:
+    """The local directory the snapshot is copied to, and the one the server loads."""
+    return f"{MODELS_PATH}/{model_id.replace('/', '--')}/{revision}"
+
+
+@dataclass
+class WeightsImport:
+    """How one service's snapshot gets from its bucket into the cache."""
+
+    uri: str
+    """`s3://bucket/prefix` or `gs://bucket/prefix`."""
+    image: pulumi.Input[str]
+    command: Sequence[str]
+    model_path: str
+    """The directory the command fills and the server loads (`model_directory`)."""
+    env: Sequence[Mapping[str, Any]] = ()
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    credential_endpoints: Sequence[tuple[str, int]] = ()
+    """Link-local addresses and ports of the node's credential agent, the one private egress allowed."""
+    private_path: str = "created"
+    """`created` (in this plan) or `declared` (the stack states it): what the policy pack checks."""
+    after: Sequence[pulumi.Resource] = ()
+    """The identity and its grant, which must exist before the Job asks for credentials."""
+    timeout_seconds: int = 3600
+
+
+@dataclass
+class ImportJobArgs:
+    weights: WeightsImport
+    namespace: str
+    app: str
+    claim_name: str
+    labels: Mapping[str, str]
+    node_selector: Mapping[str, str]
+    toleration_keys: Sequence[str]
+
+
+def import_service_account(app: str) -> str:
+    """The Job's ServiceAccount: the name the cloud identity is bound to before the Job exists."""
+    return f"{app}-weights"
+
+
+def import_selector(app: str) -> dict[str, str]:
+    """Labels of the Job's pods: never the server's, so its Service and policies do not select them."""
+    return {"app.kubernetes.io/name": "model-weights-import", "app.kubernetes.io/instance": app}
+
+
+def import_job(
+    name: str, args: ImportJobArgs, opts: pulumi.ResourceOptions
+) -> k8s.batch.v1.Job:
+    """The ServiceAccount, NetworkPolicy and Job that copy the snapshot before the server starts."""
+    weights = args.weights
+    selector = import_selector(args.app)
+    labels: dict[str, str] = {**args.labels, **selector, "app.kubernetes.io/component": IMPORT_COMPONENT}
+    account_name = import_service_account(args.app)
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-weights-sa",
+        metadata={
+            "name": account_name,
+            "namespace": args.namespace,
+            "labels": labels,
+            "annotations": dict(weights.service_account_annotations),
+        },
+        automount_service_account_token=False,
+        opts=opts,
+    )
+    egress: list[dict[str, Any]] = [dns_egress_rule()]
+    for cidr, port in weights.credential_endpoints:
+        egress.append({"to": [{"ip_block": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]})
+    # NetworkPolicy cannot name the S3 gateway's prefix list or Google's private VIPs: HTTPS to public
+    # addresses, where the network routes only to the storage service's private path.
+    egress.append(
+        {
+            "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+            "ports": [{"protocol": "TCP", "port": 443}],
+        }
+    )
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-weights-import-egress",
+        metadata={"name": f"{args.app}-weights-import-egress", "namespace": args.namespace, "labels": labels},
+        spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
+        opts=opts,
+    )
+    container = {
+        "name": "import",
+        "image": weights.image,
+        "image_pull_policy": "IfNotPresent",
+        "command": list(weights.command),
+        "env": [
+            {"name": "HOME", "value": TMP_PATH},
+            # Not HF_HUB_OFFLINE: this Job reaches no hub; the annotation says what it is.
+            *(dict(e) for e in weights.env),
+        ],
+        "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "security_context": {
+            "allow_privilege_escalation": False,
+            "privileged": False,
+            "read_only_root_filesystem": True,
+            "run_as_non_root": True,
+            "run_as_user": NON_ROOT_UID,
+            "run_as_group": NON_ROOT_UID,
+            "capabilities": {"drop": ["ALL"]},
+            "seccomp_profile": {"type": "RuntimeDefault"},
+        },
+        "volume_mounts": [
+            {"name": "model-cache", "mount_path": CACHE_PATH},
+            {"name": "tmp", "mount_path": TMP_PATH},
+        ],
+    }
+    pod_spec: dict[str, Any] = {
+        "service_account_name": account_name,
+        # The clouds' identity webhooks project their own audience-bound token; no API token is needed.
+        "automount_service_account_token": False,
+        "enable_service_links": False,
+        "restart_policy": "OnFailure",
+        "security_context": {
+            "run_as_non_root": True,
+            "run_as_user": NON_ROOT_UID,
+            "run_as_group": NON_ROOT_UID,
+            "fs_group": NON_ROOT_UID,
+            "fs_group_change_policy": "OnRootMismatch",
+            "seccomp_profile": {"type": "RuntimeDefault"},
+        },
+        "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
+        "containers": [container],
+        "volumes": [
+            {"name": "model-cache", "persistent_volume_claim": {"claim_name": args.claim_name}},
+            {"name": "tmp", "empty_dir": {"size_limit": "1Gi"}},
+        ],
+    }
+    if args.node_selector:
+        pod_spec["node_selector"] = dict(args.node_selector)
+    # Node scale-up (a GPU pool at zero) comes on top of the copy itself.
+    wait = weights.timeout_seconds + 900
+    return k8s.batch.v1.Job(
+        f"{name}-weights-import",
+        metadata={
+            # The hub download's name: a service has one filler or the other, never both.
+            "name": f"{args.app}-weights",
+            "namespace": args.namespace,
+            "labels": labels,
+            "annotations": {
+                "pulumi.com/timeoutSeconds": str(wait),
+                WEIGHTS_SOURCE_ANNOTATION: "bucket",
+                WEIGHTS_BUCKET_ANNOTATION: weights.uri,
+                WEIGHTS_PATH_ANNOTATION: weights.private_path,
+            },
+        },
+        spec={
+            "backoff_limit": 4,
+            "active_deadline_seconds": wait,
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+        # A Job's pod template cannot change in place: a new revision replaces it under the same name.
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(delete_before_replace=True, depends_on=[account, *weights.after]),
+        ),
+    )
+
+
+# --- AWS: S3 over the gateway endpoint, EKS Pod Identity -------------------------------------------
+
+
+def s3_read_policy(bucket: str, prefix: str, kms_key_arn: str | None = None) -> str:
+    """Read one prefix of one bucket, and list only under it; decrypt with the named key, if any."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadSnapshot",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/*"],
+        },
+        {
+            "Sid": "ListSnapshot",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
+        },
+    ]
+    if kms_key_arn is not None:
+        statements.append(
+            {
+                "Sid": "DecryptSnapshot",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [kms_key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{kms_key_arn.split(':')[3]}.amazonaws.com"}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+POD_IDENTITY_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ],
+    }
+)
+
+
+@dataclass
+class S3Import:
+    bucket: str
+    prefix: str
+    region: str
+    cluster_name: pulumi.Input[str]
+    namespace: str
+    app: str
+    image: pulumi.Input[str]
+    model_path: str
+    kms_key_arn: str | None = None
+    pod_identity_agent: pulumi.Resource | None = None
+    """The cluster's Pod Identity agent add-on: associations are honoured only once it runs."""
+    private_path: str = "created"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: int = 3600
+
+
+def s3_import(name: str, args: S3Import, opts: pulumi.ResourceOptions) -> WeightsImport:
+    """A role only the Job's ServiceAccount assumes (EKS Pod Identity), allowed to read the prefix."""
+    role = iam.Role(f"{name}-weights-role", assume_role_policy=POD_IDENTITY_TRUST, tags=dict(args.tags), opts=opts)
+    policy = iam.RolePolicy(
+        f"{name}-weights-read",
+        role=role.id,
+        policy=s3_read_policy(args.bucket, args.prefix, args.kms_key_arn),
+        opts=opts,
+    )
+    association = eks.PodIdentityAssociation(
+        f"{name}-weights-identity",
+        cluster_name=args.cluster_name,
+        namespace=args.namespace,
+        service_account=import_service_account(args.app),
+        role_arn=role.arn,
+        tags=dict(args.tags),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[args.pod_identity_agent] if args.pod_identity_agent else [])
+        ),
+    )
+    return WeightsImport(
+        uri=f"s3://{args.bucket}/{args.prefix}",
+        image=args.image,
+        command=["aws", "s3", "sync", f"s3://{args.bucket}/{args.prefix}", args.model_path, "--only-show-errors"],
+        model_path=args.model_path,
+        env=[
+            # The regional endpoint, which the VPC's S3 gateway endpoint serves.
+            {"name": "AWS_REGION", "value": args.region},
+            {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"},
+        ],
+        credential_endpoints=[(EKS_POD_IDENTITY_AGENT, 80)],
+        private_path=args.private_path,
+        after=[policy, association],
+        timeout_seconds=args.timeout_seconds,
+    )
+
+
+# --- Google Cloud: Cloud Storage over Private Google Access, GKE Workload Identity -----------------
+
+
+@dataclass
+class GcsImport:
+    bucket: str
+    prefix: str
+    project: str
+    namespace: str
+    app: str
+    account_id: str
+    """The Google service account's ID (6 to 30 characters)."""
+    image: pulumi.Input[str]
+    model_path: str
+    timeout_seconds: int = 3600
+
+
+def gcs_import(name: str, args: GcsImport, opts: pulumi.ResourceOptions) -> WeightsImport:
+    """A Google service account that may read the bucket, impersonated only by the Job's ServiceAccount."""
+    account = serviceaccount.Account(
+        f"{name}-weights-sa",
+        account_id=args.account_id,
+        project=args.project,
+        display_name=f"Weights import of {args.namespace}",
+        description=f"Reads gs://{args.bucket}/{args.prefix} into the model cache (GKE Workload Identity)",
+        opts=opts,
+    )
+    reader = storage.BucketIAMMember(
+        f"{name}-weights-read",
+        bucket=args.bucket,
+        role="roles/storage.objectViewer",
+        member=account.email.apply(lambda email: f"serviceAccount:{email}"),
+        opts=opts,
+    )
+    subject = f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{import_service_account(args.app)}]"
+    binding = serviceaccount.IAMMember(
+        f"{name}-weights-workload-identity",
+        service_account_id=account.name,
+        role="roles/iam.workloadIdentityUser",
+        member=subject,
+        opts=opts,
+    )
+    return WeightsImport(
+        uri=f"gs://{args.bucket}/{args.prefix}",
+        image=args.image,
+        command=["gcloud", "storage", "rsync", "--recursive", f"gs://{args.bucket}/{args.prefix}", args.model_path],
+        model_path=args.model_path,
+        env=[
+            {"name": "CLOUDSDK_CONFIG", "value": f"{TMP_PATH}/gcloud"},
+            {"name": "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "value": "true"},
+        ],
+        service_account_annotations={"iam.gke.io/gcp-service-account": account.email},
+        credential_endpoints=[GKE_METADATA_SERVER, GKE_METADATA_SERVER_DATAPLANE_V2],
+        after=[reader, binding],
+        timeout_seconds=args.timeout_seconds,
+    )

@@ -1,0 +1,305 @@
+"""Weights imported from an in-region bucket: the Job, its identity and grant, its private path, the
+server that loads what it copied, and the spec that refuses what Triplane cannot build."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from components.self_managed.weights_import import s3_read_policy
+from stacks import program
+from stacks.spec.environment import Environment
+from triplane.plan import Plan, run_program
+
+SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
+MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+MODEL_DIR = f"/data/models/meta-llama--Llama-3.1-8B-Instruct/{SHA}"
+RUNNER = {"private_cidrs": ["10.99.0.0/24"]}
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def use_case(name: str, source: str, **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": name,
+        "pattern": "self-managed",
+        "data_classification": "restricted",
+        "cluster": "gpu",
+        "model": {"id": MODEL, "revision": SHA},
+        "gpu": {"type": "nvidia-l4", "count": 1},
+        "allowed_clients": {"namespaces": [f"{name}-app"]},
+        "weights": {"source": source},
+    }
+    base.update(overrides)
+    return base
+
+
+def aws_environment(*use_cases: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "owner": "platform-team",
+        "cost_center": "cc-1",
+        "tier": "dev",
+        "clouds": {
+            "aws": {
+                "region": "us-east-1",
+                "network": {"new": {"cidr": "10.40.0.0/16", "zones": ["us-east-1a", "us-east-1b"]}},
+            }
+        },
+        "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "aws", "deployer": RUNNER}}],
+        "use_cases": list(use_cases),
+    }
+
+
+def gcp_environment(*use_cases: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "owner": "platform-team",
+        "cost_center": "cc-1",
+        "tier": "dev",
+        "clouds": {
+            "gcp": {
+                "project": "acme-genai-dev",
+                "region": "europe-west4",
+                "network": {"new": {"cidr": "10.30.0.0/16"}},
+                "image_cache": {"docker_hub_secret": "dockerHubCredentials"},
+            }
+        },
+        "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "gcp", "deployer": RUNNER}}],
+        "use_cases": list(use_cases),
+    }
+
+
+CREDENTIALS = {
+    "triplane:dockerHubCredentials": '{"username": "u", "accessToken": "dckr_pat_planted"}',
+    "triplane:ghcrCredentials": '{"username": "u", "accessToken": "ghp_plantedplantedplantedplanted00"}',
+}
+
+
+def plan_of(environment: dict[str, Any]) -> Plan:
+    return run_program(
+        program.main,
+        stack="st",
+        config={"triplane:environment": environment, **CREDENTIALS},
+        secret_keys=list(CREDENTIALS),
+    )
+
+
+@pytest.fixture(scope="module")
+def aws_plan() -> Plan:
+    return plan_of(
+        aws_environment(
+            use_case("records", f"s3://acme-models/llama/{SHA}",
+                     weights={"source": f"s3://acme-models/llama/{SHA}", "kms_key": KEY}),
+            use_case("drafts", f"s3://acme-models/llama-vllm/{SHA}/", engine="vllm"),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def gcp_plan() -> Plan:
+    return plan_of(gcp_environment(use_case("drafts", f"gs://acme-models-eu/llama/{SHA}", engine="vllm")))
+
+
+def container(plan: Plan, type_: str, name: str) -> dict[str, Any]:
+    spec = plan.one(type_, name).inputs["spec"]["template"]["spec"]
+    [first] = spec["containers"]
+    return first
+
+
+# --- AWS -----------------------------------------------------------------------------------------
+
+
+def test_s3_import_job_copies_the_prefix_with_the_cached_aws_cli(aws_plan: Plan) -> None:
+    job = aws_plan.one("kubernetes:batch/v1:Job", "st-records-weights-import").inputs
+    assert job["metadata"]["annotations"]["triplane.io/weights-source"] == "bucket"
+    assert job["metadata"]["annotations"]["triplane.io/weights-bucket"] == f"s3://acme-models/llama/{SHA}"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "st-records-weights"
+    [main] = pod["containers"]
+    # ECR Public through the cluster's pull-through cache rule, never the upstream host.
+    assert main["image"].endswith(".amazonaws.com/st-ecrpublic/aws-cli/aws-cli:2.27.50")
+    assert main["command"] == ["aws", "s3", "sync", f"s3://acme-models/llama/{SHA}", MODEL_DIR, "--only-show-errors"]
+    env = {e["name"]: e["value"] for e in main["env"]}
+    assert env["AWS_REGION"] == "us-east-1" and "HF_HUB_OFFLINE" not in env
+    assert main["securityContext"]["runAsNonRoot"] is True
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "st-records-cache"
+
+
+def test_s3_import_role_reads_only_the_prefix(aws_plan: Plan) -> None:
+    policy = json.loads(aws_plan.one("aws:iam/rolePolicy:RolePolicy", "st-records-weights-read").inputs["policy"])
+    assert policy["Statement"] == [
+        {"Sid": "ReadSnapshot", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": [f"arn:aws:s3:::acme-models/llama/{SHA}/*"]},
+        {"Sid": "ListSnapshot", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": ["arn:aws:s3:::acme-models"],
+         "Condition": {"StringLike": {"s3:prefix": [f"llama/{SHA}", f"llama/{SHA}/*"]}}},
+        {"Sid": "DecryptSnapshot", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [KEY],
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+    ]  # fmt: skip
+    # No key named: no KMS statement at all.
+    drafts = json.loads(aws_plan.one("aws:iam/rolePolicy:RolePolicy", "st-drafts-weights-read").inputs["policy"])
+    assert [s["Sid"] for s in drafts["Statement"]] == ["ReadSnapshot", "ListSnapshot"]
+    trust = json.loads(aws_plan.one("aws:iam/role:Role", "st-records-weights-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+
+
+def test_s3_import_identity_is_bound_to_the_jobs_service_account_only(aws_plan: Plan) -> None:
+    association = aws_plan.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "st-records-weights-identity")
+    assert association.inputs["namespace"] == "records"
+    assert association.inputs["serviceAccount"] == "st-records-weights"
+    agent = aws_plan.one("aws:eks/addon:Addon", "st-gpu-eks-pod-identity-agent")
+    assert agent.urn in association.dependencies
+    # The server's own ServiceAccount is another one, bound to nothing.
+    server = aws_plan.one("kubernetes:apps/v1:Deployment", "st-records-deployment").inputs
+    assert server["spec"]["template"]["spec"]["serviceAccountName"] == "st-records"
+
+
+def test_s3_import_egress_is_dns_the_credential_agent_and_https(aws_plan: Plan) -> None:
+    policy = aws_plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "st-records-weights-import-egress")
+    spec = policy.inputs["spec"]
+    assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "model-weights-import"
+    rules = spec["egress"]
+    assert rules[1] == {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
+    assert rules[2]["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert "10.0.0.0/8" in rules[2]["to"][0]["ipBlock"]["except"]
+    assert len(rules) == 3
+    # The S3 gateway endpoint the cluster already has is the private path.
+    gateway = aws_plan.one("aws:ec2/vpcEndpoint:VpcEndpoint", "st-gpu-s3").inputs
+    assert gateway["vpcEndpointType"] == "Gateway" and gateway["serviceName"] == "com.amazonaws.us-east-1.s3"
+
+
+def test_no_hub_allowlist_entry_for_imports(aws_plan: Plan) -> None:
+    assert "huggingface.co" not in json.dumps(
+        [r.inputs for r in aws_plan.resources if r.type == "aws:networkfirewall/ruleGroup:RuleGroup"]
+    )
+
+
+def test_servers_load_the_imported_directory_after_the_job(aws_plan: Plan) -> None:
+    job = aws_plan.one("kubernetes:batch/v1:Job", "st-records-weights-import")
+    deployment = aws_plan.one("kubernetes:apps/v1:Deployment", "st-records-deployment")
+    assert job.urn in deployment.dependencies
+    tgi = container(aws_plan, "kubernetes:apps/v1:Deployment", "st-records-deployment")
+    assert tgi["args"][:2] == ["--model-id", MODEL_DIR] and "--revision" not in tgi["args"]
+    assert {"name": "HF_HUB_OFFLINE", "value": "1"} in tgi["env"]
+    vllm = container(aws_plan, "kubernetes:apps/v1:Deployment", "st-drafts-deployment")
+    assert vllm["args"][:4] == ["--model", MODEL_DIR, "--served-model-name", MODEL]
+    # The trailing slash of the URI is dropped, so the prefix grant and the copy agree.
+    drafts_job = container(aws_plan, "kubernetes:batch/v1:Job", "st-drafts-weights-import")
+    assert drafts_job["command"][3] == f"s3://acme-models/llama-vllm/{SHA}"
+    # Neither service has a hub download Job.
+    assert not [r for r in aws_plan.resources if r.name.endswith("-weights") and r.type == "kubernetes:batch/v1:Job"]
+
+
+def test_s3_read_policy_without_a_key() -> None:
+    policy = json.loads(s3_read_policy("b", "p/q"))
+    assert [s["Action"] for s in policy["Statement"]] == [["s3:GetObject"], ["s3:ListBucket"]]
+
+
+# --- Google Cloud --------------------------------------------------------------------------------
+
+
+def test_gcs_import_job_uses_workload_identity_and_the_cached_cloud_sdk(gcp_plan: Plan) -> None:
+    job = gcp_plan.one("kubernetes:batch/v1:Job", "st-drafts-weights-import").inputs
+    [main] = job["spec"]["template"]["spec"]["containers"]
+    assert main["image"] == "europe-west4-docker.pkg.dev/acme-genai-dev/st-dockerhub/google/cloud-sdk:530.0.0-slim"
+    assert main["command"] == ["gcloud", "storage", "rsync", "--recursive", f"gs://acme-models-eu/llama/{SHA}",
+                               MODEL_DIR]  # fmt: skip
+    account = gcp_plan.one("kubernetes:core/v1:ServiceAccount", "st-drafts-weights-sa").inputs
+    assert account["metadata"]["name"] == "st-drafts-weights"
+    assert "iam.gke.io/gcp-service-account" in account["metadata"]["annotations"]
+    binding = gcp_plan.one("gcp:serviceaccount/iAMMember:IAMMember", "st-drafts-weights-workload-identity").inputs
+    assert binding["role"] == "roles/iam.workloadIdentityUser"
+    assert binding["member"] == "serviceAccount:acme-genai-dev.svc.id.goog[drafts/st-drafts-weights]"
+    reader = gcp_plan.one("gcp:storage/bucketIAMMember:BucketIAMMember", "st-drafts-weights-read").inputs
+    assert (reader["bucket"], reader["role"]) == ("acme-models-eu", "roles/storage.objectViewer")
+    egress = gcp_plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "st-drafts-weights-import-egress")
+    cidrs = [rule["to"][0].get("ipBlock", {}).get("cidr") for rule in egress.inputs["spec"]["egress"]]
+    assert cidrs[1:] == ["169.254.169.254/32", "169.254.169.252/32", "0.0.0.0/0"]
+    vllm = container(gcp_plan, "kubernetes:apps/v1:Deployment", "st-drafts-deployment")
+    assert vllm["args"][:2] == ["--model", MODEL_DIR]
+
+
+# --- the spec ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("s3://acme-models", "is not a bucket prefix"),
+        ("s3://Acme_Models/llama", "is not a bucket prefix"),
+        ("gs://acme/../etc", "is not a bucket prefix"),
+        ("https://acme.blob.core.windows.net/models/llama", "not supported yet"),
+        ("ftp://acme/llama", "is not a weights source"),
+    ],
+)
+def test_bad_bucket_uris_are_refused_with_the_fix(source: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Environment.model_validate(aws_environment(use_case("records", source)))
+
+
+def test_a_bucket_of_another_cloud_is_refused() -> None:
+    with pytest.raises(ValidationError, match="is a gcp bucket, but cluster 'gpu' runs on aws"):
+        Environment.model_validate(aws_environment(use_case("records", "gs://acme-models/llama")))
+
+
+def test_a_kms_key_is_for_s3_only_and_must_be_an_arn() -> None:
+    with pytest.raises(ValidationError, match="is not a KMS key ARN"):
+        Environment.model_validate(
+            aws_environment(use_case("records", "s3://acme-models/llama", weights={
+                "source": "s3://acme-models/llama", "kms_key": "alias/models"}))
+        )
+    with pytest.raises(ValidationError, match="only an `s3://` import"):
+        Environment.model_validate(
+            gcp_environment(use_case("records", "gs://acme-models/llama", weights={
+                "source": "gs://acme-models/llama", "kms_key": KEY}))
+        )
+
+
+def test_bucket_and_offline_contradict() -> None:
+    with pytest.raises(ValidationError, match="which `offline: true` says nothing"):
+        Environment.model_validate(
+            aws_environment(use_case("records", "s3://acme-models/llama", offline=True,
+                                     cache={"existing_claim": "filled"}))
+        )
+
+
+def test_an_existing_cluster_is_pointed_at_existing_claim() -> None:
+    environment = aws_environment(use_case("records", "s3://acme-models/llama"))
+    environment["clouds"] = {}
+    environment["kubernetes"] = [
+        {"name": "gpu", "version": "1.35", "existing": {"kubeconfig_context": "lab", "registry": "upstream"}}
+    ]
+    with pytest.raises(ValidationError, match="set `source: existing-claim`"):
+        Environment.model_validate(environment)
+
+
+# --- the gate ------------------------------------------------------------------------------------
+
+
+def test_check_is_clean_on_an_import_stack(aws_plan: Plan) -> None:
+    from triplane.gate import check_plan
+
+    environment = aws_environment(use_case("records", f"s3://acme-models/llama/{SHA}"))
+    result = check_plan(plan_of(environment), stack_config={"triplane:environment": environment})
+    assert [v.message for v in result.mandatory] == []
+    weights = [n for n in result.runtime if n.kind == "weights"]
+    assert [n.message() for n in weights if not n.met] == []
+    assert ("a private path to s3://acme-models/llama/" + SHA, "the S3 gateway endpoint") in {
+        (n.what, n.path) for n in weights
+    }
+
+
+def test_the_model_allowlist_judges_an_imported_directory_as_its_hub_id() -> None:
+    from policies.common import Res
+    from policies.stack import models_named
+
+    def server(model: str) -> Res:
+        pod = {"containers": [{"name": "tgi", "image": "x", "args": ["--model-id", model]}]}
+        return Res(type="kubernetes:apps/v1:Deployment", name="s", urn="urn:s", props={
+            "spec": {"template": {"spec": pod}}}, parent=None, dependencies=[], provider_urn=None)
+
+    assert models_named(server(MODEL_DIR)) == [MODEL]
+    # Any other local path is judged as itself, and so matches no allowlist entry.
+    assert models_named(server("/mnt/somewhere/llama")) == ["/mnt/somewhere/llama"]
