@@ -6,7 +6,8 @@ out. What may get out is one list of entries, each a host with the use case that
 
 - the provider API hosts of every SaaS use case in that cloud;
 - the Hugging Face hub hosts of every self-managed service whose weights a Job downloads on a
-  cluster Triplane creates in that network.
+  cluster Triplane creates in that network (`weights.source: hub` only: a bucket import reaches its
+  bucket over the cloud's private path and adds nothing here).
 
 Each source is one function below and one line in `SOURCES` (the upstream registry hosts a cloud's
 image cache cannot front, from `ImageSource.upstream_hosts`, are the next). The firewall names the

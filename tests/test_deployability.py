@@ -484,3 +484,13 @@ def test_every_need_of_the_shipped_stacks_has_a_path(stack: str) -> None:
     else:
         assert {"images", "weights", "gpus", "deployer", "endpoints"} <= kinds
         assert not [n for n in needs if n.assumption and n.kind != "deployer"]
+
+
+def test_a_bucket_import_over_declared_service_endpoints_is_an_assumption() -> None:
+    plan = PlanBuilder()
+    provider = plan.eks()
+    job = import_job(plan, provider)
+    job.props["metadata"]["annotations"]["triplane.io/weights-path"] = "declared"
+    plan.deployment(provider, server=True, env={"HF_HUB_OFFLINE": "1"}, claim="cache", deps=(job,))
+    [need] = [n for n in plan.needs("weights") if "private path" in n.what]
+    assert (need.met, need.assumption) == (True, True)

@@ -230,6 +230,8 @@ def test_gcs_import_job_uses_workload_identity_and_the_cached_cloud_sdk(gcp_plan
         ("s3://acme-models", "is not a bucket prefix"),
         ("s3://Acme_Models/llama", "is not a bucket prefix"),
         ("gs://acme/../etc", "is not a bucket prefix"),
+        ("s3://acme-models/llama/*", "is not a bucket prefix"),
+        ("s3://acme_models/llama", "is not a bucket prefix"),
         ("https://acme.blob.core.windows.net/models/llama", "not supported yet"),
         ("ftp://acme/llama", "is not a weights source"),
     ],
@@ -254,6 +256,15 @@ def test_a_kms_key_is_for_s3_only_and_must_be_an_arn() -> None:
         Environment.model_validate(
             gcp_environment(use_case("records", "gs://acme-models/llama", weights={
                 "source": "gs://acme-models/llama", "kms_key": KEY}))
+        )
+
+
+def test_a_key_of_another_region_means_a_bucket_the_gateway_cannot_reach() -> None:
+    key = KEY.replace("us-east-1", "eu-west-1")
+    with pytest.raises(ValidationError, match="the key is in eu-west-1"):
+        Environment.model_validate(
+            aws_environment(use_case("records", "s3://acme-models/llama", weights={
+                "source": "s3://acme-models/llama", "kms_key": key}))
         )
 
 
@@ -303,3 +314,15 @@ def test_the_model_allowlist_judges_an_imported_directory_as_its_hub_id() -> Non
     assert models_named(server(MODEL_DIR)) == [MODEL]
     # Any other local path is judged as itself, and so matches no allowlist entry.
     assert models_named(server("/mnt/somewhere/llama")) == ["/mnt/somewhere/llama"]
+
+
+def test_check_is_clean_on_a_gcs_import_stack() -> None:
+    from triplane.gate import check_plan
+
+    environment = gcp_environment(use_case("drafts", f"gs://acme-models-eu/llama/{SHA}", engine="vllm"))
+    result = check_plan(plan_of(environment), stack_config={"triplane:environment": environment})
+    assert [v.message for v in result.mandatory] == []
+    weights = [n for n in result.runtime if n.kind == "weights"]
+    assert [n.message() for n in weights if not n.met] == []
+    assert (f"a private path to gs://acme-models-eu/llama/{SHA}",
+            "Private Google Access (the private googleapis.com. zone)") in {(n.what, n.path) for n in weights}

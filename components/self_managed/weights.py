@@ -2,8 +2,8 @@
 
 The model server never reaches the Hugging Face hub: it runs with `HF_HUB_OFFLINE=1` and a
 NetworkPolicy that lets it resolve names and nothing more, so a restart (or a new replica) reads the
-cache and never downloads again. The weights come either from a claim already filled (an air-gapped
-import) or from this Job, which the server's Deployment waits for. It:
+cache and never downloads again. The weights come from a claim already filled, from a bucket
+(`weights_import`, the air-gapped path), or from this Job, which the server's Deployment waits for. It:
 
 - runs the server's own image (no extra image to pull or allow): TGI's
   `text-generation-server download-weights`, or for vLLM `huggingface_hub.snapshot_download`

@@ -343,7 +343,7 @@ BUCKET_SCHEMES = ("s3://", "gs://", "https://")
 BUCKET_CLOUDS = {"s3": "aws", "gs": "gcp"}
 """Bucket URI scheme -> the cloud whose clusters import from it over that cloud's private path."""
 _BUCKET_URI = re.compile(
-    r"^(?P<scheme>s3|gs)://(?P<bucket>[a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(?P<prefix>[A-Za-z0-9!_.*'()/-]+?)/?$"
+    r"^(?P<scheme>s3|gs)://(?P<bucket>[a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(?P<prefix>[A-Za-z0-9_.=/-]+?)/?$"
 )
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
@@ -367,8 +367,10 @@ class Bucket(SpecModel):
 def parse_bucket(value: str) -> Bucket | None:
     """`s3://bucket/prefix` or `gs://bucket/prefix` (a trailing slash dropped); None if it is neither."""
     match = _BUCKET_URI.match(value)
-    if match is None or ".." in match["prefix"] or match["prefix"].startswith("/"):
+    if match is None or ".." in match["prefix"] or match["prefix"].startswith("/") or "//" in match["prefix"]:
         return None
+    if match["scheme"] == "s3" and "_" in match["bucket"]:
+        return None  # S3 bucket names have no underscores (Cloud Storage's may)
     return Bucket(scheme=match["scheme"], bucket=match["bucket"], prefix=match["prefix"])  # type: ignore[arg-type]
 
 
@@ -722,6 +724,14 @@ def check_environment(environment: Environment) -> None:
                 f"use_cases[{i}].weights.source: {bucket.uri} is a {bucket.cloud} bucket, but cluster "
                 f"{cluster.name!r} runs on {cluster.new.cloud}; import from an in-region bucket of the "
                 f"cluster's own cloud (" + ", ".join(f"{s}:// on {c}" for s, c in BUCKET_CLOUDS.items()) + ")"
+            )
+        key = use_case.weights.kms_key
+        aws = environment.clouds.aws
+        if bucket is not None and key is not None and aws is not None and key.split(":")[3] != aws.region:
+            raise ValueError(
+                f"use_cases[{i}].weights.kms_key: the key is in {key.split(':')[3]}, so the bucket it encrypts "
+                f"is too, but the cluster runs in {aws.region}; the S3 gateway endpoint reaches only buckets "
+                "of its own region: copy the snapshot to a bucket there"
             )
         if cluster.new is not None:
             cloud = cluster.new.cloud
