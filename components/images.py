@@ -130,6 +130,9 @@ VLLM = Image("docker.io", "vllm/vllm-openai", "v0.11.0")
 NVIDIA_DEVICE_PLUGIN = Image("nvcr.io", "nvidia/k8s-device-plugin", "v0.17.4")
 AWS_CLI = Image("public.ecr.aws", "aws-cli/aws-cli", "2.27.50")
 """The weights import from S3 (`aws s3 sync`): ECR Public, which ECR's pull-through cache fronts."""
+AZURE_CLI = Image("mcr.microsoft.com", "azure-cli", "2.75.0")
+"""The weights import from Azure Blob Storage (`az storage blob download-batch`): MCR, which the ACR
+cache fronts through the rule the cluster bootstraps from."""
 CLOUD_SDK = Image("docker.io", "google/cloud-sdk", "530.0.0-slim")
 """The weights import from Cloud Storage (`gcloud storage rsync`): Docker Hub, which the Artifact
 Registry cache fronts (gcr.io's google-cloud-cli image has no remote repository there)."""
@@ -177,6 +180,7 @@ def chart_image(
 
 __all__ = [
     "AWS_CLI",
+    "AZURE_CLI",
     "CLOUD_SDK",
     "KEDA",
     "KEDA_METRICS_SERVER",

@@ -535,6 +535,7 @@ def weights_needs(
             annotations = (job.props.get("metadata") or {}).get("annotations") or {}
             if annotations.get(WEIGHTS_SOURCE_ANNOTATION) == "bucket":
                 yield bucket_need(graph, cluster, job, annotations)
+                yield from sign_in_needs(cluster, job, annotations, allowlist)
                 continue
             job_spec = pod_spec(job) or {}
             downloads = any(not _env_on(_env(c).get("HF_HUB_OFFLINE")) for _w, c in containers(job_spec))
@@ -555,17 +556,21 @@ def weights_needs(
 WEIGHTS_SOURCE_ANNOTATION = "triplane.io/weights-source"
 WEIGHTS_BUCKET_ANNOTATION = "triplane.io/weights-bucket"
 WEIGHTS_PATH_ANNOTATION = "triplane.io/weights-path"
+EGRESS_HOSTS_ANNOTATION = "triplane.io/egress-hosts"
+EGRESS_PATH_ANNOTATION = "triplane.io/egress-path"
 """What a bucket import Job carries (`components.self_managed.weights_import`): it fills the claim from a
 bucket over the cloud's private path, and needs no hub allowlist entry."""
 
 
 def bucket_need(graph: Graph, cluster: Cluster, job: Res, annotations: Mapping[str, Any]) -> Need:
     """A bucket import reaches its bucket over the cloud's private path: the S3 gateway endpoint on EKS,
-    Private Google Access through the private `googleapis.com.` zone on GKE."""
+    Private Google Access through the private `googleapis.com.` zone on GKE, the storage account's blob
+    private endpoint on AKS."""
     uri = str(annotations.get(WEIGHTS_BUCKET_ANNOTATION) or "")
     what = f"a private path to {uri or 'its bucket'}"
     fix = ("import from the cluster's own cloud over its private path (the S3 gateway endpoint, the private "
-           "googleapis.com. zone), or pre-fill the claim and use `weights.source: existing-claim`")
+           "googleapis.com. zone, the storage account's blob private endpoint), or pre-fill the claim and use "
+           "`weights.source: existing-claim`")
     if cluster.kind == "existing":
         return Need("weights", _workload(job), what, None, fix, job.urn)
     if annotations.get(WEIGHTS_PATH_ANNOTATION) == "declared":
@@ -580,7 +585,22 @@ def bucket_need(graph: Graph, cluster: Cluster, job: Res, annotations: Mapping[s
     elif uri.startswith("gs://") and cluster.kind == "gke":
         zones = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
         path = "Private Google Access (the private googleapis.com. zone)" if zones else None
+    elif ".blob.core.windows.net/" in uri and cluster.kind == "aks":
+        path = "the storage account's blob private endpoint" if "blob" in _azure_private_endpoints(graph) else None
     return Need("weights", _workload(job), what, path, fix, job.urn)
+
+
+def sign_in_needs(cluster: Cluster, job: Res, annotations: Mapping[str, Any], allowlist: set[str]) -> Iterator[Need]:
+    """Hosts an import's identity needs beyond the private path (AKS: Entra ID's sign-in)."""
+    hosts = [h for h in str(annotations.get(EGRESS_HOSTS_ANNOTATION) or "").split(",") if h]
+    for host in hosts:
+        if annotations.get(EGRESS_PATH_ANNOTATION) == "declared":
+            yield Need("weights", _workload(job), f"a path to {host}", f"the network's own path to {host} (declared)",
+                       None, job.urn, assumption=True)
+            continue
+        path = f"the egress allowlist entry for {host}" if host in allowlist else None
+        yield Need("weights", _workload(job), f"a path to {host}", path,
+                   f"add {host} to the network's egress allowlist for this use case", job.urn)
 
 
 # --- deployer access -----------------------------------------------------------------------------

@@ -68,7 +68,8 @@ ALLOWED_REGISTRIES_DEFAULT = [
     "quay.io/prometheus/",
     "quay.io/prometheus-operator/",
     "public.ecr.aws/aws-cli/",
-    "docker.io/google/",
+    "docker.io/google/cloud-sdk/",
+    "mcr.microsoft.com/azure-cli/",
 ]
 PULL_THROUGH_CACHES_DEFAULT = ["*.dkr.ecr.*.amazonaws.com", "*.azurecr.io", "*-docker.pkg.dev/*"]
 """Roots of the cloud caches (ECR pull-through, ACR cache rules, Artifact Registry remote repositories):
@@ -80,6 +81,7 @@ CACHE_PREFIXES_DEFAULT = {
     "quay": "quay.io",
     "nvcr": "nvcr.io",
     "ecrpublic": "public.ecr.aws",
+    "aks-managed-repository": "mcr.microsoft.com",
 }
 """The name each Triplane cache serves an upstream under (as `<name>` or `<environment>-<name>`), and that
 upstream."""

@@ -7,7 +7,9 @@ out. What may get out is one list of entries, each a host with the use case that
 - the provider API hosts of every SaaS use case in that cloud;
 - the Hugging Face hub hosts of every self-managed service whose weights a Job downloads on a
   cluster Triplane creates in that network (`weights.source: hub` only: a bucket import reaches its
-  bucket over the cloud's private path and adds nothing here).
+  bucket over the cloud's private path and adds nothing here);
+- Entra ID's sign-in host for an Azure blob import, whose workload identity exchanges its token there
+  (Entra ID has no private endpoint for it).
 
 Each source is one function below and one line in `SOURCES` (the upstream registry hosts a cloud's
 image cache cannot front, from `ImageSource.upstream_hosts`, are the next). The firewall names the
@@ -78,7 +80,37 @@ def hub_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
                 yield EgressEntry(host, use_case.service_name, f"model weights of {use_case.model.id}")
 
 
-SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (saas_entries, hub_entries)
+ENTRA_HOSTS = ("login.microsoftonline.com",)
+"""Where an AKS workload identity exchanges its service-account token for an Entra ID token: Entra ID
+has no private endpoint for that, so an Azure blob import gets out for it (and only for it)."""
+
+
+def imports_through_firewall(environment: Environment, use_case: SelfManagedUseCase) -> bool:
+    """Whether a service's Azure blob import signs in to Entra ID through Triplane's egress firewall."""
+    bucket = use_case.weights.bucket
+    if use_case.weights_source != "bucket" or bucket is None or bucket.cloud != "azure":
+        return False
+    cluster = next((c for c in environment.kubernetes if c.name == use_case.cluster), None)
+    if cluster is None or cluster.new is None or cluster.new.cloud != "azure":
+        return False
+    settings = environment.clouds.azure
+    return settings is not None and settings.network.new is not None
+
+
+def entra_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
+    if cloud != "azure":
+        return
+    seen: set[str] = set()
+    for use_case in environment.use_cases:
+        if not isinstance(use_case, SelfManagedUseCase) or use_case.service_name in seen:
+            continue
+        seen.add(use_case.service_name)
+        if imports_through_firewall(environment, use_case):
+            for host in ENTRA_HOSTS:
+                yield EgressEntry(host, use_case.service_name, "Entra ID sign-in of the weights import")
+
+
+SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (saas_entries, hub_entries, entra_entries)
 """Every kind of workload that needs a host outside the network: one function each."""
 
 

@@ -322,10 +322,10 @@ def test_existing_cluster_states_where_the_weights_come_from() -> None:
     assert only_problem(env).startswith("triplane:environment.use_cases[0].weights.source: cluster 'gpu' exists")
 
 
-def test_azure_blob_import_is_refused_with_the_alternatives() -> None:
+def test_a_blob_import_needs_its_storage_account() -> None:
     source = "https://acme.blob.core.windows.net/models/llama"
-    message = only_problem(environment(use_case(weights={"source": source})))
-    assert "use_cases[0].weights.source" in message and "existing-claim" in message
+    message = only_problem(environment(use_case(weights={"source": source}), cloud="azure"))
+    assert "use_cases[0].weights.storage_account_id" in message
 
 
 def test_an_s3_import_on_eks_is_accepted() -> None:

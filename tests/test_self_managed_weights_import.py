@@ -70,6 +70,31 @@ def gcp_environment(*use_cases: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+ACCOUNT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-models/providers/Microsoft.Storage/"
+    "storageAccounts/acmemodels"
+)
+BLOB = f"https://acmemodels.blob.core.windows.net/models/llama/{SHA}"
+
+
+def azure_environment(*use_cases: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "owner": "platform-team",
+        "cost_center": "cc-1",
+        "tier": "dev",
+        "clouds": {
+            "azure": {"location": "westeurope", "resource_group": "rg-t", "network": {"new": {"cidr": "10.20.0.0/16"}}}
+        },
+        "kubernetes": [{"name": "gpu", "version": "1.35", "new": {"cloud": "azure", "deployer": RUNNER}}],
+        "use_cases": list(use_cases),
+    }
+
+
+def blob_use_case(name: str = "drafts", **weights: Any) -> dict[str, Any]:
+    return use_case(name, BLOB, engine="vllm", gpu={"type": "nvidia-a10", "count": 1},
+                    weights={"source": BLOB, "storage_account_id": ACCOUNT_ID, **weights})
+
+
 CREDENTIALS = {
     "triplane:dockerHubCredentials": '{"username": "u", "accessToken": "dckr_pat_planted"}',
     "triplane:ghcrCredentials": '{"username": "u", "accessToken": "ghp_plantedplantedplantedplanted00"}',
@@ -221,6 +246,95 @@ def test_gcs_import_job_uses_workload_identity_and_the_cached_cloud_sdk(gcp_plan
     assert vllm["args"][:2] == ["--model", MODEL_DIR]
 
 
+# --- Azure ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def azure_plan() -> Plan:
+    return plan_of(azure_environment(blob_use_case(private_endpoint="create")))
+
+
+def test_blob_import_job_signs_in_as_the_workload_identity_and_downloads_the_prefix(azure_plan: Plan) -> None:
+    job = azure_plan.one("kubernetes:batch/v1:Job", "st-drafts-weights-import").inputs
+    annotations = job["metadata"]["annotations"]
+    assert annotations["triplane.io/weights-bucket"] == BLOB
+    assert annotations["triplane.io/egress-hosts"] == "login.microsoftonline.com"
+    assert annotations["triplane.io/egress-path"] == "firewall"
+    template = job["spec"]["template"]
+    assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    [main] = template["spec"]["containers"]
+    # MCR through the ACR cache rule the cluster bootstraps from.
+    assert main["image"].endswith(".azurecr.io/aks-managed-repository/azure-cli:2.75.0")
+    assert main["command"][:2] == ["bash", "-c"]
+    assert main["command"][3:] == ["import", MODEL_DIR, "acmemodels", "models", f"llama/{SHA}"]
+    assert "download-batch --auth-mode login" in main["command"][2]
+    account = azure_plan.one("kubernetes:core/v1:ServiceAccount", "st-drafts-weights-sa").inputs
+    assert "azure.workload.identity/client-id" in account["metadata"]["annotations"]
+
+
+def test_blob_reader_is_scoped_to_the_container_and_trusted_for_the_jobs_service_account(azure_plan: Plan) -> None:
+    reader = azure_plan.one("azure-native:authorization:RoleAssignment", "st-drafts-weights-read").inputs
+    assert reader["scope"] == f"{ACCOUNT_ID}/blobServices/default/containers/models"
+    assert reader["roleDefinitionId"] == (
+        "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/"
+        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    )
+    assert reader["principalType"] == "ServicePrincipal"
+    federation = azure_plan.one(
+        "azure-native:managedidentity:FederatedIdentityCredential", "st-drafts-weights-federation"
+    ).inputs
+    assert federation["subject"] == "system:serviceaccount:drafts:st-drafts-weights"
+    assert federation["audiences"] == ["api://AzureADTokenExchange"]
+
+
+def test_blob_private_endpoint_and_zone_and_the_sign_in_entry(azure_plan: Plan) -> None:
+    endpoint = azure_plan.one("azure-native:network:PrivateEndpoint", "st-drafts-blob-pe").inputs
+    [connection] = endpoint["privateLinkServiceConnections"]
+    assert connection["groupIds"] == ["blob"] and connection["privateLinkServiceId"] == ACCOUNT_ID
+    zone = azure_plan.one("azure-native:privatedns:PrivateZone", "st-drafts-blob-zone").inputs
+    assert zone["privateZoneName"] == "privatelink.blob.core.windows.net"
+    rules = json.dumps([r.inputs for r in azure_plan.resources
+                        if r.type == "azure-native:network:FirewallPolicyRuleCollectionGroup"])
+    assert "login.microsoftonline.com" in rules and "huggingface.co" not in rules
+    egress = azure_plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "st-drafts-weights-import-egress")
+    assert {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 443}]} in (
+        egress.inputs["spec"]["egress"]
+    )
+
+
+def test_check_is_clean_on_a_blob_import_stack() -> None:
+    from triplane.gate import check_plan
+
+    environment = azure_environment(blob_use_case(private_endpoint="create"))
+    result = check_plan(plan_of(environment), stack_config={"triplane:environment": environment})
+    assert [v.message for v in result.mandatory] == []
+    weights = {(n.what, n.path) for n in result.runtime if n.kind == "weights"}
+    assert (f"a private path to {BLOB}", "the storage account's blob private endpoint") in weights
+    entra = "login.microsoftonline.com"
+    assert (f"a path to {entra}", f"the egress allowlist entry for {entra}") in weights
+    assert [n.message() for n in result.runtime if not n.met] == []
+
+
+def test_a_declared_blob_endpoint_is_an_assumption() -> None:
+    from triplane import runtime
+
+    environment = azure_environment(blob_use_case())
+    needs = runtime.paths(plan_of(environment), {"triplane:environment": environment})
+    [private] = [n for n in needs if n.what == f"a private path to {BLOB}"]
+    assert (private.met, private.assumption) == (True, True)
+
+
+def test_blob_spec_names_the_account_it_reads() -> None:
+    with pytest.raises(ValidationError, match="storage_account_id: name the storage account"):
+        Environment.model_validate(azure_environment(use_case("drafts", BLOB)))
+    other = ACCOUNT_ID.replace("acmemodels", "othermodels")
+    with pytest.raises(ValidationError, match="names the account 'othermodels'"):
+        Environment.model_validate(azure_environment(blob_use_case(storage_account_id=other)))
+    with pytest.raises(ValidationError, match="only an Azure blob import"):
+        Environment.model_validate(aws_environment(use_case("records", "s3://acme-models/llama", weights={
+            "source": "s3://acme-models/llama", "storage_account_id": ACCOUNT_ID})))
+
+
 # --- the spec ------------------------------------------------------------------------------------
 
 
@@ -232,7 +346,8 @@ def test_gcs_import_job_uses_workload_identity_and_the_cached_cloud_sdk(gcp_plan
         ("gs://acme/../etc", "is not a bucket prefix"),
         ("s3://acme-models/llama/*", "is not a bucket prefix"),
         ("s3://acme_models/llama", "is not a bucket prefix"),
-        ("https://acme.blob.core.windows.net/models/llama", "not supported yet"),
+        ("https://acme.blob.core.windows.net/models", "is not a blob container prefix"),
+        ("https://acme.example.com/models/llama", "is not a blob container prefix"),
         ("ftp://acme/llama", "is not a weights source"),
     ],
 )

@@ -143,4 +143,6 @@ class AcrCache(pulumi.ComponentResource):
 
     def source(self) -> PullThroughCache:
         """The `ImageSource` of a cluster pulling through this registry."""
-        return PullThroughCache(root=self.login_server, prefixes=dict(UPSTREAMS))
+        # MCR's images come through the bootstrap rule the cluster itself uses (`aks-managed-repository`).
+        mcr = {AKS_BOOTSTRAP[0].removesuffix("/*"): AKS_BOOTSTRAP[1].removesuffix("/*")}
+        return PullThroughCache(root=self.login_server, prefixes={**UPSTREAMS, **mcr})

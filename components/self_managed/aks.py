@@ -376,6 +376,8 @@ class AksCluster(pulumi.ComponentResource):
             ).apply(lambda values: kubeconfig(*values[:3]))
         )
         self.workspace_id = workspace.id
+        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: profile.issuer_url if profile else "")
+        """The issuer workload identities' federated credentials trust (a weights import's among them)."""
         self.ref = AksClusterRef(
             name=cluster.name, resource_group_name=group, version=args.version, node_subnet_id=node_subnet_id
         )

@@ -20,6 +20,7 @@ local directory with `HF_HUB_OFFLINE=1`, as it does after a hub download. The Jo
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,10 +28,17 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_aws import eks, iam
+from pulumi_azure_native import authorization, managedidentity, network, privatedns
 from pulumi_gcp import serviceaccount, storage
 
+from components.naming import physical_name
 from components.self_managed.engines import CACHE_PATH, NON_ROOT_UID, TMP_PATH
-from components.self_managed.weights import PRIVATE_RANGES, dns_egress_rule
+from components.self_managed.weights import (
+    EGRESS_HOSTS_ANNOTATION,
+    EGRESS_PATH_ANNOTATION,
+    PRIVATE_RANGES,
+    dns_egress_rule,
+)
 
 MODELS_PATH = f"{CACHE_PATH}/models"
 """Where imported snapshots live in the cache, one directory per model and revision."""
@@ -69,8 +77,16 @@ class WeightsImport:
     """Link-local addresses and ports of the node's credential agent, the one private egress allowed."""
     private_path: str = "created"
     """`created` (in this plan) or `declared` (the stack states it): what the policy pack checks."""
+    private_cidrs: Sequence[pulumi.Input[str]] = ()
+    """Private ranges holding the storage's private endpoint, reached on 443 (Azure)."""
+    egress_hosts: Sequence[str] = ()
+    """Hosts outside the private path the identity needs (Entra ID's sign-in), through the egress firewall."""
+    egress_path: str = "firewall"
+    """How those hosts are reached: `firewall` (Triplane's, built before the Job) or `declared`."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels an identity webhook keys on (AKS workload identity's `azure.workload.identity/use`)."""
     after: Sequence[pulumi.Resource] = ()
-    """The identity and its grant, which must exist before the Job asks for credentials."""
+    """The identity, its grant and any egress path, which must exist before the Job asks for credentials."""
     timeout_seconds: int = 3600
 
 
@@ -117,6 +133,13 @@ def import_job(
     egress: list[dict[str, Any]] = [dns_egress_rule()]
     for cidr, port in weights.credential_endpoints:
         egress.append({"to": [{"ip_block": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]})
+    if weights.private_cidrs:
+        egress.append(
+            {
+                "to": [{"ip_block": {"cidr": cidr}} for cidr in weights.private_cidrs],
+                "ports": [{"protocol": "TCP", "port": 443}],
+            }
+        )
     # NetworkPolicy cannot name the S3 gateway's prefix list or Google's private VIPs: HTTPS to public
     # addresses, where the network routes only to the storage service's private path.
     egress.append(
@@ -194,12 +217,21 @@ def import_job(
                 WEIGHTS_SOURCE_ANNOTATION: "bucket",
                 WEIGHTS_BUCKET_ANNOTATION: weights.uri,
                 WEIGHTS_PATH_ANNOTATION: weights.private_path,
+                # Hosts beyond the private path, which the policy pack checks against the egress allowlist.
+                **(
+                    {
+                        EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts),
+                        EGRESS_PATH_ANNOTATION: weights.egress_path,
+                    }
+                    if weights.egress_hosts
+                    else {}
+                ),
             },
         },
         spec={
             "backoff_limit": 4,
             "active_deadline_seconds": wait,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+            "template": {"metadata": {"labels": {**labels, **weights.pod_labels}}, "spec": pod_spec},
         },
         # A Job's pod template cannot change in place: a new revision replaces it under the same name.
         opts=pulumi.ResourceOptions.merge(
@@ -366,4 +398,152 @@ def gcs_import(name: str, args: GcsImport, opts: pulumi.ResourceOptions) -> Weig
         credential_endpoints=[GKE_METADATA_SERVER, GKE_METADATA_SERVER_DATAPLANE_V2],
         after=[reader, binding],
         timeout_seconds=args.timeout_seconds,
+    )
+
+
+# --- Azure: Blob Storage over its private endpoint, AKS workload identity --------------------------
+
+BLOB_ZONE = "privatelink.blob.core.windows.net"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+ENTRA_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
+BLOB_SCRIPT = """\
+set -eu
+dest="$1"; account="$2"; container="$3"; prefix="$4"
+if [ -e "$dest/config.json" ]; then echo "$dest is already imported"; exit 0; fi
+az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$AZURE_TENANT_ID" \\
+  --federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none
+staging="$(dirname "$dest")/.importing"
+rm -rf "$staging"; mkdir -p "$staging"
+az storage blob download-batch --auth-mode login --account-name "$account" --source "$container" \\
+  --pattern "$prefix/*" --destination "$staging" --no-progress --output none
+rm -rf "$dest"; mv "$staging/$prefix" "$dest"; rm -rf "$staging"
+"""
+"""Downloads the prefix beside the model directory and renames it into place, so a directory with a
+config.json is a finished import and a re-run does nothing (download-batch keeps blob paths whole)."""
+
+
+@dataclass
+class BlobImport:
+    account: str
+    container: str
+    prefix: str
+    storage_account_id: str
+    """`/subscriptions/<id>/resourceGroups/<g>/providers/Microsoft.Storage/storageAccounts/<account>`."""
+    resource_group_name: pulumi.Input[str]
+    location: str
+    oidc_issuer_url: pulumi.Input[str]
+    namespace: str
+    app: str
+    image: pulumi.Input[str]
+    model_path: str
+    private_cidrs: Sequence[pulumi.Input[str]]
+    create_endpoint: bool = False
+    """Create the blob private endpoint and its DNS zone; else the network already has them (declared)."""
+    vnet_id: pulumi.Input[str] | None = None
+    endpoint_subnet_id: pulumi.Input[str] | None = None
+    egress_after: Sequence[pulumi.Resource] = ()
+    """The egress firewall that lets the Job sign in to Entra ID; empty: the stack declares the path."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: int = 3600
+
+
+def container_scope(storage_account_id: str, container: str) -> str:
+    return f"{storage_account_id}/blobServices/default/containers/{container}"
+
+
+def blob_import(name: str, args: BlobImport, opts: pulumi.ResourceOptions) -> WeightsImport:
+    """A managed identity trusted only for the Job's ServiceAccount, allowed to read one container."""
+    tags = dict(args.tags)
+    identity = managedidentity.UserAssignedIdentity(
+        f"{name}-weights-identity",
+        resource_group_name=args.resource_group_name,
+        location=args.location,
+        tags=tags,
+        opts=opts,
+    )
+    credential = managedidentity.FederatedIdentityCredential(
+        f"{name}-weights-federation",
+        resource_group_name=args.resource_group_name,
+        resource_name_=identity.name,
+        federated_identity_credential_resource_name="weights-import",
+        issuer=args.oidc_issuer_url,
+        subject=f"system:serviceaccount:{args.namespace}:{import_service_account(args.app)}",
+        audiences=[ENTRA_TOKEN_AUDIENCE],
+        opts=opts,
+    )
+    subscription = args.storage_account_id.split("/")[2]
+    reader = authorization.RoleAssignment(
+        f"{name}-weights-read",
+        scope=container_scope(args.storage_account_id, args.container),
+        principal_id=identity.principal_id,
+        principal_type="ServicePrincipal",
+        role_definition_id=(
+            f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{STORAGE_BLOB_DATA_READER}"
+        ),
+        role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"triplane/{name}/weights-read")),
+        opts=opts,
+    )
+    after: list[pulumi.Resource] = [credential, reader, *args.egress_after]
+    if args.create_endpoint:
+        after.append(_blob_endpoint(name, args, tags, opts))
+    return WeightsImport(
+        uri=f"https://{args.account}.blob.core.windows.net/{args.container}/{args.prefix}",
+        image=args.image,
+        # The script's arguments stay arguments: nothing from the spec is spliced into shell text.
+        command=["bash", "-c", BLOB_SCRIPT, "import", args.model_path, args.account, args.container, args.prefix],
+        model_path=args.model_path,
+        env=[{"name": "AZURE_CONFIG_DIR", "value": f"{TMP_PATH}/azure"}],
+        service_account_annotations={"azure.workload.identity/client-id": identity.client_id},
+        pod_labels={"azure.workload.identity/use": "true"},
+        private_cidrs=args.private_cidrs,
+        egress_hosts=("login.microsoftonline.com",),
+        egress_path="firewall" if args.egress_after else "declared",
+        private_path="created" if args.create_endpoint else "declared",
+        after=after,
+        timeout_seconds=args.timeout_seconds,
+    )
+
+
+def _blob_endpoint(
+    name: str, args: BlobImport, tags: dict[str, str], opts: pulumi.ResourceOptions
+) -> pulumi.Resource:
+    """The storage account's blob private endpoint, and the zone that resolves its name to it."""
+    zone = privatedns.PrivateZone(
+        f"{name}-blob-zone",
+        private_zone_name=BLOB_ZONE,
+        resource_group_name=args.resource_group_name,
+        location="global",
+        tags=tags,
+        opts=opts,
+    )
+    link = privatedns.VirtualNetworkLink(
+        f"{name}-blob-zone-link",
+        virtual_network_link_name=physical_name(name, "blob-link"),
+        private_zone_name=zone.name.apply(lambda _: BLOB_ZONE),
+        resource_group_name=args.resource_group_name,
+        location="global",
+        virtual_network={"id": args.vnet_id},
+        registration_enabled=False,
+        tags=tags,
+        opts=opts,
+    )
+    endpoint = network.PrivateEndpoint(
+        f"{name}-blob-pe",
+        resource_group_name=args.resource_group_name,
+        location=args.location,
+        private_endpoint_name=physical_name(name, "blob-pe"),
+        subnet={"id": args.endpoint_subnet_id},
+        private_link_service_connections=[
+            {"name": "blob", "private_link_service_id": args.storage_account_id, "group_ids": ["blob"]}
+        ],
+        tags=tags,
+        opts=opts,
+    )
+    return network.PrivateDnsZoneGroup(
+        f"{name}-blob-pe-dns",
+        resource_group_name=args.resource_group_name,
+        private_endpoint_name=endpoint.name,
+        private_dns_zone_group_name="blob",
+        private_dns_zone_configs=[{"name": "blob", "private_dns_zone_id": zone.id}],
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[link])),
     )

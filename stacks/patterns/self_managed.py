@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pulumi
 
-from components.images import AWS_CLI, CLOUD_SDK, TGI, VLLM
+from components.images import AWS_CLI, AZURE_CLI, CLOUD_SDK, TGI, VLLM
 from components.naming import physical_name
 from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed import sizing
+from components.self_managed.aks import AksCluster
 from components.self_managed.autoscaling import ActiveHours, QueueScaling
 from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
 from components.self_managed.eks import EksCluster
@@ -21,9 +22,11 @@ from components.self_managed.model_server import CacheVolume, ClientAccess, TgiS
 from components.self_managed.refs import GkeClusterRef
 from components.self_managed.weights import WeightsDownload
 from components.self_managed.weights_import import (
+    BlobImport,
     GcsImport,
     S3Import,
     WeightsImport,
+    blob_import,
     gcs_import,
     model_directory,
     s3_import,
@@ -31,7 +34,7 @@ from components.self_managed.weights_import import (
 from components.tagging import k8s_labels, standard_tags
 from stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
 from stacks.context import Endpoint, StackContext
-from stacks.egress import downloads_through_firewall, egress_for
+from stacks.egress import downloads_through_firewall, egress_for, imports_through_firewall
 from stacks.secrets import require_secret
 from stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
 
@@ -217,6 +220,8 @@ def _import(
             ),
             ctx.opts("aws"),
         )
+    if bucket.cloud == "azure":
+        return _blob_import(ctx, handle, use_case, name, app, path, tags, timeout)
     assert isinstance(handle.ref, GkeClusterRef)
     return gcs_import(
         name,
@@ -232,6 +237,52 @@ def _import(
             timeout_seconds=timeout,
         ),
         ctx.opts("gcp"),
+    )
+
+
+def _blob_import(
+    ctx: StackContext,
+    handle: ClusterHandle,
+    use_case: SelfManagedUseCase,
+    name: str,
+    app: str,
+    path: str,
+    tags: dict[str, str],
+    timeout: int,
+) -> WeightsImport:
+    """Blob Storage over the account's private endpoint; Entra ID sign-in through the egress firewall."""
+    from stacks.networks import network_for
+
+    weights = use_case.weights
+    bucket = weights.bucket
+    assert bucket is not None and bucket.account is not None and weights.storage_account_id is not None
+    assert isinstance(handle.component, AksCluster)
+    network = network_for(ctx, "azure")
+    egress_after = list(egress_for(ctx, "azure").ready) if imports_through_firewall(ctx.environment, use_case) else []
+    return blob_import(
+        name,
+        BlobImport(
+            account=bucket.account,
+            container=bucket.bucket,
+            prefix=bucket.prefix,
+            storage_account_id=weights.storage_account_id,
+            resource_group_name=network.resource_group_name,
+            location=network.location,
+            oidc_issuer_url=handle.component.oidc_issuer_url,
+            namespace=use_case.service_name,
+            app=app,
+            image=handle.images.ref(AZURE_CLI),
+            model_path=path,
+            # The private endpoint takes an address in the VNet; an existing network's range is not known.
+            private_cidrs=[network.cidr] if network.cidr else ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+            create_endpoint=weights.private_endpoint == "create",
+            vnet_id=network.vnet_id,
+            endpoint_subnet_id=network.endpoint_subnet_id,
+            egress_after=egress_after,
+            tags=tags,
+            timeout_seconds=timeout,
+        ),
+        ctx.opts("azure"),
     )
 
 

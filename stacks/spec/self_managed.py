@@ -339,9 +339,16 @@ class Image(SpecModel):
         return value
 
 
-BUCKET_SCHEMES = ("s3://", "gs://", "https://")
-BUCKET_CLOUDS = {"s3": "aws", "gs": "gcp"}
+BUCKET_CLOUDS = {"s3": "aws", "gs": "gcp", "https": "azure"}
 """Bucket URI scheme -> the cloud whose clusters import from it over that cloud's private path."""
+_BLOB_URI = re.compile(
+    r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/"
+    r"(?P<container>[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?)/(?P<prefix>[A-Za-z0-9_.=/-]+?)/?$"
+)
+_STORAGE_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[\w().-]{1,90}/providers/Microsoft\.Storage/"
+    r"storageAccounts/(?P<name>[a-z0-9]{3,24})$"
+)
 _BUCKET_URI = re.compile(
     r"^(?P<scheme>s3|gs)://(?P<bucket>[a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(?P<prefix>[A-Za-z0-9_.=/-]+?)/?$"
 )
@@ -351,9 +358,12 @@ _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9
 class Bucket(SpecModel):
     """A bucket prefix holding one model snapshot (config.json, tokenizer, safetensors)."""
 
-    scheme: Literal["s3", "gs"]
+    scheme: Literal["s3", "gs", "https"]
     bucket: str
+    """The S3 or Cloud Storage bucket; on Azure, the blob container."""
     prefix: str
+    account: str | None = None
+    """The Azure storage account."""
 
     @property
     def cloud(self) -> str:
@@ -361,11 +371,21 @@ class Bucket(SpecModel):
 
     @property
     def uri(self) -> str:
+        if self.account is not None:
+            return f"https://{self.account}.blob.core.windows.net/{self.bucket}/{self.prefix}"
         return f"{self.scheme}://{self.bucket}/{self.prefix}"
 
 
 def parse_bucket(value: str) -> Bucket | None:
-    """`s3://bucket/prefix` or `gs://bucket/prefix` (a trailing slash dropped); None if it is neither."""
+    """`s3://bucket/prefix`, `gs://bucket/prefix` or an Azure blob container's prefix
+    (`https://<account>.blob.core.windows.net/<container>/<prefix>`), a trailing slash dropped; None if
+    it is none of them."""
+    blob = _BLOB_URI.match(value)
+    if blob is not None:
+        prefix = blob["prefix"]
+        if ".." in prefix or prefix.startswith("/") or "//" in prefix or "--" in blob["container"]:
+            return None
+        return Bucket(scheme="https", bucket=blob["container"], prefix=prefix, account=blob["account"])
     match = _BUCKET_URI.match(value)
     if match is None or ".." in match["prefix"] or match["prefix"].startswith("/") or "//" in match["prefix"]:
         return None
@@ -383,12 +403,23 @@ class Weights(SpecModel):
         "allowlist (the default on clusters Triplane creates); `s3://bucket/prefix` (EKS) or "
         "`gs://bucket/prefix` (GKE): a Job copies the snapshot under that prefix once from an in-region "
         "bucket over the cloud's private path, as a workload identity that may read only that prefix "
-        "(air-gapped sites); `existing-claim`: cache.existing_claim is already filled. Required on an "
-        "existing cluster.",
+        "(air-gapped sites), or `https://<account>.blob.core.windows.net/<container>/<prefix>` (AKS) the "
+        "same way over the storage account's private endpoint; `existing-claim`: cache.existing_claim is "
+        "already filled. Required on an existing cluster.",
     )
     kms_key: str | None = Field(
         default=None,
         description="The KMS key ARN encrypting the S3 objects (SSE-KMS): the import may then decrypt with it.",
+    )
+    storage_account_id: str | None = Field(
+        default=None,
+        description="Azure: the resource ID of the storage account named in the blob URI (Triplane cannot "
+        "derive it): the scope of the reader role and the target of the private endpoint.",
+    )
+    private_endpoint: Literal["create", "existing"] = Field(
+        default="existing",
+        description="Azure: `create` the storage account's blob private endpoint and the "
+        "privatelink.blob.core.windows.net zone on the network, or `existing`: the network already has them.",
     )
 
     @field_validator("source")
@@ -405,14 +436,16 @@ class Weights(SpecModel):
                 )
             return value
         if value.startswith("https://"):
-            raise ValueError(
-                f"importing weights from Azure Blob Storage ({value}) is not supported yet; copy the snapshot "
-                "into a PersistentVolumeClaim in the service's namespace and set `source: existing-claim` with "
-                "cache.existing_claim, or use `source: hub`"
-            )
+            if parse_bucket(value) is None:
+                raise ValueError(
+                    f"{value!r} is not a blob container prefix; use https://<account>.blob.core.windows.net/"
+                    "<container>/<folder holding the model snapshot> (account: 3 to 24 lowercase letters and "
+                    "digits; container: 3 to 63 lowercase letters, digits and single hyphens)"
+                )
+            return value
         raise ValueError(
-            f"{value!r} is not a weights source; use `hub`, `existing-claim`, `s3://bucket/prefix` or "
-            "`gs://bucket/prefix`"
+            f"{value!r} is not a weights source; use `hub`, `existing-claim`, `s3://bucket/prefix`, "
+            "`gs://bucket/prefix` or `https://<account>.blob.core.windows.net/<container>/<prefix>`"
         )
 
     @field_validator("kms_key")
@@ -429,6 +462,31 @@ class Weights(SpecModel):
     def _key_for_s3(self) -> Weights:
         if self.kms_key is not None and not (self.source or "").startswith("s3://"):
             raise ValueError("kms_key: only an `s3://` import decrypts with a KMS key; remove it")
+        bucket = self.bucket
+        blob = bucket is not None and bucket.account is not None
+        if blob and self.storage_account_id is None:
+            raise ValueError(
+                "storage_account_id: name the storage account's resource ID, /subscriptions/<id>/resourceGroups/"
+                f"<group>/providers/Microsoft.Storage/storageAccounts/{bucket.account if bucket else ''}: the "
+                "reader role is scoped to its container and the private endpoint targets it"
+            )
+        if not blob and (self.storage_account_id is not None or "private_endpoint" in self.model_fields_set):
+            raise ValueError(
+                "storage_account_id: only an Azure blob import (https://<account>.blob.core.windows.net/...) uses "
+                "it and private_endpoint; remove them"
+            )
+        if blob and bucket is not None and self.storage_account_id is not None:
+            match = _STORAGE_ACCOUNT_ID.match(self.storage_account_id)
+            if match is None:
+                raise ValueError(
+                    f"storage_account_id: {self.storage_account_id!r} is not a storage account's resource ID "
+                    "(/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>)"
+                )
+            if match["name"] != bucket.account:
+                raise ValueError(
+                    f"storage_account_id: names the account {match['name']!r}, but the source reads from "
+                    f"{bucket.account!r}; name the same account in both"
+                )
         return self
 
     @property
