@@ -5,16 +5,19 @@ revision (config.json, tokenizer files, safetensors) under a bucket prefix. This
 into the model cache claim, the server's Deployment waits for it, and the server then loads the
 local directory with `HF_HUB_OFFLINE=1`, as it does after a hub download. The Job:
 
-- runs the cloud's own CLI (`aws s3 sync`, `gcloud storage rsync`), pulled through the cluster's
-  `ImageSource` like every other image; both copy only what is missing, so a re-run is cheap;
+- runs the cloud's own CLI (`aws s3 sync`, `gcloud storage rsync`, `az storage blob
+  download-batch`), pulled through the cluster's `ImageSource` like every other image; a re-run copies
+  only what is missing (the Azure one nothing, once its download has been renamed into place);
 - has its own ServiceAccount, the only one bound to the cloud identity that may read that prefix
   (the server's ServiceAccount gets nothing);
 - runs as an unprivileged user (Pod Security `restricted`) whatever the server's engine needs;
 - reaches the bucket over the cloud's private path (the S3 gateway endpoint, Private Google Access
-  on the private `googleapis.com.` zone), never the egress firewall: no allowlist entry is added.
-  NetworkPolicy cannot name a gateway endpoint's prefix list or Google's private VIPs, so the Job
-  may send HTTPS to public addresses (like the hub download), where only that private route leads,
-  and talk to the node's credential agent.
+  on the private `googleapis.com.` zone, the storage account's blob private endpoint), never the
+  egress firewall. NetworkPolicy cannot name a gateway endpoint's prefix list, Google's private VIPs
+  or a host, so the Job may send HTTPS to public addresses (like the hub download), where only that
+  private route leads, and talk to the node's credential agent;
+- on AKS alone gets one allowlist entry: Entra ID's sign-in (`login.microsoftonline.com`), where the
+  workload identity exchanges its token, has no private endpoint.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 from pulumi_aws import eks, iam
 from pulumi_azure_native import authorization, managedidentity, network, privatedns
 from pulumi_gcp import serviceaccount, storage
+from pulumi_kubernetes import batch, core, networking
 
 from components.naming import physical_name
 from components.self_managed.engines import CACHE_PATH, NON_ROOT_UID, TMP_PATH
@@ -113,13 +116,13 @@ def import_selector(app: str) -> dict[str, str]:
 
 def import_job(
     name: str, args: ImportJobArgs, opts: pulumi.ResourceOptions
-) -> k8s.batch.v1.Job:
+) -> batch.v1.Job:
     """The ServiceAccount, NetworkPolicy and Job that copy the snapshot before the server starts."""
     weights = args.weights
     selector = import_selector(args.app)
     labels: dict[str, str] = {**args.labels, **selector, "app.kubernetes.io/component": IMPORT_COMPONENT}
     account_name = import_service_account(args.app)
-    account = k8s.core.v1.ServiceAccount(
+    account = core.v1.ServiceAccount(
         f"{name}-weights-sa",
         metadata={
             "name": account_name,
@@ -148,7 +151,7 @@ def import_job(
             "ports": [{"protocol": "TCP", "port": 443}],
         }
     )
-    k8s.networking.v1.NetworkPolicy(
+    networking.v1.NetworkPolicy(
         f"{name}-weights-import-egress",
         metadata={"name": f"{args.app}-weights-import-egress", "namespace": args.namespace, "labels": labels},
         spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
@@ -205,7 +208,7 @@ def import_job(
         pod_spec["node_selector"] = dict(args.node_selector)
     # Node scale-up (a GPU pool at zero) comes on top of the copy itself.
     wait = weights.timeout_seconds + 900
-    return k8s.batch.v1.Job(
+    return batch.v1.Job(
         f"{name}-weights-import",
         metadata={
             # The hub download's name: a service has one filler or the other, never both.
