@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import batch as k8s_batch
+from pulumi_kubernetes import networking as k8s_networking
 
 from components.self_managed.engines import (
     CACHE_PATH,
@@ -126,7 +127,7 @@ def download_selector(app: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": "model-weights", "app.kubernetes.io/instance": app}
 
 
-def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
+def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions) -> k8s_batch.v1.Job:
     """The Job (and the NetworkPolicy that lets only it out) that fills the cache before the server starts."""
     selector = download_selector(args.app)
     labels: dict[str, str] = {**args.labels, **selector, "app.kubernetes.io/component": DOWNLOAD_COMPONENT}
@@ -189,7 +190,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
                 "ports": [{"protocol": "TCP", "port": 443}],
             }
         )
-    k8s.networking.v1.NetworkPolicy(
+    k8s_networking.v1.NetworkPolicy(
         f"{name}-weights-egress",
         metadata={"name": f"{args.app}-weights-egress", "namespace": args.namespace, "labels": labels},
         spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
@@ -197,7 +198,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     )
     # Node scale-up (a GPU pool at zero) comes on top of the download itself.
     wait = download.timeout_seconds + 900
-    return k8s.batch.v1.Job(
+    return k8s_batch.v1.Job(
         f"{name}-weights",
         metadata={
             "name": f"{args.app}-weights",
