@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 from pulumi_kubernetes import apps as k8s_apps
@@ -46,7 +47,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             terms = [{"key": args.node_label, "operator": "Exists"}]
         else:
             terms = []
-        affinity = (
+        affinity: Any = (
             {
                 "node_affinity": {
                     "required_during_scheduling_ignored_during_execution": {

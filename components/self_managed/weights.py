@@ -161,7 +161,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
             {"name": "tmp", "mount_path": TMP_PATH},
         ],
     }
-    pod_spec: dict[str, Any] = {
+    pod_spec: Any = {
         "service_account_name": args.app,
         "automount_service_account_token": False,
         "enable_service_links": False,
@@ -177,7 +177,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     if args.node_selector:
         pod_spec["node_selector"] = dict(args.node_selector)
 
-    egress: list[dict[str, Any]] = [dns_egress_rule()]
+    egress: list[Any] = [dns_egress_rule()]
     if download.proxy_cidr is not None:
         proxy = {"ip_block": {"cidr": download.proxy_cidr}}
         egress.append({"to": [proxy], "ports": [{"protocol": "TCP", "port": 443}]})
