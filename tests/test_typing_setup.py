@@ -19,8 +19,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp", "pulumi_kubernetes")
 PROJECT_DIRS = ("triplane", "components", "stacks", "policies", "benchmarks", "tests")
-# Followed without being imported by the project: the object metadata every Kubernetes resource takes.
-TYPE_DEPENDENCIES = {"pulumi_kubernetes.meta"}
+# Followed without being imported by the project, as the types of what it imports: the object metadata
+# every Kubernetes resource takes, and the nested arguments of the AWS, Google Cloud and Kubernetes
+# `Provider` classes (mypy config only: the project never imports these private modules).
+TYPE_DEPENDENCIES = {
+    "pulumi_kubernetes.meta",
+    "pulumi_aws._inputs",
+    "pulumi_aws._enums",
+    "pulumi_gcp._inputs",
+    "pulumi_kubernetes._inputs",
+}
 
 
 def _sdk(module: str) -> str | None:
