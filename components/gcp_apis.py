@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import projects as gcp_projects
 
 from policies.gcp_apis import SERVICE_AGENTS, SERVICE_TYPE, apis_for
 
@@ -32,12 +32,12 @@ class ProjectApis(pulumi.ComponentResource):
         super().__init__("triplane:gcp:ProjectApis", name, None, opts)
         self._name = name
         self.project = project
-        self.services: dict[str, gcp.projects.Service] = {}
+        self.services: dict[str, gcp_projects.Service] = {}
         self.register_outputs({"project": project})
 
-    def service(self, api: str) -> gcp.projects.Service:
+    def service(self, api: str) -> gcp_projects.Service:
         if api not in self.services:
-            self.services[api] = gcp.projects.Service(
+            self.services[api] = gcp_projects.Service(
                 f"{self._name}-{api.split('.')[0]}",
                 project=self.project,
                 service=api,

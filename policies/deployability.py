@@ -333,8 +333,8 @@ def _group_of(resource: Res) -> str | None:
 def crd_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
     installers: dict[str, list[Res]] = {}
     for release in _releases(cluster):
-        for group in ADD_ON_GROUPS.get(CHART_ADD_ONS.get(_release_chart(release), ""), ()):
-            installers.setdefault(group, []).append(release)
+        for installed in ADD_ON_GROUPS.get(CHART_ADD_ONS.get(_release_chart(release), ""), ()):
+            installers.setdefault(installed, []).append(release)
     for crd in (r for r in cluster.members if r.type == CRD):
         installers.setdefault(str((crd.props.get("spec") or {}).get("group") or ""), []).append(crd)
     declared = {group for add_on in cluster.provides for group in ADD_ON_GROUPS.get(add_on, ())}

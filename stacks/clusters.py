@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import provider as k8s_provider
 
 from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
 from components.image_cache.azure import AcrCache, AcrCacheArgs
@@ -67,7 +67,7 @@ class ClusterHandle:
 
     spec: KubernetesCluster
     cloud: str | None
-    provider: k8s.Provider
+    provider: k8s_provider.Provider
     ref: ClusterRef | None = None
     """None for an existing cluster: Triplane adds no node pools there."""
     component: pulumi.Resource | None = None
@@ -119,7 +119,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     name = f"{ctx.stack}-{spec.name}"
     if spec.existing is not None:
         existing = spec.existing
-        provider = k8s.Provider(
+        provider = k8s_provider.Provider(
             f"{name}-k8s",
             context=existing.kubeconfig_context,
             kubeconfig=existing.kubeconfig_path,
@@ -224,7 +224,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     # The kubeconfig is derived from the cluster's endpoint and the deployer's access grant, so the
     # provider already waits for both; a depends_on on the whole component would also wait for the
     # in-cluster children below, which wait for this provider: a cycle.
-    provider = k8s.Provider(f"{name}-k8s", kubeconfig=component.kubeconfig)
+    provider = k8s_provider.Provider(f"{name}-k8s", kubeconfig=component.kubeconfig)
     handle = ClusterHandle(
         spec=spec,
         cloud=cloud,

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_azure_native as azure_native
-import pulumi_gcp as gcp
+from pulumi_aws import provider as aws_provider
+from pulumi_azure_native import provider as azure_provider
+from pulumi_gcp import provider as gcp_provider
 
 from stacks.spec import Environment
 
 
 @dataclass(frozen=True)
 class Providers:
-    aws: aws.Provider | None = None
-    azure: azure_native.Provider | None = None
-    gcp: gcp.Provider | None = None
+    aws: aws_provider.Provider | None = None
+    azure: azure_provider.Provider | None = None
+    gcp: gcp_provider.Provider | None = None
 
     def for_cloud(self, cloud: str) -> pulumi.ProviderResource:
         provider = getattr(self, cloud)
@@ -28,10 +28,10 @@ class Providers:
 def build_providers(stack: str, environment: Environment) -> Providers:
     clouds = environment.clouds
     return Providers(
-        aws=aws.Provider(f"{stack}-aws", region=clouds.aws.region) if clouds.aws else None,
-        azure=azure_native.Provider(f"{stack}-azure", location=clouds.azure.location) if clouds.azure else None,
+        aws=aws_provider.Provider(f"{stack}-aws", region=clouds.aws.region) if clouds.aws else None,
+        azure=azure_provider.Provider(f"{stack}-azure", location=clouds.azure.location) if clouds.azure else None,
         gcp=(
-            gcp.Provider(f"{stack}-gcp", project=clouds.gcp.project, region=clouds.gcp.region)
+            gcp_provider.Provider(f"{stack}-gcp", project=clouds.gcp.project, region=clouds.gcp.region)
             if clouds.gcp
             else None
         ),

@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
-import pulumi_gcp as gcp
 import pytest
+from pulumi_gcp import pubsub as gcp_pubsub
 
 import stacks.program
 from components.gcp_apis import enable_apis_for_stack
@@ -104,7 +104,7 @@ def test_a_gcp_resource_type_without_an_api_mapping_stops_the_plan() -> None:
 
     def program() -> None:
         enable_apis_for_stack("acme-apis", "apis-gcp-apis")
-        gcp.pubsub.Topic("apis-events", project="acme-apis")
+        gcp_pubsub.Topic("apis-events", project="acme-apis")
 
     with pytest.raises(Exception, match="no Google Cloud API is known for resource type gcp:pubsub/topic:Topic"):
         run_program(program, stack="apis")

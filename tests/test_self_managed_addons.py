@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 import yaml
+from pulumi_kubernetes import autoscaling as k8s_autoscaling
+from pulumi_kubernetes import provider as k8s_provider
 
 from components import images
 from components.images import Mirror
@@ -383,7 +384,7 @@ def test_existing_cluster_that_provides_everything_gets_nothing_installed() -> N
 
 
 def _bare_server(crd_releases: dict[str, pulumi.Resource] | None = None) -> None:
-    provider = k8s.Provider("ts-gpu-k8s", context="onprem")
+    provider = k8s_provider.Provider("ts-gpu-k8s", context="onprem")
     TgiService(
         "t-chat",
         TgiServiceArgs(
@@ -410,7 +411,7 @@ def test_a_custom_resource_without_its_crd_is_found() -> None:
 
 def test_a_custom_resource_that_does_not_wait_for_its_crd_is_found() -> None:
     def program_() -> None:
-        provider = k8s.Provider("ts-gpu-k8s", context="onprem")
+        provider = k8s_provider.Provider("ts-gpu-k8s", context="onprem")
         ClusterAddons(
             "t-addons",
             ClusterAddonsArgs(install={"keda", "prometheus-operator"}),
@@ -426,8 +427,8 @@ def test_a_custom_resource_that_does_not_wait_for_its_crd_is_found() -> None:
 
 def test_an_hpa_on_a_pods_metric_is_found() -> None:
     def program_() -> None:
-        provider = k8s.Provider("ts-gpu-k8s", context="onprem")
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        provider = k8s_provider.Provider("ts-gpu-k8s", context="onprem")
+        k8s_autoscaling.v2.HorizontalPodAutoscaler(
             "t-hpa",
             metadata={"name": "t", "namespace": "chat"},
             spec={

@@ -6,8 +6,9 @@ import copy
 import json
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pytest
+from pulumi_kubernetes import core as k8s_core
+from pulumi_kubernetes import provider as k8s_provider
 
 from components.self_managed.aks import AKS_RBAC_CLUSTER_ADMIN, AksCluster, AksClusterArgs
 from components.self_managed.eks import EksCluster, EksClusterArgs
@@ -32,8 +33,8 @@ CI_SERVICE_ACCOUNT = "serviceAccount:ci-deploy@acme-genai-test.iam.gserviceaccou
 
 def _in_cluster(name: str, kubeconfig: pulumi.Output[str]) -> None:
     """What stacks/clusters.py does: a provider from the kubeconfig, and an object through it."""
-    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig)
-    k8s.core.v1.Namespace(
+    provider = k8s_provider.Provider(f"{name}-k8s", kubeconfig=kubeconfig)
+    k8s_core.v1.Namespace(
         f"{name}-ns", metadata={"name": f"{name}-ns"}, opts=pulumi.ResourceOptions(provider=provider)
     )
 

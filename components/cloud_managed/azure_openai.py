@@ -24,9 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native as azure_native
-from pulumi_azure_native import cognitiveservices as cognitive
-from pulumi_azure_native import keyvault
+from pulumi_azure_native import authorization as azure_authorization
+from pulumi_azure_native import cognitiveservices as azure_cognitiveservices
+from pulumi_azure_native import keyvault as azure_keyvault
+from pulumi_azure_native import managedidentity as azure_managedidentity
+from pulumi_azure_native import monitor as azure_monitor
+from pulumi_azure_native import network as azure_network
+from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
 from components.cloud_managed._common import stable_guid
 from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
@@ -106,21 +110,23 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             if unpinned:
                 raise ValueError(f"{name}: NoAutoUpgrade needs a model version for deployments {unpinned}")
         self._name = name
-        self._grants: dict[str, azure_native.authorization.RoleAssignment] = {}
+        self._grants: dict[str, azure_authorization.RoleAssignment] = {}
         network = args.network
         group = network.resource_group_name
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
-        client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription = client.subscription_id
         subdomain = physical_name(name, "openai", kind="azure_subdomain")
 
-        identity: cognitive.IdentityArgsDict = {"type": cognitive.ResourceIdentityType.SYSTEM_ASSIGNED}
-        encryption: cognitive.EncryptionArgsDict | None = None
+        identity: azure_cognitiveservices.IdentityArgsDict = {
+            "type": azure_cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED
+        }
+        encryption: azure_cognitiveservices.EncryptionArgsDict | None = None
         outbound = sorted(set(args.allowed_outbound_fqdns))
         account_depends: list[pulumi.Resource] = []
         if args.customer_managed_key or args.kms_key is not None:
-            key_identity = azure_native.managedidentity.UserAssignedIdentity(
+            key_identity = azure_managedidentity.UserAssignedIdentity(
                 f"{name}-cmk-identity",
                 resource_name_=physical_name(name, "openai-cmk"),
                 resource_group_name=group,
@@ -138,14 +144,14 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 vault_host = f"{vault_name}.vault.azure.net"
             else:
                 vault_name = physical_name(name, "kv", kind="key_vault")
-                vault = azure_native.keyvault.Vault(
+                vault = azure_keyvault.Vault(
                     f"{name}-vault",
                     vault_name=vault_name,
                     resource_group_name=group,
                     location=network.location,
                     properties={
                         "tenant_id": client.tenant_id,
-                        "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
+                        "sku": {"family": azure_keyvault.SkuFamily.A, "name": azure_keyvault.SkuName.STANDARD},
                         "enable_rbac_authorization": True,
                         "enable_purge_protection": True,
                         "enable_soft_delete": True,
@@ -158,7 +164,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     opts=stateful,
                 )
                 key_name = "openai-cmk"
-                key = azure_native.keyvault.Key(
+                key = azure_keyvault.Key(
                     f"{name}-key",
                     key_name=key_name,
                     vault_name=_name_of(vault, vault_name),
@@ -170,11 +176,11 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                             "attributes": {"expiry_time": "P2Y"},
                             "lifetime_actions": [
                                 {
-                                    "action": {"type": keyvault.KeyRotationPolicyActionType.ROTATE},
+                                    "action": {"type": azure_keyvault.KeyRotationPolicyActionType.ROTATE},
                                     "trigger": {"time_after_create": "P1Y"},
                                 },
                                 {
-                                    "action": {"type": keyvault.KeyRotationPolicyActionType.NOTIFY},
+                                    "action": {"type": azure_keyvault.KeyRotationPolicyActionType.NOTIFY},
                                     "trigger": {"time_before_expiry": "P30D"},
                                 },
                             ],
@@ -186,7 +192,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 key_scope = key.id
                 vault_uri = _name_of(vault, f"https://{vault_name}.vault.azure.net/")
                 vault_host = f"{vault_name}.vault.azure.net"
-            key_access = azure_native.authorization.RoleAssignment(
+            key_access = azure_authorization.RoleAssignment(
                 f"{name}-cmk-access",
                 role_assignment_name=stable_guid(name, "cmk", CRYPTO_SERVICE_ENCRYPTION_USER_ROLE),
                 scope=key_scope,
@@ -198,7 +204,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             )
             account_depends.append(key_access)
             identity = {
-                "type": cognitive.ResourceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
+                "type": azure_cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
                 "user_assigned_identities": [key_identity.id],
             }
             encryption = {
@@ -211,7 +217,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             }
             outbound = sorted({*outbound, vault_host})
 
-        properties: cognitive.AccountPropertiesArgsDict = {
+        properties: azure_cognitiveservices.AccountPropertiesArgsDict = {
             "custom_sub_domain_name": subdomain,
             "public_network_access": "Disabled",
             "disable_local_auth": True,
@@ -221,7 +227,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         }
         if encryption is not None:
             properties["encryption"] = encryption
-        self.account = azure_native.cognitiveservices.Account(
+        self.account = azure_cognitiveservices.Account(
             f"{name}-account",
             account_name=subdomain,
             resource_group_name=group,
@@ -237,10 +243,10 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         account_name = _name_of(self.account, subdomain)
         rai_policy_name: str | None = None
         previous: pulumi.Resource | None = None
-        deployment_resource: azure_native.cognitiveservices.Deployment
+        deployment_resource: azure_cognitiveservices.Deployment
         if args.content_filter is not None:
             rai_policy_name = physical_name(name, "content-filter")
-            previous = azure_native.cognitiveservices.RaiPolicy(
+            previous = azure_cognitiveservices.RaiPolicy(
                 f"{name}-content-filter",
                 rai_policy_name=rai_policy_name,
                 account_name=account_name,
@@ -249,18 +255,18 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=child,
             )
-        self.deployments: list[azure_native.cognitiveservices.Deployment] = []
+        self.deployments: list[azure_cognitiveservices.Deployment] = []
         for deployment in args.deployments:
-            model: cognitive.DeploymentModelArgsDict = {"format": "OpenAI", "name": deployment.model}
+            model: azure_cognitiveservices.DeploymentModelArgsDict = {"format": "OpenAI", "name": deployment.model}
             if deployment.version:
                 model["version"] = deployment.version
-            deployment_properties: cognitive.DeploymentPropertiesArgsDict = {
+            deployment_properties: azure_cognitiveservices.DeploymentPropertiesArgsDict = {
                 "model": model,
                 "version_upgrade_option": args.version_upgrade_option,
             }
             if rai_policy_name is not None:
                 deployment_properties["rai_policy_name"] = rai_policy_name
-            deployment_resource = azure_native.cognitiveservices.Deployment(
+            deployment_resource = azure_cognitiveservices.Deployment(
                 f"{name}-deployment-{deployment.name}",
                 deployment_name=deployment.name,
                 account_name=account_name,
@@ -277,7 +283,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             f"{name}-dns", AzureOpenAIPrivateDnsArgs(network=network, tags=args.tags), opts=child
         )
         endpoint_name = physical_name(name, "openai-pe")
-        private_endpoint = azure_native.network.PrivateEndpoint(
+        private_endpoint = azure_network.PrivateEndpoint(
             f"{name}-private-endpoint",
             private_endpoint_name=endpoint_name,
             resource_group_name=group,
@@ -296,7 +302,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             # deployment finishing is the reliable sign.
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.deployments)),
         )
-        zone_group = azure_native.network.PrivateDnsZoneGroup(
+        zone_group = azure_network.PrivateDnsZoneGroup(
             f"{name}-dns-zone-group",
             private_dns_zone_group_name="default",
             private_endpoint_name=_name_of(private_endpoint, endpoint_name),
@@ -307,7 +313,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
 
         workspace_id: pulumi.Input[str]
         if args.log_workspace_id is None:
-            workspace = azure_native.operationalinsights.Workspace(
+            workspace = azure_operationalinsights.Workspace(
                 f"{name}-logs",
                 workspace_name=physical_name(name, "openai-logs"),
                 resource_group_name=group,
@@ -321,7 +327,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             workspace_id = workspace.id
         else:
             workspace_id = args.log_workspace_id
-        diagnostics = azure_native.monitor.DiagnosticSetting(
+        diagnostics = azure_monitor.DiagnosticSetting(
             f"{name}-diagnostics",
             name="triplane-openai",
             resource_uri=self.account.id,
@@ -344,11 +350,11 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
         )
 
-    def grant_invoke(self, principal_id: str) -> azure_native.authorization.RoleAssignment:
+    def grant_invoke(self, principal_id: str) -> azure_authorization.RoleAssignment:
         """ "Cognitive Services OpenAI User" on this account for an Entra ID object ID."""
         if principal_id in self._grants:
             return self._grants[principal_id]
-        grant = azure_native.authorization.RoleAssignment(
+        grant = azure_authorization.RoleAssignment(
             f"{self._name}-grant-{principal_id}",
             role_assignment_name=stable_guid(self._name, "invoke", principal_id),
             scope=self.account.id,
@@ -361,8 +367,8 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         return grant
 
 
-def _content_filter(settings: AzureContentFilterArgs) -> cognitive.RaiPolicyPropertiesArgsDict:
-    filters: list[cognitive.RaiPolicyContentFilterArgsDict] = [
+def _content_filter(settings: AzureContentFilterArgs) -> azure_cognitiveservices.RaiPolicyPropertiesArgsDict:
+    filters: list[azure_cognitiveservices.RaiPolicyContentFilterArgsDict] = [
         {
             "name": category,
             "enabled": True,

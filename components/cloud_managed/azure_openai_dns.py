@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native as azure_native
+from pulumi_azure_native import privatedns as azure_privatedns
 
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
@@ -30,7 +30,7 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AzureOpenAIPrivateDnsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:cloudmanaged:AzureOpenAIPrivateDns", name, None, opts)
-        zone = azure_native.privatedns.PrivateZone(
+        zone = azure_privatedns.PrivateZone(
             f"{name}-zone",
             private_zone_name=OPENAI_ZONE,
             resource_group_name=args.network.resource_group_name,
@@ -38,7 +38,7 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        link = azure_native.privatedns.VirtualNetworkLink(
+        link = azure_privatedns.VirtualNetworkLink(
             f"{name}-link",
             virtual_network_link_name=physical_name(name, "openai-link"),
             private_zone_name=zone.id.apply(lambda _: OPENAI_ZONE),

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import bedrock as aws_bedrock
+from pulumi_aws import iam as aws_iam
+from pulumi_aws import kms as aws_kms
+from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import (
     BEDROCK_INVOKE_ACTIONS,
@@ -103,7 +106,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
         self._allowed = {str(p) for p in args.allowed_principals}
         self._grants: dict[str, pulumi.Resource] = {}
         region = args.network.region
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
 
         private_link = args.private_link or BedrockPrivateLink(
@@ -136,7 +139,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
         key_arn: pulumi.Output[str] | None = None
         if args.guardrail is not None:
             if args.kms_key is None:
-                key = aws.kms.Key(
+                key = aws_kms.Key(
                     f"{name}-guardrail-key",
                     description=f"Bedrock guardrail ({name})",
                     enable_key_rotation=True,
@@ -159,7 +162,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
                 key_arn = key.arn
             else:
                 key_arn = pulumi.Output.from_input(args.kms_key)
-            guardrail = aws.bedrock.Guardrail(
+            guardrail = aws_bedrock.Guardrail(
                 f"{name}-guardrail",
                 name=physical_name(name, "guardrail", kind="bedrock_guardrail"),
                 description=f"Content, prompt-attack, topic, word and PII filters for {name}",
@@ -170,7 +173,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            version = aws.bedrock.GuardrailVersion(
+            version = aws_bedrock.GuardrailVersion(
                 f"{name}-guardrail-version",
                 guardrail_arn=guardrail.guardrail_arn,
                 description="Published by Triplane; the invoke policy requires this version",
@@ -183,7 +186,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
         statements = pulumi.Output.all(account, guardrail_arn, guardrail_identifier, key_arn).apply(
             lambda v: _invoke_statements(region, v[0], list(args.models), v[1], v[2], v[3])
         )
-        self.invoke_policy = aws.iam.Policy(
+        self.invoke_policy = aws_iam.Policy(
             f"{name}-invoke",
             name=physical_name(name, "bedrock-invoke", kind="iam_role"),
             description=f"Invoke the Bedrock models of {name}, and nothing else",
@@ -221,11 +224,11 @@ class BedrockEndpoint(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions(parent=self)
         grant: pulumi.Resource
         if kind == "role":
-            grant = aws.iam.RolePolicyAttachment(
+            grant = aws_iam.RolePolicyAttachment(
                 resource_name, role=iam_name, policy_arn=self.invoke_policy.arn, opts=opts
             )
         else:
-            grant = aws.iam.UserPolicyAttachment(
+            grant = aws_iam.UserPolicyAttachment(
                 resource_name, user=iam_name, policy_arn=self.invoke_policy.arn, opts=opts
             )
         self._grants[principal_arn] = grant

@@ -20,7 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import bedrockmodel as aws_bedrockmodel
+from pulumi_aws import cloudwatch as aws_cloudwatch
+from pulumi_aws import iam as aws_iam
+from pulumi_aws import kms as aws_kms
+from pulumi_aws import s3 as aws_s3
+from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import policy_json
 from components.naming import physical_name
@@ -61,14 +66,14 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 f"{name}: destinations must be one or both of {list(DESTINATIONS)}, not {list(args.destinations)}"
             )
         region = args.region
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         log_group_name = f"/triplane/bedrock/{name}"
         log_group_arn = account.apply(lambda a: f"arn:aws:logs:{region}:{a}:log-group:{log_group_name}")
         bedrock_source = account.apply(lambda a: f"arn:aws:bedrock:{region}:{a}:*")
 
         if args.kms_key is None:
-            key = aws.kms.Key(
+            key = aws_kms.Key(
                 f"{name}-key",
                 description=f"Bedrock invocation logs ({name})",
                 enable_key_rotation=True,
@@ -120,7 +125,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=stateful,
             )
-            aws.kms.Alias(
+            aws_kms.Alias(
                 f"{name}-key-alias",
                 name=f"alias/{physical_name(name, 'bedrock-logs', kind='kms_alias')}",
                 target_key_id=key.key_id,
@@ -132,14 +137,14 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
 
         depends: list[pulumi.Resource] = []
         cloudwatch_config: (
-            aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigCloudwatchConfigArgsDict | None
+            aws_bedrockmodel.InvocationLoggingConfigurationLoggingConfigCloudwatchConfigArgsDict | None
         ) = None
-        s3_config: aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigS3ConfigArgsDict | None = None
-        log_group: aws.cloudwatch.LogGroup | None = None
+        s3_config: aws_bedrockmodel.InvocationLoggingConfigurationLoggingConfigS3ConfigArgsDict | None = None
+        log_group: aws_cloudwatch.LogGroup | None = None
         bucket_name: pulumi.Output[str] | None = None
 
         if "s3" in destinations:
-            bucket = aws.s3.Bucket(
+            bucket = aws_s3.Bucket(
                 f"{name}-bucket",
                 bucket=account.apply(lambda a: physical_name(name, "bedrock-logs", a, kind="s3_bucket")),
                 tags=dict(args.tags),
@@ -148,13 +153,13 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             bucket_name = bucket.bucket
             bucket_arn = bucket.bucket.apply(lambda b: f"arn:aws:s3:::{b}")
             child = pulumi.ResourceOptions(parent=self)
-            ownership = aws.s3.BucketOwnershipControls(
+            ownership = aws_s3.BucketOwnershipControls(
                 f"{name}-bucket-ownership",
                 bucket=bucket.id,
                 rule={"object_ownership": "BucketOwnerEnforced"},
                 opts=child,
             )
-            public = aws.s3.BucketPublicAccessBlock(
+            public = aws_s3.BucketPublicAccessBlock(
                 f"{name}-bucket-public-access",
                 bucket=bucket.id,
                 block_public_acls=True,
@@ -163,7 +168,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 restrict_public_buckets=True,
                 opts=child,
             )
-            encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            encryption = aws_s3.BucketServerSideEncryptionConfiguration(
                 f"{name}-bucket-encryption",
                 bucket=bucket.id,
                 rules=[
@@ -177,13 +182,13 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
-            aws.s3.BucketVersioning(
+            aws_s3.BucketVersioning(
                 f"{name}-bucket-versioning",
                 bucket=bucket.id,
                 versioning_configuration={"status": "Enabled"},
                 opts=child,
             )
-            aws.s3.BucketLifecycleConfiguration(
+            aws_s3.BucketLifecycleConfiguration(
                 f"{name}-bucket-lifecycle",
                 bucket=bucket.id,
                 rules=[
@@ -198,7 +203,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
-            bucket_policy = aws.s3.BucketPolicy(
+            bucket_policy = aws_s3.BucketPolicy(
                 f"{name}-bucket-policy",
                 bucket=bucket.id,
                 policy=policy_json(
@@ -230,7 +235,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             s3_config = {"bucket_name": bucket.id, "key_prefix": S3_PREFIX}
 
         if "cloudwatch" in destinations:
-            log_group = aws.cloudwatch.LogGroup(
+            log_group = aws_cloudwatch.LogGroup(
                 f"{name}-log-group",
                 name=log_group_name,
                 retention_in_days=args.retention_days,
@@ -238,7 +243,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=stateful,
             )
-            role = aws.iam.Role(
+            role = aws_iam.Role(
                 f"{name}-delivery-role",
                 name=physical_name(name, "bedrock-logs", kind="iam_role"),
                 description="Bedrock delivers model invocation logs to CloudWatch Logs",
@@ -259,7 +264,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            role_policy = aws.iam.RolePolicy(
+            role_policy = aws_iam.RolePolicy(
                 f"{name}-delivery-policy",
                 role=role.id,
                 policy=policy_json(
@@ -282,7 +287,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                     "key_prefix": LARGE_DATA_PREFIX,
                 }
 
-        logging_config: aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigArgsDict = {
+        logging_config: aws_bedrockmodel.InvocationLoggingConfigurationLoggingConfigArgsDict = {
             "text_data_delivery_enabled": True,
             "image_data_delivery_enabled": True,
             "embedding_data_delivery_enabled": True,
@@ -292,7 +297,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             logging_config["cloudwatch_config"] = cloudwatch_config
         if s3_config is not None:
             logging_config["s3_config"] = s3_config
-        self.configuration = aws.bedrockmodel.InvocationLoggingConfiguration(
+        self.configuration = aws_bedrockmodel.InvocationLoggingConfiguration(
             f"{name}-configuration",
             logging_config=logging_config,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import ec2 as aws_ec2
+from pulumi_aws import vpc as aws_vpc
+from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import (
     BEDROCK_INVOKE_ACTIONS,
@@ -76,9 +78,9 @@ class BedrockPrivateLink(pulumi.ComponentResource):
         if not args.access:
             raise ValueError(f"{name}: no access entries; the endpoint policy would admit nobody")
         services = [RUNTIME, *sorted(set(args.services) - {RUNTIME})]
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        self.security_group = aws.ec2.SecurityGroup(
+        self.security_group = aws_ec2.SecurityGroup(
             f"{name}-sg",
             name=physical_name(name, "bedrock-endpoints"),
             description="HTTPS to the Bedrock interface endpoints from the application only",
@@ -87,7 +89,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         for index, cidr in enumerate(network.application_cidrs):
-            aws.vpc.SecurityGroupIngressRule(
+            aws_vpc.SecurityGroupIngressRule(
                 f"{name}-https-cidr-{index}",
                 security_group_id=self.security_group.id,
                 description=f"HTTPS from application network {cidr}",
@@ -99,7 +101,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         for index, group_id in enumerate(args.allowed_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
+            aws_vpc.SecurityGroupIngressRule(
                 f"{name}-https-sg-{index}",
                 security_group_id=self.security_group.id,
                 description="HTTPS from an application security group",
@@ -111,10 +113,10 @@ class BedrockPrivateLink(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
+        self.endpoints: dict[str, aws_ec2.VpcEndpoint] = {}
         for service in services:
             statements = account.apply(functools.partial(_statements_for, service, region, args.access))
-            self.endpoints[service] = aws.ec2.VpcEndpoint(
+            self.endpoints[service] = aws_ec2.VpcEndpoint(
                 f"{name}-{service}",
                 vpc_id=network.vpc_id,
                 service_name=f"com.amazonaws.{region}.{service}",

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import compute as gcp_compute
+from pulumi_gcp import dns as gcp_dns
 
 from components.naming import physical_name
 from components.network.layout import psc_address
@@ -58,7 +59,7 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         vip = TARGETS[args.target]
 
-        address = gcp.compute.GlobalAddress(
+        address = gcp_compute.GlobalAddress(
             f"{name}-address",
             name=physical_name(name, "googleapis", kind="gcp"),
             project=network.project,
@@ -69,7 +70,7 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
             labels=labels,
             opts=child,
         )
-        rule = gcp.compute.GlobalForwardingRule(
+        rule = gcp_compute.GlobalForwardingRule(
             f"{name}-rule",
             name=physical_name(name, "apis", kind="gcp_psc"),
             project=network.project,
@@ -79,7 +80,7 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
             load_balancing_scheme="",
             opts=child,
         )
-        zone = gcp.dns.ManagedZone(
+        zone = gcp_dns.ManagedZone(
             f"{name}-zone",
             name=physical_name(name, "googleapis", kind="gcp"),
             project=network.project,
@@ -90,7 +91,7 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
             labels=labels,
             opts=child,
         )
-        gcp.dns.RecordSet(
+        gcp_dns.RecordSet(
             f"{name}-vip",
             project=network.project,
             managed_zone=zone.name,
@@ -100,7 +101,7 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
             rrdatas=[address.address],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rule]),
         )
-        wildcard = gcp.dns.RecordSet(
+        wildcard = gcp_dns.RecordSet(
             f"{name}-wildcard",
             project=network.project,
             managed_zone=zone.name,

@@ -21,7 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import kms as gcp_kms
+from pulumi_gcp import logging as gcp_logging
+from pulumi_gcp import projects as gcp_projects
+from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
 from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
 from components.cloud_managed.vertex_project import AIPLATFORM, VertexProject, VertexProjectArgs
@@ -67,7 +70,7 @@ class VertexEndpoint(pulumi.ComponentResource):
         if not args.models:
             raise ValueError(f"{name}: list at least one model")
         self._name = name
-        self._grants: dict[str, gcp.serviceaccount.IAMMember] = {}
+        self._grants: dict[str, gcp_serviceaccount.IAMMember] = {}
         network = args.network
         project, region = network.project, network.region
         labels = gcp_labels(dict(args.tags))
@@ -86,7 +89,7 @@ class VertexEndpoint(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.service_account = gcp.serviceaccount.Account(
+        self.service_account = gcp_serviceaccount.Account(
             f"{name}-workload",
             project=project,
             account_id=physical_name(name, "vertex", kind="gcp_service_account"),
@@ -94,7 +97,7 @@ class VertexEndpoint(pulumi.ComponentResource):
             description=f"Calls Vertex AI models for {name}: {', '.join(args.models)}"[:256],
             opts=child,
         )
-        gcp.projects.IAMMember(
+        gcp_projects.IAMMember(
             f"{name}-aiplatform-user",
             project=project,
             role=INVOKE_ROLE,
@@ -103,14 +106,14 @@ class VertexEndpoint(pulumi.ComponentResource):
         )
 
         if args.kms_key is None:
-            ring = gcp.kms.KeyRing(
+            ring = gcp_kms.KeyRing(
                 f"{name}-keyring",
                 name=physical_name(name, "vertex", kind="gcp"),
                 project=project,
                 location=region,
                 opts=stateful,
             )
-            key = gcp.kms.CryptoKey(
+            key = gcp_kms.CryptoKey(
                 f"{name}-key",
                 name="vertex",
                 key_ring=ring.id,
@@ -121,15 +124,15 @@ class VertexEndpoint(pulumi.ComponentResource):
             key_id: pulumi.Output[str] = key.id
         else:
             key_id = pulumi.Output.from_input(args.kms_key)
-        logging_identity = gcp.logging.get_project_cmek_settings_output(project=project, opts=invoke).service_account_id
-        vertex_agent = gcp.kms.CryptoKeyIAMMember(
+        logging_identity = gcp_logging.get_project_cmek_settings_output(project=project, opts=invoke).service_account_id
+        vertex_agent = gcp_kms.CryptoKeyIAMMember(
             f"{name}-key-vertex",
             crypto_key_id=key_id,
             role=KMS_ROLE,
             member=settings.agent.member,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.agent]),
         )
-        logging_agent = gcp.kms.CryptoKeyIAMMember(
+        logging_agent = gcp_kms.CryptoKeyIAMMember(
             f"{name}-key-logging",
             crypto_key_id=key_id,
             role=KMS_ROLE,
@@ -138,7 +141,7 @@ class VertexEndpoint(pulumi.ComponentResource):
         )
 
         bucket_id = physical_name(name, "vertex-audit", kind="gcp")
-        bucket = gcp.logging.ProjectBucketConfig(
+        bucket = gcp_logging.ProjectBucketConfig(
             f"{name}-log-bucket",
             project=project,
             location=region,
@@ -148,7 +151,7 @@ class VertexEndpoint(pulumi.ComponentResource):
             cmek_settings={"kms_key_name": key_id},
             opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[logging_agent])),
         )
-        sink = gcp.logging.ProjectSink(
+        sink = gcp_logging.ProjectSink(
             f"{name}-log-sink",
             project=project,
             name=physical_name(name, "vertex-audit", kind="gcp"),
@@ -186,7 +189,7 @@ class VertexEndpoint(pulumi.ComponentResource):
             }
         )
 
-    def grant_invoke(self, member: str) -> gcp.serviceaccount.IAMMember:
+    def grant_invoke(self, member: str) -> gcp_serviceaccount.IAMMember:
         """Let `member` act as the workload service account (and so call Vertex AI, and nothing more)."""
         if member in self._grants:
             return self._grants[member]
@@ -195,7 +198,7 @@ class VertexEndpoint(pulumi.ComponentResource):
             if _WORKLOAD_IDENTITY.match(member)
             else "roles/iam.serviceAccountTokenCreator"
         )
-        grant = gcp.serviceaccount.IAMMember(
+        grant = gcp_serviceaccount.IAMMember(
             f"{self._name}-grant-{physical_name(member, kind='gcp')}",
             service_account_id=self._service_account_path,
             role=role,

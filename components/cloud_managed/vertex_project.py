@@ -16,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import accesscontextmanager as gcp_accesscontextmanager
+from pulumi_gcp import organizations as gcp_organizations
+from pulumi_gcp import projects as gcp_projects
+from pulumi_gcp import vertex as gcp_vertex
 
 AIPLATFORM = "aiplatform.googleapis.com"
 
@@ -39,17 +42,17 @@ class VertexProjectArgs:
 
 
 class VertexProject(pulumi.ComponentResource):
-    agent: gcp.projects.ServiceIdentity
+    agent: gcp_projects.ServiceIdentity
     """`service-<n>@gcp-sa-aiplatform`: grant it roles through `agent.member`, never a built email."""
     perimeter_name: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: VertexProjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:cloudmanaged:VertexProject", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.agent = gcp.projects.ServiceIdentity(
+        self.agent = gcp_projects.ServiceIdentity(
             f"{name}-aiplatform-agent", project=args.project, service=AIPLATFORM, opts=child
         )
-        self.audit = gcp.projects.IAMAuditConfig(
+        self.audit = gcp_projects.IAMAuditConfig(
             f"{name}-audit",
             project=args.project,
             service=AIPLATFORM,
@@ -57,7 +60,7 @@ class VertexProject(pulumi.ComponentResource):
             opts=child,
         )
         if not args.data_caching:
-            gcp.vertex.AiCacheConfig(
+            gcp_vertex.AiCacheConfig(
                 f"{name}-no-caching",
                 project=args.project,
                 disable_cache=True,
@@ -66,14 +69,14 @@ class VertexProject(pulumi.ComponentResource):
         self.perimeter_name = None
         vpc_sc = args.vpc_service_controls
         if vpc_sc is not None:
-            number = gcp.organizations.get_project_output(
+            number = gcp_organizations.get_project_output(
                 project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
             ).number
             policy_id: pulumi.Input[str]
             if vpc_sc.access_policy is not None:
                 policy_id = vpc_sc.access_policy
             elif vpc_sc.organization_id is not None:
-                policy = gcp.accesscontextmanager.AccessPolicy(
+                policy = gcp_accesscontextmanager.AccessPolicy(
                     f"{name}-access-policy",
                     parent=f"organizations/{vpc_sc.organization_id}",
                     title=f"{name} Vertex AI",
@@ -83,7 +86,7 @@ class VertexProject(pulumi.ComponentResource):
                 policy_id = policy.name
             else:
                 raise ValueError(f"{name}: VPC Service Controls need access_policy or organization_id")
-            perimeter = gcp.accesscontextmanager.ServicePerimeter(
+            perimeter = gcp_accesscontextmanager.ServicePerimeter(
                 f"{name}-perimeter",
                 parent=pulumi.Output.concat("accessPolicies/", policy_id),
                 name=pulumi.Output.concat("accessPolicies/", policy_id, "/servicePerimeters/", vpc_sc.perimeter_name),

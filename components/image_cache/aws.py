@@ -17,7 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import ecr as aws_ecr
+from pulumi_aws import iam as aws_iam
+from pulumi_aws import kms as aws_kms
+from pulumi_aws import secretsmanager as aws_secretsmanager
+from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.images import PullThroughCache
 from components.naming import physical_name
@@ -188,9 +192,9 @@ class EcrPullThroughCache(pulumi.ComponentResource):
         data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         tags = dict(args.tags)
         region = args.region
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        key = aws.kms.Key(
+        key = aws_kms.Key(
             f"{name}-key",
             description=f"Upstream registry credentials and cached images of {name}",
             enable_key_rotation=True,
@@ -199,7 +203,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
             tags=tags,
             opts=data,
         )
-        template_role = aws.iam.Role(
+        template_role = aws_iam.Role(
             f"{name}-template-role",
             name=physical_name(name, "ecr-templates", kind="iam_role"),
             description=f"ECR creates the cached repositories of {name} with it",
@@ -207,7 +211,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        template_policy = aws.iam.RolePolicy(
+        template_policy = aws_iam.RolePolicy(
             f"{name}-template-policy",
             role=template_role.id,
             policy=pulumi.Output.all(account, key.arn).apply(
@@ -219,7 +223,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
         self.prefixes = prefixes(args.environment)
         for host, (short, upstream_url) in UPSTREAMS.items():
             prefix = self.prefixes[host]
-            template = aws.ecr.RepositoryCreationTemplate(
+            template = aws_ecr.RepositoryCreationTemplate(
                 f"{name}-{short}-template",
                 prefix=prefix,
                 description=f"Repositories caching {host}",
@@ -234,7 +238,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
             after: list[pulumi.Resource] = [template]
             credential_arn: pulumi.Input[str] | None = None
             if host in args.credentials:
-                secret = aws.secretsmanager.Secret(
+                secret = aws_secretsmanager.Secret(
                     f"{name}-{short}-credentials",
                     name=f"{SECRET_PREFIX}{physical_name(name, short)}",
                     description=f"Credentials ECR uses to pull from {host}",
@@ -243,7 +247,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
                     tags=tags,
                     opts=data,
                 )
-                version = aws.secretsmanager.SecretVersion(
+                version = aws_secretsmanager.SecretVersion(
                     f"{name}-{short}-credentials-value",
                     secret_id=secret.id,
                     secret_string=pulumi.Output.secret(args.credentials[host]),
@@ -251,7 +255,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
                 )
                 after.append(version)
                 credential_arn = secret.arn
-            aws.ecr.PullThroughCacheRule(
+            aws_ecr.PullThroughCacheRule(
                 f"{name}-{short}",
                 ecr_repository_prefix=prefix,
                 upstream_registry_url=upstream_url,
@@ -266,9 +270,9 @@ class EcrPullThroughCache(pulumi.ComponentResource):
         self.registry = account.apply(lambda a: f"{a}.dkr.ecr.{region}.amazonaws.com")
         self.register_outputs({"registry": self.registry, "kms_key_arn": key.arn})
 
-    def grant_pull(self, name: str, node_role_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
+    def grant_pull(self, name: str, node_role_arn: pulumi.Input[str]) -> aws_iam.RolePolicy:
         """Let a node role fill the cache on first pull (pulling itself comes from the pull-only policy)."""
-        return aws.iam.RolePolicy(
+        return aws_iam.RolePolicy(
             name,
             role=pulumi.Output.from_input(node_role_arn).apply(lambda arn: arn.rsplit("/", 1)[-1]),
             policy=self._account.apply(lambda a: node_pull_policy(a, self._region, self._environment)),

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native as azure_native
+from pulumi_azure_native import containerregistry as azure_containerregistry
+from pulumi_azure_native import network as azure_network
+from pulumi_azure_native import privatedns as azure_privatedns
 
 from components.images import PullThroughCache
 from components.naming import physical_name
@@ -59,7 +61,7 @@ class AcrCache(pulumi.ComponentResource):
         network = args.network
         group = network.resource_group_name
         tags = dict(args.tags)
-        registry = azure_native.containerregistry.Registry(
+        registry = azure_containerregistry.Registry(
             f"{name}-registry",
             resource_group_name=group,
             location=network.location,
@@ -77,7 +79,7 @@ class AcrCache(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
-        zone = azure_native.privatedns.PrivateZone(
+        zone = azure_privatedns.PrivateZone(
             f"{name}-zone",
             private_zone_name=REGISTRY_ZONE,
             resource_group_name=group,
@@ -85,7 +87,7 @@ class AcrCache(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        link = azure_native.privatedns.VirtualNetworkLink(
+        link = azure_privatedns.VirtualNetworkLink(
             f"{name}-zone-link",
             virtual_network_link_name=physical_name(name, "acr-link"),
             private_zone_name=zone.name.apply(lambda _: REGISTRY_ZONE),
@@ -96,7 +98,7 @@ class AcrCache(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        endpoint = azure_native.network.PrivateEndpoint(
+        endpoint = azure_network.PrivateEndpoint(
             f"{name}-pe",
             resource_group_name=group,
             location=network.location,
@@ -108,7 +110,7 @@ class AcrCache(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        dns = azure_native.network.PrivateDnsZoneGroup(
+        dns = azure_network.PrivateDnsZoneGroup(
             f"{name}-pe-dns",
             resource_group_name=group,
             private_endpoint_name=endpoint.name,
@@ -125,7 +127,7 @@ class AcrCache(pulumi.ComponentResource):
         ]:
             namespace = target.removesuffix("/*")
             rules.append(
-                azure_native.containerregistry.CacheRule(
+                azure_containerregistry.CacheRule(
                     f"{name}-{namespace}",
                     resource_group_name=group,
                     registry_name=registry_name,

@@ -18,7 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import artifactregistry as gcp_artifactregistry
+from pulumi_gcp import kms as gcp_kms
+from pulumi_gcp import projects as gcp_projects
+from pulumi_gcp import secretmanager as gcp_secretmanager
 
 from components.images import PullThroughCache
 from components.naming import physical_name
@@ -51,10 +54,10 @@ class ArtifactRegistryCacheArgs:
 
 def remote_config(
     host: str,
-    credentials: gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict | None = None,
-) -> gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgsDict:
+    credentials: gcp_artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict | None = None,
+) -> gcp_artifactregistry.RepositoryRemoteRepositoryConfigArgsDict:
     _, uri = UPSTREAMS[host]
-    config: gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgsDict = {"description": f"Cache of {host}"}
+    config: gcp_artifactregistry.RepositoryRemoteRepositoryConfigArgsDict = {"description": f"Cache of {host}"}
     if uri is None:
         config["docker_repository"] = {"public_repository": "DOCKER_HUB"}
     else:
@@ -81,14 +84,14 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         labels = gcp_labels(dict(args.tags))
-        ring = gcp.kms.KeyRing(
+        ring = gcp_kms.KeyRing(
             f"{name}-keyring",
             name=physical_name(name, kind="gcp"),
             location=args.region,
             project=args.project,
             opts=data,
         )
-        key = gcp.kms.CryptoKey(
+        key = gcp_kms.CryptoKey(
             f"{name}-key",
             name="cached-images",
             key_ring=ring.id,
@@ -97,10 +100,10 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             labels=labels,
             opts=data,
         )
-        agent = gcp.projects.ServiceIdentity(
+        agent = gcp_projects.ServiceIdentity(
             f"{name}-agent", project=args.project, service="artifactregistry.googleapis.com", opts=child
         )
-        key_grant = gcp.kms.CryptoKeyIAMMember(
+        key_grant = gcp_kms.CryptoKeyIAMMember(
             f"{name}-key-agent",
             crypto_key_id=key.id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
@@ -108,12 +111,12 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             opts=child,
         )
         upstream_credentials = self._credentials(name, args, key.id, agent)
-        self.repositories: dict[str, gcp.artifactregistry.Repository] = {}
+        self.repositories: dict[str, gcp_artifactregistry.Repository] = {}
         self.repository_ids = {host: f"{args.environment}-{short}" for host, (short, _) in UPSTREAMS.items()}
         for host, (short, _) in UPSTREAMS.items():
             repository_id = self.repository_ids[host]
             credentials, reader = upstream_credentials.get(host, (None, None))
-            self.repositories[host] = gcp.artifactregistry.Repository(
+            self.repositories[host] = gcp_artifactregistry.Repository(
                 f"{name}-{short}",
                 project=args.project,
                 location=args.region,
@@ -135,19 +138,19 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
         self.register_outputs({"host": self.host, "kms_key_id": key.id})
 
     def _credentials(
-        self, name: str, args: ArtifactRegistryCacheArgs, key_id: pulumi.Input[str], agent: gcp.projects.ServiceIdentity
+        self, name: str, args: ArtifactRegistryCacheArgs, key_id: pulumi.Input[str], agent: gcp_projects.ServiceIdentity
     ) -> dict[
         str,
-        tuple[gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict, pulumi.Resource],
+        tuple[gcp_artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict, pulumi.Resource],
     ]:
         """Per upstream with credentials: its token in Secret Manager, readable by Artifact Registry only."""
         if not args.credentials:
             return {}
         child = pulumi.ResourceOptions(parent=self)
-        secrets_agent = gcp.projects.ServiceIdentity(
+        secrets_agent = gcp_projects.ServiceIdentity(
             f"{name}-secretmanager-agent", project=args.project, service="secretmanager.googleapis.com", opts=child
         )
-        key_user = gcp.kms.CryptoKeyIAMMember(
+        key_user = gcp_kms.CryptoKeyIAMMember(
             f"{name}-key-secretmanager",
             crypto_key_id=key_id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
@@ -156,12 +159,12 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
         )
         found: dict[
             str,
-            tuple[gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict, pulumi.Resource],
+            tuple[gcp_artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict, pulumi.Resource],
         ] = {}
         for host, document in args.credentials.items():
             short, _ = UPSTREAMS[host]
             value = pulumi.Output.secret(document)
-            secret = gcp.secretmanager.Secret(
+            secret = gcp_secretmanager.Secret(
                 f"{name}-{short}-token",
                 project=args.project,
                 secret_id=physical_name(name, short, "token", kind="gcp"),
@@ -178,14 +181,14 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                     retain_on_delete=args.protect_data,
                 ),
             )
-            version = gcp.secretmanager.SecretVersion(
+            version = gcp_secretmanager.SecretVersion(
                 f"{name}-{short}-token-value",
                 secret=secret.id,
                 # Derived from the secret stack setting, so the token stays secret.
                 secret_data=value.apply(lambda d: _field(d, "accessToken")),
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret_data"]),
             )
-            reader = gcp.secretmanager.SecretIamMember(
+            reader = gcp_secretmanager.SecretIamMember(
                 f"{name}-{short}-token-reader",
                 project=args.project,
                 secret_id=secret.secret_id,
@@ -193,7 +196,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                 member=agent.member,
                 opts=child,
             )
-            credentials: gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict = {
+            credentials: gcp_artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgsDict = {
                 "username_password_credentials": {
                     "username": value.apply(lambda d: _field(d, "username")),
                     "password_secret_version": version.name,
@@ -202,10 +205,10 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             found[host] = (credentials, reader)
         return found
 
-    def grant_read(self, name: str, member: pulumi.Input[str]) -> list[gcp.artifactregistry.RepositoryIamMember]:
+    def grant_read(self, name: str, member: pulumi.Input[str]) -> list[gcp_artifactregistry.RepositoryIamMember]:
         """`roles/artifactregistry.reader` on every cached repository for one member (a node service account)."""
         return [
-            gcp.artifactregistry.RepositoryIamMember(
+            gcp_artifactregistry.RepositoryIamMember(
                 f"{name}-{short}",
                 project=self._args.project,
                 location=self._args.region,

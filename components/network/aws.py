@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import cloudwatch as aws_cloudwatch
+from pulumi_aws import ec2 as aws_ec2
+from pulumi_aws import iam as aws_iam
+from pulumi_aws import kms as aws_kms
+from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.log_key import log_key_policy
 from components.network import layout
@@ -40,7 +44,7 @@ class AwsNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
 
-        vpc = aws.ec2.Vpc(
+        vpc = aws_ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.cidr,
             enable_dns_support=True,
@@ -48,14 +52,14 @@ class AwsNetwork(pulumi.ComponentResource):
             tags={**args.tags, "Name": name},
             opts=child,
         )
-        aws.ec2.DefaultSecurityGroup(
+        aws_ec2.DefaultSecurityGroup(
             f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags={**args.tags, "Name": f"{name}-default"},
             opts=child,
         )
         subnet_ids: list[pulumi.Output[str]] = []
         route_table_ids: list[pulumi.Output[str]] = []
         for index, zone in enumerate(args.zones):
-            subnet = aws.ec2.Subnet(
+            subnet = aws_ec2.Subnet(
                 f"{name}-app-{zone}",
                 vpc_id=vpc.id,
                 cidr_block=layout.block(args.cidr, layout.AWS_APP + index),
@@ -64,18 +68,18 @@ class AwsNetwork(pulumi.ComponentResource):
                 tags={**args.tags, "Name": f"{name}-app-{zone}", "kubernetes.io/role/internal-elb": "1"},
                 opts=child,
             )
-            table = aws.ec2.RouteTable(
+            table = aws_ec2.RouteTable(
                 f"{name}-app-{zone}-rt", vpc_id=vpc.id, tags={**args.tags, "Name": f"{name}-app-{zone}"}, opts=child
             )
-            aws.ec2.RouteTableAssociation(
+            aws_ec2.RouteTableAssociation(
                 f"{name}-app-{zone}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
             subnet_ids.append(subnet.id)
             route_table_ids.append(table.id)
 
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        identity = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         log_group_name = f"/triplane/{name}/vpc-flow-logs"
-        key = aws.kms.Key(
+        key = aws_kms.Key(
             f"{name}-logs-key",
             description=f"Encrypts the VPC flow logs of {name}",
             enable_key_rotation=True,
@@ -88,7 +92,7 @@ class AwsNetwork(pulumi.ComponentResource):
             tags=args.tags,
             opts=data,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = aws_cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=log_group_name,
             retention_in_days=args.flow_log_retention_days,
@@ -96,7 +100,7 @@ class AwsNetwork(pulumi.ComponentResource):
             tags=args.tags,
             opts=data,
         )
-        role = aws.iam.Role(
+        role = aws_iam.Role(
             f"{name}-flow-logs-role",
             assume_role_policy=identity.account_id.apply(
                 lambda account: json.dumps(
@@ -116,13 +120,13 @@ class AwsNetwork(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        aws.iam.RolePolicy(
+        aws_iam.RolePolicy(
             f"{name}-flow-logs-write",
             role=role.id,
             policy=log_group.arn.apply(lambda arn: json.dumps(_flow_log_write_policy(arn))),
             opts=child,
         )
-        aws.ec2.FlowLog(
+        aws_ec2.FlowLog(
             f"{name}-flow-log",
             vpc_id=vpc.id,
             traffic_type="ALL",

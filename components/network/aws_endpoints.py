@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import ec2 as aws_ec2
+from pulumi_aws import vpc as aws_vpc
+from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import policy_json
 from components.naming import physical_name
@@ -91,11 +93,11 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             raise ValueError(f"{name}: the network has no app subnets to place interface endpoints in")
         self._name = name
         self._args = args
-        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
+        self._account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        self.endpoints: dict[str, aws_ec2.VpcEndpoint] = {}
         self._allowed_groups: set[str] = set()
         tags = dict(args.tags)
-        self.security_group = aws.ec2.SecurityGroup(
+        self.security_group = aws_ec2.SecurityGroup(
             f"{name}-sg",
             name=physical_name(name, "sg"),
             description="HTTPS to the AWS service interface endpoints from the application network only",
@@ -105,7 +107,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         for index, cidr in enumerate(network.application_cidrs):
-            aws.vpc.SecurityGroupIngressRule(
+            aws_vpc.SecurityGroupIngressRule(
                 f"{name}-https-cidr-{index}",
                 security_group_id=self.security_group.id,
                 description=f"HTTPS from application network {cidr}",
@@ -124,7 +126,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
         if key in self._allowed_groups:
             return
         self._allowed_groups.add(key)
-        aws.vpc.SecurityGroupIngressRule(
+        aws_vpc.SecurityGroupIngressRule(
             f"{self._name}-from-{key}",
             security_group_id=self.security_group.id,
             description=description,
@@ -136,14 +138,14 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def endpoint(self, service: str) -> aws.ec2.VpcEndpoint:
+    def endpoint(self, service: str) -> aws_ec2.VpcEndpoint:
         """The VPC's interface endpoint for `service` (`sts`, `secretsmanager`, `ecr.api`, ...)."""
         if service not in self.endpoints:
             network = self._args.network
             region = network.region
             restricted = endpoint_policy(service, region, "0") is not None
             statements = self._account.apply(lambda account: endpoint_policy(service, region, account) or [])
-            self.endpoints[service] = aws.ec2.VpcEndpoint(
+            self.endpoints[service] = aws_ec2.VpcEndpoint(
                 f"{self._name}-{service.replace('.', '-')}",
                 vpc_id=network.vpc_id,
                 service_name=f"com.amazonaws.{region}.{service}",

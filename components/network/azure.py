@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_azure_native as azure_native
+from pulumi_azure_native import network as azure_network
+from pulumi_azure_native import resources as azure_resources
 
 from components.network import layout
 from components.network.refs import AzureNetworkRef, SubnetSequence
 
-network = azure_native.network
+network = azure_network
 
 
 @dataclass
@@ -66,7 +67,7 @@ class AzureNetwork(pulumi.ComponentResource):
         super().__init__("triplane:network:AzureNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Retaining a vault or log workspace means nothing if its resource group can be deleted under it.
-        group = azure_native.resources.ResourceGroup(
+        group = azure_resources.ResourceGroup(
             f"{name}-rg",
             resource_group_name=args.resource_group,
             location=args.location,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import compute as gcp_compute
 
 from components.network import layout
 from components.network.refs import GcpNetworkRef
@@ -34,7 +34,7 @@ class GcpNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:network:GcpNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        vpc = gcp.compute.Network(
+        vpc = gcp_compute.Network(
             f"{name}-vpc",
             name=f"{name}-vpc",
             project=args.project,
@@ -46,17 +46,17 @@ class GcpNetwork(pulumi.ComponentResource):
         app_cidr = layout.block(args.cidr, layout.GCP_APP)
         secondary = (
             [
-                gcp.compute.SubnetworkSecondaryIpRangeArgs(
+                gcp_compute.SubnetworkSecondaryIpRangeArgs(
                     range_name=PODS_RANGE, ip_cidr_range=layout.block(args.cidr, layout.GCP_PODS, size=4)
                 ),
-                gcp.compute.SubnetworkSecondaryIpRangeArgs(
+                gcp_compute.SubnetworkSecondaryIpRangeArgs(
                     range_name=SERVICES_RANGE, ip_cidr_range=layout.block(args.cidr, layout.GCP_SERVICES)
                 ),
             ]
             if args.gke_ranges
             else None
         )
-        subnet = gcp.compute.Subnetwork(
+        subnet = gcp_compute.Subnetwork(
             f"{name}-app",
             name=f"{name}-app",
             project=args.project,
@@ -65,7 +65,7 @@ class GcpNetwork(pulumi.ComponentResource):
             ip_cidr_range=app_cidr,
             private_ip_google_access=True,
             secondary_ip_ranges=secondary,
-            log_config=gcp.compute.SubnetworkLogConfigArgs(
+            log_config=gcp_compute.SubnetworkLogConfigArgs(
                 aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
             ),
             opts=child,

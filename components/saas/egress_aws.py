@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import cloudwatch as aws_cloudwatch
+from pulumi_aws import ec2 as aws_ec2
+from pulumi_aws import kms as aws_kms
+from pulumi_aws import networkfirewall as aws_networkfirewall
+from pulumi_aws.get_caller_identity import get_caller_identity_output
+from pulumi_aws.get_partition import get_partition_output
 
 from components.log_key import log_key_policy
 from components.network import layout
@@ -73,15 +78,15 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=invoke)
-        partition = aws.get_partition_output(opts=invoke).partition
+        identity = get_caller_identity_output(opts=invoke)
+        partition = get_partition_output(opts=invoke).partition
         cidr = network.cidr
 
         log_names = {kind: f"/triplane/{name}/network-firewall/{kind}" for kind in ("alert", "flow")}
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws.kms.Key(
+            key = aws_kms.Key(
                 f"{name}-logs-key",
                 description=f"Encrypts the Network Firewall logs of {name}",
                 enable_key_rotation=True,
@@ -97,7 +102,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             )
             key_arn = key.arn
         log_groups = {
-            kind: aws.cloudwatch.LogGroup(
+            kind: aws_cloudwatch.LogGroup(
                 f"{name}-{kind}-logs",
                 name=log_name,
                 retention_in_days=args.log_retention_days,
@@ -108,40 +113,40 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             for kind, log_name in log_names.items()
         }
 
-        rule_group = aws.networkfirewall.RuleGroup(
+        rule_group = aws_networkfirewall.RuleGroup(
             f"{name}-allowlist",
             name=f"{name}-allowlist",
             description=allowlist_description(self.allowed_hosts, args.owners),
             type="STATEFUL",
             capacity=RULE_GROUP_CAPACITY,
-            rule_group=aws.networkfirewall.RuleGroupRuleGroupArgs(
-                rules_source=aws.networkfirewall.RuleGroupRuleGroupRulesSourceArgs(
-                    rules_source_list=aws.networkfirewall.RuleGroupRuleGroupRulesSourceRulesSourceListArgs(
+            rule_group=aws_networkfirewall.RuleGroupRuleGroupArgs(
+                rules_source=aws_networkfirewall.RuleGroupRuleGroupRulesSourceArgs(
+                    rules_source_list=aws_networkfirewall.RuleGroupRuleGroupRulesSourceRulesSourceListArgs(
                         generated_rules_type="ALLOWLIST",
                         target_types=TARGET_TYPES,
                         targets=sorted({aws_domain(h) for h in self.allowed_hosts}),
                     )
                 ),
-                stateful_rule_options=aws.networkfirewall.RuleGroupRuleGroupStatefulRuleOptionsArgs(
+                stateful_rule_options=aws_networkfirewall.RuleGroupRuleGroupStatefulRuleOptionsArgs(
                     rule_order="STRICT_ORDER"
                 ),
             ),
             tags=tags,
             opts=child,
         )
-        policy = aws.networkfirewall.FirewallPolicy(
+        policy = aws_networkfirewall.FirewallPolicy(
             f"{name}-policy",
             name=f"{name}-policy",
             description="Allow the listed hosts; drop and alert on every other established flow",
-            firewall_policy=aws.networkfirewall.FirewallPolicyFirewallPolicyArgs(
+            firewall_policy=aws_networkfirewall.FirewallPolicyFirewallPolicyArgs(
                 stateless_default_actions=["aws:forward_to_sfe"],
                 stateless_fragment_default_actions=["aws:forward_to_sfe"],
-                stateful_engine_options=aws.networkfirewall.FirewallPolicyFirewallPolicyStatefulEngineOptionsArgs(
+                stateful_engine_options=aws_networkfirewall.FirewallPolicyFirewallPolicyStatefulEngineOptionsArgs(
                     rule_order="STRICT_ORDER"
                 ),
                 stateful_default_actions=["aws:drop_established", "aws:alert_established"],
                 stateful_rule_group_references=[
-                    aws.networkfirewall.FirewallPolicyFirewallPolicyStatefulRuleGroupReferenceArgs(
+                    aws_networkfirewall.FirewallPolicyFirewallPolicyStatefulRuleGroupReferenceArgs(
                         resource_arn=rule_group.arn, priority=100
                     )
                 ],
@@ -150,15 +155,15 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             opts=child,
         )
 
-        gateway = aws.ec2.InternetGateway(
+        gateway = aws_ec2.InternetGateway(
             f"{name}-igw", vpc_id=network.vpc_id, tags={**tags, "Name": f"{name}-igw"}, opts=child
         )
-        firewall_subnets: list[aws.ec2.Subnet] = []
-        public_tables: list[aws.ec2.RouteTable] = []
-        nat_gateways: list[aws.ec2.NatGateway] = []
+        firewall_subnets: list[aws_ec2.Subnet] = []
+        public_tables: list[aws_ec2.RouteTable] = []
+        nat_gateways: list[aws_ec2.NatGateway] = []
         ips: list[pulumi.Output[str]] = []
         for index, zone in enumerate(zones):
-            firewall_subnet = aws.ec2.Subnet(
+            firewall_subnet = aws_ec2.Subnet(
                 f"{name}-firewall-{zone}",
                 vpc_id=network.vpc_id,
                 cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
@@ -167,7 +172,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 tags={**tags, "Name": f"{name}-firewall-{zone}"},
                 opts=child,
             )
-            public_subnet = aws.ec2.Subnet(
+            public_subnet = aws_ec2.Subnet(
                 f"{name}-public-{zone}",
                 vpc_id=network.vpc_id,
                 cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
@@ -177,13 +182,13 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 opts=child,
             )
             # The vendor allowlists these addresses: never let a replacement change them silently.
-            eip = aws.ec2.Eip(
+            eip = aws_ec2.Eip(
                 f"{name}-eip-{zone}",
                 domain="vpc",
                 tags={**tags, "Name": f"{name}-egress-{zone}"},
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
             )
-            nat = aws.ec2.NatGateway(
+            nat = aws_ec2.NatGateway(
                 f"{name}-nat-{zone}",
                 allocation_id=eip.allocation_id,
                 subnet_id=public_subnet.id,
@@ -191,36 +196,36 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 tags={**tags, "Name": f"{name}-nat-{zone}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
-            public_table = aws.ec2.RouteTable(
+            public_table = aws_ec2.RouteTable(
                 f"{name}-public-{zone}-rt",
                 vpc_id=network.vpc_id,
                 tags={**tags, "Name": f"{name}-public-{zone}"},
                 opts=child,
             )
-            aws.ec2.Route(
+            aws_ec2.Route(
                 f"{name}-public-{zone}-internet",
                 route_table_id=public_table.id,
                 destination_cidr_block="0.0.0.0/0",
                 gateway_id=gateway.id,
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
+            aws_ec2.RouteTableAssociation(
                 f"{name}-public-{zone}-rta", subnet_id=public_subnet.id, route_table_id=public_table.id, opts=child
             )
-            firewall_table = aws.ec2.RouteTable(
+            firewall_table = aws_ec2.RouteTable(
                 f"{name}-firewall-{zone}-rt",
                 vpc_id=network.vpc_id,
                 tags={**tags, "Name": f"{name}-firewall-{zone}"},
                 opts=child,
             )
-            aws.ec2.Route(
+            aws_ec2.Route(
                 f"{name}-firewall-{zone}-nat",
                 route_table_id=firewall_table.id,
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nat.id,
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
+            aws_ec2.RouteTableAssociation(
                 f"{name}-firewall-{zone}-rta",
                 subnet_id=firewall_subnet.id,
                 route_table_id=firewall_table.id,
@@ -231,25 +236,25 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             nat_gateways.append(nat)
             ips.append(eip.public_ip)
 
-        firewall = aws.networkfirewall.Firewall(
+        firewall = aws_networkfirewall.Firewall(
             f"{name}-firewall",
             name=f"{name}-firewall",
             description="Egress allowlist of the network",
             vpc_id=network.vpc_id,
             firewall_policy_arn=policy.arn,
             subnet_mappings=[
-                aws.networkfirewall.FirewallSubnetMappingArgs(subnet_id=subnet.id) for subnet in firewall_subnets
+                aws_networkfirewall.FirewallSubnetMappingArgs(subnet_id=subnet.id) for subnet in firewall_subnets
             ],
             delete_protection=args.protect_data,
             tags=tags,
             opts=child,
         )
-        aws.networkfirewall.LoggingConfiguration(
+        aws_networkfirewall.LoggingConfiguration(
             f"{name}-logging",
             firewall_arn=firewall.arn,
-            logging_configuration=aws.networkfirewall.LoggingConfigurationLoggingConfigurationArgs(
+            logging_configuration=aws_networkfirewall.LoggingConfigurationLoggingConfigurationArgs(
                 log_destination_configs=[
-                    aws.networkfirewall.LoggingConfigurationLoggingConfigurationLogDestinationConfigArgs(
+                    aws_networkfirewall.LoggingConfigurationLoggingConfigurationLogDestinationConfigArgs(
                         log_destination={"logGroup": log_groups[kind].name},
                         log_destination_type="CloudWatchLogs",
                         log_type=kind.upper(),
@@ -266,7 +271,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             # The endpoint of each zone exists only once the firewall does: read it from its status.
             endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
             endpoint_ids.append(endpoint_id)
-            app_route = aws.ec2.Route(
+            app_route = aws_ec2.Route(
                 f"{name}-app-{zone}-egress",
                 route_table_id=network.private_route_table_ids[index],
                 destination_cidr_block="0.0.0.0/0",
@@ -274,7 +279,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 opts=child,
             )
             self.ready.append(app_route)
-            aws.ec2.Route(
+            aws_ec2.Route(
                 f"{name}-public-{zone}-return",
                 route_table_id=public_tables[index].id,
                 destination_cidr_block=layout.block(cidr, layout.AWS_APP + index),
@@ -306,7 +311,7 @@ def allowlist_description(hosts: Sequence[str], owners: Mapping[str, Sequence[st
     return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 3] + "..."
 
 
-def _endpoint_id(firewall: aws.networkfirewall.Firewall, subnet: aws.ec2.Subnet, zone: str) -> pulumi.Output[str]:
+def _endpoint_id(firewall: aws_networkfirewall.Firewall, subnet: aws_ec2.Subnet, zone: str) -> pulumi.Output[str]:
     return pulumi.Output.all(firewall.firewall_statuses, subnet.id).apply(
         lambda values: endpoint_for_subnet(values[0], values[1], zone)
     )

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_azure_native as azure_native
+from pulumi_azure_native import monitor as azure_monitor
+from pulumi_azure_native import network as azure_network
+from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
 
-network = azure_native.network
+network = azure_network
 
 RULE_COLLECTION_GROUP = "saas-egress"
 RULE_COLLECTION = "allow-ai-apis"
@@ -84,12 +86,12 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             # The vendor allowlists this address: never let a replacement change it silently.
             opts=data,
         )
-        workspace = azure_native.operationalinsights.Workspace(
+        workspace = azure_operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=group,
             location=ref.location,
             workspace_name=physical_name(name, "logs"),
-            sku=azure_native.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            sku=azure_operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=args.log_retention_days,
             tags=tags,
             opts=data,
@@ -155,14 +157,14 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             # The policy is updated by its rule collection group; the firewall waits for both.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rules]),
         )
-        azure_native.monitor.DiagnosticSetting(
+        azure_monitor.DiagnosticSetting(
             f"{name}-diagnostics",
             name="firewall-to-log-analytics",
             resource_uri=firewall.id,
             workspace_id=workspace.id,
             log_analytics_destination_type="Dedicated",
-            logs=[azure_native.monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)],
-            metrics=[azure_native.monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
+            logs=[azure_monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)],
+            metrics=[azure_monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
             opts=child,
         )
         private_ip = firewall.ip_configurations.apply(lambda configs: firewall_private_ip(configs, name))

@@ -20,7 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import compute as gcp_compute
+from pulumi_gcp import networksecurity as gcp_networksecurity
+from pulumi_gcp import networkservices as gcp_networkservices
 
 from components.naming import physical_name
 from components.network import layout
@@ -80,7 +82,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
         project, region = ref.project, ref.region
 
 
-        proxy_subnet = gcp.compute.Subnetwork(
+        proxy_subnet = gcp_compute.Subnetwork(
             f"{name}-proxy-only",
             name=physical_name(name, "proxy-only", kind="gcp"),
             project=project,
@@ -91,7 +93,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             role="ACTIVE",
             opts=child,
         )
-        proxy_address = gcp.compute.Address(
+        proxy_address = gcp_compute.Address(
             f"{name}-proxy-address",
             name=physical_name(name, "proxy", kind="gcp"),
             project=project,
@@ -103,7 +105,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             opts=child,
         )
         nat_ips = [
-            gcp.compute.Address(
+            gcp_compute.Address(
                 f"{name}-egress-{index}",
                 name=physical_name(name, "egress", str(index), kind="gcp"),
                 project=project,
@@ -117,7 +119,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             )
             for index in range(args.nat_addresses)
         ]
-        gcp.compute.Route(
+        gcp_compute.Route(
             f"{name}-internet",
             name=physical_name(name, "internet", kind="gcp"),
             project=project,
@@ -128,7 +130,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             description="Default route for the Secure Web Proxy's Cloud NAT",
             opts=child,
         )
-        router = gcp.compute.Router(
+        router = gcp_compute.Router(
             f"{name}-router",
             name=physical_name(name, "router", kind="gcp"),
             project=project,
@@ -136,7 +138,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             network=ref.network_id,
             opts=child,
         )
-        nat = gcp.compute.RouterNat(
+        nat = gcp_compute.RouterNat(
             f"{name}-nat",
             name=physical_name(name, "nat", kind="gcp"),
             project=project,
@@ -146,11 +148,11 @@ class GcpEgressProxy(pulumi.ComponentResource):
             nat_ip_allocate_option="MANUAL_ONLY",
             nat_ips=[address.self_link for address in nat_ips],
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
-            log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ALL"),
+            log_config=gcp_compute.RouterNatLogConfigArgs(enable=True, filter="ALL"),
             opts=child,
         )
 
-        policy = gcp.networksecurity.GatewaySecurityPolicy(
+        policy = gcp_networksecurity.GatewaySecurityPolicy(
             f"{name}-policy",
             name=physical_name(name, "policy", kind="gcp"),
             project=project,
@@ -161,7 +163,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
         previous: list[pulumi.Resource] = []
         for index, host in enumerate(self.allowed_hosts):
             slug = re.sub(r"[^a-z0-9]+", "-", host.replace("*", "any")).strip("-")
-            rule = gcp.networksecurity.GatewaySecurityPolicyRule(
+            rule = gcp_networksecurity.GatewaySecurityPolicyRule(
                 f"{name}-allow-{slug}",
                 name=physical_name("allow", slug, kind="gcp"),
                 project=project,
@@ -176,7 +178,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
             previous = [rule]
-        gateway = gcp.networkservices.Gateway(
+        gateway = gcp_networkservices.Gateway(
             f"{name}-gateway",
             name=physical_name(name, "swp", kind="gcp"),
             project=project,
@@ -202,32 +204,32 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 *GOOGLE_APIS_RANGES,
                 f"{layout.psc_address(ref.cidr)}/32",
             ]
-            gcp.compute.Firewall(
+            gcp_compute.Firewall(
                 f"{name}-workload-allow",
                 name=physical_name(name, "workload-allow", kind="gcp"),
                 project=project,
                 network=ref.network_id,
                 direction="EGRESS",
                 priority=900,
-                allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=["443"])],
+                allows=[gcp_compute.FirewallAllowArgs(protocol="tcp", ports=["443"])],
                 destination_ranges=destinations,
                 target_service_accounts=accounts,
                 description="SaaS workloads reach the egress proxy and Google APIs' private addresses",
-                log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+                log_config=gcp_compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
                 opts=child,
             )
-            gcp.compute.Firewall(
+            gcp_compute.Firewall(
                 f"{name}-workload-deny",
                 name=physical_name(name, "workload-deny", kind="gcp"),
                 project=project,
                 network=ref.network_id,
                 direction="EGRESS",
                 priority=1000,
-                denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
+                denies=[gcp_compute.FirewallDenyArgs(protocol="all")],
                 destination_ranges=["0.0.0.0/0"],
                 target_service_accounts=accounts,
                 description="SaaS workloads have no other way out",
-                log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+                log_config=gcp_compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
                 opts=child,
             )
 

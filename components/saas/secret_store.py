@@ -27,9 +27,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_azure_native as azure_native
-import pulumi_gcp as gcp
+from pulumi_aws import iam as aws_iam
+from pulumi_aws import kms as aws_kms
+from pulumi_aws import secretsmanager as aws_secretsmanager
+from pulumi_aws.get_caller_identity import get_caller_identity_output
+from pulumi_aws.get_partition import get_partition_output
+from pulumi_azure_native import authorization as azure_authorization
+from pulumi_azure_native import keyvault as azure_keyvault
+from pulumi_azure_native import managedidentity as azure_managedidentity
+from pulumi_azure_native import monitor as azure_monitor
+from pulumi_azure_native import network as azure_network
+from pulumi_azure_native import privatedns as azure_privatedns
+from pulumi_gcp import kms as gcp_kms
+from pulumi_gcp import projects as gcp_projects
+from pulumi_gcp import secretmanager as gcp_secretmanager
+from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
@@ -75,13 +87,13 @@ class AwsApiKeyStore(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=invoke)
-        partition = aws.get_partition_output(opts=invoke).partition
+        identity = get_caller_identity_output(opts=invoke)
+        partition = get_partition_output(opts=invoke).partition
         # The provider reads a secret version back after writing it, so whoever runs `pulumi up`
         # must stay able to read; an assumed-role session is matched by its role's ARN.
-        deployer = aws.iam.get_session_context_output(arn=identity.arn, opts=invoke).issuer_arn
+        deployer = aws_iam.get_session_context_output(arn=identity.arn, opts=invoke).issuer_arn
 
-        role = aws.iam.Role(
+        role = aws_iam.Role(
             f"{name}-workload",
             name=physical_name(name, "workload", kind="iam_role"),
             description=f"Reads the API key of {name}; assumed by the use case's workload",
@@ -93,7 +105,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws.kms.Key(
+            key = aws_kms.Key(
                 f"{name}-key",
                 description=f"Encrypts the API key of {name} in Secrets Manager",
                 enable_key_rotation=True,
@@ -104,14 +116,14 @@ class AwsApiKeyStore(pulumi.ComponentResource):
                 tags=tags,
                 opts=_data_opts(self, args.protect_data),
             )
-            aws.kms.Alias(
+            aws_kms.Alias(
                 f"{name}-key-alias",
                 name=f"alias/{physical_name(name, 'api-key', kind='kms_alias')}",
                 target_key_id=key.key_id,
                 opts=child,
             )
             key_arn = key.arn
-        secret = aws.secretsmanager.Secret(
+        secret = aws_secretsmanager.Secret(
             f"{name}-api-key",
             name=f"{physical_name(name, 'api-key')}",
             description=args.description or f"Provider API key of {name}",
@@ -120,7 +132,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             tags=tags,
             opts=_data_opts(self, args.protect_data),
         )
-        aws.secretsmanager.SecretVersion(
+        aws_secretsmanager.SecretVersion(
             f"{name}-api-key-value",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(args.api_key),
@@ -130,7 +142,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
                 additional_secret_outputs=["secret_string"],
             ),
         )
-        aws.secretsmanager.SecretPolicy(
+        aws_secretsmanager.SecretPolicy(
             f"{name}-api-key-policy",
             secret_arn=secret.arn,
             block_public_policy=True,
@@ -139,7 +151,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        aws_iam.RolePolicy(
             f"{name}-workload-read",
             role=role.id,
             policy=pulumi.Output.all(secret.arn, key_arn).apply(
@@ -252,7 +264,7 @@ class AzureVaultDnsZone(pulumi.ComponentResource):
     def __init__(self, name: str, args: AzureVaultDnsZoneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:AzureVaultDnsZone", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zone = azure_native.privatedns.PrivateZone(
+        zone = azure_privatedns.PrivateZone(
             f"{name}-zone",
             resource_group_name=args.network.resource_group_name,
             private_zone_name=VAULT_DNS_ZONE,
@@ -260,12 +272,12 @@ class AzureVaultDnsZone(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child,
         )
-        azure_native.privatedns.VirtualNetworkLink(
+        azure_privatedns.VirtualNetworkLink(
             f"{name}-link",
             resource_group_name=args.network.resource_group_name,
             private_zone_name=zone.name,
             virtual_network_link_name=physical_name(name, "vnet-link"),
-            virtual_network=azure_native.privatedns.SubResourceArgs(id=args.network.vnet_id),
+            virtual_network=azure_privatedns.SubResourceArgs(id=args.network.vnet_id),
             registration_enabled=False,
             location="Global",
             tags=dict(args.tags),
@@ -305,9 +317,9 @@ class AzureApiKeyStore(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         network = args.network
-        client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
-        identity = azure_native.managedidentity.UserAssignedIdentity(
+        identity = azure_managedidentity.UserAssignedIdentity(
             f"{name}-workload",
             resource_group_name=network.resource_group_name,
             location=network.location,
@@ -315,22 +327,22 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        vault = azure_native.keyvault.Vault(
+        vault = azure_keyvault.Vault(
             f"{name}-vault",
             resource_group_name=network.resource_group_name,
             location=network.location,
             vault_name=args.vault_name,
-            properties=azure_native.keyvault.VaultPropertiesArgs(
+            properties=azure_keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
-                sku=azure_native.keyvault.SkuArgs(
-                    family=azure_native.keyvault.SkuFamily.A, name=azure_native.keyvault.SkuName.STANDARD
+                sku=azure_keyvault.SkuArgs(
+                    family=azure_keyvault.SkuFamily.A, name=azure_keyvault.SkuName.STANDARD
                 ),
                 enable_rbac_authorization=True,
                 enable_purge_protection=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=90,
                 public_network_access="Disabled",
-                network_acls=azure_native.keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="None"),
+                network_acls=azure_keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="None"),
                 enabled_for_deployment=False,
                 enabled_for_disk_encryption=False,
                 enabled_for_template_deployment=False,
@@ -339,12 +351,12 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             opts=_data_opts(self, args.protect_data),
         )
         # Written through the management plane, which the disabled public data plane does not block.
-        secret = azure_native.keyvault.Secret(
+        secret = azure_keyvault.Secret(
             f"{name}-api-key",
             resource_group_name=network.resource_group_name,
             vault_name=vault.name,
             secret_name="api-key",
-            properties=azure_native.keyvault.SecretPropertiesArgs(
+            properties=azure_keyvault.SecretPropertiesArgs(
                 value=pulumi.Output.secret(args.api_key),
                 content_type="text/plain",
             ),
@@ -354,7 +366,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 self, args.protect_data, ignore_changes=["properties.value"] if args.external_rotation else None
             ),
         )
-        azure_native.authorization.RoleAssignment(
+        azure_authorization.RoleAssignment(
             f"{name}-secrets-user",
             scope=secret.id,
             role_definition_id=client.subscription_id.apply(lambda s: _role_definition(s, KEY_VAULT_SECRETS_USER)),
@@ -364,7 +376,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             opts=child,
         )
         for index, principal in enumerate(args.allowed_principals):
-            azure_native.authorization.RoleAssignment(
+            azure_authorization.RoleAssignment(
                 f"{name}-identity-operator-{index}",
                 scope=identity.id,
                 role_definition_id=client.subscription_id.apply(
@@ -374,7 +386,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 description=f"May attach the workload identity of {name} to its compute",
                 opts=child,
             )
-        endpoint = azure_native.network.PrivateEndpoint(
+        endpoint = azure_network.PrivateEndpoint(
             f"{name}-vault-pe",
             resource_group_name=network.resource_group_name,
             location=network.location,
@@ -382,34 +394,34 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             # A reference only: the input type would add subnet defaults that do not belong here.
             subnet={"id": network.endpoint_subnet_id},
             private_link_service_connections=[
-                azure_native.network.PrivateLinkServiceConnectionArgs(
+                azure_network.PrivateLinkServiceConnectionArgs(
                     name="vault", private_link_service_id=vault.id, group_ids=["vault"]
                 )
             ],
             tags=tags,
             opts=child,
         )
-        azure_native.network.PrivateDnsZoneGroup(
+        azure_network.PrivateDnsZoneGroup(
             f"{name}-vault-dns",
             resource_group_name=network.resource_group_name,
             private_endpoint_name=endpoint.name,
             private_dns_zone_group_name="vault",
             private_dns_zone_configs=[
-                azure_native.network.PrivateDnsZoneConfigArgs(
+                azure_network.PrivateDnsZoneConfigArgs(
                     name="vaultcore", private_dns_zone_id=args.private_dns_zone_id
                 )
             ],
             opts=child,
         )
         if args.log_workspace_id is not None:
-            azure_native.monitor.DiagnosticSetting(
+            azure_monitor.DiagnosticSetting(
                 f"{name}-vault-diagnostics",
                 name="audit-to-log-analytics",
                 resource_uri=vault.id,
                 workspace_id=args.log_workspace_id,
                 log_analytics_destination_type="Dedicated",
-                logs=[azure_native.monitor.DiagnosticsLogSettingsArgs(category_group="audit", enabled=True)],
-                metrics=[azure_native.monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
+                logs=[azure_monitor.DiagnosticsLogSettingsArgs(category_group="audit", enabled=True)],
+                metrics=[azure_monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
                 opts=child,
             )
         self.secret_uri = secret.properties.secret_uri
@@ -460,7 +472,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = gcp_labels(dict(args.tags))
 
-        account = gcp.serviceaccount.Account(
+        account = gcp_serviceaccount.Account(
             f"{name}-workload",
             project=args.project,
             account_id=args.account_id,
@@ -469,7 +481,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
             opts=child,
         )
         for role, members in _impersonation(args.allowed_principals).items():
-            gcp.serviceaccount.IAMBinding(
+            gcp_serviceaccount.IAMBinding(
                 f"{name}-workload-{role.rsplit('.', 1)[-1].lower()}",
                 service_account_id=account.name,
                 role=role,
@@ -479,14 +491,14 @@ class GcpApiKeyStore(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            ring = gcp.kms.KeyRing(
+            ring = gcp_kms.KeyRing(
                 f"{name}-keyring",
                 project=args.project,
                 location=args.region,
                 name=physical_name(name, "saas", kind="gcp"),
                 opts=_data_opts(self, args.protect_data),
             )
-            key = gcp.kms.CryptoKey(
+            key = gcp_kms.CryptoKey(
                 f"{name}-key",
                 key_ring=ring.id,
                 name="api-key",
@@ -496,27 +508,27 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                 opts=_data_opts(self, args.protect_data),
             )
             key_id = key.id
-        agent = gcp.projects.ServiceIdentity(
+        agent = gcp_projects.ServiceIdentity(
             f"{name}-secretmanager-agent", project=args.project, service="secretmanager.googleapis.com", opts=child
         )
-        key_user = gcp.kms.CryptoKeyIAMMember(
+        key_user = gcp_kms.CryptoKeyIAMMember(
             f"{name}-key-secretmanager",
             crypto_key_id=key_id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
             member=agent.member,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[agent]),
         )
-        secret = gcp.secretmanager.Secret(
+        secret = gcp_secretmanager.Secret(
             f"{name}-api-key",
             project=args.project,
             secret_id=physical_name(name, "api-key", kind="gcp"),
-            replication=gcp.secretmanager.SecretReplicationArgs(
-                user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
+            replication=gcp_secretmanager.SecretReplicationArgs(
+                user_managed=gcp_secretmanager.SecretReplicationUserManagedArgs(
                     replicas=[
-                        gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(
+                        gcp_secretmanager.SecretReplicationUserManagedReplicaArgs(
                             location=args.region,
                             customer_managed_encryption=(
-                                gcp.secretmanager.SecretReplicationUserManagedReplicaCustomerManagedEncryptionArgs(
+                                gcp_secretmanager.SecretReplicationUserManagedReplicaCustomerManagedEncryptionArgs(
                                     kms_key_name=key_id
                                 )
                             ),
@@ -527,7 +539,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
             labels=labels,
             opts=_data_opts(self, args.protect_data, depends_on=[key_user]),
         )
-        gcp.secretmanager.SecretVersion(
+        gcp_secretmanager.SecretVersion(
             f"{name}-api-key-value",
             secret=secret.id,
             secret_data=pulumi.Output.secret(args.api_key),
@@ -537,7 +549,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                 additional_secret_outputs=["secret_data"],
             ),
         )
-        gcp.secretmanager.SecretIamBinding(
+        gcp_secretmanager.SecretIamBinding(
             f"{name}-api-key-accessor",
             project=args.project,
             secret_id=secret.secret_id,

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import core as k8s_core
+from pulumi_kubernetes import helm as k8s_helm
 
 from components import images
 from components.images import ImageSource, Upstream
@@ -102,7 +103,7 @@ class ClusterAddonsArgs:
 class ClusterAddons(pulumi.ComponentResource):
     """The add-on releases of one cluster, by add-on: what the custom resources of its CRDs wait for."""
 
-    releases: dict[str, k8s.helm.v3.Release]
+    releases: dict[str, k8s_helm.v3.Release]
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:ClusterAddons", name, None, opts)
@@ -113,7 +114,7 @@ class ClusterAddons(pulumi.ComponentResource):
         self.releases = {}
         for addon in sorted(args.install):
             chart = CHARTS[addon]
-            namespace = k8s.core.v1.Namespace(
+            namespace = k8s_core.v1.Namespace(
                 f"{name}-{addon}-namespace",
                 metadata={
                     "name": NAMESPACES[addon],
@@ -126,7 +127,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.releases[addon] = k8s.helm.v3.Release(
+            self.releases[addon] = k8s_helm.v3.Release(
                 f"{name}-{addon}",
                 name=chart.name,
                 chart=chart.name,

@@ -29,8 +29,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
-import pulumi_azure_native as azure_native
 import yaml
+from pulumi_azure_native import authorization as azure_authorization
+from pulumi_azure_native import containerservice as azure_containerservice
+from pulumi_azure_native import keyvault as azure_keyvault
+from pulumi_azure_native import managedidentity as azure_managedidentity
+from pulumi_azure_native import monitor as azure_monitor
+from pulumi_azure_native import network as azure_network
+from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
 from components.naming import physical_name
 from components.network import layout
@@ -100,7 +106,7 @@ class AksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret: the user kubeconfig with a kubelogin exec stanza (Entra ID; no local accounts)."""
     workspace_id: pulumi.Output[str]
-    deployer_access: azure_native.authorization.RoleAssignment
+    deployer_access: azure_authorization.RoleAssignment
     """The deployer's RBAC Cluster Admin assignment; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -110,7 +116,7 @@ class AksCluster(pulumi.ComponentResource):
         network = args.network
         group = network.resource_group_name
         cluster_name = physical_name(name, kind="default")
-        client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         def role(role_id: str) -> pulumi.Output[str]:
             return client.subscription_id.apply(
@@ -118,7 +124,7 @@ class AksCluster(pulumi.ComponentResource):
             )
 
         if network.cidr is not None:
-            subnet = azure_native.network.Subnet(
+            subnet = azure_network.Subnet(
                 f"{name}-nodes-subnet",
                 resource_group_name=group,
                 virtual_network_name=network.vnet_name,
@@ -128,7 +134,7 @@ class AksCluster(pulumi.ComponentResource):
                 # The app subnet's routes: where the network has an egress firewall, workloads with an
                 # allowlist entry (a weights download) get out through it, and nothing else does.
                 route_table=(
-                    azure_native.network.RouteTableArgs(id=network.app_route_table_id)
+                    azure_network.RouteTableArgs(id=network.app_route_table_id)
                     if network.app_route_table_id is not None
                     else None
                 ),
@@ -139,7 +145,7 @@ class AksCluster(pulumi.ComponentResource):
         else:
             node_subnet_id = network.app_subnet_id
 
-        identity = azure_native.managedidentity.UserAssignedIdentity(
+        identity = azure_managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_group_name=group,
             location=network.location,
@@ -148,7 +154,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
         grants = [
-            azure_native.authorization.RoleAssignment(
+            azure_authorization.RoleAssignment(
                 f"{name}-subnet-access",
                 scope=node_subnet_id,
                 principal_id=identity.principal_id,
@@ -163,9 +169,9 @@ class AksCluster(pulumi.ComponentResource):
             vault_id: pulumi.Input[str] = args.kms_key[0]
             key_uri: pulumi.Input[str] = args.kms_key[1]
         else:
-            vault_properties: azure_native.keyvault.VaultPropertiesArgsDict = {
+            vault_properties: azure_keyvault.VaultPropertiesArgsDict = {
                 "tenant_id": client.tenant_id,
-                "sku": {"family": "A", "name": azure_native.keyvault.SkuName.STANDARD},
+                "sku": {"family": "A", "name": azure_keyvault.SkuName.STANDARD},
                 "enable_rbac_authorization": True,
                 "enable_soft_delete": True,
                 "soft_delete_retention_in_days": 90,
@@ -173,7 +179,7 @@ class AksCluster(pulumi.ComponentResource):
                 "public_network_access": "Disabled",
                 "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
             }
-            vault = azure_native.keyvault.Vault(
+            vault = azure_keyvault.Vault(
                 f"{name}-vault",
                 resource_group_name=group,
                 location=network.location,
@@ -182,7 +188,7 @@ class AksCluster(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=data,
             )
-            key = azure_native.keyvault.Key(
+            key = azure_keyvault.Key(
                 f"{name}-key",
                 resource_group_name=group,
                 vault_name=vault.name,
@@ -194,7 +200,7 @@ class AksCluster(pulumi.ComponentResource):
             vault_id = vault.id
             key_uri = key.key_uri_with_version
             grants += [
-                azure_native.authorization.RoleAssignment(
+                azure_authorization.RoleAssignment(
                     f"{name}-vault-{label}",
                     scope=vault.id,
                     principal_id=identity.principal_id,
@@ -207,13 +213,13 @@ class AksCluster(pulumi.ComponentResource):
                 for label, role_id in (("crypto", KEY_VAULT_CRYPTO_USER), ("contributor", KEY_VAULT_CONTRIBUTOR))
             ]
 
-        bootstrap: azure_native.containerservice.ManagedClusterBootstrapProfileArgsDict = {"artifact_source": "Cache"}
-        kubelet_profile: dict[str, azure_native.containerservice.UserAssignedIdentityArgsDict] | None = None
+        bootstrap: azure_containerservice.ManagedClusterBootstrapProfileArgsDict = {"artifact_source": "Cache"}
+        kubelet_profile: dict[str, azure_containerservice.UserAssignedIdentityArgsDict] | None = None
         cluster_after: list[pulumi.Resource] = [*grants]
         if args.registry_id is not None:
             # Nodes pull from the registry while they bootstrap, so the kubelet identity (and its
             # AcrPull) must exist before the cluster: bring it, and let the control plane assign it.
-            kubelet = azure_native.managedidentity.UserAssignedIdentity(
+            kubelet = azure_managedidentity.UserAssignedIdentity(
                 f"{name}-kubelet-identity",
                 resource_group_name=group,
                 location=network.location,
@@ -222,7 +228,7 @@ class AksCluster(pulumi.ComponentResource):
                 opts=child,
             )
             cluster_after += [
-                azure_native.authorization.RoleAssignment(
+                azure_authorization.RoleAssignment(
                     f"{name}-kubelet-operator",
                     scope=kubelet.id,
                     principal_id=identity.principal_id,
@@ -231,7 +237,7 @@ class AksCluster(pulumi.ComponentResource):
                     role_assignment_name=_assignment_name(name, "kubelet-operator"),
                     opts=child,
                 ),
-                azure_native.authorization.RoleAssignment(
+                azure_authorization.RoleAssignment(
                     f"{name}-kubelet-acr-pull",
                     scope=args.registry_id,
                     principal_id=kubelet.principal_id,
@@ -253,18 +259,18 @@ class AksCluster(pulumi.ComponentResource):
 
         system = args.system_nodes
         private = args.api_access == "private"
-        access_profile: azure_native.containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
+        access_profile: azure_containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
             "enable_private_cluster": private,
             "enable_private_cluster_public_fqdn": False,
             "disable_run_command": True,
         }
         if not private:
             access_profile["authorized_ip_ranges"] = list(args.api_authorized_cidrs)
-        cluster_identity: azure_native.containerservice.ManagedClusterIdentityArgsDict = {
-            "type": azure_native.containerservice.ResourceIdentityType.USER_ASSIGNED,
+        cluster_identity: azure_containerservice.ManagedClusterIdentityArgsDict = {
+            "type": azure_containerservice.ResourceIdentityType.USER_ASSIGNED,
             "user_assigned_identities": [identity.id],
         }
-        network_profile: azure_native.containerservice.ContainerServiceNetworkProfileArgsDict = {
+        network_profile: azure_containerservice.ContainerServiceNetworkProfileArgsDict = {
             "network_plugin": "azure",
             "network_plugin_mode": "overlay",
             "network_dataplane": "cilium",
@@ -274,7 +280,7 @@ class AksCluster(pulumi.ComponentResource):
             "service_cidr": SERVICE_CIDR,
             "dns_service_ip": DNS_SERVICE_IP,
         }
-        system_pool: azure_native.containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+        system_pool: azure_containerservice.ManagedClusterAgentPoolProfileArgsDict = {
             "name": "system",
             "mode": "System",
             "vm_size": system.machine_type,
@@ -290,7 +296,7 @@ class AksCluster(pulumi.ComponentResource):
             "vnet_subnet_id": node_subnet_id,
             "node_labels": {"triplane.io/node-pool": "system"},
         }
-        security_profile: azure_native.containerservice.ManagedClusterSecurityProfileArgsDict = {
+        security_profile: azure_containerservice.ManagedClusterSecurityProfileArgsDict = {
             "azure_key_vault_kms": {
                 "enabled": True,
                 "key_id": key_uri,
@@ -300,7 +306,7 @@ class AksCluster(pulumi.ComponentResource):
             "workload_identity": {"enabled": True},
             "image_cleaner": {"enabled": True, "interval_hours": 168},
         }
-        cluster = azure_native.containerservice.ManagedCluster(
+        cluster = azure_containerservice.ManagedCluster(
             f"{name}-cluster",
             resource_group_name=group,
             location=network.location,
@@ -325,7 +331,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
         )
 
-        workspace = azure_native.operationalinsights.Workspace(
+        workspace = azure_operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=group,
             location=network.location,
@@ -335,7 +341,7 @@ class AksCluster(pulumi.ComponentResource):
             tags=args.tags,
             opts=data,
         )
-        azure_native.monitor.DiagnosticSetting(
+        azure_monitor.DiagnosticSetting(
             f"{name}-diagnostics",
             name="control-plane-logs",
             resource_uri=cluster.id,
@@ -347,7 +353,7 @@ class AksCluster(pulumi.ComponentResource):
         )
 
         deployer = args.deployer_principal if args.deployer_principal is not None else client.object_id
-        deployer_admin = azure_native.authorization.RoleAssignment(
+        deployer_admin = azure_authorization.RoleAssignment(
             f"{name}-deployer-admin",
             scope=cluster.id,
             principal_id=deployer,
@@ -360,7 +366,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
         self.deployer_access = deployer_admin
-        credentials = azure_native.containerservice.list_managed_cluster_user_credentials_output(
+        credentials = azure_containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=group,
             resource_name=cluster.name,
             format="exec",

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import apiextensions as k8s_apiextensions
+from pulumi_kubernetes import core as k8s_core
 
 from components.self_managed.addons import PROMETHEUS_URL, SCRAPE_LABELS
 
@@ -118,9 +119,9 @@ def scale_on_queue(
     metric: str,
     scaling: QueueScaling,
     opts: pulumi.ResourceOptions,
-) -> k8s.apiextensions.CustomResource:
+) -> k8s_apiextensions.CustomResource:
     """The ScaledObject of a model server's Deployment `app`; `opts` must depend on KEDA's release."""
-    return k8s.apiextensions.CustomResource(
+    return k8s_apiextensions.CustomResource(
         f"{name}-scaledobject",
         api_version="keda.sh/v1alpha1",
         kind="ScaledObject",
@@ -139,13 +140,13 @@ def scrape_metrics(
     metrics_port: int,
     service_opts: pulumi.ResourceOptions,
     monitor_opts: pulumi.ResourceOptions,
-) -> k8s.apiextensions.CustomResource:
+) -> k8s_apiextensions.CustomResource:
     """A `<app>-metrics` Service on the metrics port and the ServiceMonitor Prometheus selects it by.
 
     `monitor_opts` must depend on the Prometheus Operator's release (its CRD) where Triplane installs it.
     """
     metrics_labels = {**labels, "triplane.io/metrics": "true"}
-    k8s.core.v1.Service(
+    k8s_core.v1.Service(
         f"{name}-metrics",
         metadata={"name": f"{app}-metrics", "namespace": namespace, "labels": metrics_labels},
         spec={
@@ -155,7 +156,7 @@ def scrape_metrics(
         },
         opts=service_opts,
     )
-    return k8s.apiextensions.CustomResource(
+    return k8s_apiextensions.CustomResource(
         f"{name}-servicemonitor",
         api_version="monitoring.coreos.com/v1",
         kind="ServiceMonitor",

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import apps as k8s_apps
+from pulumi_kubernetes import core as k8s_core
+from pulumi_kubernetes import rbac as k8s_rbac
 
 SERVICE_ACCOUNT = "cluster-autoscaler"
 NAMESPACE = "kube-system"
 
-CLUSTER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
+CLUSTER_RULES: list[k8s_rbac.v1.PolicyRuleArgsDict] = [
     {"api_groups": [""], "resources": ["events", "endpoints"], "verbs": ["create", "patch"]},
     {"api_groups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
     {"api_groups": [""], "resources": ["pods/status"], "verbs": ["update"]},
@@ -63,7 +65,7 @@ CLUSTER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
         "verbs": ["get", "update"],
     },
 ]
-NAMESPACE_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
+NAMESPACE_RULES: list[k8s_rbac.v1.PolicyRuleArgsDict] = [
     {"api_groups": [""], "resources": ["configmaps"], "verbs": ["create", "list", "watch"]},
     {
         "api_groups": [""],
@@ -74,7 +76,7 @@ NAMESPACE_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
 ]
 
 
-def _role_ref(kind: str) -> k8s.rbac.v1.RoleRefArgsDict:
+def _role_ref(kind: str) -> k8s_rbac.v1.RoleRefArgsDict:
     return {"api_group": "rbac.authorization.k8s.io", "kind": kind, "name": SERVICE_ACCOUNT}
 
 
@@ -103,22 +105,22 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 result["namespace"] = NAMESPACE
             return result
 
-        subject: list[k8s.rbac.v1.SubjectArgsDict] = [
+        subject: list[k8s_rbac.v1.SubjectArgsDict] = [
             {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}
         ]
-        account = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(), opts=child)
-        cluster_role = k8s.rbac.v1.ClusterRole(
+        account = k8s_core.v1.ServiceAccount(f"{name}-sa", metadata=meta(), opts=child)
+        cluster_role = k8s_rbac.v1.ClusterRole(
             f"{name}-clusterrole", metadata=meta(False), rules=CLUSTER_RULES, opts=child
         )
-        k8s.rbac.v1.ClusterRoleBinding(
+        k8s_rbac.v1.ClusterRoleBinding(
             f"{name}-clusterrolebinding",
             metadata=meta(False),
             role_ref=_role_ref("ClusterRole"),
             subjects=subject,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_role]),
         )
-        role = k8s.rbac.v1.Role(f"{name}-role", metadata=meta(), rules=NAMESPACE_RULES, opts=child)
-        k8s.rbac.v1.RoleBinding(
+        role = k8s_rbac.v1.Role(f"{name}-role", metadata=meta(), rules=NAMESPACE_RULES, opts=child)
+        k8s_rbac.v1.RoleBinding(
             f"{name}-rolebinding",
             metadata=meta(),
             role_ref=_role_ref("Role"),
@@ -161,7 +163,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             },
             "liveness_probe": {"http_get": {"path": "/health-check", "port": "metrics"}, "period_seconds": 30},
         }
-        deployment = k8s.apps.v1.Deployment(
+        deployment = k8s_apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(),
             spec={

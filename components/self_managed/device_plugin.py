@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import apps as k8s_apps
 
 GPU_TOLERATION_KEYS = ("nvidia.com/gpu", "sku", "kubernetes.azure.com/scalesetpriority")
 """GPU taints differ per cloud (`nvidia.com/gpu=present`, `sku=gpu`, the AKS spot taint): tolerate by key."""
@@ -46,7 +47,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             terms = [{"key": args.node_label, "operator": "Exists"}]
         else:
             terms = []
-        affinity = (
+        affinity: Any = (
             {
                 "node_affinity": {
                     "required_during_scheduling_ignored_during_execution": {
@@ -57,7 +58,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             if terms
             else {}
         )
-        daemonset = k8s.apps.v1.DaemonSet(
+        daemonset = k8s_apps.v1.DaemonSet(
             f"{name}-daemonset",
             metadata={"name": "nvidia-device-plugin", "namespace": "kube-system", "labels": labels},
             spec={

@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
-import pulumi_aws as aws
+from pulumi_aws import cloudwatch as aws_cloudwatch
+from pulumi_aws import ec2 as aws_ec2
+from pulumi_aws import efs as aws_efs
+from pulumi_aws import eks as aws_eks
+from pulumi_aws import iam as aws_iam
+from pulumi_aws import kms as aws_kms
+from pulumi_aws import vpc as aws_vpc
+from pulumi_aws.get_caller_identity import get_caller_identity_output
+from pulumi_aws.get_partition import get_partition_output
 
 from components.log_key import log_key_policy
 from components.naming import physical_name
@@ -136,7 +144,7 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret: server, CA and an `aws eks get-token` exec stanza."""
     kms_key_arn: pulumi.Output[str]
-    deployer_access: aws.eks.AccessPolicyAssociation
+    deployer_access: aws_eks.AccessPolicyAssociation
     """The deployer's cluster-admin access policy; the kubeconfig waits for it."""
     efs_file_system_id: pulumi.Output[str] | None
 
@@ -148,12 +156,12 @@ class EksCluster(pulumi.ComponentResource):
         region = network.region
         cluster_name = physical_name(name, kind="default")
         log_group_name = f"/aws/eks/{cluster_name}/cluster"
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        identity = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws.kms.Key(
+            key = aws_kms.Key(
                 f"{name}-key",
                 description=f"Secrets and control-plane logs of EKS cluster {cluster_name}",
                 enable_key_rotation=True,
@@ -165,7 +173,7 @@ class EksCluster(pulumi.ComponentResource):
                 opts=data,
             )
             key_arn = key.arn
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = aws_cloudwatch.LogGroup(
             f"{name}-logs",
             name=log_group_name,
             retention_in_days=args.log_retention_days,
@@ -174,26 +182,26 @@ class EksCluster(pulumi.ComponentResource):
             opts=data,
         )
 
-        cluster_role = aws.iam.Role(
+        cluster_role = aws_iam.Role(
             f"{name}-cluster-role",
             assume_role_policy=_role_trust("eks.amazonaws.com"),
             tags=args.tags,
             opts=child,
         )
-        cluster_policy = aws.iam.RolePolicyAttachment(
+        cluster_policy = aws_iam.RolePolicyAttachment(
             f"{name}-cluster-policy",
             role=cluster_role.name,
             policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
             opts=child,
         )
-        node_role = aws.iam.Role(
+        node_role = aws_iam.Role(
             f"{name}-node-role",
             assume_role_policy=_role_trust("ec2.amazonaws.com"),
             tags=args.tags,
             opts=child,
         )
         node_policies = [
-            aws.iam.RolePolicyAttachment(
+            aws_iam.RolePolicyAttachment(
                 f"{name}-node-{policy.lower().replace('_', '-')}",
                 role=node_role.name,
                 policy_arn=f"arn:aws:iam::aws:policy/{policy}",
@@ -203,14 +211,14 @@ class EksCluster(pulumi.ComponentResource):
         ]
 
         public = args.api_access == "authorized-networks"
-        vpc_config: aws.eks.ClusterVpcConfigArgsDict = {
+        vpc_config: aws_eks.ClusterVpcConfigArgsDict = {
             "subnet_ids": list(network.app_subnet_ids),
             "endpoint_private_access": True,
             "endpoint_public_access": public,
         }
         if public:
             vpc_config["public_access_cidrs"] = list(args.api_authorized_cidrs)
-        cluster = aws.eks.Cluster(
+        cluster = aws_eks.Cluster(
             f"{name}-cluster",
             name=cluster_name,
             version=args.version,
@@ -237,8 +245,8 @@ class EksCluster(pulumi.ComponentResource):
         if args.service_endpoints:
             endpoints = self._endpoints(name, args, cluster_sg)
 
-        def addon(addon_name: str, after: Sequence[pulumi.Resource], **extra: Any) -> aws.eks.Addon:
-            return aws.eks.Addon(
+        def addon(addon_name: str, after: Sequence[pulumi.Resource], **extra: Any) -> aws_eks.Addon:
+            return aws_eks.Addon(
                 f"{name}-{addon_name}",
                 cluster_name=cluster.name,
                 addon_name=addon_name,
@@ -255,7 +263,7 @@ class EksCluster(pulumi.ComponentResource):
         identity_agent = addon("eks-pod-identity-agent", [])
         node_prerequisites: list[pulumi.Resource] = [cni, proxy, identity_agent, *node_policies, *endpoints]
 
-        system_template = aws.ec2.LaunchTemplate(
+        system_template = aws_ec2.LaunchTemplate(
             f"{name}-system-lt",
             name=f"{cluster_name}-system",
             block_device_mappings=[
@@ -278,7 +286,7 @@ class EksCluster(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        system_nodes = aws.eks.NodeGroup(
+        system_nodes = aws_eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
             node_group_name=f"{cluster_name}-system",
@@ -318,19 +326,19 @@ class EksCluster(pulumi.ComponentResource):
 
         # EKS node groups only carry min/max bounds: the cluster autoscaler (deployed into the cluster by
         # the stack, as service account kube-system/cluster-autoscaler) moves them, with this role.
-        autoscaler_role = aws.iam.Role(
+        autoscaler_role = aws_iam.Role(
             f"{name}-autoscaler-role",
             assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
             tags=args.tags,
             opts=child,
         )
-        aws.iam.RolePolicy(
+        aws_iam.RolePolicy(
             f"{name}-autoscaler-policy",
             role=autoscaler_role.id,
             policy=identity.account_id.apply(lambda account: autoscaler_policy(account, region, cluster_name)),
             opts=child,
         )
-        aws.eks.PodIdentityAssociation(
+        aws_eks.PodIdentityAssociation(
             f"{name}-autoscaler-identity",
             cluster_name=cluster.name,
             namespace="kube-system",
@@ -374,13 +382,13 @@ class EksCluster(pulumi.ComponentResource):
         self,
         name: str,
         args: EksClusterArgs,
-        cluster: aws.eks.Cluster,
+        cluster: aws_eks.Cluster,
         cluster_sg: pulumi.Output[str],
         caller_arn: pulumi.Output[str],
-    ) -> aws.eks.AccessPolicyAssociation:
+    ) -> aws_eks.AccessPolicyAssociation:
         """The deployer's path to the private endpoint and its Kubernetes access."""
         for index, cidr in enumerate(args.deployer_cidrs):
-            aws.vpc.SecurityGroupIngressRule(
+            aws_vpc.SecurityGroupIngressRule(
                 f"{name}-api-from-deployer-{index}",
                 security_group_id=cluster_sg,
                 cidr_ipv4=cidr,
@@ -396,9 +404,9 @@ class EksCluster(pulumi.ComponentResource):
             principal: pulumi.Output[str] = pulumi.Output.from_input(args.deployer_principal)
         else:
             # A role session's caller ARN is sts:...:assumed-role/<role>/<session>; entries take the role.
-            principal = aws.iam.get_session_context_output(arn=caller_arn, opts=invoke).issuer_arn
-        partition = aws.get_partition_output(opts=invoke).partition
-        entry = aws.eks.AccessEntry(
+            principal = aws_iam.get_session_context_output(arn=caller_arn, opts=invoke).issuer_arn
+        partition = get_partition_output(opts=invoke).partition
+        entry = aws_eks.AccessEntry(
             f"{name}-deployer",
             cluster_name=cluster.name,
             principal_arn=principal,
@@ -406,7 +414,7 @@ class EksCluster(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return aws.eks.AccessPolicyAssociation(
+        return aws_eks.AccessPolicyAssociation(
             f"{name}-deployer-admin",
             cluster_name=cluster.name,
             principal_arn=entry.principal_arn,
@@ -430,7 +438,7 @@ class EksCluster(pulumi.ComponentResource):
         if network.private_route_table_ids:
             # Image layers come from S3: the gateway endpoint keeps those pulls inside the VPC.
             created.append(
-                aws.ec2.VpcEndpoint(
+                aws_ec2.VpcEndpoint(
                     f"{name}-s3",
                     vpc_id=network.vpc_id,
                     service_name=f"com.amazonaws.{network.region}.s3",
@@ -449,22 +457,22 @@ class EksCluster(pulumi.ComponentResource):
         managed_policy: str,
         tags: dict[str, str],
         kms_key_arn: pulumi.Input[str] | None = None,
-    ) -> aws.iam.Role:
+    ) -> aws_iam.Role:
         """A role for one add-on's service account, assumed through EKS Pod Identity."""
-        pod_role = aws.iam.Role(
+        pod_role = aws_iam.Role(
             f"{name}-{role}-role",
             assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.iam.RolePolicyAttachment(
+        aws_iam.RolePolicyAttachment(
             f"{name}-{role}-policy",
             role=pod_role.name,
             policy_arn=managed_policy,
             opts=pulumi.ResourceOptions(parent=self),
         )
         if kms_key_arn is not None:
-            aws.iam.RolePolicy(
+            aws_iam.RolePolicy(
                 f"{name}-{role}-kms",
                 role=pod_role.id,
                 policy=pulumi.Output.from_input(kms_key_arn).apply(_volume_key_policy),
@@ -480,7 +488,7 @@ class EksCluster(pulumi.ComponentResource):
         key_arn: pulumi.Input[str],
         data: pulumi.ResourceOptions,
     ) -> pulumi.Output[str]:
-        group = aws.ec2.SecurityGroup(
+        group = aws_ec2.SecurityGroup(
             f"{name}-efs-sg",
             vpc_id=args.network.vpc_id,
             description="NFS from EKS nodes to the model-cache file system",
@@ -488,7 +496,7 @@ class EksCluster(pulumi.ComponentResource):
             tags={**args.tags, "Name": f"{name}-efs"},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.vpc.SecurityGroupIngressRule(
+        aws_vpc.SecurityGroupIngressRule(
             f"{name}-efs-from-nodes",
             security_group_id=group.id,
             referenced_security_group_id=cluster_sg,
@@ -499,7 +507,7 @@ class EksCluster(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        file_system = aws.efs.FileSystem(
+        file_system = aws_efs.FileSystem(
             f"{name}-efs",
             encrypted=True,
             kms_key_id=key_arn,
@@ -509,7 +517,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=data,
         )
         for index, subnet in enumerate(args.network.app_subnet_ids):
-            aws.efs.MountTarget(
+            aws_efs.MountTarget(
                 f"{name}-efs-{index}",
                 file_system_id=file_system.id,
                 subnet_id=subnet,

@@ -24,7 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
-import pulumi_gcp as gcp
+from pulumi_gcp import container as gcp_container
+from pulumi_gcp import kms as gcp_kms
+from pulumi_gcp import organizations as gcp_organizations
+from pulumi_gcp import projects as gcp_projects
+from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
 from components.naming import physical_name
 from components.network import layout
@@ -100,8 +104,8 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str | None) -> str:
 
 def _node_config(
     service_account: pulumi.Input[str], disk_gb: int, machine: str, kms: Any, labels: dict[str, str]
-) -> gcp.container.NodePoolNodeConfigArgsDict:
-    config: gcp.container.NodePoolNodeConfigArgsDict = {
+) -> gcp_container.NodePoolNodeConfigArgsDict:
+    config: gcp_container.NodePoolNodeConfigArgsDict = {
         "machine_type": machine,
         "disk_size_gb": disk_gb,
         "disk_type": "pd-balanced",
@@ -122,7 +126,7 @@ class GkeCluster(pulumi.ComponentResource):
     ref: GkeClusterRef
     kubeconfig: pulumi.Output[str]
     kms_key_id: pulumi.Output[str]
-    deployer_access: gcp.projects.IAMMember
+    deployer_access: gcp_projects.IAMMember
     """The deployer's Kubernetes Engine Admin grant; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -137,8 +141,8 @@ class GkeCluster(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            ring = gcp.kms.KeyRing(f"{name}-keyring", name=cluster_name, location=region, project=project, opts=data)
-            key = gcp.kms.CryptoKey(
+            ring = gcp_kms.KeyRing(f"{name}-keyring", name=cluster_name, location=region, project=project, opts=data)
+            key = gcp_kms.CryptoKey(
                 f"{name}-key",
                 name=f"{cluster_name}-secrets",
                 key_ring=ring.id,
@@ -151,9 +155,9 @@ class GkeCluster(pulumi.ComponentResource):
         # The GKE and Compute Engine service agents exist only once created: create them, then grant.
         grants: list[pulumi.Resource] = []
         for agent, api in (("gke", "container.googleapis.com"), ("compute", "compute.googleapis.com")):
-            identity = gcp.projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api, opts=child)
+            identity = gcp_projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api, opts=child)
             grants.append(
-                gcp.kms.CryptoKeyIAMMember(
+                gcp_kms.CryptoKeyIAMMember(
                     f"{name}-key-{agent}",
                     crypto_key_id=key_id,
                     role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
@@ -162,7 +166,7 @@ class GkeCluster(pulumi.ComponentResource):
                 )
             )
 
-        node_account = gcp.serviceaccount.Account(
+        node_account = gcp_serviceaccount.Account(
             f"{name}-nodes-sa",
             account_id=physical_name(name, "nodes", kind="gcp_service_account"),
             display_name=f"GKE nodes of {cluster_name}",
@@ -170,7 +174,7 @@ class GkeCluster(pulumi.ComponentResource):
             opts=child,
         )
         roles = [
-            gcp.projects.IAMMember(
+            gcp_projects.IAMMember(
                 f"{name}-nodes-{role.split('/')[-1].lower()}",
                 project=project,
                 role=role,
@@ -183,14 +187,14 @@ class GkeCluster(pulumi.ComponentResource):
         private_cidrs = list(network.application_cidrs)
         if network.cidr is not None:
             private_cidrs = [network.cidr, *[c for c in private_cidrs if c != network.cidr]]
-        authorized: list[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
+        authorized: list[gcp_container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
             {"cidr_block": cidr, "display_name": "environment network"} for cidr in private_cidrs
         ]
         authorized += [{"cidr_block": cidr, "display_name": "deploy runner"} for cidr in args.deployer_cidrs]
         authorized += [{"cidr_block": cidr, "display_name": "authorized network"} for cidr in args.api_authorized_cidrs]
         dns_endpoint = args.api_access == "dns-endpoint"
         if network.pods_range_name and network.services_range_name:
-            ip_policy: gcp.container.ClusterIpAllocationPolicyArgsDict = {
+            ip_policy: gcp_container.ClusterIpAllocationPolicyArgsDict = {
                 "cluster_secondary_range_name": network.pods_range_name,
                 "services_secondary_range_name": network.services_range_name,
             }
@@ -202,13 +206,13 @@ class GkeCluster(pulumi.ComponentResource):
         else:
             ip_policy = {}  # an existing subnetwork: GKE picks free ranges itself
         # The default pool is removed once the cluster exists; until then it runs as the node account.
-        default_pool: gcp.container.ClusterNodeConfigArgsDict = {
+        default_pool: gcp_container.ClusterNodeConfigArgsDict = {
             "service_account": node_account.email,
             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
             "workload_metadata_config": {"mode": "GKE_METADATA"},
         }
-        cluster = gcp.container.Cluster(
+        cluster = gcp_container.Cluster(
             f"{name}-cluster",
             name=cluster_name,
             project=project,
@@ -250,7 +254,7 @@ class GkeCluster(pulumi.ComponentResource):
         system = args.system_nodes
         system_config = _node_config(node_account.email, system.disk_size_gb, system.machine_type, key_id, labels)
         system_config["labels"] = {"triplane.io/node-pool": "system"}
-        gcp.container.NodePool(
+        gcp_container.NodePool(
             f"{name}-system",
             name="system",
             project=project,
@@ -287,15 +291,15 @@ class GkeCluster(pulumi.ComponentResource):
         )
         self.register_outputs({"name": cluster.name, "kms_key_id": key_id})
 
-    def _deployer(self, name: str, args: GkeClusterArgs) -> gcp.projects.IAMMember:
+    def _deployer(self, name: str, args: GkeClusterArgs) -> gcp_projects.IAMMember:
         """Kubernetes Engine Admin for the deployer, granted alongside the cluster so it has propagated by the
         time the Kubernetes provider first calls."""
         if args.deployer_principal is not None:
             member: pulumi.Output[str] = pulumi.Output.from_input(args.deployer_principal)
         else:
-            caller = gcp.organizations.get_client_open_id_user_info_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            caller = gcp_organizations.get_client_open_id_user_info_output(opts=pulumi.InvokeOutputOptions(parent=self))
             member = caller.email.apply(_member)
-        return gcp.projects.IAMMember(
+        return gcp_projects.IAMMember(
             f"{name}-deployer-admin",
             project=args.network.project,
             role=DEPLOYER_ROLE,

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_azure_native as azure_native
-import pulumi_gcp as gcp
+from pulumi_aws import ec2 as aws_ec2
+from pulumi_aws import eks as aws_eks
+from pulumi_azure_native import containerservice as azure_containerservice
+from pulumi_gcp import container as gcp_container
 
 from components.naming import physical_name
 from components.self_managed.refs import AksClusterRef, ClusterRef, EksClusterRef, GkeClusterRef
@@ -103,7 +104,7 @@ class GpuNodePool(pulumi.ComponentResource):
         self, name: str, cloud_name: str, args: GpuNodePoolArgs, cluster: EksClusterRef, labels: dict[str, str]
     ) -> pulumi.Output[str]:
         tags = {**args.tags, "Name": cloud_name}
-        template = aws.ec2.LaunchTemplate(
+        template = aws_ec2.LaunchTemplate(
             f"{name}-lt",
             name=cloud_name,
             description=f"GPU nodes ({args.gpu_type}) for Triplane model servers",
@@ -134,7 +135,7 @@ class GpuNodePool(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        group = aws.eks.NodeGroup(
+        group = aws_eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=cluster.name,
             # The AMI family is part of the name too: moving a pool to another AMI type replaces the group.
@@ -193,7 +194,7 @@ class GpuNodePool(pulumi.ComponentResource):
         }
         if cluster.boot_disk_kms_key is not None:
             node_config["boot_disk_kms_key"] = cluster.boot_disk_kms_key
-        node_pool = gcp.container.NodePool(
+        node_pool = gcp_container.NodePool(
             f"{name}-nodes",
             name=physical_name(pool, args.machine_type, kind="gke"),
             project=cluster.project,
@@ -225,7 +226,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 "scale_set_eviction_policy": "Delete",
                 "spot_max_price": -1,
             }
-        agent_pool = azure_native.containerservice.AgentPool(
+        agent_pool = azure_containerservice.AgentPool(
             f"{name}-nodes",
             resource_group_name=cluster.resource_group_name,
             resource_name_=cluster.name,

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import apps as k8s_apps
+from pulumi_kubernetes import core as k8s_core
+from pulumi_kubernetes import networking as k8s_networking
+from pulumi_kubernetes import policy as k8s_policy
 
 from components.naming import physical_name
 from components.self_managed.autoscaling import QueueScaling, scale_on_queue, scrape_metrics
@@ -185,7 +188,7 @@ class TgiService(pulumi.ComponentResource):
         selector = {"app.kubernetes.io/name": engine.name, "app.kubernetes.io/instance": app}
         labels = {**args.tags, **selector, "app.kubernetes.io/component": "model-server"}
 
-        namespace = k8s.core.v1.Namespace(
+        namespace = k8s_core.v1.Namespace(
             f"{name}-namespace",
             metadata={
                 "name": ns,
@@ -199,7 +202,7 @@ class TgiService(pulumi.ComponentResource):
         def meta(object_name: str, extra: Mapping[str, str] | None = None) -> Any:
             return {"name": object_name, "namespace": ns, "labels": {**labels, **(extra or {})}}
 
-        k8s.core.v1.ServiceAccount(
+        k8s_core.v1.ServiceAccount(
             f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=in_ns
         )
 
@@ -220,7 +223,7 @@ class TgiService(pulumi.ComponentResource):
             if value is None:
                 continue
             secret_name = f"{app}-{key}"
-            secret = k8s.core.v1.Secret(
+            secret = k8s_core.v1.Secret(
                 f"{name}-{key}",
                 metadata=meta(secret_name),
                 type="Opaque",
@@ -245,7 +248,7 @@ class TgiService(pulumi.ComponentResource):
                 claim_spec["storage_class_name"] = args.cache.storage_class
             # The claim binds only once a pod lands on a node (WaitForFirstConsumer): do not block on it.
             claim_meta: Any = {**meta(claim_name), "annotations": {"pulumi.com/skipAwait": "true"}}
-            cache_claim = k8s.core.v1.PersistentVolumeClaim(
+            cache_claim = k8s_core.v1.PersistentVolumeClaim(
                 f"{name}-cache",
                 metadata=claim_meta,
                 spec=claim_spec,
@@ -402,7 +405,7 @@ class TgiService(pulumi.ComponentResource):
             **meta(app),
             "annotations": {"pulumi.com/timeoutSeconds": str(args.startup_timeout_seconds + 900)},
         }
-        deployment = k8s.apps.v1.Deployment(
+        deployment = k8s_apps.v1.Deployment(
             f"{name}-deployment",
             metadata=deployment_meta,
             spec=deployment_spec,
@@ -433,11 +436,11 @@ class TgiService(pulumi.ComponentResource):
         service_meta = meta(app)
         if service_annotations:
             service_meta["annotations"] = service_annotations
-        service = k8s.core.v1.Service(f"{name}-service", metadata=service_meta, spec=service_spec, opts=in_ns)
+        service = k8s_core.v1.Service(f"{name}-service", metadata=service_meta, spec=service_spec, opts=in_ns)
 
         self._network_policies(name, args, engine, ns, labels, selector, in_ns)
 
-        k8s.policy.v1.PodDisruptionBudget(
+        k8s_policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=meta(app),
             spec={
@@ -495,7 +498,7 @@ class TgiService(pulumi.ComponentResource):
         def meta(policy: str) -> Any:
             return {"name": policy, "namespace": ns, "labels": dict(labels)}
 
-        k8s.networking.v1.NetworkPolicy(
+        k8s_networking.v1.NetworkPolicy(
             f"{name}-default-deny",
             metadata=meta("default-deny"),
             spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
@@ -526,7 +529,7 @@ class TgiService(pulumi.ComponentResource):
                     "ports": [{"protocol": "TCP", "port": engine.metrics_port}],
                 }
             )
-        k8s.networking.v1.NetworkPolicy(
+        k8s_networking.v1.NetworkPolicy(
             f"{name}-ingress",
             metadata=meta(f"{physical_name(name, kind='k8s')}-ingress"),
             spec={
@@ -538,7 +541,7 @@ class TgiService(pulumi.ComponentResource):
         )
         # The server serves from its cache: it resolves names and reaches nothing else.
         egress: Any = [dns_egress_rule()]
-        k8s.networking.v1.NetworkPolicy(
+        k8s_networking.v1.NetworkPolicy(
             f"{name}-egress",
             metadata=meta(f"{physical_name(name, kind='k8s')}-egress"),
             spec={

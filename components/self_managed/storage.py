@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import storage as k8s_storage
 
 from components.self_managed.engines import NON_ROOT_UID
 
@@ -35,7 +35,7 @@ class CacheStorageClasses(pulumi.ComponentResource):
     def __init__(self, name: str, args: CacheStorageClassesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:CacheStorageClasses", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        k8s.storage.v1.StorageClass(
+        k8s_storage.v1.StorageClass(
             f"{name}-gp3",
             metadata={"name": EBS_CLASS, "labels": dict(args.tags)},
             provisioner="ebs.csi.aws.com",
@@ -48,7 +48,7 @@ class CacheStorageClasses(pulumi.ComponentResource):
         self.read_write_once = EBS_CLASS
         self.read_write_many = None
         if args.efs_file_system_id is not None:
-            k8s.storage.v1.StorageClass(
+            k8s_storage.v1.StorageClass(
                 f"{name}-efs",
                 metadata={"name": EFS_CLASS, "labels": dict(args.tags)},
                 provisioner="efs.csi.aws.com",

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import batch as k8s_batch
+from pulumi_kubernetes import networking as k8s_networking
 
 from components.self_managed.engines import (
     CACHE_PATH,
@@ -126,7 +127,7 @@ def download_selector(app: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": "model-weights", "app.kubernetes.io/instance": app}
 
 
-def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
+def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions) -> k8s_batch.v1.Job:
     """The Job (and the NetworkPolicy that lets only it out) that fills the cache before the server starts."""
     selector = download_selector(args.app)
     labels: dict[str, str] = {**args.labels, **selector, "app.kubernetes.io/component": DOWNLOAD_COMPONENT}
@@ -160,7 +161,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
             {"name": "tmp", "mount_path": TMP_PATH},
         ],
     }
-    pod_spec: dict[str, Any] = {
+    pod_spec: Any = {
         "service_account_name": args.app,
         "automount_service_account_token": False,
         "enable_service_links": False,
@@ -176,7 +177,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     if args.node_selector:
         pod_spec["node_selector"] = dict(args.node_selector)
 
-    egress: list[dict[str, Any]] = [dns_egress_rule()]
+    egress: list[Any] = [dns_egress_rule()]
     if download.proxy_cidr is not None:
         proxy = {"ip_block": {"cidr": download.proxy_cidr}}
         egress.append({"to": [proxy], "ports": [{"protocol": "TCP", "port": 443}]})
@@ -189,7 +190,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
                 "ports": [{"protocol": "TCP", "port": 443}],
             }
         )
-    k8s.networking.v1.NetworkPolicy(
+    k8s_networking.v1.NetworkPolicy(
         f"{name}-weights-egress",
         metadata={"name": f"{args.app}-weights-egress", "namespace": args.namespace, "labels": labels},
         spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
@@ -197,7 +198,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     )
     # Node scale-up (a GPU pool at zero) comes on top of the download itself.
     wait = download.timeout_seconds + 900
-    return k8s.batch.v1.Job(
+    return k8s_batch.v1.Job(
         f"{name}-weights",
         metadata={
             "name": f"{args.app}-weights",
