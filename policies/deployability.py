@@ -596,7 +596,7 @@ def sign_in_needs(cluster: Cluster, job: Res, annotations: Mapping[str, Any], al
     for host in hosts:
         if annotations.get(EGRESS_PATH_ANNOTATION) == "declared":
             yield Need("weights", _workload(job), f"a path to {host}", f"the network's own path to {host} (declared)",
-                       None, job.urn, assumption=True)
+                       "", job.urn, assumption=True)
             continue
         path = f"the egress allowlist entry for {host}" if host in allowlist else None
         yield Need("weights", _workload(job), f"a path to {host}", path,

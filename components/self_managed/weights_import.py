@@ -29,10 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi_aws import eks, iam
-from pulumi_azure_native import authorization, managedidentity, network, privatedns
-from pulumi_gcp import serviceaccount, storage
-from pulumi_kubernetes import batch, core, networking
+from pulumi_aws import eks as aws_eks
+from pulumi_aws import iam as aws_iam
+from pulumi_azure_native import authorization as azure_authorization
+from pulumi_azure_native import managedidentity as azure_managedidentity
+from pulumi_azure_native import network as azure_network
+from pulumi_azure_native import privatedns as azure_privatedns
+from pulumi_gcp import serviceaccount as gcp_serviceaccount
+from pulumi_gcp import storage as gcp_storage
+from pulumi_kubernetes import batch as k8s_batch
+from pulumi_kubernetes import core as k8s_core
+from pulumi_kubernetes import networking as k8s_networking
 
 from components.naming import physical_name
 from components.self_managed.engines import CACHE_PATH, NON_ROOT_UID, TMP_PATH
@@ -116,13 +123,13 @@ def import_selector(app: str) -> dict[str, str]:
 
 def import_job(
     name: str, args: ImportJobArgs, opts: pulumi.ResourceOptions
-) -> batch.v1.Job:
+) -> k8s_batch.v1.Job:
     """The ServiceAccount, NetworkPolicy and Job that copy the snapshot before the server starts."""
     weights = args.weights
     selector = import_selector(args.app)
     labels: dict[str, str] = {**args.labels, **selector, "app.kubernetes.io/component": IMPORT_COMPONENT}
     account_name = import_service_account(args.app)
-    account = core.v1.ServiceAccount(
+    account = k8s_core.v1.ServiceAccount(
         f"{name}-weights-sa",
         metadata={
             "name": account_name,
@@ -151,13 +158,11 @@ def import_job(
             "ports": [{"protocol": "TCP", "port": 443}],
         }
     )
-    networking.v1.NetworkPolicy(
-        f"{name}-weights-import-egress",
-        metadata={"name": f"{args.app}-weights-import-egress", "namespace": args.namespace, "labels": labels},
-        spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
-        opts=opts,
-    )
-    container = {
+    # Fragments typed Any, as elsewhere: mypy's inference over the SDK's nested typed dicts is slow.
+    policy_meta: Any = {"name": f"{args.app}-weights-import-egress", "namespace": args.namespace, "labels": labels}
+    policy_spec: Any = {"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress}
+    k8s_networking.v1.NetworkPolicy(f"{name}-weights-import-egress", metadata=policy_meta, spec=policy_spec, opts=opts)
+    container: Any = {
         "name": "import",
         "image": weights.image,
         "image_pull_policy": "IfNotPresent",
@@ -183,7 +188,7 @@ def import_job(
             {"name": "tmp", "mount_path": TMP_PATH},
         ],
     }
-    pod_spec: dict[str, Any] = {
+    pod_spec: Any = {
         "service_account_name": account_name,
         # The clouds' identity webhooks project their own audience-bound token; no API token is needed.
         "automount_service_account_token": False,
@@ -208,34 +213,36 @@ def import_job(
         pod_spec["node_selector"] = dict(args.node_selector)
     # Node scale-up (a GPU pool at zero) comes on top of the copy itself.
     wait = weights.timeout_seconds + 900
-    return batch.v1.Job(
+    job_meta: Any = {
+        # The hub download's name: a service has one filler or the other, never both.
+        "name": f"{args.app}-weights",
+        "namespace": args.namespace,
+        "labels": labels,
+        "annotations": {
+            "pulumi.com/timeoutSeconds": str(wait),
+            WEIGHTS_SOURCE_ANNOTATION: "bucket",
+            WEIGHTS_BUCKET_ANNOTATION: weights.uri,
+            WEIGHTS_PATH_ANNOTATION: weights.private_path,
+            # Hosts beyond the private path, which the policy pack checks against the egress allowlist.
+            **(
+                {
+                    EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts),
+                    EGRESS_PATH_ANNOTATION: weights.egress_path,
+                }
+                if weights.egress_hosts
+                else {}
+            ),
+        },
+    }
+    job_spec: Any = {
+        "backoff_limit": 4,
+        "active_deadline_seconds": wait,
+        "template": {"metadata": {"labels": {**labels, **weights.pod_labels}}, "spec": pod_spec},
+    }
+    return k8s_batch.v1.Job(
         f"{name}-weights-import",
-        metadata={
-            # The hub download's name: a service has one filler or the other, never both.
-            "name": f"{args.app}-weights",
-            "namespace": args.namespace,
-            "labels": labels,
-            "annotations": {
-                "pulumi.com/timeoutSeconds": str(wait),
-                WEIGHTS_SOURCE_ANNOTATION: "bucket",
-                WEIGHTS_BUCKET_ANNOTATION: weights.uri,
-                WEIGHTS_PATH_ANNOTATION: weights.private_path,
-                # Hosts beyond the private path, which the policy pack checks against the egress allowlist.
-                **(
-                    {
-                        EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts),
-                        EGRESS_PATH_ANNOTATION: weights.egress_path,
-                    }
-                    if weights.egress_hosts
-                    else {}
-                ),
-            },
-        },
-        spec={
-            "backoff_limit": 4,
-            "active_deadline_seconds": wait,
-            "template": {"metadata": {"labels": {**labels, **weights.pod_labels}}, "spec": pod_spec},
-        },
+        metadata=job_meta,
+        spec=job_spec,
         # A Job's pod template cannot change in place: a new revision replaces it under the same name.
         opts=pulumi.ResourceOptions.merge(
             opts,
@@ -311,14 +318,14 @@ class S3Import:
 
 def s3_import(name: str, args: S3Import, opts: pulumi.ResourceOptions) -> WeightsImport:
     """A role only the Job's ServiceAccount assumes (EKS Pod Identity), allowed to read the prefix."""
-    role = iam.Role(f"{name}-weights-role", assume_role_policy=POD_IDENTITY_TRUST, tags=dict(args.tags), opts=opts)
-    policy = iam.RolePolicy(
+    role = aws_iam.Role(f"{name}-weights-role", assume_role_policy=POD_IDENTITY_TRUST, tags=dict(args.tags), opts=opts)
+    policy = aws_iam.RolePolicy(
         f"{name}-weights-read",
         role=role.id,
         policy=s3_read_policy(args.bucket, args.prefix, args.kms_key_arn),
         opts=opts,
     )
-    association = eks.PodIdentityAssociation(
+    association = aws_eks.PodIdentityAssociation(
         f"{name}-weights-identity",
         cluster_name=args.cluster_name,
         namespace=args.namespace,
@@ -365,7 +372,7 @@ class GcsImport:
 
 def gcs_import(name: str, args: GcsImport, opts: pulumi.ResourceOptions) -> WeightsImport:
     """A Google service account that may read the bucket, impersonated only by the Job's ServiceAccount."""
-    account = serviceaccount.Account(
+    account = gcp_serviceaccount.Account(
         f"{name}-weights-sa",
         account_id=args.account_id,
         project=args.project,
@@ -373,7 +380,7 @@ def gcs_import(name: str, args: GcsImport, opts: pulumi.ResourceOptions) -> Weig
         description=f"Reads gs://{args.bucket}/{args.prefix} into the model cache (GKE Workload Identity)",
         opts=opts,
     )
-    reader = storage.BucketIAMMember(
+    reader = gcp_storage.BucketIAMMember(
         f"{name}-weights-read",
         bucket=args.bucket,
         role="roles/storage.objectViewer",
@@ -381,7 +388,7 @@ def gcs_import(name: str, args: GcsImport, opts: pulumi.ResourceOptions) -> Weig
         opts=opts,
     )
     subject = f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{import_service_account(args.app)}]"
-    binding = serviceaccount.IAMMember(
+    binding = gcp_serviceaccount.IAMMember(
         f"{name}-weights-workload-identity",
         service_account_id=account.name,
         role="roles/iam.workloadIdentityUser",
@@ -457,14 +464,14 @@ def container_scope(storage_account_id: str, container: str) -> str:
 def blob_import(name: str, args: BlobImport, opts: pulumi.ResourceOptions) -> WeightsImport:
     """A managed identity trusted only for the Job's ServiceAccount, allowed to read one container."""
     tags = dict(args.tags)
-    identity = managedidentity.UserAssignedIdentity(
+    identity = azure_managedidentity.UserAssignedIdentity(
         f"{name}-weights-identity",
         resource_group_name=args.resource_group_name,
         location=args.location,
         tags=tags,
         opts=opts,
     )
-    credential = managedidentity.FederatedIdentityCredential(
+    credential = azure_managedidentity.FederatedIdentityCredential(
         f"{name}-weights-federation",
         resource_group_name=args.resource_group_name,
         resource_name_=identity.name,
@@ -475,7 +482,7 @@ def blob_import(name: str, args: BlobImport, opts: pulumi.ResourceOptions) -> We
         opts=opts,
     )
     subscription = args.storage_account_id.split("/")[2]
-    reader = authorization.RoleAssignment(
+    reader = azure_authorization.RoleAssignment(
         f"{name}-weights-read",
         scope=container_scope(args.storage_account_id, args.container),
         principal_id=identity.principal_id,
@@ -511,7 +518,7 @@ def _blob_endpoint(
     name: str, args: BlobImport, tags: dict[str, str], opts: pulumi.ResourceOptions
 ) -> pulumi.Resource:
     """The storage account's blob private endpoint, and the zone that resolves its name to it."""
-    zone = privatedns.PrivateZone(
+    zone = azure_privatedns.PrivateZone(
         f"{name}-blob-zone",
         private_zone_name=BLOB_ZONE,
         resource_group_name=args.resource_group_name,
@@ -519,7 +526,7 @@ def _blob_endpoint(
         tags=tags,
         opts=opts,
     )
-    link = privatedns.VirtualNetworkLink(
+    link = azure_privatedns.VirtualNetworkLink(
         f"{name}-blob-zone-link",
         virtual_network_link_name=physical_name(name, "blob-link"),
         private_zone_name=zone.name.apply(lambda _: BLOB_ZONE),
@@ -530,7 +537,7 @@ def _blob_endpoint(
         tags=tags,
         opts=opts,
     )
-    endpoint = network.PrivateEndpoint(
+    endpoint = azure_network.PrivateEndpoint(
         f"{name}-blob-pe",
         resource_group_name=args.resource_group_name,
         location=args.location,
@@ -542,7 +549,7 @@ def _blob_endpoint(
         tags=tags,
         opts=opts,
     )
-    return network.PrivateDnsZoneGroup(
+    return azure_network.PrivateDnsZoneGroup(
         f"{name}-blob-pe-dns",
         resource_group_name=args.resource_group_name,
         private_endpoint_name=endpoint.name,
