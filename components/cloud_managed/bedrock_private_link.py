@@ -31,6 +31,7 @@ from components.cloud_managed._common import (
     routed_condition,
 )
 from components.naming import physical_name
+from components.network.aws_endpoints import https_from_applications
 from components.network.refs import AwsNetworkRef
 
 RUNTIME = "bedrock-runtime"
@@ -88,18 +89,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
             tags={**args.tags, "Name": physical_name(name, "bedrock-endpoints")},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        for index, cidr in enumerate(network.application_cidrs):
-            aws_vpc.SecurityGroupIngressRule(
-                f"{name}-https-cidr-{index}",
-                security_group_id=self.security_group.id,
-                description=f"HTTPS from application network {cidr}",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                cidr_ipv4=cidr,
-                tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        https_from_applications(name, self.security_group, network, args.tags, parent=self)
         for index, group_id in enumerate(args.allowed_security_group_ids):
             aws_vpc.SecurityGroupIngressRule(
                 f"{name}-https-sg-{index}",

@@ -27,6 +27,25 @@ from components.naming import physical_name
 from components.network.refs import AwsNetworkRef
 
 
+def https_from_applications(
+    name: str, security_group: aws_ec2.SecurityGroup, network: AwsNetworkRef, tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> None:
+    """Ingress on 443 to an endpoint security group from each application network, and nothing else."""
+    for index, cidr in enumerate(network.application_cidrs):
+        aws_vpc.SecurityGroupIngressRule(
+            f"{name}-https-cidr-{index}",
+            security_group_id=security_group.id,
+            description=f"HTTPS from application network {cidr}",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=cidr,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+
+
 def endpoint_policy(service: str, region: str, account: str) -> list[dict[str, Any]] | None:
     """The statements of `service`'s endpoint policy, or None for the default (full access) policy.
 
@@ -106,18 +125,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             tags={**tags, "Name": physical_name(name, "sg")},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        for index, cidr in enumerate(network.application_cidrs):
-            aws_vpc.SecurityGroupIngressRule(
-                f"{name}-https-cidr-{index}",
-                security_group_id=self.security_group.id,
-                description=f"HTTPS from application network {cidr}",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                cidr_ipv4=cidr,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        https_from_applications(name, self.security_group, network, tags, parent=self)
         self.security_group_id = self.security_group.id
         self.register_outputs({"security_group_id": self.security_group.id})
 

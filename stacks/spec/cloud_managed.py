@@ -7,7 +7,6 @@ anything weaker is a setting someone wrote down, and the policy pack flags it.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -15,6 +14,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from components.versions import bedrock_model_problem, retired_replacement
 from stacks.spec.base import Cloud, SpecModel
+from stacks.spec.networks import private_address
 from stacks.spec.use_case import UseCaseBase
 
 if TYPE_CHECKING:
@@ -190,15 +190,7 @@ class VertexSettings(SpecModel):
     @field_validator("psc_address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            address = ipaddress.IPv4Address(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IPv4 address") from None
-        if not address.is_private:
-            raise ValueError(f"{value} is not a private address; use an unused internal IP outside every subnet")
-        return value
+        return private_address(value)
 
     @property
     def target(self) -> str:

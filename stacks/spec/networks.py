@@ -19,6 +19,19 @@ PRIVATE_RANGES = tuple(
 )
 
 
+def private_address(value: str | None) -> str | None:
+    """An unused internal IPv4 address (a Private Service Connect endpoint's), or None."""
+    if value is None:
+        return None
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+    if not address.is_private:
+        raise ValueError(f"{value} is not a private address; use an unused internal IP outside every subnet")
+    return value
+
+
 def private_cidr(value: str) -> str:
     """A CIDR block inside RFC 1918 private space, written in canonical form."""
     try:
@@ -96,15 +109,7 @@ class ExistingGcpNetwork(_ExistingBase):
     @field_validator("google_apis_address")
     @classmethod
     def _private_address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            address = ipaddress.IPv4Address(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IPv4 address") from None
-        if not address.is_private:
-            raise ValueError(f"{value} is not a private address; use an unused internal IP outside every subnet")
-        return value
+        return private_address(value)
 
 
 class _NetworkChoice(SpecModel):
