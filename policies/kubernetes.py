@@ -46,11 +46,31 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 _SECRET_WORDS = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
 _SECRET_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("SECRET", "KEY"), ("CLIENT", "SECRET")}
-SECRET_VALUE = re.compile(
-    r"(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{30,}|"
-    r"AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+_RANDOM_KEYS = re.compile(
+    r"(?:sk-(?:ant-(?:api\d+-)?|proj-|svcacct-|admin-)?|ghp_|github_pat_|glpat-)([A-Za-z0-9_-]{20,})"
 )
-"""Shapes of provider API keys and credentials (OpenAI, Anthropic, Hugging Face, Google, AWS, ...)."""
+"""Provider keys made of a prefix and a long random part (OpenAI, Anthropic, GitHub, GitLab): the
+random part is what tells a key from a name that happens to start the same way."""
+_FIXED_KEYS = re.compile(
+    r"(?:\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_-]{35}\b|\bxox[baprs]-\d{8,}-[0-9A-Za-z-]{10,}|"
+    r"\bhf_(?=[A-Za-z]*[A-Z])(?=[A-Za-z]*[a-z])[A-Za-z]{34}\b|"
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+)
+"""Keys whose shape alone is distinctive: AWS access key IDs, Google API keys, Slack tokens (digits
+first), Hugging Face tokens (34 letters of both cases), PEM private keys. None can be a DNS name:
+they need upper case or a digit run."""
+
+
+def _random(part: str) -> bool:
+    """Generated secrets mix upper case, lower case and digits; names and words do not."""
+    return any(c.isupper() for c in part) and any(c.islower() for c in part) and any(c.isdigit() for c in part)
+
+
+def looks_like_credential(value: str) -> bool:
+    """Whether `value` holds a provider key or private key (a value, never a name of one)."""
+    if _FIXED_KEYS.search(value):
+        return True
+    return any(_random(match.group(1)) for match in _RANDOM_KEYS.finditer(value))
 SECRET_FLAGS = ("--api-key", "--hf-token", "--token", "--huggingface-token", "--password")
 INTERNAL_LB_ANNOTATIONS_DEFAULT = {
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
@@ -320,7 +340,7 @@ def _secret_env(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
             name, value = str(env.get("name", "")), env.get("value")
             if not isinstance(value, str) or not value or is_unknown(value):
                 continue
-            if SECRET_VALUE.search(value):
+            if looks_like_credential(value):
                 yield f"{where} env {name} holds a literal credential: reference a Secret with valueFrom.secretKeyRef"
             elif is_secret_name(name):
                 yield f"{where} env {name} is set to a literal value: reference a Secret with valueFrom.secretKeyRef"
@@ -331,7 +351,7 @@ def _secret_env(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
                 value = inline if equals else (argv[index + 1] if index + 1 < len(argv) else "")
                 if value and not value.startswith("$("):
                     yield f"{where} passes {flag} a literal value on the command line"
-            elif SECRET_VALUE.search(arg):
+            elif looks_like_credential(arg):
                 yield f"{where} has a literal credential in its command line"
 
 
@@ -339,7 +359,7 @@ def _secret_config_map(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
     data = {**(get(resource.props, "data") or {}), **(get(resource.props, "binaryData") or {})}
     for key, value in data.items():
         text = value if isinstance(value, str) else ""
-        if SECRET_VALUE.search(text):
+        if looks_like_credential(text):
             yield f"data key {key!r} holds a credential: store it in a Secret"
         elif is_secret_name(str(key)) and text and not is_unknown(text):
             yield f"data key {key!r} looks like a secret: store it in a Secret, not a ConfigMap"

@@ -34,7 +34,7 @@ from policies.common import (
     stack_policy,
     statements,
 )
-from policies.kubernetes import SECRET_VALUE, containers, pod_spec
+from policies.kubernetes import containers, looks_like_credential, pod_spec
 
 REQUIRED_TAGS_DEFAULT = ["owner", "cost-center", "environment", "use-case", "data-classification", "pattern"]
 """Kept equal to `components.tagging.REQUIRED_TAGS` (a test checks); packs do not import components."""
@@ -338,7 +338,7 @@ def _plaintext_credentials(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]
     for path, value in _strings(resource.props, ""):
         if any(path == p or path.startswith(f"{p}.") for p in allowed_paths):
             continue
-        if SECRET_VALUE.search(value):
+        if looks_like_credential(value):
             yield f"{path or 'a property'} holds what looks like a credential: keep it in a secret store"
 
 

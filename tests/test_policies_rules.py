@@ -118,7 +118,7 @@ def good_plan() -> Plan:
         res("aws:secretsmanager/secret:Secret", "good-secret", {"kmsKeyId": "arn:aws:kms:k", "tags": TAGS},
             protect=True),
         res("aws:secretsmanager/secretVersion:SecretVersion", "good-secret-version", {
-            "secretId": "s", "secretString": secret("sk-proj-AAAAAAAAAAAAAAAAAAAAAAAAAAAA")}),
+            "secretId": "s", "secretString": secret("sk-proj-Ab3dEf9hIjK2mNoPqR7sTuV0wXyZ1aB4")}),
         res("aws:cloudwatch/logGroup:LogGroup", "good-log-group", {"kmsKeyId": "arn:aws:kms:k",
                                                                    "retentionInDays": 365, "tags": TAGS},
             protect=True),
@@ -356,7 +356,7 @@ def bad_plan() -> Plan:
             "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}}),
         res("kubernetes:core/v1:ConfigMap", "bad-config-map", {
             "metadata": {"name": "c", "namespace": "serving-open", "labels": K8S},
-            "data": {"OPENAI_API_KEY": "sk-proj-AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "DB_PASSWORD": "hunter2"}}),
+            "data": {"OPENAI_API_KEY": "sk-proj-Ab3dEf9hIjK2mNoPqR7sTuV0wXyZ1aB4", "DB_PASSWORD": "hunter2"}}),
         res("kubernetes:core/v1:Service", "bad-service", {
             "metadata": {"name": "tgi", "namespace": "serving-open", "labels": K8S}, "spec": {"type": "LoadBalancer"}}),
         leaky,
