@@ -353,15 +353,29 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}[{index}]")
 
 
+def protection_required() -> str | None:
+    """Why this stack's stateful resources must be protected (None: they need not be).
+
+    The tier decides, not the stack's name: a `prod` tier (even with `protect_stateful: false`, an
+    opt-out this policy refuses), `protect_stateful: true`, or a stack the policy config names.
+    """
+    spec = environment_spec() or {}
+    if spec.get("tier") == "prod":
+        return "its tier is prod"
+    if spec.get("protect_stateful") is True:
+        return "it sets protect_stateful"
+    return None
+
+
 def _stateful_protected(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
-    if stack_name() not in {str(s) for s in cfg["protectedStacks"]}:
-        return
     if resource.type not in {str(t) for t in cfg["statefulTypes"]}:
         return
-    if not resource.protect:
+    named = stack_name() in {str(s) for s in cfg["protectedStacks"]}
+    reason = "the policy config names it" if named else protection_required()
+    if reason is not None and not resource.protect:
         yield (
-            f"stack {stack_name()} deletes this stateful resource on `pulumi destroy`: give it protect=True "
-            "and retain_on_delete=True (Triplane: protect_data)"
+            f"stack {stack_name()} deletes this stateful resource on `pulumi destroy`, yet {reason}: give it "
+            "protect=True and retain_on_delete=True (Triplane: tier prod, or protect_stateful: true)"
         )
 
 
@@ -428,7 +442,8 @@ POLICIES = [
     ),
     resource_policy(
         name="stateful-resources-protected",
-        description="In protected stacks (prod), keys, vaults, secrets and log stores are protected from deletion.",
+        description="In protected stacks (tier prod, protect_stateful, or named in the config), keys, vaults, "
+        "secrets and log stores are protected from deletion.",
         types=["*"],
         check=_stateful_protected,
         severity=HIGH,
