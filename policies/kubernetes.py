@@ -71,6 +71,9 @@ def looks_like_credential(value: str) -> bool:
     if _FIXED_KEYS.search(value):
         return True
     return any(_random(match.group(1)) for match in _RANDOM_KEYS.finditer(value))
+FULL_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+._][0-9A-Za-z][0-9A-Za-z.+_-]*)?$")
+"""A tag that names one release: major.minor.patch, with an optional suffix (`v0.11.0`, `530.0.0-slim`);
+`3` or `3.3` float to the newest patch as releases land."""
 SECRET_FLAGS = ("--api-key", "--hf-token", "--token", "--huggingface-token", "--password")
 INTERNAL_LB_ANNOTATIONS_DEFAULT = {
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
@@ -169,6 +172,11 @@ def _image_pinned(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
             yield f"{where} image {image} has no tag: it means latest"
         elif tag.lower() in {t.lower() for t in cfg["mutableTags"]}:
             yield f"{where} image {image} uses the moving tag {tag!r}: pin a version or a digest"
+        elif not FULL_VERSION.match(tag):
+            yield (
+                f"{where} image {image} uses the tag {tag!r}, which names no full version (major.minor.patch) "
+                "and moves as releases land: pin a full version or a digest"
+            )
 
 
 def through_cache(registry: str, repository: str, caches: list[str], prefixes: dict[str, str]) -> str | None:

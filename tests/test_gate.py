@@ -45,7 +45,7 @@ def sample_plan() -> Plan:
         res("aws:ec2/securityGroup:SecurityGroup", "lab-sg", {"tags": TAGS, "ingress": [
             {"fromPort": 22, "toPort": 22, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"]}]}),
         res("aws:ec2/vpc:Vpc", "leaky-vpc", {"tags": {**TAGS, "Name": {
-            SECRET_SIG_KEY: SECRET_SIG, "value": "sk-ant-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}}),
+            SECRET_SIG_KEY: SECRET_SIG, "value": "sk-ant-api03-Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Jh0GfEdCbA9z"}}}),
         res("kubernetes:core/v1:Service", "public-service", {
             "metadata": {"name": "s", "namespace": "n"}, "spec": {"type": "LoadBalancer"}}),
     ])

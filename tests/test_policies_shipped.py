@@ -31,7 +31,7 @@ def insecure_dev_spec() -> tuple[dict[str, Any], list[str]]:
         if use_case["pattern"] == "saas":
             use_case["data_classification"] = "restricted"  # restricted data sent to a SaaS API
         if use_case["pattern"] == "self-managed":
-            use_case["image"] = {"tag": "main"}  # a moving tag: what `main` means changes under us
+            use_case["image"] = {"tag": "3.3.6"}  # an older release, pinned: accepted
     return config, stack_file.secret_keys
 
 
@@ -49,6 +49,11 @@ def open_up(resource: PlannedResource) -> PlannedResource:
         for container in inputs["spec"]["template"]["spec"]["containers"]:
             repository = container["image"].rsplit(":", 1)[0]
             container["image"] = f"{repository}:latest"
+    elif resource.type == "kubernetes:apps/v1:Deployment" and "model-server" in str(inputs["metadata"]):
+        # A floating minor slipped into a component: it moves to each new patch release.
+        for container in inputs["spec"]["template"]["spec"]["containers"]:
+            repository = container["image"].rsplit(":", 1)[0]
+            container["image"] = f"{repository}:3.3"
     else:
         return resource
     return dataclasses.replace(resource, inputs=inputs)
@@ -85,9 +90,10 @@ def test_restricted_data_on_saas_is_reported_on_the_use_case(insecure: GateResul
 
 def test_moving_and_latest_tags_are_reported(insecure: GateResult) -> None:
     pinned = {(v.resource_type, v.use_case): v.message for v in insecure.violations if v.policy == "k8s-image-pinned"}
-    # `image.tag: main` in the stack file: the model server's image moves under it.
+    # A floating minor: the model server's image moves with every patch release.
     assert pinned[("kubernetes:apps/v1:Deployment", "code-review")].endswith(
-        "text-generation-inference:main uses the moving tag 'main': pin a version or a digest")
+        "text-generation-inference:3.3 uses the tag '3.3', which names no full version (major.minor.patch) "
+        "and moves as releases land: pin a full version or a digest")
     # `latest` slipped into a shared component: the cluster autoscaler that sizes every GPU pool.
     shared = pinned[("kubernetes:apps/v1:Deployment", "shared")]
     assert "cluster-autoscaler:latest uses the moving tag 'latest'" in shared

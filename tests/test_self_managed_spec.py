@@ -395,3 +395,15 @@ def test_pod_resources_fit_every_machine_of_the_gpu() -> None:
                     if pods:
                         assert cpu * pods < machine.vcpus and memory * pods < machine.memory_gib, machine_type
     assert sizing.pod_resources(None, "nvidia-l4", 2) == (8, 32)
+
+
+@pytest.mark.parametrize("tag", ["latest", "main", "3", "3.3", "v0.11"])
+def test_image_tags_must_name_a_full_version(tag: str) -> None:
+    message = only_problem(environment(use_case(image={"tag": tag})))
+    assert "use_cases[0].image.tag" in message and f"{tag!r} is not a full version" in message
+
+
+@pytest.mark.parametrize("tag", ["3.3.7", "v0.11.0", "530.0.0-slim", "v3.13.2-distroless"])
+def test_full_versions_are_accepted(tag: str) -> None:
+    validated = validate_environment(environment(use_case(image={"tag": tag})), SOURCE)
+    assert validated.use_cases[0].image.tag == tag  # type: ignore[union-attr]

@@ -31,7 +31,7 @@ from components.cloud_managed._common import (
     routed_condition,
 )
 from components.naming import physical_name
-from components.network.aws_endpoints import https_from_applications
+from components.network.aws_ingress import https_from_applications
 from components.network.refs import AwsNetworkRef
 
 RUNTIME = "bedrock-runtime"

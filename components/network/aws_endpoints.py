@@ -24,26 +24,8 @@ from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import policy_json
 from components.naming import physical_name
+from components.network.aws_ingress import https_from_applications
 from components.network.refs import AwsNetworkRef
-
-
-def https_from_applications(
-    name: str, security_group: aws_ec2.SecurityGroup, network: AwsNetworkRef, tags: Mapping[str, str],
-    parent: pulumi.Resource,
-) -> None:
-    """Ingress on 443 to an endpoint security group from each application network, and nothing else."""
-    for index, cidr in enumerate(network.application_cidrs):
-        aws_vpc.SecurityGroupIngressRule(
-            f"{name}-https-cidr-{index}",
-            security_group_id=security_group.id,
-            description=f"HTTPS from application network {cidr}",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4=cidr,
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
 
 
 def endpoint_policy(service: str, region: str, account: str) -> list[dict[str, Any]] | None:

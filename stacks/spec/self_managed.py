@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from components.self_managed import sizing
+from policies.kubernetes import FULL_VERSION
 from stacks.spec.base import CLASSIFICATION_RANK, ConfigKey, Name, SpecModel
 from stacks.spec.networks import private_cidr
 from stacks.spec.use_case import UseCaseBase
@@ -332,9 +333,10 @@ class Image(SpecModel):
     @field_validator("tag")
     @classmethod
     def _not_latest(cls, value: str | None) -> str | None:
-        if value is not None and value.lower() == "latest":
+        if value is not None and not FULL_VERSION.match(value):
             raise ValueError(
-                "`latest` is not a version: pin a tag such as 3.3.7 so every node runs the same server"
+                f"{value!r} is not a full version: pin a tag such as 3.3.7 (major.minor.patch) so every node "
+                "runs the same server; `latest`, `main`, `3` or `3.3` move as releases land"
             )
         return value
 
