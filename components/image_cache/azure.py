@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import containerregistry as azure_containerregistry
-from pulumi_azure_native import network as azure_network
-from pulumi_azure_native import privatedns as azure_privatedns
 
 from components.images import PullThroughCache
 from components.naming import physical_name
+from components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
 from components.network.refs import AzureNetworkRef
 
 REGISTRY_ZONE = "privatelink.azurecr.io"
+REGISTRY_LINK = PrivateLinkService(zone=REGISTRY_ZONE, group_id="registry", zone_config="azurecr", stem="acr")
 UPSTREAMS: dict[str, str] = {
     "docker.io": "dockerhub",
     "ghcr.io": "ghcr",
@@ -79,44 +79,14 @@ class AcrCache(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
-        zone = azure_privatedns.PrivateZone(
-            f"{name}-zone",
-            private_zone_name=REGISTRY_ZONE,
-            resource_group_name=group,
-            location="global",
-            tags=tags,
-            opts=child,
-        )
-        link = azure_privatedns.VirtualNetworkLink(
-            f"{name}-zone-link",
-            virtual_network_link_name=physical_name(name, "acr-link"),
-            private_zone_name=zone.name.apply(lambda _: REGISTRY_ZONE),
-            resource_group_name=group,
-            location="global",
-            virtual_network={"id": network.vnet_id},
-            registration_enabled=False,
-            tags=tags,
-            opts=child,
-        )
-        endpoint = azure_network.PrivateEndpoint(
-            f"{name}-pe",
-            resource_group_name=group,
-            location=network.location,
-            private_endpoint_name=physical_name(name, "acr-pe"),
-            subnet={"id": network.endpoint_subnet_id},
-            private_link_service_connections=[
-                {"name": "registry", "private_link_service_id": registry.id, "group_ids": ["registry"]}
-            ],
-            tags=tags,
-            opts=child,
-        )
-        dns = azure_network.PrivateDnsZoneGroup(
-            f"{name}-pe-dns",
-            resource_group_name=group,
-            private_endpoint_name=endpoint.name,
-            private_dns_zone_group_name="registry",
-            private_dns_zone_configs=[{"name": "azurecr", "private_dns_zone_id": zone.id}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[link]),
+        dns = private_endpoint_with_dns(
+            name,
+            name,
+            REGISTRY_LINK,
+            registry.id,
+            EndpointSubnet(group, network.location, network.vnet_id, network.endpoint_subnet_id),
+            tags,
+            child,
         )
         # The name as created (the plan's stand-in reports a logical one), once the registry exists.
         registry_name = registry.id.apply(lambda _: args.registry_name)

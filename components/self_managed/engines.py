@@ -60,6 +60,9 @@ class Engine:
     runtime: Runtime
 
 
+NON_ROOT = Runtime(run_as_user=NON_ROOT_UID, pod_security="restricted")
+"""Images that run as any user (the bucket-import Jobs' cloud CLIs)."""
+
 TGI_ROOT_REASON = (
     "The TGI image's Python lives under /root/.local/share/uv (mode 700), so only root can start it "
     "(huggingface/text-generation-inference#3082, fix #3197 unmerged as of 3.3.7)."
@@ -104,8 +107,7 @@ def base_env(engine: Engine) -> list[dict[str, Any]]:
     ]
 
 
-def pod_security_context(engine: Engine) -> dict[str, Any]:
-    runtime = engine.runtime
+def pod_security_context(runtime: Runtime) -> dict[str, Any]:
     context: dict[str, Any] = {"seccomp_profile": {"type": "RuntimeDefault"}}
     if runtime.root:
         context.update({"run_as_user": 0, "run_as_group": 0})
@@ -123,7 +125,7 @@ def pod_security_context(engine: Engine) -> dict[str, Any]:
     return context
 
 
-def container_security_context(engine: Engine) -> dict[str, Any]:
+def container_security_context(runtime: Runtime) -> dict[str, Any]:
     """Root or not, the same restrictions: no escalation, no capabilities, read-only root, seccomp."""
     context: dict[str, Any] = {
         "allow_privilege_escalation": False,
@@ -132,7 +134,6 @@ def container_security_context(engine: Engine) -> dict[str, Any]:
         "capabilities": {"drop": ["ALL"]},
         "seccomp_profile": {"type": "RuntimeDefault"},
     }
-    runtime = engine.runtime
     if runtime.root:
         context.update({"run_as_user": 0, "run_as_group": 0})
     else:

@@ -321,7 +321,7 @@ class TgiService(pulumi.ComponentResource):
             "env": env,
             "ports": ports,
             "resources": resources,
-            "security_context": container_security_context(engine),
+            "security_context": container_security_context(engine.runtime),
             # Model download and shard loading can take tens of minutes: only the startup probe
             # waits that long; readiness and liveness take over once it has passed.
             "startup_probe": {
@@ -365,7 +365,7 @@ class TgiService(pulumi.ComponentResource):
             "automount_service_account_token": False,
             "enable_service_links": False,
             "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
-            "security_context": pod_security_context(engine),
+            "security_context": pod_security_context(engine.runtime),
             "node_selector": dict(args.node_selector),
             "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
             "topology_spread_constraints": [

@@ -155,7 +155,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
             "requests": {"cpu": "2", "memory": "8Gi"},
             "limits": {"cpu": "2", "memory": "8Gi"},
         },
-        "security_context": container_security_context(args.engine),
+        "security_context": container_security_context(args.engine.runtime),
         "volume_mounts": [
             {"name": "model-cache", "mount_path": CACHE_PATH},
             {"name": "tmp", "mount_path": TMP_PATH},
@@ -166,7 +166,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
         "automount_service_account_token": False,
         "enable_service_links": False,
         "restart_policy": "OnFailure",
-        "security_context": pod_security_context(args.engine),
+        "security_context": pod_security_context(args.engine.runtime),
         "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
         "containers": [container],
         "volumes": [

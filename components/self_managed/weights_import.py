@@ -33,16 +33,20 @@ from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
 from pulumi_azure_native import authorization as azure_authorization
 from pulumi_azure_native import managedidentity as azure_managedidentity
-from pulumi_azure_native import network as azure_network
-from pulumi_azure_native import privatedns as azure_privatedns
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 from pulumi_gcp import storage as gcp_storage
 from pulumi_kubernetes import batch as k8s_batch
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import networking as k8s_networking
 
-from components.naming import physical_name
-from components.self_managed.engines import CACHE_PATH, NON_ROOT_UID, TMP_PATH
+from components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
+from components.self_managed.engines import (
+    CACHE_PATH,
+    NON_ROOT,
+    TMP_PATH,
+    container_security_context,
+    pod_security_context,
+)
 from components.self_managed.weights import (
     EGRESS_HOSTS_ANNOTATION,
     EGRESS_PATH_ANNOTATION,
@@ -173,16 +177,7 @@ def import_job(
             *(dict(e) for e in weights.env),
         ],
         "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
-        "security_context": {
-            "allow_privilege_escalation": False,
-            "privileged": False,
-            "read_only_root_filesystem": True,
-            "run_as_non_root": True,
-            "run_as_user": NON_ROOT_UID,
-            "run_as_group": NON_ROOT_UID,
-            "capabilities": {"drop": ["ALL"]},
-            "seccomp_profile": {"type": "RuntimeDefault"},
-        },
+        "security_context": container_security_context(NON_ROOT),
         "volume_mounts": [
             {"name": "model-cache", "mount_path": CACHE_PATH},
             {"name": "tmp", "mount_path": TMP_PATH},
@@ -194,14 +189,7 @@ def import_job(
         "automount_service_account_token": False,
         "enable_service_links": False,
         "restart_policy": "OnFailure",
-        "security_context": {
-            "run_as_non_root": True,
-            "run_as_user": NON_ROOT_UID,
-            "run_as_group": NON_ROOT_UID,
-            "fs_group": NON_ROOT_UID,
-            "fs_group_change_policy": "OnRootMismatch",
-            "seccomp_profile": {"type": "RuntimeDefault"},
-        },
+        "security_context": pod_security_context(NON_ROOT),
         "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
         "containers": [container],
         "volumes": [
@@ -414,6 +402,7 @@ def gcs_import(name: str, args: GcsImport, opts: pulumi.ResourceOptions) -> Weig
 # --- Azure: Blob Storage over its private endpoint, AKS workload identity --------------------------
 
 BLOB_ZONE = "privatelink.blob.core.windows.net"
+BLOB_LINK = PrivateLinkService(zone=BLOB_ZONE, group_id="blob", zone_config="blob", stem="blob")
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 ENTRA_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 BLOB_SCRIPT = """\
@@ -518,42 +507,6 @@ def _blob_endpoint(
     name: str, args: BlobImport, tags: dict[str, str], opts: pulumi.ResourceOptions
 ) -> pulumi.Resource:
     """The storage account's blob private endpoint, and the zone that resolves its name to it."""
-    zone = azure_privatedns.PrivateZone(
-        f"{name}-blob-zone",
-        private_zone_name=BLOB_ZONE,
-        resource_group_name=args.resource_group_name,
-        location="global",
-        tags=tags,
-        opts=opts,
-    )
-    link = azure_privatedns.VirtualNetworkLink(
-        f"{name}-blob-zone-link",
-        virtual_network_link_name=physical_name(name, "blob-link"),
-        private_zone_name=zone.name.apply(lambda _: BLOB_ZONE),
-        resource_group_name=args.resource_group_name,
-        location="global",
-        virtual_network={"id": args.vnet_id},
-        registration_enabled=False,
-        tags=tags,
-        opts=opts,
-    )
-    endpoint = azure_network.PrivateEndpoint(
-        f"{name}-blob-pe",
-        resource_group_name=args.resource_group_name,
-        location=args.location,
-        private_endpoint_name=physical_name(name, "blob-pe"),
-        subnet={"id": args.endpoint_subnet_id},
-        private_link_service_connections=[
-            {"name": "blob", "private_link_service_id": args.storage_account_id, "group_ids": ["blob"]}
-        ],
-        tags=tags,
-        opts=opts,
-    )
-    return azure_network.PrivateDnsZoneGroup(
-        f"{name}-blob-pe-dns",
-        resource_group_name=args.resource_group_name,
-        private_endpoint_name=endpoint.name,
-        private_dns_zone_group_name="blob",
-        private_dns_zone_configs=[{"name": "blob", "private_dns_zone_id": zone.id}],
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[link])),
-    )
+    assert args.vnet_id is not None and args.endpoint_subnet_id is not None
+    where = EndpointSubnet(args.resource_group_name, args.location, args.vnet_id, args.endpoint_subnet_id)
+    return private_endpoint_with_dns(f"{name}-blob", name, BLOB_LINK, args.storage_account_id, where, tags, opts)
