@@ -184,12 +184,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     else:
         # NetworkPolicy cannot name a host: HTTPS to public addresses only; the network's egress
         # firewall narrows it to the hub's names.
-        egress.append(
-            {
-                "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
-                "ports": [{"protocol": "TCP", "port": 443}],
-            }
-        )
+        egress.append(public_https_egress_rule())
     k8s_networking.v1.NetworkPolicy(
         f"{name}-weights-egress",
         metadata={"name": f"{args.app}-weights-egress", "namespace": args.namespace, "labels": labels},
@@ -221,6 +216,15 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
             opts, pulumi.ResourceOptions(delete_before_replace=True, depends_on=list(download.after))
         ),
     )
+
+
+def public_https_egress_rule() -> dict[str, Any]:
+    """HTTPS to any public address (nothing private, nor the metadata server): what a NetworkPolicy can say
+    where the destination is a host name; the network's routing or firewall decides the rest."""
+    return {
+        "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+        "ports": [{"protocol": "TCP", "port": 443}],
+    }
 
 
 def dns_egress_rule() -> dict[str, Any]:

@@ -50,8 +50,8 @@ from components.self_managed.engines import (
 from components.self_managed.weights import (
     EGRESS_HOSTS_ANNOTATION,
     EGRESS_PATH_ANNOTATION,
-    PRIVATE_RANGES,
     dns_egress_rule,
+    public_https_egress_rule,
 )
 
 MODELS_PATH = f"{CACHE_PATH}/models"
@@ -156,12 +156,7 @@ def import_job(
         )
     # NetworkPolicy cannot name the S3 gateway's prefix list or Google's private VIPs: HTTPS to public
     # addresses, where the network routes only to the storage service's private path.
-    egress.append(
-        {
-            "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
-            "ports": [{"protocol": "TCP", "port": 443}],
-        }
-    )
+    egress.append(public_https_egress_rule())
     # Fragments typed Any, as elsewhere: mypy's inference over the SDK's nested typed dicts is slow.
     policy_meta: Any = {"name": f"{args.app}-weights-import-egress", "namespace": args.namespace, "labels": labels}
     policy_spec: Any = {"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress}
