@@ -16,7 +16,7 @@ A cluster Triplane did not create cannot be inspected: what its stack entry decl
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -817,28 +817,41 @@ def endpoint_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Ne
 # --- the pass ------------------------------------------------------------------------------------
 
 
-def runtime_paths(resources: list[Res], environment: Mapping[str, Any] | None) -> list[Need]:
-    """Every run-time need of the plan, met or not, in a stable order."""
+def runtime_paths(
+    resources: list[Res], environment: Mapping[str, Any] | None, kinds: Collection[str] | None = None
+) -> list[Need]:
+    """Every run-time need of the plan (or of the given kinds only), met or not, in a stable order."""
+    wanted = set(KINDS) if kinds is None else set(kinds)
     graph = Graph(resources)
     found = clusters(graph, environment)
-    allowlist = allowlisted_hosts(graph)
+    allowlist = allowlisted_hosts(graph) if wanted & {"images", "weights"} else set()
     needs: list[Need] = []
     for cluster in found.values():
-        needs += image_needs(graph, cluster, allowlist)
-        needs += crd_needs(graph, cluster)
-        needs += autoscaling_needs(cluster)
-        needs += gpu_needs(graph, cluster)
-        needs += weights_needs(graph, cluster, allowlist, environment)
-        needs += deployer_needs(graph, cluster, environment)
-    needs += cloud_api_needs(graph)
-    needs += endpoint_needs(graph, found.values())
+        if "images" in wanted:
+            needs += image_needs(graph, cluster, allowlist)
+        if "crds" in wanted:
+            needs += crd_needs(graph, cluster)
+        if "autoscaling" in wanted:
+            needs += autoscaling_needs(cluster)
+        if "gpus" in wanted:
+            needs += gpu_needs(graph, cluster)
+        if "weights" in wanted:
+            needs += weights_needs(graph, cluster, allowlist, environment)
+        if "deployer" in wanted:
+            needs += deployer_needs(graph, cluster, environment)
+    if "cloud-apis" in wanted:
+        needs += cloud_api_needs(graph)
+    if "endpoints" in wanted:
+        needs += endpoint_needs(graph, found.values())
     return needs
 
 
 def _check(kind: str) -> Callable[[list[Res], dict[str, Any]], Iterator[tuple[str, str | None]]]:
+    """One policy's check: the needs of its own kind only (each `deployable-*` policy runs on its own)."""
+
     def check(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
-        for need in runtime_paths(resources, environment_spec()):
-            if need.kind == kind and not need.met:
+        for need in runtime_paths(resources, environment_spec(), kinds=(kind,)):
+            if not need.met:
                 yield need.message(), need.urn
 
     return check

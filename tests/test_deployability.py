@@ -494,3 +494,16 @@ def test_a_bucket_import_over_declared_service_endpoints_is_an_assumption() -> N
     plan.deployment(provider, server=True, env={"HF_HUB_OFFLINE": "1"}, claim="cache", deps=(job,))
     [need] = [n for n in plan.needs("weights") if "private path" in n.what]
     assert (need.met, need.assumption) == (True, True)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_each_policy_computes_exactly_its_own_kind(stack: str) -> None:
+    from policies.deployability import KINDS
+    from triplane.runtime import environment_of, plan_resources
+    from triplane.stackfile import load_stack, plan_stack
+
+    resources = plan_resources(plan_stack(stack))
+    environment = environment_of(load_stack(stack).config)
+    every = runtime_paths(resources, environment)
+    for kind in KINDS:
+        assert runtime_paths(resources, environment, kinds=(kind,)) == [n for n in every if n.kind == kind]
