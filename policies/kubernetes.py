@@ -296,13 +296,26 @@ def _restrictions_missing(spec: dict[str, Any], container: dict[str, Any]) -> li
     return missing
 
 
+MIN_RUN_AS_USER = 10000
+"""UIDs below this belong to host accounts on common node images (CKV_K8S_40)."""
+
+
+def _run_as_user(spec: dict[str, Any], container: dict[str, Any]) -> Any:
+    pod_user = (spec.get("securityContext") or {}).get("runAsUser")
+    return (container.get("securityContext") or {}).get("runAsUser", pod_user)
+
+
 def _non_root(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     spec = pod_spec(resource)
     if spec is None:
         return
+    minimum = int(cfg.get("minRunAsUser", MIN_RUN_AS_USER))
     for where, container in containers(spec):
         root = _runs_as_root(spec, container)
         if root is False:
+            user = _run_as_user(spec, container)
+            if user is not None and not is_unknown(user) and float(user) < minimum:
+                yield f"{where} runs as UID {int(float(user))}, which host accounts use: run as {minimum} or above"
             continue
         image = container.get("image")
         if root_image(image, cfg) is not None:
@@ -626,8 +639,8 @@ POLICIES = [
     ),
     resource_policy(
         name="k8s-run-as-non-root",
-        description="Containers run as a non-root user, unless their image is listed as needing root and "
-        "they keep every other restriction.",
+        description="Containers run as a non-root user with a UID of 10000 or above, unless their image is "
+        "listed as needing root and they keep every other restriction.",
         types=list(WORKLOADS),
         check=_non_root,
         severity=HIGH,
@@ -635,8 +648,12 @@ POLICIES = [
         "cache volume for the model. An image that cannot run otherwise goes in rootImages with its reason, "
         "and keeps allowPrivilegeEscalation false, a read-only root filesystem, capabilities drop ALL, the "
         "RuntimeDefault seccomp profile and no service-account token.",
-        references=[checkov("CKV_K8S_23")],
-        config={"rootImages": ROOT_IMAGES_SCHEMA},
+        references=[checkov("CKV_K8S_23"), checkov("CKV_K8S_40")],
+        config={
+            "rootImages": ROOT_IMAGES_SCHEMA,
+            "minRunAsUser": {"type": "integer", "minimum": 1, "default": MIN_RUN_AS_USER,
+                             "description": "Lowest UID a non-root container may run as (clear of host users)."},
+        },
         tags=["self-managed", "pod-security"],
     ),
     stack_policy(

@@ -73,7 +73,7 @@ SECURE_CONTAINER = {
     "resources": {"requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
                   "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}},
     "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "runAsNonRoot": True,
-                        "runAsUser": 1000, "capabilities": {"drop": ["ALL"]}},
+                        "runAsUser": 10001, "capabilities": {"drop": ["ALL"]}},
 }
 
 

@@ -231,12 +231,12 @@ def test_gpu_resources_and_placement(plan: Plan) -> None:
 
 def test_secrets_by_reference_and_marked_secret(plan: Plan) -> None:
     env = {e["name"]: e for e in container(plan, "t-tgi")["env"]}
-    assert env["HF_TOKEN"] == {
-        "name": "HF_TOKEN",
-        "valueFrom": {"secretKeyRef": {"name": "t-tgi-hf-token", "key": "HF_TOKEN"}},
+    # The server runs offline: the Hugging Face token is the download Job's alone, as a file.
+    assert not {"HF_TOKEN", "HF_TOKEN_PATH"} & set(env)
+    assert env["API_KEY"] == {
+        "name": "API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "t-tgi-api-key", "key": "API_KEY"}},
     }
-    assert env["API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "t-tgi-api-key", "key": "API_KEY"}
-    assert all("value" not in e for name, e in env.items() if name in ("HF_TOKEN", "API_KEY"))
     token = one(plan, "core/v1:Secret", "t-tgi-hf-token")
     assert is_secret(token.inputs["stringData"])
     assert token.secret_paths() == ["stringData"]
@@ -309,8 +309,15 @@ def test_download_job_runs_before_the_server_on_the_gpu_nodes(plan: Plan) -> Non
         "--revision", "0e9e39f249a16976918f6564b8830bc894c89659", "--json-output",
     ]  # fmt: skip
     env = {e["name"]: e for e in download["env"]}
-    assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "t-tgi-hf-token", "key": "HF_TOKEN"}
-    assert pod["volumes"][0] == {"name": "model-cache", "persistentVolumeClaim": {"claimName": "t-tgi-cache"}}
+    assert "HF_TOKEN" not in env
+    assert env["HF_TOKEN_PATH"] == {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["model-cache"] == {"name": "model-cache", "persistentVolumeClaim": {"claimName": "t-tgi-cache"}}
+    assert volumes["hf-token"]["secret"] == {
+        "secretName": "t-tgi-hf-token", "items": [{"key": "HF_TOKEN", "path": "token"}], "defaultMode": 0o440,
+    }  # fmt: skip
+    mounts = {m["name"]: m for m in download["volumeMounts"]}
+    assert mounts["hf-token"] == {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True}
     annotations = job.inputs["metadata"]["annotations"]
     assert int(annotations["pulumi.com/timeoutSeconds"]) == job.inputs["spec"]["activeDeadlineSeconds"] > 3600
     assert "pulumi.com/skipAwait" not in annotations
@@ -343,9 +350,10 @@ def test_disruption_budget_and_scaled_object(plan: Plan) -> None:
     assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (2, 4)
     assert [t["type"] for t in scaled["triggers"]] == ["prometheus"]  # never CPU
     assert scaled["triggers"][0]["metadata"]["query"] == 'sum(tgi_queue_size{namespace="chat",service="t-tgi-metrics"})'
-    assert scaled["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"][
-        "stabilizationWindowSeconds"
-    ] == 600
+    assert (
+        scaled["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
+        == 600
+    )
     # The autoscaler owns the replica count.
     assert "replicas" not in one(plan, "apps/v1:Deployment", "t-tgi-deployment").inputs["spec"]
 

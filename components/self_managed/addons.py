@@ -73,6 +73,10 @@ WEBHOOK_PORT = 10250
 """Private GKE control planes reach nodes on 443 and 10250 only: KEDA's metrics API server and
 webhook listen there (inside their pods) instead of on 6443 and 9443."""
 
+ADDON_UID = 65534
+"""`nobody`: every add-on runs as one high, unprivileged UID (>= 10000, clear of host users); their
+static binaries need no passwd entry and their volumes are writable through fsGroup."""
+
 CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
@@ -81,12 +85,12 @@ CONTAINER_SECURITY = {
 }
 
 
-def _pod_security(uid: int, gid: int | None = None) -> dict[str, Any]:
+def _pod_security(uid: int) -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
         "runAsUser": uid,
-        "runAsGroup": gid if gid is not None else uid,
-        "fsGroup": gid if gid is not None else uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
@@ -167,7 +171,7 @@ def _prometheus_values(source: ImageSource) -> dict[str, Any]:
             "admissionWebhooks": {"enabled": False},
             "tls": {"enabled": False},
             "serviceMonitor": {"selfMonitor": False},
-            "securityContext": _pod_security(65534),
+            "securityContext": _pod_security(ADDON_UID),
             "containerSecurityContext": dict(CONTAINER_SECURITY),
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
         },
@@ -184,7 +188,7 @@ def _prometheus_values(source: ImageSource) -> dict[str, Any]:
                 "podMonitorNamespaceSelector": {},
                 # Autoscaling reads the last minutes only: a short retention keeps the volume small.
                 "retention": "2d",
-                "securityContext": _pod_security(1000, 2000),
+                "securityContext": _pod_security(ADDON_UID),
                 "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
             },
         },
@@ -203,7 +207,7 @@ def _keda_values(source: ImageSource) -> dict[str, Any]:
         "crds": {"install": True},
         "service": {"portHttpsTarget": WEBHOOK_PORT},
         "webhooks": {"port": WEBHOOK_PORT},
-        "podSecurityContext": {c: _pod_security(1000) for c in components},
+        "podSecurityContext": {c: _pod_security(ADDON_UID) for c in components},
         "securityContext": {c: dict(CONTAINER_SECURITY) for c in components},
     }
 

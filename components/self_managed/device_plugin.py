@@ -84,7 +84,9 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                                 "security_context": {
                                     "allow_privilege_escalation": False,
                                     "privileged": False,
+                                    "read_only_root_filesystem": True,
                                     "capabilities": {"drop": ["ALL"]},
+                                    "seccomp_profile": {"type": "RuntimeDefault"},
                                 },
                                 "resources": {
                                     "requests": {"cpu": "50m", "memory": "64Mi"},

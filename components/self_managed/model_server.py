@@ -2,16 +2,16 @@
 
 Creates, in its own namespace (Pod Security enforced at the strictest level the engine's image
 supports, `restricted` warned and audited; see `engines`): a ServiceAccount without an API token;
-Secrets for the Hugging Face token and the API key (referenced by `secretKeyRef`, never literal env
-values); a PersistentVolumeClaim for the model cache (unless an existing one is named); the Job that
-downloads the pinned revision into it once (`weights`), or copies it from a bucket (`weights_import`;
-neither when the claim is pre-filled); the Deployment, created after that Job (pinned image, args
-only, GPUs per pod = shards, `/dev/shm` in memory, the engine's user with no capabilities, no
-escalation and a read-only root filesystem, `HF_HUB_OFFLINE=1`, a startup probe with a long budget);
-a Service (ClusterIP, or an internal load balancer, never a public one); NetworkPolicies (deny by
-default, ingress only from the named clients, egress only to DNS; the download Job alone may reach
-the hub, the import Job alone its bucket); a PodDisruptionBudget;
-optionally a KEDA ScaledObject on the queue size and a
+Secrets for the Hugging Face token (mounted as a file by the download Job only) and the API key (a
+`secretKeyRef`, never a literal env value); a PersistentVolumeClaim for the model cache (unless an
+existing one is named); the Job that downloads the pinned revision into it once (`weights`), or
+copies it from a bucket (`weights_import`; neither when the claim is pre-filled); the Deployment,
+created after that Job (pinned image, args only, GPUs per pod = shards, `/dev/shm` in memory, the
+engine's user with no capabilities, no escalation and a read-only root filesystem,
+`HF_HUB_OFFLINE=1`, a startup probe with a long budget); a Service (ClusterIP, or an internal load
+balancer, never a public one); NetworkPolicies (deny by default, ingress only from the named
+clients, egress only to DNS; the download Job alone may reach the hub, the import Job alone its
+bucket); a PodDisruptionBudget; optionally a KEDA ScaledObject on the queue size and a
 ServiceMonitor (`components.self_managed.autoscaling`).
 
 The same interface serves both engines: `engine="vllm"` swaps the image, arguments, port and
@@ -202,9 +202,7 @@ class TgiService(pulumi.ComponentResource):
         def meta(object_name: str, extra: Mapping[str, str] | None = None) -> Any:
             return {"name": object_name, "namespace": ns, "labels": {**labels, **(extra or {})}}
 
-        k8s_core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=in_ns
-        )
+        k8s_core.v1.ServiceAccount(f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=in_ns)
 
         env = base_env(engine)
         # The server only ever reads the cache: the download Job (or an import) filled it.
@@ -216,9 +214,12 @@ class TgiService(pulumi.ComponentResource):
             ]
         secret_names: list[str] = []
         secrets: list[pulumi.Resource] = []
-        for key, value, env_name in (
-            ("hf-token", args.hf_token, "HF_TOKEN"),
-            ("api-key", args.api_key, engine.api_key_env),
+        # The server runs offline and never needs the Hugging Face token: only the download Job
+        # mounts it, as a file. TGI and vLLM read their API key from the environment alone
+        # (`API_KEY`, `VLLM_API_KEY`; neither takes a file), so that one stays a secretKeyRef.
+        for key, value, env_name, server_reads in (
+            ("hf-token", args.hf_token, "HF_TOKEN", False),
+            ("api-key", args.api_key, engine.api_key_env, True),
         ):
             if value is None:
                 continue
@@ -232,7 +233,8 @@ class TgiService(pulumi.ComponentResource):
             )
             secret_names.append(secret_name)
             secrets.append(secret)
-            env.append({"name": env_name, "value_from": {"secret_key_ref": {"name": secret_name, "key": env_name}}})
+            if server_reads:
+                env.append({"name": env_name, "value_from": {"secret_key_ref": {"name": secret_name, "key": env_name}}})
 
         claim: list[pulumi.Resource] = []
         if args.cache.existing_claim is not None:

@@ -116,6 +116,9 @@ class DownloadJobArgs:
     """The Secret holding `HF_TOKEN` (gated models)."""
 
 
+TOKEN_MOUNT = "/var/run/secrets/huggingface"
+TOKEN_FILE = "token"
+
 DOWNLOAD_COMPONENT = "weights-download"
 EGRESS_HOSTS_ANNOTATION = "triplane.io/egress-hosts"
 EGRESS_PATH_ANNOTATION = "triplane.io/egress-path"
@@ -137,15 +140,16 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
         {"name": "HF_HUB_DOWNLOAD_TIMEOUT", "value": "60"},
     ]
     if args.token_secret is not None:
-        token = {"secret_key_ref": {"name": args.token_secret, "key": "HF_TOKEN"}}
-        env.append({"name": "HF_TOKEN", "value_from": token})
+        # huggingface_hub reads the token from the file HF_TOKEN_PATH names: it never sits in the
+        # environment, where a process listing or a crash dump would show it.
+        env.append({"name": "HF_TOKEN_PATH", "value": f"{TOKEN_MOUNT}/{TOKEN_FILE}"})
     if download.https_proxy is not None:
         # Python's and Rust's HTTP clients (hf_transfer, hf_xet) read either spelling.
         for variable in ("HTTPS_PROXY", "https_proxy"):
             env.append({"name": variable, "value": download.https_proxy})
         for variable in ("NO_PROXY", "no_proxy"):
             env.append({"name": variable, "value": ".svc,.cluster.local,localhost,127.0.0.1"})
-    container = {
+    container: Any = {
         "name": "download",
         "image": args.image,
         "image_pull_policy": "IfNotPresent",
@@ -161,6 +165,23 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
             {"name": "tmp", "mount_path": TMP_PATH},
         ],
     }
+    volumes: list[Any] = [
+        {"name": "model-cache", "persistent_volume_claim": {"claim_name": args.claim_name}},
+        {"name": "tmp", "empty_dir": {"size_limit": "20Gi"}},
+    ]
+    if args.token_secret is not None:
+        container["volume_mounts"].append({"name": "hf-token", "mount_path": TOKEN_MOUNT, "read_only": True})
+        # Owner and group read only: the pod's fsGroup is the group of a non-root engine's user.
+        volumes.append(
+            {
+                "name": "hf-token",
+                "secret": {
+                    "secret_name": args.token_secret,
+                    "items": [{"key": "HF_TOKEN", "path": TOKEN_FILE}],
+                    "default_mode": 0o440,
+                },
+            }
+        )
     pod_spec: Any = {
         "service_account_name": args.app,
         "automount_service_account_token": False,
@@ -169,10 +190,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
         "security_context": pod_security_context(args.engine.runtime),
         "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
         "containers": [container],
-        "volumes": [
-            {"name": "model-cache", "persistent_volume_claim": {"claim_name": args.claim_name}},
-            {"name": "tmp", "empty_dir": {"size_limit": "20Gi"}},
-        ],
+        "volumes": volumes,
     }
     if args.node_selector:
         pod_spec["node_selector"] = dict(args.node_selector)
