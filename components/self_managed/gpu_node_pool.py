@@ -13,7 +13,9 @@ Creates, depending on the cluster it is given:
   (AKS adds `kubernetes.azure.com/scalesetpriority=spot` to spot pools).
 
 Every pool carries the labels `triplane.io/gpu-type`, `triplane.io/capacity-type` and
-`triplane.io/node-pool`, which the model servers select on. Scale to zero is allowed on all three.
+`triplane.io/node-pool`, which the model servers select on. A pool may shrink to zero nodes on all
+three; it grows again only when a pending pod asks for a GPU, which for a model server at zero
+replicas means its `autoscaling.active_hours` cron trigger (KEDA) has started one.
 """
 
 from __future__ import annotations
