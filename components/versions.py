@@ -211,8 +211,10 @@ BEDROCK_MODELS: frozenset[str] = frozenset(
         "amazon.titan-text-express-v1",
         "amazon.titan-text-premier-v1:0",
         "amazon.titan-embed-text-v2:0",
-        # Meta, Mistral AI, Cohere, AI21 Labs, DeepSeek, OpenAI open weights (model-ids.html and the
-        # providers' model cards under docs.aws.amazon.com/bedrock/latest/userguide/model-cards-*.html).
+        # Meta, Mistral AI, Cohere, AI21 Labs, DeepSeek, OpenAI open weights (model-ids.html, model-parameters-
+        # openai.html, the providers' model cards under docs.aws.amazon.com/bedrock/latest/userguide/model-cards-*,
+        # and docs.mistral.ai/deployment/cloud/aws for Mistral's list; Mistral Large 3 and Ministral 3 are left
+        # out until their IDs are read).
         "meta.llama3-1-8b-instruct-v1:0",
         "meta.llama3-1-70b-instruct-v1:0",
         "meta.llama3-1-405b-instruct-v1:0",
@@ -225,6 +227,8 @@ BEDROCK_MODELS: frozenset[str] = frozenset(
         "mistral.mistral-large-2402-v1:0",
         "mistral.mistral-small-2402-v1:0",
         "mistral.pixtral-large-2502-v1:0",
+        "mistral.mixtral-8x7b-instruct-v0:1",
+        "mistral.mistral-7b-instruct-v0:2",
         "cohere.command-r-v1:0",
         "cohere.command-r-plus-v1:0",
         "cohere.embed-english-v3",
@@ -355,10 +359,12 @@ class Family:
     pattern: re.Pattern[str]
     services: tuple[str, ...]
     """Where the family is offered: SaaS providers first, then managed services."""
+    bedrock_vendor: str = ""
+    """The vendor prefix its Bedrock IDs carry (`anthropic.` for claude)."""
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("Anthropic", "claude", re.compile(r"^claude"), ("anthropic", "bedrock", "vertex")),
+    Family("Anthropic", "claude", re.compile(r"^claude"), ("anthropic", "bedrock", "vertex"), "anthropic"),
     # gpt-oss is OpenAI's open-weight family, served by others too (Bedrock): not owned here.
     Family(
         "OpenAI", "gpt / o-series",
@@ -366,14 +372,16 @@ FAMILIES: tuple[Family, ...] = (
         ("openai", "azure"),
     ),
     Family("Google", "gemini", re.compile(r"^gemini"), ("gemini", "vertex")),
-    Family("Cohere", "command / embed / rerank", re.compile(r"^(command|embed-|rerank-)"), ("cohere", "bedrock")),
+    Family(
+        "Cohere", "command / embed / rerank", re.compile(r"^(command|embed-|rerank-)"), ("cohere", "bedrock"), "cohere"
+    ),
     Family(
         "Mistral AI", "mistral",
         re.compile(r"^(mistral|mixtral|codestral|magistral|ministral|devstral|pixtral)"),
-        ("mistral", "bedrock", "vertex"),
+        ("mistral", "bedrock", "vertex"), "mistral",
     ),
-    Family("Amazon", "nova / titan", re.compile(r"^(nova|titan)"), ("bedrock",)),
-    Family("Meta", "llama", re.compile(r"^llama"), ("bedrock", "vertex")),
+    Family("Amazon", "nova / titan", re.compile(r"^(nova|titan)"), ("bedrock",), "amazon"),
+    Family("Meta", "llama", re.compile(r"^llama"), ("bedrock", "vertex"), "meta"),
 )  # fmt: skip
 """Who owns each model family and which services offer it: an ID of a family its service does not
 offer is refused, naming where it is offered."""
@@ -457,6 +465,12 @@ def model_problem(service: str, model_id: str, *, allow_unlisted: bool = False) 
         return (
             f"{model_id}: {family.label} models are {family.vendor}'s and {title} does not serve them: "
             f"{_where(family)}" + (f" (closest {owner} IDs: {near})" if near else "")
+        )
+    vendor = _GEOGRAPHY.sub("", model_id).partition(".")[0] if service == "bedrock" else ""
+    if family is not None and family.bedrock_vendor and vendor and vendor != family.bedrock_vendor:
+        return (
+            f"{model_id}: {family.label} models are {family.vendor}'s, published on Amazon Bedrock as "
+            f"{family.bedrock_vendor}.<model>, not {vendor}.<model>"
         )
     if is_listed(service, model_id):
         return None

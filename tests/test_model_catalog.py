@@ -140,12 +140,14 @@ def test_real_ids_pass(case: dict[str, Any]) -> None:
          "gemini models are Google's and Amazon Bedrock does not serve them"),
         (use_case("gcp", [{"id": "gpt-4o"}], allow_unlisted_model=True),
          "gpt / o-series models are OpenAI's and Vertex AI does not serve them: use provider openai, or Azure OpenAI"),
+        (use_case("aws", [{"id": "meta.claude-9-imaginary-v1:0"}], allow_unlisted_model=True),
+         "claude models are Anthropic's, published on Amazon Bedrock as anthropic.<model>, not meta.<model>"),
         (use_case("azure", [{"id": "claude-sonnet-4-6"}]),
          "claude models are Anthropic's and Azure OpenAI does not serve them: use provider anthropic, or Amazon "
          "Bedrock / Vertex AI"),
     ],
     ids=["gpt-on-anthropic", "command-on-mistral", "gemini-on-azure", "gemini-on-bedrock", "gpt-on-vertex",
-         "claude-on-azure"],
+         "claude-under-meta-on-bedrock", "claude-on-azure"],
 )
 def test_another_vendors_family_is_refused_even_with_the_flag(case: dict[str, Any], expected: str) -> None:
     assert expected in refusal(case)
