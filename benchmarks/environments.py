@@ -25,9 +25,9 @@ PATTERNS = ("saas", "cloud-managed", "self-managed")
 CLASSIFICATIONS = ("public", "internal", "confidential")
 SAAS_PROVIDERS = {
     "openai": ["gpt-4o-mini"],
-    "anthropic": ["claude-3-5-haiku-20241022"],
+    "anthropic": ["claude-haiku-4-5"],
     "mistral": ["mistral-large-latest"],
-    "cohere": ["command-r-plus"],
+    "cohere": ["command-r-plus-08-2024"],
     "gemini": ["gemini-3.5-flash"],
 }
 SAAS_PRINCIPALS = {

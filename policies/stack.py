@@ -20,9 +20,11 @@ from typing import Any
 
 from policies.catalog import taggable_types
 from policies.common import (
+    ADVISORY,
     COMPONENT_PREFIX,
     CRITICAL,
     HIGH,
+    LOW,
     MEDIUM,
     PATTERN_OF_MODULE,
     Res,
@@ -269,6 +271,21 @@ def _model_allowlist(resources: list[Res], cfg: dict[str, Any]) -> Iterator[tupl
                     )
 
 
+def _unlisted_models(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    cases = use_cases(resources)
+    for declared in (environment_spec() or {}).get("use_cases") or []:
+        if not isinstance(declared, dict) or declared.get("allow_unlisted_model") is not True:
+            continue
+        name = str(declared.get("name") or "?")
+        models = ", ".join(_declared_models(declared)) or "none listed"
+        case = cases.get(name)
+        yield (
+            f"use case {name} sets allow_unlisted_model: true, so its model IDs ({models}) are checked for format "
+            "and vendor family only, not against Triplane's dated model catalog",
+            case.anchor if case is not None else None,
+        )
+
+
 def _owners(resources: list[Res], cases: dict[str, UseCase]) -> dict[str, str]:
     """URN -> use case, from the resource's own tags or those of its top component's tagged children."""
     by_component: dict[str, str] = {}
@@ -429,6 +446,17 @@ POLICIES = [
             }
         },
         tags=["stack", "data-governance"],
+    ),
+    stack_policy(
+        name="model-ids-unlisted",
+        description="Flags use cases that set allow_unlisted_model, whose model IDs the dated catalog does "
+        "not vouch for.",
+        check=_unlisted_models,
+        severity=LOW,
+        enforcement=ADVISORY,
+        remediation="Confirm the model ID exists in the provider's console or model list, then remove "
+        "allow_unlisted_model once components/versions.py lists it (or use a listed ID).",
+        tags=["stack", "models"],
     ),
     resource_policy(
         name="no-plaintext-credentials",

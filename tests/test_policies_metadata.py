@@ -69,7 +69,7 @@ def test_packs_partition_the_policies() -> None:
     stack_level = {p.name for p in PACK_POLICIES["triplane"] if p.name.split("-")[0] not in
                    ("aws", "azure", "gcp", "k8s", "deployable")}
     assert stack_level == {"classification-allowed-patterns", "required-tags", "model-allowlist",
-                           "no-plaintext-credentials", "stateful-resources-protected"}
+                           "model-ids-unlisted", "no-plaintext-credentials", "stateful-resources-protected"}
     assert names("triplane") == set(REGISTRY)
     assert names("triplane") == set().union(*(names(p) for p in CLOUD_PACKS), names("triplane-kubernetes"))
     for pack in CLOUD_PACKS:

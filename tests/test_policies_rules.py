@@ -37,6 +37,14 @@ CONFIG: dict[str, Any] = {
 MODEL_ARN = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 
 
+def declared(allow_unlisted_model: bool) -> dict[str, str]:
+    """The stack setting both plans declare: the `chat` use case, with or without allow_unlisted_model."""
+    chat = {"name": "chat", "pattern": "cloud-managed", "data_classification": "internal", "cloud": "aws",
+            "models": [{"id": "anthropic.claude-haiku-4-5-20251001-v1:0"}],
+            "allow_unlisted_model": allow_unlisted_model}
+    return {"triplane:environment": json.dumps({"use_cases": [chat]})}
+
+
 def secret(value: Any) -> dict[str, Any]:
     return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
 
@@ -447,6 +455,7 @@ EXPECTED: dict[str, set[str]] = {
     "classification-allowed-patterns": {f"{STACK}-leaky"},
     "required-tags": {"bad-untagged-vpc"},
     "model-allowlist": {"bad-model-server"},
+    "model-ids-unlisted": {f"{STACK}-chat"},
     "no-plaintext-credentials": {"bad-config-map"},
     "stateful-resources-protected": {"bad-kms-key", "bad-secret", "bad-gcp-secret", "bad-vault"},
     "deployable-images": {"bad-dead-server"},
@@ -462,12 +471,12 @@ EXPECTED: dict[str, set[str]] = {
 
 @pytest.fixture(scope="module")
 def bad() -> GateResult:
-    return check_plan(bad_plan(), packs=["triplane"], config=CONFIG)
+    return check_plan(bad_plan(), packs=["triplane"], config=CONFIG, stack_config=declared(True))
 
 
 @pytest.fixture(scope="module")
 def good() -> GateResult:
-    return check_plan(good_plan(), packs=["triplane"], config=CONFIG)
+    return check_plan(good_plan(), packs=["triplane"], config=CONFIG, stack_config=declared(False))
 
 
 def fired_on(result: GateResult, policy: str) -> set[str]:
@@ -513,6 +522,8 @@ def test_bad_plan_fails_with_messages_naming_the_fields(bad: GateResult) -> None
     assert "50" in messages[("aws-node-group-size-cap", "bad-node-group")]
     assert "restricted data but is served saas" in messages[("classification-allowed-patterns", f"{STACK}-leaky")]
     assert "evil-corp/unvetted-7b" in messages[("model-allowlist", "bad-model-server")]
+    assert "allow_unlisted_model: true, so its model IDs (anthropic.claude-haiku-4-5-20251001-v1:0)" in messages[
+        ("model-ids-unlisted", f"{STACK}-chat")]
     assert "OPENAI_API_KEY" in messages[("no-plaintext-credentials", "bad-config-map")]
     # Secret store values are where credentials belong.
     assert "good-secret-version" not in fired_on(bad, "no-plaintext-credentials")
@@ -520,4 +531,4 @@ def test_bad_plan_fails_with_messages_naming_the_fields(bad: GateResult) -> None
 
 def test_advisory_policies_do_not_fail_the_gate(bad: GateResult) -> None:
     advisory = {v.policy for v in bad.advisory}
-    assert advisory == {"aws-log-group-retention", "azure-openai-customer-managed-key"}
+    assert advisory == {"aws-log-group-retention", "azure-openai-customer-managed-key", "model-ids-unlisted"}

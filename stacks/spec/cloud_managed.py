@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from components.versions import bedrock_model_problem, retired_replacement
+from components.versions import azure_version_problem, bedrock_model_problem, model_problem, retired_replacement
 from stacks.spec.base import Cloud, SpecModel
 from stacks.spec.networks import private_address
 from stacks.spec.use_case import UseCaseBase
@@ -212,6 +212,11 @@ class CloudManagedUseCase(UseCaseBase):
     pattern: Literal["cloud-managed"]
     cloud: Cloud
     models: list[ManagedModel] = Field(min_length=1)
+    allow_unlisted_model: bool = Field(
+        default=False,
+        description="true: accept model IDs (and Azure versions) that Triplane's dated catalog does not list yet "
+        "(a newer model); their format and family are still checked, and the policy pack flags it.",
+    )
     bedrock: BedrockSettings | None = None
     azure_openai: AzureOpenAISettings | None = None
     vertex: VertexSettings | None = None
@@ -244,7 +249,7 @@ class CloudManagedUseCase(UseCaseBase):
         for i, model in enumerate(self.models):
             if ids.index(model.id) != i and self.cloud != "azure":
                 raise ValueError(f"models[{i}].id: {model.id!r} is listed twice")
-            _check_model(self.cloud, i, model)
+            _check_model(self.cloud, i, model, self.allow_unlisted_model)
         if self.cloud == "azure":
             names = [self.deployment_name(m) for m in self.models]
             for i, name in enumerate(names):
@@ -258,7 +263,10 @@ class CloudManagedUseCase(UseCaseBase):
         return self
 
 
-def _check_model(cloud: str, i: int, model: ManagedModel) -> None:
+_SERVICE = {"aws": "bedrock", "azure": "azure", "gcp": "vertex"}
+
+
+def _check_model(cloud: str, i: int, model: ManagedModel, allow_unlisted: bool = False) -> None:
     if cloud != "azure":
         for azure_only in ("version", "sku", "capacity", "deployment"):
             if getattr(model, azure_only) is not None:
@@ -281,6 +289,11 @@ def _check_model(cloud: str, i: int, model: ManagedModel) -> None:
         raise ValueError(f"models[{i}].id: {model.id!r} is not a Vertex AI model name such as gemini-3.5-flash")
     if cloud == "gcp" and (replacement := retired_replacement("vertex", model.id.split("@")[0])) is not None:
         raise ValueError(f"models[{i}].id: {model.id} is retired on Vertex AI; use {replacement}")
+    if (problem := model_problem(_SERVICE[cloud], model.id, allow_unlisted=allow_unlisted)) is not None:
+        raise ValueError(f"models[{i}].id: {problem}")
+    version = model.version if cloud == "azure" and not allow_unlisted else None
+    if version is not None and (problem := azure_version_problem(model.id, version)) is not None:
+        raise ValueError(f"models[{i}].version: {problem}")
 
 
 def _require_versions(use_case: CloudManagedUseCase) -> None:

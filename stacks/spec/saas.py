@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
 
 from components.saas.providers import CATALOG, CUSTOM, check_host, host_matches
-from components.versions import retired_replacement
+from components.versions import model_problem, retired_replacement
 from stacks.spec.base import Cloud, ConfigKey, SpecModel
 from stacks.spec.use_case import UseCaseBase
 
@@ -68,6 +68,11 @@ class SaasUseCase(UseCaseBase):
     provider: str = Field(description="openai, anthropic, cohere, mistral, gemini, or `custom`.")
     custom_provider: CustomProvider | None = None
     models: list[ModelName] = Field(default_factory=list, description="Models the use case calls, e.g. gpt-4o-mini.")
+    allow_unlisted_model: bool = Field(
+        default=False,
+        description="true: accept model IDs of the provider's own families that Triplane's dated catalog does "
+        "not list yet (a newer model); flagged by the policy pack.",
+    )
     api_key_secret: ConfigKey = Field(
         description="Stack config key holding the API key: `pulumi config set --secret triplane:<key>`."
     )
@@ -93,6 +98,10 @@ class SaasUseCase(UseCaseBase):
         for i, model in enumerate(self.models):
             if (replacement := retired_replacement(self.provider, model)) is not None:
                 raise ValueError(f"models[{i}]: {model} is retired by {self.provider}; use {replacement}")
+            if self.provider != CUSTOM and (
+                problem := model_problem(self.provider, model, allow_unlisted=self.allow_unlisted_model)
+            ):
+                raise ValueError(f"models[{i}]: {problem}")
         return self
 
     @model_validator(mode="after")
