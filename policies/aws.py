@@ -477,7 +477,8 @@ POLICIES = [
     ),
     resource_policy(
         name="aws-egress-allowlist",
-        description="The egress firewall allows listed domains only and drops everything else.",
+        description="The egress firewall allows listed domains only, none spanning shared hosting, and drops "
+        "everything else.",
         types=[RULE_GROUP, FIREWALL_POLICY],
         check=_egress_allowlist,
         severity=HIGH,

@@ -418,7 +418,8 @@ POLICIES = [
     ),
     resource_policy(
         name="azure-egress-allowlist",
-        description="The egress firewall allows named hosts only: no wildcard hosts, categories or open network rules.",
+        description="The egress firewall allows named hosts only: no wildcard hosts or wildcards over shared "
+        "hosting, no categories or open network rules.",
         types=[RULE_COLLECTION_GROUP, AZURE_FIREWALL],
         check=_egress_allowlist,
         severity=HIGH,

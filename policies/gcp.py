@@ -321,7 +321,8 @@ POLICIES = [
     ),
     resource_policy(
         name="gcp-egress-allowlist",
-        description="Egress goes through the proxy's host allowlist: exact or subdomain rules, no open egress rules.",
+        description="Egress goes through the proxy's host allowlist: exact or subdomain rules (none over shared "
+        "hosting), no open egress rules.",
         types=[SWP_RULE, FIREWALL, *FIREWALL_POLICY_RULES, *FIREWALL_POLICIES_WITH_RULES],
         check=_egress_allowlist,
         severity=HIGH,
