@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from components.cloud_managed import AzureOpenAIDeployment, AzureOpenAIEndpoint, AzureOpenAIEndpointArgs
 from components.images import UPSTREAM_HOSTS
 from components.saas.providers import CATALOG, check_host
 from components.self_managed.weights import HUB_HOSTS
@@ -19,9 +20,11 @@ from policies.common import broad_domain
 from policies.host_patterns import SHARED_DOMAINS, public_suffixes, wildcard_problem
 from stacks import egress
 from stacks.egress import ENTRA_HOSTS, EgressEntry, egress_allowlist
-from stacks.spec import SpecError, validate_environment
+from stacks.spec import SaasUseCase, SpecError, validate_environment
+from stacks.spec.cloud_managed import CloudManagedUseCase
+from tests.cloud_managed_support import AZURE_NETWORK
 from triplane.gate import GateResult, check_plan
-from triplane.plan import Plan, PlannedResource
+from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stackfile import load_stack
 
 SOURCE = "stacks/Pulumi.test.yaml"
@@ -206,7 +209,9 @@ def test_a_custom_provider_may_name_its_bucket_host() -> None:
         saas_environment(["mybucket.s3.amazonaws.com", "*.example.co.uk"], "https://mybucket.s3.amazonaws.com"),
         SOURCE,
     )
-    assert env.use_cases[0].hosts == ("mybucket.s3.amazonaws.com", "*.example.co.uk")  # type: ignore[union-attr]
+    chat = env.use_cases[0]
+    assert isinstance(chat, SaasUseCase)
+    assert chat.hosts == ("mybucket.s3.amazonaws.com", "*.example.co.uk")
 
 
 def test_azure_openai_outbound_fqdns_go_through_the_same_rule() -> None:
@@ -219,7 +224,19 @@ def test_azure_openai_outbound_fqdns_go_through_the_same_rule() -> None:
         azure_openai_environment(["https://x.vault.azure.net"])
     )
     env = validate_environment(azure_openai_environment(["Contoso-Keys.vault.azure.net"]), SOURCE)
-    assert env.use_cases[0].azure_openai.allowed_outbound_fqdns == ["contoso-keys.vault.azure.net"]  # type: ignore[union-attr]
+    hr = env.use_cases[0]
+    assert isinstance(hr, CloudManagedUseCase) and hr.azure_openai is not None
+    assert hr.azure_openai.allowed_outbound_fqdns == ["contoso-keys.vault.azure.net"]
+
+
+def test_the_azure_openai_component_refuses_a_wildcard_from_a_hand_written_program() -> None:
+    def program() -> None:
+        AzureOpenAIEndpoint("hr", AzureOpenAIEndpointArgs(
+            network=AZURE_NETWORK, deployments=[AzureOpenAIDeployment("mini", "gpt-4o-mini", "2024-07-18")],
+            allowed_outbound_fqdns=["*.blob.core.windows.net"]))
+
+    with pytest.raises(Exception, match=r"hr: allowed_outbound_fqdns: '\*\.blob\.core\.windows\.net' spans"):
+        run_program(program, stack="test")
 
 
 def test_every_source_of_the_derived_allowlist_passes_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:

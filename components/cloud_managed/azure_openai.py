@@ -36,6 +36,7 @@ from components.cloud_managed._common import stable_guid
 from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
+from components.saas.providers import check_host
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 """Cognitive Services OpenAI User: inference and reading deployments, no keys, no management."""
@@ -123,7 +124,10 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             "type": azure_cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED
         }
         encryption: azure_cognitiveservices.EncryptionArgsDict | None = None
-        outbound = sorted(set(args.allowed_outbound_fqdns))
+        try:  # the one rule for every allowlist entry: no wildcard over shared hosting
+            outbound = sorted({check_host(host) for host in args.allowed_outbound_fqdns})
+        except ValueError as error:
+            raise ValueError(f"{name}: allowed_outbound_fqdns: {error}") from None
         account_depends: list[pulumi.Resource] = []
         if args.customer_managed_key or args.kms_key is not None:
             key_identity = azure_managedidentity.UserAssignedIdentity(
