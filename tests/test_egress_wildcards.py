@@ -7,6 +7,7 @@ one owner's domain, are what the fix asks for, so they must pass.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from typing import Any
 
@@ -14,6 +15,9 @@ import pytest
 
 from components.cloud_managed import AzureOpenAIDeployment, AzureOpenAIEndpoint, AzureOpenAIEndpointArgs
 from components.images import UPSTREAM_HOSTS
+from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
+from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from components.saas.providers import CATALOG, check_host
 from components.self_managed.weights import HUB_HOSTS
 from policies.common import broad_domain
@@ -22,7 +26,7 @@ from stacks import egress
 from stacks.egress import ENTRA_HOSTS, EgressEntry, egress_allowlist
 from stacks.spec import SaasUseCase, SpecError, validate_environment
 from stacks.spec.cloud_managed import CloudManagedUseCase
-from tests.cloud_managed_support import AZURE_NETWORK
+from tests.cloud_managed_support import AWS_NETWORK, AZURE_NETWORK, GCP_NETWORK
 from triplane.gate import GateResult, check_plan
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stackfile import load_stack
@@ -237,6 +241,26 @@ def test_the_azure_openai_component_refuses_a_wildcard_from_a_hand_written_progr
 
     with pytest.raises(Exception, match=r"hr: allowed_outbound_fqdns: '\*\.blob\.core\.windows\.net' spans"):
         run_program(program, stack="test")
+
+
+def build_firewall(cloud: str, hosts: list[str]) -> None:
+    if cloud == "aws":
+        network = dataclasses.replace(AWS_NETWORK, private_route_table_ids=["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbb"])
+        AwsEgressFirewall("egress", AwsEgressFirewallArgs(network=network, hosts=hosts))
+    elif cloud == "azure":
+        network = dataclasses.replace(AZURE_NETWORK, app_route_table_name="rt-app")
+        AzureEgressFirewall("egress", AzureEgressFirewallArgs(network=network, hosts=hosts))
+    else:
+        GcpEgressProxy("egress", GcpEgressProxyArgs(network=GCP_NETWORK, hosts=hosts))
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_each_egress_firewall_component_refuses_a_shared_hosting_wildcard(cloud: str) -> None:
+    """A program that builds the firewall by hand, past the spec, is refused before any rule exists."""
+    with pytest.raises(Exception, match=r"egress: hosts: '\*\.s3\.amazonaws\.com' spans s3\.amazonaws\.com"):
+        run_program(lambda: build_firewall(cloud, ["api.openai.com", "*.s3.amazonaws.com"]), stack="test")
+    plan = run_program(lambda: build_firewall(cloud, ["mybucket.s3.amazonaws.com", "*.openai.com"]), stack="test")
+    assert plan.resources
 
 
 def test_every_source_of_the_derived_allowlist_passes_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ would reach every tenant there (`policies.host_patterns`, the rule the egress po
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from policies.host_patterns import wildcard_problem
@@ -119,6 +120,14 @@ def check_host(value: str) -> str:
     if problem is not None:
         raise ValueError(f"{host!r} {problem}")
     return host
+
+
+def checked_hosts(owner: str, field: str, hosts: Iterable[str]) -> tuple[str, ...]:
+    """`hosts` through `check_host`, sorted and de-duplicated; an error names `owner` and `field`."""
+    try:
+        return tuple(sorted({check_host(host) for host in hosts}))
+    except ValueError as error:
+        raise ValueError(f"{owner}: {field}: {error}") from None
 
 
 def host_matches(pattern: str, host: str) -> bool:
