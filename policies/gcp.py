@@ -202,12 +202,13 @@ def _egress_allowlist(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
         if get(resource.props, "basicProfile") != "ALLOW":
             return
         matcher = str(known(get(resource.props, "sessionMatcher") or "", "sessionMatcher"))
-        exact, suffix = _EXACT_HOST.match(matcher), _SUFFIX_HOST.match(matcher)
-        if exact is None and suffix is None:
+        suffix = _SUFFIX_HOST.match(matcher)
+        match = _EXACT_HOST.match(matcher) or suffix
+        if match is None:
             yield f"sessionMatcher {matcher!r} is not host() == '<host>' or host().endsWith('.<domain>')"
             return
-        host = exact.group(1) if exact else suffix.group(1)  # type: ignore[union-attr]
-        if suffix and not host.startswith("."):
+        host = match.group(1)
+        if match is suffix and not host.startswith("."):
             host = f"*{host}"  # endsWith without a dot also matches other names ending in the same letters
         problem = broad_domain(host)
         if problem:
