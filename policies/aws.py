@@ -288,7 +288,7 @@ def _egress_allowlist(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
         for target in as_list(source_list.get("targets")):
             problem = broad_domain(str(known(target, "targets")))
             if problem:
-                yield f"allowlist entry {target!r} {problem}"
+                yield f"ruleGroup.rulesSource.rulesSourceList.targets entry {target!r} {problem}"
     elif resource.type == FIREWALL_POLICY:
         defaults = [str(a) for a in as_list(get(resource.props, "firewallPolicy.statefulDefaultActions"))]
         if not any(a in ("aws:drop_strict", "aws:drop_established") for a in defaults):
@@ -477,12 +477,14 @@ POLICIES = [
     ),
     resource_policy(
         name="aws-egress-allowlist",
-        description="The egress firewall allows listed domains only and drops everything else.",
+        description="The egress firewall allows listed domains only, none spanning shared hosting, and drops "
+        "everything else.",
         types=[RULE_GROUP, FIREWALL_POLICY],
         check=_egress_allowlist,
         severity=HIGH,
         remediation="Use a stateful domain-list rule group with generated_rules_type='ALLOWLIST' naming the "
-        "provider hosts, strict rule order, and stateful_default_actions ['aws:drop_established'].",
+        "provider hosts (no '.domain' entry over a public suffix or shared hosting domain: name the bucket's "
+        "host), strict rule order, and stateful_default_actions ['aws:drop_established'].",
         tags=["saas", "network"],
     ),
     resource_policy(

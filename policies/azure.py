@@ -230,10 +230,11 @@ def _egress_allowlist(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
             for r_index, rule in enumerate(as_list(collection.get("rules"))):
                 where = f"ruleCollections[{c_index}].rules[{r_index}]"
                 if rule.get("ruleType") == "ApplicationRule":
-                    for fqdn in [*as_list(rule.get("targetFqdns")), *as_list(rule.get("targetUrls"))]:
-                        problem = broad_domain(str(fqdn).split("/")[0])
-                        if problem:
-                            yield f"{where} allows {fqdn!r}, which {problem}"
+                    for key in ("targetFqdns", "targetUrls"):
+                        for fqdn in as_list(rule.get(key)):
+                            problem = broad_domain(str(fqdn).split("/")[0])
+                            if problem:
+                                yield f"{where}.{key} allows {fqdn!r}, which {problem}"
                     if as_list(rule.get("webCategories")):
                         yield f"{where} allows whole web categories: list the hosts instead"
                 elif rule.get("ruleType") == "NetworkRule":
@@ -241,6 +242,10 @@ def _egress_allowlist(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
                     public = [d for d in destinations if is_public_cidr(d)]
                     if public:
                         yield f"{where} allows traffic to {public}: egress would bypass the host allowlist"
+                    for fqdn in as_list(rule.get("destinationFqdns")):
+                        problem = broad_domain(str(fqdn))
+                        if problem:
+                            yield f"{where}.destinationFqdns allows {fqdn!r}, which {problem}"
     elif resource.type == AZURE_FIREWALL:
         for c_index, collection in enumerate(as_list(get(resource.props, "applicationRuleCollections"))):
             if not _same(get(collection, "action.type"), "Allow"):
@@ -249,7 +254,10 @@ def _egress_allowlist(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
                 for fqdn in as_list(rule.get("targetFqdns")):
                     problem = broad_domain(str(fqdn))
                     if problem:
-                        yield f"applicationRuleCollections[{c_index}].rules[{r_index}] allows {fqdn!r}, which {problem}"
+                        yield (
+                            f"applicationRuleCollections[{c_index}].rules[{r_index}].targetFqdns allows {fqdn!r}, "
+                            f"which {problem}"
+                        )
 
 
 POLICIES = [
@@ -410,11 +418,13 @@ POLICIES = [
     ),
     resource_policy(
         name="azure-egress-allowlist",
-        description="The egress firewall allows named hosts only: no wildcard hosts, categories or open network rules.",
+        description="The egress firewall allows named hosts only: no wildcard hosts or wildcards over shared "
+        "hosting, no categories or open network rules.",
         types=[RULE_COLLECTION_GROUP, AZURE_FIREWALL],
         check=_egress_allowlist,
         severity=HIGH,
-        remediation="Allow HTTPS to the provider hosts with application rules (target_fqdns); keep network "
+        remediation="Allow HTTPS to the provider hosts with application rules (target_fqdns), with no wildcard "
+        "over a public suffix or shared hosting domain (name the storage account's host); keep network "
         "rules to private destinations.",
         tags=["saas", "network"],
     ),

@@ -34,6 +34,7 @@ from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 from pulumi_policy.secret import _DictSecretsProxy, _ListSecretsProxy
 
 from policies.catalog import taggable_types
+from policies.host_patterns import wildcard_problem
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
@@ -440,14 +441,17 @@ def is_public_cidr(cidr: Any) -> bool:
 
 
 def broad_domain(entry: str) -> str | None:
-    """Why an allowlist entry is too broad (None when it names a real domain)."""
+    """Why an allowlist entry is too broad (None when it names one owner's host or domain).
+
+    Wildcards over a public suffix or a shared hosting domain are the spec's rule too
+    (`host_patterns.wildcard_problem`, which `check_host` applies)."""
     host = entry.strip().lower().lstrip("*").lstrip(".")
     if not host or "*" in host:
         return "matches every host"
     labels = host.split(".")
     if len(labels) < 2:
         return "is a whole top-level domain"
-    return None
+    return wildcard_problem(entry)
 
 
 def cap_for(name: str, cfg: dict[str, Any]) -> int:

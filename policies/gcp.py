@@ -56,6 +56,18 @@ CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 SWP_RULE = "gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule"
 FIREWALL = "gcp:compute/firewall:Firewall"
+FIREWALL_POLICY_RULES = (
+    "gcp:compute/firewallPolicyRule:FirewallPolicyRule",
+    "gcp:compute/networkFirewallPolicyRule:NetworkFirewallPolicyRule",
+    "gcp:compute/regionNetworkFirewallPolicyRule:RegionNetworkFirewallPolicyRule",
+)
+FIREWALL_POLICIES_WITH_RULES = (
+    "gcp:compute/firewallPolicyWithRules:FirewallPolicyWithRules",
+    "gcp:compute/networkFirewallPolicyWithRules:NetworkFirewallPolicyWithRules",
+    "gcp:compute/regionNetworkFirewallPolicyWithRules:RegionNetworkFirewallPolicyWithRules",
+)
+ALLOWING_ACTIONS = ("allow", "apply_security_profile_group")
+"""Cloud NGFW rule actions that let a matching flow through."""
 AIPLATFORM = "aiplatform.googleapis.com"
 GOOGLE_APIS_BUNDLES = ("all-apis", "vpc-sc")
 _EXACT_HOST = re.compile(r"^\s*host\(\)\s*==\s*'([^']+)'\s*$")
@@ -190,14 +202,22 @@ def _egress_allowlist(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
         if get(resource.props, "basicProfile") != "ALLOW":
             return
         matcher = str(known(get(resource.props, "sessionMatcher") or "", "sessionMatcher"))
-        exact, suffix = _EXACT_HOST.match(matcher), _SUFFIX_HOST.match(matcher)
-        if exact is None and suffix is None:
+        suffix = _SUFFIX_HOST.match(matcher)
+        match = _EXACT_HOST.match(matcher) or suffix
+        if match is None:
             yield f"sessionMatcher {matcher!r} is not host() == '<host>' or host().endsWith('.<domain>')"
             return
-        host = (exact or suffix).group(1)  # type: ignore[union-attr]
+        host = match.group(1)
+        if match is suffix and not host.startswith("."):
+            host = f"*{host}"  # endsWith without a dot also matches other names ending in the same letters
         problem = broad_domain(host)
         if problem:
             yield f"sessionMatcher allows {host!r}, which {problem}"
+    elif resource.type in FIREWALL_POLICY_RULES:
+        yield from _fqdn_rule(resource.props, "match.destFqdns")
+    elif resource.type in FIREWALL_POLICIES_WITH_RULES:
+        for index, rule in enumerate(as_list(get(resource.props, "rules"))):
+            yield from _fqdn_rule(rule, f"rules[{index}].match.destFqdns")
     elif resource.type == FIREWALL:
         direction = get(resource.props, "direction", "INGRESS")
         if direction != "EGRESS" or not as_list(get(resource.props, "allows")):
@@ -205,6 +225,16 @@ def _egress_allowlist(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
         ranges = as_list(get(resource.props, "destinationRanges"))
         if not ranges or any(is_public_cidr(r) for r in ranges):
             yield "the egress firewall rule allows every destination: egress must go through the allowlist proxy"
+
+
+def _fqdn_rule(rule: Any, where: str) -> Iterator[str]:
+    """A Cloud NGFW rule letting traffic out to FQDNs: each must name one owner's host."""
+    if str(get(rule, "action") or "").lower() not in ALLOWING_ACTIONS:
+        return
+    for fqdn in as_list(get(rule, "match.destFqdns")):
+        problem = broad_domain(str(known(fqdn, where)))
+        if problem:
+            yield f"{where} allows {fqdn!r}, which {problem}"
 
 
 def _firewall_public_ingress(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
@@ -292,11 +322,13 @@ POLICIES = [
     ),
     resource_policy(
         name="gcp-egress-allowlist",
-        description="Egress goes through the proxy's host allowlist: exact or subdomain rules, no open egress rules.",
-        types=[SWP_RULE, FIREWALL],
+        description="Egress goes through the proxy's host allowlist: exact or subdomain rules (none over shared "
+        "hosting), no open egress rules.",
+        types=[SWP_RULE, FIREWALL, *FIREWALL_POLICY_RULES, *FIREWALL_POLICIES_WITH_RULES],
         check=_egress_allowlist,
         severity=HIGH,
-        remediation="Write one ALLOW rule per provider host (host() == 'api.example.ai'); egress firewall rules "
+        remediation="Write one ALLOW rule per provider host (host() == 'api.example.ai'), and no subdomain rule "
+        "over a public suffix or shared hosting domain (name the bucket's host); egress firewall rules "
         "allow only the proxy and Google APIs' private addresses, and deny the rest.",
         tags=["saas", "network"],
     ),

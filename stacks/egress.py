@@ -13,7 +13,8 @@ out. What may get out is one list of entries, each a host with the use case that
 
 Each source is one function below and one line in `SOURCES` (the upstream registry hosts a cloud's
 image cache cannot front, from `ImageSource.upstream_hosts`, are the next). The firewall names the
-owners in its rules' descriptions, so the plan shows who needs each host.
+owners in its rules' descriptions, so the plan shows who needs each host. Every entry, whatever its
+source, passes `check_host`: no wildcard over a public suffix or a shared hosting domain gets out.
 
 An existing network's egress is not Triplane's to route, and an existing cluster's path out is its
 own: there the stack states where the weights come from (`weights.source`), and the spec refuses
@@ -30,6 +31,7 @@ from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRe
 from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
 from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
 from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
+from components.saas.providers import check_host
 from components.saas.saas_egress import EgressFirewall, workload_service_account
 from components.self_managed.weights import HUB_HOSTS
 from stacks.context import StackContext
@@ -116,7 +118,16 @@ SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (saas
 
 def egress_allowlist(environment: Environment, cloud: str) -> list[EgressEntry]:
     """Every entry of `cloud`'s network allowlist, sorted, de-duplicated: build order never changes it."""
-    return sorted({entry for source in SOURCES for entry in source(environment, cloud)})
+    return sorted({checked(entry) for source in SOURCES for entry in source(environment, cloud)})
+
+
+def checked(entry: EgressEntry) -> EgressEntry:
+    """`entry` once its host passed `check_host`, the one rule for every allowlist entry."""
+    try:
+        host = check_host(entry.host)
+    except ValueError as error:
+        raise ValueError(f"the egress allowlist entry of {entry.owner} ({entry.reason}): {error}") from None
+    return EgressEntry(host, entry.owner, entry.reason)
 
 
 def allowed_hosts(environment: Environment, cloud: str) -> list[str]:

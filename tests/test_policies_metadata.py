@@ -87,6 +87,7 @@ def test_pack_folders_are_python_policy_packs(pack: str) -> None:
     requirements = (folder / "requirements.txt").read_text()
     assert re.search(r"^pulumi-policy>=", requirements, re.MULTILINE)
     assert re.search(r"^pulumi>=", requirements, re.MULTILINE)
+    assert re.search(r"^publicsuffixlist>=1\.0,<2$", requirements, re.MULTILINE)  # policies.host_patterns
     main = (folder / "__main__.py").read_text()
     assert main.rstrip().endswith(f'serve("{pack}")')
     assert "parents[2]" in main  # the repository root, where the `policies` package lives
@@ -143,11 +144,11 @@ def test_readme_documents_every_policy_and_its_defaults() -> None:
 
 
 def test_policy_modules_import_only_what_a_pack_virtualenv_has() -> None:
-    """A pack's virtualenv holds pulumi and pulumi-policy only (requirements.txt)."""
+    """A pack's virtualenv holds pulumi, pulumi-policy and publicsuffixlist only (requirements.txt)."""
     import ast
     import sys
 
-    allowed = {"pulumi", "pulumi_policy", "policies", "google"} | set(sys.stdlib_module_names)
+    allowed = {"pulumi", "pulumi_policy", "publicsuffixlist", "policies", "google"} | set(sys.stdlib_module_names)
     for module in sorted(PACKS_DIR.glob("*.py")):
         tree = ast.parse(module.read_text())
         for node in ast.walk(tree):

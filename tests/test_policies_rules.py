@@ -145,7 +145,8 @@ def good_plan() -> Plan:
         res("aws:networkfirewall/ruleGroup:RuleGroup", "good-rule-group", {"type": "STATEFUL", "tags": TAGS,
             "ruleGroup": {"rulesSource": {"rulesSourceList": {"generatedRulesType": "ALLOWLIST",
                                                               "targetTypes": ["TLS_SNI", "HTTP_HOST"],
-                                                              "targets": ["api.openai.com", ".openai.azure.com"]}}}}),
+                                                              "targets": ["api.openai.com", ".huggingface.co",
+                                                                          "contoso-chat.openai.azure.com"]}}}}),
         res("aws:networkfirewall/firewallPolicy:FirewallPolicy", "good-firewall-policy", {"tags": TAGS,
             "firewallPolicy": {"statelessDefaultActions": ["aws:forward_to_sfe"],
                                "statefulDefaultActions": ["aws:drop_established"]}}),
@@ -201,7 +202,7 @@ def good_plan() -> Plan:
         res("gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule", "good-swp-rule", {
             "basicProfile": "ALLOW", "sessionMatcher": "host() == 'api.openai.com'"}),
         res("gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule", "good-swp-suffix", {
-            "basicProfile": "ALLOW", "sessionMatcher": "host().endsWith('.openai.azure.com')"}),
+            "basicProfile": "ALLOW", "sessionMatcher": "host().endsWith('.huggingface.co')"}),
         res("gcp:compute/firewall:Firewall", "good-egress-firewall", {
             "direction": "EGRESS", "allows": [{"protocol": "tcp", "ports": ["443"]}],
             "destinationRanges": ["10.0.0.5/32"]}),

@@ -36,6 +36,7 @@ from components.cloud_managed._common import stable_guid
 from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
+from components.saas.providers import checked_hosts
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 """Cognitive Services OpenAI User: inference and reading deployments, no keys, no management."""
@@ -123,7 +124,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             "type": azure_cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED
         }
         encryption: azure_cognitiveservices.EncryptionArgsDict | None = None
-        outbound = sorted(set(args.allowed_outbound_fqdns))
+        outbound = list(checked_hosts(name, "allowed_outbound_fqdns", args.allowed_outbound_fqdns))
         account_depends: list[pulumi.Resource] = []
         if args.customer_managed_key or args.kms_key is not None:
             key_identity = azure_managedidentity.UserAssignedIdentity(
@@ -215,7 +216,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     "identity_client_id": key_identity.client_id,
                 },
             }
-            outbound = sorted({*outbound, vault_host})
+            outbound = list(checked_hosts(name, "allowed_outbound_fqdns", [*outbound, vault_host]))
 
         properties: azure_cognitiveservices.AccountPropertiesArgsDict = {
             "custom_sub_domain_name": subdomain,

@@ -28,7 +28,7 @@ from pulumi_aws.get_partition import get_partition_output
 from components.log_key import log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
-from components.saas.providers import aws_domain
+from components.saas.providers import aws_domain, checked_hosts
 
 RULE_GROUP_CAPACITY = 1000
 """Fixed so that adding hosts never replaces the rule group (capacity cannot change in place)."""
@@ -74,7 +74,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             )
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
-        self.allowed_hosts = tuple(sorted(set(args.hosts)))
+        self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)

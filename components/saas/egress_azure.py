@@ -22,6 +22,7 @@ from pulumi_azure_native import operationalinsights as azure_operationalinsights
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
+from components.saas.providers import checked_hosts
 
 network = azure_network
 
@@ -59,7 +60,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             )
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
-        self.allowed_hosts = tuple(sorted(set(args.hosts)))
+        self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)

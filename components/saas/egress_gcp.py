@@ -27,7 +27,7 @@ from pulumi_gcp import networkservices as gcp_networkservices
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import GcpNetworkRef
-from components.saas.providers import swp_session_matcher
+from components.saas.providers import checked_hosts, swp_session_matcher
 from components.tagging import gcp_labels
 
 GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
@@ -76,7 +76,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
             raise ValueError(f"{name}: no hosts to allow; an egress proxy with an empty allowlist is useless")
         if args.nat_addresses < 1:
             raise ValueError(f"{name}: nat_addresses must be at least 1")
-        self.allowed_hosts = tuple(sorted(set(args.hosts)))
+        self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
         child = pulumi.ResourceOptions(parent=self)
         labels = gcp_labels(dict(args.tags))
         project, region = ref.project, ref.region

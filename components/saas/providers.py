@@ -6,12 +6,17 @@ the stack (`custom_provider`) with its own hosts, which must pass `check_host`.
 
 Wildcards are allowed only as one whole leading label (`*.example.ai`): each firewall has its own
 spelling for "this domain and its subdomains", produced by `aws_domain` and `swp_session_matcher`.
+A wildcard over a public suffix or a shared hosting domain (`*.s3.amazonaws.com`) is refused: it
+would reach every tenant there (`policies.host_patterns`, the rule the egress policies apply too).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from policies.host_patterns import wildcard_problem
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,10 @@ _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def check_host(value: str) -> str:
-    """A lowercase FQDN, optionally with one whole leading wildcard label; raises ValueError otherwise."""
+    """A lowercase FQDN, optionally with one whole leading wildcard label; raises ValueError otherwise.
+
+    Every host or pattern that enters an egress allowlist passes here.
+    """
     host = value.strip().lower().rstrip(".")
     if not host:
         raise ValueError("an empty host name; write a name such as api.example.ai")
@@ -108,7 +116,18 @@ def check_host(value: str) -> str:
             )
     if named[-1].isdigit():
         raise ValueError(f"{value!r} looks like an IP address; the allowlist takes host names only")
+    problem = wildcard_problem(host)
+    if problem is not None:
+        raise ValueError(f"{host!r} {problem}")
     return host
+
+
+def checked_hosts(owner: str, field: str, hosts: Iterable[str]) -> tuple[str, ...]:
+    """`hosts` through `check_host`, sorted and de-duplicated; an error names `owner` and `field`."""
+    try:
+        return tuple(sorted({check_host(host) for host in hosts}))
+    except ValueError as error:
+        raise ValueError(f"{owner}: {field}: {error}") from None
 
 
 def host_matches(pattern: str, host: str) -> bool:

@@ -7,9 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
 
+from components.saas.providers import check_host
+
 DataClassification = Literal["public", "internal", "confidential", "restricted"]
 Pattern = Literal["saas", "cloud-managed", "self-managed"]
 Cloud = Literal["aws", "azure", "gcp"]
+
+Host = Annotated[str, AfterValidator(check_host)]
+"""A host or `*.` pattern for an egress allowlist: every such field of the spec is this type."""
 
 CLASSIFICATION_RANK: dict[str, int] = {"public": 0, "internal": 1, "confidential": 2, "restricted": 3}
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from components.versions import azure_version_problem, bedrock_model_problem, model_problem, retired_replacement
-from stacks.spec.base import Cloud, SpecModel
+from stacks.spec.base import Cloud, Host, SpecModel
 from stacks.spec.networks import private_address
 from stacks.spec.use_case import UseCaseBase
 
@@ -148,7 +148,11 @@ class AzureOpenAISettings(SpecModel):
         default=True, description="false keeps Microsoft-managed keys (flagged by the policy pack)."
     )
     kms_key: str | None = Field(default=None, pattern=_AZURE_KEY, description="Existing Key Vault key resource ID.")
-    allowed_outbound_fqdns: list[str] = Field(default_factory=list)
+    allowed_outbound_fqdns: list[Host] = Field(
+        default_factory=list,
+        description="Hosts the account itself may reach (outbound is restricted to them), e.g. its Key Vault "
+        "contoso-keys.vault.azure.net.",
+    )
     log_workspace_id: str | None = Field(
         default=None, pattern=r"^/subscriptions/.+/providers/Microsoft\.OperationalInsights/workspaces/[^/]+$"
     )

@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import Field, HttpUrl, StringConstraints, model_validator
 
-from components.saas.providers import CATALOG, CUSTOM, check_host, host_matches
+from components.saas.providers import CATALOG, CUSTOM, host_matches
 from components.versions import model_problem, retired_replacement
-from stacks.spec.base import Cloud, ConfigKey, SpecModel
+from stacks.spec.base import Cloud, ConfigKey, Host, SpecModel
 from stacks.spec.use_case import UseCaseBase
 
 if TYPE_CHECKING:
     from stacks.spec.environment import Environment
 
-Host = Annotated[str, AfterValidator(check_host)]
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")]
 
 PROVIDERS = (*sorted(CATALOG), CUSTOM)
