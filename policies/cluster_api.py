@@ -116,7 +116,11 @@ def _authorized_ranges(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     if found is None:
         return
     field, ranges = found
-    allowed = allowed_wide_ranges(cfg["allowedWideRanges"])
+    try:
+        allowed = allowed_wide_ranges(cfg["allowedWideRanges"])
+    except ValueError as exc:  # the schema cannot tell a CIDR from other text: say so on the resource
+        yield f"the policy config is unusable, so no range wider than /{MAX_PUBLIC_PREFIX} is allowed: {exc}"
+        allowed = {}
     for cidr in ranges:
         if cidr is None:
             continue

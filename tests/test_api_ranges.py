@@ -92,6 +92,11 @@ def test_allowances_need_an_exact_range_and_a_reason(entry: Any, problem: str) -
         allowed_wide_ranges([entry])
 
 
+def test_an_unusable_allowance_is_reported_not_crashed_on() -> None:
+    found = findings(cluster(EKS_CLUSTER, ["198.51.0.0/16"]), [{"cidr": "the partner /16", "reason": "x" * 12}])
+    assert len(found) == 2 and "the policy config is unusable" in found[0] and "198.51.0.0/16 opens" in found[1]
+
+
 # --- the gate ------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from email.message import Message
 
 from components.images import Image
 from stacks.spec import Environment
+from stacks.spec.errors import ENVIRONMENT_KEY
 from stacks.spec.self_managed import SelfManagedUseCase
 
 MANIFEST_TYPES = (
@@ -157,8 +158,6 @@ def self_managed(environment: Environment) -> list[tuple[int, SelfManagedUseCase
 
 def pin_environment(environment: Environment, endpoints: Mapping[str, str] | None = None) -> list[Pin]:
     """A pin for each self-managed use case, at its stack's tag (or the catalog's); one lookup per image."""
-    from stacks.spec.errors import ENVIRONMENT_KEY
-
     resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
     pins: list[Pin] = []
     for index, use_case in self_managed(environment):
