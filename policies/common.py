@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +126,23 @@ def exempted(config: Mapping[str, Any], name: str, urn: str) -> bool:
         if pattern and (fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(urn, pattern)):
             return True
     return False
+
+
+ENVIRONMENT_KEY = "triplane:environment"
+
+
+def environment_spec() -> dict[str, Any] | None:
+    """The stack's `triplane:environment` setting from `PULUMI_CONFIG`, when the engine passed it."""
+    raw = os.environ.get("PULUMI_CONFIG")
+    if not raw:
+        return None
+    try:
+        config = json.loads(raw)
+        value = config.get(ENVIRONMENT_KEY)
+        spec = json.loads(value) if isinstance(value, str) else value
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 # --- values --------------------------------------------------------------------------------------

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
-from policies.common import HIGH, Res, as_list, is_unknown, stack_policy, truthy
+from policies.common import HIGH, Res, as_list, environment_spec, is_unknown, stack_policy, truthy
 from policies.gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from policies.kubernetes import containers, parse_image, pod_spec
-from policies.stack import environment_spec
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"

@@ -13,6 +13,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.common import (
+    ADVISORY,
     CRITICAL,
     HIGH,
     K8S_LABEL_PREFIX,
@@ -22,6 +23,7 @@ from policies.common import (
     as_list,
     checkov,
     cis,
+    environment_spec,
     get,
     is_unknown,
     resource_policy,
@@ -176,6 +178,32 @@ def _image_pinned(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
             yield (
                 f"{where} image {image} uses the tag {tag!r}, which names no full version (major.minor.patch) "
                 "and moves as releases land: pin a full version or a digest"
+            )
+
+
+SERVING_COMPONENTS_DEFAULT = ["model-server", "weights-download"]
+"""`app.kubernetes.io/component` of the workloads that run a use case's serving image (the server and the
+Job that downloads its weights with that image's own tooling)."""
+
+
+def _serving_image_digest(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
+    if (environment_spec() or {}).get("tier") != "prod":
+        return
+    labels = get(resource.props, "metadata.labels") or {}
+    component = labels.get("app.kubernetes.io/component")
+    if component not in {str(c) for c in cfg["components"]}:
+        return
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    for where, container in containers(spec):
+        image = container.get("image")
+        if image is None or is_unknown(image):
+            continue
+        if parse_image(str(image))[3] is None:
+            yield (
+                f"{where} image {image} runs a prod {component} by tag alone: a re-pushed tag changes what "
+                "the nodes run; resolve its digest with `triplane pin <stack>` and set use_cases[].image.digest"
             )
 
 
@@ -590,8 +618,24 @@ POLICIES = [
                                                                                      "nightly", "edge"],
                             "description": "Tags that move and so never pin an image."},
             "requireDigest": {"type": "boolean", "default": False,
-                              "description": "Accept only images pinned by @sha256 digest."},
+                              "description": "Accept only images pinned by @sha256 digest: every image, every "
+                              "tier, mandatory (k8s-image-digest-prod only advises it for prod serving)."},
         },
+        tags=["self-managed", "supply-chain"],
+    ),
+    resource_policy(
+        name="k8s-image-digest-prod",
+        description="In a prod-tier environment, model servers and their weights downloads pull their image by "
+        "digest, not by tag alone.",
+        types=list(WORKLOADS),
+        check=_serving_image_digest,
+        severity=MEDIUM,
+        enforcement=ADVISORY,
+        remediation="Run `triplane pin <stack>` where the registry is reachable and copy the printed "
+        "use_cases[].image block (tag and digest) into the stack file.",
+        config={"components": {"type": "array", "items": {"type": "string"},
+                               "default": SERVING_COMPONENTS_DEFAULT,
+                               "description": "app.kubernetes.io/component values of the workloads checked."}},
         tags=["self-managed", "supply-chain"],
     ),
     resource_policy(

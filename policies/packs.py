@@ -1,7 +1,8 @@
 """Which policies each pack serves, and serving one (what a pack's `__main__.py` calls).
 
 - `triplane`: every policy (AWS, Azure, Google Cloud, Kubernetes and stack-level).
-- `triplane-aws`, `triplane-azure`, `triplane-gcp`: one cloud's policies plus the stack-level ones.
+- `triplane-aws`, `triplane-azure`, `triplane-gcp`: one cloud's policies, the cluster API range rule and the
+  stack-level ones.
 - `triplane-kubernetes`: the Kubernetes (self-managed serving) policies only.
 
 Enable `triplane`, or one cloud pack plus `triplane-kubernetes`; two cloud packs together would run
@@ -19,19 +20,19 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyPack
 
-from policies import aws, azure, deployability, gcp, kubernetes, stack
+from policies import aws, azure, cluster_api, deployability, gcp, kubernetes, stack
 
 PACKS_DIR = Path(__file__).resolve().parent
 RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]
 RUNTIME_CLOUD = [deployability.POLICIES[kind] for kind in deployability.CLOUD_KINDS]
 PACK_POLICIES: dict[str, list[Policy]] = {
     "triplane": [
-        *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *kubernetes.POLICIES, *stack.POLICIES,
-        *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
+        *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *cluster_api.POLICIES, *kubernetes.POLICIES,
+        *stack.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
     ],
-    "triplane-aws": [*aws.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
-    "triplane-azure": [*azure.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
-    "triplane-gcp": [*gcp.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
+    "triplane-aws": [*aws.POLICIES, *cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
+    "triplane-azure": [*azure.POLICIES, *cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
+    "triplane-gcp": [*gcp.POLICIES, *cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
     "triplane-kubernetes": [*kubernetes.POLICIES, *RUNTIME_KUBERNETES],
 }
 DESCRIPTIONS = {

@@ -29,6 +29,7 @@ from policies.common import (
     PATTERN_OF_MODULE,
     Res,
     as_list,
+    environment_spec,
     get,
     is_unknown,
     json_document,
@@ -53,7 +54,6 @@ ALLOWED_MODELS_DEFAULT: dict[str, list[str]] = {
     "restricted": ["*"],
 }
 SHARED = "shared"
-ENVIRONMENT_KEY = "triplane:environment"
 
 SECRET_VALUE_PATHS = {
     "aws:secretsmanager/secretVersion:SecretVersion": ("secretString", "secretBinary"),
@@ -82,20 +82,6 @@ PROTECTED_TYPES_DEFAULT = [
 def stack_name() -> str:
     """The stack being checked, as the engine (and the offline gate) tells every policy pack."""
     return os.environ.get("PULUMI_STACK", "")
-
-
-def environment_spec() -> dict[str, Any] | None:
-    """The stack's `triplane:environment` setting from `PULUMI_CONFIG`, when the engine passed it."""
-    raw = os.environ.get("PULUMI_CONFIG")
-    if not raw:
-        return None
-    try:
-        config = json.loads(raw)
-        value = config.get(ENVIRONMENT_KEY)
-        spec = json.loads(value) if isinstance(value, str) else value
-    except (json.JSONDecodeError, AttributeError):
-        return None
-    return spec if isinstance(spec, dict) else None
 
 
 @dataclass

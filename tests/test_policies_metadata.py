@@ -66,15 +66,17 @@ def test_packs_partition_the_policies() -> None:
     runtime_cloud = {"deployable-deployer", "deployable-cloud-apis", "deployable-endpoints"}
     runtime_kubernetes = {"deployable-images", "deployable-crds", "deployable-autoscaling", "deployable-gpus",
                           "deployable-weights"}
+    every_cloud = {"cluster-api-authorized-ranges"}  # one rule over EKS, AKS and GKE alike
     stack_level = {p.name for p in PACK_POLICIES["triplane"] if p.name.split("-")[0] not in
-                   ("aws", "azure", "gcp", "k8s", "deployable")}
+                   ("aws", "azure", "gcp", "k8s", "deployable")} - every_cloud
     assert stack_level == {"classification-allowed-patterns", "required-tags", "model-allowlist",
                            "model-ids-unlisted", "no-plaintext-credentials", "stateful-resources-protected"}
     assert names("triplane") == set(REGISTRY)
     assert names("triplane") == set().union(*(names(p) for p in CLOUD_PACKS), names("triplane-kubernetes"))
     for pack in CLOUD_PACKS:
         cloud = pack.removeprefix("triplane-")
-        assert names(pack) == {n for n in REGISTRY if n.startswith(f"{cloud}-")} | stack_level | runtime_cloud
+        assert names(pack) == ({n for n in REGISTRY if n.startswith(f"{cloud}-")} | stack_level | runtime_cloud
+                               | every_cloud)
     assert names("triplane-kubernetes") == {n for n in REGISTRY if n.startswith("k8s-")} | runtime_kubernetes
 
 

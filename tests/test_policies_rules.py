@@ -37,12 +37,13 @@ CONFIG: dict[str, Any] = {
 MODEL_ARN = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 
 
-def declared(allow_unlisted_model: bool) -> dict[str, str]:
-    """The stack setting both plans declare: the `chat` use case, with or without allow_unlisted_model."""
+def declared(allow_unlisted_model: bool, tier: str | None = None) -> dict[str, str]:
+    """The stack setting the plans declare: the `chat` use case, with or without allow_unlisted_model;
+    the bad plan's is a prod tier, where serving images must carry digests."""
     chat = {"name": "chat", "pattern": "cloud-managed", "data_classification": "internal", "cloud": "aws",
             "models": [{"id": "anthropic.claude-haiku-4-5-20251001-v1:0"}],
             "allow_unlisted_model": allow_unlisted_model}
-    return {"triplane:environment": json.dumps({"use_cases": [chat]})}
+    return {"triplane:environment": json.dumps({"use_cases": [chat], **({"tier": tier} if tier else {})})}
 
 
 def secret(value: Any) -> dict[str, Any]:
@@ -330,6 +331,10 @@ def bad_plan() -> Plan:
         res("gcp:secretmanager/secret:Secret", "bad-gcp-secret", {"labels": LABELS, "replication": {"auto": {}}}),
         res("gcp:kms/cryptoKey:CryptoKey", "bad-crypto-key", {"rotationPeriod": "31536000s", "labels": LABELS}),
         res("gcp:container/cluster:Cluster", "bad-gke", {"resourceLabels": LABELS}),
+        res("gcp:container/cluster:Cluster", "bad-wide-gke", {
+            "resourceLabels": LABELS, "masterAuthorizedNetworksConfig": {
+            # 10.0.0.0/8 is private and passes; 128.0.0.0/8 is public and far wider than /24.
+            "cidrBlocks": [{"cidrBlock": "10.0.0.0/8"}, {"cidrBlock": "128.0.0.0/8"}]}}),
         res("gcp:container/nodePool:NodePool", "bad-node-pool", {
             "networkConfig": {"enablePrivateNodes": False}, "autoscaling": {"totalMaxNodeCount": 100}}),
         res("gcp:networksecurity/gatewaySecurityPolicyRule:GatewaySecurityPolicyRule", "bad-swp-rule", {
@@ -354,6 +359,11 @@ def bad_plan() -> Plan:
             "metadata": {"name": "vault-egress", "namespace": "vault", "labels": k8s_labels(RESTRICTED)},
             "spec": {"podSelector": {}, "policyTypes": ["Egress"],
                      "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]}}),
+        res("kubernetes:apps/v1:Deployment", "bad-floating-server", {
+            # Prod tier (the bad plan's stack config): a full version tag, yet no digest.
+            "metadata": {"name": "tgi", "namespace": "serving",
+                         "labels": {**K8S, "app.kubernetes.io/component": "model-server"}},
+            "spec": pod_template(SECURE_CONTAINER, {"securityContext": {"runAsNonRoot": True}})}),
         res("kubernetes:batch/v1:Job", "bad-download", {
             "metadata": {"name": "weights", "namespace": "serving-open", "labels": K8S,
                          "annotations": {"triplane.io/egress-path": "firewall",
@@ -416,6 +426,7 @@ EXPECTED: dict[str, set[str]] = {
     "aws-nodes-no-public-ip": {"bad-node-group", "bad-launch-template", "bad-subnet"},
     "aws-node-group-size-cap": {"bad-node-group"},
     "aws-eks-endpoint-not-public": {"bad-eks"},
+    "cluster-api-authorized-ranges": {"bad-eks", "bad-aks", "bad-wide-gke"},
     "aws-eks-secrets-encryption": {"bad-eks"},
     "azure-openai-public-network-disabled": {"bad-openai"},
     "azure-openai-local-auth-disabled": {"bad-openai"},
@@ -441,6 +452,7 @@ EXPECTED: dict[str, set[str]] = {
     "gcp-egress-allowlist": {"bad-swp-rule", "bad-egress-firewall"},
     "gcp-firewall-no-public-ingress": {"bad-ingress-firewall"},
     "k8s-image-pinned": {"bad-deployment"},
+    "k8s-image-digest-prod": {"bad-floating-server"},
     "k8s-image-registry-allowlist": {"bad-deployment"},
     "k8s-no-privileged-containers": {"bad-deployment"},
     "k8s-no-privilege-escalation": {"bad-deployment"},
@@ -472,7 +484,7 @@ EXPECTED: dict[str, set[str]] = {
 
 @pytest.fixture(scope="module")
 def bad() -> GateResult:
-    return check_plan(bad_plan(), packs=["triplane"], config=CONFIG, stack_config=declared(True))
+    return check_plan(bad_plan(), packs=["triplane"], config=CONFIG, stack_config=declared(True, tier="prod"))
 
 
 @pytest.fixture(scope="module")
@@ -532,4 +544,6 @@ def test_bad_plan_fails_with_messages_naming_the_fields(bad: GateResult) -> None
 
 def test_advisory_policies_do_not_fail_the_gate(bad: GateResult) -> None:
     advisory = {v.policy for v in bad.advisory}
-    assert advisory == {"aws-log-group-retention", "azure-openai-customer-managed-key", "model-ids-unlisted"}
+    assert advisory == {
+        "aws-log-group-retention", "azure-openai-customer-managed-key", "model-ids-unlisted", "k8s-image-digest-prod",
+    }  # fmt: skip

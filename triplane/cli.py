@@ -60,6 +60,43 @@ def plan(stack: str, json_path: Path | None, k8s_out: Path | None, quiet: bool) 
 
 
 @cli.command()
+@click.argument("stack")
+@click.option("--endpoint", "endpoints", multiple=True, metavar="HOST=URL",
+              help="Read HOST's images from another distribution API root (a mirror), e.g. "
+              "ghcr.io=https://mirror.corp/ghcr. Repeatable.")
+def pin(stack: str, endpoints: tuple[str, ...]) -> None:
+    """Resolve the digest of each self-managed use case's image and print the `image:` block to pin it.
+
+    The stack file is not changed: copy each printed block under its use case.
+    """
+    from triplane.pin import PinError, pin_environment
+    from triplane.stackfile import load_stack
+
+    roots: dict[str, str] = {}
+    for entry in endpoints:
+        host, equals, url = entry.partition("=")
+        if not equals or not host or not url.startswith(("https://", "http://")):
+            fail(f"--endpoint {entry!r}: write HOST=URL, e.g. ghcr.io=https://mirror.corp/ghcr")
+        roots[host] = url
+    try:
+        environment = load_stack(stack).environment()
+        pins = pin_environment(environment, roots)
+    except SpecError as error:
+        fail(str(error))
+        return
+    except PinError as error:
+        fail(f"cannot pin {stack}: {error}")
+        return
+    if not pins:
+        click.echo(f"{stack} has no self-managed use case: no image to pin")
+        return
+    for found in pins:
+        click.echo(f"# {found.field}  ({found.use_case}: {found.image.upstream}, {found.media_type or 'manifest'})")
+        click.echo(found.block())
+        click.echo()
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of `triplane:environment`, for editors that validate stack files."""
     document = Environment.model_json_schema()

@@ -107,6 +107,50 @@ def summary(plan: Plan, environment: Environment) -> tuple[Table, Table]:
     return types, patterns
 
 
+WORKLOAD_SPECS = {
+    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
+"""Where each workload kind keeps its pod spec."""
+
+
+def workload_images(plan: Plan, environment: Environment) -> list[tuple[str, str, str]]:
+    """(use case, workload, image reference) for every container of every use case's workloads."""
+    ownership = Ownership.of(plan, environment)
+    rows: list[tuple[str, str, str]] = []
+    for resource in plan.resources:
+        path = WORKLOAD_SPECS.get(resource.type)
+        owner = ownership.use_case_of.get(resource.urn, SHARED)
+        if path is None or owner == SHARED:
+            continue
+        spec: object = resource.inputs
+        for key in path:
+            spec = spec.get(key) if isinstance(spec, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        kind = resource.type.rsplit(":", 1)[1]
+        for field in ("initContainers", "containers"):
+            for container in spec.get(field) or []:
+                if isinstance(container, dict) and isinstance(container.get("image"), str):
+                    rows.append((owner, f"{kind}/{resource.name}", container["image"]))
+    return sorted(set(rows))
+
+
+def print_images(console: Console, plan: Plan, environment: Environment) -> None:
+    """The image every use case's pods and Jobs pull (a digest shows as `@sha256:...`), one line each and
+    never folded, so a reference can be compared or copied whole."""
+    rows = workload_images(plan, environment)
+    if not rows:
+        return
+    console.print("Images by use case", style="bold")
+    for use_case, workload, image in rows:
+        console.print(f"  {use_case}  {workload}  {image}", markup=False, highlight=False, soft_wrap=True)
+
+
 def messages(plan: Plan) -> list[str]:
     """What the program told the user (warnings and errors first, then information), one line each."""
     order = {"error": 0, "warning": 1, "info": 2}
@@ -124,4 +168,5 @@ def print_plan(console: Console, plan: Plan, environment: Environment) -> None:
     console.print(tree(plan, environment))
     for table in summary(plan, environment):
         console.print(table)
+    print_images(console, plan, environment)
     print_messages(console, plan)

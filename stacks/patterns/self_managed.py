@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.images import AWS_CLI, AZURE_CLI, CLOUD_SDK, TGI, VLLM
+from components.images import AWS_CLI, AZURE_CLI, CLOUD_SDK
 from components.naming import physical_name
 from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed import sizing
@@ -143,7 +143,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
             monitoring=use_case.monitoring,
             monitoring_namespace=use_case.monitoring_namespace,
             crd_releases=handle.crd_releases,
-            image=handle.images.ref((TGI if use_case.engine == "tgi" else VLLM).with_version(use_case.image.tag)),
+            image=handle.images.ref(use_case.server_image),
             startup_timeout_seconds=startup_seconds(use_case),
             tags=k8s_labels(tags),
             protect_data=ctx.protect_data,

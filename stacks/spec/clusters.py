@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from components.versions import DEFAULT_KUBERNETES, KUBERNETES_STANDARD_SUPPORT, kubernetes_problem
+from policies.cluster_api import MAX_PUBLIC_PREFIX, POLICY, allowed_wide_ranges, is_public
 from stacks.spec.base import Cloud, Name, SpecModel
 from stacks.spec.networks import private_cidr
 
@@ -64,21 +65,19 @@ PRINCIPAL_FORMS: dict[str, tuple[re.Pattern[str], str]] = {
         "an IAM member, e.g. serviceAccount:ci-deploy@my-project.iam.gserviceaccount.com",
     ),
 }
-NOT_PUBLIC = tuple(
-    ipaddress.IPv4Network(cidr)
-    for cidr in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-    )
-)
-"""Private, shared (carrier NAT), loopback and link-local space: never a source the public endpoint sees."""
-MAX_PUBLIC_PREFIX = 24
-"""Widest public block a cluster API may be opened to."""
+def policy_allowed_wide_ranges() -> dict[str, str]:
+    """The public ranges wider than /24 the shipped policy config allows, with their reasons.
+
+    The gate reads the same file (`policies/policy-config.json`, through the same loader), so a range
+    is usable end to end exactly when the `cluster-api-authorized-ranges` policy accepts it too.
+    """
+    from triplane.gate import DEFAULT_CONFIG, GateError, load_policy_config  # only for a wide range
+
+    try:
+        config = load_policy_config(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+        return allowed_wide_ranges((config.get(POLICY) or {}).get("allowedWideRanges"))
+    except (GateError, ValueError) as exc:
+        raise ValueError(f"{DEFAULT_CONFIG.name}: {exc}") from None
 
 
 def _public_cidr(value: str) -> str:
@@ -88,17 +87,18 @@ def _public_cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not a CIDR block such as 203.0.113.0/28 ({exc})") from None
     if not isinstance(network, ipaddress.IPv4Network):
         raise ValueError(f"{value}: list IPv4 blocks (the runner's public egress addresses)")
-    if any(network.subnet_of(block) for block in NOT_PUBLIC):
+    if not is_public(network):
         raise ValueError(
             f"{value} is not a public block: these open the public endpoint, which sees public addresses "
             "only; list a runner's private range in `deployer.private_cidrs` (EKS opens it in the cluster "
             "security group, GKE adds it to the private endpoint's authorized networks; AKS applies "
             "authorized ranges to its public endpoint alone)"
         )
-    if network.prefixlen < MAX_PUBLIC_PREFIX:
+    if network.prefixlen < MAX_PUBLIC_PREFIX and str(network) not in policy_allowed_wide_ranges():
         raise ValueError(
             f"{value} opens the API server to too much of the internet; list the runner's egress "
-            f"addresses, /{MAX_PUBLIC_PREFIX} or narrower"
+            f"addresses, /{MAX_PUBLIC_PREFIX} or narrower (or allow this exact range, with its reason, in "
+            f"the policy config's {POLICY}.allowedWideRanges)"
         )
     return str(network)
 
@@ -148,7 +148,8 @@ class NewCluster(SpecModel):
         default_factory=list,
         description=(
             "Public IPv4 blocks, /24 or narrower (e.g. a CI runner's egress addresses), allowed to reach the "
-            "public API endpoint."
+            "public API endpoint; a wider one only when policies/policy-config.json allows that exact range "
+            "with its reason (cluster-api-authorized-ranges.allowedWideRanges)."
         ),
     )
     deployer: Deployer = Field(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from components import images
 from components.self_managed import sizing
 from policies.kubernetes import FULL_VERSION
 from stacks.spec.base import CLASSIFICATION_RANK, ConfigKey, Name, SpecModel
@@ -330,6 +331,24 @@ class Image(SpecModel):
         default=None, pattern=r"^[\w][\w.-]{0,127}$", description="Overrides the pinned version."
     )
 
+    digest: str | None = Field(
+        default=None,
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description=(
+            "The registry's digest of `tag` (its multi-platform index), e.g. as `triplane pin <stack>` "
+            "prints it: nodes pull by digest, so a re-pushed tag cannot change what runs."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _digest_names_its_tag(self) -> Image:
+        if self.digest is not None and self.tag is None:
+            raise ValueError(
+                "tag: a digest belongs to one version; set the tag it was resolved from beside it (as "
+                "`triplane pin <stack>` prints both), so a new catalog version is never paired with an old digest"
+            )
+        return self
+
     @field_validator("tag")
     @classmethod
     def _not_latest(cls, value: str | None) -> str | None:
@@ -558,6 +577,12 @@ class SelfManagedUseCase(UseCaseBase):
     @property
     def service_name(self) -> str:
         return self.shared_service or self.name
+
+    @property
+    def server_image(self) -> images.Image:
+        """The engine's catalog image at the stack's version (`image.tag`, `image.digest`), if any."""
+        catalog = images.TGI if self.engine == "tgi" else images.VLLM
+        return catalog.with_version(self.image.tag, self.image.digest)
 
     @property
     def weights_source(self) -> str:
