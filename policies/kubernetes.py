@@ -567,6 +567,11 @@ NETWORK_TYPES = ("aws:ec2/vpc:Vpc", "azure-native:network:VirtualNetwork", "gcp:
 """Networks a stack creates: their only way out is the egress firewall Triplane builds on them."""
 
 
+def _selects_some(policy: Res) -> bool:
+    selector = get(policy.props, "spec.podSelector") or {}
+    return bool(selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
 def _restricted_namespaces(resources: list[Res]) -> set[str]:
     """Namespaces holding a restricted use case's objects (by its classification label, never a name)."""
     found: set[str] = set()
@@ -581,14 +586,35 @@ def _restricted_namespaces(resources: list[Res]) -> set[str]:
     return found
 
 
+def _limits_egress(policy: Res) -> bool:
+    """Whether a NetworkPolicy restricts egress (policyTypes left out: when it has egress rules)."""
+    types = get(policy.props, "spec.policyTypes")
+    return "Egress" in as_list(types) if types else bool(as_list(get(policy.props, "spec.egress")))
+
+
 def _restricted_egress(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
     restricted = _restricted_namespaces(resources)
     allowed = _allowlisted_hosts(resources)
     own_network = any(r.type in NETWORK_TYPES for r in resources)
+    policies = [r for r in resources if r.type == NETWORK_POLICY]
+    anchors: dict[str, Res] = {}
     for resource in resources:
-        if resource.type != NETWORK_POLICY or _namespace_of(resource) not in restricted:
-            continue
-        if "Egress" not in as_list(get(resource.props, "spec.policyTypes")):
+        if resource.type == NAMESPACE and str(get(resource.props, "metadata.name") or "") in restricted:
+            anchors.setdefault(str(get(resource.props, "metadata.name")), resource)
+        elif resource.type in WORKLOADS and _namespace_of(resource) in restricted:
+            anchors.setdefault(_namespace_of(resource), resource)
+    for namespace, anchor in sorted(anchors.items()):
+        # Pods no policy selects may reach anything: restricted data needs egress denied by default.
+        if not any(
+            _namespace_of(p) == namespace and _limits_egress(p) and not _selects_some(p) for p in policies
+        ):
+            yield (
+                f"namespace {namespace} holds restricted data but no NetworkPolicy denies egress to all its pods "
+                "(empty podSelector, policyTypes [Egress])",
+                anchor.urn,
+            )
+    for resource in policies:
+        if _namespace_of(resource) not in restricted or not _limits_egress(resource):
             continue
         public = sorted({c for rule in as_list(get(resource.props, "spec.egress")) for c in _public_egress(rule)})
         if not public:
@@ -723,13 +749,14 @@ POLICIES = [
         name="k8s-restricted-egress-named-hosts",
         description="Pods of a restricted use case reach no public address except through a path that names "
         "hosts: the egress firewall of a network the stack creates, with the hosts on its allowlist (an "
-        "explicit proxy or private endpoint is a private address).",
+        "explicit proxy or private endpoint is a private address); their namespace denies egress by default.",
         check=_restricted_egress,
         severity=CRITICAL,
         remediation="Fill the cache through an explicit proxy (weights.https_proxy: the NetworkPolicy allows "
         "its address alone), through the egress firewall of a network Triplane creates (annotate the "
         "NetworkPolicy triplane.io/egress-path: firewall and allowlist its triplane.io/egress-hosts), or "
-        "pre-fill it (weights.source: existing-claim).",
+        "pre-fill it (weights.source: existing-claim); add a NetworkPolicy with podSelector {} and "
+        "policyTypes [Egress] to the namespace.",
         tags=["self-managed", "network", "data-classification"],
     ),
     resource_policy(

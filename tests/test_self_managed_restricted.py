@@ -185,12 +185,39 @@ def test_non_restricted_public_egress_passes_whatever_its_name() -> None:
     assert fired(policy("vault-weights-egress", "serving", PUBLIC_443, classification="internal")) == set()
 
 
+def default_deny(namespace: str, *types: str) -> PlannedResource:
+    return resource(NP, f"{namespace}-default-deny", {
+        "metadata": {"name": "default-deny", "namespace": namespace},
+        "spec": {"podSelector": {}, "policyTypes": list(types)}})
+
+
 def test_an_unlabelled_policy_in_a_restricted_namespace_fails() -> None:
     namespace = resource("kubernetes:core/v1:Namespace", "vault-ns",
                          {"metadata": {"name": "vault", "labels": labels("restricted")}})
-    assert fired(namespace, policy("extra-egress", "vault", PUBLIC_443, classification=None)) == {"extra-egress"}
+    deny = default_deny("vault", "Ingress", "Egress")
+    assert fired(namespace, deny, policy("extra-egress", "vault", PUBLIC_443, classification=None)) \
+        == {"extra-egress"}
     # The same policy in another namespace is not restricted data's.
-    assert fired(namespace, policy("extra-egress", "web", PUBLIC_443, classification=None)) == set()
+    assert fired(namespace, deny, policy("extra-egress", "web", PUBLIC_443, classification=None)) == set()
+    # policyTypes left out: a policy with egress rules still limits (and here opens) egress.
+    implicit = resource(NP, "implicit", {"metadata": {"name": "implicit", "namespace": "vault"},
+                                         "spec": {"podSelector": {}, "egress": [{}]}})
+    assert fired(namespace, deny, implicit) == {"implicit"}
+
+
+def test_a_restricted_namespace_denies_egress_by_default() -> None:
+    namespace = resource("kubernetes:core/v1:Namespace", "vault-ns",
+                         {"metadata": {"name": "vault", "labels": labels("restricted")}})
+    assert fired(namespace, default_deny("vault", "Ingress")) == {"vault-ns"}
+    # A policy named "default-deny" that selects some pods only is not a default.
+    narrow = resource(NP, "vault-narrow", {"metadata": {"name": "default-deny", "namespace": "vault"}, "spec": {
+        "podSelector": {"matchLabels": {"app": "tgi"}}, "policyTypes": ["Egress"]}})
+    assert fired(namespace, narrow) == {"vault-ns"}
+    assert fired(namespace, default_deny("vault", "Ingress", "Egress")) == set()
+    # An internal namespace is not held to it.
+    internal = resource("kubernetes:core/v1:Namespace", "web-ns",
+                        {"metadata": {"name": "web", "labels": labels("internal")}})
+    assert fired(internal, default_deny("web", "Ingress")) == set()
 
 
 def test_a_classification_elsewhere_than_the_label_does_not_count() -> None:
