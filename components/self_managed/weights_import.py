@@ -172,7 +172,7 @@ def import_job(
         # What the policy pack checks for restricted data: where the allowed egress leads.
         "annotations": {
             EGRESS_PATH_ANNOTATION: weights.public_path,
-            EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts),
+            **({EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts)} if weights.egress_hosts else {}),
         },
     }
     policy_spec: Any = {"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress}
