@@ -88,7 +88,10 @@ def test_restricted_hub_download_from_an_existing_network_needs_a_proxy() -> Non
     ("http://10.0.0.10", "not a proxy address"),
     ("http://10.0.0.10:70000", "not a proxy address"),
     ("http://10.0.0.300:3128", "not a proxy address"),
-    ("http://8.8.8.8:3128", "is a public address"),
+    ("http://8.8.8.8:3128", "is not an address in your network"),
+    ("http://169.254.169.254:80", "is not an address in your network"),
+    ("http://127.0.0.1:3128", "is not an address in your network"),
+    ("http://0.0.0.0:3128", "is not an address in your network"),
 ])
 def test_a_proxy_is_a_private_address_and_port(proxy: str, why: str) -> None:
     message = only_problem(on_existing_cluster(restricted(weights={"source": "hub", "https_proxy": proxy})))

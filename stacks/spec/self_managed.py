@@ -356,6 +356,8 @@ _BUCKET_URI = re.compile(
     r"^(?P<scheme>s3|gs)://(?P<bucket>[a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(?P<prefix>[A-Za-z0-9_.=/-]+?)/?$"
 )
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+PROXY_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+"""Where an explicit proxy may live: private networks (never loopback, link-local or the metadata server)."""
 _PROXY_URL = re.compile(r"^http://(?P<address>\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{1,5})/?$")
 
 
@@ -474,7 +476,7 @@ class Weights(SpecModel):
     def _proxy_address(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        from ipaddress import ip_address
+        from ipaddress import ip_address, ip_network
 
         match = _PROXY_URL.match(value)
         address = None
@@ -488,10 +490,10 @@ class Weights(SpecModel):
                 f"{value!r} is not a proxy address; use http://<IPv4 address>:<port>, e.g. http://10.0.0.10:3128 "
                 "(an address, not a host name: the NetworkPolicy allows the Job that address alone)"
             )
-        if not address.is_private:
+        if not any(address in ip_network(block) for block in PROXY_RANGES):
             raise ValueError(
-                f"{address} is a public address; name the proxy inside your network (a private IPv4 address), "
-                "which allows the hub's hosts only"
+                f"{address} is not an address in your network; name the proxy by its private IPv4 address (in "
+                f"{', '.join(PROXY_RANGES)}), a proxy that allows the hub's hosts only"
             )
         return value
 
