@@ -478,14 +478,21 @@ def _claims(spec: Mapping[str, Any]) -> set[str]:
     }
 
 
-def _hub_services(environment: Mapping[str, Any] | None, cluster: str) -> set[str]:
-    """The services (namespaces) on an existing cluster whose use cases declare it reaches the hub."""
-    found = set()
+def _hub_services(environment: Mapping[str, Any] | None, cluster: str | None) -> dict[str, str]:
+    """The services (namespaces) whose use cases declare a path to the hub -> that path; only those on
+    `cluster` when named (a service's namespace is unique in the environment)."""
+    found = {}
     for use_case in as_list((environment or {}).get("use_cases")):
-        if not isinstance(use_case, Mapping) or use_case.get("cluster") != cluster:
+        if not isinstance(use_case, Mapping) or (cluster is not None and use_case.get("cluster") != cluster):
             continue
-        if (use_case.get("weights") or {}).get("source") == "hub":
-            found.add(str(use_case.get("shared_service") or use_case.get("name")))
+        weights = use_case.get("weights") or {}
+        if weights.get("source") == "hub":
+            proxy = weights.get("https_proxy")
+            found[str(use_case.get("shared_service") or use_case.get("name"))] = (
+                f"the HTTPS proxy {proxy} (declared: weights.https_proxy)"
+                if proxy
+                else "the cluster's own path to the hub (declared: weights.source hub)"
+            )
     return found
 
 
@@ -540,9 +547,10 @@ def weights_needs(
             downloads = any(not _env_on(_env(c).get("HF_HUB_OFFLINE")) for _w, c in containers(job_spec))
             if not downloads:
                 continue
-            if cluster.kind == "existing":
-                reach = namespace in _hub_services(environment, cluster.name)
-                path = "the cluster's own path to the hub (declared: weights.source hub)" if reach else None
+            if cluster.kind == "existing" or annotations.get(EGRESS_PATH_ANNOTATION) == "declared":
+                on = cluster.name if cluster.kind == "existing" else None
+                path = _hub_services(environment, on).get(str(namespace))
+                reach = path is not None
                 yield Need("weights", _workload(job), f"a path to {HUB_HOST}", path,
                            "declare `weights.source: hub` on the use case if the cluster reaches the hub, or "
                            "serve from a pre-filled claim (`existing-claim`)", job.urn, assumption=reach)

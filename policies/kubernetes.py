@@ -604,6 +604,78 @@ def _download_allowlisted(resources: list[Res], _cfg: dict[str, Any]) -> Iterato
             )
 
 
+NETWORK_TYPES = ("aws:ec2/vpc:Vpc", "azure-native:network:VirtualNetwork", "gcp:compute/network:Network")
+"""Networks a stack creates: their only way out is the egress firewall Triplane builds on them."""
+
+
+def _selects_some(policy: Res) -> bool:
+    selector = get(policy.props, "spec.podSelector") or {}
+    return bool(selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
+def _restricted_namespaces(resources: list[Res]) -> set[str]:
+    """Namespaces holding a restricted use case's objects (by its classification label, never a name)."""
+    found: set[str] = set()
+    for resource in resources:
+        labels = get(resource.props, "metadata.labels") or {}
+        if str(labels.get(f"{K8S_LABEL_PREFIX}data-classification", "")) != "restricted":
+            continue
+        if resource.type == NAMESPACE:
+            found.add(str(get(resource.props, "metadata.name") or ""))
+        elif resource.type in WORKLOADS or resource.type == NETWORK_POLICY:
+            found.add(_namespace_of(resource))
+    return found
+
+
+def _limits_egress(policy: Res) -> bool:
+    """Whether a NetworkPolicy restricts egress (policyTypes left out: when it has egress rules)."""
+    types = get(policy.props, "spec.policyTypes")
+    return "Egress" in as_list(types) if types else bool(as_list(get(policy.props, "spec.egress")))
+
+
+def _restricted_egress(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    restricted = _restricted_namespaces(resources)
+    allowed = _allowlisted_hosts(resources)
+    own_network = any(r.type in NETWORK_TYPES for r in resources)
+    policies = [r for r in resources if r.type == NETWORK_POLICY]
+    anchors: dict[str, Res] = {}
+    for resource in resources:
+        if resource.type == NAMESPACE and str(get(resource.props, "metadata.name") or "") in restricted:
+            anchors.setdefault(str(get(resource.props, "metadata.name")), resource)
+        elif resource.type in WORKLOADS and _namespace_of(resource) in restricted:
+            anchors.setdefault(_namespace_of(resource), resource)
+    for namespace, anchor in sorted(anchors.items()):
+        # Pods no policy selects may reach anything: restricted data needs egress denied by default.
+        if not any(
+            _namespace_of(p) == namespace and _limits_egress(p) and not _selects_some(p) for p in policies
+        ):
+            yield (
+                f"namespace {namespace} holds restricted data but no NetworkPolicy denies egress to all its pods "
+                "(empty podSelector, policyTypes [Egress])",
+                anchor.urn,
+            )
+    for resource in policies:
+        if _namespace_of(resource) not in restricted or not _limits_egress(resource):
+            continue
+        public = sorted({c for rule in as_list(get(resource.props, "spec.egress")) for c in _public_egress(rule)})
+        if not public:
+            continue
+        name = get(resource.props, "metadata.name")
+        annotations = get(resource.props, "metadata.annotations") or {}
+        path = annotations.get("triplane.io/egress-path")
+        namespace = _namespace_of(resource)
+        lead = f"NetworkPolicy {name} lets pods of restricted data in namespace {namespace} reach {public}"
+        if path != "firewall":
+            yield f"{lead}, and no host-filtered path stands behind it (egress-path {path!r})", resource.urn
+        elif not own_network:
+            yield f"{lead} through a network egress firewall, but the stack creates no network", resource.urn
+        else:
+            hosts = [h for h in str(annotations.get("triplane.io/egress-hosts", "")).split(",") if h]
+            missing = [h for h in hosts if _canonical(h) not in allowed]
+            if missing:
+                yield f"{lead} through the egress firewall, whose allowlist lacks {', '.join(missing)}", resource.urn
+
+
 POLICIES = [
     resource_policy(
         name="k8s-image-pinned",
@@ -733,6 +805,20 @@ POLICIES = [
         remediation="Add the hub hosts to the egress allowlist of the cluster's network (stacks/egress.py), or "
         "pre-fill the cache and set weights.source: existing-claim.",
         tags=["self-managed", "network"],
+    ),
+    stack_policy(
+        name="k8s-restricted-egress-named-hosts",
+        description="Pods of a restricted use case reach no public address except through a path that names "
+        "hosts: the egress firewall of a network the stack creates, with the hosts on its allowlist (an "
+        "explicit proxy or private endpoint is a private address); their namespace denies egress by default.",
+        check=_restricted_egress,
+        severity=CRITICAL,
+        remediation="Fill the cache through an explicit proxy (weights.https_proxy: the NetworkPolicy allows "
+        "its address alone), through the egress firewall of a network Triplane creates (annotate the "
+        "NetworkPolicy triplane.io/egress-path: firewall and allowlist its triplane.io/egress-hosts), or "
+        "pre-fill it (weights.source: existing-claim); add a NetworkPolicy with podSelector {} and "
+        "policyTypes [Egress] to the namespace.",
+        tags=["self-managed", "network", "data-classification"],
     ),
     resource_policy(
         name="k8s-resource-limits",

@@ -173,6 +173,9 @@ def self_managed_use_case(draw: st.DrawFn, environment: dict[str, Any], name: st
         "allowed_clients": {"namespaces": [draw(names)]},
         "weights": {"source": "hub"},
     }
+    if use_case["data_classification"] == "restricted" and (cloud is None or not _new_network(environment, cloud)):
+        # Restricted data fills its cache only through a path that names hosts: here the site's proxy.
+        use_case["weights"]["https_proxy"] = "http://10.0.0.10:3128"
     if shared:
         use_case["cache"] = {"access_mode": "ReadWriteMany"}
     if use_case["replicas"]["min"] == 0:

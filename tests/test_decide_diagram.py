@@ -257,7 +257,7 @@ ENVIRONMENT = {
             "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3"},
             "gpu": {"type": "nvidia-l4", "count": 1},
             "allowed_clients": {"namespaces": ["records"]},
-            "weights": {"source": "hub"},
+            "weights": {"source": "hub", "https_proxy": "http://10.0.0.10:3128"},
         },
         {
             "name": "letters-x",
@@ -269,7 +269,7 @@ ENVIRONMENT = {
             "model": {"id": "mistralai/Mistral-7B-Instruct-v0.3"},
             "gpu": {"type": "nvidia-l4", "count": 1},
             "allowed_clients": {"namespaces": ["letters"]},
-            "weights": {"source": "hub"},
+            "weights": {"source": "hub", "https_proxy": "http://10.0.0.10:3128"},
         },
     ],
 }

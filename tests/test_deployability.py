@@ -480,7 +480,8 @@ def test_every_need_of_the_shipped_stacks_has_a_path(stack: str) -> None:
         assert kinds == {"images", "weights", "gpus", "deployer"}
         assumed = {(n.kind, n.path) for n in needs if n.assumption}
         assert ("images", "ghcr.io directly (declared: registry upstream)") in assumed
-        assert ("weights", "the cluster's own path to the hub (declared: weights.source hub)") in assumed
+        # Restricted data: the hub only through the site's proxy, which the stack names.
+        assert ("weights", "the HTTPS proxy http://10.0.0.10:3128 (declared: weights.https_proxy)") in assumed
     else:
         assert {"images", "weights", "gpus", "deployer", "endpoints"} <= kinds
         assert not [n for n in needs if n.assumption and n.kind != "deployer"]
@@ -507,3 +508,19 @@ def test_each_policy_computes_exactly_its_own_kind(stack: str) -> None:
     every = runtime_paths(resources, environment)
     for kind in KINDS:
         assert runtime_paths(resources, environment, kinds=(kind,)) == [n for n in every if n.kind == kind]
+
+
+def test_a_download_on_a_new_cluster_through_the_stacks_proxy_is_declared() -> None:
+    """A new cluster in an existing network: no allowlist entry, the stack names the proxy (or says `hub`)."""
+    plan = PlanBuilder()
+    provider = plan.eks()
+    job = plan.job(provider, "cache")
+    job.props["metadata"]["annotations"] = {"triplane.io/egress-path": "declared"}
+    plan.deployment(provider, server=True, env={"HF_HUB_OFFLINE": "1"}, claim="cache", deps=(job,))
+    hub = {"name": "ns", "cluster": "gpu", "weights": {"source": "hub", "https_proxy": "http://10.0.0.10:3128"}}
+    [need] = [n for n in plan.needs("weights", {"use_cases": [hub]}) if "huggingface.co" in n.what]
+    assert (need.met, need.assumption) == (True, True)
+    assert need.path == "the HTTPS proxy http://10.0.0.10:3128 (declared: weights.https_proxy)"
+    # Nothing declared for that service: no path.
+    [need] = [n for n in plan.needs("weights", {"use_cases": []}) if "huggingface.co" in n.what]
+    assert not need.met

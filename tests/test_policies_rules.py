@@ -230,6 +230,14 @@ def good_plan() -> Plan:
         res("kubernetes:core/v1:ConfigMap", "good-config-map", {
             "metadata": {"name": "c", "namespace": "serving", "labels": K8S},
             "data": {"MAX_TOKENS": "4096", "TOKENIZER": "fast"}}),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "good-restricted-download-egress", {
+            # Restricted data: the download reaches the site's proxy alone (a private address and port).
+            "metadata": {"name": "vault-weights-egress", "namespace": "vault", "labels": k8s_labels(RESTRICTED),
+                         "annotations": {"triplane.io/egress-path": "proxy"}},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "model-weights"}},
+                     "policyTypes": ["Egress"],
+                     "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.10/32"}}],
+                                 "ports": [{"protocol": "TCP", "port": 3128}]}]}}),
         res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "good-default-deny", {
             "metadata": {"name": "default-deny", "namespace": "serving", "labels": K8S},
             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
@@ -464,6 +472,7 @@ EXPECTED: dict[str, set[str]] = {
     "k8s-no-public-load-balancer": {"bad-service"},
     "k8s-namespace-pod-security": {"bad-namespace"},
     "k8s-model-server-no-internet-egress": {"bad-server-egress", "bad-restricted-egress"},
+    "k8s-restricted-egress-named-hosts": {"bad-restricted-egress"},
     "k8s-download-egress-allowlisted": {"bad-download"},
     "classification-allowed-patterns": {f"{STACK}-leaky"},
     "required-tags": {"bad-untagged-vpc"},

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from components.network.layout import psc_address
 from components.self_managed.weights_import import s3_read_policy
 from stacks import program
 from stacks.spec.environment import Environment
@@ -241,7 +242,9 @@ def test_gcs_import_job_uses_workload_identity_and_the_cached_cloud_sdk(gcp_plan
     assert (reader["bucket"], reader["role"]) == ("acme-models-eu", "roles/storage.objectViewer")
     egress = gcp_plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "st-drafts-weights-import-egress")
     cidrs = [rule["to"][0].get("ipBlock", {}).get("cidr") for rule in egress.inputs["spec"]["egress"]]
-    assert cidrs[1:] == ["169.254.169.254/32", "169.254.169.252/32", "0.0.0.0/0"]
+    # The PSC address every *.googleapis.com name resolves to, and nothing public.
+    assert cidrs[1:] == ["169.254.169.254/32", "169.254.169.252/32", f"{psc_address('10.30.0.0/16')}/32"]
+    assert egress.inputs["metadata"]["annotations"]["triplane.io/egress-path"] == "private"
     vllm = container(gcp_plan, "kubernetes:apps/v1:Deployment", "st-drafts-deployment")
     assert vllm["args"][:2] == ["--model", MODEL_DIR]
 

@@ -173,8 +173,11 @@ def test_existing_network_is_accepted() -> None:
     }
     for use_case in spec["use_cases"]:
         if use_case["pattern"] == "self-managed":
-            # No Triplane egress firewall on an existing network: the stack states the hub path.
+            # No Triplane egress firewall on an existing network: the stack states the hub path (for
+            # restricted data, a proxy that names the hosts).
             use_case["weights"] = {"source": "hub"}
+            if use_case["data_classification"] == "restricted":
+                use_case["weights"]["https_proxy"] = "http://10.0.0.10:3128"
     environment = validate_environment(spec, SOURCE)
     assert environment.clouds.aws is not None
     assert environment.clouds.aws.network.new is None

@@ -12,8 +12,10 @@ cache and never downloads again. The weights come from a claim already filled, f
 - lands on the GPU pool's nodes (same node selector and tolerations, no GPU request), so a
   `WaitForFirstConsumer` volume is created in a zone that has GPU nodes;
 - is the only pod of the namespace allowed out: HTTPS to public addresses (NetworkPolicy cannot name
-  a host; the network's egress firewall narrows it to `HUB_HOSTS`), or to the explicit proxy where
-  the cloud's egress gateway is one (Google Cloud's Secure Web Proxy).
+  a host; the network's egress firewall narrows it to `HUB_HOSTS`), or only to the explicit proxy
+  where the cloud's egress gateway is one (Google Cloud's Secure Web Proxy) or the stack names one
+  (`weights.https_proxy`); its NetworkPolicy says which (`EGRESS_PATH_ANNOTATION`). It selects the
+  Job's pods alone, so once the cache is filled no pod of the service has a way out.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ class WeightsDownload:
     https_proxy: pulumi.Input[str] | None = None
     """`http://<address>:<port>` of an explicit egress proxy (Google Cloud's Secure Web Proxy)."""
     proxy_cidr: pulumi.Input[str] | None = None
-    """The proxy's address as a /32, the one private destination the Job may then reach."""
+    """The proxy's address as a /32, the one destination (besides DNS) the Job may then reach."""
+    proxy_port: int = 443
     after: Sequence[pulumi.Resource] = field(default_factory=list)
     """The egress path (the network's firewall) that must exist before the Job runs."""
 
@@ -122,7 +125,10 @@ TOKEN_FILE = "token"
 DOWNLOAD_COMPONENT = "weights-download"
 EGRESS_HOSTS_ANNOTATION = "triplane.io/egress-hosts"
 EGRESS_PATH_ANNOTATION = "triplane.io/egress-path"
-"""`firewall`: through the network's egress firewall; `declared`: a path the stack states (existing cluster)."""
+"""`firewall`: through the network's egress firewall; `declared`: a path the stack states (existing cluster).
+On a NetworkPolicy it says where the public addresses it allows lead: `firewall` (a network Triplane creates,
+whose only way out is its host allowlist), `proxy` (only an explicit proxy's address), `private` (only the
+cloud's private endpoint) or `declared` (the stack's word; never for restricted data)."""
 
 
 def download_selector(app: str) -> dict[str, str]:
@@ -198,14 +204,22 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     egress: list[Any] = [dns_egress_rule()]
     if download.proxy_cidr is not None:
         proxy = {"ip_block": {"cidr": download.proxy_cidr}}
-        egress.append({"to": [proxy], "ports": [{"protocol": "TCP", "port": 443}]})
+        egress.append({"to": [proxy], "ports": [{"protocol": "TCP", "port": download.proxy_port}]})
+        path = "proxy"
     else:
         # NetworkPolicy cannot name a host: HTTPS to public addresses only; the network's egress
         # firewall narrows it to the hub's names.
         egress.append(public_https_egress_rule())
+        path = "firewall" if download.after else "declared"
     k8s_networking.v1.NetworkPolicy(
         f"{name}-weights-egress",
-        metadata={"name": f"{args.app}-weights-egress", "namespace": args.namespace, "labels": labels},
+        metadata={
+            "name": f"{args.app}-weights-egress",
+            "namespace": args.namespace,
+            "labels": labels,
+            # What the policy pack checks for restricted data: where the allowed egress leads.
+            "annotations": {EGRESS_PATH_ANNOTATION: path, EGRESS_HOSTS_ANNOTATION: ",".join(HUB_HOSTS)},
+        },
         spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
         opts=opts,
     )

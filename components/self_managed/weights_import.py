@@ -13,9 +13,11 @@ local directory with `HF_HUB_OFFLINE=1`, as it does after a hub download. The Jo
 - runs as an unprivileged user (Pod Security `restricted`) whatever the server's engine needs;
 - reaches the bucket over the cloud's private path (the S3 gateway endpoint, Private Google Access
   on the private `googleapis.com.` zone, the storage account's blob private endpoint), never the
-  egress firewall. NetworkPolicy cannot name a gateway endpoint's prefix list, Google's private VIPs
-  or a host, so the Job may send HTTPS to public addresses (like the hub download), where only that
-  private route leads, and talk to the node's credential agent;
+  egress firewall. On GKE the Job may reach only the Private Service Connect address every
+  `*.googleapis.com` name resolves to; NetworkPolicy cannot name a gateway endpoint's prefix list or a
+  host, so on EKS (and on AKS, for the sign-in) the Job may send HTTPS to public addresses, where in a
+  network Triplane creates only that private route and the egress firewall's allowlist lead; it also
+  talks to the node's credential agent. Its NetworkPolicy says which (`EGRESS_PATH_ANNOTATION`);
 - on AKS alone gets one allowlist entry: Entra ID's sign-in (`login.microsoftonline.com`), where the
   workload identity exchanges its token, has no private endpoint.
 """
@@ -97,6 +99,10 @@ class WeightsImport:
     """Hosts outside the private path the identity needs (Entra ID's sign-in), through the egress firewall."""
     egress_path: str = "firewall"
     """How those hosts are reached: `firewall` (Triplane's, built before the Job) or `declared`."""
+    public_path: str = "firewall"
+    """Where HTTPS to public addresses leads (the NetworkPolicy's `EGRESS_PATH_ANNOTATION`): `firewall` (a
+    network Triplane creates: the storage's private route and the egress firewall's allowlist, nothing else),
+    `declared` (an existing network), or `private`: no public egress at all, only `private_cidrs`."""
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     """Labels an identity webhook keys on (AKS workload identity's `azure.workload.identity/use`)."""
     after: Sequence[pulumi.Resource] = ()
@@ -154,11 +160,21 @@ def import_job(
                 "ports": [{"protocol": "TCP", "port": 443}],
             }
         )
-    # NetworkPolicy cannot name the S3 gateway's prefix list or Google's private VIPs: HTTPS to public
-    # addresses, where the network routes only to the storage service's private path.
-    egress.append(public_https_egress_rule())
+    if weights.public_path != "private":
+        # NetworkPolicy cannot name the S3 gateway's prefix list or a host: HTTPS to public addresses, where
+        # the network routes only to the storage service's private path (and its egress firewall's allowlist).
+        egress.append(public_https_egress_rule())
     # Fragments typed Any, as elsewhere: mypy's inference over the SDK's nested typed dicts is slow.
-    policy_meta: Any = {"name": f"{args.app}-weights-import-egress", "namespace": args.namespace, "labels": labels}
+    policy_meta: Any = {
+        "name": f"{args.app}-weights-import-egress",
+        "namespace": args.namespace,
+        "labels": labels,
+        # What the policy pack checks for restricted data: where the allowed egress leads.
+        "annotations": {
+            EGRESS_PATH_ANNOTATION: weights.public_path,
+            **({EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts)} if weights.egress_hosts else {}),
+        },
+    }
     policy_spec: Any = {"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress}
     k8s_networking.v1.NetworkPolicy(f"{name}-weights-import-egress", metadata=policy_meta, spec=policy_spec, opts=opts)
     container: Any = {
@@ -295,6 +311,8 @@ class S3Import:
     pod_identity_agent: pulumi.Resource | None = None
     """The cluster's Pod Identity agent add-on: associations are honoured only once it runs."""
     private_path: str = "created"
+    public_path: str = "firewall"
+    """`firewall`: the VPC is Triplane's (no way out but its egress firewall); `declared`: an existing one."""
     tags: Mapping[str, str] = field(default_factory=dict)
     timeout_seconds: int = 3600
 
@@ -331,6 +349,7 @@ def s3_import(name: str, args: S3Import, opts: pulumi.ResourceOptions) -> Weight
         ],
         credential_endpoints=[(EKS_POD_IDENTITY_AGENT, 80)],
         private_path=args.private_path,
+        public_path=args.public_path,
         after=[policy, association],
         timeout_seconds=args.timeout_seconds,
     )
@@ -350,6 +369,10 @@ class GcsImport:
     """The Google service account's ID (6 to 30 characters)."""
     image: pulumi.Input[str]
     model_path: str
+    googleapis_address: pulumi.Input[str] | None = None
+    """The private googleapis endpoint's internal address: the Job then reaches it alone (no public egress)."""
+    public_path: str = "firewall"
+    """Without the address: `firewall` (a network Triplane creates) or `declared` (an existing one)."""
     timeout_seconds: int = 3600
 
 
@@ -389,6 +412,9 @@ def gcs_import(name: str, args: GcsImport, opts: pulumi.ResourceOptions) -> Weig
         ],
         service_account_annotations={"iam.gke.io/gcp-service-account": account.email},
         credential_endpoints=[GKE_METADATA_SERVER, GKE_METADATA_SERVER_DATAPLANE_V2],
+        # Every *.googleapis.com name resolves to the Private Service Connect address: that address alone.
+        private_cidrs=[pulumi.Output.concat(args.googleapis_address, "/32")] if args.googleapis_address else [],
+        public_path="private" if args.googleapis_address else args.public_path,
         after=[reader, binding],
         timeout_seconds=args.timeout_seconds,
     )
@@ -492,6 +518,7 @@ def blob_import(name: str, args: BlobImport, opts: pulumi.ResourceOptions) -> We
         private_cidrs=args.private_cidrs,
         egress_hosts=("login.microsoftonline.com",),
         egress_path="firewall" if args.egress_after else "declared",
+        public_path="firewall" if args.egress_after else "declared",
         private_path="created" if args.create_endpoint else "declared",
         after=after,
         timeout_seconds=args.timeout_seconds,

@@ -32,6 +32,7 @@ from components.self_managed.weights_import import (
     s3_import,
 )
 from components.tagging import k8s_labels, standard_tags
+from stacks.cloud_apis import google_apis_for
 from stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
 from stacks.context import Endpoint, StackContext
 from stacks.egress import downloads_through_firewall, egress_for, imports_through_firewall
@@ -168,11 +169,19 @@ def _queue_scaling(handle: ClusterHandle, use_case: SelfManagedUseCase) -> Queue
 
 
 def _download(ctx: StackContext, use_case: SelfManagedUseCase) -> WeightsDownload | None:
-    """The weights Job's way out: the network's egress firewall where Triplane built the network,
-    the path the stack declared on an existing cluster (`weights.source: hub`); None when pre-filled."""
+    """The weights Job's way out: the stack's proxy (`weights.https_proxy`), the network's egress firewall
+    where Triplane built the network, or the path the stack declared on an existing cluster; None when
+    pre-filled."""
     if use_case.weights_source != "hub":
         return None
     download = WeightsDownload(timeout_seconds=download_seconds(use_case))
+    proxy = use_case.weights.proxy
+    if proxy is not None:
+        # The stack's own proxy (the spec refuses one where Triplane's firewall is the path).
+        address, port = proxy
+        download.https_proxy = f"http://{address}:{port}"
+        download.proxy_cidr, download.proxy_port = f"{address}/32", port
+        return download
     cloud = downloads_through_firewall(ctx.environment, use_case)
     if cloud is not None:
         egress = egress_for(ctx, cloud)
@@ -181,6 +190,7 @@ def _download(ctx: StackContext, use_case: SelfManagedUseCase) -> WeightsDownloa
             # Secure Web Proxy is an explicit proxy: the Job sends its HTTPS through it.
             download.https_proxy = pulumi.Output.concat("http://", egress.proxy_address, f":{PROXY_PORT}")
             download.proxy_cidr = pulumi.Output.concat(egress.proxy_address, "/32")
+            download.proxy_port = PROXY_PORT
     return download
 
 
@@ -215,6 +225,7 @@ def _import(
                 pod_identity_agent=handle.component.pod_identity_agent,
                 # The S3 gateway endpoint comes with the cluster's service endpoints, or is stated to exist.
                 private_path="created" if handle.spec.new.service_endpoints == "create" else "declared",
+                public_path="firewall" if aws.network.new is not None else "declared",
                 tags=tags,
                 timeout_seconds=timeout,
             ),
@@ -223,6 +234,10 @@ def _import(
     if bucket.cloud == "azure":
         return _blob_import(ctx, handle, use_case, name, app, path, tags, timeout)
     assert isinstance(handle.ref, GkeClusterRef)
+    from stacks.networks import network_for
+
+    gcp = ctx.environment.clouds.gcp
+    googleapis = google_apis_for(ctx, network_for(ctx, "gcp"))
     return gcs_import(
         name,
         GcsImport(
@@ -234,6 +249,8 @@ def _import(
             account_id=physical_name(ctx.stack, service, "weights", kind="gcp_service_account"),
             image=handle.images.ref(CLOUD_SDK),
             model_path=path,
+            googleapis_address=googleapis.address if googleapis is not None else None,
+            public_path="firewall" if gcp is not None and gcp.network.new is not None else "declared",
             timeout_seconds=timeout,
         ),
         ctx.opts("gcp"),

@@ -24,6 +24,7 @@ from stacks.spec.use_case import UseCaseBase
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from stacks.spec.clusters import KubernetesCluster
     from stacks.spec.environment import Environment
 
 Engine = Literal["tgi", "vllm"]
@@ -374,6 +375,9 @@ _BUCKET_URI = re.compile(
     r"^(?P<scheme>s3|gs)://(?P<bucket>[a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(?P<prefix>[A-Za-z0-9_.=/-]+?)/?$"
 )
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+PROXY_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+"""Where an explicit proxy may live: private networks (never loopback, link-local or the metadata server)."""
+_PROXY_URL = re.compile(r"^http://(?P<address>\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{1,5})/?$")
 
 
 class Bucket(SpecModel):
@@ -442,6 +446,13 @@ class Weights(SpecModel):
         description="Azure: `create` the storage account's blob private endpoint and the "
         "privatelink.blob.core.windows.net zone on the network, or `existing`: the network already has them.",
     )
+    https_proxy: str | None = Field(
+        default=None,
+        description="`http://<private IPv4>:<port>` of an explicit HTTPS proxy that allows only the hub's hosts "
+        "(huggingface.co, *.huggingface.co, *.hf.co): the download Job sends its HTTPS there and its "
+        "NetworkPolicy allows that address and port alone. For `hub` outside a network Triplane creates; "
+        "required there for restricted data. An IP address, because a NetworkPolicy cannot name a host.",
+    )
 
     @field_validator("source")
     @classmethod
@@ -479,8 +490,43 @@ class Weights(SpecModel):
             )
         return value
 
+    @field_validator("https_proxy")
+    @classmethod
+    def _proxy_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from ipaddress import ip_address, ip_network
+
+        match = _PROXY_URL.match(value)
+        address = None
+        if match is not None and int(match["port"]) in range(1, 65536):
+            try:
+                address = ip_address(match["address"])
+            except ValueError:
+                address = None
+        if address is None:
+            raise ValueError(
+                f"{value!r} is not a proxy address; use http://<IPv4 address>:<port>, e.g. http://10.0.0.10:3128 "
+                "(an address, not a host name: the NetworkPolicy allows the Job that address alone)"
+            )
+        if not any(address in ip_network(block) for block in PROXY_RANGES):
+            raise ValueError(
+                f"{address} is not an address in your network; name the proxy by its private IPv4 address (in "
+                f"{', '.join(PROXY_RANGES)}), a proxy that allows the hub's hosts only"
+            )
+        return value
+
+    @property
+    def proxy(self) -> tuple[str, int] | None:
+        """The proxy's address and port, or None."""
+        match = _PROXY_URL.match(self.https_proxy) if self.https_proxy else None
+        return (match["address"], int(match["port"])) if match else None
+
     @model_validator(mode="after")
     def _key_for_s3(self) -> Weights:
+        if self.https_proxy is not None and self.source not in (None, "hub"):
+            how = "is already in the cache" if self.source == "existing-claim" else "comes over a private path"
+            raise ValueError(f"https_proxy: only a hub download goes through a proxy; `{self.source}` {how}; remove it")
         if self.kms_key is not None and not (self.source or "").startswith("s3://"):
             raise ValueError("kms_key: only an `s3://` import decrypts with a KMS key; remove it")
         bucket = self.bucket
@@ -623,6 +669,10 @@ class SelfManagedUseCase(UseCaseBase):
             raise ValueError(
                 f"weights.source: {self.weights.source} fills the cache, which `offline: true` says nothing "
                 "does (cache.existing_claim is pre-filled); drop one of them"
+            )
+        if self.offline and self.weights.https_proxy is not None:
+            raise ValueError(
+                "weights.https_proxy: `offline: true` downloads nothing, so nothing goes through a proxy; remove it"
             )
         if self.weights_source == "existing-claim" and self.cache.existing_claim is None:
             raise ValueError(
@@ -783,6 +833,59 @@ def _check_addons(environment: Environment) -> None:
                 )
 
 
+def _in_new_network(environment: Environment, cluster: KubernetesCluster) -> bool:
+    """Whether the cluster is one Triplane creates in a network Triplane creates: the network's only way
+    out is then its egress firewall, which lets through the allowlisted hosts alone."""
+    if cluster.new is None:
+        return False
+    settings = getattr(environment.clouds, cluster.new.cloud, None)
+    return settings is not None and settings.network.new is not None
+
+
+def _check_weights_path(
+    environment: Environment, i: int, use_case: SelfManagedUseCase, cluster: KubernetesCluster
+) -> None:
+    """The cache's way in: an explicit proxy only where Triplane's firewall is not the path, and for
+    restricted data only a path that names hosts (a NetworkPolicy cannot)."""
+    source, weights = use_case.weights_source, use_case.weights
+    hosts = "huggingface.co, *.huggingface.co and *.hf.co"
+    if weights.https_proxy is not None and _in_new_network(environment, cluster):
+        raise ValueError(
+            f"use_cases[{i}].weights.https_proxy: cluster {cluster.name!r} is in a network Triplane creates, whose "
+            f"egress firewall already allows {hosts} and nothing else; remove https_proxy"
+        )
+    if use_case.data_classification != "restricted":
+        return
+    if source == "hub" and weights.https_proxy is None and not _in_new_network(environment, cluster):
+        where = (
+            f"cluster {cluster.name!r} exists already"
+            if cluster.new is None
+            else f"the {cluster.new.cloud} network exists already"
+        )
+        raise ValueError(
+            f"use_cases[{i}].weights.https_proxy: restricted data may reach only the hosts its weights need, but "
+            f"{where}, so nothing Triplane builds filters the download's HTTPS by host (a NetworkPolicy cannot "
+            f"name one); name the proxy that allows only {hosts} (http://<private IPv4>:<port>), or pre-fill the "
+            "cache (`weights.source: existing-claim` with cache.existing_claim)"
+        )
+    if source == "bucket" and cluster.new is not None and not _in_new_network(environment, cluster):
+        gcp = environment.clouds.gcp
+        if cluster.new.cloud == "gcp" and gcp is not None and gcp.network.existing is not None:
+            if gcp.network.existing.google_apis_address is not None:
+                return  # the import reaches that one address and nothing public
+            raise ValueError(
+                f"use_cases[{i}].weights.source: restricted data: the import may reach only the private "
+                "googleapis.com endpoint, whose address Triplane does not know on an existing network; set "
+                "clouds.gcp.network.existing.google_apis_address, or pre-fill the cache (`existing-claim`)"
+            )
+        raise ValueError(
+            f"use_cases[{i}].weights.source: restricted data: the {cluster.new.cloud} network exists already, so "
+            "what the import's HTTPS reaches beyond the bucket's private path is not filtered by host (a "
+            "NetworkPolicy cannot name the storage service's addresses); run the cluster in a network Triplane "
+            "creates, or pre-fill the cache (`weights.source: existing-claim` with cache.existing_claim)"
+        )
+
+
 def check_environment(environment: Environment) -> None:
     """Checks that need the whole environment; messages name the field from the environment root."""
     _check_addons(environment)
@@ -810,6 +913,7 @@ def check_environment(environment: Environment) -> None:
                 f"{cluster.name!r} runs on {cluster.new.cloud}; import from an in-region bucket of the "
                 f"cluster's own cloud (" + ", ".join(f"{s}:// on {c}" for s, c in BUCKET_CLOUDS.items()) + ")"
             )
+        _check_weights_path(environment, i, use_case, cluster)
         key = use_case.weights.kms_key
         aws = environment.clouds.aws
         if bucket is not None and key is not None and aws is not None and key.split(":")[3] != aws.region:
