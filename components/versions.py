@@ -461,10 +461,10 @@ def model_problem(service: str, model_id: str, *, allow_unlisted: bool = False) 
         return None
     if family is not None and service not in family.services:
         owner = next(iter(family.services))
-        near = ", ".join(closest_models(owner, _bare_name(service, model_id))) if owner in SAAS_MODELS else ""
+        owned = ", ".join(closest_models(owner, _bare_name(service, model_id))) if owner in SAAS_MODELS else ""
         return (
             f"{model_id}: {family.label} models are {family.vendor}'s and {title} does not serve them: "
-            f"{_where(family)}" + (f" (closest {owner} IDs: {near})" if near else "")
+            f"{_where(family)}" + (f" (closest {owner} IDs: {owned})" if owned else "")
         )
     vendor = _GEOGRAPHY.sub("", model_id).partition(".")[0] if service == "bedrock" else ""
     if family is not None and family.bedrock_vendor and vendor and vendor != family.bedrock_vendor:
