@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -190,249 +191,126 @@ def qualifying_clouds(facts: UseCaseFacts) -> list[str]:
     return [str(c) for c in facts.clouds if MANAGED_REGIONS[c].get(facts.residency)]
 
 
+@dataclass(frozen=True)
+class Rule:
+    """When `applies` holds for the facts, each effect becomes a finding.
+
+    An effect is (pattern, effect, points, reason); the reason is a `str.format` template over the
+    facts (`f`), the clouds where the managed service runs in the residency geography (`regional`)
+    and the clouds configured (`configured`).
+    """
+
+    name: str
+    applies: Callable[[UseCaseFacts], bool]
+    effects: tuple[tuple[str, Literal["exclude", "prefer", "avoid"], int, str], ...]
+
+
+def _weeks(facts: UseCaseFacts) -> int:
+    return facts.weeks_to_production if facts.weeks_to_production is not None else 10**6
+
+
+def _latency(facts: UseCaseFacts) -> int:
+    return facts.latency_ms if facts.latency_ms is not None else 10**6
+
+
+def _residency_in_reach(facts: UseCaseFacts) -> bool:
+    return facts.residency is not None and not facts.air_gapped
+
+
+RULES: tuple[Rule, ...] = (
+    # Which pattern each classification favours (the policy's exclusions come first, see below).
+    Rule("classification", lambda f: f.data_classification == "restricted", (
+        ("self-managed", "prefer", 1, "restricted data: the only pattern where the organisation operates the model"),
+    )),
+    Rule("classification", lambda f: f.data_classification == "confidential", (
+        ("cloud-managed", "prefer", 1,
+         "confidential data stays on private endpoints inside the organisation's cloud account"),
+    )),
+    Rule("classification", lambda f: f.data_classification == "internal", (
+        ("cloud-managed", "prefer", 1, "internal data: private endpoints and cloud IAM, no API key to rotate"),
+    )),
+    Rule("classification", lambda f: f.data_classification == "public", (
+        ("saas", "prefer", 1, "public data: the widest model choice with the least to run"),
+    )),
+    # Air gap (hard).
+    Rule("air-gap", lambda f: f.air_gapped, (
+        ("saas", "exclude", 0, "air-gapped: no network path to a model API exists"),
+        ("cloud-managed", "exclude", 0, "air-gapped: no network path to a model API exists"),
+        ("self-managed", "prefer", 2, "air-gapped: serve an open model on an existing on-premises cluster, "
+         "weights pre-loaded (HF_HUB_OFFLINE=1)"),
+    )),
+    # Residency (hard for SaaS; cloud-managed only where a region qualifies).
+    Rule("residency", _residency_in_reach, (
+        ("saas", "exclude", 0, "residency {f.residency}: a SaaS API's processing region is the vendor's; "
+         "the network path cannot pin it"),
+    )),
+    Rule("residency", lambda f: _residency_in_reach(f) and bool(qualifying_clouds(f)), (
+        ("cloud-managed", "prefer", 1, "residency {f.residency}: the managed service runs in-region on {regional}"),
+    )),
+    Rule("residency", lambda f: _residency_in_reach(f) and not qualifying_clouds(f), (
+        ("cloud-managed", "exclude", 0, "residency {f.residency}: no managed model region there on {configured}"),
+    )),
+    Rule("clouds", lambda f: not f.clouds and not f.air_gapped, (
+        ("cloud-managed", "exclude", 0, "no cloud configured"),
+    )),
+    # Customisation.
+    Rule("customisation", lambda f: f.customisation == "own-weights", (
+        ("saas", "exclude", 0, "own weights: a hosted API serves only the vendor's catalog models"),
+        ("cloud-managed", "exclude", 0, "own weights: a hosted API serves only the vendor's catalog models"),
+        ("self-managed", "prefer", 2, "own weights: serve exactly the weights you trained"),
+    )),
+    Rule("customisation", lambda f: f.customisation == "fine-tuning", (
+        ("self-managed", "prefer", 1, "fine-tuning: open weights can be tuned and served without a hosting fee"),
+        ("cloud-managed", "prefer", 1, "fine-tuning: Bedrock, Azure OpenAI and Vertex AI tune in-account (hosting "
+         "or provisioned throughput is billed separately)"),
+    )),
+    # Skills.
+    Rule("skills", lambda f: f.ml_skills == "none", (
+        ("self-managed", "avoid", -3, "no ML operations skills: nobody to run GPU nodes, serving, upgrades and "
+         "on-call"),
+    )),
+    Rule("skills", lambda f: f.ml_skills == "some", (
+        ("self-managed", "avoid", -1, "some ML operations skills: self-managed serving is a stretch"),
+    )),
+    Rule("skills", lambda f: f.ml_skills == "strong", (
+        ("self-managed", "prefer", 1, "strong ML operations skills: full control of models and capacity"),
+    )),
+    # Time to production.
+    Rule("time", lambda f: _weeks(f) <= 4, (
+        ("self-managed", "avoid", -2, "{f.weeks_to_production} weeks to production: GPU quota, cluster and "
+         "serving tuning rarely fit"),
+        ("saas", "prefer", 1, "{f.weeks_to_production} weeks to production: an API key and an egress rule"),
+    )),
+    Rule("time", lambda f: 4 < _weeks(f) <= 12, (
+        ("self-managed", "avoid", -1, "{f.weeks_to_production} weeks to production: tight for GPU serving"),
+    )),
+    # Latency.
+    Rule("latency", lambda f: _latency(f) <= 200, (
+        ("saas", "avoid", -2, "p95 first token within {f.latency_ms} ms: an internet API through an egress "
+         "firewall on shared capacity cannot promise it"),
+        ("self-managed", "prefer", 1, "p95 first token within {f.latency_ms} ms: dedicated GPUs next to the app"),
+    )),
+    Rule("latency", lambda f: 200 < _latency(f) <= 500, (
+        ("saas", "avoid", -1, "p95 first token within {f.latency_ms} ms: the internet path adds variance"),
+    )),
+)  # fmt: skip
+"""Every rule but the classification policy's exclusions and cost (`cost_findings`), in report order."""
+
+
 def rule_findings(facts: UseCaseFacts) -> list[Finding]:
     """Every rule that fires for the facts, cost aside (see `cost_findings`)."""
-    found: list[Finding] = []
     cls = facts.data_classification
-
-    # Classification policy (hard).
-    for pattern in policy.PATTERNS:
-        if not policy.allowed(cls, pattern):
-            found.append(Finding("classification", pattern, "exclude", 0, policy.why_not(cls, pattern)))
-    if cls == "restricted":
-        found.append(
-            Finding(
-                "classification",
-                "self-managed",
-                "prefer",
-                1,
-                "restricted data: the only pattern where the organisation operates the model",
-            )
-        )
-    elif cls == "confidential":
-        found.append(
-            Finding(
-                "classification",
-                "cloud-managed",
-                "prefer",
-                1,
-                "confidential data stays on private endpoints inside the organisation's cloud account",
-            )
-        )
-    elif cls == "internal":
-        found.append(
-            Finding(
-                "classification",
-                "cloud-managed",
-                "prefer",
-                1,
-                "internal data: private endpoints and cloud IAM, no API key to rotate",
-            )
-        )
-    else:
-        found.append(
-            Finding(
-                "classification",
-                "saas",
-                "prefer",
-                1,
-                "public data: the widest model choice with the least to run",
-            )
-        )
-
-    # Air gap (hard).
-    if facts.air_gapped:
-        for pattern in ("saas", "cloud-managed"):
-            found.append(
-                Finding("air-gap", pattern, "exclude", 0, "air-gapped: no network path to a model API exists")
-            )
-        found.append(
-            Finding(
-                "air-gap",
-                "self-managed",
-                "prefer",
-                2,
-                "air-gapped: serve an open model on an existing on-premises cluster, weights "
-                "pre-loaded (HF_HUB_OFFLINE=1)",
-            )
-        )
-
-    # Residency (hard for SaaS; cloud-managed only where a region qualifies).
-    if facts.residency is not None and not facts.air_gapped:
-        found.append(
-            Finding(
-                "residency",
-                "saas",
-                "exclude",
-                0,
-                f"residency {facts.residency}: a SaaS API's processing region is the vendor's; "
-                "the network path cannot pin it",
-            )
-        )
-        clouds = qualifying_clouds(facts)
-        if clouds:
-            found.append(
-                Finding(
-                    "residency",
-                    "cloud-managed",
-                    "prefer",
-                    1,
-                    f"residency {facts.residency}: the managed service runs in-region on {', '.join(clouds)}",
-                )
-            )
-        else:
-            found.append(
-                Finding(
-                    "residency",
-                    "cloud-managed",
-                    "exclude",
-                    0,
-                    f"residency {facts.residency}: no managed model region there on "
-                    f"{', '.join(facts.clouds) or 'any configured cloud'}",
-                )
-            )
-    if not facts.clouds and not facts.air_gapped:
-        found.append(Finding("clouds", "cloud-managed", "exclude", 0, "no cloud configured"))
-
-    # Customisation.
-    if facts.customisation == "own-weights":
-        for pattern in ("saas", "cloud-managed"):
-            found.append(
-                Finding(
-                    "customisation",
-                    pattern,
-                    "exclude",
-                    0,
-                    "own weights: a hosted API serves only the vendor's catalog models",
-                )
-            )
-        found.append(
-            Finding(
-                "customisation",
-                "self-managed",
-                "prefer",
-                2,
-                "own weights: serve exactly the weights you trained",
-            )
-        )
-    elif facts.customisation == "fine-tuning":
-        found.append(
-            Finding(
-                "customisation",
-                "self-managed",
-                "prefer",
-                1,
-                "fine-tuning: open weights can be tuned and served without a hosting fee",
-            )
-        )
-        found.append(
-            Finding(
-                "customisation",
-                "cloud-managed",
-                "prefer",
-                1,
-                "fine-tuning: Bedrock, Azure OpenAI and Vertex AI tune in-account (hosting or "
-                "provisioned throughput is billed separately)",
-            )
-        )
-
-    # Skills.
-    if facts.ml_skills == "none":
-        found.append(
-            Finding(
-                "skills",
-                "self-managed",
-                "avoid",
-                -3,
-                "no ML operations skills: nobody to run GPU nodes, serving, upgrades and on-call",
-            )
-        )
-    elif facts.ml_skills == "some":
-        found.append(
-            Finding(
-                "skills",
-                "self-managed",
-                "avoid",
-                -1,
-                "some ML operations skills: self-managed serving is a stretch",
-            )
-        )
-    else:
-        found.append(
-            Finding(
-                "skills",
-                "self-managed",
-                "prefer",
-                1,
-                "strong ML operations skills: full control of models and capacity",
-            )
-        )
-
-    # Time to production.
-    if facts.weeks_to_production is not None:
-        if facts.weeks_to_production <= 4:
-            found.append(
-                Finding(
-                    "time",
-                    "self-managed",
-                    "avoid",
-                    -2,
-                    f"{facts.weeks_to_production} weeks to production: GPU quota, cluster and "
-                    "serving tuning rarely fit",
-                )
-            )
-            found.append(
-                Finding(
-                    "time",
-                    "saas",
-                    "prefer",
-                    1,
-                    f"{facts.weeks_to_production} weeks to production: an API key and an egress rule",
-                )
-            )
-        elif facts.weeks_to_production <= 12:
-            found.append(
-                Finding(
-                    "time",
-                    "self-managed",
-                    "avoid",
-                    -1,
-                    f"{facts.weeks_to_production} weeks to production: tight for GPU serving",
-                )
-            )
-
-    # Latency.
-    if facts.latency_ms is not None:
-        if facts.latency_ms <= 200:
-            found.append(
-                Finding(
-                    "latency",
-                    "saas",
-                    "avoid",
-                    -2,
-                    f"p95 first token within {facts.latency_ms} ms: an internet API through an "
-                    "egress firewall on shared capacity cannot promise it",
-                )
-            )
-            found.append(
-                Finding(
-                    "latency",
-                    "self-managed",
-                    "prefer",
-                    1,
-                    f"p95 first token within {facts.latency_ms} ms: dedicated GPUs next to the app",
-                )
-            )
-        elif facts.latency_ms <= 500:
-            found.append(
-                Finding(
-                    "latency",
-                    "saas",
-                    "avoid",
-                    -1,
-                    f"p95 first token within {facts.latency_ms} ms: the internet path adds variance",
-                )
-            )
+    found = [
+        Finding("classification", pattern, "exclude", 0, policy.why_not(cls, pattern))
+        for pattern in policy.PATTERNS
+        if not policy.allowed(cls, pattern)
+    ]
+    words = {"f": facts, "regional": ", ".join(qualifying_clouds(facts)),
+             "configured": ", ".join(facts.clouds) or "any configured cloud"}  # fmt: skip
+    for rule in RULES:
+        if rule.applies(facts):
+            found += [Finding(rule.name, p, effect, points, reason.format(**words))
+                      for p, effect, points, reason in rule.effects]  # fmt: skip
     return found
 
 
