@@ -32,7 +32,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.common import Policy, Res, Unknown, checking_stack
+from policies.common import UNKNOWN_STRING, Policy, Res, Unknown, checking_stack
 from policies.packs import DESCRIPTIONS, PACK_POLICIES
 
 ENFORCEMENT = {level.value: level for level in EnforcementLevel}
@@ -101,7 +101,7 @@ def stack_resources(args: StackValidationArgs) -> list[Res]:
 
 def _not_known(error: Unknown) -> UnknownValueError:
     """The SDK's own signal for "needs a value known only after apply": it reports the policy as not runnable."""
-    return UnknownValueError(error.marker, [error.path])
+    return UnknownValueError(UNKNOWN_STRING, [error.path])
 
 
 def sdk_policy(policy: Policy) -> ResourceValidationPolicy | StackValidationPolicy:

@@ -202,9 +202,8 @@ def environment_spec() -> dict[str, Any] | None:
 class Unknown(Exception):
     """Raised by a check that needs a value the engine will only know after apply."""
 
-    def __init__(self, path: str, marker: str = UNKNOWN_STRING) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.marker = marker
         self.message = f"string value at .{path} can't be known during preview"
         super().__init__(self.message)
 
