@@ -30,6 +30,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import Policy as SdkPolicy
 from pulumi_policy.proxy import UnknownValueError
 
 from policies.common import UNKNOWN_STRING, Policy, Res, Unknown, checking_stack
@@ -104,7 +105,7 @@ def _not_known(error: Unknown) -> UnknownValueError:
     return UnknownValueError(UNKNOWN_STRING, [error.path])
 
 
-def sdk_policy(policy: Policy) -> ResourceValidationPolicy | StackValidationPolicy:
+def sdk_policy(policy: Policy) -> SdkPolicy:
     """The pulumi-policy object that runs `policy` in a pack."""
     meta = policy.meta
 

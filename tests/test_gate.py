@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -227,8 +228,8 @@ def test_policies_see_numbers_as_the_engine_sends_them() -> None:
 def test_a_value_known_only_after_apply_makes_the_policy_a_note_not_a_guess() -> None:
     plan = sample_plan()
     key = next(r for r in plan.resources if r.name == "chat-key")
-    plan.resources[plan.resources.index(key)] = PlannedResource(**{
-        **key.__dict__, "inputs": {**key.inputs, "keyUsage": UNKNOWN_STRING}})
+    plan.resources[plan.resources.index(key)] = dataclasses.replace(
+        key, inputs={**key.inputs, "keyUsage": UNKNOWN_STRING})
     result = check_plan(plan, packs=["triplane-aws"], config={})
     (note,) = by_policy(result)["aws-kms-key-rotation"]
     assert (note.enforcement, note.severity, note.urn, note.use_case) == ("advisory", "unspecified", None, "(stack)")
