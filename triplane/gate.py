@@ -113,8 +113,8 @@ def check_plan(
 
     `config` is a policy config file or mapping (the `--policy-pack-config` format); None means the
     shipped `policies/policy-config.json`, `{}` no configuration at all. `stack_config` is the stack's
-    settings, which the policies read as the engine passes them to a pack. `secret_keys` (the names
-    of its secret settings) is accepted as the engine accepts it; no policy reads it.
+    settings, which the policies read as the engine passes them to a pack. `secret_keys` names the
+    stack's secret settings; no policy reads them.
     """
     user_config = load_policy_config(DEFAULT_CONFIG if config is None and DEFAULT_CONFIG.is_file() else config)
     selected = [resolve_pack(p) for p in dict.fromkeys(packs)]
