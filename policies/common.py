@@ -3,9 +3,12 @@
 A policy is declared once with `resource_policy(...)` or `stack_policy(...)`: a name, a one-line
 description, a severity, an enforcement level, remediation text, the matching Checkov ID or CIS
 control where one exists, a JSON schema for its configuration (with documented defaults), and a
-check function. The check works on plain values: secrets are already unwrapped by the policy SDK,
-values not known until apply raise `Unknown` (the pack reports the policy as not runnable during
-preview instead of guessing).
+check function. The check works on plain values (`Res`): secrets unwrapped, values not known until
+apply left as the engine's unknown markers, which `get`/`known` turn into `Unknown` (the policy is
+reported as not runnable during preview instead of guessing).
+
+This module depends on no policy framework: `triplane check` runs the policies in-process on a
+plan, and `policies.adapter` serves the same policies to the Pulumi engine through pulumi-policy.
 
 Every policy accepts `exemptions`: `[{"resource": "<glob on name or URN>", "reason": "..."}]`.
 A reason is required; an exemption without one fails configuration validation.
@@ -13,29 +16,34 @@ A reason is required; an exemption without one fails configuration validation.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import fnmatch
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
-
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyComplianceFramework,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
-from pulumi_policy.secret import _DictSecretsProxy, _ListSecretsProxy
 
 from policies.catalog import taggable_types
 from policies.host_patterns import wildcard_problem
+
+
+class EnforcementLevel(Enum):
+    """What a violation does: `mandatory` fails the gate, `advisory` is reported, `disabled` is not run."""
+
+    ADVISORY = "advisory"
+    MANDATORY = "mandatory"
+    REMEDIATE = "remediate"
+    DISABLED = "disabled"
+
+
+class Severity(Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
@@ -53,8 +61,7 @@ UNKNOWN_VALUES = frozenset(
     }
 )
 """The engine's markers for values that are only known after apply."""
-
-_PROXIES = (_DictProxy, _ListProxy, _DictSecretsProxy, _ListSecretsProxy)
+UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 K8S_LABEL_PREFIX = "triplane.io/"
 COMPONENT_PREFIX = "triplane:"
 PATTERN_OF_MODULE = {"saas": "saas", "cloudmanaged": "cloud-managed", "selfmanaged": "self-managed"}
@@ -102,20 +109,35 @@ EXEMPTIONS_SCHEMA: dict[str, Any] = {
 }
 
 
-def config_schema(properties: Mapping[str, Mapping[str, Any]] | None = None) -> PolicyConfigSchema:
+@dataclass(frozen=True)
+class ConfigSchema:
+    """The JSON schema of a policy's configuration properties (what `--policy-pack-config` may set)."""
+
+    properties: dict[str, Any]
+    required: tuple[str, ...] = ()
+
+    def defaults(self) -> dict[str, Any]:
+        """A fresh copy of every property's documented default."""
+        return {name: json.loads(json.dumps(spec.get("default"))) for name, spec in self.properties.items()}
+
+    def json_schema(self) -> dict[str, Any]:
+        """The schema of the whole configuration object of the policy."""
+        return {"type": "object", "properties": self.properties, "required": list(self.required)}
+
+
+def config_schema(properties: Mapping[str, Mapping[str, Any]] | None = None) -> ConfigSchema:
     """A policy's configuration schema: its own properties (each with a `default`) plus exemptions."""
     merged = {name: dict(spec) for name, spec in (properties or {}).items()}
     for name, spec in merged.items():
         if "default" not in spec:
             raise ValueError(f"config property {name!r} needs a documented default")
     merged["exemptions"] = EXEMPTIONS_SCHEMA
-    return PolicyConfigSchema(properties=merged)
+    return ConfigSchema(properties=merged)
 
 
-def effective_config(schema: PolicyConfigSchema | None, given: Mapping[str, Any]) -> dict[str, Any]:
+def effective_config(schema: ConfigSchema | None, given: Mapping[str, Any]) -> dict[str, Any]:
     """Schema defaults overlaid with what the engine (or the gate) configured."""
-    properties = schema.properties if schema is not None else {}
-    config = {name: json.loads(json.dumps(spec.get("default"))) for name, spec in properties.items()}
+    config = schema.defaults() if schema is not None else {}
     config.update({k: v for k, v in given.items() if k != "enforcementLevel"})
     return config
 
@@ -131,39 +153,59 @@ def exempted(config: Mapping[str, Any], name: str, urn: str) -> bool:
 ENVIRONMENT_KEY = "triplane:environment"
 
 
-def environment_spec() -> dict[str, Any] | None:
-    """The stack's `triplane:environment` setting from `PULUMI_CONFIG`, when the engine passed it."""
-    raw = os.environ.get("PULUMI_CONFIG")
-    if not raw:
-        return None
+@dataclass(frozen=True)
+class StackContext:
+    """The stack being checked: its name and its `triplane:environment` setting."""
+
+    name: str = ""
+    environment: dict[str, Any] | None = None
+
+
+_STACK: contextvars.ContextVar[StackContext | None] = contextvars.ContextVar("stack", default=None)
+
+
+def environment_from_config(stack_config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The `triplane:environment` setting from a stack's settings (a JSON string, as the engine passes it)."""
+    value = (stack_config or {}).get(ENVIRONMENT_KEY)
     try:
-        config = json.loads(raw)
-        value = config.get(ENVIRONMENT_KEY)
         spec = json.loads(value) if isinstance(value, str) else value
-    except (json.JSONDecodeError, AttributeError):
+    except json.JSONDecodeError:
         return None
     return spec if isinstance(spec, dict) else None
+
+
+@contextlib.contextmanager
+def checking_stack(name: str, stack_config: Mapping[str, Any] | None) -> Iterator[None]:
+    """Checks run inside this see the stack `name` with these settings (`stack_name`, `environment_spec`)."""
+    token = _STACK.set(StackContext(name, environment_from_config(stack_config)))
+    try:
+        yield
+    finally:
+        _STACK.reset(token)
+
+
+def stack_name() -> str:
+    """The name of the stack being checked, set by whoever runs the checks (`checking_stack`)."""
+    context = _STACK.get()
+    return context.name if context is not None else ""
+
+
+def environment_spec() -> dict[str, Any] | None:
+    """The stack's `triplane:environment` setting, set by whoever runs the checks (`checking_stack`)."""
+    context = _STACK.get()
+    return context.environment if context is not None else None
 
 
 # --- values --------------------------------------------------------------------------------------
 
 
-class Unknown(UnknownValueError):
+class Unknown(Exception):
     """Raised by a check that needs a value the engine will only know after apply."""
 
     def __init__(self, path: str) -> None:
-        super().__init__("04da6b54-80e4-46f7-96ec-b56ff0331ba9", [path])
-
-
-def plain(value: Any) -> Any:
-    """The policy SDK's proxies turned back into dicts and lists (unknown markers stay strings)."""
-    if isinstance(value, _PROXIES):
-        value = value["__target"]
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
+        self.path = path
+        self.message = f"string value at .{path} can't be known during preview"
+        super().__init__(self.message)
 
 
 def is_unknown(value: Any) -> bool:
@@ -282,44 +324,12 @@ class Res:
         return None
 
 
-def _resource_from_args(args: ResourceValidationArgs) -> Res:
-    provider = plain(args.provider.props) if args.provider is not None else {}
-    return Res(
-        type=args.resource_type,
-        name=args.name,
-        urn=args.urn,
-        props=plain(args.props),
-        protect=bool(args.opts.protect),
-        provider_props=provider,
-    )
-
-
-def stack_resources(args: StackValidationArgs) -> list[Res]:
-    """Every resource of the stack, with parents linked."""
-    by_urn: dict[str, Res] = {}
-    parents: dict[str, str | None] = {}
-    for item in args.resources:
-        by_urn[item.urn] = Res(
-            type=item.resource_type,
-            name=item.name,
-            urn=item.urn,
-            props=plain(item.props),
-            protect=bool(item.opts.protect),
-            provider_props=plain(item.provider.props) if item.provider is not None else {},
-            dependencies=[d.urn for d in item.dependencies],
-            provider_urn=item.provider.urn if item.provider is not None else None,
-        )
-        parents[item.urn] = item.parent.urn if item.parent is not None else item.opts.parent
-    for urn, parent in parents.items():
-        if parent and parent in by_urn:
-            by_urn[urn].parent = by_urn[parent]
-    return list(by_urn.values())
-
-
 # --- policy constructors -------------------------------------------------------------------------
 
 ResourceCheck = Callable[[Res, dict[str, Any]], Iterable[str]]
 StackCheck = Callable[[list[Res], dict[str, Any]], Iterable[tuple[str, str | None]]]
+Report = Callable[[str, str | None], None]
+"""Called once per violation with its message and the URN of the resource (None: the stack)."""
 
 
 @dataclass(frozen=True)
@@ -334,23 +344,61 @@ class Meta:
     references: tuple[Reference, ...]
     kind: str
     types: tuple[str, ...]
-    schema: PolicyConfigSchema
+    schema: ConfigSchema
+    tags: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Meta] = {}
-
-
-def _framework(references: Sequence[Reference]) -> PolicyComplianceFramework | None:
-    if not references:
-        return None
-    first = references[0]
-    return PolicyComplianceFramework(name=first.framework, reference=first.id)
 
 
 def _register(meta: Meta) -> None:
     if meta.name in REGISTRY and REGISTRY[meta.name] != meta:
         raise ValueError(f"two policies are named {meta.name!r}")
     REGISTRY[meta.name] = meta
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    """One policy: its metadata and its check, runnable on any resource view (`Res`).
+
+    `run_resource` and `run_stack` apply the configuration (schema defaults, then what is given),
+    the exemptions and the type filter, then report each violation. A check that needs a value
+    known only after apply raises `Unknown`, which they let through after what was reported.
+    """
+
+    meta: Meta
+    resource_check: ResourceCheck | None = None
+    stack_check: StackCheck | None = None
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def kind(self) -> str:
+        return self.meta.kind
+
+    def applies_to(self, resource_type: str) -> bool:
+        return self.meta.kind == "resource" and ("*" in self.meta.types or resource_type in self.meta.types)
+
+    def run_resource(self, resource: Res, given: Mapping[str, Any], report: Report) -> None:
+        if self.resource_check is None or not self.applies_to(resource.type):
+            return
+        cfg = effective_config(self.meta.schema, given)
+        if exempted(cfg, resource.name, resource.urn):
+            return
+        for message in self.resource_check(resource, cfg):
+            report(message, resource.urn)
+
+    def run_stack(self, resources: list[Res], given: Mapping[str, Any], report: Report) -> None:
+        if self.stack_check is None:
+            return
+        cfg = effective_config(self.meta.schema, given)
+        names = {r.urn: r.name for r in resources}
+        for message, urn in self.stack_check(resources, cfg):
+            if urn is not None and exempted(cfg, names.get(urn, ""), urn):
+                continue
+            report(message, urn)
 
 
 def resource_policy(
@@ -365,39 +413,16 @@ def resource_policy(
     references: Sequence[Reference] = (),
     config: Mapping[str, Mapping[str, Any]] | None = None,
     tags: Sequence[str] = (),
-) -> ResourceValidationPolicy:
+) -> Policy:
     """A policy run on each resource whose type is in `types` (`"*"` for every resource).
 
     `check(resource, config)` yields one message per problem; each becomes a violation on that
     resource unless the resource is exempted.
     """
-    schema = config_schema(config)
-    wanted = frozenset(types)
-
-    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        if "*" not in wanted and args.resource_type not in wanted:
-            return
-        cfg = effective_config(schema, args.get_config())
-        if exempted(cfg, args.name, args.urn):
-            return
-        resource = _resource_from_args(args)
-        for message in check(resource, cfg):
-            report(message, args.urn)
-
     meta = Meta(name, description, severity, enforcement, remediation, tuple(references), "resource",
-                tuple(sorted(wanted)), schema)
+                tuple(sorted(frozenset(types))), config_schema(config), tuple(tags))
     _register(meta)
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=enforcement,
-        config_schema=schema,
-        severity=severity,
-        framework=_framework(references),
-        tags=[*tags, *(r.tag() for r in references)],
-        remediation_steps=remediation,
-    )
+    return Policy(meta, resource_check=check)
 
 
 def stack_policy(
@@ -411,36 +436,16 @@ def stack_policy(
     references: Sequence[Reference] = (),
     config: Mapping[str, Mapping[str, Any]] | None = None,
     tags: Sequence[str] = (),
-) -> StackValidationPolicy:
+) -> Policy:
     """A policy run once over the whole stack.
 
     `check(resources, config)` yields `(message, urn)` pairs; `urn` names the offending resource
     (None: the stack as a whole). Exempted resources are skipped.
     """
-    schema = config_schema(config)
-
-    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        cfg = effective_config(schema, args.get_config())
-        resources = stack_resources(args)
-        names = {r.urn: r.name for r in resources}
-        for message, urn in check(resources, cfg):
-            if urn is not None and exempted(cfg, names.get(urn, ""), urn):
-                continue
-            report(message, urn)
-
-    meta = Meta(name, description, severity, enforcement, remediation, tuple(references), "stack", (), schema)
+    meta = Meta(name, description, severity, enforcement, remediation, tuple(references), "stack", (),
+                config_schema(config), tuple(tags))
     _register(meta)
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=enforcement,
-        config_schema=schema,
-        severity=severity,
-        framework=_framework(references),
-        tags=[*tags, *(r.tag() for r in references)],
-        remediation_steps=remediation,
-    )
+    return Policy(meta, stack_check=check)
 
 
 # --- shared checks -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from policies.common import (
     is_unknown,
     json_document,
     resource_policy,
+    stack_name,
     stack_policy,
     statements,
 )
@@ -77,11 +77,6 @@ PROTECTED_TYPES_DEFAULT = [
     "gcp:secretmanager/secret:Secret",
     "gcp:logging/projectBucketConfig:ProjectBucketConfig",
 ]
-
-
-def stack_name() -> str:
-    """The stack being checked, as the engine (and the offline gate) tells every policy pack."""
-    return os.environ.get("PULUMI_STACK", "")
 
 
 @dataclass

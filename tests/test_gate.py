@@ -1,20 +1,19 @@
-"""The offline gate: pack processes, the analyzer protocol, configuration, results and the CLI."""
+"""The offline gate: the policies in-process on a plan, configuration, results and the CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from google.protobuf import json_format
-from pulumi.runtime.proto import analyzer_pb2
 
 from components.tagging import standard_tags
 from policies import packs as _packs  # noqa: F401  (registers every policy)
-from policies.common import REGISTRY
+from policies.common import ADVISORY, MANDATORY, MEDIUM, REGISTRY, UNKNOWN_STRING, Meta, Policy, config_schema
 from triplane import gate
 from triplane.check_cli import check
 from triplane.gate import GateError, GateResult, check_plan, load_policy_config, reconcile, schema_errors
@@ -63,53 +62,62 @@ def by_policy(result: GateResult) -> dict[str, list[gate.Violation]]:
     return found
 
 
-# --- configuration, without processes ------------------------------------------------------------
+# --- configuration ------------------------------------------------------------------------------
 
 
-def analyzer_info() -> Any:
-    info = analyzer_pb2.AnalyzerInfo(name="pack", version="1.0.0", supportsConfig=True)
-    policy = info.policies.add(name="cap", description="d", enforcementLevel=analyzer_pb2.MANDATORY)
-    json_format.ParseDict({"maxNodes": {"type": "integer", "minimum": 1, "default": 10},
-                           "exemptions": REGISTRY["aws-node-group-size-cap"].schema.properties["exemptions"]},
-                          policy.configSchema.properties)
-    info.policies.add(name="other", description="d", enforcementLevel=analyzer_pb2.ADVISORY)
-    info.initialConfig["cap"].CopyFrom(analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.ADVISORY))
-    return info
+def policies() -> list[Policy]:
+    """Two policies outside the registry: a capped one (mandatory) and an advisory one."""
+    def nothing(_resource: Any, _config: dict[str, Any]) -> list[str]:
+        return []
+
+    cap = Meta("cap", "d", MEDIUM, MANDATORY, "r", (), "resource", ("*",),
+               config_schema({"maxNodes": {"type": "integer", "minimum": 1, "default": 10}}))
+    other = Meta("other", "d", MEDIUM, ADVISORY, "r", (), "resource", ("*",), config_schema())
+    return [Policy(cap, resource_check=nothing), Policy(other, resource_check=nothing)]
 
 
-def test_reconcile_applies_defaults_then_initial_config_then_the_file() -> None:
-    defaults = reconcile(analyzer_info(), {})
-    assert defaults["cap"] == {"enforcementLevel": "advisory", "properties": {"maxNodes": 10, "exemptions": []}}
-    assert defaults["other"]["enforcementLevel"] == "advisory"
-    given = reconcile(analyzer_info(), {"cap": {"enforcementLevel": "mandatory", "maxNodes": 3}})
-    assert given["cap"] == {"enforcementLevel": "mandatory", "properties": {"maxNodes": 3, "exemptions": []}}
-    everything = reconcile(analyzer_info(), {"all": {"enforcementLevel": "disabled"}})
-    assert {entry["enforcementLevel"] for entry in everything.values()} == {"disabled"}
+def test_reconcile_applies_defaults_then_all_then_each_policy() -> None:
+    defaults = reconcile(policies(), {})
+    assert defaults["cap"] == {"enforcementLevel": "mandatory", "properties": {"maxNodes": 10, "exemptions": []}}
+    assert defaults["other"] == {"enforcementLevel": "advisory", "properties": {"exemptions": []}}
+    given = reconcile(policies(), {"cap": {"enforcementLevel": "advisory", "maxNodes": 3}, "elsewhere": {}})
+    assert given["cap"] == {"enforcementLevel": "advisory", "properties": {"maxNodes": 3, "exemptions": []}}
+    assert set(given) == {"cap", "other"}
+    everything = reconcile(policies(), {"all": {"enforcementLevel": "disabled"},
+                                        "cap": {"enforcementLevel": "advisory"}})
+    assert (everything["cap"]["enforcementLevel"], everything["other"]["enforcementLevel"]) == ("advisory", "disabled")
 
 
 def test_reconcile_rejects_config_that_breaks_the_schema() -> None:
-    with pytest.raises(GateError, match=r"cap: maxNodes: expected integer"):
-        reconcile(analyzer_info(), {"cap": {"maxNodes": "ten"}})
-    with pytest.raises(GateError, match=r"cap: exemptions\[0\]: reason is required"):
-        reconcile(analyzer_info(), {"cap": {"exemptions": [{"resource": "pool-*"}]}})
-    with pytest.raises(GateError, match=r"shorter than 10 characters"):
-        reconcile(analyzer_info(), {"cap": {"exemptions": [{"resource": "pool-*", "reason": "because"}]}})
+    with pytest.raises(GateError, match=r"pack p is invalid: cap: maxNodes: 'ten' is not of type 'integer'"):
+        reconcile(policies(), {"cap": {"maxNodes": "ten"}}, "p")
+    with pytest.raises(GateError, match=r"cap: exemptions\[0\]: 'reason' is a required property"):
+        reconcile(policies(), {"cap": {"exemptions": [{"resource": "pool-*"}]}})
+    with pytest.raises(GateError, match=r"cap: exemptions\[0\].reason: 'because' is too short"):
+        reconcile(policies(), {"cap": {"exemptions": [{"resource": "pool-*", "reason": "because"}]}})
 
 
-def test_schema_errors_cover_the_keywords_policies_use() -> None:
+def test_schema_errors_name_the_path_of_every_problem() -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 5},
                                                "mode": {"type": "string", "enum": ["a", "b"]},
                                                "tags": {"type": "array", "items": {"type": "string"}}},
               "required": ["n"], "additionalProperties": False}
     assert schema_errors(schema, {"n": 3, "mode": "a", "tags": ["x"]}) == []
     assert schema_errors(schema, {"n": 9, "mode": "c", "tags": [1], "extra": True}) == [
-        "n: 9 is above the maximum 5",
-        'mode: "c" is not one of [\'a\', \'b\']',
-        "tags[0]: expected string, got 1",
-        "(root): unknown property 'extra'",
+        "(root): Additional properties are not allowed ('extra' was unexpected)",
+        "mode: 'c' is not one of ['a', 'b']",
+        "n: 9 is greater than the maximum of 5",
+        "tags[0]: 1 is not of type 'string'",
     ]
-    assert schema_errors(schema, {}) == ["(root): n is required"]
-    assert schema_errors({"type": "integer"}, True) == ["(root): expected integer, got true"]
+    assert schema_errors(schema, {}) == ["(root): 'n' is a required property"]
+    assert schema_errors({"type": "integer"}, True) == ["(root): True is not of type 'integer'"]
+
+
+def test_every_policy_schema_is_a_valid_json_schema() -> None:
+    from jsonschema import Draft7Validator
+
+    for meta in REGISTRY.values():
+        Draft7Validator.check_schema(meta.schema.json_schema())
 
 
 def test_load_policy_config_accepts_the_engine_file_format(tmp_path: Path) -> None:
@@ -130,7 +138,7 @@ def test_load_policy_config_accepts_the_engine_file_format(tmp_path: Path) -> No
         load_policy_config(tmp_path / "missing.json")
 
 
-# --- real pack processes -------------------------------------------------------------------------
+# --- the gate ------------------------------------------------------------------------------------
 
 
 def test_violations_carry_pack_level_use_case_and_resource(default_run: GateResult) -> None:
@@ -196,48 +204,55 @@ def test_policy_config_changes_levels_caps_and_exemptions() -> None:
     assert "k8s-no-public-load-balancer" not in found
 
 
-def test_all_advisory_passes_the_gate_and_every_pack_runs_in_its_own_process(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    started: list[gate.PackProcess] = []
-    original = gate.PackProcess.__init__
+def test_all_advisory_passes_the_gate_and_no_process_is_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the gate started a process")
 
-    def record(self: gate.PackProcess, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        started.append(self)
-
-    monkeypatch.setattr(gate.PackProcess, "__init__", record)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
     result = check_plan(sample_plan(), packs=["triplane-aws", "triplane-kubernetes"], config={"all": "advisory"})
     assert result.passed and result.mandatory == [] and result.advisory
     assert {v.pack for v in result.violations} == {"triplane-aws", "triplane-kubernetes"}
     assert [p.name for p in result.packs] == ["triplane-aws", "triplane-kubernetes"]
-    assert len(started) == 2
-    for pack in started:
-        args = pack.process.args
-        assert isinstance(args, list)
-        assert args[1:] == ["-u", "-m", "pulumi.policy", gate.ENGINE_ADDRESS, "."]
-        assert pack.process.poll() is not None, "the pack process outlived the check"
-    assert {p.path.name for p in started} == {"triplane-aws", "triplane-kubernetes"}
-    assert not gate._RUNNING
+    assert {p.enforcement for p in result.packs[0].policies} == {"advisory"}
 
 
-def test_a_pack_that_cannot_start_is_an_error_and_is_cleaned_up(tmp_path: Path) -> None:
-    broken = tmp_path / "broken-pack"
-    broken.mkdir()
-    (broken / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
-    (broken / "__main__.py").write_text("raise SystemExit('no policies here')\n")
-    with pytest.raises(GateError, match=r"policy pack broken-pack .* exited with code 1: no policies here"):
-        check_plan(sample_plan(), packs=[str(broken)], config={})
-    assert not gate._RUNNING
+def test_policies_see_numbers_as_the_engine_sends_them() -> None:
+    view = gate.PlanView(sample_plan())
+    pool = next(r for r in view.stack() if r.name == "big-pool")
+    assert pool.props["scalingConfig"] == {"maxSize": 50.0}
+    assert isinstance(pool.props["scalingConfig"]["maxSize"], float)
+    rule = next(r for r in view.stack() if r.name == "lab-sg")
+    assert rule.props["ingress"][0]["fromPort"] == 22.0 and rule.props["ingress"][0]["cidrBlocks"] == ["0.0.0.0/0"]
+
+
+def test_a_value_known_only_after_apply_makes_the_policy_a_note_not_a_guess() -> None:
+    plan = sample_plan()
+    key = next(r for r in plan.resources if r.name == "chat-key")
+    plan.resources[plan.resources.index(key)] = dataclasses.replace(
+        key, inputs={**key.inputs, "keyUsage": UNKNOWN_STRING})
+    result = check_plan(plan, packs=["triplane-aws"], config={})
+    (note,) = by_policy(result)["aws-kms-key-rotation"]
+    assert (note.enforcement, note.severity, note.urn, note.use_case) == ("advisory", "unspecified", None, "(stack)")
+    assert note.message == ("can't run policy 'aws-kms-key-rotation' from policy pack 'triplane-aws' during preview: "
+                            "string value at .keyUsage can't be known during preview")
+
+
+def test_unknown_and_foreign_packs_are_errors(tmp_path: Path) -> None:
     with pytest.raises(GateError, match="no policy pack named 'nope'; known packs: triplane, triplane-aws"):
         check_plan(sample_plan(), packs=["nope"], config={})
+    foreign = tmp_path / "foreign-pack"
+    foreign.mkdir()
+    (foreign / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    with pytest.raises(GateError, match=r"foreign-pack: not one of Triplane's policy packs .*`pulumi preview"):
+        check_plan(sample_plan(), packs=[str(foreign)], config={})
+    by_path = check_plan(sample_plan(), packs=[str(gate.POLICIES_DIR / "triplane-kubernetes")], config={})
+    assert [p.name for p in by_path.packs] == ["triplane-kubernetes"]
 
 
 def test_invalid_policy_config_stops_the_check() -> None:
-    with pytest.raises(GateError, match="aws-kms-key-rotation: exemptions\\[0\\]: reason is required"):
+    with pytest.raises(GateError, match="aws-kms-key-rotation: exemptions\\[0\\]: 'reason' is a required property"):
         check_plan(sample_plan(), packs=["triplane-aws"],
                    config={"aws-kms-key-rotation": {"exemptions": [{"resource": "chat-key"}]}})
-    assert not gate._RUNNING
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -276,72 +291,3 @@ def test_check_command_exits_2_on_a_bad_config(offline_stack: None, tmp_path: Pa
     result = CliRunner().invoke(check, [STACK, "--policy-config", str(config)])
     assert result.exit_code == 2
     assert "'sometimes' is not an enforcement level" in result.output
-
-
-SLOW_PACK = '''
-import sys, time
-sys.path.insert(0, {root!r})
-from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
-
-def slow(args, report):
-    time.sleep(120)
-
-PolicyPack(name="slow-pack", enforcement_level=EnforcementLevel.MANDATORY, policies=[
-    ResourceValidationPolicy(name="slow", description="Takes its time.", validate=slow)])
-'''
-
-GATE_CHILD = '''
-import sys
-sys.path.insert(0, {root!r})
-from tests.test_gate import sample_plan
-from triplane.gate import check_plan
-check_plan(sample_plan(), packs=[{pack!r}], config={{}})
-'''
-
-
-def processes_in(directory: Path) -> list[int]:
-    """PIDs of processes whose working directory is `directory` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if Path(entry / "cwd").resolve() == directory:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
-def test_terminating_the_gate_stops_its_packs(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    root = str(Path(__file__).resolve().parent.parent)
-    pack = tmp_path / "slow-pack"
-    pack.mkdir()
-    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
-    (pack / "__main__.py").write_text(SLOW_PACK.format(root=root))
-    log = (tmp_path / "gate.log").open("wb")
-    child = subprocess.Popen([sys.executable, "-c", GATE_CHILD.format(root=root, pack=str(pack))], cwd=root,
-                             stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not processes_in(pack.resolve()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert processes_in(pack.resolve()), (tmp_path / "gate.log").read_text()
-        time.sleep(1.5)  # the pack is now busy in Analyze
-        child.send_signal(signal.SIGTERM)
-        assert child.wait(timeout=30) != 0
-        deadline = time.monotonic() + 10
-        while processes_in(pack.resolve()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert processes_in(pack.resolve()) == [], "the pack outlived the gate"
-    finally:
-        log.close()
-        if child.poll() is None:
-            child.kill()
-        for pid in processes_in(pack.resolve()):
-            os.kill(pid, signal.SIGKILL)

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from components.images import TGI, Image, Mirror, PullThroughCache, Upstream
-from policies.common import Res
+from policies.common import Res, checking_stack
 from policies.kubernetes import _serving_image_digest
 from stacks.spec import SpecError, validate_environment
 from stacks.spec.self_managed import SelfManagedUseCase
@@ -249,12 +249,11 @@ def workload(component: str | None, image: str) -> Res:
         ("staging", "model-server", f"ghcr.io/{REPOSITORY}:3.3.7", False),
     ],
 )
-def test_prod_digest_rule(monkeypatch: pytest.MonkeyPatch, tier: str, component: str | None, image: str,
+def test_prod_digest_rule(tier: str, component: str | None, image: str,
                           fires: bool) -> None:
-    monkeypatch.setenv("PULUMI_STACK", "prod")
-    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"triplane:environment": json.dumps({"tier": tier})}))
     checked = {"components": ["model-server", "weights-download"]}
-    found = list(_serving_image_digest(workload(component, image), checked))
+    with checking_stack("prod", {"triplane:environment": json.dumps({"tier": tier})}):
+        found = list(_serving_image_digest(workload(component, image), checked))
     assert bool(found) == fires, found
     if fires:
         assert "triplane pin <stack>" in found[0]

@@ -23,7 +23,7 @@ from components.versions import (
     listed_models,
 )
 from policies import packs
-from policies.common import ADVISORY, REGISTRY, Res
+from policies.common import ADVISORY, REGISTRY, Res, checking_stack
 from policies.stack import _unlisted_models
 from stacks.spec import SpecError, validate_environment
 from tests.test_cloud_managed_spec import SOURCE, environment, use_case
@@ -234,16 +234,15 @@ def test_model_ids_unlisted_is_an_advisory_in_every_cloud_pack() -> None:
         assert "model-ids-unlisted" in {p.name for p in packs.PACK_POLICIES[pack]}
 
 
-def test_model_ids_unlisted_names_the_use_case_and_its_models(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_ids_unlisted_names_the_use_case_and_its_models() -> None:
     spec = environment(
         saas("openai", "gpt-6", allow_unlisted_model=True),
         use_case("aws", [{"id": "anthropic.claude-9-imaginary-v1:0"}], name="triage"),
     )
-    monkeypatch.setenv("PULUMI_STACK", "dev")
-    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"triplane:environment": json.dumps(spec)}))
     component = Res(type="triplane:saas:SaasEgress", name="dev-drafts", urn="urn:pulumi:dev::triplane::s::dev-drafts",
                     props={})
-    [(message, urn)] = list(_unlisted_models([component], {}))
+    with checking_stack("dev", {"triplane:environment": json.dumps(spec)}):
+        [(message, urn)] = list(_unlisted_models([component], {}))
     assert message == (
         "use case drafts sets allow_unlisted_model: true, so its model IDs (gpt-6) are checked for format and "
         "vendor family only, not against Triplane's dated model catalog"
@@ -251,7 +250,7 @@ def test_model_ids_unlisted_names_the_use_case_and_its_models(monkeypatch: pytes
     assert urn == component.urn
 
 
-def test_model_ids_unlisted_is_silent_without_the_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_ids_unlisted_is_silent_without_the_flag() -> None:
     spec = environment(saas("openai", "gpt-5-mini", allow_unlisted_model=False))
-    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"triplane:environment": json.dumps(spec)}))
-    assert list(_unlisted_models([], {})) == []
+    with checking_stack("dev", {"triplane:environment": json.dumps(spec)}):
+        assert list(_unlisted_models([], {})) == []

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from google.protobuf import json_format
-from pulumi.runtime.proto import analyzer_pb2
 
 from components.tagging import REQUIRED_TAGS
 from policies import catalog, docs
-from policies.common import MANDATORY, REGISTRY, Meta
+from policies.common import MANDATORY, REGISTRY
 from policies.packs import PACK_POLICIES, PACKS_DIR
 from policies.stack import REQUIRED_TAGS_DEFAULT
 from triplane.gate import DEFAULT_CONFIG, load_policy_config, reconcile
@@ -113,20 +111,10 @@ def test_taggable_catalog_matches_the_installed_sdks() -> None:
         assert untaggable not in types
 
 
-def info_for(metas: list[Meta]) -> analyzer_pb2.AnalyzerInfo:
-    """What GetAnalyzerInfo returns for these policies (built without starting a pack)."""
-    info = analyzer_pb2.AnalyzerInfo(name="triplane", version="0.1.0", supportsConfig=True)
-    for meta in metas:
-        policy = info.policies.add(name=meta.name, description=meta.description,
-                                   enforcementLevel=analyzer_pb2.MANDATORY)
-        json_format.ParseDict(meta.schema.properties, policy.configSchema.properties)
-    return info
-
-
 def test_shipped_policy_config_is_valid_and_every_exemption_has_a_reason() -> None:
     config = load_policy_config(DEFAULT_CONFIG)
     assert set(config) <= set(REGISTRY) | {"all"}, "config for a policy that does not exist"
-    effective = reconcile(info_for(list(REGISTRY.values())), config)
+    effective = reconcile(PACK_POLICIES["triplane"], config, "triplane")
     for name, entry in effective.items():
         for exemption in entry["properties"].get("exemptions", []):
             assert len(exemption["reason"].strip()) >= 10, (name, exemption)
@@ -161,3 +149,55 @@ def test_policy_modules_import_only_what_a_pack_virtualenv_has() -> None:
                 names_imported = [node.module]
             for name in names_imported:
                 assert name.split(".")[0] in allowed, f"{module.name} imports {name}"
+                # Only the adapter knows the policy framework: the checks run in-process without it.
+                if module.name != "adapter.py":
+                    assert name.split(".")[0] not in ("pulumi", "pulumi_policy"), f"{module.name} imports {name}"
+
+
+OWN_PACKAGES = {"policies", "triplane", "components", "stacks", "tests", "__future__"}
+
+
+def private_uses(source: str) -> list[str]:
+    """Every `_private` module, name or attribute of another library in `source`, every attribute of
+    another library it rebinds, and any `__target` (the policy SDK's proxy internals)."""
+    import ast
+
+    tree = ast.parse(source)
+    found: list[str] = []
+    libraries: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] not in OWN_PACKAGES:
+                    found += [alias.name] if any(p.startswith("_") for p in alias.name.split(".")) else []
+                    libraries.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.split(".")[0] not in OWN_PACKAGES:
+            found += [node.module] if any(p.startswith("_") for p in node.module.split(".")) else []
+            for alias in node.names:
+                found += [f"{node.module}.{alias.name}"] if alias.name.startswith("_") else []
+                libraries.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in libraries \
+                and node.attr.startswith("_"):
+            found.append(f"{node.value.id}.{node.attr}")
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found += [f"{t.value.id}.{t.attr} rebound" for t in targets if isinstance(t, ast.Attribute)
+                      and isinstance(t.value, ast.Name) and t.value.id in libraries and not t.attr.startswith("_")]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__target" in node.value:
+            found.append(repr(node.value))
+    return found
+
+
+def test_the_policies_and_the_gate_use_only_public_names_of_other_libraries() -> None:
+    assert sorted(private_uses(
+        "from pulumi_policy.proxy import _DictProxy\nimport pulumi._types as t\n"
+        "from pulumi_policy import policy as sdk\nsdk._cache = 1\nsdk.signature = None\nvalue['__target']\n"
+        "from policies import _own\n"
+    )) == ["'__target'", "pulumi._types", "pulumi_policy.proxy._DictProxy", "sdk._cache", "sdk.signature rebound"]
+    root = PACKS_DIR.parent
+    modules = [*sorted(PACKS_DIR.glob("*.py")), *(root / "triplane" / name for name in (
+        "gate.py", "check_result.py", "policy_config.py", "check_cli.py", "runtime.py"))]
+    for module in modules:
+        assert private_uses(module.read_text()) == [], module.name

@@ -1,9 +1,9 @@
-"""Every policy fires on a bad resource and stays silent on a good one, through real pack processes.
+"""Every policy fires on a bad resource and stays silent on a good one, through the gate.
 
 Two synthetic plans hold one or more resources per policy: `BAD` (each resource breaks the
 policies listed for it in `EXPECTED`) and `GOOD` (the secure form of the same resources, plus what
-stack-level policies look for). Each plan goes through the gate once: the `triplane` pack runs as
-its own process and is driven over the analyzer protocol, exactly as `pulumi preview` drives it.
+stack-level policies look for). Each plan goes through the gate once, with every policy of the
+`triplane` pack; `tests/test_policies_engine.py` shows the pack under the engine finds the same.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from triplane.stackfile import load_stack
 
 def test_every_shipped_stack_passes_every_mandatory_policy(shipped_plan: Plan) -> None:
     stack_file = load_stack(shipped_plan.stack)
-    result = check_plan(shipped_plan, stack_config=stack_file.config, secret_keys=stack_file.secret_keys)
+    result = check_plan(shipped_plan, stack_config=stack_file.config)
     assert result.mandatory == [], result.render()
     assert result.passed
     assert result.resources == len(shipped_plan.resources) - 1
@@ -64,7 +64,7 @@ def insecure() -> GateResult:
     config, secret_keys = insecure_dev_spec()
     plan = run_program(program.main, stack="dev", config=config, secret_keys=secret_keys)
     plan.resources = [open_up(r) for r in plan.resources]
-    return check_plan(plan, stack_config=config, secret_keys=secret_keys)
+    return check_plan(plan, stack_config=config)
 
 
 def test_insecure_dev_fails_the_gate(insecure: GateResult) -> None:

@@ -1,7 +1,7 @@
 """`triplane check STACK`: plan a stack offline and run the policy packs against it.
 
-Exit status: 0 when no mandatory policy fails, 1 when one does, 2 when the stack or the policy
-configuration is invalid or a pack cannot run.
+Exit status: 0 when no mandatory policy fails, 1 when one does, 2 when the stack, the policy
+configuration or a pack name is invalid.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from stacks.spec import SpecError
     multiple=True,
     metavar="NAME",
     help="Policy pack to run: triplane (default), triplane-aws, triplane-azure, triplane-gcp, "
-    "triplane-kubernetes, or a path to a pack folder. Repeatable.",
+    "triplane-kubernetes, or the path of one of their folders. Repeatable.",
 )
 @click.option(
     "--policy-config",
@@ -34,8 +34,8 @@ from stacks.spec import SpecError
 def check(stack: str, as_json: bool, packs: tuple[str, ...], policy_config: Path | None) -> None:
     """Check STACK (a name such as `dev`, or a stack file) against the policy packs, offline.
 
-    Each pack runs as its own process, driven over the analyzer protocol exactly as
-    `pulumi preview --policy-pack` drives it. Violations are grouped by use case and resource.
+    The packs' policies run in-process on the plan, on the view of it the engine gives a policy
+    pack under `pulumi preview --policy-pack`. Violations are grouped by use case and resource.
     """
     from triplane.gate import DEFAULT_PACKS, GateError, check_plan
     from triplane.stackfile import load_stack, plan_stack
@@ -48,7 +48,6 @@ def check(stack: str, as_json: bool, packs: tuple[str, ...], policy_config: Path
             packs=packs or DEFAULT_PACKS,
             config=policy_config,
             stack_config=stack_file.config,
-            secret_keys=stack_file.secret_keys,
         )
     except (SpecError, GateError) as error:
         click.echo(f"error: {error}", err=True)

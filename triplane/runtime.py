@@ -7,16 +7,13 @@ stack file declares it about a cluster Triplane cannot see.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from policies.common import Res
+from policies.common import Res, environment_from_config
 from policies.deployability import Need, runtime_paths
 from triplane.plan import Plan
-
-ENVIRONMENT_KEY = "triplane:environment"
 
 
 def plan_resources(plan: Plan) -> list[Res]:
@@ -39,10 +36,7 @@ def plan_resources(plan: Plan) -> list[Res]:
 
 
 def environment_of(stack_config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    value = (stack_config or {}).get(ENVIRONMENT_KEY)
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value if isinstance(value, dict) else None
+    return environment_from_config(stack_config)
 
 
 def paths(plan: Plan, stack_config: Mapping[str, Any] | None) -> list[Need]:

@@ -1,4 +1,4 @@
-"""Policy pack `triplane-kubernetes`: `pulumi preview --policy-pack policies/triplane-kubernetes`."""
+"""Policy pack `triplane-kubernetes`, as `pulumi preview --policy-pack policies/triplane-kubernetes` runs it."""
 
 import sys
 from pathlib import Path
@@ -6,6 +6,6 @@ from pathlib import Path
 # The policies are the `policies` package at the repository root, two levels up from this folder.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from policies.packs import serve
+from policies.adapter import serve
 
 serve("triplane-kubernetes")

@@ -1,4 +1,4 @@
-"""Policy pack `triplane`: run by `pulumi preview --policy-pack policies/triplane` or `triplane check`."""
+"""Policy pack `triplane`, as the engine runs it: `pulumi preview --policy-pack policies/triplane`."""
 
 import sys
 from pathlib import Path
@@ -6,6 +6,6 @@ from pathlib import Path
 # The policies are the `policies` package at the repository root, two levels up from this folder.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from policies.packs import serve
+from policies.adapter import serve
 
 serve("triplane")

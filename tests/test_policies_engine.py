@@ -1,0 +1,74 @@
+"""The same policies, the same findings: in-process (`triplane check`) and served to the engine.
+
+`triplane check` runs the policies in-process; the pack folders serve them to the Pulumi engine
+through pulumi-policy (`policies.adapter`). Here each plan goes through both: the gate, and the
+`triplane` pack started and driven over the analyzer protocol as the engine drives it. Every
+finding (policy, resource, level, severity, message) must be the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from google.protobuf import json_format
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from policies.adapter import plain
+from policies.common import REGISTRY, UNKNOWN_STRING
+from policies.packs import PACK_POLICIES, PACKS_DIR
+from tests.analyzer_support import LEVEL_NAMES, SEVERITY_NAMES, Diagnostic, analyze
+from tests.test_policies_rules import CONFIG, bad_plan, declared
+from triplane.gate import DEFAULT_CONFIG, check_plan, load_policy_config, reconcile
+from triplane.plan import Plan, PlannedResource
+from triplane.stackfile import load_stack
+
+
+def with_unknown_key_usage(plan: Plan) -> Plan:
+    """`plan` plus a KMS key whose usage is known only after apply: its rotation policy cannot run."""
+    key = PlannedResource(
+        urn=f"urn:pulumi:{plan.stack}::triplane::aws:kms/key:Key::later-key", type="aws:kms/key:Key",
+        name="later-key", custom=True, parent=None, inputs={"keyUsage": UNKNOWN_STRING, "enableKeyRotation": True},
+        dependencies=(), protect=False, retain_on_delete=False, provider=None, aliases=(), ignore_changes=(),
+        additional_secret_outputs=())
+    return dataclasses.replace(plan, resources=[*plan.resources, key])
+
+
+def as_engine_names_it(diagnostic: Diagnostic) -> Diagnostic:
+    """The Python SDK names a pack `<name>@v0.0.1` in its "can't run" note (the CLI knows the real version)."""
+    return dataclasses.replace(diagnostic, message=diagnostic.message.replace("@v0.0.1'", "'"))
+
+
+def test_the_gate_and_the_engine_served_pack_report_the_same_findings(prod_plan: Plan) -> None:
+    cases = [
+        (prod_plan, DEFAULT_CONFIG, load_stack("prod").config),
+        (with_unknown_key_usage(bad_plan()), CONFIG, declared(True, tier="prod")),
+    ]
+    compared = []
+    for plan, config, stack_config in cases:
+        gate = check_plan(plan, packs=["triplane"], config=config, stack_config=stack_config)
+        effective = reconcile(PACK_POLICIES["triplane"], load_policy_config(config), "triplane")
+        engine = analyze(PACKS_DIR / "triplane", plan, effective, stack_config)
+        in_process = sorted(Diagnostic(v.policy, v.urn or "", v.enforcement, v.severity, v.message)
+                            for v in gate.violations)
+        assert in_process == sorted(as_engine_names_it(d) for d in engine.diagnostics), plan.stack
+        compared.append(in_process)
+        # The pack describes each policy as the registry does.
+        served = {p.name: p for p in engine.info.policies}
+        assert set(served) == {p.name for p in PACK_POLICIES["triplane"]}
+        for name, policy in served.items():
+            meta = REGISTRY[name]
+            assert (policy.description, LEVEL_NAMES[policy.enforcementLevel], SEVERITY_NAMES[policy.severity]) == (
+                meta.description, meta.enforcement.value, meta.severity.value), name
+            assert json_format.MessageToDict(policy.configSchema.properties) == meta.schema.properties, name
+    shipped, bad = compared
+    assert shipped and all(d.enforcement == "advisory" for d in shipped)
+    assert len({d.policy for d in bad}) >= 60 and any(d.enforcement == "mandatory" for d in bad)
+    assert Diagnostic("aws-kms-key-rotation", "", "advisory", "unspecified",
+                      "can't run policy 'aws-kms-key-rotation' from policy pack 'triplane' during preview: "
+                      "string value at .keyUsage can't be known during preview") in bad
+
+
+def test_the_adapter_reads_the_sdk_s_properties_through_their_public_interfaces() -> None:
+    props = {"a": [1.0, {"b": UNKNOWN_STRING}], "c": UNKNOWN_STRING, "d": "text", "e": {}, "f": True}
+    assert plain(unknown_checking_proxy(props)) == props
+    assert type(plain(unknown_checking_proxy(props))["a"]) is list
