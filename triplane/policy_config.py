@@ -64,14 +64,14 @@ def reconcile(policies: Sequence[Policy], config: Mapping[str, Any], pack: str =
     Entries of `config` for policies outside `policies` are left alone (another pack's).
     Raises GateError naming every property that breaks its policy's schema.
     """
-    result = {
+    result: dict[str, dict[str, Any]] = {
         p.name: {"enforcementLevel": p.meta.enforcement.value, "properties": p.meta.schema.defaults()}
         for p in policies
     }
     everything = config.get("all")
     if isinstance(everything, Mapping) and everything.get("enforcementLevel"):
-        for entry in result.values():
-            entry["enforcementLevel"] = everything["enforcementLevel"]
+        for defaults in result.values():
+            defaults["enforcementLevel"] = everything["enforcementLevel"]
     for name, given in config.items():
         entry = result.get(name)
         if entry is None:
