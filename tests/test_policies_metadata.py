@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from components.tagging import REQUIRED_TAGS
 from policies import catalog, docs
@@ -78,16 +80,33 @@ def test_packs_partition_the_policies() -> None:
     assert names("triplane-kubernetes") == {n for n in REGISTRY if n.startswith("k8s-")} | runtime_kubernetes
 
 
+PROJECT = tomllib.loads((PACKS_DIR.parent / "pyproject.toml").read_text())["project"]
+
+
+def pack_pins(folder: Path) -> dict[str, str]:
+    """`name==version` lines of a pack's requirements.txt; anything else but comments fails."""
+    pins = {}
+    for line in (folder / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, equals, version = line.partition("==")
+            assert equals and version, f"{folder.name}: {line!r} is not pinned (name==version)"
+            pins[name] = version
+    return pins
+
+
 @pytest.mark.parametrize("pack", sorted(PACK_POLICIES))
 def test_pack_folders_are_python_policy_packs(pack: str) -> None:
     folder = PACKS_DIR / pack
     project = yaml.safe_load((folder / "PulumiPolicy.yaml").read_text())
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
     assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"]) and project["description"]
-    requirements = (folder / "requirements.txt").read_text()
-    assert re.search(r"^pulumi-policy>=", requirements, re.MULTILINE)
-    assert re.search(r"^pulumi>=", requirements, re.MULTILINE)
-    assert re.search(r"^publicsuffixlist>=1\.0,<2$", requirements, re.MULTILINE)  # policies.host_patterns
+    pins = pack_pins(folder)
+    # Exactly what a pack's modules import (policies.host_patterns needs publicsuffixlist).
+    assert set(pins) == {"pulumi", "pulumi-policy", "publicsuffixlist"}
+    admitted = {Requirement(r).name: Requirement(r).specifier for r in PROJECT["dependencies"]}
+    for name, version in pins.items():
+        assert admitted[name].contains(version), f"{pack}: {name}=={version} is outside {admitted[name]}"
+    assert pins == pack_pins(PACKS_DIR / "triplane"), "every pack pins the same releases"
     main = (folder / "__main__.py").read_text()
     assert main.rstrip().endswith(f'serve("{pack}")')
     assert "parents[2]" in main  # the repository root, where the `policies` package lives
