@@ -37,6 +37,7 @@ from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, Azu
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
+from components.stateful import stateful_opts
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 """Cognitive Services OpenAI User: inference and reading deployments, no keys, no management."""
@@ -115,7 +116,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         network = args.network
         group = network.resource_group_name
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
         client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription = client.subscription_id
         subdomain = physical_name(name, "openai", kind="azure_subdomain")

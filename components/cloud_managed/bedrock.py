@@ -40,6 +40,7 @@ from components.cloud_managed.bedrock_private_link import (
 )
 from components.naming import physical_name
 from components.network.refs import AwsNetworkRef
+from components.stateful import stateful_opts
 
 CONTENT_FILTERS = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")
 
@@ -107,7 +108,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
         self._grants: dict[str, pulumi.Resource] = {}
         region = args.network.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
 
         private_link = args.private_link or BedrockPrivateLink(
             f"{name}-privatelink",

@@ -29,6 +29,7 @@ from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import policy_json
 from components.naming import physical_name
+from components.stateful import stateful_opts
 
 DESTINATIONS = ("cloudwatch", "s3")
 S3_PREFIX = "bedrock/invocations"
@@ -67,7 +68,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             )
         region = args.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
         log_group_name = f"/triplane/bedrock/{name}"
         log_group_arn = account.apply(lambda a: f"arn:aws:logs:{region}:{a}:log-group:{log_group_name}")
         bedrock_source = account.apply(lambda a: f"arn:aws:bedrock:{region}:{a}:*")

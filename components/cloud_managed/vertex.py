@@ -30,6 +30,7 @@ from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, Go
 from components.cloud_managed.vertex_project import AIPLATFORM, VertexProject, VertexProjectArgs
 from components.naming import physical_name
 from components.network.refs import GcpNetworkRef
+from components.stateful import stateful_opts
 from components.tagging import gcp_labels
 
 INVOKE_ROLE = "roles/aiplatform.user"
@@ -75,7 +76,7 @@ class VertexEndpoint(pulumi.ComponentResource):
         project, region = network.project, network.region
         labels = gcp_labels(dict(args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
         settings = args.project_settings or VertexProject(

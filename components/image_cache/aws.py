@@ -25,6 +25,7 @@ from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.images import PullThroughCache
 from components.naming import physical_name
+from components.stateful import stateful_opts
 
 UPSTREAMS: dict[str, tuple[str, str]] = {
     "registry.k8s.io": ("k8s", "registry.k8s.io"),
@@ -189,7 +190,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
         if missing:
             raise ValueError(f"{name}: ECR caches {', '.join(missing)} only with credentials; pass them")
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         tags = dict(args.tags)
         region = args.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id

@@ -20,6 +20,7 @@ from components.images import PullThroughCache
 from components.naming import physical_name
 from components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
 from components.network.refs import AzureNetworkRef
+from components.stateful import stateful_opts
 
 REGISTRY_ZONE = "privatelink.azurecr.io"
 REGISTRY_LINK = PrivateLinkService(zone=REGISTRY_ZONE, group_id="registry", zone_config="azurecr", stem="acr")
@@ -77,7 +78,7 @@ class AcrCache(pulumi.ComponentResource):
                 "retention_policy": {"status": "enabled", "days": UNTAGGED_DAYS},
             },
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         dns = private_endpoint_with_dns(
             name,

@@ -25,6 +25,7 @@ from pulumi_gcp import secretmanager as gcp_secretmanager
 
 from components.images import PullThroughCache
 from components.naming import physical_name
+from components.stateful import stateful_opts
 from components.tagging import gcp_labels
 
 UPSTREAMS: dict[str, tuple[str, str | None]] = {
@@ -82,7 +83,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         labels = gcp_labels(dict(args.tags))
         ring = gcp_kms.KeyRing(
             f"{name}-keyring",
@@ -174,12 +175,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                     }
                 },
                 labels=gcp_labels(dict(args.tags)),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[key_user],
-                    protect=args.protect_data,
-                    retain_on_delete=args.protect_data,
-                ),
+                opts=stateful_opts(self, args.protect_data, depends_on=[key_user]),
             )
             version = gcp_secretmanager.SecretVersion(
                 f"{name}-{short}-token-value",

@@ -22,6 +22,7 @@ from pulumi_aws.get_caller_identity import get_caller_identity_output
 from components.log_key import log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
+from components.stateful import stateful_opts
 
 
 @dataclass
@@ -42,7 +43,7 @@ class AwsNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:network:AwsNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
 
         vpc = aws_ec2.Vpc(
             f"{name}-vpc",

@@ -18,6 +18,7 @@ from pulumi_azure_native import resources as azure_resources
 
 from components.network import layout
 from components.network.refs import AzureNetworkRef, SubnetSequence
+from components.stateful import stateful_opts
 
 network = azure_network
 
@@ -72,7 +73,7 @@ class AzureNetwork(pulumi.ComponentResource):
             resource_group_name=args.resource_group,
             location=args.location,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         vnet = network.VirtualNetwork(
             f"{name}-vnet",

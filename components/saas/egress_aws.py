@@ -29,6 +29,7 @@ from components.log_key import log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.saas.providers import aws_domain, checked_hosts
+from components.stateful import stateful_opts
 
 RULE_GROUP_CAPACITY = 1000
 """Fixed so that adding hosts never replaces the rule group (capacity cannot change in place)."""
@@ -98,7 +99,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                     )
                 ),
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             key_arn = key.arn
         log_groups = {
@@ -108,7 +109,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 retention_in_days=args.log_retention_days,
                 kms_key_id=key_arn,
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             for kind, log_name in log_names.items()
         }
@@ -186,7 +187,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 f"{name}-eip-{zone}",
                 domain="vpc",
                 tags={**tags, "Name": f"{name}-egress-{zone}"},
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             nat = aws_ec2.NatGateway(
                 f"{name}-nat-{zone}",

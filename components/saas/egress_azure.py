@@ -23,6 +23,7 @@ from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
+from components.stateful import stateful_opts
 
 network = azure_network
 
@@ -63,7 +64,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         group = ref.resource_group_name
 
         subnet = network.Subnet(

@@ -28,6 +28,7 @@ from components.naming import physical_name
 from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.saas.providers import checked_hosts, swp_session_matcher
+from components.stateful import stateful_opts
 from components.tagging import gcp_labels
 
 GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
@@ -115,7 +116,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 description="Static egress address of the Secure Web Proxy (give it to the API vendor)",
                 labels=labels,
                 # The vendor allowlists these addresses: never let a replacement change them silently.
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             for index in range(args.nat_addresses)
         ]

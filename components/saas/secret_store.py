@@ -45,16 +45,13 @@ from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
+from components.stateful import stateful_opts
 from components.tagging import gcp_labels
 
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
 VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
 KMS_ROTATION_PERIOD = "7776000s"  # 90 days
-
-
-def _data_opts(parent: pulumi.Resource, protect: bool, **kwargs: Any) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------- AWS
@@ -114,7 +111,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
                     lambda v: json.dumps(_secret_key_policy(v[0], v[1], args.region, v[2]))
                 ),
                 tags=tags,
-                opts=_data_opts(self, args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             aws_kms.Alias(
                 f"{name}-key-alias",
@@ -130,7 +127,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             kms_key_id=key_arn,
             recovery_window_in_days=30,
             tags=tags,
-            opts=_data_opts(self, args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         aws_secretsmanager.SecretVersion(
             f"{name}-api-key-value",
@@ -348,7 +345,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 enabled_for_template_deployment=False,
             ),
             tags=tags,
-            opts=_data_opts(self, args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         # Written through the management plane, which the disabled public data plane does not block.
         secret = azure_keyvault.Secret(
@@ -362,7 +359,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             ),
             tags=tags,
             # A deleted secret stays soft-deleted under purge protection and blocks its name for 90 days.
-            opts=_data_opts(
+            opts=stateful_opts(
                 self, args.protect_data, ignore_changes=["properties.value"] if args.external_rotation else None
             ),
         )
@@ -496,7 +493,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                 project=args.project,
                 location=args.region,
                 name=physical_name(name, "saas", kind="gcp"),
-                opts=_data_opts(self, args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             key = gcp_kms.CryptoKey(
                 f"{name}-key",
@@ -505,7 +502,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                 purpose="ENCRYPT_DECRYPT",
                 rotation_period=KMS_ROTATION_PERIOD,
                 labels=labels,
-                opts=_data_opts(self, args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             key_id = key.id
         agent = gcp_projects.ServiceIdentity(
@@ -537,7 +534,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                 )
             ),
             labels=labels,
-            opts=_data_opts(self, args.protect_data, depends_on=[key_user]),
+            opts=stateful_opts(self, args.protect_data, depends_on=[key_user]),
         )
         gcp_secretmanager.SecretVersion(
             f"{name}-api-key-value",

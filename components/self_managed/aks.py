@@ -42,6 +42,7 @@ from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
 from components.self_managed.refs import AksClusterRef
+from components.stateful import stateful_opts
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
@@ -112,7 +113,7 @@ class AksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:AksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         network = args.network
         group = network.resource_group_name
         cluster_name = physical_name(name, kind="default")

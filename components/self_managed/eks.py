@@ -43,6 +43,7 @@ from components.naming import physical_name
 from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
 from components.network.refs import AwsNetworkRef
 from components.self_managed.refs import EksClusterRef
+from components.stateful import stateful_opts
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 INTERFACE_ENDPOINTS = (
@@ -151,7 +152,7 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         network = args.network
         region = network.region
         cluster_name = physical_name(name, kind="default")

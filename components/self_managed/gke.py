@@ -34,6 +34,7 @@ from components.naming import physical_name
 from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.self_managed.refs import GkeClusterRef
+from components.stateful import stateful_opts
 from components.tagging import gcp_labels
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
@@ -132,7 +133,7 @@ class GkeCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         network = args.network
         project, region = network.project, network.region
         cluster_name = physical_name(name, kind="gke")
