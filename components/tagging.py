@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-REQUIRED_TAGS = ("owner", "cost-center", "environment", "use-case", "data-classification", "pattern")
-SHARED = "shared"
-"""The `use-case` and `pattern` value of resources that serve several use cases (networks, firewalls)."""
+from policies.taxonomy import REQUIRED_TAGS, SHARED
+
+__all__ = ["REQUIRED_TAGS", "SHARED", "gcp_labels", "k8s_labels", "standard_tags"]
 
 
 def standard_tags(

@@ -38,23 +38,16 @@ from policies.common import (
     statements,
 )
 from policies.kubernetes import containers, looks_like_credential, pod_spec
+from policies.taxonomy import ALLOWED_PATTERNS, REQUIRED_TAGS, SHARED
 
-REQUIRED_TAGS_DEFAULT = ["owner", "cost-center", "environment", "use-case", "data-classification", "pattern"]
-"""Kept equal to `components.tagging.REQUIRED_TAGS` (a test checks); packs do not import components."""
-ALLOWED_PATTERNS_DEFAULT = {
-    "public": ["saas", "cloud-managed", "self-managed"],
-    "internal": ["saas", "cloud-managed", "self-managed"],
-    "confidential": ["cloud-managed", "self-managed"],
-    "restricted": ["self-managed"],
-}
+REQUIRED_TAGS_DEFAULT = list(REQUIRED_TAGS)
+ALLOWED_PATTERNS_DEFAULT = {classification: list(patterns) for classification, patterns in ALLOWED_PATTERNS.items()}
 ALLOWED_MODELS_DEFAULT: dict[str, list[str]] = {
     "public": ["*"],
     "internal": ["*"],
     "confidential": ["*"],
     "restricted": ["*"],
 }
-SHARED = "shared"
-
 SECRET_VALUE_PATHS = {
     "aws:secretsmanager/secretVersion:SecretVersion": ("secretString", "secretBinary"),
     "aws:ssm/parameter:Parameter": ("value",),
