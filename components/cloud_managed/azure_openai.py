@@ -34,6 +34,7 @@ from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
 from components.cloud_managed._common import stable_guid
 from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
+from components.keys import azure_key
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
@@ -166,30 +167,14 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     opts=stateful,
                 )
                 key_name = "openai-cmk"
-                key = azure_keyvault.Key(
+                key = azure_key(
                     f"{name}-key",
-                    key_name=key_name,
-                    vault_name=_name_of(vault, vault_name),
+                    parent=self,
                     resource_group_name=group,
-                    properties={
-                        "kty": "RSA",
-                        "key_size": 3072,
-                        "rotation_policy": {
-                            "attributes": {"expiry_time": "P2Y"},
-                            "lifetime_actions": [
-                                {
-                                    "action": {"type": azure_keyvault.KeyRotationPolicyActionType.ROTATE},
-                                    "trigger": {"time_after_create": "P1Y"},
-                                },
-                                {
-                                    "action": {"type": azure_keyvault.KeyRotationPolicyActionType.NOTIFY},
-                                    "trigger": {"time_before_expiry": "P30D"},
-                                },
-                            ],
-                        },
-                    },
-                    tags=dict(args.tags),
-                    opts=stateful,
+                    vault_name=_name_of(vault, vault_name),
+                    key_name=key_name,
+                    tags=args.tags,
+                    protect=args.protect_data,
                 )
                 key_scope = key.id
                 vault_uri = _name_of(vault, f"https://{vault_name}.vault.azure.net/")

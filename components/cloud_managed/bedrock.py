@@ -21,7 +21,6 @@ from typing import Any
 import pulumi
 from pulumi_aws import bedrock as aws_bedrock
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import (
@@ -38,9 +37,9 @@ from components.cloud_managed.bedrock_private_link import (
     BedrockPrivateLink,
     BedrockPrivateLinkArgs,
 )
+from components.keys import account_administration, aws_key
 from components.naming import physical_name
 from components.network.refs import AwsNetworkRef
-from components.stateful import stateful_opts
 
 CONTENT_FILTERS = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")
 
@@ -108,7 +107,6 @@ class BedrockEndpoint(pulumi.ComponentResource):
         self._grants: dict[str, pulumi.Resource] = {}
         region = args.network.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        stateful = stateful_opts(self, args.protect_data)
 
         private_link = args.private_link or BedrockPrivateLink(
             f"{name}-privatelink",
@@ -140,25 +138,14 @@ class BedrockEndpoint(pulumi.ComponentResource):
         key_arn: pulumi.Output[str] | None = None
         if args.guardrail is not None:
             if args.kms_key is None:
-                key = aws_kms.Key(
+                key = aws_key(
                     f"{name}-guardrail-key",
+                    parent=self,
                     description=f"Bedrock guardrail ({name})",
-                    enable_key_rotation=True,
-                    deletion_window_in_days=30,
                     # The account administers the key; IAM policies (the invoke policy below) decide use.
-                    policy=policy_json(
-                        [
-                            {
-                                "Sid": "AccountAdministers",
-                                "Effect": "Allow",
-                                "Principal": {"AWS": account.apply(lambda a: f"arn:aws:iam::{a}:root")},
-                                "Action": "kms:*",
-                                "Resource": "*",
-                            }
-                        ]
-                    ),
-                    tags=dict(args.tags),
-                    opts=stateful,
+                    policy=policy_json([account.apply(account_administration)]),
+                    tags=args.tags,
+                    protect=args.protect_data,
                 )
                 key_arn = key.arn
             else:

@@ -23,11 +23,11 @@ import pulumi
 from pulumi_aws import bedrockmodel as aws_bedrockmodel
 from pulumi_aws import cloudwatch as aws_cloudwatch
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import s3 as aws_s3
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import policy_json
+from components.keys import account_administration, aws_key
 from components.naming import physical_name
 from components.stateful import stateful_opts
 
@@ -74,20 +74,13 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
         bedrock_source = account.apply(lambda a: f"arn:aws:bedrock:{region}:{a}:*")
 
         if args.kms_key is None:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-key",
+                parent=self,
                 description=f"Bedrock invocation logs ({name})",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=policy_json(
                     [
-                        {
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": account.apply(lambda a: f"arn:aws:iam::{a}:root")},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
+                        account.apply(account_administration),
                         {
                             "Sid": "LogsUseForThisLogGroup",
                             "Effect": "Allow",
@@ -123,14 +116,9 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                         },
                     ]
                 ),
-                tags=dict(args.tags),
-                opts=stateful,
-            )
-            aws_kms.Alias(
-                f"{name}-key-alias",
-                name=f"alias/{physical_name(name, 'bedrock-logs', kind='kms_alias')}",
-                target_key_id=key.key_id,
-                opts=pulumi.ResourceOptions(parent=self),
+                tags=args.tags,
+                protect=args.protect_data,
+                alias=physical_name(name, "bedrock-logs", kind="kms_alias"),
             )
             kms_key_arn: pulumi.Output[str] = key.arn
         else:

@@ -28,6 +28,7 @@ from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
 from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
 from components.cloud_managed.vertex_project import AIPLATFORM, VertexProject, VertexProjectArgs
+from components.keys import gcp_key
 from components.naming import physical_name
 from components.network.refs import GcpNetworkRef
 from components.stateful import stateful_opts
@@ -107,20 +108,15 @@ class VertexEndpoint(pulumi.ComponentResource):
         )
 
         if args.kms_key is None:
-            ring = gcp_kms.KeyRing(
-                f"{name}-keyring",
-                name=physical_name(name, "vertex", kind="gcp"),
+            key = gcp_key(
+                name,
+                parent=self,
                 project=project,
                 location=region,
-                opts=stateful,
-            )
-            key = gcp_kms.CryptoKey(
-                f"{name}-key",
-                name="vertex",
-                key_ring=ring.id,
-                rotation_period="7776000s",
+                ring_name=physical_name(name, "vertex", kind="gcp"),
+                key_name="vertex",
                 labels=labels,
-                opts=stateful,
+                protect=args.protect_data,
             )
             key_id: pulumi.Output[str] = key.id
         else:

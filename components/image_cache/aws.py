@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_aws import ecr as aws_ecr
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import secretsmanager as aws_secretsmanager
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.images import PullThroughCache
+from components.keys import aws_key, aws_key_policy
 from components.naming import physical_name
 from components.stateful import stateful_opts
 
@@ -84,33 +84,24 @@ def key_policy(account: str, region: str) -> str:
         f"arn:aws:iam::{account}:role/aws-service-role/pullthroughcache.ecr.amazonaws.com/"
         "AWSServiceRoleForECRPullThroughCache"
     )
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministration",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
+    return aws_key_policy(
+        account,
+        [
+            {
+                "Sid": "PullThroughCacheReadsCredentials",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "aws:PrincipalArn": service_role,
+                        "kms:CallerAccount": account,
+                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                    }
                 },
-                {
-                    "Sid": "PullThroughCacheReadsCredentials",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": "kms:Decrypt",
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "aws:PrincipalArn": service_role,
-                            "kms:CallerAccount": account,
-                            "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-                        }
-                    },
-                },
-            ],
-        }
+            },
+        ],
     )
 
 
@@ -195,14 +186,13 @@ class EcrPullThroughCache(pulumi.ComponentResource):
         region = args.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        key = aws_kms.Key(
+        key = aws_key(
             f"{name}-key",
+            parent=self,
             description=f"Upstream registry credentials and cached images of {name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=account.apply(lambda a: key_policy(a, region)),
             tags=tags,
-            opts=data,
+            protect=args.protect_data,
         )
         template_role = aws_iam.Role(
             f"{name}-template-role",

@@ -24,6 +24,7 @@ from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import secretmanager as gcp_secretmanager
 
 from components.images import PullThroughCache
+from components.keys import gcp_key
 from components.naming import physical_name
 from components.stateful import stateful_opts
 from components.tagging import gcp_labels
@@ -37,7 +38,6 @@ UPSTREAMS: dict[str, tuple[str, str | None]] = {
 }
 """Upstream host -> (short name, custom upstream URI; None: the DOCKER_HUB preset). A repository's ID
 is `<environment>-<short name>`: IDs are unique per project and region, which environments may share."""
-KEY_ROTATION = "7776000s"
 """90 days."""
 
 
@@ -83,23 +83,16 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        data = stateful_opts(self, args.protect_data)
         labels = gcp_labels(dict(args.tags))
-        ring = gcp_kms.KeyRing(
-            f"{name}-keyring",
-            name=physical_name(name, kind="gcp"),
-            location=args.region,
+        key = gcp_key(
+            name,
+            parent=self,
             project=args.project,
-            opts=data,
-        )
-        key = gcp_kms.CryptoKey(
-            f"{name}-key",
-            name="cached-images",
-            key_ring=ring.id,
-            purpose="ENCRYPT_DECRYPT",
-            rotation_period=KEY_ROTATION,
+            location=args.region,
+            ring_name=physical_name(name, kind="gcp"),
+            key_name="cached-images",
             labels=labels,
-            opts=data,
+            protect=args.protect_data,
         )
         agent = gcp_projects.ServiceIdentity(
             f"{name}-agent", project=args.project, service="artifactregistry.googleapis.com", opts=child

@@ -16,10 +16,9 @@ import pulumi
 from pulumi_aws import cloudwatch as aws_cloudwatch
 from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.log_key import log_key_policy
+from components.keys import aws_key, log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.stateful import stateful_opts
@@ -80,18 +79,17 @@ class AwsNetwork(pulumi.ComponentResource):
 
         identity = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         log_group_name = f"/triplane/{name}/vpc-flow-logs"
-        key = aws_kms.Key(
+        key = aws_key(
             f"{name}-logs-key",
+            parent=self,
             description=f"Encrypts the VPC flow logs of {name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=identity.account_id.apply(
                 lambda account: log_key_policy(
                     account, args.region, [log_group_name], logs_sid="CloudWatchLogsForThisLogGroup"
                 )
             ),
             tags=args.tags,
-            opts=data,
+            protect=args.protect_data,
         )
         log_group = aws_cloudwatch.LogGroup(
             f"{name}-flow-logs",

@@ -20,12 +20,11 @@ from typing import Any
 import pulumi
 from pulumi_aws import cloudwatch as aws_cloudwatch
 from pulumi_aws import ec2 as aws_ec2
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import networkfirewall as aws_networkfirewall
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 from pulumi_aws.get_partition import get_partition_output
 
-from components.log_key import log_key_policy
+from components.keys import aws_key, log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.saas.providers import aws_domain, checked_hosts
@@ -87,11 +86,10 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-logs-key",
+                parent=self,
                 description=f"Encrypts the Network Firewall logs of {name}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=pulumi.Output.all(partition, identity.account_id).apply(
                     lambda v: log_key_policy(
                         v[1], network.region, list(log_names.values()), logs_sid="CloudWatchLogsForFirewallLogs",
@@ -99,7 +97,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                     )
                 ),
                 tags=tags,
-                opts=stateful_opts(self, args.protect_data),
+                protect=args.protect_data,
             )
             key_arn = key.arn
         log_groups = {

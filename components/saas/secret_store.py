@@ -28,7 +28,6 @@ from typing import Any
 
 import pulumi
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import secretsmanager as aws_secretsmanager
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 from pulumi_aws.get_partition import get_partition_output
@@ -43,6 +42,7 @@ from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import secretmanager as gcp_secretmanager
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
+from components.keys import aws_key, aws_key_policy, gcp_key
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.stateful import stateful_opts
@@ -51,7 +51,6 @@ from components.tagging import gcp_labels
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
 VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
-KMS_ROTATION_PERIOD = "7776000s"  # 90 days
 
 
 # --------------------------------------------------------------------------------------------- AWS
@@ -102,22 +101,16 @@ class AwsApiKeyStore(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-key",
+                parent=self,
                 description=f"Encrypts the API key of {name} in Secrets Manager",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=pulumi.Output.all(partition, identity.account_id, role.arn).apply(
-                    lambda v: json.dumps(_secret_key_policy(v[0], v[1], args.region, v[2]))
+                    lambda v: _secret_key_policy(v[0], v[1], args.region, v[2])
                 ),
                 tags=tags,
-                opts=stateful_opts(self, args.protect_data),
-            )
-            aws_kms.Alias(
-                f"{name}-key-alias",
-                name=f"alias/{physical_name(name, 'api-key', kind='kms_alias')}",
-                target_key_id=key.key_id,
-                opts=child,
+                protect=args.protect_data,
+                alias=physical_name(name, "api-key", kind="kms_alias"),
             )
             key_arn = key.arn
         secret = aws_secretsmanager.Secret(
@@ -176,28 +169,17 @@ def _trust_policy(principals: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _secret_key_policy(partition: str, account: str, region: str, role_arn: str) -> dict[str, Any]:
+def _secret_key_policy(partition: str, account: str, region: str, role_arn: str) -> str:
     """Account administrators manage the key; the workload role may decrypt through Secrets Manager only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministration",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "WorkloadDecryptViaSecretsManager",
-                "Effect": "Allow",
-                "Principal": {"AWS": role_arn},
-                "Action": "kms:Decrypt",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-            },
-        ],
+    workload_decrypts = {
+        "Sid": "WorkloadDecryptViaSecretsManager",
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
     }
+    return aws_key_policy(account, [workload_decrypts], partition=partition)
 
 
 def _secret_resource_policy(role_arn: str, deployer_arn: str) -> dict[str, Any]:
@@ -488,21 +470,15 @@ class GcpApiKeyStore(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            ring = gcp_kms.KeyRing(
-                f"{name}-keyring",
+            key = gcp_key(
+                name,
+                parent=self,
                 project=args.project,
                 location=args.region,
-                name=physical_name(name, "saas", kind="gcp"),
-                opts=stateful_opts(self, args.protect_data),
-            )
-            key = gcp_kms.CryptoKey(
-                f"{name}-key",
-                key_ring=ring.id,
-                name="api-key",
-                purpose="ENCRYPT_DECRYPT",
-                rotation_period=KMS_ROTATION_PERIOD,
+                ring_name=physical_name(name, "saas", kind="gcp"),
+                key_name="api-key",
                 labels=labels,
-                opts=stateful_opts(self, args.protect_data),
+                protect=args.protect_data,
             )
             key_id = key.id
         agent = gcp_projects.ServiceIdentity(

@@ -38,6 +38,7 @@ from pulumi_azure_native import monitor as azure_monitor
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
+from components.keys import azure_key
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
@@ -189,14 +190,17 @@ class AksCluster(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=data,
             )
-            key = azure_keyvault.Key(
+            key = azure_key(
                 f"{name}-key",
+                parent=self,
                 resource_group_name=group,
                 vault_name=vault.name,
                 key_name="kubernetes-secrets",
-                properties={"kty": "RSA", "key_size": 2048, "key_ops": ["encrypt", "decrypt", "wrapKey", "unwrapKey"]},
                 tags=args.tags,
-                opts=data,
+                protect=args.protect_data,
+                key_size=2048,
+                key_ops=["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+                rotate=False,
             )
             vault_id = vault.id
             key_uri = key.key_uri_with_version

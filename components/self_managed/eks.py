@@ -33,12 +33,11 @@ from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import efs as aws_efs
 from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import vpc as aws_vpc
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 from pulumi_aws.get_partition import get_partition_output
 
-from components.log_key import log_key_policy
+from components.keys import aws_key, log_key_policy
 from components.naming import physical_name
 from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
 from components.network.refs import AwsNetworkRef
@@ -162,16 +161,15 @@ class EksCluster(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-key",
+                parent=self,
                 description=f"Secrets and control-plane logs of EKS cluster {cluster_name}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=identity.account_id.apply(
                     lambda account: log_key_policy(account, region, [log_group_name], logs_sid="ControlPlaneLogs")
                 ),
                 tags=args.tags,
-                opts=data,
+                protect=args.protect_data,
             )
             key_arn = key.arn
         log_group = aws_cloudwatch.LogGroup(

@@ -30,18 +30,17 @@ from pulumi_gcp import organizations as gcp_organizations
 from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
+from components.keys import gcp_key
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.self_managed.refs import GkeClusterRef
-from components.stateful import stateful_opts
 from components.tagging import gcp_labels
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Image pulls are granted per repository by the environment's image cache, not project-wide."""
 DEPLOYER_ROLE = "roles/container.admin"
-KEY_ROTATION = "7776000s"
 """90 days."""
 
 
@@ -133,7 +132,6 @@ class GkeCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        data = stateful_opts(self, args.protect_data)
         network = args.network
         project, region = network.project, network.region
         cluster_name = physical_name(name, kind="gke")
@@ -142,15 +140,15 @@ class GkeCluster(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            ring = gcp_kms.KeyRing(f"{name}-keyring", name=cluster_name, location=region, project=project, opts=data)
-            key = gcp_kms.CryptoKey(
-                f"{name}-key",
-                name=f"{cluster_name}-secrets",
-                key_ring=ring.id,
-                purpose="ENCRYPT_DECRYPT",
-                rotation_period=KEY_ROTATION,
+            key = gcp_key(
+                name,
+                parent=self,
+                project=project,
+                location=region,
+                ring_name=cluster_name,
+                key_name=f"{cluster_name}-secrets",
                 labels=labels,
-                opts=data,
+                protect=args.protect_data,
             )
             key_id = key.id
         # The GKE and Compute Engine service agents exist only once created: create them, then grant.
