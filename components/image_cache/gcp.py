@@ -38,7 +38,6 @@ UPSTREAMS: dict[str, tuple[str, str | None]] = {
 }
 """Upstream host -> (short name, custom upstream URI; None: the DOCKER_HUB preset). A repository's ID
 is `<environment>-<short name>`: IDs are unique per project and region, which environments may share."""
-"""90 days."""
 
 
 @dataclass

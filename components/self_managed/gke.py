@@ -41,7 +41,6 @@ CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "S
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Image pulls are granted per repository by the environment's image cache, not project-wide."""
 DEPLOYER_ROLE = "roles/container.admin"
-"""90 days."""
 
 
 @dataclass
