@@ -42,6 +42,7 @@ from components.keys import azure_key
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
+from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import AksClusterRef
 from components.stateful import stateful_opts
 
@@ -69,14 +70,6 @@ POD_CIDR = "172.18.0.0/16"
 
 
 @dataclass
-class AksSystemNodes:
-    machine_type: str = "Standard_D4ds_v5"
-    min_nodes: int = 2
-    max_nodes: int = 3
-    disk_size_gb: int = 128
-
-
-@dataclass
 class AksClusterArgs:
     network: AzureNetworkRef
     version: str
@@ -84,7 +77,7 @@ class AksClusterArgs:
     api_authorized_cidrs: Sequence[str] = ()
     deployer_principal: str | None = None
     """Entra ID object ID that deploys; the identity running `pulumi up` by default."""
-    system_nodes: AksSystemNodes = field(default_factory=AksSystemNodes)
+    system_nodes: SystemNodes = field(default_factory=lambda: SystemNodes.default("azure"))
     kms_key: tuple[str, str] | None = None
     """(key vault resource ID, key identifier with version) of an existing key."""
     vault_name: str | None = None

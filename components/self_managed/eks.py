@@ -41,6 +41,7 @@ from components.keys import aws_key, log_key_policy
 from components.naming import physical_name
 from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
 from components.network.refs import AwsNetworkRef
+from components.self_managed.nodes import SystemNodes, eks_launch_template
 from components.self_managed.refs import EksClusterRef
 from components.stateful import stateful_opts
 
@@ -66,14 +67,6 @@ NODE_POLICIES = (
 
 
 @dataclass
-class SystemNodePool:
-    machine_type: str = "m6i.large"
-    min_nodes: int = 2
-    max_nodes: int = 3
-    disk_size_gb: int = 100
-
-
-@dataclass
 class EksClusterArgs:
     network: AwsNetworkRef
     version: str
@@ -83,7 +76,7 @@ class EksClusterArgs:
     """Private ranges a deploy runner inside the network (or a connected one) reaches the API from."""
     deployer_principal: str | None = None
     """IAM role or user ARN that deploys; the caller's role (not its session) by default."""
-    system_nodes: SystemNodePool = field(default_factory=SystemNodePool)
+    system_nodes: SystemNodes = field(default_factory=lambda: SystemNodes.default("aws"))
     service_endpoints: bool = True
     """Create the VPC endpoints private nodes need (a VPC without a NAT path has none)."""
     interface_endpoints: AwsInterfaceEndpoints | None = None
@@ -262,28 +255,12 @@ class EksCluster(pulumi.ComponentResource):
         identity_agent = addon("eks-pod-identity-agent", [])
         node_prerequisites: list[pulumi.Resource] = [cni, proxy, identity_agent, *node_policies, *endpoints]
 
-        system_template = aws_ec2.LaunchTemplate(
+        system_template = eks_launch_template(
             f"{name}-system-lt",
+            parent=self,
             name=f"{cluster_name}-system",
-            block_device_mappings=[
-                {
-                    "device_name": "/dev/xvda",
-                    "ebs": {
-                        "volume_size": args.system_nodes.disk_size_gb,
-                        "volume_type": "gp3",
-                        "encrypted": "true",
-                        "delete_on_termination": "true",
-                    },
-                }
-            ],
-            metadata_options={
-                "http_endpoint": "enabled",
-                "http_tokens": "required",
-                "http_put_response_hop_limit": 1,
-            },
-            update_default_version=True,
+            volumes=[("/dev/xvda", args.system_nodes.disk_size_gb)],
             tags=args.tags,
-            opts=child,
         )
         system_nodes = aws_eks.NodeGroup(
             f"{name}-system",

@@ -34,6 +34,7 @@ from components.keys import gcp_key
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import GcpNetworkRef
+from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import GkeClusterRef
 from components.tagging import gcp_labels
 
@@ -41,14 +42,6 @@ CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "S
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Image pulls are granted per repository by the environment's image cache, not project-wide."""
 DEPLOYER_ROLE = "roles/container.admin"
-
-
-@dataclass
-class GkeSystemNodes:
-    machine_type: str = "e2-standard-4"
-    min_nodes: int = 1
-    max_nodes: int = 3
-    disk_size_gb: int = 100
 
 
 @dataclass
@@ -61,7 +54,7 @@ class GkeClusterArgs:
     """Private ranges a deploy runner inside the network (or a connected one) reaches the API from."""
     deployer_principal: str | None = None
     """IAM member that deploys; the identity running `pulumi up` by default."""
-    system_nodes: GkeSystemNodes = field(default_factory=GkeSystemNodes)
+    system_nodes: SystemNodes = field(default_factory=lambda: SystemNodes.default("gcp"))
     shared_cache: bool = False
     """Turn on the Filestore CSI driver (`standard-rwx` ReadWriteMany caches)."""
     kms_key: str | None = None
