@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.catalog import taggable_types
+from policies.catalog import labels_not_supported, taggable_types
 from policies.common import (
     ADVISORY,
     COMPONENT_PREFIX,
@@ -292,7 +292,7 @@ def _required_tags(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     prop = taggable_types().get(resource.type)
     if prop is None:
         return
-    if _labels_not_supported(resource):
+    if labels_not_supported(resource.type, resource.props):
         return
     raw = resource.props.get("metadata", {}).get("labels") if prop == "metadata.labels" else resource.props.get(prop)
     if is_unknown(raw):
@@ -305,14 +305,6 @@ def _required_tags(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
         where = {"tags": "tags", "labels": "labels", "resourceLabels": "resourceLabels",
                  "metadata.labels": "metadata.labels (triplane.io/<key>)"}[prop]
         yield f"{where} lack {missing}: tag it with components.tagging (standard_tags / gcp_labels / k8s_labels)"
-
-
-def _labels_not_supported(resource: Res) -> bool:
-    """Google rejects labels on global forwarding rules to the Google APIs bundles (Private Service Connect)."""
-    return (
-        resource.type == "gcp:compute/globalForwardingRule:GlobalForwardingRule"
-        and resource.props.get("target") in ("all-apis", "vpc-sc")
-    )
 
 
 def _provider_default_tags(resource: Res) -> dict[str, str]:

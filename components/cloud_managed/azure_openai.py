@@ -39,6 +39,7 @@ from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 """Cognitive Services OpenAI User: inference and reading deployments, no keys, no management."""
@@ -102,7 +103,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
     """The Log Analytics workspace receiving the account's logs."""
 
     def __init__(self, name: str, args: AzureOpenAIEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:AzureOpenAIEndpoint", name, None, opts)
+        super().__init__("triplane:cloudmanaged:AzureOpenAIEndpoint", name, None, tagged(opts, args.tags))
         if not args.deployments:
             raise ValueError(f"{name}: list at least one model deployment")
         names = [d.name for d in args.deployments]

@@ -14,6 +14,7 @@ from pulumi_azure_native import privatedns as azure_privatedns
 
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
+from components.tagging import tagged
 
 OPENAI_ZONE = "privatelink.openai.azure.com"
 
@@ -29,7 +30,7 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
     """The zone's resource ID, available once the VNet link exists (so records resolve)."""
 
     def __init__(self, name: str, args: AzureOpenAIPrivateDnsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:AzureOpenAIPrivateDns", name, None, opts)
+        super().__init__("triplane:cloudmanaged:AzureOpenAIPrivateDns", name, None, tagged(opts, args.tags))
         zone = azure_privatedns.PrivateZone(
             f"{name}-zone",
             private_zone_name=OPENAI_ZONE,

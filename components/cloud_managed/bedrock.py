@@ -40,6 +40,7 @@ from components.cloud_managed.bedrock_private_link import (
 from components.keys import account_administration, aws_key
 from components.naming import physical_name
 from components.network.refs import AwsNetworkRef
+from components.tagging import tagged
 
 CONTENT_FILTERS = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")
 
@@ -99,7 +100,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
     """Where invocations are recorded; None only when logging was explicitly turned off."""
 
     def __init__(self, name: str, args: BedrockEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:BedrockEndpoint", name, None, opts)
+        super().__init__("triplane:cloudmanaged:BedrockEndpoint", name, None, tagged(opts, args.tags))
         if not args.models:
             raise ValueError(f"{name}: list at least one model")
         self._name = name

@@ -30,6 +30,7 @@ from components.cloud_managed._common import policy_json
 from components.keys import account_administration, aws_key
 from components.naming import physical_name
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 DESTINATIONS = ("cloudwatch", "s3")
 S3_PREFIX = "bedrock/invocations"
@@ -59,7 +60,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: BedrockInvocationLoggingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("triplane:cloudmanaged:BedrockInvocationLogging", name, None, opts)
+        super().__init__("triplane:cloudmanaged:BedrockInvocationLogging", name, None, tagged(opts, args.tags))
         destinations = [d for d in DESTINATIONS if d in set(args.destinations)]
         unknown = sorted(set(args.destinations) - set(DESTINATIONS))
         if unknown or not destinations:

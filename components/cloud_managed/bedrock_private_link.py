@@ -33,6 +33,7 @@ from components.cloud_managed._common import (
 from components.naming import physical_name
 from components.network.aws_ingress import https_from_applications
 from components.network.refs import AwsNetworkRef
+from components.tagging import tagged
 
 RUNTIME = "bedrock-runtime"
 SERVICES = (RUNTIME, "bedrock", "bedrock-agent", "bedrock-agent-runtime")
@@ -68,7 +69,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
     """`https://bedrock-runtime.<region>.amazonaws.com`, known once the endpoint with private DNS exists."""
 
     def __init__(self, name: str, args: BedrockPrivateLinkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:BedrockPrivateLink", name, None, opts)
+        super().__init__("triplane:cloudmanaged:BedrockPrivateLink", name, None, tagged(opts, args.tags))
         network = args.network
         region = network.region
         unknown = sorted(set(args.services) - set(SERVICES))

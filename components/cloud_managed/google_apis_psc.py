@@ -22,7 +22,7 @@ from pulumi_gcp import dns as gcp_dns
 from components.naming import physical_name
 from components.network.layout import psc_address
 from components.network.refs import GcpNetworkRef
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 TARGETS = {"all-apis": "private.googleapis.com.", "vpc-sc": "restricted.googleapis.com."}
 
@@ -45,7 +45,7 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GoogleApisPrivateAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("triplane:cloudmanaged:GoogleApisPrivateAccess", name, None, opts)
+        super().__init__("triplane:cloudmanaged:GoogleApisPrivateAccess", name, None, tagged(opts, args.tags))
         if args.target not in TARGETS:
             raise ValueError(f"{name}: target must be one of {sorted(TARGETS)}, not {args.target!r}")
         network = args.network

@@ -32,7 +32,7 @@ from components.keys import gcp_key
 from components.naming import physical_name
 from components.network.refs import GcpNetworkRef
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 INVOKE_ROLE = "roles/aiplatform.user"
 KMS_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
@@ -68,7 +68,7 @@ class VertexEndpoint(pulumi.ComponentResource):
     """The log bucket holding this use case's Vertex AI audit records."""
 
     def __init__(self, name: str, args: VertexEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:VertexEndpoint", name, None, opts)
+        super().__init__("triplane:cloudmanaged:VertexEndpoint", name, None, tagged(opts, args.tags))
         if not args.models:
             raise ValueError(f"{name}: list at least one model")
         self._name = name

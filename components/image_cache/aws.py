@@ -26,6 +26,7 @@ from components.images import PullThroughCache
 from components.keys import aws_key, aws_key_policy
 from components.naming import physical_name
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 UPSTREAMS: dict[str, tuple[str, str]] = {
     "registry.k8s.io": ("k8s", "registry.k8s.io"),
@@ -176,7 +177,7 @@ class EcrPullThroughCache(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EcrPullThroughCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:imagecache:EcrPullThroughCache", name, None, opts)
+        super().__init__("triplane:imagecache:EcrPullThroughCache", name, None, tagged(opts, args.tags))
         missing = [host for host in NEEDS_CREDENTIALS if host not in args.credentials]
         if missing:
             raise ValueError(f"{name}: ECR caches {', '.join(missing)} only with credentials; pass them")

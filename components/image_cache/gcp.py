@@ -27,7 +27,7 @@ from components.images import PullThroughCache
 from components.keys import gcp_key
 from components.naming import physical_name
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 UPSTREAMS: dict[str, tuple[str, str | None]] = {
     "docker.io": ("dockerhub", None),
@@ -80,7 +80,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
     kms_key_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, opts)
+        super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         labels = gcp_labels(dict(args.tags))
         key = gcp_key(

@@ -22,6 +22,7 @@ from components.keys import aws_key, log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 
 @dataclass
@@ -40,7 +41,7 @@ class AwsNetwork(pulumi.ComponentResource):
     flow_log_group: pulumi.Output[str]
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:network:AwsNetwork", name, None, opts)
+        super().__init__("triplane:network:AwsNetwork", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         data = stateful_opts(self, args.protect_data)
 

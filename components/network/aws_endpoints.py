@@ -26,6 +26,7 @@ from components.cloud_managed._common import policy_json
 from components.naming import physical_name
 from components.network.aws_ingress import https_from_applications
 from components.network.refs import AwsNetworkRef
+from components.tagging import tagged
 
 
 def endpoint_policy(service: str, region: str, account: str) -> list[dict[str, Any]] | None:
@@ -88,7 +89,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
     """A VPC's interface endpoints, each created once whoever asks for it."""
 
     def __init__(self, name: str, args: AwsInterfaceEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:network:AwsInterfaceEndpoints", name, None, opts)
+        super().__init__("triplane:network:AwsInterfaceEndpoints", name, None, tagged(opts, args.tags))
         network = args.network
         if not network.app_subnet_ids:
             raise ValueError(f"{name}: the network has no app subnets to place interface endpoints in")

@@ -19,6 +19,7 @@ from pulumi_azure_native import resources as azure_resources
 from components.network import layout
 from components.network.refs import AzureNetworkRef, SubnetSequence
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 network = azure_network
 
@@ -65,7 +66,7 @@ class AzureNetwork(pulumi.ComponentResource):
     vnet_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:network:AzureNetwork", name, None, opts)
+        super().__init__("triplane:network:AzureNetwork", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         # Retaining a vault or log workspace means nothing if its resource group can be deleted under it.
         group = azure_resources.ResourceGroup(

@@ -29,6 +29,7 @@ from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.saas.providers import aws_domain, checked_hosts
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 RULE_GROUP_CAPACITY = 1000
 """Fixed so that adding hosts never replaces the rule group (capacity cannot change in place)."""
@@ -59,7 +60,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
     """What a workload getting out through the firewall waits for: the app subnets' routes to it."""
 
     def __init__(self, name: str, args: AwsEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AwsEgressFirewall", name, None, opts)
+        super().__init__("triplane:saas:AwsEgressFirewall", name, None, tagged(opts, args.tags))
         network = args.network
         if network.cidr is None:
             raise ValueError(

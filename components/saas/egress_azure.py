@@ -24,6 +24,7 @@ from components.network import layout
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 network = azure_network
 
@@ -52,7 +53,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
     """What a workload getting out through the firewall waits for: the app subnet's route to it."""
 
     def __init__(self, name: str, args: AzureEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AzureEgressFirewall", name, None, opts)
+        super().__init__("triplane:saas:AzureEgressFirewall", name, None, tagged(opts, args.tags))
         ref = args.network
         if ref.cidr is None or ref.app_route_table_name is None:
             raise ValueError(

@@ -29,7 +29,7 @@ from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.saas.providers import checked_hosts, swp_session_matcher
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
 """private.googleapis.com and restricted.googleapis.com: Secret Manager stays reachable."""
@@ -65,7 +65,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
     """What a workload getting out through the proxy waits for: the gateway."""
 
     def __init__(self, name: str, args: GcpEgressProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:GcpEgressProxy", name, None, opts)
+        super().__init__("triplane:saas:GcpEgressProxy", name, None, tagged(opts, args.tags))
         ref = args.network
         if ref.cidr is None:
             raise ValueError(

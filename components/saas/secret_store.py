@@ -46,7 +46,7 @@ from components.keys import aws_key, aws_key_policy, gcp_key
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
@@ -77,7 +77,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: AwsApiKeyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AwsApiKeyStore", name, None, opts)
+        super().__init__("triplane:saas:AwsApiKeyStore", name, None, tagged(opts, args.tags))
         if not args.allowed_principals:
             raise ValueError(f"{name}: allowed_principals is empty; name who may assume the workload role")
         child = pulumi.ResourceOptions(parent=self)
@@ -241,7 +241,7 @@ class AzureVaultDnsZone(pulumi.ComponentResource):
     zone_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AzureVaultDnsZoneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AzureVaultDnsZone", name, None, opts)
+        super().__init__("triplane:saas:AzureVaultDnsZone", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         zone = azure_privatedns.PrivateZone(
             f"{name}-zone",
@@ -290,7 +290,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
     client_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AzureApiKeyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AzureApiKeyStore", name, None, opts)
+        super().__init__("triplane:saas:AzureApiKeyStore", name, None, tagged(opts, args.tags))
         if not 3 <= len(args.vault_name) <= 24:
             raise ValueError(f"{name}: Key Vault name {args.vault_name!r} must have 3 to 24 characters")
         child = pulumi.ResourceOptions(parent=self)
@@ -447,7 +447,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
     kms_key_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: GcpApiKeyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:GcpApiKeyStore", name, None, opts)
+        super().__init__("triplane:saas:GcpApiKeyStore", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         labels = gcp_labels(dict(args.tags))
 

@@ -45,6 +45,7 @@ from components.network.refs import AzureNetworkRef
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import AksClusterRef
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
@@ -105,7 +106,7 @@ class AksCluster(pulumi.ComponentResource):
     """The deployer's RBAC Cluster Admin assignment; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:AksCluster", name, None, opts)
+        super().__init__("triplane:selfmanaged:AksCluster", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         data = stateful_opts(self, args.protect_data)
         network = args.network

@@ -44,6 +44,7 @@ from components.network.refs import AwsNetworkRef
 from components.self_managed.nodes import SystemNodes, eks_launch_template
 from components.self_managed.refs import EksClusterRef
 from components.stateful import stateful_opts
+from components.tagging import tagged
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 INTERFACE_ENDPOINTS = (
@@ -142,7 +143,7 @@ class EksCluster(pulumi.ComponentResource):
     efs_file_system_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:EksCluster", name, None, opts)
+        super().__init__("triplane:selfmanaged:EksCluster", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         data = stateful_opts(self, args.protect_data)
         network = args.network

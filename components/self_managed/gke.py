@@ -36,7 +36,7 @@ from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import GkeClusterRef
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
@@ -122,7 +122,7 @@ class GkeCluster(pulumi.ComponentResource):
     """The deployer's Kubernetes Engine Admin grant; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:GkeCluster", name, None, opts)
+        super().__init__("triplane:selfmanaged:GkeCluster", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         network = args.network
         project, region = network.project, network.region

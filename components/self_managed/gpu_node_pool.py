@@ -35,7 +35,7 @@ from components.naming import physical_name
 from components.self_managed.nodes import eks_launch_template
 from components.self_managed.refs import AksClusterRef, ClusterRef, EksClusterRef, GkeClusterRef
 from components.self_managed.sizing import GPUS
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 GPU_TYPE_LABEL = "triplane.io/gpu-type"
 CAPACITY_LABEL = "triplane.io/capacity-type"
@@ -82,7 +82,7 @@ class GpuNodePool(pulumi.ComponentResource):
     """Labels that select this pool's nodes."""
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:GpuNodePool", name, None, opts)
+        super().__init__("triplane:selfmanaged:GpuNodePool", name, None, tagged(opts, args.tags))
         if args.min_nodes > args.max_nodes:
             raise ValueError(f"{name}: min_nodes {args.min_nodes} exceeds max_nodes {args.max_nodes}")
         if args.gpu_type not in GPUS:
