@@ -33,7 +33,6 @@ from pulumi_kubernetes import helm as k8s_helm
 
 from components import images
 from components.images import ImageSource, Upstream
-from components.tagging import tagged
 from policies.cluster_addons import ADD_ON_GROUPS
 
 
@@ -111,7 +110,7 @@ class ClusterAddons(pulumi.ComponentResource):
     releases: dict[str, k8s_helm.v3.Release]
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:ClusterAddons", name, None, tagged(opts, args.tags))
+        super().__init__("triplane:selfmanaged:ClusterAddons", name, None, opts)
         unknown = set(args.install) - set(CHARTS)
         if unknown:
             raise ValueError(f"unknown add-ons {sorted(unknown)}; known: {sorted(CHARTS)}")

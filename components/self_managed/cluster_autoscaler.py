@@ -19,8 +19,6 @@ from pulumi_kubernetes import apps as k8s_apps
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import rbac as k8s_rbac
 
-from components.tagging import tagged
-
 SERVICE_ACCOUNT = "cluster-autoscaler"
 NAMESPACE = "kube-system"
 
@@ -96,7 +94,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     deployment_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:ClusterAutoscaler", name, None, tagged(opts, args.tags))
+        super().__init__("triplane:selfmanaged:ClusterAutoscaler", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         selector = {"app.kubernetes.io/name": "cluster-autoscaler"}
         labels = {**args.tags, **selector}

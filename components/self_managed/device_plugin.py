@@ -18,8 +18,6 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes import apps as k8s_apps
 
-from components.tagging import tagged
-
 GPU_TOLERATION_KEYS = ("nvidia.com/gpu", "sku", "kubernetes.azure.com/scalesetpriority")
 """GPU taints differ per cloud (`nvidia.com/gpu=present`, `sku=gpu`, the AKS spot taint): tolerate by key."""
 
@@ -40,7 +38,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
     daemonset_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:NvidiaDevicePlugin", name, None, tagged(opts, args.tags))
+        super().__init__("triplane:selfmanaged:NvidiaDevicePlugin", name, None, opts)
         selector = {"app.kubernetes.io/name": "nvidia-device-plugin"}
         labels: dict[str, str] = {**args.tags, **selector}
         if args.node_selector:

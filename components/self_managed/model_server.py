@@ -45,7 +45,6 @@ from components.self_managed.engines import (
 from components.self_managed.weights import DownloadJobArgs, WeightsDownload, dns_egress_rule, download_job
 from components.self_managed.weights_import import ImportJobArgs, WeightsImport, import_job
 from components.stateful import stateful_opts
-from components.tagging import tagged
 
 GRACEFUL_TERMINATION_SECONDS = 90
 TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30
@@ -183,7 +182,7 @@ class TgiService(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: TgiServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:TgiService", name, None, tagged(opts, args.tags))
+        super().__init__("triplane:selfmanaged:TgiService", name, None, opts)
         engine = ENGINES[args.engine]
         app = physical_name(name, kind="k8s")
         ns = args.namespace

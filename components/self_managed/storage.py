@@ -16,7 +16,6 @@ import pulumi
 from pulumi_kubernetes import storage as k8s_storage
 
 from components.self_managed.engines import NON_ROOT_UID
-from components.tagging import tagged
 
 EBS_CLASS = "triplane-gp3"
 EFS_CLASS = "triplane-efs"
@@ -34,7 +33,7 @@ class CacheStorageClasses(pulumi.ComponentResource):
     read_write_many: str | None
 
     def __init__(self, name: str, args: CacheStorageClassesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:CacheStorageClasses", name, None, tagged(opts, args.tags))
+        super().__init__("triplane:selfmanaged:CacheStorageClasses", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         k8s_storage.v1.StorageClass(
             f"{name}-gp3",
