@@ -1,7 +1,8 @@
 """Customer-managed keys, made one way per cloud.
 
 Every key Triplane creates is protected with the data it encrypts (`components.stateful`), so
-`protect_data` keeps a key from being deleted while anything it encrypted may still exist.
+`protect_data` keeps a key from being deleted while anything it encrypted may still exist. Keys are
+made inside a component and take its tags or labels from its tag transformation (`components.tagging`).
 
 - AWS: a KMS key with yearly automatic rotation and a 30-day deletion window, whose policy starts
   with the one statement that lets the account's IAM administer it (a key policy without it locks
@@ -73,7 +74,6 @@ def aws_key(
     parent: pulumi.Resource,
     description: str,
     policy: pulumi.Input[str],
-    tags: Mapping[str, str],
     protect: bool,
     alias: str | None = None,
 ) -> aws_kms.Key:
@@ -84,7 +84,6 @@ def aws_key(
         enable_key_rotation=True,
         deletion_window_in_days=AWS_DELETION_WINDOW_DAYS,
         policy=policy,
-        tags=dict(tags),
         opts=stateful_opts(parent, protect),
     )
     if alias is not None:
@@ -121,7 +120,6 @@ def azure_key(
     resource_group_name: pulumi.Input[str],
     vault_name: pulumi.Input[str],
     key_name: str,
-    tags: Mapping[str, str],
     protect: bool,
     key_size: int = 3072,
     key_ops: Sequence[str] | None = None,
@@ -143,7 +141,6 @@ def azure_key(
         vault_name=vault_name,
         resource_group_name=resource_group_name,
         properties=properties,
-        tags=dict(tags),
         opts=stateful_opts(parent, protect),
     )
 
@@ -159,7 +156,6 @@ def gcp_key(
     location: pulumi.Input[str],
     ring_name: str,
     key_name: str,
-    labels: Mapping[str, str],
     protect: bool,
 ) -> gcp_kms.CryptoKey:
     """Key ring `ring_name` (resource `<name>-keyring`) and crypto key `key_name` in it (`<name>-key`)."""
@@ -171,6 +167,5 @@ def gcp_key(
         key_ring=ring.id,
         purpose="ENCRYPT_DECRYPT",
         rotation_period=GCP_ROTATION_PERIOD,
-        labels=dict(labels),
         opts=data,
     )

@@ -135,7 +135,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 resource_name_=physical_name(name, "openai-cmk"),
                 resource_group_name=group,
                 location=network.location,
-                tags=dict(args.tags),
                 opts=child,
             )
             if args.kms_key is not None:
@@ -164,7 +163,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                         # Trusted Azure services (Cognitive Services unwrapping its key) still pass.
                         "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
                     },
-                    tags=dict(args.tags),
                     opts=stateful,
                 )
                 key_name = "openai-cmk"
@@ -174,7 +172,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     resource_group_name=group,
                     vault_name=_name_of(vault, vault_name),
                     key_name=key_name,
-                    tags=args.tags,
                     protect=args.protect_data,
                 )
                 key_scope = key.id
@@ -224,7 +221,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             sku={"name": "S0"},
             identity=identity,
             properties=properties,
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=account_depends),
         )
 
@@ -240,7 +236,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 account_name=account_name,
                 resource_group_name=group,
                 properties=_content_filter(args.content_filter),
-                tags=dict(args.tags),
                 opts=child,
             )
         self.deployments: list[azure_cognitiveservices.Deployment] = []
@@ -261,7 +256,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 resource_group_name=group,
                 sku={"name": deployment.sku, "capacity": deployment.capacity},
                 properties=deployment_properties,
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous is not None else []),
             )
             self.deployments.append(deployment_resource)
@@ -285,7 +279,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     "group_ids": ["account"],
                 }
             ],
-            tags=dict(args.tags),
             # The account accepts a private endpoint only once it has left `Accepted`; the last
             # deployment finishing is the reliable sign.
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.deployments)),
@@ -309,7 +302,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 sku={"name": "PerGB2018"},
                 retention_in_days=args.log_retention_days,
                 features={"disable_local_auth": True, "enable_log_access_using_only_resource_permissions": True},
-                tags=dict(args.tags),
                 opts=stateful,
             )
             workspace_id = workspace.id

@@ -36,7 +36,6 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
             private_zone_name=OPENAI_ZONE,
             resource_group_name=args.network.resource_group_name,
             location="global",
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         link = azure_privatedns.VirtualNetworkLink(
@@ -47,7 +46,6 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
             location="global",
             virtual_network={"id": args.network.vnet_id},
             registration_enabled=False,
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.zone_id = pulumi.Output.all(zone.id, link.id).apply(lambda ids: ids[0])

@@ -145,7 +145,6 @@ class BedrockEndpoint(pulumi.ComponentResource):
                     description=f"Bedrock guardrail ({name})",
                     # The account administers the key; IAM policies (the invoke policy below) decide use.
                     policy=policy_json([account.apply(account_administration)]),
-                    tags=args.tags,
                     protect=args.protect_data,
                 )
                 key_arn = key.arn
@@ -159,7 +158,6 @@ class BedrockEndpoint(pulumi.ComponentResource):
                 blocked_outputs_messaging=args.guardrail.blocked_output_message,
                 kms_key_arn=key_arn,
                 **_guardrail_policies(args.guardrail),
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             version = aws_bedrock.GuardrailVersion(
@@ -180,7 +178,6 @@ class BedrockEndpoint(pulumi.ComponentResource):
             name=physical_name(name, "bedrock-invoke", kind="iam_role"),
             description=f"Invoke the Bedrock models of {name}, and nothing else",
             policy=policy_json(statements),
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

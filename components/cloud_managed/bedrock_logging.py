@@ -117,7 +117,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                         },
                     ]
                 ),
-                tags=args.tags,
                 protect=args.protect_data,
                 alias=physical_name(name, "bedrock-logs", kind="kms_alias"),
             )
@@ -137,7 +136,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             bucket = aws_s3.Bucket(
                 f"{name}-bucket",
                 bucket=account.apply(lambda a: physical_name(name, "bedrock-logs", a, kind="s3_bucket")),
-                tags=dict(args.tags),
                 opts=stateful,
             )
             bucket_name = bucket.bucket
@@ -230,7 +228,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 name=log_group_name,
                 retention_in_days=args.retention_days,
                 kms_key_id=kms_key_arn,
-                tags=dict(args.tags),
                 opts=stateful,
             )
             role = aws_iam.Role(
@@ -251,7 +248,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                         }
                     ]
                 ),
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             role_policy = aws_iam.RolePolicy(

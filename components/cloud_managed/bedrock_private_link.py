@@ -87,7 +87,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
             name=physical_name(name, "bedrock-endpoints"),
             description="HTTPS to the Bedrock interface endpoints from the application only",
             vpc_id=network.vpc_id,
-            tags={**args.tags, "Name": physical_name(name, "bedrock-endpoints")},
+            tags={"Name": physical_name(name, "bedrock-endpoints")},
             opts=pulumi.ResourceOptions(parent=self),
         )
         https_from_applications(name, self.security_group, network, args.tags, parent=self)
@@ -100,7 +100,6 @@ class BedrockPrivateLink(pulumi.ComponentResource):
                 from_port=443,
                 to_port=443,
                 referenced_security_group_id=group_id,
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
@@ -116,7 +115,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
                 subnet_ids=list(network.app_subnet_ids),
                 security_group_ids=[self.security_group.id],
                 policy=policy_json(statements),
-                tags={**args.tags, "Name": physical_name(name, service)},
+                tags={"Name": physical_name(name, service)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
 

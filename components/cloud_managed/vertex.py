@@ -32,7 +32,7 @@ from components.keys import gcp_key
 from components.naming import physical_name
 from components.network.refs import GcpNetworkRef
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels, tagged
+from components.tagging import tagged
 
 INVOKE_ROLE = "roles/aiplatform.user"
 KMS_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
@@ -75,7 +75,6 @@ class VertexEndpoint(pulumi.ComponentResource):
         self._grants: dict[str, gcp_serviceaccount.IAMMember] = {}
         network = args.network
         project, region = network.project, network.region
-        labels = gcp_labels(dict(args.tags))
         child = pulumi.ResourceOptions(parent=self)
         stateful = stateful_opts(self, args.protect_data)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -115,7 +114,6 @@ class VertexEndpoint(pulumi.ComponentResource):
                 location=region,
                 ring_name=physical_name(name, "vertex", kind="gcp"),
                 key_name="vertex",
-                labels=labels,
                 protect=args.protect_data,
             )
             key_id: pulumi.Output[str] = key.id

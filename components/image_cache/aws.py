@@ -192,7 +192,6 @@ class EcrPullThroughCache(pulumi.ComponentResource):
             parent=self,
             description=f"Upstream registry credentials and cached images of {name}",
             policy=account.apply(lambda a: key_policy(a, region)),
-            tags=tags,
             protect=args.protect_data,
         )
         template_role = aws_iam.Role(
@@ -200,7 +199,6 @@ class EcrPullThroughCache(pulumi.ComponentResource):
             name=physical_name(name, "ecr-templates", kind="iam_role"),
             description=f"ECR creates the cached repositories of {name} with it",
             assume_role_policy=account.apply(_ecr_trust),
-            tags=tags,
             opts=child,
         )
         template_policy = aws_iam.RolePolicy(
@@ -236,7 +234,6 @@ class EcrPullThroughCache(pulumi.ComponentResource):
                     description=f"Credentials ECR uses to pull from {host}",
                     kms_key_id=key.arn,
                     recovery_window_in_days=30 if args.protect_data else 7,
-                    tags=tags,
                     opts=data,
                 )
                 version = aws_secretsmanager.SecretVersion(

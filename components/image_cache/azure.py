@@ -78,7 +78,6 @@ class AcrCache(pulumi.ComponentResource):
                 "export_policy": {"status": "disabled"},
                 "retention_policy": {"status": "enabled", "days": UNTAGGED_DAYS},
             },
-            tags=tags,
             opts=stateful_opts(self, args.protect_data),
         )
         dns = private_endpoint_with_dns(

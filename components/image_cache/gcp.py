@@ -27,7 +27,7 @@ from components.images import PullThroughCache
 from components.keys import gcp_key
 from components.naming import physical_name
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels, tagged
+from components.tagging import tagged
 
 UPSTREAMS: dict[str, tuple[str, str | None]] = {
     "docker.io": ("dockerhub", None),
@@ -82,7 +82,6 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        labels = gcp_labels(dict(args.tags))
         key = gcp_key(
             name,
             parent=self,
@@ -90,7 +89,6 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
             location=args.region,
             ring_name=physical_name(name, kind="gcp"),
             key_name="cached-images",
-            labels=labels,
             protect=args.protect_data,
         )
         agent = gcp_projects.ServiceIdentity(
@@ -119,7 +117,6 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                 mode="REMOTE_REPOSITORY",
                 remote_repository_config=remote_config(host, credentials),
                 kms_key_name=key.id,
-                labels=labels,
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=[key_grant] if reader is None else [key_grant, reader]
                 ),
@@ -166,7 +163,6 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                         "replicas": [{"location": args.region, "customer_managed_encryption": {"kms_key_name": key_id}}]
                     }
                 },
-                labels=gcp_labels(dict(args.tags)),
                 opts=stateful_opts(self, args.protect_data, depends_on=[key_user]),
             )
             version = gcp_secretmanager.SecretVersion(

@@ -50,11 +50,11 @@ class AwsNetwork(pulumi.ComponentResource):
             cidr_block=args.cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags={**args.tags, "Name": name},
+            tags={"Name": name},
             opts=child,
         )
         aws_ec2.DefaultSecurityGroup(
-            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags={**args.tags, "Name": f"{name}-default"},
+            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags={"Name": f"{name}-default"},
             opts=child,
         )
         subnet_ids: list[pulumi.Output[str]] = []
@@ -66,11 +66,11 @@ class AwsNetwork(pulumi.ComponentResource):
                 cidr_block=layout.block(args.cidr, layout.AWS_APP + index),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={**args.tags, "Name": f"{name}-app-{zone}", "kubernetes.io/role/internal-elb": "1"},
+                tags={"Name": f"{name}-app-{zone}", "kubernetes.io/role/internal-elb": "1"},
                 opts=child,
             )
             table = aws_ec2.RouteTable(
-                f"{name}-app-{zone}-rt", vpc_id=vpc.id, tags={**args.tags, "Name": f"{name}-app-{zone}"}, opts=child
+                f"{name}-app-{zone}-rt", vpc_id=vpc.id, tags={"Name": f"{name}-app-{zone}"}, opts=child
             )
             aws_ec2.RouteTableAssociation(
                 f"{name}-app-{zone}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=child
@@ -89,7 +89,6 @@ class AwsNetwork(pulumi.ComponentResource):
                     account, args.region, [log_group_name], logs_sid="CloudWatchLogsForThisLogGroup"
                 )
             ),
-            tags=args.tags,
             protect=args.protect_data,
         )
         log_group = aws_cloudwatch.LogGroup(
@@ -97,7 +96,6 @@ class AwsNetwork(pulumi.ComponentResource):
             name=log_group_name,
             retention_in_days=args.flow_log_retention_days,
             kms_key_id=key.arn,
-            tags=args.tags,
             opts=data,
         )
         role = aws_iam.Role(
@@ -117,7 +115,6 @@ class AwsNetwork(pulumi.ComponentResource):
                     }
                 )
             ),
-            tags=args.tags,
             opts=child,
         )
         aws_iam.RolePolicy(
@@ -134,7 +131,6 @@ class AwsNetwork(pulumi.ComponentResource):
             log_destination=log_group.arn,
             iam_role_arn=role.arn,
             max_aggregation_interval=60,
-            tags=args.tags,
             opts=child,
         )
 

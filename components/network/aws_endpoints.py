@@ -105,7 +105,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             description="HTTPS to the AWS service interface endpoints from the application network only",
             vpc_id=network.vpc_id,
             egress=[],
-            tags={**tags, "Name": physical_name(name, "sg")},
+            tags={"Name": physical_name(name, "sg")},
             opts=pulumi.ResourceOptions(parent=self),
         )
         https_from_applications(name, self.security_group, network, tags, parent=self)
@@ -125,7 +125,6 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             from_port=443,
             to_port=443,
             referenced_security_group_id=group_id,
-            tags=dict(self._args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -145,7 +144,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
                 subnet_ids=list(network.app_subnet_ids),
                 security_group_ids=[self.security_group.id],
                 policy=policy_json(statements) if restricted else None,
-                tags={**self._args.tags, "Name": physical_name(self._name, service.replace(".", "-"))},
+                tags={"Name": physical_name(self._name, service.replace(".", "-"))},
                 opts=pulumi.ResourceOptions(parent=self),
             )
         return self.endpoints[service]

@@ -73,7 +73,6 @@ class AzureNetwork(pulumi.ComponentResource):
             f"{name}-rg",
             resource_group_name=args.resource_group,
             location=args.location,
-            tags=args.tags,
             opts=stateful_opts(self, args.protect_data),
         )
         vnet = network.VirtualNetwork(
@@ -82,7 +81,6 @@ class AzureNetwork(pulumi.ComponentResource):
             location=args.location,
             virtual_network_name=f"{name}-vnet",
             address_space=network.AddressSpaceArgs(address_prefixes=[args.cidr]),
-            tags=args.tags,
             opts=child,
         )
         app_cidr = layout.block(args.cidr, layout.AZURE_APP)
@@ -104,7 +102,6 @@ class AzureNetwork(pulumi.ComponentResource):
                     destination_port_range="*",
                 )
             ],
-            tags=args.tags,
             opts=child,
         )
         endpoint_nsg = network.NetworkSecurityGroup(
@@ -113,7 +110,6 @@ class AzureNetwork(pulumi.ComponentResource):
             location=args.location,
             network_security_group_name=f"{name}-endpoints-nsg",
             security_rules=_endpoint_rules([app_cidr]),
-            tags=args.tags,
             opts=child,
         )
         app_routes = network.RouteTable(
@@ -122,7 +118,6 @@ class AzureNetwork(pulumi.ComponentResource):
             location=args.location,
             route_table_name=f"{name}-app-rt",
             disable_bgp_route_propagation=True,
-            tags=args.tags,
             opts=child,
         )
         app_subnet = network.Subnet(

@@ -76,7 +76,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
-        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = get_caller_identity_output(opts=invoke)
@@ -97,7 +96,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                         partition=v[0],
                     )
                 ),
-                tags=tags,
                 protect=args.protect_data,
             )
             key_arn = key.arn
@@ -107,7 +105,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 name=log_name,
                 retention_in_days=args.log_retention_days,
                 kms_key_id=key_arn,
-                tags=tags,
                 opts=stateful_opts(self, args.protect_data),
             )
             for kind, log_name in log_names.items()
@@ -131,7 +128,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                     rule_order="STRICT_ORDER"
                 ),
             ),
-            tags=tags,
             opts=child,
         )
         policy = aws_networkfirewall.FirewallPolicy(
@@ -151,12 +147,11 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                     )
                 ],
             ),
-            tags=tags,
             opts=child,
         )
 
         gateway = aws_ec2.InternetGateway(
-            f"{name}-igw", vpc_id=network.vpc_id, tags={**tags, "Name": f"{name}-igw"}, opts=child
+            f"{name}-igw", vpc_id=network.vpc_id, tags={"Name": f"{name}-igw"}, opts=child
         )
         firewall_subnets: list[aws_ec2.Subnet] = []
         public_tables: list[aws_ec2.RouteTable] = []
@@ -169,7 +164,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={**tags, "Name": f"{name}-firewall-{zone}"},
+                tags={"Name": f"{name}-firewall-{zone}"},
                 opts=child,
             )
             public_subnet = aws_ec2.Subnet(
@@ -178,14 +173,14 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={**tags, "Name": f"{name}-public-{zone}"},
+                tags={"Name": f"{name}-public-{zone}"},
                 opts=child,
             )
             # The vendor allowlists these addresses: never let a replacement change them silently.
             eip = aws_ec2.Eip(
                 f"{name}-eip-{zone}",
                 domain="vpc",
-                tags={**tags, "Name": f"{name}-egress-{zone}"},
+                tags={"Name": f"{name}-egress-{zone}"},
                 opts=stateful_opts(self, args.protect_data),
             )
             nat = aws_ec2.NatGateway(
@@ -193,13 +188,13 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 allocation_id=eip.allocation_id,
                 subnet_id=public_subnet.id,
                 connectivity_type="public",
-                tags={**tags, "Name": f"{name}-nat-{zone}"},
+                tags={"Name": f"{name}-nat-{zone}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
             public_table = aws_ec2.RouteTable(
                 f"{name}-public-{zone}-rt",
                 vpc_id=network.vpc_id,
-                tags={**tags, "Name": f"{name}-public-{zone}"},
+                tags={"Name": f"{name}-public-{zone}"},
                 opts=child,
             )
             aws_ec2.Route(
@@ -215,7 +210,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             firewall_table = aws_ec2.RouteTable(
                 f"{name}-firewall-{zone}-rt",
                 vpc_id=network.vpc_id,
-                tags={**tags, "Name": f"{name}-firewall-{zone}"},
+                tags={"Name": f"{name}-firewall-{zone}"},
                 opts=child,
             )
             aws_ec2.Route(
@@ -246,7 +241,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 aws_networkfirewall.FirewallSubnetMappingArgs(subnet_id=subnet.id) for subnet in firewall_subnets
             ],
             delete_protection=args.protect_data,
-            tags=tags,
             opts=child,
         )
         aws_networkfirewall.LoggingConfiguration(

@@ -63,7 +63,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
-        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         data = stateful_opts(self, args.protect_data)
         group = ref.resource_group_name
@@ -85,7 +84,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             public_ip_address_version="IPv4",
-            tags=tags,
             # The vendor allowlists this address: never let a replacement change it silently.
             opts=data,
         )
@@ -96,7 +94,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             workspace_name=physical_name(name, "logs"),
             sku=azure_operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=args.log_retention_days,
-            tags=tags,
             opts=data,
         )
         policy = network.FirewallPolicy(
@@ -106,7 +103,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             firewall_policy_name=physical_name(name, "policy"),
             sku=network.FirewallPolicySkuArgs(tier="Standard"),
             threat_intel_mode="Deny",
-            tags=tags,
             opts=child,
         )
         rules = network.FirewallPolicyRuleCollectionGroup(
@@ -156,7 +152,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                     public_ip_address=network.SubResourceArgs(id=public_ip.id),
                 )
             ],
-            tags=tags,
             # The policy is updated by its rule collection group; the firewall waits for both.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rules]),
         )

@@ -29,7 +29,7 @@ from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.saas.providers import checked_hosts, swp_session_matcher
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels, tagged
+from components.tagging import tagged
 
 GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
 """private.googleapis.com and restricted.googleapis.com: Secret Manager stays reachable."""
@@ -79,7 +79,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
             raise ValueError(f"{name}: nat_addresses must be at least 1")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = gcp_labels(dict(args.tags))
         project, region = ref.project, ref.region
 
 
@@ -102,7 +101,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
             subnetwork=ref.subnetwork_id,
             address_type="INTERNAL",
             description="Secure Web Proxy address the workloads send provider traffic to",
-            labels=labels,
             opts=child,
         )
         nat_ips = [
@@ -114,7 +112,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 address_type="EXTERNAL",
                 network_tier="PREMIUM",
                 description="Static egress address of the Secure Web Proxy (give it to the API vendor)",
-                labels=labels,
                 # The vendor allowlists these addresses: never let a replacement change them silently.
                 opts=stateful_opts(self, args.protect_data),
             )
@@ -192,7 +189,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
             network=ref.network_id,
             subnetwork=ref.subnetwork_id,
             delete_swg_autogen_router_on_destroy=True,
-            labels=labels,
             # The policy comes with `gateway_security_policy`; the rules need not
             # exist first (until they do, the gateway denies). The proxy-only subnet and the NAT must, or
             # the gateway fails or creates a NAT of its own with addresses nobody allowlisted.

@@ -46,7 +46,7 @@ from components.keys import aws_key, aws_key_policy, gcp_key
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.stateful import stateful_opts
-from components.tagging import gcp_labels, tagged
+from components.tagging import tagged
 
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
@@ -81,7 +81,6 @@ class AwsApiKeyStore(pulumi.ComponentResource):
         if not args.allowed_principals:
             raise ValueError(f"{name}: allowed_principals is empty; name who may assume the workload role")
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = get_caller_identity_output(opts=invoke)
         partition = get_partition_output(opts=invoke).partition
@@ -95,7 +94,6 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             description=f"Reads the API key of {name}; assumed by the use case's workload",
             assume_role_policy=json.dumps(_trust_policy(args.allowed_principals)),
             max_session_duration=3600,
-            tags=tags,
             opts=child,
         )
         if args.kms_key is not None:
@@ -108,7 +106,6 @@ class AwsApiKeyStore(pulumi.ComponentResource):
                 policy=pulumi.Output.all(partition, identity.account_id, role.arn).apply(
                     lambda v: _secret_key_policy(v[0], v[1], args.region, v[2])
                 ),
-                tags=tags,
                 protect=args.protect_data,
                 alias=physical_name(name, "api-key", kind="kms_alias"),
             )
@@ -119,7 +116,6 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             description=args.description or f"Provider API key of {name}",
             kms_key_id=key_arn,
             recovery_window_in_days=30,
-            tags=tags,
             opts=stateful_opts(self, args.protect_data),
         )
         aws_secretsmanager.SecretVersion(
@@ -248,7 +244,6 @@ class AzureVaultDnsZone(pulumi.ComponentResource):
             resource_group_name=args.network.resource_group_name,
             private_zone_name=VAULT_DNS_ZONE,
             location="Global",
-            tags=dict(args.tags),
             opts=child,
         )
         azure_privatedns.VirtualNetworkLink(
@@ -259,7 +254,6 @@ class AzureVaultDnsZone(pulumi.ComponentResource):
             virtual_network=azure_privatedns.SubResourceArgs(id=args.network.vnet_id),
             registration_enabled=False,
             location="Global",
-            tags=dict(args.tags),
             opts=child,
         )
         self.zone_id = zone.id
@@ -294,7 +288,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
         if not 3 <= len(args.vault_name) <= 24:
             raise ValueError(f"{name}: Key Vault name {args.vault_name!r} must have 3 to 24 characters")
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
         network = args.network
         client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
@@ -303,7 +296,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             resource_group_name=network.resource_group_name,
             location=network.location,
             resource_name_=physical_name(name, "workload"),
-            tags=tags,
             opts=child,
         )
         vault = azure_keyvault.Vault(
@@ -326,7 +318,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 enabled_for_disk_encryption=False,
                 enabled_for_template_deployment=False,
             ),
-            tags=tags,
             opts=stateful_opts(self, args.protect_data),
         )
         # Written through the management plane, which the disabled public data plane does not block.
@@ -339,7 +330,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 value=pulumi.Output.secret(args.api_key),
                 content_type="text/plain",
             ),
-            tags=tags,
             # A deleted secret stays soft-deleted under purge protection and blocks its name for 90 days.
             opts=stateful_opts(
                 self, args.protect_data, ignore_changes=["properties.value"] if args.external_rotation else None
@@ -377,7 +367,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                     name="vault", private_link_service_id=vault.id, group_ids=["vault"]
                 )
             ],
-            tags=tags,
             opts=child,
         )
         azure_network.PrivateDnsZoneGroup(
@@ -449,7 +438,6 @@ class GcpApiKeyStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpApiKeyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:saas:GcpApiKeyStore", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        labels = gcp_labels(dict(args.tags))
 
         account = gcp_serviceaccount.Account(
             f"{name}-workload",
@@ -477,7 +465,6 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                 location=args.region,
                 ring_name=physical_name(name, "saas", kind="gcp"),
                 key_name="api-key",
-                labels=labels,
                 protect=args.protect_data,
             )
             key_id = key.id
@@ -509,7 +496,6 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                     ]
                 )
             ),
-            labels=labels,
             opts=stateful_opts(self, args.protect_data, depends_on=[key_user]),
         )
         gcp_secretmanager.SecretVersion(

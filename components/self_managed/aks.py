@@ -146,7 +146,6 @@ class AksCluster(pulumi.ComponentResource):
             resource_group_name=group,
             location=network.location,
             resource_name_=f"{cluster_name}-control-plane",
-            tags=args.tags,
             opts=child,
         )
         grants = [
@@ -181,7 +180,6 @@ class AksCluster(pulumi.ComponentResource):
                 location=network.location,
                 vault_name=args.vault_name or physical_name(name, "kms", kind="key_vault"),
                 properties=vault_properties,
-                tags=args.tags,
                 opts=data,
             )
             key = azure_key(
@@ -190,7 +188,6 @@ class AksCluster(pulumi.ComponentResource):
                 resource_group_name=group,
                 vault_name=vault.name,
                 key_name="kubernetes-secrets",
-                tags=args.tags,
                 protect=args.protect_data,
                 key_size=2048,
                 key_ops=["encrypt", "decrypt", "wrapKey", "unwrapKey"],
@@ -223,7 +220,6 @@ class AksCluster(pulumi.ComponentResource):
                 resource_group_name=group,
                 location=network.location,
                 resource_name_=f"{cluster_name}-kubelet",
-                tags=args.tags,
                 opts=child,
             )
             cluster_after += [
@@ -326,7 +322,6 @@ class AksCluster(pulumi.ComponentResource):
             security_profile=security_profile,
             oidc_issuer_profile={"enabled": True},
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
         )
 
@@ -337,7 +332,6 @@ class AksCluster(pulumi.ComponentResource):
             workspace_name=f"{cluster_name}-logs",
             sku={"name": "PerGB2018"},
             retention_in_days=args.log_retention_days,
-            tags=args.tags,
             opts=data,
         )
         azure_monitor.DiagnosticSetting(

@@ -162,7 +162,6 @@ class EksCluster(pulumi.ComponentResource):
                 policy=identity.account_id.apply(
                     lambda account: log_key_policy(account, region, [log_group_name], logs_sid="ControlPlaneLogs")
                 ),
-                tags=args.tags,
                 protect=args.protect_data,
             )
             key_arn = key.arn
@@ -171,14 +170,12 @@ class EksCluster(pulumi.ComponentResource):
             name=log_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=key_arn,
-            tags=args.tags,
             opts=data,
         )
 
         cluster_role = aws_iam.Role(
             f"{name}-cluster-role",
             assume_role_policy=_role_trust("eks.amazonaws.com"),
-            tags=args.tags,
             opts=child,
         )
         cluster_policy = aws_iam.RolePolicyAttachment(
@@ -190,7 +187,6 @@ class EksCluster(pulumi.ComponentResource):
         node_role = aws_iam.Role(
             f"{name}-node-role",
             assume_role_policy=_role_trust("ec2.amazonaws.com"),
-            tags=args.tags,
             opts=child,
         )
         node_policies = [
@@ -226,7 +222,6 @@ class EksCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=args.protect_data,
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, log_group]),
         )
         cluster_sg = cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
@@ -245,7 +240,6 @@ class EksCluster(pulumi.ComponentResource):
                 addon_name=addon_name,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
-                tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
                 **extra,
             )
@@ -280,7 +274,6 @@ class EksCluster(pulumi.ComponentResource):
             launch_template={"id": system_template.id, "version": system_template.latest_version.apply(str)},
             labels={"triplane.io/node-pool": "system"},
             update_config={"max_unavailable": 1},
-            tags=args.tags,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=node_prerequisites, ignore_changes=["scalingConfig.desiredSize"]
             ),
@@ -291,7 +284,6 @@ class EksCluster(pulumi.ComponentResource):
             name,
             "ebs-csi",
             "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
-            args.tags,
             key_arn,
         )
         # The system nodes wait for the identity agent, so the CSI drivers that use pod identity do too.
@@ -306,7 +298,6 @@ class EksCluster(pulumi.ComponentResource):
         autoscaler_role = aws_iam.Role(
             f"{name}-autoscaler-role",
             assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
-            tags=args.tags,
             opts=child,
         )
         aws_iam.RolePolicy(
@@ -321,7 +312,6 @@ class EksCluster(pulumi.ComponentResource):
             namespace="kube-system",
             service_account="cluster-autoscaler",
             role_arn=autoscaler_role.arn,
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[identity_agent]),
         )
 
@@ -329,7 +319,7 @@ class EksCluster(pulumi.ComponentResource):
         if args.shared_cache:
             self.efs_file_system_id = self._efs(name, args, cluster_sg, key_arn, data)
             efs_role = self._pod_role(
-                name, "efs-csi", "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy", args.tags
+                name, "efs-csi", "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
             )
             addon(
                 "aws-efs-csi-driver",
@@ -373,7 +363,6 @@ class EksCluster(pulumi.ComponentResource):
                 from_port=443,
                 to_port=443,
                 description="Kubernetes API from the deploy runner",
-                tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -388,7 +377,6 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             principal_arn=principal,
             type="STANDARD",
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return aws_eks.AccessPolicyAssociation(
@@ -421,7 +409,7 @@ class EksCluster(pulumi.ComponentResource):
                     service_name=f"com.amazonaws.{network.region}.s3",
                     vpc_endpoint_type="Gateway",
                     route_table_ids=list(network.private_route_table_ids),
-                    tags={**args.tags, "Name": f"{name}-s3"},
+                    tags={"Name": f"{name}-s3"},
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )
@@ -432,14 +420,12 @@ class EksCluster(pulumi.ComponentResource):
         name: str,
         role: str,
         managed_policy: str,
-        tags: dict[str, str],
         kms_key_arn: pulumi.Input[str] | None = None,
     ) -> aws_iam.Role:
         """A role for one add-on's service account, assumed through EKS Pod Identity."""
         pod_role = aws_iam.Role(
             f"{name}-{role}-role",
             assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
-            tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws_iam.RolePolicyAttachment(
@@ -470,7 +456,7 @@ class EksCluster(pulumi.ComponentResource):
             vpc_id=args.network.vpc_id,
             description="NFS from EKS nodes to the model-cache file system",
             egress=[],
-            tags={**args.tags, "Name": f"{name}-efs"},
+            tags={"Name": f"{name}-efs"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws_vpc.SecurityGroupIngressRule(
@@ -481,7 +467,6 @@ class EksCluster(pulumi.ComponentResource):
             from_port=2049,
             to_port=2049,
             description="EKS nodes",
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         file_system = aws_efs.FileSystem(
@@ -490,7 +475,7 @@ class EksCluster(pulumi.ComponentResource):
             kms_key_id=key_arn,
             performance_mode="generalPurpose",
             throughput_mode="elastic",
-            tags={**args.tags, "Name": f"{name}-model-cache"},
+            tags={"Name": f"{name}-model-cache"},
             opts=data,
         )
         for index, subnet in enumerate(args.network.app_subnet_ids):

@@ -139,7 +139,6 @@ class GkeCluster(pulumi.ComponentResource):
                 location=region,
                 ring_name=cluster_name,
                 key_name=f"{cluster_name}-secrets",
-                labels=labels,
                 protect=args.protect_data,
             )
             key_id = key.id
@@ -239,7 +238,6 @@ class GkeCluster(pulumi.ComponentResource):
                 "gcp_filestore_csi_driver_config": {"enabled": args.shared_cache},
             },
             deletion_protection=args.protect_data,
-            resource_labels=labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, *roles]),
         )
         system = args.system_nodes

@@ -135,7 +135,6 @@ class GpuNodePool(pulumi.ComponentResource):
             labels=labels,
             taints=[{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
             update_config={"max_unavailable": 1},
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(cluster.depends_on),
@@ -229,7 +228,6 @@ class GpuNodePool(pulumi.ComponentResource):
             node_labels=labels,
             node_taints=["sku=gpu:NoSchedule"],
             upgrade_settings={"max_surge": "1"},
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
             **extra,
         )
