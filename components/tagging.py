@@ -2,15 +2,32 @@
 
 AWS and Azure take the tags as they are; Google Cloud labels and Kubernetes labels have stricter
 character rules, so each gets its own normalisation of the same values.
+
+Components do not tag their cloud resources one by one: each passes its opts through `tagged`, whose
+transformation gives every taggable resource under it (the catalog `policies/taggable.json`) the
+component's tags, or their Google Cloud labels. A resource states only what it adds (`Name`) or
+where it must differ. Kubernetes objects keep their labels in their metadata, written by hand.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-REQUIRED_TAGS = ("owner", "cost-center", "environment", "use-case", "data-classification", "pattern")
-SHARED = "shared"
-"""The `use-case` and `pattern` value of resources that serve several use cases (networks, firewalls)."""
+import pulumi
+
+from policies.catalog import labels_not_supported, tag_argument
+from policies.taxonomy import REQUIRED_TAGS, SHARED
+
+__all__ = [
+    "REQUIRED_TAGS",
+    "SHARED",
+    "gcp_labels",
+    "k8s_labels",
+    "standard_tags",
+    "tag_transformation",
+    "tagged",
+]
 
 
 def standard_tags(
@@ -50,3 +67,32 @@ def k8s_labels(tags: dict[str, str]) -> dict[str, str]:
         return cleaned.strip("_.-")
 
     return {f"triplane.io/{k}": value(v) for k, v in tags.items()}
+
+
+def tag_transformation(tags: Mapping[str, str]) -> pulumi.ResourceTransformation:
+    """Give each taggable cloud resource `tags` (Google Cloud: `gcp_labels(tags)`) under the ones it states.
+
+    A resource's own tags win key by key; a value that is an Output is left as it is. Global forwarding
+    rules to the Google APIs bundles take no labels, so they get none.
+    """
+    cloud_tags = dict(tags)
+    labels = gcp_labels(cloud_tags)
+
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        argument = tag_argument(args.type_)
+        if argument is None or labels_not_supported(args.type_, args.props):
+            return None
+        given = args.props.get(argument)
+        if given is not None and not isinstance(given, Mapping):
+            return None
+        merged = {**(labels if args.type_.startswith("gcp:") else cloud_tags), **(given or {})}
+        if merged == given:
+            return None
+        return pulumi.ResourceTransformationResult({**args.props, argument: merged}, args.opts)
+
+    return transform
+
+
+def tagged(opts: pulumi.ResourceOptions | None, tags: Mapping[str, str]) -> pulumi.ResourceOptions:
+    """`opts` for a component whose cloud resources, at any depth, all carry `tags`."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tag_transformation(tags)]))

@@ -19,6 +19,7 @@ import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 CATALOG_PATH = Path(__file__).with_name("taggable.json")
 
@@ -29,6 +30,8 @@ _SDKS: dict[str, dict[str, str]] = {
     "pulumi_gcp": {"labels": "labels", "resource_labels": "resourceLabels"},
     "pulumi_kubernetes": {"metadata": "metadata.labels"},
 }
+_CLOUD_PACKAGES = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp"}
+"""Type-token provider -> SDK package, for the clouds whose tags are a plain argument."""
 _TOKEN = re.compile(r'@pulumi\.type_token\("([^"]+)"\)\s*\nclass \w+\(pulumi\.CustomResource\)')
 _STRING_MAP = re.compile(r"Mapping\[str,")
 
@@ -71,6 +74,24 @@ def taggable_types() -> dict[str, str]:
     """{type token: engine property holding its tags}, from the shipped catalog."""
     data = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
     return {token: prop for prop, tokens in data["properties"].items() for token in tokens}
+
+
+def tag_argument(type_: str) -> str | None:
+    """The Python argument holding a cloud resource's tags or labels (`tags`, `labels`,
+    `resource_labels`); None for a type that takes none, and for Kubernetes objects."""
+    engine_name = taggable_types().get(type_)
+    package = _CLOUD_PACKAGES.get(type_.split(":", 1)[0])
+    if engine_name is None or package is None:
+        return None
+    return next(argument for argument, name in _SDKS[package].items() if name == engine_name)
+
+
+def labels_not_supported(type_: str, props: Any) -> bool:
+    """Google rejects labels on global forwarding rules to the Google APIs bundles (Private Service Connect)."""
+    return type_ == "gcp:compute/globalForwardingRule:GlobalForwardingRule" and props.get("target") in (
+        "all-apis",
+        "vpc-sc",
+    )
 
 
 def write_catalog() -> Path:

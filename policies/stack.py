@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.catalog import taggable_types
+from policies.catalog import labels_not_supported, taggable_types
 from policies.common import (
     ADVISORY,
     COMPONENT_PREFIX,
@@ -38,23 +38,16 @@ from policies.common import (
     statements,
 )
 from policies.kubernetes import containers, looks_like_credential, pod_spec
+from policies.taxonomy import ALLOWED_PATTERNS, REQUIRED_TAGS, SHARED
 
-REQUIRED_TAGS_DEFAULT = ["owner", "cost-center", "environment", "use-case", "data-classification", "pattern"]
-"""Kept equal to `components.tagging.REQUIRED_TAGS` (a test checks); packs do not import components."""
-ALLOWED_PATTERNS_DEFAULT = {
-    "public": ["saas", "cloud-managed", "self-managed"],
-    "internal": ["saas", "cloud-managed", "self-managed"],
-    "confidential": ["cloud-managed", "self-managed"],
-    "restricted": ["self-managed"],
-}
+REQUIRED_TAGS_DEFAULT = list(REQUIRED_TAGS)
+ALLOWED_PATTERNS_DEFAULT = {classification: list(patterns) for classification, patterns in ALLOWED_PATTERNS.items()}
 ALLOWED_MODELS_DEFAULT: dict[str, list[str]] = {
     "public": ["*"],
     "internal": ["*"],
     "confidential": ["*"],
     "restricted": ["*"],
 }
-SHARED = "shared"
-
 SECRET_VALUE_PATHS = {
     "aws:secretsmanager/secretVersion:SecretVersion": ("secretString", "secretBinary"),
     "aws:ssm/parameter:Parameter": ("value",),
@@ -294,7 +287,7 @@ def _required_tags(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     prop = taggable_types().get(resource.type)
     if prop is None:
         return
-    if _labels_not_supported(resource):
+    if labels_not_supported(resource.type, resource.props):
         return
     raw = resource.props.get("metadata", {}).get("labels") if prop == "metadata.labels" else resource.props.get(prop)
     if is_unknown(raw):
@@ -307,14 +300,6 @@ def _required_tags(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
         where = {"tags": "tags", "labels": "labels", "resourceLabels": "resourceLabels",
                  "metadata.labels": "metadata.labels (triplane.io/<key>)"}[prop]
         yield f"{where} lack {missing}: tag it with components.tagging (standard_tags / gcp_labels / k8s_labels)"
-
-
-def _labels_not_supported(resource: Res) -> bool:
-    """Google rejects labels on global forwarding rules to the Google APIs bundles (Private Service Connect)."""
-    return (
-        resource.type == "gcp:compute/globalForwardingRule:GlobalForwardingRule"
-        and resource.props.get("target") in ("all-apis", "vpc-sc")
-    )
 
 
 def _provider_default_tags(resource: Res) -> dict[str, str]:

@@ -23,12 +23,13 @@ from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCa
 from components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream, cluster_autoscaler
 from components.self_managed import sizing
 from components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
-from components.self_managed.aks import AksCluster, AksClusterArgs, AksSystemNodes
+from components.self_managed.aks import AksCluster, AksClusterArgs
 from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
-from components.self_managed.eks import EksCluster, EksClusterArgs, SystemNodePool
-from components.self_managed.gke import GkeCluster, GkeClusterArgs, GkeSystemNodes
+from components.self_managed.eks import EksCluster, EksClusterArgs
+from components.self_managed.gke import GkeCluster, GkeClusterArgs
 from components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.self_managed.nodes import SYSTEM_MACHINES, SystemNodes
 from components.self_managed.refs import ClusterRef
 from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
 from components.tagging import k8s_labels
@@ -54,7 +55,6 @@ CACHE_CLASSES: dict[str, tuple[str, str]] = {
 """(ReadWriteOnce, ReadWriteMany) storage classes the cloud's clusters bring; EKS gets Triplane's."""
 UPSTREAM = "upstream"
 """An existing cluster's `registry` when its nodes pull from the public registries themselves."""
-SYSTEM_MACHINES = {"aws": "m6i.large", "azure": "Standard_D4ds_v5", "gcp": "e2-standard-4"}
 DEVICE_PLUGIN_INSTALLED_BY = {"aws": "bottlerocket", "azure": "triplane", "gcp": "gke"}
 """Who runs the NVIDIA device plugin on a new cluster's GPU nodes: EKS GPU pools use Bottlerocket's NVIDIA
 AMI, which has it built in; AKS GPU pools have only the driver; GKE installs the plugin with the driver
@@ -154,7 +154,9 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     tags = ctx.tags()
     shared_cache = _needs_shared_cache(use_cases_on(ctx, spec.name))
     system = new.system_nodes
-    machine = system.machine_type or SYSTEM_MACHINES[cloud]
+    system_nodes = SystemNodes(
+        system.machine_type or SYSTEM_MACHINES[cloud], system.min, system.max, system.disk_size_gb
+    )
     component: EksCluster | GkeCluster | AksCluster
     if cloud == "aws":
         component = EksCluster(
@@ -166,7 +168,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
                 api_authorized_cidrs=list(new.api_authorized_cidrs),
                 deployer_cidrs=list(new.deployer.private_cidrs),
                 deployer_principal=new.deployer.principal,
-                system_nodes=SystemNodePool(machine, system.min, system.max, system.disk_size_gb),
+                system_nodes=system_nodes,
                 service_endpoints=new.service_endpoints == "create",
                 interface_endpoints=(
                     aws_interface_endpoints(ctx, network) if new.service_endpoints == "create" else None
@@ -189,7 +191,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
                 api_authorized_cidrs=list(new.api_authorized_cidrs),
                 deployer_cidrs=list(new.deployer.private_cidrs),
                 deployer_principal=new.deployer.principal,
-                system_nodes=GkeSystemNodes(machine, system.min, system.max, system.disk_size_gb),
+                system_nodes=system_nodes,
                 shared_cache=shared_cache,
                 kms_key=new.kms_key,
                 tags=tags,
@@ -210,7 +212,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
                 api_access="authorized-networks" if new.api_access == "authorized-networks" else "private",
                 api_authorized_cidrs=list(new.api_authorized_cidrs),
                 deployer_principal=new.deployer.principal,
-                system_nodes=AksSystemNodes(machine, system.min, system.max, system.disk_size_gb),
+                system_nodes=system_nodes,
                 kms_key=key,
                 vault_name=ctx.name(spec.name, resource_group, kind="key_vault"),
                 log_retention_days=new.log_retention_days,

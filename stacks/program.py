@@ -32,16 +32,21 @@ def load_environment(stack: str) -> Environment:
     except json.JSONDecodeError as exc:
         raise SpecError(source, [f"triplane:environment is not valid structured config ({exc})"]) from None
     environment: Environment = validate_environment(value, source)
-    check_secrets(environment, source)
+    check_secrets(environment, source, stack)
     return environment
 
 
-def main() -> None:
+def main(environment: Environment | None = None) -> None:
+    """Compose the stack's environment, read from its config unless the caller already validated it.
+
+    `triplane plan` reads and validates the stack file once, checks its secrets, and passes the result.
+    """
     stack = pulumi.get_stack()
-    try:
-        environment = load_environment(stack)
-    except SpecError as error:
-        raise pulumi.RunError(str(error)) from None
+    if environment is None:
+        try:
+            environment = load_environment(stack)
+        except SpecError as error:
+            raise pulumi.RunError(str(error)) from None
     ctx = StackContext(
         stack=stack,
         source=stack_file(stack),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
 from stacks.spec import Environment, SpecError
+from stacks.spec.errors import ENVIRONMENT_KEY
 
 
 def secret_fields(environment: Environment) -> Iterator[tuple[str, str]]:
@@ -31,22 +33,45 @@ def secret_fields(environment: Environment) -> Iterator[tuple[str, str]]:
                     yield f"use_cases[{i}].{field_name}", key
 
 
-def check_secrets(environment: Environment, source: str) -> None:
-    config = pulumi.Config("triplane")
+class ConfigView(Protocol):
+    """Where the stack's settings are read: the running program's config, or a stack file read offline."""
+
+    def is_set(self, key: str) -> bool:
+        """The full key (`triplane:openaiApiKey`) has a value."""
+        ...
+
+    def is_secret(self, key: str) -> bool:
+        """The full key's value is stored encrypted (`secure:`)."""
+        ...
+
+
+class RuntimeConfig:
+    """The config of the running Pulumi program (`pulumi up`, or the mock runtime)."""
+
+    def is_set(self, key: str) -> bool:
+        namespace, _, name = key.partition(":")
+        return pulumi.Config(namespace).get(name) is not None
+
+    def is_secret(self, key: str) -> bool:
+        return is_config_secret(key)
+
+
+def check_secrets(environment: Environment, source: str, stack: str, config: ConfigView | None = None) -> None:
+    """Every secret the environment names is set, and set encrypted: one paragraph naming each that is not.
+
+    `config` defaults to the running program's; `triplane plan` passes the stack file it read, so the
+    same check runs before the program starts.
+    """
+    view = config or RuntimeConfig()
     problems = []
     for path, key in secret_fields(environment):
         full = f"triplane:{key}"
-        stack = source.removeprefix("stacks/Pulumi.").removesuffix(".yaml")
-        if config.get(key) is None:
-            problems.append(
-                f"triplane:environment.{path} names the secret `{full}`, which is not set; set it with "
-                f"`pulumi config set --secret {full} -s {stack}`"
-            )
-        elif not is_config_secret(full):
-            problems.append(
-                f"`{full}` (named by triplane:environment.{path}) is stored in plain text; store it "
-                f"encrypted with `pulumi config set --secret {full} -s {stack}`"
-            )
+        command = f"`pulumi config set --secret {full} -s {stack}`"
+        named = f"{ENVIRONMENT_KEY}.{path}"
+        if not view.is_set(full):
+            problems.append(f"{named} names the secret `{full}`, which is not set; set it with {command}")
+        elif not view.is_secret(full):
+            problems.append(f"`{full}` (named by {named}) is stored in plain text; store it encrypted with {command}")
     if problems:
         raise SpecError(source, problems)
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import yaml
 
+from stacks.secrets import check_secrets
 from stacks.spec.errors import ENVIRONMENT_KEY
 from triplane.mocks import AWS_ACCOUNT_ID, CloudMocks
 from triplane.plan import Plan, is_secret, run_program
-from triplane.stackfile import check_secrets, load_stack, resolve
+from triplane.stackfile import load_stack, resolve
 
 SHIPPED_STACKS = ("dev", "prod", "local")
 PLANT_SUFFIX = "7f3a"
@@ -96,11 +97,12 @@ def plan_recorded(stack: str, secret_values: dict[str, str] | None = None) -> tu
     from stacks import program
 
     stack_file = load_stack(stack, secret_values)
-    check_secrets(stack_file, stack_file.environment())
+    environment = stack_file.environment()
+    check_secrets(environment, stack_file.source, stack_file.name, stack_file)
     mocks = RecordingMocks(stack=stack_file.name)
     try:
         plan = run_program(
-            program.main,
+            functools.partial(program.main, environment),
             stack=stack_file.name,
             config=stack_file.config,
             secret_keys=stack_file.secret_keys,

@@ -130,14 +130,14 @@ def test_a_missing_api_key_names_the_config_key_and_the_command() -> None:
     )
     set_all_config({}, [])
     with pytest.raises(SpecError) as missing:
-        check_secrets(env, SOURCE)
+        check_secrets(env, SOURCE, "dev")
     message = str(missing.value)
     assert "triplane:environment.use_cases[0].api_key_secret names the secret `triplane:openaiApiKey`" in message
     assert "`pulumi config set --secret triplane:openaiApiKey -s dev`" in message
 
     set_all_config({"triplane:openaiApiKey": "sk-plain-text-0000"}, [])
     with pytest.raises(SpecError) as plain:
-        check_secrets(env, SOURCE)
+        check_secrets(env, SOURCE, "dev")
     assert (
         "`triplane:openaiApiKey` (named by triplane:environment.use_cases[0].api_key_secret) is stored in plain text"
         in (str(plain.value))

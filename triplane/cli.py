@@ -33,11 +33,12 @@ def cli() -> None:
 def plan(stack: str, json_path: Path | None, k8s_out: Path | None, quiet: bool) -> None:
     """Plan STACK (a name such as `dev`, or a stack file) under the mock runtime."""
     from triplane import render
-    from triplane.stackfile import load_stack, plan_stack
+    from triplane.stackfile import load_stack, plan_file
 
     try:
-        environment = load_stack(stack).environment()
-        result = plan_stack(stack)
+        stack_file = load_stack(stack)
+        environment = stack_file.environment()
+        result = plan_file(stack_file, environment)
     except SpecError as error:
         fail(str(error))
         return

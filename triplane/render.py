@@ -9,10 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from policies.taxonomy import PATTERNS, SHARED
 from stacks.spec import Environment
 from triplane.plan import STACK_TYPE, Plan, PlannedResource
-
-SHARED = "shared"
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def summary(plan: Plan, environment: Environment) -> tuple[Table, Table]:
     patterns.add_column("pattern")
     patterns.add_column("use cases", justify="right")
     patterns.add_column("resources", justify="right")
-    for pattern in ("saas", "cloud-managed", "self-managed", SHARED):
+    for pattern in (*PATTERNS, SHARED):
         count = sum(1 for u in environment.use_cases if u.pattern == pattern)
         patterns.add_row(pattern, "-" if pattern == SHARED else str(count), str(by_pattern.get(pattern, 0)))
     return types, patterns

@@ -12,6 +12,7 @@ paragraph before the program runs, so a plan either registers the whole environm
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pulumi
 import yaml
 
 import stacks
-from stacks.secrets import secret_fields
+from stacks.secrets import check_secrets
 from stacks.spec import Environment, SpecError, validate_environment
 from stacks.spec.base import stack_name_problem
 from stacks.spec.errors import ENVIRONMENT_KEY
@@ -54,6 +55,14 @@ class StackFile:
             )
         result: Environment = validate_environment(self.config.get(ENVIRONMENT_KEY), self.source)
         return result
+
+    def is_set(self, key: str) -> bool:
+        """`stacks.secrets.ConfigView`: the full key has a value in this file."""
+        return key in self.config
+
+    def is_secret(self, key: str) -> bool:
+        """`stacks.secrets.ConfigView`: the full key's value is encrypted (`secure:`) in this file."""
+        return key in self.secret_keys
 
 
 def source_of(path: Path) -> str:
@@ -148,25 +157,6 @@ def load_stack(stack: str, secret_values: dict[str, str] | None = None) -> Stack
     return StackFile(name=name, path=path, config=config, secret_keys=secret_keys)
 
 
-def check_secrets(stack_file: StackFile, environment: Environment) -> None:
-    """Every secret the environment names is set, encrypted: the program's own check, before it runs."""
-    problems = []
-    for field_path, key in secret_fields(environment):
-        full = f"triplane:{key}"
-        command = f"`pulumi config set --secret {full} -s {stack_file.name}`"
-        if full not in stack_file.config:
-            problems.append(
-                f"{ENVIRONMENT_KEY}.{field_path} names the secret `{full}`, which is not set; set it with {command}"
-            )
-        elif full not in stack_file.secret_keys:
-            problems.append(
-                f"`{full}` (named by {ENVIRONMENT_KEY}.{field_path}) is stored in plain text; store it encrypted "
-                f"with {command}"
-            )
-    if problems:
-        raise SpecError(stack_file.source, problems)
-
-
 class PlanFailed(Exception):
     """The program failed under the mock runtime for a reason other than bad input."""
 
@@ -176,14 +166,25 @@ def plan_stack(stack: str, secret_values: dict[str, str] | None = None) -> Plan:
 
     `secret_values` plants values for `secure:` keys (full keys, e.g. `triplane:openaiApiKey`).
     """
+    stack_file = load_stack(stack, secret_values)
+    return plan_file(stack_file, stack_file.environment())
+
+
+def plan_file(stack_file: StackFile, environment: Environment) -> Plan:
+    """Plan a stack file already read, with its environment already validated (`StackFile.environment`).
+
+    The secrets it names are checked first, with the file's own name; the program then composes this
+    environment as it is, without reading or validating it again.
+    """
     from stacks import program
 
-    stack_file = load_stack(stack, secret_values)
-    # Fail fast, with the file's own name, before the runtime starts: the spec, then its secrets.
-    check_secrets(stack_file, stack_file.environment())
+    check_secrets(environment, stack_file.source, stack_file.name, stack_file)
     try:
         return run_program(
-            program.main, stack=stack_file.name, config=stack_file.config, secret_keys=stack_file.secret_keys
+            functools.partial(program.main, environment),
+            stack=stack_file.name,
+            config=stack_file.config,
+            secret_keys=stack_file.secret_keys,
         )
     except pulumi.RunError as error:
         raise SpecError(stack_file.source, [str(error).split(": ", 1)[-1]]) from None

@@ -34,9 +34,12 @@ from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
 from components.cloud_managed._common import stable_guid
 from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
+from components.keys import azure_key
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 """Cognitive Services OpenAI User: inference and reading deployments, no keys, no management."""
@@ -100,7 +103,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
     """The Log Analytics workspace receiving the account's logs."""
 
     def __init__(self, name: str, args: AzureOpenAIEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:AzureOpenAIEndpoint", name, None, opts)
+        super().__init__("triplane:cloudmanaged:AzureOpenAIEndpoint", name, None, tagged(opts, args.tags))
         if not args.deployments:
             raise ValueError(f"{name}: list at least one model deployment")
         names = [d.name for d in args.deployments]
@@ -115,7 +118,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         network = args.network
         group = network.resource_group_name
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
         client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription = client.subscription_id
         subdomain = physical_name(name, "openai", kind="azure_subdomain")
@@ -132,7 +135,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 resource_name_=physical_name(name, "openai-cmk"),
                 resource_group_name=group,
                 location=network.location,
-                tags=dict(args.tags),
                 opts=child,
             )
             if args.kms_key is not None:
@@ -161,34 +163,16 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                         # Trusted Azure services (Cognitive Services unwrapping its key) still pass.
                         "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
                     },
-                    tags=dict(args.tags),
                     opts=stateful,
                 )
                 key_name = "openai-cmk"
-                key = azure_keyvault.Key(
+                key = azure_key(
                     f"{name}-key",
-                    key_name=key_name,
-                    vault_name=_name_of(vault, vault_name),
+                    parent=self,
                     resource_group_name=group,
-                    properties={
-                        "kty": "RSA",
-                        "key_size": 3072,
-                        "rotation_policy": {
-                            "attributes": {"expiry_time": "P2Y"},
-                            "lifetime_actions": [
-                                {
-                                    "action": {"type": azure_keyvault.KeyRotationPolicyActionType.ROTATE},
-                                    "trigger": {"time_after_create": "P1Y"},
-                                },
-                                {
-                                    "action": {"type": azure_keyvault.KeyRotationPolicyActionType.NOTIFY},
-                                    "trigger": {"time_before_expiry": "P30D"},
-                                },
-                            ],
-                        },
-                    },
-                    tags=dict(args.tags),
-                    opts=stateful,
+                    vault_name=_name_of(vault, vault_name),
+                    key_name=key_name,
+                    protect=args.protect_data,
                 )
                 key_scope = key.id
                 vault_uri = _name_of(vault, f"https://{vault_name}.vault.azure.net/")
@@ -237,7 +221,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             sku={"name": "S0"},
             identity=identity,
             properties=properties,
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=account_depends),
         )
 
@@ -253,7 +236,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 account_name=account_name,
                 resource_group_name=group,
                 properties=_content_filter(args.content_filter),
-                tags=dict(args.tags),
                 opts=child,
             )
         self.deployments: list[azure_cognitiveservices.Deployment] = []
@@ -274,7 +256,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 resource_group_name=group,
                 sku={"name": deployment.sku, "capacity": deployment.capacity},
                 properties=deployment_properties,
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous is not None else []),
             )
             self.deployments.append(deployment_resource)
@@ -298,7 +279,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                     "group_ids": ["account"],
                 }
             ],
-            tags=dict(args.tags),
             # The account accepts a private endpoint only once it has left `Accepted`; the last
             # deployment finishing is the reliable sign.
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.deployments)),
@@ -322,7 +302,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 sku={"name": "PerGB2018"},
                 retention_in_days=args.log_retention_days,
                 features={"disable_local_auth": True, "enable_log_access_using_only_resource_permissions": True},
-                tags=dict(args.tags),
                 opts=stateful,
             )
             workspace_id = workspace.id

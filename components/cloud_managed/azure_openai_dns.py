@@ -14,6 +14,7 @@ from pulumi_azure_native import privatedns as azure_privatedns
 
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
+from components.tagging import tagged
 
 OPENAI_ZONE = "privatelink.openai.azure.com"
 
@@ -29,13 +30,12 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
     """The zone's resource ID, available once the VNet link exists (so records resolve)."""
 
     def __init__(self, name: str, args: AzureOpenAIPrivateDnsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:AzureOpenAIPrivateDns", name, None, opts)
+        super().__init__("triplane:cloudmanaged:AzureOpenAIPrivateDns", name, None, tagged(opts, args.tags))
         zone = azure_privatedns.PrivateZone(
             f"{name}-zone",
             private_zone_name=OPENAI_ZONE,
             resource_group_name=args.network.resource_group_name,
             location="global",
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         link = azure_privatedns.VirtualNetworkLink(
@@ -46,7 +46,6 @@ class AzureOpenAIPrivateDns(pulumi.ComponentResource):
             location="global",
             virtual_network={"id": args.network.vnet_id},
             registration_enabled=False,
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.zone_id = pulumi.Output.all(zone.id, link.id).apply(lambda ids: ids[0])

@@ -21,7 +21,6 @@ from typing import Any
 import pulumi
 from pulumi_aws import bedrock as aws_bedrock
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import (
@@ -38,8 +37,10 @@ from components.cloud_managed.bedrock_private_link import (
     BedrockPrivateLink,
     BedrockPrivateLinkArgs,
 )
+from components.keys import account_administration, aws_key
 from components.naming import physical_name
 from components.network.refs import AwsNetworkRef
+from components.tagging import tagged
 
 CONTENT_FILTERS = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")
 
@@ -99,7 +100,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
     """Where invocations are recorded; None only when logging was explicitly turned off."""
 
     def __init__(self, name: str, args: BedrockEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:BedrockEndpoint", name, None, opts)
+        super().__init__("triplane:cloudmanaged:BedrockEndpoint", name, None, tagged(opts, args.tags))
         if not args.models:
             raise ValueError(f"{name}: list at least one model")
         self._name = name
@@ -107,7 +108,6 @@ class BedrockEndpoint(pulumi.ComponentResource):
         self._grants: dict[str, pulumi.Resource] = {}
         region = args.network.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
 
         private_link = args.private_link or BedrockPrivateLink(
             f"{name}-privatelink",
@@ -139,25 +139,13 @@ class BedrockEndpoint(pulumi.ComponentResource):
         key_arn: pulumi.Output[str] | None = None
         if args.guardrail is not None:
             if args.kms_key is None:
-                key = aws_kms.Key(
+                key = aws_key(
                     f"{name}-guardrail-key",
+                    parent=self,
                     description=f"Bedrock guardrail ({name})",
-                    enable_key_rotation=True,
-                    deletion_window_in_days=30,
                     # The account administers the key; IAM policies (the invoke policy below) decide use.
-                    policy=policy_json(
-                        [
-                            {
-                                "Sid": "AccountAdministers",
-                                "Effect": "Allow",
-                                "Principal": {"AWS": account.apply(lambda a: f"arn:aws:iam::{a}:root")},
-                                "Action": "kms:*",
-                                "Resource": "*",
-                            }
-                        ]
-                    ),
-                    tags=dict(args.tags),
-                    opts=stateful,
+                    policy=policy_json([account.apply(account_administration)]),
+                    protect=args.protect_data,
                 )
                 key_arn = key.arn
             else:
@@ -170,7 +158,6 @@ class BedrockEndpoint(pulumi.ComponentResource):
                 blocked_outputs_messaging=args.guardrail.blocked_output_message,
                 kms_key_arn=key_arn,
                 **_guardrail_policies(args.guardrail),
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             version = aws_bedrock.GuardrailVersion(
@@ -191,7 +178,6 @@ class BedrockEndpoint(pulumi.ComponentResource):
             name=physical_name(name, "bedrock-invoke", kind="iam_role"),
             description=f"Invoke the Bedrock models of {name}, and nothing else",
             policy=policy_json(statements),
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

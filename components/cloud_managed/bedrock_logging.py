@@ -23,12 +23,14 @@ import pulumi
 from pulumi_aws import bedrockmodel as aws_bedrockmodel
 from pulumi_aws import cloudwatch as aws_cloudwatch
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import s3 as aws_s3
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.cloud_managed._common import policy_json
+from components.keys import account_administration, aws_key
 from components.naming import physical_name
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 DESTINATIONS = ("cloudwatch", "s3")
 S3_PREFIX = "bedrock/invocations"
@@ -58,7 +60,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: BedrockInvocationLoggingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("triplane:cloudmanaged:BedrockInvocationLogging", name, None, opts)
+        super().__init__("triplane:cloudmanaged:BedrockInvocationLogging", name, None, tagged(opts, args.tags))
         destinations = [d for d in DESTINATIONS if d in set(args.destinations)]
         unknown = sorted(set(args.destinations) - set(DESTINATIONS))
         if unknown or not destinations:
@@ -67,26 +69,19 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             )
         region = args.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
         log_group_name = f"/triplane/bedrock/{name}"
         log_group_arn = account.apply(lambda a: f"arn:aws:logs:{region}:{a}:log-group:{log_group_name}")
         bedrock_source = account.apply(lambda a: f"arn:aws:bedrock:{region}:{a}:*")
 
         if args.kms_key is None:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-key",
+                parent=self,
                 description=f"Bedrock invocation logs ({name})",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=policy_json(
                     [
-                        {
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": account.apply(lambda a: f"arn:aws:iam::{a}:root")},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
+                        account.apply(account_administration),
                         {
                             "Sid": "LogsUseForThisLogGroup",
                             "Effect": "Allow",
@@ -122,14 +117,8 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                         },
                     ]
                 ),
-                tags=dict(args.tags),
-                opts=stateful,
-            )
-            aws_kms.Alias(
-                f"{name}-key-alias",
-                name=f"alias/{physical_name(name, 'bedrock-logs', kind='kms_alias')}",
-                target_key_id=key.key_id,
-                opts=pulumi.ResourceOptions(parent=self),
+                protect=args.protect_data,
+                alias=physical_name(name, "bedrock-logs", kind="kms_alias"),
             )
             kms_key_arn: pulumi.Output[str] = key.arn
         else:
@@ -147,7 +136,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             bucket = aws_s3.Bucket(
                 f"{name}-bucket",
                 bucket=account.apply(lambda a: physical_name(name, "bedrock-logs", a, kind="s3_bucket")),
-                tags=dict(args.tags),
                 opts=stateful,
             )
             bucket_name = bucket.bucket
@@ -240,7 +228,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 name=log_group_name,
                 retention_in_days=args.retention_days,
                 kms_key_id=kms_key_arn,
-                tags=dict(args.tags),
                 opts=stateful,
             )
             role = aws_iam.Role(
@@ -261,7 +248,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                         }
                     ]
                 ),
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             role_policy = aws_iam.RolePolicy(

@@ -33,6 +33,7 @@ from components.cloud_managed._common import (
 from components.naming import physical_name
 from components.network.aws_ingress import https_from_applications
 from components.network.refs import AwsNetworkRef
+from components.tagging import tagged
 
 RUNTIME = "bedrock-runtime"
 SERVICES = (RUNTIME, "bedrock", "bedrock-agent", "bedrock-agent-runtime")
@@ -68,7 +69,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
     """`https://bedrock-runtime.<region>.amazonaws.com`, known once the endpoint with private DNS exists."""
 
     def __init__(self, name: str, args: BedrockPrivateLinkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:BedrockPrivateLink", name, None, opts)
+        super().__init__("triplane:cloudmanaged:BedrockPrivateLink", name, None, tagged(opts, args.tags))
         network = args.network
         region = network.region
         unknown = sorted(set(args.services) - set(SERVICES))
@@ -86,7 +87,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
             name=physical_name(name, "bedrock-endpoints"),
             description="HTTPS to the Bedrock interface endpoints from the application only",
             vpc_id=network.vpc_id,
-            tags={**args.tags, "Name": physical_name(name, "bedrock-endpoints")},
+            tags={"Name": physical_name(name, "bedrock-endpoints")},
             opts=pulumi.ResourceOptions(parent=self),
         )
         https_from_applications(name, self.security_group, network, args.tags, parent=self)
@@ -99,7 +100,6 @@ class BedrockPrivateLink(pulumi.ComponentResource):
                 from_port=443,
                 to_port=443,
                 referenced_security_group_id=group_id,
-                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
@@ -115,7 +115,7 @@ class BedrockPrivateLink(pulumi.ComponentResource):
                 subnet_ids=list(network.app_subnet_ids),
                 security_group_ids=[self.security_group.id],
                 policy=policy_json(statements),
-                tags={**args.tags, "Name": physical_name(name, service)},
+                tags={"Name": physical_name(name, service)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
 

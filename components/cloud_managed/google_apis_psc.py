@@ -22,7 +22,7 @@ from pulumi_gcp import dns as gcp_dns
 from components.naming import physical_name
 from components.network.layout import psc_address
 from components.network.refs import GcpNetworkRef
-from components.tagging import gcp_labels
+from components.tagging import tagged
 
 TARGETS = {"all-apis": "private.googleapis.com.", "vpc-sc": "restricted.googleapis.com."}
 
@@ -45,7 +45,7 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GoogleApisPrivateAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("triplane:cloudmanaged:GoogleApisPrivateAccess", name, None, opts)
+        super().__init__("triplane:cloudmanaged:GoogleApisPrivateAccess", name, None, tagged(opts, args.tags))
         if args.target not in TARGETS:
             raise ValueError(f"{name}: target must be one of {sorted(TARGETS)}, not {args.target!r}")
         network = args.network
@@ -55,7 +55,6 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
                 f"{name}: an existing network needs an explicit address for the Google APIs endpoint "
                 "(an unused internal IP outside every subnet)"
             )
-        labels = gcp_labels(dict(args.tags))
         child = pulumi.ResourceOptions(parent=self)
         vip = TARGETS[args.target]
 
@@ -67,7 +66,6 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
             address_type="INTERNAL",
             purpose="PRIVATE_SERVICE_CONNECT",
             network=network.network_id,
-            labels=labels,
             opts=child,
         )
         rule = gcp_compute.GlobalForwardingRule(
@@ -88,7 +86,6 @@ class GoogleApisPrivateAccess(pulumi.ComponentResource):
             description="Google APIs over Private Service Connect",
             visibility="private",
             private_visibility_config={"networks": [{"network_url": network.network_id}]},
-            labels=labels,
             opts=child,
         )
         gcp_dns.RecordSet(

@@ -28,9 +28,11 @@ from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
 from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
 from components.cloud_managed.vertex_project import AIPLATFORM, VertexProject, VertexProjectArgs
+from components.keys import gcp_key
 from components.naming import physical_name
 from components.network.refs import GcpNetworkRef
-from components.tagging import gcp_labels
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 INVOKE_ROLE = "roles/aiplatform.user"
 KMS_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
@@ -66,16 +68,15 @@ class VertexEndpoint(pulumi.ComponentResource):
     """The log bucket holding this use case's Vertex AI audit records."""
 
     def __init__(self, name: str, args: VertexEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:cloudmanaged:VertexEndpoint", name, None, opts)
+        super().__init__("triplane:cloudmanaged:VertexEndpoint", name, None, tagged(opts, args.tags))
         if not args.models:
             raise ValueError(f"{name}: list at least one model")
         self._name = name
         self._grants: dict[str, gcp_serviceaccount.IAMMember] = {}
         network = args.network
         project, region = network.project, network.region
-        labels = gcp_labels(dict(args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
         settings = args.project_settings or VertexProject(
@@ -106,20 +107,14 @@ class VertexEndpoint(pulumi.ComponentResource):
         )
 
         if args.kms_key is None:
-            ring = gcp_kms.KeyRing(
-                f"{name}-keyring",
-                name=physical_name(name, "vertex", kind="gcp"),
+            key = gcp_key(
+                name,
+                parent=self,
                 project=project,
                 location=region,
-                opts=stateful,
-            )
-            key = gcp_kms.CryptoKey(
-                f"{name}-key",
-                name="vertex",
-                key_ring=ring.id,
-                rotation_period="7776000s",
-                labels=labels,
-                opts=stateful,
+                ring_name=physical_name(name, "vertex", kind="gcp"),
+                key_name="vertex",
+                protect=args.protect_data,
             )
             key_id: pulumi.Output[str] = key.id
         else:

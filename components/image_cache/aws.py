@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_aws import ecr as aws_ecr
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import secretsmanager as aws_secretsmanager
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from components.images import PullThroughCache
+from components.keys import aws_key, aws_key_policy
 from components.naming import physical_name
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 UPSTREAMS: dict[str, tuple[str, str]] = {
     "registry.k8s.io": ("k8s", "registry.k8s.io"),
@@ -83,33 +85,24 @@ def key_policy(account: str, region: str) -> str:
         f"arn:aws:iam::{account}:role/aws-service-role/pullthroughcache.ecr.amazonaws.com/"
         "AWSServiceRoleForECRPullThroughCache"
     )
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministration",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
+    return aws_key_policy(
+        account,
+        [
+            {
+                "Sid": "PullThroughCacheReadsCredentials",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "aws:PrincipalArn": service_role,
+                        "kms:CallerAccount": account,
+                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                    }
                 },
-                {
-                    "Sid": "PullThroughCacheReadsCredentials",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": "kms:Decrypt",
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "aws:PrincipalArn": service_role,
-                            "kms:CallerAccount": account,
-                            "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-                        }
-                    },
-                },
-            ],
-        }
+            },
+        ],
     )
 
 
@@ -184,31 +177,28 @@ class EcrPullThroughCache(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EcrPullThroughCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:imagecache:EcrPullThroughCache", name, None, opts)
+        super().__init__("triplane:imagecache:EcrPullThroughCache", name, None, tagged(opts, args.tags))
         missing = [host for host in NEEDS_CREDENTIALS if host not in args.credentials]
         if missing:
             raise ValueError(f"{name}: ECR caches {', '.join(missing)} only with credentials; pass them")
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         tags = dict(args.tags)
         region = args.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        key = aws_kms.Key(
+        key = aws_key(
             f"{name}-key",
+            parent=self,
             description=f"Upstream registry credentials and cached images of {name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=account.apply(lambda a: key_policy(a, region)),
-            tags=tags,
-            opts=data,
+            protect=args.protect_data,
         )
         template_role = aws_iam.Role(
             f"{name}-template-role",
             name=physical_name(name, "ecr-templates", kind="iam_role"),
             description=f"ECR creates the cached repositories of {name} with it",
             assume_role_policy=account.apply(_ecr_trust),
-            tags=tags,
             opts=child,
         )
         template_policy = aws_iam.RolePolicy(
@@ -244,7 +234,6 @@ class EcrPullThroughCache(pulumi.ComponentResource):
                     description=f"Credentials ECR uses to pull from {host}",
                     kms_key_id=key.arn,
                     recovery_window_in_days=30 if args.protect_data else 7,
-                    tags=tags,
                     opts=data,
                 )
                 version = aws_secretsmanager.SecretVersion(

@@ -20,6 +20,8 @@ from components.images import PullThroughCache
 from components.naming import physical_name
 from components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
 from components.network.refs import AzureNetworkRef
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 REGISTRY_ZONE = "privatelink.azurecr.io"
 REGISTRY_LINK = PrivateLinkService(zone=REGISTRY_ZONE, group_id="registry", zone_config="azurecr", stem="acr")
@@ -56,7 +58,7 @@ class AcrCache(pulumi.ComponentResource):
     """The private endpoint's DNS (which waits for the endpoint) and every cache rule: what a first pull needs."""
 
     def __init__(self, name: str, args: AcrCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:imagecache:AcrCache", name, None, opts)
+        super().__init__("triplane:imagecache:AcrCache", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         network = args.network
         group = network.resource_group_name
@@ -76,8 +78,7 @@ class AcrCache(pulumi.ComponentResource):
                 "export_policy": {"status": "disabled"},
                 "retention_policy": {"status": "enabled", "days": UNTAGGED_DAYS},
             },
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         dns = private_endpoint_with_dns(
             name,

@@ -24,8 +24,10 @@ from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import secretmanager as gcp_secretmanager
 
 from components.images import PullThroughCache
+from components.keys import gcp_key
 from components.naming import physical_name
-from components.tagging import gcp_labels
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 UPSTREAMS: dict[str, tuple[str, str | None]] = {
     "docker.io": ("dockerhub", None),
@@ -36,8 +38,6 @@ UPSTREAMS: dict[str, tuple[str, str | None]] = {
 }
 """Upstream host -> (short name, custom upstream URI; None: the DOCKER_HUB preset). A repository's ID
 is `<environment>-<short name>`: IDs are unique per project and region, which environments may share."""
-KEY_ROTATION = "7776000s"
-"""90 days."""
 
 
 @dataclass
@@ -80,25 +80,16 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
     kms_key_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ArtifactRegistryCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, opts)
+        super().__init__("triplane:imagecache:ArtifactRegistryCache", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
-        labels = gcp_labels(dict(args.tags))
-        ring = gcp_kms.KeyRing(
-            f"{name}-keyring",
-            name=physical_name(name, kind="gcp"),
-            location=args.region,
+        key = gcp_key(
+            name,
+            parent=self,
             project=args.project,
-            opts=data,
-        )
-        key = gcp_kms.CryptoKey(
-            f"{name}-key",
-            name="cached-images",
-            key_ring=ring.id,
-            purpose="ENCRYPT_DECRYPT",
-            rotation_period=KEY_ROTATION,
-            labels=labels,
-            opts=data,
+            location=args.region,
+            ring_name=physical_name(name, kind="gcp"),
+            key_name="cached-images",
+            protect=args.protect_data,
         )
         agent = gcp_projects.ServiceIdentity(
             f"{name}-agent", project=args.project, service="artifactregistry.googleapis.com", opts=child
@@ -126,7 +117,6 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                 mode="REMOTE_REPOSITORY",
                 remote_repository_config=remote_config(host, credentials),
                 kms_key_name=key.id,
-                labels=labels,
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=[key_grant] if reader is None else [key_grant, reader]
                 ),
@@ -173,13 +163,7 @@ class ArtifactRegistryCache(pulumi.ComponentResource):
                         "replicas": [{"location": args.region, "customer_managed_encryption": {"kms_key_name": key_id}}]
                     }
                 },
-                labels=gcp_labels(dict(args.tags)),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[key_user],
-                    protect=args.protect_data,
-                    retain_on_delete=args.protect_data,
-                ),
+                opts=stateful_opts(self, args.protect_data, depends_on=[key_user]),
             )
             version = gcp_secretmanager.SecretVersion(
                 f"{name}-{short}-token-value",

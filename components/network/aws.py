@@ -16,12 +16,13 @@ import pulumi
 from pulumi_aws import cloudwatch as aws_cloudwatch
 from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.log_key import log_key_policy
+from components.keys import aws_key, log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 
 @dataclass
@@ -40,20 +41,20 @@ class AwsNetwork(pulumi.ComponentResource):
     flow_log_group: pulumi.Output[str]
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:network:AwsNetwork", name, None, opts)
+        super().__init__("triplane:network:AwsNetwork", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
 
         vpc = aws_ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags={**args.tags, "Name": name},
+            tags={"Name": name},
             opts=child,
         )
         aws_ec2.DefaultSecurityGroup(
-            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags={**args.tags, "Name": f"{name}-default"},
+            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags={"Name": f"{name}-default"},
             opts=child,
         )
         subnet_ids: list[pulumi.Output[str]] = []
@@ -65,11 +66,11 @@ class AwsNetwork(pulumi.ComponentResource):
                 cidr_block=layout.block(args.cidr, layout.AWS_APP + index),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={**args.tags, "Name": f"{name}-app-{zone}", "kubernetes.io/role/internal-elb": "1"},
+                tags={"Name": f"{name}-app-{zone}", "kubernetes.io/role/internal-elb": "1"},
                 opts=child,
             )
             table = aws_ec2.RouteTable(
-                f"{name}-app-{zone}-rt", vpc_id=vpc.id, tags={**args.tags, "Name": f"{name}-app-{zone}"}, opts=child
+                f"{name}-app-{zone}-rt", vpc_id=vpc.id, tags={"Name": f"{name}-app-{zone}"}, opts=child
             )
             aws_ec2.RouteTableAssociation(
                 f"{name}-app-{zone}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=child
@@ -79,25 +80,22 @@ class AwsNetwork(pulumi.ComponentResource):
 
         identity = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         log_group_name = f"/triplane/{name}/vpc-flow-logs"
-        key = aws_kms.Key(
+        key = aws_key(
             f"{name}-logs-key",
+            parent=self,
             description=f"Encrypts the VPC flow logs of {name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=identity.account_id.apply(
                 lambda account: log_key_policy(
                     account, args.region, [log_group_name], logs_sid="CloudWatchLogsForThisLogGroup"
                 )
             ),
-            tags=args.tags,
-            opts=data,
+            protect=args.protect_data,
         )
         log_group = aws_cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=log_group_name,
             retention_in_days=args.flow_log_retention_days,
             kms_key_id=key.arn,
-            tags=args.tags,
             opts=data,
         )
         role = aws_iam.Role(
@@ -117,7 +115,6 @@ class AwsNetwork(pulumi.ComponentResource):
                     }
                 )
             ),
-            tags=args.tags,
             opts=child,
         )
         aws_iam.RolePolicy(
@@ -134,7 +131,6 @@ class AwsNetwork(pulumi.ComponentResource):
             log_destination=log_group.arn,
             iam_role_arn=role.arn,
             max_aggregation_interval=60,
-            tags=args.tags,
             opts=child,
         )
 

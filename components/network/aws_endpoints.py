@@ -26,6 +26,7 @@ from components.cloud_managed._common import policy_json
 from components.naming import physical_name
 from components.network.aws_ingress import https_from_applications
 from components.network.refs import AwsNetworkRef
+from components.tagging import tagged
 
 
 def endpoint_policy(service: str, region: str, account: str) -> list[dict[str, Any]] | None:
@@ -88,7 +89,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
     """A VPC's interface endpoints, each created once whoever asks for it."""
 
     def __init__(self, name: str, args: AwsInterfaceEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:network:AwsInterfaceEndpoints", name, None, opts)
+        super().__init__("triplane:network:AwsInterfaceEndpoints", name, None, tagged(opts, args.tags))
         network = args.network
         if not network.app_subnet_ids:
             raise ValueError(f"{name}: the network has no app subnets to place interface endpoints in")
@@ -104,7 +105,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             description="HTTPS to the AWS service interface endpoints from the application network only",
             vpc_id=network.vpc_id,
             egress=[],
-            tags={**tags, "Name": physical_name(name, "sg")},
+            tags={"Name": physical_name(name, "sg")},
             opts=pulumi.ResourceOptions(parent=self),
         )
         https_from_applications(name, self.security_group, network, tags, parent=self)
@@ -124,7 +125,6 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
             from_port=443,
             to_port=443,
             referenced_security_group_id=group_id,
-            tags=dict(self._args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -144,7 +144,7 @@ class AwsInterfaceEndpoints(pulumi.ComponentResource):
                 subnet_ids=list(network.app_subnet_ids),
                 security_group_ids=[self.security_group.id],
                 policy=policy_json(statements) if restricted else None,
-                tags={**self._args.tags, "Name": physical_name(self._name, service.replace(".", "-"))},
+                tags={"Name": physical_name(self._name, service.replace(".", "-"))},
                 opts=pulumi.ResourceOptions(parent=self),
             )
         return self.endpoints[service]

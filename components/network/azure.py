@@ -18,6 +18,8 @@ from pulumi_azure_native import resources as azure_resources
 
 from components.network import layout
 from components.network.refs import AzureNetworkRef, SubnetSequence
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 network = azure_network
 
@@ -64,15 +66,14 @@ class AzureNetwork(pulumi.ComponentResource):
     vnet_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:network:AzureNetwork", name, None, opts)
+        super().__init__("triplane:network:AzureNetwork", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         # Retaining a vault or log workspace means nothing if its resource group can be deleted under it.
         group = azure_resources.ResourceGroup(
             f"{name}-rg",
             resource_group_name=args.resource_group,
             location=args.location,
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
@@ -80,7 +81,6 @@ class AzureNetwork(pulumi.ComponentResource):
             location=args.location,
             virtual_network_name=f"{name}-vnet",
             address_space=network.AddressSpaceArgs(address_prefixes=[args.cidr]),
-            tags=args.tags,
             opts=child,
         )
         app_cidr = layout.block(args.cidr, layout.AZURE_APP)
@@ -102,7 +102,6 @@ class AzureNetwork(pulumi.ComponentResource):
                     destination_port_range="*",
                 )
             ],
-            tags=args.tags,
             opts=child,
         )
         endpoint_nsg = network.NetworkSecurityGroup(
@@ -111,7 +110,6 @@ class AzureNetwork(pulumi.ComponentResource):
             location=args.location,
             network_security_group_name=f"{name}-endpoints-nsg",
             security_rules=_endpoint_rules([app_cidr]),
-            tags=args.tags,
             opts=child,
         )
         app_routes = network.RouteTable(
@@ -120,7 +118,6 @@ class AzureNetwork(pulumi.ComponentResource):
             location=args.location,
             route_table_name=f"{name}-app-rt",
             disable_bgp_route_propagation=True,
-            tags=args.tags,
             opts=child,
         )
         app_subnet = network.Subnet(

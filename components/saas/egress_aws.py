@@ -20,15 +20,16 @@ from typing import Any
 import pulumi
 from pulumi_aws import cloudwatch as aws_cloudwatch
 from pulumi_aws import ec2 as aws_ec2
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import networkfirewall as aws_networkfirewall
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 from pulumi_aws.get_partition import get_partition_output
 
-from components.log_key import log_key_policy
+from components.keys import aws_key, log_key_policy
 from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.saas.providers import aws_domain, checked_hosts
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 RULE_GROUP_CAPACITY = 1000
 """Fixed so that adding hosts never replaces the rule group (capacity cannot change in place)."""
@@ -59,7 +60,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
     """What a workload getting out through the firewall waits for: the app subnets' routes to it."""
 
     def __init__(self, name: str, args: AwsEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AwsEgressFirewall", name, None, opts)
+        super().__init__("triplane:saas:AwsEgressFirewall", name, None, tagged(opts, args.tags))
         network = args.network
         if network.cidr is None:
             raise ValueError(
@@ -75,7 +76,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
-        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = get_caller_identity_output(opts=invoke)
@@ -86,19 +86,17 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-logs-key",
+                parent=self,
                 description=f"Encrypts the Network Firewall logs of {name}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=pulumi.Output.all(partition, identity.account_id).apply(
                     lambda v: log_key_policy(
                         v[1], network.region, list(log_names.values()), logs_sid="CloudWatchLogsForFirewallLogs",
                         partition=v[0],
                     )
                 ),
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                protect=args.protect_data,
             )
             key_arn = key.arn
         log_groups = {
@@ -107,8 +105,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 name=log_name,
                 retention_in_days=args.log_retention_days,
                 kms_key_id=key_arn,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             for kind, log_name in log_names.items()
         }
@@ -131,7 +128,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                     rule_order="STRICT_ORDER"
                 ),
             ),
-            tags=tags,
             opts=child,
         )
         policy = aws_networkfirewall.FirewallPolicy(
@@ -151,12 +147,11 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                     )
                 ],
             ),
-            tags=tags,
             opts=child,
         )
 
         gateway = aws_ec2.InternetGateway(
-            f"{name}-igw", vpc_id=network.vpc_id, tags={**tags, "Name": f"{name}-igw"}, opts=child
+            f"{name}-igw", vpc_id=network.vpc_id, tags={"Name": f"{name}-igw"}, opts=child
         )
         firewall_subnets: list[aws_ec2.Subnet] = []
         public_tables: list[aws_ec2.RouteTable] = []
@@ -169,7 +164,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={**tags, "Name": f"{name}-firewall-{zone}"},
+                tags={"Name": f"{name}-firewall-{zone}"},
                 opts=child,
             )
             public_subnet = aws_ec2.Subnet(
@@ -178,28 +173,28 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={**tags, "Name": f"{name}-public-{zone}"},
+                tags={"Name": f"{name}-public-{zone}"},
                 opts=child,
             )
             # The vendor allowlists these addresses: never let a replacement change them silently.
             eip = aws_ec2.Eip(
                 f"{name}-eip-{zone}",
                 domain="vpc",
-                tags={**tags, "Name": f"{name}-egress-{zone}"},
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                tags={"Name": f"{name}-egress-{zone}"},
+                opts=stateful_opts(self, args.protect_data),
             )
             nat = aws_ec2.NatGateway(
                 f"{name}-nat-{zone}",
                 allocation_id=eip.allocation_id,
                 subnet_id=public_subnet.id,
                 connectivity_type="public",
-                tags={**tags, "Name": f"{name}-nat-{zone}"},
+                tags={"Name": f"{name}-nat-{zone}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
             public_table = aws_ec2.RouteTable(
                 f"{name}-public-{zone}-rt",
                 vpc_id=network.vpc_id,
-                tags={**tags, "Name": f"{name}-public-{zone}"},
+                tags={"Name": f"{name}-public-{zone}"},
                 opts=child,
             )
             aws_ec2.Route(
@@ -215,7 +210,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             firewall_table = aws_ec2.RouteTable(
                 f"{name}-firewall-{zone}-rt",
                 vpc_id=network.vpc_id,
-                tags={**tags, "Name": f"{name}-firewall-{zone}"},
+                tags={"Name": f"{name}-firewall-{zone}"},
                 opts=child,
             )
             aws_ec2.Route(
@@ -246,7 +241,6 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 aws_networkfirewall.FirewallSubnetMappingArgs(subnet_id=subnet.id) for subnet in firewall_subnets
             ],
             delete_protection=args.protect_data,
-            tags=tags,
             opts=child,
         )
         aws_networkfirewall.LoggingConfiguration(

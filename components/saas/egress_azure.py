@@ -23,6 +23,8 @@ from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 network = azure_network
 
@@ -51,7 +53,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
     """What a workload getting out through the firewall waits for: the app subnet's route to it."""
 
     def __init__(self, name: str, args: AzureEgressFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AzureEgressFirewall", name, None, opts)
+        super().__init__("triplane:saas:AzureEgressFirewall", name, None, tagged(opts, args.tags))
         ref = args.network
         if ref.cidr is None or ref.app_route_table_name is None:
             raise ValueError(
@@ -61,9 +63,8 @@ class AzureEgressFirewall(pulumi.ComponentResource):
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
-        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         group = ref.resource_group_name
 
         subnet = network.Subnet(
@@ -83,7 +84,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             public_ip_address_version="IPv4",
-            tags=tags,
             # The vendor allowlists this address: never let a replacement change it silently.
             opts=data,
         )
@@ -94,7 +94,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             workspace_name=physical_name(name, "logs"),
             sku=azure_operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=args.log_retention_days,
-            tags=tags,
             opts=data,
         )
         policy = network.FirewallPolicy(
@@ -104,7 +103,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             firewall_policy_name=physical_name(name, "policy"),
             sku=network.FirewallPolicySkuArgs(tier="Standard"),
             threat_intel_mode="Deny",
-            tags=tags,
             opts=child,
         )
         rules = network.FirewallPolicyRuleCollectionGroup(
@@ -154,7 +152,6 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                     public_ip_address=network.SubResourceArgs(id=public_ip.id),
                 )
             ],
-            tags=tags,
             # The policy is updated by its rule collection group; the firewall waits for both.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rules]),
         )

@@ -28,7 +28,8 @@ from components.naming import physical_name
 from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.saas.providers import checked_hosts, swp_session_matcher
-from components.tagging import gcp_labels
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
 """private.googleapis.com and restricted.googleapis.com: Secret Manager stays reachable."""
@@ -64,7 +65,7 @@ class GcpEgressProxy(pulumi.ComponentResource):
     """What a workload getting out through the proxy waits for: the gateway."""
 
     def __init__(self, name: str, args: GcpEgressProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:GcpEgressProxy", name, None, opts)
+        super().__init__("triplane:saas:GcpEgressProxy", name, None, tagged(opts, args.tags))
         ref = args.network
         if ref.cidr is None:
             raise ValueError(
@@ -78,7 +79,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
             raise ValueError(f"{name}: nat_addresses must be at least 1")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = gcp_labels(dict(args.tags))
         project, region = ref.project, ref.region
 
 
@@ -101,7 +101,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
             subnetwork=ref.subnetwork_id,
             address_type="INTERNAL",
             description="Secure Web Proxy address the workloads send provider traffic to",
-            labels=labels,
             opts=child,
         )
         nat_ips = [
@@ -113,9 +112,8 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 address_type="EXTERNAL",
                 network_tier="PREMIUM",
                 description="Static egress address of the Secure Web Proxy (give it to the API vendor)",
-                labels=labels,
                 # The vendor allowlists these addresses: never let a replacement change them silently.
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+                opts=stateful_opts(self, args.protect_data),
             )
             for index in range(args.nat_addresses)
         ]
@@ -191,7 +189,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
             network=ref.network_id,
             subnetwork=ref.subnetwork_id,
             delete_swg_autogen_router_on_destroy=True,
-            labels=labels,
             # The policy comes with `gateway_security_policy`; the rules need not
             # exist first (until they do, the gateway denies). The proxy-only subnet and the NAT must, or
             # the gateway fails or creates a NAT of its own with addresses nobody allowlisted.

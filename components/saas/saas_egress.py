@@ -29,6 +29,7 @@ from components.saas.secret_store import (
     GcpApiKeyStore,
     GcpApiKeyStoreArgs,
 )
+from components.tagging import tagged
 
 EgressFirewall = AwsEgressFirewall | AzureEgressFirewall | GcpEgressProxy
 
@@ -73,7 +74,7 @@ class SaasEgress(pulumi.ComponentResource):
     """GCP: the HTTPS proxy the workload must use; None where routing sends traffic to the firewall."""
 
     def __init__(self, name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:SaasEgress", name, None, opts)
+        super().__init__("triplane:saas:SaasEgress", name, None, tagged(opts, args.tags))
         blocked = [h for h in args.hosts if not any(host_matches(a, h) for a in args.egress.allowed_hosts)]
         if blocked:
             raise ValueError(

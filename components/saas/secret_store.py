@@ -28,7 +28,6 @@ from typing import Any
 
 import pulumi
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import secretsmanager as aws_secretsmanager
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 from pulumi_aws.get_partition import get_partition_output
@@ -43,18 +42,15 @@ from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import secretmanager as gcp_secretmanager
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
+from components.keys import aws_key, aws_key_policy, gcp_key
 from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
-from components.tagging import gcp_labels
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
 VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
-KMS_ROTATION_PERIOD = "7776000s"  # 90 days
-
-
-def _data_opts(parent: pulumi.Resource, protect: bool, **kwargs: Any) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------- AWS
@@ -81,11 +77,10 @@ class AwsApiKeyStore(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: AwsApiKeyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AwsApiKeyStore", name, None, opts)
+        super().__init__("triplane:saas:AwsApiKeyStore", name, None, tagged(opts, args.tags))
         if not args.allowed_principals:
             raise ValueError(f"{name}: allowed_principals is empty; name who may assume the workload role")
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = get_caller_identity_output(opts=invoke)
         partition = get_partition_output(opts=invoke).partition
@@ -99,28 +94,20 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             description=f"Reads the API key of {name}; assumed by the use case's workload",
             assume_role_policy=json.dumps(_trust_policy(args.allowed_principals)),
             max_session_duration=3600,
-            tags=tags,
             opts=child,
         )
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-key",
+                parent=self,
                 description=f"Encrypts the API key of {name} in Secrets Manager",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=pulumi.Output.all(partition, identity.account_id, role.arn).apply(
-                    lambda v: json.dumps(_secret_key_policy(v[0], v[1], args.region, v[2]))
+                    lambda v: _secret_key_policy(v[0], v[1], args.region, v[2])
                 ),
-                tags=tags,
-                opts=_data_opts(self, args.protect_data),
-            )
-            aws_kms.Alias(
-                f"{name}-key-alias",
-                name=f"alias/{physical_name(name, 'api-key', kind='kms_alias')}",
-                target_key_id=key.key_id,
-                opts=child,
+                protect=args.protect_data,
+                alias=physical_name(name, "api-key", kind="kms_alias"),
             )
             key_arn = key.arn
         secret = aws_secretsmanager.Secret(
@@ -129,8 +116,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             description=args.description or f"Provider API key of {name}",
             kms_key_id=key_arn,
             recovery_window_in_days=30,
-            tags=tags,
-            opts=_data_opts(self, args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         aws_secretsmanager.SecretVersion(
             f"{name}-api-key-value",
@@ -179,28 +165,17 @@ def _trust_policy(principals: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _secret_key_policy(partition: str, account: str, region: str, role_arn: str) -> dict[str, Any]:
+def _secret_key_policy(partition: str, account: str, region: str, role_arn: str) -> str:
     """Account administrators manage the key; the workload role may decrypt through Secrets Manager only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministration",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "WorkloadDecryptViaSecretsManager",
-                "Effect": "Allow",
-                "Principal": {"AWS": role_arn},
-                "Action": "kms:Decrypt",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-            },
-        ],
+    workload_decrypts = {
+        "Sid": "WorkloadDecryptViaSecretsManager",
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
     }
+    return aws_key_policy(account, [workload_decrypts], partition=partition)
 
 
 def _secret_resource_policy(role_arn: str, deployer_arn: str) -> dict[str, Any]:
@@ -262,14 +237,13 @@ class AzureVaultDnsZone(pulumi.ComponentResource):
     zone_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AzureVaultDnsZoneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AzureVaultDnsZone", name, None, opts)
+        super().__init__("triplane:saas:AzureVaultDnsZone", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         zone = azure_privatedns.PrivateZone(
             f"{name}-zone",
             resource_group_name=args.network.resource_group_name,
             private_zone_name=VAULT_DNS_ZONE,
             location="Global",
-            tags=dict(args.tags),
             opts=child,
         )
         azure_privatedns.VirtualNetworkLink(
@@ -280,7 +254,6 @@ class AzureVaultDnsZone(pulumi.ComponentResource):
             virtual_network=azure_privatedns.SubResourceArgs(id=args.network.vnet_id),
             registration_enabled=False,
             location="Global",
-            tags=dict(args.tags),
             opts=child,
         )
         self.zone_id = zone.id
@@ -311,11 +284,10 @@ class AzureApiKeyStore(pulumi.ComponentResource):
     client_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AzureApiKeyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:AzureApiKeyStore", name, None, opts)
+        super().__init__("triplane:saas:AzureApiKeyStore", name, None, tagged(opts, args.tags))
         if not 3 <= len(args.vault_name) <= 24:
             raise ValueError(f"{name}: Key Vault name {args.vault_name!r} must have 3 to 24 characters")
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
         network = args.network
         client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
@@ -324,7 +296,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             resource_group_name=network.resource_group_name,
             location=network.location,
             resource_name_=physical_name(name, "workload"),
-            tags=tags,
             opts=child,
         )
         vault = azure_keyvault.Vault(
@@ -347,8 +318,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 enabled_for_disk_encryption=False,
                 enabled_for_template_deployment=False,
             ),
-            tags=tags,
-            opts=_data_opts(self, args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         # Written through the management plane, which the disabled public data plane does not block.
         secret = azure_keyvault.Secret(
@@ -360,9 +330,8 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 value=pulumi.Output.secret(args.api_key),
                 content_type="text/plain",
             ),
-            tags=tags,
             # A deleted secret stays soft-deleted under purge protection and blocks its name for 90 days.
-            opts=_data_opts(
+            opts=stateful_opts(
                 self, args.protect_data, ignore_changes=["properties.value"] if args.external_rotation else None
             ),
         )
@@ -398,7 +367,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                     name="vault", private_link_service_id=vault.id, group_ids=["vault"]
                 )
             ],
-            tags=tags,
             opts=child,
         )
         azure_network.PrivateDnsZoneGroup(
@@ -468,9 +436,8 @@ class GcpApiKeyStore(pulumi.ComponentResource):
     kms_key_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: GcpApiKeyStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:saas:GcpApiKeyStore", name, None, opts)
+        super().__init__("triplane:saas:GcpApiKeyStore", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        labels = gcp_labels(dict(args.tags))
 
         account = gcp_serviceaccount.Account(
             f"{name}-workload",
@@ -491,21 +458,14 @@ class GcpApiKeyStore(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            ring = gcp_kms.KeyRing(
-                f"{name}-keyring",
+            key = gcp_key(
+                name,
+                parent=self,
                 project=args.project,
                 location=args.region,
-                name=physical_name(name, "saas", kind="gcp"),
-                opts=_data_opts(self, args.protect_data),
-            )
-            key = gcp_kms.CryptoKey(
-                f"{name}-key",
-                key_ring=ring.id,
-                name="api-key",
-                purpose="ENCRYPT_DECRYPT",
-                rotation_period=KMS_ROTATION_PERIOD,
-                labels=labels,
-                opts=_data_opts(self, args.protect_data),
+                ring_name=physical_name(name, "saas", kind="gcp"),
+                key_name="api-key",
+                protect=args.protect_data,
             )
             key_id = key.id
         agent = gcp_projects.ServiceIdentity(
@@ -536,8 +496,7 @@ class GcpApiKeyStore(pulumi.ComponentResource):
                     ]
                 )
             ),
-            labels=labels,
-            opts=_data_opts(self, args.protect_data, depends_on=[key_user]),
+            opts=stateful_opts(self, args.protect_data, depends_on=[key_user]),
         )
         gcp_secretmanager.SecretVersion(
             f"{name}-api-key-value",

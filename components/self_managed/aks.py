@@ -38,10 +38,14 @@ from pulumi_azure_native import monitor as azure_monitor
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
+from components.keys import azure_key
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import AzureNetworkRef
+from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import AksClusterRef
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
@@ -67,14 +71,6 @@ POD_CIDR = "172.18.0.0/16"
 
 
 @dataclass
-class AksSystemNodes:
-    machine_type: str = "Standard_D4ds_v5"
-    min_nodes: int = 2
-    max_nodes: int = 3
-    disk_size_gb: int = 128
-
-
-@dataclass
 class AksClusterArgs:
     network: AzureNetworkRef
     version: str
@@ -82,7 +78,7 @@ class AksClusterArgs:
     api_authorized_cidrs: Sequence[str] = ()
     deployer_principal: str | None = None
     """Entra ID object ID that deploys; the identity running `pulumi up` by default."""
-    system_nodes: AksSystemNodes = field(default_factory=AksSystemNodes)
+    system_nodes: SystemNodes = field(default_factory=lambda: SystemNodes.default("azure"))
     kms_key: tuple[str, str] | None = None
     """(key vault resource ID, key identifier with version) of an existing key."""
     vault_name: str | None = None
@@ -110,9 +106,9 @@ class AksCluster(pulumi.ComponentResource):
     """The deployer's RBAC Cluster Admin assignment; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:AksCluster", name, None, opts)
+        super().__init__("triplane:selfmanaged:AksCluster", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         network = args.network
         group = network.resource_group_name
         cluster_name = physical_name(name, kind="default")
@@ -150,7 +146,6 @@ class AksCluster(pulumi.ComponentResource):
             resource_group_name=group,
             location=network.location,
             resource_name_=f"{cluster_name}-control-plane",
-            tags=args.tags,
             opts=child,
         )
         grants = [
@@ -185,17 +180,18 @@ class AksCluster(pulumi.ComponentResource):
                 location=network.location,
                 vault_name=args.vault_name or physical_name(name, "kms", kind="key_vault"),
                 properties=vault_properties,
-                tags=args.tags,
                 opts=data,
             )
-            key = azure_keyvault.Key(
+            key = azure_key(
                 f"{name}-key",
+                parent=self,
                 resource_group_name=group,
                 vault_name=vault.name,
                 key_name="kubernetes-secrets",
-                properties={"kty": "RSA", "key_size": 2048, "key_ops": ["encrypt", "decrypt", "wrapKey", "unwrapKey"]},
-                tags=args.tags,
-                opts=data,
+                protect=args.protect_data,
+                key_size=2048,
+                key_ops=["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+                rotate=False,
             )
             vault_id = vault.id
             key_uri = key.key_uri_with_version
@@ -224,7 +220,6 @@ class AksCluster(pulumi.ComponentResource):
                 resource_group_name=group,
                 location=network.location,
                 resource_name_=f"{cluster_name}-kubelet",
-                tags=args.tags,
                 opts=child,
             )
             cluster_after += [
@@ -327,7 +322,6 @@ class AksCluster(pulumi.ComponentResource):
             security_profile=security_profile,
             oidc_issuer_profile={"enabled": True},
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
         )
 
@@ -338,7 +332,6 @@ class AksCluster(pulumi.ComponentResource):
             workspace_name=f"{cluster_name}-logs",
             sku={"name": "PerGB2018"},
             retention_in_days=args.log_retention_days,
-            tags=args.tags,
             opts=data,
         )
         azure_monitor.DiagnosticSetting(

@@ -33,16 +33,18 @@ from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import efs as aws_efs
 from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
-from pulumi_aws import kms as aws_kms
 from pulumi_aws import vpc as aws_vpc
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 from pulumi_aws.get_partition import get_partition_output
 
-from components.log_key import log_key_policy
+from components.keys import aws_key, log_key_policy
 from components.naming import physical_name
 from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
 from components.network.refs import AwsNetworkRef
+from components.self_managed.nodes import SystemNodes, eks_launch_template
 from components.self_managed.refs import EksClusterRef
+from components.stateful import stateful_opts
+from components.tagging import tagged
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 INTERFACE_ENDPOINTS = (
@@ -66,14 +68,6 @@ NODE_POLICIES = (
 
 
 @dataclass
-class SystemNodePool:
-    machine_type: str = "m6i.large"
-    min_nodes: int = 2
-    max_nodes: int = 3
-    disk_size_gb: int = 100
-
-
-@dataclass
 class EksClusterArgs:
     network: AwsNetworkRef
     version: str
@@ -83,7 +77,7 @@ class EksClusterArgs:
     """Private ranges a deploy runner inside the network (or a connected one) reaches the API from."""
     deployer_principal: str | None = None
     """IAM role or user ARN that deploys; the caller's role (not its session) by default."""
-    system_nodes: SystemNodePool = field(default_factory=SystemNodePool)
+    system_nodes: SystemNodes = field(default_factory=lambda: SystemNodes.default("aws"))
     service_endpoints: bool = True
     """Create the VPC endpoints private nodes need (a VPC without a NAT path has none)."""
     interface_endpoints: AwsInterfaceEndpoints | None = None
@@ -149,9 +143,9 @@ class EksCluster(pulumi.ComponentResource):
     efs_file_system_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:EksCluster", name, None, opts)
+        super().__init__("triplane:selfmanaged:EksCluster", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        data = stateful_opts(self, args.protect_data)
         network = args.network
         region = network.region
         cluster_name = physical_name(name, kind="default")
@@ -161,16 +155,14 @@ class EksCluster(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            key = aws_kms.Key(
+            key = aws_key(
                 f"{name}-key",
+                parent=self,
                 description=f"Secrets and control-plane logs of EKS cluster {cluster_name}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
                 policy=identity.account_id.apply(
                     lambda account: log_key_policy(account, region, [log_group_name], logs_sid="ControlPlaneLogs")
                 ),
-                tags=args.tags,
-                opts=data,
+                protect=args.protect_data,
             )
             key_arn = key.arn
         log_group = aws_cloudwatch.LogGroup(
@@ -178,14 +170,12 @@ class EksCluster(pulumi.ComponentResource):
             name=log_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=key_arn,
-            tags=args.tags,
             opts=data,
         )
 
         cluster_role = aws_iam.Role(
             f"{name}-cluster-role",
             assume_role_policy=_role_trust("eks.amazonaws.com"),
-            tags=args.tags,
             opts=child,
         )
         cluster_policy = aws_iam.RolePolicyAttachment(
@@ -197,7 +187,6 @@ class EksCluster(pulumi.ComponentResource):
         node_role = aws_iam.Role(
             f"{name}-node-role",
             assume_role_policy=_role_trust("ec2.amazonaws.com"),
-            tags=args.tags,
             opts=child,
         )
         node_policies = [
@@ -233,7 +222,6 @@ class EksCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=args.protect_data,
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, log_group]),
         )
         cluster_sg = cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
@@ -252,7 +240,6 @@ class EksCluster(pulumi.ComponentResource):
                 addon_name=addon_name,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
-                tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
                 **extra,
             )
@@ -263,28 +250,12 @@ class EksCluster(pulumi.ComponentResource):
         identity_agent = addon("eks-pod-identity-agent", [])
         node_prerequisites: list[pulumi.Resource] = [cni, proxy, identity_agent, *node_policies, *endpoints]
 
-        system_template = aws_ec2.LaunchTemplate(
+        system_template = eks_launch_template(
             f"{name}-system-lt",
+            parent=self,
             name=f"{cluster_name}-system",
-            block_device_mappings=[
-                {
-                    "device_name": "/dev/xvda",
-                    "ebs": {
-                        "volume_size": args.system_nodes.disk_size_gb,
-                        "volume_type": "gp3",
-                        "encrypted": "true",
-                        "delete_on_termination": "true",
-                    },
-                }
-            ],
-            metadata_options={
-                "http_endpoint": "enabled",
-                "http_tokens": "required",
-                "http_put_response_hop_limit": 1,
-            },
-            update_default_version=True,
+            volumes=[("/dev/xvda", args.system_nodes.disk_size_gb)],
             tags=args.tags,
-            opts=child,
         )
         system_nodes = aws_eks.NodeGroup(
             f"{name}-system",
@@ -303,7 +274,6 @@ class EksCluster(pulumi.ComponentResource):
             launch_template={"id": system_template.id, "version": system_template.latest_version.apply(str)},
             labels={"triplane.io/node-pool": "system"},
             update_config={"max_unavailable": 1},
-            tags=args.tags,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=node_prerequisites, ignore_changes=["scalingConfig.desiredSize"]
             ),
@@ -314,7 +284,6 @@ class EksCluster(pulumi.ComponentResource):
             name,
             "ebs-csi",
             "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
-            args.tags,
             key_arn,
         )
         # The system nodes wait for the identity agent, so the CSI drivers that use pod identity do too.
@@ -329,7 +298,6 @@ class EksCluster(pulumi.ComponentResource):
         autoscaler_role = aws_iam.Role(
             f"{name}-autoscaler-role",
             assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
-            tags=args.tags,
             opts=child,
         )
         aws_iam.RolePolicy(
@@ -344,7 +312,6 @@ class EksCluster(pulumi.ComponentResource):
             namespace="kube-system",
             service_account="cluster-autoscaler",
             role_arn=autoscaler_role.arn,
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[identity_agent]),
         )
 
@@ -352,7 +319,7 @@ class EksCluster(pulumi.ComponentResource):
         if args.shared_cache:
             self.efs_file_system_id = self._efs(name, args, cluster_sg, key_arn, data)
             efs_role = self._pod_role(
-                name, "efs-csi", "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy", args.tags
+                name, "efs-csi", "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
             )
             addon(
                 "aws-efs-csi-driver",
@@ -396,7 +363,6 @@ class EksCluster(pulumi.ComponentResource):
                 from_port=443,
                 to_port=443,
                 description="Kubernetes API from the deploy runner",
-                tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -411,7 +377,6 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             principal_arn=principal,
             type="STANDARD",
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return aws_eks.AccessPolicyAssociation(
@@ -444,7 +409,7 @@ class EksCluster(pulumi.ComponentResource):
                     service_name=f"com.amazonaws.{network.region}.s3",
                     vpc_endpoint_type="Gateway",
                     route_table_ids=list(network.private_route_table_ids),
-                    tags={**args.tags, "Name": f"{name}-s3"},
+                    tags={"Name": f"{name}-s3"},
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )
@@ -455,14 +420,12 @@ class EksCluster(pulumi.ComponentResource):
         name: str,
         role: str,
         managed_policy: str,
-        tags: dict[str, str],
         kms_key_arn: pulumi.Input[str] | None = None,
     ) -> aws_iam.Role:
         """A role for one add-on's service account, assumed through EKS Pod Identity."""
         pod_role = aws_iam.Role(
             f"{name}-{role}-role",
             assume_role_policy=_role_trust("pods.eks.amazonaws.com"),
-            tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws_iam.RolePolicyAttachment(
@@ -493,7 +456,7 @@ class EksCluster(pulumi.ComponentResource):
             vpc_id=args.network.vpc_id,
             description="NFS from EKS nodes to the model-cache file system",
             egress=[],
-            tags={**args.tags, "Name": f"{name}-efs"},
+            tags={"Name": f"{name}-efs"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws_vpc.SecurityGroupIngressRule(
@@ -504,7 +467,6 @@ class EksCluster(pulumi.ComponentResource):
             from_port=2049,
             to_port=2049,
             description="EKS nodes",
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         file_system = aws_efs.FileSystem(
@@ -513,7 +475,7 @@ class EksCluster(pulumi.ComponentResource):
             kms_key_id=key_arn,
             performance_mode="generalPurpose",
             throughput_mode="elastic",
-            tags={**args.tags, "Name": f"{name}-model-cache"},
+            tags={"Name": f"{name}-model-cache"},
             opts=data,
         )
         for index, subnet in enumerate(args.network.app_subnet_ids):

@@ -30,26 +30,18 @@ from pulumi_gcp import organizations as gcp_organizations
 from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
+from components.keys import gcp_key
 from components.naming import physical_name
 from components.network import layout
 from components.network.refs import GcpNetworkRef
+from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import GkeClusterRef
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Image pulls are granted per repository by the environment's image cache, not project-wide."""
 DEPLOYER_ROLE = "roles/container.admin"
-KEY_ROTATION = "7776000s"
-"""90 days."""
-
-
-@dataclass
-class GkeSystemNodes:
-    machine_type: str = "e2-standard-4"
-    min_nodes: int = 1
-    max_nodes: int = 3
-    disk_size_gb: int = 100
 
 
 @dataclass
@@ -62,7 +54,7 @@ class GkeClusterArgs:
     """Private ranges a deploy runner inside the network (or a connected one) reaches the API from."""
     deployer_principal: str | None = None
     """IAM member that deploys; the identity running `pulumi up` by default."""
-    system_nodes: GkeSystemNodes = field(default_factory=GkeSystemNodes)
+    system_nodes: SystemNodes = field(default_factory=lambda: SystemNodes.default("gcp"))
     shared_cache: bool = False
     """Turn on the Filestore CSI driver (`standard-rwx` ReadWriteMany caches)."""
     kms_key: str | None = None
@@ -130,9 +122,8 @@ class GkeCluster(pulumi.ComponentResource):
     """The deployer's Kubernetes Engine Admin grant; the kubeconfig waits for it."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:GkeCluster", name, None, opts)
+        super().__init__("triplane:selfmanaged:GkeCluster", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         network = args.network
         project, region = network.project, network.region
         cluster_name = physical_name(name, kind="gke")
@@ -141,15 +132,14 @@ class GkeCluster(pulumi.ComponentResource):
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
-            ring = gcp_kms.KeyRing(f"{name}-keyring", name=cluster_name, location=region, project=project, opts=data)
-            key = gcp_kms.CryptoKey(
-                f"{name}-key",
-                name=f"{cluster_name}-secrets",
-                key_ring=ring.id,
-                purpose="ENCRYPT_DECRYPT",
-                rotation_period=KEY_ROTATION,
-                labels=labels,
-                opts=data,
+            key = gcp_key(
+                name,
+                parent=self,
+                project=project,
+                location=region,
+                ring_name=cluster_name,
+                key_name=f"{cluster_name}-secrets",
+                protect=args.protect_data,
             )
             key_id = key.id
         # The GKE and Compute Engine service agents exist only once created: create them, then grant.
@@ -248,7 +238,6 @@ class GkeCluster(pulumi.ComponentResource):
                 "gcp_filestore_csi_driver_config": {"enabled": args.shared_cache},
             },
             deletion_protection=args.protect_data,
-            resource_labels=labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, *roles]),
         )
         system = args.system_nodes

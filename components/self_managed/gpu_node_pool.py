@@ -27,15 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
-from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import eks as aws_eks
 from pulumi_azure_native import containerservice as azure_containerservice
 from pulumi_gcp import container as gcp_container
 
 from components.naming import physical_name
+from components.self_managed.nodes import eks_launch_template
 from components.self_managed.refs import AksClusterRef, ClusterRef, EksClusterRef, GkeClusterRef
 from components.self_managed.sizing import GPUS
-from components.tagging import gcp_labels
+from components.tagging import gcp_labels, tagged
 
 GPU_TYPE_LABEL = "triplane.io/gpu-type"
 CAPACITY_LABEL = "triplane.io/capacity-type"
@@ -82,7 +82,7 @@ class GpuNodePool(pulumi.ComponentResource):
     """Labels that select this pool's nodes."""
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:GpuNodePool", name, None, opts)
+        super().__init__("triplane:selfmanaged:GpuNodePool", name, None, tagged(opts, args.tags))
         if args.min_nodes > args.max_nodes:
             raise ValueError(f"{name}: min_nodes {args.min_nodes} exceeds max_nodes {args.max_nodes}")
         if args.gpu_type not in GPUS:
@@ -106,36 +106,15 @@ class GpuNodePool(pulumi.ComponentResource):
         self, name: str, cloud_name: str, args: GpuNodePoolArgs, cluster: EksClusterRef, labels: dict[str, str]
     ) -> pulumi.Output[str]:
         tags = {**args.tags, "Name": cloud_name}
-        template = aws_ec2.LaunchTemplate(
+        template = eks_launch_template(
             f"{name}-lt",
+            parent=self,
             name=cloud_name,
             description=f"GPU nodes ({args.gpu_type}) for Triplane model servers",
             # Bottlerocket boots from /dev/xvda and keeps images and pod storage on /dev/xvdb.
-            block_device_mappings=[
-                {
-                    "device_name": device,
-                    "ebs": {
-                        "volume_size": size,
-                        "volume_type": "gp3",
-                        "encrypted": "true",
-                        "delete_on_termination": "true",
-                    },
-                }
-                for device, size in (("/dev/xvda", BOTTLEROCKET_OS_VOLUME_GB), ("/dev/xvdb", args.disk_size_gb))
-            ],
-            metadata_options={
-                "http_endpoint": "enabled",
-                "http_tokens": "required",
-                "http_put_response_hop_limit": 1,
-                "instance_metadata_tags": "disabled",
-            },
-            tag_specifications=[
-                {"resource_type": "instance", "tags": tags},
-                {"resource_type": "volume", "tags": tags},
-            ],
-            update_default_version=True,
+            volumes=[("/dev/xvda", BOTTLEROCKET_OS_VOLUME_GB), ("/dev/xvdb", args.disk_size_gb)],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            tag_nodes=True,
         )
         group = aws_eks.NodeGroup(
             f"{name}-nodes",
@@ -156,7 +135,6 @@ class GpuNodePool(pulumi.ComponentResource):
             labels=labels,
             taints=[{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
             update_config={"max_unavailable": 1},
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(cluster.depends_on),
@@ -250,7 +228,6 @@ class GpuNodePool(pulumi.ComponentResource):
             node_labels=labels,
             node_taints=["sku=gpu:NoSchedule"],
             upgrade_settings={"max_surge": "1"},
-            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
             **extra,
         )

@@ -44,6 +44,7 @@ from components.self_managed.engines import (
 )
 from components.self_managed.weights import DownloadJobArgs, WeightsDownload, dns_egress_rule, download_job
 from components.self_managed.weights_import import ImportJobArgs, WeightsImport, import_job
+from components.stateful import stateful_opts
 
 GRACEFUL_TERMINATION_SECONDS = 90
 TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30
@@ -195,7 +196,7 @@ class TgiService(pulumi.ComponentResource):
                 "labels": {**args.tags, **namespace_labels(engine)},
             },
             # Deleting a namespace deletes the cache claim in it: protected with the claim.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+            opts=stateful_opts(self, args.protect_data),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
 
@@ -254,12 +255,7 @@ class TgiService(pulumi.ComponentResource):
                 f"{name}-cache",
                 metadata=claim_meta,
                 spec=claim_spec,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[namespace],
-                    protect=args.protect_data,
-                    retain_on_delete=args.protect_data,
-                ),
+                opts=stateful_opts(self, args.protect_data, depends_on=[namespace]),
             )
             claim.append(cache_claim)
         image = args.image

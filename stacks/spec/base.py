@@ -8,15 +8,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
 
 from components.saas.providers import check_host
+from policies.taxonomy import CLASSIFICATIONS
 
 DataClassification = Literal["public", "internal", "confidential", "restricted"]
 Pattern = Literal["saas", "cloud-managed", "self-managed"]
+"""Both literals spell out `policies.taxonomy`'s CLASSIFICATIONS and PATTERNS for type checkers (a test checks)."""
 Cloud = Literal["aws", "azure", "gcp"]
 
 Host = Annotated[str, AfterValidator(check_host)]
 """A host or `*.` pattern for an egress allowlist: every such field of the spec is this type."""
 
-CLASSIFICATION_RANK: dict[str, int] = {"public": 0, "internal": 1, "confidential": 2, "restricted": 3}
+CLASSIFICATION_RANK: dict[str, int] = {name: rank for rank, name in enumerate(CLASSIFICATIONS)}
 
 # A use-case or environment name becomes part of every cloud resource name, so it follows the
 # strictest rule among them: a DNS-1123 label (lowercase letters, digits, hyphens), short enough

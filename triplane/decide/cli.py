@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from policies.taxonomy import CLASSIFICATIONS
 from stacks.spec import Environment, SpecError
 from triplane.decide.prices import PriceError, Prices, load_prices
 
@@ -106,7 +107,7 @@ def _token_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option(
     "--classification",
     "data_classification",
-    type=click.Choice(["public", "internal", "confidential", "restricted"]),
+    type=click.Choice(CLASSIFICATIONS),
 )
 @click.option(
     "--residency", help="Geography the data must stay in: us, eu, uk, ch, ca, jp, au, in, br, kr, sg."

@@ -27,11 +27,10 @@ from pathlib import Path
 
 from components.network import layout
 from components.saas.providers import CATALOG
+from policies.taxonomy import CLASSIFICATIONS, PATTERNS
 from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from stacks.spec.clusters import KubernetesCluster
-from triplane.decide.policy import PATTERNS
 
-CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 CLASSIFICATION_COLOURS = {
     "public": ("#2e7d32", "#e8f5e9"),
     "internal": ("#1565c0", "#e3f2fd"),

@@ -1,22 +1,15 @@
-"""Which patterns a data classification allows: one table, used by `recommend`, `cost` and the advisor.
+"""Which patterns a data classification allows, for `recommend`, `cost` and the advisor.
 
-The line is drawn where data leaves infrastructure the organisation controls:
-- SaaS sends prompts to a third party's API over the internet (through the egress firewall);
-- cloud-managed keeps traffic on the cloud provider's private network, but the provider operates the
-  model service that processes it;
-- self-managed runs open models on GPUs the organisation operates (its cloud account or its own site).
+The table is `policies.taxonomy.ALLOWED_PATTERNS`, the one the policy packs enforce by default; this
+module adds why each refused pair is refused.
 """
 
 from __future__ import annotations
 
-PATTERNS = ("saas", "cloud-managed", "self-managed")
+from policies.taxonomy import ALLOWED_PATTERNS as ALLOWED
+from policies.taxonomy import PATTERNS
 
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "public": PATTERNS,
-    "internal": PATTERNS,
-    "confidential": ("cloud-managed", "self-managed"),
-    "restricted": ("self-managed",),
-}
+__all__ = ["ALLOWED", "PATTERNS", "allowed", "why_not"]
 
 WHY_NOT: dict[tuple[str, str], str] = {
     ("confidential", "saas"): (
