@@ -130,7 +130,7 @@ def azure_key(
     Leave `rotate` on unless the key's user pins one key version (AKS KMS etcd encryption takes a
     versioned key ID, so a version that expires would lock the cluster out of its secrets).
     """
-    properties: dict[str, Any] = {"kty": "RSA", "key_size": key_size}
+    properties: Any = {"kty": "RSA", "key_size": key_size}
     if key_ops is not None:
         properties["key_ops"] = list(key_ops)
     if rotate:

@@ -50,20 +50,21 @@ def eks_launch_template(
     `tag_nodes` the instances and volumes launched carry `tags` too, kept out of instance metadata.
     The default version follows each change, so the node group rolls to it.
     """
-    metadata: dict[str, Any] = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
-    extra: dict[str, Any] = {}
+    metadata: Any = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
+    extra: Any = {}
     if description is not None:
         extra["description"] = description
     if tag_nodes:
         metadata["instance_metadata_tags"] = "disabled"
         extra["tag_specifications"] = [{"resource_type": kind, "tags": dict(tags)} for kind in ("instance", "volume")]
+    devices: Any = [
+        {"device_name": device, "ebs": {"volume_size": size, "volume_type": "gp3", **ENCRYPTED_DISPOSABLE}}
+        for device, size in volumes
+    ]
     return aws_ec2.LaunchTemplate(
         resource_name,
         name=name,
-        block_device_mappings=[
-            {"device_name": device, "ebs": {"volume_size": size, "volume_type": "gp3", **ENCRYPTED_DISPOSABLE}}
-            for device, size in volumes
-        ],
+        block_device_mappings=devices,
         metadata_options=metadata,
         update_default_version=True,
         tags=dict(tags),
