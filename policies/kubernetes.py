@@ -30,6 +30,7 @@ from policies.common import (
     stack_policy,
     truthy,
 )
+from policies.taxonomy import SHARED
 
 POD = "kubernetes:core/v1:Pod"
 TEMPLATED = (
@@ -425,7 +426,7 @@ def _namespace_of(resource: Res) -> str:
 def _is_use_case_object(resource: Res) -> bool:
     labels = get(resource.props, "metadata.labels") or {}
     value = labels.get(f"{K8S_LABEL_PREFIX}use-case")
-    return bool(value) and value != "shared"
+    return bool(value) and value != SHARED
 
 
 def _network_policies(resources: list[Res], cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:

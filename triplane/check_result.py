@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.deployability import Need
+from policies.taxonomy import SHARED
 from triplane.plan import Plan, PlannedResource, reveal
 from triplane.runtime import render as render_runtime
 from triplane.runtime import to_json as runtime_json
 
 CHECK_FORMAT = "triplane-check/1"
-SHARED = "shared"
 STACK_LEVEL = "(stack)"
 
 
