@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
 from components.gcp_apis import ProjectApis, enable_apis_for_stack
 from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
@@ -74,9 +72,3 @@ def aws_interface_endpoints(ctx: StackContext, network: AwsNetworkRef) -> AwsInt
             opts=ctx.opts("aws"),
         ),
     )
-
-
-def cloud_api_paths(ctx: StackContext, cloud: str, network: Any) -> None:
-    """What every network of `cloud` gets, whatever its use cases: the private path to the cloud's APIs."""
-    if cloud == "gcp" and isinstance(network, GcpNetworkRef):
-        google_apis_for(ctx, network)

@@ -12,55 +12,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 from pulumi_kubernetes import provider as k8s_provider
 
-from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
-from components.image_cache.azure import AcrCache, AcrCacheArgs
-from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
-from components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream, cluster_autoscaler
+from components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
 from components.self_managed import sizing
 from components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
-from components.self_managed.aks import AksCluster, AksClusterArgs
-from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
-from components.self_managed.eks import EksCluster, EksClusterArgs
-from components.self_managed.gke import GkeCluster, GkeClusterArgs
 from components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.self_managed.nodes import SYSTEM_MACHINES, SystemNodes
 from components.self_managed.refs import ClusterRef
-from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
 from components.tagging import k8s_labels
-from stacks.cloud_apis import aws_interface_endpoints
+from stacks.clouds import SEAMS
+from stacks.clouds.seam import InCluster
 from stacks.context import StackContext
-from stacks.secrets import require_secret
 from stacks.spec import KubernetesCluster
 from stacks.spec.self_managed import SelfManagedUseCase, addons_needed
 
-INTERNAL_LOAD_BALANCER: dict[str, dict[str, str]] = {
-    "aws": {
-        "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-    },
-    "azure": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
-    "gcp": {"networking.gke.io/load-balancer-type": "Internal"},
-}
-CACHE_CLASSES: dict[str, tuple[str, str]] = {
-    "gcp": ("standard-rwo", "standard-rwx"),
-    "azure": ("managed-csi-premium", "azurefile-csi-premium"),
-}
-"""(ReadWriteOnce, ReadWriteMany) storage classes the cloud's clusters bring; EKS gets Triplane's."""
 UPSTREAM = "upstream"
 """An existing cluster's `registry` when its nodes pull from the public registries themselves."""
-DEVICE_PLUGIN_INSTALLED_BY = {"aws": "bottlerocket", "azure": "triplane", "gcp": "gke"}
-"""Who runs the NVIDIA device plugin on a new cluster's GPU nodes: EKS GPU pools use Bottlerocket's NVIDIA
-AMI, which has it built in; AKS GPU pools have only the driver; GKE installs the plugin with the driver
-(`gpu_driver_version` on its pools)."""
-
-
 @dataclass
 class ClusterHandle:
     """What a model server needs from its cluster, whichever way the cluster came to be."""
@@ -124,7 +95,8 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             context=existing.kubeconfig_context,
             kubeconfig=existing.kubeconfig_path,
         )
-        annotations = dict(INTERNAL_LOAD_BALANCER.get(existing.cloud or "", {}))
+        seam = SEAMS.get(existing.cloud or "")
+        annotations = dict(seam.load_balancer_annotations) if seam is not None else {}
         annotations.update(existing.load_balancer_annotations)
         handle = ClusterHandle(
             spec=spec,
@@ -145,84 +117,17 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         _addons(ctx, name, handle, set(existing.provides), labels, in_cluster)
         return handle
 
-    from stacks.networks import network_for
-
     assert spec.new is not None
     new = spec.new
     cloud = new.cloud
-    network = network_for(ctx, cloud)
+    seam = SEAMS[cloud]
     tags = ctx.tags()
     shared_cache = _needs_shared_cache(use_cases_on(ctx, spec.name))
     system = new.system_nodes
     system_nodes = SystemNodes(
         system.machine_type or SYSTEM_MACHINES[cloud], system.min, system.max, system.disk_size_gb
     )
-    component: EksCluster | GkeCluster | AksCluster
-    if cloud == "aws":
-        component = EksCluster(
-            name,
-            EksClusterArgs(
-                network=network,
-                version=spec.version,
-                api_access="authorized-networks" if new.api_access == "authorized-networks" else "private",
-                api_authorized_cidrs=list(new.api_authorized_cidrs),
-                deployer_cidrs=list(new.deployer.private_cidrs),
-                deployer_principal=new.deployer.principal,
-                system_nodes=system_nodes,
-                service_endpoints=new.service_endpoints == "create",
-                interface_endpoints=(
-                    aws_interface_endpoints(ctx, network) if new.service_endpoints == "create" else None
-                ),
-                shared_cache=shared_cache,
-                kms_key=new.kms_key,
-                log_retention_days=new.log_retention_days,
-                tags=tags,
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts("aws"),
-        )
-    elif cloud == "gcp":
-        component = GkeCluster(
-            name,
-            GkeClusterArgs(
-                network=network,
-                version=spec.version,
-                api_access=new.api_access,
-                api_authorized_cidrs=list(new.api_authorized_cidrs),
-                deployer_cidrs=list(new.deployer.private_cidrs),
-                deployer_principal=new.deployer.principal,
-                system_nodes=system_nodes,
-                shared_cache=shared_cache,
-                kms_key=new.kms_key,
-                tags=tags,
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts("gcp"),
-        )
-    else:
-        azure = ctx.environment.clouds.azure
-        resource_group = azure.resource_group if azure is not None else ""
-        key = (new.kms_key_vault, new.kms_key) if new.kms_key and new.kms_key_vault else None
-        registry = _azure_cache(ctx, network)
-        component = AksCluster(
-            name,
-            AksClusterArgs(
-                network=network,
-                version=spec.version,
-                api_access="authorized-networks" if new.api_access == "authorized-networks" else "private",
-                api_authorized_cidrs=list(new.api_authorized_cidrs),
-                deployer_principal=new.deployer.principal,
-                system_nodes=system_nodes,
-                kms_key=key,
-                vault_name=ctx.name(spec.name, resource_group, kind="key_vault"),
-                log_retention_days=new.log_retention_days,
-                registry_id=registry.registry_id,
-                registry_ready=registry.ready,
-                tags=tags,
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts("azure"),
-        )
+    component = seam.cluster(ctx, spec, system_nodes, shared_cache)
     # The kubeconfig is derived from the cluster's endpoint and the deployer's access grant, so the
     # provider already waits for both; a depends_on on the whole component would also wait for the
     # in-cluster children below, which wait for this provider: a cycle.
@@ -233,36 +138,17 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         provider=provider,
         ref=component.ref,
         component=component,
-        load_balancer_annotations=dict(INTERNAL_LOAD_BALANCER[cloud]),
+        load_balancer_annotations=dict(seam.load_balancer_annotations),
     )
-    handle.images = _image_source(ctx, name, component, network)
+    handle.images = seam.image_cache(ctx, name, component)
     labels = k8s_labels(tags)
     in_cluster = pulumi.ResourceOptions(parent=component, providers=[provider])
-    if DEVICE_PLUGIN_INSTALLED_BY[cloud] == "triplane":
+    if seam.device_plugin_installed_by == "triplane":
         _device_plugin(name, handle, labels, in_cluster, node_label="triplane.io/gpu-type")
     _addons(ctx, name, handle, set(), labels, in_cluster)
-    if isinstance(component, EksCluster):
-        # GKE and AKS scale their pools themselves; EKS node groups need the cluster autoscaler.
-        ClusterAutoscaler(
-            f"{name}-autoscaler",
-            ClusterAutoscalerArgs(
-                cluster_name=component.ref.name,
-                region=network.region,
-                image=handle.images.ref(cluster_autoscaler(spec.version)),
-                tags=labels,
-            ),
-            opts=in_cluster,
-        )
-        classes = CacheStorageClasses(
-            f"{name}-storage",
-            CacheStorageClassesArgs(
-                kms_key_arn=component.kms_key_arn, efs_file_system_id=component.efs_file_system_id, tags=labels
-            ),
-            opts=in_cluster,
-        )
-        handle.read_write_once, handle.read_write_many = classes.read_write_once, classes.read_write_many
-    else:
-        handle.read_write_once, handle.read_write_many = CACHE_CLASSES[cloud]
+    handle.read_write_once, handle.read_write_many = seam.cluster_extras(
+        ctx, component, InCluster(name=name, version=spec.version, images=handle.images, labels=labels, opts=in_cluster)
+    )
     return handle
 
 
@@ -295,87 +181,6 @@ def _addons(
         handle.addons = ClusterAddons(
             f"{name}-addons", ClusterAddonsArgs(install=install, images=handle.images, tags=labels), opts=opts
         )
-
-
-def _image_source(
-    ctx: StackContext, name: str, component: EksCluster | GkeCluster | AksCluster, network: Any
-) -> ImageSource:
-    """The cloud's cache, with what this cluster's nodes need to pull through it."""
-    if isinstance(component, EksCluster):
-        ecr = _aws_cache(ctx, network.region)
-        ecr.grant_pull(f"{name}-image-cache", component.ref.node_role_arn)
-        return ecr.source()
-    if isinstance(component, GkeCluster):
-        artifact = _gcp_cache(ctx, network.project, network.region)
-        member = pulumi.Output.from_input(component.ref.node_service_account).apply(
-            lambda email: f"serviceAccount:{email}"
-        )
-        artifact.grant_read(f"{name}-image-cache", member)
-        return artifact.source()
-    return _azure_cache(ctx, network).source()
-
-
-def _aws_cache(ctx: StackContext, region: str) -> EcrPullThroughCache:
-    """The account's ECR pull-through cache in the environment's region, created once."""
-
-    def build() -> EcrPullThroughCache:
-        aws = ctx.environment.clouds.aws
-        assert aws is not None
-        return EcrPullThroughCache(
-            f"{ctx.stack}-aws-images",
-            EcrPullThroughCacheArgs(
-                region=region,
-                environment=ctx.stack,
-                credentials={
-                    "docker.io": require_secret(aws.image_cache.docker_hub_secret),
-                    "ghcr.io": require_secret(aws.image_cache.ghcr_secret),
-                },
-                tags=ctx.tags(),
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts("aws"),
-        )
-
-    return ctx.shared(("image-cache", "aws"), build)
-
-
-def _azure_cache(ctx: StackContext, network: Any) -> AcrCache:
-    def build() -> AcrCache:
-        azure = ctx.environment.clouds.azure
-        assert azure is not None
-        return AcrCache(
-            f"{ctx.stack}-azure-images",
-            AcrCacheArgs(
-                network=network,
-                registry_name=ctx.name("images", azure.resource_group, kind="acr"),
-                tags=ctx.tags(),
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts("azure"),
-        )
-
-    return ctx.shared(("image-cache", "azure"), build)
-
-
-def _gcp_cache(ctx: StackContext, project: str, region: str) -> ArtifactRegistryCache:
-    def build() -> ArtifactRegistryCache:
-        gcp = ctx.environment.clouds.gcp
-        assert gcp is not None
-        keys = {"docker.io": gcp.image_cache.docker_hub_secret, "ghcr.io": gcp.image_cache.ghcr_secret}
-        return ArtifactRegistryCache(
-            f"{ctx.stack}-gcp-images",
-            ArtifactRegistryCacheArgs(
-                project=project,
-                region=region,
-                environment=ctx.stack,
-                credentials={host: require_secret(key) for host, key in keys.items() if key is not None},
-                tags=ctx.tags(),
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts("gcp"),
-        )
-
-    return ctx.shared(("image-cache", "gcp"), build)
 
 
 @dataclass(frozen=True)

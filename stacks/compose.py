@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import pulumi
 
-from stacks.cloud_apis import cloud_api_paths, register_gcp_apis
+from stacks.cloud_apis import register_gcp_apis
+from stacks.clouds import SEAMS
 from stacks.context import Endpoint, StackContext
-from stacks.networks import network_for
 from stacks.patterns import BUILDERS
 
 
 def compose(ctx: StackContext) -> dict[str, Endpoint]:
     """Register every resource of the environment; return each use case's endpoint."""
     register_gcp_apis(ctx)
-    for cloud in ("aws", "azure", "gcp"):
+    for cloud, seam in SEAMS.items():
         if getattr(ctx.environment.clouds, cloud) is not None:
-            cloud_api_paths(ctx, cloud, network_for(ctx, cloud))
+            seam.network(ctx)
+            seam.api_paths(ctx)
     endpoints: dict[str, Endpoint] = {}
     for use_case in ctx.environment.use_cases:
         endpoints[use_case.name] = BUILDERS[use_case.pattern](use_case, ctx)

@@ -25,15 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
-from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
-from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from components.saas.providers import check_host
-from components.saas.saas_egress import EgressFirewall, workload_service_account
+from components.saas.saas_egress import EgressFirewall
 from components.self_managed.weights import HUB_HOSTS
+from stacks.clouds import SEAMS, NetworkRef
 from stacks.context import StackContext
 from stacks.spec import Environment, SaasUseCase
 from stacks.spec.self_managed import SelfManagedUseCase
@@ -144,52 +140,14 @@ def owners_by_host(entries: Iterable[EgressEntry]) -> dict[str, list[str]]:
 
 def egress_for(ctx: StackContext, cloud: str) -> EgressFirewall:
     """The network's egress firewall, created once when the first workload needing it is built."""
-    from stacks.networks import network_for
-
-    return ctx.shared(("egress", cloud), lambda: _build(ctx, cloud, network_for(ctx, cloud)))
+    return ctx.shared(("egress", cloud), lambda: _build(ctx, cloud, SEAMS[cloud].network(ctx)))
 
 
-def egress_on(ctx: StackContext, cloud: str, network: Any) -> EgressFirewall:
+def egress_on(ctx: StackContext, cloud: str, network: NetworkRef) -> EgressFirewall:
     """`egress_for` with the network already known (tests pass a literal network ref)."""
     return ctx.shared(("egress", cloud), lambda: _build(ctx, cloud, network))
 
 
-def _build(ctx: StackContext, cloud: str, network: Any) -> EgressFirewall:
+def _build(ctx: StackContext, cloud: str, network: NetworkRef) -> EgressFirewall:
     entries = egress_allowlist(ctx.environment, cloud)
-    hosts = sorted({entry.host for entry in entries})
-    owners = owners_by_host(entries)
-    name = f"{ctx.prefix()}-egress"
-    tags = ctx.tags()
-    if isinstance(network, AwsNetworkRef):
-        return AwsEgressFirewall(
-            name,
-            AwsEgressFirewallArgs(
-                network=network, hosts=hosts, owners=owners, tags=tags, protect_data=ctx.protect_data
-            ),
-            opts=ctx.opts(cloud),
-        )
-    if isinstance(network, AzureNetworkRef):
-        return AzureEgressFirewall(
-            name,
-            AzureEgressFirewallArgs(
-                network=network, hosts=hosts, owners=owners, tags=tags, protect_data=ctx.protect_data
-            ),
-            opts=ctx.opts(cloud),
-        )
-    if isinstance(network, GcpNetworkRef):
-        accounts = [
-            workload_service_account(ctx.prefix(u), network.project) for u in saas_use_cases(ctx.environment, cloud)
-        ]
-        return GcpEgressProxy(
-            name,
-            GcpEgressProxyArgs(
-                network=network,
-                hosts=hosts,
-                owners=owners,
-                workload_service_accounts=accounts,
-                tags=tags,
-                protect_data=ctx.protect_data,
-            ),
-            opts=ctx.opts(cloud),
-        )
-    raise TypeError(f"no egress firewall for a {type(network).__name__}")
+    return SEAMS[cloud].egress(ctx, network, sorted({entry.host for entry in entries}), owners_by_host(entries))

@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_aws import provider as aws_provider
-from pulumi_azure_native import provider as azure_provider
-from pulumi_gcp import provider as gcp_provider
 
 from stacks.spec import Environment
 
 
 @dataclass(frozen=True)
 class Providers:
-    aws: aws_provider.Provider | None = None
-    azure: azure_provider.Provider | None = None
-    gcp: gcp_provider.Provider | None = None
+    by_cloud: Mapping[str, pulumi.ProviderResource] = field(default_factory=dict)
+    """Cloud name -> its provider, for every cloud under `clouds`."""
 
     def for_cloud(self, cloud: str) -> pulumi.ProviderResource:
-        provider = getattr(self, cloud)
+        provider = self.by_cloud.get(cloud)
         if provider is None:
             raise ValueError(f"no {cloud} provider: clouds.{cloud} is not configured")
         return provider
 
 
 def build_providers(stack: str, environment: Environment) -> Providers:
-    clouds = environment.clouds
-    return Providers(
-        aws=aws_provider.Provider(f"{stack}-aws", region=clouds.aws.region) if clouds.aws else None,
-        azure=azure_provider.Provider(f"{stack}-azure", location=clouds.azure.location) if clouds.azure else None,
-        gcp=(
-            gcp_provider.Provider(f"{stack}-gcp", project=clouds.gcp.project, region=clouds.gcp.region)
-            if clouds.gcp
-            else None
-        ),
-    )
+    from stacks.clouds import SEAMS  # the seams build with a StackContext, which holds these providers
+
+    built = {cloud: seam.provider(stack, environment) for cloud, seam in SEAMS.items()}
+    return Providers({cloud: provider for cloud, provider in built.items() if provider is not None})

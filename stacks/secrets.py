@@ -14,17 +14,10 @@ from stacks.spec.errors import ENVIRONMENT_KEY
 
 def secret_fields(environment: Environment) -> Iterator[tuple[str, str]]:
     """(field path, config key) for every secret the environment refers to."""
-    aws = environment.clouds.aws
-    if aws is not None and any(c.new is not None and c.new.cloud == "aws" for c in environment.kubernetes):
-        # ECR caches Docker Hub and GHCR only with credentials.
-        yield "clouds.aws.image_cache.docker_hub_secret", aws.image_cache.docker_hub_secret
-        yield "clouds.aws.image_cache.ghcr_secret", aws.image_cache.ghcr_secret
-    gcp = environment.clouds.gcp
-    if gcp is not None and any(c.new is not None and c.new.cloud == "gcp" for c in environment.kubernetes):
-        for field_name in ("docker_hub_secret", "ghcr_secret"):
-            key = getattr(gcp.image_cache, field_name)
-            if key is not None:
-                yield f"clouds.gcp.image_cache.{field_name}", key
+    from stacks.clouds import SEAMS  # the seams read secrets through `require_secret` below
+
+    for seam in SEAMS.values():
+        yield from seam.image_cache_secrets(environment)
     for i, use_case in enumerate(environment.use_cases):
         for field_name in type(use_case).model_fields:
             if field_name.endswith("_secret"):

@@ -8,6 +8,7 @@ that has the fault (a finding), so each fault would be caught again.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,8 @@ from components.self_managed.addons import (
 from components.self_managed.autoscaling import ActiveHours, QueueScaling, queue_query, scaled_object_spec
 from components.self_managed.model_server import ClientAccess, TgiService, TgiServiceArgs
 from policies.deployability import runtime_paths
-from stacks import clusters, program
+from stacks import program
+from stacks.clouds import SEAMS
 from stacks.spec import Environment, SpecError, validate_environment
 from stacks.spec.self_managed import SelfManagedUseCase
 from triplane.k8s_out import manifest, write_manifests
@@ -342,7 +344,7 @@ def test_aks_gets_addons_and_device_plugin() -> None:
 
 def test_a_gpu_cluster_without_its_device_plugin_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
     # As before: AKS taken to install its own plugin, which it does not.
-    monkeypatch.setitem(clusters.DEVICE_PLUGIN_INSTALLED_BY, "azure", "aks")
+    monkeypatch.setitem(SEAMS, "azure", dataclasses.replace(SEAMS["azure"], device_plugin_installed_by="aks"))
     plan = _plan(ENVIRONMENT)
     [finding] = unmet(plan, _env(ENVIRONMENT), "gpus")
     assert finding.startswith("Deployment chat/ts-chat needs nvidia.com/gpu announced on its nodes (a device plugin)")

@@ -268,6 +268,8 @@ class CloudManagedUseCase(UseCaseBase):
 
 
 _SERVICE = {"aws": "bedrock", "azure": "azure", "gcp": "vertex"}
+SERVICE_OF_CLOUD = {"aws": "bedrock", "azure": "azure-openai", "gcp": "vertex"}
+"""The managed-model service a use case on each cloud runs on (its seam's `managed_models` key)."""
 
 
 def _check_model(cloud: str, i: int, model: ManagedModel, allow_unlisted: bool = False) -> None:

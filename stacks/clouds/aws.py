@@ -1,0 +1,320 @@
+"""AWS: provider, VPC, Network Firewall, Secrets Manager, ECR pull-through cache, EKS and Bedrock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pulumi
+from pulumi_aws import provider as aws_provider
+
+from components.cloud_managed import (
+    BedrockAccess,
+    BedrockEndpoint,
+    BedrockEndpointArgs,
+    BedrockGuardrailArgs,
+    BedrockInvocationLogging,
+    BedrockInvocationLoggingArgs,
+    BedrockPrivateLink,
+    BedrockPrivateLinkArgs,
+    DeniedTopic,
+)
+from components.cloud_managed.bedrock_private_link import RUNTIME
+from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
+from components.images import ImageSource, cluster_autoscaler
+from components.network.aws import AwsNetwork, AwsNetworkArgs
+from components.network.refs import AwsNetworkRef
+from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+from components.saas.saas_egress import EgressFirewall
+from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.self_managed.eks import EksCluster, EksClusterArgs
+from components.self_managed.nodes import SystemNodes
+from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
+from stacks.cloud_apis import aws_interface_endpoints
+from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStorePath, NetworkRef
+from stacks.context import Endpoint, StackContext
+from stacks.secrets import require_secret
+from stacks.spec import Environment, KubernetesCluster, SaasUseCase
+from stacks.spec.cloud_managed import CloudManagedUseCase
+
+CLOUD = "aws"
+SAAS_ENDPOINTS = ("secretsmanager", "sts")
+"""Interface endpoints every AWS SaaS workload needs: its API key and its role's credentials."""
+CLOUD_MANAGED = "cloud-managed"
+
+
+def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | None:
+    aws = environment.clouds.aws
+    return aws_provider.Provider(f"{stack}-aws", region=aws.region) if aws else None
+
+
+def network(ctx: StackContext) -> AwsNetworkRef:
+    """The environment's VPC: created on first use and shared afterwards, or the existing one."""
+    return ctx.shared(("network", CLOUD), lambda: _network(ctx))
+
+
+def _network(ctx: StackContext) -> AwsNetworkRef:
+    aws = ctx.environment.clouds.aws
+    if aws is None:
+        raise ValueError("clouds.aws is not configured")
+    settings = aws.network
+    if settings.existing is not None:
+        return AwsNetworkRef(
+            region=aws.region,
+            vpc_id=settings.existing.vpc_id,
+            app_subnet_ids=list(settings.existing.app_subnet_ids),
+            application_cidrs=list(settings.existing.application_cidrs),
+        )
+    assert settings.new is not None
+    return AwsNetwork(
+        f"{ctx.stack}-{CLOUD}",
+        AwsNetworkArgs(
+            region=aws.region,
+            cidr=settings.new.cidr,
+            zones=settings.new.zones,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    ).ref
+
+
+def own(network: NetworkRef) -> AwsNetworkRef:
+    if not isinstance(network, AwsNetworkRef):
+        raise TypeError(f"an AWS resource needs an AWS network, not a {type(network).__name__}")
+    return network
+
+
+def api_paths(ctx: StackContext) -> None:
+    """Interface endpoints are added by the components needing them (`stacks.cloud_apis`)."""
+
+
+def egress(ctx: StackContext, network: NetworkRef, hosts: list[str], owners: dict[str, list[str]]) -> EgressFirewall:
+    return AwsEgressFirewall(
+        f"{ctx.prefix()}-egress",
+        AwsEgressFirewallArgs(
+            network=own(network), hosts=hosts, owners=owners, tags=ctx.tags(), protect_data=ctx.protect_data
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
+def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
+    return firewall.alert_log_group if isinstance(firewall, AwsEgressFirewall) else None
+
+
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStorePath:
+    """The workload reads its key and assumes its role from subnets without internet (the firewall drops
+    the public endpoints): both APIs answer inside the VPC."""
+    endpoints = aws_interface_endpoints(ctx, own(network))
+    for service in SAAS_ENDPOINTS:
+        endpoints.endpoint(service)
+    return KeyStorePath()
+
+
+def image_cache_secrets(environment: Environment) -> Iterator[tuple[str, str]]:
+    aws = environment.clouds.aws
+    if aws is not None and any(c.new is not None and c.new.cloud == CLOUD for c in environment.kubernetes):
+        # ECR caches Docker Hub and GHCR only with credentials.
+        yield "clouds.aws.image_cache.docker_hub_secret", aws.image_cache.docker_hub_secret
+        yield "clouds.aws.image_cache.ghcr_secret", aws.image_cache.ghcr_secret
+
+
+def _cache(ctx: StackContext, region: str) -> EcrPullThroughCache:
+    """The account's ECR pull-through cache in the environment's region, created once."""
+
+    def build() -> EcrPullThroughCache:
+        aws = ctx.environment.clouds.aws
+        assert aws is not None
+        return EcrPullThroughCache(
+            f"{ctx.stack}-aws-images",
+            EcrPullThroughCacheArgs(
+                region=region,
+                environment=ctx.stack,
+                credentials={
+                    "docker.io": require_secret(aws.image_cache.docker_hub_secret),
+                    "ghcr.io": require_secret(aws.image_cache.ghcr_secret),
+                },
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts(CLOUD),
+        )
+
+    return ctx.shared(("image-cache", CLOUD), build)
+
+
+def image_cache(ctx: StackContext, name: str, component: ClusterComponent) -> ImageSource:
+    assert isinstance(component, EksCluster)
+    ecr = _cache(ctx, network(ctx).region)
+    ecr.grant_pull(f"{name}-image-cache", component.ref.node_role_arn)
+    return ecr.source()
+
+
+def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNodes, shared_cache: bool) -> EksCluster:
+    new = spec.new
+    assert new is not None
+    vpc = network(ctx)
+    return EksCluster(
+        f"{ctx.stack}-{spec.name}",
+        EksClusterArgs(
+            network=vpc,
+            version=spec.version,
+            api_access="authorized-networks" if new.api_access == "authorized-networks" else "private",
+            api_authorized_cidrs=list(new.api_authorized_cidrs),
+            deployer_cidrs=list(new.deployer.private_cidrs),
+            deployer_principal=new.deployer.principal,
+            system_nodes=system_nodes,
+            service_endpoints=new.service_endpoints == "create",
+            interface_endpoints=aws_interface_endpoints(ctx, vpc) if new.service_endpoints == "create" else None,
+            shared_cache=shared_cache,
+            kms_key=new.kms_key,
+            log_retention_days=new.log_retention_days,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
+def cluster_extras(
+    ctx: StackContext, component: ClusterComponent, cluster: InCluster
+) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+    """GKE and AKS scale their pools themselves; EKS node groups need the cluster autoscaler. EKS brings
+    no storage class for the model cache: Triplane's (encrypted EBS, EFS) are its classes."""
+    assert isinstance(component, EksCluster)
+    ClusterAutoscaler(
+        f"{cluster.name}-autoscaler",
+        ClusterAutoscalerArgs(
+            cluster_name=component.ref.name,
+            region=network(ctx).region,
+            image=cluster.images.ref(cluster_autoscaler(cluster.version)),
+            tags=cluster.labels,
+        ),
+        opts=cluster.opts,
+    )
+    classes = CacheStorageClasses(
+        f"{cluster.name}-storage",
+        CacheStorageClassesArgs(
+            kms_key_arn=component.kms_key_arn, efs_file_system_id=component.efs_file_system_id, tags=cluster.labels
+        ),
+        opts=cluster.opts,
+    )
+    return classes.read_write_once, classes.read_write_many
+
+
+def _siblings(ctx: StackContext) -> list[CloudManagedUseCase]:
+    return [u for u in ctx.environment.use_cases if isinstance(u, CloudManagedUseCase) and u.cloud == CLOUD]
+
+
+def bedrock(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
+    """A Bedrock use case. Bedrock endpoints are shared per VPC (their policy holds one set of statements
+    per use case), invocation logging per region (union of destinations, longest retention)."""
+    vpc = network(ctx)
+    settings = use_case.bedrock_settings
+    siblings = _siblings(ctx)
+    region = vpc.region
+
+    def private_link() -> BedrockPrivateLink:
+        return BedrockPrivateLink(
+            f"{ctx.stack}-bedrock-privatelink",
+            BedrockPrivateLinkArgs(
+                network=vpc,
+                access=[
+                    BedrockAccess(
+                        model_ids=[m.id for m in u.models],
+                        principals=list(u.allowed_principals),
+                        guardrail=u.bedrock_settings.guardrail is not None,
+                    )
+                    for u in siblings
+                ],
+                services=sorted({RUNTIME, *(s for u in siblings for s in u.bedrock_settings.extra_endpoints)}),
+                allowed_security_group_ids=sorted(
+                    {g for u in siblings for g in u.bedrock_settings.allowed_security_groups}
+                ),
+                tags=ctx.tags(),
+            ),
+            opts=ctx.opts(CLOUD),
+        )
+
+    def invocation_logging() -> BedrockInvocationLogging | None:
+        destinations = sorted({d for u in siblings for d in u.bedrock_settings.logging.destinations})
+        if not destinations:
+            return None  # every use case in the region turned logging off explicitly
+        return BedrockInvocationLogging(
+            f"{ctx.stack}-bedrock-logging",
+            BedrockInvocationLoggingArgs(
+                region=region,
+                destinations=destinations,
+                retention_days=max(u.bedrock_settings.logging.retention_days for u in siblings),
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts(CLOUD),
+        )
+
+    link = ctx.shared((CLOUD_MANAGED, "bedrock-privatelink", CLOUD), private_link)
+    logging = ctx.shared((CLOUD_MANAGED, "bedrock-logging", region), invocation_logging)
+    guardrail = settings.guardrail
+    component = BedrockEndpoint(
+        ctx.prefix(use_case),
+        BedrockEndpointArgs(
+            network=vpc,
+            models=[m.id for m in use_case.models],
+            allowed_principals=list(use_case.allowed_principals),
+            kms_key=settings.kms_key,
+            tags=ctx.tags(use_case),
+            protect_data=ctx.protect_data,
+            guardrail=(
+                BedrockGuardrailArgs(
+                    content_filter_strength=guardrail.content_filter_strength,
+                    prompt_attack_strength=guardrail.prompt_attack_strength,
+                    denied_topics=[
+                        DeniedTopic(t.name, t.definition, list(t.examples)) for t in guardrail.denied_topics
+                    ],
+                    blocked_words=list(guardrail.blocked_words),
+                    profanity_filter=guardrail.profanity_filter,
+                    pii_entities=dict(guardrail.pii),
+                    blocked_input_message=guardrail.blocked_input_message,
+                    blocked_output_message=guardrail.blocked_output_message,
+                )
+                if guardrail is not None
+                else None
+            ),
+            private_link=link,
+            invocation_logging=logging,
+            logging_destinations=() if logging is None else ("cloudwatch", "s3"),
+        ),
+        opts=ctx.component_opts(CLOUD, use_case),
+    )
+    for principal in use_case.allowed_principals:
+        component.grant_invoke(principal)
+    return Endpoint(
+        pattern=CLOUD_MANAGED,
+        url=component.url,
+        auth="aws-iam",
+        identity=component.invoke_policy_arn,
+        logs=component.logs,
+    )
+
+
+SEAM = CloudSeam(
+    name=CLOUD,
+    provider=provider,
+    network=network,
+    api_paths=api_paths,
+    egress=egress,
+    egress_logs=egress_logs,
+    key_store=key_store,
+    image_cache_secrets=image_cache_secrets,
+    image_cache=image_cache,
+    cluster=cluster,
+    cluster_extras=cluster_extras,
+    load_balancer_annotations={
+        "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    },
+    device_plugin_installed_by="bottlerocket",
+    managed_models={"bedrock": bedrock},
+)
+"""EKS GPU pools use Bottlerocket's NVIDIA AMI, which has the device plugin built in."""

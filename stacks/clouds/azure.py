@@ -1,0 +1,259 @@
+"""Azure: provider, VNet, Azure Firewall, Key Vault, ACR cache, AKS and Azure OpenAI."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pulumi
+from pulumi_azure_native import provider as azure_provider
+
+from components.cloud_managed import (
+    AzureContentFilterArgs,
+    AzureOpenAIDeployment,
+    AzureOpenAIEndpoint,
+    AzureOpenAIEndpointArgs,
+    AzureOpenAIPrivateDns,
+    AzureOpenAIPrivateDnsArgs,
+)
+from components.image_cache.azure import AcrCache, AcrCacheArgs
+from components.images import ImageSource
+from components.naming import physical_name
+from components.network.azure import AzureNetwork, AzureNetworkArgs
+from components.network.refs import AzureNetworkRef
+from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
+from components.saas.saas_egress import EgressFirewall
+from components.saas.secret_store import VAULT_DNS_ZONE, AzureVaultDnsZone, AzureVaultDnsZoneArgs
+from components.self_managed.aks import AksCluster, AksClusterArgs
+from components.self_managed.nodes import SystemNodes
+from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStorePath, NetworkRef
+from stacks.context import Endpoint, StackContext
+from stacks.spec import Environment, KubernetesCluster, SaasUseCase
+from stacks.spec.cloud_managed import CloudManagedUseCase, version_upgrade
+
+CLOUD = "azure"
+CLOUD_MANAGED = "cloud-managed"
+
+
+def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | None:
+    azure = environment.clouds.azure
+    return azure_provider.Provider(f"{stack}-azure", location=azure.location) if azure else None
+
+
+def network(ctx: StackContext) -> AzureNetworkRef:
+    """The environment's VNet: created on first use and shared afterwards, or the existing one."""
+    return ctx.shared(("network", CLOUD), lambda: _network(ctx))
+
+
+def _network(ctx: StackContext) -> AzureNetworkRef:
+    azure = ctx.environment.clouds.azure
+    if azure is None:
+        raise ValueError("clouds.azure is not configured")
+    if azure.network.existing is not None:
+        existing = azure.network.existing
+        return AzureNetworkRef(
+            location=azure.location,
+            resource_group_name=azure.resource_group,
+            vnet_id=existing.vnet_id,
+            vnet_name=existing.vnet_id.rsplit("/", 1)[-1],
+            app_subnet_id=existing.app_subnet_id,
+            endpoint_subnet_id=existing.endpoint_subnet_id,
+            application_cidrs=list(existing.application_cidrs),
+        )
+    assert azure.network.new is not None
+    return AzureNetwork(
+        f"{ctx.stack}-{CLOUD}",
+        AzureNetworkArgs(
+            location=azure.location,
+            resource_group=azure.resource_group,
+            cidr=azure.network.new.cidr,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    ).ref
+
+
+def own(network: NetworkRef) -> AzureNetworkRef:
+    if not isinstance(network, AzureNetworkRef):
+        raise TypeError(f"an Azure resource needs an Azure network, not a {type(network).__name__}")
+    return network
+
+
+def api_paths(ctx: StackContext) -> None:
+    """Private endpoints are added by the components needing them."""
+
+
+def egress(ctx: StackContext, network: NetworkRef, hosts: list[str], owners: dict[str, list[str]]) -> EgressFirewall:
+    return AzureEgressFirewall(
+        f"{ctx.prefix()}-egress",
+        AzureEgressFirewallArgs(
+            network=own(network), hosts=hosts, owners=owners, tags=ctx.tags(), protect_data=ctx.protect_data
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
+def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
+    return firewall.log_workspace_id if isinstance(firewall, AzureEgressFirewall) else None
+
+
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStorePath:
+    """The VNet's one `privatelink.vaultcore.azure.net` zone, and the use case's Key Vault name."""
+    vnet = own(network)
+    zone = ctx.shared(
+        ("private-dns-zone", CLOUD, VAULT_DNS_ZONE),
+        lambda: AzureVaultDnsZone(
+            f"{ctx.prefix()}-vaultcore",
+            AzureVaultDnsZoneArgs(network=vnet, tags=ctx.tags()),
+            opts=ctx.opts(CLOUD),
+        ),
+    )
+    return KeyStorePath(vault_name=_vault_name(ctx, use_case), vault_dns_zone_id=zone.zone_id)
+
+
+def _vault_name(ctx: StackContext, use_case: SaasUseCase) -> str:
+    """Key Vault names are global: a short digest of the resource group keeps two tenants' `dev-chat` apart."""
+    azure = ctx.environment.clouds.azure
+    scope = f"{azure.resource_group}/{azure.location}" if azure else ""
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:5]
+    return physical_name(ctx.stack, use_case.name, digest, kind="key_vault")
+
+
+def image_cache_secrets(environment: Environment) -> Iterator[tuple[str, str]]:
+    """ACR's cache rules in use need no credentials."""
+    return iter(())
+
+
+def _cache(ctx: StackContext) -> AcrCache:
+    def build() -> AcrCache:
+        azure = ctx.environment.clouds.azure
+        assert azure is not None
+        return AcrCache(
+            f"{ctx.stack}-azure-images",
+            AcrCacheArgs(
+                network=network(ctx),
+                registry_name=ctx.name("images", azure.resource_group, kind="acr"),
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts(CLOUD),
+        )
+
+    return ctx.shared(("image-cache", CLOUD), build)
+
+
+def image_cache(ctx: StackContext, name: str, component: ClusterComponent) -> ImageSource:
+    """AKS pulls with the kubelet identity the cluster grants on the registry itself."""
+    return _cache(ctx).source()
+
+
+def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNodes, shared_cache: bool) -> AksCluster:
+    new = spec.new
+    assert new is not None
+    azure = ctx.environment.clouds.azure
+    resource_group = azure.resource_group if azure is not None else ""
+    key = (new.kms_key_vault, new.kms_key) if new.kms_key and new.kms_key_vault else None
+    vnet = network(ctx)
+    registry = _cache(ctx)
+    return AksCluster(
+        f"{ctx.stack}-{spec.name}",
+        AksClusterArgs(
+            network=vnet,
+            version=spec.version,
+            api_access="authorized-networks" if new.api_access == "authorized-networks" else "private",
+            api_authorized_cidrs=list(new.api_authorized_cidrs),
+            deployer_principal=new.deployer.principal,
+            system_nodes=system_nodes,
+            kms_key=key,
+            vault_name=ctx.name(spec.name, resource_group, kind="key_vault"),
+            log_retention_days=new.log_retention_days,
+            registry_id=registry.registry_id,
+            registry_ready=registry.ready,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
+def cluster_extras(
+    ctx: StackContext, component: ClusterComponent, cluster: InCluster
+) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+    """AKS scales its pools itself and brings the storage classes."""
+    return "managed-csi-premium", "azurefile-csi-premium"
+
+
+def azure_openai(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
+    """An Azure OpenAI use case; the OpenAI private DNS zone is shared per VNet."""
+    vnet = network(ctx)
+    settings = use_case.azure_settings
+    dns = ctx.shared(
+        (CLOUD_MANAGED, "azure-openai-dns", CLOUD),
+        lambda: AzureOpenAIPrivateDns(
+            f"{ctx.stack}-openai-dns",
+            AzureOpenAIPrivateDnsArgs(network=vnet, tags=ctx.tags()),
+            opts=ctx.opts(CLOUD),
+        ),
+    )
+    content_filter = settings.content_filter
+    component = AzureOpenAIEndpoint(
+        ctx.prefix(use_case),
+        AzureOpenAIEndpointArgs(
+            network=vnet,
+            deployments=[
+                AzureOpenAIDeployment(
+                    name=use_case.deployment_name(m),
+                    model=m.id,
+                    version=m.version,
+                    sku=m.sku or "Standard",
+                    capacity=m.capacity or 10,
+                )
+                for m in use_case.models
+            ],
+            allowed_principals=list(use_case.allowed_principals),
+            kms_key=settings.kms_key,
+            customer_managed_key=settings.customer_managed_key,
+            tags=ctx.tags(use_case),
+            protect_data=ctx.protect_data,
+            version_upgrade_option=version_upgrade(use_case, ctx.environment.tier),
+            content_filter=(
+                AzureContentFilterArgs(
+                    severity_threshold=content_filter.severity_threshold,
+                    prompt_shields=content_filter.prompt_shields,
+                    protected_material=content_filter.protected_material,
+                )
+                if content_filter is not None
+                else None
+            ),
+            allowed_outbound_fqdns=list(settings.allowed_outbound_fqdns),
+            log_workspace_id=settings.log_workspace_id,
+            log_retention_days=settings.log_retention_days,
+            private_dns=dns,
+        ),
+        opts=ctx.component_opts(CLOUD, use_case),
+    )
+    for principal in use_case.allowed_principals:
+        component.grant_invoke(principal)
+    return Endpoint(
+        pattern=CLOUD_MANAGED, url=component.url, auth="entra-id", identity=component.account_id, logs=component.logs
+    )
+
+
+SEAM = CloudSeam(
+    name=CLOUD,
+    provider=provider,
+    network=network,
+    api_paths=api_paths,
+    egress=egress,
+    egress_logs=egress_logs,
+    key_store=key_store,
+    image_cache_secrets=image_cache_secrets,
+    image_cache=image_cache,
+    cluster=cluster,
+    cluster_extras=cluster_extras,
+    load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+    device_plugin_installed_by="triplane",
+    managed_models={"azure-openai": azure_openai},
+)
+"""AKS GPU pools have only the driver: Triplane installs the NVIDIA device plugin."""

@@ -1,0 +1,258 @@
+"""Google Cloud: provider, VPC, Secure Web Proxy, Secret Manager, Artifact Registry cache, GKE and Vertex AI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pulumi
+from pulumi_gcp import provider as gcp_provider
+
+from components.cloud_managed import (
+    VertexEndpoint,
+    VertexEndpointArgs,
+    VertexProject,
+    VertexProjectArgs,
+    VpcServiceControlsArgs,
+)
+from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
+from components.images import ImageSource
+from components.network.gcp import GcpNetwork, GcpNetworkArgs
+from components.network.refs import GcpNetworkRef
+from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
+from components.saas.saas_egress import EgressFirewall, workload_service_account
+from components.self_managed.gke import GkeCluster, GkeClusterArgs
+from components.self_managed.nodes import SystemNodes
+from stacks.cloud_apis import google_apis_for
+from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStorePath, NetworkRef
+from stacks.context import Endpoint, StackContext
+from stacks.secrets import require_secret
+from stacks.spec import Environment, KubernetesCluster, SaasUseCase
+from stacks.spec.cloud_managed import CloudManagedUseCase
+
+CLOUD = "gcp"
+CLOUD_MANAGED = "cloud-managed"
+
+
+def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | None:
+    gcp = environment.clouds.gcp
+    return gcp_provider.Provider(f"{stack}-gcp", project=gcp.project, region=gcp.region) if gcp else None
+
+
+def network(ctx: StackContext) -> GcpNetworkRef:
+    """The environment's VPC: created on first use and shared afterwards, or the existing one."""
+    return ctx.shared(("network", CLOUD), lambda: _network(ctx))
+
+
+def _network(ctx: StackContext) -> GcpNetworkRef:
+    gcp = ctx.environment.clouds.gcp
+    if gcp is None:
+        raise ValueError("clouds.gcp is not configured")
+    if gcp.network.existing is not None:
+        existing = gcp.network.existing
+        return GcpNetworkRef(
+            project=gcp.project,
+            region=gcp.region,
+            network_id=existing.network,
+            subnetwork_id=existing.subnetwork,
+            application_cidrs=list(existing.application_cidrs),
+        )
+    assert gcp.network.new is not None
+    gke = any(c.new is not None and c.new.cloud == CLOUD for c in ctx.environment.kubernetes)
+    return GcpNetwork(
+        f"{ctx.stack}-{CLOUD}",
+        GcpNetworkArgs(project=gcp.project, region=gcp.region, cidr=gcp.network.new.cidr, gke_ranges=gke),
+        opts=ctx.opts(CLOUD),
+    ).ref
+
+
+def own(network: NetworkRef) -> GcpNetworkRef:
+    if not isinstance(network, GcpNetworkRef):
+        raise TypeError(f"a Google Cloud resource needs a Google Cloud network, not a {type(network).__name__}")
+    return network
+
+
+def api_paths(ctx: StackContext) -> None:
+    """Every Google Cloud network gets the private googleapis path, whatever patterns use it."""
+    google_apis_for(ctx, network(ctx))
+
+
+def egress(ctx: StackContext, network: NetworkRef, hosts: list[str], owners: dict[str, list[str]]) -> EgressFirewall:
+    vpc = own(network)
+    accounts = [
+        workload_service_account(ctx.prefix(u), vpc.project)
+        for u in ctx.environment.use_cases
+        if isinstance(u, SaasUseCase) and u.cloud == CLOUD
+    ]
+    return GcpEgressProxy(
+        f"{ctx.prefix()}-egress",
+        GcpEgressProxyArgs(
+            network=vpc,
+            hosts=hosts,
+            owners=owners,
+            workload_service_accounts=accounts,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
+def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
+    """The proxy logs to the project's Cloud Logging, which needs no reference."""
+    return None
+
+
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStorePath:
+    """Secret Manager answers on the network's private googleapis path (`api_paths`)."""
+    return KeyStorePath()
+
+
+def image_cache_secrets(environment: Environment) -> Iterator[tuple[str, str]]:
+    gcp = environment.clouds.gcp
+    if gcp is not None and any(c.new is not None and c.new.cloud == CLOUD for c in environment.kubernetes):
+        for field_name in ("docker_hub_secret", "ghcr_secret"):
+            key = getattr(gcp.image_cache, field_name)
+            if key is not None:
+                yield f"clouds.gcp.image_cache.{field_name}", key
+
+
+def _cache(ctx: StackContext, project: str, region: str) -> ArtifactRegistryCache:
+    def build() -> ArtifactRegistryCache:
+        gcp = ctx.environment.clouds.gcp
+        assert gcp is not None
+        keys = {"docker.io": gcp.image_cache.docker_hub_secret, "ghcr.io": gcp.image_cache.ghcr_secret}
+        return ArtifactRegistryCache(
+            f"{ctx.stack}-gcp-images",
+            ArtifactRegistryCacheArgs(
+                project=project,
+                region=region,
+                environment=ctx.stack,
+                credentials={host: require_secret(key) for host, key in keys.items() if key is not None},
+                tags=ctx.tags(),
+                protect_data=ctx.protect_data,
+            ),
+            opts=ctx.opts(CLOUD),
+        )
+
+    return ctx.shared(("image-cache", CLOUD), build)
+
+
+def image_cache(ctx: StackContext, name: str, component: ClusterComponent) -> ImageSource:
+    assert isinstance(component, GkeCluster)
+    vpc = network(ctx)
+    artifact = _cache(ctx, vpc.project, vpc.region)
+    member = pulumi.Output.from_input(component.ref.node_service_account).apply(
+        lambda email: f"serviceAccount:{email}"
+    )
+    artifact.grant_read(f"{name}-image-cache", member)
+    return artifact.source()
+
+
+def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNodes, shared_cache: bool) -> GkeCluster:
+    new = spec.new
+    assert new is not None
+    return GkeCluster(
+        f"{ctx.stack}-{spec.name}",
+        GkeClusterArgs(
+            network=network(ctx),
+            version=spec.version,
+            api_access=new.api_access,
+            api_authorized_cidrs=list(new.api_authorized_cidrs),
+            deployer_cidrs=list(new.deployer.private_cidrs),
+            deployer_principal=new.deployer.principal,
+            system_nodes=system_nodes,
+            shared_cache=shared_cache,
+            kms_key=new.kms_key,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
+def cluster_extras(
+    ctx: StackContext, component: ClusterComponent, cluster: InCluster
+) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+    """GKE scales its pools itself and brings the storage classes."""
+    return "standard-rwo", "standard-rwx"
+
+
+def vertex(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
+    """A Vertex AI use case; project settings are shared per project, the Google APIs endpoint is the
+    network's own (`stacks.cloud_apis`)."""
+    vpc = network(ctx)
+    settings = use_case.vertex_settings
+    access = google_apis_for(ctx, vpc)
+    if access is None:
+        raise ctx.error(
+            f"use_cases[{ctx.use_case_index(use_case)}].vertex.psc_address",
+            "the GCP network already exists, so name an unused internal IP for the Google APIs endpoint",
+        )
+    siblings = [u for u in ctx.environment.use_cases if isinstance(u, CloudManagedUseCase) and u.cloud == CLOUD]
+    vpc_sc = settings.vpc_service_controls
+
+    def project_settings() -> VertexProject:
+        return VertexProject(
+            f"{ctx.stack}-vertex-project",
+            VertexProjectArgs(
+                project=vpc.project,
+                vpc_service_controls=(
+                    VpcServiceControlsArgs(
+                        access_policy=vpc_sc.access_policy,
+                        organization_id=vpc_sc.organization_id,
+                        perimeter_name=vpc_sc.perimeter_name,
+                    )
+                    if vpc_sc is not None
+                    else None
+                ),
+                data_caching=any(u.vertex_settings.data_caching for u in siblings),
+            ),
+            opts=ctx.opts(CLOUD),
+        )
+
+    project = ctx.shared((CLOUD_MANAGED, "vertex-project", vpc.project), project_settings)
+    component = VertexEndpoint(
+        ctx.prefix(use_case),
+        VertexEndpointArgs(
+            network=vpc,
+            models=[m.id for m in use_case.models],
+            allowed_principals=list(use_case.allowed_principals),
+            kms_key=settings.kms_key,
+            tags=ctx.tags(use_case),
+            protect_data=ctx.protect_data,
+            log_retention_days=settings.log_retention_days,
+            psc_target=settings.target,
+            psc_address=settings.psc_address,
+            private_access=access,
+            project_settings=project,
+        ),
+        opts=ctx.component_opts(CLOUD, use_case),
+    )
+    for principal in use_case.allowed_principals:
+        component.grant_invoke(principal)
+    return Endpoint(
+        pattern=CLOUD_MANAGED,
+        url=component.url,
+        auth="google-iam",
+        identity=component.service_account_email,
+        logs=component.logs,
+    )
+
+
+SEAM = CloudSeam(
+    name=CLOUD,
+    provider=provider,
+    network=network,
+    api_paths=api_paths,
+    egress=egress,
+    egress_logs=egress_logs,
+    key_store=key_store,
+    image_cache_secrets=image_cache_secrets,
+    image_cache=image_cache,
+    cluster=cluster,
+    cluster_extras=cluster_extras,
+    load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
+    device_plugin_installed_by="gke",
+    managed_models={"vertex": vertex},
+)
+"""GKE installs the device plugin with the driver (`gpu_driver_version` on its pools)."""

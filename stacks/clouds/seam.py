@@ -1,0 +1,88 @@
+"""What Triplane needs from a cloud, in one place: a `CloudSeam` per cloud, filled by its own module.
+
+Stacks dispatch through `SEAMS[cloud]` (`stacks.clouds`) instead of comparing cloud names, so a new
+cloud is one new module filling every entry here, and a new managed-model service on a cloud already
+supported is one more entry in that cloud's `managed_models`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from components.images import ImageSource
+from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from components.saas.saas_egress import EgressFirewall
+from components.self_managed.aks import AksCluster
+from components.self_managed.eks import EksCluster
+from components.self_managed.gke import GkeCluster
+from components.self_managed.nodes import SystemNodes
+
+if TYPE_CHECKING:
+    from stacks.context import Endpoint, StackContext
+    from stacks.spec import Environment, KubernetesCluster, SaasUseCase
+
+NetworkRef = AwsNetworkRef | AzureNetworkRef | GcpNetworkRef
+"""A cloud network, created by Triplane or existing: what every component takes as its `network`."""
+ClusterComponent = EksCluster | GkeCluster | AksCluster
+
+
+@dataclass(frozen=True)
+class KeyStorePath:
+    """What a SaaS use case's key store needs from its cloud beyond the network and the firewall."""
+
+    vault_name: str | None = None
+    """Azure: the Key Vault's globally unique name."""
+    vault_dns_zone_id: pulumi.Input[str] | None = None
+    """Azure: the shared `privatelink.vaultcore.azure.net` zone."""
+
+
+ManagedModelBuilder = Callable[[Any, "StackContext"], "Endpoint"]
+"""A managed-model service's builder: `(use case, ctx) -> Endpoint` (the use case's spec is the service's own)."""
+
+
+@dataclass(frozen=True)
+class InCluster:
+    """What a new cluster's builder gets to add its cloud's in-cluster pieces."""
+
+    name: str
+    version: str
+    images: ImageSource
+    labels: dict[str, str]
+    opts: pulumi.ResourceOptions
+
+
+@dataclass(frozen=True)
+class CloudSeam:
+    """Every per-cloud decision of a stack. A test lists these fields: a new cloud fills all of them."""
+
+    name: str
+    provider: Callable[[str, Environment], pulumi.ProviderResource | None]
+    """The cloud's one provider of the stack (None when `clouds.<name>` is not configured)."""
+    network: Callable[[StackContext], NetworkRef]
+    """The environment's network in this cloud, new or existing, created once."""
+    api_paths: Callable[[StackContext], None]
+    """What every network of the cloud gets, whatever its use cases: the private path to its APIs."""
+    egress: Callable[[StackContext, NetworkRef, list[str], dict[str, list[str]]], EgressFirewall]
+    """The network's egress firewall allowing `hosts`, its rules naming `owners`."""
+    egress_logs: Callable[[EgressFirewall], pulumi.Input[str] | None]
+    """Where the egress firewall's alerts go (an endpoint's `logs`)."""
+    key_store: Callable[[StackContext, SaasUseCase, NetworkRef], KeyStorePath]
+    """Private paths a SaaS use case's key store and role need here, created once per network."""
+    image_cache_secrets: Callable[[Environment], Iterator[tuple[str, str]]]
+    """(field path, config key) of the registry credentials the pull-through cache needs."""
+    image_cache: Callable[[StackContext, str, ClusterComponent], ImageSource]
+    """The cloud's pull-through cache, with the cluster's nodes allowed to pull through it."""
+    cluster: Callable[[StackContext, KubernetesCluster, SystemNodes, bool], ClusterComponent]
+    """A new Kubernetes cluster in the environment's network (`bool`: it needs a shared cache)."""
+    cluster_extras: Callable[[StackContext, ClusterComponent, InCluster], tuple[pulumi.Input[str], pulumi.Input[str]]]
+    """What the cloud's new cluster lacks (EKS: autoscaler, storage classes); its (RWO, RWX) storage classes."""
+    load_balancer_annotations: Mapping[str, str]
+    """The annotations making a Service's load balancer internal."""
+    device_plugin_installed_by: str
+    """Who runs the NVIDIA device plugin on a new cluster's GPU nodes (`triplane`: Triplane installs it)."""
+    managed_models: Mapping[str, ManagedModelBuilder]
+    """Managed-model service (`cloud-managed` use case's `service`) -> its builder."""
