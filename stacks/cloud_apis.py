@@ -15,7 +15,7 @@ from components.gcp_apis import ProjectApis, enable_apis_for_stack
 from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
 from components.network.refs import AwsNetworkRef, GcpNetworkRef
 from stacks.context import StackContext
-from stacks.spec.cloud_managed import CloudManagedUseCase
+from stacks.spec.cloud_managed import VertexUseCase
 
 
 def register_gcp_apis(ctx: StackContext) -> dict[str, ProjectApis]:
@@ -33,8 +33,8 @@ def register_gcp_apis(ctx: StackContext) -> dict[str, ProjectApis]:
     )
 
 
-def _vertex_use_cases(ctx: StackContext) -> list[CloudManagedUseCase]:
-    return [u for u in ctx.environment.use_cases if isinstance(u, CloudManagedUseCase) and u.cloud == "gcp"]
+def _vertex_use_cases(ctx: StackContext) -> list[VertexUseCase]:
+    return [u for u in ctx.environment.use_cases if isinstance(u, VertexUseCase)]
 
 
 def google_apis_for(ctx: StackContext, network: GcpNetworkRef) -> GoogleApisPrivateAccess | None:

@@ -34,7 +34,7 @@ from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStoreP
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
-from stacks.spec.cloud_managed import CloudManagedUseCase
+from stacks.spec.cloud_managed import BedrockUseCase
 
 CLOUD = "aws"
 SAAS_ENDPOINTS = ("secretsmanager", "sts")
@@ -202,11 +202,11 @@ def cluster_extras(
     return classes.read_write_once, classes.read_write_many
 
 
-def _siblings(ctx: StackContext) -> list[CloudManagedUseCase]:
-    return [u for u in ctx.environment.use_cases if isinstance(u, CloudManagedUseCase) and u.cloud == CLOUD]
+def _siblings(ctx: StackContext) -> list[BedrockUseCase]:
+    return [u for u in ctx.environment.use_cases if isinstance(u, BedrockUseCase)]
 
 
-def bedrock(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
+def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
     """A Bedrock use case. Bedrock endpoints are shared per VPC (their policy holds one set of statements
     per use case), invocation logging per region (union of destinations, longest retention)."""
     vpc = network(ctx)

@@ -29,7 +29,7 @@ from components.self_managed.nodes import SystemNodes
 from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStorePath, NetworkRef
 from stacks.context import Endpoint, StackContext
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
-from stacks.spec.cloud_managed import CloudManagedUseCase, version_upgrade
+from stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
 
 CLOUD = "azure"
 CLOUD_MANAGED = "cloud-managed"
@@ -184,7 +184,7 @@ def cluster_extras(
     return "managed-csi-premium", "azurefile-csi-premium"
 
 
-def azure_openai(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
+def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
     """An Azure OpenAI use case; the OpenAI private DNS zone is shared per VNet."""
     vnet = network(ctx)
     settings = use_case.azure_settings

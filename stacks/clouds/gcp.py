@@ -27,7 +27,7 @@ from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStoreP
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
-from stacks.spec.cloud_managed import CloudManagedUseCase
+from stacks.spec.cloud_managed import VertexUseCase
 
 CLOUD = "gcp"
 CLOUD_MANAGED = "cloud-managed"
@@ -177,7 +177,7 @@ def cluster_extras(
     return "standard-rwo", "standard-rwx"
 
 
-def vertex(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
+def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
     """A Vertex AI use case; project settings are shared per project, the Google APIs endpoint is the
     network's own (`stacks.cloud_apis`)."""
     vpc = network(ctx)
@@ -188,7 +188,7 @@ def vertex(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
             f"use_cases[{ctx.use_case_index(use_case)}].vertex.psc_address",
             "the GCP network already exists, so name an unused internal IP for the Google APIs endpoint",
         )
-    siblings = [u for u in ctx.environment.use_cases if isinstance(u, CloudManagedUseCase) and u.cloud == CLOUD]
+    siblings = [u for u in ctx.environment.use_cases if isinstance(u, VertexUseCase)]
     vpc_sc = settings.vpc_service_controls
 
     def project_settings() -> VertexProject:

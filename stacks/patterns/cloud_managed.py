@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from stacks.clouds import SEAMS
 from stacks.context import Endpoint, StackContext
-from stacks.spec.cloud_managed import SERVICE_OF_CLOUD, CloudManagedUseCase
+from stacks.spec.cloud_managed import CloudManagedUseCase
 
 PATTERN = "cloud-managed"
 
 
 def build(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
-    return SEAMS[use_case.cloud].managed_models[SERVICE_OF_CLOUD[use_case.cloud]](use_case, ctx)
+    return SEAMS[use_case.cloud].managed_models[use_case.service](use_case, ctx)

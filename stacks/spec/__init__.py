@@ -4,8 +4,14 @@ Everything a stack file says is validated here, before any resource is registere
 never see these models: the composition in `stacks.compose` turns them into plain arguments.
 """
 
-from stacks.spec.base import CLASSIFICATION_RANK, Cloud, DataClassification, Pattern
-from stacks.spec.cloud_managed import CloudManagedUseCase, ManagedModel
+from stacks.spec.base import CLASSIFICATION_RANK, Cloud, DataClassification, ManagedService, Pattern
+from stacks.spec.cloud_managed import (
+    AzureOpenAIUseCase,
+    BedrockUseCase,
+    CloudManagedUseCase,
+    ManagedModel,
+    VertexUseCase,
+)
 from stacks.spec.clusters import ExistingCluster, KubernetesCluster, NewCluster
 from stacks.spec.environment import Environment, UseCase
 from stacks.spec.errors import SpecError, validate_environment
@@ -17,6 +23,8 @@ __all__ = [
     "CLASSIFICATION_RANK",
     "AwsCloud",
     "AzureCloud",
+    "AzureOpenAIUseCase",
+    "BedrockUseCase",
     "Cloud",
     "CloudManagedUseCase",
     "Clouds",
@@ -26,11 +34,13 @@ __all__ = [
     "GcpCloud",
     "KubernetesCluster",
     "ManagedModel",
+    "ManagedService",
     "NewCluster",
     "Pattern",
     "SaasUseCase",
     "SelfManagedUseCase",
     "SpecError",
     "UseCase",
+    "VertexUseCase",
     "validate_environment",
 ]

@@ -14,6 +14,8 @@ DataClassification = Literal["public", "internal", "confidential", "restricted"]
 Pattern = Literal["saas", "cloud-managed", "self-managed"]
 """Both literals spell out `policies.taxonomy`'s CLASSIFICATIONS and PATTERNS for type checkers (a test checks)."""
 Cloud = Literal["aws", "azure", "gcp"]
+ManagedService = Literal["bedrock", "azure-openai", "vertex"]
+"""A managed-model service a cloud-managed use case runs on."""
 
 Host = Annotated[str, AfterValidator(check_host)]
 """A host or `*.` pattern for an egress allowlist: every such field of the spec is this type."""

@@ -1,19 +1,21 @@
 """The cloud-managed pattern: Bedrock, Azure OpenAI or Vertex AI over private networking only.
 
-A use case names its cloud and models; cloud-specific settings sit under `bedrock`, `azure_openai`
-or `vertex` (only the one matching `cloud` is allowed). Every default is the secure choice;
-anything weaker is a setting someone wrote down, and the policy pack flags it.
+A use case names its cloud, its managed-model `service` and models; the spec is a union discriminated
+by `service`, which defaults to the cloud's own service (bedrock on aws, azure-openai on azure, vertex
+on gcp). Service-specific settings sit under `bedrock`, `azure_openai` or `vertex` (only the one of
+the use case's service is allowed). Every default is the secure choice; anything weaker is a setting
+someone wrote down, and the policy pack flags it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
 
 from components.versions import azure_version_problem, bedrock_model_problem, model_problem, retired_replacement
-from stacks.spec.base import Cloud, Host, SpecModel
+from stacks.spec.base import Cloud, Host, ManagedService, SpecModel
 from stacks.spec.networks import private_address
 from stacks.spec.use_case import UseCaseBase
 
@@ -212,8 +214,17 @@ class VertexSettings(SpecModel):
         return self
 
 
+SERVICE_OF_CLOUD: dict[str, ManagedService] = {"aws": "bedrock", "azure": "azure-openai", "gcp": "vertex"}
+"""The managed-model service a use case on each cloud runs on unless it names one (`service`)."""
+
+
 class CloudManagedUseCase(UseCaseBase):
+    """What every managed-model service's use case has; each service's subclass checks its own models."""
+
     pattern: Literal["cloud-managed"]
+    service: ManagedService = Field(
+        description="The managed-model service; defaults to the cloud's (bedrock, azure-openai, vertex)."
+    )
     cloud: Cloud
     models: list[ManagedModel] = Field(min_length=1)
     allow_unlisted_model: bool = Field(
@@ -224,6 +235,17 @@ class CloudManagedUseCase(UseCaseBase):
     bedrock: BedrockSettings | None = None
     azure_openai: AzureOpenAISettings | None = None
     vertex: VertexSettings | None = None
+
+    SERVICE_CLOUD: ClassVar[str] = ""
+    """The cloud the service runs on."""
+    SETTINGS: ClassVar[str] = ""
+    """The key of the service's own settings block."""
+    CATALOG: ClassVar[str] = ""
+    """The service's key in Triplane's dated model catalog (`components.versions`)."""
+    MODEL_ID: ClassVar[re.Pattern[str]] = re.compile("")
+    MODEL_EXAMPLE: ClassVar[str] = ""
+    DEPLOYMENT_FIELDS: ClassVar[bool] = False
+    """Whether models take `version`, `sku`, `capacity` and `deployment` (Azure OpenAI deployments)."""
 
     @property
     def bedrock_settings(self) -> BedrockSettings:
@@ -241,9 +263,14 @@ class CloudManagedUseCase(UseCaseBase):
         return model.deployment or model.id
 
     @model_validator(mode="after")
-    def _per_cloud(self) -> CloudManagedUseCase:
+    def _per_service(self) -> CloudManagedUseCase:
+        if self.cloud != self.SERVICE_CLOUD:
+            raise ValueError(
+                f"service: {self.service} runs on {self.SERVICE_CLOUD}, not {self.cloud}; set cloud: "
+                f"{self.SERVICE_CLOUD} or a service of {self.cloud} ({SERVICE_OF_CLOUD[self.cloud]})"
+            )
         for block, cloud in (("bedrock", "aws"), ("azure_openai", "azure"), ("vertex", "gcp")):
-            if getattr(self, block) is not None and self.cloud != cloud:
+            if getattr(self, block) is not None and block != self.SETTINGS:
                 raise ValueError(f"{block}: only for cloud {cloud}; this use case runs on {self.cloud}")
         pattern, example = _PRINCIPALS[self.cloud]
         for i, principal in enumerate(self.allowed_principals):
@@ -251,55 +278,136 @@ class CloudManagedUseCase(UseCaseBase):
                 raise ValueError(f"allowed_principals[{i}]: {principal!r} is not {example}")
         ids = [m.id for m in self.models]
         for i, model in enumerate(self.models):
-            if ids.index(model.id) != i and self.cloud != "azure":
+            if ids.index(model.id) != i and not self.DEPLOYMENT_FIELDS:
                 raise ValueError(f"models[{i}].id: {model.id!r} is listed twice")
-            _check_model(self.cloud, i, model, self.allow_unlisted_model)
-        if self.cloud == "azure":
-            names = [self.deployment_name(m) for m in self.models]
-            for i, name in enumerate(names):
-                if names.index(name) != i:
-                    raise ValueError(
-                        f"models[{i}].deployment: deployment name {name!r} is used twice; set `deployment` "
-                        "to tell them apart"
-                    )
-            if self.azure_settings.version_upgrade == "NoAutoUpgrade":
-                _require_versions(self)
+            self._check_model(i, model)
         return self
 
+    def _check_model(self, i: int, model: ManagedModel) -> None:
+        if not self.DEPLOYMENT_FIELDS:
+            for azure_only in ("version", "sku", "capacity", "deployment"):
+                if getattr(model, azure_only) is not None:
+                    raise ValueError(f"models[{i}].{azure_only}: only Azure OpenAI deployments take `{azure_only}`")
+        if not self.MODEL_ID.match(model.id):
+            raise ValueError(f"models[{i}].id: {model.id!r} is not {self.MODEL_EXAMPLE}")
+        self._check_service_model(i, model)
+        if (problem := model_problem(self.CATALOG, model.id, allow_unlisted=self.allow_unlisted_model)) is not None:
+            raise ValueError(f"models[{i}].id: {problem}")
 
-_SERVICE = {"aws": "bedrock", "azure": "azure", "gcp": "vertex"}
-SERVICE_OF_CLOUD = {"aws": "bedrock", "azure": "azure-openai", "gcp": "vertex"}
-"""The managed-model service a use case on each cloud runs on (its seam's `managed_models` key)."""
+    def _check_service_model(self, i: int, model: ManagedModel) -> None:
+        """What the service checks of a model beyond its ID's form (nothing by default)."""
+
+    def environment_problems(self, index: int, environment: Environment) -> list[str]:
+        """The service's checks against the whole environment, as `field.path: message` lines."""
+        return []
 
 
-def _check_model(cloud: str, i: int, model: ManagedModel, allow_unlisted: bool = False) -> None:
-    if cloud != "azure":
-        for azure_only in ("version", "sku", "capacity", "deployment"):
-            if getattr(model, azure_only) is not None:
-                raise ValueError(f"models[{i}].{azure_only}: only Azure OpenAI deployments take `{azure_only}`")
-    if cloud == "aws" and not _BEDROCK_MODEL.match(model.id):
-        raise ValueError(
-            f"models[{i}].id: {model.id!r} is not a Bedrock model or inference-profile ID such as "
-            "amazon.nova-pro-v1:0 or us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-        )
-    if cloud == "azure":
-        if not _AZURE_MODEL.match(model.id):
-            raise ValueError(f"models[{i}].id: {model.id!r} is not an Azure OpenAI model name such as gpt-4o")
+class BedrockUseCase(CloudManagedUseCase):
+    service: Literal["bedrock"] = "bedrock"
+    SERVICE_CLOUD = "aws"
+    SETTINGS = "bedrock"
+    CATALOG = "bedrock"
+    MODEL_ID = _BEDROCK_MODEL
+    MODEL_EXAMPLE = (
+        "a Bedrock model or inference-profile ID such as "
+        "amazon.nova-pro-v1:0 or us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    )
+
+    def environment_problems(self, index: int, environment: Environment) -> list[str]:
+        aws = environment.clouds.aws
+        if aws is None:
+            return []
+        return [
+            f"use_cases[{index}].models[{j}].id: {problem}"
+            for j, model in enumerate(self.models)
+            if (problem := bedrock_model_problem(model.id, aws.region)) is not None
+        ]
+
+
+class AzureOpenAIUseCase(CloudManagedUseCase):
+    service: Literal["azure-openai"] = "azure-openai"
+    SERVICE_CLOUD = "azure"
+    SETTINGS = "azure_openai"
+    CATALOG = "azure"
+    MODEL_ID = _AZURE_MODEL
+    MODEL_EXAMPLE = "an Azure OpenAI model name such as gpt-4o"
+    DEPLOYMENT_FIELDS = True
+
+    @model_validator(mode="after")
+    def _deployments(self) -> AzureOpenAIUseCase:
+        names = [self.deployment_name(m) for m in self.models]
+        for i, name in enumerate(names):
+            if names.index(name) != i:
+                raise ValueError(
+                    f"models[{i}].deployment: deployment name {name!r} is used twice; set `deployment` "
+                    "to tell them apart"
+                )
+        if self.azure_settings.version_upgrade == "NoAutoUpgrade":
+            _require_versions(self)
+        return self
+
+    def _check_service_model(self, i: int, model: ManagedModel) -> None:
         if model.version is not None and not _AZURE_VERSION.match(model.version):
             raise ValueError(f"models[{i}].version: {model.version!r} is not a model version such as 2024-08-06")
         if model.deployment is not None and not _AZURE_DEPLOYMENT.match(model.deployment):
             raise ValueError(
                 f"models[{i}].deployment: {model.deployment!r} must be 1-64 letters, digits, `.`, `_` or `-`"
             )
-    if cloud == "gcp" and not _VERTEX_MODEL.match(model.id):
-        raise ValueError(f"models[{i}].id: {model.id!r} is not a Vertex AI model name such as gemini-3.5-flash")
-    if cloud == "gcp" and (replacement := retired_replacement("vertex", model.id.split("@")[0])) is not None:
-        raise ValueError(f"models[{i}].id: {model.id} is retired on Vertex AI; use {replacement}")
-    if (problem := model_problem(_SERVICE[cloud], model.id, allow_unlisted=allow_unlisted)) is not None:
-        raise ValueError(f"models[{i}].id: {problem}")
-    version = model.version if cloud == "azure" and not allow_unlisted else None
-    if version is not None and (problem := azure_version_problem(model.id, version)) is not None:
-        raise ValueError(f"models[{i}].version: {problem}")
+
+    def _check_model(self, i: int, model: ManagedModel) -> None:
+        super()._check_model(i, model)
+        version = model.version if not self.allow_unlisted_model else None
+        if version is not None and (problem := azure_version_problem(model.id, version)) is not None:
+            raise ValueError(f"models[{i}].version: {problem}")
+
+    def environment_problems(self, index: int, environment: Environment) -> list[str]:
+        if version_upgrade(self, environment.tier) != "NoAutoUpgrade":
+            return []
+        return [
+            f"use_cases[{index}].models[{j}].version: {environment.tier} pins Azure OpenAI deployments "
+            '(NoAutoUpgrade), so each model needs an explicit version, e.g. version: "2024-08-06"'
+            for j, model in enumerate(self.models)
+            if not model.version
+        ]
+
+
+class VertexUseCase(CloudManagedUseCase):
+    service: Literal["vertex"] = "vertex"
+    SERVICE_CLOUD = "gcp"
+    SETTINGS = "vertex"
+    CATALOG = "vertex"
+    MODEL_ID = _VERTEX_MODEL
+    MODEL_EXAMPLE = "a Vertex AI model name such as gemini-3.5-flash"
+
+    def _check_service_model(self, i: int, model: ManagedModel) -> None:
+        if (replacement := retired_replacement("vertex", model.id.split("@")[0])) is not None:
+            raise ValueError(f"models[{i}].id: {model.id} is retired on Vertex AI; use {replacement}")
+
+
+def _service_of(value: Any) -> str | None:
+    """The use case's `service`, or its cloud's own service when it names none."""
+    if isinstance(value, dict):
+        service = value.get("service")
+        if service is None:
+            # Without a known cloud any service's model reports the missing or unknown `cloud` alike.
+            cloud = value.get("cloud")
+            service = SERVICE_OF_CLOUD.get(cloud, "bedrock") if isinstance(cloud, str) else "bedrock"
+        return service if isinstance(service, str) else None
+    service = getattr(value, "service", None)
+    return service if isinstance(service, str) else None
+
+
+CloudManagedSpec = Annotated[
+    Annotated[BedrockUseCase, Tag("bedrock")]
+    | Annotated[AzureOpenAIUseCase, Tag("azure-openai")]
+    | Annotated[VertexUseCase, Tag("vertex")],
+    Discriminator(
+        _service_of,
+        custom_error_type="invalid_service",
+        custom_error_message="service: set one of bedrock, azure-openai or vertex, or a cloud (aws, azure or gcp)",
+    ),
+]
+"""A cloud-managed use case: the model of its managed-model service."""
 
 
 def _require_versions(use_case: CloudManagedUseCase) -> None:
@@ -330,19 +438,8 @@ def environment_problems(environment: Environment) -> list[str]:
     for i, use_case in enumerate(environment.use_cases):
         if not isinstance(use_case, CloudManagedUseCase):
             continue
-        if use_case.cloud == "azure" and version_upgrade(use_case, environment.tier) == "NoAutoUpgrade":
-            for j, model in enumerate(use_case.models):
-                if not model.version:
-                    problems.append(
-                        f"use_cases[{i}].models[{j}].version: {environment.tier} pins Azure OpenAI deployments "
-                        '(NoAutoUpgrade), so each model needs an explicit version, e.g. version: "2024-08-06"'
-                    )
-        aws = environment.clouds.aws
-        if use_case.cloud == "aws" and aws is not None:
-            for j, model in enumerate(use_case.models):
-                if (problem := bedrock_model_problem(model.id, aws.region)) is not None:
-                    problems.append(f"use_cases[{i}].models[{j}].id: {problem}")
-        if use_case.cloud == "gcp":
+        problems.extend(use_case.environment_problems(i, environment))
+        if isinstance(use_case, VertexUseCase):
             settings = use_case.vertex_settings
             target = settings.target
             gcp = environment.clouds.gcp

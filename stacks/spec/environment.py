@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, model_validator
 
 from stacks.spec.base import SpecModel
-from stacks.spec.cloud_managed import CloudManagedUseCase
+from stacks.spec.cloud_managed import CloudManagedSpec
 from stacks.spec.clusters import KubernetesCluster
 from stacks.spec.networks import Clouds
 from stacks.spec.saas import SaasUseCase
 from stacks.spec.self_managed import SelfManagedUseCase, check_environment
 
-UseCase = Annotated[SaasUseCase | CloudManagedUseCase | SelfManagedUseCase, Discriminator("pattern")]
+UseCase = Annotated[SaasUseCase | CloudManagedSpec | SelfManagedUseCase, Discriminator("pattern")]
 
 
 class Environment(SpecModel):

@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stacks.spec.base import Pattern
+from stacks.spec.base import ManagedService, Pattern
 
 _PATTERNS = set(Pattern.__args__)  # type: ignore[attr-defined]
+_SERVICES = set(ManagedService.__args__)  # type: ignore[attr-defined]
 ENVIRONMENT_KEY = "triplane:environment"
 
 
@@ -50,6 +51,8 @@ def field_path(loc: tuple[Any, ...]) -> str:
             path += f"[{part}]"
         elif isinstance(previous, int) and part in _PATTERNS:
             pass  # the discriminated-union tag pydantic inserts; the user never wrote it
+        elif previous == "cloud-managed" and part in _SERVICES:
+            pass  # the service tag of the cloud-managed union, likewise
         elif part in ("function-after", "function-before") or str(part).startswith("function-"):
             pass
         elif not re.fullmatch(r"[\w-]+", str(part)):
