@@ -33,6 +33,7 @@ ENTRIES = {
     "load_balancer_annotations",
     "device_plugin_installed_by",
     "managed_models",
+    "diagram",
 }
 """What a cloud must supply. A new entry goes here and into every seam; a new cloud fills them all."""
 
@@ -59,11 +60,17 @@ def test_the_seam_lists_exactly_its_entries() -> None:
 def test_every_cloud_fills_every_entry(cloud: str) -> None:
     seam = SEAMS[cloud]
     assert seam.name == cloud
-    for entry in ENTRIES - {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models"}:
+    data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models", "diagram"}
+    for entry in ENTRIES - data:
         assert callable(getattr(seam, entry)), f"{cloud}: `{entry}` is not a function"
     assert seam.load_balancer_annotations, f"{cloud}: no internal load balancer annotations"
     assert seam.device_plugin_installed_by
     assert seam.managed_models, f"{cloud}: no managed-model service"
+    for service in seam.managed_models.values():
+        assert callable(service.build) and callable(service.diagram)
+    shapes = seam.diagram
+    assert shapes.kubernetes and shapes.network_key and shapes.egress and shapes.secret_store
+    assert callable(shapes.network)
 
 
 def test_the_seams_cover_every_cloud_and_service_of_the_spec() -> None:

@@ -21,6 +21,7 @@ from components.cloud_managed import (
 from components.cloud_managed.bedrock_private_link import RUNTIME
 from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
 from components.images import ImageSource, cluster_autoscaler
+from components.network import layout
 from components.network.aws import AwsNetwork, AwsNetworkArgs
 from components.network.refs import AwsNetworkRef
 from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
@@ -30,7 +31,17 @@ from components.self_managed.eks import EksCluster, EksClusterArgs
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
 from stacks.cloud_apis import aws_interface_endpoints
-from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStorePath, NetworkRef
+from stacks.clouds.seam import (
+    CloudDiagram,
+    CloudSeam,
+    ClusterComponent,
+    DiagramGraph,
+    InCluster,
+    KeyStorePath,
+    ManagedModelService,
+    NetworkRef,
+    Path_,
+)
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
@@ -297,6 +308,47 @@ def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
     )
 
 
+def diagram_network(graph: DiagramGraph, environment: Environment) -> Path_ | None:
+    aws = environment.clouds.aws
+    if aws is None:
+        return None
+    graph.box((CLOUD,), f"AWS {aws.region}", "cloud")
+    if aws.network.new is not None:
+        new = aws.network.new
+        graph.box((CLOUD, "vpc"), f"VPC {new.cidr} (new)\nzones {', '.join(new.zones)}", "network")
+        subnets = [layout.block(new.cidr, layout.AWS_APP + i) for i in range(len(new.zones))]
+        return graph.box((CLOUD, "vpc", "app"), "application subnets\n" + ", ".join(subnets), "subnet")
+    existing = aws.network.existing
+    assert existing is not None
+    graph.box((CLOUD, "vpc"), f"VPC {existing.vpc_id} (existing)", "network")
+    return graph.box(
+        (CLOUD, "vpc", "app"),
+        "application subnets\n"
+        + ", ".join(existing.app_subnet_ids)
+        + "\napps "
+        + ", ".join(existing.application_cidrs),
+        "subnet",
+    )
+
+
+def bedrock_diagram(
+    graph: DiagramGraph, environment: Environment, use_case: BedrockUseCase, name: str
+) -> tuple[Path_, Path_]:
+    aws = environment.clouds.aws
+    assert aws is not None
+    extra = sorted(
+        {s for u in environment.use_cases if isinstance(u, BedrockUseCase) for s in u.bedrock_settings.extra_endpoints}
+    )
+    label = f"interface endpoint (PrivateLink)\ncom.amazonaws.{aws.region}.bedrock-runtime"
+    if extra:
+        label += "\nalso " + ", ".join(extra)
+    endpoint = graph.box((CLOUD, "vpc", "bedrock_endpoint"), label, "cloud_managed")
+    graph.box((CLOUD, "bedrock"), f"Amazon Bedrock ({aws.region})", "managed")
+    auth = "IAM auth" + (", guardrail" if use_case.bedrock_settings.guardrail is not None else "")
+    model = graph.box((CLOUD, "bedrock", name), "\n".join([*(m.id for m in use_case.models), auth]), "cloud_managed")
+    return endpoint, model
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -315,6 +367,13 @@ SEAM = CloudSeam(
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
     },
     device_plugin_installed_by="bottlerocket",
-    managed_models={"bedrock": bedrock},
+    managed_models={"bedrock": ManagedModelService(build=bedrock, diagram=bedrock_diagram)},
+    diagram=CloudDiagram(
+        kubernetes="EKS",
+        network_key="vpc",
+        egress="Network Firewall + NAT gateway",
+        secret_store="Secrets Manager",
+        network=diagram_network,
+    ),
 )
 """EKS GPU pools use Bottlerocket's NVIDIA AMI, which has the device plugin built in."""

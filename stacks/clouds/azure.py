@@ -19,6 +19,7 @@ from components.cloud_managed import (
 from components.image_cache.azure import AcrCache, AcrCacheArgs
 from components.images import ImageSource
 from components.naming import physical_name
+from components.network import layout
 from components.network.azure import AzureNetwork, AzureNetworkArgs
 from components.network.refs import AzureNetworkRef
 from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
@@ -26,7 +27,18 @@ from components.saas.saas_egress import EgressFirewall
 from components.saas.secret_store import VAULT_DNS_ZONE, AzureVaultDnsZone, AzureVaultDnsZoneArgs
 from components.self_managed.aks import AksCluster, AksClusterArgs
 from components.self_managed.nodes import SystemNodes
-from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStorePath, NetworkRef
+from stacks.clouds.seam import (
+    CloudDiagram,
+    CloudSeam,
+    ClusterComponent,
+    DiagramGraph,
+    InCluster,
+    KeyStorePath,
+    ManagedModelService,
+    NetworkRef,
+    Path_,
+    last_segment,
+)
 from stacks.context import Endpoint, StackContext
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
 from stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
@@ -240,6 +252,55 @@ def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
     )
 
 
+def diagram_network(graph: DiagramGraph, environment: Environment) -> Path_ | None:
+    azure = environment.clouds.azure
+    if azure is None:
+        return None
+    graph.box((CLOUD,), f"Azure {azure.location}, resource group {azure.resource_group}", "cloud")
+    if azure.network.new is not None:
+        cidr = azure.network.new.cidr
+        graph.box((CLOUD, "vnet"), f"VNet {cidr} (new)", "network")
+        return graph.box(
+            (CLOUD, "vnet", "app"), f"application subnet\n{layout.block(cidr, layout.AZURE_APP)}", "subnet"
+        )
+    existing = azure.network.existing
+    assert existing is not None
+    graph.box((CLOUD, "vnet"), f"VNet {last_segment(existing.vnet_id)} (existing)", "network")
+    return graph.box(
+        (CLOUD, "vnet", "app"),
+        f"application subnet {last_segment(existing.app_subnet_id)}\napps " + ", ".join(existing.application_cidrs),
+        "subnet",
+    )
+
+
+def azure_openai_diagram(
+    graph: DiagramGraph, environment: Environment, use_case: AzureOpenAIUseCase, name: str
+) -> tuple[Path_, Path_]:
+    azure = environment.clouds.azure
+    assert azure is not None
+    if azure.network.new is not None:
+        subnet = f"endpoint subnet\n{layout.block(azure.network.new.cidr, layout.AZURE_ENDPOINTS)}"
+    else:
+        assert azure.network.existing is not None
+        subnet = f"endpoint subnet {last_segment(azure.network.existing.endpoint_subnet_id)}"
+    graph.box((CLOUD, "vnet", "endpoints"), subnet, "subnet")
+    endpoint = graph.box(
+        (CLOUD, "vnet", "endpoints", name),
+        f"private endpoint ({use_case.name})\nprivatelink.openai.azure.com",
+        "cloud_managed",
+    )
+    graph.box((CLOUD, "openai"), f"Azure OpenAI ({azure.location})", "managed")
+    deployments = [
+        m.id + (f" {m.version}" if m.version else "") + (f" ({m.sku})" if m.sku else "") for m in use_case.models
+    ]
+    model = graph.box(
+        (CLOUD, "openai", name),
+        "\n".join([f"account for {use_case.name}", *deployments, "Entra ID auth"]),
+        "cloud_managed",
+    )
+    return endpoint, model
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -254,6 +315,13 @@ SEAM = CloudSeam(
     cluster_extras=cluster_extras,
     load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     device_plugin_installed_by="triplane",
-    managed_models={"azure-openai": azure_openai},
+    managed_models={"azure-openai": ManagedModelService(build=azure_openai, diagram=azure_openai_diagram)},
+    diagram=CloudDiagram(
+        kubernetes="AKS",
+        network_key="vnet",
+        egress="Azure Firewall",
+        secret_store="Key Vault",
+        network=diagram_network,
+    ),
 )
 """AKS GPU pools have only the driver: Triplane installs the NVIDIA device plugin."""

@@ -16,6 +16,7 @@ from components.cloud_managed import (
 )
 from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
 from components.images import ImageSource
+from components.network import layout
 from components.network.gcp import GcpNetwork, GcpNetworkArgs
 from components.network.refs import GcpNetworkRef
 from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
@@ -23,7 +24,18 @@ from components.saas.saas_egress import EgressFirewall, workload_service_account
 from components.self_managed.gke import GkeCluster, GkeClusterArgs
 from components.self_managed.nodes import SystemNodes
 from stacks.cloud_apis import google_apis_for
-from stacks.clouds.seam import CloudSeam, ClusterComponent, InCluster, KeyStorePath, NetworkRef
+from stacks.clouds.seam import (
+    CloudDiagram,
+    CloudSeam,
+    ClusterComponent,
+    DiagramGraph,
+    InCluster,
+    KeyStorePath,
+    ManagedModelService,
+    NetworkRef,
+    Path_,
+    last_segment,
+)
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
@@ -239,6 +251,47 @@ def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
     )
 
 
+def diagram_network(graph: DiagramGraph, environment: Environment) -> Path_ | None:
+    gcp = environment.clouds.gcp
+    if gcp is None:
+        return None
+    graph.box((CLOUD,), f"Google Cloud {gcp.region}, project {gcp.project}", "cloud")
+    if gcp.network.new is not None:
+        cidr = gcp.network.new.cidr
+        graph.box((CLOUD, "vpc"), f"VPC {cidr} (new)", "network")
+        return graph.box((CLOUD, "vpc", "app"), f"application subnet\n{layout.block(cidr, layout.GCP_APP)}", "subnet")
+    existing = gcp.network.existing
+    assert existing is not None
+    graph.box((CLOUD, "vpc"), f"VPC {last_segment(existing.network)} (existing)", "network")
+    return graph.box(
+        (CLOUD, "vpc", "app"),
+        f"application subnet {last_segment(existing.subnetwork)}\napps " + ", ".join(existing.application_cidrs),
+        "subnet",
+    )
+
+
+def vertex_diagram(
+    graph: DiagramGraph, environment: Environment, use_case: VertexUseCase, name: str
+) -> tuple[Path_, Path_]:
+    gcp = environment.clouds.gcp
+    assert gcp is not None
+    target = use_case.vertex_settings.target
+    vip = "restricted.googleapis.com" if target == "vpc-sc" else "private.googleapis.com"
+    address = (
+        layout.psc_address(gcp.network.new.cidr)
+        if gcp.network.new is not None
+        else use_case.vertex_settings.psc_address or "address from the stack"
+    )
+    endpoint = graph.box(
+        (CLOUD, "vpc", "psc"), f"Private Service Connect\n{address} ({target}, {vip})", "cloud_managed"
+    )
+    graph.box((CLOUD, "vertex"), f"Vertex AI ({gcp.region})", "managed")
+    model = graph.box(
+        (CLOUD, "vertex", name), "\n".join([*(m.id for m in use_case.models), "Google IAM auth"]), "cloud_managed"
+    )
+    return endpoint, model
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -253,6 +306,13 @@ SEAM = CloudSeam(
     cluster_extras=cluster_extras,
     load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     device_plugin_installed_by="gke",
-    managed_models={"vertex": vertex},
+    managed_models={"vertex": ManagedModelService(build=vertex, diagram=vertex_diagram)},
+    diagram=CloudDiagram(
+        kubernetes="GKE",
+        network_key="vpc",
+        egress="Secure Web Proxy + Cloud NAT",
+        secret_store="Secret Manager",
+        network=diagram_network,
+    ),
 )
 """GKE installs the device plugin with the driver (`gpu_driver_version` on its pools)."""

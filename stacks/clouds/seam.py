@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
 
@@ -40,8 +40,46 @@ class KeyStorePath:
     """Azure: the shared `privatelink.vaultcore.azure.net` zone."""
 
 
-ManagedModelBuilder = Callable[[Any, "StackContext"], "Endpoint"]
-"""A managed-model service's builder: `(use case, ctx) -> Endpoint` (the use case's spec is the service's own)."""
+Path_ = tuple[str, ...]
+"""A D2 object path of the environment diagram, one key per level (`("aws", "vpc", "app")`)."""
+
+
+class DiagramGraph(Protocol):
+    """The environment diagram a seam draws its cloud's boxes into (`triplane.decide.diagram`)."""
+
+    def box(self, path: Path_, label: str, *classes: str) -> Path_:
+        """Declare a box once, under its declared parent; returns its path."""
+        ...
+
+
+def last_segment(resource_id: str) -> str:
+    """The name at the end of a cloud resource ID, as a diagram shows an existing resource."""
+    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ManagedModelService:
+    """One managed-model service of a cloud (Bedrock, Azure OpenAI, Vertex AI), everything about it."""
+
+    build: Callable[[Any, StackContext], Endpoint]
+    """`(use case, ctx) -> Endpoint`; the use case is the service's own spec model."""
+    diagram: Callable[[DiagramGraph, Environment, Any, str], tuple[Path_, Path_]]
+    """Draws the use case (its diagram key last): (the private endpoint in the network, the model)."""
+
+
+@dataclass(frozen=True)
+class CloudDiagram:
+    """How the environment diagram shows the cloud."""
+
+    kubernetes: str
+    """The managed Kubernetes service's name."""
+    network_key: str
+    """The network's key under the cloud's box."""
+    egress: str
+    """What the egress firewall is made of."""
+    secret_store: str
+    network: Callable[[DiagramGraph, Environment], Path_ | None]
+    """Draws the cloud, its network and application subnet; returns the subnet (None: not configured)."""
 
 
 @dataclass(frozen=True)
@@ -84,5 +122,6 @@ class CloudSeam:
     """The annotations making a Service's load balancer internal."""
     device_plugin_installed_by: str
     """Who runs the NVIDIA device plugin on a new cluster's GPU nodes (`triplane`: Triplane installs it)."""
-    managed_models: Mapping[str, ManagedModelBuilder]
-    """Managed-model service (`cloud-managed` use case's `service`) -> its builder."""
+    managed_models: Mapping[str, ManagedModelService]
+    """Managed-model service (a `cloud-managed` use case's `service`) -> its builder and diagram."""
+    diagram: CloudDiagram

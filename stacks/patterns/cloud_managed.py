@@ -14,4 +14,4 @@ PATTERN = "cloud-managed"
 
 
 def build(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
-    return SEAMS[use_case.cloud].managed_models[use_case.service](use_case, ctx)
+    return SEAMS[use_case.cloud].managed_models[use_case.service].build(use_case, ctx)

@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.network import layout
 from components.saas.providers import CATALOG
 from policies.taxonomy import CLASSIFICATIONS, PATTERNS
+from stacks.clouds import SEAMS
 from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from stacks.spec.clusters import KubernetesCluster
 
@@ -45,15 +45,6 @@ PATTERN_COLOURS = {
     "self-managed": ("#6a1b9a", "#f3e5f5"),
 }
 """Pattern -> (stroke, fill) of the path boxes and arrows."""
-CLOUD_TITLES = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
-KUBERNETES = {"aws": "EKS", "azure": "AKS", "gcp": "GKE"}
-NETWORK_KEYS = {"aws": "vpc", "azure": "vnet", "gcp": "vpc"}
-EGRESS = {
-    "aws": "Network Firewall + NAT gateway",
-    "azure": "Azure Firewall",
-    "gcp": "Secure Web Proxy + Cloud NAT",
-}
-SECRET_STORES = {"aws": "Secrets Manager", "azure": "Key Vault", "gcp": "Secret Manager"}
 ENGINES = {"tgi": "TGI", "vllm": "vLLM"}
 
 D2_TIMEOUT_SECONDS = 60
@@ -78,10 +69,6 @@ def _quote(text: str) -> str:
 def _key(prefix: str, name: str) -> str:
     """A D2 key from a spec name (lowercase letters, digits, hyphens): `uc_support_drafts`."""
     return f"{prefix}_" + "".join(c if c.isalnum() else "_" for c in name.lower())
-
-
-def _last(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -190,70 +177,12 @@ def _legend(environment: Environment) -> list[str]:
     return lines
 
 
-def _network(graph: _Graph, environment: Environment, cloud: str) -> Path_ | None:
-    """Declare the cloud, its network and application subnet; returns the subnet's path."""
-    key = NETWORK_KEYS[cloud]
-    if cloud == "aws" and environment.clouds.aws is not None:
-        aws = environment.clouds.aws
-        graph.box(("aws",), f"AWS {aws.region}", "cloud")
-        if aws.network.new is not None:
-            new = aws.network.new
-            graph.box(("aws", key), f"VPC {new.cidr} (new)\nzones {', '.join(new.zones)}", "network")
-            subnets = [layout.block(new.cidr, layout.AWS_APP + i) for i in range(len(new.zones))]
-            return graph.box(("aws", key, "app"), "application subnets\n" + ", ".join(subnets), "subnet")
-        existing = aws.network.existing
-        assert existing is not None
-        graph.box(("aws", key), f"VPC {existing.vpc_id} (existing)", "network")
-        return graph.box(
-            ("aws", key, "app"),
-            "application subnets\n"
-            + ", ".join(existing.app_subnet_ids)
-            + "\napps "
-            + ", ".join(existing.application_cidrs),
-            "subnet",
-        )
-    if cloud == "azure" and environment.clouds.azure is not None:
-        azure = environment.clouds.azure
-        graph.box(("azure",), f"Azure {azure.location}, resource group {azure.resource_group}", "cloud")
-        if azure.network.new is not None:
-            cidr = azure.network.new.cidr
-            graph.box(("azure", key), f"VNet {cidr} (new)", "network")
-            return graph.box(
-                ("azure", key, "app"), f"application subnet\n{layout.block(cidr, layout.AZURE_APP)}", "subnet"
-            )
-        existing_vnet = azure.network.existing
-        assert existing_vnet is not None
-        graph.box(("azure", key), f"VNet {_last(existing_vnet.vnet_id)} (existing)", "network")
-        return graph.box(
-            ("azure", key, "app"),
-            f"application subnet {_last(existing_vnet.app_subnet_id)}\napps "
-            + ", ".join(existing_vnet.application_cidrs),
-            "subnet",
-        )
-    if cloud == "gcp" and environment.clouds.gcp is not None:
-        gcp = environment.clouds.gcp
-        graph.box(("gcp",), f"Google Cloud {gcp.region}, project {gcp.project}", "cloud")
-        if gcp.network.new is not None:
-            cidr = gcp.network.new.cidr
-            graph.box(("gcp", key), f"VPC {cidr} (new)", "network")
-            return graph.box(("gcp", key, "app"), f"application subnet\n{layout.block(cidr, layout.GCP_APP)}", "subnet")
-        existing_vpc = gcp.network.existing
-        assert existing_vpc is not None
-        graph.box(("gcp", key), f"VPC {_last(existing_vpc.network)} (existing)", "network")
-        return graph.box(
-            ("gcp", key, "app"),
-            f"application subnet {_last(existing_vpc.subnetwork)}\napps " + ", ".join(existing_vpc.application_cidrs),
-            "subnet",
-        )
-    return None
-
-
 def _use_case_label(use_case: SaasUseCase | CloudManagedUseCase | SelfManagedUseCase) -> str:
     label = f"{use_case.name}\n{PATTERN_TITLES[use_case.pattern]} · data: {use_case.data_classification}"
     if isinstance(use_case, SaasUseCase):
         # The provider's box is shared; what this use case calls, and where its key is, go here.
         models = ", ".join(use_case.models) or f"{use_case.provider} models"
-        label += f"\n{models}\nAPI key in {SECRET_STORES[use_case.cloud]}"
+        label += f"\n{models}\nAPI key in {SEAMS[use_case.cloud].diagram.secret_store}"
     return label
 
 
@@ -269,9 +198,10 @@ def _hosts_by_cloud(environment: Environment) -> dict[str, list[str]]:
 def _saas(graph: _Graph, environment: Environment, use_case: SaasUseCase, app: Path_) -> None:
     cloud = use_case.cloud
     hosts = _hosts_by_cloud(environment)[cloud]
+    shapes = SEAMS[cloud].diagram
     egress = graph.box(
-        (cloud, NETWORK_KEYS[cloud], "egress"),
-        f"egress firewall\n{EGRESS[cloud]}\nallowlist: " + ", ".join(hosts),
+        (cloud, shapes.network_key, "egress"),
+        f"egress firewall\n{shapes.egress}\nallowlist: " + ", ".join(hosts),
         "saas",
     )
     graph.box(("internet",), "Internet (outside the organisation's networks)", "internet")
@@ -295,79 +225,23 @@ def _saas(graph: _Graph, environment: Environment, use_case: SaasUseCase, app: P
 
 
 def _cloud_managed(graph: _Graph, environment: Environment, use_case: CloudManagedUseCase, app: Path_) -> None:
-    cloud, net = use_case.cloud, NETWORK_KEYS[use_case.cloud]
-    name = _key("uc", use_case.name)
-    if cloud == "aws":
-        aws = environment.clouds.aws
-        assert aws is not None
-        extra = sorted(
-            {s for u in environment.use_cases if isinstance(u, CloudManagedUseCase) and u.cloud == "aws"
-             for s in u.bedrock_settings.extra_endpoints}
-        )  # fmt: skip
-        label = f"interface endpoint (PrivateLink)\ncom.amazonaws.{aws.region}.bedrock-runtime"
-        if extra:
-            label += "\nalso " + ", ".join(extra)
-        endpoint = graph.box(("aws", net, "bedrock_endpoint"), label, "cloud_managed")
-        graph.box(("aws", "bedrock"), f"Amazon Bedrock ({aws.region})", "managed")
-        auth = "IAM auth" + (", guardrail" if use_case.bedrock_settings.guardrail is not None else "")
-        model = graph.box(
-            ("aws", "bedrock", name), "\n".join([*(m.id for m in use_case.models), auth]), "cloud_managed"
-        )
-    elif cloud == "azure":
-        azure = environment.clouds.azure
-        assert azure is not None
-        if azure.network.new is not None:
-            subnet = f"endpoint subnet\n{layout.block(azure.network.new.cidr, layout.AZURE_ENDPOINTS)}"
-        else:
-            assert azure.network.existing is not None
-            subnet = f"endpoint subnet {_last(azure.network.existing.endpoint_subnet_id)}"
-        graph.box(("azure", net, "endpoints"), subnet, "subnet")
-        endpoint = graph.box(
-            ("azure", net, "endpoints", name),
-            f"private endpoint ({use_case.name})\nprivatelink.openai.azure.com",
-            "cloud_managed",
-        )
-        graph.box(("azure", "openai"), f"Azure OpenAI ({azure.location})", "managed")
-        deployments = [
-            m.id + (f" {m.version}" if m.version else "") + (f" ({m.sku})" if m.sku else "") for m in use_case.models
-        ]
-        model = graph.box(
-            ("azure", "openai", name),
-            "\n".join([f"account for {use_case.name}", *deployments, "Entra ID auth"]),
-            "cloud_managed",
-        )
-    else:
-        gcp = environment.clouds.gcp
-        assert gcp is not None
-        target = use_case.vertex_settings.target
-        vip = "restricted.googleapis.com" if target == "vpc-sc" else "private.googleapis.com"
-        address = (
-            layout.psc_address(gcp.network.new.cidr)
-            if gcp.network.new is not None
-            else use_case.vertex_settings.psc_address or "address from the stack"
-        )
-        endpoint = graph.box(
-            ("gcp", net, "psc"), f"Private Service Connect\n{address} ({target}, {vip})", "cloud_managed"
-        )
-        graph.box(("gcp", "vertex"), f"Vertex AI ({gcp.region})", "managed")
-        model = graph.box(
-            ("gcp", "vertex", name), "\n".join([*(m.id for m in use_case.models), "Google IAM auth"]), "cloud_managed"
-        )
+    service = SEAMS[use_case.cloud].managed_models[use_case.service]
+    endpoint, model = service.diagram(graph, environment, use_case, _key("uc", use_case.name))
     graph.edge(app, endpoint, "cloud_managed_path")
     graph.edge(endpoint, model, "cloud_managed_path")
 
 
 def _cluster_box(graph: _Graph, environment: Environment, cluster: KubernetesCluster) -> Path_:
     if cluster.new is not None:
-        cloud = cluster.new.cloud
+        shapes = SEAMS[cluster.new.cloud].diagram
         api = {
             "private": "private API",
             "authorized-networks": "API for listed networks",
             "dns-endpoint": "private API, DNS endpoint with IAM",
         }[cluster.new.api_access]
         return graph.box(
-            (cloud, NETWORK_KEYS[cloud], _key("k8s", cluster.name)),
-            f"{KUBERNETES[cloud]} cluster {cluster.name}\nKubernetes {cluster.version}, {api}",
+            (cluster.new.cloud, shapes.network_key, _key("k8s", cluster.name)),
+            f"{shapes.kubernetes} cluster {cluster.name}\nKubernetes {cluster.version}, {api}",
             "cluster",
         )
     assert cluster.existing is not None
@@ -400,7 +274,7 @@ def _self_managed(graph: _Graph, use_case: SelfManagedUseCase, app: Path_, clust
 def d2_source(environment: Environment, stack: str) -> str:
     """The environment as D2 text; the same environment always gives the same text."""
     graph = _Graph()
-    subnets = {cloud: _network(graph, environment, cloud) for cloud in ("aws", "azure", "gcp")}
+    subnets = {cloud: seam.diagram.network(graph, environment) for cloud, seam in SEAMS.items()}
     clusters = {c.name: c for c in environment.kubernetes}
     for use_case in environment.use_cases:
         name = _key("uc", use_case.name)
