@@ -34,6 +34,7 @@ ENTRIES = {
     "device_plugin_installed_by",
     "managed_models",
     "diagram",
+    "prices",
 }
 """What a cloud must supply. A new entry goes here and into every seam; a new cloud fills them all."""
 
@@ -48,6 +49,8 @@ ALLOWED: dict[str, str] = {
     "stacks/egress.py": "Entra ID's sign-in host is a host Azure workload identity needs out (an allowlist source)",
     "stacks/spec/saas.py": "per-cloud principal formats, keyed by cloud (data, not a branch)",
     "stacks/spec/cloud_managed.py": "per-cloud principal formats and settings blocks, keyed by cloud (data)",
+    "triplane/decide/recommend.py": "managed-model regions by geography and example principals, keyed by cloud "
+    "(data the recommendation reads, not a branch)",
 }
 """Modules outside the seams that still compare cloud names, and why the comparison belongs there."""
 
@@ -60,7 +63,7 @@ def test_the_seam_lists_exactly_its_entries() -> None:
 def test_every_cloud_fills_every_entry(cloud: str) -> None:
     seam = SEAMS[cloud]
     assert seam.name == cloud
-    data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models", "diagram"}
+    data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models", "diagram", "prices"}
     for entry in ENTRIES - data:
         assert callable(getattr(seam, entry)), f"{cloud}: `{entry}` is not a function"
     assert seam.load_balancer_annotations, f"{cloud}: no internal load balancer annotations"
@@ -71,6 +74,8 @@ def test_every_cloud_fills_every_entry(cloud: str) -> None:
     shapes = seam.diagram
     assert shapes.kubernetes and shapes.network_key and shapes.egress and shapes.secret_store
     assert callable(shapes.network)
+    assert seam.prices.egress_per_gb and seam.prices.egress_hourly and seam.prices.private_endpoint
+    assert callable(seam.prices.zones)
 
 
 def test_the_seams_cover_every_cloud_and_service_of_the_spec() -> None:
@@ -99,7 +104,7 @@ def _cloud_comparisons(path: Path) -> list[int]:
 
 def test_stacks_branch_on_cloud_names_only_in_the_seams_and_the_listed_modules() -> None:
     found = {}
-    for path in sorted((ROOT / "stacks").rglob("*.py")):
+    for path in sorted([*(ROOT / "stacks").rglob("*.py"), *(ROOT / "triplane" / "decide").rglob("*.py")]):
         relative = path.relative_to(ROOT).as_posix()
         if relative in SEAM_MODULES:
             continue

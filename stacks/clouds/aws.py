@@ -33,6 +33,7 @@ from components.self_managed.storage import CacheStorageClasses, CacheStorageCla
 from stacks.cloud_apis import aws_interface_endpoints
 from stacks.clouds.seam import (
     CloudDiagram,
+    CloudPrices,
     CloudSeam,
     ClusterComponent,
     DiagramGraph,
@@ -349,6 +350,15 @@ def bedrock_diagram(
     return endpoint, model
 
 
+def zones(environment: Environment) -> int:
+    aws = environment.clouds.aws
+    if aws is None:
+        return 1
+    if aws.network.new is not None:
+        return len(aws.network.new.zones)
+    return len(aws.network.existing.app_subnet_ids) if aws.network.existing is not None else 1
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -367,13 +377,23 @@ SEAM = CloudSeam(
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
     },
     device_plugin_installed_by="bottlerocket",
-    managed_models={"bedrock": ManagedModelService(build=bedrock, diagram=bedrock_diagram)},
+    managed_models={"bedrock": ManagedModelService(
+            build=bedrock, diagram=bedrock_diagram, shared_endpoint="bedrock-runtime interface endpoint"
+        )},
     diagram=CloudDiagram(
         kubernetes="EKS",
         network_key="vpc",
         egress="Network Firewall + NAT gateway",
         secret_store="Secrets Manager",
         network=diagram_network,
+    ),
+    prices=CloudPrices(
+        egress_per_gb=("firewall", "nat_gateway"),
+        egress_hourly=("firewall", "nat_gateway"),
+        private_endpoint="interface_endpoint",
+        own_endpoint=False,
+        deployment_skus=False,
+        zones=zones,
     ),
 )
 """EKS GPU pools use Bottlerocket's NVIDIA AMI, which has the device plugin built in."""

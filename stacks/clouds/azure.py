@@ -29,6 +29,7 @@ from components.self_managed.aks import AksCluster, AksClusterArgs
 from components.self_managed.nodes import SystemNodes
 from stacks.clouds.seam import (
     CloudDiagram,
+    CloudPrices,
     CloudSeam,
     ClusterComponent,
     DiagramGraph,
@@ -301,6 +302,11 @@ def azure_openai_diagram(
     return endpoint, model
 
 
+def zones(environment: Environment) -> int:
+    """Azure Firewall and private endpoints are priced per instance, not per zone."""
+    return 1
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -315,13 +321,23 @@ SEAM = CloudSeam(
     cluster_extras=cluster_extras,
     load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     device_plugin_installed_by="triplane",
-    managed_models={"azure-openai": ManagedModelService(build=azure_openai, diagram=azure_openai_diagram)},
+    managed_models={"azure-openai": ManagedModelService(
+            build=azure_openai, diagram=azure_openai_diagram, shared_endpoint=None
+        )},
     diagram=CloudDiagram(
         kubernetes="AKS",
         network_key="vnet",
         egress="Azure Firewall",
         secret_store="Key Vault",
         network=diagram_network,
+    ),
+    prices=CloudPrices(
+        egress_per_gb=("firewall",),
+        egress_hourly=("firewall", "public_ip"),
+        private_endpoint="private_endpoint",
+        own_endpoint=True,
+        deployment_skus=True,
+        zones=zones,
     ),
 )
 """AKS GPU pools have only the driver: Triplane installs the NVIDIA device plugin."""

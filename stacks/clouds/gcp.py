@@ -26,6 +26,7 @@ from components.self_managed.nodes import SystemNodes
 from stacks.cloud_apis import google_apis_for
 from stacks.clouds.seam import (
     CloudDiagram,
+    CloudPrices,
     CloudSeam,
     ClusterComponent,
     DiagramGraph,
@@ -292,6 +293,11 @@ def vertex_diagram(
     return endpoint, model
 
 
+def zones(environment: Environment) -> int:
+    """The proxy, Cloud NAT and the PSC endpoint are regional: priced once."""
+    return 1
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -306,13 +312,21 @@ SEAM = CloudSeam(
     cluster_extras=cluster_extras,
     load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     device_plugin_installed_by="gke",
-    managed_models={"vertex": ManagedModelService(build=vertex, diagram=vertex_diagram)},
+    managed_models={"vertex": ManagedModelService(build=vertex, diagram=vertex_diagram, shared_endpoint="")},
     diagram=CloudDiagram(
         kubernetes="GKE",
         network_key="vpc",
         egress="Secure Web Proxy + Cloud NAT",
         secret_store="Secret Manager",
         network=diagram_network,
+    ),
+    prices=CloudPrices(
+        egress_per_gb=("firewall", "nat_gateway"),
+        egress_hourly=("firewall", "nat_gateway"),
+        private_endpoint="psc_endpoint",
+        own_endpoint=False,
+        deployment_skus=False,
+        zones=zones,
     ),
 )
 """GKE installs the device plugin with the driver (`gpu_driver_version` on its pools)."""

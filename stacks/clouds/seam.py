@@ -65,6 +65,28 @@ class ManagedModelService:
     """`(use case, ctx) -> Endpoint`; the use case is the service's own spec model."""
     diagram: Callable[[DiagramGraph, Environment, Any, str], tuple[Path_, Path_]]
     """Draws the use case (its diagram key last): (the private endpoint in the network, the model)."""
+    shared_endpoint: str | None
+    """The cost line of the endpoint the service's use cases share per network ("": the sheet's unit);
+    None when each use case has its own (priced per use case)."""
+
+
+@dataclass(frozen=True)
+class CloudPrices:
+    """Which priced items (`fixed.<cloud>.<item>` of the price sheet) the cloud's paths are made of."""
+
+    egress_per_gb: tuple[str, ...]
+    """What a SaaS use case's traffic is processed by on its way out, per GB."""
+    egress_hourly: tuple[str, ...]
+    """What the network's shared egress costs by the hour, once per zone (`zones`)."""
+    private_endpoint: str
+    """The item of the private path to a managed service (interface, private or PSC endpoint)."""
+    own_endpoint: bool
+    """Each use case's key vault or model account has its own private endpoint, billed by the hour; else
+    the use case pays an encryption key and the network's endpoints are shared."""
+    deployment_skus: bool
+    """Cloud-managed tokens are priced by deployment SKU (the sheet's `azure_sku` rules)."""
+    zones: Callable[[Environment], int]
+    """How many zones carry per-zone resources (endpoints, firewall endpoints, NAT gateways)."""
 
 
 @dataclass(frozen=True)
@@ -125,3 +147,4 @@ class CloudSeam:
     managed_models: Mapping[str, ManagedModelService]
     """Managed-model service (a `cloud-managed` use case's `service`) -> its builder and diagram."""
     diagram: CloudDiagram
+    prices: CloudPrices

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.self_managed import sizing
+from stacks.clouds import SEAMS
 from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from stacks.spec.use_case import Volume
 from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
 
-CLOUDS = ("aws", "azure", "gcp")
+CLOUDS = tuple(SEAMS)
 _PROBE = 1e9  # tokens: where a linear cost's slope is read off
 
 
@@ -250,7 +251,8 @@ def _token_lines(
     price = prices.token_price(pattern, vendor, model_id)
     model_class = price.model_class if price else "small"
     model_key = price.model if price else model_id
-    if pattern == "cloud-managed" and vendor == "azure" and sku == "ProvisionedManaged":
+    skus = pattern == "cloud-managed" and SEAMS[cloud].prices.deployment_skus
+    if skus and sku == "ProvisionedManaged":
         rule = prices.azure_sku(sku)
         units = capacity or 0
         if units == 0:
@@ -268,7 +270,7 @@ def _token_lines(
     else:
         multiplier = 1.0
         detail_sku = ""
-        if pattern == "cloud-managed" and vendor == "azure":
+        if skus:
             rule = prices.azure_sku(sku or "GlobalStandard")
             multiplier = float(rule["token_multiplier"])
             detail_sku = f" x {multiplier:g} ({sku or 'GlobalStandard'})" if multiplier != 1.0 else ""
@@ -286,8 +288,8 @@ def _token_lines(
         )
     wire = _gigabytes(prices, traffic, "wire_overhead")
     if pattern == "saas":
-        egress = ["firewall"] if cloud == "azure" else ["firewall", "nat_gateway"]
-        for item in egress:
+        paths = SEAMS[cloud].prices
+        for item in paths.egress_per_gb:
             fixed = prices.fixed(cloud, item)
             lines.append(
                 Line(
@@ -299,8 +301,8 @@ def _token_lines(
             )
         secret = prices.fixed(cloud, "secret")
         lines.append(Line("API key secret", secret.monthly, secret.source, secret.unit))
-        if cloud == "azure":
-            endpoint = prices.fixed(cloud, "private_endpoint")
+        if paths.own_endpoint:
+            endpoint = prices.fixed(cloud, paths.private_endpoint)
             lines.append(
                 Line(
                     "key vault private endpoint",
@@ -313,7 +315,8 @@ def _token_lines(
             key = prices.fixed(cloud, "kms_key")
             lines.append(Line("encryption key", key.monthly, key.source, key.unit))
     else:
-        path = {"aws": "interface_endpoint", "azure": "private_endpoint", "gcp": "psc_endpoint"}[cloud]
+        paths = SEAMS[cloud].prices
+        path = paths.private_endpoint
         endpoint = prices.fixed(cloud, path)
         lines.append(
             Line(
@@ -323,7 +326,7 @@ def _token_lines(
                 f"{wire:.2f} GB x ${endpoint.per_gb}/GB",
             )
         )
-        if cloud == "azure":
+        if paths.own_endpoint:
             lines.append(
                 Line(
                     "private endpoint",
@@ -699,12 +702,7 @@ def clusterless_cloud(environment: Environment, use_case: Any) -> str | None:
 
 def zones(environment: Environment, cloud: str) -> int:
     """How many zones carry per-zone resources (endpoints, firewall endpoints, NAT gateways)."""
-    if cloud != "aws" or environment.clouds.aws is None:
-        return 1
-    network = environment.clouds.aws.network
-    if network.new is not None:
-        return len(network.new.zones)
-    return len(network.existing.app_subnet_ids) if network.existing is not None else 1
+    return SEAMS[cloud].prices.zones(environment)
 
 
 def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
@@ -712,17 +710,11 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
     hours = prices.hours
     lines: list[Line] = []
     saas_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, SaasUseCase)})
-    managed_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, CloudManagedUseCase)})
+    managed = sorted({(u.cloud, u.service) for u in environment.use_cases if isinstance(u, CloudManagedUseCase)})
     for cloud in saas_clouds:
-        n = zones(environment, cloud)
-        egress = {
-            "aws": ["firewall", "nat_gateway"],
-            "azure": ["firewall", "public_ip"],
-            "gcp": ["firewall", "nat_gateway"],
-        }[cloud]
-        for item in egress:
+        count = zones(environment, cloud)
+        for item in SEAMS[cloud].prices.egress_hourly:
             fixed = prices.fixed(cloud, item)
-            count = n if cloud == "aws" else 1
             lines.append(
                 Line(
                     f"{cloud} SaaS egress: {fixed.unit}",
@@ -731,16 +723,15 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
                     f"{count} x ${fixed.hourly}/h x {hours:g} h",
                 )
             )
-    for cloud in managed_clouds:
-        if cloud == "azure":
-            continue  # each Azure OpenAI account has its own private endpoint, priced per use case
-        item = {"aws": "interface_endpoint", "gcp": "psc_endpoint"}[cloud]
-        fixed = prices.fixed(cloud, item)
+    for cloud, service in managed:
+        label = SEAMS[cloud].managed_models[service].shared_endpoint
+        if label is None:
+            continue  # each use case has its own private endpoint, priced per use case
+        fixed = prices.fixed(cloud, SEAMS[cloud].prices.private_endpoint)
         count = zones(environment, cloud)
-        what = "bedrock-runtime interface endpoint" if cloud == "aws" else fixed.unit
         lines.append(
             Line(
-                f"{cloud} {what}",
+                f"{cloud} {label or fixed.unit}",
                 count * fixed.hourly * hours,
                 fixed.source,
                 f"{count} zone(s) x ${fixed.hourly}/h x {hours:g} h",
