@@ -35,6 +35,7 @@ ENTRIES = {
     "managed_models",
     "diagram",
     "prices",
+    "mocks",
 }
 """What a cloud must supply. A new entry goes here and into every seam; a new cloud fills them all."""
 
@@ -63,7 +64,8 @@ def test_the_seam_lists_exactly_its_entries() -> None:
 def test_every_cloud_fills_every_entry(cloud: str) -> None:
     seam = SEAMS[cloud]
     assert seam.name == cloud
-    data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models", "diagram", "prices"}
+    data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models"}
+    data |= {"diagram", "prices", "mocks"}
     for entry in ENTRIES - data:
         assert callable(getattr(seam, entry)), f"{cloud}: `{entry}` is not a function"
     assert seam.load_balancer_annotations, f"{cloud}: no internal load balancer annotations"
@@ -76,6 +78,18 @@ def test_every_cloud_fills_every_entry(cloud: str) -> None:
     assert callable(shapes.network)
     assert seam.prices.egress_per_gb and seam.prices.egress_hourly and seam.prices.private_endpoint
     assert callable(seam.prices.zones)
+    assert seam.mocks.package and callable(seam.mocks.resource) and callable(seam.mocks.call)
+
+
+def test_each_seam_mocks_its_own_provider_package() -> None:
+    packages = {cloud: seam.mocks.package for cloud, seam in SEAMS.items()}
+    assert packages == {"aws": "aws", "azure": "azure-native", "gcp": "gcp"}
+    state: dict[str, Any] = {}
+    assert SEAMS["gcp"].mocks.resource("gcp:storage/bucket:Bucket", "b", {"project": "p"}, state) == (
+        "projects/p/buckets/b"
+    )
+    assert state["selfLink"] == "https://www.googleapis.com/projects/p/buckets/b"
+    assert SEAMS["azure"].mocks.call("aws:index/getPartition:getPartition", {}) is None
 
 
 def test_the_seams_cover_every_cloud_and_service_of_the_spec() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pulumi
 from pulumi_aws import provider as aws_provider
@@ -42,6 +43,7 @@ from stacks.clouds.seam import (
     ManagedModelService,
     NetworkRef,
     Path_,
+    PlanMocks,
 )
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
@@ -359,6 +361,86 @@ def zones(environment: Environment) -> int:
     return len(aws.network.existing.app_subnet_ids) if aws.network.existing is not None else 1
 
 
+# --- plan mocks ----------------------------------------------------------------------------------
+
+ACCOUNT_ID = "123456789012"
+CALLER_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/triplane-plan/plan-session"
+"""Plans run as a role session, as CI does: what needs the IAM principal must resolve the role."""
+DEPLOYER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/triplane-plan"
+INVOKES: dict[str, dict[str, Any]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": {
+        "accountId": ACCOUNT_ID,
+        "arn": CALLER_ARN,
+        "userId": "AROATRIPLANEPLAN:plan-session",
+        "id": ACCOUNT_ID,
+    },
+    "aws:index/getPartition:getPartition": {
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+        "id": "aws",
+    },
+    "aws:iam/getSessionContext:getSessionContext": {
+        "arn": CALLER_ARN,
+        "issuerArn": DEPLOYER_ROLE_ARN,
+        "issuerId": "AROATRIPLANEPLAN",
+        "issuerName": "triplane-plan",
+        "sessionName": "plan-session",
+        "id": CALLER_ARN,
+    },
+}
+
+
+def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> str:
+    service = type_.split(":")[1].split("/")[0]
+    state.setdefault("arn", f"arn:aws:{service}:us-east-1:{ACCOUNT_ID}:{name}")
+    state.setdefault("name", inputs.get("name", name))
+    if type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        service_name = str(inputs.get("serviceName", "service"))
+        host = service_name.split(".")[-1]
+        state["dnsEntries"] = [{"dnsName": f"vpce-{name}.{host}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}]
+    if type_ == "aws:ec2/eip:Eip":
+        state["publicIp"] = "203.0.113.10"
+        state["allocationId"] = f"eipalloc-{name}"
+    if type_ == "aws:kms/key:Key":
+        state["keyId"] = f"{name}-key-id"
+    if type_ == "aws:bedrock/guardrail:Guardrail":
+        state["guardrailId"] = f"{name}-id"
+        state["guardrailArn"] = f"arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:guardrail/{name}-id"
+        state["version"] = "DRAFT"
+    if type_ == "aws:bedrock/guardrailVersion:GuardrailVersion":
+        state["version"] = "1"
+    if type_ == "aws:networkfirewall/firewall:Firewall":
+        # One endpoint per subnet mapping, reported as the service does once the firewall exists.
+        state["firewallStatuses"] = [
+            {
+                "syncStates": [
+                    {
+                        "availabilityZone": f"zone-{index}",
+                        "attachments": [{"endpointId": f"vpce-{name}-{index}", "subnetId": mapping.get("subnetId")}],
+                    }
+                    for index, mapping in enumerate(inputs.get("subnetMappings") or [])
+                ]
+            }
+        ]
+    if type_ == "aws:eks/cluster:Cluster":
+        state["endpoint"] = f"https://{name}.eks.amazonaws.com"
+        state["certificateAuthority"] = {"data": "Y2VydGlmaWNhdGU="}
+        state["identities"] = [{"oidcs": [{"issuer": f"https://oidc.eks.amazonaws.com/id/{name}"}]}]
+        state["vpcConfig"] = dict(inputs.get("vpcConfig", {}), clusterSecurityGroupId=f"sg-{name}")
+    return f"{name}-id"
+
+
+def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
+    if token in INVOKES:
+        return dict(INVOKES[token])
+    if token == "aws:ec2/getVpc:getVpc":
+        return {"id": args.get("id"), "cidrBlock": "10.0.0.0/16", "arn": "arn:aws:ec2:vpc"}
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "id": "zones"}
+    return None
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -395,5 +477,6 @@ SEAM = CloudSeam(
         deployment_skus=False,
         zones=zones,
     ),
+    mocks=PlanMocks(package="aws", resource=mock_resource, call=mock_call),
 )
 """EKS GPU pools use Bottlerocket's NVIDIA AMI, which has the device plugin built in."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import provider as azure_provider
@@ -38,6 +39,7 @@ from stacks.clouds.seam import (
     ManagedModelService,
     NetworkRef,
     Path_,
+    PlanMocks,
     last_segment,
 )
 from stacks.context import Endpoint, StackContext
@@ -307,6 +309,70 @@ def zones(environment: Environment) -> int:
     return 1
 
 
+# --- plan mocks ----------------------------------------------------------------------------------
+
+SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+TENANT_ID = "11111111-1111-1111-1111-111111111111"
+OBJECT_ID = "22222222-2222-2222-2222-222222222222"
+FIREWALL_PRIVATE_IP = "10.255.0.4"
+INVOKES: dict[str, dict[str, Any]] = {
+    "azure-native:authorization:getClientConfig": {
+        "clientId": OBJECT_ID,
+        "objectId": OBJECT_ID,
+        "subscriptionId": SUBSCRIPTION_ID,
+        "tenantId": TENANT_ID,
+    },
+}
+
+
+def _resource_id(type_: str, name: str, inputs: dict[str, Any]) -> str:
+    # azure-native:network:VirtualNetwork -> Microsoft.Network/virtualNetworks/<name>
+    _, module, kind = type_.split(":")
+    group = inputs.get("resourceGroupName", "rg")
+    namespace = "Microsoft." + module[:1].upper() + module[1:]
+    resource_name = next(
+        (str(v) for k, v in inputs.items() if k.endswith("Name") and k != "resourceGroupName" and v), name
+    )
+    return (
+        f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/"
+        f"{namespace}/{kind[:1].lower()}{kind[1:]}s/{resource_name}"
+    )
+
+
+def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> str:
+    state.setdefault("name", name)
+    if "identity" in inputs:
+        state["identity"] = dict(inputs["identity"], principalId=OBJECT_ID, tenantId=TENANT_ID)
+        assigned = inputs["identity"].get("userAssignedIdentities")
+        if isinstance(assigned, list):
+            # Inputs list the identities' IDs; the service answers with a map keyed by them.
+            state["identity"]["userAssignedIdentities"] = {
+                str(i): {"principalId": OBJECT_ID, "clientId": OBJECT_ID} for i in assigned
+            }
+    if type_ == "azure-native:managedidentity:UserAssignedIdentity":
+        state.update(principalId=OBJECT_ID, clientId=OBJECT_ID, tenantId=TENANT_ID)
+    if type_ == "azure-native:network:PublicIPAddress":
+        state["ipAddress"] = "198.51.100.10"
+    if type_ == "azure-native:network:AzureFirewall":
+        state["ipConfigurations"] = [
+            dict(config, privateIPAddress=FIREWALL_PRIVATE_IP) for config in inputs.get("ipConfigurations") or []
+        ]
+    if type_ == "azure-native:containerservice:ManagedCluster":
+        prefix = inputs.get("dnsPrefix", name)
+        location = inputs.get("location", "westeurope")
+        private = (inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster")
+        host = f"{prefix}-00000000.{'privatelink.' if private else 'hcp.'}{location}.azmk8s.io"
+        state["privateFQDN" if private else "fqdn"] = host
+    if type_ == "azure-native:keyvault:Secret":
+        vault = inputs.get("vaultName", "vault")
+        state["properties"] = {"secretUri": f"https://{vault}.vault.azure.net/secrets/{inputs.get('secretName', name)}"}
+    return _resource_id(type_, name, inputs)
+
+
+def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
+    return dict(INVOKES[token]) if token in INVOKES else None
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -339,5 +405,6 @@ SEAM = CloudSeam(
         deployment_skus=True,
         zones=zones,
     ),
+    mocks=PlanMocks(package="azure-native", resource=mock_resource, call=mock_call),
 )
 """AKS GPU pools have only the driver: Triplane installs the NVIDIA device plugin."""

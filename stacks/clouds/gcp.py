@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pulumi
 from pulumi_gcp import provider as gcp_provider
@@ -23,6 +24,7 @@ from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from components.saas.saas_egress import EgressFirewall, workload_service_account
 from components.self_managed.gke import GkeCluster, GkeClusterArgs
 from components.self_managed.nodes import SystemNodes
+from policies.gcp_apis import SERVICE_AGENTS
 from stacks.cloud_apis import google_apis_for
 from stacks.clouds.seam import (
     CloudDiagram,
@@ -35,6 +37,7 @@ from stacks.clouds.seam import (
     ManagedModelService,
     NetworkRef,
     Path_,
+    PlanMocks,
     last_segment,
 )
 from stacks.context import Endpoint, StackContext
@@ -298,6 +301,52 @@ def zones(environment: Environment) -> int:
     return 1
 
 
+# --- plan mocks ----------------------------------------------------------------------------------
+
+PROJECT_NUMBER = "123456789"
+DEPLOYER_EMAIL = "triplane-plan@triplane-plan.iam.gserviceaccount.com"
+INVOKES: dict[str, dict[str, Any]] = {
+    "gcp:organizations/getProject:getProject": {"number": PROJECT_NUMBER},
+    "gcp:organizations/getClientOpenIdUserInfo:getClientOpenIdUserInfo": {
+        "email": DEPLOYER_EMAIL,
+        "id": DEPLOYER_EMAIL,
+    },
+    "gcp:logging/getProjectCmekSettings:getProjectCmekSettings": {
+        "serviceAccountId": f"cmek-p{PROJECT_NUMBER}@gcp-sa-logging.iam.gserviceaccount.com",
+        "id": "cmek-settings",
+    },
+}
+
+
+def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> str:
+    state.setdefault("name", inputs.get("name", name))
+    project = inputs.get("project", "project")
+    resource_id = f"projects/{project}/{type_.split(':')[-1].lower()}s/{state['name']}"
+    state.setdefault("selfLink", f"https://www.googleapis.com/{resource_id}")
+    if type_ == "gcp:serviceaccount/account:Account":
+        state["email"] = f"{inputs.get('accountId', name)}@{project}.iam.gserviceaccount.com"
+        state["member"] = f"serviceAccount:{state['email']}"
+    if type_ == "gcp:compute/address:Address" or type_ == "gcp:compute/globalAddress:GlobalAddress":
+        state.setdefault("address", "10.255.255.10")
+    if type_ == "gcp:container/cluster:Cluster":
+        state["endpoint"] = "10.255.254.2"
+        state["masterAuth"] = dict(inputs.get("masterAuth") or {}, clusterCaCertificate="Y2VydGlmaWNhdGU=")
+        endpoints = dict(inputs.get("controlPlaneEndpointsConfig") or {})
+        dns = dict(endpoints.get("dnsEndpointConfig") or {})
+        dns["endpoint"] = f"gke-0123456789abcdef-{project}.{inputs.get('location', 'region')}.gke.goog"
+        state["controlPlaneEndpointsConfig"] = dict(endpoints, dnsEndpointConfig=dns)
+    if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+        service = str(inputs.get("service", "service"))
+        domain = SERVICE_AGENTS.get(service, f"gcp-sa-{service.split('.')[0]}.iam.gserviceaccount.com")
+        state["email"] = f"service-{PROJECT_NUMBER}@{domain}"
+        state["member"] = f"serviceAccount:{state['email']}"
+    return resource_id
+
+
+def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
+    return dict(INVOKES[token]) if token in INVOKES else None
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -328,5 +377,6 @@ SEAM = CloudSeam(
         deployment_skus=False,
         zones=zones,
     ),
+    mocks=PlanMocks(package="gcp", resource=mock_resource, call=mock_call),
 )
 """GKE installs the device plugin with the driver (`gpu_driver_version` on its pools)."""

@@ -90,6 +90,18 @@ class CloudPrices:
 
 
 @dataclass(frozen=True)
+class PlanMocks:
+    """How `triplane plan` stands in for the cloud's provider: stable IDs and the attributes read back."""
+
+    package: str
+    """The Pulumi package whose resource types these answer (`aws`, `azure-native`, `gcp`)."""
+    resource: Callable[[str, str, dict[str, Any], dict[str, Any]], str]
+    """`(type, name, inputs, state)`: fills `state` with the computed attributes; returns the ID."""
+    call: Callable[[str, Mapping[str, Any]], dict[str, Any] | None]
+    """`(token, arguments)`: an invoke's fixed answer (None: not the cloud's)."""
+
+
+@dataclass(frozen=True)
 class CloudDiagram:
     """How the environment diagram shows the cloud."""
 
@@ -148,3 +160,4 @@ class CloudSeam:
     """Managed-model service (a `cloud-managed` use case's `service`) -> its builder and diagram."""
     diagram: CloudDiagram
     prices: CloudPrices
+    mocks: PlanMocks
