@@ -36,6 +36,7 @@ ENTRIES = {
     "diagram",
     "prices",
     "mocks",
+    "example_principal",
 }
 """What a cloud must supply. A new entry goes here and into every seam; a new cloud fills them all."""
 
@@ -50,8 +51,6 @@ ALLOWED: dict[str, str] = {
     "stacks/egress.py": "Entra ID's sign-in host is a host Azure workload identity needs out (an allowlist source)",
     "stacks/spec/saas.py": "per-cloud principal formats, keyed by cloud (data, not a branch)",
     "stacks/spec/cloud_managed.py": "per-cloud principal formats and settings blocks, keyed by cloud (data)",
-    "triplane/decide/recommend.py": "managed-model regions by geography and example principals, keyed by cloud "
-    "(data the recommendation reads, not a branch)",
 }
 """Modules outside the seams that still compare cloud names, and why the comparison belongs there."""
 
@@ -65,7 +64,7 @@ def test_every_cloud_fills_every_entry(cloud: str) -> None:
     seam = SEAMS[cloud]
     assert seam.name == cloud
     data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models"}
-    data |= {"diagram", "prices", "mocks"}
+    data |= {"diagram", "prices", "mocks", "example_principal"}
     for entry in ENTRIES - data:
         assert callable(getattr(seam, entry)), f"{cloud}: `{entry}` is not a function"
     assert seam.load_balancer_annotations, f"{cloud}: no internal load balancer annotations"
@@ -73,6 +72,7 @@ def test_every_cloud_fills_every_entry(cloud: str) -> None:
     assert seam.managed_models, f"{cloud}: no managed-model service"
     for service in seam.managed_models.values():
         assert callable(service.build) and callable(service.diagram)
+        assert service.price_vendor and service.regions
     shapes = seam.diagram
     assert shapes.kubernetes and shapes.network_key and shapes.egress and shapes.secret_store
     assert callable(shapes.network)
@@ -92,6 +92,14 @@ def test_each_seam_mocks_its_own_provider_package() -> None:
     assert SEAMS["azure"].mocks.call("aws:index/getPartition:getPartition", {}) is None
 
 
+@pytest.mark.parametrize("cloud", sorted(CLOUD_NAMES))
+def test_the_example_principal_is_one_the_spec_accepts(cloud: str) -> None:
+    service = SERVICE_OF_CLOUD[cloud]
+    use_case = {"cloud": cloud, "models": MODELS[cloud], "allowed_principals": [SEAMS[cloud].example_principal]}
+    env = validate_environment(_environment(**use_case), SOURCE)
+    assert env.use_cases[0].service == service
+
+
 def test_the_seams_cover_every_cloud_and_service_of_the_spec() -> None:
     assert set(SEAMS) == set(Cloud.__args__) == CLOUD_NAMES  # type: ignore[attr-defined]
     services = {service: cloud for cloud, seam in SEAMS.items() for service in seam.managed_models}
@@ -109,9 +117,10 @@ def _cloud_comparisons(path: Path) -> list[int]:
             for operand in [node.left, *node.comparators]:
                 if isinstance(operand, ast.Constant) and operand.value in CLOUD_NAMES:
                     lines.append(node.lineno)
-        if isinstance(node, ast.Dict) and sum(
-            isinstance(k, ast.Constant) and k.value in CLOUD_NAMES for k in node.keys
-        ) >= 2:
+        if (
+            isinstance(node, ast.Dict)
+            and sum(isinstance(k, ast.Constant) and k.value in CLOUD_NAMES for k in node.keys) >= 2
+        ):
             lines.append(node.lineno)
     return lines
 
@@ -191,9 +200,7 @@ def test_a_service_on_another_cloud_is_refused_naming_service() -> None:
 def test_an_unknown_service_is_refused_naming_service() -> None:
     with pytest.raises(SpecError) as raised:
         validate_environment(_environment(cloud="aws", service="sagemaker", models=MODELS["aws"]), SOURCE)
-    assert "triplane:environment.use_cases[0].service: set one of bedrock, azure-openai or vertex" in str(
-        raised.value
-    )
+    assert "triplane:environment.use_cases[0].service: set one of bedrock, azure-openai or vertex" in str(raised.value)
 
 
 def test_errors_inside_a_service_name_the_field_without_the_union_tag() -> None:

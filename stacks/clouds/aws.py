@@ -352,6 +352,22 @@ def bedrock_diagram(
     return endpoint, model
 
 
+BEDROCK_REGIONS: dict[str, tuple[str, ...]] = {
+    "us": ("us-east-1", "us-east-2", "us-west-2"),
+    "eu": ("eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"),
+    "uk": ("eu-west-2",),
+    "ch": ("eu-central-2",),
+    "ca": ("ca-central-1",),
+    "jp": ("ap-northeast-1",),
+    "au": ("ap-southeast-2",),
+    "in": ("ap-south-1",),
+    "br": ("sa-east-1",),
+    "kr": ("ap-northeast-2",),
+    "sg": ("ap-southeast-1",),
+}
+"""As of 2025-05."""
+
+
 def zones(environment: Environment) -> int:
     aws = environment.clouds.aws
     if aws is None:
@@ -459,9 +475,15 @@ SEAM = CloudSeam(
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
     },
     device_plugin_installed_by="bottlerocket",
-    managed_models={"bedrock": ManagedModelService(
-            build=bedrock, diagram=bedrock_diagram, shared_endpoint="bedrock-runtime interface endpoint"
-        )},
+    managed_models={
+        "bedrock": ManagedModelService(
+            build=bedrock,
+            diagram=bedrock_diagram,
+            shared_endpoint="bedrock-runtime interface endpoint",
+            price_vendor="aws",
+            regions=BEDROCK_REGIONS,
+        )
+    },
     diagram=CloudDiagram(
         kubernetes="EKS",
         network_key="vpc",
@@ -474,9 +496,9 @@ SEAM = CloudSeam(
         egress_hourly=("firewall", "nat_gateway"),
         private_endpoint="interface_endpoint",
         own_endpoint=False,
-        deployment_skus=False,
         zones=zones,
     ),
+    example_principal="arn:aws:iam::123456789012:role/app",
     mocks=PlanMocks(package="aws", resource=mock_resource, call=mock_call),
 )
 """EKS GPU pools use Bottlerocket's NVIDIA AMI, which has the device plugin built in."""

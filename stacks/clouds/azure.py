@@ -304,6 +304,29 @@ def azure_openai_diagram(
     return endpoint, model
 
 
+AZURE_OPENAI_REGIONS: dict[str, tuple[str, ...]] = {
+    "us": ("eastus", "eastus2", "westus", "westus3", "northcentralus", "southcentralus"),
+    "eu": (
+        "westeurope",
+        "swedencentral",
+        "francecentral",
+        "germanywestcentral",
+        "spaincentral",
+        "polandcentral",
+        "italynorth",
+    ),
+    "uk": ("uksouth",),
+    "ch": ("switzerlandnorth",),
+    "ca": ("canadaeast",),
+    "jp": ("japaneast",),
+    "au": ("australiaeast",),
+    "in": ("southindia",),
+    "br": ("brazilsouth",),
+    "kr": ("koreacentral",),
+}
+"""As of 2025-05."""
+
+
 def zones(environment: Environment) -> int:
     """Azure Firewall and private endpoints are priced per instance, not per zone."""
     return 1
@@ -387,9 +410,16 @@ SEAM = CloudSeam(
     cluster_extras=cluster_extras,
     load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     device_plugin_installed_by="triplane",
-    managed_models={"azure-openai": ManagedModelService(
-            build=azure_openai, diagram=azure_openai_diagram, shared_endpoint=None
-        )},
+    managed_models={
+        "azure-openai": ManagedModelService(
+            build=azure_openai,
+            diagram=azure_openai_diagram,
+            shared_endpoint=None,
+            price_vendor="azure",
+            regions=AZURE_OPENAI_REGIONS,
+            deployment_skus=True,
+        )
+    },
     diagram=CloudDiagram(
         kubernetes="AKS",
         network_key="vnet",
@@ -402,9 +432,9 @@ SEAM = CloudSeam(
         egress_hourly=("firewall", "public_ip"),
         private_endpoint="private_endpoint",
         own_endpoint=True,
-        deployment_skus=True,
         zones=zones,
     ),
+    example_principal="00000000-0000-0000-0000-000000000000",
     mocks=PlanMocks(package="azure-native", resource=mock_resource, call=mock_call),
 )
 """AKS GPU pools have only the driver: Triplane installs the NVIDIA device plugin."""

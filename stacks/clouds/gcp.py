@@ -157,9 +157,7 @@ def image_cache(ctx: StackContext, name: str, component: ClusterComponent) -> Im
     assert isinstance(component, GkeCluster)
     vpc = network(ctx)
     artifact = _cache(ctx, vpc.project, vpc.region)
-    member = pulumi.Output.from_input(component.ref.node_service_account).apply(
-        lambda email: f"serviceAccount:{email}"
-    )
+    member = pulumi.Output.from_input(component.ref.node_service_account).apply(lambda email: f"serviceAccount:{email}")
     artifact.grant_read(f"{name}-image-cache", member)
     return artifact.source()
 
@@ -296,6 +294,30 @@ def vertex_diagram(
     return endpoint, model
 
 
+VERTEX_REGIONS: dict[str, tuple[str, ...]] = {
+    "us": ("us-central1", "us-east1", "us-east4", "us-west1", "us-south1"),
+    "eu": (
+        "europe-west1",
+        "europe-west3",
+        "europe-west4",
+        "europe-west8",
+        "europe-west9",
+        "europe-north1",
+        "europe-southwest1",
+    ),
+    "uk": ("europe-west2",),
+    "ch": ("europe-west6",),
+    "ca": ("northamerica-northeast1",),
+    "jp": ("asia-northeast1",),
+    "au": ("australia-southeast1",),
+    "in": ("asia-south1",),
+    "br": ("southamerica-east1",),
+    "kr": ("asia-northeast3",),
+    "sg": ("asia-southeast1",),
+}
+"""As of 2025-05."""
+
+
 def zones(environment: Environment) -> int:
     """The proxy, Cloud NAT and the PSC endpoint are regional: priced once."""
     return 1
@@ -361,7 +383,11 @@ SEAM = CloudSeam(
     cluster_extras=cluster_extras,
     load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     device_plugin_installed_by="gke",
-    managed_models={"vertex": ManagedModelService(build=vertex, diagram=vertex_diagram, shared_endpoint="")},
+    managed_models={
+        "vertex": ManagedModelService(
+            build=vertex, diagram=vertex_diagram, shared_endpoint="", price_vendor="gcp", regions=VERTEX_REGIONS
+        )
+    },
     diagram=CloudDiagram(
         kubernetes="GKE",
         network_key="vpc",
@@ -374,9 +400,9 @@ SEAM = CloudSeam(
         egress_hourly=("firewall", "nat_gateway"),
         private_endpoint="psc_endpoint",
         own_endpoint=False,
-        deployment_skus=False,
         zones=zones,
     ),
+    example_principal="serviceAccount:app@my-project.iam.gserviceaccount.com",
     mocks=PlanMocks(package="gcp", resource=mock_resource, call=mock_call),
 )
 """GKE installs the device plugin with the driver (`gpu_driver_version` on its pools)."""

@@ -68,6 +68,13 @@ class ManagedModelService:
     shared_endpoint: str | None
     """The cost line of the endpoint the service's use cases share per network ("": the sheet's unit);
     None when each use case has its own (priced per use case)."""
+    price_vendor: str
+    """The service's key in the price sheet's `tokens.cloud-managed` table."""
+    regions: Mapping[str, tuple[str, ...]]
+    """Regions the service runs in, by geography (`us`, `eu`, ...), for the recommendation's residency
+    check. A provider adds regions often, so a missing region is a reason to check, not proof of absence."""
+    deployment_skus: bool = False
+    """Its tokens are priced by deployment SKU (the sheet's `azure_sku` rules)."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,6 @@ class CloudPrices:
     own_endpoint: bool
     """Each use case's key vault or model account has its own private endpoint, billed by the hour; else
     the use case pays an encryption key and the network's endpoints are shared."""
-    deployment_skus: bool
-    """Cloud-managed tokens are priced by deployment SKU (the sheet's `azure_sku` rules)."""
     zones: Callable[[Environment], int]
     """How many zones carry per-zone resources (endpoints, firewall endpoints, NAT gateways)."""
 
@@ -161,3 +166,5 @@ class CloudSeam:
     diagram: CloudDiagram
     prices: CloudPrices
     mocks: PlanMocks
+    example_principal: str
+    """An identity of the cloud's form, for a stack-file block the reader completes."""

@@ -22,7 +22,9 @@ from typing import Any
 
 from components.self_managed import sizing
 from stacks.clouds import SEAMS
+from stacks.clouds.seam import ManagedModelService
 from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
+from stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 from stacks.spec.use_case import Volume
 from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
@@ -243,6 +245,7 @@ def _token_lines(
     traffic: Traffic,
     sku: str | None = None,
     capacity: int | None = None,
+    service: str | None = None,
 ) -> tuple[list[Line], list[str], str, str]:
     """(lines, missing prices, priced model key, model class) for one token-priced use case."""
     hours = prices.hours
@@ -251,7 +254,7 @@ def _token_lines(
     price = prices.token_price(pattern, vendor, model_id)
     model_class = price.model_class if price else "small"
     model_key = price.model if price else model_id
-    skus = pattern == "cloud-managed" and SEAMS[cloud].prices.deployment_skus
+    skus = pattern == "cloud-managed" and _service(cloud, service).deployment_skus
     if skus and sku == "ProvisionedManaged":
         rule = prices.azure_sku(sku)
         units = capacity or 0
@@ -351,6 +354,11 @@ def _token_lines(
     return lines, missing, model_key, model_class
 
 
+def _service(cloud: str, service: str | None) -> ManagedModelService:
+    """A cloud-managed use case's service: the one it names, else its cloud's own."""
+    return SEAMS[cloud].managed_models[service or SERVICE_OF_CLOUD[cloud]]
+
+
 def token_estimate(
     prices: Prices,
     *,
@@ -361,21 +369,23 @@ def token_estimate(
     traffic: Traffic | None,
     sku: str | None = None,
     capacity: int | None = None,
+    service: str | None = None,
 ) -> Estimate:
-    """A SaaS (`vendor` = provider) or cloud-managed (`vendor` = cloud) use case priced by tokens."""
+    """A SaaS (`vendor` = provider) or cloud-managed (`vendor` = the service's price key) use case priced
+    by tokens; `service` is the cloud-managed service (default: the cloud's own)."""
     share = (traffic or Traffic(0, 0)).output_share(float(prices.serving["default_output_share"]))
     actual = traffic or Traffic(0, 0)
     lines, missing, model_key, model_class = _token_lines(
-        prices, pattern, vendor, cloud, model_id, actual, sku, capacity
+        prices, pattern, vendor, cloud, model_id, actual, sku, capacity, service
     )
     at_zero = sum(
         x.monthly
-        for x in _token_lines(prices, pattern, vendor, cloud, model_id, Traffic(0, 0), sku, capacity)[0]
+        for x in _token_lines(prices, pattern, vendor, cloud, model_id, Traffic(0, 0), sku, capacity, service)[0]
     )
     at_probe = sum(
         x.monthly
         for x in _token_lines(
-            prices, pattern, vendor, cloud, model_id, Traffic.at_mix(_PROBE, share), sku, capacity
+            prices, pattern, vendor, cloud, model_id, Traffic.at_mix(_PROBE, share), sku, capacity, service
         )[0]
     )
     where = cloud if pattern == "cloud-managed" else f"{vendor} via {cloud}"
@@ -543,12 +553,13 @@ def current_estimate(environment: Environment, use_case: Any, prices: Prices, sp
         estimate = token_estimate(
             prices,
             pattern="cloud-managed",
-            vendor=use_case.cloud,
+            vendor=_service(use_case.cloud, use_case.service).price_vendor,
             cloud=use_case.cloud,
             model_id=first.id,
             traffic=traffic,
             sku=first.sku,
             capacity=first.capacity,
+            service=use_case.service,
         )
     elif isinstance(use_case, SelfManagedUseCase):
         return self_managed_estimate(

@@ -13,78 +13,25 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from stacks.clouds import SEAMS
 from stacks.spec import Cloud, DataClassification, UseCase
+from stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 from triplane.decide import policy
 from triplane.decide.cost import CLOUDS, Estimate, Traffic, break_even, cheapest, reference_estimates
 from triplane.decide.prices import Prices
 
 Geography = Literal["us", "eu", "uk", "ch", "ca", "jp", "au", "in", "br", "kr", "sg"]
 
-# Regions where each cloud's managed model service (Bedrock, Azure OpenAI, Vertex AI generative
-# models) runs, by geography. As of 2025-05; a provider adds regions often, so a missing region here
-# is a reason to check, not proof of absence.
-MANAGED_REGIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "aws": {
-        "us": ("us-east-1", "us-east-2", "us-west-2"),
-        "eu": ("eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"),
-        "uk": ("eu-west-2",),
-        "ch": ("eu-central-2",),
-        "ca": ("ca-central-1",),
-        "jp": ("ap-northeast-1",),
-        "au": ("ap-southeast-2",),
-        "in": ("ap-south-1",),
-        "br": ("sa-east-1",),
-        "kr": ("ap-northeast-2",),
-        "sg": ("ap-southeast-1",),
-    },
-    "azure": {
-        "us": ("eastus", "eastus2", "westus", "westus3", "northcentralus", "southcentralus"),
-        "eu": (
-            "westeurope",
-            "swedencentral",
-            "francecentral",
-            "germanywestcentral",
-            "spaincentral",
-            "polandcentral",
-            "italynorth",
-        ),
-        "uk": ("uksouth",),
-        "ch": ("switzerlandnorth",),
-        "ca": ("canadaeast",),
-        "jp": ("japaneast",),
-        "au": ("australiaeast",),
-        "in": ("southindia",),
-        "br": ("brazilsouth",),
-        "kr": ("koreacentral",),
-    },
-    "gcp": {
-        "us": ("us-central1", "us-east1", "us-east4", "us-west1", "us-south1"),
-        "eu": (
-            "europe-west1",
-            "europe-west3",
-            "europe-west4",
-            "europe-west8",
-            "europe-west9",
-            "europe-north1",
-            "europe-southwest1",
-        ),
-        "uk": ("europe-west2",),
-        "ch": ("europe-west6",),
-        "ca": ("northamerica-northeast1",),
-        "jp": ("asia-northeast1",),
-        "au": ("australia-southeast1",),
-        "in": ("asia-south1",),
-        "br": ("southamerica-east1",),
-        "kr": ("asia-northeast3",),
-        "sg": ("asia-southeast1",),
-    },
+# Regions where each cloud's own managed model service runs, by geography (its seam's `regions`).
+MANAGED_REGIONS: dict[str, Mapping[str, tuple[str, ...]]] = {
+    cloud: seam.managed_models[SERVICE_OF_CLOUD[cloud]].regions for cloud, seam in SEAMS.items()
 }
 
 # "Clearly cheaper": at least this share below the runner-up, and at least this much a month.
@@ -356,11 +303,7 @@ def _secret_key(name: str, suffix: str) -> str:
 
 
 # Example identities for the pasted block; the header comment says to replace them.
-EXAMPLE_PRINCIPALS = {
-    "aws": "arn:aws:iam::123456789012:role/app",
-    "azure": "00000000-0000-0000-0000-000000000000",
-    "gcp": "serviceAccount:app@my-project.iam.gserviceaccount.com",
-}
+EXAMPLE_PRINCIPALS = {cloud: seam.example_principal for cloud, seam in SEAMS.items()}
 
 
 def use_case_block(facts: UseCaseFacts, pattern: str, clouds: list[str], prices: Prices) -> str:
