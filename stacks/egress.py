@@ -8,8 +8,8 @@ out. What may get out is one list of entries, each a host with the use case that
 - the Hugging Face hub hosts of every self-managed service whose weights a Job downloads on a
   cluster Triplane creates in that network (`weights.source: hub` only: a bucket import reaches its
   bucket over the cloud's private path and adds nothing here);
-- Entra ID's sign-in host for an Azure blob import, whose workload identity exchanges its token there
-  (Entra ID has no private endpoint for it).
+- what a cloud's own services need out (its seam's `egress_sources`): Entra ID's sign-in host for an
+  Azure blob import, whose workload identity exchanges its token there (no private endpoint for it).
 
 Each source is one function below and one line in `SOURCES` (the upstream registry hosts a cloud's
 image cache cannot front, from `ImageSource.upstream_hosts`, are the next). The firewall names the
@@ -24,23 +24,29 @@ SaaS use cases (see `stacks.patterns.saas`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from components.saas.providers import check_host
 from components.saas.saas_egress import EgressFirewall
 from components.self_managed.weights import HUB_HOSTS
 from stacks.clouds import SEAMS, NetworkRef
+from stacks.clouds.azure import ENTRA_HOSTS, imports_through_firewall
+from stacks.clouds.seam import EgressEntry
 from stacks.context import StackContext
 from stacks.spec import Environment, SaasUseCase
 from stacks.spec.self_managed import SelfManagedUseCase
 
-
-@dataclass(frozen=True, order=True)
-class EgressEntry:
-    host: str
-    owner: str
-    """The use case (or shared service) that needs the host."""
-    reason: str
+__all__ = [
+    "ENTRA_HOSTS",
+    "SOURCES",
+    "EgressEntry",
+    "allowed_hosts",
+    "downloads_through_firewall",
+    "egress_allowlist",
+    "egress_for",
+    "egress_on",
+    "imports_through_firewall",
+    "saas_use_cases",
+]
 
 
 def saas_use_cases(environment: Environment, cloud: str) -> list[SaasUseCase]:
@@ -78,37 +84,13 @@ def hub_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
                 yield EgressEntry(host, use_case.service_name, f"model weights of {use_case.model.id}")
 
 
-ENTRA_HOSTS = ("login.microsoftonline.com",)
-"""Where an AKS workload identity exchanges its service-account token for an Entra ID token: Entra ID
-has no private endpoint for that, so an Azure blob import gets out for it (and only for it)."""
+def cloud_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
+    """What the cloud's own services need out (its seam's `egress_sources`)."""
+    for source in SEAMS[cloud].egress_sources:
+        yield from source(environment)
 
 
-def imports_through_firewall(environment: Environment, use_case: SelfManagedUseCase) -> bool:
-    """Whether a service's Azure blob import signs in to Entra ID through Triplane's egress firewall."""
-    bucket = use_case.weights.bucket
-    if use_case.weights_source != "bucket" or bucket is None or bucket.cloud != "azure":
-        return False
-    cluster = next((c for c in environment.kubernetes if c.name == use_case.cluster), None)
-    if cluster is None or cluster.new is None or cluster.new.cloud != "azure":
-        return False
-    settings = environment.clouds.azure
-    return settings is not None and settings.network.new is not None
-
-
-def entra_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
-    if cloud != "azure":
-        return
-    seen: set[str] = set()
-    for use_case in environment.use_cases:
-        if not isinstance(use_case, SelfManagedUseCase) or use_case.service_name in seen:
-            continue
-        seen.add(use_case.service_name)
-        if imports_through_firewall(environment, use_case):
-            for host in ENTRA_HOSTS:
-                yield EgressEntry(host, use_case.service_name, "Entra ID sign-in of the weights import")
-
-
-SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (saas_entries, hub_entries, entra_entries)
+SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (saas_entries, hub_entries, cloud_entries)
 """Every kind of workload that needs a host outside the network: one function each."""
 
 

@@ -24,6 +24,7 @@ ENTRIES = {
     "network",
     "api_paths",
     "egress",
+    "egress_sources",
     "egress_logs",
     "key_store",
     "image_cache_secrets",
@@ -48,7 +49,6 @@ ALLOWED: dict[str, str] = {
     "stacks/spec/self_managed.py": "a GKE cluster in an existing network needs its secondary ranges named",
     "stacks/patterns/self_managed.py": "the weights import from a bucket picks the bucket's store (S3, Blob, GCS); "
     "other helpers own the self-managed pattern now",
-    "stacks/egress.py": "Entra ID's sign-in host is a host Azure workload identity needs out (an allowlist source)",
     "stacks/spec/saas.py": "per-cloud principal formats, keyed by cloud (data, not a branch)",
     "stacks/spec/cloud_managed.py": "per-cloud principal formats and settings blocks, keyed by cloud (data)",
 }
@@ -63,10 +63,11 @@ def test_the_seam_lists_exactly_its_entries() -> None:
 def test_every_cloud_fills_every_entry(cloud: str) -> None:
     seam = SEAMS[cloud]
     assert seam.name == cloud
-    data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models"}
+    data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models", "egress_sources"}
     data |= {"diagram", "prices", "mocks", "example_principal"}
     for entry in ENTRIES - data:
         assert callable(getattr(seam, entry)), f"{cloud}: `{entry}` is not a function"
+    assert all(callable(source) for source in seam.egress_sources)
     assert seam.load_balancer_annotations, f"{cloud}: no internal load balancer annotations"
     assert seam.device_plugin_installed_by
     assert seam.managed_models, f"{cloud}: no managed-model service"

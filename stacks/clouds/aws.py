@@ -463,6 +463,7 @@ SEAM = CloudSeam(
     network=network,
     api_paths=api_paths,
     egress=egress,
+    egress_sources=(),
     egress_logs=egress_logs,
     key_store=key_store,
     image_cache_secrets=image_cache_secrets,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pulumi
@@ -34,6 +34,7 @@ from stacks.clouds.seam import (
     CloudSeam,
     ClusterComponent,
     DiagramGraph,
+    EgressEntry,
     InCluster,
     KeyStorePath,
     ManagedModelService,
@@ -45,6 +46,7 @@ from stacks.clouds.seam import (
 from stacks.context import Endpoint, StackContext
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
 from stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
+from stacks.spec.self_managed import SelfManagedUseCase
 
 CLOUD = "azure"
 CLOUD_MANAGED = "cloud-managed"
@@ -107,6 +109,34 @@ def egress(ctx: StackContext, network: NetworkRef, hosts: list[str], owners: dic
         ),
         opts=ctx.opts(CLOUD),
     )
+
+
+ENTRA_HOSTS = ("login.microsoftonline.com",)
+"""Where an AKS workload identity exchanges its service-account token for an Entra ID token: Entra ID
+has no private endpoint for that, so an Azure blob import gets out for it (and only for it)."""
+
+
+def imports_through_firewall(environment: Environment, use_case: SelfManagedUseCase) -> bool:
+    """Whether a service's Azure blob import signs in to Entra ID through Triplane's egress firewall."""
+    bucket = use_case.weights.bucket
+    if use_case.weights_source != "bucket" or bucket is None or bucket.cloud != CLOUD:
+        return False
+    cluster = next((c for c in environment.kubernetes if c.name == use_case.cluster), None)
+    if cluster is None or cluster.new is None or cluster.new.cloud != CLOUD:
+        return False
+    settings = environment.clouds.azure
+    return settings is not None and settings.network.new is not None
+
+
+def entra_entries(environment: Environment) -> Iterable[EgressEntry]:
+    seen: set[str] = set()
+    for use_case in environment.use_cases:
+        if not isinstance(use_case, SelfManagedUseCase) or use_case.service_name in seen:
+            continue
+        seen.add(use_case.service_name)
+        if imports_through_firewall(environment, use_case):
+            for host in ENTRA_HOSTS:
+                yield EgressEntry(host, use_case.service_name, "Entra ID sign-in of the weights import")
 
 
 def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
@@ -402,6 +432,7 @@ SEAM = CloudSeam(
     network=network,
     api_paths=api_paths,
     egress=egress,
+    egress_sources=(entra_entries,),
     egress_logs=egress_logs,
     key_store=key_store,
     image_cache_secrets=image_cache_secrets,

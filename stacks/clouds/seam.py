@@ -7,7 +7,7 @@ supported is one more entry in that cloud's `managed_models`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,16 @@ if TYPE_CHECKING:
 NetworkRef = AwsNetworkRef | AzureNetworkRef | GcpNetworkRef
 """A cloud network, created by Triplane or existing: what every component takes as its `network`."""
 ClusterComponent = EksCluster | GkeCluster | AksCluster
+
+
+@dataclass(frozen=True, order=True)
+class EgressEntry:
+    """One host of a network's egress allowlist, with who needs it and why (`stacks.egress`)."""
+
+    host: str
+    owner: str
+    """The use case (or shared service) that needs the host."""
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,8 @@ class CloudSeam:
     """What every network of the cloud gets, whatever its use cases: the private path to its APIs."""
     egress: Callable[[StackContext, NetworkRef, list[str], dict[str, list[str]]], EgressFirewall]
     """The network's egress firewall allowing `hosts`, its rules naming `owners`."""
+    egress_sources: tuple[Callable[[Environment], Iterable[EgressEntry]], ...]
+    """Hosts the cloud's own services need out of its network, besides the patterns' (`stacks.egress`)."""
     egress_logs: Callable[[EgressFirewall], pulumi.Input[str] | None]
     """Where the egress firewall's alerts go (an endpoint's `logs`)."""
     key_store: Callable[[StackContext, SaasUseCase, NetworkRef], KeyStorePath]
