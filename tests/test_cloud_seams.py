@@ -31,6 +31,7 @@ ENTRIES = {
     "image_cache",
     "cluster",
     "cluster_extras",
+    "weights_import",
     "load_balancer_annotations",
     "device_plugin_installed_by",
     "managed_models",
@@ -47,8 +48,6 @@ ALLOWED: dict[str, str] = {
     "stacks/spec/clusters.py": "a cluster's own settings refused on the wrong cloud (dns-endpoint, kms_key_vault, "
     "service_endpoints), each check naming its field",
     "stacks/spec/self_managed.py": "a GKE cluster in an existing network needs its secondary ranges named",
-    "stacks/patterns/self_managed.py": "the weights import from a bucket picks the bucket's store (S3, Blob, GCS); "
-    "other helpers own the self-managed pattern now",
     "stacks/spec/saas.py": "per-cloud principal formats, keyed by cloud (data, not a branch)",
     "stacks/spec/cloud_managed.py": "per-cloud principal formats and settings blocks, keyed by cloud (data)",
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi_aws import provider as aws_provider
@@ -21,7 +21,7 @@ from components.cloud_managed import (
 )
 from components.cloud_managed.bedrock_private_link import RUNTIME
 from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
-from components.images import ImageSource, cluster_autoscaler
+from components.images import AWS_CLI, ImageSource, cluster_autoscaler
 from components.network import layout
 from components.network.aws import AwsNetwork, AwsNetworkArgs
 from components.network.refs import AwsNetworkRef
@@ -31,6 +31,7 @@ from components.self_managed.cluster_autoscaler import ClusterAutoscaler, Cluste
 from components.self_managed.eks import EksCluster, EksClusterArgs
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
+from components.self_managed.weights_import import S3Import, WeightsImport, s3_import
 from stacks.cloud_apis import aws_interface_endpoints
 from stacks.clouds.seam import (
     CloudDiagram,
@@ -44,11 +45,16 @@ from stacks.clouds.seam import (
     NetworkRef,
     Path_,
     PlanMocks,
+    WeightsJob,
 )
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
 from stacks.spec.cloud_managed import BedrockUseCase
+from stacks.spec.self_managed import SelfManagedUseCase
+
+if TYPE_CHECKING:
+    from stacks.clusters import ClusterHandle
 
 CLOUD = "aws"
 SAAS_ENDPOINTS = ("secretsmanager", "sts")
@@ -214,6 +220,38 @@ def cluster_extras(
         opts=cluster.opts,
     )
     return classes.read_write_once, classes.read_write_many
+
+
+def weights_import(
+    ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase, job: WeightsJob
+) -> WeightsImport:
+    """S3 through the cluster's gateway endpoint, with an EKS Pod Identity role."""
+    bucket = use_case.weights.bucket
+    assert bucket is not None
+    assert isinstance(handle.component, EksCluster) and handle.spec.new is not None
+    aws = ctx.environment.clouds.aws
+    assert aws is not None
+    return s3_import(
+        job.name,
+        S3Import(
+            bucket=bucket.bucket,
+            prefix=bucket.prefix,
+            region=aws.region,
+            cluster_name=handle.component.ref.name,
+            namespace=use_case.service_name,
+            app=job.app,
+            image=handle.images.ref(AWS_CLI),
+            model_path=job.model_path,
+            kms_key_arn=use_case.weights.kms_key,
+            pod_identity_agent=handle.component.pod_identity_agent,
+            # The S3 gateway endpoint comes with the cluster's service endpoints, or is stated to exist.
+            private_path="created" if handle.spec.new.service_endpoints == "create" else "declared",
+            public_path="firewall" if aws.network.new is not None else "declared",
+            tags=job.tags,
+            timeout_seconds=job.timeout_seconds,
+        ),
+        ctx.opts(CLOUD),
+    )
 
 
 def _siblings(ctx: StackContext) -> list[BedrockUseCase]:
@@ -470,6 +508,7 @@ SEAM = CloudSeam(
     image_cache=image_cache,
     cluster=cluster,
     cluster_extras=cluster_extras,
+    weights_import=weights_import,
     load_balancer_annotations={
         "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
         "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi_azure_native import provider as azure_provider
@@ -18,7 +18,7 @@ from components.cloud_managed import (
     AzureOpenAIPrivateDnsArgs,
 )
 from components.image_cache.azure import AcrCache, AcrCacheArgs
-from components.images import ImageSource
+from components.images import AZURE_CLI, ImageSource
 from components.naming import physical_name
 from components.network import layout
 from components.network.azure import AzureNetwork, AzureNetworkArgs
@@ -28,6 +28,7 @@ from components.saas.saas_egress import EgressFirewall
 from components.saas.secret_store import VAULT_DNS_ZONE, AzureVaultDnsZone, AzureVaultDnsZoneArgs
 from components.self_managed.aks import AksCluster, AksClusterArgs
 from components.self_managed.nodes import SystemNodes
+from components.self_managed.weights_import import BlobImport, WeightsImport, blob_import
 from stacks.clouds.seam import (
     CloudDiagram,
     CloudPrices,
@@ -41,12 +42,16 @@ from stacks.clouds.seam import (
     NetworkRef,
     Path_,
     PlanMocks,
+    WeightsJob,
     last_segment,
 )
 from stacks.context import Endpoint, StackContext
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
 from stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
 from stacks.spec.self_managed import SelfManagedUseCase
+
+if TYPE_CHECKING:
+    from stacks.clusters import ClusterHandle
 
 CLOUD = "azure"
 CLOUD_MANAGED = "cloud-managed"
@@ -137,6 +142,45 @@ def entra_entries(environment: Environment) -> Iterable[EgressEntry]:
         if imports_through_firewall(environment, use_case):
             for host in ENTRA_HOSTS:
                 yield EgressEntry(host, use_case.service_name, "Entra ID sign-in of the weights import")
+
+
+def weights_import(
+    ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase, job: WeightsJob
+) -> WeightsImport:
+    """Blob Storage over the account's private endpoint; Entra ID sign-in through the egress firewall."""
+    from stacks.egress import egress_for  # the egress firewall is built through this seam
+
+    weights = use_case.weights
+    bucket = weights.bucket
+    assert bucket is not None and bucket.account is not None and weights.storage_account_id is not None
+    assert isinstance(handle.component, AksCluster)
+    vnet = network(ctx)
+    egress_after = list(egress_for(ctx, CLOUD).ready) if imports_through_firewall(ctx.environment, use_case) else []
+    return blob_import(
+        job.name,
+        BlobImport(
+            account=bucket.account,
+            container=bucket.bucket,
+            prefix=bucket.prefix,
+            storage_account_id=weights.storage_account_id,
+            resource_group_name=vnet.resource_group_name,
+            location=vnet.location,
+            oidc_issuer_url=handle.component.oidc_issuer_url,
+            namespace=use_case.service_name,
+            app=job.app,
+            image=handle.images.ref(AZURE_CLI),
+            model_path=job.model_path,
+            # The private endpoint takes an address in the VNet; an existing network's range is not known.
+            private_cidrs=[vnet.cidr] if vnet.cidr else ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+            create_endpoint=weights.private_endpoint == "create",
+            vnet_id=vnet.vnet_id,
+            endpoint_subnet_id=vnet.endpoint_subnet_id,
+            egress_after=egress_after,
+            tags=job.tags,
+            timeout_seconds=job.timeout_seconds,
+        ),
+        ctx.opts(CLOUD),
+    )
 
 
 def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
@@ -439,6 +483,7 @@ SEAM = CloudSeam(
     image_cache=image_cache,
     cluster=cluster,
     cluster_extras=cluster_extras,
+    weights_import=weights_import,
     load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     device_plugin_installed_by="triplane",
     managed_models={

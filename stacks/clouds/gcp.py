@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi_gcp import provider as gcp_provider
@@ -16,7 +16,8 @@ from components.cloud_managed import (
     VpcServiceControlsArgs,
 )
 from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
-from components.images import ImageSource
+from components.images import CLOUD_SDK, ImageSource
+from components.naming import physical_name
 from components.network import layout
 from components.network.gcp import GcpNetwork, GcpNetworkArgs
 from components.network.refs import GcpNetworkRef
@@ -24,6 +25,8 @@ from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from components.saas.saas_egress import EgressFirewall, workload_service_account
 from components.self_managed.gke import GkeCluster, GkeClusterArgs
 from components.self_managed.nodes import SystemNodes
+from components.self_managed.refs import GkeClusterRef
+from components.self_managed.weights_import import GcsImport, WeightsImport, gcs_import
 from policies.gcp_apis import SERVICE_AGENTS
 from stacks.cloud_apis import google_apis_for
 from stacks.clouds.seam import (
@@ -38,12 +41,17 @@ from stacks.clouds.seam import (
     NetworkRef,
     Path_,
     PlanMocks,
+    WeightsJob,
     last_segment,
 )
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
 from stacks.spec.cloud_managed import VertexUseCase
+from stacks.spec.self_managed import SelfManagedUseCase
+
+if TYPE_CHECKING:
+    from stacks.clusters import ClusterHandle
 
 CLOUD = "gcp"
 CLOUD_MANAGED = "cloud-managed"
@@ -189,6 +197,35 @@ def cluster_extras(
 ) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
     """GKE scales its pools itself and brings the storage classes."""
     return "standard-rwo", "standard-rwx"
+
+
+def weights_import(
+    ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase, job: WeightsJob
+) -> WeightsImport:
+    """Cloud Storage over the network's private googleapis path, with a Workload Identity account."""
+    bucket = use_case.weights.bucket
+    assert bucket is not None
+    assert isinstance(handle.ref, GkeClusterRef)
+    gcp = ctx.environment.clouds.gcp
+    googleapis = google_apis_for(ctx, network(ctx))
+    service = use_case.service_name
+    return gcs_import(
+        job.name,
+        GcsImport(
+            bucket=bucket.bucket,
+            prefix=bucket.prefix,
+            project=handle.ref.project,
+            namespace=service,
+            app=job.app,
+            account_id=physical_name(ctx.stack, service, "weights", kind="gcp_service_account"),
+            image=handle.images.ref(CLOUD_SDK),
+            model_path=job.model_path,
+            googleapis_address=googleapis.address if googleapis is not None else None,
+            public_path="firewall" if gcp is not None and gcp.network.new is not None else "declared",
+            timeout_seconds=job.timeout_seconds,
+        ),
+        ctx.opts(CLOUD),
+    )
 
 
 def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
@@ -382,6 +419,7 @@ SEAM = CloudSeam(
     image_cache=image_cache,
     cluster=cluster,
     cluster_extras=cluster_extras,
+    weights_import=weights_import,
     load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     device_plugin_installed_by="gke",
     managed_models={

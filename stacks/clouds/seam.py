@@ -20,10 +20,13 @@ from components.self_managed.aks import AksCluster
 from components.self_managed.eks import EksCluster
 from components.self_managed.gke import GkeCluster
 from components.self_managed.nodes import SystemNodes
+from components.self_managed.weights_import import WeightsImport
 
 if TYPE_CHECKING:
+    from stacks.clusters import ClusterHandle
     from stacks.context import Endpoint, StackContext
     from stacks.spec import Environment, KubernetesCluster, SaasUseCase
+    from stacks.spec.self_managed import SelfManagedUseCase
 
 NetworkRef = AwsNetworkRef | AzureNetworkRef | GcpNetworkRef
 """A cloud network, created by Triplane or existing: what every component takes as its `network`."""
@@ -38,6 +41,19 @@ class EgressEntry:
     owner: str
     """The use case (or shared service) that needs the host."""
     reason: str
+
+
+@dataclass(frozen=True)
+class WeightsJob:
+    """A bucket import of a service's weights, whichever cloud's store it reads."""
+
+    name: str
+    app: str
+    """The service's app label (the import's pods and identity carry it)."""
+    model_path: str
+    """Where on the cache volume the weights go."""
+    tags: dict[str, str]
+    timeout_seconds: int
 
 
 @dataclass(frozen=True)
@@ -169,6 +185,9 @@ class CloudSeam:
     """A new Kubernetes cluster in the environment's network (`bool`: it needs a shared cache)."""
     cluster_extras: Callable[[StackContext, ClusterComponent, InCluster], tuple[pulumi.Input[str], pulumi.Input[str]]]
     """What the cloud's new cluster lacks (EKS: autoscaler, storage classes); its (RWO, RWX) storage classes."""
+    weights_import: Callable[[StackContext, ClusterHandle, SelfManagedUseCase, WeightsJob], WeightsImport]
+    """A service's weights copied from the cloud's object store onto its cache (the spec has checked the
+    bucket is on the cluster's cloud)."""
     load_balancer_annotations: Mapping[str, str]
     """The annotations making a Service's load balancer internal."""
     device_plugin_installed_by: str

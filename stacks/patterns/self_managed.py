@@ -10,32 +10,23 @@ from __future__ import annotations
 
 import pulumi
 
-from components.images import AWS_CLI, AZURE_CLI, CLOUD_SDK
 from components.naming import physical_name
 from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from components.self_managed import sizing
-from components.self_managed.aks import AksCluster
 from components.self_managed.autoscaling import ActiveHours, QueueScaling
 from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
-from components.self_managed.eks import EksCluster
 from components.self_managed.model_server import CacheVolume, ClientAccess, TgiService, TgiServiceArgs, TokenLimits
-from components.self_managed.refs import GkeClusterRef
 from components.self_managed.weights import WeightsDownload
 from components.self_managed.weights_import import (
-    BlobImport,
-    GcsImport,
-    S3Import,
     WeightsImport,
-    blob_import,
-    gcs_import,
     model_directory,
-    s3_import,
 )
 from components.tagging import k8s_labels, standard_tags
-from stacks.cloud_apis import google_apis_for
+from stacks.clouds import SEAMS
+from stacks.clouds.seam import WeightsJob
 from stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
 from stacks.context import Endpoint, StackContext
-from stacks.egress import downloads_through_firewall, egress_for, imports_through_firewall
+from stacks.egress import downloads_through_firewall, egress_for
 from stacks.secrets import require_secret
 from stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
 
@@ -202,105 +193,14 @@ def _import(
     if bucket is None or use_case.weights_source != "bucket":
         return None
     service = use_case.service_name
-    app = physical_name(f"{ctx.stack}-{service}", kind="k8s")
-    name = f"{ctx.stack}-{service}"
-    path = model_directory(use_case.model.id, use_case.model.revision)
-    timeout = download_seconds(use_case)
-    if bucket.cloud == "aws":
-        assert isinstance(handle.component, EksCluster) and handle.spec.new is not None
-        aws = ctx.environment.clouds.aws
-        assert aws is not None
-        return s3_import(
-            name,
-            S3Import(
-                bucket=bucket.bucket,
-                prefix=bucket.prefix,
-                region=aws.region,
-                cluster_name=handle.component.ref.name,
-                namespace=service,
-                app=app,
-                image=handle.images.ref(AWS_CLI),
-                model_path=path,
-                kms_key_arn=use_case.weights.kms_key,
-                pod_identity_agent=handle.component.pod_identity_agent,
-                # The S3 gateway endpoint comes with the cluster's service endpoints, or is stated to exist.
-                private_path="created" if handle.spec.new.service_endpoints == "create" else "declared",
-                public_path="firewall" if aws.network.new is not None else "declared",
-                tags=tags,
-                timeout_seconds=timeout,
-            ),
-            ctx.opts("aws"),
-        )
-    if bucket.cloud == "azure":
-        return _blob_import(ctx, handle, use_case, name, app, path, tags, timeout)
-    assert isinstance(handle.ref, GkeClusterRef)
-    from stacks.networks import network_for
-
-    gcp = ctx.environment.clouds.gcp
-    googleapis = google_apis_for(ctx, network_for(ctx, "gcp"))
-    return gcs_import(
-        name,
-        GcsImport(
-            bucket=bucket.bucket,
-            prefix=bucket.prefix,
-            project=handle.ref.project,
-            namespace=service,
-            app=app,
-            account_id=physical_name(ctx.stack, service, "weights", kind="gcp_service_account"),
-            image=handle.images.ref(CLOUD_SDK),
-            model_path=path,
-            googleapis_address=googleapis.address if googleapis is not None else None,
-            public_path="firewall" if gcp is not None and gcp.network.new is not None else "declared",
-            timeout_seconds=timeout,
-        ),
-        ctx.opts("gcp"),
+    job = WeightsJob(
+        name=f"{ctx.stack}-{service}",
+        app=physical_name(f"{ctx.stack}-{service}", kind="k8s"),
+        model_path=model_directory(use_case.model.id, use_case.model.revision),
+        tags=tags,
+        timeout_seconds=download_seconds(use_case),
     )
-
-
-def _blob_import(
-    ctx: StackContext,
-    handle: ClusterHandle,
-    use_case: SelfManagedUseCase,
-    name: str,
-    app: str,
-    path: str,
-    tags: dict[str, str],
-    timeout: int,
-) -> WeightsImport:
-    """Blob Storage over the account's private endpoint; Entra ID sign-in through the egress firewall."""
-    from stacks.networks import network_for
-
-    weights = use_case.weights
-    bucket = weights.bucket
-    assert bucket is not None and bucket.account is not None and weights.storage_account_id is not None
-    assert isinstance(handle.component, AksCluster)
-    network = network_for(ctx, "azure")
-    egress_after = list(egress_for(ctx, "azure").ready) if imports_through_firewall(ctx.environment, use_case) else []
-    return blob_import(
-        name,
-        BlobImport(
-            account=bucket.account,
-            container=bucket.bucket,
-            prefix=bucket.prefix,
-            storage_account_id=weights.storage_account_id,
-            resource_group_name=network.resource_group_name,
-            location=network.location,
-            oidc_issuer_url=handle.component.oidc_issuer_url,
-            namespace=use_case.service_name,
-            app=app,
-            image=handle.images.ref(AZURE_CLI),
-            model_path=path,
-            # The private endpoint takes an address in the VNet; an existing network's range is not known.
-            private_cidrs=[network.cidr] if network.cidr else ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
-            create_endpoint=weights.private_endpoint == "create",
-            vnet_id=network.vnet_id,
-            endpoint_subnet_id=network.endpoint_subnet_id,
-            egress_after=egress_after,
-            tags=tags,
-            timeout_seconds=timeout,
-        ),
-        ctx.opts("azure"),
-    )
+    return SEAMS[bucket.cloud].weights_import(ctx, handle, use_case, job)
 
 
 def download_seconds(use_case: SelfManagedUseCase) -> int:
