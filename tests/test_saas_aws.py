@@ -330,7 +330,6 @@ def test_a_use_case_whose_hosts_the_firewall_does_not_allow_is_refused() -> None
         SaasEgress(
             "drafts",
             SaasEgressArgs(
-                cloud="aws",
                 base_url="https://api.anthropic.com",
                 hosts=["api.anthropic.com"],
                 api_key="unused",

@@ -26,7 +26,8 @@ from components.network import layout
 from components.network.aws import AwsNetwork, AwsNetworkArgs
 from components.network.refs import AwsNetworkRef
 from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
-from components.saas.saas_egress import EgressFirewall
+from components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
+from components.saas.secret_store import AwsApiKeyStore, AwsApiKeyStoreArgs
 from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.self_managed.eks import EksCluster, EksClusterArgs
 from components.self_managed.nodes import SystemNodes
@@ -40,7 +41,6 @@ from stacks.clouds.seam import (
     ClusterComponent,
     DiagramGraph,
     InCluster,
-    KeyStorePath,
     ManagedModelService,
     NetworkRef,
     Path_,
@@ -122,13 +122,31 @@ def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
     return firewall.alert_log_group if isinstance(firewall, AwsEgressFirewall) else None
 
 
-def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStorePath:
-    """The workload reads its key and assumes its role from subnets without internet (the firewall drops
-    the public endpoints): both APIs answer inside the VPC."""
-    endpoints = aws_interface_endpoints(ctx, own(network))
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
+    """Secrets Manager. The workload reads its key and assumes its role from subnets without internet
+    (the firewall drops the public endpoints): both APIs answer inside the VPC."""
+    vpc = own(network)
+    endpoints = aws_interface_endpoints(ctx, vpc)
     for service in SAAS_ENDPOINTS:
         endpoints.endpoint(service)
-    return KeyStorePath()
+
+    def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
+        store = AwsApiKeyStore(
+            name,
+            AwsApiKeyStoreArgs(
+                region=vpc.region,
+                api_key=args.api_key,
+                allowed_principals=args.allowed_principals,
+                external_rotation=args.external_rotation,
+                kms_key=args.kms_key,
+                tags=args.tags,
+                protect_data=args.protect_data,
+            ),
+            opts=opts,
+        )
+        return StoredKey(secret_ref=store.secret_arn, workload_identity=store.role_arn)
+
+    return build
 
 
 def image_cache_secrets(environment: Environment) -> Iterator[tuple[str, str]]:

@@ -24,8 +24,14 @@ from components.network import layout
 from components.network.azure import AzureNetwork, AzureNetworkArgs
 from components.network.refs import AzureNetworkRef
 from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
-from components.saas.saas_egress import EgressFirewall
-from components.saas.secret_store import VAULT_DNS_ZONE, AzureVaultDnsZone, AzureVaultDnsZoneArgs
+from components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
+from components.saas.secret_store import (
+    VAULT_DNS_ZONE,
+    AzureApiKeyStore,
+    AzureApiKeyStoreArgs,
+    AzureVaultDnsZone,
+    AzureVaultDnsZoneArgs,
+)
 from components.self_managed.aks import AksCluster, AksClusterArgs
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.weights_import import BlobImport, WeightsImport, blob_import
@@ -37,7 +43,6 @@ from stacks.clouds.seam import (
     DiagramGraph,
     EgressEntry,
     InCluster,
-    KeyStorePath,
     ManagedModelService,
     NetworkRef,
     Path_,
@@ -187,8 +192,8 @@ def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
     return firewall.log_workspace_id if isinstance(firewall, AzureEgressFirewall) else None
 
 
-def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStorePath:
-    """The VNet's one `privatelink.vaultcore.azure.net` zone, and the use case's Key Vault name."""
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
+    """Key Vault behind a private endpoint in the VNet's one `privatelink.vaultcore.azure.net` zone."""
     vnet = own(network)
     zone = ctx.shared(
         ("private-dns-zone", CLOUD, VAULT_DNS_ZONE),
@@ -198,7 +203,29 @@ def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> 
             opts=ctx.opts(CLOUD),
         ),
     )
-    return KeyStorePath(vault_name=_vault_name(ctx, use_case), vault_dns_zone_id=zone.zone_id)
+    vault_name = _vault_name(ctx, use_case)
+
+    def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
+        if not isinstance(args.egress, AzureEgressFirewall):
+            raise TypeError(f"{name}: an Azure key store logs to the Azure Firewall's workspace")
+        store = AzureApiKeyStore(
+            name,
+            AzureApiKeyStoreArgs(
+                network=vnet,
+                api_key=args.api_key,
+                vault_name=vault_name,
+                private_dns_zone_id=zone.zone_id,
+                allowed_principals=args.allowed_principals,
+                external_rotation=args.external_rotation,
+                log_workspace_id=args.egress.log_workspace_id,
+                tags=args.tags,
+                protect_data=args.protect_data,
+            ),
+            opts=opts,
+        )
+        return StoredKey(secret_ref=store.secret_uri, workload_identity=store.client_id)
+
+    return build
 
 
 def _vault_name(ctx: StackContext, use_case: SaasUseCase) -> str:

@@ -22,7 +22,15 @@ from components.network import layout
 from components.network.gcp import GcpNetwork, GcpNetworkArgs
 from components.network.refs import GcpNetworkRef
 from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
-from components.saas.saas_egress import EgressFirewall, workload_service_account
+from components.saas.saas_egress import (
+    EgressFirewall,
+    KeyStoreBuilder,
+    SaasEgressArgs,
+    StoredKey,
+    workload_account_id,
+    workload_service_account,
+)
+from components.saas.secret_store import GcpApiKeyStore, GcpApiKeyStoreArgs
 from components.self_managed.gke import GkeCluster, GkeClusterArgs
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import GkeClusterRef
@@ -36,7 +44,6 @@ from stacks.clouds.seam import (
     ClusterComponent,
     DiagramGraph,
     InCluster,
-    KeyStorePath,
     ManagedModelService,
     NetworkRef,
     Path_,
@@ -126,9 +133,36 @@ def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
     return None
 
 
-def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStorePath:
-    """Secret Manager answers on the network's private googleapis path (`api_paths`)."""
-    return KeyStorePath()
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
+    """Secret Manager, on the network's private googleapis path (`api_paths`); the workload's calls go
+    through the egress proxy, which it must name."""
+    vpc = own(network)
+
+    def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
+        if not isinstance(args.egress, GcpEgressProxy):
+            raise TypeError(f"{name}: a Google Cloud workload gets out through the Secure Web Proxy")
+        store = GcpApiKeyStore(
+            name,
+            GcpApiKeyStoreArgs(
+                project=vpc.project,
+                region=vpc.region,
+                api_key=args.api_key,
+                account_id=workload_account_id(name),
+                allowed_principals=args.allowed_principals,
+                external_rotation=args.external_rotation,
+                kms_key=args.kms_key,
+                tags=args.tags,
+                protect_data=args.protect_data,
+            ),
+            opts=opts,
+        )
+        return StoredKey(
+            secret_ref=store.secret_name,
+            workload_identity=store.service_account_email,
+            proxy=pulumi.Output.concat("http://", args.egress.proxy_address, ":443"),
+        )
+
+    return build
 
 
 def image_cache_secrets(environment: Environment) -> Iterator[tuple[str, str]]:

@@ -15,7 +15,7 @@ import pulumi
 
 from components.images import ImageSource
 from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from components.saas.saas_egress import EgressFirewall
+from components.saas.saas_egress import EgressFirewall, KeyStoreBuilder
 from components.self_managed.aks import AksCluster
 from components.self_managed.eks import EksCluster
 from components.self_managed.gke import GkeCluster
@@ -54,16 +54,6 @@ class WeightsJob:
     """Where on the cache volume the weights go."""
     tags: dict[str, str]
     timeout_seconds: int
-
-
-@dataclass(frozen=True)
-class KeyStorePath:
-    """What a SaaS use case's key store needs from its cloud beyond the network and the firewall."""
-
-    vault_name: str | None = None
-    """Azure: the Key Vault's globally unique name."""
-    vault_dns_zone_id: pulumi.Input[str] | None = None
-    """Azure: the shared `privatelink.vaultcore.azure.net` zone."""
 
 
 Path_ = tuple[str, ...]
@@ -175,8 +165,9 @@ class CloudSeam:
     """Hosts the cloud's own services need out of its network, besides the patterns' (`stacks.egress`)."""
     egress_logs: Callable[[EgressFirewall], pulumi.Input[str] | None]
     """Where the egress firewall's alerts go (an endpoint's `logs`)."""
-    key_store: Callable[[StackContext, SaasUseCase, NetworkRef], KeyStorePath]
-    """Private paths a SaaS use case's key store and role need here, created once per network."""
+    key_store: Callable[[StackContext, SaasUseCase, NetworkRef], KeyStoreBuilder]
+    """A SaaS use case's key store (Secrets Manager, Key Vault, Secret Manager), after the private paths
+    it and the workload's role need, created once per network."""
     image_cache_secrets: Callable[[Environment], Iterator[tuple[str, str]]]
     """(field path, config key) of the registry credentials the pull-through cache needs."""
     image_cache: Callable[[StackContext, str, ClusterComponent], ImageSource]

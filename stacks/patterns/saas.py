@@ -35,11 +35,10 @@ def build_on(use_case: SaasUseCase, ctx: StackContext, network: NetworkRef) -> E
     cloud = use_case.cloud
     seam = SEAMS[cloud]
     egress = egress_on(ctx, cloud, network)
-    path = seam.key_store(ctx, use_case, network)
+    store = seam.key_store(ctx, use_case, network)
     component = SaasEgress(
         ctx.prefix(use_case),
         SaasEgressArgs(
-            cloud=cloud,
             base_url=use_case.base_url,
             hosts=use_case.hosts,
             api_key=require_secret(use_case.api_key_secret),
@@ -49,8 +48,7 @@ def build_on(use_case: SaasUseCase, ctx: StackContext, network: NetworkRef) -> E
             external_rotation=use_case.key_rotation == "external",
             tags=ctx.tags(use_case),
             protect_data=ctx.protect_data,
-            vault_name=path.vault_name,
-            vault_dns_zone_id=path.vault_dns_zone_id,
+            key_store=store,
         ),
         opts=ctx.component_opts(cloud, use_case),
     )
