@@ -216,7 +216,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
 
 def cluster_extras(
     ctx: StackContext, component: ClusterComponent, cluster: InCluster
-) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+) -> tuple[str, str | None]:
     """GKE and AKS scale their pools themselves; EKS node groups need the cluster autoscaler. EKS brings
     no storage class for the model cache: Triplane's (encrypted EBS, EFS) are its classes."""
     assert isinstance(component, EksCluster)

@@ -295,7 +295,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
 
 def cluster_extras(
     ctx: StackContext, component: ClusterComponent, cluster: InCluster
-) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+) -> tuple[str, str | None]:
     """AKS scales its pools itself and brings the storage classes."""
     return "managed-csi-premium", "azurefile-csi-premium"
 

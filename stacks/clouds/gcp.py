@@ -228,7 +228,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
 
 def cluster_extras(
     ctx: StackContext, component: ClusterComponent, cluster: InCluster
-) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+) -> tuple[str, str | None]:
     """GKE scales its pools itself and brings the storage classes."""
     return "standard-rwo", "standard-rwx"
 

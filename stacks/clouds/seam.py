@@ -174,7 +174,7 @@ class CloudSeam:
     """The cloud's pull-through cache, with the cluster's nodes allowed to pull through it."""
     cluster: Callable[[StackContext, KubernetesCluster, SystemNodes, bool], ClusterComponent]
     """A new Kubernetes cluster in the environment's network (`bool`: it needs a shared cache)."""
-    cluster_extras: Callable[[StackContext, ClusterComponent, InCluster], tuple[pulumi.Input[str], pulumi.Input[str]]]
+    cluster_extras: Callable[[StackContext, ClusterComponent, InCluster], tuple[str, str | None]]
     """What the cloud's new cluster lacks (EKS: autoscaler, storage classes); its (RWO, RWX) storage classes."""
     weights_import: Callable[[StackContext, ClusterHandle, SelfManagedUseCase, WeightsJob], WeightsImport]
     """A service's weights copied from the cloud's object store onto its cache (the spec has checked the
