@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pulumi
 
-from stacks.cloud_apis import register_gcp_apis
 from stacks.clouds import SEAMS
 from stacks.context import Endpoint, StackContext
 from stacks.patterns import BUILDERS
@@ -17,7 +16,8 @@ from stacks.patterns import BUILDERS
 
 def compose(ctx: StackContext) -> dict[str, Endpoint]:
     """Register every resource of the environment; return each use case's endpoint."""
-    register_gcp_apis(ctx)
+    for seam in SEAMS.values():
+        seam.prepare(ctx)
     for cloud, seam in SEAMS.items():
         if getattr(ctx.environment.clouds, cloud) is not None:
             seam.network(ctx)

@@ -21,6 +21,7 @@ SOURCE = "stacks/Pulumi.test.yaml"
 ENTRIES = {
     "name",
     "provider",
+    "prepare",
     "network",
     "api_paths",
     "egress",

@@ -67,6 +67,10 @@ def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | 
     return aws_provider.Provider(f"{stack}-aws", region=aws.region) if aws else None
 
 
+def prepare(ctx: StackContext) -> None:
+    """Nothing: AWS has no per-account API enablement."""
+
+
 def network(ctx: StackContext) -> AwsNetworkRef:
     """The environment's VPC: created on first use and shared afterwards, or the existing one."""
     return ctx.shared(("network", CLOUD), lambda: _network(ctx))
@@ -516,6 +520,7 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
+    prepare=prepare,
     network=network,
     api_paths=api_paths,
     egress=egress,

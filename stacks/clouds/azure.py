@@ -67,6 +67,10 @@ def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | 
     return azure_provider.Provider(f"{stack}-azure", location=azure.location) if azure else None
 
 
+def prepare(ctx: StackContext) -> None:
+    """Nothing: Azure resource providers are registered per subscription, outside the stack."""
+
+
 def network(ctx: StackContext) -> AzureNetworkRef:
     """The environment's VNet: created on first use and shared afterwards, or the existing one."""
     return ctx.shared(("network", CLOUD), lambda: _network(ctx))
@@ -500,6 +504,7 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
+    prepare=prepare,
     network=network,
     api_paths=api_paths,
     egress=egress,

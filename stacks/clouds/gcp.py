@@ -36,7 +36,7 @@ from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import GkeClusterRef
 from components.self_managed.weights_import import GcsImport, WeightsImport, gcs_import
 from policies.gcp_apis import SERVICE_AGENTS
-from stacks.cloud_apis import google_apis_for
+from stacks.cloud_apis import google_apis_for, register_gcp_apis
 from stacks.clouds.seam import (
     CloudDiagram,
     CloudPrices,
@@ -67,6 +67,11 @@ CLOUD_MANAGED = "cloud-managed"
 def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | None:
     gcp = environment.clouds.gcp
     return gcp_provider.Provider(f"{stack}-gcp", project=gcp.project, region=gcp.region) if gcp else None
+
+
+def prepare(ctx: StackContext) -> None:
+    """From here on, every Google Cloud resource waits for the APIs it needs (`stacks.cloud_apis`)."""
+    register_gcp_apis(ctx)
 
 
 def network(ctx: StackContext) -> GcpNetworkRef:
@@ -443,6 +448,7 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
+    prepare=prepare,
     network=network,
     api_paths=api_paths,
     egress=egress,

@@ -155,6 +155,8 @@ class CloudSeam:
     name: str
     provider: Callable[[str, Environment], pulumi.ProviderResource | None]
     """The cloud's one provider of the stack (None when `clouds.<name>` is not configured)."""
+    prepare: Callable[[StackContext], None]
+    """What must be in place before any of the cloud's resources (Google Cloud: its API registry)."""
     network: Callable[[StackContext], NetworkRef]
     """The environment's network in this cloud, new or existing, created once."""
     api_paths: Callable[[StackContext], None]
