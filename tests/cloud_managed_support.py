@@ -29,7 +29,8 @@ from components.cloud_managed import (
 )
 from components.gcp_apis import enable_apis_for_stack
 from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from triplane.mocks import AWS_ACCOUNT_ID, CloudMocks
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from triplane.mocks import CloudMocks
 from triplane.plan import Plan, run_program
 
 APP_ROLE = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/chat-app"

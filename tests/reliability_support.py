@@ -10,9 +10,10 @@ from typing import Any
 
 import yaml
 
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 from stacks.secrets import check_secrets
 from stacks.spec.errors import ENVIRONMENT_KEY
-from triplane.mocks import AWS_ACCOUNT_ID, CloudMocks
+from triplane.mocks import CloudMocks
 from triplane.plan import Plan, is_secret, run_program
 from triplane.stackfile import load_stack, resolve
 

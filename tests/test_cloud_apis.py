@@ -15,8 +15,8 @@ from components.gcp_apis import enable_apis_for_stack
 from components.network.aws_endpoints import endpoint_policy
 from components.network.layout import psc_address
 from policies.gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 from tests.conftest import planned
-from triplane.mocks import AWS_ACCOUNT_ID
 from triplane.plan import Plan, PlannedResource, run_program
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"

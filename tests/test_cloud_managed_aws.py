@@ -10,6 +10,7 @@ import pytest
 
 from components.cloud_managed import BedrockEndpoint, BedrockEndpointArgs
 from components.network.refs import AwsNetworkRef
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 from tests.cloud_managed_support import (
     APP_ROLE,
     AWS_NETWORK,
@@ -18,7 +19,6 @@ from tests.cloud_managed_support import (
     aws_plan,
     statements,
 )
-from triplane.mocks import AWS_ACCOUNT_ID
 from triplane.plan import Plan, PlannedResource, run_program
 
 REGION = AWS_NETWORK.region

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.cloud_managed import AzureOpenAIDeployment, AzureOpenAIEndpoint, AzureOpenAIEndpointArgs
+from stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
 from tests.cloud_managed_support import AZURE_NETWORK, AZURE_PRINCIPAL, azure_plan
-from triplane.mocks import AZURE_SUBSCRIPTION_ID
 from triplane.plan import Plan, PlannedResource, run_program
 
 ACCOUNT = "azure-native:cognitiveservices:Account"

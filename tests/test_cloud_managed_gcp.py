@@ -7,6 +7,7 @@ import re
 import pytest
 
 from components.network.layout import psc_address
+from stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
 from tests.cloud_managed_support import (
     GCP_APP,
     GCP_NETWORK,
@@ -14,7 +15,6 @@ from tests.cloud_managed_support import (
     gcp_perimeter_plan,
     gcp_plan,
 )
-from triplane.mocks import GCP_PROJECT_NUMBER
 from triplane.plan import Plan
 
 PROJECT = GCP_NETWORK.project

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import stacks.program
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 from stacks.patterns import BUILDERS
 from tests.cloud_managed_support import RealisticMocks, statements
-from triplane.mocks import AWS_ACCOUNT_ID
 from triplane.plan import Plan, run_program
 from triplane.stackfile import load_stack
 

@@ -31,8 +31,10 @@ from policies.kubernetes import (
     through_cache,
 )
 from stacks import program
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
+from stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
 from stacks.spec import SpecError, validate_environment
-from triplane.mocks import AWS_ACCOUNT_ID, AZURE_OBJECT_ID, GCP_PROJECT_NUMBER
 from triplane.plan import Plan, PlannedResource, is_secret, run_program
 
 SHA = "0e9e39f249a16976918f6564b8830bc894c89659"

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from components.network.refs import AwsNetworkRef
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from stacks.clouds.aws import DEPLOYER_ROLE_ARN as AWS_DEPLOYER_ROLE_ARN
 from stacks.compose import export_endpoints
 from stacks.context import StackContext
 from stacks.patterns.saas import build_on
 from stacks.providers import build_providers
 from stacks.spec import validate_environment
-from triplane.mocks import AWS_ACCOUNT_ID, AWS_DEPLOYER_ROLE_ARN
 from triplane.plan import Plan, is_secret, reveal, run_program
 
 SOURCE = "stacks/Pulumi.test.yaml"

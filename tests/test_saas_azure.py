@@ -9,12 +9,14 @@ import pytest
 
 from components.network.refs import AzureNetworkRef
 from components.saas.secret_store import KEY_VAULT_SECRETS_USER, MANAGED_IDENTITY_OPERATOR
+from stacks.clouds.azure import FIREWALL_PRIVATE_IP as AZURE_FIREWALL_PRIVATE_IP
+from stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
+from stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
 from stacks.compose import export_endpoints
 from stacks.context import StackContext
 from stacks.patterns.saas import build_on
 from stacks.providers import build_providers
 from stacks.spec import validate_environment
-from triplane.mocks import AZURE_FIREWALL_PRIVATE_IP, AZURE_OBJECT_ID, AZURE_SUBSCRIPTION_ID
 from triplane.plan import Plan, is_secret, reveal, run_program
 
 SOURCE = "stacks/Pulumi.test.yaml"

@@ -9,12 +9,12 @@ import pytest
 
 from components.network.refs import GcpNetworkRef
 from stacks.cloud_apis import register_gcp_apis
+from stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
 from stacks.compose import export_endpoints
 from stacks.context import StackContext
 from stacks.patterns.saas import build_on
 from stacks.providers import build_providers
 from stacks.spec import validate_environment
-from triplane.mocks import GCP_PROJECT_NUMBER
 from triplane.plan import Plan, is_secret, reveal, run_program
 
 SOURCE = "stacks/Pulumi.test.yaml"

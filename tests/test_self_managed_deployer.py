@@ -14,15 +14,13 @@ from components.self_managed.aks import AKS_RBAC_CLUSTER_ADMIN, AksCluster, AksC
 from components.self_managed.eks import EksCluster, EksClusterArgs
 from components.self_managed.gke import GkeCluster, GkeClusterArgs
 from stacks import program
+from stacks.clouds.aws import CALLER_ARN as AWS_CALLER_ARN
+from stacks.clouds.aws import DEPLOYER_ROLE_ARN as AWS_DEPLOYER_ROLE_ARN
+from stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
+from stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
+from stacks.clouds.gcp import DEPLOYER_EMAIL as GCP_DEPLOYER_EMAIL
 from stacks.spec import validate_environment
 from tests.test_self_managed_node_pools import AWS, AZURE, GCP
-from triplane.mocks import (
-    AWS_CALLER_ARN,
-    AWS_DEPLOYER_ROLE_ARN,
-    AZURE_OBJECT_ID,
-    AZURE_SUBSCRIPTION_ID,
-    GCP_DEPLOYER_EMAIL,
-)
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stackfile import load_stack
 

@@ -15,9 +15,9 @@ from components.versions import (
     bedrock_model_problem,
     inference_profile,
 )
+from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 from stacks.spec import SpecError, validate_environment
 from tests.conftest import SHIPPED_STACKS, planned
-from triplane.mocks import AWS_ACCOUNT_ID
 from triplane.plan import Plan
 from triplane.stackfile import load_stack
 

@@ -8,23 +8,22 @@ Each cloud's answers are its seam's (`stacks.clouds`, `PlanMocks`); Kubernetes' 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
 
-from stacks.clouds import SEAMS, aws, azure, gcp
 
-AWS_ACCOUNT_ID = aws.ACCOUNT_ID
-AWS_CALLER_ARN = aws.CALLER_ARN
-AWS_DEPLOYER_ROLE_ARN = aws.DEPLOYER_ROLE_ARN
-AZURE_SUBSCRIPTION_ID = azure.SUBSCRIPTION_ID
-AZURE_TENANT_ID = azure.TENANT_ID
-AZURE_OBJECT_ID = azure.OBJECT_ID
-AZURE_FIREWALL_PRIVATE_IP = azure.FIREWALL_PRIVATE_IP
-GCP_PROJECT_NUMBER = gcp.PROJECT_NUMBER
-GCP_DEPLOYER_EMAIL = gcp.DEPLOYER_EMAIL
+@functools.cache
+def _by_package() -> dict[str, Any]:
+    """Each cloud's mocks by provider package, read when the first resource registers.
 
-_BY_PACKAGE = {seam.mocks.package: seam.mocks for seam in SEAMS.values()}
+    Not at import: the program imports its own `stacks` (from the project root, as the language host
+    runs it) before anything registers, and the mocks then use that same package.
+    """
+    from stacks.clouds import SEAMS
+
+    return {seam.mocks.package: seam.mocks for seam in SEAMS.values()}
 
 
 class CloudMocks(pulumi_mocks.Mocks):
@@ -41,8 +40,9 @@ class CloudMocks(pulumi_mocks.Mocks):
         package = type_.split(":")[0]
         state: dict[str, Any] = dict(inputs)
         resource_id = f"{name}-id"
-        if package in _BY_PACKAGE:
-            resource_id = _BY_PACKAGE[package].resource(type_, name, inputs, state)
+        mocks = _by_package().get(package)
+        if mocks is not None:
+            resource_id = mocks.resource(type_, name, inputs, state)
         elif package == "kubernetes":
             metadata = dict(inputs.get("metadata") or {})
             metadata.setdefault("name", name)
@@ -53,7 +53,7 @@ class CloudMocks(pulumi_mocks.Mocks):
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        for mocks in _BY_PACKAGE.values():
+        for mocks in _by_package().values():
             answer = mocks.call(args.token, args.args)
             if answer is not None:
                 return answer, []
