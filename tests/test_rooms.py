@@ -1,0 +1,62 @@
+"""Components split into parts keep every resource in place: each moved child carries an alias to
+the URN it had under its former parent, so `pulumi up` on a stack deployed before the split moves
+it and replaces nothing."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+
+import pytest
+from plan_moves import SUB_COMPONENTS, as_before, differences, former_urns
+
+from triplane.plan import Plan
+
+
+def test_every_moved_resource_keeps_its_former_urn(shipped_plan: Plan) -> None:
+    plan = shipped_plan.to_json()
+    mapping = former_urns(plan)
+    moved = {urn: former for urn, former in mapping.items() if urn != former}
+    assert moved, "the shipped stacks all serve a model: something moved"
+    # The former URNs are not taken by any resource that stayed.
+    assert not set(moved.values()) & {urn for urn in mapping if urn not in moved}
+    # Under the former URN, each sits where it did: directly under the component it was split from.
+    shaped = as_before(plan)
+    for former in moved.values():
+        parent = shaped[former]["parent"]
+        assert parent is not None and parent.split("::")[2].split("$")[-1] == "triplane:selfmanaged:TgiService"
+
+
+def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
+    plan = shipped_plan.to_json()
+    parts = [r for r in plan["resources"] if r["type"] in SUB_COMPONENTS]
+    servers = len(shipped_plan.by_type("triplane:selfmanaged:TgiService"))
+    counts = Counter(r["type"] for r in parts)
+    assert counts["triplane:selfmanaged:ModelWorkload"] == servers
+    assert counts["triplane:selfmanaged:ModelWeights"] == servers
+    assert counts["triplane:selfmanaged:ModelExposure"] == servers
+    assert all(not r["custom"] and r["inputs"] == {} and r["dependencies"] == [] for r in parts)
+    assert len(as_before(plan)) == len(plan["resources"]) - len(parts)
+
+
+def test_a_plan_compares_equal_to_itself_mapped_back(local_plan: Plan) -> None:
+    plan = local_plan.to_json()
+    before = copy.deepcopy(plan)
+    before["resources"] = [
+        {**view, "urn": urn, "aliases": [] if view["moved"] else view["aliases"]}
+        for urn, view in as_before(plan).items()
+    ]
+    assert differences(before, plan) == []
+    deployment = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    deployment["inputs"] = {**deployment["inputs"], "spec": {}}
+    assert [d for d in differences(before, plan) if "inputs" in d] == [
+        f"{former_urns(plan)[deployment['urn']]}: inputs differs"
+    ]
+
+
+def test_a_moved_resource_without_its_alias_is_caught(local_plan: Plan) -> None:
+    plan = local_plan.to_json()
+    moved = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    moved["aliases"] = []
+    with pytest.raises(AssertionError, match="without an alias"):
+        former_urns(plan)
