@@ -196,7 +196,7 @@ class ModelAutoscaling(SubComponent):
 
         def crd_opts(group: str, after: pulumi.Resource) -> pulumi.ResourceOptions:
             release = crd_releases.get(group)
-            return self.child_opts(depends_on=[after] + ([release] if release is not None else []))
+            return pulumi.ResourceOptions(parent=self, depends_on=[after] + ([release] if release is not None else []))
 
         scrape_metrics(
             server.name,
@@ -205,7 +205,7 @@ class ModelAutoscaling(SubComponent):
             server.selector,
             server.labels,
             engine.metrics_port,
-            service_opts=self.child_opts(depends_on=[namespace]),
+            service_opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             monitor_opts=crd_opts("monitoring.coreos.com", namespace),
         )
         if scaling is not None:

@@ -39,7 +39,7 @@ class ModelExposure(SubComponent):
         namespace: pulumi.Resource,
     ) -> None:
         super().__init__("triplane:selfmanaged:ModelExposure", f"{server.name}-exposure", parent)
-        in_ns = self.child_opts(depends_on=[namespace])
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         self.service = self._service(server, access, in_ns)
         host = f"{server.app}.{server.namespace}.svc.cluster.local"
         if access.exposure == "internal-load-balancer":

@@ -72,7 +72,7 @@ class ModelWeights(SubComponent):
                         node_selector=args.node_selector,
                         toleration_keys=args.toleration_keys,
                     ),
-                    opts=self.child_opts(depends_on=claim or [namespace]),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=claim or [namespace]),
                 )
             ]
         if args.download is not None:
@@ -95,7 +95,7 @@ class ModelWeights(SubComponent):
                         token_secret=f"{app}-hf-token" if args.hf_token is not None else None,
                     ),
                     # The claim and the secrets are created in the namespace: waiting for them implies it.
-                    opts=self.child_opts(depends_on=[*claim, *secrets] or [namespace]),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*claim, *secrets] or [namespace]),
                 )
             ]
         self.register_outputs({})
@@ -116,7 +116,7 @@ class ModelWeights(SubComponent):
             f"{server.name}-cache",
             metadata=claim_meta,
             spec=claim_spec,
-            opts=stateful_opts(self, args.protect_data, depends_on=[namespace], aliases=list(self.aliases)),
+            opts=stateful_opts(self, args.protect_data, depends_on=[namespace]),
         )
 
 
@@ -130,7 +130,7 @@ class ModelWorkload(SubComponent):
     ) -> None:
         super().__init__("triplane:selfmanaged:ModelWorkload", f"{server.name}-workload", parent)
         name, app, engine = server.name, server.app, ENGINES[args.engine]
-        in_ns = self.child_opts(depends_on=[namespace])
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         k8s_core.v1.ServiceAccount(
             f"{name}-sa", metadata=server.meta(app), automount_service_account_token=False, opts=in_ns
         )
@@ -213,5 +213,5 @@ class ModelWorkload(SubComponent):
             spec=deployment_spec,
             # After the download Job: the server starts offline, from a filled cache. Not on the service
             # account: until it exists, the API server refuses the pods and the ReplicaSet tries again.
-            opts=self.child_opts(depends_on=weights.server_after),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=weights.server_after),
         )
