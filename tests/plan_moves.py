@@ -15,6 +15,13 @@ SUB_COMPONENTS = frozenset(
         "triplane:selfmanaged:ModelWeights",
         "triplane:selfmanaged:ModelExposure",
         "triplane:selfmanaged:ModelAutoscaling",
+        "triplane:selfmanaged:EksControlPlane",
+        "triplane:selfmanaged:EksDeployerAccess",
+        "triplane:selfmanaged:EksNodeRole",
+        "triplane:selfmanaged:EksEndpoints",
+        "triplane:selfmanaged:EksSystemNodes",
+        "triplane:selfmanaged:EksCache",
+        "triplane:selfmanaged:EksSharedFileSystem",
     }
 )
 

@@ -22,9 +22,10 @@ def test_every_moved_resource_keeps_its_former_urn(shipped_plan: Plan) -> None:
     assert not set(moved.values()) & {urn for urn in mapping if urn not in moved}
     # Under the former URN, each sits where it did: directly under the component it was split from.
     shaped = as_before(plan)
+    split = {"triplane:selfmanaged:TgiService", "triplane:selfmanaged:EksCluster"}
     for former in moved.values():
         parent = shaped[former]["parent"]
-        assert parent is not None and parent.split("::")[2].split("$")[-1] == "triplane:selfmanaged:TgiService"
+        assert parent is not None and parent.split("::")[2].split("$")[-1] in split
 
 
 def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
@@ -35,8 +36,30 @@ def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
     assert counts["triplane:selfmanaged:ModelWorkload"] == servers
     assert counts["triplane:selfmanaged:ModelWeights"] == servers
     assert counts["triplane:selfmanaged:ModelExposure"] == servers
+    clusters = len(shipped_plan.by_type("triplane:selfmanaged:EksCluster"))
+    for part in ("EksControlPlane", "EksDeployerAccess", "EksNodeRole", "EksEndpoints", "EksSystemNodes", "EksCache"):
+        assert counts[f"triplane:selfmanaged:{part}"] == clusters
     assert all(not r["custom"] and r["inputs"] == {} and r["dependencies"] == [] for r in parts)
     assert len(as_before(plan)) == len(plan["resources"]) - len(parts)
+
+
+@pytest.mark.parametrize(
+    ("part", "children"),
+    [
+        ("ModelWorkload", 6),
+        ("ModelWeights", 4),
+        ("ModelExposure", 4),
+        ("ModelAutoscaling", 3),
+        ("EksControlPlane", 8),
+        ("EksSystemNodes", 8),
+        ("EksCache", 8),
+        ("EksSharedFileSystem", 8),
+    ],
+)
+def test_each_part_stays_small(prod_plan: Plan, part: str, children: int) -> None:
+    found = prod_plan.by_type(f"triplane:selfmanaged:{part}")
+    assert found
+    assert max(len(prod_plan.children(r.urn)) for r in found) <= children
 
 
 def test_a_plan_compares_equal_to_itself_mapped_back(local_plan: Plan) -> None:
