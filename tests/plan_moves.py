@@ -22,6 +22,7 @@ SUB_COMPONENTS = frozenset(
         "triplane:selfmanaged:EksSystemNodes",
         "triplane:selfmanaged:EksCache",
         "triplane:selfmanaged:EksSharedFileSystem",
+        "triplane:selfmanaged:EksAutoscalerRole",
     }
 )
 

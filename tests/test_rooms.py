@@ -37,8 +37,9 @@ def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
     assert counts["triplane:selfmanaged:ModelWeights"] == servers
     assert counts["triplane:selfmanaged:ModelExposure"] == servers
     clusters = len(shipped_plan.by_type("triplane:selfmanaged:EksCluster"))
-    for part in ("EksControlPlane", "EksDeployerAccess", "EksNodeRole", "EksEndpoints", "EksSystemNodes", "EksCache"):
-        assert counts[f"triplane:selfmanaged:{part}"] == clusters
+    eks_parts = ("ControlPlane", "DeployerAccess", "NodeRole", "Endpoints", "SystemNodes", "Cache", "AutoscalerRole")
+    for part in eks_parts:
+        assert counts[f"triplane:selfmanaged:Eks{part}"] == clusters
     assert all(not r["custom"] and r["inputs"] == {} and r["dependencies"] == [] for r in parts)
     assert len(as_before(plan)) == len(plan["resources"]) - len(parts)
 
@@ -54,6 +55,9 @@ def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
         ("EksSystemNodes", 8),
         ("EksCache", 8),
         ("EksSharedFileSystem", 8),
+        ("EksAutoscalerRole", 3),
+        ("EksCluster", 10),
+        ("TgiService", 4),
     ],
 )
 def test_each_part_stays_small(prod_plan: Plan, part: str, children: int) -> None:

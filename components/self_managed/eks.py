@@ -1,6 +1,6 @@
 """EksCluster: a private EKS cluster for GPU model serving.
 
-Made of parts (`eks_parts`): `EksControlPlane` (a KMS key, unless one is given, that encrypts
+Made of parts: `EksControlPlane` (a KMS key, unless one is given, that encrypts
 Kubernetes secrets and the control-plane log group; the log group, `/aws/eks/<cluster>/cluster`,
 retention set, receiving every control-plane log type; the cluster role; the cluster with a private
 API endpoint, a public one only when authorized networks are listed, API authentication mode and
@@ -11,11 +11,11 @@ already has them (the interface and gateway endpoints private nodes need: ECR, S
 auth, CloudWatch Logs, Elastic Load Balancing, Auto Scaling, EFS; interface endpoints come from the
 VPC's shared `AwsInterfaceEndpoints` when one is given, one private-DNS endpoint per service);
 `EksSystemNodes` (a small system node group, encrypted root volumes, IMDSv2 only, after the VPC CNI
-with network policy enforcement on, kube-proxy and the Pod Identity agent; then CoreDNS); and
+with network policy enforcement on, kube-proxy and the Pod Identity agent; then CoreDNS);
 `EksCache` (the EBS CSI driver with its own role and, when model caches are shared across nodes, an
-encrypted EFS file system with mount targets and the EFS CSI driver). The cluster component itself
-holds the role of the cluster autoscaler (Pod Identity, resizing only this cluster's Auto Scaling
-groups).
+encrypted EFS file system with mount targets and the EFS CSI driver); and `EksAutoscalerRole` (the
+cluster autoscaler's role, through Pod Identity, resizing only this cluster's Auto Scaling groups).
+Modules: `eks_control_plane`, `eks_nodes`, `eks_cache`.
 
 Node root volumes use the account's EBS key: a customer key there would have to trust the Auto
 Scaling service-linked role, which new accounts do not have yet. Model caches (PVCs) use the
@@ -37,16 +37,12 @@ from pulumi_aws.get_caller_identity import get_caller_identity_output
 from components.naming import physical_name
 from components.network.aws_endpoints import AwsInterfaceEndpoints
 from components.network.refs import AwsNetworkRef
-from components.self_managed.eks_parts import (
-    EksCache,
-    EksControlPlane,
-    EksEndpoints,
-    EksNodeRole,
-    EksSystemNodes,
-    role_trust,
-)
+from components.self_managed.eks_cache import EksCache
+from components.self_managed.eks_control_plane import EksControlPlane, role_trust
+from components.self_managed.eks_nodes import EksEndpoints, EksNodeRole, EksSystemNodes
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import EksClusterRef
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 
@@ -124,28 +120,7 @@ class EksCluster(pulumi.ComponentResource):
         system = EksSystemNodes(name, self, args, cluster_name, cluster, node_role, endpoints)
         cache = EksCache(name, self, args, cluster, cluster_sg, control_plane.key_arn, system.nodes)
 
-        # EKS node groups only carry min/max bounds: the cluster autoscaler (deployed into the cluster by
-        # the stack, as service account kube-system/cluster-autoscaler) moves them, with this role.
-        child = pulumi.ResourceOptions(parent=self)
-        autoscaler_role = aws_iam.Role(
-            f"{name}-autoscaler-role",
-            assume_role_policy=role_trust("pods.eks.amazonaws.com"),
-            opts=child,
-        )
-        aws_iam.RolePolicy(
-            f"{name}-autoscaler-policy",
-            role=autoscaler_role.id,
-            policy=identity.account_id.apply(lambda account: autoscaler_policy(account, region, cluster_name)),
-            opts=child,
-        )
-        aws_eks.PodIdentityAssociation(
-            f"{name}-autoscaler-identity",
-            cluster_name=cluster.name,
-            namespace="kube-system",
-            service_account="cluster-autoscaler",
-            role_arn=autoscaler_role.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[system.identity_agent]),
-        )
+        EksAutoscalerRole(name, self, cluster, cluster_name, region, identity.account_id, system.identity_agent)
 
         self.deployer_access = control_plane.deployer_access
         self.efs_file_system_id = cache.efs_file_system_id
@@ -166,6 +141,46 @@ class EksCluster(pulumi.ComponentResource):
             ).apply(lambda values: kubeconfig(values[0], values[1], _ca_data(values[2]), region))
         )
         self.register_outputs({"name": cluster.name, "kms_key_arn": self.kms_key_arn})
+
+
+class EksAutoscalerRole(SubComponent):
+    """The cluster autoscaler's AWS identity (Pod Identity), resizing only this cluster's groups.
+
+    EKS node groups only carry min/max bounds: the cluster autoscaler (deployed into the cluster by
+    the stack, as service account kube-system/cluster-autoscaler) moves them, with this role.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        parent: pulumi.Resource,
+        cluster: aws_eks.Cluster,
+        cluster_name: str,
+        region: str,
+        account: pulumi.Output[str],
+        identity_agent: pulumi.Resource,
+    ) -> None:
+        super().__init__("triplane:selfmanaged:EksAutoscalerRole", f"{name}-autoscaler-identity", parent)
+        role = aws_iam.Role(
+            f"{name}-autoscaler-role",
+            assume_role_policy=role_trust("pods.eks.amazonaws.com"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws_iam.RolePolicy(
+            f"{name}-autoscaler-policy",
+            role=role.id,
+            policy=account.apply(lambda account_id: autoscaler_policy(account_id, region, cluster_name)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws_eks.PodIdentityAssociation(
+            f"{name}-autoscaler-identity",
+            cluster_name=cluster.name,
+            namespace="kube-system",
+            service_account="cluster-autoscaler",
+            role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity_agent]),
+        )
+        self.register_outputs({"arn": role.arn})
 
 
 def autoscaler_policy(account: str, region: str, cluster_name: str) -> str:
