@@ -2,7 +2,8 @@
 
 `SUB_COMPONENTS` are the parts (`components.subcomponent.SubComponent`): their children were their
 parent's own. Each moved child carries an alias to the URN it had then; mapped through those aliases,
-with the parts left out, a plan must equal the plan the code gave before the split.
+with the parts left out and renamed components under their former types, a plan must equal the
+plan the code gave before.
 """
 
 from __future__ import annotations
@@ -30,42 +31,55 @@ COMPARED = ("type", "name", "custom", "inputs", "secretInputs", "protect", "reta
 COMPARED_LISTS = ("ignoreChanges", "additionalSecretOutputs")
 
 
+RENAMED = {"triplane:selfmanaged:ModelServer": "triplane:selfmanaged:TgiService"}
+"""Component types that changed (`components.subcomponent.RenamedComponent`): new -> former."""
+
+
 def former_urns(plan: dict[str, Any]) -> dict[str, str]:
     """Each resource's URN (outside the parts) -> the URN it had before the split.
 
-    A resource whose parent is a part had, as its parent, the nearest ancestor that is not one: its
-    former URN is the one it would get there, and it must carry that URN as an alias.
+    A resource had, as its parent, the nearest ancestor that is not a part, as that ancestor was
+    then; a renamed component had its former type. Where that gives another URN than its own, the
+    resource must carry it as an alias.
     """
     resources = {r["urn"]: r for r in plan["resources"]}
     mapping: dict[str, str] = {}
+
+    def former(urn: str) -> str:
+        if urn not in mapping:
+            resource = resources[urn]
+            parent = resource["parent"]
+            if parent is None:
+                mapping[urn] = urn
+                return urn
+            former_parent = former(former_parent_of(resources, parent))
+            then = urn_under(resource, resources[parent], former_parent, RENAMED.get(resource["type"]))
+            if then != urn and then not in resource["aliases"]:
+                raise AssertionError(f"{urn} was {then} and has no alias to it")
+            mapping[urn] = then
+        return mapping[urn]
+
     for urn, resource in resources.items():
-        if resource["type"] in SUB_COMPONENTS:
-            continue
-        parent = resource["parent"]
-        if parent is None or resources[parent]["type"] not in SUB_COMPONENTS:
-            mapping[urn] = urn
-            continue
-        former_parent = former_parent_of(resources, parent)
-        former = urn_under(resource, resources[parent], resources[former_parent])
-        if former not in resource["aliases"]:
-            raise AssertionError(f"{urn} moved from {former_parent} without an alias to {former}")
-        mapping[urn] = former
+        if resource["type"] not in SUB_COMPONENTS:
+            former(urn)
     if len(set(mapping.values())) != len(mapping):
         raise AssertionError("two resources map to one former URN")
     return mapping
 
 
-def urn_under(resource: dict[str, Any], parent: dict[str, Any], other: dict[str, Any]) -> str:
-    """The URN `resource` (a child of `parent`) would have as a child of `other`, by the rule its own
-    URN follows: the parent's type chain or, as the mock runtime has it, the parent's own type."""
-    prefix, _, rest = resource["urn"].partition("::")
-    project, qualified, name = rest.split("::", 2)
+def urn_under(resource: dict[str, Any], parent: dict[str, Any], other: str, former_type: str | None = None) -> str:
+    """The URN `resource` (a child of `parent`) would have as a child of the URN `other` (with
+    `former_type`, if given, as its type), by the rule its own URN follows: the parent's type chain
+    or, as the mock runtime has it, the parent's own type."""
+    prefix, project, qualified, name = resource["urn"].split("::", 3)
     chain = parent["urn"].split("::")[2]
-    own = f"{resource['type']}"
+    other_chain = other.split("::")[2]
+    own = resource["type"]
+    then = former_type or own
     if qualified == f"{chain}${own}":
-        return f"{prefix}::{project}::{other['urn'].split('::')[2]}${own}::{name}"
+        return f"{prefix}::{project}::{other_chain}${then}::{name}"
     if qualified == f"{chain.split('$')[-1]}${own}":
-        return f"{prefix}::{project}::{other['urn'].split('::')[2].split('$')[-1]}${own}::{name}"
+        return f"{prefix}::{project}::{other_chain.split('$')[-1]}${then}::{name}"
     raise AssertionError(f"{resource['urn']} does not follow from its parent {parent['urn']}")
 
 
@@ -84,6 +98,7 @@ def as_before(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for urn, former in mapping.items():
         resource = resources[urn]
         view = {key: resource[key] for key in COMPARED}
+        view["type"] = RENAMED.get(resource["type"], resource["type"])
         view.update({key: sorted(resource[key]) for key in COMPARED_LISTS})
         parent = resource["parent"]
         view["parent"] = None if parent is None else mapping[former_parent_of(resources, parent)]

@@ -20,18 +20,23 @@ def test_every_moved_resource_keeps_its_former_urn(shipped_plan: Plan) -> None:
     assert moved, "the shipped stacks all serve a model: something moved"
     # The former URNs are not taken by any resource that stayed.
     assert not set(moved.values()) & {urn for urn in mapping if urn not in moved}
-    # Under the former URN, each sits where it did: directly under the component it was split from.
+    # Under the former URN, each sits where it did: the model server under its former type, at the
+    # top of the stack; every other moved resource directly under the component it was split from.
     shaped = as_before(plan)
     split = {"triplane:selfmanaged:TgiService", "triplane:selfmanaged:EksCluster"}
     for former in moved.values():
         parent = shaped[former]["parent"]
-        assert parent is not None and parent.split("::")[2].split("$")[-1] in split
+        assert parent is not None
+        if shaped[former]["type"] == "triplane:selfmanaged:TgiService":
+            assert [r["urn"] for r in plan["resources"] if r["parent"] is None] == [parent]
+        else:
+            assert parent.split("::")[2].split("$")[-1] in split
 
 
 def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
     plan = shipped_plan.to_json()
     parts = [r for r in plan["resources"] if r["type"] in SUB_COMPONENTS]
-    servers = len(shipped_plan.by_type("triplane:selfmanaged:TgiService"))
+    servers = len(shipped_plan.by_type("triplane:selfmanaged:ModelServer"))
     counts = Counter(r["type"] for r in parts)
     assert counts["triplane:selfmanaged:ModelWorkload"] == servers
     assert counts["triplane:selfmanaged:ModelWeights"] == servers
@@ -57,7 +62,7 @@ def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
         ("EksSharedFileSystem", 8),
         ("EksAutoscalerRole", 3),
         ("EksCluster", 10),
-        ("TgiService", 4),
+        ("ModelServer", 4),
     ],
 )
 def test_each_part_stays_small(prod_plan: Plan, part: str, children: int) -> None:
@@ -85,5 +90,5 @@ def test_a_moved_resource_without_its_alias_is_caught(local_plan: Plan) -> None:
     plan = local_plan.to_json()
     moved = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
     moved["aliases"] = []
-    with pytest.raises(AssertionError, match="without an alias"):
+    with pytest.raises(AssertionError, match="has no alias to it"):
         former_urns(plan)

@@ -105,7 +105,7 @@ def test_pools_are_shared_per_gpu_and_capacity_type(plan: Plan) -> None:
 
 
 def test_shared_service_is_deployed_once_for_both_use_cases(plan: Plan) -> None:
-    servers = sorted(r.name for r in plan.by_type("triplane:selfmanaged:TgiService"))
+    servers = sorted(r.name for r in plan.by_type("triplane:selfmanaged:ModelServer"))
     assert servers == ["st-chat", "st-nightly", "st-summaries"]
     ingress = plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "st-chat-ingress").inputs["spec"]["ingress"][0]
     namespaces = [peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in ingress["from"]]

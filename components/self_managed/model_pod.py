@@ -16,7 +16,7 @@ from components.self_managed.engines import (
 from components.self_managed.server_names import ServerNames
 
 if TYPE_CHECKING:
-    from components.self_managed.model_server import TgiServiceArgs
+    from components.self_managed.model_server import ModelServerArgs
 
 GRACEFUL_TERMINATION_SECONDS = 90
 TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30
@@ -37,7 +37,7 @@ def server_env(engine_key: str, engine: Engine) -> list[Any]:
     return env
 
 
-def server_container(args: TgiServiceArgs, engine: Engine, env: list[Any]) -> dict[str, Any]:
+def server_container(args: ModelServerArgs, engine: Engine, env: list[Any]) -> dict[str, Any]:
     """The server's container: pinned image, launcher args only, GPUs per pod, probes."""
     ports = [{"name": "http", "container_port": engine.port, "protocol": "TCP"}]
     if engine.metrics_port != engine.port:
@@ -81,7 +81,7 @@ def _health_probe(period: int, timeout: int, failures: int) -> dict[str, Any]:
 
 
 def pod_spec(
-    server: ServerNames, args: TgiServiceArgs, engine: Engine, container: dict[str, Any], claim_name: str
+    server: ServerNames, args: ModelServerArgs, engine: Engine, container: dict[str, Any], claim_name: str
 ) -> dict[str, Any]:
     """The server's pod: no API token, the engine's user, GPU nodes, spread across hosts."""
     # A memory-backed /dev/shm counts against the memory limit; NCCL needs well over the 64 MB
@@ -115,7 +115,7 @@ def pod_spec(
     return spec
 
 
-def server_args(args: TgiServiceArgs) -> list[str]:
+def server_args(args: ModelServerArgs) -> list[str]:
     """The launcher arguments (the images' entrypoints start the server: pass only args)."""
     tokens = args.tokens
     engine = ENGINES[args.engine]

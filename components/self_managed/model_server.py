@@ -1,4 +1,4 @@
-"""TgiService: an open model served by Text Generation Inference (or vLLM) on any Kubernetes cluster.
+"""ModelServer: an open model served by Text Generation Inference or vLLM on any Kubernetes cluster.
 
 Creates its own namespace (Pod Security enforced at the strictest level the engine's image
 supports, `restricted` warned and audited; see `engines`) and, in it, three parts:
@@ -9,7 +9,9 @@ download Job alone may reach the hub, the import Job alone its bucket; `model_ex
 the server is autoscaled or scraped by a ServiceMonitor, `ModelAutoscaling` (`autoscaling`).
 
 The same interface serves both engines: `engine="vllm"` swaps the image, arguments, port and
-queue metric (TGI upstream is in maintenance mode; vLLM is the maintained alternative).
+queue metric (TGI upstream is in maintenance mode; vLLM is the maintained alternative). The
+component was `TgiService` (type `triplane:selfmanaged:TgiService`): both names still work, and a
+stack deployed under the old type keeps every resource (`RenamedComponent`).
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from components.self_managed.server_names import ServerNames
 from components.self_managed.weights import WeightsDownload
 from components.self_managed.weights_import import WeightsImport
 from components.stateful import stateful_opts
+from components.subcomponent import RenamedComponent
 
 __all__ = [
     "CacheVolume",
     "ClientAccess",
+    "ModelServer",
+    "ModelServerArgs",
     "TgiService",
     "TgiServiceArgs",
     "TokenLimits",
@@ -73,7 +78,7 @@ class ClientAccess:
 
 
 @dataclass
-class TgiServiceArgs:
+class ModelServerArgs:
     model_id: str
     gpus: int
     """GPUs per pod: TGI `--num-shard`, vLLM `--tensor-parallel-size`."""
@@ -112,7 +117,7 @@ class TgiServiceArgs:
     protect_data: bool = False
 
 
-class TgiService(pulumi.ComponentResource):
+class ModelServer(RenamedComponent):
     """One model server deployment: its namespace, workload, exposure and scaling."""
 
     url: pulumi.Output[str]
@@ -122,8 +127,8 @@ class TgiService(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     service_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: TgiServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:selfmanaged:TgiService", name, None, opts)
+    def __init__(self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:selfmanaged:ModelServer", "triplane:selfmanaged:TgiService", name, opts)
         engine = ENGINES[args.engine]
         server = ServerNames.of(name, args.namespace, engine, args.tags)
         ns, app = server.namespace, server.app
@@ -163,3 +168,8 @@ class TgiService(pulumi.ComponentResource):
         self.service_name = exposure.service.metadata.apply(lambda m: m.name if m is not None and m.name else app)
         self.address = exposure.address
         self.register_outputs({"url": self.url, "address": self.address, "namespace": self.namespace})
+
+
+TgiService = ModelServer
+"""The component's former name."""
+TgiServiceArgs = ModelServerArgs

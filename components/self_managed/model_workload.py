@@ -30,7 +30,7 @@ from components.stateful import stateful_opts
 from components.subcomponent import SubComponent
 
 if TYPE_CHECKING:
-    from components.self_managed.model_server import TgiServiceArgs
+    from components.self_managed.model_server import ModelServerArgs
 
 
 class ModelWeights(SubComponent):
@@ -44,7 +44,7 @@ class ModelWeights(SubComponent):
         self,
         server: ServerNames,
         parent: SubComponent,
-        args: TgiServiceArgs,
+        args: ModelServerArgs,
         namespace: pulumi.Resource,
         secrets: list[pulumi.Resource],
     ) -> None:
@@ -101,7 +101,7 @@ class ModelWeights(SubComponent):
         self.register_outputs({})
 
     def _claim(
-        self, server: ServerNames, args: TgiServiceArgs, namespace: pulumi.Resource
+        self, server: ServerNames, args: ModelServerArgs, namespace: pulumi.Resource
     ) -> k8s_core.v1.PersistentVolumeClaim:
         claim_spec: Any = {
             "access_modes": [args.cache.access_mode],
@@ -126,7 +126,7 @@ class ModelWorkload(SubComponent):
     deployment: k8s_apps.v1.Deployment
 
     def __init__(
-        self, server: ServerNames, parent: pulumi.Resource, args: TgiServiceArgs, namespace: pulumi.Resource
+        self, server: ServerNames, parent: pulumi.Resource, args: ModelServerArgs, namespace: pulumi.Resource
     ) -> None:
         super().__init__("triplane:selfmanaged:ModelWorkload", f"{server.name}-workload", parent)
         name, app, engine = server.name, server.app, ENGINES[args.engine]
@@ -173,7 +173,7 @@ class ModelWorkload(SubComponent):
         self.register_outputs({})
 
     def _deployment(
-        self, server: ServerNames, args: TgiServiceArgs, engine: Engine, env: list[Any], weights: ModelWeights
+        self, server: ServerNames, args: ModelServerArgs, engine: Engine, env: list[Any], weights: ModelWeights
     ) -> k8s_apps.v1.Deployment:
         pod_annotations: dict[str, str] = {"kubectl.kubernetes.io/default-container": engine.container}
         if args.monitoring == "annotations":
