@@ -76,12 +76,64 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
+        cidr = network.cidr
+        log_groups = self._log_groups(name, args)
+        policy = self._policy(name, args)
+        gateway = aws_ec2.InternetGateway(
+            f"{name}-igw", vpc_id=network.vpc_id, tags={"Name": f"{name}-igw"}, opts=pulumi.ResourceOptions(parent=self)
+        )
+        firewall_subnets: list[aws_ec2.Subnet] = []
+        public_tables: list[aws_ec2.RouteTable] = []
+        ips: list[pulumi.Output[str]] = []
+        for index, zone in enumerate(zones):
+            firewall_subnet, public_table, ip = self._zone_egress(name, args, index, zone, gateway)
+            firewall_subnets.append(firewall_subnet)
+            public_tables.append(public_table)
+            ips.append(ip)
+        firewall = self._firewall(name, args, policy, firewall_subnets, log_groups)
         child = pulumi.ResourceOptions(parent=self)
+
+        endpoint_ids: list[pulumi.Output[str]] = []
+        self.ready = []
+        for index, zone in enumerate(zones):
+            # The endpoint of each zone exists only once the firewall does: read it from its status.
+            endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
+            endpoint_ids.append(endpoint_id)
+            app_route = aws_ec2.Route(
+                f"{name}-app-{zone}-egress",
+                route_table_id=network.private_route_table_ids[index],
+                destination_cidr_block="0.0.0.0/0",
+                vpc_endpoint_id=endpoint_id,
+                opts=child,
+            )
+            self.ready.append(app_route)
+            aws_ec2.Route(
+                f"{name}-public-{zone}-return",
+                route_table_id=public_tables[index].id,
+                destination_cidr_block=layout.block(cidr, layout.AWS_APP + index),
+                vpc_endpoint_id=endpoint_id,
+                opts=child,
+            )
+
+        self.egress_ips = pulumi.Output.all(*ips).apply(list)
+        self.firewall_arn = firewall.arn
+        self.alert_log_group = log_groups["alert"].name
+        self.endpoint_ids = endpoint_ids
+        self.register_outputs(
+            {
+                "allowed_hosts": list(self.allowed_hosts),
+                "egress_ips": self.egress_ips,
+                "firewall_arn": firewall.arn,
+                "alert_log_group": self.alert_log_group,
+            }
+        )
+
+    def _log_groups(self, name: str, args: AwsEgressFirewallArgs) -> dict[str, aws_cloudwatch.LogGroup]:
+        """The firewall's alert and flow log groups, encrypted with the given key or a new one."""
+        network = args.network
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = get_caller_identity_output(opts=invoke)
         partition = get_partition_output(opts=invoke).partition
-        cidr = network.cidr
-
         log_names = {kind: f"/triplane/{name}/network-firewall/{kind}" for kind in ("alert", "flow")}
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
@@ -109,7 +161,12 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             )
             for kind, log_name in log_names.items()
         }
+        return log_groups
 
+    def _policy(self, name: str, args: AwsEgressFirewallArgs) -> aws_networkfirewall.FirewallPolicy:
+        """The allowlist rule group (the hosts' domains, strict order) and the policy that drops and
+        alerts on every other established flow."""
+        child = pulumi.ResourceOptions(parent=self)
         rule_group = aws_networkfirewall.RuleGroup(
             f"{name}-allowlist",
             name=f"{name}-allowlist",
@@ -149,88 +206,98 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        return policy
 
-        gateway = aws_ec2.InternetGateway(
-            f"{name}-igw", vpc_id=network.vpc_id, tags={"Name": f"{name}-igw"}, opts=child
+    def _zone_egress(
+        self, name: str, args: AwsEgressFirewallArgs, index: int, zone: str, gateway: aws_ec2.InternetGateway
+    ) -> tuple[aws_ec2.Subnet, aws_ec2.RouteTable, pulumi.Output[str]]:
+        """One zone's way out: its firewall subnet (routed to the NAT gateway) and public subnet (routed
+        to the internet), the NAT gateway and its static address. Returns the firewall subnet, the
+        public route table and the address."""
+        network, cidr = args.network, args.network.cidr
+        assert cidr is not None
+        child = pulumi.ResourceOptions(parent=self)
+        firewall_subnet = aws_ec2.Subnet(
+            f"{name}-firewall-{zone}",
+            vpc_id=network.vpc_id,
+            cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{name}-firewall-{zone}"},
+            opts=child,
         )
-        firewall_subnets: list[aws_ec2.Subnet] = []
-        public_tables: list[aws_ec2.RouteTable] = []
-        nat_gateways: list[aws_ec2.NatGateway] = []
-        ips: list[pulumi.Output[str]] = []
-        for index, zone in enumerate(zones):
-            firewall_subnet = aws_ec2.Subnet(
-                f"{name}-firewall-{zone}",
-                vpc_id=network.vpc_id,
-                cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-firewall-{zone}"},
-                opts=child,
-            )
-            public_subnet = aws_ec2.Subnet(
-                f"{name}-public-{zone}",
-                vpc_id=network.vpc_id,
-                cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{zone}"},
-                opts=child,
-            )
-            # The vendor allowlists these addresses: never let a replacement change them silently.
-            eip = aws_ec2.Eip(
-                f"{name}-eip-{zone}",
-                domain="vpc",
-                tags={"Name": f"{name}-egress-{zone}"},
-                opts=stateful_opts(self, args.protect_data),
-            )
-            nat = aws_ec2.NatGateway(
-                f"{name}-nat-{zone}",
-                allocation_id=eip.allocation_id,
-                subnet_id=public_subnet.id,
-                connectivity_type="public",
-                tags={"Name": f"{name}-nat-{zone}"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
-            )
-            public_table = aws_ec2.RouteTable(
-                f"{name}-public-{zone}-rt",
-                vpc_id=network.vpc_id,
-                tags={"Name": f"{name}-public-{zone}"},
-                opts=child,
-            )
-            aws_ec2.Route(
-                f"{name}-public-{zone}-internet",
-                route_table_id=public_table.id,
-                destination_cidr_block="0.0.0.0/0",
-                gateway_id=gateway.id,
-                opts=child,
-            )
-            aws_ec2.RouteTableAssociation(
-                f"{name}-public-{zone}-rta", subnet_id=public_subnet.id, route_table_id=public_table.id, opts=child
-            )
-            firewall_table = aws_ec2.RouteTable(
-                f"{name}-firewall-{zone}-rt",
-                vpc_id=network.vpc_id,
-                tags={"Name": f"{name}-firewall-{zone}"},
-                opts=child,
-            )
-            aws_ec2.Route(
-                f"{name}-firewall-{zone}-nat",
-                route_table_id=firewall_table.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nat.id,
-                opts=child,
-            )
-            aws_ec2.RouteTableAssociation(
-                f"{name}-firewall-{zone}-rta",
-                subnet_id=firewall_subnet.id,
-                route_table_id=firewall_table.id,
-                opts=child,
-            )
-            firewall_subnets.append(firewall_subnet)
-            public_tables.append(public_table)
-            nat_gateways.append(nat)
-            ips.append(eip.public_ip)
+        public_subnet = aws_ec2.Subnet(
+            f"{name}-public-{zone}",
+            vpc_id=network.vpc_id,
+            cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{name}-public-{zone}"},
+            opts=child,
+        )
+        # The vendor allowlists these addresses: never let a replacement change them silently.
+        eip = aws_ec2.Eip(
+            f"{name}-eip-{zone}",
+            domain="vpc",
+            tags={"Name": f"{name}-egress-{zone}"},
+            opts=stateful_opts(self, args.protect_data),
+        )
+        nat = aws_ec2.NatGateway(
+            f"{name}-nat-{zone}",
+            allocation_id=eip.allocation_id,
+            subnet_id=public_subnet.id,
+            connectivity_type="public",
+            tags={"Name": f"{name}-nat-{zone}"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+        public_table = aws_ec2.RouteTable(
+            f"{name}-public-{zone}-rt",
+            vpc_id=network.vpc_id,
+            tags={"Name": f"{name}-public-{zone}"},
+            opts=child,
+        )
+        aws_ec2.Route(
+            f"{name}-public-{zone}-internet",
+            route_table_id=public_table.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
+            opts=child,
+        )
+        aws_ec2.RouteTableAssociation(
+            f"{name}-public-{zone}-rta", subnet_id=public_subnet.id, route_table_id=public_table.id, opts=child
+        )
+        firewall_table = aws_ec2.RouteTable(
+            f"{name}-firewall-{zone}-rt",
+            vpc_id=network.vpc_id,
+            tags={"Name": f"{name}-firewall-{zone}"},
+            opts=child,
+        )
+        aws_ec2.Route(
+            f"{name}-firewall-{zone}-nat",
+            route_table_id=firewall_table.id,
+            destination_cidr_block="0.0.0.0/0",
+            nat_gateway_id=nat.id,
+            opts=child,
+        )
+        aws_ec2.RouteTableAssociation(
+            f"{name}-firewall-{zone}-rta",
+            subnet_id=firewall_subnet.id,
+            route_table_id=firewall_table.id,
+            opts=child,
+        )
+        return firewall_subnet, public_table, eip.public_ip
 
+    def _firewall(
+        self,
+        name: str,
+        args: AwsEgressFirewallArgs,
+        policy: aws_networkfirewall.FirewallPolicy,
+        firewall_subnets: list[aws_ec2.Subnet],
+        log_groups: dict[str, aws_cloudwatch.LogGroup],
+    ) -> aws_networkfirewall.Firewall:
+        """The firewall, one endpoint per firewall subnet, logging alerts and flows."""
+        network = args.network
+        child = pulumi.ResourceOptions(parent=self)
         firewall = aws_networkfirewall.Firewall(
             f"{name}-firewall",
             name=f"{name}-firewall",
@@ -258,41 +325,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             ),
             opts=child,
         )
-
-        endpoint_ids: list[pulumi.Output[str]] = []
-        self.ready = []
-        for index, zone in enumerate(zones):
-            # The endpoint of each zone exists only once the firewall does: read it from its status.
-            endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
-            endpoint_ids.append(endpoint_id)
-            app_route = aws_ec2.Route(
-                f"{name}-app-{zone}-egress",
-                route_table_id=network.private_route_table_ids[index],
-                destination_cidr_block="0.0.0.0/0",
-                vpc_endpoint_id=endpoint_id,
-                opts=child,
-            )
-            self.ready.append(app_route)
-            aws_ec2.Route(
-                f"{name}-public-{zone}-return",
-                route_table_id=public_tables[index].id,
-                destination_cidr_block=layout.block(cidr, layout.AWS_APP + index),
-                vpc_endpoint_id=endpoint_id,
-                opts=child,
-            )
-
-        self.egress_ips = pulumi.Output.all(*ips).apply(list)
-        self.firewall_arn = firewall.arn
-        self.alert_log_group = log_groups["alert"].name
-        self.endpoint_ids = endpoint_ids
-        self.register_outputs(
-            {
-                "allowed_hosts": list(self.allowed_hosts),
-                "egress_ips": self.egress_ips,
-                "firewall_arn": firewall.arn,
-                "alert_log_group": self.alert_log_group,
-            }
-        )
+        return firewall
 
 
 DESCRIPTION_LIMIT = 512
