@@ -24,6 +24,10 @@ SUB_COMPONENTS = frozenset(
         "triplane:selfmanaged:EksCache",
         "triplane:selfmanaged:EksSharedFileSystem",
         "triplane:selfmanaged:EksAutoscalerRole",
+        "triplane:selfmanaged:AksSecretsKey",
+        "triplane:selfmanaged:AksKubeletIdentity",
+        "triplane:selfmanaged:AksLogs",
+        "triplane:selfmanaged:GkeSecretsKey",
     }
 )
 

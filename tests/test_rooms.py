@@ -23,7 +23,7 @@ def test_every_moved_resource_keeps_its_former_urn(shipped_plan: Plan) -> None:
     # Under the former URN, each sits where it did: the model server under its former type, at the
     # top of the stack; every other moved resource directly under the component it was split from.
     shaped = as_before(plan)
-    split = {"triplane:selfmanaged:TgiService", "triplane:selfmanaged:EksCluster"}
+    split = {f"triplane:selfmanaged:{c}" for c in ("TgiService", "EksCluster", "AksCluster", "GkeCluster")}
     for former in moved.values():
         parent = shaped[former]["parent"]
         assert parent is not None
@@ -62,6 +62,10 @@ def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
         ("EksSharedFileSystem", 8),
         ("EksAutoscalerRole", 3),
         ("EksCluster", 10),
+        ("AksCluster", 10),
+        ("GkeCluster", 8),
+        ("AksSecretsKey", 4),
+        ("GkeSecretsKey", 6),
         ("ModelServer", 4),
     ],
 )

@@ -17,6 +17,10 @@ diagnostic setting that sends control-plane logs (API server, admin audit, contr
 scheduler, autoscaler, Entra guard) there; and "Azure Kubernetes Service RBAC Cluster Admin" on the
 cluster for the deployer, which the kubeconfig waits for (with local accounts disabled, Azure RBAC is the
 only way into the Kubernetes API).
+
+The vault and key with their grants, the kubelet identity with its grants, and the workspace with its
+diagnostic setting are parts (`AksSecretsKey`, `AksKubeletIdentity`, `AksLogs`; `SubComponent`):
+their resources keep the URNs they had as the cluster component's own.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from components.network.refs import AzureNetworkRef
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import AksClusterRef
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
@@ -241,6 +246,7 @@ class AksCluster(pulumi.ComponentResource):
         name, args = self._name, self._args
         if args.kms_key is not None:
             return args.kms_key[0], args.kms_key[1]
+        part = SubComponent("triplane:selfmanaged:AksSecretsKey", f"{name}-secrets-key", self)
         group = args.network.resource_group_name
         vault_properties: azure_keyvault.VaultPropertiesArgsDict = {
             "tenant_id": tenant_id,
@@ -258,11 +264,11 @@ class AksCluster(pulumi.ComponentResource):
             location=args.network.location,
             vault_name=args.vault_name or physical_name(name, "kms", kind="key_vault"),
             properties=vault_properties,
-            opts=stateful_opts(self, args.protect_data),
+            opts=stateful_opts(part, args.protect_data),
         )
         key = azure_key(
             f"{name}-key",
-            parent=self,
+            parent=part,
             resource_group_name=group,
             vault_name=vault.name,
             key_name="kubernetes-secrets",
@@ -279,11 +285,12 @@ class AksCluster(pulumi.ComponentResource):
                 principal_type="ServicePrincipal",
                 role_definition_id=self._role(role_id),
                 role_assignment_name=_assignment_name(name, "vault", label),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=part),
             )
             # Crypto User to wrap the data keys; Contributor so AKS can add its private endpoint.
             for label, role_id in (("crypto", KEY_VAULT_CRYPTO_USER), ("contributor", KEY_VAULT_CONTRIBUTOR))
         ]
+        part.register_outputs({})
         return vault.id, key.key_uri_with_version
 
     def _kubelet_identity(
@@ -296,12 +303,13 @@ class AksCluster(pulumi.ComponentResource):
         """
         name, args = self._name, self._args
         assert args.registry_id is not None
+        part = SubComponent("triplane:selfmanaged:AksKubeletIdentity", f"{name}-kubelet", self)
         kubelet = azure_managedidentity.UserAssignedIdentity(
             f"{name}-kubelet-identity",
             resource_group_name=args.network.resource_group_name,
             location=args.network.location,
             resource_name_=f"{self._cluster_name}-kubelet",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=part),
         )
         cluster_after += [
             azure_authorization.RoleAssignment(
@@ -311,7 +319,7 @@ class AksCluster(pulumi.ComponentResource):
                 principal_type="ServicePrincipal",
                 role_definition_id=self._role(MANAGED_IDENTITY_OPERATOR),
                 role_assignment_name=_assignment_name(name, "kubelet-operator"),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=part),
             ),
             azure_authorization.RoleAssignment(
                 f"{name}-kubelet-acr-pull",
@@ -320,10 +328,11 @@ class AksCluster(pulumi.ComponentResource):
                 principal_type="ServicePrincipal",
                 role_definition_id=self._role(ACR_PULL),
                 role_assignment_name=_assignment_name(name, "kubelet-acr-pull"),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=part),
             ),
             *args.registry_ready,
         ]
+        part.register_outputs({})
         return {
             "kubeletidentity": {
                 "resource_id": kubelet.id,
@@ -375,6 +384,7 @@ class AksCluster(pulumi.ComponentResource):
     def _logs(self, cluster: azure_containerservice.ManagedCluster) -> azure_operationalinsights.Workspace:
         """The workspace receiving every control-plane log category and the cluster's metrics."""
         name, args = self._name, self._args
+        part = SubComponent("triplane:selfmanaged:AksLogs", f"{name}-logging", self)
         workspace = azure_operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=args.network.resource_group_name,
@@ -382,7 +392,7 @@ class AksCluster(pulumi.ComponentResource):
             workspace_name=f"{self._cluster_name}-logs",
             sku={"name": "PerGB2018"},
             retention_in_days=args.log_retention_days,
-            opts=stateful_opts(self, args.protect_data),
+            opts=stateful_opts(part, args.protect_data),
         )
         azure_monitor.DiagnosticSetting(
             f"{name}-diagnostics",
@@ -392,8 +402,9 @@ class AksCluster(pulumi.ComponentResource):
             log_analytics_destination_type="Dedicated",
             logs=[{"category": category, "enabled": True} for category in CONTROL_PLANE_LOGS],
             metrics=[{"category": "AllMetrics", "enabled": True}],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=part),
         )
+        part.register_outputs({})
         return workspace
 
     def _deployer(

@@ -14,6 +14,9 @@ checks every request, no network path needed), and Kubernetes Engine Admin on th
 kubeconfig waits for. GKE authorizes the Kubernetes API with project IAM first; creating the cluster
 needs only Kubernetes Engine Cluster Admin, which carries no Kubernetes object permissions, and
 Kubernetes Engine Admin is the narrowest predefined role that may create cluster roles and CRDs.
+
+The key ring, key, service agents and their grants are a part (`GkeSecretsKey`; `SubComponent`):
+their resources keep the URNs they had as the cluster component's own.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import GkeClusterRef
+from components.subcomponent import SubComponent
 from components.tagging import gcp_labels, tagged
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
@@ -207,12 +211,13 @@ class GkeCluster(pulumi.ComponentResource):
         """The key encrypting Kubernetes secrets (the given one, or a new one) and the grants that let
         the GKE and Compute Engine service agents use it."""
         project, region = args.network.project, args.network.region
+        part = SubComponent("triplane:selfmanaged:GkeSecretsKey", f"{name}-secrets-key", self)
         if args.kms_key is not None:
             key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
             key = gcp_key(
                 name,
-                parent=self,
+                parent=part,
                 project=project,
                 location=region,
                 ring_name=cluster_name,
@@ -224,7 +229,7 @@ class GkeCluster(pulumi.ComponentResource):
         grants: list[pulumi.Resource] = []
         for agent, api in (("gke", "container.googleapis.com"), ("compute", "compute.googleapis.com")):
             identity = gcp_projects.ServiceIdentity(
-                f"{name}-{agent}-agent", project=project, service=api, opts=pulumi.ResourceOptions(parent=self)
+                f"{name}-{agent}-agent", project=project, service=api, opts=pulumi.ResourceOptions(parent=part)
             )
             grants.append(
                 gcp_kms.CryptoKeyIAMMember(
@@ -232,9 +237,10 @@ class GkeCluster(pulumi.ComponentResource):
                     crypto_key_id=key_id,
                     role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
                     member=identity.member,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[identity]),
+                    opts=pulumi.ResourceOptions(parent=part, depends_on=[identity]),
                 )
             )
+        part.register_outputs({})
         return key_id, grants
 
     def _node_account(
