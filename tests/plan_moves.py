@@ -28,8 +28,26 @@ SUB_COMPONENTS = frozenset(
         "triplane:selfmanaged:AksKubeletIdentity",
         "triplane:selfmanaged:AksLogs",
         "triplane:selfmanaged:GkeSecretsKey",
+        "triplane:saas:AwsEgressFirewallLogs",
+        "triplane:saas:AwsEgressFirewallPolicy",
+        "triplane:saas:AwsEgressZone",
+        "triplane:cloudmanaged:BedrockLogBucket",
+        "triplane:cloudmanaged:BedrockLogDelivery",
+        "triplane:cloudmanaged:AzureOpenAICustomerKey",
     }
 )
+SPLIT = frozenset(
+    {
+        "triplane:selfmanaged:TgiService",
+        "triplane:selfmanaged:EksCluster",
+        "triplane:selfmanaged:AksCluster",
+        "triplane:selfmanaged:GkeCluster",
+        "triplane:saas:AwsEgressFirewall",
+        "triplane:cloudmanaged:BedrockInvocationLogging",
+        "triplane:cloudmanaged:AzureOpenAIEndpoint",
+    }
+)
+"""The components the parts were split from (by their former types)."""
 
 COMPARED = ("type", "name", "custom", "inputs", "secretInputs", "protect", "retainOnDelete", "provider")
 COMPARED_LISTS = ("ignoreChanges", "additionalSecretOutputs")

@@ -15,6 +15,10 @@ Creates:
   Log Analytics workspace, created here unless `log_workspace_id` is given.
 
 `grant_invoke(principal_id)` gives an Entra ID principal "Cognitive Services OpenAI User" on the account.
+
+The customer-managed key, its vault and the identity that unwraps it are a part
+(`AzureOpenAICustomerKey`; `SubComponent`): their resources keep the URNs they had as this
+component's own.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
@@ -176,10 +181,11 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         """The customer-managed key (the given one, or a new private vault and key), the identity the
         account unwraps it with and that identity's grant. Returns the grant, the account's identity and
         encryption settings, and the vault's host (which the account must be allowed to reach)."""
+        part = SubComponent("triplane:cloudmanaged:AzureOpenAICustomerKey", f"{name}-customer-key", self)
         network = args.network
         group = network.resource_group_name
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = stateful_opts(self, args.protect_data)
+        child = pulumi.ResourceOptions(parent=part)
+        stateful = stateful_opts(part, args.protect_data)
         key_identity = azure_managedidentity.UserAssignedIdentity(
             f"{name}-cmk-identity",
             resource_name_=physical_name(name, "openai-cmk"),
@@ -218,7 +224,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             key_name = "openai-cmk"
             key = azure_key(
                 f"{name}-key",
-                parent=self,
+                parent=part,
                 resource_group_name=group,
                 vault_name=_name_of(vault, vault_name),
                 key_name=key_name,
@@ -249,6 +255,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 "identity_client_id": key_identity.client_id,
             },
         }
+        part.register_outputs({})
         return key_access, identity, encryption, vault_host
 
     def _deployments(

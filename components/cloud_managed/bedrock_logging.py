@@ -12,6 +12,10 @@ Creates:
 
 Several use cases in one region share it: the stack builds it once per region with the union of
 their destinations and the longest retention. It replaces any setting made outside Triplane.
+
+Parts (`SubComponent`, their resources keeping the URNs they had as this component's own):
+`BedrockLogBucket` (the bucket and its settings) and `BedrockLogDelivery` (the log group and the
+delivery role).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from components.cloud_managed._common import policy_json
 from components.keys import account_administration, aws_key
 from components.naming import physical_name
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 DESTINATIONS = ("cloudwatch", "s3")
@@ -149,14 +154,15 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
     ) -> tuple[aws_s3.Bucket, list[pulumi.Resource]]:
         """The log bucket (owner-enforced, private, SSE-KMS, versioned, expiring, HTTPS only, Bedrock of
         this account and region writing under `bedrock/`) and what delivery to it waits for."""
-        stateful = stateful_opts(self, args.protect_data)
+        part = SubComponent("triplane:cloudmanaged:BedrockLogBucket", f"{name}-log-bucket", self)
+        stateful = stateful_opts(part, args.protect_data)
         bucket = aws_s3.Bucket(
             f"{name}-bucket",
             bucket=account.apply(lambda a: physical_name(name, "bedrock-logs", a, kind="s3_bucket")),
             opts=stateful,
         )
         bucket_arn = bucket.bucket.apply(lambda b: f"arn:aws:s3:::{b}")
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=part)
         ownership = aws_s3.BucketOwnershipControls(
             f"{name}-bucket-ownership",
             bucket=bucket.id,
@@ -233,8 +239,9 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                     },
                 ]
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public, ownership]),
+            opts=pulumi.ResourceOptions(parent=part, depends_on=[public, ownership]),
         )
+        part.register_outputs({})
         return bucket, [bucket_policy, encryption]
 
     def _log_group(
@@ -249,7 +256,8 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
     ) -> tuple[aws_cloudwatch.LogGroup, aws_iam.Role, list[pulumi.Resource]]:
         """The encrypted log group, the delivery role Bedrock of this account and region assumes, and
         what delivery waits for."""
-        stateful = stateful_opts(self, args.protect_data)
+        part = SubComponent("triplane:cloudmanaged:BedrockLogDelivery", f"{name}-log-delivery", self)
+        stateful = stateful_opts(part, args.protect_data)
         log_group = aws_cloudwatch.LogGroup(
             f"{name}-log-group",
             name=log_group_name,
@@ -275,7 +283,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                     }
                 ]
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=part),
         )
         role_policy = aws_iam.RolePolicy(
             f"{name}-delivery-policy",
@@ -290,8 +298,9 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                     }
                 ]
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=part),
         )
+        part.register_outputs({})
         return log_group, role, [role_policy, log_group]
 
 

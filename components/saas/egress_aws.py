@@ -9,6 +9,10 @@ HTTP Host), a strict-order firewall policy whose default actions drop and alert 
 the Network Firewall, and ALERT and FLOW logs to CloudWatch log groups encrypted with a KMS key.
 
 The Elastic IPs are the static egress addresses to give the SaaS vendor's IP allowlist.
+
+Parts (`SubComponent`, their resources keeping the URNs they had as this component's own):
+`AwsEgressFirewallLogs` (key and log groups), `AwsEgressFirewallPolicy` (rule group and policy),
+and one `AwsEgressZone` per zone (its subnets, address, NAT gateway, route tables and routes).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.saas.providers import aws_domain, checked_hosts
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 RULE_GROUP_CAPACITY = 1000
@@ -82,16 +87,17 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         gateway = aws_ec2.InternetGateway(
             f"{name}-igw", vpc_id=network.vpc_id, tags={"Name": f"{name}-igw"}, opts=pulumi.ResourceOptions(parent=self)
         )
+        zone_parts: list[SubComponent] = []
         firewall_subnets: list[aws_ec2.Subnet] = []
         public_tables: list[aws_ec2.RouteTable] = []
         ips: list[pulumi.Output[str]] = []
         for index, zone in enumerate(zones):
-            firewall_subnet, public_table, ip = self._zone_egress(name, args, index, zone, gateway)
+            zone_part, firewall_subnet, public_table, ip = self._zone_egress(name, args, index, zone, gateway)
+            zone_parts.append(zone_part)
             firewall_subnets.append(firewall_subnet)
             public_tables.append(public_table)
             ips.append(ip)
         firewall = self._firewall(name, args, policy, firewall_subnets, log_groups)
-        child = pulumi.ResourceOptions(parent=self)
 
         endpoint_ids: list[pulumi.Output[str]] = []
         self.ready = []
@@ -99,12 +105,13 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             # The endpoint of each zone exists only once the firewall does: read it from its status.
             endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
             endpoint_ids.append(endpoint_id)
+            in_zone = pulumi.ResourceOptions(parent=zone_parts[index])
             app_route = aws_ec2.Route(
                 f"{name}-app-{zone}-egress",
                 route_table_id=network.private_route_table_ids[index],
                 destination_cidr_block="0.0.0.0/0",
                 vpc_endpoint_id=endpoint_id,
-                opts=child,
+                opts=in_zone,
             )
             self.ready.append(app_route)
             aws_ec2.Route(
@@ -112,8 +119,9 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 route_table_id=public_tables[index].id,
                 destination_cidr_block=layout.block(cidr, layout.AWS_APP + index),
                 vpc_endpoint_id=endpoint_id,
-                opts=child,
+                opts=in_zone,
             )
+            zone_parts[index].register_outputs({})
 
         self.egress_ips = pulumi.Output.all(*ips).apply(list)
         self.firewall_arn = firewall.arn
@@ -134,13 +142,14 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = get_caller_identity_output(opts=invoke)
         partition = get_partition_output(opts=invoke).partition
+        part = SubComponent("triplane:saas:AwsEgressFirewallLogs", f"{name}-logging", self)
         log_names = {kind: f"/triplane/{name}/network-firewall/{kind}" for kind in ("alert", "flow")}
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
             key = aws_key(
                 f"{name}-logs-key",
-                parent=self,
+                parent=part,
                 description=f"Encrypts the Network Firewall logs of {name}",
                 policy=pulumi.Output.all(partition, identity.account_id).apply(
                     lambda v: log_key_policy(
@@ -157,16 +166,18 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 name=log_name,
                 retention_in_days=args.log_retention_days,
                 kms_key_id=key_arn,
-                opts=stateful_opts(self, args.protect_data),
+                opts=stateful_opts(part, args.protect_data),
             )
             for kind, log_name in log_names.items()
         }
+        part.register_outputs({})
         return log_groups
 
     def _policy(self, name: str, args: AwsEgressFirewallArgs) -> aws_networkfirewall.FirewallPolicy:
         """The allowlist rule group (the hosts' domains, strict order) and the policy that drops and
         alerts on every other established flow."""
-        child = pulumi.ResourceOptions(parent=self)
+        part = SubComponent("triplane:saas:AwsEgressFirewallPolicy", f"{name}-rules", self)
+        child = pulumi.ResourceOptions(parent=part)
         rule_group = aws_networkfirewall.RuleGroup(
             f"{name}-allowlist",
             name=f"{name}-allowlist",
@@ -206,17 +217,20 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        part.register_outputs({})
         return policy
 
     def _zone_egress(
         self, name: str, args: AwsEgressFirewallArgs, index: int, zone: str, gateway: aws_ec2.InternetGateway
-    ) -> tuple[aws_ec2.Subnet, aws_ec2.RouteTable, pulumi.Output[str]]:
+    ) -> tuple[SubComponent, aws_ec2.Subnet, aws_ec2.RouteTable, pulumi.Output[str]]:
         """One zone's way out: its firewall subnet (routed to the NAT gateway) and public subnet (routed
-        to the internet), the NAT gateway and its static address. Returns the firewall subnet, the
+        to the internet), the NAT gateway and its static address, in a part of its own (which also
+        takes the zone's routes through the firewall). Returns the part, the firewall subnet, the
         public route table and the address."""
         network, cidr = args.network, args.network.cidr
         assert cidr is not None
-        child = pulumi.ResourceOptions(parent=self)
+        part = SubComponent("triplane:saas:AwsEgressZone", f"{name}-{zone}", self)
+        child = pulumi.ResourceOptions(parent=part)
         firewall_subnet = aws_ec2.Subnet(
             f"{name}-firewall-{zone}",
             vpc_id=network.vpc_id,
@@ -240,7 +254,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             f"{name}-eip-{zone}",
             domain="vpc",
             tags={"Name": f"{name}-egress-{zone}"},
-            opts=stateful_opts(self, args.protect_data),
+            opts=stateful_opts(part, args.protect_data),
         )
         nat = aws_ec2.NatGateway(
             f"{name}-nat-{zone}",
@@ -248,7 +262,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             subnet_id=public_subnet.id,
             connectivity_type="public",
             tags={"Name": f"{name}-nat-{zone}"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+            opts=pulumi.ResourceOptions(parent=part, depends_on=[gateway]),
         )
         public_table = aws_ec2.RouteTable(
             f"{name}-public-{zone}-rt",
@@ -285,7 +299,7 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             route_table_id=firewall_table.id,
             opts=child,
         )
-        return firewall_subnet, public_table, eip.public_ip
+        return part, firewall_subnet, public_table, eip.public_ip
 
     def _firewall(
         self,
