@@ -28,7 +28,18 @@ def _alias_children(
     def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         if args.opts.parent is not component or isinstance(args.resource, SubComponent):
             return None
-        moved = pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=former_parent())])
+        former = former_parent()
+        aliases = [pulumi.Alias(parent=former)]
+        # The provider SDKs alias a resource to its former types under its current parent; a resource
+        # created under the former parent with a former type is matched only with both.
+        for alias in args.opts.aliases or []:
+            if isinstance(alias, pulumi.Alias) and alias.parent is ...:
+                aliases.append(
+                    pulumi.Alias(
+                        name=alias.name, type_=alias.type_, parent=former, stack=alias.stack, project=alias.project
+                    )
+                )
+        moved = pulumi.ResourceOptions(aliases=aliases)
         return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, moved))
 
     return transform

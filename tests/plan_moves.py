@@ -31,7 +31,6 @@ SUB_COMPONENTS = frozenset(
         "triplane:saas:AwsEgressFirewallLogs",
         "triplane:saas:AwsEgressFirewallPolicy",
         "triplane:saas:AwsEgressZone",
-        "triplane:cloudmanaged:BedrockLogBucket",
         "triplane:cloudmanaged:BedrockLogDelivery",
         "triplane:cloudmanaged:AzureOpenAICustomerKey",
     }
@@ -78,6 +77,10 @@ def former_urns(plan: dict[str, Any]) -> dict[str, str]:
             then = urn_under(resource, resources[parent], former_parent, RENAMED.get(resource["type"]))
             if then != urn and then not in resource["aliases"]:
                 raise AssertionError(f"{urn} was {then} and has no alias to it")
+            if then != urn:
+                for alias in _type_aliases(urn, then, resource["aliases"]):
+                    if alias not in resource["aliases"]:
+                        raise AssertionError(f"{urn} has a former type without its former parent: {alias}")
             mapping[urn] = then
         return mapping[urn]
 
@@ -87,6 +90,20 @@ def former_urns(plan: dict[str, Any]) -> dict[str, str]:
     if len(set(mapping.values())) != len(mapping):
         raise AssertionError("two resources map to one former URN")
     return mapping
+
+
+def _type_aliases(urn: str, then: str, aliases: list[str]) -> list[str]:
+    """For each alias of `urn` to a former type under its current parent, the same under the parent
+    it had (`then` is its former URN)."""
+    own_parent = urn.split("::")[2].rsplit("$", 1)[0]
+    then_parent = then.split("::")[2].rsplit("$", 1)[0]
+    found = []
+    for alias in aliases:
+        prefix, project, qualified, name = alias.split("::", 3)
+        parent, _, former_type = qualified.rpartition("$")
+        if parent == own_parent and name == urn.split("::", 3)[3]:
+            found.append(f"{prefix}::{project}::{then_parent}${former_type}::{name}")
+    return found
 
 
 def urn_under(resource: dict[str, Any], parent: dict[str, Any], other: str, former_type: str | None = None) -> str:
@@ -112,8 +129,7 @@ def former_parent_of(resources: dict[str, dict[str, Any]], parent: str) -> str:
 
 
 def as_before(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The plan as the code before the split gives it, by former URN (aliases of moved resources
-    keep only their former URN's type aliases out: the parent alias is the move itself)."""
+    """The plan as the code before the split gives it, by former URN."""
     mapping = former_urns(plan)
     resources = {r["urn"]: r for r in plan["resources"]}
     shaped: dict[str, dict[str, Any]] = {}
@@ -126,7 +142,7 @@ def as_before(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
         view["parent"] = None if parent is None else mapping[former_parent_of(resources, parent)]
         view["dependencies"] = sorted(mapping[d] for d in resource["dependencies"])
         view["moved"] = former != urn
-        view["aliases"] = sorted(resource["aliases"]) if former == urn else None
+        view["aliases"] = sorted(resource["aliases"])
         shaped[former] = view
     return shaped
 
@@ -148,7 +164,12 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                 found.append(f"{urn}: {key} differs")
         if sorted(then["dependencies"]) != now["dependencies"]:
             found.append(f"{urn}: dependencies differ")
-        if now["aliases"] is not None and sorted(then["aliases"]) != now["aliases"]:
+        # A moved resource keeps every alias it had (to its former types), next to its former URN.
+        if now["moved"]:
+            kept = set(then["aliases"]) <= set(now["aliases"])
+        else:
+            kept = sorted(then["aliases"]) == now["aliases"]
+        if not kept:
             found.append(f"{urn}: aliases differ")
     if before["outputs"] != after["outputs"]:
         found.append("stack outputs differ")

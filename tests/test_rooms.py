@@ -67,8 +67,6 @@ def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
         ("GkeSecretsKey", 6),
         ("AwsEgressZone", 12),
         ("AwsEgressFirewall", 8),
-        ("BedrockInvocationLogging", 8),
-        ("BedrockLogBucket", 8),
         ("AzureOpenAIEndpoint", 8),
         ("ModelServer", 4),
     ],

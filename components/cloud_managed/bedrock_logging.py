@@ -13,9 +13,8 @@ Creates:
 Several use cases in one region share it: the stack builds it once per region with the union of
 their destinations and the longest retention. It replaces any setting made outside Triplane.
 
-Parts (`SubComponent`, their resources keeping the URNs they had as this component's own):
-`BedrockLogBucket` (the bucket and its settings) and `BedrockLogDelivery` (the log group and the
-delivery role).
+The log group and the delivery role are a part (`BedrockLogDelivery`; `SubComponent`): their
+resources keep the URNs they had as this component's own.
 """
 
 from __future__ import annotations
@@ -154,15 +153,14 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
     ) -> tuple[aws_s3.Bucket, list[pulumi.Resource]]:
         """The log bucket (owner-enforced, private, SSE-KMS, versioned, expiring, HTTPS only, Bedrock of
         this account and region writing under `bedrock/`) and what delivery to it waits for."""
-        part = SubComponent("triplane:cloudmanaged:BedrockLogBucket", f"{name}-log-bucket", self)
-        stateful = stateful_opts(part, args.protect_data)
+        stateful = stateful_opts(self, args.protect_data)
         bucket = aws_s3.Bucket(
             f"{name}-bucket",
             bucket=account.apply(lambda a: physical_name(name, "bedrock-logs", a, kind="s3_bucket")),
             opts=stateful,
         )
         bucket_arn = bucket.bucket.apply(lambda b: f"arn:aws:s3:::{b}")
-        child = pulumi.ResourceOptions(parent=part)
+        child = pulumi.ResourceOptions(parent=self)
         ownership = aws_s3.BucketOwnershipControls(
             f"{name}-bucket-ownership",
             bucket=bucket.id,
@@ -239,9 +237,8 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                     },
                 ]
             ),
-            opts=pulumi.ResourceOptions(parent=part, depends_on=[public, ownership]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public, ownership]),
         )
-        part.register_outputs({})
         return bucket, [bucket_policy, encryption]
 
     def _log_group(
