@@ -188,4 +188,4 @@ def test_hub_hosts_are_on_the_networks_allowlist_for_each_downloading_service(pl
     for job in k8s(plan, "Job"):
         assert job.inputs["metadata"]["annotations"]["triplane.io/egress-path"] == "firewall"
         # The Job starts once the app subnets route through the firewall.
-        assert any("AwsEgressFirewall$aws:ec2/route:Route::st-egress-app-" in d for d in job.dependencies)
+        assert any("aws:ec2/route:Route::st-egress-app-" in d for d in job.dependencies)
