@@ -88,6 +88,21 @@ class EksControlPlane(SubComponent):
             policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.cluster = self._cluster(name, args, cluster_name, cluster_role, [cluster_policy, log_group])
+        self.cluster_sg = self.cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
+        self.deployer_access = EksDeployerAccess(name, self, args, self.cluster, self.cluster_sg, identity.arn).admin
+        self.register_outputs({"name": self.cluster.name})
+
+    def _cluster(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        cluster_name: str,
+        cluster_role: aws_iam.Role,
+        after: list[pulumi.Resource],
+    ) -> aws_eks.Cluster:
+        """The cluster: private API endpoint (public only for authorized networks), API authentication,
+        secrets encrypted with the key, every control-plane log type, add-ons left to the other parts."""
         public = args.api_access == "authorized-networks"
         vpc_config: aws_eks.ClusterVpcConfigArgsDict = {
             "subnet_ids": list(args.network.app_subnet_ids),
@@ -96,7 +111,7 @@ class EksControlPlane(SubComponent):
         }
         if public:
             vpc_config["public_access_cidrs"] = list(args.api_authorized_cidrs)
-        self.cluster = aws_eks.Cluster(
+        return aws_eks.Cluster(
             f"{name}-cluster",
             name=cluster_name,
             version=args.version,
@@ -111,11 +126,8 @@ class EksControlPlane(SubComponent):
             bootstrap_self_managed_addons=False,
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=args.protect_data,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        self.cluster_sg = self.cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
-        self.deployer_access = EksDeployerAccess(name, self, args, self.cluster, self.cluster_sg, identity.arn).admin
-        self.register_outputs({"name": self.cluster.name})
 
 
 class EksDeployerAccess(SubComponent):
