@@ -153,32 +153,7 @@ class AksCluster(pulumi.ComponentResource):
         cluster_after: list[pulumi.Resource] = [*grants]
         kubelet_profile = self._kubelet_identity(identity, cluster_after) if args.registry_id is not None else None
         private = args.api_access == "private"
-        cluster = azure_containerservice.ManagedCluster(
-            f"{name}-cluster",
-            resource_group_name=group,
-            location=network.location,
-            resource_name_=cluster_name,
-            dns_prefix=cluster_name,
-            kubernetes_version=args.version,
-            identity={
-                "type": azure_containerservice.ResourceIdentityType.USER_ASSIGNED,
-                "user_assigned_identities": [identity.id],
-            },
-            # The uptime SLA (Standard tier) where data is protected, i.e. production.
-            sku={"name": "Base", "tier": "Standard" if args.protect_data else "Free"},
-            enable_rbac=True,
-            aad_profile={"managed": True, "enable_azure_rbac": True},
-            disable_local_accounts=True,
-            api_server_access_profile=self._access_profile(),
-            network_profile=NETWORK_PROFILE,
-            bootstrap_profile=self._bootstrap_profile(),
-            identity_profile=kubelet_profile,
-            agent_pool_profiles=[self._system_pool(node_subnet_id)],
-            security_profile=_security_profile(key_uri, vault_id),
-            oidc_issuer_profile={"enabled": True},
-            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
-        )
+        cluster = self._managed_cluster(identity, node_subnet_id, vault_id, key_uri, kubelet_profile, cluster_after)
         workspace = self._logs(cluster)
         deployer_admin = self._deployer(cluster, client.object_id)
         self.deployer_access = deployer_admin
@@ -204,6 +179,47 @@ class AksCluster(pulumi.ComponentResource):
             name=cluster.name, resource_group_name=group, version=args.version, node_subnet_id=node_subnet_id
         )
         self.register_outputs({"name": cluster.name, "workspace_id": workspace.id})
+
+    def _managed_cluster(
+        self,
+        identity: azure_managedidentity.UserAssignedIdentity,
+        node_subnet_id: pulumi.Input[str],
+        vault_id: pulumi.Input[str],
+        key_uri: pulumi.Input[str],
+        kubelet_profile: dict[str, azure_containerservice.UserAssignedIdentityArgsDict] | None,
+        cluster_after: list[pulumi.Resource],
+    ) -> azure_containerservice.ManagedCluster:
+        """The cluster: Entra ID with Azure RBAC and no local accounts, the private API server, the
+        overlay network, bootstrap from the cache, secrets under the key, the system pool."""
+        name, args, cluster_name = self._name, self._args, self._cluster_name
+        network = args.network
+        group = network.resource_group_name
+        return azure_containerservice.ManagedCluster(
+            f"{name}-cluster",
+            resource_group_name=group,
+            location=network.location,
+            resource_name_=cluster_name,
+            dns_prefix=cluster_name,
+            kubernetes_version=args.version,
+            identity={
+                "type": azure_containerservice.ResourceIdentityType.USER_ASSIGNED,
+                "user_assigned_identities": [identity.id],
+            },
+            # The uptime SLA (Standard tier) where data is protected, i.e. production.
+            sku={"name": "Base", "tier": "Standard" if args.protect_data else "Free"},
+            enable_rbac=True,
+            aad_profile={"managed": True, "enable_azure_rbac": True},
+            disable_local_accounts=True,
+            api_server_access_profile=self._access_profile(),
+            network_profile=NETWORK_PROFILE,
+            bootstrap_profile=self._bootstrap_profile(),
+            identity_profile=kubelet_profile,
+            agent_pool_profiles=[self._system_pool(node_subnet_id)],
+            security_profile=_security_profile(key_uri, vault_id),
+            oidc_issuer_profile={"enabled": True},
+            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
+        )
 
     def _role(self, role_id: str) -> pulumi.Output[str]:
         """The subscription's definition of a built-in role."""

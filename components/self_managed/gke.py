@@ -135,6 +135,46 @@ class GkeCluster(pulumi.ComponentResource):
         key_id, grants = self._secrets_key(name, args, cluster_name)
         node_account, roles = self._node_account(name, args, cluster_name)
         dns_endpoint = args.api_access == "dns-endpoint"
+        cluster = self._cluster(name, args, cluster_name, node_account, key_id, [*grants, *roles])
+        self._system_pool(name, args, cluster, node_account.email, key_id, labels)
+
+        self.kms_key_id = key_id
+        self.ref = GkeClusterRef(
+            name=cluster.name,
+            project=project,
+            location=region,
+            version=args.version,
+            node_service_account=node_account.email,
+            boot_disk_kms_key=key_id,
+        )
+        deployer_admin = self._deployer(name, args)
+        self.deployer_access = deployer_admin
+        # The provider built from this kubeconfig waits for the deployer's role (its ID is an input).
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster.name,
+                cluster.endpoint,
+                cluster.master_auth,
+                cluster.control_plane_endpoints_config,
+                deployer_admin.id,
+            ).apply(lambda values: _cluster_kubeconfig(values[0], values[1], values[2], values[3], dns_endpoint))
+        )
+        self.register_outputs({"name": cluster.name, "kms_key_id": key_id})
+
+    def _cluster(
+        self,
+        name: str,
+        args: GkeClusterArgs,
+        cluster_name: str,
+        node_account: gcp_serviceaccount.Account,
+        key_id: pulumi.Output[str],
+        after: list[pulumi.Resource],
+    ) -> gcp_container.Cluster:
+        """The cluster: private nodes and endpoint, authorized networks enforced, Dataplane V2, Workload
+        Identity, secrets under the key, control-plane logs; the default pool removed."""
+        network = args.network
+        project, region = network.project, network.region
+        dns_endpoint = args.api_access == "dns-endpoint"
         # The default pool is removed once the cluster exists; until then it runs as the node account.
         default_pool: gcp_container.ClusterNodeConfigArgsDict = {
             "service_account": node_account.email,
@@ -142,7 +182,7 @@ class GkeCluster(pulumi.ComponentResource):
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
             "workload_metadata_config": {"mode": "GKE_METADATA"},
         }
-        cluster = gcp_container.Cluster(
+        return gcp_container.Cluster(
             f"{name}-cluster",
             name=cluster_name,
             project=project,
@@ -178,32 +218,8 @@ class GkeCluster(pulumi.ComponentResource):
                 "gcp_filestore_csi_driver_config": {"enabled": args.shared_cache},
             },
             deletion_protection=args.protect_data,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, *roles]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        self._system_pool(name, args, cluster, node_account.email, key_id, labels)
-
-        self.kms_key_id = key_id
-        self.ref = GkeClusterRef(
-            name=cluster.name,
-            project=project,
-            location=region,
-            version=args.version,
-            node_service_account=node_account.email,
-            boot_disk_kms_key=key_id,
-        )
-        deployer_admin = self._deployer(name, args)
-        self.deployer_access = deployer_admin
-        # The provider built from this kubeconfig waits for the deployer's role (its ID is an input).
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(
-                cluster.name,
-                cluster.endpoint,
-                cluster.master_auth,
-                cluster.control_plane_endpoints_config,
-                deployer_admin.id,
-            ).apply(lambda values: _cluster_kubeconfig(values[0], values[1], values[2], values[3], dns_endpoint))
-        )
-        self.register_outputs({"name": cluster.name, "kms_key_id": key_id})
 
     def _secrets_key(
         self, name: str, args: GkeClusterArgs, cluster_name: str
