@@ -214,29 +214,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
         bucket_policy = aws_s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.id,
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "DenyPlainHttp",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [bucket_arn, bucket_arn.apply(lambda a: f"{a}/*")],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
-                    {
-                        "Sid": "BedrockDeliversLogs",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "bedrock.amazonaws.com"},
-                        "Action": "s3:PutObject",
-                        "Resource": bucket_arn.apply(lambda a: f"{a}/bedrock/*"),
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": account},
-                            "ArnLike": {"aws:SourceArn": bedrock_source},
-                        },
-                    },
-                ]
-            ),
+            policy=_bucket_policy(bucket_arn, account, bedrock_source),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public, ownership]),
         )
         return bucket, [bucket_policy, encryption]
@@ -337,6 +315,35 @@ def _key_policy(
                 "Principal": {"Service": "bedrock.amazonaws.com"},
                 "Action": "kms:GenerateDataKey",
                 "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": bedrock_source},
+                },
+            },
+        ]
+    )
+
+
+def _bucket_policy(
+    bucket_arn: pulumi.Output[str], account: pulumi.Output[str], bedrock_source: pulumi.Output[str]
+) -> pulumi.Output[str]:
+    """HTTPS only; Bedrock of this account and region alone writes, under `bedrock/`."""
+    return policy_json(
+        [
+            {
+                "Sid": "DenyPlainHttp",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, bucket_arn.apply(lambda a: f"{a}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "BedrockDeliversLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "bedrock.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": bucket_arn.apply(lambda a: f"{a}/bedrock/*"),
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account},
                     "ArnLike": {"aws:SourceArn": bedrock_source},
