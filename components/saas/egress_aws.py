@@ -264,40 +264,11 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             tags={"Name": f"{name}-nat-{zone}"},
             opts=pulumi.ResourceOptions(parent=part, depends_on=[gateway]),
         )
-        public_table = aws_ec2.RouteTable(
-            f"{name}-public-{zone}-rt",
-            vpc_id=network.vpc_id,
-            tags={"Name": f"{name}-public-{zone}"},
-            opts=child,
+        public_table = _default_route(
+            f"{name}-public-{zone}", "internet", network.vpc_id, public_subnet, {"gateway_id": gateway.id}, child
         )
-        aws_ec2.Route(
-            f"{name}-public-{zone}-internet",
-            route_table_id=public_table.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=gateway.id,
-            opts=child,
-        )
-        aws_ec2.RouteTableAssociation(
-            f"{name}-public-{zone}-rta", subnet_id=public_subnet.id, route_table_id=public_table.id, opts=child
-        )
-        firewall_table = aws_ec2.RouteTable(
-            f"{name}-firewall-{zone}-rt",
-            vpc_id=network.vpc_id,
-            tags={"Name": f"{name}-firewall-{zone}"},
-            opts=child,
-        )
-        aws_ec2.Route(
-            f"{name}-firewall-{zone}-nat",
-            route_table_id=firewall_table.id,
-            destination_cidr_block="0.0.0.0/0",
-            nat_gateway_id=nat.id,
-            opts=child,
-        )
-        aws_ec2.RouteTableAssociation(
-            f"{name}-firewall-{zone}-rta",
-            subnet_id=firewall_subnet.id,
-            route_table_id=firewall_table.id,
-            opts=child,
+        _default_route(
+            f"{name}-firewall-{zone}", "nat", network.vpc_id, firewall_subnet, {"nat_gateway_id": nat.id}, child
         )
         return part, firewall_subnet, public_table, eip.public_ip
 
@@ -341,6 +312,23 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         )
         return firewall
 
+
+def _default_route(
+    label: str,
+    route: str,
+    vpc_id: pulumi.Input[str],
+    subnet: aws_ec2.Subnet,
+    target: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> aws_ec2.RouteTable:
+    """A subnet's own route table (`<label>-rt`), its default route to `target` (`<label>-<route>`)
+    and the association (`<label>-rta`)."""
+    table = aws_ec2.RouteTable(f"{label}-rt", vpc_id=vpc_id, tags={"Name": label}, opts=opts)
+    aws_ec2.Route(
+        f"{label}-{route}", route_table_id=table.id, destination_cidr_block="0.0.0.0/0", **target, opts=opts
+    )
+    aws_ec2.RouteTableAssociation(f"{label}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=opts)
+    return table
 
 DESCRIPTION_LIMIT = 512
 
