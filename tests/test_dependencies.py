@@ -89,7 +89,7 @@ def test_a_model_server_deployment_waits_for_its_weights_download_only(plan: Pla
     """The Job fills the cache first (and waits for the claim, hence the namespace); not for the service
     account: the API server refuses pods until it exists, and they are retried."""
     servers = [d for d in plan.by_type("kubernetes:apps/v1:Deployment") if plan.get(d.parent or "").type
-               == "triplane:selfmanaged:TgiService"]
+               == "triplane:selfmanaged:ModelWorkload"]
     assert len(servers) == 3  # one per cloud
     for deployment in servers:
         assert [plan.get(u).type for u in deployment.dependencies] == ["kubernetes:batch/v1:Job"]

@@ -31,7 +31,7 @@ def _external(resource: PlannedResource) -> bool:
 
 
 def _model_server_namespace(resource: PlannedResource) -> bool:
-    return (resource.parent or "").split("::")[2].endswith("triplane:selfmanaged:TgiService")
+    return (resource.parent or "").split("::")[2].endswith("triplane:selfmanaged:ModelServer")
 
 
 STATEFUL: dict[str, tuple[str, Callable[[PlannedResource], bool]]] = {

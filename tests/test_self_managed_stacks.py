@@ -105,7 +105,7 @@ def test_pools_are_shared_per_gpu_and_capacity_type(plan: Plan) -> None:
 
 
 def test_shared_service_is_deployed_once_for_both_use_cases(plan: Plan) -> None:
-    servers = sorted(r.name for r in plan.by_type("triplane:selfmanaged:TgiService"))
+    servers = sorted(r.name for r in plan.by_type("triplane:selfmanaged:ModelServer"))
     assert servers == ["st-chat", "st-nightly", "st-summaries"]
     ingress = plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "st-chat-ingress").inputs["spec"]["ingress"][0]
     namespaces = [peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in ingress["from"]]
@@ -188,4 +188,4 @@ def test_hub_hosts_are_on_the_networks_allowlist_for_each_downloading_service(pl
     for job in k8s(plan, "Job"):
         assert job.inputs["metadata"]["annotations"]["triplane.io/egress-path"] == "firewall"
         # The Job starts once the app subnets route through the firewall.
-        assert any("AwsEgressFirewall$aws:ec2/route:Route::st-egress-app-" in d for d in job.dependencies)
+        assert any("aws:ec2/route:Route::st-egress-app-" in d for d in job.dependencies)

@@ -15,6 +15,10 @@ Creates:
   Log Analytics workspace, created here unless `log_workspace_id` is given.
 
 `grant_invoke(principal_id)` gives an Entra ID principal "Cognitive Services OpenAI User" on the account.
+
+The customer-managed key, its vault and the identity that unwraps it are a part
+(`AzureOpenAICustomerKey`; `SubComponent`): their resources keep the URNs they had as this
+component's own.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from components.naming import physical_name
 from components.network.refs import AzureNetworkRef
 from components.saas.providers import checked_hosts
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
@@ -117,8 +122,6 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         self._grants: dict[str, azure_authorization.RoleAssignment] = {}
         network = args.network
         group = network.resource_group_name
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = stateful_opts(self, args.protect_data)
         client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription = client.subscription_id
         subdomain = physical_name(name, "openai", kind="azure_subdomain")
@@ -130,76 +133,8 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         outbound = list(checked_hosts(name, "allowed_outbound_fqdns", args.allowed_outbound_fqdns))
         account_depends: list[pulumi.Resource] = []
         if args.customer_managed_key or args.kms_key is not None:
-            key_identity = azure_managedidentity.UserAssignedIdentity(
-                f"{name}-cmk-identity",
-                resource_name_=physical_name(name, "openai-cmk"),
-                resource_group_name=group,
-                location=network.location,
-                opts=child,
-            )
-            if args.kms_key is not None:
-                match = _KEY_ID.match(args.kms_key)
-                if match is None:
-                    raise ValueError(f"{name}: kms_key must be a Key Vault key resource ID, got {args.kms_key!r}")
-                vault_name, key_name = match.group(1), match.group(2)
-                key_scope: pulumi.Input[str] = args.kms_key
-                vault_uri: pulumi.Input[str] = f"https://{vault_name}.vault.azure.net/"
-                vault_host = f"{vault_name}.vault.azure.net"
-            else:
-                vault_name = physical_name(name, "kv", kind="key_vault")
-                vault = azure_keyvault.Vault(
-                    f"{name}-vault",
-                    vault_name=vault_name,
-                    resource_group_name=group,
-                    location=network.location,
-                    properties={
-                        "tenant_id": client.tenant_id,
-                        "sku": {"family": azure_keyvault.SkuFamily.A, "name": azure_keyvault.SkuName.STANDARD},
-                        "enable_rbac_authorization": True,
-                        "enable_purge_protection": True,
-                        "enable_soft_delete": True,
-                        "soft_delete_retention_in_days": 90,
-                        "public_network_access": "Disabled",
-                        # Trusted Azure services (Cognitive Services unwrapping its key) still pass.
-                        "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
-                    },
-                    opts=stateful,
-                )
-                key_name = "openai-cmk"
-                key = azure_key(
-                    f"{name}-key",
-                    parent=self,
-                    resource_group_name=group,
-                    vault_name=_name_of(vault, vault_name),
-                    key_name=key_name,
-                    protect=args.protect_data,
-                )
-                key_scope = key.id
-                vault_uri = _name_of(vault, f"https://{vault_name}.vault.azure.net/")
-                vault_host = f"{vault_name}.vault.azure.net"
-            key_access = azure_authorization.RoleAssignment(
-                f"{name}-cmk-access",
-                role_assignment_name=stable_guid(name, "cmk", CRYPTO_SERVICE_ENCRYPTION_USER_ROLE),
-                scope=key_scope,
-                role_definition_id=self._role(CRYPTO_SERVICE_ENCRYPTION_USER_ROLE),
-                principal_id=key_identity.principal_id,
-                principal_type="ServicePrincipal",
-                description=f"{name}: Azure OpenAI wraps its data keys with this key",
-                opts=child,
-            )
+            key_access, identity, encryption, vault_host = self._customer_key(name, args, client.tenant_id)
             account_depends.append(key_access)
-            identity = {
-                "type": azure_cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
-                "user_assigned_identities": [key_identity.id],
-            }
-            encryption = {
-                "key_source": "Microsoft.KeyVault",
-                "key_vault_properties": {
-                    "key_name": key_name,
-                    "key_vault_uri": vault_uri,
-                    "identity_client_id": key_identity.client_id,
-                },
-            }
             outbound = list(checked_hosts(name, "allowed_outbound_fqdns", [*outbound, vault_host]))
 
         properties: azure_cognitiveservices.AccountPropertiesArgsDict = {
@@ -225,6 +160,111 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
         )
 
         account_name = _name_of(self.account, subdomain)
+        self.deployments = self._deployments(name, args, account_name)
+        private_endpoint, zone_group = self._private_endpoint(name, args)
+        diagnostics, workspace_id = self._diagnostics(name, args)
+        self.url = pulumi.Output.all(zone_group.id, private_endpoint.id).apply(
+            lambda _: f"https://{subdomain}.openai.azure.com/"
+        )
+        self.account_id = self.account.id
+        self.logs = pulumi.Output.all(diagnostics.id, workspace_id).apply(lambda v: str(v[1]))
+        self.register_outputs({"url": self.url, "account_id": self.account_id, "logs": self.logs})
+
+    def _customer_key(
+        self, name: str, args: AzureOpenAIEndpointArgs, tenant_id: pulumi.Output[str]
+    ) -> tuple[
+        azure_authorization.RoleAssignment,
+        azure_cognitiveservices.IdentityArgsDict,
+        azure_cognitiveservices.EncryptionArgsDict,
+        str,
+    ]:
+        """The customer-managed key (the given one, or a new private vault and key), the identity the
+        account unwraps it with and that identity's grant. Returns the grant, the account's identity and
+        encryption settings, and the vault's host (which the account must be allowed to reach)."""
+        part = SubComponent("triplane:cloudmanaged:AzureOpenAICustomerKey", f"{name}-customer-key", self)
+        network = args.network
+        group = network.resource_group_name
+        child = pulumi.ResourceOptions(parent=part)
+        stateful = stateful_opts(part, args.protect_data)
+        key_identity = azure_managedidentity.UserAssignedIdentity(
+            f"{name}-cmk-identity",
+            resource_name_=physical_name(name, "openai-cmk"),
+            resource_group_name=group,
+            location=network.location,
+            opts=child,
+        )
+        if args.kms_key is not None:
+            match = _KEY_ID.match(args.kms_key)
+            if match is None:
+                raise ValueError(f"{name}: kms_key must be a Key Vault key resource ID, got {args.kms_key!r}")
+            vault_name, key_name = match.group(1), match.group(2)
+            key_scope: pulumi.Input[str] = args.kms_key
+            vault_uri: pulumi.Input[str] = f"https://{vault_name}.vault.azure.net/"
+            vault_host = f"{vault_name}.vault.azure.net"
+        else:
+            vault_name = physical_name(name, "kv", kind="key_vault")
+            vault = azure_keyvault.Vault(
+                f"{name}-vault",
+                vault_name=vault_name,
+                resource_group_name=group,
+                location=network.location,
+                properties={
+                    "tenant_id": tenant_id,
+                    "sku": {"family": azure_keyvault.SkuFamily.A, "name": azure_keyvault.SkuName.STANDARD},
+                    "enable_rbac_authorization": True,
+                    "enable_purge_protection": True,
+                    "enable_soft_delete": True,
+                    "soft_delete_retention_in_days": 90,
+                    "public_network_access": "Disabled",
+                    # Trusted Azure services (Cognitive Services unwrapping its key) still pass.
+                    "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
+                },
+                opts=stateful,
+            )
+            key_name = "openai-cmk"
+            key = azure_key(
+                f"{name}-key",
+                parent=part,
+                resource_group_name=group,
+                vault_name=_name_of(vault, vault_name),
+                key_name=key_name,
+                protect=args.protect_data,
+            )
+            key_scope = key.id
+            vault_uri = _name_of(vault, f"https://{vault_name}.vault.azure.net/")
+            vault_host = f"{vault_name}.vault.azure.net"
+        key_access = azure_authorization.RoleAssignment(
+            f"{name}-cmk-access",
+            role_assignment_name=stable_guid(name, "cmk", CRYPTO_SERVICE_ENCRYPTION_USER_ROLE),
+            scope=key_scope,
+            role_definition_id=self._role(CRYPTO_SERVICE_ENCRYPTION_USER_ROLE),
+            principal_id=key_identity.principal_id,
+            principal_type="ServicePrincipal",
+            description=f"{name}: Azure OpenAI wraps its data keys with this key",
+            opts=child,
+        )
+        identity: azure_cognitiveservices.IdentityArgsDict = {
+            "type": azure_cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
+            "user_assigned_identities": [key_identity.id],
+        }
+        encryption: azure_cognitiveservices.EncryptionArgsDict = {
+            "key_source": "Microsoft.KeyVault",
+            "key_vault_properties": {
+                "key_name": key_name,
+                "key_vault_uri": vault_uri,
+                "identity_client_id": key_identity.client_id,
+            },
+        }
+        part.register_outputs({})
+        return key_access, identity, encryption, vault_host
+
+    def _deployments(
+        self, name: str, args: AzureOpenAIEndpointArgs, account_name: pulumi.Input[str]
+    ) -> list[azure_cognitiveservices.Deployment]:
+        """The content filter, if any, and the model deployments, one after another (the account
+        takes one change at a time)."""
+        group = args.network.resource_group_name
+        child = pulumi.ResourceOptions(parent=self)
         rai_policy_name: str | None = None
         previous: pulumi.Resource | None = None
         deployment_resource: azure_cognitiveservices.Deployment
@@ -238,7 +278,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 properties=_content_filter(args.content_filter),
                 opts=child,
             )
-        self.deployments: list[azure_cognitiveservices.Deployment] = []
+        deployments: list[azure_cognitiveservices.Deployment] = []
         for deployment in args.deployments:
             model: azure_cognitiveservices.DeploymentModelArgsDict = {"format": "OpenAI", "name": deployment.model}
             if deployment.version:
@@ -258,9 +298,17 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
                 properties=deployment_properties,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous is not None else []),
             )
-            self.deployments.append(deployment_resource)
+            deployments.append(deployment_resource)
             previous = deployment_resource
+        return deployments
 
+    def _private_endpoint(
+        self, name: str, args: AzureOpenAIEndpointArgs
+    ) -> tuple[azure_network.PrivateEndpoint, azure_network.PrivateDnsZoneGroup]:
+        """The account's private endpoint (after the last deployment) and its DNS record."""
+        network = args.network
+        group = network.resource_group_name
+        child = pulumi.ResourceOptions(parent=self)
         private_dns = args.private_dns or AzureOpenAIPrivateDns(
             f"{name}-dns", AzureOpenAIPrivateDnsArgs(network=network, tags=args.tags), opts=child
         )
@@ -291,7 +339,16 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             private_dns_zone_configs=[{"name": "openai", "private_dns_zone_id": private_dns.zone_id}],
             opts=child,
         )
+        return private_endpoint, zone_group
 
+    def _diagnostics(
+        self, name: str, args: AzureOpenAIEndpointArgs
+    ) -> tuple[azure_monitor.DiagnosticSetting, pulumi.Input[str]]:
+        """Every log category and the metrics to the given workspace, or to a new one."""
+        network = args.network
+        group = network.resource_group_name
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = stateful_opts(self, args.protect_data)
         workspace_id: pulumi.Input[str]
         if args.log_workspace_id is None:
             workspace = azure_operationalinsights.Workspace(
@@ -317,13 +374,7 @@ class AzureOpenAIEndpoint(pulumi.ComponentResource):
             metrics=[{"category": "AllMetrics", "enabled": True}],
             opts=child,
         )
-
-        self.url = pulumi.Output.all(zone_group.id, private_endpoint.id).apply(
-            lambda _: f"https://{subdomain}.openai.azure.com/"
-        )
-        self.account_id = self.account.id
-        self.logs = pulumi.Output.all(diagnostics.id, workspace_id).apply(lambda v: str(v[1]))
-        self.register_outputs({"url": self.url, "account_id": self.account_id, "logs": self.logs})
+        return diagnostics, workspace_id
 
     def _role(self, role_id: str) -> pulumi.Output[str]:
         return self._subscription.apply(

@@ -138,37 +138,7 @@ class BedrockEndpoint(pulumi.ComponentResource):
         guardrail_arn: pulumi.Output[str] | None = None
         key_arn: pulumi.Output[str] | None = None
         if args.guardrail is not None:
-            if args.kms_key is None:
-                key = aws_key(
-                    f"{name}-guardrail-key",
-                    parent=self,
-                    description=f"Bedrock guardrail ({name})",
-                    # The account administers the key; IAM policies (the invoke policy below) decide use.
-                    policy=policy_json([account.apply(account_administration)]),
-                    protect=args.protect_data,
-                )
-                key_arn = key.arn
-            else:
-                key_arn = pulumi.Output.from_input(args.kms_key)
-            guardrail = aws_bedrock.Guardrail(
-                f"{name}-guardrail",
-                name=physical_name(name, "guardrail", kind="bedrock_guardrail"),
-                description=f"Content, prompt-attack, topic, word and PII filters for {name}",
-                blocked_input_messaging=args.guardrail.blocked_input_message,
-                blocked_outputs_messaging=args.guardrail.blocked_output_message,
-                kms_key_arn=key_arn,
-                **_guardrail_policies(args.guardrail),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            version = aws_bedrock.GuardrailVersion(
-                f"{name}-guardrail-version",
-                guardrail_arn=guardrail.guardrail_arn,
-                description="Published by Triplane; the invoke policy requires this version",
-                skip_destroy=True,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            guardrail_arn = guardrail.guardrail_arn
-            guardrail_identifier = pulumi.Output.concat(guardrail.guardrail_arn, ":", version.version)
+            key_arn, guardrail_arn, guardrail_identifier = self._guardrail(name, args, args.guardrail, account)
 
         statements = pulumi.Output.all(account, guardrail_arn, guardrail_identifier, key_arn).apply(
             lambda v: _invoke_statements(region, v[0], list(args.models), v[1], v[2], v[3])
@@ -191,6 +161,42 @@ class BedrockEndpoint(pulumi.ComponentResource):
         if guardrail_identifier is not None:
             outputs["guardrail_identifier"] = guardrail_identifier
         self.register_outputs(outputs)
+
+    def _guardrail(
+        self, name: str, args: BedrockEndpointArgs, guardrail_args: BedrockGuardrailArgs, account: pulumi.Output[str]
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        """The guardrail under the given key (or a new one) and its published version. Returns the key's
+        ARN, the guardrail's ARN and the identifier (ARN and version) the invoke policy requires."""
+        if args.kms_key is None:
+            key = aws_key(
+                f"{name}-guardrail-key",
+                parent=self,
+                description=f"Bedrock guardrail ({name})",
+                # The account administers the key; IAM policies (the invoke policy below) decide use.
+                policy=policy_json([account.apply(account_administration)]),
+                protect=args.protect_data,
+            )
+            key_arn = key.arn
+        else:
+            key_arn = pulumi.Output.from_input(args.kms_key)
+        guardrail = aws_bedrock.Guardrail(
+            f"{name}-guardrail",
+            name=physical_name(name, "guardrail", kind="bedrock_guardrail"),
+            description=f"Content, prompt-attack, topic, word and PII filters for {name}",
+            blocked_input_messaging=guardrail_args.blocked_input_message,
+            blocked_outputs_messaging=guardrail_args.blocked_output_message,
+            kms_key_arn=key_arn,
+            **_guardrail_policies(guardrail_args),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        version = aws_bedrock.GuardrailVersion(
+            f"{name}-guardrail-version",
+            guardrail_arn=guardrail.guardrail_arn,
+            description="Published by Triplane; the invoke policy requires this version",
+            skip_destroy=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return key_arn, guardrail.guardrail_arn, pulumi.Output.concat(guardrail.guardrail_arn, ":", version.version)
 
     def grant_invoke(self, principal_arn: str) -> pulumi.Resource:
         """Attach the invoke policy to an IAM role or user (of this account) named by its ARN.

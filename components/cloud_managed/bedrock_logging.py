@@ -12,6 +12,9 @@ Creates:
 
 Several use cases in one region share it: the stack builds it once per region with the union of
 their destinations and the longest retention. It replaces any setting made outside Triplane.
+
+The log group and the delivery role are a part (`BedrockLogDelivery`; `SubComponent`): their
+resources keep the URNs they had as this component's own.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from components.cloud_managed._common import policy_json
 from components.keys import account_administration, aws_key
 from components.naming import physical_name
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 DESTINATIONS = ("cloudwatch", "s3")
@@ -69,7 +73,6 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
             )
         region = args.region
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        stateful = stateful_opts(self, args.protect_data)
         log_group_name = f"/triplane/bedrock/{name}"
         log_group_arn = account.apply(lambda a: f"arn:aws:logs:{region}:{a}:log-group:{log_group_name}")
         bedrock_source = account.apply(lambda a: f"arn:aws:bedrock:{region}:{a}:*")
@@ -79,44 +82,7 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
                 f"{name}-key",
                 parent=self,
                 description=f"Bedrock invocation logs ({name})",
-                policy=policy_json(
-                    [
-                        account.apply(account_administration),
-                        {
-                            "Sid": "LogsUseForThisLogGroup",
-                            "Effect": "Allow",
-                            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                            "Action": [
-                                "kms:Encrypt",
-                                "kms:Decrypt",
-                                "kms:ReEncryptFrom",
-                                "kms:ReEncryptTo",
-                                "kms:GenerateDataKey",
-                                "kms:GenerateDataKeyWithoutPlaintext",
-                            ],
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-                        },
-                        {
-                            "Sid": "LogsDescribe",
-                            "Effect": "Allow",
-                            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                            "Action": "kms:DescribeKey",
-                            "Resource": "*",
-                        },
-                        {
-                            "Sid": "BedrockWritesLogObjects",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "bedrock.amazonaws.com"},
-                            "Action": "kms:GenerateDataKey",
-                            "Resource": "*",
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": account},
-                                "ArnLike": {"aws:SourceArn": bedrock_source},
-                            },
-                        },
-                    ]
-                ),
+                policy=_key_policy(account, region, log_group_arn, bedrock_source),
                 protect=args.protect_data,
                 alias=physical_name(name, "bedrock-logs", kind="kms_alias"),
             )
@@ -133,139 +99,16 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
         bucket_name: pulumi.Output[str] | None = None
 
         if "s3" in destinations:
-            bucket = aws_s3.Bucket(
-                f"{name}-bucket",
-                bucket=account.apply(lambda a: physical_name(name, "bedrock-logs", a, kind="s3_bucket")),
-                opts=stateful,
-            )
+            bucket, bucket_ready = self._bucket(name, args, account, bedrock_source, kms_key_arn)
             bucket_name = bucket.bucket
-            bucket_arn = bucket.bucket.apply(lambda b: f"arn:aws:s3:::{b}")
-            child = pulumi.ResourceOptions(parent=self)
-            ownership = aws_s3.BucketOwnershipControls(
-                f"{name}-bucket-ownership",
-                bucket=bucket.id,
-                rule={"object_ownership": "BucketOwnerEnforced"},
-                opts=child,
-            )
-            public = aws_s3.BucketPublicAccessBlock(
-                f"{name}-bucket-public-access",
-                bucket=bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-                opts=child,
-            )
-            encryption = aws_s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-bucket-encryption",
-                bucket=bucket.id,
-                rules=[
-                    {
-                        "apply_server_side_encryption_by_default": {
-                            "sse_algorithm": "aws:kms",
-                            "kms_master_key_id": kms_key_arn,
-                        },
-                        "bucket_key_enabled": True,
-                    }
-                ],
-                opts=child,
-            )
-            aws_s3.BucketVersioning(
-                f"{name}-bucket-versioning",
-                bucket=bucket.id,
-                versioning_configuration={"status": "Enabled"},
-                opts=child,
-            )
-            aws_s3.BucketLifecycleConfiguration(
-                f"{name}-bucket-lifecycle",
-                bucket=bucket.id,
-                rules=[
-                    {
-                        "id": "expire-invocation-logs",
-                        "status": "Enabled",
-                        "filter": {"prefix": "bedrock/"},
-                        "expiration": {"days": args.retention_days},
-                        "noncurrent_version_expiration": {"noncurrent_days": 30},
-                        "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                    }
-                ],
-                opts=child,
-            )
-            bucket_policy = aws_s3.BucketPolicy(
-                f"{name}-bucket-policy",
-                bucket=bucket.id,
-                policy=policy_json(
-                    [
-                        {
-                            "Sid": "DenyPlainHttp",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket_arn, bucket_arn.apply(lambda a: f"{a}/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                        {
-                            "Sid": "BedrockDeliversLogs",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "bedrock.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": bucket_arn.apply(lambda a: f"{a}/bedrock/*"),
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": account},
-                                "ArnLike": {"aws:SourceArn": bedrock_source},
-                            },
-                        },
-                    ]
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[public, ownership]),
-            )
-            depends += [bucket_policy, encryption]
+            depends += bucket_ready
             s3_config = {"bucket_name": bucket.id, "key_prefix": S3_PREFIX}
 
         if "cloudwatch" in destinations:
-            log_group = aws_cloudwatch.LogGroup(
-                f"{name}-log-group",
-                name=log_group_name,
-                retention_in_days=args.retention_days,
-                kms_key_id=kms_key_arn,
-                opts=stateful,
+            log_group, role, log_group_ready = self._log_group(
+                name, args, log_group_name, log_group_arn, account, bedrock_source, kms_key_arn
             )
-            role = aws_iam.Role(
-                f"{name}-delivery-role",
-                name=physical_name(name, "bedrock-logs", kind="iam_role"),
-                description="Bedrock delivers model invocation logs to CloudWatch Logs",
-                assume_role_policy=policy_json(
-                    [
-                        {
-                            "Sid": "BedrockOfThisAccountAndRegion",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "bedrock.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": account},
-                                "ArnLike": {"aws:SourceArn": bedrock_source},
-                            },
-                        }
-                    ]
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            role_policy = aws_iam.RolePolicy(
-                f"{name}-delivery-policy",
-                role=role.id,
-                policy=policy_json(
-                    [
-                        {
-                            "Sid": "WriteInvocationLogs",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": log_group_arn.apply(lambda a: f"{a}:log-stream:*"),
-                        }
-                    ]
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            depends += [role_policy, log_group]
+            depends += log_group_ready
             cloudwatch_config = {"log_group_name": log_group.name, "role_arn": role.arn}
             if s3_config is not None:
                 cloudwatch_config["large_data_delivery_s3_config"] = {
@@ -299,3 +142,212 @@ class BedrockInvocationLogging(pulumi.ComponentResource):
         self.bucket_name = bucket_name
         self.logs = pulumi.Output.all(self.configuration.id, *places).apply(lambda values: ", ".join(values[1:]))
         self.register_outputs({"kms_key_arn": self.kms_key_arn, "logs": self.logs})
+
+    def _bucket(
+        self,
+        name: str,
+        args: BedrockInvocationLoggingArgs,
+        account: pulumi.Output[str],
+        bedrock_source: pulumi.Output[str],
+        kms_key_arn: pulumi.Output[str],
+    ) -> tuple[aws_s3.Bucket, list[pulumi.Resource]]:
+        """The log bucket (owner-enforced, private, SSE-KMS, versioned, expiring, HTTPS only, Bedrock of
+        this account and region writing under `bedrock/`) and what delivery to it waits for."""
+        stateful = stateful_opts(self, args.protect_data)
+        bucket = aws_s3.Bucket(
+            f"{name}-bucket",
+            bucket=account.apply(lambda a: physical_name(name, "bedrock-logs", a, kind="s3_bucket")),
+            opts=stateful,
+        )
+        bucket_arn = bucket.bucket.apply(lambda b: f"arn:aws:s3:::{b}")
+        child = pulumi.ResourceOptions(parent=self)
+        ownership = aws_s3.BucketOwnershipControls(
+            f"{name}-bucket-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        public = aws_s3.BucketPublicAccessBlock(
+            f"{name}-bucket-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        encryption = aws_s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-bucket-encryption",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": kms_key_arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        aws_s3.BucketVersioning(
+            f"{name}-bucket-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        aws_s3.BucketLifecycleConfiguration(
+            f"{name}-bucket-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-invocation-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": "bedrock/"},
+                    "expiration": {"days": args.retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": 30},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=child,
+        )
+        bucket_policy = aws_s3.BucketPolicy(
+            f"{name}-bucket-policy",
+            bucket=bucket.id,
+            policy=_bucket_policy(bucket_arn, account, bedrock_source),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public, ownership]),
+        )
+        return bucket, [bucket_policy, encryption]
+
+    def _log_group(
+        self,
+        name: str,
+        args: BedrockInvocationLoggingArgs,
+        log_group_name: str,
+        log_group_arn: pulumi.Output[str],
+        account: pulumi.Output[str],
+        bedrock_source: pulumi.Output[str],
+        kms_key_arn: pulumi.Output[str],
+    ) -> tuple[aws_cloudwatch.LogGroup, aws_iam.Role, list[pulumi.Resource]]:
+        """The encrypted log group, the delivery role Bedrock of this account and region assumes, and
+        what delivery waits for."""
+        part = SubComponent("triplane:cloudmanaged:BedrockLogDelivery", f"{name}-log-delivery", self)
+        stateful = stateful_opts(part, args.protect_data)
+        log_group = aws_cloudwatch.LogGroup(
+            f"{name}-log-group",
+            name=log_group_name,
+            retention_in_days=args.retention_days,
+            kms_key_id=kms_key_arn,
+            opts=stateful,
+        )
+        role = aws_iam.Role(
+            f"{name}-delivery-role",
+            name=physical_name(name, "bedrock-logs", kind="iam_role"),
+            description="Bedrock delivers model invocation logs to CloudWatch Logs",
+            assume_role_policy=policy_json(
+                [
+                    {
+                        "Sid": "BedrockOfThisAccountAndRegion",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "bedrock.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account},
+                            "ArnLike": {"aws:SourceArn": bedrock_source},
+                        },
+                    }
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=part),
+        )
+        role_policy = aws_iam.RolePolicy(
+            f"{name}-delivery-policy",
+            role=role.id,
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "WriteInvocationLogs",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": log_group_arn.apply(lambda a: f"{a}:log-stream:*"),
+                    }
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=part),
+        )
+        part.register_outputs({})
+        return log_group, role, [role_policy, log_group]
+
+
+def _key_policy(
+    account: pulumi.Output[str], region: str, log_group_arn: pulumi.Output[str], bedrock_source: pulumi.Output[str]
+) -> pulumi.Output[str]:
+    """CloudWatch Logs may use the key for this log group only; Bedrock of this account and region
+    may make data keys for the log objects."""
+    return policy_json(
+        [
+            account.apply(account_administration),
+            {
+                "Sid": "LogsUseForThisLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                ],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            },
+            {
+                "Sid": "LogsDescribe",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+            },
+            {
+                "Sid": "BedrockWritesLogObjects",
+                "Effect": "Allow",
+                "Principal": {"Service": "bedrock.amazonaws.com"},
+                "Action": "kms:GenerateDataKey",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": bedrock_source},
+                },
+            },
+        ]
+    )
+
+
+def _bucket_policy(
+    bucket_arn: pulumi.Output[str], account: pulumi.Output[str], bedrock_source: pulumi.Output[str]
+) -> pulumi.Output[str]:
+    """HTTPS only; Bedrock of this account and region alone writes, under `bedrock/`."""
+    return policy_json(
+        [
+            {
+                "Sid": "DenyPlainHttp",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, bucket_arn.apply(lambda a: f"{a}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "BedrockDeliversLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "bedrock.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": bucket_arn.apply(lambda a: f"{a}/bedrock/*"),
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": bedrock_source},
+                },
+            },
+        ]
+    )

@@ -144,127 +144,53 @@ def _service_statements(
     statements: list[dict[str, Any]] = []
     for index, entry in enumerate(access):
         principal = aws_principal(account, entry.principals)
-        direct, profiles, routed = bedrock_model_resources(region, account, entry.model_ids)
-        sid = f"UseCase{index}"
-        if service == RUNTIME:
-            statements.append(
-                {
-                    "Sid": f"{sid}Invoke",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": list(BEDROCK_INVOKE_ACTIONS),
-                    "Resource": direct + profiles,
-                }
-            )
-            if routed:
-                statements.append(
-                    {
-                        "Sid": f"{sid}InvokeRouted",
-                        "Effect": "Allow",
-                        "Principal": principal,
-                        "Action": list(BEDROCK_INVOKE_ACTIONS),
-                        "Resource": routed,
-                        "Condition": routed_condition(profiles),
-                    }
-                )
-            if entry.guardrail:
-                statements.append(
-                    {
-                        "Sid": f"{sid}ApplyGuardrail",
-                        "Effect": "Allow",
-                        "Principal": principal,
-                        "Action": "bedrock:ApplyGuardrail",
-                        "Resource": f"arn:aws:bedrock:{region}:{account}:guardrail/*",
-                    }
-                )
-        elif service == "bedrock":
-            # Control plane, read-only: which of the allowed models and profiles exist here.
-            statements.append(
-                {
-                    "Sid": f"{sid}List",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": ["bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"],
-                    "Resource": "*",
-                }
-            )
-            if direct or routed:
-                statements.append(
-                    {
-                        "Sid": f"{sid}DescribeModels",
-                        "Effect": "Allow",
-                        "Principal": principal,
-                        "Action": "bedrock:GetFoundationModel",
-                        "Resource": direct + routed,
-                    }
-                )
-            if profiles:
-                statements.append(
-                    {
-                        "Sid": f"{sid}DescribeProfiles",
-                        "Effect": "Allow",
-                        "Principal": principal,
-                        "Action": "bedrock:GetInferenceProfile",
-                        "Resource": profiles,
-                    }
-                )
-        elif service == "bedrock-agent":
-            # Agents and knowledge bases of this account and region, read-only.
-            statements.append(
-                {
-                    "Sid": f"{sid}List",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": ["bedrock:ListAgents", "bedrock:ListKnowledgeBases"],
-                    "Resource": "*",
-                }
-            )
-            statements.append(
-                {
-                    "Sid": f"{sid}DescribeAgents",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": "bedrock:GetAgent",
-                    "Resource": f"arn:aws:bedrock:{region}:{account}:agent/*",
-                }
-            )
-            statements.append(
-                {
-                    "Sid": f"{sid}DescribeKnowledgeBases",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": "bedrock:GetKnowledgeBase",
-                    "Resource": f"arn:aws:bedrock:{region}:{account}:knowledge-base/*",
-                }
-            )
-        elif service == "bedrock-agent-runtime":
-            statements.append(
-                {
-                    "Sid": f"{sid}InvokeAgents",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": "bedrock:InvokeAgent",
-                    "Resource": f"arn:aws:bedrock:{region}:{account}:agent-alias/*",
-                }
-            )
-            statements.append(
-                {
-                    "Sid": f"{sid}Retrieve",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": "bedrock:Retrieve",
-                    "Resource": f"arn:aws:bedrock:{region}:{account}:knowledge-base/*",
-                }
-            )
-            # RetrieveAndGenerate takes no resource-level permission; the knowledge base it reads is
-            # still checked through Retrieve above.
-            statements.append(
-                {
-                    "Sid": f"{sid}RetrieveAndGenerate",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": "bedrock:RetrieveAndGenerate",
-                    "Resource": "*",
-                }
-            )
+        for suffix, action, resource, condition in _service_grants(service, region, account, entry):
+            statement: dict[str, Any] = {
+                "Sid": f"UseCase{index}{suffix}",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": action,
+                "Resource": resource,
+            }
+            if condition is not None:
+                statement["Condition"] = condition
+            statements.append(statement)
     return statements
+
+
+def _service_grants(
+    service: str, region: str, account: str, entry: BedrockAccess
+) -> list[tuple[str, Any, Any, dict[str, Any] | None]]:
+    """What one use case may do through the endpoint of `service`: (Sid suffix, action, resource,
+    condition) rows, each kept only where its last field holds."""
+    direct, profiles, routed = bedrock_model_resources(region, account, entry.model_ids)
+    arn = f"arn:aws:bedrock:{region}:{account}"
+    invoke = list(BEDROCK_INVOKE_ACTIONS)
+    table: dict[str, list[tuple[str, Any, Any, dict[str, Any] | None, bool]]] = {
+        RUNTIME: [
+            ("Invoke", invoke, direct + profiles, None, True),
+            ("InvokeRouted", invoke, routed, routed_condition(profiles) if routed else None, bool(routed)),
+            ("ApplyGuardrail", "bedrock:ApplyGuardrail", f"{arn}:guardrail/*", None, entry.guardrail),
+        ],
+        # Control plane, read-only: which of the allowed models and profiles exist here.
+        "bedrock": [
+            ("List", ["bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"], "*", None, True),
+            ("DescribeModels", "bedrock:GetFoundationModel", direct + routed, None, bool(direct or routed)),
+            ("DescribeProfiles", "bedrock:GetInferenceProfile", profiles, None, bool(profiles)),
+        ],
+        # Agents and knowledge bases of this account and region, read-only.
+        "bedrock-agent": [
+            ("List", ["bedrock:ListAgents", "bedrock:ListKnowledgeBases"], "*", None, True),
+            ("DescribeAgents", "bedrock:GetAgent", f"{arn}:agent/*", None, True),
+            ("DescribeKnowledgeBases", "bedrock:GetKnowledgeBase", f"{arn}:knowledge-base/*", None, True),
+        ],
+        # RetrieveAndGenerate takes no resource-level permission; the knowledge base it reads is still
+        # checked through Retrieve.
+        "bedrock-agent-runtime": [
+            ("InvokeAgents", "bedrock:InvokeAgent", f"{arn}:agent-alias/*", None, True),
+            ("Retrieve", "bedrock:Retrieve", f"{arn}:knowledge-base/*", None, True),
+            ("RetrieveAndGenerate", "bedrock:RetrieveAndGenerate", "*", None, True),
+        ],
+    }
+    rows = table.get(service, [])
+    return [(suffix, action, resource, condition) for suffix, action, resource, condition, keep in rows if keep]

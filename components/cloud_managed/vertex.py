@@ -76,8 +76,6 @@ class VertexEndpoint(pulumi.ComponentResource):
         network = args.network
         project, region = network.project, network.region
         child = pulumi.ResourceOptions(parent=self)
-        stateful = stateful_opts(self, args.protect_data)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
 
         settings = args.project_settings or VertexProject(
             f"{name}-project", VertexProjectArgs(project=project), opts=child
@@ -106,6 +104,38 @@ class VertexEndpoint(pulumi.ComponentResource):
             opts=child,
         )
 
+        key_id, vertex_agent, logging_agent = self._key(name, args, settings)
+
+        bucket_id, bucket, sink = self._audit_log(name, args, key_id, logging_agent)
+
+        self.url = pulumi.Output.all(private_access.ready, vertex_agent.id).apply(
+            lambda _: f"https://{region}-aiplatform.googleapis.com"
+        )
+        self.service_account_email = self.service_account.email
+        self._service_account_path = self.service_account.email.apply(
+            lambda email: f"projects/{project}/serviceAccounts/{email}"
+        )
+        self.kms_key = key_id
+        self.logs = pulumi.Output.all(sink.id, bucket.id).apply(
+            lambda _: f"projects/{project}/locations/{region}/buckets/{bucket_id}"
+        )
+        self.register_outputs(
+            {
+                "url": self.url,
+                "service_account_email": self.service_account_email,
+                "kms_key": self.kms_key,
+                "logs": self.logs,
+            }
+        )
+
+    def _key(
+        self, name: str, args: VertexEndpointArgs, settings: VertexProject
+    ) -> tuple[pulumi.Output[str], gcp_kms.CryptoKeyIAMMember, gcp_kms.CryptoKeyIAMMember]:
+        """The key (the given one, or a new one) and the grants that let the Vertex AI agent and the
+        project's logging identity use it."""
+        project, region = args.network.project, args.network.region
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
         if args.kms_key is None:
             key = gcp_key(
                 name,
@@ -134,7 +164,20 @@ class VertexEndpoint(pulumi.ComponentResource):
             member=logging_identity.apply(lambda sa: f"serviceAccount:{sa}"),
             opts=child,
         )
+        return key_id, vertex_agent, logging_agent
 
+    def _audit_log(
+        self,
+        name: str,
+        args: VertexEndpointArgs,
+        key_id: pulumi.Output[str],
+        logging_agent: gcp_kms.CryptoKeyIAMMember,
+    ) -> tuple[str, gcp_logging.ProjectBucketConfig, gcp_logging.ProjectSink]:
+        """A log bucket under the key and the sink that sends it the Vertex AI audit records made as the
+        workload's service account."""
+        project, region = args.network.project, args.network.region
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = stateful_opts(self, args.protect_data)
         bucket_id = physical_name(name, "vertex-audit", kind="gcp")
         bucket = gcp_logging.ProjectBucketConfig(
             f"{name}-log-bucket",
@@ -163,26 +206,7 @@ class VertexEndpoint(pulumi.ComponentResource):
             unique_writer_identity=True,
             opts=child,
         )
-
-        self.url = pulumi.Output.all(private_access.ready, vertex_agent.id).apply(
-            lambda _: f"https://{region}-aiplatform.googleapis.com"
-        )
-        self.service_account_email = self.service_account.email
-        self._service_account_path = self.service_account.email.apply(
-            lambda email: f"projects/{project}/serviceAccounts/{email}"
-        )
-        self.kms_key = key_id
-        self.logs = pulumi.Output.all(sink.id, bucket.id).apply(
-            lambda _: f"projects/{project}/locations/{region}/buckets/{bucket_id}"
-        )
-        self.register_outputs(
-            {
-                "url": self.url,
-                "service_account_email": self.service_account_email,
-                "kms_key": self.kms_key,
-                "logs": self.logs,
-            }
-        )
+        return bucket_id, bucket, sink
 
     def grant_invoke(self, member: str) -> gcp_serviceaccount.IAMMember:
         """Let `member` act as the workload service account (and so call Vertex AI, and nothing more)."""

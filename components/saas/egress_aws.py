@@ -9,6 +9,10 @@ HTTP Host), a strict-order firewall policy whose default actions drop and alert 
 the Network Firewall, and ALERT and FLOW logs to CloudWatch log groups encrypted with a KMS key.
 
 The Elastic IPs are the static egress addresses to give the SaaS vendor's IP allowlist.
+
+Parts (`SubComponent`, their resources keeping the URNs they had as this component's own):
+`AwsEgressFirewallLogs` (key and log groups), `AwsEgressFirewallPolicy` (rule group and policy),
+and one `AwsEgressZone` per zone (its subnets, address, NAT gateway, route tables and routes).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from components.network import layout
 from components.network.refs import AwsNetworkRef
 from components.saas.providers import aws_domain, checked_hosts
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 RULE_GROUP_CAPACITY = 1000
@@ -76,19 +81,75 @@ class AwsEgressFirewall(pulumi.ComponentResource):
         if not args.hosts:
             raise ValueError(f"{name}: no hosts to allow; an egress firewall with an empty allowlist is useless")
         self.allowed_hosts = checked_hosts(name, "hosts", args.hosts)
-        child = pulumi.ResourceOptions(parent=self)
+        cidr = network.cidr
+        log_groups = self._log_groups(name, args)
+        policy = self._policy(name, args)
+        gateway = aws_ec2.InternetGateway(
+            f"{name}-igw", vpc_id=network.vpc_id, tags={"Name": f"{name}-igw"}, opts=pulumi.ResourceOptions(parent=self)
+        )
+        zone_parts: list[SubComponent] = []
+        firewall_subnets: list[aws_ec2.Subnet] = []
+        public_tables: list[aws_ec2.RouteTable] = []
+        ips: list[pulumi.Output[str]] = []
+        for index, zone in enumerate(zones):
+            zone_part, firewall_subnet, public_table, ip = self._zone_egress(name, args, index, zone, gateway)
+            zone_parts.append(zone_part)
+            firewall_subnets.append(firewall_subnet)
+            public_tables.append(public_table)
+            ips.append(ip)
+        firewall = self._firewall(name, args, policy, firewall_subnets, log_groups)
+
+        endpoint_ids: list[pulumi.Output[str]] = []
+        self.ready = []
+        for index, zone in enumerate(zones):
+            # The endpoint of each zone exists only once the firewall does: read it from its status.
+            endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
+            endpoint_ids.append(endpoint_id)
+            in_zone = pulumi.ResourceOptions(parent=zone_parts[index])
+            app_route = aws_ec2.Route(
+                f"{name}-app-{zone}-egress",
+                route_table_id=network.private_route_table_ids[index],
+                destination_cidr_block="0.0.0.0/0",
+                vpc_endpoint_id=endpoint_id,
+                opts=in_zone,
+            )
+            self.ready.append(app_route)
+            aws_ec2.Route(
+                f"{name}-public-{zone}-return",
+                route_table_id=public_tables[index].id,
+                destination_cidr_block=layout.block(cidr, layout.AWS_APP + index),
+                vpc_endpoint_id=endpoint_id,
+                opts=in_zone,
+            )
+            zone_parts[index].register_outputs({})
+
+        self.egress_ips = pulumi.Output.all(*ips).apply(list)
+        self.firewall_arn = firewall.arn
+        self.alert_log_group = log_groups["alert"].name
+        self.endpoint_ids = endpoint_ids
+        self.register_outputs(
+            {
+                "allowed_hosts": list(self.allowed_hosts),
+                "egress_ips": self.egress_ips,
+                "firewall_arn": firewall.arn,
+                "alert_log_group": self.alert_log_group,
+            }
+        )
+
+    def _log_groups(self, name: str, args: AwsEgressFirewallArgs) -> dict[str, aws_cloudwatch.LogGroup]:
+        """The firewall's alert and flow log groups, encrypted with the given key or a new one."""
+        network = args.network
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = get_caller_identity_output(opts=invoke)
         partition = get_partition_output(opts=invoke).partition
-        cidr = network.cidr
-
+        part = SubComponent("triplane:saas:AwsEgressFirewallLogs", f"{name}-logging", self)
         log_names = {kind: f"/triplane/{name}/network-firewall/{kind}" for kind in ("alert", "flow")}
         if args.kms_key is not None:
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
         else:
             key = aws_key(
                 f"{name}-logs-key",
-                parent=self,
+                parent=part,
                 description=f"Encrypts the Network Firewall logs of {name}",
                 policy=pulumi.Output.all(partition, identity.account_id).apply(
                     lambda v: log_key_policy(
@@ -105,11 +166,18 @@ class AwsEgressFirewall(pulumi.ComponentResource):
                 name=log_name,
                 retention_in_days=args.log_retention_days,
                 kms_key_id=key_arn,
-                opts=stateful_opts(self, args.protect_data),
+                opts=stateful_opts(part, args.protect_data),
             )
             for kind, log_name in log_names.items()
         }
+        part.register_outputs({})
+        return log_groups
 
+    def _policy(self, name: str, args: AwsEgressFirewallArgs) -> aws_networkfirewall.FirewallPolicy:
+        """The allowlist rule group (the hosts' domains, strict order) and the policy that drops and
+        alerts on every other established flow."""
+        part = SubComponent("triplane:saas:AwsEgressFirewallPolicy", f"{name}-rules", self)
+        child = pulumi.ResourceOptions(parent=part)
         rule_group = aws_networkfirewall.RuleGroup(
             f"{name}-allowlist",
             name=f"{name}-allowlist",
@@ -149,88 +217,72 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        part.register_outputs({})
+        return policy
 
-        gateway = aws_ec2.InternetGateway(
-            f"{name}-igw", vpc_id=network.vpc_id, tags={"Name": f"{name}-igw"}, opts=child
+    def _zone_egress(
+        self, name: str, args: AwsEgressFirewallArgs, index: int, zone: str, gateway: aws_ec2.InternetGateway
+    ) -> tuple[SubComponent, aws_ec2.Subnet, aws_ec2.RouteTable, pulumi.Output[str]]:
+        """One zone's way out: its firewall subnet (routed to the NAT gateway) and public subnet (routed
+        to the internet), the NAT gateway and its static address, in a part of its own (which also
+        takes the zone's routes through the firewall). Returns the part, the firewall subnet, the
+        public route table and the address."""
+        network, cidr = args.network, args.network.cidr
+        assert cidr is not None
+        part = SubComponent("triplane:saas:AwsEgressZone", f"{name}-{zone}", self)
+        child = pulumi.ResourceOptions(parent=part)
+        firewall_subnet = aws_ec2.Subnet(
+            f"{name}-firewall-{zone}",
+            vpc_id=network.vpc_id,
+            cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{name}-firewall-{zone}"},
+            opts=child,
         )
-        firewall_subnets: list[aws_ec2.Subnet] = []
-        public_tables: list[aws_ec2.RouteTable] = []
-        nat_gateways: list[aws_ec2.NatGateway] = []
-        ips: list[pulumi.Output[str]] = []
-        for index, zone in enumerate(zones):
-            firewall_subnet = aws_ec2.Subnet(
-                f"{name}-firewall-{zone}",
-                vpc_id=network.vpc_id,
-                cidr_block=layout.block(cidr, layout.AWS_FIREWALL + index),
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-firewall-{zone}"},
-                opts=child,
-            )
-            public_subnet = aws_ec2.Subnet(
-                f"{name}-public-{zone}",
-                vpc_id=network.vpc_id,
-                cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{zone}"},
-                opts=child,
-            )
-            # The vendor allowlists these addresses: never let a replacement change them silently.
-            eip = aws_ec2.Eip(
-                f"{name}-eip-{zone}",
-                domain="vpc",
-                tags={"Name": f"{name}-egress-{zone}"},
-                opts=stateful_opts(self, args.protect_data),
-            )
-            nat = aws_ec2.NatGateway(
-                f"{name}-nat-{zone}",
-                allocation_id=eip.allocation_id,
-                subnet_id=public_subnet.id,
-                connectivity_type="public",
-                tags={"Name": f"{name}-nat-{zone}"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
-            )
-            public_table = aws_ec2.RouteTable(
-                f"{name}-public-{zone}-rt",
-                vpc_id=network.vpc_id,
-                tags={"Name": f"{name}-public-{zone}"},
-                opts=child,
-            )
-            aws_ec2.Route(
-                f"{name}-public-{zone}-internet",
-                route_table_id=public_table.id,
-                destination_cidr_block="0.0.0.0/0",
-                gateway_id=gateway.id,
-                opts=child,
-            )
-            aws_ec2.RouteTableAssociation(
-                f"{name}-public-{zone}-rta", subnet_id=public_subnet.id, route_table_id=public_table.id, opts=child
-            )
-            firewall_table = aws_ec2.RouteTable(
-                f"{name}-firewall-{zone}-rt",
-                vpc_id=network.vpc_id,
-                tags={"Name": f"{name}-firewall-{zone}"},
-                opts=child,
-            )
-            aws_ec2.Route(
-                f"{name}-firewall-{zone}-nat",
-                route_table_id=firewall_table.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nat.id,
-                opts=child,
-            )
-            aws_ec2.RouteTableAssociation(
-                f"{name}-firewall-{zone}-rta",
-                subnet_id=firewall_subnet.id,
-                route_table_id=firewall_table.id,
-                opts=child,
-            )
-            firewall_subnets.append(firewall_subnet)
-            public_tables.append(public_table)
-            nat_gateways.append(nat)
-            ips.append(eip.public_ip)
+        public_subnet = aws_ec2.Subnet(
+            f"{name}-public-{zone}",
+            vpc_id=network.vpc_id,
+            cidr_block=layout.block(cidr, layout.AWS_PUBLIC + index),
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{name}-public-{zone}"},
+            opts=child,
+        )
+        # The vendor allowlists these addresses: never let a replacement change them silently.
+        eip = aws_ec2.Eip(
+            f"{name}-eip-{zone}",
+            domain="vpc",
+            tags={"Name": f"{name}-egress-{zone}"},
+            opts=stateful_opts(part, args.protect_data),
+        )
+        nat = aws_ec2.NatGateway(
+            f"{name}-nat-{zone}",
+            allocation_id=eip.allocation_id,
+            subnet_id=public_subnet.id,
+            connectivity_type="public",
+            tags={"Name": f"{name}-nat-{zone}"},
+            opts=pulumi.ResourceOptions(parent=part, depends_on=[gateway]),
+        )
+        public_table = _default_route(
+            f"{name}-public-{zone}", "internet", network.vpc_id, public_subnet, {"gateway_id": gateway.id}, child
+        )
+        _default_route(
+            f"{name}-firewall-{zone}", "nat", network.vpc_id, firewall_subnet, {"nat_gateway_id": nat.id}, child
+        )
+        return part, firewall_subnet, public_table, eip.public_ip
 
+    def _firewall(
+        self,
+        name: str,
+        args: AwsEgressFirewallArgs,
+        policy: aws_networkfirewall.FirewallPolicy,
+        firewall_subnets: list[aws_ec2.Subnet],
+        log_groups: dict[str, aws_cloudwatch.LogGroup],
+    ) -> aws_networkfirewall.Firewall:
+        """The firewall, one endpoint per firewall subnet, logging alerts and flows."""
+        network = args.network
+        child = pulumi.ResourceOptions(parent=self)
         firewall = aws_networkfirewall.Firewall(
             f"{name}-firewall",
             name=f"{name}-firewall",
@@ -258,42 +310,25 @@ class AwsEgressFirewall(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        return firewall
 
-        endpoint_ids: list[pulumi.Output[str]] = []
-        self.ready = []
-        for index, zone in enumerate(zones):
-            # The endpoint of each zone exists only once the firewall does: read it from its status.
-            endpoint_id = _endpoint_id(firewall, firewall_subnets[index], zone)
-            endpoint_ids.append(endpoint_id)
-            app_route = aws_ec2.Route(
-                f"{name}-app-{zone}-egress",
-                route_table_id=network.private_route_table_ids[index],
-                destination_cidr_block="0.0.0.0/0",
-                vpc_endpoint_id=endpoint_id,
-                opts=child,
-            )
-            self.ready.append(app_route)
-            aws_ec2.Route(
-                f"{name}-public-{zone}-return",
-                route_table_id=public_tables[index].id,
-                destination_cidr_block=layout.block(cidr, layout.AWS_APP + index),
-                vpc_endpoint_id=endpoint_id,
-                opts=child,
-            )
 
-        self.egress_ips = pulumi.Output.all(*ips).apply(list)
-        self.firewall_arn = firewall.arn
-        self.alert_log_group = log_groups["alert"].name
-        self.endpoint_ids = endpoint_ids
-        self.register_outputs(
-            {
-                "allowed_hosts": list(self.allowed_hosts),
-                "egress_ips": self.egress_ips,
-                "firewall_arn": firewall.arn,
-                "alert_log_group": self.alert_log_group,
-            }
-        )
-
+def _default_route(
+    label: str,
+    route: str,
+    vpc_id: pulumi.Input[str],
+    subnet: aws_ec2.Subnet,
+    target: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> aws_ec2.RouteTable:
+    """A subnet's own route table (`<label>-rt`), its default route to `target` (`<label>-<route>`)
+    and the association (`<label>-rta`)."""
+    table = aws_ec2.RouteTable(f"{label}-rt", vpc_id=vpc_id, tags={"Name": label}, opts=opts)
+    aws_ec2.Route(
+        f"{label}-{route}", route_table_id=table.id, destination_cidr_block="0.0.0.0/0", **target, opts=opts
+    )
+    aws_ec2.RouteTableAssociation(f"{label}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=opts)
+    return table
 
 DESCRIPTION_LIMIT = 512
 

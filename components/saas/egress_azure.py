@@ -96,48 +96,7 @@ class AzureEgressFirewall(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             opts=data,
         )
-        policy = network.FirewallPolicy(
-            f"{name}-policy",
-            resource_group_name=group,
-            location=ref.location,
-            firewall_policy_name=physical_name(name, "policy"),
-            sku=network.FirewallPolicySkuArgs(tier="Standard"),
-            threat_intel_mode="Deny",
-            opts=child,
-        )
-        rules = network.FirewallPolicyRuleCollectionGroup(
-            f"{name}-rules",
-            resource_group_name=group,
-            firewall_policy_name=policy.name,
-            rule_collection_group_name=RULE_COLLECTION_GROUP,
-            priority=200,
-            rule_collections=[
-                network.FirewallPolicyFilterRuleCollectionArgs(
-                    rule_collection_type="FirewallPolicyFilterRuleCollection",
-                    name=RULE_COLLECTION,
-                    priority=100,
-                    action=network.FirewallPolicyFilterRuleCollectionActionArgs(type="Allow"),
-                    rules=[
-                        network.ApplicationRuleArgs(
-                            rule_type="ApplicationRule",
-                            name=rule_name,
-                            description=f"Egress for {owner}"[:140],
-                            # The app subnet and the AKS nodes' (overlay pods leave with their node's address).
-                            source_addresses=[
-                                layout.block(ref.cidr, layout.AZURE_APP),
-                                layout.block(ref.cidr, layout.AZURE_AKS),
-                            ],
-                            protocols=[
-                                network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)
-                            ],
-                            target_fqdns=fqdns,
-                        )
-                        for rule_name, owner, fqdns in rules_by_owner(self.allowed_hosts, args.owners)
-                    ],
-                )
-            ],
-            opts=child,
-        )
+        policy, rules = self._rules(name, args)
         firewall = network.AzureFirewall(
             f"{name}-firewall",
             resource_group_name=group,
@@ -188,6 +147,59 @@ class AzureEgressFirewall(pulumi.ComponentResource):
                 "log_workspace_id": workspace.id,
             }
         )
+
+    def _rules(
+        self, name: str, args: AzureEgressFirewallArgs
+    ) -> tuple[network.FirewallPolicy, network.FirewallPolicyRuleCollectionGroup]:
+        """The firewall policy (threat intelligence denies) and its allowlist: one HTTPS application rule
+        per owner, from the app subnet and the AKS nodes."""
+        ref = args.network
+        assert ref.cidr is not None
+        group = ref.resource_group_name
+        child = pulumi.ResourceOptions(parent=self)
+        policy = network.FirewallPolicy(
+            f"{name}-policy",
+            resource_group_name=group,
+            location=ref.location,
+            firewall_policy_name=physical_name(name, "policy"),
+            sku=network.FirewallPolicySkuArgs(tier="Standard"),
+            threat_intel_mode="Deny",
+            opts=child,
+        )
+        rules = network.FirewallPolicyRuleCollectionGroup(
+            f"{name}-rules",
+            resource_group_name=group,
+            firewall_policy_name=policy.name,
+            rule_collection_group_name=RULE_COLLECTION_GROUP,
+            priority=200,
+            rule_collections=[
+                network.FirewallPolicyFilterRuleCollectionArgs(
+                    rule_collection_type="FirewallPolicyFilterRuleCollection",
+                    name=RULE_COLLECTION,
+                    priority=100,
+                    action=network.FirewallPolicyFilterRuleCollectionActionArgs(type="Allow"),
+                    rules=[
+                        network.ApplicationRuleArgs(
+                            rule_type="ApplicationRule",
+                            name=rule_name,
+                            description=f"Egress for {owner}"[:140],
+                            # The app subnet and the AKS nodes' (overlay pods leave with their node's address).
+                            source_addresses=[
+                                layout.block(ref.cidr, layout.AZURE_APP),
+                                layout.block(ref.cidr, layout.AZURE_AKS),
+                            ],
+                            protocols=[
+                                network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)
+                            ],
+                            target_fqdns=fqdns,
+                        )
+                        for rule_name, owner, fqdns in rules_by_owner(self.allowed_hosts, args.owners)
+                    ],
+                )
+            ],
+            opts=child,
+        )
+        return policy, rules
 
 
 def rules_by_owner(

@@ -81,7 +81,6 @@ class GcpEgressProxy(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         project, region = ref.project, ref.region
 
-
         proxy_subnet = gcp_compute.Subnetwork(
             f"{name}-proxy-only",
             name=physical_name(name, "proxy-only", kind="gcp"),
@@ -103,6 +102,52 @@ class GcpEgressProxy(pulumi.ComponentResource):
             description="Secure Web Proxy address the workloads send provider traffic to",
             opts=child,
         )
+        nat_ips, nat = self._nat(name, args)
+        policy = self._policy(name, args)
+        gateway = gcp_networkservices.Gateway(
+            f"{name}-gateway",
+            name=physical_name(name, "swp", kind="gcp"),
+            project=project,
+            location=region,
+            type="SECURE_WEB_GATEWAY",
+            routing_mode="EXPLICIT_ROUTING_MODE",
+            addresses=[proxy_address.address],
+            ports=[PROXY_PORT],
+            gateway_security_policy=policy.id,
+            network=ref.network_id,
+            subnetwork=ref.subnetwork_id,
+            delete_swg_autogen_router_on_destroy=True,
+            # The policy comes with `gateway_security_policy`; the rules need not
+            # exist first (until they do, the gateway denies). The proxy-only subnet and the NAT must, or
+            # the gateway fails or creates a NAT of its own with addresses nobody allowlisted.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_subnet, nat]),
+        )
+        if args.workload_service_accounts:
+            self._workload_firewall(name, args, proxy_address)
+
+        # Not the rules: written one after another, they finish while a cluster is still being created,
+        # and a workload's retries cover one still missing; waiting would serialise it behind them all.
+        self.ready = [gateway]
+        self.egress_ips = pulumi.Output.all(*[address.address for address in nat_ips]).apply(list)
+        self.proxy_address = proxy_address.address
+        self.gateway_id = gateway.id
+        self.register_outputs(
+            {
+                "allowed_hosts": list(self.allowed_hosts),
+                "egress_ips": self.egress_ips,
+                "proxy_address": proxy_address.address,
+                "gateway_id": gateway.id,
+            }
+        )
+
+    def _nat(
+        self, name: str, args: GcpEgressProxyArgs
+    ) -> tuple[list[gcp_compute.Address], gcp_compute.RouterNat]:
+        """The proxy's way out: static addresses (the vendor allowlists them), the default route, and a
+        Cloud NAT for the Secure Web Proxy only, logging every flow."""
+        ref = args.network
+        project, region = ref.project, ref.region
+        child = pulumi.ResourceOptions(parent=self)
         nat_ips = [
             gcp_compute.Address(
                 f"{name}-egress-{index}",
@@ -149,7 +194,12 @@ class GcpEgressProxy(pulumi.ComponentResource):
             log_config=gcp_compute.RouterNatLogConfigArgs(enable=True, filter="ALL"),
             opts=child,
         )
+        return nat_ips, nat
 
+    def _policy(self, name: str, args: GcpEgressProxyArgs) -> gcp_networksecurity.GatewaySecurityPolicy:
+        """The gateway's policy: one allow rule per host, written one after another; the rest denied."""
+        project, region = args.network.project, args.network.region
+        child = pulumi.ResourceOptions(parent=self)
         policy = gcp_networksecurity.GatewaySecurityPolicy(
             f"{name}-policy",
             name=physical_name(name, "policy", kind="gcp"),
@@ -176,71 +226,45 @@ class GcpEgressProxy(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
             previous = [rule]
-        gateway = gcp_networkservices.Gateway(
-            f"{name}-gateway",
-            name=physical_name(name, "swp", kind="gcp"),
-            project=project,
-            location=region,
-            type="SECURE_WEB_GATEWAY",
-            routing_mode="EXPLICIT_ROUTING_MODE",
-            addresses=[proxy_address.address],
-            ports=[PROXY_PORT],
-            gateway_security_policy=policy.id,
-            network=ref.network_id,
-            subnetwork=ref.subnetwork_id,
-            delete_swg_autogen_router_on_destroy=True,
-            # The policy comes with `gateway_security_policy`; the rules need not
-            # exist first (until they do, the gateway denies). The proxy-only subnet and the NAT must, or
-            # the gateway fails or creates a NAT of its own with addresses nobody allowlisted.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_subnet, nat]),
-        )
-        if args.workload_service_accounts:
-            accounts = sorted(set(args.workload_service_accounts))
-            destinations: list[pulumi.Input[str]] = [
-                pulumi.Output.concat(proxy_address.address, "/32"),
-                *GOOGLE_APIS_RANGES,
-                f"{layout.psc_address(ref.cidr)}/32",
-            ]
-            gcp_compute.Firewall(
-                f"{name}-workload-allow",
-                name=physical_name(name, "workload-allow", kind="gcp"),
-                project=project,
-                network=ref.network_id,
-                direction="EGRESS",
-                priority=900,
-                allows=[gcp_compute.FirewallAllowArgs(protocol="tcp", ports=["443"])],
-                destination_ranges=destinations,
-                target_service_accounts=accounts,
-                description="SaaS workloads reach the egress proxy and Google APIs' private addresses",
-                log_config=gcp_compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
-                opts=child,
-            )
-            gcp_compute.Firewall(
-                f"{name}-workload-deny",
-                name=physical_name(name, "workload-deny", kind="gcp"),
-                project=project,
-                network=ref.network_id,
-                direction="EGRESS",
-                priority=1000,
-                denies=[gcp_compute.FirewallDenyArgs(protocol="all")],
-                destination_ranges=["0.0.0.0/0"],
-                target_service_accounts=accounts,
-                description="SaaS workloads have no other way out",
-                log_config=gcp_compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
-                opts=child,
-            )
+        return policy
 
-        # Not the rules: written one after another, they finish while a cluster is still being created,
-        # and a workload's retries cover one still missing; waiting would serialise it behind them all.
-        self.ready = [gateway]
-        self.egress_ips = pulumi.Output.all(*[address.address for address in nat_ips]).apply(list)
-        self.proxy_address = proxy_address.address
-        self.gateway_id = gateway.id
-        self.register_outputs(
-            {
-                "allowed_hosts": list(self.allowed_hosts),
-                "egress_ips": self.egress_ips,
-                "proxy_address": proxy_address.address,
-                "gateway_id": gateway.id,
-            }
+    def _workload_firewall(self, name: str, args: GcpEgressProxyArgs, proxy_address: gcp_compute.Address) -> None:
+        """The workloads' service accounts reach the proxy and Google APIs' private addresses, nothing else."""
+        ref = args.network
+        assert ref.cidr is not None
+        project = ref.project
+        child = pulumi.ResourceOptions(parent=self)
+        accounts = sorted(set(args.workload_service_accounts))
+        destinations: list[pulumi.Input[str]] = [
+            pulumi.Output.concat(proxy_address.address, "/32"),
+            *GOOGLE_APIS_RANGES,
+            f"{layout.psc_address(ref.cidr)}/32",
+        ]
+        gcp_compute.Firewall(
+            f"{name}-workload-allow",
+            name=physical_name(name, "workload-allow", kind="gcp"),
+            project=project,
+            network=ref.network_id,
+            direction="EGRESS",
+            priority=900,
+            allows=[gcp_compute.FirewallAllowArgs(protocol="tcp", ports=["443"])],
+            destination_ranges=destinations,
+            target_service_accounts=accounts,
+            description="SaaS workloads reach the egress proxy and Google APIs' private addresses",
+            log_config=gcp_compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+            opts=child,
+        )
+        gcp_compute.Firewall(
+            f"{name}-workload-deny",
+            name=physical_name(name, "workload-deny", kind="gcp"),
+            project=project,
+            network=ref.network_id,
+            direction="EGRESS",
+            priority=1000,
+            denies=[gcp_compute.FirewallDenyArgs(protocol="all")],
+            destination_ranges=["0.0.0.0/0"],
+            target_service_accounts=accounts,
+            description="SaaS workloads have no other way out",
+            log_config=gcp_compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+            opts=child,
         )

@@ -298,28 +298,7 @@ class AzureApiKeyStore(pulumi.ComponentResource):
             resource_name_=physical_name(name, "workload"),
             opts=child,
         )
-        vault = azure_keyvault.Vault(
-            f"{name}-vault",
-            resource_group_name=network.resource_group_name,
-            location=network.location,
-            vault_name=args.vault_name,
-            properties=azure_keyvault.VaultPropertiesArgs(
-                tenant_id=client.tenant_id,
-                sku=azure_keyvault.SkuArgs(
-                    family=azure_keyvault.SkuFamily.A, name=azure_keyvault.SkuName.STANDARD
-                ),
-                enable_rbac_authorization=True,
-                enable_purge_protection=True,
-                enable_soft_delete=True,
-                soft_delete_retention_in_days=90,
-                public_network_access="Disabled",
-                network_acls=azure_keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="None"),
-                enabled_for_deployment=False,
-                enabled_for_disk_encryption=False,
-                enabled_for_template_deployment=False,
-            ),
-            opts=stateful_opts(self, args.protect_data),
-        )
+        vault = self._vault(name, args, client.tenant_id)
         # Written through the management plane, which the disabled public data plane does not block.
         secret = azure_keyvault.Secret(
             f"{name}-api-key",
@@ -355,6 +334,52 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 description=f"May attach the workload identity of {name} to its compute",
                 opts=child,
             )
+        self._private_access(name, args, vault)
+        self.secret_uri = secret.properties.secret_uri
+        self.vault_id = vault.id
+        self.identity_id = identity.id
+        self.principal_id = identity.principal_id
+        self.client_id = identity.client_id
+        self.register_outputs(
+            {
+                "secret_uri": self.secret_uri,
+                "vault_id": vault.id,
+                "identity_id": identity.id,
+                "client_id": identity.client_id,
+            }
+        )
+
+    def _vault(self, name: str, args: AzureApiKeyStoreArgs, tenant_id: pulumi.Output[str]) -> azure_keyvault.Vault:
+        """The key's vault: RBAC only, purge protection, no public network access, no other use."""
+        network = args.network
+        vault = azure_keyvault.Vault(
+            f"{name}-vault",
+            resource_group_name=network.resource_group_name,
+            location=network.location,
+            vault_name=args.vault_name,
+            properties=azure_keyvault.VaultPropertiesArgs(
+                tenant_id=tenant_id,
+                sku=azure_keyvault.SkuArgs(
+                    family=azure_keyvault.SkuFamily.A, name=azure_keyvault.SkuName.STANDARD
+                ),
+                enable_rbac_authorization=True,
+                enable_purge_protection=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+                public_network_access="Disabled",
+                network_acls=azure_keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="None"),
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+            ),
+            opts=stateful_opts(self, args.protect_data),
+        )
+        return vault
+
+    def _private_access(self, name: str, args: AzureApiKeyStoreArgs, vault: azure_keyvault.Vault) -> None:
+        """The vault's private endpoint and DNS record, and its audit logs when a workspace is given."""
+        network = args.network
+        child = pulumi.ResourceOptions(parent=self)
         endpoint = azure_network.PrivateEndpoint(
             f"{name}-vault-pe",
             resource_group_name=network.resource_group_name,
@@ -392,19 +417,6 @@ class AzureApiKeyStore(pulumi.ComponentResource):
                 metrics=[azure_monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
                 opts=child,
             )
-        self.secret_uri = secret.properties.secret_uri
-        self.vault_id = vault.id
-        self.identity_id = identity.id
-        self.principal_id = identity.principal_id
-        self.client_id = identity.client_id
-        self.register_outputs(
-            {
-                "secret_uri": self.secret_uri,
-                "vault_id": vault.id,
-                "identity_id": identity.id,
-                "client_id": identity.client_id,
-            }
-        )
 
 
 def _role_definition(subscription: str, role: str) -> str:

@@ -17,6 +17,10 @@ diagnostic setting that sends control-plane logs (API server, admin audit, contr
 scheduler, autoscaler, Entra guard) there; and "Azure Kubernetes Service RBAC Cluster Admin" on the
 cluster for the deployer, which the kubeconfig waits for (with local accounts disabled, Azure RBAC is the
 only way into the Kubernetes API).
+
+The vault and key with their grants, the kubelet identity with its grants, and the workspace with its
+diagnostic setting are parts (`AksSecretsKey`, `AksKubeletIdentity`, `AksLogs`; `SubComponent`):
+their resources keep the URNs they had as the cluster component's own.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from components.network.refs import AzureNetworkRef
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import AksClusterRef
 from components.stateful import stateful_opts
+from components.subcomponent import SubComponent
 from components.tagging import tagged
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
@@ -68,6 +73,17 @@ SERVICE_CIDR = "172.16.0.0/16"
 DNS_SERVICE_IP = "172.16.0.10"
 POD_CIDR = "172.18.0.0/16"
 """Overlay ranges, outside the 10.x blocks environments give their networks."""
+NETWORK_PROFILE: Any = {
+    "network_plugin": "azure",
+    "network_plugin_mode": "overlay",
+    "network_dataplane": "cilium",
+    "network_policy": "cilium",
+    "outbound_type": "none",
+    "pod_cidr": POD_CIDR,
+    "service_cidr": SERVICE_CIDR,
+    "dns_service_ip": DNS_SERVICE_IP,
+}
+"""Azure CNI overlay with Cilium (network policy enforced), no outbound path of the cluster's own."""
 
 
 @dataclass
@@ -107,46 +123,20 @@ class AksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:AksCluster", name, None, tagged(opts, args.tags))
-        child = pulumi.ResourceOptions(parent=self)
-        data = stateful_opts(self, args.protect_data)
         network = args.network
         group = network.resource_group_name
         cluster_name = physical_name(name, kind="default")
         client = azure_authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._name, self._args, self._cluster_name = name, args, cluster_name
+        self._subscription = client.subscription_id
 
-        def role(role_id: str) -> pulumi.Output[str]:
-            return client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
-            )
-
-        if network.cidr is not None:
-            subnet = azure_network.Subnet(
-                f"{name}-nodes-subnet",
-                resource_group_name=group,
-                virtual_network_name=network.vnet_name,
-                subnet_name=f"aks-{cluster_name}",
-                address_prefix=layout.block(network.cidr, layout.AZURE_AKS),
-                default_outbound_access=False,
-                # The app subnet's routes: where the network has an egress firewall, workloads with an
-                # allowlist entry (a weights download) get out through it, and nothing else does.
-                route_table=(
-                    azure_network.RouteTableArgs(id=network.app_route_table_id)
-                    if network.app_route_table_id is not None
-                    else None
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=network.subnets.after()),
-            )
-            network.subnets.add(subnet)
-            node_subnet_id: pulumi.Input[str] = subnet.id
-        else:
-            node_subnet_id = network.app_subnet_id
-
+        node_subnet_id = self._node_subnet()
         identity = azure_managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_group_name=group,
             location=network.location,
             resource_name_=f"{cluster_name}-control-plane",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         grants = [
             azure_authorization.RoleAssignment(
@@ -154,210 +144,18 @@ class AksCluster(pulumi.ComponentResource):
                 scope=node_subnet_id,
                 principal_id=identity.principal_id,
                 principal_type="ServicePrincipal",
-                role_definition_id=role(NETWORK_CONTRIBUTOR),
+                role_definition_id=self._role(NETWORK_CONTRIBUTOR),
                 role_assignment_name=_assignment_name(name, "subnet"),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
         ]
-
-        if args.kms_key is not None:
-            vault_id: pulumi.Input[str] = args.kms_key[0]
-            key_uri: pulumi.Input[str] = args.kms_key[1]
-        else:
-            vault_properties: azure_keyvault.VaultPropertiesArgsDict = {
-                "tenant_id": client.tenant_id,
-                "sku": {"family": "A", "name": azure_keyvault.SkuName.STANDARD},
-                "enable_rbac_authorization": True,
-                "enable_soft_delete": True,
-                "soft_delete_retention_in_days": 90,
-                "enable_purge_protection": True,
-                "public_network_access": "Disabled",
-                "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
-            }
-            vault = azure_keyvault.Vault(
-                f"{name}-vault",
-                resource_group_name=group,
-                location=network.location,
-                vault_name=args.vault_name or physical_name(name, "kms", kind="key_vault"),
-                properties=vault_properties,
-                opts=data,
-            )
-            key = azure_key(
-                f"{name}-key",
-                parent=self,
-                resource_group_name=group,
-                vault_name=vault.name,
-                key_name="kubernetes-secrets",
-                protect=args.protect_data,
-                key_size=2048,
-                key_ops=["encrypt", "decrypt", "wrapKey", "unwrapKey"],
-                rotate=False,
-            )
-            vault_id = vault.id
-            key_uri = key.key_uri_with_version
-            grants += [
-                azure_authorization.RoleAssignment(
-                    f"{name}-vault-{label}",
-                    scope=vault.id,
-                    principal_id=identity.principal_id,
-                    principal_type="ServicePrincipal",
-                    role_definition_id=role(role_id),
-                    role_assignment_name=_assignment_name(name, "vault", label),
-                    opts=child,
-                )
-                # Crypto User to wrap the data keys; Contributor so AKS can add its private endpoint.
-                for label, role_id in (("crypto", KEY_VAULT_CRYPTO_USER), ("contributor", KEY_VAULT_CONTRIBUTOR))
-            ]
-
-        bootstrap: azure_containerservice.ManagedClusterBootstrapProfileArgsDict = {"artifact_source": "Cache"}
-        kubelet_profile: dict[str, azure_containerservice.UserAssignedIdentityArgsDict] | None = None
+        vault_id, key_uri = self._secrets_key(client.tenant_id, identity, grants)
         cluster_after: list[pulumi.Resource] = [*grants]
-        if args.registry_id is not None:
-            # Nodes pull from the registry while they bootstrap, so the kubelet identity (and its
-            # AcrPull) must exist before the cluster: bring it, and let the control plane assign it.
-            kubelet = azure_managedidentity.UserAssignedIdentity(
-                f"{name}-kubelet-identity",
-                resource_group_name=group,
-                location=network.location,
-                resource_name_=f"{cluster_name}-kubelet",
-                opts=child,
-            )
-            cluster_after += [
-                azure_authorization.RoleAssignment(
-                    f"{name}-kubelet-operator",
-                    scope=kubelet.id,
-                    principal_id=identity.principal_id,
-                    principal_type="ServicePrincipal",
-                    role_definition_id=role(MANAGED_IDENTITY_OPERATOR),
-                    role_assignment_name=_assignment_name(name, "kubelet-operator"),
-                    opts=child,
-                ),
-                azure_authorization.RoleAssignment(
-                    f"{name}-kubelet-acr-pull",
-                    scope=args.registry_id,
-                    principal_id=kubelet.principal_id,
-                    principal_type="ServicePrincipal",
-                    role_definition_id=role(ACR_PULL),
-                    role_assignment_name=_assignment_name(name, "kubelet-acr-pull"),
-                    opts=child,
-                ),
-                *args.registry_ready,
-            ]
-            kubelet_profile = {
-                "kubeletidentity": {
-                    "resource_id": kubelet.id,
-                    "client_id": kubelet.client_id,
-                    "object_id": kubelet.principal_id,
-                }
-            }
-            bootstrap["container_registry_id"] = args.registry_id
-
-        system = args.system_nodes
+        kubelet_profile = self._kubelet_identity(identity, cluster_after) if args.registry_id is not None else None
         private = args.api_access == "private"
-        access_profile: azure_containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
-            "enable_private_cluster": private,
-            "enable_private_cluster_public_fqdn": False,
-            "disable_run_command": True,
-        }
-        if not private:
-            access_profile["authorized_ip_ranges"] = list(args.api_authorized_cidrs)
-        cluster_identity: azure_containerservice.ManagedClusterIdentityArgsDict = {
-            "type": azure_containerservice.ResourceIdentityType.USER_ASSIGNED,
-            "user_assigned_identities": [identity.id],
-        }
-        network_profile: azure_containerservice.ContainerServiceNetworkProfileArgsDict = {
-            "network_plugin": "azure",
-            "network_plugin_mode": "overlay",
-            "network_dataplane": "cilium",
-            "network_policy": "cilium",
-            "outbound_type": "none",
-            "pod_cidr": POD_CIDR,
-            "service_cidr": SERVICE_CIDR,
-            "dns_service_ip": DNS_SERVICE_IP,
-        }
-        system_pool: azure_containerservice.ManagedClusterAgentPoolProfileArgsDict = {
-            "name": "system",
-            "mode": "System",
-            "vm_size": system.machine_type,
-            "os_type": "Linux",
-            "os_sku": "AzureLinux",
-            "os_disk_size_gb": system.disk_size_gb,
-            "os_disk_type": "Managed",
-            "count": system.min_nodes,
-            "min_count": system.min_nodes,
-            "max_count": system.max_nodes,
-            "enable_auto_scaling": True,
-            "enable_node_public_ip": False,
-            "vnet_subnet_id": node_subnet_id,
-            "node_labels": {"triplane.io/node-pool": "system"},
-        }
-        security_profile: azure_containerservice.ManagedClusterSecurityProfileArgsDict = {
-            "azure_key_vault_kms": {
-                "enabled": True,
-                "key_id": key_uri,
-                "key_vault_network_access": "Private",
-                "key_vault_resource_id": vault_id,
-            },
-            "workload_identity": {"enabled": True},
-            "image_cleaner": {"enabled": True, "interval_hours": 168},
-        }
-        cluster = azure_containerservice.ManagedCluster(
-            f"{name}-cluster",
-            resource_group_name=group,
-            location=network.location,
-            resource_name_=cluster_name,
-            dns_prefix=cluster_name,
-            kubernetes_version=args.version,
-            identity=cluster_identity,
-            # The uptime SLA (Standard tier) where data is protected, i.e. production.
-            sku={"name": "Base", "tier": "Standard" if args.protect_data else "Free"},
-            enable_rbac=True,
-            aad_profile={"managed": True, "enable_azure_rbac": True},
-            disable_local_accounts=True,
-            api_server_access_profile=access_profile,
-            network_profile=network_profile,
-            bootstrap_profile=bootstrap,
-            identity_profile=kubelet_profile,
-            agent_pool_profiles=[system_pool],
-            security_profile=security_profile,
-            oidc_issuer_profile={"enabled": True},
-            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
-        )
-
-        workspace = azure_operationalinsights.Workspace(
-            f"{name}-logs",
-            resource_group_name=group,
-            location=network.location,
-            workspace_name=f"{cluster_name}-logs",
-            sku={"name": "PerGB2018"},
-            retention_in_days=args.log_retention_days,
-            opts=data,
-        )
-        azure_monitor.DiagnosticSetting(
-            f"{name}-diagnostics",
-            name="control-plane-logs",
-            resource_uri=cluster.id,
-            workspace_id=workspace.id,
-            log_analytics_destination_type="Dedicated",
-            logs=[{"category": category, "enabled": True} for category in CONTROL_PLANE_LOGS],
-            metrics=[{"category": "AllMetrics", "enabled": True}],
-            opts=child,
-        )
-
-        deployer = args.deployer_principal if args.deployer_principal is not None else client.object_id
-        deployer_admin = azure_authorization.RoleAssignment(
-            f"{name}-deployer-admin",
-            scope=cluster.id,
-            principal_id=deployer,
-            role_definition_id=role(AKS_RBAC_CLUSTER_ADMIN),
-            # Named after the principal: another deployer is a new assignment, not an (impossible) update.
-            role_assignment_name=pulumi.Output.from_input(deployer).apply(
-                lambda principal: _assignment_name(name, "deployer", str(principal))
-            ),
-            description="Triplane deployer: creates the Kubernetes objects of this environment",
-            opts=child,
-        )
+        cluster = self._managed_cluster(identity, node_subnet_id, vault_id, key_uri, kubelet_profile, cluster_after)
+        workspace = self._logs(cluster)
+        deployer_admin = self._deployer(cluster, client.object_id)
         self.deployer_access = deployer_admin
         credentials = azure_containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=group,
@@ -381,6 +179,284 @@ class AksCluster(pulumi.ComponentResource):
             name=cluster.name, resource_group_name=group, version=args.version, node_subnet_id=node_subnet_id
         )
         self.register_outputs({"name": cluster.name, "workspace_id": workspace.id})
+
+    def _managed_cluster(
+        self,
+        identity: azure_managedidentity.UserAssignedIdentity,
+        node_subnet_id: pulumi.Input[str],
+        vault_id: pulumi.Input[str],
+        key_uri: pulumi.Input[str],
+        kubelet_profile: dict[str, azure_containerservice.UserAssignedIdentityArgsDict] | None,
+        cluster_after: list[pulumi.Resource],
+    ) -> azure_containerservice.ManagedCluster:
+        """The cluster: Entra ID with Azure RBAC and no local accounts, the private API server, the
+        overlay network, bootstrap from the cache, secrets under the key, the system pool."""
+        name, args, cluster_name = self._name, self._args, self._cluster_name
+        network = args.network
+        group = network.resource_group_name
+        return azure_containerservice.ManagedCluster(
+            f"{name}-cluster",
+            resource_group_name=group,
+            location=network.location,
+            resource_name_=cluster_name,
+            dns_prefix=cluster_name,
+            kubernetes_version=args.version,
+            identity={
+                "type": azure_containerservice.ResourceIdentityType.USER_ASSIGNED,
+                "user_assigned_identities": [identity.id],
+            },
+            # The uptime SLA (Standard tier) where data is protected, i.e. production.
+            sku={"name": "Base", "tier": "Standard" if args.protect_data else "Free"},
+            enable_rbac=True,
+            aad_profile={"managed": True, "enable_azure_rbac": True},
+            disable_local_accounts=True,
+            api_server_access_profile=self._access_profile(),
+            network_profile=NETWORK_PROFILE,
+            bootstrap_profile=self._bootstrap_profile(),
+            identity_profile=kubelet_profile,
+            agent_pool_profiles=[self._system_pool(node_subnet_id)],
+            security_profile=_security_profile(key_uri, vault_id),
+            oidc_issuer_profile={"enabled": True},
+            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_after),
+        )
+
+    def _role(self, role_id: str) -> pulumi.Output[str]:
+        """The subscription's definition of a built-in role."""
+        return self._subscription.apply(
+            lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+        )
+
+    def _node_subnet(self) -> pulumi.Input[str]:
+        """The nodes' own subnet in a network Triplane lays out, else the network's app subnet."""
+        name, network, cluster_name = self._name, self._args.network, self._cluster_name
+        if network.cidr is None:
+            return network.app_subnet_id
+        subnet = azure_network.Subnet(
+            f"{name}-nodes-subnet",
+            resource_group_name=network.resource_group_name,
+            virtual_network_name=network.vnet_name,
+            subnet_name=f"aks-{cluster_name}",
+            address_prefix=layout.block(network.cidr, layout.AZURE_AKS),
+            default_outbound_access=False,
+            # The app subnet's routes: where the network has an egress firewall, workloads with an
+            # allowlist entry (a weights download) get out through it, and nothing else does.
+            route_table=(
+                azure_network.RouteTableArgs(id=network.app_route_table_id)
+                if network.app_route_table_id is not None
+                else None
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=network.subnets.after()),
+        )
+        network.subnets.add(subnet)
+        return subnet.id
+
+    def _secrets_key(
+        self,
+        tenant_id: pulumi.Input[str],
+        identity: azure_managedidentity.UserAssignedIdentity,
+        grants: list[azure_authorization.RoleAssignment],
+    ) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+        """(vault ID, versioned key URI) of the key encrypting Kubernetes secrets: the given one, or a
+        new private vault and key the control plane may use (its grants added to `grants`)."""
+        name, args = self._name, self._args
+        if args.kms_key is not None:
+            return args.kms_key[0], args.kms_key[1]
+        part = SubComponent("triplane:selfmanaged:AksSecretsKey", f"{name}-secrets-key", self)
+        group = args.network.resource_group_name
+        vault_properties: azure_keyvault.VaultPropertiesArgsDict = {
+            "tenant_id": tenant_id,
+            "sku": {"family": "A", "name": azure_keyvault.SkuName.STANDARD},
+            "enable_rbac_authorization": True,
+            "enable_soft_delete": True,
+            "soft_delete_retention_in_days": 90,
+            "enable_purge_protection": True,
+            "public_network_access": "Disabled",
+            "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
+        }
+        vault = azure_keyvault.Vault(
+            f"{name}-vault",
+            resource_group_name=group,
+            location=args.network.location,
+            vault_name=args.vault_name or physical_name(name, "kms", kind="key_vault"),
+            properties=vault_properties,
+            opts=stateful_opts(part, args.protect_data),
+        )
+        key = azure_key(
+            f"{name}-key",
+            parent=part,
+            resource_group_name=group,
+            vault_name=vault.name,
+            key_name="kubernetes-secrets",
+            protect=args.protect_data,
+            key_size=2048,
+            key_ops=["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+            rotate=False,
+        )
+        grants += [
+            azure_authorization.RoleAssignment(
+                f"{name}-vault-{label}",
+                scope=vault.id,
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=self._role(role_id),
+                role_assignment_name=_assignment_name(name, "vault", label),
+                opts=pulumi.ResourceOptions(parent=part),
+            )
+            # Crypto User to wrap the data keys; Contributor so AKS can add its private endpoint.
+            for label, role_id in (("crypto", KEY_VAULT_CRYPTO_USER), ("contributor", KEY_VAULT_CONTRIBUTOR))
+        ]
+        part.register_outputs({})
+        return vault.id, key.key_uri_with_version
+
+    def _kubelet_identity(
+        self, identity: azure_managedidentity.UserAssignedIdentity, cluster_after: list[pulumi.Resource]
+    ) -> dict[str, azure_containerservice.UserAssignedIdentityArgsDict]:
+        """The kubelet identity pulling from the registry, with its grants (added to `cluster_after`).
+
+        Nodes pull from the registry while they bootstrap, so the kubelet identity (and its AcrPull)
+        must exist before the cluster: bring it, and let the control plane assign it.
+        """
+        name, args = self._name, self._args
+        assert args.registry_id is not None
+        part = SubComponent("triplane:selfmanaged:AksKubeletIdentity", f"{name}-kubelet", self)
+        kubelet = azure_managedidentity.UserAssignedIdentity(
+            f"{name}-kubelet-identity",
+            resource_group_name=args.network.resource_group_name,
+            location=args.network.location,
+            resource_name_=f"{self._cluster_name}-kubelet",
+            opts=pulumi.ResourceOptions(parent=part),
+        )
+        cluster_after += [
+            azure_authorization.RoleAssignment(
+                f"{name}-kubelet-operator",
+                scope=kubelet.id,
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=self._role(MANAGED_IDENTITY_OPERATOR),
+                role_assignment_name=_assignment_name(name, "kubelet-operator"),
+                opts=pulumi.ResourceOptions(parent=part),
+            ),
+            azure_authorization.RoleAssignment(
+                f"{name}-kubelet-acr-pull",
+                scope=args.registry_id,
+                principal_id=kubelet.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=self._role(ACR_PULL),
+                role_assignment_name=_assignment_name(name, "kubelet-acr-pull"),
+                opts=pulumi.ResourceOptions(parent=part),
+            ),
+            *args.registry_ready,
+        ]
+        part.register_outputs({})
+        return {
+            "kubeletidentity": {
+                "resource_id": kubelet.id,
+                "client_id": kubelet.client_id,
+                "object_id": kubelet.principal_id,
+            }
+        }
+
+    def _bootstrap_profile(self) -> azure_containerservice.ManagedClusterBootstrapProfileArgsDict:
+        """Nodes bootstrap from the artifact cache: the given registry's, else one AKS makes."""
+        bootstrap: azure_containerservice.ManagedClusterBootstrapProfileArgsDict = {"artifact_source": "Cache"}
+        if self._args.registry_id is not None:
+            bootstrap["container_registry_id"] = self._args.registry_id
+        return bootstrap
+
+    def _access_profile(self) -> azure_containerservice.ManagedClusterAPIServerAccessProfileArgsDict:
+        args = self._args
+        private = args.api_access == "private"
+        access_profile: azure_containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
+            "enable_private_cluster": private,
+            "enable_private_cluster_public_fqdn": False,
+            "disable_run_command": True,
+        }
+        if not private:
+            access_profile["authorized_ip_ranges"] = list(args.api_authorized_cidrs)
+        return access_profile
+
+    def _system_pool(
+        self, node_subnet_id: pulumi.Input[str]
+    ) -> azure_containerservice.ManagedClusterAgentPoolProfileArgsDict:
+        system = self._args.system_nodes
+        return {
+            "name": "system",
+            "mode": "System",
+            "vm_size": system.machine_type,
+            "os_type": "Linux",
+            "os_sku": "AzureLinux",
+            "os_disk_size_gb": system.disk_size_gb,
+            "os_disk_type": "Managed",
+            "count": system.min_nodes,
+            "min_count": system.min_nodes,
+            "max_count": system.max_nodes,
+            "enable_auto_scaling": True,
+            "enable_node_public_ip": False,
+            "vnet_subnet_id": node_subnet_id,
+            "node_labels": {"triplane.io/node-pool": "system"},
+        }
+
+    def _logs(self, cluster: azure_containerservice.ManagedCluster) -> azure_operationalinsights.Workspace:
+        """The workspace receiving every control-plane log category and the cluster's metrics."""
+        name, args = self._name, self._args
+        part = SubComponent("triplane:selfmanaged:AksLogs", f"{name}-logging", self)
+        workspace = azure_operationalinsights.Workspace(
+            f"{name}-logs",
+            resource_group_name=args.network.resource_group_name,
+            location=args.network.location,
+            workspace_name=f"{self._cluster_name}-logs",
+            sku={"name": "PerGB2018"},
+            retention_in_days=args.log_retention_days,
+            opts=stateful_opts(part, args.protect_data),
+        )
+        azure_monitor.DiagnosticSetting(
+            f"{name}-diagnostics",
+            name="control-plane-logs",
+            resource_uri=cluster.id,
+            workspace_id=workspace.id,
+            log_analytics_destination_type="Dedicated",
+            logs=[{"category": category, "enabled": True} for category in CONTROL_PLANE_LOGS],
+            metrics=[{"category": "AllMetrics", "enabled": True}],
+            opts=pulumi.ResourceOptions(parent=part),
+        )
+        part.register_outputs({})
+        return workspace
+
+    def _deployer(
+        self, cluster: azure_containerservice.ManagedCluster, caller: pulumi.Output[str]
+    ) -> azure_authorization.RoleAssignment:
+        """The deployer's (the caller's by default) RBAC Cluster Admin role on the cluster."""
+        name = self._name
+        deployer = self._args.deployer_principal if self._args.deployer_principal is not None else caller
+        return azure_authorization.RoleAssignment(
+            f"{name}-deployer-admin",
+            scope=cluster.id,
+            principal_id=deployer,
+            role_definition_id=self._role(AKS_RBAC_CLUSTER_ADMIN),
+            # Named after the principal: another deployer is a new assignment, not an (impossible) update.
+            role_assignment_name=pulumi.Output.from_input(deployer).apply(
+                lambda principal: _assignment_name(name, "deployer", str(principal))
+            ),
+            description="Triplane deployer: creates the Kubernetes objects of this environment",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _security_profile(
+    key_uri: pulumi.Input[str], vault_id: pulumi.Input[str]
+) -> azure_containerservice.ManagedClusterSecurityProfileArgsDict:
+    """Secrets encrypted with the key through the vault's private endpoint; workload identity; image cleaner."""
+    return {
+        "azure_key_vault_kms": {
+            "enabled": True,
+            "key_id": key_uri,
+            "key_vault_network_access": "Private",
+            "key_vault_resource_id": vault_id,
+        },
+        "workload_identity": {"enabled": True},
+        "image_cleaner": {"enabled": True, "interval_hours": 168},
+    }
 
 
 def kubeconfig(kubeconfigs: Any, cluster_name: str, host: str | None) -> str:

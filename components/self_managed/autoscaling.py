@@ -7,7 +7,8 @@ trigger holds replicas during declared active hours, which is what starts a serv
 (a queue metric cannot: with no pods there is no queue). KEDA creates and drives the HPA itself.
 
 Creates: a `metrics` Service and a ServiceMonitor (labelled for Triplane's Prometheus) for a
-scraped server; a ScaledObject (keda.sh/v1alpha1) for an autoscaled one.
+scraped server; a ScaledObject (keda.sh/v1alpha1) for an autoscaled one; `ModelAutoscaling` holds
+them for one model server.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from pulumi_kubernetes import apiextensions as k8s_apiextensions
 from pulumi_kubernetes import core as k8s_core
 
 from components.self_managed.addons import PROMETHEUS_URL, SCRAPE_LABELS
+from components.self_managed.engines import Engine
+from components.self_managed.server_names import ServerNames
+from components.subcomponent import SubComponent
 
 SCALE_UP_PERIOD_SECONDS = 120
 """One pod at a time: a new pod takes minutes to load the model, more would only queue for GPUs."""
@@ -168,3 +172,50 @@ def scrape_metrics(
         },
         opts=monitor_opts,
     )
+
+
+class ModelAutoscaling(SubComponent):
+    """The scrape of one model server's metrics and, when it autoscales, its ScaledObject.
+
+    `crd_releases` maps an API group to the Helm release installing its CRD (absent where the
+    cluster has it): each custom resource waits for its own.
+    """
+
+    def __init__(
+        self,
+        server: ServerNames,
+        parent: pulumi.Resource,
+        *,
+        engine: Engine,
+        scaling: QueueScaling | None,
+        namespace: pulumi.Resource,
+        deployment: pulumi.Resource,
+        crd_releases: Mapping[str, pulumi.Resource],
+    ) -> None:
+        super().__init__("triplane:selfmanaged:ModelAutoscaling", f"{server.name}-autoscaling", parent)
+
+        def crd_opts(group: str, after: pulumi.Resource) -> pulumi.ResourceOptions:
+            release = crd_releases.get(group)
+            return pulumi.ResourceOptions(parent=self, depends_on=[after] + ([release] if release is not None else []))
+
+        scrape_metrics(
+            server.name,
+            server.app,
+            server.namespace,
+            server.selector,
+            server.labels,
+            engine.metrics_port,
+            service_opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            monitor_opts=crd_opts("monitoring.coreos.com", namespace),
+        )
+        if scaling is not None:
+            scale_on_queue(
+                server.name,
+                server.app,
+                server.namespace,
+                server.labels,
+                engine.queue_metric,
+                scaling,
+                opts=crd_opts("keda.sh", deployment),
+            )
+        self.register_outputs({})

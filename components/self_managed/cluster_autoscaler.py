@@ -127,42 +127,6 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             subjects=subject,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
         )
-        discovery = pulumi.Output.concat(
-            "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/",
-            args.cluster_name,
-        )
-        container: Any = {
-            "name": "cluster-autoscaler",
-            "image": args.image,
-            "image_pull_policy": "IfNotPresent",
-            "command": ["./cluster-autoscaler"],
-            "args": [
-                "--cloud-provider=aws",
-                discovery,
-                "--balance-similar-node-groups",
-                "--expander=least-waste",
-                "--skip-nodes-with-local-storage=false",
-                "--skip-nodes-with-system-pods=false",
-                # A GPU node that just joined needs minutes before its GPUs are advertised.
-                "--max-node-provision-time=20m",
-                "--scale-down-unneeded-time=15m",
-            ],
-            "env": [{"name": "AWS_REGION", "value": args.region}],
-            "ports": [{"name": "metrics", "container_port": 8085, "protocol": "TCP"}],
-            "resources": {
-                "requests": {"cpu": "100m", "memory": "600Mi"},
-                "limits": {"cpu": "500m", "memory": "600Mi"},
-            },
-            "security_context": {
-                "allow_privilege_escalation": False,
-                "privileged": False,
-                "read_only_root_filesystem": True,
-                "run_as_non_root": True,
-                "run_as_user": 65534,
-                "capabilities": {"drop": ["ALL"]},
-            },
-            "liveness_probe": {"http_get": {"path": "/health-check", "port": "metrics"}, "period_seconds": 30},
-        }
         deployment = k8s_apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(),
@@ -181,7 +145,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                             "fs_group": 65534,
                             "seccomp_profile": {"type": "RuntimeDefault"},
                         },
-                        "containers": [container],
+                        "containers": [_container(args)],
                     },
                 },
             },
@@ -189,3 +153,44 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         )
         self.deployment_name = deployment.metadata.apply(lambda m: m.name if m and m.name else SERVICE_ACCOUNT)
         self.register_outputs({"deployment_name": self.deployment_name})
+
+
+def _container(args: ClusterAutoscalerArgs) -> Any:
+    """The autoscaler: discovers this cluster's tagged groups, balances similar ones, waits for GPU
+    nodes; non-root, read-only, no capabilities."""
+    discovery = pulumi.Output.concat(
+        "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/",
+        args.cluster_name,
+    )
+    return {
+        "name": "cluster-autoscaler",
+        "image": args.image,
+        "image_pull_policy": "IfNotPresent",
+        "command": ["./cluster-autoscaler"],
+        "args": [
+            "--cloud-provider=aws",
+            discovery,
+            "--balance-similar-node-groups",
+            "--expander=least-waste",
+            "--skip-nodes-with-local-storage=false",
+            "--skip-nodes-with-system-pods=false",
+            # A GPU node that just joined needs minutes before its GPUs are advertised.
+            "--max-node-provision-time=20m",
+            "--scale-down-unneeded-time=15m",
+        ],
+        "env": [{"name": "AWS_REGION", "value": args.region}],
+        "ports": [{"name": "metrics", "container_port": 8085, "protocol": "TCP"}],
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "600Mi"},
+            "limits": {"cpu": "500m", "memory": "600Mi"},
+        },
+        "security_context": {
+            "allow_privilege_escalation": False,
+            "privileged": False,
+            "read_only_root_filesystem": True,
+            "run_as_non_root": True,
+            "run_as_user": 65534,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "liveness_probe": {"http_get": {"path": "/health-check", "port": "metrics"}, "period_seconds": 30},
+    }

@@ -41,23 +41,6 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         super().__init__("triplane:selfmanaged:NvidiaDevicePlugin", name, None, opts)
         selector = {"app.kubernetes.io/name": "nvidia-device-plugin"}
         labels: dict[str, str] = {**args.tags, **selector}
-        if args.node_selector:
-            terms = [{"key": k, "operator": "In", "values": [v]} for k, v in sorted(args.node_selector.items())]
-        elif args.node_label:
-            terms = [{"key": args.node_label, "operator": "Exists"}]
-        else:
-            terms = []
-        affinity: Any = (
-            {
-                "node_affinity": {
-                    "required_during_scheduling_ignored_during_execution": {
-                        "node_selector_terms": [{"match_expressions": terms}]
-                    }
-                }
-            }
-            if terms
-            else {}
-        )
         daemonset = k8s_apps.v1.DaemonSet(
             f"{name}-daemonset",
             metadata={"name": "nvidia-device-plugin", "namespace": "kube-system", "labels": labels},
@@ -70,36 +53,10 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                         "priority_class_name": "system-node-critical",
                         "automount_service_account_token": False,
                         "enable_service_links": False,
-                        "affinity": affinity,
+                        "affinity": _affinity(args),
                         "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
                         "security_context": {"seccomp_profile": {"type": "RuntimeDefault"}},
-                        "containers": [
-                            {
-                                "name": "nvidia-device-plugin",
-                                "image": args.image,
-                                "image_pull_policy": "IfNotPresent",
-                                "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
-                                # The plugin registers through the kubelet's socket directory, which
-                                # only root may write: it runs as root, but with no capabilities.
-                                "security_context": {
-                                    "allow_privilege_escalation": False,
-                                    "privileged": False,
-                                    "read_only_root_filesystem": True,
-                                    "capabilities": {"drop": ["ALL"]},
-                                    "seccomp_profile": {"type": "RuntimeDefault"},
-                                },
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "64Mi"},
-                                    "limits": {"cpu": "200m", "memory": "256Mi"},
-                                },
-                                "volume_mounts": [
-                                    {
-                                        "name": "device-plugins",
-                                        "mount_path": "/var/lib/kubelet/device-plugins",
-                                    }
-                                ],
-                            }
-                        ],
+                        "containers": [_container(args)],
                         "volumes": [
                             {
                                 "name": "device-plugins",
@@ -113,3 +70,52 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         )
         self.daemonset_name = daemonset.metadata.apply(lambda m: m.name if m and m.name else "nvidia-device-plugin")
         self.register_outputs({"daemonset_name": self.daemonset_name})
+
+
+def _affinity(args: NvidiaDevicePluginArgs) -> Any:
+    """GPU nodes only: those matching the node selector, else those carrying the GPU label."""
+    if args.node_selector:
+        terms = [{"key": k, "operator": "In", "values": [v]} for k, v in sorted(args.node_selector.items())]
+    elif args.node_label:
+        terms = [{"key": args.node_label, "operator": "Exists"}]
+    else:
+        terms = []
+    return (
+        {
+            "node_affinity": {
+                "required_during_scheduling_ignored_during_execution": {
+                    "node_selector_terms": [{"match_expressions": terms}]
+                }
+            }
+        }
+        if terms
+        else {}
+    )
+
+
+def _container(args: NvidiaDevicePluginArgs) -> Any:
+    """The plugin registers through the kubelet's socket directory, which only root may write: it runs
+    as root, but with no capabilities, no escalation and a read-only root filesystem."""
+    return {
+        "name": "nvidia-device-plugin",
+        "image": args.image,
+        "image_pull_policy": "IfNotPresent",
+        "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
+        "security_context": {
+            "allow_privilege_escalation": False,
+            "privileged": False,
+            "read_only_root_filesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccomp_profile": {"type": "RuntimeDefault"},
+        },
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"cpu": "200m", "memory": "256Mi"},
+        },
+        "volume_mounts": [
+            {
+                "name": "device-plugins",
+                "mount_path": "/var/lib/kubelet/device-plugins",
+            }
+        ],
+    }

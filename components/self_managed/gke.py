@@ -14,6 +14,9 @@ checks every request, no network path needed), and Kubernetes Engine Admin on th
 kubeconfig waits for. GKE authorizes the Kubernetes API with project IAM first; creating the cluster
 needs only Kubernetes Engine Cluster Admin, which carries no Kubernetes object permissions, and
 Kubernetes Engine Admin is the narrowest predefined role that may create cluster roles and CRDs.
+
+The key ring, key, service agents and their grants are a part (`GkeSecretsKey`; `SubComponent`):
+their resources keep the URNs they had as the cluster component's own.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from components.network import layout
 from components.network.refs import GcpNetworkRef
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.refs import GkeClusterRef
+from components.subcomponent import SubComponent
 from components.tagging import gcp_labels, tagged
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
@@ -123,139 +127,16 @@ class GkeCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triplane:selfmanaged:GkeCluster", name, None, tagged(opts, args.tags))
-        child = pulumi.ResourceOptions(parent=self)
         network = args.network
         project, region = network.project, network.region
         cluster_name = physical_name(name, kind="gke")
         labels = gcp_labels(args.tags)
 
-        if args.kms_key is not None:
-            key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
-        else:
-            key = gcp_key(
-                name,
-                parent=self,
-                project=project,
-                location=region,
-                ring_name=cluster_name,
-                key_name=f"{cluster_name}-secrets",
-                protect=args.protect_data,
-            )
-            key_id = key.id
-        # The GKE and Compute Engine service agents exist only once created: create them, then grant.
-        grants: list[pulumi.Resource] = []
-        for agent, api in (("gke", "container.googleapis.com"), ("compute", "compute.googleapis.com")):
-            identity = gcp_projects.ServiceIdentity(f"{name}-{agent}-agent", project=project, service=api, opts=child)
-            grants.append(
-                gcp_kms.CryptoKeyIAMMember(
-                    f"{name}-key-{agent}",
-                    crypto_key_id=key_id,
-                    role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-                    member=identity.member,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[identity]),
-                )
-            )
-
-        node_account = gcp_serviceaccount.Account(
-            f"{name}-nodes-sa",
-            account_id=physical_name(name, "nodes", kind="gcp_service_account"),
-            display_name=f"GKE nodes of {cluster_name}",
-            project=project,
-            opts=child,
-        )
-        roles = [
-            gcp_projects.IAMMember(
-                f"{name}-nodes-{role.split('/')[-1].lower()}",
-                project=project,
-                role=role,
-                member=node_account.member,
-                opts=child,
-            )
-            for role in NODE_ROLES
-        ]
-
-        private_cidrs = list(network.application_cidrs)
-        if network.cidr is not None:
-            private_cidrs = [network.cidr, *[c for c in private_cidrs if c != network.cidr]]
-        authorized: list[gcp_container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
-            {"cidr_block": cidr, "display_name": "environment network"} for cidr in private_cidrs
-        ]
-        authorized += [{"cidr_block": cidr, "display_name": "deploy runner"} for cidr in args.deployer_cidrs]
-        authorized += [{"cidr_block": cidr, "display_name": "authorized network"} for cidr in args.api_authorized_cidrs]
+        key_id, grants = self._secrets_key(name, args, cluster_name)
+        node_account, roles = self._node_account(name, args, cluster_name)
         dns_endpoint = args.api_access == "dns-endpoint"
-        if network.pods_range_name and network.services_range_name:
-            ip_policy: gcp_container.ClusterIpAllocationPolicyArgsDict = {
-                "cluster_secondary_range_name": network.pods_range_name,
-                "services_secondary_range_name": network.services_range_name,
-            }
-        elif network.cidr is not None:
-            ip_policy = {
-                "cluster_ipv4_cidr_block": layout.block(network.cidr, layout.GCP_PODS, size=4),
-                "services_ipv4_cidr_block": layout.block(network.cidr, layout.GCP_SERVICES),
-            }
-        else:
-            ip_policy = {}  # an existing subnetwork: GKE picks free ranges itself
-        # The default pool is removed once the cluster exists; until then it runs as the node account.
-        default_pool: gcp_container.ClusterNodeConfigArgsDict = {
-            "service_account": node_account.email,
-            "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
-            "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
-            "workload_metadata_config": {"mode": "GKE_METADATA"},
-        }
-        cluster = gcp_container.Cluster(
-            f"{name}-cluster",
-            name=cluster_name,
-            project=project,
-            location=region,
-            network=network.network_id,
-            subnetwork=network.subnetwork_id,
-            min_master_version=args.version,
-            release_channel={"channel": "REGULAR"},
-            remove_default_node_pool=True,
-            initial_node_count=1,
-            node_config=default_pool,
-            private_cluster_config={
-                "enable_private_nodes": True,
-                "enable_private_endpoint": args.api_access != "authorized-networks",
-                "master_global_access_config": {"enabled": False},
-            },
-            master_authorized_networks_config={
-                "cidr_blocks": authorized,
-                "gcp_public_cidrs_access_enabled": False,
-                "private_endpoint_enforcement_enabled": True,
-            },
-            # The DNS-based endpoint takes traffic from anywhere, but only requests IAM allows.
-            control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": dns_endpoint}},
-            ip_allocation_policy=ip_policy,
-            datapath_provider="ADVANCED_DATAPATH",
-            database_encryption={"state": "ENCRYPTED", "key_name": key_id},
-            logging_config={"enable_components": CONTROL_PLANE_LOGS},
-            workload_identity_config={"workload_pool": f"{project}.svc.id.goog"},
-            enable_shielded_nodes=True,
-            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
-            addons_config={
-                "gce_persistent_disk_csi_driver_config": {"enabled": True},
-                "gcp_filestore_csi_driver_config": {"enabled": args.shared_cache},
-            },
-            deletion_protection=args.protect_data,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, *roles]),
-        )
-        system = args.system_nodes
-        system_config = _node_config(node_account.email, system.disk_size_gb, system.machine_type, key_id, labels)
-        system_config["labels"] = {"triplane.io/node-pool": "system"}
-        gcp_container.NodePool(
-            f"{name}-system",
-            name="system",
-            project=project,
-            location=region,
-            cluster=cluster.name,
-            initial_node_count=system.min_nodes,
-            autoscaling={"total_min_node_count": system.min_nodes, "total_max_node_count": system.max_nodes},
-            management={"auto_repair": True, "auto_upgrade": True},
-            network_config={"enable_private_nodes": True},
-            node_config=system_config,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
-        )
+        cluster = self._cluster(name, args, cluster_name, node_account, key_id, [*grants, *roles])
+        self._system_pool(name, args, cluster, node_account.email, key_id, labels)
 
         self.kms_key_id = key_id
         self.ref = GkeClusterRef(
@@ -280,6 +161,155 @@ class GkeCluster(pulumi.ComponentResource):
         )
         self.register_outputs({"name": cluster.name, "kms_key_id": key_id})
 
+    def _cluster(
+        self,
+        name: str,
+        args: GkeClusterArgs,
+        cluster_name: str,
+        node_account: gcp_serviceaccount.Account,
+        key_id: pulumi.Output[str],
+        after: list[pulumi.Resource],
+    ) -> gcp_container.Cluster:
+        """The cluster: private nodes and endpoint, authorized networks enforced, Dataplane V2, Workload
+        Identity, secrets under the key, control-plane logs; the default pool removed."""
+        network = args.network
+        project, region = network.project, network.region
+        dns_endpoint = args.api_access == "dns-endpoint"
+        # The default pool is removed once the cluster exists; until then it runs as the node account.
+        default_pool: gcp_container.ClusterNodeConfigArgsDict = {
+            "service_account": node_account.email,
+            "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+            "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+            "workload_metadata_config": {"mode": "GKE_METADATA"},
+        }
+        return gcp_container.Cluster(
+            f"{name}-cluster",
+            name=cluster_name,
+            project=project,
+            location=region,
+            network=network.network_id,
+            subnetwork=network.subnetwork_id,
+            min_master_version=args.version,
+            release_channel={"channel": "REGULAR"},
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            node_config=default_pool,
+            private_cluster_config={
+                "enable_private_nodes": True,
+                "enable_private_endpoint": args.api_access != "authorized-networks",
+                "master_global_access_config": {"enabled": False},
+            },
+            master_authorized_networks_config={
+                "cidr_blocks": _authorized_networks(args),
+                "gcp_public_cidrs_access_enabled": False,
+                "private_endpoint_enforcement_enabled": True,
+            },
+            # The DNS-based endpoint takes traffic from anywhere, but only requests IAM allows.
+            control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": dns_endpoint}},
+            ip_allocation_policy=_ip_policy(network),
+            datapath_provider="ADVANCED_DATAPATH",
+            database_encryption={"state": "ENCRYPTED", "key_name": key_id},
+            logging_config={"enable_components": CONTROL_PLANE_LOGS},
+            workload_identity_config={"workload_pool": f"{project}.svc.id.goog"},
+            enable_shielded_nodes=True,
+            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
+            addons_config={
+                "gce_persistent_disk_csi_driver_config": {"enabled": True},
+                "gcp_filestore_csi_driver_config": {"enabled": args.shared_cache},
+            },
+            deletion_protection=args.protect_data,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+
+    def _secrets_key(
+        self, name: str, args: GkeClusterArgs, cluster_name: str
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+        """The key encrypting Kubernetes secrets (the given one, or a new one) and the grants that let
+        the GKE and Compute Engine service agents use it."""
+        project, region = args.network.project, args.network.region
+        part = SubComponent("triplane:selfmanaged:GkeSecretsKey", f"{name}-secrets-key", self)
+        if args.kms_key is not None:
+            key_id: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key)
+        else:
+            key = gcp_key(
+                name,
+                parent=part,
+                project=project,
+                location=region,
+                ring_name=cluster_name,
+                key_name=f"{cluster_name}-secrets",
+                protect=args.protect_data,
+            )
+            key_id = key.id
+        # The GKE and Compute Engine service agents exist only once created: create them, then grant.
+        grants: list[pulumi.Resource] = []
+        for agent, api in (("gke", "container.googleapis.com"), ("compute", "compute.googleapis.com")):
+            identity = gcp_projects.ServiceIdentity(
+                f"{name}-{agent}-agent", project=project, service=api, opts=pulumi.ResourceOptions(parent=part)
+            )
+            grants.append(
+                gcp_kms.CryptoKeyIAMMember(
+                    f"{name}-key-{agent}",
+                    crypto_key_id=key_id,
+                    role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                    member=identity.member,
+                    opts=pulumi.ResourceOptions(parent=part, depends_on=[identity]),
+                )
+            )
+        part.register_outputs({})
+        return key_id, grants
+
+    def _node_account(
+        self, name: str, args: GkeClusterArgs, cluster_name: str
+    ) -> tuple[gcp_serviceaccount.Account, list[pulumi.Resource]]:
+        """The service account every node runs as, and its project roles."""
+        project = args.network.project
+        node_account = gcp_serviceaccount.Account(
+            f"{name}-nodes-sa",
+            account_id=physical_name(name, "nodes", kind="gcp_service_account"),
+            display_name=f"GKE nodes of {cluster_name}",
+            project=project,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        roles: list[pulumi.Resource] = [
+            gcp_projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[-1].lower()}",
+                project=project,
+                role=role,
+                member=node_account.member,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for role in NODE_ROLES
+        ]
+        return node_account, roles
+
+    def _system_pool(
+        self,
+        name: str,
+        args: GkeClusterArgs,
+        cluster: gcp_container.Cluster,
+        node_account: pulumi.Output[str],
+        key_id: pulumi.Output[str],
+        labels: dict[str, str],
+    ) -> gcp_container.NodePool:
+        """The small system node pool (shielded, workload metadata only, boot disks under the key)."""
+        system = args.system_nodes
+        system_config = _node_config(node_account, system.disk_size_gb, system.machine_type, key_id, labels)
+        system_config["labels"] = {"triplane.io/node-pool": "system"}
+        return gcp_container.NodePool(
+            f"{name}-system",
+            name="system",
+            project=args.network.project,
+            location=args.network.region,
+            cluster=cluster.name,
+            initial_node_count=system.min_nodes,
+            autoscaling={"total_min_node_count": system.min_nodes, "total_max_node_count": system.max_nodes},
+            management={"auto_repair": True, "auto_upgrade": True},
+            network_config={"enable_private_nodes": True},
+            node_config=system_config,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+        )
+
     def _deployer(self, name: str, args: GkeClusterArgs) -> gcp_projects.IAMMember:
         """Kubernetes Engine Admin for the deployer, granted alongside the cluster so it has propagated by the
         time the Kubernetes provider first calls."""
@@ -295,6 +325,39 @@ class GkeCluster(pulumi.ComponentResource):
             member=member,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _authorized_networks(
+    args: GkeClusterArgs,
+) -> list[gcp_container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict]:
+    """Who may reach the control plane: the environment's network first, then deploy runners and
+    the authorized networks."""
+    network = args.network
+    private_cidrs = list(network.application_cidrs)
+    if network.cidr is not None:
+        private_cidrs = [network.cidr, *[c for c in private_cidrs if c != network.cidr]]
+    authorized: list[gcp_container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
+        {"cidr_block": cidr, "display_name": "environment network"} for cidr in private_cidrs
+    ]
+    authorized += [{"cidr_block": cidr, "display_name": "deploy runner"} for cidr in args.deployer_cidrs]
+    authorized += [{"cidr_block": cidr, "display_name": "authorized network"} for cidr in args.api_authorized_cidrs]
+    return authorized
+
+
+def _ip_policy(network: GcpNetworkRef) -> gcp_container.ClusterIpAllocationPolicyArgsDict:
+    """Pod and service ranges: the subnetwork's named secondary ranges, blocks of the network's CIDR,
+    or (an existing subnetwork) free ranges GKE picks itself."""
+    if network.pods_range_name and network.services_range_name:
+        return {
+            "cluster_secondary_range_name": network.pods_range_name,
+            "services_secondary_range_name": network.services_range_name,
+        }
+    if network.cidr is not None:
+        return {
+            "cluster_ipv4_cidr_block": layout.block(network.cidr, layout.GCP_PODS, size=4),
+            "services_ipv4_cidr_block": layout.block(network.cidr, layout.GCP_SERVICES),
+        }
+    return {}
 
 
 def _cluster_kubeconfig(name: str, endpoint: str | None, master_auth: Any, endpoints: Any, dns: bool) -> str:

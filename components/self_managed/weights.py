@@ -141,6 +141,50 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     selector = download_selector(args.app)
     labels: dict[str, str] = {**args.labels, **selector, "app.kubernetes.io/component": DOWNLOAD_COMPONENT}
     download = args.download
+    pod_spec = _download_pod_spec(args)
+    egress, path = _download_egress(download)
+    k8s_networking.v1.NetworkPolicy(
+        f"{name}-weights-egress",
+        metadata={
+            "name": f"{args.app}-weights-egress",
+            "namespace": args.namespace,
+            "labels": labels,
+            # What the policy pack checks for restricted data: where the allowed egress leads.
+            "annotations": {EGRESS_PATH_ANNOTATION: path, EGRESS_HOSTS_ANNOTATION: ",".join(HUB_HOSTS)},
+        },
+        spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
+        opts=opts,
+    )
+    # Node scale-up (a GPU pool at zero) comes on top of the download itself.
+    wait = download.timeout_seconds + 900
+    return k8s_batch.v1.Job(
+        f"{name}-weights",
+        metadata={
+            "name": f"{args.app}-weights",
+            "namespace": args.namespace,
+            "labels": labels,
+            "annotations": {
+                "pulumi.com/timeoutSeconds": str(wait),
+                # What the policy pack checks against the network's egress allowlist.
+                EGRESS_HOSTS_ANNOTATION: ",".join(HUB_HOSTS),
+                EGRESS_PATH_ANNOTATION: "firewall" if download.after else "declared",
+            },
+        },
+        spec={
+            "backoff_limit": 4,
+            "active_deadline_seconds": wait,
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+        # A Job's pod template cannot change in place: a new revision replaces it under the same name.
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(delete_before_replace=True, depends_on=list(download.after))
+        ),
+    )
+
+
+def _download_env(args: DownloadJobArgs) -> list[Any]:
+    """The engine's base environment, the hub timeout, the token's file, and the proxy if there is one."""
+    download = args.download
     env = [
         *base_env(args.engine),
         {"name": "HF_HUB_DOWNLOAD_TIMEOUT", "value": "60"},
@@ -155,6 +199,12 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
             env.append({"name": variable, "value": download.https_proxy})
         for variable in ("NO_PROXY", "no_proxy"):
             env.append({"name": variable, "value": ".svc,.cluster.local,localhost,127.0.0.1"})
+    return env
+
+
+def _download_pod_spec(args: DownloadJobArgs) -> Any:
+    """The download's pod: the engine's image and user, the cache claim and, if given, the token as a file."""
+    env = _download_env(args)
     container: Any = {
         "name": "download",
         "image": args.image,
@@ -200,7 +250,11 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
     }
     if args.node_selector:
         pod_spec["node_selector"] = dict(args.node_selector)
+    return pod_spec
 
+
+def _download_egress(download: WeightsDownload) -> tuple[list[Any], str]:
+    """The Job's egress rules and the path they lead out by (`proxy`, `firewall` or `declared`)."""
     egress: list[Any] = [dns_egress_rule()]
     if download.proxy_cidr is not None:
         proxy = {"ip_block": {"cidr": download.proxy_cidr}}
@@ -211,43 +265,7 @@ def download_job(name: str, args: DownloadJobArgs, opts: pulumi.ResourceOptions)
         # firewall narrows it to the hub's names.
         egress.append(public_https_egress_rule())
         path = "firewall" if download.after else "declared"
-    k8s_networking.v1.NetworkPolicy(
-        f"{name}-weights-egress",
-        metadata={
-            "name": f"{args.app}-weights-egress",
-            "namespace": args.namespace,
-            "labels": labels,
-            # What the policy pack checks for restricted data: where the allowed egress leads.
-            "annotations": {EGRESS_PATH_ANNOTATION: path, EGRESS_HOSTS_ANNOTATION: ",".join(HUB_HOSTS)},
-        },
-        spec={"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress},
-        opts=opts,
-    )
-    # Node scale-up (a GPU pool at zero) comes on top of the download itself.
-    wait = download.timeout_seconds + 900
-    return k8s_batch.v1.Job(
-        f"{name}-weights",
-        metadata={
-            "name": f"{args.app}-weights",
-            "namespace": args.namespace,
-            "labels": labels,
-            "annotations": {
-                "pulumi.com/timeoutSeconds": str(wait),
-                # What the policy pack checks against the network's egress allowlist.
-                EGRESS_HOSTS_ANNOTATION: ",".join(HUB_HOSTS),
-                EGRESS_PATH_ANNOTATION: "firewall" if download.after else "declared",
-            },
-        },
-        spec={
-            "backoff_limit": 4,
-            "active_deadline_seconds": wait,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
-        },
-        # A Job's pod template cannot change in place: a new revision replaces it under the same name.
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(delete_before_replace=True, depends_on=list(download.after))
-        ),
-    )
+    return egress, path
 
 
 def public_https_egress_rule() -> dict[str, Any]:

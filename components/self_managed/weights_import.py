@@ -150,6 +150,47 @@ def import_job(
         automount_service_account_token=False,
         opts=opts,
     )
+    # Fragments typed Any, as elsewhere: mypy's inference over the SDK's nested typed dicts is slow.
+    policy_meta: Any = {
+        "name": f"{args.app}-weights-import-egress",
+        "namespace": args.namespace,
+        "labels": labels,
+        # What the policy pack checks for restricted data: where the allowed egress leads.
+        "annotations": {
+            EGRESS_PATH_ANNOTATION: weights.public_path,
+            **({EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts)} if weights.egress_hosts else {}),
+        },
+    }
+    policy_spec: Any = {
+        "pod_selector": {"match_labels": selector},
+        "policy_types": ["Egress"],
+        "egress": _import_egress(weights),
+    }
+    k8s_networking.v1.NetworkPolicy(f"{name}-weights-import-egress", metadata=policy_meta, spec=policy_spec, opts=opts)
+    pod_spec = _import_pod_spec(args, account_name)
+    # Node scale-up (a GPU pool at zero) comes on top of the copy itself.
+    wait = weights.timeout_seconds + 900
+    job_meta = _import_job_meta(args, labels, wait)
+    job_spec: Any = {
+        "backoff_limit": 4,
+        "active_deadline_seconds": wait,
+        "template": {"metadata": {"labels": {**labels, **weights.pod_labels}}, "spec": pod_spec},
+    }
+    return k8s_batch.v1.Job(
+        f"{name}-weights-import",
+        metadata=job_meta,
+        spec=job_spec,
+        # A Job's pod template cannot change in place: a new revision replaces it under the same name.
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(delete_before_replace=True, depends_on=[account, *weights.after]),
+        ),
+    )
+
+
+def _import_egress(weights: WeightsImport) -> list[dict[str, Any]]:
+    """Where the import Job may connect: DNS, the credential endpoints, the storage's private path and,
+    unless that path is private only, HTTPS to public addresses."""
     egress: list[dict[str, Any]] = [dns_egress_rule()]
     for cidr, port in weights.credential_endpoints:
         egress.append({"to": [{"ip_block": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]})
@@ -164,19 +205,12 @@ def import_job(
         # NetworkPolicy cannot name the S3 gateway's prefix list or a host: HTTPS to public addresses, where
         # the network routes only to the storage service's private path (and its egress firewall's allowlist).
         egress.append(public_https_egress_rule())
-    # Fragments typed Any, as elsewhere: mypy's inference over the SDK's nested typed dicts is slow.
-    policy_meta: Any = {
-        "name": f"{args.app}-weights-import-egress",
-        "namespace": args.namespace,
-        "labels": labels,
-        # What the policy pack checks for restricted data: where the allowed egress leads.
-        "annotations": {
-            EGRESS_PATH_ANNOTATION: weights.public_path,
-            **({EGRESS_HOSTS_ANNOTATION: ",".join(weights.egress_hosts)} if weights.egress_hosts else {}),
-        },
-    }
-    policy_spec: Any = {"pod_selector": {"match_labels": selector}, "policy_types": ["Egress"], "egress": egress}
-    k8s_networking.v1.NetworkPolicy(f"{name}-weights-import-egress", metadata=policy_meta, spec=policy_spec, opts=opts)
+    return egress
+
+
+def _import_pod_spec(args: ImportJobArgs, account_name: str) -> Any:
+    """The copy's pod: non-root, read-only root filesystem, the cache claim mounted, on the GPU nodes."""
+    weights = args.weights
     container: Any = {
         "name": "import",
         "image": weights.image,
@@ -210,8 +244,12 @@ def import_job(
     }
     if args.node_selector:
         pod_spec["node_selector"] = dict(args.node_selector)
-    # Node scale-up (a GPU pool at zero) comes on top of the copy itself.
-    wait = weights.timeout_seconds + 900
+    return pod_spec
+
+
+def _import_job_meta(args: ImportJobArgs, labels: dict[str, str], wait: int) -> Any:
+    """The Job's name (the hub download's) and the annotations the policy pack reads."""
+    weights = args.weights
     job_meta: Any = {
         # The hub download's name: a service has one filler or the other, never both.
         "name": f"{args.app}-weights",
@@ -233,21 +271,7 @@ def import_job(
             ),
         },
     }
-    job_spec: Any = {
-        "backoff_limit": 4,
-        "active_deadline_seconds": wait,
-        "template": {"metadata": {"labels": {**labels, **weights.pod_labels}}, "spec": pod_spec},
-    }
-    return k8s_batch.v1.Job(
-        f"{name}-weights-import",
-        metadata=job_meta,
-        spec=job_spec,
-        # A Job's pod template cannot change in place: a new revision replaces it under the same name.
-        opts=pulumi.ResourceOptions.merge(
-            opts,
-            pulumi.ResourceOptions(delete_before_replace=True, depends_on=[account, *weights.after]),
-        ),
-    )
+    return job_meta
 
 
 # --- AWS: S3 over the gateway endpoint, EKS Pod Identity -------------------------------------------
