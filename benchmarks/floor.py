@@ -133,13 +133,15 @@ def run_floor(
     config: dict[str, Any] | None = None,
     secret_keys: list[str] | None = None,
 ) -> Plan:
-    """Register `plan`'s resources with the bare SDK under the same mocks; returns what was recorded."""
+    """Register `plan`'s resources with the bare SDK under the same mocks, on the stock runtime (the
+    SDK alone waits for the work to finish: no Triplane drain); returns what was recorded."""
     return run_program(
         replay_program(plan, captured),
         stack=plan.stack,
         project=plan.project,
         config=config,
         secret_keys=secret_keys,
+        drain=False,
     )
 
 
