@@ -308,12 +308,12 @@ async def _drain() -> None:
 def _configure(monitor: _RecordingMonitor, logger: logging.Logger, *, project: str, stack: str) -> None:
     """Point the SDK's runtime at the recording monitor, as a preview (`dry_run`), with no root stack yet.
 
-    Public runtime calls only (`pulumi.runtime.reset_options`, `configure`, `Settings`). Not
-    `pulumi.runtime.set_mocks`: it registers a root stack of its own at once and finishes it with no
-    outputs, after which `run_in_stack` (how the language host runs a program, and what gives the stack
-    its outputs) refuses to start ("Only one root Pulumi Stack may be active at once"), and the only
-    public way to clear that root, `reset_options`, also drops the mocks. `set_mocks` is otherwise
-    these same settings: `run_in_stack` asks the monitor for its features itself.
+    Only calls `pulumi.runtime` exports: `reset_options` (which also forgets an earlier root stack),
+    `configure` and `Settings`, as `set_mocks` itself configures the runtime. Not `set_mocks`: it also
+    registers a root stack of its own at once, finished with no outputs, after which `run_in_stack`
+    (how the language host runs a program, and what registers the stack's outputs) refuses to start
+    ("Only one root Pulumi Stack may be active at once"); the one exported call that clears a root,
+    `reset_options`, also drops the mocks. The monitor's features are asked by `run_in_stack` itself.
     """
     reset_options(project=project, stack=stack, preview=True, organization=ORGANIZATION)
     configure(
