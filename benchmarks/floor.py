@@ -2,10 +2,11 @@
 
 Every resource of the plan is registered again as a plain `pulumi.CustomResource`,
 `pulumi.ProviderResource` or `pulumi.ComponentResource` with its recorded type, name, parent,
-inputs (secret values as secret outputs), provider, dependencies and options, under the same mock
-runtime (`triplane.plan.run_program` with the same `CloudMocks`). Whatever this costs is what the
-SDK and the mock engine cost; what the Triplane plan costs above it is Triplane's, and the provider
-SDK classes' (typed arguments, one output per declared property).
+inputs (secret values as secret outputs), provider, dependencies and options, under the same mocks
+(`triplane.plan.run_program` with the same `CloudMocks`) on the stock runtime: `drain=False`, so the
+SDK alone waits for the work to finish. Whatever this costs is what the SDK and the mock engine
+cost; what the Triplane plan costs above it is Triplane's, and the provider SDK classes' (typed
+arguments, one output per declared property).
 
 A plan records each alias as the URN it stands for, but the SDK sends most of them in parts (the
 provider SDK classes add one type alias per former API version of an azure-native resource), and
