@@ -2,10 +2,11 @@
 
 Every resource of the plan is registered again as a plain `pulumi.CustomResource`,
 `pulumi.ProviderResource` or `pulumi.ComponentResource` with its recorded type, name, parent,
-inputs (secret values as secret outputs), provider, dependencies and options, under the same mock
-runtime (`triplane.plan.run_program` with the same `CloudMocks`). Whatever this costs is what the
-SDK and the mock engine cost; what the Triplane plan costs above it is Triplane's, and the provider
-SDK classes' (typed arguments, one output per declared property).
+inputs (secret values as secret outputs), provider, dependencies and options, under the same mocks
+(`triplane.plan.run_program` with the same `CloudMocks`) on the stock runtime: `drain=False`, so the
+SDK alone waits for the work to finish. Whatever this costs is what the SDK and the mock engine
+cost; what the Triplane plan costs above it is Triplane's, and the provider SDK classes' (typed
+arguments, one output per declared property).
 
 A plan records each alias as the URN it stands for, but the SDK sends most of them in parts (the
 provider SDK classes add one type alias per former API version of an azure-native resource), and
@@ -133,13 +134,15 @@ def run_floor(
     config: dict[str, Any] | None = None,
     secret_keys: list[str] | None = None,
 ) -> Plan:
-    """Register `plan`'s resources with the bare SDK under the same mocks; returns what was recorded."""
+    """Register `plan`'s resources with the bare SDK under the same mocks, on the stock runtime (the
+    SDK alone waits for the work to finish: no Triplane drain); returns what was recorded."""
     return run_program(
         replay_program(plan, captured),
         stack=plan.stack,
         project=plan.project,
         config=config,
         secret_keys=secret_keys,
+        drain=False,
     )
 
 

@@ -8,8 +8,9 @@ every cloud, valid against `stacks.spec`) and written as a stack file. Then, in 
 
 - plan: `triplane.stackfile.plan_stack` on that file, exactly what `triplane plan` runs (read the
   file, validate, run the program under the mock runtime);
-- floor: the same resources registered again by the bare SDK under the same runtime
-  (`benchmarks.floor`); its recorded requests are checked to equal the plan's;
+- floor: the same resources registered again by the bare SDK under the same mocks, on the stock
+  runtime (`benchmarks.floor`: the SDK's own wait, no Triplane code); its recorded requests are
+  checked to equal the plan's;
 - gate: `triplane.gate.check_plan` on the plan with the stack's settings, as `triplane check` runs it
   (pack processes included);
 - the longest chain of dependent resources (`benchmarks.chain`) and the explicit dependencies.

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections import Counter
 
 import pulumi
 import pytest
-from pulumi import _types as pulumi_types
-from pulumi.runtime import resource as pulumi_resource
-from pulumi.runtime import stack as pulumi_stack
 
+from triplane import plan as plan_module
 from triplane.plan import PLAN_FORMAT, REDACTED, Plan, run_program
 from triplane.stackfile import placeholder, plan_stack
 
@@ -129,13 +129,10 @@ def test_type_aliases_are_shown_as_the_urns_they_stand_for(dev_plan: Plan) -> No
     assert set(bucket.aliases) == {former}
 
 
-def test_offline_runtime_is_put_back_and_a_failing_output_fails_the_run() -> None:
-    originals = (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types)
-
+@pytest.mark.parametrize("drain", [True, False])
+def test_a_failing_output_fails_the_run_and_the_next_run_starts_clean(drain: bool) -> None:
     def program() -> None:
         bucket = pulumi.CustomResource("aws:s3/bucketV2:BucketV2", "logs", {"bucket": "logs"})
-        pulumi.log.warn("kept: a warning")
-        pulumi.log.debug("dropped: debug chatter")
 
         def fail(_: object) -> str:
             raise ValueError("the value is wrong")
@@ -143,32 +140,62 @@ def test_offline_runtime_is_put_back_and_a_failing_output_fails_the_run() -> Non
         pulumi.export("broken", bucket.urn.apply(fail))
 
     with pytest.raises(Exception, match="the value is wrong"):
-        run_program(program, stack="dev")
-    assert (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types) == originals
+        run_program(program, stack="dev", drain=drain)
 
     def quiet() -> None:
         pulumi.CustomResource("aws:s3/bucketV2:BucketV2", "logs", {"bucket": "logs"})
         pulumi.log.warn("kept: a warning")
         pulumi.log.debug("dropped: debug chatter")
 
-    plan = run_program(quiet, stack="dev")
-    assert [r.name for r in plan.resources if r.custom] == ["logs"]
+    plan = run_program(quiet, stack="dev", drain=drain)
+    assert [r.type for r in plan.resources] == ["pulumi:pulumi:Stack", "aws:s3/bucketV2:BucketV2"]
     assert plan.logs == [("warning", "kept: a warning")]
-    assert (pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace, pulumi_types.resource_types) == originals
 
 
-def test_an_sdk_part_the_offline_runtime_cannot_find_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A pulumi release that renames one of the private parts gets a slower plan, not a broken one."""
-    from triplane import plan as plan_module
+def test_the_drain_leaves_nothing_for_the_sdk_to_wait_for() -> None:
+    """After the drain, every registration and output the program started has finished."""
+    left: list[list[asyncio.Task[object]]] = []
 
-    renamed = (pulumi_resource, "_get_stack_trace_renamed", lambda _: pytest.fail("not to be called"))
-    monkeypatch.setattr(plan_module, "_OFFLINE_SWAPS", [*plan_module._OFFLINE_SWAPS, renamed])
+    async def program() -> None:
+        bucket = pulumi.CustomResource("aws:s3/bucketV2:BucketV2", "logs", {"bucket": "logs"})
+        chain = bucket.urn
+        for _ in range(30):  # each apply starts only when the one before it has finished
+            chain = chain.apply(lambda urn: urn)
+        pulumi.export("chain", chain)
+        await plan_module._drain()
+        current = asyncio.current_task()
+        left.append([task for task in asyncio.all_tasks() if task is not current and not task.done()])
+
+    plan = run_program(program, stack="dev")
+    assert left == [[]]
+    assert plan.outputs["chain"] == plan.one("aws:s3/bucketV2:BucketV2").urn
+
+
+def test_a_task_that_never_finishes_does_not_hold_up_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drain gives up after a round with no progress; the SDK's wait decides the rest."""
+    monkeypatch.setattr(plan_module, "DRAIN_PATIENCE", 0.05)
 
     def program() -> None:
+        asyncio.get_event_loop().create_task(asyncio.Event().wait())
         pulumi.CustomResource("aws:s3/bucketV2:BucketV2", "logs", {"bucket": "logs"})
 
-    assert [r.name for r in run_program(program, stack="dev").resources if r.custom] == ["logs"]
-    assert not hasattr(pulumi_resource, "_get_stack_trace_renamed")
+    start = time.monotonic()
+    plan = run_program(program, stack="dev")
+    assert time.monotonic() - start < 10
+    assert [r.name for r in plan.resources if r.custom] == ["logs"]
+
+
+def test_the_drain_changes_no_plan(local_plan: Plan) -> None:
+    """The same stack run with the SDK alone waiting (the stock runtime) registers the same plan."""
+    from stacks import program
+    from triplane.stackfile import load_stack
+
+    stack_file = load_stack("local")
+    stock = run_program(
+        program.main, stack=stack_file.name, config=stack_file.config, secret_keys=stack_file.secret_keys, drain=False
+    )
+    assert stock == local_plan
+    assert stock.dumps() == local_plan.dumps()
 
 
 def test_the_plan_command_prints_the_programs_warnings() -> None:

@@ -12,21 +12,16 @@ import asyncio
 import contextlib
 import functools
 import gc
+import inspect
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
-from pulumi import _types as pulumi_types
+from pulumi.runtime import Settings, configure, reset_options, run_in_stack, set_all_config
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import resource as pulumi_resource
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime import stack as pulumi_stack
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import source_pb2
-from pulumi.runtime.stack import run_in_stack
 
 from triplane.mocks import CloudMocks
 
@@ -35,6 +30,8 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
 PLAN_FORMAT = "triplane-plan/1"
+ORGANIZATION = "organization"
+"""The organization a plan runs in (the mock runtime's default; no URN or input carries it)."""
 
 
 @dataclass(frozen=True)
@@ -222,19 +219,21 @@ class _LogCollector(logging.Handler):
 
 
 def run_program(
-    program: Callable[[], None],
+    program: Callable[[], Awaitable[None] | None],
     *,
     stack: str,
     config: Mapping[str, Any] | None = None,
     secret_keys: list[str] | None = None,
     project: str = "triplane",
     mocks: pulumi_mocks.Mocks | None = None,
+    drain: bool = True,
 ) -> Plan:
     """Run `program` as a Pulumi stack under mocks and return what it registered.
 
     `config` maps full keys (`triplane:environment`) to values; structured values are passed as
     JSON text, as the engine does. Keys in `secret_keys` behave as `secure:` values do in a real
-    deployment: `Config.require_secret` and friends return secret outputs.
+    deployment: `Config.require_secret` and friends return secret outputs. With `drain=False` the
+    SDK alone waits for the program's work to finish (see `_settled`): the stock runtime, unchanged.
     """
     mock = mocks or CloudMocks(project=project, stack=stack)
     monitor = _RecordingMonitor(mock)
@@ -245,33 +244,19 @@ def run_program(
     logger.setLevel(logging.INFO)
 
     encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
-    set_all_config(encoded, list(secret_keys or []))
-    pulumi_settings.configure(
-        pulumi_mocks.MockSettings(
-            monitor=monitor,
-            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-            engine=pulumi_mocks.MockEngine(logger),
-            project=project,
-            stack=stack,
-            dry_run=True,
-            organization="organization",
-            callbacks=None,
-        )
-    )
-    pulumi_settings.ROOT.set(None)
-    with _collector_paused(), _offline_runtime():
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            with _quiet_asyncio():
-                try:
-                    loop.run_until_complete(run_in_stack(program))
-                finally:
-                    _end_tasks(loop)
-        finally:
-            loop.close()
-            asyncio.set_event_loop(None)
-            pulumi_settings.ROOT.set(None)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        _configure(monitor, logger, project=project, stack=stack)
+        set_all_config(encoded, list(secret_keys or []))
+        with _collector_paused(), _quiet_asyncio():
+            try:
+                loop.run_until_complete(run_in_stack(functools.partial(_settled, program) if drain else program))
+            finally:
+                _end_tasks(loop)
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
     return Plan(
         project=project,
         stack=stack,
@@ -280,6 +265,66 @@ def run_program(
         resources=sorted(monitor.registrations, key=lambda r: (r.type != STACK_TYPE, r.urn)),
         outputs=monitor.stack_outputs,
         logs=collector.records,
+    )
+
+
+async def _settled(program: Callable[[], Awaitable[None] | None]) -> None:
+    """Run `program`, then wait until the work it started has finished, before the SDK's own wait.
+
+    `run_in_stack` awaits what a program returns, then waits for the outstanding RPCs and outputs
+    itself. That wait is complete (an output or registration that failed fails the run there), but
+    it waits on every outstanding output at once and starts over each time one finishes: outstanding
+    outputs times rounds, tens of thousands of callbacks added and removed per round in a large
+    environment. Waiting here first, a round at a time on everything then pending, costs each task
+    once; the SDK's wait then finds nothing left. Failures are left where they are, for that wait to
+    raise, so the run succeeds or fails exactly as it would without this.
+    """
+    result = program()
+    if inspect.isawaitable(result):
+        await result
+    await _drain()
+
+
+DRAIN_PATIENCE = 1.0
+"""Seconds a round may pass with no task finishing before the drain leaves the rest to the SDK."""
+
+
+async def _drain() -> None:
+    """Wait until no other task of the loop is pending, or until a round makes no progress.
+
+    A task that finishes only after the program (none in a Triplane program) costs one idle
+    `DRAIN_PATIENCE`, never a hang: the SDK's wait, which follows, decides what the run waits for.
+    """
+    current = asyncio.current_task()
+    while True:
+        pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+        if not pending:
+            return
+        done, _ = await asyncio.wait(pending, timeout=DRAIN_PATIENCE)
+        if not done:
+            return
+
+
+def _configure(monitor: _RecordingMonitor, logger: logging.Logger, *, project: str, stack: str) -> None:
+    """Point the SDK's runtime at the recording monitor, as a preview (`dry_run`), with no root stack yet.
+
+    Only calls `pulumi.runtime` exports: `reset_options` (which also forgets an earlier root stack),
+    `configure` and `Settings`, as `set_mocks` itself configures the runtime. Not `set_mocks`: it also
+    registers a root stack of its own at once, finished with no outputs, after which `run_in_stack`
+    (how the language host runs a program, and what registers the stack's outputs) refuses to start
+    ("Only one root Pulumi Stack may be active at once"); the one exported call that clears a root,
+    `reset_options`, also drops the mocks. The monitor's features are asked by `run_in_stack` itself.
+    """
+    reset_options(project=project, stack=stack, preview=True, organization=ORGANIZATION)
+    configure(
+        Settings(
+            project=project,
+            stack=stack,
+            monitor=monitor,
+            engine=pulumi_mocks.MockEngine(logger),
+            dry_run=True,
+            organization=ORGANIZATION,
+        )
     )
 
 
@@ -316,87 +361,6 @@ def _collector_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
             gc.collect(0)
-
-
-@contextlib.contextmanager
-def _offline_runtime() -> Iterator[None]:
-    """Pieces of the SDK's runtime swapped for the length of an offline run; `pulumi up` and
-    `pulumi preview` (the real language host) are untouched, and a plan registers the same requests.
-
-    - Waiting for the program to settle: the SDK waits on every outstanding output at once, again
-      each time one finishes (asyncio.wait), which costs outstanding outputs times rounds: tens of
-      thousands of callbacks added and removed per round in a large environment. `_settle` awaits
-      them one at a time, in linear time: the same end state, and a failed output still fails the run.
-    - Source positions: for the CLI to point at a program line, the SDK walks and converts the whole
-      call stack of every resource. A plan shows no source lines, so it sends none.
-    - Type metadata: the SDK reads a resource class's type annotations again for every resource,
-      and unwraps the same input types for every property. Both are pure functions of a class or a
-      type, so they are worked out once per run.
-    """
-    saved: list[tuple[Any, str, Any]] = []
-    for module, name, replace in _OFFLINE_SWAPS:
-        original = getattr(module, name, None)
-        if original is None:  # private to the SDK: a release that renames it leaves a slower, equal plan
-            continue
-        saved.append((module, name, original))
-        setattr(module, name, replace(original))
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
-
-
-def _remembered(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`function` of one argument, computed once per (hashable) argument."""
-    known: dict[Any, Any] = {}
-
-    def lookup(argument: Any) -> Any:
-        try:
-            return known[argument]
-        except KeyError:
-            result = known[argument] = function(argument)
-            return result
-        except TypeError:  # unhashable: not remembered
-            return function(argument)
-
-    return lookup
-
-
-_OFFLINE_SWAPS: list[tuple[Any, str, Callable[[Any], Any]]] = [
-    # (SDK module, name, original -> what stands in for it during a run)
-    (pulumi_stack, "wait_for_rpcs", lambda _: _settle),
-    (pulumi_resource, "_get_stack_trace", lambda _: source_pb2.StackTrace),
-    (pulumi_types, "resource_types", functools.cache),
-    (pulumi_types, "unwrap_type", _remembered),
-]
-
-
-async def _settle(await_all_outstanding_tasks: bool = True) -> None:
-    """Wait until no RPC and (by default) no output is outstanding; raise the first failure."""
-    settings = pulumi_settings.SETTINGS
-    rpc_manager = pulumi_settings._get_rpc_manager()
-    while True:
-        while rpc_manager.rpcs:
-            await asyncio.sleep(0)  # let the RPCs just queued start before waiting on one
-            try:
-                await rpc_manager.rpcs.pop()
-            except Exception as error:
-                cause = rpc_manager.unhandled_exception
-                if cause is not None:
-                    raise error from cause.with_traceback(rpc_manager.exception_traceback)
-                raise
-        if rpc_manager.unhandled_exception is not None:
-            raise rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
-        if await_all_outstanding_tasks:
-            while True:
-                with settings.lock:
-                    if not settings.outputs:
-                        break
-                    output = settings.outputs.pop()
-                await output
-        if not rpc_manager.rpcs:
-            return
 
 
 @contextlib.contextmanager
