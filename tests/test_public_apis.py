@@ -20,23 +20,9 @@ FIRST_PARTY = {"triplane", "components", "stacks", "policies", "benchmarks", "te
 SELF_NAMES = {"self", "cls"}
 ATTRIBUTE_FUNCTIONS = {"getattr", "setattr", "hasattr", "delattr"}
 
-KNOWN_OFFENDERS: dict[str, set[str]] = {
-    # Issue 15, item 1 (the policy packs on pulumi-policy's public API) removes these. The list may
-    # only shrink: a finding not listed here fails, and so does an entry that is no longer found.
-    "policies/common.py": {
-        "imports pulumi_policy.proxy._DictProxy",
-        "imports pulumi_policy.proxy._ListProxy",
-        "imports pulumi_policy.secret._DictSecretsProxy",
-        "imports pulumi_policy.secret._ListSecretsProxy",
-    },
-    "policies/packs.py": {
-        "assigns pulumi_policy.policy.json_format",
-        "assigns pulumi_policy.policy.deserialize_properties",
-        "assigns pulumi_policy.policy.unknown_checking_proxy",
-        "assigns pulumi_policy.policy.signature",
-        "assigns pulumi_policy.policy.pulumi.runtime.get_config_env",
-    },
-}
+KNOWN_OFFENDERS: dict[str, set[str]] = {}
+"""Findings tolerated for now, by file, each with the issue that removes it: none. A finding not
+listed fails, and so does a listed entry that is no longer found."""
 
 
 def is_private(name: str) -> bool:

@@ -280,10 +280,10 @@ class CloudManagedUseCase(UseCaseBase):
         for i, model in enumerate(self.models):
             if ids.index(model.id) != i and not self.DEPLOYMENT_FIELDS:
                 raise ValueError(f"models[{i}].id: {model.id!r} is listed twice")
-            self._check_model(i, model)
+            self.check_model(i, model)
         return self
 
-    def _check_model(self, i: int, model: ManagedModel) -> None:
+    def check_model(self, i: int, model: ManagedModel) -> None:
         if not self.DEPLOYMENT_FIELDS:
             for azure_only in ("version", "sku", "capacity", "deployment"):
                 if getattr(model, azure_only) is not None:
@@ -354,8 +354,8 @@ class AzureOpenAIUseCase(CloudManagedUseCase):
                 f"models[{i}].deployment: {model.deployment!r} must be 1-64 letters, digits, `.`, `_` or `-`"
             )
 
-    def _check_model(self, i: int, model: ManagedModel) -> None:
-        super()._check_model(i, model)
+    def check_model(self, i: int, model: ManagedModel) -> None:
+        super().check_model(i, model)
         version = model.version if not self.allow_unlisted_model else None
         if version is not None and (problem := azure_version_problem(model.id, version)) is not None:
             raise ValueError(f"models[{i}].version: {problem}")
