@@ -12,7 +12,7 @@ every cloud, valid against `stacks.spec`) and written as a stack file. Then, in 
   runtime (`benchmarks.floor`: the SDK's own wait, no Triplane code); its recorded requests are
   checked to equal the plan's;
 - gate: `triplane.gate.check_plan` on the plan with the stack's settings, as `triplane check` runs it
-  (pack processes included);
+  (every policy of the `triplane` pack, in-process);
 - the longest chain of dependent resources (`benchmarks.chain`) and the explicit dependencies.
 
 Each timing is the best of `--repeat` runs (the machine is shared; the best run is the one least
@@ -179,9 +179,7 @@ def bench_size(size: int, args: argparse.Namespace, workdir: Path) -> dict[str, 
         if round_ == 0:
             mismatched = differences(current, replayed)
         if not args.no_gate:
-            gate_once = functools.partial(
-                check_plan, current, stack_config=stack_file.config, secret_keys=stack_file.secret_keys
-            )
+            gate_once = functools.partial(check_plan, current, stack_config=stack_file.config)
             seconds, gate_result = timed(gate_once, args.timeout, f"gate of {size}")
             samples["gate"].append(seconds)
     assert plan is not None and captured is not None

@@ -10,7 +10,7 @@ violation fails the gate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -107,14 +107,12 @@ def check_plan(
     config: str | Path | Mapping[str, Any] | None = None,
     *,
     stack_config: Mapping[str, Any] | None = None,
-    secret_keys: Sequence[str] = (),
 ) -> GateResult:
     """Run each pack (a name under policies/ or its folder) against `plan`; return every violation.
 
     `config` is a policy config file or mapping (the `--policy-pack-config` format); None means the
     shipped `policies/policy-config.json`, `{}` no configuration at all. `stack_config` is the stack's
-    settings, which the policies read as the engine passes them to a pack. `secret_keys` names the
-    stack's secret settings; no policy reads them.
+    settings, which the policies read as the engine passes them to a pack.
     """
     user_config = load_policy_config(DEFAULT_CONFIG if config is None and DEFAULT_CONFIG.is_file() else config)
     selected = [resolve_pack(p) for p in dict.fromkeys(packs)]
