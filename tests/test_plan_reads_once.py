@@ -24,16 +24,19 @@ def counting(calls: Counter[str], name: str, function: Any) -> Any:
     return counted
 
 
-def test_plan_parses_and_validates_the_stack_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["plan", "local", "--quiet", "--json", "{out}"], ["check", "local", "--json"]])
+def test_each_command_parses_and_validates_the_stack_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+) -> None:
     calls: Counter[str] = Counter()
     monkeypatch.setattr(stackfile, "read_yaml", counting(calls, "read", stackfile.read_yaml))
     monkeypatch.setattr(stackfile, "validate_environment", counting(calls, "validate", stackfile.validate_environment))
     monkeypatch.setattr(program, "validate_environment", counting(calls, "validate", program.validate_environment))
     out = tmp_path / "plan.json"
-    result = CliRunner().invoke(cli, ["plan", "local", "--quiet", "--json", str(out)])
+    result = CliRunner().invoke(cli, [part.format(out=out) for part in command])
     assert result.exit_code == 0, result.output
     assert calls == Counter({"read": 1, "validate": 1})
-    assert '"endpoints"' in out.read_text()
+    assert '"endpoints"' in out.read_text() if command[0] == "plan" else '"resources": 18' in result.output
 
 
 def test_the_program_still_validates_what_it_reads_under_pulumi_up() -> None:

@@ -38,11 +38,11 @@ def check(stack: str, as_json: bool, packs: tuple[str, ...], policy_config: Path
     pack under `pulumi preview --policy-pack`. Violations are grouped by use case and resource.
     """
     from triplane.gate import DEFAULT_PACKS, GateError, check_plan
-    from triplane.stackfile import load_stack, plan_stack
+    from triplane.stackfile import load_stack, plan_file
 
     try:
         stack_file = load_stack(stack)
-        plan = plan_stack(stack)
+        plan = plan_file(stack_file, stack_file.environment())
         result = check_plan(
             plan,
             packs=packs or DEFAULT_PACKS,
