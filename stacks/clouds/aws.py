@@ -35,6 +35,7 @@ from components.self_managed.storage import CacheStorageClasses, CacheStorageCla
 from components.self_managed.weights_import import S3Import, WeightsImport, s3_import
 from stacks.cloud_apis import aws_interface_endpoints
 from stacks.clouds.seam import (
+    CLOUD_MANAGED,
     CloudDiagram,
     CloudPrices,
     CloudSeam,
@@ -46,6 +47,8 @@ from stacks.clouds.seam import (
     Path_,
     PlanMocks,
     WeightsJob,
+    granted_endpoint,
+    narrowed,
 )
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
@@ -59,7 +62,6 @@ if TYPE_CHECKING:
 CLOUD = "aws"
 SAAS_ENDPOINTS = ("secretsmanager", "sts")
 """Interface endpoints every AWS SaaS workload needs: its API key and its role's credentials."""
-CLOUD_MANAGED = "cloud-managed"
 
 
 def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | None:
@@ -103,9 +105,7 @@ def _network(ctx: StackContext) -> AwsNetworkRef:
 
 
 def own(network: NetworkRef) -> AwsNetworkRef:
-    if not isinstance(network, AwsNetworkRef):
-        raise TypeError(f"an AWS resource needs an AWS network, not a {type(network).__name__}")
-    return network
+    return narrowed(network, AwsNetworkRef, "an AWS")
 
 
 def api_paths(ctx: StackContext) -> None:
@@ -360,15 +360,7 @@ def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
         ),
         opts=ctx.component_opts(CLOUD, use_case),
     )
-    for principal in use_case.allowed_principals:
-        component.grant_invoke(principal)
-    return Endpoint(
-        pattern=CLOUD_MANAGED,
-        url=component.url,
-        auth="aws-iam",
-        identity=component.invoke_policy_arn,
-        logs=component.logs,
-    )
+    return granted_endpoint(component, use_case.allowed_principals, "aws-iam", component.invoke_policy_arn)
 
 
 def diagram_network(graph: DiagramGraph, environment: Environment) -> Path_ | None:

@@ -36,6 +36,7 @@ from components.self_managed.aks import AksCluster, AksClusterArgs
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.weights_import import BlobImport, WeightsImport, blob_import
 from stacks.clouds.seam import (
+    CLOUD_MANAGED,
     CloudDiagram,
     CloudPrices,
     CloudSeam,
@@ -48,7 +49,9 @@ from stacks.clouds.seam import (
     Path_,
     PlanMocks,
     WeightsJob,
+    granted_endpoint,
     last_segment,
+    narrowed,
 )
 from stacks.context import Endpoint, StackContext
 from stacks.spec import Environment, KubernetesCluster, SaasUseCase
@@ -59,7 +62,6 @@ if TYPE_CHECKING:
     from stacks.clusters import ClusterHandle
 
 CLOUD = "azure"
-CLOUD_MANAGED = "cloud-managed"
 
 
 def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | None:
@@ -106,9 +108,7 @@ def _network(ctx: StackContext) -> AzureNetworkRef:
 
 
 def own(network: NetworkRef) -> AzureNetworkRef:
-    if not isinstance(network, AzureNetworkRef):
-        raise TypeError(f"an Azure resource needs an Azure network, not a {type(network).__name__}")
-    return network
+    return narrowed(network, AzureNetworkRef, "an Azure")
 
 
 def api_paths(ctx: StackContext) -> None:
@@ -353,11 +353,7 @@ def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
         ),
         opts=ctx.component_opts(CLOUD, use_case),
     )
-    for principal in use_case.allowed_principals:
-        component.grant_invoke(principal)
-    return Endpoint(
-        pattern=CLOUD_MANAGED, url=component.url, auth="entra-id", identity=component.account_id, logs=component.logs
-    )
+    return granted_endpoint(component, use_case.allowed_principals, "entra-id", component.account_id)
 
 
 def diagram_network(graph: DiagramGraph, environment: Environment) -> Path_ | None:

@@ -38,6 +38,7 @@ from components.self_managed.weights_import import GcsImport, WeightsImport, gcs
 from policies.gcp_apis import SERVICE_AGENTS
 from stacks.cloud_apis import google_apis_for, register_gcp_apis
 from stacks.clouds.seam import (
+    CLOUD_MANAGED,
     CloudDiagram,
     CloudPrices,
     CloudSeam,
@@ -49,7 +50,9 @@ from stacks.clouds.seam import (
     Path_,
     PlanMocks,
     WeightsJob,
+    granted_endpoint,
     last_segment,
+    narrowed,
 )
 from stacks.context import Endpoint, StackContext
 from stacks.secrets import require_secret
@@ -61,7 +64,6 @@ if TYPE_CHECKING:
     from stacks.clusters import ClusterHandle
 
 CLOUD = "gcp"
-CLOUD_MANAGED = "cloud-managed"
 
 
 def provider(stack: str, environment: Environment) -> pulumi.ProviderResource | None:
@@ -102,9 +104,7 @@ def _network(ctx: StackContext) -> GcpNetworkRef:
 
 
 def own(network: NetworkRef) -> GcpNetworkRef:
-    if not isinstance(network, GcpNetworkRef):
-        raise TypeError(f"a Google Cloud resource needs a Google Cloud network, not a {type(network).__name__}")
-    return network
+    return narrowed(network, GcpNetworkRef, "a Google Cloud")
 
 
 def api_paths(ctx: StackContext) -> None:
@@ -318,15 +318,7 @@ def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
         ),
         opts=ctx.component_opts(CLOUD, use_case),
     )
-    for principal in use_case.allowed_principals:
-        component.grant_invoke(principal)
-    return Endpoint(
-        pattern=CLOUD_MANAGED,
-        url=component.url,
-        auth="google-iam",
-        identity=component.service_account_email,
-        logs=component.logs,
-    )
+    return granted_endpoint(component, use_case.allowed_principals, "google-iam", component.service_account_email)
 
 
 def diagram_network(graph: DiagramGraph, environment: Environment) -> Path_ | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pulumi
 
@@ -21,16 +21,36 @@ from components.self_managed.eks import EksCluster
 from components.self_managed.gke import GkeCluster
 from components.self_managed.nodes import SystemNodes
 from components.self_managed.weights_import import WeightsImport
+from stacks.context import Endpoint
 
 if TYPE_CHECKING:
     from stacks.clusters import ClusterHandle
-    from stacks.context import Endpoint, StackContext
+    from stacks.context import StackContext
     from stacks.spec import Environment, KubernetesCluster, SaasUseCase
     from stacks.spec.self_managed import SelfManagedUseCase
 
 NetworkRef = AwsNetworkRef | AzureNetworkRef | GcpNetworkRef
 """A cloud network, created by Triplane or existing: what every component takes as its `network`."""
 ClusterComponent = EksCluster | GkeCluster | AksCluster
+
+CLOUD_MANAGED = "cloud-managed"
+"""`cloud-managed`: the pattern of every managed-model service a seam offers."""
+
+Ref = TypeVar("Ref", AwsNetworkRef, AzureNetworkRef, GcpNetworkRef)
+
+
+def narrowed(network: NetworkRef, kind: type[Ref], cloud: str) -> Ref:
+    """`network` as the cloud's own reference; another cloud's network is a programming error."""
+    if not isinstance(network, kind):
+        raise TypeError(f"{cloud} resource needs {cloud} network, not a {type(network).__name__}")
+    return network
+
+
+def granted_endpoint(component: Any, principals: Iterable[str], auth: str, identity: pulumi.Input[str]) -> Endpoint:
+    """A managed-model endpoint after granting each allowed principal its invoke permission."""
+    for principal in principals:
+        component.grant_invoke(principal)
+    return Endpoint(pattern=CLOUD_MANAGED, url=component.url, auth=auth, identity=identity, logs=component.logs)
 
 
 @dataclass(frozen=True, order=True)
