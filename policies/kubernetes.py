@@ -293,12 +293,16 @@ def root_image(image: Any, cfg: dict[str, Any]) -> str | None:
     return None
 
 
+def _security_setting(spec: dict[str, Any], container: dict[str, Any], name: str) -> Any:
+    """A security-context setting as it applies to `container`: its own, else the pod's."""
+    pod_value = (spec.get("securityContext") or {}).get(name)
+    return (container.get("securityContext") or {}).get(name, pod_value)
+
+
 def _runs_as_root(spec: dict[str, Any], container: dict[str, Any]) -> bool | None:
     """True: user 0; None: may be root (nothing says otherwise); False: non-root."""
-    pod = spec.get("securityContext") or {}
-    context = container.get("securityContext") or {}
-    user = context.get("runAsUser", pod.get("runAsUser"))
-    non_root = context.get("runAsNonRoot", pod.get("runAsNonRoot"))
+    user = _security_setting(spec, container, "runAsUser")
+    non_root = _security_setting(spec, container, "runAsNonRoot")
     if user is not None and float(user) == 0:
         return True
     if not truthy(non_root) and user is None:
@@ -329,11 +333,6 @@ MIN_RUN_AS_USER = 10000
 """UIDs below this belong to host accounts on common node images (CKV_K8S_40)."""
 
 
-def _run_as_user(spec: dict[str, Any], container: dict[str, Any]) -> Any:
-    pod_user = (spec.get("securityContext") or {}).get("runAsUser")
-    return (container.get("securityContext") or {}).get("runAsUser", pod_user)
-
-
 def _non_root(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     spec = pod_spec(resource)
     if spec is None:
@@ -342,7 +341,7 @@ def _non_root(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     for where, container in containers(spec):
         root = _runs_as_root(spec, container)
         if root is False:
-            user = _run_as_user(spec, container)
+            user = _security_setting(spec, container, "runAsUser")
             if user is not None and not is_unknown(user) and float(user) < minimum:
                 yield f"{where} runs as UID {int(float(user))}, which host accounts use: run as {minimum} or above"
             continue
