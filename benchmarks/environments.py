@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from stacks.secrets import secret_fields
-from stacks.spec import validate_environment
-from stacks.spec.errors import ENVIRONMENT_KEY
+from triplane.stacks.secrets import secret_fields
+from triplane.stacks.spec import validate_environment
+from triplane.stacks.spec.errors import ENVIRONMENT_KEY
 
 STACK = "bench"
 """The stack name of every generated environment (short, so physical names keep the use-case part)."""
@@ -68,7 +68,7 @@ def mix(patterns: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def registered_patterns() -> tuple[str, ...]:
-    from stacks.patterns import BUILDERS
+    from triplane.stacks.patterns import BUILDERS
 
     return tuple(p for p in PATTERNS if p in BUILDERS)
 

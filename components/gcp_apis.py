@@ -21,7 +21,7 @@ from collections.abc import Callable
 import pulumi
 from pulumi_gcp import projects as gcp_projects
 
-from policies.gcp_apis import SERVICE_AGENTS, SERVICE_TYPE, apis_for
+from triplane.policies.gcp_apis import SERVICE_AGENTS, SERVICE_TYPE, apis_for
 
 __all__ = ["SERVICE_AGENTS", "ProjectApis", "apis_for", "depends_on_apis", "enable_apis_for_stack"]
 

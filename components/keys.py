@@ -23,7 +23,7 @@ from pulumi_aws import kms as aws_kms
 from pulumi_azure_native import keyvault as azure_keyvault
 from pulumi_gcp import kms as gcp_kms
 
-from components.stateful import stateful_opts
+from triplane.components.stateful import stateful_opts
 
 AWS_DELETION_WINDOW_DAYS = 30
 GCP_ROTATION_PERIOD = "7776000s"

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 
 import pulumi
 
-from policies.catalog import labels_not_supported, tag_argument
-from policies.taxonomy import REQUIRED_TAGS, SHARED
+from triplane.policies.catalog import labels_not_supported, tag_argument
+from triplane.policies.taxonomy import REQUIRED_TAGS, SHARED
 
 __all__ = [
     "REQUIRED_TAGS",

@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
-from components.gcp_apis import ProjectApis, enable_apis_for_stack
-from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
-from components.network.refs import AwsNetworkRef, GcpNetworkRef
-from stacks.context import StackContext
-from stacks.spec.cloud_managed import VertexUseCase
+from triplane.components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
+from triplane.components.gcp_apis import ProjectApis, enable_apis_for_stack
+from triplane.components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
+from triplane.components.network.refs import AwsNetworkRef, GcpNetworkRef
+from triplane.stacks.context import StackContext
+from triplane.stacks.spec.cloud_managed import VertexUseCase
 
 
 def register_gcp_apis(ctx: StackContext) -> dict[str, ProjectApis]:

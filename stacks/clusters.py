@@ -16,19 +16,19 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_kubernetes import provider as k8s_provider
 
-from components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
-from components.self_managed import sizing
-from components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
-from components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
-from components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
-from components.self_managed.nodes import SYSTEM_MACHINES, SystemNodes
-from components.self_managed.refs import ClusterRef
-from components.tagging import k8s_labels
-from stacks.clouds import SEAMS
-from stacks.clouds.seam import InCluster
-from stacks.context import StackContext
-from stacks.spec import KubernetesCluster
-from stacks.spec.self_managed import SelfManagedUseCase, addons_needed
+from triplane.components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
+from triplane.components.self_managed import sizing
+from triplane.components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
+from triplane.components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from triplane.components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from triplane.components.self_managed.nodes import SYSTEM_MACHINES, SystemNodes
+from triplane.components.self_managed.refs import ClusterRef
+from triplane.components.tagging import k8s_labels
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clouds.seam import InCluster
+from triplane.stacks.context import StackContext
+from triplane.stacks.spec import KubernetesCluster
+from triplane.stacks.spec.self_managed import SelfManagedUseCase, addons_needed
 
 UPSTREAM = "upstream"
 """An existing cluster's `registry` when its nodes pull from the public registries themselves."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pulumi
 
-from stacks.clouds import SEAMS
-from stacks.context import Endpoint, StackContext
-from stacks.patterns import BUILDERS
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.patterns import BUILDERS
 
 
 def compose(ctx: StackContext) -> dict[str, Endpoint]:

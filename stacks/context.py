@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 
 import pulumi
 
-from components.naming import physical_name
-from components.tagging import standard_tags
-from stacks.providers import Providers
-from stacks.spec import Environment, SpecError
-from stacks.spec.use_case import UseCaseBase
+from triplane.components.naming import physical_name
+from triplane.components.tagging import standard_tags
+from triplane.stacks.providers import Providers
+from triplane.stacks.spec import Environment, SpecError
+from triplane.stacks.spec.use_case import UseCaseBase
 
 T = TypeVar("T")
 

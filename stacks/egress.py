@@ -25,15 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from components.saas.providers import check_host
-from components.saas.saas_egress import EgressFirewall
-from components.self_managed.weights import HUB_HOSTS
-from stacks.clouds import SEAMS, NetworkRef
-from stacks.clouds.azure import ENTRA_HOSTS, imports_through_firewall
-from stacks.clouds.seam import EgressEntry
-from stacks.context import StackContext
-from stacks.spec import Environment, SaasUseCase
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.components.saas.providers import check_host
+from triplane.components.saas.saas_egress import EgressFirewall
+from triplane.components.self_managed.weights import HUB_HOSTS
+from triplane.stacks.clouds import SEAMS, NetworkRef
+from triplane.stacks.clouds.azure import ENTRA_HOSTS, imports_through_firewall
+from triplane.stacks.clouds.seam import EgressEntry
+from triplane.stacks.context import StackContext
+from triplane.stacks.spec import Environment, SaasUseCase
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 __all__ = [
     "ENTRA_HOSTS",

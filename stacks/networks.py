@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stacks.clouds import SEAMS, NetworkRef
-from stacks.context import StackContext
+from triplane.stacks.clouds import SEAMS, NetworkRef
+from triplane.stacks.context import StackContext
 
 __all__ = ["NetworkRef", "network_for"]
 

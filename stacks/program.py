@@ -10,12 +10,12 @@ import json
 
 import pulumi
 
-from stacks.compose import compose, export_endpoints
-from stacks.context import StackContext
-from stacks.providers import build_providers
-from stacks.secrets import check_secrets
-from stacks.spec import Environment, SpecError, validate_environment
-from stacks.spec.base import stack_name_problem
+from triplane.stacks.compose import compose, export_endpoints
+from triplane.stacks.context import StackContext
+from triplane.stacks.providers import build_providers
+from triplane.stacks.secrets import check_secrets
+from triplane.stacks.spec import Environment, SpecError, validate_environment
+from triplane.stacks.spec.base import stack_name_problem
 
 
 def stack_file(stack: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from stacks.spec import Environment
+from triplane.stacks.spec import Environment
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Providers:
 
 
 def build_providers(stack: str, environment: Environment) -> Providers:
-    from stacks.clouds import SEAMS  # the seams build with a StackContext, which holds these providers
+    from triplane.stacks.clouds import SEAMS  # the seams build with a StackContext, which holds these providers
 
     built = {cloud: seam.provider(stack, environment) for cloud, seam in SEAMS.items()}
     return Providers({cloud: provider for cloud, provider in built.items() if provider is not None})

@@ -8,13 +8,13 @@ from typing import Protocol
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
-from stacks.spec import Environment, SpecError
-from stacks.spec.errors import ENVIRONMENT_KEY
+from triplane.stacks.spec import Environment, SpecError
+from triplane.stacks.spec.errors import ENVIRONMENT_KEY
 
 
 def secret_fields(environment: Environment) -> Iterator[tuple[str, str]]:
     """(field path, config key) for every secret the environment refers to."""
-    from stacks.clouds import SEAMS  # the seams read secrets through `require_secret` below
+    from triplane.stacks.clouds import SEAMS  # the seams read secrets through `require_secret` below
 
     for seam in SEAMS.values():
         yield from seam.image_cache_secrets(environment)

@@ -10,7 +10,7 @@ from typing import Any
 import parliament
 import pulumi
 
-from components.cloud_managed import (
+from triplane.components.cloud_managed import (
     AzureContentFilterArgs,
     AzureOpenAIDeployment,
     AzureOpenAIEndpoint,
@@ -27,11 +27,11 @@ from components.cloud_managed import (
     VertexProjectArgs,
     VpcServiceControlsArgs,
 )
-from components.gcp_apis import enable_apis_for_stack
-from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from triplane.components.gcp_apis import enable_apis_for_stack
+from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
 from triplane.mocks import CloudMocks
 from triplane.plan import Plan, run_program
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 
 APP_ROLE = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/chat-app"
 AZURE_PRINCIPAL = "33333333-3333-4333-8333-333333333333"

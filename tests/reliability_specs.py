@@ -13,8 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from stacks.secrets import secret_fields
-from stacks.spec import SpecError, validate_environment
+from triplane.stacks.secrets import secret_fields
+from triplane.stacks.spec import SpecError, validate_environment
 
 AWS_ROLE = "arn:aws:iam::123456789012:role/app"
 AZURE_PRINCIPAL = "33333333-3333-4333-8333-333333333333"

@@ -10,12 +10,12 @@ from typing import Any
 
 import yaml
 
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
-from stacks.secrets import check_secrets
-from stacks.spec.errors import ENVIRONMENT_KEY
 from triplane.mocks import CloudMocks
 from triplane.plan import Plan, is_secret, run_program
 from triplane.stackfile import load_stack, resolve
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from triplane.stacks.secrets import check_secrets
+from triplane.stacks.spec.errors import ENVIRONMENT_KEY
 
 SHIPPED_STACKS = ("dev", "prod", "local")
 PLANT_SUFFIX = "7f3a"
@@ -95,7 +95,7 @@ def plan_recorded(stack: str, secret_values: dict[str, str] | None = None) -> tu
 
     Raises what `plan_stack` raises; the mocks are attached to the exception as `recorded`.
     """
-    from stacks import program
+    from triplane.stacks import program
 
     stack_file = load_stack(stack, secret_values)
     environment = stack_file.environment()
@@ -184,7 +184,7 @@ class ArnMocks(CloudMocks):
 
 
 def plan_with_arns(stack: str, region: str) -> Plan:
-    from stacks import program
+    from triplane.stacks import program
 
     stack_file = load_stack(ref(stack))
     return run_program(

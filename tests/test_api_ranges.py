@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 import triplane.gate
-from policies.cluster_api import AKS_CLUSTER, EKS_CLUSTER, GKE_CLUSTER, _authorized_ranges, allowed_wide_ranges
-from policies.common import Res
-from stacks.spec import validate_environment
 from tests.test_policies_rules import res
 from tests.test_self_managed_spec import INSIDE, SOURCE, cluster_env, only_problem
 from triplane.gate import GateError, check_plan
 from triplane.plan import Plan
+from triplane.policies.cluster_api import AKS_CLUSTER, EKS_CLUSTER, GKE_CLUSTER, _authorized_ranges, allowed_wide_ranges
+from triplane.policies.common import Res
+from triplane.stacks.spec import validate_environment
 
 ALLOWED = {"cidr": "198.51.0.0/16", "reason": "The partner's deploy fleet egresses from its whole /16."}
 

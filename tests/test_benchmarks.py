@@ -10,8 +10,8 @@ import pytest
 
 from benchmarks import environments, run
 from benchmarks.chain import longest_chain, ordered, redundant_dependencies, waits_for
-from stacks.spec import validate_environment
 from triplane.plan import Plan, PlannedResource
+from triplane.stacks.spec import validate_environment
 
 STACK = "chain"
 

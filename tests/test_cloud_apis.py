@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from pulumi_gcp import pubsub as gcp_pubsub
 
-import stacks.program
-from components.gcp_apis import enable_apis_for_stack
-from components.network.aws_endpoints import endpoint_policy
-from components.network.layout import psc_address
-from policies.gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 from tests.conftest import planned
+from triplane.components.gcp_apis import enable_apis_for_stack
+from triplane.components.network.aws_endpoints import endpoint_policy
+from triplane.components.network.layout import psc_address
 from triplane.plan import Plan, PlannedResource, run_program
+from triplane.policies.gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
+from triplane.stacks import program
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -28,7 +28,7 @@ def _plan_environment(environment: dict[str, Any], secrets: dict[str, str]) -> P
     config: dict[str, Any] = {"triplane:environment": environment}
     config.update({f"triplane:{key}": value for key, value in secrets.items()})
     return run_program(
-        stacks.program.main, stack="apis", config=config, secret_keys=[f"triplane:{k}" for k in secrets]
+        program.main, stack="apis", config=config, secret_keys=[f"triplane:{k}" for k in secrets]
     )
 
 

@@ -8,9 +8,6 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.cloud_managed import BedrockEndpoint, BedrockEndpointArgs
-from components.network.refs import AwsNetworkRef
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 from tests.cloud_managed_support import (
     APP_ROLE,
     AWS_NETWORK,
@@ -19,7 +16,10 @@ from tests.cloud_managed_support import (
     aws_plan,
     statements,
 )
+from triplane.components.cloud_managed import BedrockEndpoint, BedrockEndpointArgs
+from triplane.components.network.refs import AwsNetworkRef
 from triplane.plan import Plan, PlannedResource, run_program
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
 
 REGION = AWS_NETWORK.region
 HAIKU_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/{HAIKU}"

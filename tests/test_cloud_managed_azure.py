@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.cloud_managed import AzureOpenAIDeployment, AzureOpenAIEndpoint, AzureOpenAIEndpointArgs
-from stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
 from tests.cloud_managed_support import AZURE_NETWORK, AZURE_PRINCIPAL, azure_plan
+from triplane.components.cloud_managed import AzureOpenAIDeployment, AzureOpenAIEndpoint, AzureOpenAIEndpointArgs
 from triplane.plan import Plan, PlannedResource, run_program
+from triplane.stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
 
 ACCOUNT = "azure-native:cognitiveservices:Account"
 DEPLOYMENT = "azure-native:cognitiveservices:Deployment"

@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-from components.network.layout import psc_address
-from stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
 from tests.cloud_managed_support import (
     GCP_APP,
     GCP_NETWORK,
@@ -15,7 +13,9 @@ from tests.cloud_managed_support import (
     gcp_perimeter_plan,
     gcp_plan,
 )
+from triplane.components.network.layout import psc_address
 from triplane.plan import Plan
+from triplane.stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
 
 PROJECT = GCP_NETWORK.project
 SA_EMAIL = f"test-search-vertex@{PROJECT}.iam.gserviceaccount.com"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from stacks.spec import SpecError, validate_environment
-from stacks.spec.cloud_managed import CloudManagedUseCase, environment_problems, version_upgrade
+from triplane.stacks.spec import SpecError, validate_environment
+from triplane.stacks.spec.cloud_managed import CloudManagedUseCase, environment_problems, version_upgrade
 
 SOURCE = "stacks/Pulumi.test.yaml"
 ROLE = "arn:aws:iam::123456789012:role/app"

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-import stacks.program
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
-from stacks.patterns import BUILDERS
 from tests.cloud_managed_support import RealisticMocks, statements
 from triplane.plan import Plan, run_program
 from triplane.stackfile import load_stack
+from triplane.stacks import program
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from triplane.stacks.patterns import BUILDERS
 
 ROLE = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/chat-app"
 AZURE_PRINCIPAL = "44444444-4444-4444-8444-444444444444"
@@ -71,7 +71,7 @@ def environment(tier: str = "prod", azure_version: str | None = "2024-08-06") ->
 @functools.cache
 def stack_plan() -> Plan:
     return run_program(
-        stacks.program.main,
+        program.main,
         stack="prod",
         config={"triplane:environment": environment()},
         mocks=RealisticMocks(stack="prod", region="eu-central-1"),
@@ -185,7 +185,7 @@ def test_no_public_access_anywhere(plan: Plan) -> None:
 
 def test_prod_without_a_pinned_version_stops_with_the_field_path() -> None:
     with pytest.raises(Exception, match=r"use_cases\[2\]\.models\[0\]\.version: prod pins Azure OpenAI deployments"):
-        run_program(stacks.program.main, stack="prod", config={"triplane:environment": environment(azure_version=None)})
+        run_program(program.main, stack="prod", config={"triplane:environment": environment(azure_version=None)})
 
 
 @functools.cache
@@ -198,7 +198,7 @@ def shipped_prod_plan() -> Plan:
     if not any(u["pattern"] == "self-managed" for u in environment["use_cases"]):
         environment["kubernetes"] = []
     config["triplane:environment"] = environment
-    return run_program(stacks.program.main, stack="prod", config=config, secret_keys=stack.secret_keys)
+    return run_program(program.main, stack="prod", config=config, secret_keys=stack.secret_keys)
 
 
 def test_shipped_prod_stack_shows_all_three_endpoints() -> None:
@@ -247,12 +247,12 @@ def _existing_gcp(vertex: dict[str, Any] | None) -> dict[str, Any]:
 
 def test_existing_gcp_network_needs_a_psc_address() -> None:
     with pytest.raises(Exception, match=r"use_cases\[0\]\.vertex\.psc_address: the GCP network already exists"):
-        run_program(stacks.program.main, stack="dev", config={"triplane:environment": _existing_gcp(None)})
+        run_program(program.main, stack="dev", config={"triplane:environment": _existing_gcp(None)})
 
 
 def test_existing_gcp_network_uses_the_given_address() -> None:
     config = {"triplane:environment": _existing_gcp({"psc_address": "10.60.255.2"})}
-    plan = run_program(stacks.program.main, stack="dev", config=config)
+    plan = run_program(program.main, stack="dev", config=config)
     address = plan.one("gcp:compute/globalAddress:GlobalAddress").inputs
     assert (address["address"], address["network"]) == ("10.60.255.2", "projects/acme-ml-prod/global/networks/shared")
     assert plan.outputs["endpoints"]["search"]["url"] == "https://europe-west4-aiplatform.googleapis.com"

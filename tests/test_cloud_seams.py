@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from stacks.clouds import SEAMS
-from stacks.clouds.seam import CloudSeam
-from stacks.spec import AzureOpenAIUseCase, BedrockUseCase, SpecError, VertexUseCase, validate_environment
-from stacks.spec.base import Cloud, ManagedService
-from stacks.spec.cloud_managed import SERVICE_OF_CLOUD
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clouds.seam import CloudSeam
+from triplane.stacks.spec import AzureOpenAIUseCase, BedrockUseCase, SpecError, VertexUseCase, validate_environment
+from triplane.stacks.spec.base import Cloud, ManagedService
+from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "stacks/Pulumi.test.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from components.tagging import REQUIRED_TAGS
 from tests.conftest import planned
+from triplane.components.tagging import REQUIRED_TAGS
 from triplane.plan import Plan
 from triplane.stackfile import load_stack
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from stacks.spec import validate_environment
 from triplane.decide.cost import (
     Curve,
     Traffic,
@@ -21,6 +20,7 @@ from triplane.decide.cost import (
     use_case_cost,
 )
 from triplane.decide.prices import load_prices
+from triplane.stacks.spec import validate_environment
 
 PRICES = load_prices()
 WIRE_GB_PER_TOKEN = 4 * 1.5 / 1e9  # bytes_per_token x wire_overhead

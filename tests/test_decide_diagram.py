@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from stacks.spec import (
+from triplane.decide import diagram as diagram_module
+from triplane.decide.diagram import DiagramError, d2_source, find_d2, render
+from triplane.stackfile import load_stack, stack_names
+from triplane.stacks.spec import (
     CloudManagedUseCase,
     Environment,
     SaasUseCase,
     SelfManagedUseCase,
     validate_environment,
 )
-from triplane.decide import diagram as diagram_module
-from triplane.decide.diagram import DiagramError, d2_source, find_d2, render
-from triplane.stackfile import load_stack, stack_names
 
 SVG = "{http://www.w3.org/2000/svg}"
 EDGE = re.compile(r"^(\S+) -> (\S+) \{class: (\w+)\}$", re.MULTILINE)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.self_managed import sizing
+from triplane.components.self_managed import sizing
 from triplane.decide.prices import MODEL_CLASSES, PriceError, load_prices
 from triplane.stackfile import STACKS_DIR
 

@@ -8,10 +8,10 @@ import pytest
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from stacks.spec import UseCase, validate_environment
 from triplane.decide.advisor import check_environment
 from triplane.decide.prices import Prices, load_prices
 from triplane.decide.recommend import UseCaseFacts, parse_tokens, recommend, rule_findings
+from triplane.stacks.spec import UseCase, validate_environment
 
 PRICES = load_prices()
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from policies.common import Res
-from policies.deployability import Need, runtime_paths
+from triplane.policies.common import Res
+from triplane.policies.deployability import Need, runtime_paths
 
 STACK = "test"
 ACCOUNT_ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -499,7 +499,7 @@ def test_a_bucket_import_over_declared_service_endpoints_is_an_assumption() -> N
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_each_policy_computes_exactly_its_own_kind(stack: str) -> None:
-    from policies.deployability import KINDS
+    from triplane.policies.deployability import KINDS
     from triplane.runtime import environment_of, plan_resources
     from triplane.stackfile import load_stack, plan_stack
 

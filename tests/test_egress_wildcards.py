@@ -13,23 +13,23 @@ from typing import Any
 
 import pytest
 
-from components.cloud_managed import AzureOpenAIDeployment, AzureOpenAIEndpoint, AzureOpenAIEndpointArgs
-from components.images import UPSTREAM_HOSTS
-from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
-from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
-from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
-from components.saas.providers import CATALOG, check_host
-from components.self_managed.weights import HUB_HOSTS
-from policies.common import broad_domain
-from policies.host_patterns import SHARED_DOMAINS, public_suffixes, wildcard_problem
-from stacks import egress
-from stacks.egress import ENTRA_HOSTS, EgressEntry, egress_allowlist
-from stacks.spec import SaasUseCase, SpecError, validate_environment
-from stacks.spec.cloud_managed import CloudManagedUseCase
 from tests.cloud_managed_support import AWS_NETWORK, AZURE_NETWORK, GCP_NETWORK
+from triplane.components.cloud_managed import AzureOpenAIDeployment, AzureOpenAIEndpoint, AzureOpenAIEndpointArgs
+from triplane.components.images import UPSTREAM_HOSTS
+from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+from triplane.components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
+from triplane.components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
+from triplane.components.saas.providers import CATALOG, check_host
+from triplane.components.self_managed.weights import HUB_HOSTS
 from triplane.gate import GateResult, check_plan
 from triplane.plan import Plan, PlannedResource, run_program
+from triplane.policies.common import broad_domain
+from triplane.policies.host_patterns import SHARED_DOMAINS, public_suffixes, wildcard_problem
 from triplane.stackfile import load_stack
+from triplane.stacks import egress
+from triplane.stacks.egress import ENTRA_HOSTS, EgressEntry, egress_allowlist
+from triplane.stacks.spec import SaasUseCase, SpecError, validate_environment
+from triplane.stacks.spec.cloud_managed import CloudManagedUseCase
 
 SOURCE = "stacks/Pulumi.test.yaml"
 

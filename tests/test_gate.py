@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from components.tagging import standard_tags
-from policies import packs as _packs  # noqa: F401  (registers every policy)
-from policies.common import ADVISORY, MANDATORY, MEDIUM, REGISTRY, UNKNOWN_STRING, Meta, Policy, config_schema
 from triplane import gate
 from triplane.check_cli import check
+from triplane.components.tagging import standard_tags
 from triplane.gate import GateError, GateResult, check_plan, load_policy_config, reconcile, schema_errors
 from triplane.plan import SECRET_SIG, SECRET_SIG_KEY, Plan, PlannedResource
+from triplane.policies import packs as _packs  # noqa: F401  (registers every policy)
+from triplane.policies.common import ADVISORY, MANDATORY, MEDIUM, REGISTRY, UNKNOWN_STRING, Meta, Policy, config_schema
 
 STACK = "gate"
 TAGS = standard_tags(environment=STACK, owner="platform", cost_center="cc-1", use_case="chat",

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.images import (
+from triplane.components.images import (
     NVIDIA_DEVICE_PLUGIN,
     TGI,
     VLLM,
@@ -22,20 +22,20 @@ from components.images import (
     cluster_autoscaler,
     split_reference,
 )
-from policies.common import Res
-from policies.kubernetes import (
+from triplane.plan import Plan, PlannedResource, is_secret, run_program
+from triplane.policies.common import Res
+from triplane.policies.kubernetes import (
     ALLOWED_REGISTRIES_DEFAULT,
     CACHE_PREFIXES_DEFAULT,
     PULL_THROUGH_CACHES_DEFAULT,
     _image_registry,
     through_cache,
 )
-from stacks import program
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
-from stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
-from stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
-from stacks.spec import SpecError, validate_environment
-from triplane.plan import Plan, PlannedResource, is_secret, run_program
+from triplane.stacks import program
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from triplane.stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
+from triplane.stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
+from triplane.stacks.spec import SpecError, validate_environment
 
 SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
 ECR = f"{AWS_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com"

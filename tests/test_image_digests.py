@@ -16,16 +16,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from components.images import TGI, Image, Mirror, PullThroughCache, Upstream
-from policies.common import Res, checking_stack
-from policies.kubernetes import _serving_image_digest
-from stacks.spec import SpecError, validate_environment
-from stacks.spec.self_managed import SelfManagedUseCase
 from tests.test_self_managed_spec import SOURCE, environment, only_problem, use_case
 from triplane.cli import cli
+from triplane.components.images import TGI, Image, Mirror, PullThroughCache, Upstream
 from triplane.gate import check_plan
 from triplane.pin import MANIFEST_TYPES, PinError, resolve
+from triplane.policies.common import Res, checking_stack
+from triplane.policies.kubernetes import _serving_image_digest
 from triplane.stackfile import STACKS_DIR, plan_stack
+from triplane.stacks.spec import SpecError, validate_environment
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 INDEX = json.dumps(
     {

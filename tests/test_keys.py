@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.keys import GCP_ROTATION_PERIOD, account_administration, aws_key_policy
+from triplane.components.keys import GCP_ROTATION_PERIOD, account_administration, aws_key_policy
 from triplane.plan import Plan, PlannedResource
 
 

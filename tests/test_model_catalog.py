@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from components.versions import (
+from tests.test_cloud_managed_spec import SOURCE, environment, use_case
+from triplane.components.versions import (
     AS_OF,
     AZURE_OPENAI_MODELS,
     BEDROCK_MODELS,
@@ -22,11 +23,10 @@ from components.versions import (
     is_listed,
     listed_models,
 )
-from policies import packs
-from policies.common import ADVISORY, REGISTRY, Res, checking_stack
-from policies.stack import _unlisted_models
-from stacks.spec import SpecError, validate_environment
-from tests.test_cloud_managed_spec import SOURCE, environment, use_case
+from triplane.policies import packs
+from triplane.policies.common import ADVISORY, REGISTRY, Res, checking_stack
+from triplane.policies.stack import _unlisted_models
+from triplane.stacks.spec import SpecError, validate_environment
 
 ROLE = "arn:aws:iam::123456789012:role/app"
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from components.naming import RULES, physical_name
-from components.tagging import REQUIRED_TAGS, gcp_labels, k8s_labels, standard_tags
+from triplane.components.naming import RULES, physical_name
+from triplane.components.tagging import REQUIRED_TAGS, gcp_labels, k8s_labels, standard_tags
 
 
 def test_short_names_are_kept_as_written() -> None:

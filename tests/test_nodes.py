@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from components.self_managed.aks import AksClusterArgs
-from components.self_managed.eks import EksClusterArgs
-from components.self_managed.gke import GkeClusterArgs
-from components.self_managed.nodes import SYSTEM_MACHINES, SystemNodes
-from stacks.spec.clusters import SystemNodes as SpecSystemNodes
+from triplane.components.self_managed.aks import AksClusterArgs
+from triplane.components.self_managed.eks import EksClusterArgs
+from triplane.components.self_managed.gke import GkeClusterArgs
+from triplane.components.self_managed.nodes import SYSTEM_MACHINES, SystemNodes
 from triplane.plan import Plan
+from triplane.stacks.spec.clusters import SystemNodes as SpecSystemNodes
 
 IMDS_V2 = {"httpEndpoint": "enabled", "httpPutResponseHopLimit": 1, "httpTokens": "required"}
 

@@ -187,8 +187,8 @@ def test_a_task_that_never_finishes_does_not_hold_up_the_plan(monkeypatch: pytes
 
 def test_the_drain_changes_no_plan(local_plan: Plan) -> None:
     """The same stack run with the SDK alone waiting (the stock runtime) registers the same plan."""
-    from stacks import program
     from triplane.stackfile import load_stack
+    from triplane.stacks import program
 
     stack_file = load_stack("local")
     stock = run_program(

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from stacks import program
-from stacks.spec import SpecError
 from triplane import stackfile
 from triplane.cli import cli
+from triplane.stacks import program
+from triplane.stacks.spec import SpecError
 
 
 def counting(calls: Counter[str], name: str, function: Any) -> Any:

@@ -6,7 +6,7 @@ import itertools
 import json
 from pathlib import Path
 
-from components.tagging import standard_tags
+from triplane.components.tagging import standard_tags
 from triplane.gate import check_plan
 from triplane.plan import Plan, PlannedResource
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from policies.common import Res
-from policies.kubernetes import looks_like_credential
-from policies.stack import _plaintext_credentials
+from triplane.policies.common import Res
+from triplane.policies.kubernetes import looks_like_credential
+from triplane.policies.stack import _plaintext_credentials
 
 NAMES = [
     "task-summariser",  # sk-

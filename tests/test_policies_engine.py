@@ -13,13 +13,13 @@ import dataclasses
 from google.protobuf import json_format
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policies.adapter import plain
-from policies.common import REGISTRY, UNKNOWN_STRING
-from policies.packs import PACK_POLICIES, PACKS_DIR
 from tests.analyzer_support import LEVEL_NAMES, SEVERITY_NAMES, Diagnostic, analyze
 from tests.test_policies_rules import CONFIG, bad_plan, declared
 from triplane.gate import DEFAULT_CONFIG, check_plan, load_policy_config, reconcile
 from triplane.plan import Plan, PlannedResource
+from triplane.policies.adapter import plain
+from triplane.policies.common import REGISTRY, UNKNOWN_STRING
+from triplane.policies.packs import PACK_POLICIES, PACKS_DIR
 from triplane.stackfile import load_stack
 
 

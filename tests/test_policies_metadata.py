@@ -11,12 +11,12 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from components.tagging import REQUIRED_TAGS
-from policies import catalog, docs
-from policies.common import MANDATORY, REGISTRY
-from policies.packs import PACK_POLICIES, PACKS_DIR
-from policies.stack import REQUIRED_TAGS_DEFAULT
+from triplane.components.tagging import REQUIRED_TAGS
 from triplane.gate import DEFAULT_CONFIG, load_policy_config, reconcile
+from triplane.policies import catalog, docs
+from triplane.policies.common import MANDATORY, REGISTRY
+from triplane.policies.packs import PACK_POLICIES, PACKS_DIR
+from triplane.policies.stack import REQUIRED_TAGS_DEFAULT
 
 CLOUD_PACKS = ("triplane-aws", "triplane-azure", "triplane-gcp")
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.tagging import k8s_labels, standard_tags
+from triplane.components.tagging import k8s_labels, standard_tags
 from triplane.gate import check_plan
 from triplane.plan import Plan, PlannedResource
 

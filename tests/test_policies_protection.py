@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from policies.common import Res, checking_stack
-from policies.stack import PROTECTED_TYPES_DEFAULT, _stateful_protected
+from triplane.policies.common import Res, checking_stack
+from triplane.policies.stack import PROTECTED_TYPES_DEFAULT, _stateful_protected
 
 CONFIG: dict[str, Any] = {"protectedStacks": ["prod", "production"], "statefulTypes": PROTECTED_TYPES_DEFAULT}
 VAULT = Res(type="azure-native:keyvault:Vault", name="live-vault", urn="urn:pulumi:live::triplane::v::live-vault",

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from components.tagging import gcp_labels, k8s_labels, standard_tags
-from policies.common import REGISTRY
-from policies.gcp_apis import apis_for
-from policies.packs import PACK_POLICIES
+from triplane.components.tagging import gcp_labels, k8s_labels, standard_tags
 from triplane.gate import GateResult, check_plan
 from triplane.plan import SECRET_SIG, SECRET_SIG_KEY, Plan, PlannedResource
+from triplane.policies.common import REGISTRY
+from triplane.policies.gcp_apis import apis_for
+from triplane.policies.packs import PACK_POLICIES
 
 STACK = "test"
 TAGS = standard_tags(environment=STACK, owner="platform", cost_center="cc-1", use_case="chat",

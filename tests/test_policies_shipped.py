@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from stacks import program
 from triplane.gate import GateResult, check_plan
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stackfile import load_stack
+from triplane.stacks import program
 
 
 def test_every_shipped_stack_passes_every_mandatory_policy(shipped_plan: Plan) -> None:

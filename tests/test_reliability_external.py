@@ -19,13 +19,13 @@ import parliament
 import pytest
 import yaml
 
-from stacks.spec import Environment
 from tests.cloud_managed_support import EXEMPTIONS, lint
 from tests.reliability_support import SHIPPED_STACKS, plan_with_arns, ref, shipped_plan
 from tests.test_self_managed_manifests import CUSTOM_RESOURCES, schema_version
 from triplane.k8s_out import write_manifests
 from triplane.plan import Plan
 from triplane.stackfile import load_stack
+from triplane.stacks.spec import Environment
 
 KINDS: dict[tuple[str, str], str] = {
     # (resource type, input path): what the document is, which decides the exemptions that apply
@@ -179,9 +179,9 @@ def variants() -> dict[str, tuple[Plan, Environment]]:
 
 
 def grown_environment(stack: str) -> Environment:
-    from stacks.spec import validate_environment
     from tests.reliability_support import stack_document
     from tests.test_reliability_determinism import with_added
+    from triplane.stacks.spec import validate_environment
 
     environment = stack_document(stack)["config"]["triplane:environment"]
     with_added(environment)

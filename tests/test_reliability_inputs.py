@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stacks.spec import Environment, SpecError, validate_environment
 from tests.reliability_specs import MUTATIONS, Mutation, broken, environments, secrets_of
 from tests.reliability_support import plan_recorded, write_stack
 from triplane.plan import STACK_TYPE
 from triplane.stackfile import load_stack
+from triplane.stacks.spec import Environment, SpecError, validate_environment
 
 SOURCE = "stacks/Pulumi.hyp.yaml"
 ROOT = "triplane:environment"

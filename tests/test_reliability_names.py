@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.naming import RULES, physical_name
-from stacks.spec import Environment, SpecError, validate_environment
-from stacks.spec.base import NAME_MAX, name_problem, stack_name_problem
 from tests.reliability_support import SHIPPED_STACKS, shipped_plan, stack_document, write_stack
+from triplane.components.naming import RULES, physical_name
 from triplane.plan import Plan, PlannedResource
 from triplane.stackfile import plan_stack
+from triplane.stacks.spec import Environment, SpecError, validate_environment
+from triplane.stacks.spec.base import NAME_MAX, name_problem, stack_name_problem
 
 # --- the spec's name rule -----------------------------------------------------------------------------
 

@@ -19,8 +19,6 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from stacks.secrets import secret_fields
-from stacks.spec import SpecError
 from tests.reliability_support import (
     SHIPPED_STACKS,
     contains,
@@ -38,6 +36,8 @@ from triplane import render
 from triplane.cli import cli
 from triplane.plan import REDACTED, Plan
 from triplane.stackfile import load_stack, plan_stack
+from triplane.stacks.secrets import secret_fields
+from triplane.stacks.spec import SpecError
 
 
 def needles(stack: str) -> tuple[str, ...]:

@@ -128,8 +128,8 @@ def test_an_unknown_stack_lists_the_known_ones() -> None:
 def test_a_broken_file_registers_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The refusal comes before the program runs: nothing, not even the stack, is registered."""
     import triplane.plan
-    from stacks.spec import SpecError
     from triplane.stackfile import plan_stack
+    from triplane.stacks.spec import SpecError
 
     path = tmp_path / "Pulumi.broken.yaml"
     path.write_text(dumped({"triplane:environment": SAAS}), encoding="utf-8")

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from stacks.spec import SpecError, validate_environment
 from tests.reliability_support import stack_document, variant
 from triplane.plan import Plan, PlannedResource
 from triplane.stackfile import plan_stack
+from triplane.stacks.spec import SpecError, validate_environment
 
 
 def _always(resource: PlannedResource) -> bool:

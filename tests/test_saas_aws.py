@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from components.network.refs import AwsNetworkRef
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
-from stacks.clouds.aws import DEPLOYER_ROLE_ARN as AWS_DEPLOYER_ROLE_ARN
-from stacks.compose import export_endpoints
-from stacks.context import StackContext
-from stacks.patterns.saas import build_on
-from stacks.providers import build_providers
-from stacks.spec import validate_environment
+from triplane.components.network.refs import AwsNetworkRef
 from triplane.plan import Plan, is_secret, reveal, run_program
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from triplane.stacks.clouds.aws import DEPLOYER_ROLE_ARN as AWS_DEPLOYER_ROLE_ARN
+from triplane.stacks.compose import export_endpoints
+from triplane.stacks.context import StackContext
+from triplane.stacks.patterns.saas import build_on
+from triplane.stacks.providers import build_providers
+from triplane.stacks.spec import validate_environment
 
 SOURCE = "stacks/Pulumi.test.yaml"
 PLANTED = {
@@ -306,7 +306,7 @@ def test_nothing_is_protected_in_dev_and_stateful_children_are_in_prod(plan: Pla
 
 
 def test_existing_vpc_is_refused_by_the_firewall() -> None:
-    from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+    from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
 
     existing = AwsNetworkRef(
         region="us-east-1",
@@ -323,8 +323,8 @@ def test_existing_vpc_is_refused_by_the_firewall() -> None:
 
 
 def test_a_use_case_whose_hosts_the_firewall_does_not_allow_is_refused() -> None:
-    from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
-    from components.saas.saas_egress import SaasEgress, SaasEgressArgs
+    from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+    from triplane.components.saas.saas_egress import SaasEgress, SaasEgressArgs
 
     def program() -> None:
         firewall = AwsEgressFirewall("fw", AwsEgressFirewallArgs(network=NETWORK, hosts=["api.openai.com"]))

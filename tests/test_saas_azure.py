@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
-from components.network.refs import AzureNetworkRef
-from components.saas.secret_store import KEY_VAULT_SECRETS_USER, MANAGED_IDENTITY_OPERATOR
-from stacks.clouds.azure import FIREWALL_PRIVATE_IP as AZURE_FIREWALL_PRIVATE_IP
-from stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
-from stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
-from stacks.compose import export_endpoints
-from stacks.context import StackContext
-from stacks.patterns.saas import build_on
-from stacks.providers import build_providers
-from stacks.spec import validate_environment
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.saas.secret_store import KEY_VAULT_SECRETS_USER, MANAGED_IDENTITY_OPERATOR
 from triplane.plan import Plan, is_secret, reveal, run_program
+from triplane.stacks.clouds.azure import FIREWALL_PRIVATE_IP as AZURE_FIREWALL_PRIVATE_IP
+from triplane.stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
+from triplane.stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
+from triplane.stacks.compose import export_endpoints
+from triplane.stacks.context import StackContext
+from triplane.stacks.patterns.saas import build_on
+from triplane.stacks.providers import build_providers
+from triplane.stacks.spec import validate_environment
 
 SOURCE = "stacks/Pulumi.test.yaml"
 PLANTED = {"openaiKey": "sk-PLANTED-azure-openai-41c2", "mistralKey": "PLANTED-mistral-77d0e3"}
@@ -208,7 +208,7 @@ def test_endpoint_references_the_secret_uri_and_client_id(plan: Plan) -> None:
 
 
 def test_existing_vnet_without_route_table_is_refused() -> None:
-    from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
+    from triplane.components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
 
     existing = AzureNetworkRef(
         location="westeurope",

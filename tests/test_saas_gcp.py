@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from components.network.refs import GcpNetworkRef
-from stacks.cloud_apis import register_gcp_apis
-from stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
-from stacks.compose import export_endpoints
-from stacks.context import StackContext
-from stacks.patterns.saas import build_on
-from stacks.providers import build_providers
-from stacks.spec import validate_environment
+from triplane.components.network.refs import GcpNetworkRef
 from triplane.plan import Plan, is_secret, reveal, run_program
+from triplane.stacks.cloud_apis import register_gcp_apis
+from triplane.stacks.clouds.gcp import PROJECT_NUMBER as GCP_PROJECT_NUMBER
+from triplane.stacks.compose import export_endpoints
+from triplane.stacks.context import StackContext
+from triplane.stacks.patterns.saas import build_on
+from triplane.stacks.providers import build_providers
+from triplane.stacks.spec import validate_environment
 
 SOURCE = "stacks/Pulumi.test.yaml"
 PROJECT = "acme-test-proj"

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pulumi.runtime.config import set_all_config
 
-from stacks import program
-from stacks.patterns import BUILDERS
-from stacks.patterns.saas import allowed_hosts, build
-from stacks.secrets import check_secrets
-from stacks.spec import SpecError, validate_environment
 from triplane.plan import Plan, reveal, run_program
 from triplane.stackfile import load_stack
+from triplane.stacks import program
+from triplane.stacks.patterns import BUILDERS
+from triplane.stacks.patterns.saas import allowed_hosts, build
+from triplane.stacks.secrets import check_secrets
+from triplane.stacks.spec import SpecError, validate_environment
 
 SOURCE = "stacks/Pulumi.dev.yaml"
 ROLE = "arn:aws:iam::123456789012:role/app"

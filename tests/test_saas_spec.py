@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from components.saas.providers import CATALOG, aws_domain, check_host, host_matches, swp_session_matcher
-from stacks.spec import SaasUseCase, SpecError, validate_environment
+from triplane.components.saas.providers import CATALOG, aws_domain, check_host, host_matches, swp_session_matcher
+from triplane.stacks.spec import SaasUseCase, SpecError, validate_environment
 
 SOURCE = "stacks/Pulumi.test.yaml"
 ROLE = "arn:aws:iam::123456789012:role/app"

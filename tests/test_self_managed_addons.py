@@ -20,9 +20,9 @@ import yaml
 from pulumi_kubernetes import autoscaling as k8s_autoscaling
 from pulumi_kubernetes import provider as k8s_provider
 
-from components import images
-from components.images import Mirror
-from components.self_managed.addons import (
+from triplane.components import images
+from triplane.components.images import Mirror
+from triplane.components.self_managed.addons import (
     CHARTS,
     IMAGES,
     PROMETHEUS_URL,
@@ -30,17 +30,17 @@ from components.self_managed.addons import (
     ClusterAddons,
     ClusterAddonsArgs,
 )
-from components.self_managed.autoscaling import ActiveHours, QueueScaling, queue_query, scaled_object_spec
-from components.self_managed.model_server import ClientAccess, TgiService, TgiServiceArgs
-from policies.deployability import runtime_paths
-from stacks import program
-from stacks.clouds import SEAMS
-from stacks.spec import Environment, SpecError, validate_environment
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.components.self_managed.autoscaling import ActiveHours, QueueScaling, queue_query, scaled_object_spec
+from triplane.components.self_managed.model_server import ClientAccess, TgiService, TgiServiceArgs
 from triplane.k8s_out import manifest, write_manifests
 from triplane.plan import Plan, PlannedResource, run_program
+from triplane.policies.deployability import runtime_paths
 from triplane.runtime import plan_resources
 from triplane.stackfile import load_stack, plan_stack
+from triplane.stacks import program
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.spec import Environment, SpecError, validate_environment
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 STACKS = ("dev", "prod", "local")
 SOURCE = "stacks/Pulumi.test.yaml"

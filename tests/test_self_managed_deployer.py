@@ -10,19 +10,19 @@ import pytest
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import provider as k8s_provider
 
-from components.self_managed.aks import AKS_RBAC_CLUSTER_ADMIN, AksCluster, AksClusterArgs
-from components.self_managed.eks import EksCluster, EksClusterArgs
-from components.self_managed.gke import GkeCluster, GkeClusterArgs
-from stacks import program
-from stacks.clouds.aws import CALLER_ARN as AWS_CALLER_ARN
-from stacks.clouds.aws import DEPLOYER_ROLE_ARN as AWS_DEPLOYER_ROLE_ARN
-from stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
-from stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
-from stacks.clouds.gcp import DEPLOYER_EMAIL as GCP_DEPLOYER_EMAIL
-from stacks.spec import validate_environment
 from tests.test_self_managed_node_pools import AWS, AZURE, GCP
+from triplane.components.self_managed.aks import AKS_RBAC_CLUSTER_ADMIN, AksCluster, AksClusterArgs
+from triplane.components.self_managed.eks import EksCluster, EksClusterArgs
+from triplane.components.self_managed.gke import GkeCluster, GkeClusterArgs
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stackfile import load_stack
+from triplane.stacks import program
+from triplane.stacks.clouds.aws import CALLER_ARN as AWS_CALLER_ARN
+from triplane.stacks.clouds.aws import DEPLOYER_ROLE_ARN as AWS_DEPLOYER_ROLE_ARN
+from triplane.stacks.clouds.azure import OBJECT_ID as AZURE_OBJECT_ID
+from triplane.stacks.clouds.azure import SUBSCRIPTION_ID as AZURE_SUBSCRIPTION_ID
+from triplane.stacks.clouds.gcp import DEPLOYER_EMAIL as GCP_DEPLOYER_EMAIL
+from triplane.stacks.spec import validate_environment
 
 CI_ROLE = "arn:aws:iam::123456789012:role/ci/triplane-deploy"
 CI_OBJECT_ID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"

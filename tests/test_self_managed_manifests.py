@@ -11,10 +11,10 @@ import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, all_versions
 
-from stacks.spec import Environment
 from triplane.k8s_out import REDACTED_KEYS, write_manifests
 from triplane.plan import Plan
 from triplane.stackfile import load_stack, plan_stack
+from triplane.stacks.spec import Environment
 
 STACKS = ("dev", "prod", "local")
 PLANTED = "planted-secret-value-7f3a9"

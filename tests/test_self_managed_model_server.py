@@ -8,9 +8,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.images import TGI, VLLM, Mirror
-from components.self_managed.autoscaling import QueueScaling
-from components.self_managed.model_server import (
+from triplane.components.images import TGI, VLLM, Mirror
+from triplane.components.self_managed.autoscaling import QueueScaling
+from triplane.components.self_managed.model_server import (
     CacheVolume,
     ClientAccess,
     TgiService,
@@ -450,8 +450,8 @@ def test_offline_serves_from_the_existing_cache_without_hub_egress(plan: Plan) -
 
 
 def test_root_is_allowed_only_for_listed_images_that_keep_every_other_restriction(plan: Plan) -> None:
-    from policies.common import Res
-    from policies.kubernetes import _non_root
+    from triplane.policies.common import Res
+    from triplane.policies.kubernetes import _non_root
 
     config = {"rootImages": [{"repository": "huggingface/text-generation-inference", "reason": "python under /root"}]}
     deployment = one(plan, "apps/v1:Deployment", "t-tgi-deployment")

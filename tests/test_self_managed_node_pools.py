@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from components.self_managed.aks import AksCluster, AksClusterArgs
-from components.self_managed.eks import EksCluster, EksClusterArgs
-from components.self_managed.gke import GkeCluster, GkeClusterArgs
-from components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, aks_pool_name
-from components.self_managed.refs import AksClusterRef, EksClusterRef, GkeClusterRef
+from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from triplane.components.self_managed.aks import AksCluster, AksClusterArgs
+from triplane.components.self_managed.eks import EksCluster, EksClusterArgs
+from triplane.components.self_managed.gke import GkeCluster, GkeClusterArgs
+from triplane.components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, aks_pool_name
+from triplane.components.self_managed.refs import AksClusterRef, EksClusterRef, GkeClusterRef
 from triplane.plan import Plan, run_program
 
 AWS = AwsNetworkRef(

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from components.tagging import k8s_labels, standard_tags
-from policies.common import REGISTRY
-from stacks.spec import validate_environment
 from tests.test_self_managed_spec import SOURCE, environment, only_problem, use_case
+from triplane.components.tagging import k8s_labels, standard_tags
 from triplane.gate import check_plan
 from triplane.plan import Plan, PlannedResource
+from triplane.policies.common import REGISTRY
+from triplane.stacks.spec import validate_environment
 
 PROXY = "http://10.0.0.10:3128"
 EXISTING = {"name": "gpu", "existing": {"kubeconfig_context": "onprem", "registry": "upstream"}}
@@ -259,8 +259,8 @@ def test_a_private_range_wider_than_the_proxy_is_not_public() -> None:
 
 
 def plan_of(env: dict[str, Any]) -> Plan:
-    from stacks import program
     from triplane.plan import run_program
+    from triplane.stacks import program
 
     return run_program(program.main, stack="st", config={"triplane:environment": env}, secret_keys=[])
 

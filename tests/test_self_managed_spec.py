@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from components.self_managed import sizing
-from stacks.clusters import plan_pool
-from stacks.spec import SpecError, validate_environment
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.components.self_managed import sizing
+from triplane.stacks.clusters import plan_pool
+from triplane.stacks.spec import SpecError, validate_environment
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 SOURCE = "stacks/Pulumi.test.yaml"
 SHA = "0e9e39f249a16976918f6564b8830bc894c89659"

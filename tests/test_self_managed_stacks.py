@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.self_managed import sizing
-from stacks import program
+from triplane.components.self_managed import sizing
 from triplane.plan import Plan, PlannedResource, is_secret, run_program
+from triplane.stacks import program
 
 SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
 API_KEY = "planted-api-key-for-chat"
@@ -177,8 +177,8 @@ def test_eks_gets_the_cluster_autoscaler(plan: Plan) -> None:
 
 
 def test_hub_hosts_are_on_the_networks_allowlist_for_each_downloading_service(plan: Plan) -> None:
-    from components.saas.providers import aws_domain
-    from components.self_managed.weights import HUB_HOSTS
+    from triplane.components.saas.providers import aws_domain
+    from triplane.components.self_managed.weights import HUB_HOSTS
 
     group = plan.one("aws:networkfirewall/ruleGroup:RuleGroup").inputs
     targets = group["ruleGroup"]["rulesSource"]["rulesSourceList"]["targets"]

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from components.network.layout import psc_address
-from components.self_managed.weights_import import s3_read_policy
-from stacks import program
-from stacks.spec.environment import Environment
+from triplane.components.network.layout import psc_address
+from triplane.components.self_managed.weights_import import s3_read_policy
 from triplane.plan import Plan, run_program
+from triplane.stacks import program
+from triplane.stacks.spec.environment import Environment
 
 SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
@@ -421,8 +421,8 @@ def test_check_is_clean_on_an_import_stack(aws_plan: Plan) -> None:
 
 
 def test_the_model_allowlist_judges_an_imported_directory_as_its_hub_id() -> None:
-    from policies.common import Res
-    from policies.stack import models_named
+    from triplane.policies.common import Res
+    from triplane.policies.stack import models_named
 
     def server(model: str) -> Res:
         pod = {"containers": [{"name": "tgi", "image": "x", "args": ["--model-id", model]}]}

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from stacks.spec import Environment, SpecError, validate_environment
-from stacks.spec.errors import field_path
 from triplane.stackfile import load_stack
+from triplane.stacks.spec import Environment, SpecError, validate_environment
+from triplane.stacks.spec.errors import field_path
 
 SOURCE = "stacks/Pulumi.test.yaml"
 

@@ -8,7 +8,7 @@ import pulumi
 from pulumi_aws import ec2 as aws_ec2
 from pulumi_gcp import storage as gcp_storage
 
-from components.tagging import gcp_labels, tag_transformation, tagged
+from triplane.components.tagging import gcp_labels, tag_transformation, tagged
 from triplane.plan import Plan, run_program
 
 TAGS = {"owner": "Platform Team", "use-case": "chat", "managed-by": "triplane"}

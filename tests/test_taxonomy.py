@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import get_args
 
-from policies import stack as stack_policies
-from policies import taxonomy
-from stacks.spec import DataClassification, Pattern
-from stacks.spec.base import CLASSIFICATION_RANK
 from triplane.decide import policy as decide_policy
+from triplane.policies import stack as stack_policies
+from triplane.policies import taxonomy
+from triplane.stacks.spec import DataClassification, Pattern
+from triplane.stacks.spec.base import CLASSIFICATION_RANK
 
 
 def test_the_spec_literals_list_the_taxonomy_in_order() -> None:

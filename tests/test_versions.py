@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 
-from components.cloud_managed._common import bedrock_model_resources
-from components.versions import (
+from tests.conftest import SHIPPED_STACKS, planned
+from triplane.components.cloud_managed._common import bedrock_model_resources
+from triplane.components.versions import (
     AS_OF,
     DEFAULT_KUBERNETES,
     KUBERNETES_STANDARD_SUPPORT,
     bedrock_model_problem,
     inference_profile,
 )
-from stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
-from stacks.spec import SpecError, validate_environment
-from tests.conftest import SHIPPED_STACKS, planned
 from triplane.plan import Plan
 from triplane.stackfile import load_stack
+from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
+from triplane.stacks.spec import SpecError, validate_environment
 
 SOURCE = "stacks/Pulumi.test.yaml"
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from stacks.spec import SpecError
+from triplane.stacks.spec import SpecError
 
 
 @click.command("check")

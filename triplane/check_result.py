@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.deployability import Need
-from policies.taxonomy import SHARED
 from triplane.plan import Plan, PlannedResource, reveal
+from triplane.policies.deployability import Need
+from triplane.policies.taxonomy import SHARED
 from triplane.runtime import render as render_runtime
 from triplane.runtime import to_json as runtime_json
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from stacks.spec import Environment, SpecError
+from triplane.stacks.spec import Environment, SpecError
 
 
 def fail(message: str) -> None:

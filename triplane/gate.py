@@ -15,8 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from policies.common import Policy, Res, Unknown, checking_stack
-from policies.packs import PACK_POLICIES, PACKS_DIR, pack_version
 from triplane.check_result import (
     CHECK_FORMAT,
     GateError,
@@ -27,6 +25,8 @@ from triplane.check_result import (
     Violation,
 )
 from triplane.plan import STACK_TYPE, Plan, reveal
+from triplane.policies.common import Policy, Res, Unknown, checking_stack
+from triplane.policies.packs import PACK_POLICIES, PACKS_DIR, pack_version
 from triplane.policy_config import load_policy_config, reconcile, schema_errors
 from triplane.runtime import paths as runtime_paths
 

@@ -21,7 +21,7 @@ def _by_package() -> dict[str, Any]:
     Not at import: the program imports its own `stacks` (from the project root, as the language host
     runs it) before anything registers, and the mocks then use that same package.
     """
-    from stacks.clouds import SEAMS
+    from triplane.stacks.clouds import SEAMS
 
     return {seam.mocks.package: seam.mocks for seam in SEAMS.values()}
 

@@ -20,10 +20,10 @@ import urllib.request
 from collections.abc import Mapping
 from email.message import Message
 
-from components.images import Image
-from stacks.spec import Environment
-from stacks.spec.errors import ENVIRONMENT_KEY
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.components.images import Image
+from triplane.stacks.spec import Environment
+from triplane.stacks.spec.errors import ENVIRONMENT_KEY
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",

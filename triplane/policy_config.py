@@ -15,8 +15,8 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from policies.common import EnforcementLevel, Policy
 from triplane.check_result import GateError
+from triplane.policies.common import EnforcementLevel, Policy
 
 LEVELS = tuple(level.value for level in EnforcementLevel)
 

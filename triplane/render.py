@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from policies.taxonomy import PATTERNS, SHARED
-from stacks.spec import Environment
 from triplane.plan import STACK_TYPE, Plan, PlannedResource
+from triplane.policies.taxonomy import PATTERNS, SHARED
+from triplane.stacks.spec import Environment
 
 
 @dataclass(frozen=True)

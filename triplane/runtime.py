@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from policies.common import Res, environment_from_config
-from policies.deployability import Need, runtime_paths
 from triplane.plan import Plan
+from triplane.policies.common import Res, environment_from_config
+from triplane.policies.deployability import Need, runtime_paths
 
 
 def plan_resources(plan: Plan) -> list[Res]:

@@ -20,12 +20,12 @@ from typing import Any
 import pulumi
 import yaml
 
-import stacks
-from stacks.secrets import check_secrets
-from stacks.spec import Environment, SpecError, validate_environment
-from stacks.spec.base import stack_name_problem
-from stacks.spec.errors import ENVIRONMENT_KEY
+from triplane import stacks
 from triplane.plan import Plan, run_program
+from triplane.stacks.secrets import check_secrets
+from triplane.stacks.spec import Environment, SpecError, validate_environment
+from triplane.stacks.spec.base import stack_name_problem
+from triplane.stacks.spec.errors import ENVIRONMENT_KEY
 
 STACKS_DIR = Path(stacks.__file__).resolve().parent
 
@@ -176,7 +176,7 @@ def plan_file(stack_file: StackFile, environment: Environment) -> Plan:
     The secrets it names are checked first, with the file's own name; the program then composes this
     environment as it is, without reading or validating it again.
     """
-    from stacks import program
+    from triplane.stacks import program
 
     check_secrets(environment, stack_file.source, stack_file.name, stack_file)
     try:

@@ -7,19 +7,28 @@ pieces a cloud allows only once per VPC, region or project, which several use ca
 Each per-use-case component creates its own copy of these when none is passed in.
 """
 
-from components.cloud_managed.azure_openai import (
+from triplane.components.cloud_managed.azure_openai import (
     AzureContentFilterArgs,
     AzureOpenAIDeployment,
     AzureOpenAIEndpoint,
     AzureOpenAIEndpointArgs,
 )
-from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
-from components.cloud_managed.bedrock import BedrockEndpoint, BedrockEndpointArgs, BedrockGuardrailArgs, DeniedTopic
-from components.cloud_managed.bedrock_logging import BedrockInvocationLogging, BedrockInvocationLoggingArgs
-from components.cloud_managed.bedrock_private_link import BedrockAccess, BedrockPrivateLink, BedrockPrivateLinkArgs
-from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
-from components.cloud_managed.vertex import VertexEndpoint, VertexEndpointArgs
-from components.cloud_managed.vertex_project import VertexProject, VertexProjectArgs, VpcServiceControlsArgs
+from triplane.components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
+from triplane.components.cloud_managed.bedrock import (
+    BedrockEndpoint,
+    BedrockEndpointArgs,
+    BedrockGuardrailArgs,
+    DeniedTopic,
+)
+from triplane.components.cloud_managed.bedrock_logging import BedrockInvocationLogging, BedrockInvocationLoggingArgs
+from triplane.components.cloud_managed.bedrock_private_link import (
+    BedrockAccess,
+    BedrockPrivateLink,
+    BedrockPrivateLinkArgs,
+)
+from triplane.components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
+from triplane.components.cloud_managed.vertex import VertexEndpoint, VertexEndpointArgs
+from triplane.components.cloud_managed.vertex_project import VertexProject, VertexProjectArgs, VpcServiceControlsArgs
 
 __all__ = [
     "AzureContentFilterArgs",

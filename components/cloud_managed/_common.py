@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from components.versions import GLOBAL, inference_profile
+from triplane.components.versions import GLOBAL, inference_profile
 
 POLICY_VERSION = "2012-10-17"
 

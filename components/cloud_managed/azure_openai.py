@@ -36,15 +36,15 @@ from pulumi_azure_native import monitor as azure_monitor
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
-from components.cloud_managed._common import stable_guid
-from components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
-from components.keys import azure_key
-from components.naming import physical_name
-from components.network.refs import AzureNetworkRef
-from components.saas.providers import checked_hosts
-from components.stateful import stateful_opts
-from components.subcomponent import SubComponent
-from components.tagging import tagged
+from triplane.components.cloud_managed._common import stable_guid
+from triplane.components.cloud_managed.azure_openai_dns import AzureOpenAIPrivateDns, AzureOpenAIPrivateDnsArgs
+from triplane.components.keys import azure_key
+from triplane.components.naming import physical_name
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.saas.providers import checked_hosts
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import SubComponent
+from triplane.components.tagging import tagged
 
 OPENAI_USER_ROLE = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 """Cognitive Services OpenAI User: inference and reading deployments, no keys, no management."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import privatedns as azure_privatedns
 
-from components.naming import physical_name
-from components.network.refs import AzureNetworkRef
-from components.tagging import tagged
+from triplane.components.naming import physical_name
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.tagging import tagged
 
 OPENAI_ZONE = "privatelink.openai.azure.com"
 

@@ -23,24 +23,24 @@ from pulumi_aws import bedrock as aws_bedrock
 from pulumi_aws import iam as aws_iam
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.cloud_managed._common import (
+from triplane.components.cloud_managed._common import (
     BEDROCK_INVOKE_ACTIONS,
     bedrock_model_resources,
     iam_name_from_arn,
     policy_json,
     routed_condition,
 )
-from components.cloud_managed.bedrock_logging import BedrockInvocationLogging, BedrockInvocationLoggingArgs
-from components.cloud_managed.bedrock_private_link import (
+from triplane.components.cloud_managed.bedrock_logging import BedrockInvocationLogging, BedrockInvocationLoggingArgs
+from triplane.components.cloud_managed.bedrock_private_link import (
     RUNTIME,
     BedrockAccess,
     BedrockPrivateLink,
     BedrockPrivateLinkArgs,
 )
-from components.keys import account_administration, aws_key
-from components.naming import physical_name
-from components.network.refs import AwsNetworkRef
-from components.tagging import tagged
+from triplane.components.keys import account_administration, aws_key
+from triplane.components.naming import physical_name
+from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.tagging import tagged
 
 CONTENT_FILTERS = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")
 

@@ -29,12 +29,12 @@ from pulumi_aws import iam as aws_iam
 from pulumi_aws import s3 as aws_s3
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.cloud_managed._common import policy_json
-from components.keys import account_administration, aws_key
-from components.naming import physical_name
-from components.stateful import stateful_opts
-from components.subcomponent import SubComponent
-from components.tagging import tagged
+from triplane.components.cloud_managed._common import policy_json
+from triplane.components.keys import account_administration, aws_key
+from triplane.components.naming import physical_name
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import SubComponent
+from triplane.components.tagging import tagged
 
 DESTINATIONS = ("cloudwatch", "s3")
 S3_PREFIX = "bedrock/invocations"

@@ -23,17 +23,17 @@ from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import vpc as aws_vpc
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.cloud_managed._common import (
+from triplane.components.cloud_managed._common import (
     BEDROCK_INVOKE_ACTIONS,
     aws_principal,
     bedrock_model_resources,
     policy_json,
     routed_condition,
 )
-from components.naming import physical_name
-from components.network.aws_ingress import https_from_applications
-from components.network.refs import AwsNetworkRef
-from components.tagging import tagged
+from triplane.components.naming import physical_name
+from triplane.components.network.aws_ingress import https_from_applications
+from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.tagging import tagged
 
 RUNTIME = "bedrock-runtime"
 SERVICES = (RUNTIME, "bedrock", "bedrock-agent", "bedrock-agent-runtime")

@@ -19,10 +19,10 @@ import pulumi
 from pulumi_gcp import compute as gcp_compute
 from pulumi_gcp import dns as gcp_dns
 
-from components.naming import physical_name
-from components.network.layout import psc_address
-from components.network.refs import GcpNetworkRef
-from components.tagging import tagged
+from triplane.components.naming import physical_name
+from triplane.components.network.layout import psc_address
+from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.tagging import tagged
 
 TARGETS = {"all-apis": "private.googleapis.com.", "vpc-sc": "restricted.googleapis.com."}
 

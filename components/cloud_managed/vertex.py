@@ -26,13 +26,13 @@ from pulumi_gcp import logging as gcp_logging
 from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
-from components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
-from components.cloud_managed.vertex_project import AIPLATFORM, VertexProject, VertexProjectArgs
-from components.keys import gcp_key
-from components.naming import physical_name
-from components.network.refs import GcpNetworkRef
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.cloud_managed.google_apis_psc import GoogleApisPrivateAccess, GoogleApisPrivateAccessArgs
+from triplane.components.cloud_managed.vertex_project import AIPLATFORM, VertexProject, VertexProjectArgs
+from triplane.components.keys import gcp_key
+from triplane.components.naming import physical_name
+from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 INVOKE_ROLE = "roles/aiplatform.user"
 KMS_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"

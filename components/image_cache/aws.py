@@ -22,11 +22,11 @@ from pulumi_aws import iam as aws_iam
 from pulumi_aws import secretsmanager as aws_secretsmanager
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.images import PullThroughCache
-from components.keys import aws_key, aws_key_policy
-from components.naming import physical_name
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.images import PullThroughCache
+from triplane.components.keys import aws_key, aws_key_policy
+from triplane.components.naming import physical_name
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 UPSTREAMS: dict[str, tuple[str, str]] = {
     "registry.k8s.io": ("k8s", "registry.k8s.io"),

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import containerregistry as azure_containerregistry
 
-from components.images import PullThroughCache
-from components.naming import physical_name
-from components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
-from components.network.refs import AzureNetworkRef
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.images import PullThroughCache
+from triplane.components.naming import physical_name
+from triplane.components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 REGISTRY_ZONE = "privatelink.azurecr.io"
 REGISTRY_LINK = PrivateLinkService(zone=REGISTRY_ZONE, group_id="registry", zone_config="azurecr", stem="acr")

@@ -23,11 +23,11 @@ from pulumi_gcp import kms as gcp_kms
 from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import secretmanager as gcp_secretmanager
 
-from components.images import PullThroughCache
-from components.keys import gcp_key
-from components.naming import physical_name
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.images import PullThroughCache
+from triplane.components.keys import gcp_key
+from triplane.components.naming import physical_name
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 UPSTREAMS: dict[str, tuple[str, str | None]] = {
     "docker.io": ("dockerhub", None),

@@ -18,11 +18,11 @@ from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import iam as aws_iam
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.keys import aws_key, log_key_policy
-from components.network import layout
-from components.network.refs import AwsNetworkRef
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.keys import aws_key, log_key_policy
+from triplane.components.network import layout
+from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 
 @dataclass

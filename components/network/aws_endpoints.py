@@ -22,11 +22,11 @@ from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import vpc as aws_vpc
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.cloud_managed._common import policy_json
-from components.naming import physical_name
-from components.network.aws_ingress import https_from_applications
-from components.network.refs import AwsNetworkRef
-from components.tagging import tagged
+from triplane.components.cloud_managed._common import policy_json
+from triplane.components.naming import physical_name
+from triplane.components.network.aws_ingress import https_from_applications
+from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.tagging import tagged
 
 
 def endpoint_policy(service: str, region: str, account: str) -> list[dict[str, Any]] | None:

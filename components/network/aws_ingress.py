@@ -8,7 +8,7 @@ import pulumi
 from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import vpc as aws_vpc
 
-from components.network.refs import AwsNetworkRef
+from triplane.components.network.refs import AwsNetworkRef
 
 
 def https_from_applications(

@@ -16,10 +16,10 @@ import pulumi
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import resources as azure_resources
 
-from components.network import layout
-from components.network.refs import AzureNetworkRef, SubnetSequence
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.network import layout
+from triplane.components.network.refs import AzureNetworkRef, SubnetSequence
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 network = azure_network
 

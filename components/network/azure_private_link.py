@@ -14,7 +14,7 @@ import pulumi
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import privatedns as azure_privatedns
 
-from components.naming import physical_name
+from triplane.components.naming import physical_name
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import compute as gcp_compute
 
-from components.network import layout
-from components.network.refs import GcpNetworkRef
+from triplane.components.network import layout
+from triplane.components.network.refs import GcpNetworkRef
 
 PODS_RANGE = "gke-pods"
 SERVICES_RANGE = "gke-services"

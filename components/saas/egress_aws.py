@@ -28,13 +28,13 @@ from pulumi_aws import networkfirewall as aws_networkfirewall
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 from pulumi_aws.get_partition import get_partition_output
 
-from components.keys import aws_key, log_key_policy
-from components.network import layout
-from components.network.refs import AwsNetworkRef
-from components.saas.providers import aws_domain, checked_hosts
-from components.stateful import stateful_opts
-from components.subcomponent import SubComponent
-from components.tagging import tagged
+from triplane.components.keys import aws_key, log_key_policy
+from triplane.components.network import layout
+from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.saas.providers import aws_domain, checked_hosts
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import SubComponent
+from triplane.components.tagging import tagged
 
 RULE_GROUP_CAPACITY = 1000
 """Fixed so that adding hosts never replaces the rule group (capacity cannot change in place)."""

@@ -19,12 +19,12 @@ from pulumi_azure_native import monitor as azure_monitor
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
-from components.naming import physical_name
-from components.network import layout
-from components.network.refs import AzureNetworkRef
-from components.saas.providers import checked_hosts
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.naming import physical_name
+from triplane.components.network import layout
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.saas.providers import checked_hosts
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 network = azure_network
 

@@ -24,12 +24,12 @@ from pulumi_gcp import compute as gcp_compute
 from pulumi_gcp import networksecurity as gcp_networksecurity
 from pulumi_gcp import networkservices as gcp_networkservices
 
-from components.naming import physical_name
-from components.network import layout
-from components.network.refs import GcpNetworkRef
-from components.saas.providers import checked_hosts, swp_session_matcher
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.naming import physical_name
+from triplane.components.network import layout
+from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.saas.providers import checked_hosts, swp_session_matcher
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 GOOGLE_APIS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
 """private.googleapis.com and restricted.googleapis.com: Secret Manager stays reachable."""

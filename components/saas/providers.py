@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from policies.host_patterns import wildcard_problem
+from triplane.policies.host_patterns import wildcard_problem
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.naming import physical_name
-from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from components.saas.egress_aws import AwsEgressFirewall
-from components.saas.egress_azure import AzureEgressFirewall
-from components.saas.egress_gcp import GcpEgressProxy
-from components.saas.providers import host_matches
-from components.tagging import tagged
+from triplane.components.naming import physical_name
+from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from triplane.components.saas.egress_aws import AwsEgressFirewall
+from triplane.components.saas.egress_azure import AzureEgressFirewall
+from triplane.components.saas.egress_gcp import GcpEgressProxy
+from triplane.components.saas.providers import host_matches
+from triplane.components.tagging import tagged
 
 EgressFirewall = AwsEgressFirewall | AzureEgressFirewall | GcpEgressProxy
 

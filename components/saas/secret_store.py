@@ -42,11 +42,11 @@ from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import secretmanager as gcp_secretmanager
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
-from components.keys import aws_key, aws_key_policy, gcp_key
-from components.naming import physical_name
-from components.network.refs import AzureNetworkRef
-from components.stateful import stateful_opts
-from components.tagging import tagged
+from triplane.components.keys import aws_key, aws_key_policy, gcp_key
+from triplane.components.naming import physical_name
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.stateful import stateful_opts
+from triplane.components.tagging import tagged
 
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"

@@ -31,9 +31,9 @@ import pulumi
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import helm as k8s_helm
 
-from components import images
-from components.images import ImageSource, Upstream
-from policies.cluster_addons import ADD_ON_GROUPS
+from triplane.components import images
+from triplane.components.images import ImageSource, Upstream
+from triplane.policies.cluster_addons import ADD_ON_GROUPS
 
 
 @dataclass(frozen=True)

@@ -42,15 +42,15 @@ from pulumi_azure_native import monitor as azure_monitor
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import operationalinsights as azure_operationalinsights
 
-from components.keys import azure_key
-from components.naming import physical_name
-from components.network import layout
-from components.network.refs import AzureNetworkRef
-from components.self_managed.nodes import SystemNodes
-from components.self_managed.refs import AksClusterRef
-from components.stateful import stateful_opts
-from components.subcomponent import SubComponent
-from components.tagging import tagged
+from triplane.components.keys import azure_key
+from triplane.components.naming import physical_name
+from triplane.components.network import layout
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.self_managed.nodes import SystemNodes
+from triplane.components.self_managed.refs import AksClusterRef
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import SubComponent
+from triplane.components.tagging import tagged
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"

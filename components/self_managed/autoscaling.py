@@ -21,10 +21,10 @@ import pulumi
 from pulumi_kubernetes import apiextensions as k8s_apiextensions
 from pulumi_kubernetes import core as k8s_core
 
-from components.self_managed.addons import PROMETHEUS_URL, SCRAPE_LABELS
-from components.self_managed.engines import Engine
-from components.self_managed.server_names import ServerNames
-from components.subcomponent import SubComponent
+from triplane.components.self_managed.addons import PROMETHEUS_URL, SCRAPE_LABELS
+from triplane.components.self_managed.engines import Engine
+from triplane.components.self_managed.server_names import ServerNames
+from triplane.components.subcomponent import SubComponent
 
 SCALE_UP_PERIOD_SECONDS = 120
 """One pod at a time: a new pod takes minutes to load the model, more would only queue for GPUs."""

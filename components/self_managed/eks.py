@@ -34,16 +34,16 @@ from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
 from pulumi_aws.get_caller_identity import get_caller_identity_output
 
-from components.naming import physical_name
-from components.network.aws_endpoints import AwsInterfaceEndpoints
-from components.network.refs import AwsNetworkRef
-from components.self_managed.eks_cache import EksCache
-from components.self_managed.eks_control_plane import EksControlPlane, role_trust
-from components.self_managed.eks_nodes import EksEndpoints, EksNodeRole, EksSystemNodes
-from components.self_managed.nodes import SystemNodes
-from components.self_managed.refs import EksClusterRef
-from components.subcomponent import SubComponent
-from components.tagging import tagged
+from triplane.components.naming import physical_name
+from triplane.components.network.aws_endpoints import AwsInterfaceEndpoints
+from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.self_managed.eks_cache import EksCache
+from triplane.components.self_managed.eks_control_plane import EksControlPlane, role_trust
+from triplane.components.self_managed.eks_nodes import EksEndpoints, EksNodeRole, EksSystemNodes
+from triplane.components.self_managed.nodes import SystemNodes
+from triplane.components.self_managed.refs import EksClusterRef
+from triplane.components.subcomponent import SubComponent
+from triplane.components.tagging import tagged
 
 
 @dataclass

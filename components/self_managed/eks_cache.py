@@ -15,13 +15,13 @@ from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
 from pulumi_aws import vpc as aws_vpc
 
-from components.self_managed.eks_control_plane import role_trust
-from components.self_managed.eks_nodes import eks_addon
-from components.stateful import stateful_opts
-from components.subcomponent import SubComponent
+from triplane.components.self_managed.eks_control_plane import role_trust
+from triplane.components.self_managed.eks_nodes import eks_addon
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import SubComponent
 
 if TYPE_CHECKING:
-    from components.self_managed.eks import EksClusterArgs
+    from triplane.components.self_managed.eks import EksClusterArgs
 
 
 class EksCache(SubComponent):

@@ -15,12 +15,12 @@ from pulumi_aws import iam as aws_iam
 from pulumi_aws import vpc as aws_vpc
 from pulumi_aws.get_partition import get_partition_output
 
-from components.keys import aws_key, log_key_policy
-from components.stateful import stateful_opts
-from components.subcomponent import SubComponent
+from triplane.components.keys import aws_key, log_key_policy
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import SubComponent
 
 if TYPE_CHECKING:
-    from components.self_managed.eks import EksClusterArgs
+    from triplane.components.self_managed.eks import EksClusterArgs
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 DEPLOYER_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"

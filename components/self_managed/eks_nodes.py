@@ -15,13 +15,13 @@ from pulumi_aws import ec2 as aws_ec2
 from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
 
-from components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
-from components.self_managed.eks_control_plane import role_trust
-from components.self_managed.nodes import eks_launch_template
-from components.subcomponent import SubComponent
+from triplane.components.network.aws_endpoints import AwsInterfaceEndpoints, AwsInterfaceEndpointsArgs
+from triplane.components.self_managed.eks_control_plane import role_trust
+from triplane.components.self_managed.nodes import eks_launch_template
+from triplane.components.subcomponent import SubComponent
 
 if TYPE_CHECKING:
-    from components.self_managed.eks import EksClusterArgs
+    from triplane.components.self_managed.eks import EksClusterArgs
 
 INTERFACE_ENDPOINTS = (
     "ec2",

@@ -33,14 +33,14 @@ from pulumi_gcp import organizations as gcp_organizations
 from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp import serviceaccount as gcp_serviceaccount
 
-from components.keys import gcp_key
-from components.naming import physical_name
-from components.network import layout
-from components.network.refs import GcpNetworkRef
-from components.self_managed.nodes import SystemNodes
-from components.self_managed.refs import GkeClusterRef
-from components.subcomponent import SubComponent
-from components.tagging import gcp_labels, tagged
+from triplane.components.keys import gcp_key
+from triplane.components.naming import physical_name
+from triplane.components.network import layout
+from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.self_managed.nodes import SystemNodes
+from triplane.components.self_managed.refs import GkeClusterRef
+from triplane.components.subcomponent import SubComponent
+from triplane.components.tagging import gcp_labels, tagged
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)

@@ -31,11 +31,11 @@ from pulumi_aws import eks as aws_eks
 from pulumi_azure_native import containerservice as azure_containerservice
 from pulumi_gcp import container as gcp_container
 
-from components.naming import physical_name
-from components.self_managed.nodes import eks_launch_template
-from components.self_managed.refs import AksClusterRef, ClusterRef, EksClusterRef, GkeClusterRef
-from components.self_managed.sizing import GPUS
-from components.tagging import gcp_labels, tagged
+from triplane.components.naming import physical_name
+from triplane.components.self_managed.nodes import eks_launch_template
+from triplane.components.self_managed.refs import AksClusterRef, ClusterRef, EksClusterRef, GkeClusterRef
+from triplane.components.self_managed.sizing import GPUS
+from triplane.components.tagging import gcp_labels, tagged
 
 GPU_TYPE_LABEL = "triplane.io/gpu-type"
 CAPACITY_LABEL = "triplane.io/capacity-type"

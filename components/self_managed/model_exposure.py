@@ -13,13 +13,13 @@ import pulumi
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import networking as k8s_networking
 
-from components.self_managed.engines import Engine
-from components.self_managed.server_names import ServerNames
-from components.self_managed.weights import dns_egress_rule
-from components.subcomponent import SubComponent
+from triplane.components.self_managed.engines import Engine
+from triplane.components.self_managed.server_names import ServerNames
+from triplane.components.self_managed.weights import dns_egress_rule
+from triplane.components.subcomponent import SubComponent
 
 if TYPE_CHECKING:
-    from components.self_managed.model_server import ClientAccess
+    from triplane.components.self_managed.model_server import ClientAccess
 
 
 class ModelExposure(SubComponent):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from components.self_managed.engines import (
+from triplane.components.self_managed.engines import (
     CACHE_PATH,
     ENGINES,
     TMP_PATH,
@@ -13,10 +13,10 @@ from components.self_managed.engines import (
     container_security_context,
     pod_security_context,
 )
-from components.self_managed.server_names import ServerNames
+from triplane.components.self_managed.server_names import ServerNames
 
 if TYPE_CHECKING:
-    from components.self_managed.model_server import ModelServerArgs
+    from triplane.components.self_managed.model_server import ModelServerArgs
 
 GRACEFUL_TERMINATION_SECONDS = 90
 TERMINATION_GRACE_SECONDS = GRACEFUL_TERMINATION_SECONDS + 30

@@ -23,16 +23,16 @@ from typing import Literal
 import pulumi
 from pulumi_kubernetes import core as k8s_core
 
-from components.self_managed.autoscaling import ModelAutoscaling, QueueScaling
-from components.self_managed.engines import ENGINES, namespace_labels
-from components.self_managed.model_exposure import ModelExposure
-from components.self_managed.model_pod import server_args
-from components.self_managed.model_workload import ModelWorkload
-from components.self_managed.server_names import ServerNames
-from components.self_managed.weights import WeightsDownload
-from components.self_managed.weights_import import WeightsImport
-from components.stateful import stateful_opts
-from components.subcomponent import RenamedComponent
+from triplane.components.self_managed.autoscaling import ModelAutoscaling, QueueScaling
+from triplane.components.self_managed.engines import ENGINES, namespace_labels
+from triplane.components.self_managed.model_exposure import ModelExposure
+from triplane.components.self_managed.model_pod import server_args
+from triplane.components.self_managed.model_workload import ModelWorkload
+from triplane.components.self_managed.server_names import ServerNames
+from triplane.components.self_managed.weights import WeightsDownload
+from triplane.components.self_managed.weights_import import WeightsImport
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import RenamedComponent
 
 __all__ = [
     "CacheVolume",

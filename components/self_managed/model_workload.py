@@ -21,16 +21,16 @@ from pulumi_kubernetes import apps as k8s_apps
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import policy as k8s_policy
 
-from components.self_managed.engines import ENGINES, Engine
-from components.self_managed.model_pod import pod_spec, server_container, server_env
-from components.self_managed.server_names import ServerNames
-from components.self_managed.weights import DownloadJobArgs, download_job
-from components.self_managed.weights_import import ImportJobArgs, import_job
-from components.stateful import stateful_opts
-from components.subcomponent import SubComponent
+from triplane.components.self_managed.engines import ENGINES, Engine
+from triplane.components.self_managed.model_pod import pod_spec, server_container, server_env
+from triplane.components.self_managed.server_names import ServerNames
+from triplane.components.self_managed.weights import DownloadJobArgs, download_job
+from triplane.components.self_managed.weights_import import ImportJobArgs, import_job
+from triplane.components.stateful import stateful_opts
+from triplane.components.subcomponent import SubComponent
 
 if TYPE_CHECKING:
-    from components.self_managed.model_server import ModelServerArgs
+    from triplane.components.self_managed.model_server import ModelServerArgs
 
 
 class ModelWeights(SubComponent):

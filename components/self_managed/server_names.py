@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.naming import physical_name
-from components.self_managed.engines import Engine
+from triplane.components.naming import physical_name
+from triplane.components.self_managed.engines import Engine
 
 
 @dataclass(frozen=True)

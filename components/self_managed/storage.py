@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_kubernetes import storage as k8s_storage
 
-from components.self_managed.engines import NON_ROOT_UID
+from triplane.components.self_managed.engines import NON_ROOT_UID
 
 EBS_CLASS = "triplane-gp3"
 EFS_CLASS = "triplane-efs"

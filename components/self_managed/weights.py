@@ -28,7 +28,7 @@ import pulumi
 from pulumi_kubernetes import batch as k8s_batch
 from pulumi_kubernetes import networking as k8s_networking
 
-from components.self_managed.engines import (
+from triplane.components.self_managed.engines import (
     CACHE_PATH,
     TMP_PATH,
     Engine,

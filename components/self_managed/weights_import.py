@@ -41,15 +41,15 @@ from pulumi_kubernetes import batch as k8s_batch
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import networking as k8s_networking
 
-from components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
-from components.self_managed.engines import (
+from triplane.components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
+from triplane.components.self_managed.engines import (
     CACHE_PATH,
     NON_ROOT,
     TMP_PATH,
     container_security_context,
     pod_security_context,
 )
-from components.self_managed.weights import (
+from triplane.components.self_managed.weights import (
     EGRESS_HOSTS_ANNOTATION,
     EGRESS_PATH_ANNOTATION,
     dns_egress_rule,

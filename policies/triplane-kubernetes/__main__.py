@@ -6,6 +6,6 @@ from pathlib import Path
 # The policies are the `policies` package at the repository root, two levels up from this folder.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from policies.adapter import serve
+from triplane.policies.adapter import serve
 
 serve("triplane-kubernetes")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stacks.clouds import aws, azure, gcp
-from stacks.clouds.seam import CloudSeam, NetworkRef
+from triplane.stacks.clouds import aws, azure, gcp
+from triplane.stacks.clouds.seam import CloudSeam, NetworkRef
 
 SEAMS: dict[str, CloudSeam] = {seam.name: seam for seam in (aws.SEAM, azure.SEAM, gcp.SEAM)}
 """Cloud name -> its seam, in the order stacks build the clouds' shared pieces."""

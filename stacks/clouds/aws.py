@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 from pulumi_aws import provider as aws_provider
 
-from components.cloud_managed import (
+from triplane.components.cloud_managed import (
     BedrockAccess,
     BedrockEndpoint,
     BedrockEndpointArgs,
@@ -19,22 +19,22 @@ from components.cloud_managed import (
     BedrockPrivateLinkArgs,
     DeniedTopic,
 )
-from components.cloud_managed.bedrock_private_link import RUNTIME
-from components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
-from components.images import AWS_CLI, ImageSource, cluster_autoscaler
-from components.network import layout
-from components.network.aws import AwsNetwork, AwsNetworkArgs
-from components.network.refs import AwsNetworkRef
-from components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
-from components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
-from components.saas.secret_store import AwsApiKeyStore, AwsApiKeyStoreArgs
-from components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.self_managed.eks import EksCluster, EksClusterArgs
-from components.self_managed.nodes import SystemNodes
-from components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
-from components.self_managed.weights_import import S3Import, WeightsImport, s3_import
-from stacks.cloud_apis import aws_interface_endpoints
-from stacks.clouds.seam import (
+from triplane.components.cloud_managed.bedrock_private_link import RUNTIME
+from triplane.components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
+from triplane.components.images import AWS_CLI, ImageSource, cluster_autoscaler
+from triplane.components.network import layout
+from triplane.components.network.aws import AwsNetwork, AwsNetworkArgs
+from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
+from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
+from triplane.components.saas.secret_store import AwsApiKeyStore, AwsApiKeyStoreArgs
+from triplane.components.self_managed.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from triplane.components.self_managed.eks import EksCluster, EksClusterArgs
+from triplane.components.self_managed.nodes import SystemNodes
+from triplane.components.self_managed.storage import CacheStorageClasses, CacheStorageClassesArgs
+from triplane.components.self_managed.weights_import import S3Import, WeightsImport, s3_import
+from triplane.stacks.cloud_apis import aws_interface_endpoints
+from triplane.stacks.clouds.seam import (
     CLOUD_MANAGED,
     CloudDiagram,
     CloudPrices,
@@ -50,14 +50,14 @@ from stacks.clouds.seam import (
     granted_endpoint,
     narrowed,
 )
-from stacks.context import Endpoint, StackContext
-from stacks.secrets import require_secret
-from stacks.spec import Environment, KubernetesCluster, SaasUseCase
-from stacks.spec.cloud_managed import BedrockUseCase
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.secrets import require_secret
+from triplane.stacks.spec import Environment, KubernetesCluster, SaasUseCase
+from triplane.stacks.spec.cloud_managed import BedrockUseCase
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 if TYPE_CHECKING:
-    from stacks.clusters import ClusterHandle
+    from triplane.stacks.clusters import ClusterHandle
 
 CLOUD = "aws"
 SAAS_ENDPOINTS = ("secretsmanager", "sts")

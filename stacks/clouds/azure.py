@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 from pulumi_azure_native import provider as azure_provider
 
-from components.cloud_managed import (
+from triplane.components.cloud_managed import (
     AzureContentFilterArgs,
     AzureOpenAIDeployment,
     AzureOpenAIEndpoint,
@@ -17,25 +17,25 @@ from components.cloud_managed import (
     AzureOpenAIPrivateDns,
     AzureOpenAIPrivateDnsArgs,
 )
-from components.image_cache.azure import AcrCache, AcrCacheArgs
-from components.images import AZURE_CLI, ImageSource
-from components.naming import physical_name
-from components.network import layout
-from components.network.azure import AzureNetwork, AzureNetworkArgs
-from components.network.refs import AzureNetworkRef
-from components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
-from components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
-from components.saas.secret_store import (
+from triplane.components.image_cache.azure import AcrCache, AcrCacheArgs
+from triplane.components.images import AZURE_CLI, ImageSource
+from triplane.components.naming import physical_name
+from triplane.components.network import layout
+from triplane.components.network.azure import AzureNetwork, AzureNetworkArgs
+from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
+from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
+from triplane.components.saas.secret_store import (
     VAULT_DNS_ZONE,
     AzureApiKeyStore,
     AzureApiKeyStoreArgs,
     AzureVaultDnsZone,
     AzureVaultDnsZoneArgs,
 )
-from components.self_managed.aks import AksCluster, AksClusterArgs
-from components.self_managed.nodes import SystemNodes
-from components.self_managed.weights_import import BlobImport, WeightsImport, blob_import
-from stacks.clouds.seam import (
+from triplane.components.self_managed.aks import AksCluster, AksClusterArgs
+from triplane.components.self_managed.nodes import SystemNodes
+from triplane.components.self_managed.weights_import import BlobImport, WeightsImport, blob_import
+from triplane.stacks.clouds.seam import (
     CLOUD_MANAGED,
     CloudDiagram,
     CloudPrices,
@@ -53,13 +53,13 @@ from stacks.clouds.seam import (
     last_segment,
     narrowed,
 )
-from stacks.context import Endpoint, StackContext
-from stacks.spec import Environment, KubernetesCluster, SaasUseCase
-from stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.spec import Environment, KubernetesCluster, SaasUseCase
+from triplane.stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 if TYPE_CHECKING:
-    from stacks.clusters import ClusterHandle
+    from triplane.stacks.clusters import ClusterHandle
 
 CLOUD = "azure"
 
@@ -157,7 +157,7 @@ def weights_import(
     ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase, job: WeightsJob
 ) -> WeightsImport:
     """Blob Storage over the account's private endpoint; Entra ID sign-in through the egress firewall."""
-    from stacks.egress import egress_for  # the egress firewall is built through this seam
+    from triplane.stacks.egress import egress_for  # the egress firewall is built through this seam
 
     weights = use_case.weights
     bucket = weights.bucket

@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 from pulumi_gcp import provider as gcp_provider
 
-from components.cloud_managed import (
+from triplane.components.cloud_managed import (
     VertexEndpoint,
     VertexEndpointArgs,
     VertexProject,
     VertexProjectArgs,
     VpcServiceControlsArgs,
 )
-from components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
-from components.images import CLOUD_SDK, ImageSource
-from components.naming import physical_name
-from components.network import layout
-from components.network.gcp import GcpNetwork, GcpNetworkArgs
-from components.network.refs import GcpNetworkRef
-from components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
-from components.saas.saas_egress import (
+from triplane.components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
+from triplane.components.images import CLOUD_SDK, ImageSource
+from triplane.components.naming import physical_name
+from triplane.components.network import layout
+from triplane.components.network.gcp import GcpNetwork, GcpNetworkArgs
+from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
+from triplane.components.saas.saas_egress import (
     EgressFirewall,
     KeyStoreBuilder,
     SaasEgressArgs,
@@ -30,14 +30,14 @@ from components.saas.saas_egress import (
     workload_account_id,
     workload_service_account,
 )
-from components.saas.secret_store import GcpApiKeyStore, GcpApiKeyStoreArgs
-from components.self_managed.gke import GkeCluster, GkeClusterArgs
-from components.self_managed.nodes import SystemNodes
-from components.self_managed.refs import GkeClusterRef
-from components.self_managed.weights_import import GcsImport, WeightsImport, gcs_import
-from policies.gcp_apis import SERVICE_AGENTS
-from stacks.cloud_apis import google_apis_for, register_gcp_apis
-from stacks.clouds.seam import (
+from triplane.components.saas.secret_store import GcpApiKeyStore, GcpApiKeyStoreArgs
+from triplane.components.self_managed.gke import GkeCluster, GkeClusterArgs
+from triplane.components.self_managed.nodes import SystemNodes
+from triplane.components.self_managed.refs import GkeClusterRef
+from triplane.components.self_managed.weights_import import GcsImport, WeightsImport, gcs_import
+from triplane.policies.gcp_apis import SERVICE_AGENTS
+from triplane.stacks.cloud_apis import google_apis_for, register_gcp_apis
+from triplane.stacks.clouds.seam import (
     CLOUD_MANAGED,
     CloudDiagram,
     CloudPrices,
@@ -54,14 +54,14 @@ from stacks.clouds.seam import (
     last_segment,
     narrowed,
 )
-from stacks.context import Endpoint, StackContext
-from stacks.secrets import require_secret
-from stacks.spec import Environment, KubernetesCluster, SaasUseCase
-from stacks.spec.cloud_managed import VertexUseCase
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.secrets import require_secret
+from triplane.stacks.spec import Environment, KubernetesCluster, SaasUseCase
+from triplane.stacks.spec.cloud_managed import VertexUseCase
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 if TYPE_CHECKING:
-    from stacks.clusters import ClusterHandle
+    from triplane.stacks.clusters import ClusterHandle
 
 CLOUD = "gcp"
 

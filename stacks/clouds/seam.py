@@ -13,21 +13,21 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pulumi
 
-from components.images import ImageSource
-from components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
-from components.saas.saas_egress import EgressFirewall, KeyStoreBuilder
-from components.self_managed.aks import AksCluster
-from components.self_managed.eks import EksCluster
-from components.self_managed.gke import GkeCluster
-from components.self_managed.nodes import SystemNodes
-from components.self_managed.weights_import import WeightsImport
-from stacks.context import Endpoint
+from triplane.components.images import ImageSource
+from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder
+from triplane.components.self_managed.aks import AksCluster
+from triplane.components.self_managed.eks import EksCluster
+from triplane.components.self_managed.gke import GkeCluster
+from triplane.components.self_managed.nodes import SystemNodes
+from triplane.components.self_managed.weights_import import WeightsImport
+from triplane.stacks.context import Endpoint
 
 if TYPE_CHECKING:
-    from stacks.clusters import ClusterHandle
-    from stacks.context import StackContext
-    from stacks.spec import Environment, KubernetesCluster, SaasUseCase
-    from stacks.spec.self_managed import SelfManagedUseCase
+    from triplane.stacks.clusters import ClusterHandle
+    from triplane.stacks.context import StackContext
+    from triplane.stacks.spec import Environment, KubernetesCluster, SaasUseCase
+    from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 NetworkRef = AwsNetworkRef | AzureNetworkRef | GcpNetworkRef
 """A cloud network, created by Triplane or existing: what every component takes as its `network`."""

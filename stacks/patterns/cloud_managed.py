@@ -6,9 +6,9 @@ builders; what a cloud allows only once is shared there through `ctx.shared`.
 
 from __future__ import annotations
 
-from stacks.clouds import SEAMS
-from stacks.context import Endpoint, StackContext
-from stacks.spec.cloud_managed import CloudManagedUseCase
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.spec.cloud_managed import CloudManagedUseCase
 
 PATTERN = "cloud-managed"
 

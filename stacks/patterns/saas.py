@@ -14,13 +14,13 @@ anything is registered; `build` refuses too, should it be reached anyway.
 
 from __future__ import annotations
 
-from components.saas.saas_egress import SaasEgress, SaasEgressArgs
-from stacks.clouds import SEAMS, NetworkRef
-from stacks.clouds.aws import SAAS_ENDPOINTS as AWS_SAAS_ENDPOINTS
-from stacks.context import Endpoint, StackContext
-from stacks.egress import allowed_hosts, egress_on, saas_use_cases
-from stacks.secrets import require_secret
-from stacks.spec import SaasUseCase
+from triplane.components.saas.saas_egress import SaasEgress, SaasEgressArgs
+from triplane.stacks.clouds import SEAMS, NetworkRef
+from triplane.stacks.clouds.aws import SAAS_ENDPOINTS as AWS_SAAS_ENDPOINTS
+from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.egress import allowed_hosts, egress_on, saas_use_cases
+from triplane.stacks.secrets import require_secret
+from triplane.stacks.spec import SaasUseCase
 
 PATTERN = "saas"
 __all__ = ["AWS_SAAS_ENDPOINTS", "PATTERN", "allowed_hosts", "build", "build_on", "saas_use_cases"]

@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import pulumi
 
-from components.naming import physical_name
-from components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
-from components.self_managed import sizing
-from components.self_managed.autoscaling import ActiveHours, QueueScaling
-from components.self_managed.device_plugin import GPU_TOLERATION_KEYS
-from components.self_managed.model_server import CacheVolume, ClientAccess, TgiService, TgiServiceArgs, TokenLimits
-from components.self_managed.weights import WeightsDownload
-from components.self_managed.weights_import import (
+from triplane.components.naming import physical_name
+from triplane.components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
+from triplane.components.self_managed import sizing
+from triplane.components.self_managed.autoscaling import ActiveHours, QueueScaling
+from triplane.components.self_managed.device_plugin import GPU_TOLERATION_KEYS
+from triplane.components.self_managed.model_server import (
+    CacheVolume,
+    ClientAccess,
+    TgiService,
+    TgiServiceArgs,
+    TokenLimits,
+)
+from triplane.components.self_managed.weights import WeightsDownload
+from triplane.components.self_managed.weights_import import (
     WeightsImport,
     model_directory,
 )
-from components.tagging import k8s_labels, standard_tags
-from stacks.clouds import SEAMS
-from stacks.clouds.seam import WeightsJob
-from stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
-from stacks.context import Endpoint, StackContext
-from stacks.egress import downloads_through_firewall, egress_for
-from stacks.secrets import require_secret
-from stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
+from triplane.components.tagging import k8s_labels, standard_tags
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clouds.seam import WeightsJob
+from triplane.stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
+from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.egress import downloads_through_firewall, egress_for
+from triplane.stacks.secrets import require_secret
+from triplane.stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
 
 PATTERN = "self-managed"
 

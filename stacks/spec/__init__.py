@@ -4,20 +4,20 @@ Everything a stack file says is validated here, before any resource is registere
 never see these models: the composition in `stacks.compose` turns them into plain arguments.
 """
 
-from stacks.spec.base import CLASSIFICATION_RANK, Cloud, DataClassification, ManagedService, Pattern
-from stacks.spec.cloud_managed import (
+from triplane.stacks.spec.base import CLASSIFICATION_RANK, Cloud, DataClassification, ManagedService, Pattern
+from triplane.stacks.spec.cloud_managed import (
     AzureOpenAIUseCase,
     BedrockUseCase,
     CloudManagedUseCase,
     ManagedModel,
     VertexUseCase,
 )
-from stacks.spec.clusters import ExistingCluster, KubernetesCluster, NewCluster
-from stacks.spec.environment import Environment, UseCase
-from stacks.spec.errors import SpecError, validate_environment
-from stacks.spec.networks import AwsCloud, AzureCloud, Clouds, GcpCloud
-from stacks.spec.saas import SaasUseCase
-from stacks.spec.self_managed import SelfManagedUseCase
+from triplane.stacks.spec.clusters import ExistingCluster, KubernetesCluster, NewCluster
+from triplane.stacks.spec.environment import Environment, UseCase
+from triplane.stacks.spec.errors import SpecError, validate_environment
+from triplane.stacks.spec.networks import AwsCloud, AzureCloud, Clouds, GcpCloud
+from triplane.stacks.spec.saas import SaasUseCase
+from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 __all__ = [
     "CLASSIFICATION_RANK",

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
 
-from components.saas.providers import check_host
-from policies.taxonomy import CLASSIFICATIONS
+from triplane.components.saas.providers import check_host
+from triplane.policies.taxonomy import CLASSIFICATIONS
 
 DataClassification = Literal["public", "internal", "confidential", "restricted"]
 Pattern = Literal["saas", "cloud-managed", "self-managed"]
@@ -31,7 +31,7 @@ NAME_MIN, NAME_MAX = 2, 20
 
 def name_problem(value: str) -> str | None:
     """Why `value` cannot start resource names, naming the cloud rule it breaks; None if it can."""
-    from stacks.spec.errors import shown
+    from triplane.stacks.spec.errors import shown
 
     quoted = shown(value)
     if not NAME_MIN <= len(value) <= NAME_MAX:

@@ -14,13 +14,18 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
 
-from components.versions import azure_version_problem, bedrock_model_problem, model_problem, retired_replacement
-from stacks.spec.base import Cloud, Host, ManagedService, SpecModel
-from stacks.spec.networks import private_address
-from stacks.spec.use_case import UseCaseBase
+from triplane.components.versions import (
+    azure_version_problem,
+    bedrock_model_problem,
+    model_problem,
+    retired_replacement,
+)
+from triplane.stacks.spec.base import Cloud, Host, ManagedService, SpecModel
+from triplane.stacks.spec.networks import private_address
+from triplane.stacks.spec.use_case import UseCaseBase
 
 if TYPE_CHECKING:
-    from stacks.spec.environment import Environment
+    from triplane.stacks.spec.environment import Environment
 
 Strength = Literal["LOW", "MEDIUM", "HIGH"]
 BedrockService = Literal["bedrock", "bedrock-agent", "bedrock-agent-runtime"]

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from components.versions import DEFAULT_KUBERNETES, KUBERNETES_STANDARD_SUPPORT, kubernetes_problem
-from policies.cluster_api import MAX_PUBLIC_PREFIX, POLICY, allowed_wide_ranges, is_public
-from stacks.spec.base import Cloud, Name, SpecModel
-from stacks.spec.networks import private_cidr
+from triplane.components.versions import DEFAULT_KUBERNETES, KUBERNETES_STANDARD_SUPPORT, kubernetes_problem
+from triplane.policies.cluster_api import MAX_PUBLIC_PREFIX, POLICY, allowed_wide_ranges, is_public
+from triplane.stacks.spec.base import Cloud, Name, SpecModel
+from triplane.stacks.spec.networks import private_cidr
 
 LabelKey = Annotated[
     str,

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, model_validator
 
-from stacks.spec.base import SpecModel
-from stacks.spec.cloud_managed import CloudManagedSpec
-from stacks.spec.clusters import KubernetesCluster
-from stacks.spec.networks import Clouds
-from stacks.spec.saas import SaasUseCase
-from stacks.spec.self_managed import SelfManagedUseCase, check_environment
+from triplane.stacks.spec.base import SpecModel
+from triplane.stacks.spec.cloud_managed import CloudManagedSpec
+from triplane.stacks.spec.clusters import KubernetesCluster
+from triplane.stacks.spec.networks import Clouds
+from triplane.stacks.spec.saas import SaasUseCase
+from triplane.stacks.spec.self_managed import SelfManagedUseCase, check_environment
 
 UseCase = Annotated[SaasUseCase | CloudManagedSpec | SelfManagedUseCase, Discriminator("pattern")]
 
@@ -38,8 +38,8 @@ class Environment(SpecModel):
 
     def cross_checks(self) -> list[str]:
         """Checks a pattern makes across use cases or against the tier, as `field.path: message` lines."""
-        from stacks.spec import cloud_managed, saas
-        from stacks.spec.use_case import rename_problems
+        from triplane.stacks.spec import cloud_managed, saas
+        from triplane.stacks.spec.use_case import rename_problems
 
         return [*saas.environment_problems(self), *cloud_managed.environment_problems(self), *rename_problems(self)]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stacks.spec.base import ManagedService, Pattern
+from triplane.stacks.spec.base import ManagedService, Pattern
 
 _PATTERNS = set(Pattern.__args__)  # type: ignore[attr-defined]
 _SERVICES = set(ManagedService.__args__)  # type: ignore[attr-defined]
@@ -96,7 +96,7 @@ def problems_from(exc: ValidationError, root: str = ENVIRONMENT_KEY) -> list[str
 
 def validate_environment(value: Any, source: str) -> Any:
     """Validate a raw `triplane:environment` value; raise SpecError naming `source` on failure."""
-    from stacks.spec.environment import Environment
+    from triplane.stacks.spec.environment import Environment
 
     if value is None:
         raise SpecError(

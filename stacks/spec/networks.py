@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from stacks.spec.base import ConfigKey, SpecModel
+from triplane.stacks.spec.base import ConfigKey, SpecModel
 
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
 AzureLocation = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{2,30}$")]

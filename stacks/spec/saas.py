@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, HttpUrl, StringConstraints, model_validator
 
-from components.saas.providers import CATALOG, CUSTOM, host_matches
-from components.versions import model_problem, retired_replacement
-from stacks.spec.base import Cloud, ConfigKey, Host, SpecModel
-from stacks.spec.use_case import UseCaseBase
+from triplane.components.saas.providers import CATALOG, CUSTOM, host_matches
+from triplane.components.versions import model_problem, retired_replacement
+from triplane.stacks.spec.base import Cloud, ConfigKey, Host, SpecModel
+from triplane.stacks.spec.use_case import UseCaseBase
 
 if TYPE_CHECKING:
-    from stacks.spec.environment import Environment
+    from triplane.stacks.spec.environment import Environment
 
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")]
 

@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from components import images
-from components.self_managed import sizing
-from policies.kubernetes import FULL_VERSION
-from stacks.spec.base import CLASSIFICATION_RANK, ConfigKey, Name, SpecModel
-from stacks.spec.networks import private_cidr
-from stacks.spec.use_case import UseCaseBase
+from triplane.components import images
+from triplane.components.self_managed import sizing
+from triplane.policies.kubernetes import FULL_VERSION
+from triplane.stacks.spec.base import CLASSIFICATION_RANK, ConfigKey, Name, SpecModel
+from triplane.stacks.spec.networks import private_cidr
+from triplane.stacks.spec.use_case import UseCaseBase
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from stacks.spec.clusters import KubernetesCluster
-    from stacks.spec.environment import Environment
+    from triplane.stacks.spec.clusters import KubernetesCluster
+    from triplane.stacks.spec.environment import Environment
 
 Engine = Literal["tgi", "vllm"]
 Dtype = Literal["float16", "bfloat16"]
@@ -799,7 +799,7 @@ def addons_needed(use_cases: Iterable[SelfManagedUseCase]) -> set[str]:
 
 def _check_addons(environment: Environment) -> None:
     """What a cluster provides and what Triplane installs there must add up for its use cases."""
-    from components.self_managed.addons import MONITORING_NAMESPACE  # the Kubernetes SDK, only when needed
+    from triplane.components.self_managed.addons import MONITORING_NAMESPACE  # the Kubernetes SDK, only when needed
 
     for k, cluster in enumerate(environment.kubernetes):
         on_cluster = [

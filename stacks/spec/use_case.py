@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
-from stacks.spec.base import DataClassification, Name, SpecModel
+from triplane.stacks.spec.base import DataClassification, Name, SpecModel
 
 if TYPE_CHECKING:
-    from stacks.spec.environment import Environment
+    from triplane.stacks.spec.environment import Environment
 
 
 class Volume(SpecModel):

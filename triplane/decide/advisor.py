@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from stacks.spec import Environment
 from triplane.decide import policy
 from triplane.decide.cost import use_case_cost
 from triplane.decide.prices import Prices
 from triplane.decide.recommend import CLEARLY_CHEAPER_AMOUNT, CLEARLY_CHEAPER_SHARE
+from triplane.stacks.spec import Environment
 
 
 @dataclass(frozen=True)

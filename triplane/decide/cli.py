@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from policies.taxonomy import CLASSIFICATIONS
-from stacks.spec import Environment, SpecError
 from triplane.decide.prices import PriceError, Prices, load_prices
+from triplane.policies.taxonomy import CLASSIFICATIONS
+from triplane.stacks.spec import Environment, SpecError
 
 PRICES_HELP = "A JSON price file merged over the shipped sheet (same shape as triplane/decide/prices.json)."
 

@@ -20,14 +20,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.self_managed import sizing
-from stacks.clouds import SEAMS
-from stacks.clouds.seam import ManagedModelService
-from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
-from stacks.spec.cloud_managed import SERVICE_OF_CLOUD
-from stacks.spec.use_case import Volume
+from triplane.components.self_managed import sizing
 from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clouds.seam import ManagedModelService
+from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
+from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
+from triplane.stacks.spec.use_case import Volume
 
 CLOUDS = tuple(SEAMS)
 _PROBE = 1e9  # tokens: where a linear cost's slope is read off

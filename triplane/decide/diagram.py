@@ -25,11 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.saas.providers import CATALOG
-from policies.taxonomy import CLASSIFICATIONS, PATTERNS
-from stacks.clouds import SEAMS
-from stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
-from stacks.spec.clusters import KubernetesCluster
+from triplane.components.saas.providers import CATALOG
+from triplane.policies.taxonomy import CLASSIFICATIONS, PATTERNS
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
+from triplane.stacks.spec.clusters import KubernetesCluster
 
 CLASSIFICATION_COLOURS = {
     "public": ("#2e7d32", "#e8f5e9"),

@@ -6,8 +6,8 @@ module adds why each refused pair is refused.
 
 from __future__ import annotations
 
-from policies.taxonomy import ALLOWED_PATTERNS as ALLOWED
-from policies.taxonomy import PATTERNS
+from triplane.policies.taxonomy import ALLOWED_PATTERNS as ALLOWED
+from triplane.policies.taxonomy import PATTERNS
 
 __all__ = ["ALLOWED", "PATTERNS", "allowed", "why_not"]
 

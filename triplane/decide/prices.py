@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.self_managed import sizing
+from triplane.components.self_managed import sizing
 
 SHIPPED = Path(__file__).resolve().parent / "prices.json"
 OVERRIDE = "override"

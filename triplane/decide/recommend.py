@@ -20,12 +20,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from stacks.clouds import SEAMS
-from stacks.spec import Cloud, DataClassification, UseCase
-from stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 from triplane.decide import policy
 from triplane.decide.cost import CLOUDS, Estimate, Traffic, break_even, cheapest, reference_estimates
 from triplane.decide.prices import Prices
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.spec import Cloud, DataClassification, UseCase
+from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 
 Geography = Literal["us", "eu", "uk", "ch", "ca", "jp", "au", "in", "br", "kr", "sg"]
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.catalog import labels_not_supported, taggable_types
-from policies.common import (
+from .catalog import labels_not_supported, taggable_types
+from .common import (
     ADVISORY,
     COMPONENT_PREFIX,
     CRITICAL,
@@ -37,8 +37,8 @@ from policies.common import (
     stack_policy,
     statements,
 )
-from policies.kubernetes import containers, looks_like_credential, pod_spec
-from policies.taxonomy import ALLOWED_PATTERNS, REQUIRED_TAGS, SHARED
+from .kubernetes import containers, looks_like_credential, pod_spec
+from .taxonomy import ALLOWED_PATTERNS, REQUIRED_TAGS, SHARED
 
 REQUIRED_TAGS_DEFAULT = list(REQUIRED_TAGS)
 ALLOWED_PATTERNS_DEFAULT = {classification: list(patterns) for classification, patterns in ALLOWED_PATTERNS.items()}

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Any
 
-from policies.common import (
+from .common import (
     ADVISORY,
     CRITICAL,
     HIGH,
@@ -30,7 +30,7 @@ from policies.common import (
     stack_policy,
     truthy,
 )
-from policies.taxonomy import SHARED
+from .taxonomy import SHARED
 
 POD = "kubernetes:core/v1:Pod"
 TEMPLATED = (

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.common import (
+from .common import (
     CAP_SCHEMA,
     CRITICAL,
     HIGH,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from policies.common import REGISTRY, Meta
-from policies.packs import PACK_POLICIES
+from .common import REGISTRY, Meta
+from .packs import PACK_POLICIES
 
 BEGIN = "<!-- policy-table:begin -->"
 END = "<!-- policy-table:end -->"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policies import aws, azure, cluster_api, deployability, gcp, kubernetes, stack
-from policies.common import Policy
+from . import aws, azure, cluster_api, deployability, gcp, kubernetes, stack
+from .common import Policy
 
 PACKS_DIR = Path(__file__).resolve().parent
 RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.common import HIGH, Res, as_list, cis, get, resource_policy, truthy
+from .common import HIGH, Res, as_list, cis, get, resource_policy, truthy
 
 POLICY = "cluster-api-authorized-ranges"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"

@@ -20,10 +20,10 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
-from policies.common import HIGH, Res, as_list, environment_spec, is_unknown, stack_policy, truthy
-from policies.gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
-from policies.kubernetes import containers, parse_image, pod_spec
+from .cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
+from .common import HIGH, Res, as_list, environment_spec, is_unknown, stack_policy, truthy
+from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
+from .kubernetes import containers, parse_image, pod_spec
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"

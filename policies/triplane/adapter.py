@@ -33,8 +33,8 @@ from pulumi_policy import (
 from pulumi_policy import Policy as SdkPolicy
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.common import UNKNOWN_STRING, Policy, Res, Unknown, checking_stack
-from policies.packs import DESCRIPTIONS, PACK_POLICIES
+from .common import UNKNOWN_STRING, Policy, Res, Unknown, checking_stack
+from .packs import DESCRIPTIONS, PACK_POLICIES
 
 ENFORCEMENT = {level.value: level for level in EnforcementLevel}
 SEVERITY = {severity.value: severity for severity in Severity}

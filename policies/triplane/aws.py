@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.common import (
+from .common import (
     ADVISORY,
     CAP_SCHEMA,
     CRITICAL,

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from policies.catalog import taggable_types
-from policies.host_patterns import wildcard_problem
+from .catalog import taggable_types
+from .host_patterns import wildcard_problem
 
 
 class EnforcementLevel(Enum):
