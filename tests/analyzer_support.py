@@ -79,10 +79,10 @@ def _options(resource: PlannedResource) -> analyzer_pb2.AnalyzerResourceOptions:
 
 
 @contextlib.contextmanager
-def _pack_process(path: Path, env: Mapping[str, str]) -> Iterator[int]:
-    """The pack's server, started in `path`; yields its port and stops it on the way out."""
+def _pack_process(path: Path, env: Mapping[str, str], python: str) -> Iterator[int]:
+    """The pack's server, started in `path` by `python`; yields its port and stops it on the way out."""
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-    process = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."], cwd=path,
+    process = subprocess.Popen([python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."], cwd=path,
                                env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                                start_new_session=True)
     try:
@@ -114,14 +114,16 @@ def _tolerate_unimplemented(call: Any, request: Any) -> None:
 
 
 def analyze(path: Path, plan: Plan, effective: Mapping[str, Mapping[str, Any]],
-            stack_config: Mapping[str, Any] | None = None) -> Analysis:
+            stack_config: Mapping[str, Any] | None = None, python: str = sys.executable) -> Analysis:
     """Every diagnostic the pack in `path` reports on `plan`, configured with `effective`
-    (`{policy: {"enforcementLevel", "properties"}}`, what the engine sends after reconciling)."""
+    (`{policy: {"enforcementLevel", "properties"}}`, what the engine sends after reconciling).
+    `python` is the interpreter of the pack's virtualenv (by default this one)."""
     config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (stack_config or {}).items()}
     env = {**os.environ, "PULUMI_CONFIG": json.dumps(config), "PULUMI_PROJECT": plan.project,
            "PULUMI_STACK": plan.stack, "PULUMI_ORGANIZATION": "organization", "PULUMI_DRY_RUN": "true"}
     providers = {r.urn: r for r in plan.resources if r.type.startswith("pulumi:providers:")}
-    with _pack_process(path, env) as port, grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL) as channel:
+    with (_pack_process(path, env, python) as port,
+          grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL) as channel):
         grpc.channel_ready_future(channel).result(timeout=TIMEOUT)
         stub = analyzer_pb2_grpc.AnalyzerStub(channel)
         _tolerate_unimplemented(stub.Handshake, analyzer_pb2.AnalyzerHandshakeRequest(

@@ -107,7 +107,7 @@ def one_cluster_plan(cidr: str) -> Plan:
 
 
 def range_violations(plan: Plan, config: dict[str, Any]) -> list[Any]:
-    result = check_plan(plan, packs=["triplane-aws"], config=config)
+    result = check_plan(plan, scope="aws", config=config)
     return [v for v in result.violations if v.policy == "cluster-api-authorized-ranges"]
 
 
@@ -118,7 +118,7 @@ def test_the_gate_refuses_a_wide_range_unless_the_config_allows_it_exactly() -> 
     assert range_violations(one_cluster_plan("198.51.0.0/16"), config) == []
     assert len(range_violations(one_cluster_plan("198.51.0.0/17"), config)) == 1
     with pytest.raises(GateError, match="reason"):
-        check_plan(one_cluster_plan("198.51.0.0/16"), packs=["triplane-aws"],
+        check_plan(one_cluster_plan("198.51.0.0/16"), scope="aws",
                    config={"cluster-api-authorized-ranges": {"allowedWideRanges": [{"cidr": "198.51.0.0/16"}]}})
 
 

@@ -425,7 +425,7 @@ def firewall_plan() -> Plan:
 
 @pytest.fixture(scope="module")
 def gate() -> GateResult:
-    return check_plan(firewall_plan(), packs=["triplane"], config={})
+    return check_plan(firewall_plan(), config={})
 
 
 def test_every_firewall_hole_is_a_mandatory_violation_naming_the_entry(gate: GateResult) -> None:

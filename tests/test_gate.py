@@ -16,8 +16,8 @@ from triplane.check_cli import check
 from triplane.components.tagging import standard_tags
 from triplane.gate import GateError, GateResult, check_plan, load_policy_config, reconcile, schema_errors
 from triplane.plan import SECRET_SIG, SECRET_SIG_KEY, Plan, PlannedResource
-from triplane.policies import packs as _packs  # noqa: F401  (registers every policy)
 from triplane.policies.common import ADVISORY, MANDATORY, MEDIUM, REGISTRY, UNKNOWN_STRING, Meta, Policy, config_schema
+from triplane.policies.packs import PACK_DIR, scope_config
 
 STACK = "gate"
 TAGS = standard_tags(environment=STACK, owner="platform", cost_center="cc-1", use_case="chat",
@@ -52,7 +52,7 @@ def sample_plan() -> Plan:
 
 @pytest.fixture(scope="module")
 def default_run() -> GateResult:
-    return check_plan(sample_plan(), packs=["triplane"], config={})
+    return check_plan(sample_plan(), config={})
 
 
 def by_policy(result: GateResult) -> dict[str, list[gate.Violation]]:
@@ -176,7 +176,7 @@ def test_mandatory_violations_fail_and_render_by_use_case(default_run: GateResul
     data = json.loads(default_run.dumps())
     assert data["format"] == "triplane-check/1" and data["stack"] == STACK and data["passed"] is False
     assert data["summary"]["mandatory"] == len(default_run.mandatory) > 0
-    assert data["packs"] == [{"name": "triplane", "version": "0.1.0", "path": str(gate.POLICIES_DIR / "triplane"),
+    assert data["packs"] == [{"name": "triplane", "version": "0.1.0", "path": str(PACK_DIR),
                               "policies": len(REGISTRY)}]
     first = data["violations"][0]
     assert set(first) == {"pack", "policy", "enforcementLevel", "severity", "useCase", "urn", "resourceType",
@@ -191,17 +191,20 @@ def test_policy_config_changes_levels_caps_and_exemptions() -> None:
         "aws-security-group-no-public-ingress": {
             "exemptions": [{"resource": "lab-*", "reason": "bastion of the training lab, destroyed nightly"}]},
     }
-    result = check_plan(sample_plan(), packs=["triplane-aws"], config=config)
+    result = check_plan(sample_plan(), scope="aws", config=config)
     found = by_policy(result)
     assert "aws-kms-key-rotation" not in found
     assert "aws-node-group-size-cap" not in found
     assert "aws-security-group-no-public-ingress" not in found
     assert {v.enforcement for v in found["aws-secret-customer-managed-key"]} == {"advisory"}
-    assert result.exemptions == [{"pack": "triplane-aws", "policy": "aws-security-group-no-public-ingress",
+    assert result.exemptions == [{"pack": "triplane", "policy": "aws-security-group-no-public-ingress",
                                   "resource": "lab-*", "reason": "bastion of the training lab, destroyed nightly"}]
     assert "exemptions in effect" in result.render()
-    # The Kubernetes policies are not in the AWS pack.
-    assert "k8s-no-public-load-balancer" not in found
+    # The AWS scope keeps the Kubernetes policies (EKS serves models) and drops the other clouds'.
+    assert "k8s-no-public-load-balancer" in found
+    disabled = {p.name for p in result.packs[0].policies if p.enforcement == "disabled"}
+    assert disabled == {*scope_config("aws"), "aws-kms-key-rotation"}
+    assert all(not name.startswith(("azure-", "gcp-")) for name in found)
 
 
 def test_all_advisory_passes_the_gate_and_no_process_is_started(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,10 +212,10 @@ def test_all_advisory_passes_the_gate_and_no_process_is_started(monkeypatch: pyt
         raise AssertionError("the gate started a process")
 
     monkeypatch.setattr(subprocess, "Popen", refuse)
-    result = check_plan(sample_plan(), packs=["triplane-aws", "triplane-kubernetes"], config={"all": "advisory"})
+    result = check_plan(sample_plan(), config={"all": "advisory"})
     assert result.passed and result.mandatory == [] and result.advisory
-    assert {v.pack for v in result.violations} == {"triplane-aws", "triplane-kubernetes"}
-    assert [p.name for p in result.packs] == ["triplane-aws", "triplane-kubernetes"]
+    assert {v.pack for v in result.violations} == {"triplane"}
+    assert [p.name for p in result.packs] == ["triplane"]
     assert {p.enforcement for p in result.packs[0].policies} == {"advisory"}
 
 
@@ -230,28 +233,24 @@ def test_a_value_known_only_after_apply_makes_the_policy_a_note_not_a_guess() ->
     key = next(r for r in plan.resources if r.name == "chat-key")
     plan.resources[plan.resources.index(key)] = dataclasses.replace(
         key, inputs={**key.inputs, "keyUsage": UNKNOWN_STRING})
-    result = check_plan(plan, packs=["triplane-aws"], config={})
+    result = check_plan(plan, scope="aws", config={})
     (note,) = by_policy(result)["aws-kms-key-rotation"]
     assert (note.enforcement, note.severity, note.urn, note.use_case) == ("advisory", "unspecified", None, "(stack)")
-    assert note.message == ("can't run policy 'aws-kms-key-rotation' from policy pack 'triplane-aws' during preview: "
+    assert note.message == ("can't run policy 'aws-kms-key-rotation' from policy pack 'triplane' during preview: "
                             "string value at .keyUsage can't be known during preview")
 
 
-def test_unknown_and_foreign_packs_are_errors(tmp_path: Path) -> None:
-    with pytest.raises(GateError, match="no policy pack named 'nope'; known packs: triplane, triplane-aws"):
-        check_plan(sample_plan(), packs=["nope"], config={})
-    foreign = tmp_path / "foreign-pack"
-    foreign.mkdir()
-    (foreign / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
-    with pytest.raises(GateError, match=r"foreign-pack: not one of Triplane's policy packs .*`pulumi preview"):
-        check_plan(sample_plan(), packs=[str(foreign)], config={})
-    by_path = check_plan(sample_plan(), packs=[str(gate.POLICIES_DIR / "triplane-kubernetes")], config={})
-    assert [p.name for p in by_path.packs] == ["triplane-kubernetes"]
+def test_an_unknown_scope_is_an_error_and_a_known_one_runs_only_its_policies() -> None:
+    with pytest.raises(GateError, match="no policy scope named 'nope'; known scopes: aws, azure, gcp, kubernetes"):
+        check_plan(sample_plan(), scope="nope", config={})
+    kubernetes = check_plan(sample_plan(), scope="kubernetes", config={})
+    assert kubernetes.violations and {v.policy.split("-")[0] for v in kubernetes.violations} == {"k8s"}
+    assert "aws-kms-key-rotation" in by_policy(check_plan(sample_plan(), config={}))
 
 
 def test_invalid_policy_config_stops_the_check() -> None:
     with pytest.raises(GateError, match="aws-kms-key-rotation: exemptions\\[0\\]: 'reason' is a required property"):
-        check_plan(sample_plan(), packs=["triplane-aws"],
+        check_plan(sample_plan(), scope="aws",
                    config={"aws-kms-key-rotation": {"exemptions": [{"resource": "chat-key"}]}})
 
 
@@ -270,7 +269,7 @@ def offline_stack(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_check_command_exits_1_on_mandatory_violations_and_prints_json(offline_stack: None) -> None:
-    result = CliRunner().invoke(check, [STACK, "--json", "--pack", "triplane-aws"])
+    result = CliRunner().invoke(check, [STACK, "--json", "--scope", "aws"])
     assert result.exit_code == 1, result.output
     data = json.loads(result.output)
     assert data["passed"] is False
@@ -280,7 +279,7 @@ def test_check_command_exits_1_on_mandatory_violations_and_prints_json(offline_s
 def test_check_command_exits_0_when_only_advisories_remain(offline_stack: None, tmp_path: Path) -> None:
     config = tmp_path / "advisory.json"
     config.write_text(json.dumps({"all": "advisory"}))
-    result = CliRunner().invoke(check, [STACK, "--pack", "triplane-kubernetes", "--policy-config", str(config)])
+    result = CliRunner().invoke(check, [STACK, "--scope", "kubernetes", "--policy-config", str(config)])
     assert result.exit_code == 0, result.output
     assert "advisory  k8s-no-public-load-balancer (critical)" in result.output
     assert result.output.rstrip().endswith("PASSED: no mandatory violations (1 advisory)")

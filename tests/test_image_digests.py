@@ -283,7 +283,7 @@ def digest_findings(result: Any) -> set[tuple[str, str, str | None]]:
 
 def test_prod_without_digests_is_advised_not_failed(unpinned_prod: tuple[Any, dict[str, Any]]) -> None:
     plan, config = unpinned_prod
-    result = check_plan(plan, packs=["triplane-kubernetes"], stack_config=config)
+    result = check_plan(plan, scope="kubernetes", stack_config=config)
     assert digest_findings(result) == {
         ("k8s-image-digest-prod", "advisory", "kubernetes:apps/v1:Deployment"),
         ("k8s-image-digest-prod", "advisory", "kubernetes:batch/v1:Job"),
@@ -295,7 +295,7 @@ def test_require_digest_makes_it_mandatory(unpinned_prod: tuple[Any, dict[str, A
     plan, config = unpinned_prod
     shipped = json.loads((STACKS_DIR.parent / "policies" / "policy-config.json").read_text())
     strict = {**shipped, "k8s-image-pinned": {"requireDigest": True}}
-    result = check_plan(plan, packs=["triplane-kubernetes"], config=strict, stack_config=config)
+    result = check_plan(plan, scope="kubernetes", config=strict, stack_config=config)
     mandatory = {f for f in digest_findings(result) if f[1] == "mandatory"}
     assert ("k8s-image-pinned", "mandatory", "kubernetes:apps/v1:Deployment") in mandatory
     assert ("k8s-image-pinned", "mandatory", "kubernetes:batch/v1:Job") in mandatory
@@ -306,7 +306,7 @@ def test_a_pinned_prod_stack_has_no_digest_finding(tmp_path: Path) -> None:
     document, config = local_as_prod(INDEX_DIGEST)
     stack = tmp_path / "Pulumi.onprem.yaml"
     stack.write_text(yaml.safe_dump(document))
-    result = check_plan(plan_stack(str(stack)), packs=["triplane-kubernetes"], stack_config=config)
+    result = check_plan(plan_stack(str(stack)), scope="kubernetes", stack_config=config)
     assert digest_findings(result) == set()
     with pytest.raises(SpecError):  # and the same digest without its tag is refused before planning
         validate_environment({**config["triplane:environment"], "use_cases": [

@@ -228,10 +228,11 @@ def test_every_listed_id_is_of_a_family_its_service_serves() -> None:
 # --- the advisory policy ----------------------------------------------------------------------------------------
 
 
-def test_model_ids_unlisted_is_an_advisory_in_every_cloud_pack() -> None:
+def test_model_ids_unlisted_is_an_advisory_in_every_cloud_scope() -> None:
     assert REGISTRY["model-ids-unlisted"].enforcement == ADVISORY
-    for pack in ("triplane", "triplane-aws", "triplane-azure", "triplane-gcp"):
-        assert "model-ids-unlisted" in {p.name for p in packs.PACK_POLICIES[pack]}
+    assert "model-ids-unlisted" in {p.name for p in packs.POLICIES}
+    for scope in ("aws", "azure", "gcp"):
+        assert "model-ids-unlisted" in {p.name for p in packs.SCOPES[scope]}
 
 
 def test_model_ids_unlisted_names_the_use_case_and_its_models() -> None:

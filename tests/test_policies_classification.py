@@ -38,7 +38,7 @@ def every_pairing() -> Plan:
 
 
 def test_the_shipped_rule_refuses_restricted_outside_self_managed_and_confidential_on_saas() -> None:
-    result = check_plan(every_pairing(), packs=["triplane"], config=SHIPPED_CONFIG)
+    result = check_plan(every_pairing(), config=SHIPPED_CONFIG)
     found = [v for v in result.violations if v.policy == "classification-allowed-patterns"]
     assert {v.resource_name for v in found} == {
         "restricted-saas-logs",

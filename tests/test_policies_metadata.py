@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -15,14 +17,15 @@ from triplane.components.tagging import REQUIRED_TAGS
 from triplane.gate import DEFAULT_CONFIG, load_policy_config, reconcile
 from triplane.policies import catalog, docs
 from triplane.policies.common import MANDATORY, REGISTRY
-from triplane.policies.packs import PACK_POLICIES, PACKS_DIR
+from triplane.policies.packs import PACK_DIR, POLICIES, SCOPES, scope_file, scope_text
 from triplane.policies.stack import REQUIRED_TAGS_DEFAULT
 
-CLOUD_PACKS = ("triplane-aws", "triplane-azure", "triplane-gcp")
+CLOUDS = ("aws", "azure", "gcp")
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def names(pack: str) -> set[str]:
-    return {p.name for p in PACK_POLICIES[pack]}
+def names(scope: str) -> set[str]:
+    return {p.name for p in SCOPES[scope]}
 
 
 def test_at_least_35_policies_each_fully_described() -> None:
@@ -62,25 +65,33 @@ def test_the_brief_s_policies_are_all_there() -> None:
     assert all(REGISTRY[name].enforcement == MANDATORY for name in governance)
 
 
-def test_packs_partition_the_policies() -> None:
+def test_scopes_partition_the_policies() -> None:
     runtime_cloud = {"deployable-deployer", "deployable-cloud-apis", "deployable-endpoints"}
     runtime_kubernetes = {"deployable-images", "deployable-crds", "deployable-autoscaling", "deployable-gpus",
                           "deployable-weights"}
     every_cloud = {"cluster-api-authorized-ranges"}  # one rule over EKS, AKS and GKE alike
-    stack_level = {p.name for p in PACK_POLICIES["triplane"] if p.name.split("-")[0] not in
+    stack_level = {p.name for p in POLICIES if p.name.split("-")[0] not in
                    ("aws", "azure", "gcp", "k8s", "deployable")} - every_cloud
     assert stack_level == {"classification-allowed-patterns", "required-tags", "model-allowlist",
                            "model-ids-unlisted", "no-plaintext-credentials", "stateful-resources-protected"}
-    assert names("triplane") == set(REGISTRY)
-    assert names("triplane") == set().union(*(names(p) for p in CLOUD_PACKS), names("triplane-kubernetes"))
-    for pack in CLOUD_PACKS:
-        cloud = pack.removeprefix("triplane-")
-        assert names(pack) == ({n for n in REGISTRY if n.startswith(f"{cloud}-")} | stack_level | runtime_cloud
-                               | every_cloud)
-    assert names("triplane-kubernetes") == {n for n in REGISTRY if n.startswith("k8s-")} | runtime_kubernetes
+    assert {p.name for p in POLICIES} == set(REGISTRY) == set().union(*(names(s) for s in SCOPES))
+    kubernetes = {n for n in REGISTRY if n.startswith("k8s-")} | runtime_kubernetes
+    assert names("kubernetes") == kubernetes
+    for cloud in CLOUDS:
+        assert names(cloud) == ({n for n in REGISTRY if n.startswith(f"{cloud}-")} | kubernetes | stack_level
+                                | runtime_cloud | every_cloud)
 
 
-PROJECT = tomllib.loads((PACKS_DIR.parent / "pyproject.toml").read_text())["project"]
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+def test_scope_files_disable_exactly_the_policies_outside_the_scope(scope: str) -> None:
+    assert scope_file(scope).read_text() == scope_text(scope), "run `python -m triplane.policies.packs`"
+    config = load_policy_config(scope_file(scope))
+    effective = reconcile(POLICIES, config, "triplane")
+    running = {name for name, entry in effective.items() if entry["enforcementLevel"] != "disabled"}
+    assert running == names(scope)
+
+
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
 def pack_pins(folder: Path) -> dict[str, str]:
@@ -94,22 +105,24 @@ def pack_pins(folder: Path) -> dict[str, str]:
     return pins
 
 
-@pytest.mark.parametrize("pack", sorted(PACK_POLICIES))
-def test_pack_folders_are_python_policy_packs(pack: str) -> None:
-    folder = PACKS_DIR / pack
-    project = yaml.safe_load((folder / "PulumiPolicy.yaml").read_text())
+def test_the_pack_folder_is_a_self_contained_python_policy_pack() -> None:
+    project = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
     assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"]) and project["description"]
-    pins = pack_pins(folder)
-    # Exactly what a pack's modules import (policies.host_patterns needs publicsuffixlist).
+    pins = pack_pins(PACK_DIR)
+    # Exactly what the pack's modules import (host_patterns needs publicsuffixlist).
     assert set(pins) == {"pulumi", "pulumi-policy", "publicsuffixlist"}
     admitted = {Requirement(r).name: Requirement(r).specifier for r in PROJECT["dependencies"]}
     for name, version in pins.items():
-        assert admitted[name].contains(version), f"{pack}: {name}=={version} is outside {admitted[name]}"
-    assert pins == pack_pins(PACKS_DIR / "triplane"), "every pack pins the same releases"
-    main = (folder / "__main__.py").read_text()
-    assert main.rstrip().endswith(f'serve("{pack}")')
-    assert "parents[2]" in main  # the repository root, where the `policies` package lives
+        assert admitted[name].contains(version), f"{name}=={version} is outside {admitted[name]}"
+    main = (PACK_DIR / "__main__.py").read_text()
+    assert main.rstrip().endswith(".serve()")
+    # It loads its own folder and nothing else: no absolute import beyond the standard library.
+    imported = {alias.name for node in ast.walk(ast.parse(main)) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(ast.parse(main)) if isinstance(node, ast.ImportFrom)
+                 and node.module}
+    assert {name.split(".")[0] for name in imported} <= set(sys.stdlib_module_names), imported
 
 
 def test_required_tags_match_the_tagging_module() -> None:
@@ -118,7 +131,7 @@ def test_required_tags_match_the_tagging_module() -> None:
 
 def test_taggable_catalog_matches_the_installed_sdks() -> None:
     shipped = json.loads(catalog.CATALOG_PATH.read_text())["properties"]
-    assert shipped == catalog.scan_sdks(), "run `python -m policies.catalog --write` after an SDK upgrade"
+    assert shipped == catalog.scan_sdks(), "run `python -m triplane.policies.catalog --write` after an SDK upgrade"
     types = catalog.taggable_types()
     assert types["aws:ec2/vpcEndpoint:VpcEndpoint"] == "tags"
     assert types["azure-native:keyvault:Vault"] == "tags"
@@ -133,7 +146,7 @@ def test_taggable_catalog_matches_the_installed_sdks() -> None:
 def test_shipped_policy_config_is_valid_and_every_exemption_has_a_reason() -> None:
     config = load_policy_config(DEFAULT_CONFIG)
     assert set(config) <= set(REGISTRY) | {"all"}, "config for a policy that does not exist"
-    effective = reconcile(PACK_POLICIES["triplane"], config, "triplane")
+    effective = reconcile(POLICIES, config, "triplane")
     for name, entry in effective.items():
         for exemption in entry["properties"].get("exemptions", []):
             assert len(exemption["reason"].strip()) >= 10, (name, exemption)
@@ -145,20 +158,18 @@ def test_shipped_policy_config_is_valid_and_every_exemption_has_a_reason() -> No
 
 
 def test_readme_documents_every_policy_and_its_defaults() -> None:
-    readme = (Path(docs.__file__).parent / "README.md").read_text()
+    readme = (ROOT / "policies" / "README.md").read_text()
     start, end = readme.index(docs.BEGIN), readme.index(docs.END) + len(docs.END)
-    assert readme[start:end] == docs.table(), "run `python -m policies.docs` and paste the table"
+    assert readme[start:end] == docs.table(), "run `python -m triplane.policies.docs` and paste the table"
     for name in REGISTRY:
         assert f"| `{name}` |" in readme
 
 
 def test_policy_modules_import_only_what_a_pack_virtualenv_has() -> None:
-    """A pack's virtualenv holds pulumi, pulumi-policy and publicsuffixlist only (requirements.txt)."""
-    import ast
-    import sys
-
-    allowed = {"pulumi", "pulumi_policy", "publicsuffixlist", "policies", "google"} | set(sys.stdlib_module_names)
-    for module in sorted(PACKS_DIR.glob("*.py")):
+    """The pack's virtualenv holds pulumi, pulumi-policy and publicsuffixlist only (requirements.txt); the
+    modules reach one another relatively, never through an absolute import of Triplane."""
+    allowed = {"pulumi", "pulumi_policy", "publicsuffixlist", "google"} | set(sys.stdlib_module_names)
+    for module in sorted(PACK_DIR.glob("*.py")):
         tree = ast.parse(module.read_text())
         for node in ast.walk(tree):
             names_imported = []

@@ -74,7 +74,7 @@ def serving(
 
 def findings(*cases: list[PlannedResource]) -> dict[str, list[str]]:
     plan = Plan(stack="t", project="triplane", resources=[r for case in cases for r in case], outputs={})
-    result = check_plan(plan, packs=["triplane-kubernetes"], config=SHIPPED_CONFIG)
+    result = check_plan(plan, scope="kubernetes", config=SHIPPED_CONFIG)
     found: dict[str, list[str]] = {}
     for violation in result.violations:
         if violation.policy == "k8s-namespace-pod-security":

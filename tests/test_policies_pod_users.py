@@ -47,7 +47,7 @@ def daemon_set(name: str, image: str, context: dict[str, Any], pod: dict[str, An
 
 
 def findings(plan: Plan) -> list[str]:
-    result = check_plan(plan, packs=["triplane-kubernetes"], config=SHIPPED_CONFIG)
+    result = check_plan(plan, scope="kubernetes", config=SHIPPED_CONFIG)
     return [v.message for v in result.violations if v.policy == "k8s-run-as-non-root"]
 
 

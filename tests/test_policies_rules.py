@@ -19,7 +19,7 @@ from triplane.gate import GateResult, check_plan
 from triplane.plan import SECRET_SIG, SECRET_SIG_KEY, Plan, PlannedResource
 from triplane.policies.common import REGISTRY
 from triplane.policies.gcp_apis import apis_for
-from triplane.policies.packs import PACK_POLICIES
+from triplane.policies.packs import POLICIES
 
 STACK = "test"
 TAGS = standard_tags(environment=STACK, owner="platform", cost_center="cc-1", use_case="chat",
@@ -493,12 +493,12 @@ EXPECTED: dict[str, set[str]] = {
 
 @pytest.fixture(scope="module")
 def bad() -> GateResult:
-    return check_plan(bad_plan(), packs=["triplane"], config=CONFIG, stack_config=declared(True, tier="prod"))
+    return check_plan(bad_plan(), config=CONFIG, stack_config=declared(True, tier="prod"))
 
 
 @pytest.fixture(scope="module")
 def good() -> GateResult:
-    return check_plan(good_plan(), packs=["triplane"], config=CONFIG, stack_config=declared(False))
+    return check_plan(good_plan(), config=CONFIG, stack_config=declared(False))
 
 
 def fired_on(result: GateResult, policy: str) -> set[str]:
@@ -507,7 +507,7 @@ def fired_on(result: GateResult, policy: str) -> set[str]:
 
 def test_every_policy_has_a_bad_case() -> None:
     assert set(EXPECTED) == set(REGISTRY), "a policy without a fire/silent case, or a case for a removed policy"
-    assert {p.name for p in PACK_POLICIES["triplane"]} == set(REGISTRY)
+    assert {p.name for p in POLICIES} == set(REGISTRY)
 
 
 @pytest.mark.parametrize("policy", sorted(EXPECTED))

@@ -27,9 +27,11 @@ DRIVER = textwrap.dedent(
         lambda: runpy.run_path(".", run_name="__main__"),
         stack=sys.argv[1], config=config["values"], secret_keys=config["secret_keys"],
     )
-    import components, stacks
+    import importlib.util
+    import triplane.components, triplane.stacks
     print(json.dumps({
-        "modules": [m.__file__ for m in (stacks, components)],
+        "modules": [m.__file__ for m in (triplane.stacks, triplane.components)],
+        "bare": [name for name in ("components", "stacks", "policies") if importlib.util.find_spec(name)],
         "resources": len(plan.resources),
         "outputs": sorted(plan.outputs),
     }))
@@ -52,14 +54,14 @@ def test_pulumi_yaml_declares_the_python_program_and_stack_dir() -> None:
     ]
 
 
-def test_program_imports_resolve_from_the_project_root(tmp_path: Path) -> None:
-    """A copy of the project runs from its own root: the program's imports resolve there, not from the
-    installed checkout (the driver itself, standing in for the language host, imports the plan runtime)."""
+def test_a_project_of_its_own_runs_the_installed_triplane(tmp_path: Path) -> None:
+    """A project holding only its program and stack file runs: the program imports Triplane as the
+    installed `triplane` package, and no bare `components`, `stacks` or `policies` module exists."""
     project = tmp_path / "project"
-    project.mkdir()
+    (project / "stacks").mkdir(parents=True)
     shutil.copy(ROOT / "__main__.py", project)
-    for package in ("stacks", "components", "triplane", "policies"):
-        shutil.copytree(ROOT / package, project / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "Pulumi.yaml", project)
+    shutil.copy(ROOT / "stacks" / "Pulumi.local.yaml", project / "stacks")
     driver = tmp_path / "exec" / "pulumi-language-python-exec.py"
     driver.parent.mkdir()
     driver.write_text(DRIVER)
@@ -79,9 +81,10 @@ def test_program_imports_resolve_from_the_project_root(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["modules"] == [
-        str(project / "stacks" / "__init__.py"),
-        str(project / "components" / "__init__.py"),
+    assert [Path(m).resolve() for m in report["modules"]] == [
+        ROOT / "stacks" / "__init__.py",
+        ROOT / "components" / "__init__.py",
     ]
+    assert report["bare"] == []
     assert report["resources"] > 5
     assert report["outputs"] == ["endpoints"]

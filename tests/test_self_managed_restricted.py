@@ -167,7 +167,7 @@ VPC = resource("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.10.0.0/16"})
 
 def fired(*resources: PlannedResource) -> set[str]:
     result = check_plan(Plan(project="triplane", stack="test", resources=list(resources)),
-                        packs=["triplane-kubernetes"])
+                        scope="kubernetes")
     return {v.resource_name or "" for v in result.violations if v.policy == POLICY}
 
 

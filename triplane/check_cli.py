@@ -1,7 +1,7 @@
-"""`triplane check STACK`: plan a stack offline and run the policy packs against it.
+"""`triplane check STACK`: plan a stack offline and run the policy pack against it.
 
 Exit status: 0 when no mandatory policy fails, 1 when one does, 2 when the stack, the policy
-configuration or a pack name is invalid.
+configuration or the scope is invalid.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from triplane.stacks.spec import SpecError
 @click.argument("stack")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (format triplane-check/1).")
 @click.option(
-    "--pack",
-    "packs",
-    multiple=True,
-    metavar="NAME",
-    help="Policy pack to run: triplane (default), triplane-aws, triplane-azure, triplane-gcp, "
-    "triplane-kubernetes, or the path of one of their folders. Repeatable.",
+    "--scope",
+    type=click.Choice(["aws", "azure", "gcp", "kubernetes"]),
+    help="Run only one cloud's policies (with the Kubernetes and stack-level ones), or only the "
+    "Kubernetes ones: what the pack's scopes/<scope>.json config does under the engine.",
 )
 @click.option(
     "--policy-config",
@@ -31,13 +29,13 @@ from triplane.stacks.spec import SpecError
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Policy config file (the --policy-pack-config format). Default: policies/policy-config.json.",
 )
-def check(stack: str, as_json: bool, packs: tuple[str, ...], policy_config: Path | None) -> None:
-    """Check STACK (a name such as `dev`, or a stack file) against the policy packs, offline.
+def check(stack: str, as_json: bool, scope: str | None, policy_config: Path | None) -> None:
+    """Check STACK (a name such as `dev`, or a stack file) against the policy pack, offline.
 
-    The packs' policies run in-process on the plan, on the view of it the engine gives a policy
+    The pack's policies run in-process on the plan, on the view of it the engine gives a policy
     pack under `pulumi preview --policy-pack`. Violations are grouped by use case and resource.
     """
-    from triplane.gate import DEFAULT_PACKS, GateError, check_plan
+    from triplane.gate import GateError, check_plan
     from triplane.stackfile import load_stack, plan_file
 
     try:
@@ -45,8 +43,8 @@ def check(stack: str, as_json: bool, packs: tuple[str, ...], policy_config: Path
         plan = plan_file(stack_file, stack_file.environment())
         result = check_plan(
             plan,
-            packs=packs or DEFAULT_PACKS,
             config=policy_config,
+            scope=scope,
             stack_config=stack_file.config,
         )
     except (SpecError, GateError) as error:

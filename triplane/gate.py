@@ -1,16 +1,16 @@
 """The offline policy gate: run Triplane's policies on a plan, in-process.
 
-`check_plan` gives every policy of the selected packs the same view of the plan the Pulumi engine
+`check_plan` gives every policy of the pack the same view of the plan the Pulumi engine
 gives a policy pack: engine property names, secrets unwrapped, numbers as the engine's doubles, each
 resource's provider, and for stack policies the parents and dependencies. It runs the same
-`Policy.run_resource` / `Policy.run_stack` the packs serve to the engine (`policies.adapter`), with
+`Policy.run_resource` / `Policy.run_stack` the pack serves to the engine (`triplane.policies.adapter`), with
 the policy configuration reconciled and validated by `triplane.policy_config`. A mandatory
 violation fails the gate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,11 @@ from triplane.check_result import (
 )
 from triplane.plan import STACK_TYPE, Plan, reveal
 from triplane.policies.common import Policy, Res, Unknown, checking_stack
-from triplane.policies.packs import PACK_POLICIES, PACKS_DIR, pack_version
+from triplane.policies.packs import NAME, PACK_DIR, POLICIES, SCOPES, pack_version, scope_config
 from triplane.policy_config import load_policy_config, reconcile, schema_errors
 from triplane.runtime import paths as runtime_paths
 
-POLICIES_DIR = PACKS_DIR
-DEFAULT_PACKS = ("triplane",)
-DEFAULT_CONFIG = POLICIES_DIR / "policy-config.json"
+DEFAULT_CONFIG = PACK_DIR.parent / "policy-config.json"
 
 
 def engine_value(value: Any) -> Any:
@@ -85,66 +83,48 @@ class PlanView:
         return list(by_urn.values())
 
 
-def resolve_pack(name_or_path: str) -> tuple[str, Path]:
-    """`triplane-aws`, or the path of one of Triplane's pack folders."""
-    if name_or_path in PACK_POLICIES:
-        return name_or_path, POLICIES_DIR / name_or_path
-    candidate = Path(name_or_path)
-    if "/" not in name_or_path and not (candidate / "PulumiPolicy.yaml").is_file():
-        raise GateError(f"no policy pack named {name_or_path!r}; known packs: {', '.join(sorted(PACK_POLICIES))}")
-    folder = candidate.resolve()
-    if folder.name not in PACK_POLICIES or not (folder / "PulumiPolicy.yaml").is_file():
-        raise GateError(
-            f"{name_or_path}: not one of Triplane's policy packs ({', '.join(PACK_POLICIES)}); "
-            "run other packs with `pulumi preview --policy-pack`"
-        )
-    return folder.name, folder
-
-
 def check_plan(
     plan: Plan,
-    packs: Iterable[str] = DEFAULT_PACKS,
     config: str | Path | Mapping[str, Any] | None = None,
     *,
+    scope: str | None = None,
     stack_config: Mapping[str, Any] | None = None,
 ) -> GateResult:
-    """Run each pack (a name under policies/ or its folder) against `plan`; return every violation.
+    """Run the policy pack against `plan`; return every violation.
 
     `config` is a policy config file or mapping (the `--policy-pack-config` format); None means the
-    shipped `policies/policy-config.json`, `{}` no configuration at all. `stack_config` is the stack's
-    settings, which the policies read as the engine passes them to a pack.
+    shipped `policies/policy-config.json`, `{}` no configuration at all. `scope` (`aws`, `azure`,
+    `gcp`, `kubernetes`) first disables the policies outside it, as `scopes/<scope>.json` does under
+    the engine. `stack_config` is the stack's settings, which the policies read as the engine passes
+    them to a pack.
     """
+    if scope is not None and scope not in SCOPES:
+        raise GateError(f"no policy scope named {scope!r}; known scopes: {', '.join(SCOPES)}")
     user_config = load_policy_config(DEFAULT_CONFIG if config is None and DEFAULT_CONFIG.is_file() else config)
-    selected = [resolve_pack(p) for p in dict.fromkeys(packs)]
-    if not selected:
-        raise GateError("no policy packs selected")
-    configured = [(name, path, reconcile(PACK_POLICIES[name], user_config, name)) for name, path in selected]
+    if scope is not None:
+        user_config = {**load_policy_config(scope_config(scope)), **user_config}
+    effective = reconcile(POLICIES, user_config, NAME)
     view = PlanView(plan)
     cases = UseCases(plan)
-    runs: list[PackRun] = []
+    run = _pack_run(effective)
     violations: list[Violation] = []
-    exemptions: list[dict[str, str]] = []
     with checking_stack(plan.stack, stack_config):
-        for name, path, effective in configured:
-            run = _pack_run(name, path, effective)
-            runs.append(run)
-            exemptions += _exemptions(name, effective)
-            for policy in PACK_POLICIES[name]:
-                violations += _run_policy(policy, run, effective[policy.name], view, cases)
+        for policy in POLICIES:
+            violations += _run_policy(policy, run, effective[policy.name], view, cases)
     violations.sort(key=lambda v: (not v.mandatory, v.use_case, v.resource_name or "", v.policy, v.message))
     resources = len([r for r in plan.resources if r.type != STACK_TYPE])
-    return GateResult(stack=plan.stack, packs=runs, violations=violations, resources=resources,
-                      exemptions=exemptions, runtime=runtime_paths(plan, stack_config))
+    return GateResult(stack=plan.stack, packs=[run], violations=violations, resources=resources,
+                      exemptions=_exemptions(NAME, effective), runtime=runtime_paths(plan, stack_config))
 
 
-def _pack_run(name: str, path: Path, effective: Mapping[str, Mapping[str, Any]]) -> PackRun:
+def _pack_run(effective: Mapping[str, Mapping[str, Any]]) -> PackRun:
     return PackRun(
-        name=name,
-        version=pack_version(path) or "0.0.1",
-        path=str(path),
+        name=NAME,
+        version=pack_version() or "0.0.1",
+        path=str(PACK_DIR),
         policies=[
             PolicyInfo(
-                pack=name,
+                pack=NAME,
                 name=p.name,
                 description=p.meta.description,
                 enforcement=effective[p.name]["enforcementLevel"],
@@ -154,7 +134,7 @@ def _pack_run(name: str, path: Path, effective: Mapping[str, Mapping[str, Any]])
                 references=tuple(r.id if r.framework == "Checkov" else f"{r.framework} {r.id}"
                                  for r in p.meta.references),
             )
-            for p in PACK_POLICIES[name]
+            for p in POLICIES
         ],
     )
 
@@ -216,7 +196,6 @@ def _run_policy(
 __all__ = [
     "CHECK_FORMAT",
     "DEFAULT_CONFIG",
-    "DEFAULT_PACKS",
     "GateError",
     "GateResult",
     "PackRun",
@@ -226,6 +205,5 @@ __all__ = [
     "check_plan",
     "load_policy_config",
     "reconcile",
-    "resolve_pack",
     "schema_errors",
 ]

@@ -22,4 +22,4 @@ assert spec is not None and spec.loader is not None
 sys.modules[PACKAGE] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sys.modules[PACKAGE])
 
-importlib.import_module(f"{PACKAGE}.adapter").serve("triplane")
+importlib.import_module(f"{PACKAGE}.adapter").serve()

@@ -1,6 +1,6 @@
 """The Triplane policies served to the Pulumi engine, through pulumi-policy's public API only.
 
-Each pack folder's `__main__.py` calls `serve(pack)`. Every policy of `policies.common` becomes a
+The pack's `__main__.py` calls `serve()`. Every policy of `common` becomes a
 `ResourceValidationPolicy` or `StackValidationPolicy` with the same name, description, level,
 severity, schema and references; its `validate` turns the arguments into the plain resource view
 (`Res`) the checks work on and runs the very same `Policy.run_resource` / `Policy.run_stack` that
@@ -34,7 +34,7 @@ from pulumi_policy import Policy as SdkPolicy
 from pulumi_policy.proxy import UnknownValueError
 
 from .common import UNKNOWN_STRING, Policy, Res, Unknown, checking_stack
-from .packs import DESCRIPTIONS, PACK_POLICIES
+from .packs import DESCRIPTION, NAME, POLICIES
 
 ENFORCEMENT = {level.value: level for level in EnforcementLevel}
 SEVERITY = {severity.value: severity for severity in Severity}
@@ -141,6 +141,6 @@ def sdk_policy(policy: Policy) -> SdkPolicy:
     return ResourceValidationPolicy(validate=validate_resource, **common)
 
 
-def serve(name: str) -> None:
+def serve() -> None:
     """Start the pack's analyzer server, print its port and block (as the engine expects)."""
-    PolicyPack(name=name, policies=[sdk_policy(p) for p in PACK_POLICIES[name]], description=DESCRIPTIONS[name])
+    PolicyPack(name=NAME, policies=[sdk_policy(p) for p in POLICIES], description=DESCRIPTION)

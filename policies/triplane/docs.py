@@ -1,6 +1,6 @@
 """The policy reference table in policies/README.md, generated from the policies themselves.
 
-`python -m policies.docs` prints it; a test fails when the README's copy is out of date.
+`python -m triplane.policies.docs` prints it; a test fails when the README's copy is out of date.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from .common import REGISTRY, Meta
-from .packs import PACK_POLICIES
+from .packs import SCOPES
 
 BEGIN = "<!-- policy-table:begin -->"
 END = "<!-- policy-table:end -->"
@@ -21,20 +21,20 @@ def _config(meta: Meta) -> str:
     return "; ".join(f"`{k}` = `{json.dumps(v, separators=(',', ':'))}`" for k, v in settings.items()) + "; exemptions"
 
 
-def _packs(name: str) -> str:
-    return ", ".join(pack for pack, policies in PACK_POLICIES.items() if any(p.name == name for p in policies))
+def _scopes(name: str) -> str:
+    return ", ".join(scope for scope, policies in SCOPES.items() if any(p.name == name for p in policies))
 
 
 def table() -> str:
     rows = [
-        "| Policy | Checks | Level | Severity | Reference | Config (defaults) | Packs |",
+        "| Policy | Checks | Level | Severity | Reference | Config (defaults) | Scopes |",
         "|---|---|---|---|---|---|---|",
     ]
     for meta in sorted(REGISTRY.values(), key=lambda m: m.name):
         references = ", ".join(f"{r.framework} {r.id}" if r.framework != "Checkov" else r.id for r in meta.references)
         rows.append(
             f"| `{meta.name}` | {meta.description} | {meta.enforcement.value} | {meta.severity.value} | "
-            f"{references or '-'} | {_config(meta)} | {_packs(meta.name)} |"
+            f"{references or '-'} | {_config(meta)} | {_scopes(meta.name)} |"
         )
     return "\n".join([BEGIN, *rows, END])
 

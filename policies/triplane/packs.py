@@ -1,50 +1,62 @@
-"""Which policies each pack serves (`triplane check` runs them in-process; `policies.adapter` serves them).
+"""The policy pack `triplane`, and the scopes a team can narrow it to.
 
-- `triplane`: every policy (AWS, Azure, Google Cloud, Kubernetes and stack-level).
-- `triplane-aws`, `triplane-azure`, `triplane-gcp`: one cloud's policies, the cluster API range rule and the
-  stack-level ones.
-- `triplane-kubernetes`: the Kubernetes (self-managed serving) policies only.
+The pack serves every policy; each only looks at the resource types it knows, so one pack gates an
+environment on any mix of clouds. A team that owns one cloud narrows it with a scope: the policy
+config in `scopes/<scope>.json` (the `--policy-pack-config` format, used as the start of the
+project's own config) disables every policy outside the scope.
 
-Enable `triplane`, or one cloud pack plus `triplane-kubernetes`; two cloud packs together would run
-the stack-level policies twice.
+- `aws`, `azure`, `gcp`: that cloud's policies, the Kubernetes ones (its model servers), the cluster
+  API range rule and the stack-level ones.
+- `kubernetes`: the Kubernetes (self-managed serving) policies only, for existing clusters.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from . import aws, azure, cluster_api, deployability, gcp, kubernetes, stack
 from .common import Policy
 
-PACKS_DIR = Path(__file__).resolve().parent
+NAME = "triplane"
+DESCRIPTION = "Every Triplane policy: cloud-managed, self-managed and SaaS safeguards on all clouds."
+PACK_DIR = Path(__file__).resolve().parent
+SCOPES_DIR = PACK_DIR / "scopes"
+
 RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]
 RUNTIME_CLOUD = [deployability.POLICIES[kind] for kind in deployability.CLOUD_KINDS]
-PACK_POLICIES: dict[str, list[Policy]] = {
-    "triplane": [
-        *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *cluster_api.POLICIES, *kubernetes.POLICIES,
-        *stack.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
-    ],
-    "triplane-aws": [*aws.POLICIES, *cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
-    "triplane-azure": [*azure.POLICIES, *cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
-    "triplane-gcp": [*gcp.POLICIES, *cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD],
-    "triplane-kubernetes": [*kubernetes.POLICIES, *RUNTIME_KUBERNETES],
-}
-DESCRIPTIONS = {
-    "triplane": "Every Triplane policy: cloud-managed, self-managed and SaaS safeguards on all clouds.",
-    "triplane-aws": "Triplane policies for AWS (Bedrock, Secrets Manager, Network Firewall, EKS) and the stack.",
-    "triplane-azure": "Triplane policies for Azure (Azure OpenAI, Key Vault, Azure Firewall, AKS) and the stack.",
-    "triplane-gcp": "Triplane policies for Google Cloud (Vertex AI, Secret Manager, Secure Web Proxy, GKE) "
-    "and the stack.",
-    "triplane-kubernetes": "Triplane policies for model servers on Kubernetes.",
+KUBERNETES = [*kubernetes.POLICIES, *RUNTIME_KUBERNETES]
+SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD]
+POLICIES: list[Policy] = [
+    *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *cluster_api.POLICIES, *kubernetes.POLICIES,
+    *stack.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
+]
+SCOPES: dict[str, list[Policy]] = {
+    "aws": [*aws.POLICIES, *KUBERNETES, *SHARED],
+    "azure": [*azure.POLICIES, *KUBERNETES, *SHARED],
+    "gcp": [*gcp.POLICIES, *KUBERNETES, *SHARED],
+    "kubernetes": KUBERNETES,
 }
 
 
-def pack_dir(name: str) -> Path:
-    return PACKS_DIR / name
+def scope_config(scope: str) -> dict[str, Any]:
+    """The policy config that narrows the pack to `scope`: every other policy disabled."""
+    kept = {p.name for p in SCOPES[scope]}
+    return {p.name: "disabled" for p in POLICIES if p.name not in kept}
 
 
-def pack_version(path: Path) -> str | None:
-    """The version in a pack folder's PulumiPolicy.yaml (what the engine reports for Python packs)."""
+def scope_file(scope: str) -> Path:
+    return SCOPES_DIR / f"{scope}.json"
+
+
+def scope_text(scope: str) -> str:
+    """What `scopes/<scope>.json` holds (tests/test_policies_metadata.py keeps the files equal to it)."""
+    return json.dumps(scope_config(scope), indent=2, sort_keys=True) + "\n"
+
+
+def pack_version(path: Path = PACK_DIR) -> str | None:
+    """The version in the pack folder's PulumiPolicy.yaml (what the engine reports for Python packs)."""
     try:
         for line in (path / "PulumiPolicy.yaml").read_text(encoding="utf-8").splitlines():
             key, _, value = line.partition(":")
@@ -53,3 +65,8 @@ def pack_version(path: Path) -> str | None:
     except OSError:
         return None
     return None
+
+
+if __name__ == "__main__":
+    for name in SCOPES:
+        scope_file(name).write_text(scope_text(name), encoding="utf-8")
