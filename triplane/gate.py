@@ -32,7 +32,14 @@ from triplane.runtime import paths as runtime_paths
 
 POLICIES_DIR = PACKS_DIR
 DEFAULT_PACKS = ("triplane",)
-DEFAULT_CONFIG = POLICIES_DIR / "policy-config.json"
+
+
+def default_config() -> Path | None:
+    """The policy config of the project in use (`policies/policy-config.json`); None: the packs' defaults."""
+    from triplane.project import current_project
+
+    project = current_project()
+    return project.policy_config if project is not None else None
 
 
 def engine_value(value: Any) -> Any:
@@ -111,10 +118,10 @@ def check_plan(
     """Run each pack (a name under policies/ or its folder) against `plan`; return every violation.
 
     `config` is a policy config file or mapping (the `--policy-pack-config` format); None means the
-    shipped `policies/policy-config.json`, `{}` no configuration at all. `stack_config` is the stack's
-    settings, which the policies read as the engine passes them to a pack.
+    project's `policies/policy-config.json` (`default_config`), `{}` no configuration at all.
+    `stack_config` is the stack's settings, which the policies read as the engine passes them to a pack.
     """
-    user_config = load_policy_config(DEFAULT_CONFIG if config is None and DEFAULT_CONFIG.is_file() else config)
+    user_config = load_policy_config(default_config() if config is None else config)
     selected = [resolve_pack(p) for p in dict.fromkeys(packs)]
     if not selected:
         raise GateError("no policy packs selected")
@@ -215,7 +222,6 @@ def _run_policy(
 
 __all__ = [
     "CHECK_FORMAT",
-    "DEFAULT_CONFIG",
     "DEFAULT_PACKS",
     "GateError",
     "GateResult",
@@ -224,6 +230,7 @@ __all__ = [
     "PolicyInfo",
     "Violation",
     "check_plan",
+    "default_config",
     "load_policy_config",
     "reconcile",
     "resolve_pack",
