@@ -89,7 +89,9 @@ def test_a_malformed_pulumi_yaml_is_named(tmp_path: Path, text: str, expected: s
 def test_outside_any_project_the_cli_says_how_to_start_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert current_project() is None
-    for command in (["plan", "dev"], ["check", "dev"], ["cost", "dev"], ["pin", "dev"], ["diagram", "dev"]):
+    commands = (["plan", "dev"], ["check", "dev"], ["cost", "dev"], ["pin", "dev"], ["diagram", "dev"],
+                ["recommend", "--check", "dev"])
+    for command in commands:
         result = CliRunner().invoke(cli, command)
         assert result.exit_code == 2, (command, result.output)
         assert f"{tmp_path.resolve()}: no Pulumi.yaml in this folder or any parent" in result.output
