@@ -194,7 +194,7 @@ def _dump(value: Any, indent: int) -> list[str]:
 def _comment(text: str, indent: int) -> list[str]:
     lines: list[str] = []
     for paragraph in text.splitlines():
-        lines += textwrap.wrap(paragraph, width=110 - indent, break_on_hyphens=False)
+        lines += textwrap.wrap(paragraph, width=118 - indent, break_on_hyphens=False)
     return [" " * indent + "# " + line for line in lines]
 
 
