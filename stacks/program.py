@@ -10,6 +10,7 @@ import json
 
 import pulumi
 
+from triplane.project import current_project
 from triplane.stacks.compose import compose, export_endpoints
 from triplane.stacks.context import StackContext
 from triplane.stacks.providers import build_providers
@@ -19,7 +20,12 @@ from triplane.stacks.spec.base import stack_name_problem
 
 
 def stack_file(stack: str) -> str:
-    return f"stacks/Pulumi.{stack}.yaml"
+    """How errors name the stack's file: under `pulumi up` the program runs in the project root, and the
+    file is `Pulumi.<stack>.yaml` in the project's `stackConfigDir` (`stacks/Pulumi.<stack>.yaml` here)."""
+    project = current_project()
+    if project is None:
+        return f"Pulumi.{stack}.yaml"
+    return project.relative(project.stack_path(stack))
 
 
 def load_environment(stack: str) -> Environment:

@@ -20,6 +20,8 @@ from triplane.policies.cluster_api import AKS_CLUSTER, EKS_CLUSTER, GKE_CLUSTER,
 from triplane.policies.common import Res
 from triplane.stacks.spec import validate_environment
 
+ROOT_CONFIG = Path(__file__).resolve().parents[1] / "policies" / "policy-config.json"
+
 ALLOWED = {"cidr": "198.51.0.0/16", "reason": "The partner's deploy fleet egresses from its whole /16."}
 
 
@@ -128,10 +130,10 @@ def test_the_gate_refuses_a_wide_range_unless_the_config_allows_it_exactly() -> 
 @pytest.fixture
 def policy_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The spec reads the gate's default policy config: point both at a copy that allows one range."""
-    shipped = json.loads(triplane.gate.DEFAULT_CONFIG.read_text())
+    shipped = json.loads(ROOT_CONFIG.read_text())
     path = tmp_path / "policy-config.json"
     path.write_text(json.dumps({**shipped, "cluster-api-authorized-ranges": {"allowedWideRanges": [ALLOWED]}}))
-    monkeypatch.setattr(triplane.gate, "DEFAULT_CONFIG", path)
+    monkeypatch.setattr(triplane.gate, "default_config", lambda: path)
     return path
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from triplane.components.self_managed import sizing
 from triplane.decide.prices import MODEL_CLASSES, PriceError, load_prices
-from triplane.stackfile import STACKS_DIR
+from triplane.project import find_project
 
 PRICES = load_prices()
 
@@ -47,7 +47,7 @@ def test_reference_deployments_are_priced_and_fit_their_gpus() -> None:
 
 def test_every_model_in_the_shipped_stacks_has_a_token_price() -> None:
     checked = 0
-    for path in sorted(STACKS_DIR.glob("Pulumi.*.yaml")):
+    for path in sorted(find_project().stacks_dir.glob("Pulumi.*.yaml")):
         environment = yaml.safe_load(path.read_text())["config"]["triplane:environment"]
         for use_case in environment.get("use_cases", []):
             if use_case["pattern"] == "saas":

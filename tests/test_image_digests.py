@@ -23,7 +23,8 @@ from triplane.gate import check_plan
 from triplane.pin import MANIFEST_TYPES, PinError, resolve
 from triplane.policies.common import Res, checking_stack
 from triplane.policies.kubernetes import _serving_image_digest
-from triplane.stackfile import STACKS_DIR, plan_stack
+from triplane.project import find_project
+from triplane.stackfile import plan_stack
 from triplane.stacks.spec import SpecError, validate_environment
 from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
@@ -197,7 +198,7 @@ def test_pin_prints_the_block_that_pins_the_stack(registry: str, tmp_path: Path)
     assert "# triplane:environment.use_cases[0].image  (contract-review: " in result.output
     assert f"image:\n  tag: 3.3.7\n  digest: {INDEX_DIGEST}\n" in result.output
     block = yaml.safe_load(result.output.split(")\n", 1)[1])
-    document = yaml.safe_load((STACKS_DIR / "Pulumi.local.yaml").read_text())
+    document = yaml.safe_load((find_project().stack_path("local")).read_text())
     document["config"]["triplane:environment"]["use_cases"][0].update(block)
     stack = tmp_path / "Pulumi.pinned.yaml"
     stack.write_text(yaml.safe_dump(document))
@@ -260,7 +261,7 @@ def test_prod_digest_rule(tier: str, component: str | None, image: str,
 
 
 def local_as_prod(digest: str | None) -> tuple[Any, dict[str, Any]]:
-    document = yaml.safe_load((STACKS_DIR / "Pulumi.local.yaml").read_text())
+    document = yaml.safe_load((find_project().stack_path("local")).read_text())
     environment_config = document["config"]["triplane:environment"]
     environment_config["tier"] = "prod"
     if digest:
@@ -293,7 +294,7 @@ def test_prod_without_digests_is_advised_not_failed(unpinned_prod: tuple[Any, di
 
 def test_require_digest_makes_it_mandatory(unpinned_prod: tuple[Any, dict[str, Any]]) -> None:
     plan, config = unpinned_prod
-    shipped = json.loads((STACKS_DIR.parent / "policies" / "policy-config.json").read_text())
+    shipped = json.loads((find_project().root / "policies" / "policy-config.json").read_text())
     strict = {**shipped, "k8s-image-pinned": {"requireDigest": True}}
     result = check_plan(plan, scope="kubernetes", config=strict, stack_config=config)
     mandatory = {f for f in digest_findings(result) if f[1] == "mandatory"}

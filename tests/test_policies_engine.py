@@ -21,7 +21,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 
 from tests.analyzer_support import LEVEL_NAMES, SEVERITY_NAMES, Diagnostic, analyze
 from tests.test_policies_rules import CONFIG, bad_plan, declared
-from triplane.gate import DEFAULT_CONFIG, check_plan, load_policy_config, reconcile
+from triplane.gate import check_plan, default_config, load_policy_config, reconcile
 from triplane.plan import Plan, PlannedResource
 from triplane.policies.adapter import plain
 from triplane.policies.common import REGISTRY, UNKNOWN_STRING
@@ -46,7 +46,7 @@ def as_engine_names_it(diagnostic: Diagnostic) -> Diagnostic:
 
 def test_the_gate_and_the_engine_served_pack_report_the_same_findings(prod_plan: Plan) -> None:
     cases = [
-        (prod_plan, DEFAULT_CONFIG, load_stack("prod").config),
+        (prod_plan, default_config(), load_stack("prod").config),
         (with_unknown_key_usage(bad_plan()), CONFIG, declared(True, tier="prod")),
     ]
     compared = []

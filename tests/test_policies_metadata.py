@@ -14,7 +14,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from triplane.components.tagging import REQUIRED_TAGS
-from triplane.gate import DEFAULT_CONFIG, load_policy_config, reconcile
+from triplane.gate import default_config, load_policy_config, reconcile
 from triplane.policies import catalog, docs
 from triplane.policies.common import MANDATORY, REGISTRY
 from triplane.policies.packs import PACK_DIR, POLICIES, SCOPES, scope_file, scope_text
@@ -144,7 +144,7 @@ def test_taggable_catalog_matches_the_installed_sdks() -> None:
 
 
 def test_shipped_policy_config_is_valid_and_every_exemption_has_a_reason() -> None:
-    config = load_policy_config(DEFAULT_CONFIG)
+    config = load_policy_config(default_config())
     assert set(config) <= set(REGISTRY) | {"all"}, "config for a policy that does not exist"
     effective = reconcile(POLICIES, config, "triplane")
     for name, entry in effective.items():

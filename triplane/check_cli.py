@@ -27,7 +27,8 @@ from triplane.stacks.spec import SpecError
     "--policy-config",
     "policy_config",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Policy config file (the --policy-pack-config format). Default: policies/policy-config.json.",
+    help="Policy config file (the --policy-pack-config format). Default: the project's "
+    "policies/policy-config.json, else the packs' defaults.",
 )
 def check(stack: str, as_json: bool, scope: str | None, policy_config: Path | None) -> None:
     """Check STACK (a name such as `dev`, or a stack file) against the policy pack, offline.

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from triplane.scaffold import CLOUDS, PATTERNS
 from triplane.stacks.spec import Environment, SpecError
 
 
@@ -19,8 +21,19 @@ def fail(message: str) -> None:
 
 @click.group()
 @click.version_option(package_name="triplane")
-def cli() -> None:
-    """Plan, check and explain Triplane environments offline: no Pulumi CLI, credentials or network."""
+@click.option(
+    "--cwd",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Run as if started in DIR, like `pulumi --cwd`: the project is the one of DIR or its nearest parent.",
+)
+def cli(cwd: Path | None) -> None:
+    """Plan, check and explain Triplane environments offline: no Pulumi CLI, credentials or network.
+
+    Commands work on the Pulumi project of the current folder (the nearest `Pulumi.yaml` upward), reading
+    its stack files from its `stackConfigDir`, as `pulumi` does. `triplane new` starts one.
+    """
+    if cwd is not None:
+        os.chdir(cwd)
 
 
 @cli.command()
@@ -95,6 +108,62 @@ def pin(stack: str, endpoints: tuple[str, ...]) -> None:
         click.echo(f"# {found.field}  ({found.use_case}: {found.image.upstream}, {found.media_type or 'manifest'})")
         click.echo(found.block())
         click.echo()
+
+
+@cli.command("new")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--env", "env", help="Stack (environment) name; default dev.")
+@click.option("--cloud", "clouds", multiple=True, type=click.Choice(CLOUDS), help="A cloud to use (repeatable).")
+@click.option("--pattern", "patterns", multiple=True, type=click.Choice(PATTERNS), help="A pattern (repeatable).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist (without it nothing is ever overwritten).")
+def new(directory: Path | None, env: str | None, clouds: tuple[str, ...], patterns: tuple[str, ...],
+        force: bool) -> None:
+    """Start a Triplane environment in DIRECTORY (default: here): an empty folder or a Python Pulumi project.
+
+    Writes Pulumi.yaml (unless the project has one), __main__.py, a commented stack file, the policy
+    config, requirements.txt pinned to this Triplane and a CI workflow. Without flags, a terminal is asked
+    for the choices; otherwise one AWS cloud-managed use case in the stack `dev`.
+    """
+    from triplane.scaffold import DEFAULT_CLOUDS, DEFAULT_PATTERNS, Choice, ScaffoldError, plan_new, write_new
+
+    target = directory or Path.cwd()
+    if env is None and not clouds and not patterns and sys.stdin.isatty():
+        env = click.prompt("Environment (stack) name", default="dev")
+        clouds = _ask("Clouds", CLOUDS, DEFAULT_CLOUDS)
+        patterns = _ask("Patterns", PATTERNS, DEFAULT_PATTERNS)
+    try:
+        choice = Choice.of(env or "dev", clouds, patterns)
+        if target.exists() and not target.is_dir():
+            raise ScaffoldError(f"{target}: not a folder")
+        target.mkdir(parents=True, exist_ok=True)
+        files = plan_new(target, choice)
+        written = write_new(target, files, force)
+    except (ScaffoldError, SpecError) as error:
+        fail(str(error))
+        return
+    for note in files.notes:
+        click.echo(note)
+    for path in written:
+        click.echo(f"wrote {target / path}")
+    where = "" if directory is None else f"cd {directory} && "
+    click.echo(f"next: {where}triplane plan {choice.env} && triplane check {choice.env}")
+
+
+def _ask(label: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+    answer: str = click.prompt(f"{label} ({', '.join(allowed)}; comma-separated)", default=",".join(default))
+    return tuple(part.strip() for part in answer.split(",") if part.strip())
+
+
+@cli.command("policy-pack")
+def policy_pack() -> None:
+    """Print the folder of the installed `triplane` policy pack (the one holding PulumiPolicy.yaml).
+
+    For `pulumi preview --policy-pack "$(triplane policy-pack)"` and
+    `pulumi policy publish "$(triplane policy-pack)"` without a checkout of Triplane.
+    """
+    from triplane import policies
+
+    click.echo(Path(policies.__file__).parent)
 
 
 @cli.command()

@@ -30,7 +30,13 @@ from triplane.policies.packs import NAME, PACK_DIR, POLICIES, SCOPES, pack_versi
 from triplane.policy_config import load_policy_config, reconcile, schema_errors
 from triplane.runtime import paths as runtime_paths
 
-DEFAULT_CONFIG = PACK_DIR.parent / "policy-config.json"
+
+def default_config() -> Path | None:
+    """The policy config of the project in use (`policies/policy-config.json`); None: the pack's defaults."""
+    from triplane.project import current_project
+
+    project = current_project()
+    return project.policy_config if project is not None else None
 
 
 def engine_value(value: Any) -> Any:
@@ -93,14 +99,14 @@ def check_plan(
     """Run the policy pack against `plan`; return every violation.
 
     `config` is a policy config file or mapping (the `--policy-pack-config` format); None means the
-    shipped `policies/policy-config.json`, `{}` no configuration at all. `scope` (`aws`, `azure`,
-    `gcp`, `kubernetes`) first disables the policies outside it, as `scopes/<scope>.json` does under
-    the engine. `stack_config` is the stack's settings, which the policies read as the engine passes
-    them to a pack.
+    project's `policies/policy-config.json` (`default_config`), `{}` no configuration at all. `scope`
+    (`aws`, `azure`, `gcp`, `kubernetes`) first disables the policies outside it, as
+    `scopes/<scope>.json` does under the engine. `stack_config` is the stack's settings, which the
+    policies read as the engine passes them to a pack.
     """
     if scope is not None and scope not in SCOPES:
         raise GateError(f"no policy scope named {scope!r}; known scopes: {', '.join(SCOPES)}")
-    user_config = load_policy_config(DEFAULT_CONFIG if config is None and DEFAULT_CONFIG.is_file() else config)
+    user_config = load_policy_config(default_config() if config is None else config)
     if scope is not None:
         user_config = {**load_policy_config(scope_config(scope)), **user_config}
     effective = reconcile(POLICIES, user_config, NAME)
@@ -195,7 +201,6 @@ def _run_policy(
 
 __all__ = [
     "CHECK_FORMAT",
-    "DEFAULT_CONFIG",
     "GateError",
     "GateResult",
     "PackRun",
@@ -203,6 +208,7 @@ __all__ = [
     "PolicyInfo",
     "Violation",
     "check_plan",
+    "default_config",
     "load_policy_config",
     "reconcile",
     "schema_errors",

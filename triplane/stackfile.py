@@ -1,6 +1,8 @@
 """Stack settings files: find them, read them, and plan them offline.
 
-A stack file is `stacks/Pulumi.<env>.yaml`, exactly what `pulumi up -s <env>` reads. Encrypted
+A stack file is `Pulumi.<env>.yaml` in the stack folder of the Pulumi project the command runs in
+(`triplane.project`: `stacks/Pulumi.<env>.yaml` with `stackConfigDir: stacks`), exactly what
+`pulumi up -s <env>` reads there. Encrypted
 (`secure:`) values cannot be decrypted without the stack's secrets provider, so an offline plan
 replaces each with a placeholder (or a value the caller plants) that stays marked secret all the way
 through.
@@ -20,14 +22,12 @@ from typing import Any
 import pulumi
 import yaml
 
-from triplane import stacks
 from triplane.plan import Plan, run_program
+from triplane.project import current_project, find_project
 from triplane.stacks.secrets import check_secrets
 from triplane.stacks.spec import Environment, SpecError, validate_environment
 from triplane.stacks.spec.base import stack_name_problem
 from triplane.stacks.spec.errors import ENVIRONMENT_KEY
-
-STACKS_DIR = Path(stacks.__file__).resolve().parent
 
 
 def placeholder(key: str) -> str:
@@ -66,23 +66,23 @@ class StackFile:
 
 
 def source_of(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(STACKS_DIR.parent))
-    except ValueError:
-        return str(path)
+    """How errors name a stack file: relative to the root of the project in use, when inside it."""
+    project = current_project()
+    return project.relative(path) if project is not None else str(path)
 
 
 def stack_names() -> list[str]:
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS_DIR.glob("Pulumi.*.yaml"))
+    """The stacks of the project in use (its `Pulumi.<name>.yaml` files)."""
+    return find_project().stack_names()
 
 
 def resolve(stack: str) -> tuple[str, Path]:
-    """A stack name (`dev`) or a path to a stack file (`stacks/Pulumi.dev.yaml`)."""
+    """A stack name (`dev`: the project's stack file) or a path to a stack file (`stacks/Pulumi.dev.yaml`)."""
     as_path = Path(stack)
     if as_path.suffix in (".yaml", ".yml") or "/" in stack:
         name = as_path.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
         return name, as_path
-    return stack, STACKS_DIR / f"Pulumi.{stack}.yaml"
+    return stack, find_project().stack_path(stack)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -137,8 +137,9 @@ def load_stack(stack: str, secret_values: dict[str, str] | None = None) -> Stack
     """
     name, path = resolve(stack)
     if not path.is_file():
-        known = ", ".join(stack_names()) or "none"
-        raise SpecError(str(path), [f"no such stack file; known stacks: {known}"])
+        project = current_project()
+        known = ", ".join(project.stack_names()) if project is not None else ""
+        raise SpecError(source_of(path), [f"no such stack file; known stacks: {known or 'none'}"])
     source = source_of(path)
     document = read_yaml(path)
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):

@@ -66,18 +66,20 @@ PRINCIPAL_FORMS: dict[str, tuple[re.Pattern[str], str]] = {
     ),
 }
 def policy_allowed_wide_ranges() -> dict[str, str]:
-    """The public ranges wider than /24 the shipped policy config allows, with their reasons.
+    """The public ranges wider than /24 the project's policy config allows, with their reasons.
 
-    The gate reads the same file (`policies/policy-config.json`, through the same loader), so a range
-    is usable end to end exactly when the `cluster-api-authorized-ranges` policy accepts it too.
+    The gate reads the same file (the project's `policies/policy-config.json`, through the same
+    loader), so a range is usable end to end exactly when the `cluster-api-authorized-ranges` policy
+    accepts it too. A project without that file gets the pack's default: no wide range.
     """
-    from triplane.gate import DEFAULT_CONFIG, GateError, load_policy_config  # only for a wide range
+    from triplane.gate import GateError, default_config, load_policy_config  # only for a wide range
 
+    path = default_config()
     try:
-        config = load_policy_config(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+        config = load_policy_config(path)
         return allowed_wide_ranges((config.get(POLICY) or {}).get("allowedWideRanges"))
     except (GateError, ValueError) as exc:
-        raise ValueError(f"{DEFAULT_CONFIG.name}: {exc}") from None
+        raise ValueError(f"{path.name if path is not None else 'policy config'}: {exc}") from None
 
 
 def _public_cidr(value: str) -> str:
