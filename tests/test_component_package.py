@@ -485,7 +485,7 @@ CASES: dict[str, tuple[type[pulumi.ComponentResource], dict[str, Any], Callable[
 
 
 def _package_plan(component: type[pulumi.ComponentResource], inputs: dict[str, Any]) -> Plan:
-    return run_program(lambda: component("c", inputs), stack="test")  # type: ignore[call-arg]
+    return run_program(lambda: component("c", inputs), stack="test")
 
 
 def _cloud_resources(plan: Plan) -> list[tuple[Any, ...]]:
@@ -592,6 +592,8 @@ def _failure(component: type[pulumi.ComponentResource], inputs: dict[str, Any]) 
          "input 'tags': add cost-center, environment, use-case, data-classification"),
         (BedrockPrivateEndpoint, {**BEDROCK_INPUTS, "region": pulumi.Output.from_input("eu-west-1")},
          "input 'region': must be a value known before deployment"),
+        (BedrockPrivateEndpoint, {**BEDROCK_INPUTS, "models": [pulumi.Output.from_input("amazon.nova-lite-v1:0")]},
+         "input 'models': must be a value known before deployment"),
         (AzureOpenAIPrivateAccount, {**AZURE_INPUTS, "deployments": [{"name": "gpt-4o", "model": "gpt-4o"}]},
          "input 'deployments[0].version': pin the model version"),
         (AzureOpenAIPrivateAccount, {**AZURE_INPUTS, "content_filter_severity": "Off"},

@@ -1,9 +1,9 @@
 """Checks and conversions every package component shares: plain values, tags, networks, names.
 
 A package component is called from another language through the engine, so its inputs arrive as
-plain values or as `pulumi.Output`s. The internal components compute with some of them (a region
-builds ARNs, a CIDR list builds rules), so those must be known now: the schema marks them `plain`,
-and `plain` here says so in the error when a program passes a resource output instead.
+plain values or as `pulumi.Output`s. Triplane's components compute with some of them (a region
+builds ARNs, a CIDR list builds rules), so those must be known before deployment: the schema marks
+them `plain`, and reading one that arrives as a resource output fails with an error that says so.
 """
 
 import ipaddress
@@ -38,14 +38,14 @@ class Inputs:
     def error(self, field: str, problem: str) -> PackageInputError:
         return PackageInputError(self.component, self.name, field, problem)
 
-    def _plain(self, key: str, field: str, value: Any) -> Any:
+    def _plain(self, field: str, value: Any) -> Any:
         if isinstance(value, pulumi.Output):
             raise self.error(field, "must be a value known before deployment, not a resource output")
         return value
 
     def text(self, key: str, field: str, default: str | None = None, *, pattern: str | None = None,
              hint: str = "") -> str:
-        value = self._plain(key, field, self.args.get(key, default))
+        value = self._plain(field, self.args.get(key, default))
         if not isinstance(value, str) or not value:
             raise self.error(field, f"give a non-empty string{hint and f' ({hint})'}")
         if pattern is not None and not re.fullmatch(pattern, value):
@@ -62,7 +62,7 @@ class Inputs:
         return value
 
     def integer(self, key: str, field: str, default: int | None = None, *, minimum: int = 0) -> int:
-        value = self._plain(key, field, self.args.get(key, default))
+        value = self._plain(field, self.args.get(key, default))
         if value is None:
             raise self.error(field, "give a whole number")
         if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
@@ -72,17 +72,19 @@ class Inputs:
         return int(value)
 
     def flag(self, key: str, field: str, default: bool) -> bool:
-        value = self._plain(key, field, self.args.get(key, default))
+        value = self._plain(field, self.args.get(key, default))
         if not isinstance(value, bool):
             raise self.error(field, f"{value!r} is not true or false")
         return value
 
     def strings(self, key: str, field: str, *, minimum: int = 0, pattern: str | None = None,
                 hint: str = "") -> list[str]:
-        value = self._plain(key, field, self.args.get(key) or [])
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        value = self._plain(field, self.args.get(key) or [])
+        if not isinstance(value, list | tuple):
             raise self.error(field, "give a list of non-empty strings")
-        items = [self._plain(key, field, v) for v in value]
+        items = [self._plain(field, v) for v in value]
+        if not all(isinstance(v, str) and v for v in items):
+            raise self.error(field, "give a list of non-empty strings")
         if len(items) < minimum:
             raise self.error(field, f"list at least {minimum}{hint and f' ({hint})'}")
         if len(set(items)) != len(items):
@@ -94,13 +96,13 @@ class Inputs:
 
     def inputs(self, key: str, field: str, *, minimum: int = 0) -> list[pulumi.Input[str]]:
         """A list whose length must be known now, of values that may be resource outputs (IDs)."""
-        value = self._plain(key, field, self.args.get(key) or [])
+        value = self._plain(field, self.args.get(key) or [])
         if not isinstance(value, list | tuple) or len(value) < minimum:
             raise self.error(field, f"list at least {minimum} ID(s)")
         return list(value)
 
     def mapping(self, key: str, field: str) -> dict[str, str]:
-        value = self._plain(key, field, self.args.get(key) or {})
+        value = self._plain(field, self.args.get(key) or {})
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
             raise self.error(field, "give a map of strings to strings")
         return {str(k): v for k, v in value.items()}
