@@ -34,8 +34,9 @@ from triplane.components.cloud_managed.azure_openai import (
     AzureOpenAIEndpointArgs,
 )
 from triplane.components.cloud_managed.bedrock import BedrockEndpoint, BedrockEndpointArgs
+from triplane.components.cloud_managed.vertex import VertexEndpoint, VertexEndpointArgs
 from triplane.components.images import TGI
-from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef
+from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
 from triplane.components.saas import secret_store
 from triplane.components.self_managed.model_server import ClientAccess, ModelServer, ModelServerArgs
 from triplane.components.tagging import k8s_labels, standard_tags
@@ -45,6 +46,7 @@ from triplane.package import (
     AzureOpenAIPrivateAccount,
     BedrockPrivateEndpoint,
     KubernetesModelServer,
+    VertexPrivateEndpoint,
 )
 from triplane.plan import Plan, is_secret, redact, run_program
 
@@ -111,6 +113,22 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, bool]], dict[str, tuple[str, bool
         },
         {"url": (STR, True), "accountId": (STR, True), "logs": (STR, True)},
     ),
+    "VertexPrivateEndpoint": (
+        {
+            "project": (STR, True),
+            "region": (STR, True),
+            "networkId": (STR, True),
+            "pscAddress": (STR, True),
+            "pscTarget": (STR, False),
+            "models": (STRINGS, True),
+            "allowedPrincipals": (STRINGS, False),
+            "kmsKey": (STR, False),
+            "logRetentionDays": (INT, False),
+            "protectData": (BOOL, False),
+            "tags": (STRING_MAP, True),
+        },
+        {"url": (STR, True), "serviceAccountEmail": (STR, True), "kmsKey": (STR, True), "logs": (STR, True)},
+    ),
     "AwsApiKeyStore": (
         {
             "region": (STR, True),
@@ -148,9 +166,11 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, bool]], dict[str, tuple[str, bool
         {"url": (STR, True), "address": (STR, True), "namespace": (STR, True), "serviceName": (STR, True)},
     ),
 }
-PLAIN = {"region", "location", "subnetIds", "applicationCidrs", "models", "deployments", "gpus", "modelId", "tags"}
+PLAIN = {"region", "location", "project", "pscAddress", "subnetIds", "applicationCidrs", "models", "deployments",
+         "gpus", "modelId", "tags"}  # fmt: skip
 """Inputs the components compute with, which must be known before deployment (`plain` in the schema)."""
-NOT_PLAIN = {"vpcId", "resourceGroupName", "vnetId", "endpointSubnetId", "apiKey", "hfToken", "logWorkspaceId"}
+NOT_PLAIN = {"vpcId", "resourceGroupName", "vnetId", "endpointSubnetId", "networkId", "apiKey", "hfToken",
+             "logWorkspaceId"}  # fmt: skip
 """Inputs that may be other resources' outputs."""
 
 
@@ -311,7 +331,7 @@ def test_the_installed_entry_point_serves_the_same_schema(schema: dict[str, Any]
 
 def test_the_plugin_folder_is_a_python_component_package() -> None:
     manifest = yaml.safe_load((PLUGIN / "PulumiPlugin.yaml").read_text())
-    assert manifest["runtime"]["name"] == "python"
+    assert manifest == {"runtime": "python"}  # pip with a `venv` virtualenv in this folder: the defaults
     assert (PLUGIN / "__main__.py").is_file()
     requirements = [
         line.strip() for line in (PLUGIN / "requirements.txt").read_text().splitlines()
@@ -412,6 +432,17 @@ AZURE_INPUTS: dict[str, Any] = {
     "allowed_principals": [OBJECT_ID],
     "tags": TAGS,
 }
+NETWORK = "projects/acme-ml-dev/global/networks/ml"
+MEMBER = "serviceAccount:app@acme-ml-dev.iam.gserviceaccount.com"
+VERTEX_INPUTS: dict[str, Any] = {
+    "project": "acme-ml-dev",
+    "region": "europe-west4",
+    "network_id": NETWORK,
+    "psc_address": "10.255.0.2",
+    "models": ["gemini-2.5-flash"],
+    "allowed_principals": [MEMBER],
+    "tags": TAGS,
+}
 KEY_INPUTS: dict[str, Any] = {
     "region": "eu-west-1",
     "api_key": "sk-planted-value",
@@ -459,6 +490,19 @@ def _internal_azure() -> None:
     account.grant_invoke(OBJECT_ID)
 
 
+def _internal_vertex() -> None:
+    endpoint = VertexEndpoint(
+        "c",
+        VertexEndpointArgs(
+            network=GcpNetworkRef(project="acme-ml-dev", region="europe-west4", network_id=NETWORK,
+                                  subnetwork_id=NETWORK, application_cidrs=()),
+            models=["gemini-2.5-flash"], allowed_principals=[MEMBER], tags=_tags("cloud-managed"),
+            psc_address="10.255.0.2",
+        ),
+    )  # fmt: skip
+    endpoint.grant_invoke(MEMBER)
+
+
 def _internal_key_store() -> None:
     secret_store.AwsApiKeyStore(
         "c",
@@ -479,6 +523,7 @@ def _internal_server() -> None:
 CASES: dict[str, tuple[type[pulumi.ComponentResource], dict[str, Any], Callable[[], None]]] = {
     "bedrock": (BedrockPrivateEndpoint, BEDROCK_INPUTS, _internal_bedrock),
     "azure-openai": (AzureOpenAIPrivateAccount, AZURE_INPUTS, _internal_azure),
+    "vertex": (VertexPrivateEndpoint, VERTEX_INPUTS, _internal_vertex),
     "api-key-store": (AwsApiKeyStore, KEY_INPUTS, _internal_key_store),
     "model-server": (KubernetesModelServer, SERVER_INPUTS, _internal_server),
 }
@@ -541,6 +586,22 @@ def test_azure_openai_account_is_private_with_entra_id_only(plans: dict[str, Pla
     assert OBJECT_ID in grants
 
 
+def test_vertex_endpoint_is_private_and_least_privilege(plans: dict[str, Plan]) -> None:
+    plan = plans["vertex"]
+    address = plan.one("gcp:compute/globalAddress:GlobalAddress").inputs
+    assert (address["purpose"], address["addressType"], address["address"]) == (
+        "PRIVATE_SERVICE_CONNECT", "INTERNAL", "10.255.0.2",
+    )  # fmt: skip
+    assert address["network"] == NETWORK
+    rule = plan.one("gcp:compute/globalForwardingRule:GlobalForwardingRule").inputs
+    assert rule["target"] == "all-apis" and rule["loadBalancingScheme"] == ""
+    roles = {r.inputs["role"] for r in plan.by_type("gcp:projects/iAMMember:IAMMember")}
+    assert "roles/aiplatform.user" in roles and not {"roles/owner", "roles/editor"} & roles
+    grant = plan.one("gcp:serviceaccount/iAMMember:IAMMember").inputs
+    assert (grant["member"], grant["role"]) == (MEMBER, "roles/iam.serviceAccountTokenCreator")
+    assert plan.one("gcp:kms/cryptoKey:CryptoKey").inputs["rotationPeriod"]
+
+
 def test_api_key_store_keeps_the_key_secret_even_when_passed_plain(plans: dict[str, Plan]) -> None:
     plan = plans["api-key-store"]
     version = plan.one("aws:secretsmanager/secretVersion:SecretVersion")
@@ -598,6 +659,12 @@ def _failure(component: type[pulumi.ComponentResource], inputs: dict[str, Any]) 
          "input 'deployments[0].version': pin the model version"),
         (AzureOpenAIPrivateAccount, {**AZURE_INPUTS, "content_filter_severity": "Off"},
          "input 'contentFilterSeverity': 'Off' is not one of Low, Medium, High"),
+        (VertexPrivateEndpoint, {**VERTEX_INPUTS, "psc_address": "8.8.8.8"},
+         "input 'pscAddress': '8.8.8.8' is not a private IPv4 address"),
+        (VertexPrivateEndpoint, {**VERTEX_INPUTS, "allowed_principals": ["app@acme.com"]},
+         "input 'allowedPrincipals': 'app@acme.com' is not valid; expected an IAM member"),
+        (VertexPrivateEndpoint, {**VERTEX_INPUTS, "psc_target": "private"},
+         "input 'pscTarget': 'private' is not one of all-apis, vpc-sc"),
         (AwsApiKeyStore, {**KEY_INPUTS, "allowed_principals": []}, "input 'allowedPrincipals': list at least 1"),
         (AwsApiKeyStore, {**KEY_INPUTS, "tags": {**TAGS, "data-classification": "confidential"}},
          "confidential data may not use the saas pattern"),

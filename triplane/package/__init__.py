@@ -18,12 +18,14 @@ from triplane.package.azure_openai import (
 from triplane.package.bedrock import BedrockPrivateEndpoint, BedrockPrivateEndpointArgs
 from triplane.package.inputs import PackageInputError
 from triplane.package.model_server import KubernetesModelServer, KubernetesModelServerArgs
+from triplane.package.vertex import VertexPrivateEndpoint, VertexPrivateEndpointArgs
 
 PACKAGE_NAME = "triplane"
 
 COMPONENTS: list[type[ComponentResource]] = [
     BedrockPrivateEndpoint,
     AzureOpenAIPrivateAccount,
+    VertexPrivateEndpoint,
     AwsApiKeyStore,
     KubernetesModelServer,
 ]
@@ -42,6 +44,8 @@ __all__ = [
     "KubernetesModelServer",
     "KubernetesModelServerArgs",
     "PackageInputError",
+    "VertexPrivateEndpoint",
+    "VertexPrivateEndpointArgs",
     "serve",
 ]
 
