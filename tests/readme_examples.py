@@ -82,6 +82,17 @@ def blocks(file: str) -> list[Block]:
     return found
 
 
+def orphan_markers(file: str) -> list[int]:
+    """1-based lines of markers that no fenced block follows within MARKER_REACH lines."""
+    lines = (ROOT / file).read_text(encoding="utf-8").splitlines()
+    return [
+        number
+        for number, line in enumerate(lines, 1)
+        if parse_marker(line) is not None
+        and not any(FENCE.match(after) for after in lines[number:number + MARKER_REACH])
+    ]
+
+
 def all_blocks() -> list[Block]:
     return [block for file in README_FILES for block in blocks(file)]
 

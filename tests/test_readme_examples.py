@@ -10,7 +10,8 @@ is checked; a block without a known marker fails, naming its file and line:
   run here, so its subcommand and flags must be in PULUMI_COMMANDS, its `-s` stack must ship, its
   `--policy-pack` folder hold PulumiPolicy.yaml, its `--policy-pack-config` be a valid policy config,
   and `config set --secret triplane:<key>` name a secret a shipped stack refers to; `python -m <module>`
-  must find the module, and every flag it is given must be in its `--help`.
+  must find the module, and every flag it is given must be in its `--help`; `cd <folder>` moves the
+  next commands into a folder an earlier one made. Any other program fails: put it in a `ci:` block.
 - `<!-- example: output -->`: a console transcript, `$ <command>` then what it prints. The command is
   checked as in `run` and what it prints must be what is shown: trailing whitespace and trailing blank
   lines do not count, a line `...` stands for any number of printed lines, `<64 hex digits>` for a
@@ -55,6 +56,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import SHIPPED_STACKS, planned
 from readme_examples import (
+    MARKER_REACH,
     README_FILES,
     ROOT,
     Block,
@@ -62,6 +64,7 @@ from readme_examples import (
     all_blocks,
     json_mismatch,
     merged_at,
+    orphan_markers,
     output_mismatch,
     shell_commands,
     transcript,
@@ -97,6 +100,9 @@ PULUMI_COMMANDS: dict[tuple[str, ...], tuple[set[str], set[str]]] = {
 }
 """The Pulumi CLI subcommands examples may use: (flags, options taking a value), from its reference."""
 
+STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
+"""The top-level keys of a Pulumi stack settings file."""
+
 REGISTRY_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", ".venv-oldest"}
 
@@ -120,6 +126,12 @@ def test_every_block_has_a_known_marker() -> None:
         for block in BLOCKS
         if block.marker is not None and block.marker.kind not in CHECKS and not block.marker.kind.startswith("ci:")
     ]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_marker_is_on_a_block() -> None:
+    problems = [f"{file}:{line}: a marker with no fenced block on the next {MARKER_REACH} lines"
+                for file in README_FILES for line in orphan_markers(file)]
     assert not problems, "\n".join(problems)
 
 
@@ -212,7 +224,7 @@ def run_triplane(command: Command, workdir: Path, monkeypatch: pytest.MonkeyPatc
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"`{command}` raised {result.exception!r}") from result.exception
     if command.stdout_to is not None:
-        target = workdir / command.stdout_to
+        target = Path.cwd() / command.stdout_to
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(result.stdout)
     return result
@@ -284,7 +296,13 @@ def check_command(command: Command, expected_exit: int, workdir: Path, monkeypat
         )
         return result
     assert expected_exit == 0, f"`{command}`: an exit status other than 0 is checked only for triplane"
-    if command.program == "pulumi":
+    if command.program == "cd":
+        assert len(command.argv) == 2, f"`{command}`: cd takes one folder"
+        target = (Path.cwd() / command.argv[1]).resolve()
+        assert target.is_dir() and target.is_relative_to(workdir.resolve()), \
+            f"`{command}`: not a folder an earlier command of the block made"
+        monkeypatch.chdir(target)
+    elif command.program == "pulumi":
         check_pulumi(command)
     elif command.program in ("python", "python3"):
         check_python_module(command)
@@ -327,15 +345,20 @@ def check_output(block: Block, workdir: Path, monkeypatch: pytest.MonkeyPatch) -
     provide_files(block, [e.command for e in exchanges], workdir)
     columns = int(block.marker.options.get("columns", COLUMNS)) if block.marker else COLUMNS
     for exchange, code in zip(exchanges, exits(block, len(exchanges)), strict=True):
-        assert exchange.command.program == "triplane", f"{block.where}: a transcript shows a triplane command"
+        assert exchange.command.program in ("triplane", "cd"), f"{block.where}: a transcript shows triplane commands"
         result = check_command(exchange.command, code, workdir, monkeypatch, columns)
+        if result is None:
+            shown = [line for line in exchange.output if line.strip()]
+            assert not shown, f"{block.where}: `{exchange.command}` prints nothing"
+            continue
         problem = output_mismatch(exchange.output, result.output)
         assert problem is None, f"{block.where}: `{exchange.command}`: {problem}; it printed:\n{result.output}"
 
 
 def check_stack_file(block: Block, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     document = yaml.safe_load(block.text)
-    assert isinstance(document, dict) and set(document) == {"config"}, f"{block.where}: a stack file is `config:`"
+    assert isinstance(document, dict) and "config" in document and set(document) <= STACK_FILE_KEYS, \
+        f"{block.where}: a stack file has `config:` and only {', '.join(sorted(STACK_FILE_KEYS))}"
     for key in document["config"]:
         assert key.startswith("triplane:"), f"{block.where}: {key}: Triplane reads only `triplane:` keys"
     validate_environment(document["config"].get(ENVIRONMENT_KEY), block.where)
