@@ -100,6 +100,11 @@ PULUMI_COMMANDS: dict[tuple[str, ...], tuple[set[str], set[str]]] = {
 }
 """The Pulumi CLI subcommands examples may use: (flags, options taking a value), from its reference."""
 
+MARKER_ARGS = {"spec-fragment": (1, 2), "plan-json": (1, 1), "policy-config": (0, 1)}
+"""Arguments a kind of marker takes (fewest, most); the others take none."""
+MARKER_OPTIONS = {"run": {"exit"}, "output": {"exit", "columns"}}
+"""`name=value` options a kind of marker takes; the others take none."""
+
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
 """The top-level keys of a Pulumi stack settings file."""
 
@@ -121,11 +126,21 @@ def test_every_block_has_a_known_marker() -> None:
         for block in BLOCKS
         if block.marker is None
     ]
-    problems += [
-        f"{block.where}: unknown marker {block.marker.kind!r}; known: {', '.join(CHECKS)}, ci:<name>"
-        for block in BLOCKS
-        if block.marker is not None and block.marker.kind not in CHECKS and not block.marker.kind.startswith("ci:")
-    ]
+    for block in BLOCKS:
+        marker = block.marker
+        if marker is None or marker.kind.startswith("ci:"):
+            continue
+        if marker.kind not in CHECKS:
+            problems.append(f"{block.where}: unknown marker {marker.kind!r}; known: {', '.join(CHECKS)}, ci:<name>")
+            continue
+        fewest, most = MARKER_ARGS.get(marker.kind, (0, 0))
+        if not fewest <= len(marker.args) <= most:
+            problems.append(f"{block.where}: {marker.kind} takes {fewest} to {most} arguments, not {marker.args}")
+        if unknown := set(marker.options) - MARKER_OPTIONS.get(marker.kind, set()):
+            problems.append(f"{block.where}: {marker.kind} has no option {', '.join(sorted(unknown))}")
+        for name, value in marker.options.items():
+            if not re.fullmatch(r"\d+(?:,\d+)*" if name == "exit" else r"\d+", value):
+                problems.append(f"{block.where}: {name}={value} is not a number")
     assert not problems, "\n".join(problems)
 
 
@@ -254,9 +269,9 @@ def check_pulumi(command: Command) -> None:
     for stack in filter(None, stacks):
         assert (ROOT / "stacks" / f"Pulumi.{stack}.yaml").is_file(), f"`{command}`: no stack file for {stack!r}"
     if pack := values.get("--policy-pack"):
-        assert (ROOT / pack / "PulumiPolicy.yaml").is_file(), f"`{command}`: {pack} is not a policy pack folder"
+        assert (Path.cwd() / pack / "PulumiPolicy.yaml").is_file(), f"`{command}`: {pack} is not a policy pack folder"
     if config := values.get("--policy-pack-config"):
-        check_policy_config(json.loads((ROOT / config).read_text()), f"`{command}`")
+        check_policy_config(json.loads((Path.cwd() / config).read_text()), f"`{command}`")
     if subcommand == ("config", "set"):
         assert positional, f"`{command}`: names no key"
         namespace, _, key = positional[0].partition(":")
