@@ -51,7 +51,8 @@ def test_the_default_environment_plans_and_passes_at_once(tmp_path: Path) -> Non
     root = tmp_path / "acme"
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == sorted(WRITTEN)
     assert f"next: cd {root} && triplane plan dev && triplane check dev" in output
-    assert CliRunner().invoke(cli, ["--cwd", str(root), "new"]).exit_code == 2  # all there: nothing overwritten
+    again = CliRunner().invoke(cli, ["--cwd", str(root), "new"])  # the same files: nothing to write
+    assert again.exit_code == 0 and "wrote" not in again.output, again.output
     project = yaml.safe_load((root / "Pulumi.yaml").read_text())
     assert project["name"] == "acme"
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
@@ -88,14 +89,32 @@ def test_never_overwrites_without_force(tmp_path: Path) -> None:
     (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text("config: {}\n")
     result = CliRunner().invoke(cli, ["new", str(tmp_path)])
     assert result.exit_code == 2
-    assert "these files exist and would be overwritten: requirements.txt, stacks/Pulumi.dev.yaml" in result.output
+    assert "stacks/Pulumi.dev.yaml: the stack file exists and would be overwritten" in result.output
     assert "nothing was written (pass --force" in result.output
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["Pulumi.dev.yaml", "requirements.txt"]
     assert (tmp_path / "requirements.txt").read_text() == "mine\n"
+    another = CliRunner().invoke(cli, ["new", str(tmp_path), "--env", "qa"])
+    assert another.exit_code == 0, another.output
+    assert (tmp_path / "requirements.txt").read_text() == "mine\n"
+    version = importlib.metadata.version("triplane")
+    assert f"requirements.txt: kept as it is; add `triplane=={version}` to it" in another.output
+    assert (tmp_path / "stacks" / "Pulumi.dev.yaml").read_text() == "config: {}\n"
     forced = CliRunner().invoke(cli, ["new", str(tmp_path), "--force"])
     assert forced.exit_code == 0, forced.output
     assert (tmp_path / "requirements.txt").read_text().startswith("# ")
     plan_and_check(tmp_path)
+
+
+def test_an_environment_is_added_to_a_project_keeping_its_own_program_and_config(tmp_path: Path) -> None:
+    new(tmp_path)
+    (tmp_path / "policies" / "policy-config.json").write_text('{"all": "advisory"}\n')
+    (tmp_path / "__main__.py").write_text("import my_company_setup\n")
+    output = new(tmp_path, "--env", "staging", "--cloud", "gcp")
+    assert "policies/policy-config.json: kept as it is (--force replaces it)" in output
+    assert "__main__.py: kept as it is; call `triplane.stacks.program.main()` from it" in output
+    assert (tmp_path / "policies" / "policy-config.json").read_text() == '{"all": "advisory"}\n'
+    assert f"wrote {tmp_path / 'stacks' / 'Pulumi.staging.yaml'}" in output
+    assert "wrote" not in output.replace(f"wrote {tmp_path / 'stacks' / 'Pulumi.staging.yaml'}", "")
 
 
 def test_an_existing_python_project_keeps_its_pulumi_yaml(tmp_path: Path) -> None:

@@ -205,8 +205,13 @@ def stage_stacks(names: list[str], workdir: Path, monkeypatch: pytest.MonkeyPatc
     staged = [name for name in names if name in STAGED_STACKS]
     if not staged:
         return
-    folder = workdir / "staged" / "stacks"
-    folder.mkdir(parents=True)
+    # The scratch project gets a Pulumi.yaml and a stacks/ folder of its own (not links into the
+    # repository), so the project found there holds the staged stacks next to the shipped ones.
+    (workdir / "Pulumi.yaml").unlink()
+    (workdir / "Pulumi.yaml").write_bytes((ROOT / "Pulumi.yaml").read_bytes())
+    folder = workdir / "stacks"
+    folder.unlink()
+    folder.mkdir()
     for path in (ROOT / "stacks").glob("Pulumi.*.yaml"):
         (folder / path.name).write_bytes(path.read_bytes())
     for name in staged:
@@ -218,7 +223,6 @@ def stage_stacks(names: list[str], workdir: Path, monkeypatch: pytest.MonkeyPatc
             node = node[int(step)] if step.isdigit() else node[step]
         node[last] = value
         (folder / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    monkeypatch.setattr(triplane.stackfile, "STACKS_DIR", folder)
 
 
 def fake_resolve(image: Any, endpoints: Any = None) -> tuple[str, str]:

@@ -121,8 +121,9 @@ def new(directory: Path | None, env: str | None, clouds: tuple[str, ...], patter
     """Start a Triplane environment in DIRECTORY (default: here): an empty folder or a Python Pulumi project.
 
     Writes Pulumi.yaml (unless the project has one), __main__.py, a commented stack file, the policy
-    config, requirements.txt pinned to this Triplane and a CI workflow. Without flags, a terminal is asked
-    for the choices; otherwise one AWS cloud-managed use case in the stack `dev`.
+    config, requirements.txt pinned to this Triplane and a CI workflow. Files the project already has
+    are kept (--force replaces them); only the stack file must be new. Without flags, a terminal is
+    asked for the choices; otherwise one AWS cloud-managed use case in the stack `dev`.
     """
     from triplane.scaffold import DEFAULT_CLOUDS, DEFAULT_PATTERNS, Choice, ScaffoldError, plan_new, write_new
 

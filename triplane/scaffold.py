@@ -345,6 +345,8 @@ class NewFiles:
     files: dict[str, str]
     notes: list[str]
     stacks_dir: str
+    stack_path: str
+    """The environment's stack file: the one file that must not exist yet (unless --force)."""
 
 
 def plan_new(target: Path, choice: Choice) -> NewFiles:
@@ -379,7 +381,7 @@ def plan_new(target: Path, choice: Choice) -> NewFiles:
     files["policies/policy-config.json"] = POLICY_CONFIG_TEMPLATE.read_text(encoding="utf-8")
     files["requirements.txt"] = REQUIREMENTS.format(version=installed_version())
     files[".github/workflows/triplane.yml"] = WORKFLOW.format(stacks=stacks_dir or ".")
-    return NewFiles(files=files, notes=notes, stacks_dir=stacks_dir or ".")
+    return NewFiles(files=files, notes=notes, stacks_dir=stacks_dir or ".", stack_path=stack_path)
 
 
 def _project_name(target: Path) -> str:
@@ -387,16 +389,47 @@ def _project_name(target: Path) -> str:
     return name or "triplane"
 
 
+KEPT = {
+    "__main__.py": ("triplane.stacks.program", "call `triplane.stacks.program.main()` from it, or `pulumi up` builds "
+                    "nothing of Triplane"),
+    "requirements.txt": ("triplane", "add `triplane=={version}` to it"),
+}
+"""Project files a project may already have, what shows they already serve Triplane, and what to add if not."""
+
+
 def write_new(target: Path, files: NewFiles, force: bool) -> list[str]:
-    """Write every file, or none: without `force`, any file already there stops it before anything is written."""
-    present = sorted(path for path in files.files if (target / path).exists())
-    if present and not force:
+    """Write the environment's files; return those written.
+
+    The stack file is the environment: if it exists (with other content), nothing is written without
+    `force`. The project's own files (its program, requirements, policy config, CI workflow) are never
+    replaced without `force`: one already there is kept, with a note when it does not serve Triplane
+    yet, so Triplane can be added to an existing project and an environment to a Triplane project.
+    """
+    changed = {path: text for path, text in files.files.items() if not _holds(target / path, text)}
+    stack = target / files.stack_path
+    if stack.exists() and files.stack_path in changed and not force:
         raise ScaffoldError(
-            f"{target}: these files exist and would be overwritten: {', '.join(present)}; "
-            "nothing was written (pass --force to overwrite them)"
+            f"{stack}: the stack file exists and would be overwritten; nothing was written (pass --force to "
+            "overwrite it, or choose another --env)"
         )
-    for path, text in files.files.items():
+    written = []
+    for path, text in changed.items():
         destination = target / path
+        if destination.exists() and not force:
+            files.notes.append(_kept(path, destination))
+            continue
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(text, encoding="utf-8")
-    return list(files.files)
+        written.append(path)
+    return written
+
+
+def _holds(path: Path, text: str) -> bool:
+    return path.is_file() and path.read_text(encoding="utf-8") == text
+
+
+def _kept(path: str, destination: Path) -> str:
+    sign, advice = KEPT.get(path, ("", ""))
+    if sign and sign not in destination.read_text(encoding="utf-8"):
+        return f"{path}: kept as it is; {advice.format(version=installed_version())}"
+    return f"{path}: kept as it is (--force replaces it)"
