@@ -2,7 +2,7 @@
 
 A new project has almost no APIs enabled, and a resource whose API is off fails to create. This
 module applies the one mapping from a `pulumi_gcp` resource type to the APIs (services) it calls
-(`policies/gcp_apis.py`, which the gate reads too): the `ProjectApis` component that enables each
+(`policies/triplane/gcp_apis.py`, which the gate reads too): the `ProjectApis` component that enables each
 of them once per project (`gcp.projects.Service`, left enabled on destroy: other workloads may use it), and a stack
 transformation that gives every Google Cloud resource an explicit `depends_on` on the services of
 its type, so the engine creates them first. A resource type missing from the mapping stops the

@@ -4,7 +4,7 @@ AWS and Azure take the tags as they are; Google Cloud labels and Kubernetes labe
 character rules, so each gets its own normalisation of the same values.
 
 Components do not tag their cloud resources one by one: each passes its opts through `tagged`, whose
-transformation gives every taggable resource under it (the catalog `policies/taggable.json`) the
+transformation gives every taggable resource under it (the catalog `policies/triplane/taggable.json`) the
 component's tags, or their Google Cloud labels. A resource states only what it adds (`Name`) or
 where it must differ. Kubernetes objects keep their labels in their metadata, written by hand.
 """

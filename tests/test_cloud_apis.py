@@ -99,7 +99,7 @@ def test_apis_stay_enabled_on_destroy_and_keep_their_dependents(prod_plan: Plan)
 
 
 def test_a_gcp_resource_type_without_an_api_mapping_stops_the_plan() -> None:
-    with pytest.raises(UnmappedGcpType, match=r"gcp:pubsub/topic:Topic.*policies/gcp_apis\.py"):
+    with pytest.raises(UnmappedGcpType, match=r"gcp:pubsub/topic:Topic.*policies/triplane/gcp_apis\.py"):
         apis_for("gcp:pubsub/topic:Topic")
 
     def program() -> None:

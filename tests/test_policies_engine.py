@@ -1,7 +1,7 @@
 """The same policies, the same findings: in-process (`triplane check`) and served to the engine.
 
 `triplane check` runs the policies in-process; the pack folders serve them to the Pulumi engine
-through pulumi-policy (`policies.adapter`). Here each plan goes through both: the gate, and the
+through pulumi-policy (`triplane.policies.adapter`). Here each plan goes through both: the gate, and the
 `triplane` pack started and driven over the analyzer protocol as the engine drives it. Every
 finding (policy, resource, level, severity, message) must be the same.
 """

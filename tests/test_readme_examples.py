@@ -3,8 +3,9 @@
 Each block is preceded, on one of the two lines before its opening fence, by a marker saying how it
 is checked; a block without a known marker fails, naming its file and line:
 
-- `<!-- ci:install -->`, `<!-- ci:test -->`: commands `.ci/run` reads from README.md and executes on a
-  clean clone; here, only that `.ci/run` reads that marker.
+- `<!-- ci:install -->`, `<!-- ci:test -->`, `<!-- ci:adoption -->`: commands `.ci/run` (or
+  `.ci/adoption`, which it calls) reads from README.md and executes on a clean clone; here, only that
+  one of them reads that marker.
 - `<!-- example: run -->`: shell commands. `triplane ...` runs in-process (click's CliRunner) and must
   exit 0 (`exit=N`, or `exit=N,M,...` per command in order, for another status); `pulumi ...` cannot
   run here, so its subcommand and flags must be in PULUMI_COMMANDS, its `-s` stack must ship, its
@@ -27,6 +28,8 @@ is checked; a block without a known marker fails, naming its file and line:
 - `<!-- example: policy-config [<file>] -->`: a `--policy-pack-config` file: every policy it names
   exists and its settings pass the policy's schema. With `<file>`, commands of the same README that
   name `<file>` read this block.
+- `<!-- example: file <path> -->`: the whole of a repository file, which tests of its own run or
+  validate (e.g. the Pulumi YAML program `tests/test_component_package.py` checks against the schema).
 - `<!-- example: paths -->`: a layout listing; the path starting each entry exists, and every file or
   folder its description names exists in that folder (or from the root).
 
@@ -100,7 +103,7 @@ PULUMI_COMMANDS: dict[tuple[str, ...], tuple[set[str], set[str]]] = {
 }
 """The Pulumi CLI subcommands examples may use: (flags, options taking a value), from its reference."""
 
-MARKER_ARGS = {"spec-fragment": (1, 2), "plan-json": (1, 1), "policy-config": (0, 1)}
+MARKER_ARGS = {"spec-fragment": (1, 2), "plan-json": (1, 1), "policy-config": (0, 1), "file": (1, 1)}
 """Arguments a kind of marker takes (fewest, most); the others take none."""
 MARKER_OPTIONS = {"run": {"exit"}, "output": {"exit", "columns"}}
 """`name=value` options a kind of marker takes; the others take none."""
@@ -440,8 +443,16 @@ def check_ci(block: Block, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert block.marker is not None
     name = block.marker.kind.removeprefix("ci:")
     assert block.file == "README.md", f"{block.where}: .ci/run reads ci: blocks from README.md only"
-    script = (ROOT / ".ci" / "run").read_text()
-    assert re.search(rf"readme_command {re.escape(name)}\b", script), f"{block.where}: .ci/run does not run ci:{name}"
+    scripts = "".join((ROOT / ".ci" / script).read_text() for script in ("run", "adoption"))
+    assert re.search(rf"\.ci/readme-command {re.escape(name)}\b", scripts), \
+        f"{block.where}: neither .ci/run nor .ci/adoption runs ci:{name}"
+
+
+def check_file(block: Block, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert block.marker is not None
+    path = ROOT / block.marker.args[0]
+    assert path.is_file(), f"{block.where}: {block.marker.args[0]} is not a file of the repository"
+    assert block.text.strip() == path.read_text().strip(), f"{block.where}: differs from {block.marker.args[0]}"
 
 
 CHECKS: dict[str, Callable[[Block, Path, pytest.MonkeyPatch], None]] = {
@@ -452,6 +463,7 @@ CHECKS: dict[str, Callable[[Block, Path, pytest.MonkeyPatch], None]] = {
     "plan-json": check_plan_json,
     "policy-config": check_policy_config_block,
     "paths": check_paths,
+    "file": check_file,
 }
 
 

@@ -1,4 +1,4 @@
-"""The run-time paths of a plan (`policies.deployability`), computed in-process for `triplane check`.
+"""The run-time paths of a plan (`triplane.policies.deployability`), computed in-process for `triplane check`.
 
 The policy packs judge them (the `deployable-*` policies fail on a need with no path); this view
 lists every need with the path that meets it, so the report also shows what holds only because the

@@ -7,7 +7,7 @@ the stack (`custom_provider`) with its own hosts, which must pass `check_host`.
 Wildcards are allowed only as one whole leading label (`*.example.ai`): each firewall has its own
 spelling for "this domain and its subdomains", produced by `aws_domain` and `swp_session_matcher`.
 A wildcard over a public suffix or a shared hosting domain (`*.s3.amazonaws.com`) is refused: it
-would reach every tenant there (`policies.host_patterns`, the rule the egress policies apply too).
+would reach every tenant there (`triplane.policies.host_patterns`, the rule the egress policies apply too).
 """
 
 from __future__ import annotations

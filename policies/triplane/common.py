@@ -8,7 +8,7 @@ apply left as the engine's unknown markers, which `get`/`known` turn into `Unkno
 reported as not runnable during preview instead of guessing).
 
 This module depends on no policy framework: `triplane check` runs the policies in-process on a
-plan, and `policies.adapter` serves the same policies to the Pulumi engine through pulumi-policy.
+plan, and `triplane.policies.adapter` serves the same policies to the Pulumi engine through pulumi-policy.
 
 Every policy accepts `exemptions`: `[{"resource": "<glob on name or URN>", "reason": "..."}]`.
 A reason is required; an exemption without one fails configuration validation.

@@ -73,7 +73,7 @@ def apis_for(type_: str, props: Mapping[str, Any] | None = None) -> tuple[str, .
         if module not in MODULE_APIS:
             raise UnmappedGcpType(
                 f"no Google Cloud API is known for resource type {type_}; add its module to MODULE_APIS "
-                "(or the type to TYPE_APIS) in policies/gcp_apis.py"
+                "(or the type to TYPE_APIS) in policies/triplane/gcp_apis.py"
             )
         apis = MODULE_APIS[module]
     if type_ == "gcp:container/cluster:Cluster" and _filestore_csi(props or {}):

@@ -12,7 +12,7 @@ from triplane.policies.taxonomy import CLASSIFICATIONS
 
 DataClassification = Literal["public", "internal", "confidential", "restricted"]
 Pattern = Literal["saas", "cloud-managed", "self-managed"]
-"""Both literals spell out `policies.taxonomy`'s CLASSIFICATIONS and PATTERNS for type checkers (a test checks)."""
+"""Both literals spell out `triplane.policies.taxonomy`'s CLASSIFICATIONS and PATTERNS (a test checks)."""
 Cloud = Literal["aws", "azure", "gcp"]
 ManagedService = Literal["bedrock", "azure-openai", "vertex"]
 """A managed-model service a cloud-managed use case runs on."""

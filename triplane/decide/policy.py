@@ -1,6 +1,6 @@
 """Which patterns a data classification allows, for `recommend`, `cost` and the advisor.
 
-The table is `policies.taxonomy.ALLOWED_PATTERNS`, the one the policy packs enforce by default; this
+The table is `triplane.policies.taxonomy.ALLOWED_PATTERNS`, the one the policy packs enforce by default; this
 module adds why each refused pair is refused.
 """
 
