@@ -73,7 +73,8 @@ def test_scopes_partition_the_policies() -> None:
     stack_level = {p.name for p in POLICIES if p.name.split("-")[0] not in
                    ("aws", "azure", "gcp", "k8s", "deployable")} - every_cloud
     assert stack_level == {"classification-allowed-patterns", "required-tags", "model-allowlist",
-                           "model-ids-unlisted", "no-plaintext-credentials", "stateful-resources-protected"}
+                           "model-ids-unlisted", "no-plaintext-credentials", "stateful-resources-protected",
+                           "stage-ownership"}
     assert {p.name for p in POLICIES} == set(REGISTRY) == set().union(*(names(s) for s in SCOPES))
     kubernetes = {n for n in REGISTRY if n.startswith("k8s-")} | runtime_kubernetes
     assert names("kubernetes") == kubernetes

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import aws, azure, cluster_api, deployability, gcp, kubernetes, stack
+from . import aws, azure, cluster_api, deployability, gcp, kubernetes, stack, stages
 from .common import Policy
 
 NAME = "triplane"
@@ -27,10 +27,10 @@ SCOPES_DIR = PACK_DIR / "scopes"
 RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]
 RUNTIME_CLOUD = [deployability.POLICIES[kind] for kind in deployability.CLOUD_KINDS]
 KUBERNETES = [*kubernetes.POLICIES, *RUNTIME_KUBERNETES]
-SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *RUNTIME_CLOUD]
+SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *stages.POLICIES, *RUNTIME_CLOUD]
 POLICIES: list[Policy] = [
     *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *cluster_api.POLICIES, *kubernetes.POLICIES,
-    *stack.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
+    *stack.POLICIES, *stages.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
 ]
 SCOPES: dict[str, list[Policy]] = {
     "aws": [*aws.POLICIES, *KUBERNETES, *SHARED],
