@@ -126,13 +126,18 @@ def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
     return firewall.alert_log_group if isinstance(firewall, AwsEgressFirewall) else None
 
 
+def saas_paths(ctx: StackContext, network: NetworkRef) -> None:
+    """The interface endpoints every SaaS workload of the VPC needs (the platform's, created once)."""
+    endpoints = aws_interface_endpoints(ctx, own(network))
+    for service in SAAS_ENDPOINTS:
+        endpoints.endpoint(service)
+
+
 def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
     """Secrets Manager. The workload reads its key and assumes its role from subnets without internet
     (the firewall drops the public endpoints): both APIs answer inside the VPC."""
     vpc = own(network)
-    endpoints = aws_interface_endpoints(ctx, vpc)
-    for service in SAAS_ENDPOINTS:
-        endpoints.endpoint(service)
+    saas_paths(ctx, vpc)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
         store = AwsApiKeyStore(
@@ -280,11 +285,13 @@ def _siblings(ctx: StackContext) -> list[BedrockUseCase]:
     return [u for u in ctx.environment.use_cases if isinstance(u, BedrockUseCase)]
 
 
-def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
-    """A Bedrock use case. Bedrock endpoints are shared per VPC (their policy holds one set of statements
-    per use case), invocation logging per region (union of destinations, longest retention)."""
+def bedrock_shared(
+    use_case: BedrockUseCase, ctx: StackContext
+) -> tuple[BedrockPrivateLink, BedrockInvocationLogging | None]:
+    """The platform's part of a Bedrock use case: the VPC's endpoints (their policy holds one set of
+    statements per use case) and the region's invocation logging (union of destinations, longest
+    retention), each created once for every Bedrock use case the platform serves."""
     vpc = network(ctx)
-    settings = use_case.bedrock_settings
     siblings = _siblings(ctx)
     region = vpc.region
 
@@ -328,6 +335,14 @@ def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
 
     link = ctx.shared((CLOUD_MANAGED, "bedrock-privatelink", CLOUD), private_link)
     logging = ctx.shared((CLOUD_MANAGED, "bedrock-logging", region), invocation_logging)
+    return link, logging
+
+
+def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
+    """A Bedrock use case's own endpoint, on the platform's private link and invocation logging."""
+    vpc = network(ctx)
+    settings = use_case.bedrock_settings
+    link, logging = bedrock_shared(use_case, ctx)
     guardrail = settings.guardrail
     component = BedrockEndpoint(
         ctx.prefix(use_case),
@@ -519,6 +534,7 @@ SEAM = CloudSeam(
     egress_sources=(),
     egress_logs=egress_logs,
     key_store=key_store,
+    saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
     cluster=cluster,
@@ -533,6 +549,7 @@ SEAM = CloudSeam(
     managed_models={
         "bedrock": ManagedModelService(
             build=bedrock,
+            platform=bedrock_shared,
             diagram=bedrock_diagram,
             shared_endpoint="bedrock-runtime interface endpoint",
             price_vendor="aws",

@@ -196,10 +196,10 @@ def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
     return firewall.log_workspace_id if isinstance(firewall, AzureEgressFirewall) else None
 
 
-def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
-    """Key Vault behind a private endpoint in the VNet's one `privatelink.vaultcore.azure.net` zone."""
+def saas_paths(ctx: StackContext, network: NetworkRef) -> AzureVaultDnsZone:
+    """The VNet's one `privatelink.vaultcore.azure.net` zone, every key vault's (the platform's)."""
     vnet = own(network)
-    zone = ctx.shared(
+    return ctx.shared(
         ("private-dns-zone", CLOUD, VAULT_DNS_ZONE),
         lambda: AzureVaultDnsZone(
             f"{ctx.prefix()}-vaultcore",
@@ -207,6 +207,12 @@ def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> 
             opts=ctx.opts(CLOUD),
         ),
     )
+
+
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
+    """Key Vault behind a private endpoint in the VNet's one `privatelink.vaultcore.azure.net` zone."""
+    vnet = own(network)
+    zone = saas_paths(ctx, vnet)
     vault_name = _vault_name(ctx, use_case)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
@@ -304,11 +310,10 @@ def cluster_extras(
     return "managed-csi-premium", "azurefile-csi-premium"
 
 
-def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
-    """An Azure OpenAI use case; the OpenAI private DNS zone is shared per VNet."""
+def azure_openai_dns(use_case: AzureOpenAIUseCase, ctx: StackContext) -> AzureOpenAIPrivateDns:
+    """The platform's part of an Azure OpenAI use case: the VNet's one OpenAI private DNS zone."""
     vnet = network(ctx)
-    settings = use_case.azure_settings
-    dns = ctx.shared(
+    return ctx.shared(
         (CLOUD_MANAGED, "azure-openai-dns", CLOUD),
         lambda: AzureOpenAIPrivateDns(
             f"{ctx.stack}-openai-dns",
@@ -316,6 +321,13 @@ def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
             opts=ctx.opts(CLOUD),
         ),
     )
+
+
+def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
+    """An Azure OpenAI use case's own account, on the platform's private DNS zone."""
+    vnet = network(ctx)
+    settings = use_case.azure_settings
+    dns = azure_openai_dns(use_case, ctx)
     content_filter = settings.content_filter
     component = AzureOpenAIEndpoint(
         ctx.prefix(use_case),
@@ -507,6 +519,7 @@ SEAM = CloudSeam(
     egress_sources=(entra_entries,),
     egress_logs=egress_logs,
     key_store=key_store,
+    saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
     cluster=cluster,
@@ -517,6 +530,7 @@ SEAM = CloudSeam(
     managed_models={
         "azure-openai": ManagedModelService(
             build=azure_openai,
+            platform=azure_openai_dns,
             diagram=azure_openai_diagram,
             shared_endpoint=None,
             price_vendor="azure",

@@ -9,6 +9,7 @@ import pulumi
 from pulumi_gcp import provider as gcp_provider
 
 from triplane.components.cloud_managed import (
+    GoogleApisPrivateAccess,
     VertexEndpoint,
     VertexEndpointArgs,
     VertexProject,
@@ -136,6 +137,10 @@ def egress(ctx: StackContext, network: NetworkRef, hosts: list[str], owners: dic
 def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
     """The proxy logs to the project's Cloud Logging, which needs no reference."""
     return None
+
+
+def saas_paths(ctx: StackContext, network: NetworkRef) -> None:
+    """Nothing more: Secret Manager answers on the network's private googleapis path (`api_paths`)."""
 
 
 def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
@@ -267,11 +272,10 @@ def weights_import(
     )
 
 
-def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
-    """A Vertex AI use case; project settings are shared per project, the Google APIs endpoint is the
-    network's own (`stacks.cloud_apis`)."""
+def vertex_shared(use_case: VertexUseCase, ctx: StackContext) -> tuple[GoogleApisPrivateAccess, VertexProject]:
+    """The platform's part of a Vertex AI use case: the network's Google APIs endpoint
+    (`stacks.cloud_apis`) and the project's settings, shared by every Vertex use case of the project."""
     vpc = network(ctx)
-    settings = use_case.vertex_settings
     access = google_apis_for(ctx, vpc)
     if access is None:
         raise ctx.error(
@@ -279,7 +283,7 @@ def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
             "the GCP network already exists, so name an unused internal IP for the Google APIs endpoint",
         )
     siblings = [u for u in ctx.environment.use_cases if isinstance(u, VertexUseCase)]
-    vpc_sc = settings.vpc_service_controls
+    vpc_sc = use_case.vertex_settings.vpc_service_controls
 
     def project_settings() -> VertexProject:
         return VertexProject(
@@ -301,6 +305,14 @@ def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
         )
 
     project = ctx.shared((CLOUD_MANAGED, "vertex-project", vpc.project), project_settings)
+    return access, project
+
+
+def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
+    """A Vertex AI use case's own endpoint, on the platform's Google APIs path and project settings."""
+    vpc = network(ctx)
+    settings = use_case.vertex_settings
+    access, project = vertex_shared(use_case, ctx)
     component = VertexEndpoint(
         ctx.prefix(use_case),
         VertexEndpointArgs(
@@ -447,6 +459,7 @@ SEAM = CloudSeam(
     egress_sources=(),
     egress_logs=egress_logs,
     key_store=key_store,
+    saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
     cluster=cluster,
@@ -456,7 +469,12 @@ SEAM = CloudSeam(
     device_plugin_installed_by="gke",
     managed_models={
         "vertex": ManagedModelService(
-            build=vertex, diagram=vertex_diagram, shared_endpoint="", price_vendor="gcp", regions=VERTEX_REGIONS
+            build=vertex,
+            platform=vertex_shared,
+            diagram=vertex_diagram,
+            shared_endpoint="",
+            price_vendor="gcp",
+            regions=VERTEX_REGIONS,
         )
     },
     diagram=CloudDiagram(

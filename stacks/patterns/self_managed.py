@@ -29,10 +29,11 @@ from triplane.components.self_managed.weights_import import (
 )
 from triplane.components.tagging import k8s_labels, standard_tags
 from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clouds.azure import CLOUD as AZURE
 from triplane.stacks.clouds.seam import WeightsJob
 from triplane.stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
 from triplane.stacks.context import Endpoint, StackContext
-from triplane.stacks.egress import downloads_through_firewall, egress_for
+from triplane.stacks.egress import downloads_through_firewall, egress_for, imports_through_firewall
 from triplane.stacks.secrets import require_secret
 from triplane.stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
 
@@ -48,6 +49,19 @@ def sharing(ctx: StackContext, use_case: SelfManagedUseCase) -> list[SelfManaged
         for u in ctx.environment.use_cases
         if isinstance(u, SelfManagedUseCase) and u.shared_service == use_case.shared_service
     ]
+
+
+def platform(use_case: SelfManagedUseCase, ctx: StackContext) -> None:
+    """The cluster with its add-ons, the GPU pool (sized for every service on it) and the egress
+    firewall a weights download or import goes through: in the order the server needs them."""
+    handle = cluster_for(ctx, use_case.cluster)
+    if handle.ref is not None:
+        node_pool_for(ctx, handle, use_case)
+    cloud = downloads_through_firewall(ctx.environment, use_case)
+    if cloud is not None and use_case.weights.proxy is None:
+        egress_for(ctx, cloud)
+    if imports_through_firewall(ctx.environment, use_case):
+        egress_for(ctx, AZURE)
 
 
 def build(use_case: SelfManagedUseCase, ctx: StackContext) -> Endpoint:
