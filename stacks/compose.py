@@ -16,10 +16,15 @@ from triplane.stacks.context import Endpoint, StackContext
 from triplane.stacks.patterns import PATTERNS
 
 
-def compose_networks(ctx: StackContext) -> None:
-    """What every cloud of the environment gets, whatever its use cases: its network and API paths."""
+def prepare_use_cases(ctx: StackContext) -> None:
+    """What must be in place before any cloud resource of the stack (Google Cloud: its API registry)."""
     for seam in SEAMS.values():
         seam.prepare(ctx)
+
+
+def compose_networks(ctx: StackContext) -> None:
+    """What every cloud of the environment gets, whatever its use cases: its network and API paths."""
+    prepare_use_cases(ctx)
     for cloud, seam in SEAMS.items():
         if getattr(ctx.environment.clouds, cloud) is not None:
             seam.network(ctx)

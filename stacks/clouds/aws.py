@@ -25,6 +25,7 @@ from triplane.components.images import AWS_CLI, ImageSource, cluster_autoscaler
 from triplane.components.network import layout
 from triplane.components.network.aws import AwsNetwork, AwsNetworkArgs
 from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
 from triplane.components.saas.secret_store import AwsApiKeyStore, AwsApiKeyStoreArgs
@@ -123,7 +124,7 @@ def egress(ctx: StackContext, network: NetworkRef, hosts: list[str], owners: dic
 
 
 def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
-    return firewall.alert_log_group if isinstance(firewall, AwsEgressFirewall) else None
+    return firewall.alert_log_group if isinstance(firewall, AwsEgressFirewall | EgressReference) else None
 
 
 def saas_paths(ctx: StackContext, network: NetworkRef) -> None:
@@ -136,8 +137,7 @@ def saas_paths(ctx: StackContext, network: NetworkRef) -> None:
 def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
     """Secrets Manager. The workload reads its key and assumes its role from subnets without internet
     (the firewall drops the public endpoints): both APIs answer inside the VPC."""
-    vpc = own(network)
-    saas_paths(ctx, vpc)
+    vpc = own(network)  # its interface endpoints are the platform's (`saas_paths`)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
         store = AwsApiKeyStore(
@@ -255,7 +255,12 @@ def weights_import(
     """S3 through the cluster's gateway endpoint, with an EKS Pod Identity role."""
     bucket = use_case.weights.bucket
     assert bucket is not None
-    assert isinstance(handle.component, EksCluster) and handle.spec.new is not None
+    assert handle.spec.new is not None
+    if isinstance(handle.component, EksCluster):
+        cluster_name, agent = handle.component.ref.name, handle.component.pod_identity_agent
+    else:  # the platform stack's cluster, its Pod Identity agent long running
+        assert handle.reference is not None
+        cluster_name, agent = handle.reference.name, None
     aws = ctx.environment.clouds.aws
     assert aws is not None
     return s3_import(
@@ -264,13 +269,13 @@ def weights_import(
             bucket=bucket.bucket,
             prefix=bucket.prefix,
             region=aws.region,
-            cluster_name=handle.component.ref.name,
+            cluster_name=cluster_name,
             namespace=use_case.service_name,
             app=job.app,
             image=handle.images.ref(AWS_CLI),
             model_path=job.model_path,
             kms_key_arn=use_case.weights.kms_key,
-            pod_identity_agent=handle.component.pod_identity_agent,
+            pod_identity_agent=agent,
             # The S3 gateway endpoint comes with the cluster's service endpoints, or is stated to exist.
             private_path="created" if handle.spec.new.service_endpoints == "create" else "declared",
             public_path="firewall" if aws.network.new is not None else "declared",

@@ -23,6 +23,7 @@ from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.azure import AzureNetwork, AzureNetworkArgs
 from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
 from triplane.components.saas.secret_store import (
@@ -162,7 +163,11 @@ def weights_import(
     weights = use_case.weights
     bucket = weights.bucket
     assert bucket is not None and bucket.account is not None and weights.storage_account_id is not None
-    assert isinstance(handle.component, AksCluster)
+    if isinstance(handle.component, AksCluster):
+        issuer: pulumi.Input[str] = handle.component.oidc_issuer_url
+    else:
+        assert handle.reference is not None and handle.reference.oidc_issuer_url is not None
+        issuer = handle.reference.oidc_issuer_url
     vnet = network(ctx)
     egress_after = list(egress_for(ctx, CLOUD).ready) if imports_through_firewall(ctx.environment, use_case) else []
     return blob_import(
@@ -174,7 +179,7 @@ def weights_import(
             storage_account_id=weights.storage_account_id,
             resource_group_name=vnet.resource_group_name,
             location=vnet.location,
-            oidc_issuer_url=handle.component.oidc_issuer_url,
+            oidc_issuer_url=issuer,
             namespace=use_case.service_name,
             app=job.app,
             image=handle.images.ref(AZURE_CLI),
@@ -193,7 +198,7 @@ def weights_import(
 
 
 def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
-    return firewall.log_workspace_id if isinstance(firewall, AzureEgressFirewall) else None
+    return firewall.log_workspace_id if isinstance(firewall, AzureEgressFirewall | EgressReference) else None
 
 
 def saas_paths(ctx: StackContext, network: NetworkRef) -> AzureVaultDnsZone:
@@ -216,7 +221,7 @@ def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> 
     vault_name = _vault_name(ctx, use_case)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
-        if not isinstance(args.egress, AzureEgressFirewall):
+        if not isinstance(args.egress, AzureEgressFirewall | EgressReference) or args.egress.log_workspace_id is None:
             raise TypeError(f"{name}: an Azure key store logs to the Azure Firewall's workspace")
         store = AzureApiKeyStore(
             name,

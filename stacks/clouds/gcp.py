@@ -22,6 +22,7 @@ from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.gcp import GcpNetwork, GcpNetworkArgs
 from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from triplane.components.saas.saas_egress import (
     EgressFirewall,
@@ -149,7 +150,7 @@ def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> 
     vpc = own(network)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
-        if not isinstance(args.egress, GcpEgressProxy):
+        if not isinstance(args.egress, GcpEgressProxy | EgressReference) or args.egress.proxy_address is None:
             raise TypeError(f"{name}: a Google Cloud workload gets out through the Secure Web Proxy")
         store = GcpApiKeyStore(
             name,
@@ -249,7 +250,11 @@ def weights_import(
     """Cloud Storage over the network's private googleapis path, with a Workload Identity account."""
     bucket = use_case.weights.bucket
     assert bucket is not None
-    assert isinstance(handle.ref, GkeClusterRef)
+    if isinstance(handle.ref, GkeClusterRef):
+        project = handle.ref.project
+    else:
+        assert handle.reference is not None and handle.reference.project is not None
+        project = handle.reference.project
     gcp = ctx.environment.clouds.gcp
     googleapis = google_apis_for(ctx, network(ctx))
     service = use_case.service_name
@@ -258,7 +263,7 @@ def weights_import(
         GcsImport(
             bucket=bucket.bucket,
             prefix=bucket.prefix,
-            project=handle.ref.project,
+            project=project,
             namespace=service,
             app=job.app,
             account_id=physical_name(ctx.stack, service, "weights", kind="gcp_service_account"),
