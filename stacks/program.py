@@ -94,7 +94,7 @@ def use_case_stack(stack: str, source: str, own: Environment) -> None:
     assert own.platform is not None
     reference = pulumi.StackReference(own.platform)
 
-    def build(value: Any) -> pulumi.Output[dict[str, Any]]:
+    def build(value: Any) -> dict[str, Any]:
         contract = read_contract(value, own.platform or "", source)
         contract.check_serves(stack, source)
         environment = use_case_environment(own, contract.environment, source)
@@ -104,6 +104,7 @@ def use_case_stack(stack: str, source: str, own: Environment) -> None:
         prepare_use_cases(ctx)
         provide(ctx, contract)
         endpoints = compose_use_cases(ctx)
-        return pulumi.Output.from_input({name: e.as_output() for name, e in endpoints.items()})
+        # Left unflattened, an endpoint value not known yet (a load balancer's address) stays one leaf.
+        return {name: e.as_output() for name, e in endpoints.items()}
 
     pulumi.export("endpoints", pulumi.Output.unsecret(reference.get_output(OUTPUT).apply(build)))

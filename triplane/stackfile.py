@@ -210,6 +210,10 @@ def plan_file(stack_file: StackFile, environment: Environment, platform_plan: Pa
 
     check_secrets(environment, stack_file.source, stack_file.name, stack_file)
     references = platform_outputs(stack_file, environment, platform_plan) if environment.kind == "use-case" else None
+    if environment.kind == "platform":
+        from triplane.stacks.stages import served_environment
+
+        served_environment(environment, stack_file.name, stack_file.source)  # a use case's error names its file
     try:
         return run_program(
             functools.partial(program.main, environment),
