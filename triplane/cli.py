@@ -96,7 +96,7 @@ def pin(stack: str, endpoints: tuple[str, ...]) -> None:
             fail(f"--endpoint {entry!r}: write HOST=URL, e.g. ghcr.io=https://mirror.corp/ghcr")
         roots[host] = url
     try:
-        environment = load_stack(stack).environment()
+        environment = load_stack(stack).whole_environment()
         pins = pin_environment(environment, roots)
     except SpecError as error:
         fail(str(error))

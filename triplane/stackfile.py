@@ -58,6 +58,22 @@ class StackFile:
         result: Environment = validate_environment(self.config.get(ENVIRONMENT_KEY), self.source)
         return result
 
+    def whole_environment(self) -> Environment:
+        """The environment as its stages build it, for what reads a stack's whole picture (diagrams,
+        costs, image pins): a use-case stack on the clouds and clusters of its platform stack (this
+        project's), a platform stack with the use cases of the stacks it serves, a single stack as is."""
+        from triplane.stacks.stages import platform_stack_name, served_environment, use_case_environment
+
+        environment = self.environment()
+        if environment.kind == "platform":
+            return served_environment(environment, self.name, self.source)
+        if environment.kind == "use-case":
+            assert environment.platform is not None
+            platform = load_stack(platform_stack_name(environment.platform)).environment()
+            shared = platform.model_dump(mode="json", include={"clouds", "kubernetes"}, exclude_unset=True)
+            return use_case_environment(environment, shared, self.source)
+        return environment
+
     def is_set(self, key: str) -> bool:
         """`stacks.secrets.ConfigView`: the full key has a value in this file."""
         return key in self.config
@@ -192,6 +208,15 @@ def platform_outputs(
             raise SpecError(str(platform_plan), [f"is not a readable plan JSON ({error}); {fix}"]) from None
         outputs = stack_outputs_of(document if isinstance(document, dict) else {})
     else:
+        project = current_project()
+        parts = platform.split("/")
+        if len(parts) == 3 and project is not None and parts[1] != project.name:
+            raise SpecError(
+                stack_file.source,
+                [f"{ENVIRONMENT_KEY}.platform: {platform!r} is a stack of the project {parts[1]!r}, not of this "
+                 f"one ({project.name!r}); plan it there with `triplane plan {parts[2]} --json FILE` and pass "
+                 "`--platform-plan FILE`"],
+            )
         outputs = plan_stack(platform_stack_name(platform)).stack_outputs()
     contract = read_contract(outputs.outputs.get(OUTPUT), platform, stack_file.source)
     contract.check_serves(stack_file.name, stack_file.source)

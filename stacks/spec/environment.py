@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, model_validator
+from pydantic import Discriminator, Field, field_validator, model_validator
 
 from triplane.stacks.spec.base import SpecModel
 from triplane.stacks.spec.cloud_managed import CloudManagedSpec
@@ -13,6 +14,10 @@ from triplane.stacks.spec.clusters import KubernetesCluster
 from triplane.stacks.spec.networks import Clouds
 from triplane.stacks.spec.saas import SaasUseCase
 from triplane.stacks.spec.self_managed import SelfManagedUseCase, check_environment
+
+STACK_NAME = r"[A-Za-z0-9][\w.-]*"
+STACK_REFERENCE = rf"(?:{STACK_NAME}/{STACK_NAME}/)?{STACK_NAME}"
+"""A stack of this project, or `<org>/<project>/<stack>` (what `pulumi.StackReference` takes)."""
 
 UseCase = Annotated[SaasUseCase | CloudManagedSpec | SelfManagedUseCase, Discriminator("pattern")]
 
@@ -41,6 +46,26 @@ class Environment(SpecModel):
         description="Makes this a platform stack: the use-case stacks (of this project) it builds the shared "
         "pieces for, sized for their use cases.",
     )
+
+    @field_validator("platform")
+    @classmethod
+    def _platform_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(STACK_REFERENCE, value):
+            raise ValueError(
+                f"{value!r} is not a stack name: write the platform stack's name (`prod-platform`, a stack of "
+                "this project) or its full name (`<org>/<project>/<stack>`)"
+            )
+        return value
+
+    @field_validator("use_case_stacks")
+    @classmethod
+    def _stack_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(STACK_NAME, name):
+                raise ValueError(
+                    f"{name!r} is not a stack name of this project: list the use-case stacks' names (`prod-apps`)"
+                )
+        return value
 
     @property
     def kind(self) -> str:
