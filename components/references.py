@@ -41,12 +41,16 @@ class PrivateDnsZoneReference:
 
 @dataclass(frozen=True)
 class BedrockPrivateLinkReference:
-    runtime_url: pulumi.Input[str]
+    """The VPC's Bedrock endpoints (`BedrockPrivateLink`): the runtime URL a use case calls."""
+
+    runtime_url: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
 class BedrockLoggingReference:
-    logs: pulumi.Input[str]
+    """The region's invocation logging (`BedrockInvocationLogging`): where invocations are recorded."""
+
+    logs: pulumi.Output[str]
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,9 @@ from triplane.components.saas.egress_aws import AwsEgressFirewall
 from triplane.components.saas.egress_azure import AzureEgressFirewall
 from triplane.components.saas.egress_gcp import GcpEgressProxy
 from triplane.components.saas.secret_store import AzureVaultDnsZone
+from triplane.components.self_managed.aks import AksCluster
+from triplane.components.self_managed.eks import EksCluster
+from triplane.components.self_managed.gke import GkeCluster
 from triplane.components.self_managed.gpu_node_pool import GpuNodePool
 from triplane.stacks.clusters import ClusterHandle, ClusterReference, PoolReference
 from triplane.stacks.context import StackContext
@@ -184,8 +187,8 @@ def _cluster(handle: ClusterHandle) -> dict[str, Any]:
         "addons": sorted(handle.addons.releases) if handle.addons is not None else [],
         **_fields(handle, "read_write_once", "read_write_many"),
     }
-    if component is not None and handle.ref is not None:
-        facts["kubeconfig"] = getattr(component, "kubeconfig")  # noqa: B009  (every cluster component has one)
+    if isinstance(component, EksCluster | GkeCluster | AksCluster) and handle.ref is not None:
+        facts["kubeconfig"] = component.kubeconfig
         facts["name"] = handle.ref.name
         facts.update(_fields(handle.ref, "project"))
         facts.update(_fields(component, "oidc_issuer_url"))
@@ -227,11 +230,8 @@ def _piece(key: tuple[Any, ...], value: Any) -> Piece | None:
 
 
 def platform_document(ctx: StackContext, serves: list[str]) -> dict[str, Any]:
-    """The contract of the platform stack `ctx` composed: plain values and Outputs, for `pulumi.export`.
-
-    Piece fields may be Outputs; `model_construct` keeps them as they are (they are checked where they
-    are read, as `PlatformContract`).
-    """
+    """The contract of the platform stack `ctx` composed, for `pulumi.export`: plain values and Outputs
+    (checked as a `PlatformContract` where it is read, once they are values)."""
     environment = ctx.environment
     pieces = [piece for key, value in ctx.built() if (piece := _piece(key, value)) is not None]
     owns: dict[str, list[str]] = {
@@ -308,8 +308,10 @@ REFERENCES: dict[str, Callable[[StackContext, Piece], Any]] = {
     "none": lambda ctx, p: None,
     "egress": lambda ctx, p: _egress(p.fields),
     "dns-zone": lambda ctx, p: PrivateDnsZoneReference(zone_id=p.fields["zone_id"]),
-    "bedrock-private-link": lambda ctx, p: BedrockPrivateLinkReference(runtime_url=p.fields["runtime_url"]),
-    "bedrock-logging": lambda ctx, p: BedrockLoggingReference(logs=p.fields["logs"]),
+    "bedrock-private-link": lambda ctx, p: BedrockPrivateLinkReference(
+        runtime_url=pulumi.Output.from_input(p.fields["runtime_url"])
+    ),
+    "bedrock-logging": lambda ctx, p: BedrockLoggingReference(logs=pulumi.Output.from_input(p.fields["logs"])),
     "googleapis": lambda ctx, p: GoogleApisReference(address=p.fields["address"], ready=p.fields["ready"]),
     "vertex-project": lambda ctx, p: VertexProjectReference(agent_member=p.fields["agent_member"]),
     "cluster": lambda ctx, p: _cluster_handle(ctx, p.key[1], ClusterFacts.model_validate(p.fields)),

@@ -284,6 +284,7 @@ def run_program(
     JSON text, as the engine does. Keys in `secret_keys` behave as `secure:` values do in a real
     deployment: `Config.require_secret` and friends return secret outputs. With `drain=False` the
     SDK alone waits for the program's work to finish (see `_settled`): the stock runtime, unchanged.
+    `references` answers the program's stack references, by stack name (a use-case stack's platform).
     """
     mock = mocks or CloudMocks(project=project, stack=stack, references=references)
     monitor = _RecordingMonitor(mock)
