@@ -90,7 +90,8 @@ class ClusterFacts(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cloud: str | None
+    cloud: str | None = None
+    """None for an existing cluster whose cloud the stack does not name."""
     kubeconfig: str | None = None
     """A new cluster's kubeconfig (secret); None for an existing one, reached through its own context."""
     images: dict[str, Any]

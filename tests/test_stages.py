@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from triplane.plan import Plan, is_secret
 from triplane.project import find_project
@@ -315,3 +316,38 @@ def test_a_contract_of_another_format_is_refused() -> None:
         read_contract({"format": "triplane-platform/9"}, "prod-platform", "stacks/Pulumi.prod-apps.yaml")
     with pytest.raises(SpecError, match="exports no `platform` output"):
         read_contract(None, "prod-platform", "stacks/Pulumi.prod-apps.yaml")
+
+
+def test_an_existing_cluster_is_shared_through_its_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """local split in two: the platform installs the add-ons on the existing cluster, the use-case stack
+    reaches it through the same kubeconfig context (no kubeconfig travels in the contract)."""
+    single = plan_stack("local")
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text(encoding="utf-8"))
+    environment = document["config"]["triplane:environment"]
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    platform = {**environment, "use_case_stacks": ["local-team"]}
+    platform.pop("use_cases")
+    team = {k: environment[k] for k in ("owner", "cost_center", "tier", "use_cases")} | {"platform": "local-platform"}
+    for name, value in (("local-platform", platform), ("local-team", team)):
+        text = yaml.safe_dump({"config": {"triplane:environment": value}}, sort_keys=False)
+        (stacks / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    platform_plan = plan_stack("local-platform")
+    team_plan = plan_stack("local-team")
+    split = named(platform_plan, "local") | named(team_plan, "local")
+    assert named(single, "local") - split == {(STACK, "triplane-local")}
+    assert split - named(single, "local") == {
+        (STACK, "triplane-local-platform"),
+        (STACK, "triplane-local-team"),
+        (REFERENCE, "local-platform"),
+    }
+    provider = team_plan.one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "kind-triplane" and "kubeconfig" not in provider.inputs
+    cluster = next(p for p in platform_plan.outputs[OUTPUT]["shared"] if p["kind"] == "cluster")
+    assert cluster["fields"]["images"] == {"kind": "upstream"} and "kubeconfig" not in cluster["fields"]
+    assert cluster["fields"]["prometheus_url"].startswith("http://")
+    # The NVIDIA device plugin the cluster lacks is the platform's; the use-case stack installs nothing.
+    assert platform_plan.by_type("triplane:selfmanaged:NvidiaDevicePlugin")
+    assert not team_plan.by_type("triplane:selfmanaged:NvidiaDevicePlugin")
