@@ -256,6 +256,8 @@ def weights_import(
     bucket = use_case.weights.bucket
     assert bucket is not None
     assert handle.spec.new is not None
+    cluster_name: pulumi.Input[str]
+    agent: pulumi.Resource | None
     if isinstance(handle.component, EksCluster):
         cluster_name, agent = handle.component.ref.name, handle.component.pod_identity_agent
     else:  # the platform stack's cluster, its Pod Identity agent long running
