@@ -32,6 +32,25 @@ from triplane.stacks.spec.self_managed import SelfManagedUseCase, addons_needed
 
 UPSTREAM = "upstream"
 """An existing cluster's `registry` when its nodes pull from the public registries themselves."""
+@dataclass(frozen=True)
+class ClusterReference:
+    """A new cluster's cloud facts a use case's weights import reads, from the platform's contract."""
+
+    name: pulumi.Input[str]
+    """The cloud's name of the cluster (EKS: the Pod Identity association's cluster)."""
+    project: str | None = None
+    """GKE: the cluster's project (Workload Identity members name it)."""
+    oidc_issuer_url: pulumi.Input[str] | None = None
+    """AKS: the issuer its workload identities federate with."""
+
+
+@dataclass(frozen=True)
+class PoolReference:
+    """A GPU node pool of the platform stack, as a model server selects it."""
+
+    node_selector: dict[str, str]
+
+
 @dataclass
 class ClusterHandle:
     """What a model server needs from its cluster, whichever way the cluster came to be."""
@@ -52,6 +71,13 @@ class ClusterHandle:
     """The add-ons Triplane installs here (none if the use cases need none or the cluster provides them)."""
     prometheus_url: str = PROMETHEUS_URL
     """The Prometheus KEDA queries: Triplane's, or the one an existing cluster names."""
+    reference: ClusterReference | None = None
+    """What a use-case stack knows of a new cluster the platform stack created (None: built here)."""
+
+    @property
+    def creates_pools(self) -> bool:
+        """Triplane created the cluster (here, or in the platform stack), so its GPU pools are Triplane's."""
+        return self.spec.new is not None
 
     def opts(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=[self.provider])

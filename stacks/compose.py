@@ -1,8 +1,10 @@
-"""From an environment spec to components: shared networks first, then one component per use case.
+"""From an environment spec to components: the platform's shared pieces, then each use case's own.
 
-Each pattern has a builder in `stacks.patterns` that takes a use case and the stack context and
-returns the `Endpoint` the application calls. Shared pieces (a cloud's network, a region's egress
-firewall) come from `StackContext.shared`, so they are created once however many use cases use them.
+Each pattern (`stacks.patterns`) has a platform part, which builds what a use case shares with
+others through `StackContext.shared` (created once however many use cases use them), and a use-case
+part, which builds the use case's own component and returns the `Endpoint` the application calls.
+A single stack runs both, use case by use case; a platform stack runs the platform parts of every
+use case it serves; a use-case stack runs the use-case parts on references to the platform's pieces.
 """
 
 from __future__ import annotations
@@ -11,21 +13,45 @@ import pulumi
 
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.context import Endpoint, StackContext
-from triplane.stacks.patterns import BUILDERS
+from triplane.stacks.patterns import PATTERNS
 
 
-def compose(ctx: StackContext) -> dict[str, Endpoint]:
-    """Register every resource of the environment; return each use case's endpoint."""
+def prepare_use_cases(ctx: StackContext) -> None:
+    """What must be in place before any cloud resource of the stack (Google Cloud: its API registry)."""
     for seam in SEAMS.values():
         seam.prepare(ctx)
+
+
+def compose_networks(ctx: StackContext) -> None:
+    """What every cloud of the environment gets, whatever its use cases: its network and API paths."""
+    prepare_use_cases(ctx)
     for cloud, seam in SEAMS.items():
         if getattr(ctx.environment.clouds, cloud) is not None:
             seam.network(ctx)
             seam.api_paths(ctx)
+
+
+def compose(ctx: StackContext) -> dict[str, Endpoint]:
+    """Register every resource of a single stack; return each use case's endpoint."""
+    compose_networks(ctx)
     endpoints: dict[str, Endpoint] = {}
     for use_case in ctx.environment.use_cases:
-        endpoints[use_case.name] = BUILDERS[use_case.pattern](use_case, ctx)
+        parts = PATTERNS[use_case.pattern]
+        parts.platform(use_case, ctx)
+        endpoints[use_case.name] = parts.build(use_case, ctx)
     return endpoints
+
+
+def compose_platform(ctx: StackContext) -> None:
+    """Register a platform stack's resources: the shared pieces of every use case it serves."""
+    compose_networks(ctx)
+    for use_case in ctx.environment.use_cases:
+        PATTERNS[use_case.pattern].platform(use_case, ctx)
+
+
+def compose_use_cases(ctx: StackContext) -> dict[str, Endpoint]:
+    """Register a use-case stack's own components (its context holds the platform's references)."""
+    return {u.name: PATTERNS[u.pattern].build(u, ctx) for u in ctx.environment.use_cases}
 
 
 def export_endpoints(endpoints: dict[str, Endpoint]) -> None:

@@ -84,6 +84,16 @@ class StackContext:
         result: T = self._shared[key]
         return result
 
+    def built(self) -> list[tuple[Any, Any]]:
+        """Every shared piece built so far, with its key, in the order they were built."""
+        return list(self._shared.items())
+
+    def provide(self, key: Any, value: Any) -> None:
+        """Stand a shared piece in before anything asks for it (a use-case stack's platform references)."""
+        if key in self._shared:
+            raise ValueError(f"the shared piece {key!r} is already built")
+        self._shared[key] = value
+
     def opts(self, cloud: str, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options that hand a component the one provider configured for `cloud`."""
         return pulumi.ResourceOptions(providers=[self.providers.for_cloud(cloud)], **kwargs)

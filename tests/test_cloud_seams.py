@@ -27,6 +27,7 @@ ENTRIES = {
     "egress",
     "egress_sources",
     "egress_logs",
+    "saas_paths",
     "key_store",
     "image_cache_secrets",
     "image_cache",

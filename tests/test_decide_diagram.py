@@ -95,7 +95,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Environ
     out = tmp_path_factory.mktemp("diagrams")
     drawn = {}
     for stack in stack_names():
-        environment = load_stack(stack).environment()
+        environment = load_stack(stack).whole_environment()
         source = d2_source(environment, stack)
         result = render(source, out / stack, ("svg",))
         assert result.notes == []

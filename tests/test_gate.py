@@ -262,7 +262,7 @@ def offline_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     """`triplane check` on the sample plan, without planning a real stack."""
     from triplane import stackfile
 
-    monkeypatch.setattr(stackfile, "plan_file", lambda stack_file, environment: sample_plan())
+    monkeypatch.setattr(stackfile, "plan_file", lambda stack_file, environment, platform_plan=None: sample_plan())
     monkeypatch.setattr(stackfile.StackFile, "environment", lambda self: None)
     monkeypatch.setattr(stackfile, "load_stack", lambda stack: stackfile.StackFile(
         name=stack, path=Path(f"stacks/Pulumi.{stack}.yaml"), config={}, secret_keys=[]))

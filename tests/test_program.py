@@ -50,6 +50,9 @@ def test_pulumi_yaml_declares_the_python_program_and_stack_dir() -> None:
     assert sorted(p.name for p in (ROOT / "stacks").glob("Pulumi.*.yaml")) == [
         "Pulumi.dev.yaml",
         "Pulumi.local.yaml",
+        "Pulumi.prod-apps.yaml",
+        "Pulumi.prod-clinical.yaml",
+        "Pulumi.prod-platform.yaml",
         "Pulumi.prod.yaml",
     ]
 

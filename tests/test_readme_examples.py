@@ -188,10 +188,10 @@ def shipped_plans_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real = triplane.stackfile.plan_file
     busy = []
 
-    def plan_file(stack_file: triplane.stackfile.StackFile, environment: Any) -> Any:
+    def plan_file(stack_file: triplane.stackfile.StackFile, environment: Any, platform_plan: Any = None) -> Any:
         shipped = ROOT / "stacks" / f"Pulumi.{stack_file.name}.yaml"
         if busy or stack_file.name not in SHIPPED_STACKS or stack_file.path.read_bytes() != shipped.read_bytes():
-            return real(stack_file, environment)
+            return real(stack_file, environment, platform_plan)
         busy.append(True)
         try:
             return planned(stack_file.name)

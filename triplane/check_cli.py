@@ -30,7 +30,15 @@ from triplane.stacks.spec import SpecError
     help="Policy config file (the --policy-pack-config format). Default: the project's "
     "policies/policy-config.json, else the packs' defaults.",
 )
-def check(stack: str, as_json: bool, scope: str | None, policy_config: Path | None) -> None:
+@click.option(
+    "--platform-plan",
+    "platform_plan",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A use-case stack's platform: read its outputs from this plan JSON instead of planning it first.",
+)
+def check(
+    stack: str, as_json: bool, scope: str | None, policy_config: Path | None, platform_plan: Path | None
+) -> None:
     """Check STACK (a name such as `dev`, or a stack file) against the policy pack, offline.
 
     The pack's policies run in-process on the plan, on the view of it the engine gives a policy
@@ -41,7 +49,7 @@ def check(stack: str, as_json: bool, scope: str | None, policy_config: Path | No
 
     try:
         stack_file = load_stack(stack)
-        plan = plan_file(stack_file, stack_file.environment())
+        plan = plan_file(stack_file, stack_file.environment(), platform_plan)
         result = check_plan(
             plan,
             config=policy_config,

@@ -43,7 +43,10 @@ def cli(cwd: Path | None) -> None:
 @click.option("--k8s-out", "k8s_out", type=click.Path(file_okay=False, path_type=Path),
               help="Write every Kubernetes object the stack would create, one YAML file per object.")
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
-def plan(stack: str, json_path: Path | None, k8s_out: Path | None, quiet: bool) -> None:
+@click.option("--platform-plan", "platform_plan", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A use-case stack's platform: read its outputs from this plan JSON (`triplane plan <platform> "
+              "--json FILE`) instead of planning the platform stack first.")
+def plan(stack: str, json_path: Path | None, k8s_out: Path | None, quiet: bool, platform_plan: Path | None) -> None:
     """Plan STACK (a name such as `dev`, or a stack file) under the mock runtime."""
     from triplane import render
     from triplane.stackfile import load_stack, plan_file
@@ -51,7 +54,7 @@ def plan(stack: str, json_path: Path | None, k8s_out: Path | None, quiet: bool) 
     try:
         stack_file = load_stack(stack)
         environment = stack_file.environment()
-        result = plan_file(stack_file, environment)
+        result = plan_file(stack_file, environment, platform_plan)
     except SpecError as error:
         fail(str(error))
         return
@@ -93,7 +96,7 @@ def pin(stack: str, endpoints: tuple[str, ...]) -> None:
             fail(f"--endpoint {entry!r}: write HOST=URL, e.g. ghcr.io=https://mirror.corp/ghcr")
         roots[host] = url
     try:
-        environment = load_stack(stack).environment()
+        environment = load_stack(stack).whole_environment()
         pins = pin_environment(environment, roots)
     except SpecError as error:
         fail(str(error))

@@ -9,6 +9,8 @@ Each cloud's answers are its seam's (`stacks.clouds`, `PlanMocks`); Kubernetes' 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
@@ -26,15 +28,40 @@ def _by_package() -> dict[str, Any]:
     return {seam.mocks.package: seam.mocks for seam in SEAMS.values()}
 
 
-class CloudMocks(pulumi_mocks.Mocks):
-    """Mocks for every cloud's provider (through its seam) and for Kubernetes."""
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
-    def __init__(self, project: str = "triplane", stack: str = "stack") -> None:
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """Another stack's outputs, as a stack reference reads them: plain values, and which are secret."""
+
+    outputs: dict[str, Any]
+    secret_names: list[str] = field(default_factory=list)
+
+
+class CloudMocks(pulumi_mocks.Mocks):
+    """Mocks for every cloud's provider (through its seam), for Kubernetes, and for stack references
+    (answered with the outputs of stacks planned before, by stack name)."""
+
+    def __init__(
+        self, project: str = "triplane", stack: str = "stack", references: Mapping[str, StackOutputs] | None = None
+    ) -> None:
         self.project = project
         self.stack = stack
+        self.references = dict(references or {})
+
+    def stack_reference(self, name: str) -> dict[str, Any]:
+        """The state of a `pulumi.StackReference` to `name` (`<stack>` or `<org>/<project>/<stack>`)."""
+        found = self.references.get(name) or self.references.get(name.rsplit("/", 1)[-1])
+        if found is None:
+            known = ", ".join(sorted(self.references)) or "none"
+            raise ValueError(f"no outputs of the stack {name!r} to answer its stack reference with (planned: {known})")
+        return {"name": name, "outputs": found.outputs, "secretOutputNames": list(found.secret_names)}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         type_, name, inputs = args.typ, args.name, dict(args.inputs)
+        if type_ == STACK_REFERENCE:
+            return str(inputs["name"]), self.stack_reference(str(inputs["name"]))
         if type_.startswith("pulumi:providers:"):
             return f"{name}-provider-id", inputs
         package = type_.split(":")[0]

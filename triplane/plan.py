@@ -23,7 +23,7 @@ from google.protobuf import json_format
 from pulumi.runtime import Settings, configure, reset_options, run_in_stack, set_all_config
 from pulumi.runtime import mocks as pulumi_mocks
 
-from triplane.mocks import CloudMocks
+from triplane.mocks import CloudMocks, StackOutputs
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -124,6 +124,33 @@ class Plan:
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=True)
 
+    def stack_outputs(self) -> StackOutputs:
+        """The outputs as another stack's `pulumi.StackReference` reads them."""
+        return StackOutputs(
+            outputs=reveal(self.outputs),
+            secret_names=sorted(name for name, value in self.outputs.items() if _has_secret(value)),
+        )
+
+
+def stack_outputs_of(document: Mapping[str, Any]) -> StackOutputs:
+    """A plan JSON's outputs (`Plan.to_json`), as a stack reference reads them: a secret is the marker."""
+    outputs = dict(document.get("outputs") or {})
+    return StackOutputs(outputs=outputs, secret_names=sorted(n for n, v in outputs.items() if _has_marker(v)))
+
+
+def _has_secret(value: Any) -> bool:
+    return next(_secret_paths(value, ""), None) is not None
+
+
+def _has_marker(value: Any) -> bool:
+    if value == REDACTED:
+        return True
+    if isinstance(value, dict):
+        return any(_has_marker(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_marker(v) for v in value)
+    return False
+
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
@@ -192,6 +219,28 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         return response
 
+    def ReadResource(self, request: Any) -> Any:
+        """A resource read, not created (a stack reference): in the plan too, with its inputs."""
+        response = super().ReadResource(request)
+        self.registrations.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=True,
+                parent=request.parent or None,
+                inputs=json_format.MessageToDict(request.properties),
+                dependencies=tuple(sorted(request.dependencies)),
+                protect=False,
+                retain_on_delete=False,
+                provider=request.provider or None,
+                aliases=(),
+                ignore_changes=(),
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            )
+        )
+        return response
+
     def alias_urn(self, spec: Any, request: Any) -> str:
         """The URN an alias given by parts stands for, as the engine computes it: a part left out is
         the resource's own (the provider SDKs add one such alias per former type of a resource)."""
@@ -227,6 +276,7 @@ def run_program(
     project: str = "triplane",
     mocks: pulumi_mocks.Mocks | None = None,
     drain: bool = True,
+    references: Mapping[str, StackOutputs] | None = None,
 ) -> Plan:
     """Run `program` as a Pulumi stack under mocks and return what it registered.
 
@@ -234,8 +284,9 @@ def run_program(
     JSON text, as the engine does. Keys in `secret_keys` behave as `secure:` values do in a real
     deployment: `Config.require_secret` and friends return secret outputs. With `drain=False` the
     SDK alone waits for the program's work to finish (see `_settled`): the stock runtime, unchanged.
+    `references` answers the program's stack references, by stack name (a use-case stack's platform).
     """
-    mock = mocks or CloudMocks(project=project, stack=stack)
+    mock = mocks or CloudMocks(project=project, stack=stack, references=references)
     monitor = _RecordingMonitor(mock)
     collector = _LogCollector()
     logger = logging.getLogger(f"triplane.plan.{stack}")

@@ -15,6 +15,7 @@ paragraph before the program runs, so a plan either registers the whole environm
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from typing import Any
 import pulumi
 import yaml
 
-from triplane.plan import Plan, run_program
+from triplane.mocks import StackOutputs
+from triplane.plan import Plan, run_program, stack_outputs_of
 from triplane.project import current_project, find_project
 from triplane.stacks.secrets import check_secrets
 from triplane.stacks.spec import Environment, SpecError, validate_environment
@@ -55,6 +57,22 @@ class StackFile:
             )
         result: Environment = validate_environment(self.config.get(ENVIRONMENT_KEY), self.source)
         return result
+
+    def whole_environment(self) -> Environment:
+        """The environment as its stages build it, for what reads a stack's whole picture (diagrams,
+        costs, image pins): a use-case stack on the clouds and clusters of its platform stack (this
+        project's), a platform stack with the use cases of the stacks it serves, a single stack as is."""
+        from triplane.stacks.stages import platform_stack_name, served_environment, use_case_environment
+
+        environment = self.environment()
+        if environment.kind == "platform":
+            return served_environment(environment, self.name, self.source)
+        if environment.kind == "use-case":
+            assert environment.platform is not None
+            platform = load_stack(platform_stack_name(environment.platform)).environment()
+            shared = platform.model_dump(mode="json", include={"clouds", "kubernetes"}, exclude_unset=True)
+            return use_case_environment(environment, shared, self.source)
+        return environment
 
     def is_set(self, key: str) -> bool:
         """`stacks.secrets.ConfigView`: the full key has a value in this file."""
@@ -171,21 +189,63 @@ def plan_stack(stack: str, secret_values: dict[str, str] | None = None) -> Plan:
     return plan_file(stack_file, stack_file.environment())
 
 
-def plan_file(stack_file: StackFile, environment: Environment) -> Plan:
+def platform_outputs(
+    stack_file: StackFile, environment: Environment, platform_plan: Path | None = None
+) -> dict[str, StackOutputs]:
+    """A use-case stack's platform outputs, by platform name: from `platform_plan` (a `triplane plan
+    --json` of the platform stack), or from planning the platform stack of this project now. The use
+    cases are checked against what it exports before anything runs."""
+    from triplane.stacks.contract import OUTPUT, read_contract
+    from triplane.stacks.stages import platform_stack_name, use_case_environment
+
+    platform = environment.platform
+    assert platform is not None
+    if platform_plan is not None:
+        try:
+            document = json.loads(platform_plan.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            fix = f"write one with `triplane plan {platform_stack_name(platform)} --json FILE`"
+            raise SpecError(str(platform_plan), [f"is not a readable plan JSON ({error}); {fix}"]) from None
+        outputs = stack_outputs_of(document if isinstance(document, dict) else {})
+    else:
+        project = current_project()
+        parts = platform.split("/")
+        if len(parts) == 3 and project is not None and parts[1] != project.name:
+            raise SpecError(
+                stack_file.source,
+                [f"{ENVIRONMENT_KEY}.platform: {platform!r} is a stack of the project {parts[1]!r}, not of this "
+                 f"one ({project.name!r}); plan it there with `triplane plan {parts[2]} --json FILE` and pass "
+                 "`--platform-plan FILE`"],
+            )
+        outputs = plan_stack(platform_stack_name(platform)).stack_outputs()
+    contract = read_contract(outputs.outputs.get(OUTPUT), platform, stack_file.source)
+    contract.check_serves(stack_file.name, stack_file.source)
+    use_case_environment(environment, contract.environment, stack_file.source)
+    return {platform: outputs}
+
+
+def plan_file(stack_file: StackFile, environment: Environment, platform_plan: Path | None = None) -> Plan:
     """Plan a stack file already read, with its environment already validated (`StackFile.environment`).
 
     The secrets it names are checked first, with the file's own name; the program then composes this
-    environment as it is, without reading or validating it again.
+    environment as it is, without reading or validating it again. A use-case stack's platform is
+    planned first (or read from `platform_plan`), and its stack reference answered with its outputs.
     """
     from triplane.stacks import program
 
     check_secrets(environment, stack_file.source, stack_file.name, stack_file)
+    references = platform_outputs(stack_file, environment, platform_plan) if environment.kind == "use-case" else None
+    if environment.kind == "platform":
+        from triplane.stacks.stages import served_environment
+
+        served_environment(environment, stack_file.name, stack_file.source)  # a use case's error names its file
     try:
         return run_program(
             functools.partial(program.main, environment),
             stack=stack_file.name,
             config=stack_file.config,
             secret_keys=stack_file.secret_keys,
+            references=references,
         )
     except pulumi.RunError as error:
         raise SpecError(stack_file.source, [str(error).split(": ", 1)[-1]]) from None

@@ -41,6 +41,7 @@ from triplane.components.cloud_managed.azure_openai_dns import AzureOpenAIPrivat
 from triplane.components.keys import azure_key
 from triplane.components.naming import physical_name
 from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.references import PrivateDnsZoneReference
 from triplane.components.saas.providers import checked_hosts
 from triplane.components.stateful import stateful_opts
 from triplane.components.subcomponent import SubComponent
@@ -94,7 +95,7 @@ class AzureOpenAIEndpointArgs:
     allowed_outbound_fqdns: Sequence[str] = ()
     log_workspace_id: pulumi.Input[str] | None = None
     log_retention_days: int = 90
-    private_dns: AzureOpenAIPrivateDns | None = None
+    private_dns: AzureOpenAIPrivateDns | PrivateDnsZoneReference | None = None
     """The VNet's shared `privatelink.openai.azure.com` zone; created here when not given."""
 
 

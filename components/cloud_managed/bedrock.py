@@ -40,6 +40,7 @@ from triplane.components.cloud_managed.bedrock_private_link import (
 from triplane.components.keys import account_administration, aws_key
 from triplane.components.naming import physical_name
 from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.references import BedrockLoggingReference, BedrockPrivateLinkReference
 from triplane.components.tagging import tagged
 
 CONTENT_FILTERS = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")
@@ -81,9 +82,9 @@ class BedrockEndpointArgs:
     services: Sequence[str] = ()
     """More endpoints besides bedrock-runtime: `bedrock`, `bedrock-agent`, `bedrock-agent-runtime`."""
     allowed_security_group_ids: Sequence[pulumi.Input[str]] = ()
-    private_link: BedrockPrivateLink | None = None
+    private_link: BedrockPrivateLink | BedrockPrivateLinkReference | None = None
     """A VPC's shared endpoints (AWS allows one private-DNS endpoint per service and VPC)."""
-    invocation_logging: BedrockInvocationLogging | None = None
+    invocation_logging: BedrockInvocationLogging | BedrockLoggingReference | None = None
     """The region's shared logging (one setting per account and region)."""
     logging_destinations: Sequence[str] = ("cloudwatch", "s3")
     """For logging created here (no `invocation_logging`); empty turns it off (an explicit choice)."""

@@ -31,6 +31,7 @@ from triplane.components.cloud_managed.vertex_project import AIPLATFORM, VertexP
 from triplane.components.keys import gcp_key
 from triplane.components.naming import physical_name
 from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.references import GoogleApisReference, VertexProjectReference
 from triplane.components.stateful import stateful_opts
 from triplane.components.tagging import tagged
 
@@ -53,8 +54,8 @@ class VertexEndpointArgs:
     log_retention_days: int = 365
     psc_target: str = "all-apis"
     psc_address: str | None = None
-    private_access: GoogleApisPrivateAccess | None = None
-    project_settings: VertexProject | None = None
+    private_access: GoogleApisPrivateAccess | GoogleApisReference | None = None
+    project_settings: VertexProject | VertexProjectReference | None = None
 
 
 class VertexEndpoint(pulumi.ComponentResource):
@@ -129,10 +130,15 @@ class VertexEndpoint(pulumi.ComponentResource):
         )
 
     def _key(
-        self, name: str, args: VertexEndpointArgs, settings: VertexProject
+        self, name: str, args: VertexEndpointArgs, settings: VertexProject | VertexProjectReference
     ) -> tuple[pulumi.Output[str], gcp_kms.CryptoKeyIAMMember, gcp_kms.CryptoKeyIAMMember]:
         """The key (the given one, or a new one) and the grants that let the Vertex AI agent and the
         project's logging identity use it."""
+        if isinstance(settings, VertexProject):
+            agent_member: pulumi.Input[str] = settings.agent.member
+            agent_after: list[pulumi.Resource] = [settings.agent]
+        else:  # the platform stack's agent, long created
+            agent_member, agent_after = settings.agent_member, []
         project, region = args.network.project, args.network.region
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -154,8 +160,8 @@ class VertexEndpoint(pulumi.ComponentResource):
             f"{name}-key-vertex",
             crypto_key_id=key_id,
             role=KMS_ROLE,
-            member=settings.agent.member,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[settings.agent]),
+            member=agent_member,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=agent_after),
         )
         logging_agent = gcp_kms.CryptoKeyIAMMember(
             f"{name}-key-logging",

@@ -17,13 +17,15 @@ import pulumi
 
 from triplane.components.naming import physical_name
 from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_aws import AwsEgressFirewall
 from triplane.components.saas.egress_azure import AzureEgressFirewall
 from triplane.components.saas.egress_gcp import GcpEgressProxy
 from triplane.components.saas.providers import host_matches
 from triplane.components.tagging import tagged
 
-EgressFirewall = AwsEgressFirewall | AzureEgressFirewall | GcpEgressProxy
+EgressFirewall = AwsEgressFirewall | AzureEgressFirewall | GcpEgressProxy | EgressReference
+"""The network's egress firewall: the component (in the stack that builds it) or its reference."""
 
 
 def workload_account_id(name: str) -> str:

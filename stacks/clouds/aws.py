@@ -25,6 +25,7 @@ from triplane.components.images import AWS_CLI, ImageSource, cluster_autoscaler
 from triplane.components.network import layout
 from triplane.components.network.aws import AwsNetwork, AwsNetworkArgs
 from triplane.components.network.refs import AwsNetworkRef
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
 from triplane.components.saas.secret_store import AwsApiKeyStore, AwsApiKeyStoreArgs
@@ -123,16 +124,20 @@ def egress(ctx: StackContext, network: NetworkRef, hosts: list[str], owners: dic
 
 
 def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
-    return firewall.alert_log_group if isinstance(firewall, AwsEgressFirewall) else None
+    return firewall.alert_log_group if isinstance(firewall, AwsEgressFirewall | EgressReference) else None
+
+
+def saas_paths(ctx: StackContext, network: NetworkRef) -> None:
+    """The interface endpoints every SaaS workload of the VPC needs (the platform's, created once)."""
+    endpoints = aws_interface_endpoints(ctx, own(network))
+    for service in SAAS_ENDPOINTS:
+        endpoints.endpoint(service)
 
 
 def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
     """Secrets Manager. The workload reads its key and assumes its role from subnets without internet
     (the firewall drops the public endpoints): both APIs answer inside the VPC."""
-    vpc = own(network)
-    endpoints = aws_interface_endpoints(ctx, vpc)
-    for service in SAAS_ENDPOINTS:
-        endpoints.endpoint(service)
+    vpc = own(network)  # its interface endpoints are the platform's (`saas_paths`)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
         store = AwsApiKeyStore(
@@ -250,7 +255,14 @@ def weights_import(
     """S3 through the cluster's gateway endpoint, with an EKS Pod Identity role."""
     bucket = use_case.weights.bucket
     assert bucket is not None
-    assert isinstance(handle.component, EksCluster) and handle.spec.new is not None
+    assert handle.spec.new is not None
+    cluster_name: pulumi.Input[str]
+    agent: pulumi.Resource | None
+    if isinstance(handle.component, EksCluster):
+        cluster_name, agent = handle.component.ref.name, handle.component.pod_identity_agent
+    else:  # the platform stack's cluster, its Pod Identity agent long running
+        assert handle.reference is not None
+        cluster_name, agent = handle.reference.name, None
     aws = ctx.environment.clouds.aws
     assert aws is not None
     return s3_import(
@@ -259,13 +271,13 @@ def weights_import(
             bucket=bucket.bucket,
             prefix=bucket.prefix,
             region=aws.region,
-            cluster_name=handle.component.ref.name,
+            cluster_name=cluster_name,
             namespace=use_case.service_name,
             app=job.app,
             image=handle.images.ref(AWS_CLI),
             model_path=job.model_path,
             kms_key_arn=use_case.weights.kms_key,
-            pod_identity_agent=handle.component.pod_identity_agent,
+            pod_identity_agent=agent,
             # The S3 gateway endpoint comes with the cluster's service endpoints, or is stated to exist.
             private_path="created" if handle.spec.new.service_endpoints == "create" else "declared",
             public_path="firewall" if aws.network.new is not None else "declared",
@@ -280,11 +292,13 @@ def _siblings(ctx: StackContext) -> list[BedrockUseCase]:
     return [u for u in ctx.environment.use_cases if isinstance(u, BedrockUseCase)]
 
 
-def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
-    """A Bedrock use case. Bedrock endpoints are shared per VPC (their policy holds one set of statements
-    per use case), invocation logging per region (union of destinations, longest retention)."""
+def bedrock_shared(
+    use_case: BedrockUseCase, ctx: StackContext
+) -> tuple[BedrockPrivateLink, BedrockInvocationLogging | None]:
+    """The platform's part of a Bedrock use case: the VPC's endpoints (their policy holds one set of
+    statements per use case) and the region's invocation logging (union of destinations, longest
+    retention), each created once for every Bedrock use case the platform serves."""
     vpc = network(ctx)
-    settings = use_case.bedrock_settings
     siblings = _siblings(ctx)
     region = vpc.region
 
@@ -328,6 +342,14 @@ def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
 
     link = ctx.shared((CLOUD_MANAGED, "bedrock-privatelink", CLOUD), private_link)
     logging = ctx.shared((CLOUD_MANAGED, "bedrock-logging", region), invocation_logging)
+    return link, logging
+
+
+def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
+    """A Bedrock use case's own endpoint, on the platform's private link and invocation logging."""
+    vpc = network(ctx)
+    settings = use_case.bedrock_settings
+    link, logging = bedrock_shared(use_case, ctx)
     guardrail = settings.guardrail
     component = BedrockEndpoint(
         ctx.prefix(use_case),
@@ -519,6 +541,7 @@ SEAM = CloudSeam(
     egress_sources=(),
     egress_logs=egress_logs,
     key_store=key_store,
+    saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
     cluster=cluster,
@@ -533,6 +556,7 @@ SEAM = CloudSeam(
     managed_models={
         "bedrock": ManagedModelService(
             build=bedrock,
+            platform=bedrock_shared,
             diagram=bedrock_diagram,
             shared_endpoint="bedrock-runtime interface endpoint",
             price_vendor="aws",

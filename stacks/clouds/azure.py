@@ -23,6 +23,7 @@ from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.azure import AzureNetwork, AzureNetworkArgs
 from triplane.components.network.refs import AzureNetworkRef
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
 from triplane.components.saas.secret_store import (
@@ -162,7 +163,11 @@ def weights_import(
     weights = use_case.weights
     bucket = weights.bucket
     assert bucket is not None and bucket.account is not None and weights.storage_account_id is not None
-    assert isinstance(handle.component, AksCluster)
+    if isinstance(handle.component, AksCluster):
+        issuer: pulumi.Input[str] = handle.component.oidc_issuer_url
+    else:
+        assert handle.reference is not None and handle.reference.oidc_issuer_url is not None
+        issuer = handle.reference.oidc_issuer_url
     vnet = network(ctx)
     egress_after = list(egress_for(ctx, CLOUD).ready) if imports_through_firewall(ctx.environment, use_case) else []
     return blob_import(
@@ -174,7 +179,7 @@ def weights_import(
             storage_account_id=weights.storage_account_id,
             resource_group_name=vnet.resource_group_name,
             location=vnet.location,
-            oidc_issuer_url=handle.component.oidc_issuer_url,
+            oidc_issuer_url=issuer,
             namespace=use_case.service_name,
             app=job.app,
             image=handle.images.ref(AZURE_CLI),
@@ -193,13 +198,13 @@ def weights_import(
 
 
 def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
-    return firewall.log_workspace_id if isinstance(firewall, AzureEgressFirewall) else None
+    return firewall.log_workspace_id if isinstance(firewall, AzureEgressFirewall | EgressReference) else None
 
 
-def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
-    """Key Vault behind a private endpoint in the VNet's one `privatelink.vaultcore.azure.net` zone."""
+def saas_paths(ctx: StackContext, network: NetworkRef) -> AzureVaultDnsZone:
+    """The VNet's one `privatelink.vaultcore.azure.net` zone, every key vault's (the platform's)."""
     vnet = own(network)
-    zone = ctx.shared(
+    return ctx.shared(
         ("private-dns-zone", CLOUD, VAULT_DNS_ZONE),
         lambda: AzureVaultDnsZone(
             f"{ctx.prefix()}-vaultcore",
@@ -207,10 +212,16 @@ def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> 
             opts=ctx.opts(CLOUD),
         ),
     )
+
+
+def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
+    """Key Vault behind a private endpoint in the VNet's one `privatelink.vaultcore.azure.net` zone."""
+    vnet = own(network)
+    zone = saas_paths(ctx, vnet)
     vault_name = _vault_name(ctx, use_case)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
-        if not isinstance(args.egress, AzureEgressFirewall):
+        if not isinstance(args.egress, AzureEgressFirewall | EgressReference) or args.egress.log_workspace_id is None:
             raise TypeError(f"{name}: an Azure key store logs to the Azure Firewall's workspace")
         store = AzureApiKeyStore(
             name,
@@ -304,11 +315,10 @@ def cluster_extras(
     return "managed-csi-premium", "azurefile-csi-premium"
 
 
-def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
-    """An Azure OpenAI use case; the OpenAI private DNS zone is shared per VNet."""
+def azure_openai_dns(use_case: AzureOpenAIUseCase, ctx: StackContext) -> AzureOpenAIPrivateDns:
+    """The platform's part of an Azure OpenAI use case: the VNet's one OpenAI private DNS zone."""
     vnet = network(ctx)
-    settings = use_case.azure_settings
-    dns = ctx.shared(
+    return ctx.shared(
         (CLOUD_MANAGED, "azure-openai-dns", CLOUD),
         lambda: AzureOpenAIPrivateDns(
             f"{ctx.stack}-openai-dns",
@@ -316,6 +326,13 @@ def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
             opts=ctx.opts(CLOUD),
         ),
     )
+
+
+def azure_openai(use_case: AzureOpenAIUseCase, ctx: StackContext) -> Endpoint:
+    """An Azure OpenAI use case's own account, on the platform's private DNS zone."""
+    vnet = network(ctx)
+    settings = use_case.azure_settings
+    dns = azure_openai_dns(use_case, ctx)
     content_filter = settings.content_filter
     component = AzureOpenAIEndpoint(
         ctx.prefix(use_case),
@@ -507,6 +524,7 @@ SEAM = CloudSeam(
     egress_sources=(entra_entries,),
     egress_logs=egress_logs,
     key_store=key_store,
+    saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
     cluster=cluster,
@@ -517,6 +535,7 @@ SEAM = CloudSeam(
     managed_models={
         "azure-openai": ManagedModelService(
             build=azure_openai,
+            platform=azure_openai_dns,
             diagram=azure_openai_diagram,
             shared_endpoint=None,
             price_vendor="azure",

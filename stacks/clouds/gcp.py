@@ -9,6 +9,7 @@ import pulumi
 from pulumi_gcp import provider as gcp_provider
 
 from triplane.components.cloud_managed import (
+    GoogleApisPrivateAccess,
     VertexEndpoint,
     VertexEndpointArgs,
     VertexProject,
@@ -21,6 +22,7 @@ from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.gcp import GcpNetwork, GcpNetworkArgs
 from triplane.components.network.refs import GcpNetworkRef
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from triplane.components.saas.saas_egress import (
     EgressFirewall,
@@ -138,13 +140,17 @@ def egress_logs(firewall: EgressFirewall) -> pulumi.Input[str] | None:
     return None
 
 
+def saas_paths(ctx: StackContext, network: NetworkRef) -> None:
+    """Nothing more: Secret Manager answers on the network's private googleapis path (`api_paths`)."""
+
+
 def key_store(ctx: StackContext, use_case: SaasUseCase, network: NetworkRef) -> KeyStoreBuilder:
     """Secret Manager, on the network's private googleapis path (`api_paths`); the workload's calls go
     through the egress proxy, which it must name."""
     vpc = own(network)
 
     def build(name: str, args: SaasEgressArgs, opts: pulumi.ResourceOptions) -> StoredKey:
-        if not isinstance(args.egress, GcpEgressProxy):
+        if not isinstance(args.egress, GcpEgressProxy | EgressReference) or args.egress.proxy_address is None:
             raise TypeError(f"{name}: a Google Cloud workload gets out through the Secure Web Proxy")
         store = GcpApiKeyStore(
             name,
@@ -244,7 +250,11 @@ def weights_import(
     """Cloud Storage over the network's private googleapis path, with a Workload Identity account."""
     bucket = use_case.weights.bucket
     assert bucket is not None
-    assert isinstance(handle.ref, GkeClusterRef)
+    if isinstance(handle.ref, GkeClusterRef):
+        project = handle.ref.project
+    else:
+        assert handle.reference is not None and handle.reference.project is not None
+        project = handle.reference.project
     gcp = ctx.environment.clouds.gcp
     googleapis = google_apis_for(ctx, network(ctx))
     service = use_case.service_name
@@ -253,7 +263,7 @@ def weights_import(
         GcsImport(
             bucket=bucket.bucket,
             prefix=bucket.prefix,
-            project=handle.ref.project,
+            project=project,
             namespace=service,
             app=job.app,
             account_id=physical_name(ctx.stack, service, "weights", kind="gcp_service_account"),
@@ -267,11 +277,10 @@ def weights_import(
     )
 
 
-def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
-    """A Vertex AI use case; project settings are shared per project, the Google APIs endpoint is the
-    network's own (`stacks.cloud_apis`)."""
+def vertex_shared(use_case: VertexUseCase, ctx: StackContext) -> tuple[GoogleApisPrivateAccess, VertexProject]:
+    """The platform's part of a Vertex AI use case: the network's Google APIs endpoint
+    (`stacks.cloud_apis`) and the project's settings, shared by every Vertex use case of the project."""
     vpc = network(ctx)
-    settings = use_case.vertex_settings
     access = google_apis_for(ctx, vpc)
     if access is None:
         raise ctx.error(
@@ -279,7 +288,7 @@ def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
             "the GCP network already exists, so name an unused internal IP for the Google APIs endpoint",
         )
     siblings = [u for u in ctx.environment.use_cases if isinstance(u, VertexUseCase)]
-    vpc_sc = settings.vpc_service_controls
+    vpc_sc = use_case.vertex_settings.vpc_service_controls
 
     def project_settings() -> VertexProject:
         return VertexProject(
@@ -301,6 +310,14 @@ def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
         )
 
     project = ctx.shared((CLOUD_MANAGED, "vertex-project", vpc.project), project_settings)
+    return access, project
+
+
+def vertex(use_case: VertexUseCase, ctx: StackContext) -> Endpoint:
+    """A Vertex AI use case's own endpoint, on the platform's Google APIs path and project settings."""
+    vpc = network(ctx)
+    settings = use_case.vertex_settings
+    access, project = vertex_shared(use_case, ctx)
     component = VertexEndpoint(
         ctx.prefix(use_case),
         VertexEndpointArgs(
@@ -447,6 +464,7 @@ SEAM = CloudSeam(
     egress_sources=(),
     egress_logs=egress_logs,
     key_store=key_store,
+    saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
     cluster=cluster,
@@ -456,7 +474,12 @@ SEAM = CloudSeam(
     device_plugin_installed_by="gke",
     managed_models={
         "vertex": ManagedModelService(
-            build=vertex, diagram=vertex_diagram, shared_endpoint="", price_vendor="gcp", regions=VERTEX_REGIONS
+            build=vertex,
+            platform=vertex_shared,
+            diagram=vertex_diagram,
+            shared_endpoint="",
+            price_vendor="gcp",
+            regions=VERTEX_REGIONS,
         )
     },
     diagram=CloudDiagram(

@@ -98,7 +98,10 @@ class ManagedModelService:
     """One managed-model service of a cloud (Bedrock, Azure OpenAI, Vertex AI), everything about it."""
 
     build: Callable[[Any, StackContext], Endpoint]
-    """`(use case, ctx) -> Endpoint`; the use case is the service's own spec model."""
+    """`(use case, ctx) -> Endpoint`; the use case is the service's own spec model. Its shared pieces
+    come from `platform` (created there once, or the platform stack's references)."""
+    platform: Callable[[Any, StackContext], object]
+    """`(use case, ctx)`: the platform's part, what the service's use cases share (created once)."""
     diagram: Callable[[DiagramGraph, Environment, Any, str], tuple[Path_, Path_]]
     """Draws the use case (its diagram key last): (the private endpoint in the network, the model)."""
     shared_endpoint: str | None
@@ -187,6 +190,8 @@ class CloudSeam:
     """Hosts the cloud's own services need out of its network, besides the patterns' (`stacks.egress`)."""
     egress_logs: Callable[[EgressFirewall], pulumi.Input[str] | None]
     """Where the egress firewall's alerts go (an endpoint's `logs`)."""
+    saas_paths: Callable[[StackContext, NetworkRef], object]
+    """The private paths every SaaS key store of the network needs (the platform's, created once)."""
     key_store: Callable[[StackContext, SaasUseCase, NetworkRef], KeyStoreBuilder]
     """A SaaS use case's key store (Secrets Manager, Key Vault, Secret Manager), after the private paths
     it and the workload's role need, created once per network."""

@@ -13,5 +13,10 @@ from triplane.stacks.spec.cloud_managed import CloudManagedUseCase
 PATTERN = "cloud-managed"
 
 
+def platform(use_case: CloudManagedUseCase, ctx: StackContext) -> None:
+    """What the service's use cases share (a private link, a DNS zone, per-account settings)."""
+    SEAMS[use_case.cloud].managed_models[use_case.service].platform(use_case, ctx)
+
+
 def build(use_case: CloudManagedUseCase, ctx: StackContext) -> Endpoint:
     return SEAMS[use_case.cloud].managed_models[use_case.service].build(use_case, ctx)

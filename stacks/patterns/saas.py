@@ -23,7 +23,15 @@ from triplane.stacks.secrets import require_secret
 from triplane.stacks.spec import SaasUseCase
 
 PATTERN = "saas"
-__all__ = ["AWS_SAAS_ENDPOINTS", "PATTERN", "allowed_hosts", "build", "build_on", "saas_use_cases"]
+__all__ = ["AWS_SAAS_ENDPOINTS", "PATTERN", "allowed_hosts", "build", "build_on", "platform", "saas_use_cases"]
+
+
+def platform(use_case: SaasUseCase, ctx: StackContext) -> None:
+    """The network, its egress firewall (allowing every SaaS use case's hosts) and the key stores' paths."""
+    seam = SEAMS[use_case.cloud]
+    network = seam.network(ctx)
+    egress_on(ctx, use_case.cloud, network)
+    seam.saas_paths(ctx, network)
 
 
 def build(use_case: SaasUseCase, ctx: StackContext) -> Endpoint:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pulumi
 
 from triplane.components.naming import physical_name
+from triplane.components.references import EgressReference
 from triplane.components.saas.egress_gcp import PROXY_PORT, GcpEgressProxy
 from triplane.components.self_managed import sizing
 from triplane.components.self_managed.autoscaling import ActiveHours, QueueScaling
@@ -29,10 +30,11 @@ from triplane.components.self_managed.weights_import import (
 )
 from triplane.components.tagging import k8s_labels, standard_tags
 from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clouds.azure import CLOUD as AZURE
 from triplane.stacks.clouds.seam import WeightsJob
 from triplane.stacks.clusters import ClusterHandle, cache_size_gb, cluster_for, node_pool_for, startup_seconds
 from triplane.stacks.context import Endpoint, StackContext
-from triplane.stacks.egress import downloads_through_firewall, egress_for
+from triplane.stacks.egress import downloads_through_firewall, egress_for, imports_through_firewall
 from triplane.stacks.secrets import require_secret
 from triplane.stacks.spec.self_managed import VLLM_QUANTIZE, SelfManagedUseCase
 
@@ -48,6 +50,19 @@ def sharing(ctx: StackContext, use_case: SelfManagedUseCase) -> list[SelfManaged
         for u in ctx.environment.use_cases
         if isinstance(u, SelfManagedUseCase) and u.shared_service == use_case.shared_service
     ]
+
+
+def platform(use_case: SelfManagedUseCase, ctx: StackContext) -> None:
+    """The cluster with its add-ons, the GPU pool (sized for every service on it) and the egress
+    firewall a weights download or import goes through: in the order the server needs them."""
+    handle = cluster_for(ctx, use_case.cluster)
+    if handle.creates_pools:
+        node_pool_for(ctx, handle, use_case)
+    cloud = downloads_through_firewall(ctx.environment, use_case)
+    if cloud is not None and use_case.weights.proxy is None:
+        egress_for(ctx, cloud)
+    if imports_through_firewall(ctx.environment, use_case):
+        egress_for(ctx, AZURE)
 
 
 def build(use_case: SelfManagedUseCase, ctx: StackContext) -> Endpoint:
@@ -82,7 +97,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
     )
     cpu, memory = _resources(handle, use_case)
     node_selector = dict(handle.gpu_node_selector)
-    if handle.ref is not None:
+    if handle.creates_pools:
         pool, _ = node_pool_for(ctx, handle, use_case)
         node_selector.update(pool.node_selector)
 
@@ -183,7 +198,7 @@ def _download(ctx: StackContext, use_case: SelfManagedUseCase) -> WeightsDownloa
     if cloud is not None:
         egress = egress_for(ctx, cloud)
         download.after = list(egress.ready)
-        if isinstance(egress, GcpEgressProxy):
+        if isinstance(egress, GcpEgressProxy | EgressReference) and egress.proxy_address is not None:
             # Secure Web Proxy is an explicit proxy: the Job sends its HTTPS through it.
             download.https_proxy = pulumi.Output.concat("http://", egress.proxy_address, f":{PROXY_PORT}")
             download.proxy_cidr = pulumi.Output.concat(egress.proxy_address, "/32")
@@ -230,5 +245,5 @@ def _common_labels(selectors: list[dict[str, str]]) -> dict[str, str]:
 def _resources(handle: ClusterHandle, use_case: SelfManagedUseCase) -> tuple[int, int]:
     if use_case.resources is not None:
         return use_case.resources.cpu, use_case.resources.memory_gib
-    cloud = handle.cloud if handle.ref is not None else None
+    cloud = handle.cloud if handle.creates_pools else None
     return sizing.pod_resources(cloud, use_case.gpu.type, use_case.gpu.count)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, model_validator
+from pydantic import Discriminator, Field, field_validator, model_validator
 
 from triplane.stacks.spec.base import SpecModel
 from triplane.stacks.spec.cloud_managed import CloudManagedSpec
@@ -13,6 +14,10 @@ from triplane.stacks.spec.clusters import KubernetesCluster
 from triplane.stacks.spec.networks import Clouds
 from triplane.stacks.spec.saas import SaasUseCase
 from triplane.stacks.spec.self_managed import SelfManagedUseCase, check_environment
+
+STACK_NAME = r"[A-Za-z0-9][\w.-]*"
+STACK_REFERENCE = rf"(?:{STACK_NAME}/{STACK_NAME}/)?{STACK_NAME}"
+"""A stack of this project, or `<org>/<project>/<stack>` (what `pulumi.StackReference` takes)."""
 
 UseCase = Annotated[SaasUseCase | CloudManagedSpec | SelfManagedUseCase, Discriminator("pattern")]
 
@@ -31,6 +36,43 @@ class Environment(SpecModel):
     clouds: Clouds = Field(default_factory=Clouds)
     kubernetes: list[KubernetesCluster] = Field(default_factory=list)
     use_cases: list[UseCase] = Field(default_factory=list)
+    platform: str | None = Field(
+        default=None,
+        description="Makes this a use-case stack: the platform stack whose clouds and clusters its use cases "
+        "use (`<stack>` of this project, or `<org>/<project>/<stack>`).",
+    )
+    use_case_stacks: list[str] = Field(
+        default_factory=list,
+        description="Makes this a platform stack: the use-case stacks (of this project) it builds the shared "
+        "pieces for, sized for their use cases.",
+    )
+
+    @field_validator("platform")
+    @classmethod
+    def _platform_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(STACK_REFERENCE, value):
+            raise ValueError(
+                f"{value!r} is not a stack name: write the platform stack's name (`prod-platform`, a stack of "
+                "this project) or its full name (`<org>/<project>/<stack>`)"
+            )
+        return value
+
+    @field_validator("use_case_stacks")
+    @classmethod
+    def _stack_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(STACK_NAME, name):
+                raise ValueError(
+                    f"{name!r} is not a stack name of this project: list the use-case stacks' names (`prod-apps`)"
+                )
+        return value
+
+    @property
+    def kind(self) -> str:
+        """`platform`, `use-case` or `single` (one stack holding everything)."""
+        if self.use_case_stacks:
+            return "platform"
+        return "use-case" if self.platform is not None else "single"
 
     @property
     def protects_stateful(self) -> bool:
@@ -41,6 +83,8 @@ class Environment(SpecModel):
         from triplane.stacks.spec import cloud_managed, saas
         from triplane.stacks.spec.use_case import rename_problems
 
+        if self.platform is not None:
+            return []  # checked with the platform's clouds and clusters (`stacks.stages`)
         return [*saas.environment_problems(self), *cloud_managed.environment_problems(self), *rename_problems(self)]
 
     def cluster(self, name: str) -> KubernetesCluster:
@@ -50,6 +94,8 @@ class Environment(SpecModel):
     def _consistent(self) -> Environment:
         _unique("use_cases", [u.name for u in self.use_cases])
         _unique("kubernetes", [c.name for c in self.kubernetes])
+        if _stage_problems(self):
+            return self
         for i, cluster in enumerate(self.kubernetes):
             if cluster.new is not None and getattr(self.clouds, cluster.new.cloud) is None:
                 raise ValueError(
@@ -69,6 +115,40 @@ class Environment(SpecModel):
         _no_overlap(self.clouds)
         check_environment(self)
         return self
+
+
+def _stage_problems(environment: Environment) -> bool:
+    """A use-case stack has its use cases alone (its clouds and clusters are the platform's, checked with
+    them); a platform stack has no use cases of its own. True: the checks against clouds wait."""
+    if environment.platform is not None:
+        if environment.use_case_stacks:
+            raise ValueError(
+                "use_case_stacks: a use-case stack (it names a `platform`) serves no other stacks; "
+                "remove one of the two"
+            )
+        for field in ("clouds", "kubernetes"):
+            if field in environment.model_fields_set:
+                raise ValueError(
+                    f"{field}: a use-case stack uses its platform's ({environment.platform}); move `{field}` "
+                    "to the platform stack's file, or remove `platform` to make this a single stack"
+                )
+        return True
+    if environment.use_case_stacks:
+        _unique_names("use_case_stacks", environment.use_case_stacks)
+        if environment.use_cases:
+            raise ValueError(
+                "use_cases: a platform stack's use cases live in its use-case stacks (`use_case_stacks`); "
+                "move these to one of them, or remove `use_case_stacks` to make this a single stack"
+            )
+    return False
+
+
+def _unique_names(field: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{field}[{i}]: {name!r} is listed twice")
+        seen.add(name)
 
 
 def _unique(field: str, names: list[str]) -> None:

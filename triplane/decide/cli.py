@@ -33,7 +33,7 @@ def read_stack(stack: str) -> tuple[str, Environment]:
     from triplane.stackfile import load_stack
 
     stack_file = load_stack(stack)
-    return stack_file.name, stack_file.environment()
+    return stack_file.name, stack_file.whole_environment()
 
 
 def _prices(path: Path | None) -> Prices:
