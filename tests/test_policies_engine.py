@@ -20,7 +20,7 @@ from google.protobuf import json_format
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from tests.analyzer_support import LEVEL_NAMES, SEVERITY_NAMES, Diagnostic, analyze
-from tests.test_policies_rules import CONFIG, PLATFORM, bad_plan, declared
+from tests.test_policies_rules import CONFIG, SERVES, bad_plan, declared
 from triplane.gate import check_plan, default_config, load_policy_config, reconcile
 from triplane.plan import Plan, PlannedResource
 from triplane.policies.adapter import plain
@@ -47,7 +47,7 @@ def as_engine_names_it(diagnostic: Diagnostic) -> Diagnostic:
 def test_the_gate_and_the_engine_served_pack_report_the_same_findings(prod_plan: Plan) -> None:
     cases = [
         (prod_plan, default_config(), load_stack("prod").config),
-        (with_unknown_key_usage(bad_plan()), CONFIG, declared(True, tier="prod", platform=PLATFORM)),
+        (with_unknown_key_usage(bad_plan()), CONFIG, declared(True, tier="prod", serves=SERVES)),
     ]
     compared = []
     for plan, config, stack_config in cases:
@@ -102,7 +102,7 @@ def test_a_copy_of_the_pack_runs_on_its_pinned_requirements_alone(tmp_path: Path
     isolated = subprocess.run([python, "-c", "import triplane"], capture_output=True, cwd=venv, check=False)
     assert isolated.returncode != 0, "the pack's virtualenv must not see Triplane"
 
-    plan, stack_config = bad_plan(), declared(True, tier="prod", platform=PLATFORM)
+    plan, stack_config = bad_plan(), declared(True, tier="prod", serves=SERVES)
     gate = check_plan(plan, config=CONFIG, stack_config=stack_config)
     effective = reconcile(POLICIES, load_policy_config(CONFIG), "triplane")
     environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

@@ -34,19 +34,19 @@ CONFIG: dict[str, Any] = {
     "stateful-resources-protected": {"protectedStacks": [STACK]},
     "model-allowlist": {"allowedModels": {"restricted": ["meta-llama/*"]}},
 }
-PLATFORM = "test-platform"
-"""The bad plan is a use-case stack of this platform stack."""
+SERVES = ["test-apps"]
+"""The bad plan is a platform stack serving this use-case stack."""
 MODEL_ARN = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 
 
-def declared(allow_unlisted_model: bool, tier: str | None = None, platform: str | None = None) -> dict[str, str]:
+def declared(allow_unlisted_model: bool, tier: str | None = None, serves: list[str] | None = None) -> dict[str, str]:
     """The stack setting the plans declare: the `chat` use case, with or without allow_unlisted_model;
-    the bad plan's is a prod tier, where serving images must carry digests, and a use-case stack of a
-    platform, where networks, clusters and account singletons are not its to create."""
+    the bad plan's is a prod tier, where serving images must carry digests, and says it is a platform
+    stack serving other stacks, where a use case's own components are not its to create."""
     chat = {"name": "chat", "pattern": "cloud-managed", "data_classification": "internal", "cloud": "aws",
             "models": [{"id": "anthropic.claude-haiku-4-5-20251001-v1:0"}],
             "allow_unlisted_model": allow_unlisted_model}
-    extra = {**({"tier": tier} if tier else {}), **({"platform": platform} if platform else {})}
+    extra = {**({"tier": tier} if tier else {}), **({"use_case_stacks": serves} if serves else {})}
     return {"triplane:environment": json.dumps({"use_cases": [chat], **extra})}
 
 
@@ -492,14 +492,13 @@ EXPECTED: dict[str, set[str]] = {
     "deployable-deployer": {"bad-private-cluster", "bad-cluster-k8s"},
     "deployable-cloud-apis": {"bad-gke", "bad-crypto-key", "bad-gcp-secret"},
     "deployable-endpoints": {f"{STACK}-leaky"},
-    "stage-ownership": {"bad-logging", "bad-node-group", "bad-eks", "bad-untagged-vpc", "bad-agent-pool", "bad-aks",
-                        "bad-gke", "bad-wide-gke", "bad-node-pool", "bad-private-cluster"},
+    "stage-ownership": {f"{STACK}-chat", f"{STACK}-leaky"},
 }
 """Policy -> the bad resources (by logical name) it must report."""
 
 @pytest.fixture(scope="module")
 def bad() -> GateResult:
-    return check_plan(bad_plan(), config=CONFIG, stack_config=declared(True, tier="prod", platform=PLATFORM))
+    return check_plan(bad_plan(), config=CONFIG, stack_config=declared(True, tier="prod", serves=SERVES))
 
 
 @pytest.fixture(scope="module")

@@ -50,3 +50,17 @@ def test_a_single_stack_owns_everything() -> None:
 def test_the_two_sides_do_not_overlap() -> None:
     assert not set(PLATFORM_TYPES_DEFAULT) & set(USE_CASE_TYPES_DEFAULT)
     assert all(t.startswith("triplane:") for t in USE_CASE_TYPES_DEFAULT)
+
+
+def test_a_use_case_stack_takes_account_logging_and_private_paths_from_its_platform() -> None:
+    bedrock = ("triplane:cloudmanaged:BedrockEndpoint", f"{STACK}-chat")
+    vertex = ("triplane:cloudmanaged:VertexEndpoint", f"{STACK}-search")
+    rules = {"all": "disabled", "aws-bedrock-invocation-logging": "mandatory",
+             "gcp-vertex-private-service-connect": "mandatory"}
+
+    def found(stack_config: dict[str, str]) -> set[str]:
+        result = check_plan(plan(bedrock, vertex), config=rules, stack_config=stack_config)
+        return {v.policy for v in result.violations}
+
+    assert found(settings(use_cases=[])) == {"aws-bedrock-invocation-logging", "gcp-vertex-private-service-connect"}
+    assert found(settings(platform="prod-platform", use_cases=[])) == set()

@@ -351,3 +351,23 @@ def test_an_existing_cluster_is_shared_through_its_context(tmp_path: Path, monke
     # The NVIDIA device plugin the cluster lacks is the platform's; the use-case stack installs nothing.
     assert platform_plan.by_type("triplane:selfmanaged:NvidiaDevicePlugin")
     assert not team_plan.by_type("triplane:selfmanaged:NvidiaDevicePlugin")
+
+
+def test_the_split_stacks_pass_the_gate_and_say_what_they_take_from_the_platform(
+    platform_plan: Plan, use_case_plans: dict[str, Plan]
+) -> None:
+    """Each stage is checked with its own settings: the platform proves its shared pieces, and a use-case
+    stack's run-time paths through them are met by the platform, shown as such (not silently)."""
+    from triplane.gate import check_plan
+    from triplane.runtime import paths
+
+    for plan in (platform_plan, *use_case_plans.values()):
+        stack_config = load_stack(plan.stack).config
+        result = check_plan(plan, stack_config=stack_config)
+        assert result.mandatory == [], (plan.stack, [v.message for v in result.mandatory])
+    clinical = use_case_plans["prod-clinical"]
+    needs = paths(clinical, load_stack("prod-clinical").config)
+    taken = {n.kind for n in needs if n.path == "the platform stack prod-platform"}
+    assert taken == {"images", "crds", "autoscaling", "gpus", "weights"}
+    assert all(n.assumption for n in needs if n.path == "the platform stack prod-platform")
+    assert all(n.met for n in needs)

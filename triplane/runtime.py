@@ -59,6 +59,6 @@ def render(needs: list[Need]) -> list[str]:
     lines = [f"runtime paths: {sum(met.values())} needs met ({counts}); {missing} without a path"]
     assumptions = [n for n in needs if n.assumption]
     if assumptions:
-        lines.append("  assumed (declared in the stack file, not provable offline):")
+        lines.append("  assumed (declared in the stack file, or built by the platform stack; not provable here):")
         lines += [f"    {n.workload}: {n.what} <- {n.path}" for n in assumptions]
     return lines

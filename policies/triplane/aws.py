@@ -26,6 +26,7 @@ from .common import (
     is_public_cidr,
     json_document,
     known,
+    platform_stack,
     resource_policy,
     stack_policy,
     statements,
@@ -175,8 +176,8 @@ def _bedrock_used(resources: list[Res]) -> list[Res]:
 
 def _invocation_logging(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
     users = _bedrock_used(resources)
-    if not users:
-        return
+    if not users or platform_stack() is not None:
+        return  # a use-case stack's Bedrock calls are logged by its platform's account-wide setting
     configs = [r for r in resources if r.type == INVOCATION_LOGGING]
     if not configs:
         yield (

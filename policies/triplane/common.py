@@ -196,6 +196,23 @@ def environment_spec() -> dict[str, Any] | None:
     return context.environment if context is not None else None
 
 
+def platform_stack() -> str | None:
+    """The platform stack a use-case stack names (its `platform`); None for a platform or single stack.
+
+    A use-case stack consumes the shared pieces its platform builds for the use cases it serves
+    (networks, egress firewalls, clusters and their add-ons, caches, private API paths, account-wide
+    logging): checks of those pieces run on the platform stack, and take them as given here.
+    """
+    return platform_of(environment_spec())
+
+
+def platform_of(environment: Mapping[str, Any] | None) -> str | None:
+    """`platform_stack` for the given `triplane:environment` value."""
+    spec = environment or {}
+    platform = spec.get("platform")
+    return str(platform) if platform and not spec.get("use_case_stacks") else None
+
+
 # --- values --------------------------------------------------------------------------------------
 
 

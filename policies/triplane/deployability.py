@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
-from .common import HIGH, Res, as_list, environment_spec, is_unknown, stack_policy, truthy
+from .common import HIGH, Res, as_list, environment_spec, is_unknown, platform_of, stack_policy, truthy
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from .kubernetes import containers, parse_image, pod_spec
 
@@ -850,6 +850,11 @@ def runtime_paths(
         needs += cloud_api_needs(graph)
     if "endpoints" in wanted:
         needs += endpoint_needs(graph, found.values())
+    platform = platform_of(environment)
+    if platform is not None:
+        # A use-case stack's paths run through what its platform built for the stacks it serves.
+        given = f"the platform stack {platform}"
+        needs = [need if need.met else replace(need, path=given, assumption=True) for need in needs]
     return needs
 
 

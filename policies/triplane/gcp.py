@@ -26,6 +26,7 @@ from .common import (
     is_public_cidr,
     json_document,
     known,
+    platform_stack,
     resource_policy,
     stack_policy,
     truthy,
@@ -85,8 +86,8 @@ def _duration_seconds(value: str) -> float | None:
 def _vertex_psc(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
     users = [r for r in resources if r.type.startswith("triplane:cloudmanaged:Vertex")]
     users += [r for r in resources if r.type == SERVICE and r.props.get("service") == AIPLATFORM]
-    if not users:
-        return
+    if not users or platform_stack() is not None:
+        return  # a use-case stack reaches Vertex AI through its platform's Private Service Connect path
     anchor = users[0].urn
     addresses = [
         r for r in resources

@@ -26,6 +26,7 @@ from .common import (
     environment_spec,
     get,
     is_unknown,
+    platform_stack,
     resource_policy,
     stack_policy,
     truthy,
@@ -667,6 +668,8 @@ def _restricted_egress(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[t
         lead = f"NetworkPolicy {name} lets pods of restricted data in namespace {namespace} reach {public}"
         if path != "firewall":
             yield f"{lead}, and no host-filtered path stands behind it (egress-path {path!r})", resource.urn
+        elif platform_stack() is not None:
+            continue  # the platform's firewall, whose allowlist its served stacks' hosts make
         elif not own_network:
             yield f"{lead} through a network egress firewall, but the stack creates no network", resource.urn
         else:

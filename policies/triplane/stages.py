@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .common import HIGH, Res, environment_spec, stack_name, stack_policy
+from .common import HIGH, Res, environment_spec, platform_stack, stack_name, stack_policy
 
 PLATFORM_TYPES_DEFAULT = [
     "aws:ec2/vpc:Vpc",
@@ -42,12 +42,10 @@ USE_CASE_TYPES_DEFAULT = [
 
 def stage() -> tuple[str, str]:
     """(`platform` | `use-case` | `single`, the platform a use-case stack names) from the stack's setting."""
-    spec = environment_spec() or {}
-    if spec.get("use_case_stacks"):
+    if (environment_spec() or {}).get("use_case_stacks"):
         return "platform", ""
-    if spec.get("platform"):
-        return "use-case", str(spec["platform"])
-    return "single", ""
+    platform = platform_stack()
+    return ("use-case", platform) if platform else ("single", "")
 
 
 def _ownership(resources: list[Res], cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
