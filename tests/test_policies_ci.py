@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def test_pull_requests_test_check_every_stack_and_preview_with_the_pack(workflow
     preview = jobs["preview"]
     assert preview["if"] == "github.event_name == 'pull_request'"
     assert set(preview["needs"]) == {"test", "check"}
-    assert preview["strategy"]["matrix"]["environment"] == ["dev", "prod"]
+    assert preview["strategy"]["matrix"]["environment"] == ["dev", "prod-platform"]
     assert "environment" not in preview  # previews never wait for the prod approval
     pulumi = action(preview, "pulumi/actions")
     assert pulumi["with"]["command"] == "preview"
@@ -78,10 +79,12 @@ def test_pull_requests_test_check_every_stack_and_preview_with_the_pack(workflow
     assert preview["permissions"]["id-token"] == "write"
 
 
-def test_main_deploys_dev_then_prod_after_approval(workflow: dict[str, Any]) -> None:
+def test_main_deploys_dev_then_prods_platform_then_its_use_case_stacks_in_parallel(
+    workflow: dict[str, Any],
+) -> None:
     jobs = workflow["jobs"]
-    dev, prod = jobs["up-dev"], jobs["up-prod"]
-    for job in (dev, prod):
+    dev, platform, use_cases = jobs["up-dev"], jobs["up-prod-platform"], jobs["up-prod-use-cases"]
+    for job in (dev, platform, use_cases):
         assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
         pulumi = action(job, "pulumi/actions")
         assert pulumi["with"]["command"] == "up"
@@ -89,8 +92,38 @@ def test_main_deploys_dev_then_prod_after_approval(workflow: dict[str, Any]) -> 
         assert job["concurrency"]["cancel-in-progress"] is False
     assert set(dev["needs"]) == {"test", "check"}
     assert dev["environment"] == "dev"
-    assert prod["environment"] == "prod" and prod["needs"] == ["up-dev"]
-    assert "'prod'" in action(prod, "pulumi/actions")["with"]["stack-name"]
+    assert platform["environment"] == "prod" and platform["needs"] == ["up-dev"]
+    assert workflow["env"]["PROD_PLATFORM"] == "prod-platform"
+    assert "env.PROD_PLATFORM" in action(platform, "pulumi/actions")["with"]["stack-name"]
+    # The use-case stacks: after the platform, each on its own, the matrix from the platform's spec.
+    assert use_cases["environment"] == "prod" and use_cases["needs"] == ["stages", "up-prod-platform"]
+    assert use_cases["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stages.outputs.use-cases) }}"
+    assert use_cases["strategy"]["fail-fast"] is False
+    assert "matrix.stack" in action(use_cases, "pulumi/actions")["with"]["stack-name"]
+    assert "matrix.stack" in use_cases["concurrency"]["group"]
+    stages = "\n".join(s.get("run", "") for s in steps(jobs["stages"]))
+    assert 'triplane stacks --use-cases-of "$PROD_PLATFORM"' in stages
+    assert jobs["preview-use-cases"]["strategy"]["matrix"]["environment"] == (
+        "${{ fromJSON(needs.stages.outputs.use-cases) }}")
+
+
+def test_the_matrix_is_what_the_platform_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from triplane.cli import cli
+
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(cli, ["stacks", "--use-cases-of", "prod-platform"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == ["prod-apps", "prod-clinical"]
+    refused = CliRunner().invoke(cli, ["stacks", "--use-cases-of", "prod"])
+    assert refused.exit_code == 2
+    assert "--use-cases-of prod: not a platform stack of this project (platform stacks: prod-platform)" in (
+        refused.output)
+    rows = json.loads(CliRunner().invoke(cli, ["stacks"]).output)
+    listed = {row["name"]: row["stage"] for row in rows}
+    assert listed == {"dev": "single", "local": "single", "prod": "single", "prod-platform": "platform",
+                      "prod-apps": "use-case", "prod-clinical": "use-case"}
 
 
 def test_required_secrets_are_documented_and_used(workflow: dict[str, Any]) -> None:

@@ -171,6 +171,36 @@ def policy_pack() -> None:
 
 
 @cli.command()
+@click.option("--use-cases-of", "platform", metavar="PLATFORM",
+              help="Print only the use-case stacks PLATFORM serves, as a JSON list (a CI matrix).")
+def stacks(platform: str | None) -> None:
+    """List the project's stacks with their stage: single, platform (and the stacks it serves) or use-case.
+
+    Deploy a platform stack first, then its use-case stacks (in parallel: they share nothing but it).
+    """
+    from triplane.stackfile import load_stack, stack_names
+
+    rows = []
+    try:
+        for name in stack_names():
+            environment = load_stack(name).environment()
+            rows.append({"name": name, "stage": environment.kind, "platform": environment.platform,
+                         "use_case_stacks": list(environment.use_case_stacks)})
+    except SpecError as error:
+        fail(str(error))
+        return
+    if platform is None:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    found = next((row for row in rows if row["name"] == platform), None)
+    if found is None or found["stage"] != "platform":
+        platforms = ", ".join(row["name"] for row in rows if row["stage"] == "platform") or "none"
+        fail(f"--use-cases-of {platform}: not a platform stack of this project (platform stacks: {platforms})")
+        return
+    click.echo(json.dumps(found["use_case_stacks"]))
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of `triplane:environment`, for editors that validate stack files."""
     document = Environment.model_json_schema()
