@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -180,7 +181,7 @@ def stacks(platform: str | None) -> None:
     """
     from triplane.stackfile import load_stack, stack_names
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         for name in stack_names():
             environment = load_stack(name).environment()
@@ -194,7 +195,7 @@ def stacks(platform: str | None) -> None:
         return
     found = next((row for row in rows if row["name"] == platform), None)
     if found is None or found["stage"] != "platform":
-        platforms = ", ".join(row["name"] for row in rows if row["stage"] == "platform") or "none"
+        platforms = ", ".join(str(row["name"]) for row in rows if row["stage"] == "platform") or "none"
         fail(f"--use-cases-of {platform}: not a platform stack of this project (platform stacks: {platforms})")
         return
     click.echo(json.dumps(found["use_case_stacks"]))
