@@ -201,6 +201,27 @@ def stacks(platform: str | None) -> None:
     click.echo(json.dumps(found["use_case_stacks"]))
 
 
+@cli.command("first-deploy")
+@click.argument("stack")
+def first_deploy(stack: str) -> None:
+    """Print the `pulumi up` that creates STACK's cloud resources alone (networks, clusters, access grants,
+    caches), from anywhere, for a first deploy before the clusters' way in is reachable.
+
+    Everything created through a cluster's Kubernetes API, or depending on it, is left to the next,
+    full `pulumi up`, run from where the clusters' way in allows.
+    """
+    from triplane.first_deploy import command
+    from triplane.stackfile import load_stack, plan_file
+
+    try:
+        stack_file = load_stack(stack)
+        result = plan_file(stack_file, stack_file.environment())
+    except SpecError as error:
+        fail(str(error))
+        return
+    click.echo(command(result))
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of `triplane:environment`, for editors that validate stack files."""
