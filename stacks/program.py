@@ -25,7 +25,7 @@ from triplane.stacks.providers import build_providers
 from triplane.stacks.secrets import check_secrets
 from triplane.stacks.spec import Environment, SpecError, validate_environment
 from triplane.stacks.spec.base import stack_name_problem
-from triplane.stacks.stages import served_environment, use_case_environment
+from triplane.stacks.stages import check_against_local_platform, served_environment, use_case_environment
 
 
 def stack_file(stack: str) -> str:
@@ -72,6 +72,10 @@ def main(environment: Environment | None = None) -> None:
     except SpecError as error:
         raise pulumi.RunError(str(error)) from None
     if kind == "use-case":
+        try:
+            check_against_local_platform(environment, stack, source)
+        except SpecError as error:
+            raise pulumi.RunError(str(error)) from None
         use_case_stack(stack, source, environment)
         return
     ctx = StackContext(

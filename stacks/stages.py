@@ -101,3 +101,32 @@ def served_environment(platform: Environment, stack: str, source: str) -> Enviro
     value["use_cases"] = use_cases
     served: Environment = validate_environment(value, source)
     return served
+
+
+def check_against_local_platform(own: Environment, stack: str, source: str) -> None:
+    """Before anything is registered: when the platform is a stack of this project, its stack file is
+    read and the use-case stack checked against it (its clouds and clusters, and that it serves this
+    stack), so a mistake stops the run with the file and field, as in a single stack. A platform of
+    another project is checked when its contract arrives through the stack reference."""
+    from triplane.project import current_project
+    from triplane.stackfile import load_stack
+
+    assert own.platform is not None
+    project = current_project()
+    name = platform_stack_name(own.platform)
+    if project is None or not project.stack_path(name).is_file() or own.platform.count("/") not in (0, 2):
+        return
+    if own.platform.count("/") == 2 and own.platform.split("/")[1] != project.name:
+        return
+    platform_file = load_stack(name)
+    platform = platform_file.environment()
+    if stack not in platform.use_case_stacks:
+        raise SpecError(
+            source,
+            [f"{ENVIRONMENT_KEY}.platform: the platform stack {name!r} ({platform_file.source}) does not serve "
+             f"{stack!r} (it serves: {_listed(list(platform.use_case_stacks))}); add {stack!r} to its "
+             "use_case_stacks"],
+        )
+    shared = platform.model_dump(mode="json", exclude_unset=True)
+    use_case_environment(own, {"clouds": shared.get("clouds") or {}, "kubernetes": shared.get("kubernetes") or []},
+                         source)

@@ -371,3 +371,28 @@ def test_the_split_stacks_pass_the_gate_and_say_what_they_take_from_the_platform
     assert taken == {"images", "crds", "autoscaling", "gpus", "weights"}
     assert all(n.assumption for n in needs if n.path == "the platform stack prod-platform")
     assert all(n.met for n in needs)
+
+
+def test_under_pulumi_up_a_use_case_stack_is_checked_against_its_local_platform_before_anything() -> None:
+    """The program (as `pulumi up` runs it, reading its own config) reads the platform's stack file of
+    this project and stops with the file and field before registering anything."""
+    import pulumi
+
+    from triplane.plan import run_program
+    from triplane.stacks import program
+
+    clinical = load_stack("prod-clinical")
+
+    def run(stack: str, environment: dict[str, Any]) -> None:
+        config = {**clinical.config, "triplane:environment": json.dumps(environment)}
+        run_program(program.main, stack=stack, config=config, secret_keys=clinical.secret_keys)
+
+    document = json.loads(json.dumps(clinical.config["triplane:environment"]))
+    with pytest.raises(pulumi.RunError, match=r"stacks/Pulumi\.prod-extra\.yaml: triplane:environment\.platform: "
+                       r"the platform stack 'prod-platform' \(stacks/Pulumi\.prod-platform\.yaml\) does not serve "
+                       r"'prod-extra' \(it serves: prod-apps, prod-clinical\)"):
+        run("prod-extra", document)
+    document["use_cases"][0]["cluster"] = "gpu-onprem"
+    with pytest.raises(pulumi.RunError, match=r"use_cases\[0\]\.cluster: the platform stack 'prod-platform' has no "
+                       r"cluster 'gpu-onprem'"):
+        run("prod-clinical", document)
