@@ -62,6 +62,8 @@ def main(environment: Environment | None = None) -> None:
     if environment is None:
         try:
             environment = load_environment(stack)
+            if environment.kind == "use-case":
+                check_against_local_platform(environment, stack, stack_file(stack))
         except SpecError as error:
             raise pulumi.RunError(str(error)) from None
     source = stack_file(stack)
@@ -72,10 +74,6 @@ def main(environment: Environment | None = None) -> None:
     except SpecError as error:
         raise pulumi.RunError(str(error)) from None
     if kind == "use-case":
-        try:
-            check_against_local_platform(environment, stack, source)
-        except SpecError as error:
-            raise pulumi.RunError(str(error)) from None
         use_case_stack(stack, source, environment)
         return
     ctx = StackContext(

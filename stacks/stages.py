@@ -21,6 +21,21 @@ def platform_stack_name(platform: str) -> str:
     return platform.rsplit("/", 1)[-1]
 
 
+def other_project(platform: str) -> str | None:
+    """The project `<org>/<project>/<stack>` names when it is not the project in use; None otherwise."""
+    from triplane.project import current_project
+
+    parts = platform.split("/")
+    project = current_project()
+    return parts[1] if len(parts) == 3 and project is not None and parts[1] != project.name else None
+
+
+def shared_settings(platform: Environment) -> dict[str, Any]:
+    """What a platform's spec gives its use-case stacks: its `clouds` and `kubernetes`."""
+    value = platform.model_dump(mode="json", include={"clouds", "kubernetes"}, exclude_unset=True)
+    return {"clouds": value.get("clouds") or {}, "kubernetes": value.get("kubernetes") or []}
+
+
 def _listed(names: list[str]) -> str:
     return ", ".join(names) or "none"
 
@@ -71,7 +86,7 @@ def served_environment(platform: Environment, stack: str, source: str) -> Enviro
 
     value = platform.model_dump(mode="json", exclude_unset=True)
     value.pop("use_case_stacks", None)
-    shared = {"clouds": value.get("clouds") or {}, "kubernetes": value.get("kubernetes") or []}
+    shared = shared_settings(platform)
     use_cases: list[dict[str, Any]] = []
     owner: dict[str, str] = {}
     for i, name in enumerate(platform.use_case_stacks):
@@ -104,19 +119,17 @@ def served_environment(platform: Environment, stack: str, source: str) -> Enviro
 
 
 def check_against_local_platform(own: Environment, stack: str, source: str) -> None:
-    """Before anything is registered: when the platform is a stack of this project, its stack file is
-    read and the use-case stack checked against it (its clouds and clusters, and that it serves this
-    stack), so a mistake stops the run with the file and field, as in a single stack. A platform of
-    another project is checked when its contract arrives through the stack reference."""
+    """Before anything is registered under `pulumi up`: when the platform is a stack of this project,
+    its stack file is read and the use-case stack checked against it (its clouds and clusters, and that
+    it serves this stack), so a mistake stops the run with the file and field, as in a single stack. A
+    platform of another project is checked when its contract arrives through the stack reference."""
     from triplane.project import current_project
     from triplane.stackfile import load_stack
 
     assert own.platform is not None
     project = current_project()
     name = platform_stack_name(own.platform)
-    if project is None or not project.stack_path(name).is_file() or own.platform.count("/") not in (0, 2):
-        return
-    if own.platform.count("/") == 2 and own.platform.split("/")[1] != project.name:
+    if project is None or other_project(own.platform) is not None or not project.stack_path(name).is_file():
         return
     platform_file = load_stack(name)
     platform = platform_file.environment()
@@ -127,6 +140,4 @@ def check_against_local_platform(own: Environment, stack: str, source: str) -> N
              f"{stack!r} (it serves: {_listed(list(platform.use_case_stacks))}); add {stack!r} to its "
              "use_case_stacks"],
         )
-    shared = platform.model_dump(mode="json", exclude_unset=True)
-    use_case_environment(own, {"clouds": shared.get("clouds") or {}, "kubernetes": shared.get("kubernetes") or []},
-                         source)
+    use_case_environment(own, shared_settings(platform), source)

@@ -62,7 +62,12 @@ class StackFile:
         """The environment as its stages build it, for what reads a stack's whole picture (diagrams,
         costs, image pins): a use-case stack on the clouds and clusters of its platform stack (this
         project's), a platform stack with the use cases of the stacks it serves, a single stack as is."""
-        from triplane.stacks.stages import platform_stack_name, served_environment, use_case_environment
+        from triplane.stacks.stages import (
+            platform_stack_name,
+            served_environment,
+            shared_settings,
+            use_case_environment,
+        )
 
         environment = self.environment()
         if environment.kind == "platform":
@@ -70,8 +75,7 @@ class StackFile:
         if environment.kind == "use-case":
             assert environment.platform is not None
             platform = load_stack(platform_stack_name(environment.platform)).environment()
-            shared = platform.model_dump(mode="json", include={"clouds", "kubernetes"}, exclude_unset=True)
-            return use_case_environment(environment, shared, self.source)
+            return use_case_environment(environment, shared_settings(platform), self.source)
         return environment
 
     def is_set(self, key: str) -> bool:
@@ -196,7 +200,7 @@ def platform_outputs(
     --json` of the platform stack), or from planning the platform stack of this project now. The use
     cases are checked against what it exports before anything runs."""
     from triplane.stacks.contract import OUTPUT, read_contract
-    from triplane.stacks.stages import platform_stack_name, use_case_environment
+    from triplane.stacks.stages import other_project, platform_stack_name, use_case_environment
 
     platform = environment.platform
     assert platform is not None
@@ -208,14 +212,14 @@ def platform_outputs(
             raise SpecError(str(platform_plan), [f"is not a readable plan JSON ({error}); {fix}"]) from None
         outputs = stack_outputs_of(document if isinstance(document, dict) else {})
     else:
-        project = current_project()
-        parts = platform.split("/")
-        if len(parts) == 3 and project is not None and parts[1] != project.name:
+        elsewhere = other_project(platform)
+        if elsewhere is not None:
+            project = find_project()
             raise SpecError(
                 stack_file.source,
-                [f"{ENVIRONMENT_KEY}.platform: {platform!r} is a stack of the project {parts[1]!r}, not of this "
-                 f"one ({project.name!r}); plan it there with `triplane plan {parts[2]} --json FILE` and pass "
-                 "`--platform-plan FILE`"],
+                [f"{ENVIRONMENT_KEY}.platform: {platform!r} is a stack of the project {elsewhere!r}, not of this "
+                 f"one ({project.name!r}); plan it there with `triplane plan {platform_stack_name(platform)} "
+                 "--json FILE` and pass `--platform-plan FILE`"],
             )
         outputs = plan_stack(platform_stack_name(platform)).stack_outputs()
     contract = read_contract(outputs.outputs.get(OUTPUT), platform, stack_file.source)
