@@ -80,9 +80,13 @@ def aws_principal(account: str, principals: Sequence[str]) -> dict[str, Any]:
     return {"AWS": sorted(principals) if principals else f"arn:aws:iam::{account}:root"}
 
 
+IAM_ARN = r"arn:aws[\w-]*:iam::\d{12}:(role|user)/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)"
+"""An IAM role or user ARN (any partition, any path): the principals Triplane grants to by name."""
+
+
 def iam_name_from_arn(arn: str) -> tuple[str, str]:
     """`arn:aws:iam::123:role/path/app` -> ("role", "app")."""
-    match = re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:(role|user)/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)", arn)
+    match = re.fullmatch(IAM_ARN, arn)
     if match is None:
         raise ValueError(f"{arn!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)")
     return match.group(1), match.group(2)

@@ -10,10 +10,11 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 
+from triplane.components.cloud_managed._common import IAM_ARN
 from triplane.components.cloud_managed.bedrock import BedrockEndpoint, BedrockEndpointArgs, BedrockGuardrailArgs
 from triplane.components.cloud_managed.bedrock_logging import DESTINATIONS
 from triplane.components.network.refs import AwsNetworkRef
-from triplane.package.inputs import AWS_REGION, IAM_PRINCIPAL, Inputs
+from triplane.package.inputs import AWS_REGION, Inputs
 
 BEDROCK_MODEL = r"[a-z0-9-]+(\.[a-z0-9-]+)+[\w.:-]*"
 
@@ -74,7 +75,7 @@ class BedrockPrivateEndpoint(pulumi.ComponentResource):
         super().__init__("triplane:index:BedrockPrivateEndpoint", name, None, opts)
         given = Inputs("BedrockPrivateEndpoint", name, args)
         region = given.text("region", "region", pattern=AWS_REGION, hint="an AWS region such as eu-west-1")
-        principals = given.strings("allowed_principals", "allowedPrincipals", pattern=IAM_PRINCIPAL,
+        principals = given.strings("allowed_principals", "allowedPrincipals", pattern=IAM_ARN,
                                    hint="arn:aws:iam::<account>:role/<name>")
         destinations = (
             given.strings("logging_destinations", "loggingDestinations")

@@ -148,4 +148,3 @@ class Inputs:
 
 
 AWS_REGION = r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d"
-IAM_PRINCIPAL = r"arn:aws[\w-]*:iam::\d{12}:(role|user)/(?:[\w+=,.@-]+/)*[\w+=,.@-]+"
