@@ -68,9 +68,9 @@ def mix(patterns: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def registered_patterns() -> tuple[str, ...]:
-    from triplane.stacks.patterns import BUILDERS
+    from triplane.stacks.patterns import PATTERNS as REGISTERED
 
-    return tuple(p for p in PATTERNS if p in BUILDERS)
+    return tuple(p for p in PATTERNS if p in REGISTERED)
 
 
 def use_case(index: int, pattern: str, cloud: str) -> dict[str, Any]:

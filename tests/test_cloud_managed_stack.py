@@ -12,7 +12,7 @@ from triplane.plan import Plan, run_program
 from triplane.stackfile import load_stack
 from triplane.stacks import program
 from triplane.stacks.clouds.aws import ACCOUNT_ID as AWS_ACCOUNT_ID
-from triplane.stacks.patterns import BUILDERS
+from triplane.stacks.patterns import PATTERNS
 
 ROLE = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/chat-app"
 AZURE_PRINCIPAL = "44444444-4444-4444-8444-444444444444"
@@ -194,7 +194,7 @@ def shipped_prod_plan() -> Plan:
     stack = load_stack("prod")
     config = dict(stack.config)
     environment = dict(config["triplane:environment"])
-    environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] in BUILDERS]
+    environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] in PATTERNS]
     if not any(u["pattern"] == "self-managed" for u in environment["use_cases"]):
         environment["kubernetes"] = []
     config["triplane:environment"] = environment

@@ -12,7 +12,7 @@ from pulumi.runtime.config import set_all_config
 from triplane.plan import Plan, reveal, run_program
 from triplane.stackfile import load_stack
 from triplane.stacks import program
-from triplane.stacks.patterns import BUILDERS
+from triplane.stacks.patterns import PATTERNS
 from triplane.stacks.patterns.saas import allowed_hosts, build
 from triplane.stacks.secrets import check_secrets
 from triplane.stacks.spec import SpecError, validate_environment
@@ -55,7 +55,7 @@ def existing_aws() -> dict[str, Any]:
 
 
 def test_the_builder_is_registered_for_the_saas_pattern() -> None:
-    assert BUILDERS["saas"] is build
+    assert PATTERNS["saas"].build is build
 
 
 def test_allowlist_is_every_use_case_of_the_cloud_sorted_and_unique() -> None:

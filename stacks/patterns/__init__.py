@@ -14,27 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from triplane.stacks.context import Endpoint, StackContext
-
-Builder = Callable[[Any, StackContext], Endpoint]
+from triplane.stacks.patterns import cloud_managed, saas, self_managed
 
 
 @dataclass(frozen=True)
 class PatternParts:
     platform: Callable[[Any, StackContext], None]
     """The shared pieces the use case needs (the platform stack's part)."""
-    build: Builder
-    """The use case's own component and its endpoint (the use-case stack's part)."""
+    build: Callable[[Any, StackContext], Endpoint]
+    """The use case's own component and its endpoint (the use-case stack's part; the platform part must
+    have run, or the shared pieces be references)."""
 
 
-PATTERNS: dict[str, PatternParts] = {}
-BUILDERS: dict[str, Builder] = {}
-"""Pattern -> its use-case part (the platform part must have run, or the shared pieces be references)."""
-
-from triplane.stacks.patterns import cloud_managed as _cloud_managed  # noqa: E402
-from triplane.stacks.patterns import saas as _saas  # noqa: E402  (patterns register after PATTERNS exists)
-from triplane.stacks.patterns import self_managed as _self_managed  # noqa: E402
-
-PATTERNS["saas"] = PatternParts(_saas.platform, _saas.build)
-PATTERNS["cloud-managed"] = PatternParts(_cloud_managed.platform, _cloud_managed.build)
-PATTERNS["self-managed"] = PatternParts(_self_managed.platform, _self_managed.build)
-BUILDERS.update({name: parts.build for name, parts in PATTERNS.items()})
+PATTERNS: dict[str, PatternParts] = {
+    "saas": PatternParts(saas.platform, saas.build),
+    "cloud-managed": PatternParts(cloud_managed.platform, cloud_managed.build),
+    "self-managed": PatternParts(self_managed.platform, self_managed.build),
+}
