@@ -112,15 +112,20 @@ def _needs_shared_cache(use_cases: list[SelfManagedUseCase]) -> bool:
     return any(u.cache.access_mode == "ReadWriteMany" and u.cache.storage_class is None for u in use_cases)
 
 
+def existing_cluster_provider(ctx: StackContext, spec: KubernetesCluster) -> k8s_provider.Provider:
+    """The Kubernetes provider of an existing cluster: its kubeconfig context on the deploying machine."""
+    existing = spec.existing
+    assert existing is not None
+    return k8s_provider.Provider(
+        f"{ctx.stack}-{spec.name}-k8s", context=existing.kubeconfig_context, kubeconfig=existing.kubeconfig_path
+    )
+
+
 def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     name = f"{ctx.stack}-{spec.name}"
     if spec.existing is not None:
         existing = spec.existing
-        provider = k8s_provider.Provider(
-            f"{name}-k8s",
-            context=existing.kubeconfig_context,
-            kubeconfig=existing.kubeconfig_path,
-        )
+        provider = existing_cluster_provider(ctx, spec)
         seam = SEAMS.get(existing.cloud or "")
         annotations = dict(seam.load_balancer_annotations) if seam is not None else {}
         annotations.update(existing.load_balancer_annotations)

@@ -59,7 +59,7 @@ from triplane.components.self_managed.aks import AksCluster
 from triplane.components.self_managed.eks import EksCluster
 from triplane.components.self_managed.gke import GkeCluster
 from triplane.components.self_managed.gpu_node_pool import GpuNodePool
-from triplane.stacks.clusters import ClusterHandle, ClusterReference, PoolReference
+from triplane.stacks.clusters import ClusterHandle, ClusterReference, PoolReference, existing_cluster_provider
 from triplane.stacks.context import StackContext
 from triplane.stacks.spec import SpecError
 
@@ -268,15 +268,10 @@ def _image_source(facts: dict[str, Any]) -> ImageSource:
 def _cluster_handle(ctx: StackContext, name: str, facts: ClusterFacts) -> ClusterHandle:
     """A cluster of the platform stack: a Kubernetes provider and what the server reads, no resources."""
     spec = ctx.environment.cluster(name)
-    logical = f"{ctx.stack}-{name}-k8s"
     if facts.kubeconfig is not None:
-        provider = k8s_provider.Provider(logical, kubeconfig=pulumi.Output.secret(facts.kubeconfig))
+        provider = k8s_provider.Provider(f"{ctx.stack}-{name}-k8s", kubeconfig=pulumi.Output.secret(facts.kubeconfig))
     else:
-        existing = spec.existing
-        assert existing is not None
-        provider = k8s_provider.Provider(
-            logical, context=existing.kubeconfig_context, kubeconfig=existing.kubeconfig_path
-        )
+        provider = existing_cluster_provider(ctx, spec)
     return ClusterHandle(
         spec=spec,
         cloud=facts.cloud,
