@@ -12,6 +12,12 @@ from triplane.stacks.spec import Environment, SpecError
 from triplane.stacks.spec.errors import ENVIRONMENT_KEY
 
 
+def api_key_secret_for(use_case: str) -> str:
+    """The config key suggested for a use case's API key: `support-drafts` -> `supportDraftsApiKey`."""
+    first, *rest = use_case.split("-")
+    return first + "".join(part.capitalize() for part in rest) + "ApiKey"
+
+
 def secret_fields(environment: Environment) -> Iterator[tuple[str, str]]:
     """(field path, config key) for every secret the environment refers to."""
     from triplane.stacks.clouds import SEAMS  # the seams read secrets through `require_secret` below

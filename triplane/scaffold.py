@@ -98,11 +98,6 @@ class Choice:
         return base if len(self.clouds) == 1 else f"{base}-{cloud}"
 
 
-def _secret_key(name: str, suffix: str) -> str:
-    parts = name.split("-")
-    return parts[0] + "".join(p.capitalize() for p in parts[1:]) + suffix
-
-
 def _reference() -> dict[str, Any]:
     """The small reference deployment of each pattern, from the shipped price sheet."""
     from triplane.decide.prices import load_prices
@@ -125,6 +120,8 @@ def _cluster(cloud: str) -> dict[str, Any]:
 
 
 def _use_case(choice: Choice, pattern: str, cloud: str, reference: dict[str, Any]) -> dict[str, Any]:
+    from triplane.stacks.secrets import api_key_secret_for
+
     name = choice.use_case_name(pattern, cloud)
     block: dict[str, Any] = {"name": name, "pattern": pattern}
     if pattern == "saas":
@@ -134,7 +131,7 @@ def _use_case(choice: Choice, pattern: str, cloud: str, reference: dict[str, Any
             "cloud": cloud,
             "provider": reference["saas"]["provider"],
             "models": [reference["saas"]["model"]],
-            "api_key_secret": _secret_key(name, "ApiKey"),
+            "api_key_secret": api_key_secret_for(name),
             "allowed_principals": [_example_principal(cloud)],
         }
     elif pattern == "cloud-managed":

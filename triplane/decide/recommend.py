@@ -24,6 +24,7 @@ from triplane.decide import policy
 from triplane.decide.cost import CLOUDS, Estimate, Traffic, break_even, cheapest, reference_estimates
 from triplane.decide.prices import Prices
 from triplane.stacks.clouds import SEAMS
+from triplane.stacks.secrets import api_key_secret_for
 from triplane.stacks.spec import Cloud, DataClassification, UseCase
 from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 
@@ -297,11 +298,6 @@ def cost_findings(costs: dict[str, Estimate], allowed: list[str], traffic: Traff
     return []
 
 
-def _secret_key(name: str, suffix: str) -> str:
-    parts = name.split("-")
-    return parts[0] + "".join(p.capitalize() for p in parts[1:]) + suffix
-
-
 # Example identities for the pasted block; the header comment says to replace them.
 EXAMPLE_PRINCIPALS = {cloud: seam.example_principal for cloud, seam in SEAMS.items()}
 
@@ -319,7 +315,7 @@ def use_case_block(facts: UseCaseFacts, pattern: str, clouds: list[str], prices:
         block["cloud"] = cloud
         block["provider"] = reference["saas"]["provider"]
         block["models"] = [reference["saas"]["model"]]
-        block["api_key_secret"] = _secret_key(facts.name, "ApiKey")
+        block["api_key_secret"] = api_key_secret_for(facts.name)
         block["allowed_principals"] = [EXAMPLE_PRINCIPALS[cloud]]
         replace = "allowed_principals"
     elif pattern == "cloud-managed":
