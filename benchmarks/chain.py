@@ -24,15 +24,10 @@ from triplane.plan import Plan, PlannedResource
 PROVIDER_PREFIX = "pulumi:providers:"
 
 
-def provider_urn(resource: PlannedResource) -> str | None:
-    """The provider reference (`urn::id`) as a URN."""
-    return resource.provider.rsplit("::", 1)[0] if resource.provider else None
-
-
 def waits_for(resource: PlannedResource) -> list[str]:
     """The URNs `resource` waits for: parent, provider, then dependencies (see the module docstring)."""
     urns = [resource.parent] if resource.parent else []
-    provider = provider_urn(resource)
+    provider = resource.provider_urn
     if provider:
         urns.append(provider)
     urns.extend(resource.dependencies)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pulumi
 
-from benchmarks.chain import PROVIDER_PREFIX, ordered, provider_urn
+from benchmarks.chain import PROVIDER_PREFIX, ordered
 from triplane import plan as plan_module
 from triplane.plan import STACK_TYPE, Plan, PlannedResource, is_secret, run_program
 
@@ -100,7 +100,7 @@ def replay_program(plan: Plan, captured: Captured | None = None) -> Callable[[],
     def program() -> None:
         created: dict[str, pulumi.Resource] = {}
         for resource in resources:
-            provider = created.get(provider_urn(resource) or "")
+            provider = created.get(resource.provider_urn or "")
             opts = pulumi.ResourceOptions(
                 parent=created.get(resource.parent) if resource.parent else None,
                 depends_on=[created[urn] for urn in resource.dependencies if urn in created] or None,

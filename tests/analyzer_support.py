@@ -139,7 +139,7 @@ def analyze(path: Path, plan: Plan, effective: Mapping[str, Mapping[str, Any]],
         diagnostics: list[analyzer_pb2.AnalyzeDiagnostic] = []
         resources = []
         for resource in plan.resources:
-            owner = providers.get(resource.provider.rsplit("::", 1)[0]) if resource.provider else None
+            owner = providers.get(resource.provider_urn or "")
             provider = None if owner is None else analyzer_pb2.AnalyzerProviderResource(
                 type=owner.type, properties=_struct(owner.inputs), urn=owner.urn, name=owner.name)
             common = {"type": resource.type, "properties": _struct(resource.inputs), "urn": resource.urn,

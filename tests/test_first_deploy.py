@@ -28,7 +28,7 @@ def test_the_first_run_is_closed_under_dependencies_and_touches_no_cluster_api(p
         for needed in (*resource.dependencies, *([resource.parent] if resource.parent else [])):
             assert needed in first or needed == stack, f"{urn} needs {needed}, which the first run leaves out"
         if resource.provider:
-            assert resource.provider.rsplit("::", 1)[0] in first, urn
+            assert resource.provider_urn in first, urn
     # Everything else is a Kubernetes object, a Kubernetes provider, or what depends on them.
     rest = {r.urn for r in platform.resources} - first - {stack}
     assert rest == in_cluster(platform)

@@ -21,11 +21,10 @@ def in_cluster(plan: Plan) -> set[str]:
     """URNs of the Kubernetes objects and providers, and of everything that depends on them."""
     found: set[str] = set()
     for resource in plan.resources:  # registration order: a dependency is always registered first
-        provider = resource.provider.rsplit("::", 1)[0] if resource.provider else None
         if (
             resource.type == KUBERNETES_PROVIDER
             or resource.type.startswith("kubernetes:")
-            or provider in found
+            or resource.provider_urn in found
             or any(dependency in found for dependency in resource.dependencies)
         ):
             found.add(resource.urn)

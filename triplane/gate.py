@@ -59,7 +59,7 @@ class PlanView:
         providers = {r.urn: r for r in plan.resources if r.type.startswith("pulumi:providers:")}
         self.provider: dict[str, str] = {}
         for resource in plan.resources:
-            owner = providers.get(resource.provider.rsplit("::", 1)[0]) if resource.provider else None
+            owner = providers.get(resource.provider_urn or "")
             if owner is not None:
                 self.provider[resource.urn] = owner.urn
 

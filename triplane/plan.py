@@ -53,6 +53,11 @@ class PlannedResource:
     ignore_changes: tuple[str, ...]
     additional_secret_outputs: tuple[str, ...]
 
+    @property
+    def provider_urn(self) -> str | None:
+        """The URN of the provider resource (`provider` is `<urn>::<id>`, as the engine writes it)."""
+        return self.provider.rsplit("::", 1)[0] if self.provider else None
+
     def redacted_inputs(self) -> dict[str, Any]:
         """The inputs with every secret value replaced by a marker."""
         return redact(self.inputs)

@@ -27,7 +27,7 @@ def plan_resources(plan: Plan) -> list[Res]:
             props=planned.redacted_inputs(),
             protect=planned.protect,
             dependencies=list(planned.dependencies),
-            provider_urn=planned.provider.rsplit("::", 1)[0] if planned.provider else None,
+            provider_urn=planned.provider_urn,
         )
     for planned in plan.resources:
         if planned.parent and planned.parent in by_urn:
