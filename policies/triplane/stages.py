@@ -52,22 +52,17 @@ def _ownership(resources: list[Res], cfg: dict[str, Any]) -> Iterator[tuple[str,
     kind, platform = stage()
     if kind == "use-case":
         owned_elsewhere = set(cfg["platformTypes"])
-        for resource in resources:
-            if resource.type in owned_elsewhere:
-                yield (
-                    f"{resource.type} is the platform's: stack {stack_name()} is a use-case stack of {platform}, "
-                    f"which creates it (a use case requests it there, in the platform's served stacks)",
-                    resource.urn,
-                )
+        why = (f"is the platform's: stack {stack_name()} is a use-case stack of {platform}, which creates it "
+               "(a use case requests it there, in the platform's served stacks)")
     elif kind == "platform":
         owned_elsewhere = set(cfg["useCaseTypes"])
-        for resource in resources:
-            if resource.type in owned_elsewhere:
-                yield (
-                    f"{resource.type} belongs to a use case: platform stack {stack_name()} builds only what its "
-                    "use-case stacks share, and each use-case stack builds its own",
-                    resource.urn,
-                )
+        why = (f"belongs to a use case: platform stack {stack_name()} builds only what its use-case stacks "
+               "share, and each use-case stack builds its own")
+    else:
+        return
+    for resource in resources:
+        if resource.type in owned_elsewhere:
+            yield f"{resource.type} {why}", resource.urn
 
 
 POLICIES = [
