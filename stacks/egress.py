@@ -9,7 +9,10 @@ out. What may get out is one list of entries, each a host with the use case that
   cluster Triplane creates in that network (`weights.source: hub` only: a bucket import reaches its
   bucket over the cloud's private path and adds nothing here);
 - what a cloud's own services need out (its seam's `egress_sources`): Entra ID's sign-in host for an
-  Azure blob import, whose workload identity exchanges its token there (no private endpoint for it).
+  Azure blob import, whose workload identity exchanges its token there (no private endpoint for it);
+- what a deploy runner Triplane creates in the network reaches: GitHub, Pulumi, and the hosts its spec
+  lists (`deployer.runner.egress_hosts`), and the control planes of the environment's clouds, which
+  its deploys call (`components.deploy_runner.control_planes`).
 
 Each source is one function below and one line in `SOURCES` (the upstream registry hosts a cloud's
 image cache cannot front, from `ImageSource.upstream_hosts`, are the next). The firewall names the
@@ -25,6 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from triplane.components.deploy_runner.azure import UBUNTU_HOSTS
+from triplane.components.deploy_runner.control_planes import control_plane_hosts
+from triplane.components.deploy_runner.github import GITHUB_HOSTS, PULUMI_HOSTS
 from triplane.components.saas.providers import check_host
 from triplane.components.saas.saas_egress import EgressFirewall
 from triplane.components.self_managed.weights import HUB_HOSTS
@@ -45,6 +51,7 @@ __all__ = [
     "egress_for",
     "egress_on",
     "imports_through_firewall",
+    "runner_entries",
     "saas_use_cases",
 ]
 
@@ -90,7 +97,53 @@ def cloud_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]
         yield from source(environment)
 
 
-SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (saas_entries, hub_entries, cloud_entries)
+def runner_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
+    """What a deploy runner Triplane creates in this cloud's network reaches: GitHub, Pulumi, and its own list."""
+    for cluster in environment.kubernetes:
+        runner = cluster.new.deployer.runner if cluster.new is not None and cluster.new.cloud == cloud else None
+        if runner is None:
+            continue
+        owner = f"{cluster.name} deploy runner"
+        for host in GITHUB_HOSTS:
+            yield EgressEntry(host, owner, "GitHub Actions")
+        for host in PULUMI_HOSTS:
+            yield EgressEntry(host, owner, "Pulumi CLI, plugins and Cloud")
+        for host in DISTRIBUTION_HOSTS.get(cloud, ()):
+            yield EgressEntry(host, owner, "operating system packages")
+        for host in control_plane_hosts(regions(environment), gke_dns_endpoint(environment)):
+            yield EgressEntry(host, owner, "cloud control plane")
+        for host in runner.egress_hosts:
+            yield EgressEntry(host, owner, "deployer.runner.egress_hosts")
+
+
+DISTRIBUTION_HOSTS: dict[str, tuple[str, ...]] = {"azure": UBUNTU_HOSTS}
+"""A runner machine's package mirrors out of the network (Amazon Linux reaches its own over the VPC's S3
+gateway endpoint)."""
+
+
+def regions(environment: Environment) -> dict[str, str]:
+    """The region of each cloud the environment uses (`{cloud: region}`)."""
+    clouds = environment.clouds
+    found = {}
+    if clouds.aws is not None:
+        found["aws"] = clouds.aws.region
+    if clouds.azure is not None:
+        found["azure"] = clouds.azure.location
+    if clouds.gcp is not None:
+        found["gcp"] = clouds.gcp.region
+    return found
+
+
+def gke_dns_endpoint(environment: Environment) -> bool:
+    return any(c.new is not None and c.new.api_access == "dns-endpoint" for c in environment.kubernetes)
+
+
+SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (
+    saas_entries,
+    hub_entries,
+    cloud_entries,
+    runner_entries,
+)
 """Every kind of workload that needs a host outside the network: one function each."""
 
 

@@ -24,6 +24,10 @@ def secret_fields(environment: Environment) -> Iterator[tuple[str, str]]:
 
     for seam in SEAMS.values():
         yield from seam.image_cache_secrets(environment)
+    for i, cluster in enumerate(environment.kubernetes):
+        runner = cluster.new.deployer.runner if cluster.new is not None else None
+        if runner is not None:
+            yield f"kubernetes[{i}].new.deployer.runner.token_secret", runner.token_secret
     for i, use_case in enumerate(environment.use_cases):
         for field_name in type(use_case).model_fields:
             if field_name.endswith("_secret"):

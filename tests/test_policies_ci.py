@@ -92,7 +92,15 @@ def test_main_deploys_dev_then_prods_platform_then_its_use_case_stacks_in_parall
         assert job["concurrency"]["cancel-in-progress"] is False
     assert set(dev["needs"]) == {"test", "check"}
     assert dev["environment"] == "dev"
-    assert platform["environment"] == "prod" and platform["needs"] == ["up-dev"]
+    # The platform's cloud resources (the deploy runner among them) first, from a GitHub-hosted runner;
+    # then the whole platform stack, inside the network.
+    cloud = jobs["up-prod-cloud"]
+    assert cloud["environment"] == "prod" and cloud["needs"] == ["up-dev"] and cloud["runs-on"] == "ubuntu-latest"
+    targets = next(s for s in steps(cloud) if s.get("id") == "cloud")
+    assert '.venv/bin/triplane first-deploy "$PROD_PLATFORM" --targets' in targets["run"]
+    assert action(cloud, "pulumi/actions")["with"]["target"] == "${{ steps.cloud.outputs.targets }}"
+    assert platform["environment"] == "prod" and platform["needs"] == ["up-prod-cloud"]
+    assert "PROD_RUNS_ON" in platform["runs-on"]
     assert workflow["env"]["PROD_PLATFORM"] == "prod-platform"
     assert "env.PROD_PLATFORM" in action(platform, "pulumi/actions")["with"]["stack-name"]
     # The use-case stacks: after the platform, each on its own, the matrix from the platform's spec.

@@ -57,13 +57,28 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
     single = plan_stack("prod")
     plans = [platform_plan, *use_case_plans.values()]
     split = set().union(*(named(p) for p in plans))
-    # Each stack has its root; each use-case stack reads its platform through one stack reference.
-    assert named(single) - split == {(STACK, "triplane-prod")}
-    assert split - named(single) == {
+    # Each stack has its root; each use-case stack reads its platform through one stack reference. The
+    # deploy path differs: prod admits a runner range of the user's, prod-platform creates its runner.
+    runner = {(t, n) for t, n in named(platform_plan) if re.fullmatch(r"prod-gpu-aws-deploy(-.+)?", n)}
+    assert {t for t, _ in runner} == {
+        "triplane:deploy:AwsDeployRunner", "aws:ec2/instance:Instance", "aws:ec2/securityGroup:SecurityGroup",
+        "aws:iam/instanceProfile:InstanceProfile", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:kms/alias:Alias", "aws:kms/key:Key",
+        "aws:secretsmanager/secret:Secret", "aws:secretsmanager/secretPolicy:SecretPolicy",
+        "aws:secretsmanager/secretVersion:SecretVersion", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    }
+    ingress = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    endpoint = "aws:ec2/vpcEndpoint:VpcEndpoint"
+    assert named(single) - split == {(STACK, "triplane-prod"), (ingress, "prod-gpu-aws-api-from-deployer-0")}
+    assert split - named(single) - runner == {
         (STACK, "triplane-prod-platform"),
         (STACK, "triplane-prod-apps"),
         (STACK, "triplane-prod-clinical"),
         (REFERENCE, "prod-platform"),
+        (ingress, "prod-gpu-aws-api-from-deploy-runner"),
+        (endpoint, "prod-aws-endpoints-ssm"),
+        (endpoint, "prod-aws-endpoints-ssmmessages"),
+        (endpoint, "prod-aws-endpoints-ec2messages"),
     }
     # What more than one stack registers: each stack's own providers, and the Google Cloud APIs its own
     # resources need (enabled by each, never disabled on destroy: `gcp_apis.ProjectApis`).

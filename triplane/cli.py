@@ -203,14 +203,15 @@ def stacks(platform: str | None) -> None:
 
 @cli.command("first-deploy")
 @click.argument("stack")
-def first_deploy(stack: str) -> None:
+@click.option("--targets", is_flag=True, help="Print the target URNs alone, one per line (for CI).")
+def first_deploy(stack: str, targets: bool) -> None:
     """Print the `pulumi up` that creates STACK's cloud resources alone (networks, clusters, access grants,
-    caches), from anywhere, for a first deploy before the clusters' way in is reachable.
+    caches, deploy runners), from anywhere, for a first deploy before the clusters' way in is reachable.
 
     Everything created through a cluster's Kubernetes API, or depending on it, is left to the next,
-    full `pulumi up`, run from where the clusters' way in allows.
+    full `pulumi up`, run from where the clusters' way in allows (a deploy runner: `deployer.runner`).
     """
-    from triplane.first_deploy import command
+    from triplane.first_deploy import cloud_first, command
     from triplane.stackfile import load_stack, plan_file
 
     try:
@@ -219,7 +220,7 @@ def first_deploy(stack: str) -> None:
     except SpecError as error:
         fail(str(error))
         return
-    click.echo(command(result))
+    click.echo("\n".join(cloud_first(result)) if targets else command(result))
 
 
 @cli.command()

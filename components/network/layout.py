@@ -42,3 +42,10 @@ def block(cidr: str, index: int, size: int = 1) -> str:
 def psc_address(cidr: str) -> str:
     """A single address for the Google APIs PSC endpoint, in the reserved last block."""
     return str(ipaddress.IPv4Network(block(cidr, GCP_PSC)).network_address + 2)
+
+
+def app_subnets(cloud: str, cidr: str, zones: int) -> list[str]:
+    """The application subnets of a new network: one per zone on AWS, one on Azure and Google Cloud."""
+    if cloud == "aws":
+        return [block(cidr, AWS_APP + i) for i in range(zones)]
+    return [block(cidr, AZURE_APP if cloud == "azure" else GCP_APP)]

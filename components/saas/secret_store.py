@@ -104,7 +104,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
                 parent=self,
                 description=f"Encrypts the API key of {name} in Secrets Manager",
                 policy=pulumi.Output.all(partition, identity.account_id, role.arn).apply(
-                    lambda v: _secret_key_policy(v[0], v[1], args.region, v[2])
+                    lambda v: secret_key_policy(v[0], v[1], args.region, v[2])
                 ),
                 protect=args.protect_data,
                 alias=physical_name(name, "api-key", kind="kms_alias"),
@@ -133,7 +133,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             secret_arn=secret.arn,
             block_public_policy=True,
             policy=pulumi.Output.all(role.arn, deployer).apply(
-                lambda v: json.dumps(_secret_resource_policy(v[0], v[1]))
+                lambda v: json.dumps(secret_resource_policy(v[0], v[1]))
             ),
             opts=child,
         )
@@ -141,7 +141,7 @@ class AwsApiKeyStore(pulumi.ComponentResource):
             f"{name}-workload-read",
             role=role.id,
             policy=pulumi.Output.all(secret.arn, key_arn).apply(
-                lambda v: json.dumps(_workload_policy(v[0], v[1], args.region))
+                lambda v: json.dumps(secret_reader_policy(v[0], v[1], args.region))
             ),
             opts=child,
         )
@@ -165,7 +165,7 @@ def _trust_policy(principals: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _secret_key_policy(partition: str, account: str, region: str, role_arn: str) -> str:
+def secret_key_policy(partition: str, account: str, region: str, role_arn: str) -> str:
     """Account administrators manage the key; the workload role may decrypt through Secrets Manager only."""
     workload_decrypts = {
         "Sid": "WorkloadDecryptViaSecretsManager",
@@ -178,7 +178,8 @@ def _secret_key_policy(partition: str, account: str, region: str, role_arn: str)
     return aws_key_policy(account, [workload_decrypts], partition=partition)
 
 
-def _secret_resource_policy(role_arn: str, deployer_arn: str) -> dict[str, Any]:
+def secret_resource_policy(role_arn: str, deployer_arn: str) -> dict[str, Any]:
+    """The secret's own policy: `role_arn` reads it, and nobody but it and the deployer can."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -201,7 +202,8 @@ def _secret_resource_policy(role_arn: str, deployer_arn: str) -> dict[str, Any]:
     }
 
 
-def _workload_policy(secret_arn: str, key_arn: str, region: str) -> dict[str, Any]:
+def secret_reader_policy(secret_arn: str, key_arn: str, region: str) -> dict[str, Any]:
+    """The reader's identity policy: this one secret, decrypted through Secrets Manager only."""
     return {
         "Version": "2012-10-17",
         "Statement": [

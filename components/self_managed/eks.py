@@ -54,6 +54,8 @@ class EksClusterArgs:
     api_authorized_cidrs: Sequence[str] = ()
     deployer_cidrs: Sequence[str] = ()
     """Private ranges a deploy runner inside the network (or a connected one) reaches the API from."""
+    deployer_security_group: pulumi.Input[str] | None = None
+    """The security group of Triplane's deploy runner in this VPC, admitted to the API on 443."""
     deployer_principal: str | None = None
     """IAM role or user ARN that deploys; the caller's role (not its session) by default."""
     system_nodes: SystemNodes = field(default_factory=lambda: SystemNodes.default("aws"))

@@ -159,6 +159,17 @@ class EksDeployerAccess(SubComponent):
                 description="Kubernetes API from the deploy runner",
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        if args.deployer_security_group is not None:
+            aws_vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-deploy-runner",
+                security_group_id=cluster_sg,
+                referenced_security_group_id=args.deployer_security_group,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="Kubernetes API from Triplane's deploy runner",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         invoke = pulumi.InvokeOutputOptions(parent=self)
         if args.deployer_principal is not None:
             principal: pulumi.Output[str] = pulumi.Output.from_input(args.deployer_principal)

@@ -24,6 +24,7 @@ from .cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
 from .common import HIGH, Res, as_list, environment_spec, is_unknown, platform_of, stack_policy, truthy
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from .kubernetes import containers, parse_image, pod_spec
+from .runner_hosts import AWS_RUNNER_COMPONENT, AZURE_RUNNER_COMPONENT, GITHUB_HOSTS
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -55,6 +56,12 @@ VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 EKS_ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 EKS_ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+AWS_INSTANCE = "aws:ec2/instance:Instance"
+AWS_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+AWS_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+AZURE_VM = "azure-native:compute:VirtualMachine"
+AZURE_NIC = "azure-native:network:NetworkInterface"
+AZURE_VNET = "azure-native:network:VirtualNetwork"
 AZURE_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 GCP_SERVICE = "gcp:projects/service:Service"
 GCP_SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
@@ -648,6 +655,61 @@ def _reach(cluster: Cluster, environment: Mapping[str, Any] | None) -> str | Non
     return None
 
 
+def runners(graph: Graph) -> list[Res]:
+    """The deploy runners' machines: private (no public address) instances and VMs running a runner."""
+    found = []
+    for machine in graph.of_type(AWS_INSTANCE, AZURE_VM):
+        parent = machine.parent.type if machine.parent is not None else None
+        if machine.type == AWS_INSTANCE and parent == AWS_RUNNER_COMPONENT:
+            if not truthy(machine.props.get("associatePublicIpAddress")):
+                found.append(machine)
+        elif machine.type == AZURE_VM and parent == AZURE_RUNNER_COMPONENT and not _public_nic(graph, machine):
+            found.append(machine)
+    return found
+
+
+def _public_nic(graph: Graph, vm: Res) -> bool:
+    nics = [graph.by_urn[u] for u in graph.waits_for(vm) if graph.by_urn[u].type == AZURE_NIC]
+    return any(
+        isinstance(c, Mapping) and c.get("publicIPAddress")
+        for nic in nics for c in as_list(nic.props.get("ipConfigurations"))
+    )
+
+
+def _runner_reach(graph: Graph, cluster: Cluster) -> str | None:
+    """A private API reached from a deploy runner: on EKS, an HTTPS ingress rule on the cluster's
+    security group whose source is the runner instance's security group; on AKS, a runner VM in the
+    cluster's own virtual network, where the private cluster's DNS zone resolves its endpoint."""
+    if cluster.resource is None:
+        return None
+    if cluster.kind == "eks":
+        groups = {g.urn for g in graph.of_type(AWS_SECURITY_GROUP)}
+        for rule in graph.of_type(AWS_INGRESS_RULE):
+            ports = (rule.props.get("fromPort"), rule.props.get("toPort"))
+            if cluster.resource.urn not in graph.waits_for(rule) or ports != (443, 443):
+                continue
+            for machine in runners(graph):
+                if graph.waits_for(rule) & graph.waits_for(machine) & groups:
+                    return f"the deploy runner {machine.name}, inside the VPC (its security group is admitted on 443)"
+    elif cluster.kind == "aks":
+        networks = {n.urn for n in graph.of_type(AZURE_VNET)} & graph.waits_for(cluster.resource)
+        for machine in runners(graph):
+            if networks & graph.waits_for(machine):
+                return f"the deploy runner {machine.name}, inside the cluster's virtual network"
+    return None
+
+
+def runner_needs(graph: Graph, allowlist: set[str]) -> Iterator[Need]:
+    """Each deploy runner reaches GitHub through the network's egress allowlist, or never registers."""
+    # AWS writes a wildcard `.x`, Azure `*.x`: compare the domains.
+    domains = {entry.lstrip("*").lstrip(".") for entry in allowlist}
+    for instance in runners(graph):
+        for host in GITHUB_HOSTS:
+            path = f"the egress allowlist entry for {host}" if host.lstrip("*").lstrip(".") in domains else None
+            yield Need("deployer", f"deploy runner {instance.name}", f"HTTPS to {host} (GitHub Actions)", path,
+                       f"add {host} to the egress allowlist of the runner's network", instance.urn)
+
+
 def _stack_prefix(cluster: Cluster) -> str:
     urn = cluster.provider.urn
     stack = urn.split("::")[0].removeprefix("urn:pulumi:")
@@ -688,13 +750,14 @@ def deployer_needs(graph: Graph, cluster: Cluster, environment: Mapping[str, Any
                    f"the kubeconfig context {context} (declared: the deployer's context reaches it)",
                    "", cluster.provider.urn, assumption=True)
         return
-    reach = _reach(cluster, environment)
+    reach = _reach(cluster, environment) or _runner_reach(graph, cluster)
     runner = _declared_runner(environment, cluster.name.removeprefix(_stack_prefix(cluster)))
     if reach is None and runner:
         reach = f"a runner inside the network, in {', '.join(runner)} (declared: deployer.private_cidrs)"
     yield Need("deployer", cluster.label(), "a network path from the deployer to the API server", reach,
-               "open the API server to the deployer's public CIDRs (`api_access: authorized-networks`), use the "
-               "GKE DNS endpoint (`api_access: dns-endpoint`), or declare the private ranges deploys run from "
+               "let Triplane create a deploy runner in the network (`deployer.runner`, aws), open the API server "
+               "to the deployer's public CIDRs (`api_access: authorized-networks`), use the GKE DNS endpoint "
+               "(`api_access: dns-endpoint`), or declare the private ranges deploys run from "
                "(`deployer.private_cidrs`)", cluster.resource.urn if cluster.resource else cluster.provider.urn,
                assumption=bool(runner) and reach is not None and "declared" in reach)
     role = _role(graph, cluster)
@@ -831,7 +894,7 @@ def runtime_paths(
     wanted = set(KINDS) if kinds is None else set(kinds)
     graph = Graph(resources)
     found = clusters(graph, environment)
-    allowlist = allowlisted_hosts(graph) if wanted & {"images", "weights"} else set()
+    allowlist = allowlisted_hosts(graph) if wanted & {"images", "weights", "deployer"} else set()
     needs: list[Need] = []
     for cluster in found.values():
         if "images" in wanted:
@@ -846,6 +909,8 @@ def runtime_paths(
             needs += weights_needs(graph, cluster, allowlist, environment)
         if "deployer" in wanted:
             needs += deployer_needs(graph, cluster, environment)
+    if "deployer" in wanted:
+        needs += runner_needs(graph, allowlist)
     if "cloud-apis" in wanted:
         needs += cloud_api_needs(graph)
     if "endpoints" in wanted:

@@ -20,6 +20,8 @@ from triplane.components.cloud_managed import (
     DeniedTopic,
 )
 from triplane.components.cloud_managed.bedrock_private_link import RUNTIME
+from triplane.components.deploy_runner.aws import DEFAULT_INSTANCE_TYPE, AwsDeployRunner, AwsDeployRunnerArgs
+from triplane.components.deploy_runner.github import RunnerRegistration, runner_labels
 from triplane.components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
 from triplane.components.images import AWS_CLI, ImageSource, cluster_autoscaler
 from triplane.components.network import layout
@@ -197,10 +199,37 @@ def image_cache(ctx: StackContext, name: str, component: ClusterComponent) -> Im
     return ecr.source()
 
 
+def deploy_runner(ctx: StackContext, spec: KubernetesCluster) -> AwsDeployRunner | None:
+    """The GitHub Actions runner inside the VPC that the cluster's `deployer.runner` asks for."""
+    assert spec.new is not None
+    runner = spec.new.deployer.runner
+    if runner is None:
+        return None
+    from triplane.stacks.egress import egress_for  # the egress firewall is built through this seam
+
+    vpc = network(ctx)
+    egress_for(ctx, CLOUD)  # the runner's only way out
+    endpoints = aws_interface_endpoints(ctx, vpc) if spec.new.service_endpoints == "create" else None
+    return AwsDeployRunner(
+        f"{ctx.stack}-{spec.name}-deploy",
+        AwsDeployRunnerArgs(
+            network=vpc,
+            registration=RunnerRegistration(runner.github, runner_labels(ctx.stack, runner.labels)),
+            github_token=require_secret(runner.token_secret),
+            interface_endpoints=endpoints,
+            instance_type=runner.machine_type or DEFAULT_INSTANCE_TYPE,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
 def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNodes, shared_cache: bool) -> EksCluster:
     new = spec.new
     assert new is not None
     vpc = network(ctx)
+    runner = deploy_runner(ctx, spec)
     return EksCluster(
         f"{ctx.stack}-{spec.name}",
         EksClusterArgs(
@@ -210,6 +239,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
             api_authorized_cidrs=list(new.api_authorized_cidrs),
             deployer_cidrs=list(new.deployer.private_cidrs),
             deployer_principal=new.deployer.principal,
+            deployer_security_group=runner.security_group_id if runner is not None else None,
             system_nodes=system_nodes,
             service_endpoints=new.service_endpoints == "create",
             interface_endpoints=aws_interface_endpoints(ctx, vpc) if new.service_endpoints == "create" else None,
@@ -524,6 +554,8 @@ def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str
 def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     if token in INVOKES:
         return dict(INVOKES[token])
+    if token == "aws:ssm/getParameter:getParameter":  # the public AMI parameters
+        return {"id": args["name"], "name": args["name"], "type": "String", "value": "ami-0a1b2c3d4e5f60718"}
     if token == "aws:ec2/getVpc:getVpc":
         return {"id": args.get("id"), "cidrBlock": "10.0.0.0/16", "arn": "arn:aws:ec2:vpc"}
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":

@@ -17,6 +17,8 @@ from triplane.components.cloud_managed import (
     AzureOpenAIPrivateDns,
     AzureOpenAIPrivateDnsArgs,
 )
+from triplane.components.deploy_runner.azure import DEFAULT_VM_SIZE, AzureDeployRunner, AzureDeployRunnerArgs
+from triplane.components.deploy_runner.github import RunnerRegistration, runner_labels
 from triplane.components.image_cache.azure import AcrCache, AcrCacheArgs
 from triplane.components.images import AZURE_CLI, ImageSource
 from triplane.components.naming import physical_name
@@ -55,6 +57,7 @@ from triplane.stacks.clouds.seam import (
     narrowed,
 )
 from triplane.stacks.context import Endpoint, StackContext
+from triplane.stacks.secrets import require_secret
 from triplane.stacks.spec import Environment, KubernetesCluster, SaasUseCase
 from triplane.stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
 from triplane.stacks.spec.self_managed import SelfManagedUseCase
@@ -279,6 +282,38 @@ def image_cache(ctx: StackContext, name: str, component: ClusterComponent) -> Im
     return _cache(ctx).source()
 
 
+def deploy_runner(ctx: StackContext, spec: KubernetesCluster, vnet: AzureNetworkRef) -> AzureDeployRunner | None:
+    """The GitHub Actions runner inside the VNet that the cluster's `deployer.runner` asks for."""
+    from triplane.stacks.egress import egress_for  # the egress firewall is built through this seam
+
+    assert spec.new is not None
+    runner = spec.new.deployer.runner
+    if runner is None:
+        return None
+    assert runner.ssh_public_key is not None  # the spec requires it on azure
+    azure = ctx.environment.clouds.azure
+    resource_group = azure.resource_group if azure is not None else ""
+    firewall = egress_for(ctx, CLOUD)  # the runner's only way out, and its vault's audit log
+    workspace = egress_logs(firewall)
+    assert workspace is not None
+    return AzureDeployRunner(
+        f"{ctx.stack}-{spec.name}-deploy",
+        AzureDeployRunnerArgs(
+            network=vnet,
+            registration=RunnerRegistration(runner.github, runner_labels(ctx.stack, runner.labels)),
+            github_token=require_secret(runner.token_secret),
+            ssh_public_key=runner.ssh_public_key,
+            vault_name=ctx.name(spec.name, "runner", resource_group, kind="key_vault"),
+            private_dns_zone_id=saas_paths(ctx, vnet).zone_id,
+            log_workspace_id=workspace,
+            vm_size=runner.machine_type or DEFAULT_VM_SIZE,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+
+
 def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNodes, shared_cache: bool) -> AksCluster:
     new = spec.new
     assert new is not None
@@ -286,6 +321,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
     resource_group = azure.resource_group if azure is not None else ""
     key = (new.kms_key_vault, new.kms_key) if new.kms_key and new.kms_key_vault else None
     vnet = network(ctx)
+    deploy_runner(ctx, spec, vnet)
     registry = _cache(ctx)
     return AksCluster(
         f"{ctx.stack}-{spec.name}",

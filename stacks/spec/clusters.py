@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from triplane.components.deploy_runner.github import GITHUB_URL
 from triplane.components.versions import DEFAULT_KUBERNETES, KUBERNETES_STANDARD_SUPPORT, kubernetes_problem
 from triplane.policies.cluster_api import MAX_PUBLIC_PREFIX, POLICY, allowed_wide_ranges, is_public
-from triplane.stacks.spec.base import Cloud, Name, SpecModel
+from triplane.stacks.spec.base import Cloud, ConfigKey, Host, Name, SpecModel
 from triplane.stacks.spec.networks import private_cidr
 
 LabelKey = Annotated[
@@ -43,11 +44,14 @@ class SystemNodes(SpecModel):
 
 DEPLOYER_OPTIONS = (
     "declare how `pulumi up` reaches it to create Kubernetes objects, one of: "
-    "(a) `deployer: {private_cidrs: [<the runner's private range>]}` when deploys run from a deploy agent or "
-    "self-hosted runner inside the environment network or a network peered or connected to it; "
-    "(b) `api_access: authorized-networks` with `api_authorized_cidrs: [<the runner's public egress, /24 or "
+    "(a) on aws and azure, `deployer: {runner: {github: <repository or organization URL>, token_secret: "
+    "<config key>}}`: "
+    "Triplane creates a GitHub Actions runner inside the cluster's network; "
+    "(b) `deployer: {private_cidrs: [<the runner's private range>]}` when deploys run from a deploy agent or "
+    "self-hosted runner of your own inside the environment network or a network peered or connected to it; "
+    "(c) `api_access: authorized-networks` with `api_authorized_cidrs: [<the runner's public egress, /24 or "
     "narrower>]`; "
-    "(c) on gcp, `api_access: dns-endpoint` (the control plane's DNS name, authorized by IAM alone)"
+    "(d) on gcp, `api_access: dns-endpoint` (the control plane's DNS name, authorized by IAM alone)"
 )
 """The ways in to a new cluster's API server, listed whenever a private one declares none."""
 
@@ -105,6 +109,51 @@ def _public_cidr(value: str) -> str:
     return str(network)
 
 
+RunnerLabel = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+
+
+class DeployRunner(SpecModel):
+    """A GitHub Actions self-hosted runner Triplane creates inside the cluster's network (aws, azure).
+
+    It registers under the label `triplane-<stack>` (and `labels`); jobs that deploy this stack, and its
+    use-case stacks, run on it with `runs-on: [self-hosted, triplane-<stack>]`.
+    """
+
+    github: str = Field(
+        pattern=GITHUB_URL.pattern,
+        description="Where the runner registers: https://github.com/<owner>/<repo>, or https://github.com/<org> "
+        "for an organization runner.",
+    )
+    token_secret: ConfigKey = Field(
+        description="Stack config key holding a GitHub token that may create runner registration tokens (a "
+        "fine-grained token or GitHub App token with Administration: write on the repository, or Self-hosted "
+        "runners: write on the organization): `pulumi config set --secret triplane:<key>`. It is stored in the "
+        "runner's secret store and read by the runner machine alone."
+    )
+    labels: list[RunnerLabel] = Field(default_factory=list, description="Labels besides `triplane-<stack>`.")
+    machine_type: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$",
+        description="The instance type or VM size; defaults: t3.large (aws), Standard_D2s_v5 (azure), 8 GiB "
+        "of memory for `pulumi up` with the cloud providers.",
+    )
+    ssh_public_key: str | None = Field(
+        default=None,
+        pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( [^\n]*)?$",
+        description="azure: the admin account's SSH public key, which Azure requires of a Linux VM with password "
+        "login disabled. No rule lets SSH in; administrators use Run Command.",
+    )
+    egress_hosts: list[Host] = Field(
+        default_factory=list,
+        description=(
+            "Named hosts the runner's jobs reach besides GitHub and Pulumi, through the egress firewall: your "
+            "package index or its mirror, a state backend, and GitHub Actions' storage accounts for logs and "
+            "artifacts, listed by `GET https://api.github.com/meta` under `domains.actions_inbound` (the "
+            "`*.blob.core.windows.net` names, one by one: a wildcard there would reach every Azure tenant)."
+        ),
+    )
+
+
 class Deployer(SpecModel):
     """Who runs `pulumi up` against a new cluster, and from where."""
 
@@ -127,6 +176,12 @@ class Deployer(SpecModel):
             "identity here so every run grants the same one; unset, the identity running `pulumi up` is found "
             "at deploy time."
         ),
+    )
+
+    runner: DeployRunner | None = Field(
+        default=None,
+        description="A GitHub Actions runner Triplane creates inside the cluster's network (aws, azure): the way "
+        "in to a private API, created by `triplane first-deploy` from anywhere.",
     )
 
     @field_validator("private_cidrs")
@@ -196,7 +251,19 @@ class NewCluster(SpecModel):
             raise ValueError("api_authorized_cidrs: only used with `api_access: authorized-networks`")
         if self.api_access == "dns-endpoint" and self.cloud != "gcp":
             raise ValueError(f"api_access: only GKE has a DNS-based control-plane endpoint; {self.options()}")
-        if self.api_access == "private" and not self.deployer.private_cidrs:
+        runner = self.deployer.runner
+        if runner is not None and self.cloud == "gcp":
+            raise ValueError(
+                "deployer.runner: Triplane creates deploy runners in aws and azure networks; a GKE control plane "
+                "is reached from anywhere through its DNS endpoint, authorized by IAM: use `api_access: dns-endpoint`"
+            )
+        if runner is not None and (runner.ssh_public_key is None) == (self.cloud == "azure"):
+            raise ValueError(
+                "deployer.runner.ssh_public_key: "
+                + ("Azure requires an SSH public key of a Linux VM's admin account; give one (nothing lets SSH in)"
+                   if self.cloud == "azure" else "only Azure VMs take one; remove it")
+            )
+        if self.api_access == "private" and not self.deployer.private_cidrs and self.deployer.runner is None:
             raise ValueError(
                 f"deployer: the API server is private and nothing says how deploys reach it; {self.options()}"
             )
@@ -220,7 +287,7 @@ class NewCluster(SpecModel):
         """The ways in this cloud offers, for error messages."""
         if self.cloud == "gcp":
             return DEPLOYER_OPTIONS
-        return DEPLOYER_OPTIONS.split("; (c)")[0]
+        return DEPLOYER_OPTIONS.split("; (d)")[0]
 
 
 class ExistingCluster(SpecModel):

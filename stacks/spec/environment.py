@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, field_validator, model_validator
 
+from triplane.components.network import layout
 from triplane.stacks.spec.base import SpecModel
 from triplane.stacks.spec.cloud_managed import CloudManagedSpec
 from triplane.stacks.spec.clusters import KubernetesCluster
@@ -102,6 +103,7 @@ class Environment(SpecModel):
                     f"kubernetes[{i}].new.cloud: {cluster.new.cloud} is not configured; add clouds.{cluster.new.cloud}"
                 )
         _one_new_cluster_per_cloud(self.kubernetes)
+        _one_place_to_deploy_from(self)
         clusters = {c.name for c in self.kubernetes}
         for i, use_case in enumerate(self.use_cases):
             cloud = getattr(use_case, "cloud", None)
@@ -175,6 +177,45 @@ def _one_new_cluster_per_cloud(clusters: list[KubernetesCluster]) -> None:
                 f"{cluster.name!r} under `existing`"
             )
         first[cloud] = cluster.name
+
+
+def _one_place_to_deploy_from(environment: Environment) -> None:
+    """One `pulumi up` runs in one place: a stack with a deploy runner reaches every private API from it.
+
+    A runner reaches its own network's cluster; a private cluster in another network is reached only
+    over a connection between the networks, which the stack states by listing the runner's subnets in
+    that cluster's `deployer.private_cidrs`.
+    """
+    runners = [(i, c) for i, c in enumerate(environment.kubernetes) if c.new is not None and c.new.deployer.runner]
+    if not runners:
+        return
+    first, cluster = runners[0]
+    assert cluster.new is not None
+    for i, other in runners[1:]:
+        raise ValueError(
+            f"kubernetes[{i}].new.deployer.runner: {cluster.name!r} already creates this stack's deploy runner, and "
+            f"one `pulumi up` runs in one place; reach {other.name!r} from that runner over a connection between the "
+            f"networks (list its subnets in `deployer.private_cidrs`), or move {other.name!r} to a stack of its own"
+        )
+    settings = getattr(environment.clouds, cluster.new.cloud)
+    if settings.network.new is None:
+        raise ValueError(
+            f"kubernetes[{first}].new.deployer.runner: the runner's only way out is the egress firewall Triplane "
+            f"builds in a network it creates, and clouds.{cluster.new.cloud}.network is existing; run a runner of "
+            "your own there and list its range in `deployer.private_cidrs`"
+        )
+    ranges = layout.app_subnets(cluster.new.cloud, settings.network.new.cidr, len(settings.network.new.zones))
+    for i, other in enumerate(environment.kubernetes):
+        if other is cluster or other.new is None or other.new.api_access != "private":
+            continue
+        declared = [ipaddress.ip_network(c) for c in other.new.deployer.private_cidrs]
+        if not all(any(ipaddress.ip_network(r).subnet_of(d) for d in declared) for r in ranges):  # type: ignore[arg-type]
+            raise ValueError(
+                f"kubernetes[{i}].new.deployer.private_cidrs: this stack deploys from the runner of {cluster.name!r} "
+                f"({', '.join(ranges)}), and {other.name!r}'s API is private; list those ranges if its network is "
+                f"connected to the {cluster.new.cloud} network (VPN, peering), or give it a way in that needs no "
+                "connection (`api_access: dns-endpoint` on gcp, `authorized-networks`)"
+            )
 
 
 def _no_overlap(clouds: Clouds) -> None:

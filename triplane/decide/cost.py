@@ -748,6 +748,17 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
                 f"{count} zone(s) x ${fixed.hourly}/h x {hours:g} h",
             )
         )
+    for cluster in environment.kubernetes:
+        runner = cluster.new.deployer.runner if cluster.new is not None else None
+        if runner is not None:
+            assert cluster.new is not None
+            fixed = prices.fixed(cluster.new.cloud, "deploy_runner")
+            size = fixed.unit.split()[0]
+            unit = fixed.unit
+            if runner.machine_type not in (None, size):
+                unit = f"{runner.machine_type} deploy runner, priced as {size}"
+            lines.append(Line(f"cluster {cluster.name}: {unit}", fixed.hourly * hours, fixed.source,
+                              f"${fixed.hourly}/h x {hours:g} h"))
     used = {u.cluster for u in environment.use_cases if isinstance(u, SelfManagedUseCase)}
     for cluster in environment.kubernetes:
         if cluster.new is None or cluster.name not in used:

@@ -1,0 +1,1 @@
+"""Deploy runners: the way in to private cluster APIs, created inside the environment network."""
