@@ -401,7 +401,12 @@ def test_pod_monitor_scrapes_the_genai_metrics(plan: Plan) -> None:
         "gateway.envoyproxy.io/owning-gateway-name": "ai-gateway",
         "gateway.envoyproxy.io/owning-gateway-namespace": "ai-gateway",
     }
-    assert spec["podMetricsEndpoints"][0] == {"port": "aigw-admin", "path": "/metrics", "interval": "30s", "scheme": "http"}
+    assert spec["podMetricsEndpoints"][0] == {
+        "port": "aigw-admin",
+        "path": "/metrics",
+        "interval": "30s",
+        "scheme": "http",
+    }
 
 
 def test_every_custom_resource_waits_for_the_release_installing_its_crd(plan: Plan) -> None:
