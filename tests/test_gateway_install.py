@@ -26,6 +26,7 @@ from triplane.components.gateway.install import (
 )
 from triplane.components.images import ImageSource, Mirror, PullThroughCache
 from triplane.components.self_managed.addons import SCRAPE_LABELS, ClusterAddons, ClusterAddonsArgs
+from triplane.components.tagging import k8s_labels, standard_tags
 from triplane.k8s_out import write_manifests
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.stacks.clouds import SEAMS
@@ -35,6 +36,7 @@ ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 KEY = "-----BEGIN PRIVATE KEY-----\nplanted-gateway-key\n-----END PRIVATE KEY-----"
 AZURE_CLIENT = "11111111-2222-3333-4444-555555555555"
+TAGS = k8s_labels(standard_tags(environment="ts", owner="platform-team", cost_center="cc-1"))
 MIRROR = Mirror("registry.corp.example/mirror")
 CACHE = PullThroughCache("123456789012.dkr.ecr.eu-west-1.amazonaws.com", {"docker.io": "docker-hub"})
 
@@ -66,6 +68,7 @@ def _args(**overrides: Any) -> AIGatewayInstallArgs:
         "pod_labels": {"azure.workload.identity/use": "true"},
         "node_selector": {"kubernetes.azure.com/mode": "system"},
         "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+        "tags": TAGS,
     }
     return AIGatewayInstallArgs(**{**base, **overrides})
 
@@ -77,7 +80,7 @@ def _plan(monitoring: bool = False, **overrides: Any) -> Plan:
         if monitoring:
             addons = ClusterAddons(
                 "t-addons",
-                ClusterAddonsArgs(install={"prometheus-operator"}),
+                ClusterAddonsArgs(install={"prometheus-operator"}, tags=TAGS),
                 opts=pulumi.ResourceOptions(providers=[provider]),
             )
             crd_releases["monitoring.coreos.com"] = addons.releases["prometheus-operator"]
@@ -139,6 +142,13 @@ def test_namespaces_enforce_restricted_pod_security(plan: Plan) -> None:
     assert sorted(namespaces) == ["ai-gateway", "envoy-ai-gateway-system", "envoy-gateway-system"]
     for labels in namespaces.values():
         assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_every_kubernetes_object_carries_the_environment_labels(plan: Plan) -> None:
+    objects = [r for r in _gateway_resources(plan) if r.custom and r.type != RELEASE]
+    assert len(objects) == 11
+    for resource in objects:
+        assert TAGS.items() <= resource.inputs["metadata"]["labels"].items(), resource.name
 
 
 def test_envoy_gateway_is_configured_for_the_ai_gateway_and_redis(plan: Plan) -> None:
@@ -290,7 +300,7 @@ def test_every_gateway_pod_runs_non_root_on_system_nodes(plan: Plan) -> None:
 def test_tls_key_is_secret_in_state_and_never_in_plain_text(plan: Plan) -> None:
     secret = plan.one("kubernetes:core/v1:Secret", "t-gw-tls")
     assert secret.inputs["type"] == "kubernetes.io/tls"
-    assert secret.inputs["metadata"] == {"name": "ai-gateway-tls", "namespace": "ai-gateway"}
+    assert secret.inputs["metadata"] == {"name": "ai-gateway-tls", "namespace": "ai-gateway", "labels": TAGS}
     assert "stringData" in secret.secret_paths()
     assert {"data", "stringData"} <= set(secret.additional_secret_outputs)
     assert "planted-gateway-key" not in json.dumps(plan.to_json())
@@ -304,7 +314,7 @@ def test_tls_key_is_secret_in_state_and_never_in_plain_text(plan: Plan) -> None:
 
 def test_gateway_listens_on_https_for_its_own_namespace(plan: Plan) -> None:
     gateway = plan.one(GATEWAY).inputs
-    assert gateway["metadata"] == {"name": "ai-gateway", "namespace": "ai-gateway"}
+    assert gateway["metadata"] == {"name": "ai-gateway", "namespace": "ai-gateway", "labels": TAGS}
     assert gateway["spec"]["gatewayClassName"] == "triplane-ai-gateway"
     [listener] = gateway["spec"]["listeners"]
     assert (listener["protocol"], listener["port"], listener["hostname"]) == ("HTTPS", 443, "ai.internal.example.com")

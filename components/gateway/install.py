@@ -394,7 +394,7 @@ def envoy_proxy(args: AIGatewayInstallArgs) -> dict[str, Any]:
     return {
         "apiVersion": "gateway.envoyproxy.io/v1alpha1",
         "kind": "EnvoyProxy",
-        "metadata": {"name": ENVOY_PROXY_NAME, "namespace": ENVOY_GATEWAY_NAMESPACE},
+        "metadata": {"name": ENVOY_PROXY_NAME, "namespace": ENVOY_GATEWAY_NAMESPACE, "labels": dict(args.tags)},
         "spec": {
             "provider": {
                 "type": "Kubernetes",
@@ -415,11 +415,11 @@ def envoy_proxy(args: AIGatewayInstallArgs) -> dict[str, Any]:
     }
 
 
-def gateway_class() -> dict[str, Any]:
+def gateway_class(args: AIGatewayInstallArgs) -> dict[str, Any]:
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "GatewayClass",
-        "metadata": {"name": GATEWAY_CLASS},
+        "metadata": {"name": GATEWAY_CLASS, "labels": dict(args.tags)},
         "spec": {
             "controllerName": CONTROLLER_CLASS,
             "parametersRef": {
@@ -456,7 +456,7 @@ def gateway(args: AIGatewayInstallArgs) -> dict[str, Any]:
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "Gateway",
-        "metadata": {"name": GATEWAY_NAME, "namespace": args.namespace},
+        "metadata": {"name": GATEWAY_NAME, "namespace": args.namespace, "labels": dict(args.tags)},
         "spec": spec,
     }
 
@@ -471,7 +471,11 @@ def pod_monitor(args: AIGatewayInstallArgs) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": {"name": "ai-gateway", "namespace": ENVOY_GATEWAY_NAMESPACE, "labels": dict(SCRAPE_LABELS)},
+        "metadata": {
+            "name": "ai-gateway",
+            "namespace": ENVOY_GATEWAY_NAMESPACE,
+            "labels": {**args.tags, **SCRAPE_LABELS},
+        },
         "spec": {
             "selector": {"matchLabels": selector},
             "namespaceSelector": {"matchNames": [ENVOY_GATEWAY_NAMESPACE]},
@@ -485,7 +489,7 @@ def pod_monitor(args: AIGatewayInstallArgs) -> dict[str, Any]:
 
 def custom_resources(args: AIGatewayInstallArgs) -> list[dict[str, Any]]:
     """Every custom resource the component renders, as the API server receives it."""
-    return [envoy_proxy(args), gateway_class(), gateway(args), pod_monitor(args)]
+    return [envoy_proxy(args), gateway_class(args), gateway(args), pod_monitor(args)]
 
 
 # --- the component ---------------------------------------------------------------------------------
@@ -553,7 +557,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
         self._redis(name, args, namespaces["envoy-gateway"], child)
         tls = k8s_core.v1.Secret(
             f"{name}-tls",
-            metadata={"name": TLS_SECRET, "namespace": args.namespace},
+            metadata={"name": TLS_SECRET, "namespace": args.namespace, "labels": dict(args.tags)},
             type="kubernetes.io/tls",
             string_data={
                 "tls.crt": pulumi.Output.secret(args.tls_certificate),
@@ -567,7 +571,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
         # external processor), so each gateway resource waits for all three releases.
         everything = list(self.releases.values())
         proxy = self._custom(f"{name}-envoyproxy", envoy_proxy(args), everything)
-        klass = self._custom(f"{name}-gatewayclass", gateway_class(), [*everything, proxy])
+        klass = self._custom(f"{name}-gatewayclass", gateway_class(args), [*everything, proxy])
         self.gateway = self._custom(f"{name}-gateway", gateway(args), [*everything, klass, tls, namespaces["gateway"]])
         monitoring = args.crd_releases.get("monitoring.coreos.com")
         self._custom(
@@ -615,7 +619,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
     ) -> None:
         """The rate limit counters' store: ephemeral (limits restart with it), reachable by the rate limit pods only."""
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
-        meta = {"name": REDIS_NAME, "namespace": ENVOY_GATEWAY_NAMESPACE, "labels": dict(REDIS_LABELS)}
+        meta = {"name": REDIS_NAME, "namespace": ENVOY_GATEWAY_NAMESPACE, "labels": {**args.tags, **REDIS_LABELS}}
         k8s_apps.v1.Deployment(
             f"{name}-redis",
             metadata=meta,
@@ -624,7 +628,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
                 "selector": {"match_labels": dict(REDIS_LABELS)},
                 "strategy": {"type": "Recreate"},
                 "template": {
-                    "metadata": {"labels": dict(REDIS_LABELS)},
+                    "metadata": {"labels": {**args.tags, **REDIS_LABELS}},
                     "spec": {
                         "automount_service_account_token": False,
                         "enable_service_links": False,
@@ -664,7 +668,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
                                 },
                                 "resources": {
                                     "requests": {"cpu": "50m", "memory": "128Mi"},
-                                    "limits": {"memory": "256Mi"},
+                                    "limits": {"cpu": "500m", "memory": "256Mi"},
                                 },
                                 "security_context": {
                                     "allow_privilege_escalation": False,
