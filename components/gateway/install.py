@@ -514,35 +514,28 @@ class AIGatewayInstall(pulumi.ComponentResource):
         self.url = self.facts.url
         child = pulumi.ResourceOptions(parent=self)
 
-        namespaces = {
-            key: self._namespace(f"{name}-{key}-namespace", ns, args.tags)
-            for key, ns in (
-                ("envoy-gateway", ENVOY_GATEWAY_NAMESPACE),
-                ("ai-gateway", AI_GATEWAY_NAMESPACE),
-                ("gateway", args.namespace),
-            )
+        names = {
+            "envoy-gateway": ENVOY_GATEWAY_NAMESPACE,
+            "ai-gateway": AI_GATEWAY_NAMESPACE,
+            "gateway": args.namespace,
         }
+        namespaces = {key: self._namespace(f"{name}-{key}-namespace", ns, args.tags) for key, ns in names.items()}
         values = {
             "envoy-gateway": envoy_gateway_values(args),
             "ai-gateway-crds": {},
             "ai-gateway": ai_gateway_values(args),
         }
-        release_namespace = {
-            "envoy-gateway": ENVOY_GATEWAY_NAMESPACE,
-            "ai-gateway-crds": AI_GATEWAY_NAMESPACE,
-            "ai-gateway": AI_GATEWAY_NAMESPACE,
-        }
-        namespace_of = {ENVOY_GATEWAY_NAMESPACE: "envoy-gateway", AI_GATEWAY_NAMESPACE: "ai-gateway"}
+        home = {"envoy-gateway": "envoy-gateway", "ai-gateway-crds": "ai-gateway", "ai-gateway": "ai-gateway"}
         self.releases = {}
         for key, chart in CHARTS.items():
-            # The controller watches Envoy Gateway's and its own CRDs: it starts after both releases.
-            after: list[pulumi.Resource] = [namespaces[namespace_of[release_namespace[key]]], *self.releases.values()]
+            # Each release waits for the ones before it: the AI gateway's controller watches Envoy
+            # Gateway's CRDs and its own, and its webhook must exist before any proxy pod.
             self.releases[key] = k8s_helm.v3.Release(
                 f"{name}-{key}",
                 name=chart.name,
                 chart=f"{chart.repository}/{chart.name}",
                 version=chart.version,
-                namespace=release_namespace[key],
+                namespace=names[home[key]],
                 create_namespace=False,
                 skip_crds=False,
                 atomic=True,
@@ -550,7 +543,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
                 timeout=900,
                 max_history=5,
                 values=values[key],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespaces[home[key]], *self.releases.values()]),
             )
         self.crd_releases = {group: self.releases[key] for group, key in CRD_GROUPS.items()}
 
