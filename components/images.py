@@ -147,6 +147,18 @@ PROMETHEUS_CONFIG_RELOADER = Image("quay.io", "prometheus-operator/prometheus-co
 PROMETHEUS = Image("quay.io", "prometheus/prometheus", "v3.13.2-distroless")
 """The operator, its config reloader and the Prometheus server of the pinned kube-prometheus-stack chart (88.3.0)."""
 
+ENVOY_GATEWAY = Image("docker.io", "envoyproxy/gateway", "v1.9.0")
+"""Envoy Gateway's controller, and the shutdown manager it runs beside every Envoy proxy (gateway-helm v1.9.0)."""
+ENVOY_PROXY = Image("docker.io", "envoyproxy/envoy", "distroless-v1.39.0")
+"""The Envoy proxy Envoy Gateway v1.9.0 deploys by default (its `DefaultEnvoyProxyImage`)."""
+ENVOY_RATELIMIT = Image("docker.io", "envoyproxy/ratelimit", "17b1956c")
+"""Envoy's global rate limit service, at the commit gateway-helm v1.9.0 pins (the project tags no releases)."""
+AI_GATEWAY_CONTROLLER = Image("docker.io", "envoyproxy/ai-gateway-controller", "v1.1.0")
+AI_GATEWAY_EXTPROC = Image("docker.io", "envoyproxy/ai-gateway-extproc", "v1.1.0")
+"""Envoy AI Gateway's controller and the external processor it injects into every Envoy proxy pod (v1.1.0)."""
+REDIS = Image("docker.io", "library/redis", "8.2.4-alpine3.22")
+"""The rate limit counters' store: the Redis the AI gateway's token rate limit example pins (v1.1.0)."""
+
 
 def cluster_autoscaler(kubernetes_version: str) -> Image:
     """The autoscaler release follows the cluster's minor version (`1.33` -> v1.33.0)."""
@@ -179,9 +191,14 @@ def chart_image(
 
 
 __all__ = [
+    "AI_GATEWAY_CONTROLLER",
+    "AI_GATEWAY_EXTPROC",
     "AWS_CLI",
     "AZURE_CLI",
     "CLOUD_SDK",
+    "ENVOY_GATEWAY",
+    "ENVOY_PROXY",
+    "ENVOY_RATELIMIT",
     "KEDA",
     "KEDA_METRICS_SERVER",
     "KEDA_WEBHOOKS",
@@ -189,6 +206,7 @@ __all__ = [
     "PROMETHEUS",
     "PROMETHEUS_CONFIG_RELOADER",
     "PROMETHEUS_OPERATOR",
+    "REDIS",
     "TGI",
     "VLLM",
     "Image",
