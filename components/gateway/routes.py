@@ -49,8 +49,6 @@ UPSTREAM_KEY_FIELD = "apiKey"
 """The key, in an upstream's API-key Secret, that the AI gateway reads."""
 OIDC_SECRET_FIELD = "client-secret"
 """The key, in the token-exchange client's Secret, that the AI gateway reads."""
-AZURE_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-"""The audience Entra ID expects on a federated token; the identity provider must issue it."""
 MAX_CONSUMERS = 128
 """Two rate-limit rules each: a BackendTrafficPolicy holds at most 256."""
 
@@ -79,7 +77,9 @@ ORDER = (
     "ClientTrafficPolicy",
 )
 """Referenced objects before the objects that reference them."""
-LABELS = {"app.kubernetes.io/managed-by": "triplane", "app.kubernetes.io/part-of": "ai-gateway"}
+LABELS = {"triplane.io/managed-by": "triplane", "app.kubernetes.io/part-of": "ai-gateway"}
+USE_CASE_LABEL = "triplane.io/use-case"
+CLASSIFICATION_LABEL = "triplane.io/data-classification"
 
 
 # --- where a backend is ---------------------------------------------------------------------------
@@ -175,7 +175,9 @@ class AwsCredential:
 @dataclass(frozen=True)
 class OidcClient:
     """An identity-provider client whose client-credentials token Entra ID accepts as a federated
-    credential. `client_secret` names a Secret holding it under `OIDC_SECRET_FIELD`."""
+    credential (the Entra app's federated identity credential names this issuer, the token's subject
+    and the audience `api://AzureADTokenExchange`, which the provider must issue). `client_secret`
+    names a Secret holding the client's secret under `OIDC_SECRET_FIELD`."""
 
     issuer: str
     client_id: str
@@ -341,8 +343,12 @@ def _check_backend(spec: RouteSpec, role: str, backend: Backend) -> None:
     if credential_type not in allowed:
         names = ", ".join("none" if c is None else c.__name__ for c in allowed)
         raise ValueError(
-            f"{at}.credential is {backend.credential_kind}; a {type(backend.target).__name__} takes {names} "
-            "(cloud services use workload identity, never static cloud keys)"
+            f"{at}.credential is {backend.credential_kind}; a {type(backend.target).__name__} takes {names}"
+            + (
+                " (cloud services use workload identity, never static cloud keys)"
+                if backend.pattern == "cloud-managed"
+                else ""
+            )
         )
     target, credential = backend.target, backend.credential
     if isinstance(target, BedrockRuntime) and isinstance(credential, AwsCredential):
@@ -459,7 +465,7 @@ def _check_all(routes: Sequence[RouteSpec], jwt: JwtProvider | None) -> None:
 def _object(kind: str, namespace: str, name: str, spec: dict[str, Any], use_case: str | None = None) -> dict[str, Any]:
     labels = dict(LABELS)
     if use_case is not None:
-        labels["triplane.io/use-case"] = object_name(use_case)
+        labels[USE_CASE_LABEL] = object_name(use_case)
     return {
         "apiVersion": API_VERSIONS[kind],
         "kind": kind,
@@ -491,7 +497,6 @@ def _security_policy_spec(backend: Backend, credential: Credential, namespace: s
             "clientID": credential.client_id,
             "tenantID": credential.tenant_id,
             "oidcExchangeToken": {
-                "aud": AZURE_TOKEN_EXCHANGE_AUDIENCE,
                 "oidc": {
                     "provider": {"issuer": exchange.issuer},
                     "clientID": exchange.client_id,
@@ -737,9 +742,14 @@ def _sort_key(obj: Mapping[str, Any]) -> tuple[int, str, str]:
 
 
 def render(
-    namespace: str, gateway: str, routes: Sequence[RouteSpec], jwt: JwtProvider | None = None
+    namespace: str,
+    gateway: str,
+    routes: Sequence[RouteSpec],
+    jwt: JwtProvider | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every routing object for the Gateway `namespace/gateway`, referenced objects first.
+    """Every routing object for the Gateway `namespace/gateway`, referenced objects first, labelled
+    with `labels` (the environment's Kubernetes labels) under their own use case and classification.
 
     Raises ValueError (naming the use case, the field and the fix) for a route that would break its
     classification or that the gateway could not serve."""
@@ -775,6 +785,13 @@ def render(
                 "cases names that differ in more than punctuation"
             )
         seen.add(key)
+    classification = {object_name(r.use_case): r.classification for r in routes}
+    for obj in objects:
+        own = obj["metadata"]["labels"]
+        merged = {**dict(labels or {}), **own}
+        if own.get(USE_CASE_LABEL) in classification:
+            merged[CLASSIFICATION_LABEL] = classification[own[USE_CASE_LABEL]]
+        obj["metadata"]["labels"] = dict(sorted(merged.items()))
     return sorted(objects, key=_sort_key)
 
 
