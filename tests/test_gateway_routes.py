@@ -283,9 +283,11 @@ def test_cloud_credentials_are_keyless(objects: list[dict[str, Any]]) -> None:
 
 def test_pooled_servers_get_an_inference_pool_with_its_endpoint_picker(objects: list[dict[str, Any]]) -> None:
     pool = _one(objects, "InferencePool")
+    assert isinstance(TGI.target, InClusterServer)
     assert pool["metadata"]["namespace"] == "uc-triage"
+    assert endpoint_picker_service(TGI.target) == "triage-tgi-epp"
     assert pool["spec"]["endpointPickerRef"] == {
-        "name": endpoint_picker_service(TGI.target),  # type: ignore[arg-type]
+        "name": "triage-tgi-epp",
         "port": {"number": ENDPOINT_PICKER_PORT},
         "failureMode": "FailClose",
     }
