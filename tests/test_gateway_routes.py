@@ -40,6 +40,7 @@ from triplane.components.gateway.routes import (
     endpoint_picker_service,
     render,
     resolve,
+    secret_needs,
 )
 
 
@@ -500,3 +501,20 @@ def test_objects_carry_the_environment_labels_under_their_own() -> None:
     assert _one(rendered, "ClientTrafficPolicy")["metadata"]["labels"]["triplane.io/use-case"] == "shared"
     pool = _one(rendered, "InferencePool")["metadata"]["labels"]
     assert pool["triplane.io/data-classification"] == "restricted"
+
+
+def test_secret_needs_name_every_referenced_secret_with_its_key(objects: list[dict[str, Any]]) -> None:
+    needs = secret_needs(NS, ROUTES)
+    referenced = set()
+    for obj in objects:
+        ns = obj["metadata"]["namespace"]
+        for path, value in _walk(obj["spec"]):
+            if re.search(r"(secretRef|clientSecret|credentialRefs\[\])\.name$", path):
+                referenced.add((ns, value))
+    assert {(n.namespace, n.name) for n in needs} == referenced
+    keys = {(n.namespace, n.name): n.key for n in needs}
+    assert keys[(NS, "openai-api-key")] == "apiKey"
+    assert keys[("uc-triage", "triage-tgi-api-key")] == "apiKey"
+    assert keys[(NS, "azure-token-exchange")] == "client-secret"
+    assert keys[(NS, consumer_key_secret("web-app"))] == "web-app"
+    assert needs == sorted(needs, key=lambda n: (n.namespace, n.name, n.key))

@@ -19,7 +19,8 @@ Per Gateway: a `ClientTrafficPolicy` that drops any client-sent `CLIENT_ID_HEADE
 authentication, so nobody spends another consumer's budget.
 
 No secret value passes through here: upstream keys, consumer keys and the token-exchange client
-secret are named Kubernetes Secrets, created elsewhere from secret config.
+secret are named Kubernetes Secrets, created elsewhere from secret config; `secret_needs` lists
+each one (namespace, name, key).
 """
 
 from __future__ import annotations
@@ -793,6 +794,44 @@ def render(
             merged[CLASSIFICATION_LABEL] = classification[own[USE_CASE_LABEL]]
         obj["metadata"]["labels"] = dict(sorted(merged.items()))
     return sorted(objects, key=_sort_key)
+
+
+@dataclass(frozen=True)
+class SecretNeed:
+    """A Secret the rendered objects reference: created elsewhere, from secret config, before them."""
+
+    namespace: str
+    name: str
+    key: str
+    purpose: str
+
+
+def secret_needs(namespace: str, routes: Sequence[RouteSpec]) -> list[SecretNeed]:
+    """Every Secret (namespace, name, key) that `render(namespace, ...)` references, sorted."""
+    needs: set[SecretNeed] = set()
+    for spec in routes:
+        for consumer in spec.consumers:
+            if consumer.auth == "api-key":
+                needs.add(SecretNeed(namespace, consumer_key_secret(consumer.name), consumer.name, "consumer API key"))
+        for backend in (spec.primary, spec.fallback):
+            if backend is None:
+                continue
+            credential, target = backend.credential, backend.target
+            where = target.namespace if isinstance(target, InClusterServer) and target.pooled else namespace
+            if isinstance(credential, ApiKeyCredential):
+                needs.add(
+                    SecretNeed(where, credential.secret, UPSTREAM_KEY_FIELD, f"upstream API key of {backend.model}")
+                )
+            elif isinstance(credential, AzureCredential):
+                needs.add(
+                    SecretNeed(
+                        namespace,
+                        credential.token_exchange.client_secret,
+                        OIDC_SECRET_FIELD,
+                        "token-exchange client secret",
+                    )
+                )
+    return sorted(needs, key=lambda n: (n.namespace, n.name, n.key))
 
 
 # --- following the objects as the gateway does ----------------------------------------------------
