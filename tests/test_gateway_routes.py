@@ -518,3 +518,8 @@ def test_secret_needs_name_every_referenced_secret_with_its_key(objects: list[di
     assert keys[(NS, "azure-token-exchange")] == "client-secret"
     assert keys[(NS, consumer_key_secret("web-app"))] == "web-app"
     assert needs == sorted(needs, key=lambda n: (n.namespace, n.name, n.key))
+
+
+def test_the_gateway_must_be_named_as_kubernetes_names_it() -> None:
+    with pytest.raises(ValueError, match="namespace 'AI_Gateway' is not a DNS label; try 'ai-gateway'"):
+        render("AI_Gateway", GATEWAY, ROUTES, JWT)

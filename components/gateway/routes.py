@@ -754,6 +754,9 @@ def render(
 
     Raises ValueError (naming the use case, the field and the fix) for a route that would break its
     classification or that the gateway could not serve."""
+    for field_name, value in (("namespace", namespace), ("gateway", gateway)):
+        if object_name(value) != value:
+            raise ValueError(f"gateway routes: {field_name} {value!r} is not a DNS label; try {object_name(value)!r}")
     _check_all(routes, jwt)
     backends: list[Backend] = []
     for spec in routes:
