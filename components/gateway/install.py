@@ -612,101 +612,93 @@ class AIGatewayInstall(pulumi.ComponentResource):
     ) -> None:
         """The rate limit counters' store: ephemeral (limits restart with it), reachable by the rate limit pods only."""
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
-        meta = {"name": REDIS_NAME, "namespace": ENVOY_GATEWAY_NAMESPACE, "labels": {**args.tags, **REDIS_LABELS}}
-        k8s_apps.v1.Deployment(
-            f"{name}-redis",
-            metadata=meta,
-            spec={
-                "replicas": 1,
-                "selector": {"match_labels": dict(REDIS_LABELS)},
-                "strategy": {"type": "Recreate"},
-                "template": {
-                    "metadata": {"labels": {**args.tags, **REDIS_LABELS}},
-                    "spec": {
-                        "automount_service_account_token": False,
-                        "enable_service_links": False,
-                        "security_context": {
-                            "run_as_non_root": True,
-                            "run_as_user": REDIS_UID,
-                            "run_as_group": REDIS_GID,
-                            "fs_group": REDIS_GID,
-                            "seccomp_profile": {"type": "RuntimeDefault"},
-                        },
-                        "node_selector": dict(args.node_selector),
-                        "tolerations": [dict(t) for t in args.tolerations],
-                        "containers": [
-                            {
-                                "name": "redis",
-                                "image": args.images.ref(images.REDIS),
-                                "image_pull_policy": "IfNotPresent",
-                                # Counters live a minute or a day; nothing is saved, memory is bounded
-                                # and only keys with a TTL (every counter) are evicted.
-                                "args": [
-                                    "redis-server",
-                                    "--save",
-                                    "",
-                                    "--appendonly",
-                                    "no",
-                                    "--maxmemory",
-                                    "200mb",
-                                    "--maxmemory-policy",
-                                    "volatile-ttl",
-                                ],
-                                "ports": [{"name": "redis", "container_port": REDIS_PORT, "protocol": "TCP"}],
-                                "readiness_probe": {"tcp_socket": {"port": "redis"}, "period_seconds": 10},
-                                "liveness_probe": {
-                                    "tcp_socket": {"port": "redis"},
-                                    "initial_delay_seconds": 10,
-                                    "period_seconds": 20,
-                                },
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "128Mi"},
-                                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                                },
-                                "security_context": {
-                                    "allow_privilege_escalation": False,
-                                    "read_only_root_filesystem": True,
-                                    "capabilities": {"drop": ["ALL"]},
-                                    "seccomp_profile": {"type": "RuntimeDefault"},
-                                    "run_as_non_root": True,
-                                    "run_as_user": REDIS_UID,
-                                    "run_as_group": REDIS_GID,
-                                },
-                                "volume_mounts": [{"name": "data", "mount_path": "/data"}],
-                            }
-                        ],
-                        "volumes": [{"name": "data", "empty_dir": {"size_limit": "256Mi"}}],
+        meta: Any = {
+            "name": REDIS_NAME,
+            "namespace": ENVOY_GATEWAY_NAMESPACE,
+            "labels": {**args.tags, **REDIS_LABELS},
+        }
+        deployment: Any = {
+            "replicas": 1,
+            "selector": {"match_labels": dict(REDIS_LABELS)},
+            "strategy": {"type": "Recreate"},
+            "template": {
+                "metadata": {"labels": {**args.tags, **REDIS_LABELS}},
+                "spec": {
+                    "automount_service_account_token": False,
+                    "enable_service_links": False,
+                    "security_context": {
+                        "run_as_non_root": True,
+                        "run_as_user": REDIS_UID,
+                        "run_as_group": REDIS_GID,
+                        "fs_group": REDIS_GID,
+                        "seccomp_profile": {"type": "RuntimeDefault"},
                     },
+                    "node_selector": dict(args.node_selector),
+                    "tolerations": [dict(t) for t in args.tolerations],
+                    "containers": [
+                        {
+                            "name": "redis",
+                            "image": args.images.ref(images.REDIS),
+                            "image_pull_policy": "IfNotPresent",
+                            # Counters live a minute or a day; nothing is saved, memory is bounded
+                            # and only keys with a TTL (every counter) are evicted.
+                            "args": [
+                                "redis-server",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                "no",
+                                "--maxmemory",
+                                "200mb",
+                                "--maxmemory-policy",
+                                "volatile-ttl",
+                            ],
+                            "ports": [{"name": "redis", "container_port": REDIS_PORT, "protocol": "TCP"}],
+                            "readiness_probe": {"tcp_socket": {"port": "redis"}, "period_seconds": 10},
+                            "liveness_probe": {
+                                "tcp_socket": {"port": "redis"},
+                                "initial_delay_seconds": 10,
+                                "period_seconds": 20,
+                            },
+                            "resources": {
+                                "requests": {"cpu": "50m", "memory": "128Mi"},
+                                "limits": {"cpu": "500m", "memory": "256Mi"},
+                            },
+                            "security_context": {
+                                "allow_privilege_escalation": False,
+                                "read_only_root_filesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                                "seccomp_profile": {"type": "RuntimeDefault"},
+                                "run_as_non_root": True,
+                                "run_as_user": REDIS_UID,
+                                "run_as_group": REDIS_GID,
+                            },
+                            "volume_mounts": [{"name": "data", "mount_path": "/data"}],
+                        }
+                    ],
+                    "volumes": [{"name": "data", "empty_dir": {"size_limit": "256Mi"}}],
                 },
             },
-            opts=in_ns,
-        )
-        k8s_core.v1.Service(
-            f"{name}-redis",
-            metadata=meta,
-            spec={
-                "type": "ClusterIP",
-                "selector": dict(REDIS_LABELS),
-                "ports": [{"name": "redis", "port": REDIS_PORT, "target_port": "redis", "protocol": "TCP"}],
-            },
-            opts=in_ns,
-        )
-        k8s_networking.v1.NetworkPolicy(
-            f"{name}-redis",
-            metadata=meta,
-            spec={
-                "pod_selector": {"match_labels": dict(REDIS_LABELS)},
-                "policy_types": ["Ingress", "Egress"],
-                "ingress": [
-                    {
-                        "from": [{"pod_selector": {"match_labels": dict(RATELIMIT_LABELS)}}],
-                        "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
-                    }
-                ],
-                "egress": [],
-            },
-            opts=in_ns,
-        )
+        }
+        k8s_apps.v1.Deployment(f"{name}-redis", metadata=meta, spec=deployment, opts=in_ns)
+        service: Any = {
+            "type": "ClusterIP",
+            "selector": dict(REDIS_LABELS),
+            "ports": [{"name": "redis", "port": REDIS_PORT, "target_port": "redis", "protocol": "TCP"}],
+        }
+        k8s_core.v1.Service(f"{name}-redis", metadata=meta, spec=service, opts=in_ns)
+        policy: Any = {
+            "pod_selector": {"match_labels": dict(REDIS_LABELS)},
+            "policy_types": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [{"pod_selector": {"match_labels": dict(RATELIMIT_LABELS)}}],
+                    "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
+                }
+            ],
+            "egress": [],
+        }
+        k8s_networking.v1.NetworkPolicy(f"{name}-redis", metadata=meta, spec=policy, opts=in_ns)
 
 
 __all__ = [
