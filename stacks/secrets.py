@@ -28,7 +28,13 @@ def secret_fields(environment: Environment) -> Iterator[tuple[str, str]]:
         runner = cluster.new.deployer.runner if cluster.new is not None else None
         if runner is not None:
             yield f"kubernetes[{i}].new.deployer.runner.token_secret", runner.token_secret
+    if environment.gateway is not None:
+        yield "gateway.tls.certificate_secret", environment.gateway.tls.certificate_secret
+        yield "gateway.tls.key_secret", environment.gateway.tls.key_secret
     for i, use_case in enumerate(environment.use_cases):
+        for j, consumer in enumerate(use_case.consumers):
+            if consumer.key_secret is not None:
+                yield f"use_cases[{i}].consumers[{j}].key_secret", consumer.key_secret
         for field_name in type(use_case).model_fields:
             if field_name.endswith("_secret"):
                 key = getattr(use_case, field_name)

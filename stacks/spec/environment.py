@@ -12,6 +12,7 @@ from triplane.components.network import layout
 from triplane.stacks.spec.base import SpecModel
 from triplane.stacks.spec.cloud_managed import CloudManagedSpec
 from triplane.stacks.spec.clusters import KubernetesCluster
+from triplane.stacks.spec.gateway import AIGateway, host_problem
 from triplane.stacks.spec.networks import Clouds
 from triplane.stacks.spec.saas import SaasUseCase
 from triplane.stacks.spec.self_managed import SelfManagedUseCase, check_environment
@@ -37,6 +38,11 @@ class Environment(SpecModel):
     clouds: Clouds = Field(default_factory=Clouds)
     kubernetes: list[KubernetesCluster] = Field(default_factory=list)
     use_cases: list[UseCase] = Field(default_factory=list)
+    gateway: AIGateway | None = Field(
+        default=None,
+        description="The AI gateway: one private OpenAI-compatible endpoint in front of every use case, on one of "
+        "the environment's clusters.",
+    )
     platform: str | None = Field(
         default=None,
         description="Makes this a use-case stack: the platform stack whose clouds and clusters its use cases "
@@ -81,12 +87,17 @@ class Environment(SpecModel):
 
     def cross_checks(self) -> list[str]:
         """Checks a pattern makes across use cases or against the tier, as `field.path: message` lines."""
-        from triplane.stacks.spec import cloud_managed, saas
+        from triplane.stacks.spec import cloud_managed, gateway, saas
         from triplane.stacks.spec.use_case import rename_problems
 
         if self.platform is not None:
             return []  # checked with the platform's clouds and clusters (`stacks.stages`)
-        return [*saas.environment_problems(self), *cloud_managed.environment_problems(self), *rename_problems(self)]
+        return [
+            *saas.environment_problems(self),
+            *cloud_managed.environment_problems(self),
+            *gateway.environment_problems(self),
+            *rename_problems(self),
+        ]
 
     def cluster(self, name: str) -> KubernetesCluster:
         return next(c for c in self.kubernetes if c.name == name)
@@ -104,6 +115,8 @@ class Environment(SpecModel):
                 )
         _one_new_cluster_per_cloud(self.kubernetes)
         _one_place_to_deploy_from(self)
+        if self.gateway is not None:
+            _gateway_host(self, self.gateway)
         clusters = {c.name for c in self.kubernetes}
         for i, use_case in enumerate(self.use_cases):
             cloud = getattr(use_case, "cloud", None)
@@ -177,6 +190,16 @@ def _one_new_cluster_per_cloud(clusters: list[KubernetesCluster]) -> None:
                 f"{cluster.name!r} under `existing`"
             )
         first[cloud] = cluster.name
+
+
+def _gateway_host(environment: Environment, gateway: AIGateway) -> None:
+    cluster = next((c for c in environment.kubernetes if c.name == gateway.cluster), None)
+    if cluster is None:
+        known = ", ".join(c.name for c in environment.kubernetes) or "none declared"
+        raise ValueError(f"gateway.cluster: no cluster named {gateway.cluster!r} under `kubernetes` ({known})")
+    problem = host_problem(cluster)
+    if problem is not None:
+        raise ValueError(f"gateway.cluster: {problem}")
 
 
 def _one_place_to_deploy_from(environment: Environment) -> None:

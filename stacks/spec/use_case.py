@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 from triplane.stacks.spec.base import DataClassification, Name, SpecModel
+from triplane.stacks.spec.gateway import GatewayConsumer
 
 if TYPE_CHECKING:
     from triplane.stacks.spec.environment import Environment
@@ -29,6 +30,16 @@ class UseCaseBase(SpecModel):
     )
     volume: Volume | None = Field(
         default=None, description="Expected tokens per month, for cost estimates and pattern advice."
+    )
+    consumers: list[GatewayConsumer] = Field(
+        default_factory=list,
+        description="With a `gateway`: who calls this use case through it, how they authenticate and how many "
+        "tokens they may spend per minute and per day.",
+    )
+    fallback: Name | None = Field(
+        default=None,
+        description="With a `gateway`: the use case whose backend takes this one's requests when its own fails; "
+        "only one its classification allows (never SaaS for confidential data, none for restricted).",
     )
     previous_name: Name | None = Field(
         default=None,
