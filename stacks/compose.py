@@ -39,6 +39,10 @@ def compose(ctx: StackContext) -> dict[str, Endpoint]:
         parts = PATTERNS[use_case.pattern]
         parts.platform(use_case, ctx)
         endpoints[use_case.name] = parts.build(use_case, ctx)
+    if ctx.environment.gateway is not None:
+        from triplane.stacks.gateway import front  # the gateway's components load only when there is one
+
+        endpoints = front(ctx, endpoints)
     return endpoints
 
 

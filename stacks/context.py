@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -34,10 +34,12 @@ class Endpoint:
     """Static addresses the use case's outbound traffic leaves from (for a vendor's IP allowlist)."""
     proxy: pulumi.Input[str] | None = None
     """An HTTPS proxy the application must send its calls through, where egress is an explicit proxy."""
+    gateway: Mapping[str, Any] | None = None
+    """The AI gateway's way to the use case: its URL, the model name to send, and how consumers authenticate."""
 
     def as_output(self) -> dict[str, Any]:
         output: dict[str, Any] = {"pattern": self.pattern, "url": self.url, "auth": self.auth}
-        for key in ("identity", "secret_ref", "logs", "egress_ips", "proxy"):
+        for key in ("identity", "secret_ref", "logs", "egress_ips", "proxy", "gateway"):
             value = getattr(self, key)
             if value is not None:
                 output[key] = value

@@ -48,6 +48,8 @@ class BedrockAccess:
     """IAM role/user ARNs; empty admits this account's principals (IAM policies still decide)."""
     guardrail: bool = False
     """The use case applies a guardrail: callers may also call `ApplyGuardrail` on this account's guardrails."""
+    roles: Sequence[str] = ()
+    """Names of this account's IAM roles also admitted when `principals` are listed (the AI gateway's)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ def _service_statements(
 ) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for index, entry in enumerate(access):
-        principal = aws_principal(account, entry.principals)
+        roles = [f"arn:aws:iam::{account}:role/{role}" for role in entry.roles] if entry.principals else []
+        principal = aws_principal(account, [*entry.principals, *roles])
         for suffix, action, resource, condition in _service_grants(service, region, account, entry):
             statement: dict[str, Any] = {
                 "Sid": f"UseCase{index}{suffix}",

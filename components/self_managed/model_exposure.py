@@ -140,6 +140,9 @@ def client_peers(access: ClientAccess) -> list[dict[str, Any]]:
     if not access.namespaces and pod_selector:
         peers.append({"namespace_selector": {}, "pod_selector": pod_selector})
     peers += [{"ip_block": {"cidr": cidr}} for cidr in access.cidrs]
+    if access.gateway_namespace is not None:
+        gateway = {"kubernetes.io/metadata.name": access.gateway_namespace}
+        peers.append({"namespace_selector": {"match_labels": gateway}})
     return peers
 
 

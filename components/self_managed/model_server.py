@@ -75,6 +75,8 @@ class ClientAccess:
     exposure: Literal["cluster-ip", "internal-load-balancer"] = "cluster-ip"
     load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
     """The cloud's annotations that make a load balancer internal (required for that exposure)."""
+    gateway_namespace: str | None = None
+    """The AI gateway's proxies' namespace, admitted beside the clients when the gateway fronts the server."""
 
 
 @dataclass

@@ -24,6 +24,7 @@ from triplane.components.deploy_runner.aws import DEFAULT_INSTANCE_TYPE, AwsDepl
 from triplane.components.deploy_runner.github import RunnerRegistration, runner_labels
 from triplane.components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
 from triplane.components.images import AWS_CLI, ImageSource, cluster_autoscaler
+from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.aws import AwsNetwork, AwsNetworkArgs
 from triplane.components.network.refs import AwsNetworkRef
@@ -318,6 +319,15 @@ def weights_import(
     )
 
 
+def _behind_gateway(environment: Environment) -> bool:
+    """The environment's AI gateway runs on its EKS cluster and calls Bedrock with its Pod Identity role."""
+    gateway = environment.gateway
+    if gateway is None:
+        return False
+    cluster = next(c for c in environment.kubernetes if c.name == gateway.cluster)
+    return cluster.new is not None and cluster.new.cloud == CLOUD
+
+
 def _siblings(ctx: StackContext) -> list[BedrockUseCase]:
     return [u for u in ctx.environment.use_cases if isinstance(u, BedrockUseCase)]
 
@@ -342,6 +352,7 @@ def bedrock_shared(
                         model_ids=[m.id for m in u.models],
                         principals=list(u.allowed_principals),
                         guardrail=u.bedrock_settings.guardrail is not None,
+                        roles=[gateway_role_name(ctx.stack)] if _behind_gateway(ctx.environment) else [],
                     )
                     for u in siblings
                 ],
@@ -375,13 +386,29 @@ def bedrock_shared(
     return link, logging
 
 
+def gateway_role_name(stack: str) -> str:
+    """The IAM role the AI gateway's proxies assume on EKS (Pod Identity): named, so the Bedrock
+    endpoint policy can admit it before it exists."""
+    return physical_name(stack, "ai-gateway", kind="iam_role")
+
+
 def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
     """A Bedrock use case's own endpoint, on the platform's private link and invocation logging."""
+    component = bedrock_endpoint(ctx, use_case)
+    return granted_endpoint(component, use_case.allowed_principals, "aws-iam", component.invoke_policy_arn)
+
+
+def bedrock_endpoint(ctx: StackContext, use_case: BedrockUseCase) -> BedrockEndpoint:
+    """The use case's `BedrockEndpoint`, built once (the gateway attaches its invoke policy too)."""
+    return ctx.shared(("bedrock-endpoint", use_case.name), lambda: _bedrock_endpoint(ctx, use_case))
+
+
+def _bedrock_endpoint(ctx: StackContext, use_case: BedrockUseCase) -> BedrockEndpoint:
     vpc = network(ctx)
     settings = use_case.bedrock_settings
     link, logging = bedrock_shared(use_case, ctx)
     guardrail = settings.guardrail
-    component = BedrockEndpoint(
+    return BedrockEndpoint(
         ctx.prefix(use_case),
         BedrockEndpointArgs(
             network=vpc,
@@ -412,7 +439,6 @@ def bedrock(use_case: BedrockUseCase, ctx: StackContext) -> Endpoint:
         ),
         opts=ctx.component_opts(CLOUD, use_case),
     )
-    return granted_endpoint(component, use_case.allowed_principals, "aws-iam", component.invoke_policy_arn)
 
 
 def diagram_network(graph: DiagramGraph, environment: Environment) -> Path_ | None:

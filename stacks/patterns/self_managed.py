@@ -152,6 +152,7 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
                 cidrs=sorted({cidr for c in clients for cidr in c.cidrs}),
                 exposure=use_case.exposure,
                 load_balancer_annotations=handle.load_balancer_annotations,
+                gateway_namespace=_gateway_namespace(ctx, use_case),
             ),
             monitoring=use_case.monitoring,
             monitoring_namespace=use_case.monitoring_namespace,
@@ -163,6 +164,16 @@ def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCa
         ),
         opts=handle.opts(),
     )
+
+
+def _gateway_namespace(ctx: StackContext, use_case: SelfManagedUseCase) -> str | None:
+    """The AI gateway's proxies' namespace, when the environment's gateway runs on this server's cluster."""
+    gateway = ctx.environment.gateway
+    if gateway is None or gateway.cluster != use_case.cluster:
+        return None
+    from triplane.components.gateway.install import ENVOY_GATEWAY_NAMESPACE  # loaded with a gateway only
+
+    return ENVOY_GATEWAY_NAMESPACE
 
 
 def _queue_scaling(handle: ClusterHandle, use_case: SelfManagedUseCase) -> QueueScaling | None:

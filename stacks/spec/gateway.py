@@ -125,6 +125,11 @@ def backend_problem(environment: Environment, use_case: UseCaseBase) -> str | No
             "provider's client secret (no workload identity), and Triplane puts no static credential in the "
             "gateway; call it directly (its `endpoints` entry), or serve the model on Bedrock or Vertex AI"
         )
+    if use_case.service == "bedrock" and use_case.bedrock_settings.guardrail is not None:
+        return (
+            "its invoke policy requires every request to name the use case's guardrail, and the gateway's Bedrock "
+            "requests name none; call it directly, or remove the guardrail"
+        )
     wanted = BACKEND_CLOUD[use_case.service]
     if wanted != cloud:
         return (
