@@ -70,7 +70,8 @@ def test_a_consumers_request_resolves_to_its_backend_credential_and_limits(
 def test_each_backend_is_where_the_use_case_serves(dev: Plan) -> None:
     objects = rendered(dev)
     assert routes.resolve(objects, "support-app", "support-drafts").upstream == "api.openai.com:443"
-    assert routes.resolve(objects, "docs-portal", "doc-search").upstream == "bedrock-runtime.us-east-1.amazonaws.com:443"
+    assert routes.resolve(objects, "docs-portal", "doc-search").upstream == (
+        "bedrock-runtime.us-east-1.amazonaws.com:443")
     assert routes.resolve(objects, "review-bot", "code-review").upstream == (
         "dev-code-review.code-review.svc.cluster.local:80")
 
