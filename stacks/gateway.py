@@ -112,11 +112,14 @@ def front(ctx: StackContext, endpoints: dict[str, Endpoint]) -> dict[str, Endpoi
         else None
     )
     secrets = _secrets(ctx, handle, facts.namespace, specs, labels, installed)
-    identities = _identities(ctx, handle, installed)
+    identities = _identities(ctx, handle)
     releases = installed.crd_releases
     objects = routes.render(facts.namespace, facts.gateway_name, specs, jwt=jwt, labels=labels)
     for body in objects:
-        group = body["apiVersion"].split("/")[0]
+        # Each object waits for its CRD, the Gateway, the Secrets it names and its use case's identity.
+        text = json.dumps(body)
+        named = [secret for name, secret in secrets.items() if f'"{name}"' in text]
+        use_case = body["metadata"].get("labels", {}).get(routes.USE_CASE_LABEL)
         k8s_apiextensions.CustomResource(
             f"{ctx.stack}-gateway-{body['kind'].lower()}-{body['metadata']['namespace']}-{body['metadata']['name']}",
             api_version=body["apiVersion"],
@@ -125,7 +128,12 @@ def front(ctx: StackContext, endpoints: dict[str, Endpoint]) -> dict[str, Endpoi
             spec=body["spec"],
             opts=pulumi.ResourceOptions(
                 provider=handle.provider,
-                depends_on=[r for r in (releases.get(group), installed.gateway, *secrets, *identities) if r],
+                depends_on=[
+                    releases[body["apiVersion"].split("/")[0]],
+                    installed.gateway,
+                    *named,
+                    *identities.get(use_case, []),
+                ],
             ),
         )
     return {
@@ -178,9 +186,7 @@ def backend_of(ctx: StackContext, use_case: UseCaseBase) -> routes.Backend:
             replicas=1,  # balanced by the Service: no endpoint picker runs yet for an InferencePool
             target_port=engine.port,
         ),
-        credential=(
-            routes.ApiKeyCredential(upstream_key_secret(use_case.name)) if use_case.api_key_secret else None
-        ),
+        credential=(routes.ApiKeyCredential(upstream_key_secret(use_case.name)) if use_case.api_key_secret else None),
     )
 
 
@@ -216,15 +222,15 @@ def _secrets(
     specs: list[routes.RouteSpec],
     labels: Mapping[str, str],
     installed: AIGatewayInstall,
-) -> list[pulumi.Resource]:
-    """The Secrets the routes name, each from secret stack config: consumer keys and upstream keys."""
+) -> dict[str, pulumi.Resource]:
+    """The Secrets the routes name, by name, each from secret stack config: consumer and upstream keys."""
     use_cases = {u.name: u for u in ctx.environment.use_cases}
     keys: dict[str, str] = {}
     for use_case in ctx.environment.use_cases:
         for member in use_case.consumers:
             if member.key_secret is not None:
                 keys[member.name] = member.key_secret
-    created: list[pulumi.Resource] = []
+    created: dict[str, pulumi.Resource] = {}
     opts = pulumi.ResourceOptions(provider=handle.provider, depends_on=[installed.gateway])
     for need in routes.secret_needs(namespace, specs):
         if need.name.startswith(routes.object_name("ai-gateway-key")):
@@ -235,24 +241,22 @@ def _secrets(
             key = getattr(use_cases[owner], "api_key_secret", None)
             assert key is not None
             value = require_secret(key)
-        created.append(
-            k8s_core.v1.Secret(
-                f"{ctx.stack}-gateway-secret-{need.name}",
-                metadata={"name": need.name, "namespace": need.namespace, "labels": dict(labels)},
-                type="Opaque",
-                string_data={need.key: value},
-                opts=opts,
-            )
+        created[need.name] = k8s_core.v1.Secret(
+            f"{ctx.stack}-gateway-secret-{need.name}",
+            metadata={"name": need.name, "namespace": need.namespace, "labels": dict(labels)},
+            type="Opaque",
+            string_data={need.key: value},
+            opts=opts,
         )
     return created
 
 
-def _identities(ctx: StackContext, handle: ClusterHandle, installed: AIGatewayInstall) -> list[pulumi.Resource]:
-    """The proxies' cloud identity, for the managed services the gateway calls: EKS Pod Identity for
-    Bedrock (the role the Bedrock endpoint policy admits by name, with each use case's invoke policy),
-    GKE Workload Identity for Vertex AI (the proxies' service account as a principal, `aiplatform.user`)."""
+def _identities(ctx: StackContext, handle: ClusterHandle) -> dict[str, list[pulumi.Resource]]:
+    """The proxies' cloud identity, per use case it serves: EKS Pod Identity for Bedrock (the role the
+    Bedrock endpoint policy admits by name, with each use case's invoke policy), GKE Workload Identity for
+    Vertex AI (the proxies' service account as a principal, `aiplatform.user`)."""
     use_cases = ctx.environment.use_cases
-    created: list[pulumi.Resource] = []
+    created: dict[str, list[pulumi.Resource]] = {}
     if any(isinstance(u, BedrockUseCase) for u in use_cases):
         assert isinstance(handle.component, EksCluster)
         aws = pulumi.ResourceOptions(provider=ctx.providers.for_cloud("aws"))
@@ -276,48 +280,46 @@ def _identities(ctx: StackContext, handle: ClusterHandle, installed: AIGatewayIn
             tags=ctx.tags(),
             opts=aws,
         )
+        association = aws_eks.PodIdentityAssociation(
+            f"{ctx.stack}-ai-gateway-identity",
+            cluster_name=handle.component.ref.name,
+            namespace=ENVOY_GATEWAY_NAMESPACE,
+            service_account=PROXY_SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            tags=ctx.tags(),
+            opts=pulumi.ResourceOptions.merge(
+                aws, pulumi.ResourceOptions(depends_on=[handle.component.pod_identity_agent])
+            ),
+        )
         for use_case in use_cases:
             if isinstance(use_case, BedrockUseCase):
-                created.append(
+                created[use_case.name] = [
+                    association,
                     aws_iam.RolePolicyAttachment(
                         f"{ctx.stack}-ai-gateway-invokes-{use_case.name}",
                         role=role.name,
                         policy_arn=bedrock_endpoint(ctx, use_case).invoke_policy_arn,
                         opts=aws,
-                    )
-                )
-        created.append(
-            aws_eks.PodIdentityAssociation(
-                f"{ctx.stack}-ai-gateway-identity",
-                cluster_name=handle.component.ref.name,
-                namespace=ENVOY_GATEWAY_NAMESPACE,
-                service_account=PROXY_SERVICE_ACCOUNT,
-                role_arn=role.arn,
-                tags=ctx.tags(),
-                opts=pulumi.ResourceOptions.merge(
-                    aws, pulumi.ResourceOptions(depends_on=[handle.component.pod_identity_agent])
-                ),
-            )
-        )
+                    ),
+                ]
     if any(isinstance(u, VertexUseCase) for u in use_cases):
         gcp = ctx.environment.clouds.gcp
         assert gcp is not None
         google = ctx.providers.for_cloud("gcp")
-        number = get_project_output(
-            project_id=gcp.project, opts=pulumi.InvokeOutputOptions(provider=google)
-        ).number
-        created.append(
-            gcp_projects.IAMMember(
-                f"{ctx.stack}-ai-gateway-vertex",
-                project=gcp.project,
-                role=VERTEX_USER,
-                member=number.apply(
-                    lambda n: f"principal://iam.googleapis.com/projects/{n}/locations/global/workloadIdentityPools/"
+        number = get_project_output(project_id=gcp.project, opts=pulumi.InvokeOutputOptions(provider=google)).number
+        member = gcp_projects.IAMMember(
+            f"{ctx.stack}-ai-gateway-vertex",
+            project=gcp.project,
+            role=VERTEX_USER,
+            member=number.apply(
+                lambda n: (
+                    f"principal://iam.googleapis.com/projects/{n}/locations/global/workloadIdentityPools/"
                     f"{gcp.project}.svc.id.goog/subject/ns/{ENVOY_GATEWAY_NAMESPACE}/sa/{PROXY_SERVICE_ACCOUNT}"
-                ),
-                opts=pulumi.ResourceOptions(provider=google),
-            )
+                )
+            ),
+            opts=pulumi.ResourceOptions(provider=google),
         )
+        created.update({u.name: [member] for u in use_cases if isinstance(u, VertexUseCase)})
     return created
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,16 @@ from triplane.plan import Plan  # noqa: E402
 from triplane.stackfile import plan_stack  # noqa: E402
 
 SHIPPED_STACKS = ("dev", "prod", "local")
+
+
+def without_gateway(environment: dict[str, Any]) -> dict[str, Any]:
+    """A shipped environment (a stack file's `triplane:environment`, as read) less its AI gateway and
+    the consumers and fallbacks that only a gateway uses: for tests that plan a part of a stack."""
+    environment.pop("gateway", None)
+    for use_case in environment.get("use_cases", []):
+        use_case.pop("consumers", None)
+        use_case.pop("fallback", None)
+    return environment
 
 
 @functools.cache

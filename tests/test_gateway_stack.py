@@ -250,3 +250,43 @@ def test_consumers_without_a_gateway_are_refused() -> None:
     spec = dev_spec()
     del spec["gateway"]
     assert "use_cases[0].consumers: only used with a `gateway`; add one, or remove consumers" in problems(spec)
+
+
+def test_the_readme_client_sends_what_the_gateway_routes_on(dev: Plan) -> None:
+    """The README's client, against a local server standing in for the gateway: the path, the bearer
+    key and the model (the use case's name, which the route matches) are what dev's route expects."""
+    import http.server
+    import threading
+
+    from examples.gateway_client import ask
+
+    seen: dict[str, Any] = {}
+
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen["path"] = self.path
+            seen["authorization"] = self.headers["Authorization"]
+            seen["body"] = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            answer = json.dumps({"choices": [{"message": {"content": "hello"}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+        assert ask(url, "k-123", "doc-search", "Hi") == "hello"
+    finally:
+        server.shutdown()
+    assert seen["path"] == "/v1/chat/completions"
+    assert seen["authorization"] == "Bearer k-123"
+    route = next(o for o in rendered(dev) if o["kind"] == "AIGatewayRoute" and o["metadata"]["name"] == "doc-search")
+    [match] = route["spec"]["rules"][0]["matches"][0]["headers"]
+    assert (match["name"], match["value"]) == (routes.MODEL_HEADER, seen["body"]["model"])
+    assert dev.outputs["endpoints"]["doc-search"]["gateway"]["url"].endswith("/v1")

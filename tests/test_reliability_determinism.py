@@ -96,6 +96,8 @@ def with_added(environment: dict[str, Any]) -> list[str]:
             use_case["cluster"] = clusters[0]
         elif "aws" not in environment.get("clouds", {}):
             continue
+        if "gateway" in environment:  # behind the gateway, an existing consumer calls it too
+            use_case["consumers"] = [copy.deepcopy(environment["use_cases"][0]["consumers"][0])]
         environment["use_cases"].append(use_case)
         added.append(use_case["name"])
     return added

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from tests.reliability_support import stack_document, variant
+from triplane.components.gateway import routes
 from triplane.plan import Plan, PlannedResource
 from triplane.stackfile import plan_stack
+from triplane.stacks.gateway import upstream_key_secret
 from triplane.stacks.spec import SpecError, validate_environment
 
 
@@ -215,10 +217,27 @@ def test_other_use_cases_do_not_move_when_one_is_renamed(rename: tuple[Plan, Pla
 
     def outside(plan: Plan, name: str) -> set[str]:
         root = plan.one("triplane:saas:SaasEgress", f"dev-{name}")
-        inside = {root.urn, *(r.urn for r in descendants(plan, root.urn))}
+        inside = {root.urn, *(r.urn for r in descendants(plan, root.urn)), *gateway_objects(plan, name)}
         return {r.urn for r in plan.resources if r.urn not in inside}
 
+    # The gateway's objects of the use case are named after it, as the model name applications send is:
+    # they are stateless, and come again under the new name.
+    assert gateway_objects(before, OLD) and gateway_objects(after, NEW)
+
     assert outside(before, OLD) == outside(after, NEW)
+
+
+def gateway_objects(plan: Plan, use_case: str) -> set[str]:
+    """The AI gateway's Kubernetes objects of one use case: its route objects and its upstream key."""
+    found = set()
+    for resource in plan.resources:
+        metadata = resource.inputs.get("metadata") if resource.type.startswith("kubernetes:") else None
+        if isinstance(metadata, dict) and (
+            metadata.get("labels", {}).get(routes.USE_CASE_LABEL) == use_case
+            or metadata.get("name") == upstream_key_secret(use_case)
+        ):
+            found.add(resource.urn)
+    return found
 
 
 RENAME_REFUSALS = {

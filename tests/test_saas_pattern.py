@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pulumi.runtime.config import set_all_config
 
+from tests.conftest import without_gateway
 from triplane.plan import Plan, reveal, run_program
 from triplane.stackfile import load_stack
 from triplane.stacks import program
@@ -149,7 +150,7 @@ def test_a_missing_api_key_names_the_config_key_and_the_command() -> None:
 def saas_only(stack: str, planted: dict[str, str]) -> tuple[Plan, dict[str, Any]]:
     """Plan a shipped stack with only its SaaS use cases, through the real program and composition."""
     stack_file = load_stack(stack, planted)
-    environment = json.loads(json.dumps(stack_file.config["triplane:environment"]))
+    environment = without_gateway(json.loads(json.dumps(stack_file.config["triplane:environment"])))
     environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] == "saas"]
     environment["kubernetes"] = []
     config = {**stack_file.config, "triplane:environment": environment}

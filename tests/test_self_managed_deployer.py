@@ -10,6 +10,7 @@ import pytest
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import provider as k8s_provider
 
+from tests.conftest import without_gateway
 from tests.test_self_managed_node_pools import AWS, AZURE, GCP
 from triplane.components.self_managed.aks import AKS_RBAC_CLUSTER_ADMIN, AksCluster, AksClusterArgs
 from triplane.components.self_managed.eks import EksCluster, EksClusterArgs
@@ -213,7 +214,7 @@ def test_shipped_stacks_declare_a_way_in_to_every_new_cluster(stack: str) -> Non
 
 def test_stack_provider_waits_for_the_deployers_access() -> None:
     """stacks/clusters.py builds the provider from the kubeconfig, which carries the grant."""
-    environment = copy.deepcopy(load_stack("dev").config["triplane:environment"])
+    environment = without_gateway(copy.deepcopy(load_stack("dev").config["triplane:environment"]))
     environment["use_cases"] = [u for u in environment["use_cases"] if u["pattern"] == "self-managed"]
     environment["kubernetes"][0]["new"] = {"cloud": "aws", "deployer": {"private_cidrs": ["10.50.0.0/24"]}}
     secrets = {f"triplane:{key}": "planted" for key in ("dockerHubCredentials", "ghcrCredentials")}

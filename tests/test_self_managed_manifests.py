@@ -11,6 +11,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, all_versions
 
+from triplane.components.gateway.routes import API_VERSIONS
 from triplane.k8s_out import REDACTED_KEYS, write_manifests
 from triplane.plan import Plan
 from triplane.stackfile import load_stack, plan_stack
@@ -18,9 +19,19 @@ from triplane.stacks.spec import Environment
 
 STACKS = ("dev", "prod", "local")
 PLANTED = "planted-secret-value-7f3a9"
-CUSTOM_RESOURCES = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("keda.sh/v1alpha1", "ScaledObject")}
-"""Kinds defined by CRDs (the Prometheus Operator's, KEDA's); kubernetes-validate ships only built-in
-schemas (tests/test_self_managed_addons.py validates these against their CRDs)."""
+CUSTOM_RESOURCES = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("keda.sh/v1alpha1", "ScaledObject"),
+    ("gateway.networking.k8s.io/v1", "GatewayClass"),
+    ("gateway.networking.k8s.io/v1", "Gateway"),
+    ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
+    *((version, kind) for kind, version in API_VERSIONS.items()),
+}
+"""Kinds defined by CRDs (the Prometheus Operator's, KEDA's, the Gateway API's, Envoy Gateway's and Envoy
+AI Gateway's); kubernetes-validate ships only built-in schemas (tests/test_self_managed_addons.py and
+tests/test_gateway_stack.py validate these against their CRDs)."""
+CRD_GROUPS = ("monitoring", "keda", "gateway.networking.k8s.io", "gateway.envoyproxy.io", "aigateway")
 
 
 def schema_version(declared: str) -> str:
@@ -86,7 +97,7 @@ def test_every_manifest_validates_strictly(stack: str, rendered: dict[str, Any])
             where = ".".join(str(p) for p in error.path)
             pytest.fail(f"{relative}: {where}: {error.message}")
         checked += 1
-    custom = sum(1 for r in plan.resources if r.type.startswith(("kubernetes:monitoring", "kubernetes:keda")))
+    custom = sum(1 for r in plan.resources if r.type.startswith(tuple(f"kubernetes:{g}" for g in CRD_GROUPS)))
     assert checked >= len(files) - custom
 
 
