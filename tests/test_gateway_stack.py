@@ -290,3 +290,12 @@ def test_the_readme_client_sends_what_the_gateway_routes_on(dev: Plan) -> None:
     [match] = route["spec"]["rules"][0]["matches"][0]["headers"]
     assert (match["name"], match["value"]) == (routes.MODEL_HEADER, seen["body"]["model"])
     assert dev.outputs["endpoints"]["doc-search"]["gateway"]["url"].endswith("/v1")
+
+
+def test_a_gateway_in_a_split_environment_is_refused() -> None:
+    spec = copy.deepcopy(load_stack("prod-platform").config["triplane:environment"])
+    spec["gateway"] = {"cluster": "gpu-aws", "hostname": "ai.prod.acme.internal",
+                       "tls": {"certificate_secret": "c", "key_secret": "k"}}
+    with pytest.raises(ValueError, match=r"gateway: the AI gateway is built in a single stack .* this is a platform "
+                                         r"stack; put the gateway and the use cases behind it in one stack"):
+        Environment.model_validate(spec)

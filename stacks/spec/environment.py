@@ -106,6 +106,12 @@ class Environment(SpecModel):
     def _consistent(self) -> Environment:
         _unique("use_cases", [u.name for u in self.use_cases])
         _unique("kubernetes", [c.name for c in self.kubernetes])
+        if self.gateway is not None and self.kind != "single":
+            raise ValueError(
+                "gateway: the AI gateway is built in a single stack (its routes, consumer keys and client "
+                f"policy are one set per Gateway), and this is a {self.kind} stack; put the gateway and the use "
+                "cases behind it in one stack"
+            )
         if _stage_problems(self):
             return self
         for i, cluster in enumerate(self.kubernetes):
