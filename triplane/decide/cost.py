@@ -811,6 +811,8 @@ ENVOY_GATEWAY_CHART = ("100m", "256Mi")
 """gateway-helm v1.9.0's `deployment.envoyGateway.resources.requests`."""
 ENVOY_GATEWAY_DEFAULT = ("100m", "512Mi")
 """Envoy Gateway v1.9.0's request for the deployments it runs (the rate limit service) when none is set."""
+AI_GATEWAY_CONTROLLER = ("50m", "128Mi")
+"""`ai_gateway_values` of components/gateway/install.py (which builds image Outputs, so is not called here)."""
 REDIS = ("50m", "128Mi")
 """The Redis container of `AIGatewayInstall` (components/gateway/install.py)."""
 
@@ -845,7 +847,6 @@ def gateway_pods() -> list[PodRequests]:
     proxy = gateway_install.envoy_proxy(args)["spec"]["provider"]["kubernetes"]["envoyDeployment"]
     envoy_gateway = gateway_install.envoy_gateway_values(args)
     rate_limit = envoy_gateway["config"]["envoyGateway"]["provider"]["kubernetes"]["rateLimitDeployment"]
-    controller = gateway_install.ai_gateway_values(args)["controller"]
     triplane = "set in install.py"
     out = []
     for what, pods, resources, default, vendor in (
@@ -854,14 +855,13 @@ def gateway_pods() -> list[PodRequests]:
         ("its shutdown manager", proxy["replicas"], None, SHUTDOWN_MANAGER, "Envoy Gateway default"),
         ("Envoy Gateway", 1, envoy_gateway.get("deployment", {}).get("envoyGateway", {}).get("resources"),
          ENVOY_GATEWAY_CHART, "chart default"),
-        ("AI gateway controller", 1, controller.get("resources"), ("0", "0"), "chart sets none"),
         ("rate limit", 1, rate_limit.get("container", {}).get("resources"), ENVOY_GATEWAY_DEFAULT,
          "Envoy Gateway default"),
     ):
         cpu, memory, ours = _requests(resources, default)
         out.append(PodRequests(what, int(pods), cpu, memory, triplane if ours else vendor))
-    cpu, memory, _ = _requests({"requests": {"cpu": REDIS[0], "memory": REDIS[1]}}, REDIS)
-    out.append(PodRequests("Redis", 1, cpu, memory, triplane))
+    for what, (cpu, memory) in (("AI gateway controller", AI_GATEWAY_CONTROLLER), ("Redis", REDIS)):
+        out.append(PodRequests(what, 1, _quantity(cpu), _quantity(memory), triplane))
     return out
 
 
