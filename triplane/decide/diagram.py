@@ -140,7 +140,7 @@ class _Graph:
         return out
 
 
-def _classes() -> list[str]:
+def _classes(gateway: bool) -> list[str]:
     lines = [
         "classes: {",
         '  cloud: {style: {fill: "#fafafa"; stroke: "#78909c"; stroke-width: 2; font-size: 30; bold: true}}',
@@ -150,13 +150,15 @@ def _classes() -> list[str]:
         '  managed: {style: {fill: "#f5fbfc"; stroke: "#00838f"; font-size: 22}}',
         '  internet: {style: {fill: "#ffffff"; stroke: "#9e9e9e"; stroke-dash: 6; font-size: 24}}',
         "  external: {style: {stroke-dash: 4}}",
-        f'  gateway: {{style: {{fill: "{GATEWAY_COLOURS[1]}"; stroke: "{GATEWAY_COLOURS[0]}"; stroke-width: 3; '
-        "font-size: 22; bold: true}}",
-        f'  consumer: {{style: {{fill: "#ffffff"; stroke: "{GATEWAY_COLOURS[0]}"; font-size: 19}}}}',
-        f'  gateway_path: {{style: {{stroke: "{GATEWAY_COLOURS[0]}"; stroke-width: 3; font-size: 18}}}}',
-        f'  gateway_fallback: {{style: {{stroke: "{GATEWAY_COLOURS[0]}"; stroke-width: 2; stroke-dash: 5; '
-        "font-size: 18}}",
     ]
+    if gateway:
+        stroke, fill = GATEWAY_COLOURS
+        lines += [
+            f'  gateway: {{style: {{fill: "{fill}"; stroke: "{stroke}"; stroke-width: 3; font-size: 22; bold: true}}}}',
+            f'  consumer: {{style: {{fill: "#ffffff"; stroke: "{stroke}"; font-size: 19}}}}',
+            f'  gateway_path: {{style: {{stroke: "{stroke}"; stroke-width: 3; font-size: 18}}}}',
+            f'  gateway_fallback: {{style: {{stroke: "{stroke}"; stroke-width: 2; stroke-dash: 5; font-size: 18}}}}',
+        ]
     for pattern, (stroke, fill) in PATTERN_COLOURS.items():
         name = pattern.replace("-", "_")
         lines.append(f'  {name}: {{style: {{fill: "{fill}"; stroke: "{stroke}"; font-size: 19}}}}')
@@ -377,7 +379,7 @@ def d2_source(environment: Environment, stack: str) -> str:
         "  style: {font-size: 34; bold: true}",
         "}",
         *_legend(environment),
-        *_classes(),
+        *_classes(environment.gateway is not None),
         "",
         *graph.lines(),
     ]
