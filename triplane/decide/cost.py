@@ -10,7 +10,9 @@ Assumptions, all read from the `serving` section of the price sheet:
   output tokens per hour; an input (prompt) token costs `input_token_weight` of an output token;
 - bytes on the wire are `tokens x bytes_per_token x wire_overhead` (firewall, NAT and endpoint
   processing); invocation logs of cloud-managed models are `tokens x bytes_per_token x log_overhead`;
-- a month has `hours_per_month` hours (730).
+- a month has `hours_per_month` hours (730);
+- the AI gateway's pods fit on the system nodes of its cluster (their requests are shown against the
+  nodes' size); its load balancer carries every use case's traffic.
 """
 
 from __future__ import annotations
@@ -719,7 +721,7 @@ def zones(environment: Environment, cloud: str) -> int:
 
 
 def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
-    """Once-per-environment infrastructure: egress firewalls and NAT, shared endpoints, clusters."""
+    """Once-per-environment infrastructure: egress firewalls and NAT, shared endpoints, clusters, the AI gateway."""
     hours = prices.hours
     lines: list[Line] = []
     saas_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, SaasUseCase)})
