@@ -381,7 +381,7 @@ def test_gateway_is_one_box_on_its_cluster_with_its_consumers(gateway) -> None:
     assert boxes["consumer_review_bot"] == "review-bot\ncalls code-review via the gateway"
     # Nested: the gateway inside the EKS cluster's box, the consumers in the application subnets.
     assert {GATEWAY, "aws.vpc.app.consumer_support_app", "aws.vpc.app.consumer_review_bot"} <= box_paths(source)
-    assert "gateway_fallback: {style: {stroke: \"#f9a825\"; stroke-width: 2; stroke-dash: 5;" in source
+    assert 'gateway_fallback: {style: {stroke: "#f9a825"; stroke-width: 2; stroke-dash: 5;' in source
 
 
 def test_gateway_arrows_auth_backends_and_dashed_fallback(gateway) -> None:
@@ -403,6 +403,21 @@ def test_gateway_arrows_auth_backends_and_dashed_fallback(gateway) -> None:
         for arrow in expected_path(environment, use_case):
             assert arrow in arrows, (use_case.name, arrow)
     assert d2_source(environment, "dev") == source
+
+
+def test_gateway_on_an_existing_cluster_serves_its_application_namespaces(gateway) -> None:
+    environment, _ = gateway
+    data = environment.model_dump(mode="json", exclude_unset=True)
+    data["kubernetes"] = [
+        {"name": "gpu", "existing": {"kubeconfig_context": "ctx", "cloud": "aws", "registry": "upstream"}}
+    ]
+    data["use_cases"][2]["weights"] = {"source": "hub"}
+    source = d2_source(Environment.model_validate(data), "dev")
+    assert {"cluster_gpu.ai_gateway", "cluster_gpu.clients.consumer_review_bot"} <= box_paths(source)
+    assert ("cluster_gpu.clients.consumer_review_bot", "cluster_gpu.ai_gateway", "jwt", "gateway_path") in (
+        labelled_edges(source)
+    )
+    assert ("cluster_gpu.ai_gateway", "cluster_gpu.svc_code_review", "gateway_path") in edges(source)
 
 
 def test_no_gateway_draws_nothing_of_it(shipped) -> None:
