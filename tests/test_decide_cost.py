@@ -7,12 +7,17 @@ import math
 from pathlib import Path
 
 import pytest
+from pulumi_kubernetes import provider as k8s_provider
 
+from triplane.components.gateway.install import AIGatewayInstall, AIGatewayInstallArgs
 from triplane.decide.cost import (
+    AI_GATEWAY_CONTROLLER,
+    REDIS,
     Curve,
     Traffic,
     break_even,
     estimate_environment,
+    gateway_pods,
     open_model_class,
     self_managed_estimate,
     shared_lines,
@@ -20,7 +25,10 @@ from triplane.decide.cost import (
     use_case_cost,
 )
 from triplane.decide.prices import load_prices
-from triplane.stacks.spec import validate_environment
+from triplane.plan import run_program
+from triplane.stackfile import load_stack
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.spec import Environment, validate_environment
 
 PRICES = load_prices()
 WIRE_GB_PER_TOKEN = 4 * 1.5 / 1e9  # bytes_per_token x wire_overhead
@@ -341,3 +349,150 @@ def test_alternatives_respect_classification(environment) -> None:
     # the small reference deployment at the same volume: one L4 replica, cheapest on the only cloud
     assert self_managed.monthly == pytest.approx(0.9776 * 730)
     assert math.isclose(self_managed.low or 0, 0.9776 * 730)
+
+
+# --- the AI gateway -----------------------------------------------------------------------------
+
+
+def with_gateway(drop: tuple[str, ...] = (), **changes: object) -> Environment:
+    """dev's stack with a gateway on its EKS cluster: one API-key consumer on every use case, a JWT
+    consumer on code-review, and support-drafts falling back to doc-search."""
+    data = load_stack("dev").environment().model_dump(mode="json", exclude_unset=True)
+    data["gateway"] = {
+        "cluster": "gpu",
+        "hostname": "ai.dev.example.internal",
+        "tls": {"certificate_secret": "gatewayCert", "key_secret": "gatewayKey"},
+        "identity_provider": {"issuer": "https://login.example.com/", "jwks_uri": "https://login.example.com/keys"},
+    }
+    data["use_cases"] = [u for u in data["use_cases"] if u["name"] not in drop]
+    for use_case in data["use_cases"]:
+        use_case["consumers"] = [
+            {
+                "name": "support-app",
+                "key_secret": "supportAppKey",
+                "tokens_per_minute": 20_000,
+                "tokens_per_day": 2_000_000,
+            }
+        ]
+        if use_case["name"] == "code-review":
+            use_case["consumers"].append(
+                {"name": "review-bot", "auth": "jwt", "tokens_per_minute": 5_000, "tokens_per_day": 500_000}
+            )
+        if use_case["name"] == "support-drafts":
+            use_case["fallback"] = "doc-search"
+    data.update(changes)
+    return Environment.model_validate(data)
+
+
+# dev's volumes: 150M + 240M + 60M tokens a month, 4 bytes x 1.5 on the wire each.
+DEV_GATEWAY_GB = 450e6 * WIRE_GB_PER_TOKEN  # 2.70 GB
+GATEWAY_ASKS = "2 proxies, Envoy Gateway, AI gateway controller, rate limit and Redis request 0.52 vCPU and 1.56 GiB"
+
+
+def test_gateway_pods_sum_triplane_requests_and_vendor_defaults() -> None:
+    pods = {p.what: (p.pods, p.cpu, p.memory, p.said_by) for p in gateway_pods()}
+    assert pods == {
+        "Envoy proxy": (2, 0.1, 0.25, "set in install.py"),
+        "its shutdown manager": (2, 0.01, 32 / 1024, "Envoy Gateway default"),
+        "Envoy Gateway": (1, 0.1, 0.25, "chart default"),
+        "AI gateway controller": (1, 0.05, 0.125, "set in install.py"),
+        "rate limit": (1, 0.1, 0.5, "Envoy Gateway default"),
+        "Redis": (1, 0.05, 0.125, "set in install.py"),
+    }
+    assert sum(n * cpu for n, cpu, _, _ in pods.values()) == pytest.approx(0.52)
+    assert sum(n * memory for n, _, memory, _ in pods.values()) == pytest.approx(1600 / 1024)
+
+
+def test_requests_restated_in_cost_are_the_ones_the_gateway_deploys() -> None:
+    """Requests cost.py restates (install.py builds them inside the component or as Outputs), and the
+    proxies' it reads, against the planned gateway."""
+
+    def program() -> None:
+        provider = k8s_provider.Provider("t-k8s", context="ctx")
+        AIGatewayInstall(
+            "t-gw",
+            AIGatewayInstallArgs(
+                hostname="ai.internal.example.com",
+                tls_certificate="chain",
+                tls_private_key="key",
+                source_ranges=["10.20.0.0/16"],
+                load_balancer_annotations=dict(SEAMS["aws"].load_balancer_annotations),
+                provider=provider,
+            ),
+        )
+
+    plan = run_program(program, stack="ts")
+    redis = plan.one("kubernetes:apps/v1:Deployment", "t-gw-redis").inputs["spec"]["template"]["spec"]
+    assert redis["containers"][0]["resources"]["requests"] == {"cpu": REDIS[0], "memory": REDIS[1]}
+    controller = plan.one("kubernetes:helm.sh/v3:Release", "t-gw-ai-gateway").inputs["values"]["controller"]
+    assert controller["resources"]["requests"] == dict(zip(("cpu", "memory"), AI_GATEWAY_CONTROLLER, strict=True))
+    proxy = plan.one("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", "t-gw-envoyproxy").inputs["spec"]
+    deployment = proxy["provider"]["kubernetes"]["envoyDeployment"]
+    assert deployment["replicas"] == 2
+    assert deployment["container"]["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
+
+
+def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() -> None:
+    environment = with_gateway()
+    lines = {line.item: line for line in shared_lines(environment, PRICES)}
+    plain = {line.item for line in shared_lines(load_stack("dev").environment(), PRICES)}
+    added = {item: lines[item].monthly for item in set(lines) - plain}
+    assert added == pytest.approx(
+        {
+            "AI gateway: internal Network Load Balancer": 0.0225 * 730,  # 16.425
+            "AI gateway: load balancer data": DEV_GATEWAY_GB * 0.006,  # 2.70 GB -> 0.0162
+            "AI gateway pods on cluster gpu's system nodes": 0.0,
+        }
+    )
+    assert lines["AI gateway: internal Network Load Balancer"].source == "aws-elb"
+    assert lines["AI gateway: load balancer data"].detail == "2.70 GB (every use case's volume) x $0.006/GB"
+    pods = lines["AI gateway pods on cluster gpu's system nodes"]
+    assert pods.source == "ai-gateway-requests"
+    assert pods.detail == (
+        f"no extra node cost: {GATEWAY_ASKS} (13% of the CPU, 10% of the memory of the 2 x m5.large above); "
+        "a full pool grows by a node (max 3) at $70.08/month"
+    )
+    result = estimate_environment(environment, "dev", PRICES)
+    before = estimate_environment(load_stack("dev").environment(), "dev", PRICES)
+    assert result.total == pytest.approx(before.total + 16.425 + 0.0162)
+    sources = result.sources_used()
+    assert sources["aws-elb"]["url"] == "https://aws.amazon.com/elasticloadbalancing/pricing/"
+    assert sources["ai-gateway-requests"]["as_of"] == "2026-12-06"
+
+
+def test_gateway_alone_on_a_cluster_pays_for_the_cluster() -> None:
+    """Without a self-managed use case the cluster is there for the gateway: its fee and nodes count."""
+    environment = with_gateway(drop=("code-review",))
+    lines = {line.item: line.monthly for line in shared_lines(environment, PRICES)}
+    assert lines["cluster gpu: EKS cluster, standard support"] == pytest.approx(0.10 * 730)
+    assert lines["cluster gpu: 2 x m5.large system node"] == pytest.approx(2 * 0.096 * 730)
+    assert lines["AI gateway: load balancer data"] == pytest.approx(390e6 * WIRE_GB_PER_TOKEN * 0.006)
+
+
+def test_gateway_on_an_existing_cluster_prices_its_cloud_load_balancer_not_its_nodes() -> None:
+    base = with_gateway()
+    use_cases = base.model_dump(mode="json", exclude_unset=True)["use_cases"]
+    use_cases[2]["weights"] = {"source": "hub"}
+    environment = with_gateway(
+        kubernetes=[{"name": "gpu", "existing": {"kubeconfig_context": "ctx", "cloud": "aws", "registry": "upstream"}}],
+        use_cases=use_cases,
+    )
+    lines = [line for line in shared_lines(environment, PRICES) if line.item.startswith("AI gateway")]
+    assert [(line.item, round(line.monthly, 4)) for line in lines] == [
+        ("AI gateway: internal Network Load Balancer", 16.425),
+        ("AI gateway: load balancer data", 0.0162),
+        ("AI gateway pods on existing cluster gpu", 0.0),
+    ]
+    assert lines[2].detail == f"not priced (your nodes): {GATEWAY_ASKS}"
+
+
+def test_gateway_load_balancer_prices_per_cloud() -> None:
+    fixed = {cloud: PRICES.fixed(cloud, "gateway_load_balancer") for cloud in ("aws", "azure", "gcp")}
+    quoted = {cloud: (f.hourly, f.per_gb) for cloud, f in fixed.items()}
+    # NLB-hour + NLCU per GB; Standard LB first 5 rules + data processed; first 5 forwarding rules + data processed.
+    assert quoted == {"aws": (0.0225, 0.006), "azure": (0.025, 0.005), "gcp": (0.025, 0.008)}
+    assert {f.source for f in fixed.values()} == {
+        "aws-elb",
+        "azure-load-balancer",
+        "gcp-load-balancing",
+    }

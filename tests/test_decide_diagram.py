@@ -325,6 +325,115 @@ def test_text_from_the_stack_is_quoted_for_d2(mixed, tmp_path: Path) -> None:
         assert use_case.name in text
 
 
+# --- the AI gateway ------------------------------------------------------------------------------
+
+LABELLED = re.compile(r'^(\S+) -> (\S+): "((?:[^"\\]|\\.)*)" \{class: (\w+)\}$', re.MULTILINE)
+GATEWAY = "aws.vpc.k8s_gpu.ai_gateway"
+
+
+def box_paths(source: str) -> set[str]:
+    """Full D2 path of every box, from the nesting of the declarations (two spaces a level)."""
+    stack: list[str] = []
+    found = set()
+    for match in re.finditer(r'^( *)(\w+): "', source, re.MULTILINE):
+        depth = len(match[1]) // 2
+        stack = [*stack[:depth], match[2]]
+        found.add(".".join(stack))
+    return found
+
+
+def labelled_edges(source: str) -> set[tuple[str, str, str, str]]:
+    return {(m[1], m[2], m[3], m[4]) for m in LABELLED.finditer(source)}
+
+
+@pytest.fixture(scope="module")
+def gateway() -> tuple[Environment, str]:
+    """dev with a gateway on its EKS cluster: support-app (API key) calls every use case, review-bot
+    (JWT) calls code-review, and support-drafts falls back to doc-search."""
+    data = load_stack("dev").environment().model_dump(mode="json", exclude_unset=True)
+    data["gateway"] = {
+        "cluster": "gpu",
+        "hostname": "ai.dev.example.internal",
+        "tls": {"certificate_secret": "gatewayCert", "key_secret": "gatewayKey"},
+        "identity_provider": {"issuer": "https://login.example.com/", "jwks_uri": "https://login.example.com/keys"},
+    }
+    for use_case in data["use_cases"]:
+        use_case["consumers"] = [
+            {"name": "support-app", "key_secret": "appKey", "tokens_per_minute": 1000, "tokens_per_day": 100_000}
+        ]
+    data["use_cases"][2]["consumers"].append(
+        {"name": "review-bot", "auth": "jwt", "tokens_per_minute": 500, "tokens_per_day": 50_000}
+    )
+    data["use_cases"][0]["fallback"] = "doc-search"
+    environment = Environment.model_validate(data)
+    return environment, d2_source(environment, "dev")
+
+
+def test_gateway_is_one_box_on_its_cluster_with_its_consumers(gateway) -> None:
+    _, source = gateway
+    boxes = labels(source)
+    assert len(re.findall(r"^\s+ai_gateway: ", source, re.MULTILINE)) == 1
+    assert boxes["ai_gateway"] == (
+        "AI gateway (https://ai.dev.example.internal)\nEnvoy AI Gateway, internal load balancer\n"
+        "token limits per consumer"
+    )
+    assert boxes["consumer_support_app"] == "support-app\ncalls support-drafts, doc-search, code-review via the gateway"
+    assert boxes["consumer_review_bot"] == "review-bot\ncalls code-review via the gateway"
+    # Nested: the gateway inside the EKS cluster's box, the consumers in the application subnets.
+    assert {GATEWAY, "aws.vpc.app.consumer_support_app", "aws.vpc.app.consumer_review_bot"} <= box_paths(source)
+    assert 'gateway_fallback: {style: {stroke: "#f9a825"; stroke-width: 2; stroke-dash: 5;' in source
+
+
+def test_gateway_arrows_auth_backends_and_dashed_fallback(gateway) -> None:
+    environment, source = gateway
+    assert labelled_edges(source) == {
+        ("aws.vpc.app.consumer_support_app", GATEWAY, "api-key", "gateway_path"),
+        ("aws.vpc.app.consumer_review_bot", GATEWAY, "jwt", "gateway_path"),
+        (GATEWAY, "aws.vpc.bedrock_endpoint", "fallback for support-drafts", "gateway_fallback"),
+    }
+    arrows = edges(source)
+    # The gateway calls the first hop of each use case's path: the egress firewall, the Bedrock
+    # endpoint, the TGI Service; the paths themselves are drawn as without a gateway.
+    assert {(a, b) for a, b, c in arrows if c == "gateway_path"} == {
+        (GATEWAY, "aws.vpc.egress"),
+        (GATEWAY, "aws.vpc.bedrock_endpoint"),
+        (GATEWAY, "aws.vpc.k8s_gpu.svc_code_review"),
+    }
+    for use_case in environment.use_cases:
+        for arrow in expected_path(environment, use_case):
+            assert arrow in arrows, (use_case.name, arrow)
+    assert d2_source(environment, "dev") == source
+
+
+def test_gateway_on_an_existing_cluster_serves_its_application_namespaces(gateway) -> None:
+    environment, _ = gateway
+    data = environment.model_dump(mode="json", exclude_unset=True)
+    data["kubernetes"] = [
+        {"name": "gpu", "existing": {"kubeconfig_context": "ctx", "cloud": "aws", "registry": "upstream"}}
+    ]
+    data["use_cases"][2]["weights"] = {"source": "hub"}
+    source = d2_source(Environment.model_validate(data), "dev")
+    assert {"cluster_gpu.ai_gateway", "cluster_gpu.clients.consumer_review_bot"} <= box_paths(source)
+    assert ("cluster_gpu.clients.consumer_review_bot", "cluster_gpu.ai_gateway", "jwt", "gateway_path") in (
+        labelled_edges(source)
+    )
+    assert ("cluster_gpu.ai_gateway", "cluster_gpu.svc_code_review", "gateway_path") in edges(source)
+
+
+def test_no_gateway_draws_nothing_of_it(shipped) -> None:
+    for environment, source, _ in shipped.values():
+        assert environment.gateway is None
+        assert "ai_gateway" not in source and "gateway_path" not in source and "consumer_" not in source
+
+
+def test_gateway_renders_with_its_labels(gateway, tmp_path: Path) -> None:
+    _, source = gateway
+    result = render(source, tmp_path / "gateway", ("svg",))
+    text = svg_text(result.written[1])
+    for shown in ("AI gateway (https://ai.dev.example.internal)", "api-key", "jwt", "fallback for support-drafts"):
+        assert shown in text
+
+
 # --- finding and running d2 ----------------------------------------------------------------------
 
 

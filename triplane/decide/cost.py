@@ -10,7 +10,9 @@ Assumptions, all read from the `serving` section of the price sheet:
   output tokens per hour; an input (prompt) token costs `input_token_weight` of an output token;
 - bytes on the wire are `tokens x bytes_per_token x wire_overhead` (firewall, NAT and endpoint
   processing); invocation logs of cloud-managed models are `tokens x bytes_per_token x log_overhead`;
-- a month has `hours_per_month` hours (730).
+- a month has `hours_per_month` hours (730);
+- the AI gateway's pods fit on the system nodes of its cluster (their requests are shown against the
+  nodes' size); its load balancer carries every use case's traffic.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from triplane.components.gateway import install as gateway_install
 from triplane.components.self_managed import sizing
 from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
@@ -27,6 +30,7 @@ from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import ManagedModelService
 from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
+from triplane.stacks.spec.gateway import gateway_cloud
 from triplane.stacks.spec.use_case import Volume
 
 CLOUDS = tuple(SEAMS)
@@ -717,7 +721,7 @@ def zones(environment: Environment, cloud: str) -> int:
 
 
 def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
-    """Once-per-environment infrastructure: egress firewalls and NAT, shared endpoints, clusters."""
+    """Once-per-environment infrastructure: egress firewalls and NAT, shared endpoints, clusters, the AI gateway."""
     hours = prices.hours
     lines: list[Line] = []
     saas_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, SaasUseCase)})
@@ -760,6 +764,8 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
             lines.append(Line(f"cluster {cluster.name}: {unit}", fixed.hourly * hours, fixed.source,
                               f"${fixed.hourly}/h x {hours:g} h"))
     used = {u.cluster for u in environment.use_cases if isinstance(u, SelfManagedUseCase)}
+    if environment.gateway is not None:
+        used.add(environment.gateway.cluster)  # the gateway's own cluster is there for it
     for cluster in environment.kubernetes:
         if cluster.new is None or cluster.name not in used:
             continue
@@ -782,6 +788,152 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
                 f"{nodes.count} x ${nodes.hourly}/h x {hours:g} h",
             )
         )
+    return lines + gateway_lines(environment, prices)
+
+
+# --- the AI gateway -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodRequests:
+    """What one kind of the gateway's pods asks the scheduler for, and who says so."""
+
+    what: str
+    pods: int
+    cpu: float
+    """vCPU per pod."""
+    memory: float
+    """GiB per pod."""
+    said_by: str
+
+
+SHUTDOWN_MANAGER = ("10m", "32Mi")
+"""Envoy Gateway v1.9.0's request for the shutdown manager container of every proxy pod."""
+ENVOY_GATEWAY_CHART = ("100m", "256Mi")
+"""gateway-helm v1.9.0's `deployment.envoyGateway.resources.requests`."""
+ENVOY_GATEWAY_DEFAULT = ("100m", "512Mi")
+"""Envoy Gateway v1.9.0's request for the deployments it runs (the rate limit service) when none is set."""
+AI_GATEWAY_CONTROLLER = ("50m", "128Mi")
+"""`ai_gateway_values` of components/gateway/install.py (which builds image Outputs, so is not called here)."""
+REDIS = ("50m", "128Mi")
+"""The Redis container of `AIGatewayInstall` (components/gateway/install.py)."""
+
+
+def _quantity(value: str) -> float:
+    """A Kubernetes CPU (`100m`, `2`) or memory (`256Mi`, `1Gi`) quantity, in vCPU or GiB."""
+    units = {"m": 1e-3, "Ki": 2**-20, "Mi": 2**-10, "Gi": 1.0}
+    for suffix, scale in units.items():
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * scale
+    return float(value)
+
+
+def _requests(resources: dict[str, Any] | None, default: tuple[str, str]) -> tuple[float, float, bool]:
+    """(vCPU, GiB, set by Triplane) of a container's `resources`, else the vendor's default."""
+    asked = (resources or {}).get("requests") or {}
+    if asked:
+        return _quantity(str(asked.get("cpu", "0"))), _quantity(str(asked.get("memory", "0"))), True
+    return _quantity(default[0]), _quantity(default[1]), False
+
+
+def gateway_pods() -> list[PodRequests]:
+    """The gateway's pods with their requests: Triplane's values where install.py sets them, else the
+    vendors' defaults (the AI gateway's external processor in each proxy pod requests nothing)."""
+    args = gateway_install.AIGatewayInstallArgs(
+        hostname="gateway.example.com",
+        tls_certificate="",
+        tls_private_key="",
+        source_ranges=["10.0.0.0/8"],
+        load_balancer_annotations={},
+    )
+    proxy = gateway_install.envoy_proxy(args)["spec"]["provider"]["kubernetes"]["envoyDeployment"]
+    envoy_gateway = gateway_install.envoy_gateway_values(args)
+    rate_limit = envoy_gateway["config"]["envoyGateway"]["provider"]["kubernetes"]["rateLimitDeployment"]
+    triplane = "set in install.py"
+    out = []
+    for what, pods, resources, default, vendor in (
+        ("Envoy proxy", proxy["replicas"], proxy["container"].get("resources"), ENVOY_GATEWAY_DEFAULT,
+         "Envoy Gateway default"),
+        ("its shutdown manager", proxy["replicas"], None, SHUTDOWN_MANAGER, "Envoy Gateway default"),
+        ("Envoy Gateway", 1, envoy_gateway.get("deployment", {}).get("envoyGateway", {}).get("resources"),
+         ENVOY_GATEWAY_CHART, "chart default"),
+        ("rate limit", 1, rate_limit.get("container", {}).get("resources"), ENVOY_GATEWAY_DEFAULT,
+         "Envoy Gateway default"),
+    ):
+        cpu, memory, ours = _requests(resources, default)
+        out.append(PodRequests(what, int(pods), cpu, memory, triplane if ours else vendor))
+    for what, (cpu, memory) in (("AI gateway controller", AI_GATEWAY_CONTROLLER), ("Redis", REDIS)):
+        out.append(PodRequests(what, 1, _quantity(cpu), _quantity(memory), triplane))
+    return out
+
+
+def gateway_lines(environment: Environment, prices: Prices) -> list[Line]:
+    """The AI gateway's fixed cost: its internal load balancer (hourly, and per GB of the use cases'
+    traffic through it), and its pods, which run on the system nodes of its cluster."""
+    gateway = environment.gateway
+    if gateway is None:
+        return []
+    hours = prices.hours
+    pods = gateway_pods()
+    cpu = sum(p.pods * p.cpu for p in pods)
+    memory = sum(p.pods * p.memory for p in pods)
+    proxies = next(p.pods for p in pods if p.what == "Envoy proxy")
+    asked = (
+        f"{proxies} proxies, Envoy Gateway, AI gateway controller, rate limit and Redis request "
+        f"{cpu:.2f} vCPU and {memory:.2f} GiB"
+    )
+    cluster = environment.cluster(gateway.cluster)
+    cloud = gateway_cloud(environment)
+    lines: list[Line] = []
+    if cloud is None:
+        return [
+            Line(
+                f"AI gateway on existing cluster {cluster.name}",
+                0.0,
+                "ai-gateway-requests",
+                f"not priced: your nodes and the load balancer its load_balancer_annotations make; {asked}",
+            )
+        ]
+    balancer = prices.fixed(cloud, "gateway_load_balancer")
+    traffic = [Traffic.from_volume(u.volume) for u in environment.use_cases]
+    gigabytes = sum(_gigabytes(prices, t, "wire_overhead") for t in traffic if t is not None)
+    lines.append(
+        Line(f"AI gateway: {balancer.unit}", balancer.hourly * hours, balancer.source,
+             f"${balancer.hourly}/h x {hours:g} h")
+    )
+    lines.append(
+        Line(
+            "AI gateway: load balancer data",
+            gigabytes * balancer.per_gb,
+            balancer.source,
+            f"{gigabytes:.2f} GB (every use case's volume) x ${balancer.per_gb}/GB",
+        )
+    )
+    if cluster.new is None:
+        lines.append(
+            Line(
+                f"AI gateway pods on existing cluster {cluster.name}",
+                0.0,
+                "ai-gateway-requests",
+                f"not priced (your nodes): {asked}",
+            )
+        )
+        return lines
+    nodes = prices.fixed(cloud, "system_nodes")
+    size = prices.data["fixed"][cloud]["system_nodes"]
+    capacity_cpu = nodes.count * float(size["vcpus"])
+    capacity_memory = nodes.count * float(size["memory_gib"])
+    node_cost = nodes.hourly * hours
+    lines.append(
+        Line(
+            f"AI gateway pods on cluster {cluster.name}'s system nodes",
+            0.0,
+            "ai-gateway-requests",
+            f"no extra node cost: {asked} ({cpu / capacity_cpu:.0%} of the CPU, {memory / capacity_memory:.0%} "
+            f"of the memory of the {nodes.count} x {nodes.unit.split()[0]} above); a full pool grows by a node "
+            f"(max {cluster.new.system_nodes.max}) at ${node_cost:,.2f}/month",
+        )
+    )
     return lines
 
 

