@@ -432,10 +432,15 @@ def test_requests_restated_in_cost_are_the_ones_the_gateway_deploys() -> None:
     assert deployment["container"]["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
 
 
+def without_gateway_env() -> Environment:
+    """dev as it would be with no gateway (its consumers then unused)."""
+    return load_stack("dev").environment().model_copy(update={"gateway": None})
+
+
 def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() -> None:
     environment = with_gateway()
     lines = {line.item: line for line in shared_lines(environment, PRICES)}
-    plain = {line.item for line in shared_lines(load_stack("dev").environment(), PRICES)}
+    plain = {line.item for line in shared_lines(without_gateway_env(), PRICES)}
     added = {item: lines[item].monthly for item in set(lines) - plain}
     assert added == pytest.approx(
         {
@@ -453,7 +458,7 @@ def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() ->
         "a full pool grows by a node (max 3) at $70.08/month"
     )
     result = estimate_environment(environment, "dev", PRICES)
-    before = estimate_environment(load_stack("dev").environment(), "dev", PRICES)
+    before = estimate_environment(without_gateway_env(), "dev", PRICES)
     assert result.total == pytest.approx(before.total + 16.425 + 0.0162)
     sources = result.sources_used()
     assert sources["aws-elb"]["url"] == "https://aws.amazon.com/elasticloadbalancing/pricing/"

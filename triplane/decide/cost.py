@@ -862,8 +862,8 @@ def gateway_pods() -> list[PodRequests]:
     ):
         cpu, memory, ours = _requests(resources, default)
         out.append(PodRequests(what, int(pods), cpu, memory, triplane if ours else vendor))
-    for what, (cpu, memory) in (("AI gateway controller", AI_GATEWAY_CONTROLLER), ("Redis", REDIS)):
-        out.append(PodRequests(what, 1, _quantity(cpu), _quantity(memory), triplane))
+    for what, (cpu_request, memory_request) in (("AI gateway controller", AI_GATEWAY_CONTROLLER), ("Redis", REDIS)):
+        out.append(PodRequests(what, 1, _quantity(cpu_request), _quantity(memory_request), triplane))
     return out
 
 

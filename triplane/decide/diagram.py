@@ -331,10 +331,10 @@ def _gateway(
             calls.setdefault(consumer.name, []).append(use_case.name)
             auth.setdefault(consumer.name, consumer.auth)
     for name, names in calls.items():
-        consumer = graph.box(
+        caller = graph.box(
             (*clients, _key("consumer", name)), f"{name}\ncalls {', '.join(names)} via the gateway", "consumer"
         )
-        graph.edge(consumer, box, "gateway_path", auth[name])
+        graph.edge(caller, box, "gateway_path", auth[name])
     for use_case in environment.use_cases:
         graph.edge(box, hops[use_case.name], "gateway_path")
     for use_case in environment.use_cases:
