@@ -524,3 +524,113 @@ def test_a_download_on_a_new_cluster_through_the_stacks_proxy_is_declared() -> N
     # Nothing declared for that service: no path.
     [need] = [n for n in plan.needs("weights", {"use_cases": []}) if "huggingface.co" in n.what]
     assert not need.met
+
+
+# --- the AI gateway: its releases' CRDs, its images through the cache ----------------------------
+
+
+def _gateway_plan(*, pooled: bool) -> list[Res]:
+    """The AI gateway installed on an EKS cluster with images from the ECR pull-through cache, and its
+    routes (one pooled self-managed server when `pooled`), as the gate sees the plan."""
+    import pulumi
+    from pulumi_aws import ecr as aws_ecr
+    from pulumi_aws import eks as aws_eks
+    from pulumi_kubernetes import apiextensions as k8s_apiextensions
+    from pulumi_kubernetes import provider as k8s_provider
+
+    from triplane.components.gateway import routes
+    from triplane.components.gateway.install import AIGatewayInstall, AIGatewayInstallArgs
+    from triplane.components.images import PullThroughCache
+    from triplane.components.self_managed.addons import ClusterAddons, ClusterAddonsArgs
+    from triplane.gate import PlanView
+    from triplane.plan import run_program
+
+    def program() -> None:
+        cluster = aws_eks.Cluster(f"{STACK}-gpu-cluster", role_arn="arn:aws:iam::123456789012:role/eks",
+                                  vpc_config={"subnet_ids": ["subnet-1", "subnet-2"]})
+        provider = k8s_provider.Provider(f"{STACK}-gpu-k8s", kubeconfig="{}",
+                                         opts=pulumi.ResourceOptions(depends_on=[cluster]))
+        for prefix, upstream in (("dockerhub", "registry-1.docker.io"), ("quay", "quay.io")):
+            aws_ecr.PullThroughCacheRule(f"cache-{prefix}", ecr_repository_prefix=f"{STACK}-{prefix}",
+                                         upstream_registry_url=upstream)
+        source = PullThroughCache(ACCOUNT_ECR, {"docker.io": f"{STACK}-dockerhub", "quay.io": f"{STACK}-quay"})
+        on_cluster = pulumi.ResourceOptions(providers=[provider])
+        addons = ClusterAddons("addons", ClusterAddonsArgs(install={"prometheus-operator"}, images=source),
+                               opts=on_cluster)
+        gateway = AIGatewayInstall("gw", AIGatewayInstallArgs(
+            hostname="ai.internal.example.com", tls_certificate="chain", tls_private_key="key",
+            source_ranges=["10.20.0.0/16"],
+            load_balancer_annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+            provider=provider, images=source, cloud="aws",
+            crd_releases={"monitoring.coreos.com": addons.releases["prometheus-operator"]}))
+        server = routes.InClusterServer("notes-vllm", "uc-notes", 80, replicas=2 if pooled else 1,
+                                        selector={"app": "notes-vllm"}, target_port=8000)
+        spec = routes.RouteSpec("notes", "restricted", routes.Backend("notes", "llama", "OpenAI", server),
+                                (routes.Consumer("notes-app", "api-key", 1_000, 10_000),))
+        for body in routes.render("ai-gateway", "ai-gateway", [spec]):
+            group = body["apiVersion"].rsplit("/", 1)[0]
+            waits = [gateway.crd_releases[group]] if group in gateway.crd_releases else [gateway]
+            k8s_apiextensions.CustomResource(
+                f"route-{body['kind'].lower()}-{body['metadata']['name']}", api_version=body["apiVersion"],
+                kind=body["kind"], metadata=body["metadata"], spec=body["spec"],
+                opts=pulumi.ResourceOptions(provider=provider, depends_on=waits))
+
+    return PlanView(run_program(program, stack=STACK)).stack()
+
+
+@pytest.fixture(scope="module")
+def gateway_needs() -> list[Need]:
+    return runtime_paths(_gateway_plan(pooled=False), None, kinds=("images", "crds"))
+
+
+def test_the_gateway_releases_install_every_crd_its_objects_need(gateway_needs: list[Need]) -> None:
+    crds = [n for n in gateway_needs if n.kind == "crds"]
+    assert [n.message() for n in crds if not n.met] == []
+    paths = {n.what: n.path for n in crds}
+    envoy_gateway = "installed by Release gw-envoy-gateway, created first"
+    assert paths["the Gateway CRD (gateway.networking.k8s.io)"] == envoy_gateway
+    assert paths["the EnvoyProxy CRD (gateway.envoyproxy.io)"] == envoy_gateway
+    assert paths["the AIGatewayRoute CRD (aigateway.envoyproxy.io)"] == (
+        "installed by Release gw-ai-gateway-crds, created first"
+    )
+
+
+def test_the_gateway_images_and_redis_come_through_the_pull_through_cache(gateway_needs: list[Need]) -> None:
+    images = [n for n in gateway_needs if n.kind == "images"]
+    assert [n.message() for n in images if not n.met] == []
+    [redis] = [n for n in images if n.workload == "Deployment envoy-gateway-system/redis"]
+    assert redis.what == f"the image {ACCOUNT_ECR}/{STACK}-dockerhub/library/redis:8.2.4-alpine3.22"
+    assert redis.path == f"ECR pull-through cache rule '{STACK}-dockerhub' (registry-1.docker.io)"
+
+
+def test_an_inference_pool_has_no_installer() -> None:
+    needs = runtime_paths(_gateway_plan(pooled=True), None, kinds=("crds",))
+    assert [n.message() for n in needs if not n.met] == [
+        "InferencePool uc-notes/notes-vllm needs the InferencePool CRD (inference.networking.k8s.io), and nothing in "
+        "the plan provides it. Fix: install the add-on that serves it on this cluster (a Helm release in the "
+        "cluster's add-ons), or list it in the existing cluster's `provides`, or do not render the resource"
+    ]
+
+
+def test_an_ai_gateway_chart_without_its_crds_chart_installs_no_crd() -> None:
+    """`ai-gateway-helm` runs the controller; only `ai-gateway-crds-helm` installs aigateway.envoyproxy.io."""
+    plan = PlanBuilder()
+    provider = plan.eks()
+    release = plan.add("kubernetes:helm.sh/v3:Release", "ai-gateway",
+                       {"chart": "oci://docker.io/envoyproxy/ai-gateway-helm"}, provider=provider)
+    plan.add("kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute", "route",
+             {"metadata": {"name": "chat", "namespace": "ai-gateway"}}, provider=provider, deps=(release,))
+    assert unmet(plan.needs("crds")) == ["the AIGatewayRoute CRD (aigateway.envoyproxy.io)"]
+    crds = plan.add("kubernetes:helm.sh/v3:Release", "ai-gateway-crds",
+                    {"chart": "oci://docker.io/envoyproxy/ai-gateway-crds-helm"}, provider=provider)
+    plan.resources[-2].dependencies.append(crds.urn)
+    assert unmet(plan.needs("crds")) == []
+
+
+def test_the_installers_crd_map_is_the_gates() -> None:
+    """components/gateway/install.py's CRD_GROUPS says what the pack's CHART_GROUPS says of its charts."""
+    from triplane.components.gateway.install import CHARTS, CRD_GROUPS
+    from triplane.policies.cluster_addons import CHART_GROUPS
+
+    derived = {group: key for key, chart in CHARTS.items() for group in CHART_GROUPS.get(chart.name, ())}
+    assert derived == CRD_GROUPS

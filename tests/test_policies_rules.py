@@ -252,8 +252,41 @@ def good_plan() -> Plan:
         res("kubernetes:core/v1:Secret", "good-k8s-secret", {
             "metadata": {"name": "hf", "namespace": "serving", "labels": K8S},
             "stringData": secret({"HF_TOKEN": "hf_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})}),
+        *gateway_objects("good", "chat", "internal"),
     ]
     return Plan(project="triplane", stack=STACK, resources=with_apis_enabled(resources))
+
+
+def gateway_objects(prefix: str, use_case: str, classification: str) -> list[PlannedResource]:
+    """The AI gateway's Gateway and the routing objects `routes.render` makes for one use case, served by
+    an in-cluster server, with a consumer's API-key Secret."""
+    from triplane.components.gateway import routes
+
+    server = routes.InClusterServer(f"{use_case}-vllm", "serving", 80)
+    spec = routes.RouteSpec(use_case, classification, routes.Backend(use_case, "llama", "OpenAI", server),  # type: ignore[arg-type]
+                            (routes.Consumer(f"{use_case}-app", "api-key", 1_000, 10_000),))
+    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+               "metadata": {"name": "ai-gateway", "namespace": "ai-gateway", "labels": K8S},
+               "spec": {"gatewayClassName": "triplane-ai-gateway", "listeners": []}}
+    key = {"apiVersion": "core/v1", "kind": "Secret",
+           "metadata": {"name": routes.consumer_key_secret(f"{use_case}-app"), "namespace": "ai-gateway",
+                        "labels": K8S},
+           "stringData": secret({f"{use_case}-app": "planted-consumer-key"})}
+    bodies = [gateway, *routes.render("ai-gateway", "ai-gateway", [spec], labels=K8S), key]
+    return [res(f"kubernetes:{b['apiVersion']}:{b['kind']}",
+                f"{prefix}-{b['kind'].lower()}-{b['metadata']['name']}", {k: v for k, v in b.items()
+                                                                          if k not in ("apiVersion", "kind")})
+            for b in bodies]
+
+
+def bad_gateway_objects() -> list[PlannedResource]:
+    """A restricted use case's route with no SecurityPolicy, sent to a SaaS host, and no route for `chat`."""
+    objects = [o for o in gateway_objects("bad", "vault", "restricted") if o.type.rsplit(":", 1)[-1]
+               != "SecurityPolicy"]
+    for o in objects:
+        if o.type.endswith(":Backend"):
+            o.inputs["spec"]["endpoints"][0]["fqdn"]["hostname"] = "api.openai.com"
+    return objects
 
 
 def with_apis_enabled(resources: list[PlannedResource]) -> list[PlannedResource]:
@@ -394,6 +427,7 @@ def bad_plan() -> Plan:
         res("aws:secretsmanager/secret:Secret", "leaky-api-key", {"kmsKeyId": "k", "tags": LEAKY}, parent=leaky.urn,
             protect=True),
         *dead_workload(),
+        *bad_gateway_objects(),
     ]
     return Plan(project="triplane", stack=STACK, resources=resources)
 
@@ -493,6 +527,9 @@ EXPECTED: dict[str, set[str]] = {
     "deployable-cloud-apis": {"bad-gke", "bad-crypto-key", "bad-gcp-secret"},
     "deployable-endpoints": {f"{STACK}-leaky"},
     "stage-ownership": {f"{STACK}-chat", f"{STACK}-leaky"},
+    "gateway-routes-authenticated-and-limited": {"bad-aigatewayroute-vault"},
+    "gateway-route-per-use-case": {"bad-gateway-ai-gateway"},
+    "gateway-route-classification": {"bad-aigatewayroute-vault"},
 }
 """Policy -> the bad resources (by logical name) it must report."""
 

@@ -11,7 +11,7 @@ ADD_ON_GROUPS: dict[str, tuple[str, ...]] = {
     "prometheus-operator": ("monitoring.coreos.com",),
     "keda": ("keda.sh", "eventing.keda.sh"),
     "gateway-api": ("gateway.networking.k8s.io",),
-    "envoy-gateway": ("gateway.envoyproxy.io",),
+    "envoy-gateway": ("gateway.networking.k8s.io", "gateway.envoyproxy.io"),
     "envoy-ai-gateway": ("aigateway.envoyproxy.io",),
     "inference-extension": ("inference.networking.k8s.io", "inference.networking.x-k8s.io"),
     "leaderworkerset": ("leaderworkerset.x-k8s.io",),
@@ -22,12 +22,18 @@ CHART_ADD_ONS: dict[str, str] = {
     "prometheus-operator-crds": "prometheus-operator",
     "keda": "keda",
     "gateway-helm": "envoy-gateway",
-    "ai-gateway-helm": "envoy-ai-gateway",
+    "ai-gateway-crds-helm": "envoy-ai-gateway",
     "lws": "leaderworkerset",
 }
-"""Helm chart name -> the add-on it installs (its CRDs included)."""
+"""Helm chart name -> the add-on whose CRDs it installs. `gateway-helm` ships the Gateway API CRDs with
+Envoy Gateway's own; the AI gateway's CRDs come only from `ai-gateway-crds-helm` (its `ai-gateway-helm`
+chart runs the controller and installs none). The Inference Extension's CRDs come from no chart here."""
+CHART_GROUPS: dict[str, tuple[str, ...]] = {
+    chart: ADD_ON_GROUPS[add_on] for chart, add_on in CHART_ADD_ONS.items()
+}
+"""Helm chart name -> the API groups whose CRDs a release of it installs (what the gate counts)."""
 PROMETHEUS_CHARTS = frozenset({"kube-prometheus-stack", "prometheus"})
 """Charts that run a Prometheus server a scaler can query."""
 
 
-__all__ = ["ADD_ON_GROUPS", "CHART_ADD_ONS", "PROMETHEUS_CHARTS"]
+__all__ = ["ADD_ON_GROUPS", "CHART_ADD_ONS", "CHART_GROUPS", "PROMETHEUS_CHARTS"]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .cluster_addons import ADD_ON_GROUPS, CHART_ADD_ONS, PROMETHEUS_CHARTS
+from .cluster_addons import ADD_ON_GROUPS, CHART_GROUPS, PROMETHEUS_CHARTS
 from .common import HIGH, Res, as_list, environment_spec, is_unknown, platform_of, stack_policy, truthy
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from .kubernetes import containers, parse_image, pod_spec
@@ -339,7 +339,7 @@ def _group_of(resource: Res) -> str | None:
 def crd_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
     installers: dict[str, list[Res]] = {}
     for release in _releases(cluster):
-        for installed in ADD_ON_GROUPS.get(CHART_ADD_ONS.get(_release_chart(release), ""), ()):
+        for installed in CHART_GROUPS.get(_release_chart(release), ()):
             installers.setdefault(installed, []).append(release)
     for crd in (r for r in cluster.members if r.type == CRD):
         installers.setdefault(str((crd.props.get("spec") or {}).get("group") or ""), []).append(crd)

@@ -97,6 +97,8 @@ ALLOWED_REGISTRIES_DEFAULT = [
     "public.ecr.aws/aws-cli/",
     "docker.io/google/cloud-sdk/",
     "mcr.microsoft.com/azure-cli/",
+    "docker.io/envoyproxy/",
+    "docker.io/library/redis/",
 ]
 PULL_THROUGH_CACHES_DEFAULT = ["*.dkr.ecr.*.amazonaws.com", "*.azurecr.io", "*-docker.pkg.dev/*"]
 """Roots of the cloud caches (ECR pull-through, ACR cache rules, Artifact Registry remote repositories):

@@ -7,7 +7,7 @@ project's own config) disables every policy outside the scope.
 
 - `aws`, `azure`, `gcp`: that cloud's policies, the Kubernetes ones (its model servers), the cluster
   API range rule and the stack-level ones.
-- `kubernetes`: the Kubernetes (self-managed serving) policies only, for existing clusters.
+- `kubernetes`: the Kubernetes (self-managed serving and AI gateway) policies only, for existing clusters.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import aws, azure, cluster_api, deployability, gcp, kubernetes, stack, stages
+from . import ai_gateway, aws, azure, cluster_api, deployability, gcp, kubernetes, stack, stages
 from .common import Policy
 
 NAME = "triplane"
@@ -26,11 +26,11 @@ SCOPES_DIR = PACK_DIR / "scopes"
 
 RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]
 RUNTIME_CLOUD = [deployability.POLICIES[kind] for kind in deployability.CLOUD_KINDS]
-KUBERNETES = [*kubernetes.POLICIES, *RUNTIME_KUBERNETES]
+KUBERNETES = [*kubernetes.POLICIES, *ai_gateway.POLICIES, *RUNTIME_KUBERNETES]
 SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *stages.POLICIES, *RUNTIME_CLOUD]
 POLICIES: list[Policy] = [
     *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *cluster_api.POLICIES, *kubernetes.POLICIES,
-    *stack.POLICIES, *stages.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
+    *ai_gateway.POLICIES, *stack.POLICIES, *stages.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
 ]
 SCOPES: dict[str, list[Policy]] = {
     "aws": [*aws.POLICIES, *KUBERNETES, *SHARED],
