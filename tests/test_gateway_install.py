@@ -220,19 +220,19 @@ def test_images_are_the_charts_own_pins(plan: Plan) -> None:
 # --- pod security and placement --------------------------------------------------------------------
 
 
-def test_redis_runs_as_its_image_user_locked_down(plan: Plan) -> None:
+def test_redis_runs_as_a_user_no_host_account_has_locked_down(plan: Plan) -> None:
     spec = plan.one("kubernetes:apps/v1:Deployment", "t-gw-redis").inputs["spec"]["template"]["spec"]
-    assert REDIS_UID == 999
+    assert REDIS_UID == 10001
     assert spec["securityContext"] == {
         "runAsNonRoot": True,
-        "runAsUser": 999,
-        "runAsGroup": 1000,
-        "fsGroup": 1000,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     [container] = spec["containers"]
     security = container["securityContext"]
-    assert security["runAsUser"] == 999 and security["allowPrivilegeEscalation"] is False
+    assert security["runAsUser"] == 10001 and security["allowPrivilegeEscalation"] is False
     assert security["readOnlyRootFilesystem"] is True and security["capabilities"] == {"drop": ["ALL"]}
     assert container["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
     assert spec["volumes"][0]["emptyDir"] == {"sizeLimit": "256Mi"}

@@ -42,6 +42,8 @@ from pulumi_kubernetes import networking as k8s_networking
 from triplane.components import images
 from triplane.components.images import Image, ImageSource, Upstream
 from triplane.components.self_managed.addons import CONTAINER_SECURITY, SCRAPE_LABELS, Chart
+from triplane.policies.ai_gateway import COST_NAMESPACE, GATEWAY_CLASS
+from triplane.policies.cluster_addons import CHART_GROUPS
 from triplane.policies.kubernetes import INTERNAL_LB_ANNOTATIONS_DEFAULT
 
 OCI_REPOSITORY = "oci://docker.io/envoyproxy"
@@ -64,18 +66,15 @@ manager), the proxy and the rate limit service; the AI gateway's controller and 
 it injects into the proxy pods. Redis (`images.REDIS`) is this component's own Deployment."""
 
 CRD_GROUPS: dict[str, str] = {
-    "gateway.networking.k8s.io": "envoy-gateway",
-    "gateway.envoyproxy.io": "envoy-gateway",
-    "aigateway.envoyproxy.io": "ai-gateway-crds",
+    group: release for release, chart in CHARTS.items() for group in CHART_GROUPS.get(chart.name, ())
 }
-"""API group -> the release (key of CHARTS) installing its CRDs."""
+"""API group -> the release (key of CHARTS) installing its CRDs, as the gate counts them."""
 
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"
 """Envoy Gateway, and the proxies, rate limit service and Redis it runs (the AI gateway chart's default)."""
 AI_GATEWAY_NAMESPACE = "envoy-ai-gateway-system"
 GATEWAY_NAMESPACE = "ai-gateway"
 GATEWAY_NAME = "ai-gateway"
-GATEWAY_CLASS = "triplane-ai-gateway"
 ENVOY_PROXY_NAME = "ai-gateway"
 PROXY_SERVICE = "ai-gateway"
 """The proxy Service's fixed name (Envoy Gateway would otherwise add a hash)."""
@@ -87,15 +86,17 @@ CONTROLLER_NAME = "ai-gateway-controller"
 """The AI gateway chart's `controller.fullnameOverride`: its Service, which Envoy Gateway calls."""
 EXTENSION_SERVER_PORT = 1063
 CONTROLLER_CLASS = "gateway.envoyproxy.io/gatewayclass-controller"
-COST_METADATA_NAMESPACE = "io.envoy.ai_gateway"
+COST_METADATA_NAMESPACE = COST_NAMESPACE
 """Where the AI gateway writes each request's token costs (`llmRequestCosts`) for rate limits to read."""
 
 REDIS_NAME = "redis"
 REDIS_PORT = 6379
 REDIS_URL = f"{REDIS_NAME}.{ENVOY_GATEWAY_NAMESPACE}.svc.cluster.local:{REDIS_PORT}"
-REDIS_UID = 999
-REDIS_GID = 1000
-"""The `redis` user and group of the official Alpine image (`adduser -S -G redis -u 999`, group 1000)."""
+REDIS_UID = 10001
+REDIS_GID = 10001
+"""Redis runs as a user no host account has: the official image's entrypoint switches to its own `redis`
+user (999) only when started as root, the server needs no file of its own, and `/data` is an emptyDir
+made writable through fsGroup (nothing is saved)."""
 REDIS_LABELS = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "ai-gateway"}
 RATELIMIT_LABELS = {
     "app.kubernetes.io/name": "envoy-ratelimit",

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from triplane.components.naming import physical_name
+from triplane.policies.ai_gateway import CLASSIFICATION_LABEL, COST_NAMESPACE, USE_CASE_LABEL
 
 Schema = Literal["OpenAI", "Anthropic", "Cohere", "AWSBedrock", "AzureOpenAI", "GCPVertexAI"]
 Classification = Literal["public", "internal", "confidential", "restricted"]
@@ -40,8 +41,6 @@ MODEL_HEADER = "x-ai-eg-model"
 """The header the AI gateway sets from the request body's `model`; routes match on it."""
 CLIENT_ID_HEADER = "x-triplane-client-id"
 """Where the authenticated consumer's client ID travels; the rate limits key on it."""
-COST_NAMESPACE = "io.envoy.ai_gateway"
-"""The dynamic-metadata namespace the AI gateway writes request costs to."""
 TOTAL_TOKENS_KEY = "llm_total_token"
 REQUEST_TIMEOUT = "300s"
 """Long generations outlast the AI gateway's 60 s default."""
@@ -79,8 +78,6 @@ ORDER = (
 )
 """Referenced objects before the objects that reference them."""
 LABELS = {"triplane.io/managed-by": "triplane", "app.kubernetes.io/part-of": "ai-gateway"}
-USE_CASE_LABEL = "triplane.io/use-case"
-CLASSIFICATION_LABEL = "triplane.io/data-classification"
 
 
 # --- where a backend is ---------------------------------------------------------------------------
