@@ -43,6 +43,13 @@ def test_a_platform_stack_creates_no_use_case_component() -> None:
     assert "belongs to a use case: platform stack test builds only what its use-case stacks share" in found[OWN[1]]
 
 
+def test_the_deploy_path_is_the_platforms() -> None:
+    runner = ("triplane:deploy:AwsDeployRunner", "shared-runner")
+    found = fired(plan(runner, OWN), settings(platform="prod-platform", use_cases=[]))
+    assert set(found) == {"shared-runner"}
+    assert fired(plan(runner), settings(use_case_stacks=["prod-apps"])) == {}
+
+
 def test_a_single_stack_owns_everything() -> None:
     assert fired(plan(SHARED, SINGLETON, OWN), settings(use_cases=[])) == {}
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .common import HIGH, Res, environment_spec, platform_stack, stack_name, stack_policy
+from .runner_hosts import AWS_RUNNER_COMPONENT, AZURE_RUNNER_COMPONENT
 
 PLATFORM_TYPES_DEFAULT = [
     "aws:ec2/vpc:Vpc",
@@ -30,6 +31,8 @@ PLATFORM_TYPES_DEFAULT = [
     "gcp:networkservices/gateway:Gateway",
     "gcp:container/cluster:Cluster",
     "gcp:container/nodePool:NodePool",
+    AWS_RUNNER_COMPONENT,
+    AZURE_RUNNER_COMPONENT,
 ]
 USE_CASE_TYPES_DEFAULT = [
     "triplane:saas:SaasEgress",
@@ -69,8 +72,8 @@ POLICIES = [
     stack_policy(
         name="stage-ownership",
         description="A use-case stack creates none of its platform's shared resources (networks, firewalls, "
-        "clusters, node pools, caches, account singletons such as Bedrock invocation logging), and a platform "
-        "stack none of its use cases' own components.",
+        "clusters, node pools, caches, deploy runners, account singletons such as Bedrock invocation logging), and "
+        "a platform stack none of its use cases' own components.",
         check=_ownership,
         severity=HIGH,
         remediation="Move the resource to the stage that owns it: shared pieces and per-account settings to the "
