@@ -37,6 +37,7 @@ from triplane.components.naming import physical_name
 from triplane.components.saas.providers import CATALOG
 from triplane.components.self_managed.eks import EksCluster
 from triplane.components.self_managed.engines import ENGINES
+from triplane.components.self_managed.weights_import import POD_IDENTITY_TRUST
 from triplane.components.tagging import k8s_labels
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.aws import bedrock_endpoint, gateway_role_name
@@ -264,18 +265,7 @@ def _identities(ctx: StackContext, handle: ClusterHandle) -> dict[str, list[pulu
             f"{ctx.stack}-ai-gateway-role",
             name=gateway_role_name(ctx.stack),
             description="The AI gateway's proxies: invoke the Bedrock models of the use cases behind it",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "pods.eks.amazonaws.com"},
-                            "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=POD_IDENTITY_TRUST,
             max_session_duration=3600,
             tags=ctx.tags(),
             opts=aws,

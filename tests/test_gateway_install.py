@@ -5,8 +5,6 @@ validate against their CRDs and wait for the releases installing them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pulumi
 import pytest
 from pulumi_kubernetes import provider as k8s_provider
 
+from tests.crd_support import SHARED, needs_shared, validate_crs
 from triplane.components import images
 from triplane.components.gateway.install import (
     CHARTS,
@@ -41,18 +40,6 @@ MIRROR = Mirror("registry.corp.example/mirror")
 CACHE = PullThroughCache("123456789012.dkr.ecr.eu-west-1.amazonaws.com", {"docker.io": "docker-hub"})
 
 
-def _shared() -> Path | None:
-    """The `shared` folder next to the checkout (or an ancestor of it), as CI lays it out."""
-    for parent in Path(__file__).resolve().parents[1].parents:
-        if (parent / "shared" / "crds").is_dir():
-            return parent / "shared"
-    return None
-
-
-SHARED = _shared()
-needs_shared = pytest.mark.skipif(
-    SHARED is None, reason="../shared (CRDs and validate-crs) is not next to the checkout"
-)
 
 
 def _args(**overrides: Any) -> AIGatewayInstallArgs:
@@ -439,12 +426,7 @@ def test_every_custom_resource_waits_for_the_release_installing_its_crd(plan: Pl
 def test_rendered_custom_resources_validate_against_their_crds(plan: Plan, tmp_path: Path) -> None:
     assert SHARED is not None
     write_manifests(plan, tmp_path)
-    result = subprocess.run(
-        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = validate_crs(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 checked, 0 invalid, 0 of unknown kind" in result.stdout
 
@@ -458,11 +440,6 @@ def test_custom_resources_function_matches_the_plan_and_validates(plan: Plan, tm
         (tmp_path / f"{body['kind'].lower()}.yaml").write_text(json.dumps(body))
     broken = {**rendered[2], "spec": {**rendered[2]["spec"], "listener": []}}
     (tmp_path / "broken.yaml").write_text(json.dumps(broken))
-    result = subprocess.run(
-        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = validate_crs(tmp_path)
     assert result.returncode == 1 and "1 invalid" in result.stdout, result.stdout + result.stderr
     assert "listener" in result.stdout

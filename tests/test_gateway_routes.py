@@ -8,13 +8,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.crd_support import SHARED, needs_shared, validate_crs
 from triplane.components.gateway.routes import (
     CLIENT_ID_HEADER,
     COST_NAMESPACE,
@@ -41,20 +41,6 @@ from triplane.components.gateway.routes import (
     render,
     resolve,
     secret_needs,
-)
-
-
-def _shared() -> Path | None:
-    """The `shared` folder next to the checkout (or an ancestor of it), as CI lays it out."""
-    for parent in Path(__file__).resolve().parents[1].parents:
-        if (parent / "shared" / "crds").is_dir():
-            return parent / "shared"
-    return None
-
-
-SHARED = _shared()
-needs_shared = pytest.mark.skipif(
-    SHARED is None, reason="../shared (CRDs and validate-crs) is not next to the checkout"
 )
 
 NS = "ai-gateway"
@@ -316,12 +302,7 @@ def _validate(objects: list[dict[str, Any]], folder: Path) -> subprocess.Complet
     assert SHARED is not None
     for i, obj in enumerate(objects):
         (folder / f"{i:02d}-{obj['kind']}-{obj['metadata']['name']}.yaml").write_text(yaml.safe_dump(obj))
-    return subprocess.run(
-        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return validate_crs(folder)
 
 
 @needs_shared

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import planned
-from tests.test_self_managed_addons import SHARED, needs_shared
+from tests.crd_support import SHARED, needs_shared, validate_crs
 from triplane.components.gateway import routes
 from triplane.components.gateway.install import ENVOY_GATEWAY_NAMESPACE, PROXY_SERVICE_ACCOUNT
 from triplane.k8s_out import manifest, write_manifests
@@ -156,9 +154,7 @@ def test_the_gateway_is_on_the_gpu_clusters_system_nodes_behind_an_internal_load
 def test_every_rendered_gateway_resource_validates_against_its_crd(dev: Plan, tmp_path: Path) -> None:
     assert SHARED is not None
     write_manifests(dev, tmp_path)
-    result = subprocess.run(
-        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(tmp_path)], capture_output=True, text=True
-    )
+    result = validate_crs(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 invalid, 0 of unknown kind" in result.stdout
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import yaml
 from pulumi_kubernetes import autoscaling as k8s_autoscaling
 from pulumi_kubernetes import provider as k8s_provider
 
+from tests.crd_support import SHARED, needs_shared, validate_crs
 from triplane.components import images
 from triplane.components.images import Mirror
 from triplane.components.self_managed.addons import (
@@ -49,18 +48,6 @@ HOURS = {"timezone": "Europe/Berlin", "start": "0 8 * * 1-5", "end": "0 19 * * 1
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def _shared() -> Path | None:
-    """The `shared` folder next to the checkout (or an ancestor of it), as CI lays it out."""
-    for parent in Path(__file__).resolve().parents[1].parents:
-        if (parent / "shared" / "crds").is_dir():
-            return parent / "shared"
-    return None
-
-
-SHARED = _shared()
-needs_shared = pytest.mark.skipif(
-    SHARED is None, reason="../shared (CRDs and validate-crs) is not next to the checkout"
-)
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -549,12 +536,7 @@ def test_rendered_custom_resources_validate_against_their_crds(
     assert SHARED is not None
     _, plan = shipped[stack]
     write_manifests(plan, tmp_path)
-    result = subprocess.run(
-        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = validate_crs(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 invalid, 0 of unknown kind" in result.stdout
 
@@ -567,10 +549,5 @@ def test_crd_validation_is_strict(shipped: dict[str, Any], tmp_path: Path) -> No
     assert scaled is not None
     broken = {**scaled, "spec": {**scaled["spec"], "minReplicas": 0}}
     (tmp_path / "scaledobject.yaml").write_text(yaml.safe_dump(broken))
-    result = subprocess.run(
-        [sys.executable, str(SHARED / "tools" / "validate-crs"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = validate_crs(tmp_path)
     assert result.returncode == 1 and "minReplicas" in result.stdout + result.stderr

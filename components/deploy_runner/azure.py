@@ -27,6 +27,7 @@ from pulumi_azure_native import network as azure_network
 
 from triplane.components.deploy_runner.github import RunnerRegistration, install_script
 from triplane.components.naming import physical_name
+from triplane.components.network.azure import deny_inbound
 from triplane.components.network.refs import AzureNetworkRef
 from triplane.components.saas.secret_store import AzureApiKeyStore, AzureApiKeyStoreArgs
 from triplane.components.tagging import tagged
@@ -97,17 +98,8 @@ class AzureDeployRunner(pulumi.ComponentResource):
             location=network.location,
             network_security_group_name=physical_name(name, "runner-nsg"),
             security_rules=[
-                azure_network.SecurityRuleArgs(
-                    name="deny-all-inbound",
-                    description="The runner only connects out; nothing, in the VNet or beyond, connects in",
-                    priority=4000,
-                    direction="Inbound",
-                    access="Deny",
-                    protocol="*",
-                    source_address_prefix="*",
-                    source_port_range="*",
-                    destination_address_prefix="*",
-                    destination_port_range="*",
+                deny_inbound(
+                    "deny-all-inbound", "*", "The runner only connects out; nothing, in the VNet or beyond, connects in"
                 )
             ],
             opts=child,

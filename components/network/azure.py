@@ -90,17 +90,7 @@ class AzureNetwork(pulumi.ComponentResource):
             location=args.location,
             network_security_group_name=f"{name}-app-nsg",
             security_rules=[
-                network.SecurityRuleArgs(
-                    name="deny-internet-inbound",
-                    priority=4000,
-                    direction="Inbound",
-                    access="Deny",
-                    protocol="*",
-                    source_address_prefix="Internet",
-                    source_port_range="*",
-                    destination_address_prefix="*",
-                    destination_port_range="*",
-                )
+                deny_inbound("deny-internet-inbound", "Internet")
             ],
             opts=child,
         )
@@ -158,3 +148,20 @@ class AzureNetwork(pulumi.ComponentResource):
             cidr=args.cidr,
         )
         self.register_outputs({"vnet_id": vnet.id})
+
+
+def deny_inbound(name: str, source: str, description: str | None = None) -> network.SecurityRuleArgs:
+    """A rule at priority 4000 denying every inbound flow from `source` (`Internet`, or `*` for all):
+    below it Azure's defaults would let the VNet and the load balancer in."""
+    return network.SecurityRuleArgs(
+        name=name,
+        description=description,
+        priority=4000,
+        direction="Inbound",
+        access="Deny",
+        protocol="*",
+        source_address_prefix=source,
+        source_port_range="*",
+        destination_address_prefix="*",
+        destination_port_range="*",
+    )
