@@ -56,7 +56,8 @@ SAAS_SCHEMAS: dict[str, routes.Schema] = {
     "anthropic": "Anthropic",
     "cohere": "Cohere",
 }
-"""The API schema the gateway speaks to each SaaS provider (Mistral's API is OpenAI-compatible)."""
+"""The API schema the gateway speaks to each SaaS provider (Mistral's API is OpenAI-compatible); the
+spec admits exactly these providers behind the gateway (`spec.gateway.GATEWAY_PROVIDERS`)."""
 
 VERTEX_USER = "roles/aiplatform.user"
 """What the gateway's proxies may do on Vertex AI: call the models, nothing else."""

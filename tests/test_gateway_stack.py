@@ -295,3 +295,24 @@ def test_a_gateway_in_a_split_environment_is_refused() -> None:
     with pytest.raises(ValueError, match=r"gateway: the AI gateway is built in a single stack .* this is a platform "
                                          r"stack; put the gateway and the use cases behind it in one stack"):
         Environment.model_validate(spec)
+
+
+def test_the_spec_admits_exactly_the_providers_the_gateway_speaks() -> None:
+    from triplane.stacks.gateway import SAAS_SCHEMAS
+    from triplane.stacks.spec.gateway import GATEWAY_PROVIDERS
+
+    assert set(SAAS_SCHEMAS) == set(GATEWAY_PROVIDERS)
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"key_rotation": "external"}, "the gateway's copy of the provider key is written from stack config"),
+        ({"provider": "gemini", "models": [], "api_key_secret": "openaiApiKey"},
+         "the gateway speaks the OpenAI, Anthropic and Cohere APIs"),
+    ],
+)
+def test_a_saas_use_case_the_gateway_cannot_serve_is_refused(change: dict[str, Any], why: str) -> None:
+    spec = dev_spec()
+    spec["use_cases"][0].update(change)
+    assert any(p.startswith(f"use_cases[0]: {why}") for p in problems(spec)), problems(spec)

@@ -82,6 +82,9 @@ class AIGateway(SpecModel):
     identity_provider: IdentityProvider | None = None
 
 
+GATEWAY_PROVIDERS = ("openai", "mistral", "anthropic", "cohere")
+"""SaaS providers whose API the gateway speaks (`stacks.gateway.SAAS_SCHEMAS`)."""
+
 BACKEND_CLOUD = {"bedrock": "aws", "vertex": "gcp"}
 """Managed services the gateway calls with its own workload identity, and the cloud whose cluster
 identity that is (EKS Pod Identity, GKE Workload Identity)."""
@@ -112,6 +115,17 @@ def backend_problem(environment: Environment, use_case: UseCaseBase) -> str | No
             )
         return None
     if isinstance(use_case, SaasUseCase):
+        if use_case.key_rotation == "external":
+            return (
+                "the gateway's copy of the provider key is written from stack config, so a key rotated outside "
+                "Pulumi (`key_rotation: external`) would go stale there; rotate it with `pulumi config set`, or "
+                "call the provider directly"
+            )
+        if use_case.provider not in GATEWAY_PROVIDERS:
+            return (
+                f"the gateway speaks the OpenAI, Anthropic and Cohere APIs (and Mistral's OpenAI-compatible one), not "
+                f"{use_case.provider}'s; call it directly"
+            )
         if use_case.cloud != cloud:
             return (
                 f"the gateway reaches SaaS providers through the egress firewall of its own network ({cloud}); set "
