@@ -316,3 +316,43 @@ def test_a_saas_use_case_the_gateway_cannot_serve_is_refused(change: dict[str, A
     spec = dev_spec()
     spec["use_cases"][0].update(change)
     assert any(p.startswith(f"use_cases[0]: {why}") for p in problems(spec)), problems(spec)
+
+
+def gateway_paths(plan: Plan) -> dict[str, str | None]:
+    from triplane.gate import check_plan
+
+    config = {"triplane:environment": json.dumps(load_stack("dev").config["triplane:environment"])}
+    result = check_plan(plan, stack_config=config)
+    return {f"{n.workload}: {n.what}": n.path for n in result.runtime if n.kind == "gateway"}
+
+
+def test_the_check_proves_each_upstream_path_and_credential(dev: Plan) -> None:
+    assert gateway_paths(dev) == {
+        "gateway backend code-review-self-mistralai-mistral-7b-instruct-v0-3: the proxies reach "
+        "dev-code-review.code-review.svc.cluster.local":
+            "network policy dev-code-review-ingress admits namespace envoy-gateway-system",
+        "gateway backend doc-search-bedrock-us-anthropic-claude-haiku-4-5-20251001-v1-0: the proxies reach "
+        "bedrock-runtime.us-east-1.amazonaws.com privately": "VPC endpoint dev-bedrock-privatelink-bedrock-runtime",
+        "gateway backend doc-search-bedrock-us-anthropic-claude-haiku-4-5-20251001-v1-0: AWS credentials by "
+        "workload identity": "EKS Pod Identity association dev-ai-gateway-identity",
+        "gateway backend support-drafts-saas-gpt-4o-mini: the proxies reach api.openai.com through the egress "
+        "firewall": "the egress allowlist entry for api.openai.com",
+        "gateway backend support-drafts-saas-gpt-4o-mini: the upstream API key in Secret "
+        "ai-gateway/ai-gateway-upstream-support-drafts": "Secret ai-gateway-upstream-support-drafts",
+    }
+
+
+@pytest.mark.parametrize(
+    ("dropped", "unmet"),
+    [
+        ("dev-ai-gateway-identity", "AWS credentials by workload identity"),
+        ("dev-gateway-secret-ai-gateway-upstream-support-drafts", "the upstream API key in Secret"),
+        # The namespace's default-deny policy stays: without the server's own, nothing admits the proxies.
+        ("dev-code-review-ingress", "the proxies reach dev-code-review.code-review"),
+    ],
+)
+def test_a_missing_credential_or_path_is_unmet(dev: Plan, dropped: str, unmet: str) -> None:
+    import dataclasses
+
+    paths = gateway_paths(dataclasses.replace(dev, resources=[r for r in dev.resources if r.name != dropped]))
+    assert [what for what, path in paths.items() if path is None] == [next(w for w in paths if unmet in w)]

@@ -253,6 +253,12 @@ def good_plan() -> Plan:
             "metadata": {"name": "hf", "namespace": "serving", "labels": K8S},
             "stringData": secret({"HF_TOKEN": "hf_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})}),
         *gateway_objects("good", "chat", "internal"),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "good-gateway-ingress", {
+            "metadata": {"name": "chat-vllm-from-gateway", "namespace": "serving", "labels": K8S},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "chat-vllm"}},
+                     "policyTypes": ["Ingress"],
+                     "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                         "kubernetes.io/metadata.name": "envoy-gateway-system"}}}]}]}}),
     ]
     return Plan(project="triplane", stack=STACK, resources=with_apis_enabled(resources))
 
@@ -526,6 +532,7 @@ EXPECTED: dict[str, set[str]] = {
     "deployable-deployer": {"bad-private-cluster", "bad-cluster-k8s"},
     "deployable-cloud-apis": {"bad-gke", "bad-crypto-key", "bad-gcp-secret"},
     "deployable-endpoints": {f"{STACK}-leaky"},
+    "deployable-gateway": {"bad-aiservicebackend-vault-self-llama"},
     "stage-ownership": {f"{STACK}-chat", f"{STACK}-leaky"},
     "gateway-routes-authenticated-and-limited": {"bad-aigatewayroute-vault"},
     "gateway-route-per-use-case": {"bad-gateway-ai-gateway"},

@@ -42,7 +42,7 @@ from pulumi_kubernetes import networking as k8s_networking
 from triplane.components import images
 from triplane.components.images import Image, ImageSource, Upstream
 from triplane.components.self_managed.addons import CONTAINER_SECURITY, SCRAPE_LABELS, Chart
-from triplane.policies.ai_gateway import COST_NAMESPACE, GATEWAY_CLASS
+from triplane.policies.ai_gateway import COST_NAMESPACE, GATEWAY_CLASS, PROXY_NAMESPACE
 from triplane.policies.cluster_addons import CHART_GROUPS
 from triplane.policies.kubernetes import INTERNAL_LB_ANNOTATIONS_DEFAULT
 
@@ -70,7 +70,7 @@ CRD_GROUPS: dict[str, str] = {
 }
 """API group -> the release (key of CHARTS) installing its CRDs, as the gate counts them."""
 
-ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"
+ENVOY_GATEWAY_NAMESPACE = PROXY_NAMESPACE
 """Envoy Gateway, and the proxies, rate limit service and Redis it runs (the AI gateway chart's default)."""
 AI_GATEWAY_NAMESPACE = "envoy-ai-gateway-system"
 GATEWAY_NAMESPACE = "ai-gateway"

@@ -28,6 +28,8 @@ CLASSIFICATION_LABEL = f"{K8S_LABEL_PREFIX}data-classification"
 SAAS_SCHEMAS = frozenset({"OpenAI", "Anthropic", "Cohere"})
 """API schemas of SaaS providers (OpenAI's is also what in-cluster servers speak)."""
 IN_CLUSTER_SUFFIX = ".svc.cluster.local"
+PROXY_NAMESPACE = "envoy-gateway-system"
+"""Where Envoy Gateway runs the gateway's proxy pods (its own namespace): the pods that call upstreams."""
 
 
 def _kind(resource: Res) -> tuple[str, str] | None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .ai_gateway import IN_CLUSTER_SUFFIX, PROXY_NAMESPACE
 from .cluster_addons import ADD_ON_GROUPS, CHART_GROUPS, PROMETHEUS_CHARTS
 from .common import HIGH, Res, as_list, environment_spec, is_unknown, platform_of, stack_policy, truthy
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
@@ -114,7 +115,7 @@ class Need:
     """One thing a workload or cluster needs at run time, and the path the plan gives it (or none)."""
 
     kind: str
-    """images, crds, autoscaling, gpus, weights, cloud-apis, endpoints, deployer."""
+    """images, crds, autoscaling, gpus, weights, gateway, cloud-apis, endpoints, deployer."""
     workload: str
     """Who needs it, as a person finds it: `Deployment code-review/dev-code-review`, `cluster dev-gpu`."""
     what: str
@@ -884,6 +885,124 @@ def endpoint_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Ne
                    None)
 
 
+# --- the AI gateway's upstreams ------------------------------------------------------------------
+
+AI_SERVICE_BACKEND = "kubernetes:aigateway.envoyproxy.io/v1beta1:AIServiceBackend"
+BACKEND_SECURITY_POLICY = "kubernetes:aigateway.envoyproxy.io/v1beta1:BackendSecurityPolicy"
+EG_BACKEND = "kubernetes:gateway.envoyproxy.io/v1alpha1:Backend"
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+SECRET = "kubernetes:core/v1:Secret"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+GCP_PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
+
+
+def _meta(resource: Res) -> tuple[str, str]:
+    metadata = resource.props.get("metadata") or {}
+    return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+
+
+def _proxy_account(graph: Graph) -> str | None:
+    for proxy in graph.of_type(ENVOY_PROXY):
+        account = ((proxy.props.get("spec") or {}).get("provider") or {}).get("kubernetes", {})
+        name = (account.get("envoyServiceAccount") or {}).get("name") if isinstance(account, Mapping) else None
+        if name:
+            return str(name)
+    return None
+
+
+def _admits_proxies(graph: Graph, namespace: str) -> str | None:
+    """How the gateway's proxies get into a namespace: no ingress NetworkPolicy there, or one admitting their
+    namespace (policies add up: one admitting them is enough)."""
+    policies = [
+        p for p in graph.of_type(NETWORK_POLICY)
+        if _meta(p)[0] == namespace and "Ingress" in as_list((p.props.get("spec") or {}).get("policyTypes"))
+    ]
+    if not policies:
+        return f"no ingress policy in namespace {namespace}"
+    for policy in policies:
+        for rule in as_list((policy.props.get("spec") or {}).get("ingress")):
+            for peer in as_list(rule.get("from") if isinstance(rule, Mapping) else None):
+                labels = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}) if isinstance(
+                    peer, Mapping) else {}
+                if labels.get("kubernetes.io/metadata.name") == PROXY_NAMESPACE and not peer.get("podSelector"):
+                    return f"network policy {_meta(policy)[1]} admits namespace {PROXY_NAMESPACE}"
+    return None
+
+
+def _credential_path(graph: Graph, policy: Res, account: str | None) -> tuple[str, str | None, str]:
+    """(what the credential is, how the proxies hold it, the fix) for one BackendSecurityPolicy."""
+    spec = policy.props.get("spec") or {}
+    kind = str(spec.get("type") or "")
+    namespace = _meta(policy)[0]
+    if kind == "APIKey":
+        ref = ((spec.get("apiKey") or {}).get("secretRef") or {})
+        name, where = str(ref.get("name") or ""), str(ref.get("namespace") or namespace)
+        found = [s for s in graph.of_type(SECRET) if _meta(s) == (where, name)]
+        return (f"the upstream API key in Secret {where}/{name}", f"Secret {name}" if found else None,
+                "create the Secret from the use case's secret config")
+    if kind == "AWSCredentials":
+        for association in graph.of_type(POD_IDENTITY):
+            props = association.props
+            if props.get("namespace") == PROXY_NAMESPACE and props.get("serviceAccount") == account:
+                return ("AWS credentials by workload identity", f"EKS Pod Identity association {association.name}",
+                        "")
+        return ("AWS credentials by workload identity", None,
+                f"associate a role with the proxies' service account {PROXY_NAMESPACE}/{account} (EKS Pod Identity)")
+    if kind == "GCPCredentials":
+        subject = f"/ns/{PROXY_NAMESPACE}/sa/{account}"
+        for member in graph.of_type(GCP_PROJECT_MEMBER):
+            if str(member.props.get("member") or "").endswith(subject) and member.props.get("role") == (
+                    "roles/aiplatform.user"):
+                return ("Google credentials by workload identity", f"roles/aiplatform.user for {subject}", "")
+        return ("Google credentials by workload identity", None,
+                f"grant roles/aiplatform.user to the proxies' Workload Identity principal ({subject})")
+    return (f"{kind or 'a'} credential", None, "use a credential type the gateway's proxies can hold without a key")
+
+
+def gateway_needs(graph: Graph, allowlist: set[str]) -> Iterator[Need]:
+    """Each upstream of the AI gateway is reachable from its proxies, with a credential they hold: a SaaS
+    host on the egress allowlist, Bedrock over the VPC's endpoint, Vertex AI over private googleapis, a
+    model server whose network policy admits the proxies; an API key Secret, or a workload identity."""
+    backends = {_meta(b): b for b in graph.of_type(EG_BACKEND)}
+    account = _proxy_account(graph)
+    aws = _aws_endpoints(graph)
+    google = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
+    credentials: dict[tuple[str, str], Res] = {}
+    for security in graph.of_type(BACKEND_SECURITY_POLICY):
+        for ref in as_list((security.props.get("spec") or {}).get("targetRefs")):
+            if isinstance(ref, Mapping):
+                credentials[(_meta(security)[0], str(ref.get("name")))] = security
+    for service in graph.of_type(AI_SERVICE_BACKEND):
+        namespace, name = _meta(service)
+        ref = (service.props.get("spec") or {}).get("backendRef") or {}
+        backend = backends.get((str(ref.get("namespace") or namespace), str(ref.get("name") or "")))
+        endpoint = (as_list((backend.props.get("spec") or {}).get("endpoints")) or [{}])[0] if backend else {}
+        host = str(((endpoint or {}).get("fqdn") or {}).get("hostname") or "")
+        who = f"gateway backend {name}"
+        if host.endswith(IN_CLUSTER_SUFFIX):
+            target = host.split(".")[1]
+            yield Need("gateway", who, f"the proxies reach {host}", _admits_proxies(graph, target),
+                       f"admit namespace {PROXY_NAMESPACE} in the server's network policy", service.urn)
+        elif host.startswith("bedrock-runtime."):
+            runtime = aws.get("bedrock-runtime")
+            yield Need("gateway", who, f"the proxies reach {host} privately",
+                       f"VPC endpoint {runtime.name}" if runtime is not None else None,
+                       "create the bedrock-runtime interface endpoint with private DNS", service.urn)
+        elif host.endswith("-aiplatform.googleapis.com"):
+            yield Need("gateway", who, f"the proxies reach {host} privately",
+                       f"private DNS zone {google[0].name}" if google else None,
+                       "create the private `googleapis.com.` zone on the network", service.urn)
+        else:
+            yield Need("gateway", who, f"the proxies reach {host or 'its upstream'} through the egress firewall",
+                       f"the egress allowlist entry for {host}" if host in allowlist else None,
+                       f"add {host} to the egress allowlist of the gateway's network", service.urn)
+        credential = credentials.get((namespace, name))
+        if credential is not None:
+            what, held, fix = _credential_path(graph, credential, account)
+            yield Need("gateway", who, what, held, fix, credential.urn)
+
+
 # --- the pass ------------------------------------------------------------------------------------
 
 
@@ -894,7 +1013,7 @@ def runtime_paths(
     wanted = set(KINDS) if kinds is None else set(kinds)
     graph = Graph(resources)
     found = clusters(graph, environment)
-    allowlist = allowlisted_hosts(graph) if wanted & {"images", "weights", "deployer"} else set()
+    allowlist = allowlisted_hosts(graph) if wanted & {"images", "weights", "deployer", "gateway"} else set()
     needs: list[Need] = []
     for cluster in found.values():
         if "images" in wanted:
@@ -911,6 +1030,8 @@ def runtime_paths(
             needs += deployer_needs(graph, cluster, environment)
     if "deployer" in wanted:
         needs += runner_needs(graph, allowlist)
+    if "gateway" in wanted:
+        needs += gateway_needs(graph, allowlist)
     if "cloud-apis" in wanted:
         needs += cloud_api_needs(graph)
     if "endpoints" in wanted:
@@ -957,9 +1078,13 @@ KINDS: dict[str, tuple[str, str]] = {
     "endpoints": ("Cloud APIs called from private subnets have a private endpoint (Secrets Manager and STS for "
                   "SaaS on AWS, ECR/S3/STS for EKS nodes, private googleapis on Google Cloud).",
                   "Create the interface endpoints / private DNS zone on the network."),
+    "gateway": ("Every upstream of the AI gateway is reachable from its proxies (the egress allowlist, a private "
+                "endpoint, a network policy admitting them) with a credential they hold (a Secret of the plan, "
+                "or a workload identity bound to their service account).",
+                "Add the path or credential the need names."),
 }
 
-KUBERNETES_KINDS = ("images", "crds", "autoscaling", "gpus", "weights")
+KUBERNETES_KINDS = ("images", "crds", "autoscaling", "gpus", "weights", "gateway")
 CLOUD_KINDS = ("deployer", "cloud-apis", "endpoints")
 
 POLICIES = {
