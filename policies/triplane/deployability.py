@@ -598,8 +598,7 @@ def bucket_need(graph: Graph, cluster: Cluster, job: Res, annotations: Mapping[s
                     and e.props.get("vpcEndpointType") == "Gateway"]  # fmt: skip
         path = "the S3 gateway endpoint" if gateways else None
     elif uri.startswith("gs://") and cluster.kind == "gke":
-        zones = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
-        path = "Private Google Access (the private googleapis.com. zone)" if zones else None
+        path = "Private Google Access (the private googleapis.com. zone)" if _googleapis_zone(graph) else None
     elif ".blob.core.windows.net/" in uri and cluster.kind == "aks":
         path = "the storage account's blob private endpoint" if "blob" in _azure_private_endpoints(graph) else None
     return Need("weights", _workload(job), what, path, fix, job.urn)
@@ -824,6 +823,11 @@ STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 AZURE_PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 
 
+def _googleapis_zone(graph: Graph) -> Res | None:
+    """The private `googleapis.com.` zone that sends Google API calls over the private path, if any."""
+    return next((z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."), None)
+
+
 def _aws_endpoints(graph: Graph) -> dict[str, Res]:
     """VPC endpoints by service (`ecr.dkr`, `s3`, ...): interface ones with private DNS, and gateways."""
     found: dict[str, Res] = {}
@@ -878,9 +882,9 @@ def endpoint_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Ne
         for service in services:
             yield aws_need(cluster.label(), service, cluster.resource.urn)
     if any(r.type.startswith("gcp:") for r in graph.resources):
-        zones = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
+        zone = _googleapis_zone(graph)
         yield Need("endpoints", "Google Cloud workloads", "Google APIs over the private googleapis path",
-                   f"private DNS zone {zones[0].name}" if zones else None,
+                   f"private DNS zone {zone.name}" if zone is not None else None,
                    "create the private `googleapis.com.` zone (CNAME to private.googleapis.com) on the network",
                    None)
 
@@ -967,7 +971,7 @@ def gateway_needs(graph: Graph, allowlist: set[str]) -> Iterator[Need]:
     backends = {_meta(b): b for b in graph.of_type(EG_BACKEND)}
     account = _proxy_account(graph)
     aws = _aws_endpoints(graph)
-    google = [z for z in graph.of_type(GCP_DNS_ZONE) if str(z.props.get("dnsName")) == "googleapis.com."]
+    google = _googleapis_zone(graph)
     credentials: dict[tuple[str, str], Res] = {}
     for security in graph.of_type(BACKEND_SECURITY_POLICY):
         for ref in as_list((security.props.get("spec") or {}).get("targetRefs")):
@@ -991,7 +995,7 @@ def gateway_needs(graph: Graph, allowlist: set[str]) -> Iterator[Need]:
                        "create the bedrock-runtime interface endpoint with private DNS", service.urn)
         elif host.endswith("-aiplatform.googleapis.com"):
             yield Need("gateway", who, f"the proxies reach {host} privately",
-                       f"private DNS zone {google[0].name}" if google else None,
+                       f"private DNS zone {google.name}" if google is not None else None,
                        "create the private `googleapis.com.` zone on the network", service.urn)
         else:
             yield Need("gateway", who, f"the proxies reach {host or 'its upstream'} through the egress firewall",
