@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, HttpUrl, model_validator
 
+from triplane.policies.taxonomy import ALLOWED_PATTERNS
 from triplane.stacks.spec.base import CLASSIFICATION_RANK, ConfigKey, Name, SpecModel
 
 if TYPE_CHECKING:
@@ -153,13 +154,6 @@ def backend_problem(environment: Environment, use_case: UseCaseBase) -> str | No
     return None
 
 
-def _allowed_for(classification: str, pattern: str) -> bool:
-    """Where data of a classification may go: restricted stays self-managed, confidential never goes to SaaS."""
-    if classification == "restricted":
-        return pattern == "self-managed"
-    return not (classification == "confidential" and pattern == "saas")
-
-
 def environment_problems(environment: Environment) -> list[str]:
     """The gateway's checks across use cases, as `field.path: message` lines."""
     gateway = environment.gateway
@@ -202,7 +196,8 @@ def environment_problems(environment: Environment) -> list[str]:
             problems.append(f"{where}.fallback: names no other use case of this stack ({known})")
             continue
         pattern = str(getattr(other, "pattern", ""))
-        if use_case.data_classification == "restricted" or not _allowed_for(use_case.data_classification, pattern):
+        classification = use_case.data_classification
+        if classification == "restricted" or pattern not in ALLOWED_PATTERNS[classification]:
             problems.append(
                 f"{where}.fallback: {use_case.data_classification} data may not go to {fallback!r} "
                 f"({pattern}); restricted data stays on its own self-managed server and confidential data never "
