@@ -44,7 +44,7 @@ from triplane.stacks.clouds.aws import bedrock_endpoint, gateway_role_name
 from triplane.stacks.clusters import ClusterHandle, cluster_for
 from triplane.stacks.context import Endpoint, StackContext
 from triplane.stacks.secrets import require_secret
-from triplane.stacks.spec import Environment, SaasUseCase
+from triplane.stacks.spec import SaasUseCase
 from triplane.stacks.spec.cloud_managed import BedrockUseCase, VertexUseCase
 from triplane.stacks.spec.gateway import AIGateway
 from triplane.stacks.spec.self_managed import SelfManagedUseCase
@@ -156,7 +156,9 @@ def backend_of(ctx: StackContext, use_case: UseCaseBase) -> routes.Backend:
             credential=routes.ApiKeyCredential(upstream_key_secret(use_case.name)),
         )
     if isinstance(use_case, BedrockUseCase):
-        region = _region(ctx.environment, "aws")
+        aws = ctx.environment.clouds.aws
+        assert aws is not None
+        region = aws.region
         return routes.Backend(
             use_case=use_case.name,
             model=use_case.models[0].id,
@@ -211,12 +213,6 @@ def upstream_key_secret(use_case: str) -> str:
     return routes.object_name("ai-gateway-upstream", use_case)
 
 
-def _region(environment: Environment, cloud: str) -> str:
-    settings = getattr(environment.clouds, cloud)
-    assert settings is not None
-    return str(settings.region)
-
-
 def _secrets(
     ctx: StackContext,
     handle: ClusterHandle,
@@ -226,23 +222,19 @@ def _secrets(
     installed: AIGatewayInstall,
 ) -> dict[str, pulumi.Resource]:
     """The Secrets the routes name, by name, each from secret stack config: consumer and upstream keys."""
-    use_cases = {u.name: u for u in ctx.environment.use_cases}
-    keys: dict[str, str] = {}
+    # Secret name -> the stack config key holding its value.
+    config_keys: dict[str, str] = {}
     for use_case in ctx.environment.use_cases:
         for member in use_case.consumers:
             if member.key_secret is not None:
-                keys[member.name] = member.key_secret
+                config_keys[routes.consumer_key_secret(member.name)] = member.key_secret
+        upstream = getattr(use_case, "api_key_secret", None)
+        if upstream is not None:
+            config_keys[upstream_key_secret(use_case.name)] = upstream
     created: dict[str, pulumi.Resource] = {}
     opts = pulumi.ResourceOptions(provider=handle.provider, depends_on=[installed.gateway])
     for need in routes.secret_needs(namespace, specs):
-        if need.name.startswith(routes.object_name("ai-gateway-key")):
-            consumer = next(c for c in keys if routes.consumer_key_secret(c) == need.name)
-            value = require_secret(keys[consumer])
-        else:
-            owner = next(u for u in use_cases if upstream_key_secret(u) == need.name)
-            key = getattr(use_cases[owner], "api_key_secret", None)
-            assert key is not None
-            value = require_secret(key)
+        value = require_secret(config_keys[need.name])
         created[need.name] = k8s_core.v1.Secret(
             f"{ctx.stack}-gateway-secret-{need.name}",
             metadata={"name": need.name, "namespace": need.namespace, "labels": dict(labels)},
