@@ -97,6 +97,9 @@ REDIS_GID = 10001
 """Redis runs as a user no host account has: the official image's entrypoint switches to its own `redis`
 user (999) only when started as root, the server needs no file of its own, and `/data` is an emptyDir
 made writable through fsGroup (nothing is saved)."""
+REDIS_REQUESTS = {"cpu": "50m", "memory": "128Mi"}
+CONTROLLER_REQUESTS = {"cpu": "50m", "memory": "128Mi"}
+"""What Redis and the AI gateway's controller request (`triplane cost` counts them on the system nodes)."""
 REDIS_LABELS = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "ai-gateway"}
 RATELIMIT_LABELS = {
     "app.kubernetes.io/name": "envoy-ratelimit",
@@ -356,7 +359,7 @@ def ai_gateway_values(args: AIGatewayInstallArgs) -> dict[str, Any]:
             "podSecurityContext": _pod_security(NONROOT_UID),
             # The controller writes no files: its certificates are a mounted Secret, its tokens Secrets.
             "securityContext": {**CONTAINER_SECURITY, "privileged": False, **_user(NONROOT_UID)},
-            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+            "resources": {"requests": dict(CONTROLLER_REQUESTS), "limits": {"memory": "512Mi"}},
             **_placement(args),
         },
         "extProc": {
@@ -662,7 +665,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
                                 "period_seconds": 20,
                             },
                             "resources": {
-                                "requests": {"cpu": "50m", "memory": "128Mi"},
+                                "requests": dict(REDIS_REQUESTS),
                                 "limits": {"cpu": "500m", "memory": "256Mi"},
                             },
                             "security_context": {

@@ -813,10 +813,10 @@ ENVOY_GATEWAY_CHART = ("100m", "256Mi")
 """gateway-helm v1.9.0's `deployment.envoyGateway.resources.requests`."""
 ENVOY_GATEWAY_DEFAULT = ("100m", "512Mi")
 """Envoy Gateway v1.9.0's request for the deployments it runs (the rate limit service) when none is set."""
-AI_GATEWAY_CONTROLLER = ("50m", "128Mi")
-"""`ai_gateway_values` of components/gateway/install.py (which builds image Outputs, so is not called here)."""
-REDIS = ("50m", "128Mi")
-"""The Redis container of `AIGatewayInstall` (components/gateway/install.py)."""
+AI_GATEWAY_CONTROLLER = (gateway_install.CONTROLLER_REQUESTS["cpu"], gateway_install.CONTROLLER_REQUESTS["memory"])
+"""The AI gateway controller's request, as `ai_gateway_values` sets it."""
+REDIS = (gateway_install.REDIS_REQUESTS["cpu"], gateway_install.REDIS_REQUESTS["memory"])
+"""The Redis container's request, as `AIGatewayInstall` sets it."""
 
 
 def _quantity(value: str) -> float:
