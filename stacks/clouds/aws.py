@@ -324,7 +324,7 @@ def _behind_gateway(environment: Environment) -> bool:
     gateway = environment.gateway
     if gateway is None:
         return False
-    cluster = next(c for c in environment.kubernetes if c.name == gateway.cluster)
+    cluster = environment.cluster(gateway.cluster)
     return cluster.new is not None and cluster.new.cloud == CLOUD
 
 

@@ -95,7 +95,7 @@ def gateway_cloud(environment: Environment) -> str | None:
     """The cloud of the cluster the gateway runs on (None: an existing cluster of no declared cloud)."""
     gateway = environment.gateway
     assert gateway is not None
-    cluster = next(c for c in environment.kubernetes if c.name == gateway.cluster)
+    cluster = environment.cluster(gateway.cluster)
     return cluster.new.cloud if cluster.new is not None else (cluster.existing.cloud if cluster.existing else None)
 
 
