@@ -1,0 +1,1 @@
+"""Signals, alerts and dashboards per use case, on each cloud's native monitoring."""
