@@ -1,0 +1,43 @@
+"""The signals every use case shows, in one order: a dashboard row per use case, a panel per signal.
+
+Every cloud's dashboard (`aws`, `azure`, `gcp`) lays its rows out from `PANELS`, so the same signal
+sits in the same column whatever the pattern; a source that does not emit a signal leaves its column
+out rather than showing an empty panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from triplane.components.observability.alerts import Source
+
+Signal = Literal[
+    "requests", "errors", "throttles", "latency", "first-token", "tokens",
+    "gpu-utilisation", "gpu-memory", "queue", "replicas",
+]  # fmt: skip
+
+TITLES: Mapping[Signal, str] = {
+    "requests": "Requests",
+    "errors": "Errors",
+    "throttles": "Throttled",
+    "latency": "Latency p95",
+    "first-token": "Time to first token p95",
+    "tokens": "Tokens (input, output) vs volume",
+    "gpu-utilisation": "GPU utilisation",
+    "gpu-memory": "GPU memory",
+    "queue": "Queue depth",
+    "replicas": "Ready replicas",
+}
+
+PANELS: Mapping[Source, tuple[Signal, ...]] = {
+    "bedrock": ("requests", "errors", "throttles", "latency", "first-token", "tokens"),
+    "azure-openai": ("requests", "errors", "throttles", "latency", "first-token", "tokens"),
+    "vertex": ("requests", "errors", "throttles", "latency", "first-token", "tokens"),
+    "tgi": ("requests", "errors", "latency", "tokens", "gpu-utilisation", "gpu-memory", "queue", "replicas"),
+    "vllm": (
+        "requests", "errors", "latency", "first-token", "tokens", "gpu-utilisation", "gpu-memory", "queue", "replicas",
+    ),
+    "gateway": ("requests", "errors", "throttles", "latency", "first-token", "tokens"),
+}  # fmt: skip
+"""The panels of a use case's row, by where its signals are born (`alerts.Source`)."""
