@@ -176,7 +176,7 @@ class ModelServer:
     cluster: str
     namespace: str
     app: str
-    """The server's `app.kubernetes.io/name` label: its pods, Service and scrape target carry it."""
+    """The server's Kubernetes name (its Deployment and Service; its `app.kubernetes.io/instance` label)."""
     engine: Literal["tgi", "vllm"]
 
 

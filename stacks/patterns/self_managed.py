@@ -68,7 +68,7 @@ def platform(use_case: SelfManagedUseCase, ctx: StackContext) -> None:
 def build(use_case: SelfManagedUseCase, ctx: StackContext) -> Endpoint:
     handle = cluster_for(ctx, use_case.cluster)
     server = ctx.shared(("model-server", use_case.service_name), lambda: _server(ctx, handle, use_case))
-    app = physical_name(f"{ctx.stack}-{use_case.service_name}", kind="k8s")
+    app = server_app(ctx.stack, use_case)
     namespace = use_case.service_name
     url = (
         server.address.apply(lambda address: f"http://{address}")
@@ -82,6 +82,11 @@ def build(use_case: SelfManagedUseCase, ctx: StackContext) -> Endpoint:
         secret_ref=f"kubernetes://{namespace}/secrets/{app}-api-key" if use_case.api_key_secret else None,
         logs=f"kubernetes://{namespace}/deployments/{app}",
     )
+
+
+def server_app(stack: str, use_case: SelfManagedUseCase) -> str:
+    """The Kubernetes name of the server's objects (Deployment, Service), as `TgiService` names them."""
+    return physical_name(f"{stack}-{use_case.service_name}", kind="k8s")
 
 
 def _server(ctx: StackContext, handle: ClusterHandle, use_case: SelfManagedUseCase) -> TgiService:

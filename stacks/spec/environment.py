@@ -13,6 +13,7 @@ from triplane.stacks.spec.base import SpecModel
 from triplane.stacks.spec.cloud_managed import CloudManagedSpec
 from triplane.stacks.spec.clusters import KubernetesCluster
 from triplane.stacks.spec.gateway import AIGateway, host_problem
+from triplane.stacks.spec.monitoring import Monitoring
 from triplane.stacks.spec.networks import Clouds
 from triplane.stacks.spec.saas import SaasUseCase
 from triplane.stacks.spec.self_managed import SelfManagedUseCase, check_environment
@@ -42,6 +43,10 @@ class Environment(SpecModel):
         default=None,
         description="The AI gateway: one private OpenAI-compatible endpoint in front of every use case, on one of "
         "the environment's clusters.",
+    )
+    monitoring: Monitoring | None = Field(
+        default=None,
+        description="Alerts and dashboards for every use case, on each cloud's own monitoring, and who is told.",
     )
     platform: str | None = Field(
         default=None,
@@ -87,7 +92,7 @@ class Environment(SpecModel):
 
     def cross_checks(self) -> list[str]:
         """Checks a pattern makes across use cases or against the tier, as `field.path: message` lines."""
-        from triplane.stacks.spec import cloud_managed, gateway, saas
+        from triplane.stacks.spec import cloud_managed, gateway, monitoring, saas
         from triplane.stacks.spec.use_case import rename_problems
 
         if self.platform is not None:
@@ -96,6 +101,7 @@ class Environment(SpecModel):
             *saas.environment_problems(self),
             *cloud_managed.environment_problems(self),
             *gateway.environment_problems(self),
+            *monitoring.environment_problems(self),
             *rename_problems(self),
         ]
 
@@ -147,7 +153,7 @@ def _stage_problems(environment: Environment) -> bool:
                 "use_case_stacks: a use-case stack (it names a `platform`) serves no other stacks; "
                 "remove one of the two"
             )
-        for field in ("clouds", "kubernetes"):
+        for field in ("clouds", "kubernetes", "monitoring"):
             if field in environment.model_fields_set:
                 raise ValueError(
                     f"{field}: a use-case stack uses its platform's ({environment.platform}); move `{field}` "

@@ -8,11 +8,16 @@ may set its own `alerts` thresholds; what it leaves out takes its tier's default
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 from pydantic import Field, StringConstraints, field_validator
 
+from triplane.components.observability.alerts import KINDS, THRESHOLD_FIELDS, Source
 from triplane.stacks.spec.base import SpecModel
+
+if TYPE_CHECKING:
+    from triplane.stacks.spec.environment import Environment
+    from triplane.stacks.spec.use_case import UseCaseBase
 
 EmailAddress = Annotated[
     str,
@@ -78,3 +83,66 @@ class AlertThresholds(SpecModel):
         description="Tokens in a day, as a share of a day's part of the declared `volume` (a 30-day month): "
         "the cost alarm.",
     )
+
+
+def source_of(use_case: UseCaseBase, environment: Environment) -> Source | None:
+    """Where a use case's signals are born (None: nowhere Triplane can read them).
+
+    A SaaS provider reports nothing to us; its calls are observed only by the AI gateway in front of it.
+    """
+    service = getattr(use_case, "service", None)
+    if service is not None:
+        return cast(Source, service)
+    engine = getattr(use_case, "engine", None)
+    if engine is not None:
+        return cast(Source, engine)
+    return "gateway" if environment.gateway is not None else None
+
+
+def environment_problems(environment: Environment) -> list[str]:
+    """Thresholds a use case's signals cannot back, and alerts that would reach no one."""
+    problems = []
+    for i, use_case in enumerate(environment.use_cases):
+        given = sorted(use_case.alerts.model_fields_set)
+        field = f"use_cases[{i}].alerts"
+        if given and environment.monitoring is None:
+            problems.append(f"{field}: no one would be told; add `monitoring.notify` to the environment")
+            continue
+        source = source_of(use_case, environment)
+        if source is None:
+            if given:
+                problems.append(
+                    f"{field}: a SaaS provider reports no metrics to us; its calls are observed at the AI gateway, "
+                    "so put the use case behind one (`gateway`) or remove `alerts`"
+                )
+            continue
+        backed = {THRESHOLD_FIELDS[kind] for kind in KINDS[source] if kind in THRESHOLD_FIELDS}
+        for name in given:
+            if name not in backed:
+                problems.append(
+                    f"{field}.{name}: {SOURCE_NAMES[source]} emits no metric for it; remove it (this use case "
+                    f"can set: {', '.join(sorted(backed))})"
+                )
+        if "token_burn_percent" in given and use_case.volume is None:
+            problems.append(
+                f"{field}.token_burn_percent: the alarm compares a day's tokens with the declared monthly "
+                "`volume`; declare `volume` or remove token_burn_percent"
+            )
+        if environment.monitoring is not None and getattr(use_case, "monitoring", "service-monitor") != (
+            "service-monitor"
+        ):
+            problems.append(
+                f"use_cases[{i}].monitoring: its alerts and dashboard read the server's metrics from the "
+                "cluster's Prometheus, which scrapes what a ServiceMonitor names; set `monitoring: service-monitor`"
+            )
+    return problems
+
+
+SOURCE_NAMES: dict[str, str] = {
+    "bedrock": "Bedrock",
+    "azure-openai": "Azure OpenAI",
+    "vertex": "Vertex AI",
+    "tgi": "Text Generation Inference",
+    "vllm": "vLLM",
+    "gateway": "the AI gateway",
+}

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from triplane.stacks.spec.base import DataClassification, Name, SpecModel
 from triplane.stacks.spec.gateway import GatewayConsumer
+from triplane.stacks.spec.monitoring import AlertThresholds
 
 if TYPE_CHECKING:
     from triplane.stacks.spec.environment import Environment
@@ -40,6 +41,10 @@ class UseCaseBase(SpecModel):
         default=None,
         description="With a `gateway`: the use case whose backend takes this one's requests when its own fails; "
         "only one its classification allows (never SaaS for confidential data, none for restricted).",
+    )
+    alerts: AlertThresholds = Field(
+        default_factory=AlertThresholds,
+        description="With `monitoring`: this use case's alert thresholds; each one left out takes the tier's default.",
     )
     previous_name: Name | None = Field(
         default=None,
