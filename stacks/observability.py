@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from triplane.components.observability.alerts import (
+    Alert,
     AzureOpenAIDeployments,
     BedrockModels,
     GatewayRoute,
     ModelServer,
     MonitoredUseCase,
+    Source,
     Target,
     VertexModels,
     use_case_alerts,
@@ -30,33 +32,43 @@ from triplane.stacks.spec.self_managed import SelfManagedUseCase
 from triplane.stacks.spec.use_case import UseCaseBase
 
 
-def monitored(environment: Environment, stack: str, endpoints: Mapping[str, Endpoint]) -> list[MonitoredUseCase]:
-    """Every use case whose signals Triplane can read, with its alerts (a SaaS use case only behind the
-    gateway). `endpoints` are the use cases' own (before the gateway), for resource identities."""
-    rows = []
+def alerts_of(environment: Environment) -> dict[str, tuple[Source, tuple[Alert, ...]]]:
+    """Each observable use case's signal source and alerts, from the spec alone (a SaaS use case only
+    behind the gateway): what `triplane cost` counts and `monitored` places."""
+    found = {}
     for use_case in environment.use_cases:
         source = source_of(use_case, environment)
         if source is None:
             continue
         volume = use_case.volume
-        alerts = use_case_alerts(
-            use_case.name,
+        found[use_case.name] = (
             source,
-            environment.tier,
-            use_case.alerts.model_dump(),
-            volume.input_tokens_per_month + volume.output_tokens_per_month if volume is not None else None,
+            use_case_alerts(
+                use_case.name,
+                source,
+                environment.tier,
+                use_case.alerts.model_dump(),
+                volume.input_tokens_per_month + volume.output_tokens_per_month if volume is not None else None,
+            ),
         )
-        target = _target(environment, stack, use_case, endpoints.get(use_case.name))
-        rows.append(
-            MonitoredUseCase(
-                name=use_case.name,
-                pattern=getattr(use_case, "pattern", ""),
-                classification=use_case.data_classification,
-                target=target,
-                alerts=alerts,
-            )
+    return found
+
+
+def monitored(environment: Environment, stack: str, endpoints: Mapping[str, Endpoint]) -> list[MonitoredUseCase]:
+    """Every observable use case with where its signals are and its alerts. `endpoints` are the use
+    cases' own (before the gateway), for the identities of resources created with them."""
+    observed = alerts_of(environment)
+    return [
+        MonitoredUseCase(
+            name=use_case.name,
+            pattern=getattr(use_case, "pattern", ""),
+            classification=use_case.data_classification,
+            target=_target(environment, stack, use_case, endpoints.get(use_case.name)),
+            alerts=observed[use_case.name][1],
         )
-    return rows
+        for use_case in environment.use_cases
+        if use_case.name in observed
+    ]
 
 
 def _target(environment: Environment, stack: str, use_case: UseCaseBase, endpoint: Endpoint | None) -> Target:

@@ -33,8 +33,7 @@ class Notify(SpecModel):
     email: list[EmailAddress] = Field(
         min_length=1,
         max_length=20,
-        description="Addresses every alert of the environment is sent to (each confirms its subscription once "
-        "on AWS).",
+        description="Addresses every alert of the environment is sent to (each confirms its subscription once on AWS).",
     )
 
     @field_validator("email")
