@@ -150,6 +150,57 @@ def print_images(console: Console, plan: Plan, environment: Environment) -> None
         console.print(f"  {use_case}  {workload}  {image}", markup=False, highlight=False, soft_wrap=True)
 
 
+ALERT_TYPES = {
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("CloudWatch alarm", "tags", "alarmDescription"),
+    "azure-native:insights:MetricAlert": ("Azure metric alert", "tags", "description"),
+    "gcp:monitoring/alertPolicy:AlertPolicy": ("Cloud Monitoring policy", "userLabels", "documentation.content"),
+}
+"""Cloud alert types: what to call them, where they keep the `use-case`/`alert` tags, and their summary."""
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+
+
+def _at(value: object, path: str) -> object:
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def planned_alerts(plan: Plan) -> list[tuple[str, str, str, str]]:
+    """(use case, alert kind, where it is evaluated, what it watches) for every alert in the plan."""
+    rows: list[tuple[str, str, str, str]] = []
+    for resource in plan.resources:
+        if resource.type in ALERT_TYPES:
+            what, tags_field, summary = ALERT_TYPES[resource.type]
+            tags = resource.inputs.get(tags_field) or {}
+            rows.append(
+                (str(tags.get("use-case")), str(tags.get("alert")), what, str(_at(resource.inputs, summary) or ""))
+            )
+        elif resource.type == PROMETHEUS_RULE:
+            for group in _at(resource.inputs, "spec.groups") or []:
+                for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
+                    labels = rule.get("labels") or {}
+                    if "alert" in rule:
+                        rows.append(
+                            (
+                                str(labels.get("use_case")),
+                                str(labels.get("triplane_alert")),
+                                "PrometheusRule",
+                                str(_at(rule, "annotations.summary") or ""),
+                            )
+                        )
+    return sorted(rows)
+
+
+def print_alerts(console: Console, plan: Plan) -> None:
+    """Each use case's alerts as planned: kind, where it is evaluated and what it watches, one line each."""
+    rows = planned_alerts(plan)
+    if not rows:
+        return
+    console.print("Alerts by use case", style="bold")
+    for use_case, kind, where, summary in rows:
+        console.print(f"  {use_case}  {kind}  {where}: {summary}", markup=False, highlight=False, soft_wrap=True)
+
+
 def messages(plan: Plan) -> list[str]:
     """What the program told the user (warnings and errors first, then information), one line each."""
     order = {"error": 0, "warning": 1, "info": 2}
@@ -168,4 +219,5 @@ def print_plan(console: Console, plan: Plan, environment: Environment) -> None:
     for table in summary(plan, environment):
         console.print(table)
     print_images(console, plan, environment)
+    print_alerts(console, plan)
     print_messages(console, plan)

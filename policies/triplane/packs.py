@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import ai_gateway, aws, azure, cluster_api, deployability, gcp, kubernetes, stack, stages
+from . import ai_gateway, aws, azure, cluster_api, deployability, gcp, kubernetes, monitoring, stack, stages
 from .common import Policy
 
 NAME = "triplane"
@@ -27,11 +27,12 @@ SCOPES_DIR = PACK_DIR / "scopes"
 RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]
 RUNTIME_CLOUD = [deployability.POLICIES[kind] for kind in deployability.CLOUD_KINDS]
 KUBERNETES = [*kubernetes.POLICIES, *ai_gateway.POLICIES, *RUNTIME_KUBERNETES]
-SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *stages.POLICIES, *RUNTIME_CLOUD]
+SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *stages.POLICIES, *monitoring.POLICIES, *RUNTIME_CLOUD]
 POLICIES: list[Policy] = [
     *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *cluster_api.POLICIES, *kubernetes.POLICIES,
-    *ai_gateway.POLICIES, *stack.POLICIES, *stages.POLICIES, *RUNTIME_KUBERNETES, *RUNTIME_CLOUD,
-]
+    *ai_gateway.POLICIES, *stack.POLICIES, *stages.POLICIES, *monitoring.POLICIES, *RUNTIME_KUBERNETES,
+    *RUNTIME_CLOUD,
+]  # fmt: skip
 SCOPES: dict[str, list[Policy]] = {
     "aws": [*aws.POLICIES, *KUBERNETES, *SHARED],
     "azure": [*azure.POLICIES, *KUBERNETES, *SHARED],
