@@ -127,14 +127,19 @@ def environment_problems(environment: Environment) -> list[str]:
                 f"{field}.token_burn_percent: the alarm compares a day's tokens with the declared monthly "
                 "`volume`; declare `volume` or remove token_burn_percent"
             )
-        if environment.monitoring is not None and getattr(use_case, "monitoring", "service-monitor") != (
-            "service-monitor"
-        ):
+        if environment.monitoring is not None and source in ("tgi", "vllm") and not _scraped(use_case):
             problems.append(
                 f"use_cases[{i}].monitoring: its alerts and dashboard read the server's metrics from the "
                 "cluster's Prometheus, which scrapes what a ServiceMonitor names; set `monitoring: service-monitor`"
             )
     return problems
+
+
+def _scraped(use_case: UseCaseBase) -> bool:
+    """Whether Triplane's Prometheus scrapes the server (a ServiceMonitor: asked for, or autoscaled)."""
+    from triplane.stacks.spec.self_managed import SelfManagedUseCase, addons_needed
+
+    return isinstance(use_case, SelfManagedUseCase) and "prometheus-operator" in addons_needed([use_case])
 
 
 SOURCE_NAMES: dict[str, str] = {
