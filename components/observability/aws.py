@@ -1,0 +1,470 @@
+"""AWS monitoring of the Bedrock use cases: who is told, what is watched, and one dashboard.
+
+Creates:
+- the notification channel: a KMS key (rotated; CloudWatch of this account may use it to encrypt
+  alarm notifications), an SNS topic encrypted with it whose policy lets only CloudWatch alarms of
+  this account and prefix publish, over TLS only, and an email subscription per address;
+- a CloudWatch alarm per alert of each use case whose target is `BedrockModels`, on the `AWS/Bedrock`
+  metrics of its models (dimension `ModelId`), notifying the topic when it fires and when it clears;
+- one CloudWatch dashboard: a header, then a row per use case with a panel per `PANELS["bedrock"]`
+  signal, alert thresholds drawn on the panels they watch.
+
+Metric names and units: https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html
+(`Invocations`, `InvocationLatency` in milliseconds, `InvocationServerErrors`, `InvocationThrottles`,
+`InputTokenCount`, `OutputTokenCount`). `TimeToFirstToken` (milliseconds, streaming requests only) was
+added in March 2026: "Improve operational visibility for inference workloads on Amazon Bedrock with
+new CloudWatch metrics for TTFT and Estimated Quota Consumption" (AWS Machine Learning Blog).
+CloudWatch needs `kms:Decrypt` and `kms:GenerateDataKey*` to publish to an encrypted topic:
+https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi_aws import cloudwatch as aws_cloudwatch
+from pulumi_aws import kms as aws_kms
+from pulumi_aws import sns as aws_sns
+from pulumi_aws.get_caller_identity import get_caller_identity_output
+
+from triplane.components.keys import account_administration, aws_key
+from triplane.components.naming import physical_name
+from triplane.components.observability.alerts import KINDS, Alert, AlertKind, BedrockModels, MonitoredUseCase
+from triplane.components.observability.signals import PANELS, TITLES, Signal
+from triplane.components.tagging import tagged
+
+NAMESPACE = "AWS/Bedrock"
+DIMENSION = "ModelId"
+ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
+
+METRICS: Mapping[AlertKind, tuple[str, ...]] = {
+    "error-rate": ("InvocationServerErrors", "Invocations"),
+    "throttling": ("InvocationThrottles",),
+    "latency": ("InvocationLatency",),
+    "first-token": ("TimeToFirstToken",),
+    "token-burn": ("InputTokenCount", "OutputTokenCount"),
+}
+"""The `AWS/Bedrock` metrics each alert kind reads."""
+
+PERCENTILE = "p95"
+MILLISECONDS_PER_SECOND = 1000
+MAX_METRIC_QUERIES = 20
+"""CloudWatch's limit on the metric queries of one alarm."""
+
+TREAT_MISSING_DATA: Mapping[AlertKind, str] = {
+    "error-rate": "notBreaching",
+    "throttling": "notBreaching",
+    "latency": "notBreaching",
+    "first-token": "notBreaching",
+    "token-burn": "notBreaching",
+}
+"""No requests means nothing failed, nothing was refused, nothing was slow and nothing was spent (and a
+model called without streaming never reports a first token)."""
+
+SIGNAL_ALERTS: Mapping[Signal, AlertKind] = {
+    "errors": "error-rate",
+    "throttles": "throttling",
+    "latency": "latency",
+    "first-token": "first-token",
+    "tokens": "token-burn",
+}
+"""The alert whose threshold a panel draws."""
+
+GRID_WIDTH = 24
+PANEL_HEIGHT = 6
+FIVE_MINUTES = 300
+DAY = 86_400
+
+
+def metric_threshold(alert: Alert) -> float:
+    """The alert's threshold in its metric's unit: seconds become the latency metrics' milliseconds."""
+    if alert.kind in ("latency", "first-token"):
+        return alert.threshold * MILLISECONDS_PER_SECOND
+    return alert.threshold
+
+
+def _check(alert: Alert, target: BedrockModels) -> None:
+    if alert.kind not in KINDS["bedrock"]:
+        raise ValueError(
+            f"use case {alert.use_case!r}: Bedrock does not back a {alert.kind!r} alert; "
+            f"its kinds are {list(KINDS['bedrock'])}"
+        )
+    if not target.model_ids:
+        raise ValueError(f"use case {alert.use_case!r}: BedrockModels names no model_ids; list the models it invokes")
+
+
+def _metric(name: str, model_id: str, stat: str, period: int) -> dict[str, Any]:
+    return {
+        "metric_name": name,
+        "namespace": NAMESPACE,
+        "dimensions": {DIMENSION: model_id},
+        "stat": stat,
+        "period": period,
+    }
+
+
+def _total(ids: Sequence[str]) -> str:
+    """The sum of series `ids`, a model without data in a period counting as zero."""
+    return " + ".join(f"FILL({i}, 0)" for i in ids) if len(ids) > 1 else ids[0]
+
+
+ERROR_RATE_LABEL = "Server errors (% of invocations)"
+
+
+def error_rate(models: int) -> str:
+    """Server errors as a percentage of invocations, series `errors<i>` and `requests<i>` summed over the
+    models; a period without invocations has no error rate, so it reads 0 rather than dividing by zero."""
+    errors = _total([f"errors{i}" for i in range(models)])
+    requests = _total([f"requests{i}" for i in range(models)])
+    return f"IF(({requests}) > 0, 100 * ({errors}) / ({requests}), 0)"
+
+
+def alarm_args(prefix: str, alert: Alert, target: BedrockModels) -> dict[str, Any]:
+    """The `aws.cloudwatch.MetricAlarm` arguments that watch `alert` on `target`'s models.
+
+    One model and one metric: the metric itself. Several models, or a rate or a sum of two metrics:
+    metric math over `metric_queries` (counts summed, percentiles the worst model's).
+    """
+    _check(alert, target)
+    period = alert.window_seconds
+    models = target.model_ids
+    args: dict[str, Any] = {
+        "name": f"{prefix}-{alert.name}",
+        "alarm_description": alert.summary,
+        "comparison_operator": "GreaterThanThreshold",
+        "evaluation_periods": 1,
+        "datapoints_to_alarm": 1,
+        "threshold": metric_threshold(alert),
+        "treat_missing_data": TREAT_MISSING_DATA[alert.kind],
+    }
+    percentile = alert.kind in ("latency", "first-token")
+    names = METRICS[alert.kind]
+    if len(models) == 1 and len(names) == 1:
+        return {
+            **args,
+            "namespace": NAMESPACE,
+            "metric_name": names[0],
+            "dimensions": {DIMENSION: models[0]},
+            "period": period,
+            **({"extended_statistic": PERCENTILE} if percentile else {"statistic": "Sum"}),
+        }
+
+    queries: list[dict[str, Any]] = []
+    if alert.kind == "error-rate":
+        for i, model in enumerate(models):
+            queries.append(
+                {"id": f"errors{i}", "metric": _metric(names[0], model, "Sum", period), "return_data": False}
+            )
+            queries.append(
+                {"id": f"requests{i}", "metric": _metric(names[1], model, "Sum", period), "return_data": False}
+            )
+        queries.append(
+            {"id": "rate", "expression": error_rate(len(models)), "label": ERROR_RATE_LABEL, "return_data": True}
+        )
+    elif percentile:
+        series = [f"{alert.kind.replace('-', '_')}{i}" for i in range(len(models))]
+        for i, model in enumerate(models):
+            queries.append(
+                {"id": series[i], "metric": _metric(names[0], model, PERCENTILE, period), "return_data": False}
+            )
+        queries.append(
+            {
+                "id": "worst",
+                "expression": f"MAX([{', '.join(series)}])",
+                "label": f"Worst model {PERCENTILE}",
+                "return_data": True,
+            }
+        )
+    else:
+        series = []
+        for i, model in enumerate(models):
+            for name in names:
+                series.append(f"{_query_id(name)}{i}")
+                queries.append({"id": series[-1], "metric": _metric(name, model, "Sum", period), "return_data": False})
+        queries.append(
+            {
+                "id": "total",
+                "expression": _total(series),
+                "label": f"{' + '.join(names)}, all models",
+                "return_data": True,
+            }
+        )
+    if len(queries) > MAX_METRIC_QUERIES:
+        raise ValueError(
+            f"use case {alert.use_case!r}: its {alert.kind} alarm over {len(models)} models needs {len(queries)} "
+            f"metric queries, more than CloudWatch's {MAX_METRIC_QUERIES}; split its models across use cases"
+        )
+    return {**args, "metric_queries": queries}
+
+
+def _query_id(metric_name: str) -> str:
+    """A metric query ID: a lowercase letter first, then letters, digits and underscores."""
+    return metric_name[0].lower() + metric_name[1:]
+
+
+# ---------------------------------------------------------------------------------------- dashboard
+
+
+def _line(name: str, model_id: str, **options: Any) -> list[Any]:
+    return [NAMESPACE, name, DIMENSION, model_id, {"label": f"{model_id} {name}", **options}]
+
+
+def _panel_metrics(signal: Signal, models: Sequence[str]) -> tuple[list[list[Any]], dict[str, Any]]:
+    """A panel's `metrics` array and the widget properties it needs besides."""
+    ids = range(len(models))
+    if signal == "requests":
+        return [_line("Invocations", m, stat="Sum") for m in models], {"period": FIVE_MINUTES}
+    if signal == "errors":
+        lines: list[list[Any]] = []
+        for i, m in zip(ids, models, strict=True):
+            lines.append(_line("InvocationServerErrors", m, id=f"errors{i}", stat="Sum", yAxis="right"))
+            lines.append(_line("InvocationClientErrors", m, id=f"client{i}", stat="Sum", yAxis="right"))
+            lines.append(_line("Invocations", m, id=f"requests{i}", stat="Sum", visible=False))
+        lines.append([{"expression": error_rate(len(models)), "label": ERROR_RATE_LABEL, "id": "rate"}])
+        return lines, {"period": FIVE_MINUTES, "yAxis": {"left": {"min": 0, "label": "%"}}}
+    if signal == "throttles":
+        lines = [
+            _line("InvocationThrottles", m, id=f"throttles{i}", stat="Sum") for i, m in zip(ids, models, strict=True)
+        ]
+        if len(models) > 1:
+            lines.append([{"expression": _total([f"throttles{i}" for i in ids]), "label": "All models", "id": "total"}])
+        return lines, {"period": FIVE_MINUTES}
+    if signal in ("latency", "first-token"):
+        name = METRICS[SIGNAL_ALERTS[signal]][0]
+        return [_line(name, m, stat=PERCENTILE) for m in models], {
+            "period": FIVE_MINUTES,
+            "yAxis": {"left": {"min": 0, "label": "ms"}},
+        }
+    if signal == "tokens":
+        lines = []
+        for i, m in zip(ids, models, strict=True):
+            lines.append(_line("InputTokenCount", m, id=f"input{i}", stat="Sum"))
+            lines.append(_line("OutputTokenCount", m, id=f"output{i}", stat="Sum"))
+        every = [f"{kind}{i}" for i in ids for kind in ("input", "output")]
+        lines.append([{"expression": _total(every), "label": "Tokens per day, all models", "id": "total"}])
+        # A day's sum against the daily share of the declared volume: a week of days.
+        return lines, {"period": DAY, "start": "-P7D"}
+    raise ValueError(f"Bedrock emits no metric for the {signal!r} panel; PANELS['bedrock'] must not list it")
+
+
+def _widget(use_case: MonitoredUseCase, target: BedrockModels, signal: Signal) -> dict[str, Any]:
+    metrics, extra = _panel_metrics(signal, target.model_ids)
+    properties: dict[str, Any] = {
+        "title": f"{use_case.name}: {TITLES[signal]}",
+        "view": "timeSeries",
+        "region": target.region,
+        "metrics": metrics,
+        **extra,
+    }
+    kind = SIGNAL_ALERTS.get(signal)
+    alert = next((a for a in use_case.alerts if a.kind == kind), None)
+    if alert is not None:
+        properties["annotations"] = {
+            "horizontal": [{"label": f"{alert.kind} alert ({alert.origin})", "value": metric_threshold(alert)}]
+        }
+    return {"type": "metric", "properties": properties}
+
+
+def bedrock_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[tuple[MonitoredUseCase, BedrockModels]]:
+    """The use cases this renderer draws and alerts on: those whose target is `BedrockModels`."""
+    return [(u, u.target) for u in use_cases if isinstance(u.target, BedrockModels)]
+
+
+def dashboard_body(region: str, use_cases: Sequence[MonitoredUseCase]) -> dict[str, Any]:
+    """The CloudWatch dashboard: a header, then a row per Bedrock use case, a panel per signal."""
+    panels = PANELS["bedrock"]
+    width = GRID_WIDTH // len(panels)
+    widgets: list[dict[str, Any]] = [
+        {
+            "type": "text",
+            "x": 0,
+            "y": 0,
+            "width": GRID_WIDTH,
+            "height": 2,
+            "properties": {
+                "markdown": f"## Generative AI use cases on Amazon Bedrock ({region})\n"
+                "A row per use case, a panel per signal; a horizontal line is the threshold of the alert "
+                "watching that panel."
+            },
+        }
+    ]
+    y = 2
+    for use_case, target in bedrock_use_cases(use_cases):
+        widgets.append(
+            {
+                "type": "text",
+                "x": 0,
+                "y": y,
+                "width": GRID_WIDTH,
+                "height": 1,
+                "properties": {
+                    "markdown": f"### {use_case.name} ({use_case.pattern}, {use_case.classification}): "
+                    f"{', '.join(target.model_ids)}"
+                },
+            }
+        )
+        y += 1
+        for column, signal in enumerate(panels):
+            widget = _widget(use_case, target, signal)
+            widgets.append({**widget, "x": column * width, "y": y, "width": width, "height": PANEL_HEIGHT})
+        y += PANEL_HEIGHT
+    return {"start": "-PT12H", "periodOverride": "inherit", "widgets": widgets}
+
+
+# ---------------------------------------------------------------------------------------- component
+
+
+def key_policy(account: str, partition: str = "aws") -> str:
+    """Account administration, and CloudWatch of this account encrypting the alarm notifications."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                account_administration(account, partition),
+                {
+                    "Sid": "CloudWatchAlarmsEncryptNotifications",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ALARM_PUBLISHER},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                },
+            ],
+        }
+    )
+
+
+def topic_policy(topic_arn: str, account: str, region: str, prefix: str) -> str:
+    """Only this account's CloudWatch alarms named `<prefix>-...` publish; nothing over plain HTTP."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ALARM_PUBLISHER},
+                    "Action": "sns:Publish",
+                    "Resource": topic_arn,
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account},
+                        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{prefix}-*"},
+                    },
+                },
+                {
+                    "Sid": "DenyPlainHttp",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sns:*",
+                    "Resource": topic_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class AwsMonitoringArgs:
+    prefix: str
+    """Names every alarm (`<prefix>-<use case>-<kind>`), the topic, the key alias and the dashboard."""
+    region: str
+    """Where the alarms, the topic and the Bedrock metrics they watch live (alarms notify topics of
+    their own region only)."""
+    emails: Sequence[str]
+    """`monitoring.notify.email`: each address confirms its subscription once."""
+    use_cases: Sequence[MonitoredUseCase]
+    """Every use case of the environment; this component takes those whose target is `BedrockModels`."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect: bool = False
+    """Protect the topic's key: deleting it would leave the topic unable to deliver anything."""
+
+
+class AwsMonitoring(pulumi.ComponentResource):
+    """Alarms and a dashboard for the Bedrock use cases, told to the environment's people by email."""
+
+    topic: aws_sns.Topic
+    """The channel: another AWS alert source gets a statement in its policy and the key's to publish."""
+    key: aws_kms.Key
+    topic_arn: pulumi.Output[str]
+    alarms: dict[str, aws_cloudwatch.MetricAlarm]
+    """By alert name (`<use case>-<kind>`)."""
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:observability:AwsMonitoring", name, None, tagged(opts, args.tags))
+        _validate(args)
+        child = pulumi.ResourceOptions(parent=self)
+        account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        self.key = aws_key(
+            f"{name}-key",
+            parent=self,
+            description=f"Alarm notifications ({args.prefix})",
+            policy=account.apply(key_policy),
+            protect=args.protect,
+            alias=physical_name(args.prefix, "alerts", kind="kms_alias"),
+        )
+        self.topic = aws_sns.Topic(
+            f"{name}-topic",
+            name=physical_name(args.prefix, "alerts"),
+            display_name=f"Triplane alerts ({args.prefix})",
+            kms_master_key_id=self.key.arn,
+            opts=child,
+        )
+        policy = aws_sns.TopicPolicy(
+            f"{name}-topic-policy",
+            arn=self.topic.arn,
+            policy=pulumi.Output.all(self.topic.arn, account).apply(
+                lambda values: topic_policy(values[0], values[1], args.region, args.prefix)
+            ),
+            opts=child,
+        )
+        for address in args.emails:
+            digest = hashlib.sha256(address.lower().encode()).hexdigest()[:8]
+            aws_sns.TopicSubscription(
+                f"{name}-email-{digest}",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=address,
+                opts=child,
+            )
+
+        ready = pulumi.ResourceOptions(parent=self, depends_on=[policy])
+        self.alarms = {}
+        for use_case, target in bedrock_use_cases(args.use_cases):
+            for alert in use_case.alerts:
+                self.alarms[alert.name] = aws_cloudwatch.MetricAlarm(
+                    f"{name}-{alert.name}",
+                    **alarm_args(args.prefix, alert, target),
+                    alarm_actions=[self.topic.arn],
+                    ok_actions=[self.topic.arn],
+                    opts=ready,
+                )
+
+        dashboard = aws_cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=physical_name(args.prefix, "use-cases"),
+            dashboard_body=json.dumps(dashboard_body(args.region, args.use_cases)),
+            opts=child,
+        )
+        self.topic_arn = self.topic.arn
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})
+
+
+def _validate(args: AwsMonitoringArgs) -> None:
+    if not args.emails:
+        raise ValueError("monitoring.notify.email: list at least one address to send the AWS alerts to")
+    for use_case, target in bedrock_use_cases(args.use_cases):
+        if target.region != args.region:
+            raise ValueError(
+                f"use case {use_case.name!r}: its Bedrock models are watched in {target.region}, but this "
+                f"AwsMonitoring (prefix {args.prefix!r}) is in {args.region}; alarms notify topics of their own "
+                "region only, so build one AwsMonitoring per Bedrock region"
+            )
