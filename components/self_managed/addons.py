@@ -6,8 +6,8 @@ own namespace (Pod Security `restricted` enforced):
 
 - `prometheus-operator`: the kube-prometheus-stack chart 88.3.0, which ships prometheus-operator
   v0.93.0 and its CRDs (ServiceMonitor, PodMonitor, PrometheusRule, Prometheus, ...), and one
-  Prometheus server that scrapes the ServiceMonitors and PodMonitors labelled
-  `triplane.io/scrape: "true"` in any namespace. Grafana, Alertmanager, node-exporter,
+  Prometheus server that scrapes the ServiceMonitors and PodMonitors, and evaluates the
+  PrometheusRules, labelled `triplane.io/scrape: "true"` in any namespace. Grafana, Alertmanager, node-exporter,
   kube-state-metrics, the default rules, the cluster-component monitors and the operator's
   admission webhook (and with it its certificate job) are off: nothing Triplane runs needs them.
   Namespace `monitoring`.
@@ -166,8 +166,9 @@ def _prometheus_values(source: ImageSource) -> dict[str, Any]:
             "prometheusConfigReloader": {
                 "image": images.chart_image(source, images.PROMETHEUS_CONFIG_RELOADER, "sha"),
             },
-            # The admission webhook only validates PrometheusRules (Triplane renders none); without it
-            # there is no certificate job, and so no TLS secret for the operator's own endpoint.
+            # The admission webhook only validates PrometheusRules (Triplane's rules are tested against
+            # the CRD); without it there is no certificate job, and so no TLS secret for the operator's
+            # own endpoint.
             "admissionWebhooks": {"enabled": False},
             "tls": {"enabled": False},
             "serviceMonitor": {"selfMonitor": False},
@@ -186,6 +187,10 @@ def _prometheus_values(source: ImageSource) -> dict[str, Any]:
                 "podMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelector": selector,
                 "podMonitorNamespaceSelector": {},
+                # Alerting rules: only Triplane's (`observability.prometheus`), by the same label.
+                "ruleSelectorNilUsesHelmValues": False,
+                "ruleSelector": selector,
+                "ruleNamespaceSelector": {},
                 # Autoscaling reads the last minutes only: a short retention keeps the volume small.
                 "retention": "2d",
                 "securityContext": _pod_security(ADDON_UID),
