@@ -129,7 +129,7 @@ def test_token_burn_sums_input_and_output_over_a_day_which_an_alert_may_align_ov
     condition = _condition("token-burn", tokens)
     assert 'metric.labels.type = monitoring.regex.full_match("input|output")' in _clauses(condition["filter"])
     assert condition["aggregations"][0]["alignment_period"] == "86400s"
-    assert 86_400 <= MAX_ALERT_ALIGNMENT_SECONDS
+    assert MAX_ALERT_ALIGNMENT_SECONDS >= 86_400
     assert condition["threshold_value"] == tokens == 450_000
 
 
