@@ -34,6 +34,7 @@ from triplane.components.observability.gcp import (
 )
 from triplane.components.observability.signals import PANELS, TITLES
 from triplane.components.tagging import gcp_labels, standard_tags
+from triplane.gate import check_plan
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.policies.gcp_apis import SERVICE_TYPE
 
@@ -290,6 +291,14 @@ def test_one_policy_per_vertex_alert_notifying_every_channel(plan: Plan) -> None
     assert chat.inputs["userLabels"]["use-case"] == "chat"
     assert chat.inputs["userLabels"]["data-classification"] == "internal"
     assert chat.inputs["userLabels"]["owner"] == "platform-team"
+
+
+def test_channels_and_policies_pass_the_required_tags_gate(plan: Plan) -> None:
+    # A channel's tags live in `user_labels`: its `labels` are its settings, which the gate must not
+    # read as (missing) tags.
+    required = [v for v in check_plan(plan).violations if v.policy == "required-tags"]
+    assert required == []
+    assert plan.by_type(POLICY)[0].inputs["userLabels"]["cost-center"] == "cc-1"
 
 
 def test_the_dashboard_is_planned_with_its_rows(plan: Plan) -> None:

@@ -32,7 +32,7 @@ from pulumi_gcp import monitoring as gcp_monitoring
 from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import WINDOW_SECONDS, Alert, AlertKind, MonitoredUseCase, VertexModels
 from triplane.components.observability.signals import PANELS, TITLES, Signal
-from triplane.components.tagging import gcp_labels
+from triplane.components.tagging import gcp_labels, tagged
 
 PUBLISHER_MODEL = "aiplatform.googleapis.com/PublisherModel"
 _METRICS = "aiplatform.googleapis.com/publisher/online_serving"
@@ -339,8 +339,8 @@ class GcpMonitoringArgs:
     use_cases: Sequence[MonitoredUseCase]
     """All monitored use cases; those whose target is `VertexModels` get alerts and a dashboard row."""
     tags: Mapping[str, str] = field(default_factory=dict)
-    """`tagging.standard_tags`: the user labels of every channel, policy and dashboard (a policy's
-    `use-case`, `pattern` and `data-classification` are its use case's)."""
+    """`tagging.standard_tags`: the labels of every channel, policy and dashboard (a policy's `use-case`,
+    `pattern` and `data-classification` are its use case's)."""
 
 
 def _check(args: GcpMonitoringArgs) -> None:
@@ -362,10 +362,10 @@ def _check(args: GcpMonitoringArgs) -> None:
             raise ValueError(f"use case {use_case.name}: VertexModels.models is empty: name the models it invokes")
 
 
-def _use_case_tags(tags: Mapping[str, str], use_case: MonitoredUseCase) -> dict[str, str]:
-    return gcp_labels({
-        **tags, "use-case": use_case.name, "pattern": use_case.pattern, "data-classification": use_case.classification,
-    })  # fmt: skip
+def _use_case_labels(use_case: MonitoredUseCase) -> dict[str, str]:
+    """What a use case's policies state over the environment's labels: whose they are."""
+    tags = {"use-case": use_case.name, "pattern": use_case.pattern, "data-classification": use_case.classification}
+    return gcp_labels(tags)
 
 
 class GcpMonitoring(pulumi.ComponentResource):
@@ -380,10 +380,10 @@ class GcpMonitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GcpMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _check(args)
-        super().__init__("triplane:observability:GcpMonitoring", name, None, opts)
+        super().__init__("triplane:observability:GcpMonitoring", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        labels = gcp_labels(dict(args.tags))
-        # Labels go in `user_labels`: a channel's `labels` are its settings (email_address).
+        # `tagged` labels the channels and policies through their `user_labels`; a channel's `labels`
+        # are its settings (email_address).
         channels = [
             gcp_monitoring.NotificationChannel(
                 f"{name}-email-{re.sub(r'[^a-z0-9]+', '-', address.lower()).strip('-')}",
@@ -391,7 +391,6 @@ class GcpMonitoring(pulumi.ComponentResource):
                 type="email",
                 display_name=f"{args.name_prefix} alerts: {address}",
                 labels={"email_address": address},
-                user_labels=labels,
                 opts=child,
             )
             for address in args.emails
@@ -405,14 +404,14 @@ class GcpMonitoring(pulumi.ComponentResource):
                     f"{name}-{alert.name}",
                     project=args.project,
                     notification_channels=self.channel_names,
-                    user_labels=_use_case_tags(args.tags, use_case),
+                    user_labels=_use_case_labels(use_case),
                     opts=child,
                     **alert_policy_args(args.name_prefix, alert, _target(use_case)),
                 )
         self.dashboard = None
         if watched:
             layout = dashboard_json(args.project, watched, display_name=f"{args.name_prefix} AI use cases")
-            layout["labels"] = labels
+            layout["labels"] = gcp_labels(dict(args.tags))
             self.dashboard = gcp_monitoring.Dashboard(
                 f"{name}-dashboard", project=args.project, dashboard_json=json.dumps(layout, sort_keys=True), opts=child
             )
