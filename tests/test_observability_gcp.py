@@ -255,7 +255,9 @@ def test_a_use_case_without_a_declared_volume_draws_no_token_line() -> None:
 def _plan(**overrides: Any) -> Plan:
     def program() -> None:
         enable_apis_for_stack(PROJECT, "ts-gcp-apis")
-        args = {"name_prefix": "prod", "project": PROJECT, "emails": EMAILS, "use_cases": USE_CASES, "tags": TAGS}
+        args: dict[str, Any] = {
+            "name_prefix": "prod", "project": PROJECT, "emails": EMAILS, "use_cases": USE_CASES, "tags": TAGS,
+        }  # fmt: skip
         GcpMonitoring("ts-obs", GcpMonitoringArgs(**{**args, **overrides}))
 
     return run_program(program, stack="ts")
@@ -336,6 +338,7 @@ def test_without_vertex_use_cases_there_is_no_dashboard() -> None:
     ],
 )
 def test_bad_input_is_refused_naming_the_field(overrides: dict[str, Any], message: str) -> None:
-    args = {"name_prefix": "prod", "project": PROJECT, "emails": EMAILS, "use_cases": USE_CASES, **overrides}
+    args: dict[str, Any] = {"name_prefix": "prod", "project": PROJECT, "emails": EMAILS, "use_cases": USE_CASES}
+    args.update(overrides)
     with pytest.raises(ValueError, match=message):
         GcpMonitoring("ts-obs", GcpMonitoringArgs(**args))
