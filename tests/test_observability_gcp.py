@@ -142,6 +142,15 @@ def test_a_single_model_is_matched_by_equality() -> None:
     assert " OR " not in condition["filter"]
 
 
+def test_a_spec_id_with_publisher_and_version_sets_each_resource_label() -> None:
+    pinned = VertexModels(PROJECT, "us-east5", ("anthropic/claude-sonnet-4-5@20250929", "gemini-3.5-flash"))
+    condition = _condition("throttling", 5, pinned)
+    assert (
+        '((resource.labels.publisher = "anthropic" AND resource.labels.model_user_id = "claude-sonnet-4-5" '
+        'AND resource.labels.model_version_id = "20250929") OR resource.labels.model_user_id = "gemini-3.5-flash")'
+    ) in condition["filter"]
+
+
 def test_policy_carries_the_summary_or_combiner_and_a_severity() -> None:
     alert = _alert("error-rate", 5)
     args = alert_policy_args("prod", alert, TARGET)

@@ -119,14 +119,27 @@ def metric_filter(metric: str, target: VertexModels, *extra: str) -> str:
         f'metric.type = "{metric}"',
         f'resource.type = "{PUBLISHER_MODEL}"',
         f'resource.labels.location = "{target.region}"',
-        _any_of("resource.labels.model_user_id", target.models),
+        _any_model(target.models),
         *extra,
     ]
     return " AND ".join(clauses)
 
 
-def _any_of(label: str, values: Sequence[str]) -> str:
-    matches = [f'{label} = "{value}"' for value in values]
+def model_clause(model: str) -> str:
+    """One model as the resource labels name it: a spec ID `[publisher/]model[@version]` sets
+    `publisher`, `model_user_id` and `model_version_id` as far as it goes."""
+    publisher, _, rest = model.rpartition("/")
+    name, _, version = rest.partition("@")
+    clauses = [f'resource.labels.model_user_id = "{name}"']
+    if publisher:
+        clauses.insert(0, f'resource.labels.publisher = "{publisher}"')
+    if version:
+        clauses.append(f'resource.labels.model_version_id = "{version}"')
+    return clauses[0] if len(clauses) == 1 else "(" + " AND ".join(clauses) + ")"
+
+
+def _any_model(models: Sequence[str]) -> str:
+    matches = [model_clause(model) for model in models]
     return matches[0] if len(matches) == 1 else "(" + " OR ".join(matches) + ")"
 
 
