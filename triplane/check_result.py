@@ -220,7 +220,7 @@ class UseCases:
 
 def _use_case_tag(resource: PlannedResource) -> str | None:
     inputs = reveal(resource.inputs)
-    candidates = [inputs.get("tags"), inputs.get("labels"), inputs.get("resourceLabels")]
+    candidates = [inputs.get("tags"), inputs.get("labels"), inputs.get("resourceLabels"), inputs.get("userLabels")]
     metadata = inputs.get("metadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("labels"), dict):
         candidates.append({k.removeprefix("triplane.io/"): v for k, v in metadata["labels"].items()})

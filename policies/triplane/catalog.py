@@ -7,7 +7,7 @@ answer is read once from the installed SDKs and kept in `taggable.json` next to 
 file and the installed SDKs disagree.
 
 A type is taggable when its resource class takes a string map named `tags` (AWS, Azure),
-`labels` / `resource_labels` (Google Cloud), or Kubernetes object metadata (whose `labels` hold
+`labels` / `resource_labels` / `user_labels` (Google Cloud), or Kubernetes object metadata (whose `labels` hold
 the `triplane.io/` labels). Kubernetes list and patch types are left out: they do not create objects.
 """
 
@@ -27,7 +27,7 @@ _SDKS: dict[str, dict[str, str]] = {
     # SDK package -> {python argument: engine property holding the tags}
     "pulumi_aws": {"tags": "tags"},
     "pulumi_azure_native": {"tags": "tags"},
-    "pulumi_gcp": {"labels": "labels", "resource_labels": "resourceLabels"},
+    "pulumi_gcp": {"labels": "labels", "resource_labels": "resourceLabels", "user_labels": "userLabels"},
     "pulumi_kubernetes": {"metadata": "metadata.labels"},
 }
 _CLOUD_PACKAGES = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp"}
@@ -66,6 +66,9 @@ def scan_sdks() -> dict[str, list[str]]:
                 if package != "pulumi_kubernetes" and not _arg_is_string_map(source, argument):
                     continue
                 found.setdefault(engine_name, set()).add(token)
+    # Cloud Monitoring types keep their labels in `user_labels`; a notification channel's `labels`
+    # are its settings (an email channel's `email_address`), where a tag would be refused.
+    found.get("labels", set()).difference_update(found.get("userLabels", set()))
     return {key: sorted(tokens) for key, tokens in sorted(found.items())}
 
 
@@ -78,7 +81,7 @@ def taggable_types() -> dict[str, str]:
 
 def tag_argument(type_: str) -> str | None:
     """The Python argument holding a cloud resource's tags or labels (`tags`, `labels`,
-    `resource_labels`); None for a type that takes none, and for Kubernetes objects."""
+    `resource_labels`, `user_labels`); None for a type that takes none, and for Kubernetes objects."""
     engine_name = taggable_types().get(type_)
     package = _CLOUD_PACKAGES.get(type_.split(":", 1)[0])
     if engine_name is None or package is None:

@@ -297,7 +297,7 @@ def _required_tags(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
     required = [str(t) for t in cfg["requiredTags"]]
     missing = [t for t in required if not tags.get(t)]
     if missing:
-        where = {"tags": "tags", "labels": "labels", "resourceLabels": "resourceLabels",
+        where = {"tags": "tags", "labels": "labels", "resourceLabels": "resourceLabels", "userLabels": "userLabels",
                  "metadata.labels": "metadata.labels (triplane.io/<key>)"}[prop]
         yield f"{where} lack {missing}: tag it with components.tagging (standard_tags / gcp_labels / k8s_labels)"
 
