@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1001,12 +1001,9 @@ def monitoring_lines(environment: Environment, prices: Prices) -> list[Line]:
         if cloud is not None:
             per_cloud.setdefault(cloud, []).append(use_case)
     lines: list[Line] = []
-    if "aws" in per_cloud:
-        lines += _aws_monitoring(per_cloud["aws"], emails, prices)
-    if "azure" in per_cloud:
-        lines += _azure_monitoring(per_cloud["azure"], emails, prices)
-    if "gcp" in per_cloud:
-        lines += _gcp_monitoring(per_cloud["gcp"], emails, prices)
+    for cloud in CLOUDS:
+        if cloud in per_cloud:
+            lines += CLOUD_MONITORING[cloud](per_cloud[cloud], emails, prices)
     return lines + _cluster_monitoring(environment, watched, prices)
 
 
@@ -1122,6 +1119,14 @@ def _gcp_monitoring(watched: list[Watched], emails: int, prices: Prices) -> list
             f"{board.unit}; {_note('gcp', 'dashboard', prices)}",
         ),
     ]
+
+
+CLOUD_MONITORING: Mapping[str, Callable[[list[Watched], int, Prices], list[Line]]] = {
+    "aws": _aws_monitoring,
+    "azure": _azure_monitoring,
+    "gcp": _gcp_monitoring,
+}
+"""Each cloud's channel, alerts and dashboard for the use cases whose metrics it holds."""
 
 
 def _note(cloud: str, item: str, prices: Prices) -> str:
