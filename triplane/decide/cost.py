@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from triplane.components.gateway import install as gateway_install
 from triplane.components.observability.alerts import Alert, AlertKind, Source
@@ -946,7 +946,9 @@ def gateway_lines(environment: Environment, prices: Prices) -> list[Line]:
 
 # --- monitoring ---------------------------------------------------------------------------------
 
-CLOUD_OF_SOURCE: Mapping[Source, str] = {"bedrock": "aws", "azure-openai": "azure", "vertex": "gcp"}
+CLOUD_OF_SERVICE: Mapping[str, str] = {
+    service: cloud for cloud, seam in SEAMS.items() for service in seam.managed_models
+}
 """The cloud whose native monitoring alerts on a managed service's metrics; the other sources (the
 model servers, the AI gateway) are watched by their cluster's Prometheus."""
 
@@ -995,23 +997,21 @@ def monitoring_lines(environment: Environment, prices: Prices) -> list[Line]:
         return []
     emails = len(monitoring.notify.email)
     watched = _watched(environment)
-    per_cloud: dict[str, list[Watched]] = {}
-    for use_case in watched:
-        cloud = CLOUD_OF_SOURCE.get(use_case.source)
-        if cloud is not None:
-            per_cloud.setdefault(cloud, []).append(use_case)
     lines: list[Line] = []
     for cloud in CLOUDS:
-        if cloud in per_cloud:
-            lines += CLOUD_MONITORING[cloud](per_cloud[cloud], emails, prices)
+        for service in SEAMS[cloud].managed_models:
+            on_service = [u for u in watched if u.source == service]
+            if on_service:
+                lines += SERVICE_MONITORING[cast(Source, service)](cloud, on_service, emails, prices)
     return lines + _cluster_monitoring(environment, watched, prices)
 
 
-def _aws_monitoring(watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
-    key = prices.fixed("aws", "kms_key")
-    topic = prices.fixed("aws", "alert_topic")
-    alarm = prices.fixed("aws", "alarm_metric")
-    board = prices.fixed("aws", "dashboard")
+def _cloudwatch(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
+    """Bedrock on CloudWatch: a KMS-encrypted SNS topic with the emails, an alarm per alert, a dashboard."""
+    key = prices.fixed(cloud, "kms_key")
+    topic = prices.fixed(cloud, "alert_topic")
+    alarm = prices.fixed(cloud, "alarm_metric")
+    board = prices.fixed(cloud, "dashboard")
     alarms = sum(len(u.alerts) for u in watched)
     metrics = {u.name: sum(CLOUDWATCH_METRICS[a.kind] * u.models for a in u.alerts) for u in watched}
     total = sum(metrics.values())
@@ -1020,37 +1020,38 @@ def _aws_monitoring(watched: list[Watched], emails: int, prices: Prices) -> list
     )
     return [
         Line(
-            "aws monitoring: alert topic encryption key",
+            f"{cloud} monitoring: alert topic encryption key",
             key.monthly,
             key.source,
             f"1 customer managed key for the SNS topic at ${key.monthly:.2f}/month",
         ),
         Line(
-            f"aws monitoring: SNS topic, {_plural(emails, 'email subscription')}",
+            f"{cloud} monitoring: SNS topic, {_plural(emails, 'email subscription')}",
             topic.monthly,
             topic.source,
-            f"{topic.unit}; {_note('aws', 'alert_topic', prices)}",
+            f"{topic.unit}; {_note(cloud, 'alert_topic', prices)}",
         ),
         Line(
-            f"aws monitoring: {_plural(alarms, 'CloudWatch alarm')}",
+            f"{cloud} monitoring: {_plural(alarms, 'CloudWatch alarm')}",
             total * alarm.monthly,
             alarm.source,
             f"{_plural(total, 'alarm metric')} x ${alarm.monthly:.2f} ({each}); "
-            f"{_note('aws', 'alarm_metric', prices)}",
+            f"{_note(cloud, 'alarm_metric', prices)}",
         ),
         Line(
-            "aws monitoring: 1 CloudWatch dashboard",
+            f"{cloud} monitoring: 1 CloudWatch dashboard",
             board.monthly,
             board.source,
-            f"1 x ${board.monthly:.2f}/month; {_note('aws', 'dashboard', prices)}",
+            f"1 x ${board.monthly:.2f}/month; {_note(cloud, 'dashboard', prices)}",
         ),
     ]
 
 
-def _azure_monitoring(watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
-    group = prices.fixed("azure", "action_group")
-    series = prices.fixed("azure", "metric_alert_series")
-    board = prices.fixed("azure", "dashboard")
+def _azure_monitor(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
+    """Azure OpenAI on Azure Monitor: an action group, a metric alert rule per alert, a portal dashboard."""
+    group = prices.fixed(cloud, "action_group")
+    series = prices.fixed(cloud, "metric_alert_series")
+    board = prices.fixed(cloud, "dashboard")
     rules = sum(len(u.alerts) for u in watched)
     counted = {u.name: sum(u.models if a.kind in AZURE_PER_DEPLOYMENT else 1 for a in u.alerts) for u in watched}
     total = sum(counted.values())
@@ -1060,31 +1061,32 @@ def _azure_monitoring(watched: list[Watched], emails: int, prices: Prices) -> li
     )
     return [
         Line(
-            f"azure monitoring: action group, {_plural(emails, 'email receiver')}",
+            f"{cloud} monitoring: action group, {_plural(emails, 'email receiver')}",
             group.monthly,
             group.source,
-            f"{group.unit}; {_note('azure', 'action_group', prices)}",
+            f"{group.unit}; {_note(cloud, 'action_group', prices)}",
         ),
         Line(
-            f"azure monitoring: {_plural(rules, 'metric alert rule')}",
+            f"{cloud} monitoring: {_plural(rules, 'metric alert rule')}",
             total * series.monthly,
             series.source,
-            f"{total} time series x ${series.monthly:.2f} ({each}); {_note('azure', 'metric_alert_series', prices)}",
+            f"{total} time series x ${series.monthly:.2f} ({each}); {_note(cloud, 'metric_alert_series', prices)}",
         ),
         Line(
-            "azure monitoring: 1 portal dashboard",
+            f"{cloud} monitoring: 1 portal dashboard",
             board.monthly,
             board.source,
-            f"{board.unit}; {_note('azure', 'dashboard', prices)}",
+            f"{board.unit}; {_note(cloud, 'dashboard', prices)}",
         ),
     ]
 
 
-def _gcp_monitoring(watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
-    channel = prices.fixed("gcp", "notification_channel")
-    condition = prices.fixed("gcp", "alert_condition")
-    board = prices.fixed("gcp", "dashboard")
-    sheet = prices.data["fixed"]["gcp"]["alert_condition"]
+def _cloud_monitoring(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
+    """Vertex AI on Cloud Monitoring: a channel per email, an alert policy per alert, a dashboard."""
+    channel = prices.fixed(cloud, "notification_channel")
+    condition = prices.fixed(cloud, "alert_condition")
+    board = prices.fixed(cloud, "dashboard")
+    sheet = prices.data["fixed"][cloud]["alert_condition"]
     per_million = float(sheet["per_million_series"])
     every = int(sheet["evaluation_seconds"])
     evaluations = prices.hours * 3600 / every
@@ -1094,39 +1096,39 @@ def _gcp_monitoring(watched: list[Watched], emails: int, prices: Prices) -> list
     each = "; ".join(f"{u.name}: {len(u.alerts)}" for u in watched)
     return [
         Line(
-            f"gcp monitoring: {_plural(emails, 'email notification channel')}",
+            f"{cloud} monitoring: {_plural(emails, 'email notification channel')}",
             emails * channel.monthly,
             channel.source,
             channel.unit,
         ),
         Line(
-            f"gcp monitoring: {_plural(conditions, 'alert policy', 'alert policies')}",
+            f"{cloud} monitoring: {_plural(conditions, 'alert policy', 'alert policies')}",
             conditions * condition.monthly,
             condition.source,
             f"{_plural(conditions, 'condition')} x ${condition.monthly:.2f} ({each}); no free allotment",
         ),
         Line(
-            "gcp monitoring: time series returned to alert conditions",
+            f"{cloud} monitoring: time series returned to alert conditions",
             returned / 1e6 * per_million,
             condition.source,
             f"{series} time series x {evaluations:,.0f} evaluations (every {every} s, {prices.hours:g} h) = "
             f"{returned / 1e6:.2f}M x ${per_million}/M",
         ),
         Line(
-            "gcp monitoring: 1 dashboard",
+            f"{cloud} monitoring: 1 dashboard",
             board.monthly,
             board.source,
-            f"{board.unit}; {_note('gcp', 'dashboard', prices)}",
+            f"{board.unit}; {_note(cloud, 'dashboard', prices)}",
         ),
     ]
 
 
-CLOUD_MONITORING: Mapping[str, Callable[[list[Watched], int, Prices], list[Line]]] = {
-    "aws": _aws_monitoring,
-    "azure": _azure_monitoring,
-    "gcp": _gcp_monitoring,
+SERVICE_MONITORING: Mapping[Source, Callable[[str, list[Watched], int, Prices], list[Line]]] = {
+    "bedrock": _cloudwatch,
+    "azure-openai": _azure_monitor,
+    "vertex": _cloud_monitoring,
 }
-"""Each cloud's channel, alerts and dashboard for the use cases whose metrics it holds."""
+"""The native monitoring of each managed service's cloud: its channel, alerts and dashboard, priced."""
 
 
 def _note(cloud: str, item: str, prices: Prices) -> str:
@@ -1139,7 +1141,7 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
     by_name = {u.name: u for u in environment.use_cases}
     rules: dict[str, list[Watched]] = {}
     for use_case in watched:
-        if use_case.source in CLOUD_OF_SOURCE:
+        if use_case.source in CLOUD_OF_SERVICE:
             continue
         model = by_name[use_case.name]
         if isinstance(model, SelfManagedUseCase):
