@@ -12,12 +12,14 @@ from pulumi_kubernetes import provider as k8s_provider
 from triplane.components.gateway.install import AIGatewayInstall, AIGatewayInstallArgs
 from triplane.decide.cost import (
     AI_GATEWAY_CONTROLLER,
+    DCGM_EXPORTER,
     REDIS,
     Curve,
     Traffic,
     break_even,
     estimate_environment,
     gateway_pods,
+    monitoring_lines,
     open_model_class,
     self_managed_estimate,
     shared_lines,
@@ -501,3 +503,207 @@ def test_gateway_load_balancer_prices_per_cloud() -> None:
         "azure-load-balancer",
         "gcp-load-balancing",
     }
+
+
+# --- monitoring ---------------------------------------------------------------------------------
+
+NOTIFY = {"notify": {"email": ["oncall@example.com", "ml-platform@example.com"]}}
+PROD_VOLUME = {"input_tokens_per_month": 300_000_000, "output_tokens_per_month": 60_000_000}
+
+
+def prod_variant(monitoring: bool = True, volumes: bool = True, **models: list[dict[str, object]]) -> Environment:
+    """prod with `monitoring` (two addresses) and a volume on every use case; `models` replaces a use
+    case's models by name. Its model servers are scraped through a ServiceMonitor, as monitoring needs."""
+    data = load_stack("prod").environment().model_dump(mode="json", exclude_unset=True)
+    if monitoring:
+        data["monitoring"] = NOTIFY
+    for use_case in data["use_cases"]:
+        if volumes:
+            use_case["volume"] = PROD_VOLUME
+        if use_case["pattern"] == "self-managed":
+            use_case["monitoring"] = "service-monitor"
+        if use_case["name"] in models:
+            use_case["models"] = models[use_case["name"]]
+    return Environment.model_validate(data)
+
+
+def monitoring_items(environment: Environment) -> list[tuple[str, float, str]]:
+    return [(x.item, round(x.monthly, 4), x.source) for x in monitoring_lines(environment, PRICES)]
+
+
+def test_sheet_quotes_the_monitoring_prices() -> None:
+    quoted = {
+        ("aws", "alarm_metric"): 0.10,  # standard-resolution alarm metric
+        ("aws", "dashboard"): 3.00,
+        ("aws", "alert_topic"): 0.0,  # no monthly fee; deliveries past the free tier only
+        ("azure", "metric_alert_series"): 0.10,  # per monitored time series
+        ("azure", "action_group"): 0.0,
+        ("azure", "dashboard"): 0.0,
+        ("gcp", "alert_condition"): 1.50,
+        ("gcp", "notification_channel"): 0.0,
+        ("gcp", "dashboard"): 0.0,
+    }
+    assert {key: PRICES.fixed(*key).monthly for key in quoted} == quoted
+    condition = PRICES.data["fixed"]["gcp"]["alert_condition"]
+    assert (condition["per_million_series"], condition["evaluation_seconds"]) == (0.35, 30)
+    assert "first 10 alarm metrics" in PRICES.data["fixed"]["aws"]["alarm_metric"]["note"]
+    assert "first 3 dashboards" in PRICES.data["fixed"]["aws"]["dashboard"]["note"]
+    assert "first 10 time series" in PRICES.data["fixed"]["azure"]["metric_alert_series"]["note"]
+    assert {key: PRICES.source(key) for key in ("aws-cloudwatch-2026-12", "aws-sns", "azure-monitor-2026-12")} == {
+        "aws-cloudwatch-2026-12": {"url": "https://aws.amazon.com/cloudwatch/pricing/", "as_of": "2026-12-06"},
+        "aws-sns": {"url": "https://aws.amazon.com/sns/pricing/", "as_of": "2026-12-06"},
+        "azure-monitor-2026-12": {"url": "https://azure.microsoft.com/pricing/details/monitor/", "as_of": "2026-12-06"},
+    }
+    assert PRICES.source("gcp-monitoring") == {
+        "url": "https://cloud.google.com/stackdriver/pricing",
+        "as_of": "2026-12-06",
+    }
+
+
+# prod's observable use cases at the prod tier with a volume: claims-triage (Bedrock, one model), hr-assistant
+# (Azure OpenAI, one deployment), product-search (Vertex AI, one model): error rate, throttling, latency,
+# first token and token burn each; patient-records and contract-drafts (TGI, 6 alerts) and fraud-signals
+# (vLLM, 7). Its SaaS use cases have no gateway in front of them, so nothing observes them.
+GCP_EVALUATIONS = 730 * 3600 / 30  # 87,600 runs of each condition's query a month
+PROD_MONITORING = [
+    ("aws monitoring: alert topic encryption key", 1.00, "aws-kms"),
+    ("aws monitoring: SNS topic, 2 email subscriptions", 0.0, "aws-sns"),
+    # error rate 2 metrics (server errors, invocations) + 1 + 1 + 1 + token burn 2 (input, output) = 7
+    ("aws monitoring: 5 CloudWatch alarms", 0.70, "aws-cloudwatch-2026-12"),
+    ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
+    ("azure monitoring: action group, 2 email receivers", 0.0, "azure-monitor-2026-12"),
+    ("azure monitoring: 5 metric alert rules", 0.50, "azure-monitor-2026-12"),  # one time series each
+    ("azure monitoring: 1 portal dashboard", 0.0, "azure-monitor-2026-12"),
+    ("gcp monitoring: 2 email notification channels", 0.0, "gcp-monitoring"),
+    ("gcp monitoring: 5 alert policies", 7.50, "gcp-monitoring"),
+    ("gcp monitoring: time series returned to alert conditions", 0.1533, "gcp-monitoring"),  # 5 x 87,600 x $0.35/M
+    ("gcp monitoring: 1 dashboard", 0.0, "gcp-monitoring"),
+    ("cluster gpu-aws: 6 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+    ("cluster gpu-aws: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
+    ("cluster gpu-gcp: 7 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+    ("cluster gpu-gcp: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
+    ("cluster gpu-azure: 6 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+    ("cluster gpu-azure: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
+]
+PROD_MONITORING_MONTHLY = 1.00 + 0.70 + 3.00 + 0.50 + 7.50 + 0.1533
+
+
+def test_prod_with_monitoring_and_volumes_prices_every_channel_alert_and_dashboard() -> None:
+    environment = prod_variant()
+    assert monitoring_items(environment) == PROD_MONITORING
+    result = estimate_environment(environment, "prod", PRICES)
+    without = estimate_environment(prod_variant(monitoring=False), "prod", PRICES)
+    assert result.total == pytest.approx(without.total + PROD_MONITORING_MONTHLY, abs=1e-4)
+    assert [u.current.monthly for u in result.use_cases] == [u.current.monthly for u in without.use_cases]
+    assert result.shared[: len(without.shared)] == without.shared  # monitoring comes after everything else
+    details = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
+    assert details["aws monitoring: 5 CloudWatch alarms"].startswith(
+        "7 alarm metrics x $0.10 (claims-triage: 5 alarms over 7 metrics); "
+    )
+    assert "the first 10 alarm metrics a month of an account are free (not subtracted)" in details[
+        "aws monitoring: 5 CloudWatch alarms"
+    ]
+    assert details["azure monitoring: 5 metric alert rules"].startswith(
+        "5 time series x $0.10 (hr-assistant: 5 rules, 5 time series); "
+    )
+    assert details["gcp monitoring: time series returned to alert conditions"] == (
+        "5 time series x 87,600 evaluations (every 30 s, 730 h) = 0.44M x $0.35/M"
+    )
+    assert details["cluster gpu-gcp: 7 PrometheusRule alerts"] == (
+        "no cloud charge: the cluster's Prometheus evaluates them (fraud-signals 7) and keeps their samples on the "
+        "cluster (no per-sample charge)"
+    )
+    # patient-records: one A10G per replica, 2 to 4 replicas, one replica per g5.xlarge
+    assert details["cluster gpu-aws: dcgm-exporter on each GPU node"] == (
+        "no extra node cost: one pod on each GPU node (2-4 nodes from min to max replicas), requesting 0.1 vCPU and "
+        "0.125 GiB beside the model server"
+    )
+    assert details["cluster gpu-azure: dcgm-exporter on each GPU node"].startswith(
+        "no extra node cost: one pod on each GPU node (1 node), "
+    )
+    sources = result.sources_used()
+    assert sources["dcgm-exporter-requests"]["url"].startswith("CPU and memory requests of NVIDIA dcgm-exporter")
+    assert sources["aws-cloudwatch-2026-12"]["as_of"] == "2026-12-06"
+    document = result.to_dict()
+    assert document["total_monthly"] == round(result.total, 2)
+    assert json.loads(json.dumps(document)) == document
+
+
+def test_alert_counts_follow_the_alerts_of_each_use_case() -> None:
+    """Without a volume there is no token-burn alert: one alarm (two metrics) less on AWS, one rule and
+    one time series less on Azure, one condition less on Google Cloud, one rule less per model server."""
+    items = {item: monthly for item, monthly, _ in monitoring_items(prod_variant(volumes=False))}
+    assert items["aws monitoring: 4 CloudWatch alarms"] == pytest.approx(5 * 0.10)
+    assert items["azure monitoring: 4 metric alert rules"] == pytest.approx(4 * 0.10)
+    assert items["gcp monitoring: 4 alert policies"] == pytest.approx(4 * 1.50)
+    assert items["gcp monitoring: time series returned to alert conditions"] == pytest.approx(
+        4 * GCP_EVALUATIONS / 1e6 * 0.35, abs=1e-4
+    )
+    assert {"cluster gpu-aws: 5 PrometheusRule alerts", "cluster gpu-gcp: 6 PrometheusRule alerts"} <= set(items)
+
+
+def test_models_multiply_what_is_watched_per_model() -> None:
+    """Two Bedrock models double every alarm's metrics; two Azure deployments double the time series of
+    the alerts watched per deployment (error rate, latency, first token; throttling and tokens are one
+    sum); two Vertex models double the series returned for latency and first token."""
+    environment = prod_variant(
+        **{
+            "claims-triage": [
+                {"id": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+                {"id": "us.anthropic.claude-haiku-4-5-20251001-v1:0"},
+            ],
+            "hr-assistant": [
+                {"id": "gpt-5-mini", "version": "2025-08-07", "sku": "GlobalStandard", "capacity": 50},
+                {"id": "gpt-4.1-mini", "version": "2025-04-14", "sku": "GlobalStandard", "capacity": 50},
+            ],
+            "product-search": [{"id": "gemini-3.5-flash"}, {"id": "gemini-2.5-flash-lite"}],
+        }
+    )
+    lines = {x.item: x for x in monitoring_lines(environment, PRICES)}
+    alarms = lines["aws monitoring: 5 CloudWatch alarms"]
+    assert alarms.monthly == pytest.approx(14 * 0.10)
+    assert alarms.detail.startswith("14 alarm metrics x $0.10 (claims-triage: 5 alarms over 14 metrics)")
+    rules = lines["azure monitoring: 5 metric alert rules"]
+    assert rules.monthly == pytest.approx(8 * 0.10)
+    assert rules.detail.startswith("8 time series x $0.10 (hr-assistant: 5 rules, 8 time series)")
+    assert lines["gcp monitoring: 5 alert policies"].monthly == pytest.approx(5 * 1.50)  # a condition per alert
+    assert lines["gcp monitoring: time series returned to alert conditions"].monthly == pytest.approx(
+        7 * GCP_EVALUATIONS / 1e6 * 0.35
+    )
+
+
+def test_without_monitoring_nothing_is_added() -> None:
+    assert monitoring_lines(prod_variant(monitoring=False), PRICES) == []
+    for stack in ("dev", "prod", "local", "prod-platform"):
+        environment = load_stack(stack).environment()
+        assert environment.monitoring is None
+        assert monitoring_lines(environment, PRICES) == []
+        items = [x.item for x in shared_lines(environment, PRICES)]
+        assert not [item for item in items if "monitoring" in item or "PrometheusRule" in item or "dcgm" in item]
+
+
+def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None:
+    """dev with the gateway and monitoring: its Bedrock use case on AWS; the SaaS use case (through the
+    gateway) and the model server as PrometheusRules of the gateway's cluster, which also runs the GPUs."""
+    data = with_gateway().model_dump(mode="json", exclude_unset=True)
+    data["monitoring"] = {"notify": {"email": ["oncall@example.com"]}}
+    for use_case in data["use_cases"]:
+        if use_case["pattern"] == "self-managed":
+            use_case["monitoring"] = "service-monitor"
+    environment = Environment.model_validate(data)
+    assert monitoring_items(environment) == [
+        ("aws monitoring: alert topic encryption key", 1.00, "aws-kms"),
+        ("aws monitoring: SNS topic, 1 email subscription", 0.0, "aws-sns"),
+        ("aws monitoring: 5 CloudWatch alarms", 0.70, "aws-cloudwatch-2026-12"),  # doc-search, with a volume
+        ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
+        # dev tier: support-drafts (gateway: 5 alerts) and code-review (TGI: 6)
+        ("cluster gpu: 11 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+        ("cluster gpu: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
+    ]
+    lines = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
+    assert "(support-drafts 5, code-review 6)" in lines["cluster gpu: 11 PrometheusRule alerts"]
+    assert "(0-2 nodes from min to max replicas)" in lines["cluster gpu: dcgm-exporter on each GPU node"]
+
+
+def test_dcgm_exporter_request_is_the_charts_default() -> None:
+    assert DCGM_EXPORTER == ("100m", "128Mi")

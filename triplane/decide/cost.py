@@ -12,22 +12,29 @@ Assumptions, all read from the `serving` section of the price sheet:
   processing); invocation logs of cloud-managed models are `tokens x bytes_per_token x log_overhead`;
 - a month has `hours_per_month` hours (730);
 - the AI gateway's pods fit on the system nodes of its cluster (their requests are shown against the
-  nodes' size); its load balancer carries every use case's traffic.
+  nodes' size); its load balancer carries every use case's traffic;
+- with `monitoring`, each cloud whose managed models a use case calls gets one channel, an alert per
+  alert of its use cases and one dashboard, priced per alarm metric, monitored time series or
+  condition; a cluster's alerts are PrometheusRules of its own Prometheus, and dcgm-exporter runs
+  beside the model servers on their GPU nodes (neither has a cloud charge).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from triplane.components.gateway import install as gateway_install
+from triplane.components.observability.alerts import Alert, AlertKind, Source
 from triplane.components.self_managed import sizing
 from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import ManagedModelService
+from triplane.stacks.observability import alerts_of
 from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 from triplane.stacks.spec.gateway import gateway_cloud
@@ -788,7 +795,7 @@ def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
                 f"{nodes.count} x ${nodes.hourly}/h x {hours:g} h",
             )
         )
-    return lines + gateway_lines(environment, prices)
+    return lines + gateway_lines(environment, prices) + monitoring_lines(environment, prices)
 
 
 # --- the AI gateway -----------------------------------------------------------------------------
@@ -935,6 +942,261 @@ def gateway_lines(environment: Environment, prices: Prices) -> list[Line]:
         )
     )
     return lines
+
+
+# --- monitoring ---------------------------------------------------------------------------------
+
+CLOUD_OF_SERVICE: Mapping[str, str] = {
+    service: cloud for cloud, seam in SEAMS.items() for service in seam.managed_models
+}
+"""The cloud whose native monitoring alerts on a managed service's metrics; the other sources (the
+model servers, the AI gateway) are watched by their cluster's Prometheus."""
+
+CLOUDWATCH_METRICS: Mapping[AlertKind, int] = {
+    "error-rate": 2, "throttling": 1, "latency": 1, "first-token": 1, "token-burn": 2,
+}  # fmt: skip
+"""Metrics per model ID each Bedrock alarm reads: server errors over invocations, input plus output
+tokens, else one. CloudWatch bills an alarm per metric it reads."""
+
+AZURE_PER_DEPLOYMENT: frozenset[AlertKind] = frozenset({"error-rate", "latency", "first-token"})
+"""Azure OpenAI alerts watched per deployment (a time series each); the others watch one sum."""
+
+VERTEX_PER_MODEL: frozenset[AlertKind] = frozenset({"latency", "first-token"})
+"""Vertex AI conditions whose query returns a series per model; the others return one sum."""
+
+DCGM_EXPORTER = ("100m", "128Mi")
+"""The dcgm-exporter Helm chart 4.8.2's `resources.requests` for its DaemonSet pod."""
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One observable use case, its alerts, and how many models (or deployments) they watch."""
+
+    name: str
+    source: Source
+    alerts: tuple[Alert, ...]
+    models: int
+
+
+def _watched(environment: Environment) -> list[Watched]:
+    by_name = {u.name: u for u in environment.use_cases}
+    return [
+        Watched(name, source, alerts, len(getattr(by_name[name], "models", ())) or 1)
+        for name, (source, alerts) in alerts_of(environment).items()
+    ]
+
+
+def _plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
+
+
+def monitoring_lines(environment: Environment, prices: Prices) -> list[Line]:
+    """The monitoring's fixed cost per cloud and per cluster, counted from every use case's alerts."""
+    monitoring = environment.monitoring
+    if monitoring is None:
+        return []
+    emails = len(monitoring.notify.email)
+    watched = _watched(environment)
+    lines: list[Line] = []
+    for cloud in CLOUDS:
+        for service in SEAMS[cloud].managed_models:
+            on_service = [u for u in watched if u.source == service]
+            if on_service:
+                lines += SERVICE_MONITORING[cast(Source, service)](cloud, on_service, emails, prices)
+    return lines + _cluster_monitoring(environment, watched, prices)
+
+
+def _cloudwatch(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
+    """Bedrock on CloudWatch: a KMS-encrypted SNS topic with the emails, an alarm per alert, a dashboard."""
+    key = prices.fixed(cloud, "kms_key")
+    topic = prices.fixed(cloud, "alert_topic")
+    alarm = prices.fixed(cloud, "alarm_metric")
+    board = prices.fixed(cloud, "dashboard")
+    alarms = sum(len(u.alerts) for u in watched)
+    metrics = {u.name: sum(CLOUDWATCH_METRICS[a.kind] * u.models for a in u.alerts) for u in watched}
+    total = sum(metrics.values())
+    each = "; ".join(
+        f"{u.name}: {_plural(len(u.alerts), 'alarm')} over {_plural(metrics[u.name], 'metric')}" for u in watched
+    )
+    return [
+        Line(
+            f"{cloud} monitoring: alert topic encryption key",
+            key.monthly,
+            key.source,
+            f"1 customer managed key for the SNS topic at ${key.monthly:.2f}/month",
+        ),
+        Line(
+            f"{cloud} monitoring: SNS topic, {_plural(emails, 'email subscription')}",
+            topic.monthly,
+            topic.source,
+            f"{topic.unit}; {_note(cloud, 'alert_topic', prices)}",
+        ),
+        Line(
+            f"{cloud} monitoring: {_plural(alarms, 'CloudWatch alarm')}",
+            total * alarm.monthly,
+            alarm.source,
+            f"{_plural(total, 'alarm metric')} x ${alarm.monthly:.2f} ({each}); "
+            f"{_note(cloud, 'alarm_metric', prices)}",
+        ),
+        Line(
+            f"{cloud} monitoring: 1 CloudWatch dashboard",
+            board.monthly,
+            board.source,
+            f"1 x ${board.monthly:.2f}/month; {_note(cloud, 'dashboard', prices)}",
+        ),
+    ]
+
+
+def _azure_monitor(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
+    """Azure OpenAI on Azure Monitor: an action group, a metric alert rule per alert, a portal dashboard."""
+    group = prices.fixed(cloud, "action_group")
+    series = prices.fixed(cloud, "metric_alert_series")
+    board = prices.fixed(cloud, "dashboard")
+    rules = sum(len(u.alerts) for u in watched)
+    counted = {u.name: sum(u.models if a.kind in AZURE_PER_DEPLOYMENT else 1 for a in u.alerts) for u in watched}
+    total = sum(counted.values())
+    each = "; ".join(
+        f"{u.name}: {_plural(len(u.alerts), 'rule')}, {_plural(counted[u.name], 'time series', 'time series')}"
+        for u in watched
+    )
+    return [
+        Line(
+            f"{cloud} monitoring: action group, {_plural(emails, 'email receiver')}",
+            group.monthly,
+            group.source,
+            f"{group.unit}; {_note(cloud, 'action_group', prices)}",
+        ),
+        Line(
+            f"{cloud} monitoring: {_plural(rules, 'metric alert rule')}",
+            total * series.monthly,
+            series.source,
+            f"{total} time series x ${series.monthly:.2f} ({each}); {_note(cloud, 'metric_alert_series', prices)}",
+        ),
+        Line(
+            f"{cloud} monitoring: 1 portal dashboard",
+            board.monthly,
+            board.source,
+            f"{board.unit}; {_note(cloud, 'dashboard', prices)}",
+        ),
+    ]
+
+
+def _cloud_monitoring(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
+    """Vertex AI on Cloud Monitoring: a channel per email, an alert policy per alert, a dashboard."""
+    channel = prices.fixed(cloud, "notification_channel")
+    condition = prices.fixed(cloud, "alert_condition")
+    board = prices.fixed(cloud, "dashboard")
+    sheet = prices.data["fixed"][cloud]["alert_condition"]
+    per_million = float(sheet["per_million_series"])
+    every = int(sheet["evaluation_seconds"])
+    evaluations = prices.hours * 3600 / every
+    conditions = sum(len(u.alerts) for u in watched)
+    series = sum(u.models if a.kind in VERTEX_PER_MODEL else 1 for u in watched for a in u.alerts)
+    returned = series * evaluations
+    each = "; ".join(f"{u.name}: {len(u.alerts)}" for u in watched)
+    return [
+        Line(
+            f"{cloud} monitoring: {_plural(emails, 'email notification channel')}",
+            emails * channel.monthly,
+            channel.source,
+            channel.unit,
+        ),
+        Line(
+            f"{cloud} monitoring: {_plural(conditions, 'alert policy', 'alert policies')}",
+            conditions * condition.monthly,
+            condition.source,
+            f"{_plural(conditions, 'condition')} x ${condition.monthly:.2f} ({each}); no free allotment",
+        ),
+        Line(
+            f"{cloud} monitoring: time series returned to alert conditions",
+            returned / 1e6 * per_million,
+            condition.source,
+            f"{series} time series x {evaluations:,.0f} evaluations (every {every} s, {prices.hours:g} h) = "
+            f"{returned / 1e6:.2f}M x ${per_million}/M",
+        ),
+        Line(
+            f"{cloud} monitoring: 1 dashboard",
+            board.monthly,
+            board.source,
+            f"{board.unit}; {_note(cloud, 'dashboard', prices)}",
+        ),
+    ]
+
+
+SERVICE_MONITORING: Mapping[Source, Callable[[str, list[Watched], int, Prices], list[Line]]] = {
+    "bedrock": _cloudwatch,
+    "azure-openai": _azure_monitor,
+    "vertex": _cloud_monitoring,
+}
+"""The native monitoring of each managed service's cloud: its channel, alerts and dashboard, priced."""
+
+
+def _note(cloud: str, item: str, prices: Prices) -> str:
+    return str(prices.data["fixed"][cloud][item].get("note", ""))
+
+
+def _cluster_monitoring(environment: Environment, watched: list[Watched], prices: Prices) -> list[Line]:
+    """Each cluster's PrometheusRules (its model servers', and the gateway's on the gateway's cluster),
+    and dcgm-exporter on the GPU nodes of its self-managed use cases."""
+    by_name = {u.name: u for u in environment.use_cases}
+    rules: dict[str, list[Watched]] = {}
+    for use_case in watched:
+        if use_case.source in CLOUD_OF_SERVICE:
+            continue
+        model = by_name[use_case.name]
+        if isinstance(model, SelfManagedUseCase):
+            cluster = model.cluster
+        else:
+            assert environment.gateway is not None  # a SaaS use case is observed only behind the gateway
+            cluster = environment.gateway.cluster
+        rules.setdefault(cluster, []).append(use_case)
+    cpu, memory = _quantity(DCGM_EXPORTER[0]), _quantity(DCGM_EXPORTER[1])
+    lines: list[Line] = []
+    for cluster in environment.kubernetes:
+        on_cluster = rules.get(cluster.name, [])
+        if on_cluster:
+            count = sum(len(u.alerts) for u in on_cluster)
+            each = ", ".join(f"{u.name} {len(u.alerts)}" for u in on_cluster)
+            lines.append(
+                Line(
+                    f"cluster {cluster.name}: {_plural(count, 'PrometheusRule alert')}",
+                    0.0,
+                    "in-cluster-prometheus",
+                    f"no cloud charge: the cluster's Prometheus evaluates them ({each}) and keeps their samples on "
+                    "the cluster (no per-sample charge)",
+                )
+            )
+        servers = [
+            u for u in environment.use_cases if isinstance(u, SelfManagedUseCase) and u.cluster == cluster.name
+        ]
+        if not servers:
+            continue
+        lines.append(
+            Line(
+                f"cluster {cluster.name}: dcgm-exporter on each GPU node",
+                0.0,
+                "dcgm-exporter-requests",
+                f"no extra node cost: one pod on each GPU node{_gpu_nodes(environment, servers, prices)}, requesting "
+                f"{cpu:g} vCPU and {memory:g} GiB beside the model server",
+            )
+        )
+    return lines
+
+
+def _gpu_nodes(environment: Environment, servers: list[SelfManagedUseCase], prices: Prices) -> str:
+    """` (2-4 nodes from min to max replicas)`: the GPU nodes of `servers`, when their machines are known."""
+    low = high = 0
+    for server in servers:
+        cloud = cluster_cloud(environment, server.cluster)
+        pick = None if cloud is None else prices.machine(cloud, server.gpu.type, server.gpu.count)
+        if pick is None or isinstance(pick, str):
+            return ""
+        per_node = pick[1]
+        low += math.ceil(server.replicas.min / per_node)
+        high += math.ceil(server.replicas.max / per_node)
+    if low == high:
+        return f" ({_plural(low, 'node')})"
+    return f" ({low}-{high} nodes from min to max replicas)"
 
 
 def estimate_environment(
