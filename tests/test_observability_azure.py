@@ -156,6 +156,11 @@ def test_the_dashboard_has_a_row_per_azure_openai_use_case_and_a_chart_per_signa
     for part in charts:
         rows.setdefault(part["position"]["y"], []).append(part)
     assert sorted(rows) == [0, 3]
+    assert sorted(p["position"]["x"] for p in rows[0]) == [2, 6, 10, 14, 18, 22]
+    assert {(p["position"]["colSpan"], p["position"]["rowSpan"]) for p in charts} == {(4, 3)}
+    labels = [p for p in lens["parts"] if p["metadata"]["type"].endswith("MarkdownPart")]
+    assert [(p["position"]["x"], p["position"]["y"]) for p in labels] == [(0, 0), (0, 3)]
+    assert labels[1]["metadata"]["settings"]["content"]["settings"]["content"].startswith("### search\n")
     chat = [chart(p) for p in sorted(rows[0], key=lambda p: p["position"]["x"])]
     assert [c["title"] for c in chat] == [
         "chat: Requests", "chat: Errors", "chat: Throttled", "chat: Latency p95", "chat: Time to first token p95",

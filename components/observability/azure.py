@@ -249,7 +249,8 @@ def _chart(signal: Signal, use_case: MonitoredUseCase, target: AzureOpenAIDeploy
 
 
 def dashboard_definition(use_cases: Sequence[MonitoredUseCase]) -> dict[str, Any]:
-    """The dashboard's `properties`: a row per Azure OpenAI use case, a chart per signal of `PANELS`."""
+    """The dashboard's `properties` as the portal exports them: a row per Azure OpenAI use case, a chart
+    per signal of `PANELS`."""
     parts: list[dict[str, Any]] = []
     for row, use_case in enumerate(_azure_use_cases(use_cases)):
         target = use_case.target
@@ -260,7 +261,7 @@ def dashboard_definition(use_cases: Sequence[MonitoredUseCase]) -> dict[str, Any
         )
         parts.append(
             {
-                "position": {"x": 0, "y": y, "col_span": LABEL_COLUMNS, "row_span": ROW_HEIGHT},
+                "position": {"x": 0, "y": y, "colSpan": LABEL_COLUMNS, "rowSpan": ROW_HEIGHT},
                 "metadata": {
                     "type": "Extension/HubsExtension/PartType/MarkdownPart",
                     "inputs": [],
@@ -274,8 +275,8 @@ def dashboard_definition(use_cases: Sequence[MonitoredUseCase]) -> dict[str, Any
                     "position": {
                         "x": LABEL_COLUMNS + column * PANEL_COLUMNS,
                         "y": y,
-                        "col_span": PANEL_COLUMNS,
-                        "row_span": ROW_HEIGHT,
+                        "colSpan": PANEL_COLUMNS,
+                        "rowSpan": ROW_HEIGHT,
                     },
                     "metadata": {
                         "type": "Extension/HubsExtension/PartType/MonitorChartPart",
@@ -308,6 +309,31 @@ def _typed_criteria(args: dict[str, Any]) -> dict[str, Any]:
             ],
         ),
     }
+
+
+def _typed_dashboard(definition: dict[str, Any]) -> azure_portal.DashboardPropertiesWithProvisioningStateArgs:
+    """`definition` as the SDK's input classes, which name the parts' fields as the API does."""
+    return azure_portal.DashboardPropertiesWithProvisioningStateArgs(
+        lenses=[
+            azure_portal.DashboardLensArgs(
+                order=lens["order"],
+                parts=[
+                    azure_portal.DashboardPartsArgs(
+                        position=azure_portal.DashboardPartsPositionArgs(
+                            x=part["position"]["x"],
+                            y=part["position"]["y"],
+                            col_span=part["position"]["colSpan"],
+                            row_span=part["position"]["rowSpan"],
+                        ),
+                        metadata=azure_portal.DashboardPartMetadataArgs(**part["metadata"]),
+                    )
+                    for part in lens["parts"]
+                ],
+            )
+            for lens in definition["lenses"]
+        ],
+        metadata=definition["metadata"],
+    )
 
 
 SHORT_NAME_LENGTH = 12
@@ -384,13 +410,13 @@ class AzureMonitoring(pulumi.ComponentResource):
             dashboard_name=physical_name(args.prefix, "dashboard"),
             resource_group_name=args.resource_group_name,
             location=args.location,
-            properties=dashboard_definition(use_cases),
+            properties=_typed_dashboard(dashboard_definition(use_cases)),
             tags={"hidden-title": title},
             opts=child,
         )
         self.action_group_id = group.id
         self.dashboard_id = dashboard.id
-        self.alert_ids = pulumi.Output.all(**alerts) if alerts else pulumi.Output.from_input({})
+        self.alert_ids = pulumi.Output.all(**alerts) if alerts else pulumi.Output.from_input(dict[str, str]())
         self.register_outputs(
             {"action_group_id": self.action_group_id, "dashboard_id": self.dashboard_id, "alert_ids": self.alert_ids}
         )
