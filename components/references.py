@@ -66,3 +66,14 @@ class VertexProjectReference:
     """The project's Vertex AI settings (`VertexProject`): its service agent, granted the model's key."""
 
     agent_member: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class AlertChannelReference:
+    """A cloud's alert channel: what its alerts name to notify (an SNS topic ARN, an action group ID, or
+    Cloud Monitoring notification channel names)."""
+
+    cloud: str
+    target: pulumi.Input[str] | pulumi.Input[list[str]]
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """What alerts wait for before they may notify it (the SNS topic's policy); empty for a reference."""

@@ -9,6 +9,8 @@ use case it serves; a use-case stack runs the use-case parts on references to th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 
 from triplane.stacks.clouds import SEAMS
@@ -39,6 +41,11 @@ def compose(ctx: StackContext) -> dict[str, Endpoint]:
         parts = PATTERNS[use_case.pattern]
         parts.platform(use_case, ctx)
         endpoints[use_case.name] = parts.build(use_case, ctx)
+    if ctx.environment.monitoring is not None:
+        from triplane.stacks import observability  # the monitoring components load only when there is some
+
+        observability.channels(ctx, [ctx.stack])
+        observability.observe(ctx, endpoints)
     if ctx.environment.gateway is not None:
         from triplane.stacks.gateway import front  # the gateway's components load only when there is one
 
@@ -46,16 +53,27 @@ def compose(ctx: StackContext) -> dict[str, Endpoint]:
     return endpoints
 
 
-def compose_platform(ctx: StackContext) -> None:
-    """Register a platform stack's resources: the shared pieces of every use case it serves."""
+def compose_platform(ctx: StackContext, serves: Sequence[str]) -> None:
+    """Register a platform stack's resources: the shared pieces of every use case of the stacks it serves
+    (`serves`), and the alert channels their alerts notify."""
     compose_networks(ctx)
     for use_case in ctx.environment.use_cases:
         PATTERNS[use_case.pattern].platform(use_case, ctx)
+    if ctx.environment.monitoring is not None:
+        from triplane.stacks import observability
+
+        observability.channels(ctx, serves)
 
 
 def compose_use_cases(ctx: StackContext) -> dict[str, Endpoint]:
-    """Register a use-case stack's own components (its context holds the platform's references)."""
-    return {u.name: PATTERNS[u.pattern].build(u, ctx) for u in ctx.environment.use_cases}
+    """Register a use-case stack's own components (its context holds the platform's references), and
+    their alerts on the platform's channels."""
+    endpoints = {u.name: PATTERNS[u.pattern].build(u, ctx) for u in ctx.environment.use_cases}
+    if ctx.environment.monitoring is not None:
+        from triplane.stacks import observability
+
+        observability.observe(ctx, endpoints)
+    return endpoints
 
 
 def export_endpoints(endpoints: dict[str, Endpoint]) -> None:

@@ -44,6 +44,7 @@ from triplane.components.images import ImageSource, Mirror, PullThroughCache, Up
 from triplane.components.network.aws_endpoints import AwsInterfaceEndpoints
 from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
 from triplane.components.references import (
+    AlertChannelReference,
     BedrockLoggingReference,
     BedrockPrivateLinkReference,
     EgressReference,
@@ -117,7 +118,8 @@ class PlatformContract(BaseModel):
     format: Literal["triplane-platform/1"]
     stack: str
     environment: dict[str, Any]
-    """The platform's `clouds` and `kubernetes` settings (and `tier`), as written in its stack file."""
+    """The platform's `clouds` and `kubernetes` settings (and `tier`, `monitoring`), as written in its stack
+    file."""
     serves: list[str]
     """The use-case stacks the platform was built for (its `use_case_stacks`)."""
     shared: list[Piece]
@@ -223,6 +225,8 @@ def _piece(key: tuple[Any, ...], value: Any) -> Piece | None:
         return Piece(key=names, kind="vertex-project", fields={"agent_member": value.agent.member})
     if isinstance(value, ClusterHandle):
         return Piece(key=names, kind="cluster", fields=_cluster(value))
+    if isinstance(value, AlertChannelReference):
+        return Piece(key=names, kind="alert-channel", fields={"cloud": value.cloud, "target": value.target})
     if isinstance(value, tuple) and value and isinstance(value[0], GpuNodePool):
         return Piece(key=names, kind="gpu-pool", fields={"node_selector": dict(value[0].node_selector)})
     if isinstance(value, PLATFORM_ONLY):
@@ -246,6 +250,11 @@ def platform_document(ctx: StackContext, serves: list[str]) -> dict[str, Any]:
             "tier": environment.tier,
             "clouds": environment.clouds.model_dump(mode="json", exclude_unset=True),
             "kubernetes": [c.model_dump(mode="json", exclude_unset=True) for c in environment.kubernetes],
+            **(
+                {"monitoring": environment.monitoring.model_dump(mode="json")}
+                if environment.monitoring is not None
+                else {}
+            ),
         },
         "serves": list(serves),
         "shared": [{"key": p.key, "kind": p.kind, "fields": p.fields} for p in pieces],
@@ -312,6 +321,7 @@ REFERENCES: dict[str, Callable[[StackContext, Piece], Any]] = {
     "vertex-project": lambda ctx, p: VertexProjectReference(agent_member=p.fields["agent_member"]),
     "cluster": lambda ctx, p: _cluster_handle(ctx, p.key[1], ClusterFacts.model_validate(p.fields)),
     "gpu-pool": lambda ctx, p: (PoolReference(node_selector=dict(p.fields["node_selector"])), None),
+    "alert-channel": lambda ctx, p: AlertChannelReference(cloud=p.fields["cloud"], target=p.fields["target"]),
 }
 """Piece kind -> its reference constructor (a network's is `network:<its ref class>`)."""
 

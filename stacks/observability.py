@@ -9,7 +9,9 @@ to its Prometheus as rules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+import pulumi
 
 from triplane.components.observability.alerts import (
     Alert,
@@ -23,7 +25,30 @@ from triplane.components.observability.alerts import (
     VertexModels,
     use_case_alerts,
 )
-from triplane.stacks.context import Endpoint
+from triplane.components.observability.aws import (
+    AwsAlertChannel,
+    AwsAlertChannelArgs,
+    AwsMonitoring,
+    AwsMonitoringArgs,
+)
+from triplane.components.observability.azure import (
+    AzureAlertChannel,
+    AzureAlertChannelArgs,
+    AzureMonitoring,
+    AzureMonitoringArgs,
+)
+from triplane.components.observability.gcp import (
+    GcpAlertChannel,
+    GcpAlertChannelArgs,
+    GcpMonitoring,
+    GcpMonitoringArgs,
+)
+from triplane.components.observability.prometheus import PrometheusAlertRules, PrometheusAlertRulesArgs, rules
+from triplane.components.references import AlertChannelReference
+from triplane.components.tagging import k8s_labels
+from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clusters import cluster_for
+from triplane.stacks.context import Endpoint, StackContext
 from triplane.stacks.patterns.self_managed import server_app
 from triplane.stacks.spec import Environment
 from triplane.stacks.spec.cloud_managed import AzureOpenAIUseCase, BedrockUseCase, VertexUseCase
@@ -49,6 +74,7 @@ def alerts_of(environment: Environment) -> dict[str, tuple[Source, tuple[Alert, 
                 environment.tier,
                 use_case.alerts.model_dump(),
                 volume.input_tokens_per_month + volume.output_tokens_per_month if volume is not None else None,
+                always_serving=not isinstance(use_case, SelfManagedUseCase) or use_case.replicas.min > 0,
             ),
         )
     return found
@@ -95,3 +121,137 @@ def _target(environment: Environment, stack: str, use_case: UseCaseBase, endpoin
         )
     assert environment.gateway is not None
     return GatewayRoute(cluster=environment.gateway.cluster, model=use_case.name)
+
+
+def resource_group(ctx: StackContext) -> pulumi.Input[str]:
+    """The resource group of the environment's Azure network, where its monitoring lives too."""
+    network = SEAMS["azure"].network(ctx)
+    return network.resource_group_name  # type: ignore[union-attr]
+
+
+# --- building it -----------------------------------------------------------------------------------
+
+CHANNEL = "alert-channel"
+"""The shared-piece key of a cloud's alert channel: `(CHANNEL, cloud)`."""
+SERVICE_CLOUD: Mapping[str, str] = {"bedrock": "aws", "azure-openai": "azure", "vertex": "gcp"}
+"""The cloud whose native alerting watches each managed service (model servers and the gateway are
+watched by their cluster's Prometheus)."""
+
+
+def channel_clouds(environment: Environment) -> list[str]:
+    """The clouds whose native alerts some use case needs, so whose channel the environment creates."""
+    sources = {source for source, _ in alerts_of(environment).values()}
+    return sorted({SERVICE_CLOUD[s] for s in sources if s in SERVICE_CLOUD})
+
+
+def channels(ctx: StackContext, alarm_stacks: Sequence[str]) -> None:
+    """The platform's part: a channel per cloud with native alerts, mailing `monitoring.notify.email`.
+
+    `alarm_stacks` are the stacks whose alarms publish to it (a single stack's own, or the use-case
+    stacks a platform serves): an SNS topic admits only their alarms."""
+    monitoring = ctx.environment.monitoring
+    if monitoring is None:
+        return
+    emails = list(monitoring.notify.email)
+    for cloud in channel_clouds(ctx.environment):
+        ctx.shared((CHANNEL, cloud), lambda cloud=cloud: _channel(ctx, cloud, emails, alarm_stacks))  # type: ignore[misc]
+
+
+def _channel(ctx: StackContext, cloud: str, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
+    clouds = ctx.environment.clouds
+    name = f"{ctx.stack}-{cloud}-alerts"
+    if cloud == "aws":
+        assert clouds.aws is not None
+        aws = AwsAlertChannel(
+            name,
+            AwsAlertChannelArgs(
+                prefix=ctx.stack,
+                region=clouds.aws.region,
+                emails=emails,
+                alarm_prefixes=list(alarm_stacks),
+                tags=ctx.tags(),
+                protect=ctx.protect_data,
+            ),
+            opts=ctx.opts(cloud),
+        )
+        return AlertChannelReference(cloud, aws.topic_arn, ready=[aws.policy])
+    if cloud == "azure":
+        assert clouds.azure is not None
+        azure = AzureAlertChannel(
+            name,
+            AzureAlertChannelArgs(
+                prefix=ctx.stack,
+                resource_group_name=resource_group(ctx),
+                emails=emails,
+                tags=ctx.tags(),
+            ),
+            opts=ctx.opts(cloud),
+        )
+        return AlertChannelReference(cloud, azure.action_group_id)
+    assert clouds.gcp is not None
+    gcp = GcpAlertChannel(
+        name,
+        GcpAlertChannelArgs(name_prefix=ctx.stack, project=clouds.gcp.project, emails=emails, tags=ctx.tags()),
+        opts=ctx.opts(cloud),
+    )
+    return AlertChannelReference(cloud, pulumi.Output.all(*gcp.channel_names))
+
+
+def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
+    """The use cases' part: their alerts on each cloud's channel, a dashboard per cloud, and rules on each
+    cluster's Prometheus. Nothing where the environment (or its platform) has no monitoring."""
+    if ctx.environment.monitoring is None:
+        return
+    built = dict(ctx.built())
+    found: dict[str, AlertChannelReference] = {
+        cloud: built[(CHANNEL, cloud)] for cloud in ("aws", "azure", "gcp") if built.get((CHANNEL, cloud)) is not None
+    }
+    rows = monitored(ctx.environment, ctx.stack, endpoints)
+    clouds = ctx.environment.clouds
+    for cloud, channel in sorted(found.items()):
+        opts = ctx.opts(cloud, depends_on=channel.ready)
+        name = f"{ctx.stack}-{cloud}-monitoring"
+        if cloud == "aws":
+            assert clouds.aws is not None
+            AwsMonitoring(
+                name,
+                AwsMonitoringArgs(
+                    prefix=ctx.stack, region=clouds.aws.region, topic_arn=channel.target, use_cases=rows,
+                    tags=ctx.tags(),
+                ),
+                opts=opts,
+            )  # fmt: skip
+        elif cloud == "azure":
+            assert clouds.azure is not None
+            AzureMonitoring(
+                name,
+                AzureMonitoringArgs(
+                    prefix=ctx.stack, resource_group_name=resource_group(ctx), location=clouds.azure.location,
+                    action_group_id=channel.target, use_cases=rows, tags=ctx.tags(),
+                ),
+                opts=opts,
+            )  # fmt: skip
+        else:
+            assert clouds.gcp is not None
+            GcpMonitoring(
+                name,
+                GcpMonitoringArgs(
+                    name_prefix=ctx.stack, project=clouds.gcp.project, channels=channel.target, use_cases=rows,
+                    tags=ctx.tags(),
+                ),
+                opts=opts,
+            )  # fmt: skip
+    by_cluster: dict[str, list[MonitoredUseCase]] = {}
+    for row in rows:
+        if isinstance(row.target, ModelServer | GatewayRoute):
+            by_cluster.setdefault(row.target.cluster, []).append(row)
+    for cluster, cluster_rows in sorted(by_cluster.items()):
+        handle = cluster_for(ctx, cluster)
+        PrometheusAlertRules(
+            f"{ctx.stack}-{cluster}-alert-rules",
+            PrometheusAlertRulesArgs(
+                rules=rules(cluster_rows, labels=k8s_labels(ctx.tags())),
+                provider=handle.provider,
+                crd_releases=handle.crd_releases,
+            ),
+        )

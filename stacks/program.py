@@ -80,7 +80,7 @@ def main(environment: Environment | None = None) -> None:
         stack=stack, source=source, environment=environment, providers=build_providers(stack, environment)
     )
     if kind == "platform":
-        compose_platform(ctx)
+        compose_platform(ctx, serves)
         pulumi.export(OUTPUT, platform_document(ctx, serves=serves))
         return
     export_endpoints(compose(ctx))

@@ -31,9 +31,13 @@ def other_project(platform: str) -> str | None:
 
 
 def shared_settings(platform: Environment) -> dict[str, Any]:
-    """What a platform's spec gives its use-case stacks: its `clouds` and `kubernetes`."""
-    value = platform.model_dump(mode="json", include={"clouds", "kubernetes"}, exclude_unset=True)
-    return {"clouds": value.get("clouds") or {}, "kubernetes": value.get("kubernetes") or []}
+    """What a platform's spec gives its use-case stacks: its `clouds` and `kubernetes`, and its `monitoring`
+    (their alerts go to its channels, and their model servers must be scraped)."""
+    value = platform.model_dump(mode="json", include={"clouds", "kubernetes", "monitoring"}, exclude_unset=True)
+    shared = {"clouds": value.get("clouds") or {}, "kubernetes": value.get("kubernetes") or []}
+    if value.get("monitoring"):
+        shared["monitoring"] = value["monitoring"]
+    return shared
 
 
 def _listed(names: list[str]) -> str:
@@ -75,6 +79,8 @@ def use_case_environment(own: Environment, platform_environment: dict[str, Any],
     value.pop("platform", None)
     value["clouds"] = platform_environment.get("clouds") or {}
     value["kubernetes"] = platform_environment.get("kubernetes") or []
+    if platform_environment.get("monitoring"):
+        value["monitoring"] = platform_environment["monitoring"]
     merged: Environment = validate_environment(value, source)
     return merged
 

@@ -152,7 +152,7 @@ def print_images(console: Console, plan: Plan, environment: Environment) -> None
 
 ALERT_TYPES = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("CloudWatch alarm", "tags", "alarmDescription"),
-    "azure-native:insights:MetricAlert": ("Azure metric alert", "tags", "description"),
+    "azure-native:monitor:MetricAlert": ("Azure metric alert", "tags", "description"),
     "gcp:monitoring/alertPolicy:AlertPolicy": ("Cloud Monitoring policy", "userLabels", "documentation.content"),
 }
 """Cloud alert types: what to call them, where they keep the `use-case`/`alert` tags, and their summary."""

@@ -116,15 +116,19 @@ def use_case_alerts(
     tier: Tier,
     thresholds: Mapping[str, float | None],
     tokens_per_month: int | None,
+    always_serving: bool = True,
 ) -> tuple[Alert, ...]:
     """The alerts of one use case: every kind its source backs, the spec's threshold or the tier's.
 
-    Token burn needs a declared volume: without one there is nothing to burn through, so no alert.
+    Token burn needs a declared volume: without one there is nothing to burn through, so no alert. A
+    server allowed to scale to zero (`always_serving` false) has no replica by design at times, so it
+    gets no alert for that.
     """
     alerts = []
     for kind in KINDS[source]:
         if kind == "no-ready-replicas":
-            alerts.append(Alert(use_case, kind, 0, "tier default"))
+            if always_serving:
+                alerts.append(Alert(use_case, kind, 0, "tier default"))
             continue
         field = THRESHOLD_FIELDS[kind]
         given = thresholds.get(field)
@@ -201,3 +205,14 @@ class MonitoredUseCase:
     classification: str
     target: Target
     alerts: tuple[Alert, ...]
+
+
+def owner_tags(use_case: MonitoredUseCase) -> dict[str, str]:
+    """What a use case's alert resources state over their component's (shared) tags: whose they are."""
+    return {"use-case": use_case.name, "pattern": use_case.pattern, "data-classification": use_case.classification}
+
+
+def alert_tags(use_case: MonitoredUseCase, alert: Alert) -> dict[str, str]:
+    """An alert resource's own tags: its owner's, and what it watches (`alert`). The policies and
+    `triplane plan` read `use-case` and `alert`."""
+    return {**owner_tags(use_case), "alert": alert.kind}

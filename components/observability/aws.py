@@ -34,7 +34,14 @@ from pulumi_aws.get_caller_identity import get_caller_identity_output
 
 from triplane.components.keys import account_administration, aws_key
 from triplane.components.naming import physical_name
-from triplane.components.observability.alerts import KINDS, Alert, AlertKind, BedrockModels, MonitoredUseCase
+from triplane.components.observability.alerts import (
+    KINDS,
+    Alert,
+    AlertKind,
+    BedrockModels,
+    MonitoredUseCase,
+    alert_tags,
+)
 from triplane.components.observability.signals import PANELS, TITLES, Signal
 from triplane.components.tagging import tagged
 
@@ -339,8 +346,9 @@ def key_policy(account: str, partition: str = "aws") -> str:
     )
 
 
-def topic_policy(topic_arn: str, account: str, region: str, prefix: str) -> str:
-    """Only this account's CloudWatch alarms named `<prefix>-...` publish; nothing over plain HTTP."""
+def topic_policy(topic_arn: str, account: str, region: str, prefixes: Sequence[str]) -> str:
+    """Only this account's CloudWatch alarms named `<prefix>-...` (a prefix per stack whose alarms use the
+    channel) publish; nothing over plain HTTP."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -353,7 +361,9 @@ def topic_policy(topic_arn: str, account: str, region: str, prefix: str) -> str:
                     "Resource": topic_arn,
                     "Condition": {
                         "StringEquals": {"aws:SourceAccount": account},
-                        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{prefix}-*"},
+                        "ArnLike": {
+                            "aws:SourceArn": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{p}-*" for p in prefixes]
+                        },
                     },
                 },
                 {
@@ -370,38 +380,36 @@ def topic_policy(topic_arn: str, account: str, region: str, prefix: str) -> str:
 
 
 @dataclass(frozen=True)
-class AwsMonitoringArgs:
+class AwsAlertChannelArgs:
     prefix: str
-    """Names every alarm (`<prefix>-<use case>-<kind>`), the topic, the key alias and the dashboard."""
+    """Names the topic and the key's alias (`<prefix>-alerts`)."""
     region: str
-    """Where the alarms, the topic and the Bedrock metrics they watch live (alarms notify topics of
-    their own region only)."""
+    """Alarms notify topics of their own region only: the region of the alarms that use it."""
     emails: Sequence[str]
     """`monitoring.notify.email`: each address confirms its subscription once."""
-    use_cases: Sequence[MonitoredUseCase]
-    """Every use case of the environment; this component takes those whose target is `BedrockModels`."""
+    alarm_prefixes: Sequence[str]
+    """The name prefixes of the alarms that may publish (each stack's that uses the channel)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     protect: bool = False
     """Protect the topic's key: deleting it would leave the topic unable to deliver anything."""
 
 
-class AwsMonitoring(pulumi.ComponentResource):
-    """Alarms and a dashboard for the Bedrock use cases, told to the environment's people by email."""
+class AwsAlertChannel(pulumi.ComponentResource):
+    """The environment's AWS alert channel: an encrypted SNS topic only its CloudWatch alarms publish to,
+    mailing `emails`."""
 
     topic: aws_sns.Topic
-    """The channel: another AWS alert source gets a statement in its policy and the key's to publish."""
     key: aws_kms.Key
     topic_arn: pulumi.Output[str]
-    alarms: dict[str, aws_cloudwatch.MetricAlarm]
-    """By alert name (`<use case>-<kind>`)."""
-    dashboard_name: pulumi.Output[str]
+    policy: aws_sns.TopicPolicy
+    """Alarms wait for it: until it exists, CloudWatch may not publish."""
 
-    def __init__(self, name: str, args: AwsMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:observability:AwsMonitoring", name, None, tagged(opts, args.tags))
-        _validate(args)
+    def __init__(self, name: str, args: AwsAlertChannelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:observability:AwsAlertChannel", name, None, tagged(opts, args.tags))
+        if not args.emails:
+            raise ValueError("monitoring.notify.email: list at least one address to send the AWS alerts to")
         child = pulumi.ResourceOptions(parent=self)
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-
         self.key = aws_key(
             f"{name}-key",
             parent=self,
@@ -417,11 +425,12 @@ class AwsMonitoring(pulumi.ComponentResource):
             kms_master_key_id=self.key.arn,
             opts=child,
         )
-        policy = aws_sns.TopicPolicy(
+        prefixes = list(args.alarm_prefixes)
+        self.policy = aws_sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=self.topic.arn,
             policy=pulumi.Output.all(self.topic.arn, account).apply(
-                lambda values: topic_policy(values[0], values[1], args.region, args.prefix)
+                lambda values: topic_policy(values[0], values[1], args.region, prefixes)
             ),
             opts=child,
         )
@@ -434,33 +443,56 @@ class AwsMonitoring(pulumi.ComponentResource):
                 endpoint=address,
                 opts=child,
             )
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topic_arn": self.topic_arn})
 
-        ready = pulumi.ResourceOptions(parent=self, depends_on=[policy])
+
+@dataclass(frozen=True)
+class AwsMonitoringArgs:
+    prefix: str
+    """Names every alarm (`<prefix>-<use case>-<kind>`) and the dashboard."""
+    region: str
+    """Where the alarms and the Bedrock metrics they watch live (the channel's region)."""
+    topic_arn: pulumi.Input[str]
+    """The channel (`AwsAlertChannel`, or the platform stack's) every alarm notifies."""
+    use_cases: Sequence[MonitoredUseCase]
+    """Every use case of the stack; this component takes those whose target is `BedrockModels`."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class AwsMonitoring(pulumi.ComponentResource):
+    """Alarms and a dashboard for the Bedrock use cases, notifying the environment's alert channel."""
+
+    alarms: dict[str, aws_cloudwatch.MetricAlarm]
+    """By alert name (`<use case>-<kind>`)."""
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:observability:AwsMonitoring", name, None, tagged(opts, args.tags))
+        _validate(args)
+        child = pulumi.ResourceOptions(parent=self)
         self.alarms = {}
         for use_case, target in bedrock_use_cases(args.use_cases):
             for alert in use_case.alerts:
                 self.alarms[alert.name] = aws_cloudwatch.MetricAlarm(
                     f"{name}-{alert.name}",
                     **alarm_args(args.prefix, alert, target),
-                    alarm_actions=[self.topic.arn],
-                    ok_actions=[self.topic.arn],
-                    opts=ready,
+                    alarm_actions=[args.topic_arn],
+                    ok_actions=[args.topic_arn],
+                    tags=alert_tags(use_case, alert),
+                    opts=child,
                 )
-
         dashboard = aws_cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=physical_name(args.prefix, "use-cases"),
             dashboard_body=json.dumps(dashboard_body(args.region, args.use_cases)),
             opts=child,
         )
-        self.topic_arn = self.topic.arn
         self.dashboard_name = dashboard.dashboard_name
-        self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})
+        self.register_outputs({"dashboard_name": self.dashboard_name})
 
 
 def _validate(args: AwsMonitoringArgs) -> None:
-    if not args.emails:
-        raise ValueError("monitoring.notify.email: list at least one address to send the AWS alerts to")
     for use_case, target in bedrock_use_cases(args.use_cases):
         if target.region != args.region:
             raise ValueError(

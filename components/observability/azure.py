@@ -48,6 +48,7 @@ from triplane.components.observability.alerts import (
     AlertKind,
     AzureOpenAIDeployments,
     MonitoredUseCase,
+    alert_tags,
 )
 from triplane.components.observability.signals import PANELS, TITLES, Signal
 from triplane.components.tagging import tagged
@@ -127,6 +128,13 @@ def _dimensions(criterion: Criterion, target: AzureOpenAIDeployments) -> list[di
     return dimensions
 
 
+def _description(alert: Alert, criterion: Criterion) -> str:
+    """The alert's summary, saying so where Azure's aggregation stands in for the percentile it names."""
+    if criterion.aggregation == PERCENTILE_STAND_IN and alert.summary.startswith("p95 "):
+        return f"{PERCENTILE_STAND_IN.lower()} {alert.summary.removeprefix('p95 ')} (Azure Monitor has no percentiles)"
+    return alert.summary
+
+
 def metric_alert_args(prefix: str, alert: Alert, target: AzureOpenAIDeployments) -> dict[str, Any]:
     """The arguments of `monitor.MetricAlert` for `alert`, but the resource group and the actions."""
     criterion = CRITERIA.get(alert.kind)
@@ -143,7 +151,7 @@ def metric_alert_args(prefix: str, alert: Alert, target: AzureOpenAIDeployments)
     window, frequency = _window(alert.window_seconds)
     return {
         "rule_name": name,
-        "description": alert.summary,
+        "description": _description(alert, criterion),
         "location": "global",
         "enabled": True,
         "auto_mitigate": True,
@@ -349,35 +357,27 @@ def short_name(prefix: str) -> str:
 
 
 @dataclass(frozen=True)
-class AzureMonitoringArgs:
+class AzureAlertChannelArgs:
     prefix: str
-    """Names every resource: `<prefix>-alerts`, `<prefix>-<use case>-<kind>`, `<prefix>-dashboard`."""
+    """Names the action group (`<prefix>-alerts`) and its short name."""
     resource_group_name: pulumi.Input[str]
-    location: str
-    """Where the dashboard is stored (action groups and metric alerts are global)."""
     emails: Sequence[str]
     """Who is notified: one email receiver each."""
-    use_cases: Sequence[MonitoredUseCase]
-    """The environment's use cases; those on Azure OpenAI get alerts and a dashboard row."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-class AzureMonitoring(pulumi.ComponentResource):
-    """The Azure OpenAI use cases' alerts, notifying one action group, and their dashboard."""
+class AzureAlertChannel(pulumi.ComponentResource):
+    """The environment's Azure alert channel: one action group mailing `emails`."""
 
     action_group_id: pulumi.Output[str]
-    dashboard_id: pulumi.Output[str]
-    alert_ids: pulumi.Output[dict[str, str]]
-    """By alert name (`<use case>-<kind>`)."""
 
-    def __init__(self, name: str, args: AzureMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("triplane:observability:AzureMonitoring", name, None, tagged(opts, args.tags))
+    def __init__(self, name: str, args: AzureAlertChannelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:observability:AzureAlertChannel", name, None, tagged(opts, args.tags))
         if not args.emails:
-            raise ValueError(f"{name}: AzureMonitoringArgs.emails is empty; list who is notified of the alerts")
+            raise ValueError("monitoring.notify.email: list at least one address to send the Azure alerts to")
         malformed = [e for e in args.emails if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e)]
         if malformed:
-            raise ValueError(f"{name}: AzureMonitoringArgs.emails holds {malformed}; give email addresses")
-        child = pulumi.ResourceOptions(parent=self)
+            raise ValueError(f"monitoring.notify.email: {malformed} are not email addresses")
         group = azure_monitor.ActionGroup(
             f"{name}-alerts",
             action_group_name=physical_name(args.prefix, "alerts"),
@@ -389,8 +389,36 @@ class AzureMonitoring(pulumi.ComponentResource):
                 {"name": f"email-{index}", "email_address": email, "use_common_alert_schema": True}
                 for index, email in enumerate(args.emails, start=1)
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self.action_group_id = group.id
+        self.register_outputs({"action_group_id": self.action_group_id})
+
+
+@dataclass(frozen=True)
+class AzureMonitoringArgs:
+    prefix: str
+    """Names every resource: `<prefix>-<use case>-<kind>`, `<prefix>-dashboard`."""
+    resource_group_name: pulumi.Input[str]
+    location: str
+    """Where the dashboard is stored (metric alerts are global)."""
+    action_group_id: pulumi.Input[str]
+    """The channel (`AzureAlertChannel`, or the platform stack's) every alert acts on."""
+    use_cases: Sequence[MonitoredUseCase]
+    """The stack's use cases; those on Azure OpenAI get alerts and a dashboard row."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class AzureMonitoring(pulumi.ComponentResource):
+    """The Azure OpenAI use cases' alerts, acting on the environment's action group, and their dashboard."""
+
+    dashboard_id: pulumi.Output[str]
+    alert_ids: pulumi.Output[dict[str, str]]
+    """By alert name (`<use case>-<kind>`)."""
+
+    def __init__(self, name: str, args: AzureMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triplane:observability:AzureMonitoring", name, None, tagged(opts, args.tags))
+        child = pulumi.ResourceOptions(parent=self)
         alerts: dict[str, pulumi.Output[str]] = {}
         use_cases = _azure_use_cases(args.use_cases)
         for use_case in use_cases:
@@ -400,7 +428,8 @@ class AzureMonitoring(pulumi.ComponentResource):
                 alerts[alert.name] = azure_monitor.MetricAlert(
                     f"{name}-{alert.name}",
                     resource_group_name=args.resource_group_name,
-                    actions=[{"action_group_id": group.id}],
+                    actions=[{"action_group_id": args.action_group_id}],
+                    tags=alert_tags(use_case, alert),
                     **_typed_criteria(metric_alert_args(args.prefix, alert, target)),
                     opts=child,
                 ).id
@@ -414,9 +443,6 @@ class AzureMonitoring(pulumi.ComponentResource):
             tags={"hidden-title": title},
             opts=child,
         )
-        self.action_group_id = group.id
         self.dashboard_id = dashboard.id
         self.alert_ids = pulumi.Output.all(**alerts) if alerts else pulumi.Output.from_input(dict[str, str]())
-        self.register_outputs(
-            {"action_group_id": self.action_group_id, "dashboard_id": self.dashboard_id, "alert_ids": self.alert_ids}
-        )
+        self.register_outputs({"dashboard_id": self.dashboard_id, "alert_ids": self.alert_ids})

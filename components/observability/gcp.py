@@ -20,6 +20,7 @@ https://cloud.google.com/monitoring/api/resources:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -30,7 +31,14 @@ import pulumi
 from pulumi_gcp import monitoring as gcp_monitoring
 
 from triplane.components.naming import physical_name
-from triplane.components.observability.alerts import WINDOW_SECONDS, Alert, AlertKind, MonitoredUseCase, VertexModels
+from triplane.components.observability.alerts import (
+    WINDOW_SECONDS,
+    Alert,
+    AlertKind,
+    MonitoredUseCase,
+    VertexModels,
+    alert_tags,
+)
 from triplane.components.observability.signals import PANELS, TITLES, Signal
 from triplane.components.tagging import gcp_labels, tagged
 
@@ -341,29 +349,67 @@ def dashboard_json(
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass
-class GcpMonitoringArgs:
+@dataclass(frozen=True)
+class GcpAlertChannelArgs:
     name_prefix: str
-    """The environment's prefix: policy and dashboard names start with it."""
     project: str
-    """The project the channels, policies and dashboard live in; every Vertex use case's metrics are there."""
+    """The project the channels live in (the alert policies' project)."""
     emails: Sequence[str]
     """Who is told: one email notification channel each."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class GcpAlertChannel(pulumi.ComponentResource):
+    """The environment's Google Cloud alert channel: an email notification channel per address."""
+
+    channel_names: list[pulumi.Output[str]]
+    """`projects/<project>/notificationChannels/<id>` of each email channel."""
+
+    def __init__(self, name: str, args: GcpAlertChannelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _check_emails(args.emails)
+        super().__init__("triplane:observability:GcpAlertChannel", name, None, tagged(opts, args.tags))
+        # `tagged` labels the channels through their `user_labels`; a channel's `labels` are its settings.
+        channels = [
+            gcp_monitoring.NotificationChannel(
+                f"{name}-email-{hashlib.sha256(address.lower().encode()).hexdigest()[:8]}",
+                project=args.project,
+                type="email",
+                display_name=f"{args.name_prefix} alerts: {address}",
+                labels={"email_address": address},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for address in args.emails
+        ]
+        self.channel_names = [channel.name for channel in channels]
+        self.register_outputs({"channel_names": self.channel_names})
+
+
+@dataclass(frozen=True)
+class GcpMonitoringArgs:
+    name_prefix: str
+    """The stack's prefix: policy and dashboard names start with it."""
+    project: str
+    """The project the policies and dashboard live in; every Vertex use case's metrics are there."""
+    channels: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """The channel (`GcpAlertChannel`'s names, or the platform stack's) every policy notifies."""
     use_cases: Sequence[MonitoredUseCase]
     """All monitored use cases; those whose target is `VertexModels` get alerts and a dashboard row."""
     tags: Mapping[str, str] = field(default_factory=dict)
-    """`tagging.standard_tags`: the labels of every channel, policy and dashboard (a policy's `use-case`,
-    `pattern` and `data-classification` are its use case's)."""
+    """`tagging.standard_tags`: the labels of every policy and dashboard (a policy's own `use-case`,
+    `pattern`, `data-classification` and `alert` are its use case's)."""
+
+
+def _check_emails(emails: Sequence[str]) -> None:
+    if not emails:
+        raise ValueError("monitoring.notify.email: list at least one address to send the Google Cloud alerts to")
+    for index, address in enumerate(emails):
+        if not _EMAIL.match(address):
+            raise ValueError(f"monitoring.notify.email[{index}]: {address!r} is not an email address")
+    if len({e.lower() for e in emails}) != len(emails):
+        raise ValueError("monitoring.notify.email lists an address twice: list each once")
 
 
 def _check(args: GcpMonitoringArgs) -> None:
-    if not args.emails:
-        raise ValueError("GcpMonitoringArgs.emails is empty: give at least one address the alerts go to")
-    for index, address in enumerate(args.emails):
-        if not _EMAIL.match(address):
-            raise ValueError(f"GcpMonitoringArgs.emails[{index}]: {address!r} is not an email address")
-    if len(set(args.emails)) != len(args.emails):
-        raise ValueError("GcpMonitoringArgs.emails lists an address twice: list each once")
     for use_case in vertex_use_cases(args.use_cases):
         target = _target(use_case)
         if target.project != args.project:
@@ -375,17 +421,9 @@ def _check(args: GcpMonitoringArgs) -> None:
             raise ValueError(f"use case {use_case.name}: VertexModels.models is empty: name the models it invokes")
 
 
-def _use_case_labels(use_case: MonitoredUseCase) -> dict[str, str]:
-    """What a use case's policies state over the environment's labels: whose they are."""
-    tags = {"use-case": use_case.name, "pattern": use_case.pattern, "data-classification": use_case.classification}
-    return gcp_labels(tags)
-
-
 class GcpMonitoring(pulumi.ComponentResource):
-    """Email channels, an alert policy per Vertex alert and a dashboard, in one project."""
+    """An alert policy per Vertex alert, notifying the environment's channels, and a dashboard."""
 
-    channel_names: list[pulumi.Output[str]]
-    """`projects/<project>/notificationChannels/<id>` of each email channel."""
     policies: dict[str, gcp_monitoring.AlertPolicy]
     """By alert name (`<use case>-<kind>`)."""
     dashboard: gcp_monitoring.Dashboard | None
@@ -395,20 +433,6 @@ class GcpMonitoring(pulumi.ComponentResource):
         _check(args)
         super().__init__("triplane:observability:GcpMonitoring", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
-        # `tagged` labels the channels and policies through their `user_labels`; a channel's `labels`
-        # are its settings (email_address).
-        channels = [
-            gcp_monitoring.NotificationChannel(
-                f"{name}-email-{re.sub(r'[^a-z0-9]+', '-', address.lower()).strip('-')}",
-                project=args.project,
-                type="email",
-                display_name=f"{args.name_prefix} alerts: {address}",
-                labels={"email_address": address},
-                opts=child,
-            )
-            for address in args.emails
-        ]
-        self.channel_names = [channel.name for channel in channels]
         self.policies = {}
         watched = vertex_use_cases(args.use_cases)
         for use_case in watched:
@@ -416,8 +440,8 @@ class GcpMonitoring(pulumi.ComponentResource):
                 self.policies[alert.name] = gcp_monitoring.AlertPolicy(
                     f"{name}-{alert.name}",
                     project=args.project,
-                    notification_channels=self.channel_names,
-                    user_labels=_use_case_labels(use_case),
+                    notification_channels=args.channels,
+                    user_labels=gcp_labels(alert_tags(use_case, alert)),
                     opts=child,
                     **alert_policy_args(args.name_prefix, alert, _target(use_case)),
                 )
@@ -428,7 +452,4 @@ class GcpMonitoring(pulumi.ComponentResource):
             self.dashboard = gcp_monitoring.Dashboard(
                 f"{name}-dashboard", project=args.project, dashboard_json=json.dumps(layout, sort_keys=True), opts=child
             )
-        self.register_outputs({
-            "channel_names": self.channel_names,
-            "dashboard_id": self.dashboard.id if self.dashboard is not None else None,
-        })  # fmt: skip
+        self.register_outputs({"dashboard_id": self.dashboard.id if self.dashboard is not None else None})

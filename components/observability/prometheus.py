@@ -50,8 +50,10 @@ from triplane.components.observability.alerts import (
     GatewayRoute,
     ModelServer,
     MonitoredUseCase,
+    owner_tags,
 )
 from triplane.components.self_managed.addons import MONITORING_NAMESPACE, SCRAPE_LABELS
+from triplane.components.tagging import k8s_labels
 
 API_VERSION = "monitoring.coreos.com/v1"
 CRD_GROUP = "monitoring.coreos.com"
@@ -284,7 +286,7 @@ def rules(
                 "metadata": {
                     "name": name,
                     "namespace": MONITORING_NAMESPACE,
-                    "labels": {**(labels or {}), **SCRAPE_LABELS},
+                    "labels": {**(labels or {}), **k8s_labels(owner_tags(use_case)), **SCRAPE_LABELS},
                 },
                 "spec": {
                     "groups": [

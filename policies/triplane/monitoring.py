@@ -17,7 +17,7 @@ from .common import ADVISORY, HIGH, LOW, MEDIUM, Res, as_list, environment_spec,
 from .stages import stage
 
 AWS_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-AZURE_ALERT = "azure-native:insights:MetricAlert"
+AZURE_ALERT = "azure-native:monitor:MetricAlert"
 GCP_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 USE_CASE_KEY = "use-case"
