@@ -72,14 +72,17 @@ def test_scopes_partition_the_policies() -> None:
     every_cloud = {"cluster-api-authorized-ranges"}  # one rule over EKS, AKS and GKE alike
     ai_gateway = {"gateway-routes-authenticated-and-limited", "gateway-route-per-use-case",
                   "gateway-route-classification"}  # Kubernetes custom resources, on any cluster
+    monitoring = {"monitoring-alerts-notify", "monitoring-prod-alerts",
+                  "monitoring-saas-unobserved"}  # alerts on any cloud, or as PrometheusRules on any cluster
     stack_level = {p.name for p in POLICIES if p.name.split("-")[0] not in
-                   ("aws", "azure", "gcp", "k8s", "deployable", "gateway")} - every_cloud
+                   ("aws", "azure", "gcp", "k8s", "deployable", "gateway", "monitoring")} - every_cloud
     assert stack_level == {"classification-allowed-patterns", "required-tags", "model-allowlist",
                            "model-ids-unlisted", "no-plaintext-credentials", "stateful-resources-protected",
                            "stage-ownership"}
     assert {p.name for p in POLICIES} == set(REGISTRY) == set().union(*(names(s) for s in SCOPES))
     assert {n for n in REGISTRY if n.startswith("gateway-")} == ai_gateway
-    kubernetes = {n for n in REGISTRY if n.startswith("k8s-")} | ai_gateway | runtime_kubernetes
+    assert {n for n in REGISTRY if n.startswith("monitoring-")} == monitoring
+    kubernetes = {n for n in REGISTRY if n.startswith("k8s-")} | ai_gateway | monitoring | runtime_kubernetes
     assert names("kubernetes") == kubernetes
     for cloud in CLOUDS:
         assert names(cloud) == ({n for n in REGISTRY if n.startswith(f"{cloud}-")} | kubernetes | stack_level

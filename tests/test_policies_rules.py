@@ -47,7 +47,10 @@ def declared(allow_unlisted_model: bool, tier: str | None = None, serves: list[s
             "models": [{"id": "anthropic.claude-haiku-4-5-20251001-v1:0"}],
             "allow_unlisted_model": allow_unlisted_model}
     extra = {**({"tier": tier} if tier else {}), **({"use_case_stacks": serves} if serves else {})}
-    return {"triplane:environment": json.dumps({"use_cases": [chat], **extra})}
+    # In prod, a SaaS use case outside the gateway has no signals (the bad plan's `leaky`).
+    leaky = [{"name": "leaky", "pattern": "saas", "data_classification": "restricted", "cloud": "aws",
+              "provider": "openai"}] if tier == "prod" else []
+    return {"triplane:environment": json.dumps({"use_cases": [chat, *leaky], **extra})}
 
 
 def secret(value: Any) -> dict[str, Any]:
@@ -132,6 +135,8 @@ def good_plan() -> Plan:
             protect=True),
         res("aws:secretsmanager/secretVersion:SecretVersion", "good-secret-version", {
             "secretId": "s", "secretString": secret("sk-proj-Ab3dEf9hIjK2mNoPqR7sTuV0wXyZ1aB4")}),
+        res("aws:cloudwatch/metricAlarm:MetricAlarm", "good-alarm", {
+            "alarmActions": ["arn:aws:sns:us-east-1:123456789012:test-alerts"], "tags": {**TAGS, "alert": "latency"}}),
         res("aws:cloudwatch/logGroup:LogGroup", "good-log-group", {"kmsKeyId": "arn:aws:kms:k",
                                                                    "retentionInDays": 365, "tags": TAGS},
             protect=True),
@@ -336,6 +341,9 @@ def bad_plan() -> Plan:
             "loggingConfig": {"cloudwatchConfig": {"logGroupName": "/x"}}}),
         res("aws:kms/key:Key", "bad-kms-key", {"enableKeyRotation": False, "tags": TAGS}),
         res("aws:secretsmanager/secret:Secret", "bad-secret", {"tags": TAGS}),
+        # An alarm telling no one, of another use case than `chat` (which so has none in prod).
+        res("aws:cloudwatch/metricAlarm:MetricAlarm", "bad-alarm", {
+            "alarmActions": [], "tags": {**TAGS, "use-case": "orphan", "alert": "latency"}}),
         res("aws:cloudwatch/logGroup:LogGroup", "bad-log-group", {"retentionInDays": 7, "tags": TAGS},
             protect=True),
         res("aws:s3/bucket:Bucket", "bad-bucket", {"forceDestroy": True, "tags": TAGS}, protect=True),
@@ -537,6 +545,9 @@ EXPECTED: dict[str, set[str]] = {
     "gateway-routes-authenticated-and-limited": {"bad-aigatewayroute-vault"},
     "gateway-route-per-use-case": {"bad-gateway-ai-gateway"},
     "gateway-route-classification": {"bad-aigatewayroute-vault"},
+    "monitoring-alerts-notify": {"bad-alarm"},
+    "monitoring-prod-alerts": {f"{STACK}-chat"},
+    "monitoring-saas-unobserved": {f"{STACK}-leaky"},
 }
 """Policy -> the bad resources (by logical name) it must report."""
 
@@ -604,4 +615,5 @@ def test_advisory_policies_do_not_fail_the_gate(bad: GateResult) -> None:
     advisory = {v.policy for v in bad.advisory}
     assert advisory == {
         "aws-log-group-retention", "azure-openai-customer-managed-key", "model-ids-unlisted", "k8s-image-digest-prod",
+        "monitoring-saas-unobserved",
     }  # fmt: skip

@@ -41,6 +41,11 @@ def _observable(declared: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     return declared.get("pattern") != "saas" or bool(spec.get("gateway"))
 
 
+def _component(resources: list[Res], use_case: str) -> str | None:
+    """The URN of the use case's own component (`<stack>-<use case>`), to anchor a finding on."""
+    return next((r.urn for r in resources if r.type.startswith("triplane:") and r.name.endswith(f"-{use_case}")), None)
+
+
 def _declared(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     for declared in as_list(spec.get("use_cases")):
         if isinstance(declared, Mapping) and declared.get("name"):
@@ -87,7 +92,7 @@ def _prod_watched(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[
             yield (
                 f"prod use case {name!r} has no alert: no alarm, metric alert, alert policy or PrometheusRule "
                 f"carries its `use-case` tag; fix: set {where}, so Triplane renders its alerts",
-                None,
+                _component(resources, name),
             )
 
 
@@ -101,7 +106,7 @@ def _saas_unobserved(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tup
                 f"prod SaaS use case {declared['name']!r} is unobserved: its provider reports no errors, latency or "
                 "tokens to us, so no alert or dashboard can show them; fix: serve it through the AI gateway "
                 "(`gateway`), whose token and request metrics are its signals",
-                None,
+                _component(resources, str(declared["name"])),
             )
 
 

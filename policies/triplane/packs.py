@@ -26,8 +26,8 @@ SCOPES_DIR = PACK_DIR / "scopes"
 
 RUNTIME_KUBERNETES = [deployability.POLICIES[kind] for kind in deployability.KUBERNETES_KINDS]
 RUNTIME_CLOUD = [deployability.POLICIES[kind] for kind in deployability.CLOUD_KINDS]
-KUBERNETES = [*kubernetes.POLICIES, *ai_gateway.POLICIES, *RUNTIME_KUBERNETES]
-SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *stages.POLICIES, *monitoring.POLICIES, *RUNTIME_CLOUD]
+KUBERNETES = [*kubernetes.POLICIES, *ai_gateway.POLICIES, *monitoring.POLICIES, *RUNTIME_KUBERNETES]
+SHARED = [*cluster_api.POLICIES, *stack.POLICIES, *stages.POLICIES, *RUNTIME_CLOUD]
 POLICIES: list[Policy] = [
     *aws.POLICIES, *azure.POLICIES, *gcp.POLICIES, *cluster_api.POLICIES, *kubernetes.POLICIES,
     *ai_gateway.POLICIES, *stack.POLICIES, *stages.POLICIES, *monitoring.POLICIES, *RUNTIME_KUBERNETES,
