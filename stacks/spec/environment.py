@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, field_validator, model_validator
 
@@ -58,6 +58,22 @@ class Environment(SpecModel):
         description="Makes this a platform stack: the use-case stacks (of this project) it builds the shared "
         "pieces for, sized for their use cases.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scraped_when_monitored(cls, value: Any) -> Any:
+        """With `monitoring`, a model server left at the default is scraped by a ServiceMonitor: its
+        alerts and dashboard read what the cluster's Prometheus scrapes (an explicit choice stays, and
+        is refused if it is not scraped)."""
+        if not isinstance(value, dict) or not value.get("monitoring") or not isinstance(value.get("use_cases"), list):
+            return value
+        use_cases = [
+            {**u, "monitoring": "service-monitor"}
+            if isinstance(u, dict) and u.get("pattern") == "self-managed" and "monitoring" not in u
+            else u
+            for u in value["use_cases"]
+        ]
+        return {**value, "use_cases": use_cases}
 
     @field_validator("platform")
     @classmethod

@@ -130,7 +130,8 @@ def environment_problems(environment: Environment) -> list[str]:
         if environment.monitoring is not None and source in ("tgi", "vllm") and not _scraped(use_case):
             problems.append(
                 f"use_cases[{i}].monitoring: its alerts and dashboard read the server's metrics from the "
-                "cluster's Prometheus, which scrapes what a ServiceMonitor names; set `monitoring: service-monitor`"
+                "cluster's Prometheus, which scrapes what a ServiceMonitor names; set `monitoring: service-monitor` "
+                "(the default with `monitoring` in the environment)"
             )
     return problems
 
