@@ -1,12 +1,16 @@
 """AWS monitoring: each Bedrock alert watches the right `AWS/Bedrock` metric of the right models with the
-spec's threshold in the metric's unit, notifies an encrypted topic only CloudWatch may publish to, and
+spec's threshold in the metric's unit and states whose it is; the channel is an encrypted topic only the
+named stacks' CloudWatch alarms may publish to, and the alarms notify exactly the topic they are given;
 the dashboard draws a row per use case with the thresholds on the panels they watch."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from fnmatch import fnmatch
 from typing import Any
 
+import pulumi
 import pytest
 
 from triplane.components.observability.alerts import (
@@ -15,13 +19,17 @@ from triplane.components.observability.alerts import (
     BedrockModels,
     ModelServer,
     MonitoredUseCase,
+    alert_tags,
     use_case_alerts,
 )
 from triplane.components.observability.aws import (
+    AwsAlertChannel,
+    AwsAlertChannelArgs,
     AwsMonitoring,
     AwsMonitoringArgs,
     alarm_args,
     dashboard_body,
+    topic_policy,
 )
 from triplane.components.observability.signals import PANELS, TITLES
 from triplane.components.tagging import standard_tags
@@ -213,21 +221,62 @@ def test_no_token_panel_threshold_without_a_declared_volume() -> None:
     assert tokens["title"] == "chat: Tokens (input, output) vs volume" and "annotations" not in tokens
 
 
-# --- the component under mocks -----------------------------------------------------------------------
+# --- the channel: an encrypted topic only the named stacks' alarms publish to -------------------------
+
+ALARM_PREFIXES = ("prod-apps", "prod-clinical")
+"""The use-case stacks whose alarms a platform's channel admits."""
+
+
+def _alarm_arn(name: str) -> str:
+    return f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:{name}"
+
+
+def test_the_topic_policy_admits_each_alarm_prefix_and_nothing_else() -> None:
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:prod-platform-alerts"
+    allow, _ = json.loads(topic_policy(topic, ACCOUNT_ID, "us-east-1", ALARM_PREFIXES))["Statement"]
+    patterns = allow["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert patterns == [_alarm_arn("prod-apps-*"), _alarm_arn("prod-clinical-*")]
+    assert any(fnmatch(_alarm_arn("prod-clinical-triage-latency"), p) for p in patterns)
+    assert not any(fnmatch(_alarm_arn("prod-platform-x-latency"), p) for p in patterns)
+    assert not any(fnmatch(_alarm_arn("dev-apps-chat-latency"), p) for p in patterns)
+
+
+def _channel(**overrides: Any) -> AwsAlertChannel:
+    args: dict[str, Any] = {
+        "prefix": "prod-platform",
+        "region": "us-east-1",
+        "emails": EMAILS,
+        "alarm_prefixes": ALARM_PREFIXES,
+        "tags": TAGS,
+        "protect": True,
+    }
+    return AwsAlertChannel("prod-aws-alerts", AwsAlertChannelArgs(**{**args, **overrides}))
+
+
+def _monitoring(topic_arn: Any, opts: pulumi.ResourceOptions | None = None, **overrides: Any) -> AwsMonitoring:
+    args: dict[str, Any] = {
+        "prefix": "prod-apps",
+        "region": "us-east-1",
+        "topic_arn": topic_arn,
+        "use_cases": USE_CASES,
+        "tags": TAGS,
+    }
+    return AwsMonitoring("prod-apps-aws-monitoring", AwsMonitoringArgs(**{**args, **overrides}), opts=opts)
+
+
+USE_CASES = (
+    _use_case("chat", ONE),
+    _use_case("search", TWO),
+    _use_case("local", ModelServer("c", "ns", "app", "vllm"), "vllm"),
+)
 
 
 def _plan(**overrides: Any) -> Plan:
+    """A platform's channel and a use-case stack's monitoring on it, wired as the stacks wire them."""
+
     def program() -> None:
-        AwsMonitoring("obs", AwsMonitoringArgs(**{
-            "prefix": "prod",
-            "region": "us-east-1",
-            "emails": EMAILS,
-            "use_cases": [_use_case("chat", ONE), _use_case("search", TWO),
-                          _use_case("local", ModelServer("c", "ns", "app", "vllm"), "vllm")],
-            "tags": TAGS,
-            "protect": True,
-            **overrides,
-        }))
+        channel = _channel()
+        _monitoring(channel.topic_arn, pulumi.ResourceOptions(depends_on=[channel.policy]), **overrides)
 
     return run_program(program, stack="ts")
 
@@ -237,11 +286,12 @@ def plan() -> Plan:
     return _plan()
 
 
-TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:obs-topic"  # the mock names an ARN after the resource
+TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:prod-aws-alerts-topic"  # the mock names an ARN after the resource
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 def test_the_topic_is_encrypted_with_a_rotated_protected_key_cloudwatch_may_use(plan: Plan) -> None:
-    key = plan.one("aws:kms/key:Key", "obs-key")
+    key = plan.one("aws:kms/key:Key", "prod-aws-alerts-key")
     assert key.inputs["enableKeyRotation"] is True and key.protect and key.retain_on_delete
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
     assert statements["AccountAdministration"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
@@ -249,58 +299,119 @@ def test_the_topic_is_encrypted_with_a_rotated_protected_key_cloudwatch_may_use(
     assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert cloudwatch["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
-    topic = plan.one("aws:sns/topic:Topic", "obs-topic")
-    assert topic.inputs["name"] == "prod-alerts"
-    assert topic.inputs["kmsMasterKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:obs-key"
+    topic = plan.one("aws:sns/topic:Topic", "prod-aws-alerts-topic")
+    assert topic.inputs["name"] == "prod-platform-alerts"
+    assert topic.inputs["kmsMasterKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:prod-aws-alerts-key"
 
 
-def test_only_this_accounts_alarms_publish_and_only_over_tls(plan: Plan) -> None:
-    policy = plan.one("aws:sns/topicPolicy:TopicPolicy", "obs-topic-policy").inputs
+def test_only_the_named_stacks_alarms_of_this_account_publish_and_only_over_tls(plan: Plan) -> None:
+    policy = plan.one("aws:sns/topicPolicy:TopicPolicy", "prod-aws-alerts-topic-policy").inputs
     assert policy["arn"] == TOPIC_ARN
     allow, deny = json.loads(policy["policy"])["Statement"]
     assert allow["Effect"] == "Allow" and allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert (allow["Action"], allow["Resource"]) == ("sns:Publish", TOPIC_ARN)
     assert allow["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
-        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:prod-*"},
+        "ArnLike": {"aws:SourceArn": [_alarm_arn("prod-apps-*"), _alarm_arn("prod-clinical-*")]},
     }
-    assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+    assert (deny["Effect"], deny["Principal"], deny["Action"], deny["Resource"]) == ("Deny", "*", "sns:*", TOPIC_ARN)
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_each_address_is_subscribed_by_email(plan: Plan) -> None:
+def test_the_policy_admits_every_alarm_the_use_case_stack_creates(plan: Plan) -> None:
+    allow = json.loads(plan.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])["Statement"][0]
+    patterns = allow["Condition"]["ArnLike"]["aws:SourceArn"]
+    alarms = plan.by_type(ALARM)
+    assert alarms
+    for alarm in alarms:
+        assert any(fnmatch(_alarm_arn(alarm.inputs["name"]), p) for p in patterns), alarm.inputs["name"]
+
+
+def test_each_address_is_subscribed_by_email_under_a_name_without_it(plan: Plan) -> None:
     subscriptions = plan.by_type("aws:sns/topicSubscription:TopicSubscription")
     assert sorted(s.inputs["endpoint"] for s in subscriptions) == sorted(EMAILS)
     assert {(s.inputs["protocol"], s.inputs["topic"]) for s in subscriptions} == {("email", TOPIC_ARN)}
-    assert not any("@" in s.name for s in subscriptions)
+    digests = [hashlib.sha256(e.encode()).hexdigest()[:8] for e in EMAILS]
+    assert sorted(s.name for s in subscriptions) == sorted(f"prod-aws-alerts-email-{d}" for d in digests)
+    assert not any("@" in s.urn or "oncall" in s.urn for s in subscriptions)
+    channel = plan.one("triplane:observability:AwsAlertChannel", "prod-aws-alerts")
+    assert {s.parent for s in subscriptions} == {channel.urn}
 
 
-def test_one_alarm_per_alert_of_each_bedrock_use_case_notifying_the_topic(plan: Plan) -> None:
-    alarms = plan.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    expected = [f"prod-{uc}-{kind}" for uc in ("chat", "search") for kind in KINDS["bedrock"]]
+def test_the_channel_creates_no_alarm_and_the_monitoring_no_channel(plan: Plan) -> None:
+    channel = plan.one("triplane:observability:AwsAlertChannel", "prod-aws-alerts")
+    monitoring = plan.one("triplane:observability:AwsMonitoring", "prod-apps-aws-monitoring")
+    assert {r.type for r in plan.children(channel.urn)} == {
+        "aws:kms/key:Key",
+        "aws:kms/alias:Alias",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicPolicy:TopicPolicy",
+        "aws:sns/topicSubscription:TopicSubscription",
+    }
+    assert {r.type for r in plan.children(monitoring.urn)} == {ALARM, "aws:cloudwatch/dashboard:Dashboard"}
+
+
+def test_one_alarm_per_alert_of_each_bedrock_use_case_notifying_the_channel(plan: Plan) -> None:
+    alarms = plan.by_type(ALARM)
+    expected = [f"prod-apps-{uc}-{kind}" for uc in ("chat", "search") for kind in KINDS["bedrock"]]
     assert sorted(a.inputs["name"] for a in alarms) == sorted(expected)
-    policy = plan.one("aws:sns/topicPolicy:TopicPolicy", "obs-topic-policy")
     for alarm in alarms:
         assert alarm.inputs["alarmActions"] == [TOPIC_ARN] and alarm.inputs["okActions"] == [TOPIC_ARN]
-        assert policy.urn in alarm.dependencies
-    chat_latency = next(a for a in alarms if a.inputs["name"] == "prod-chat-latency").inputs
+    chat_latency = next(a for a in alarms if a.inputs["name"] == "prod-apps-chat-latency").inputs
     assert (chat_latency["metricName"], chat_latency["dimensions"]) == ("InvocationLatency", {"ModelId": HAIKU})
     assert (chat_latency["extendedStatistic"], chat_latency["threshold"]) == ("p95", 12_000)
 
 
+def test_the_alarms_wait_for_the_topic_policy_they_are_given(plan: Plan) -> None:
+    # CloudWatch may publish only once the policy exists: the stacks hand the channel's `policy` to the
+    # monitoring as `depends_on`, and the alarms are registered under (so after) the monitoring.
+    policy = plan.one("aws:sns/topicPolicy:TopicPolicy", "prod-aws-alerts-topic-policy")
+    monitoring = plan.one("triplane:observability:AwsMonitoring", "prod-apps-aws-monitoring")
+    assert policy.urn in monitoring.dependencies
+    assert {a.parent for a in plan.by_type(ALARM)} == {monitoring.urn}
+
+
+def test_every_alarm_notifies_exactly_the_topic_it_is_given() -> None:
+    elsewhere = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:prod-platform-alerts"  # a platform stack's, by reference
+    plan = run_program(lambda: _monitoring(elsewhere), stack="ts")
+    alarms = plan.by_type(ALARM)
+    assert len(alarms) == 2 * len(KINDS["bedrock"])
+    for alarm in alarms:
+        assert alarm.inputs["alarmActions"] == [elsewhere] and alarm.inputs["okActions"] == [elsewhere]
+    assert not [r for r in plan.resources if r.type.startswith(("aws:sns/", "aws:kms/"))]
+
+
+def test_each_alarm_states_its_use_case_and_what_it_watches(plan: Plan) -> None:
+    alarms = plan.by_type(ALARM)
+    by_name = {u.name: u for u in USE_CASES}
+    for alarm in alarms:
+        name = alarm.inputs["name"].removeprefix("prod-apps-")
+        use_case, kind = next((u, name.removeprefix(f"{u}-")) for u in by_name if name.startswith(f"{u}-"))
+        tags = alarm.inputs["tags"]
+        assert (tags["use-case"], tags["alert"]) == (use_case, kind), alarm.name
+        assert (tags["pattern"], tags["data-classification"]) == ("cloud-managed", "internal")
+        [alert] = [a for a in by_name[use_case].alerts if a.kind == kind]
+        assert alert_tags(by_name[use_case], alert).items() <= tags.items()
+    assert {a.inputs["tags"]["alert"] for a in alarms} == set(KINDS["bedrock"])
+    assert {a.inputs["tags"]["use-case"] for a in alarms} == {"chat", "search"}
+
+
 def test_the_dashboard_is_the_rendered_body(plan: Plan) -> None:
-    dashboard = plan.one("aws:cloudwatch/dashboard:Dashboard", "obs-dashboard").inputs
-    assert dashboard["dashboardName"] == "prod-use-cases"
+    dashboard = plan.one("aws:cloudwatch/dashboard:Dashboard", "prod-apps-aws-monitoring-dashboard").inputs
+    assert dashboard["dashboardName"] == "prod-apps-use-cases"
     use_cases = [_use_case("chat", ONE), _use_case("search", TWO)]
     assert json.loads(dashboard["dashboardBody"]) == dashboard_body("us-east-1", use_cases)
 
 
 def test_every_taggable_resource_carries_the_tags(plan: Plan) -> None:
     taggable = [r for r in plan.resources if r.custom and tag_argument(r.type)]
-    assert {r.type for r in taggable} == {
-        "aws:kms/key:Key", "aws:sns/topic:Topic", "aws:cloudwatch/metricAlarm:MetricAlarm"}
+    assert {r.type for r in taggable} == {"aws:kms/key:Key", "aws:sns/topic:Topic", ALARM}
     for resource in taggable:
-        assert TAGS.items() <= resource.inputs["tags"].items(), resource.name
+        tags = resource.inputs["tags"]
+        if resource.type == ALARM:  # an alarm states its own use case over the shared ones
+            assert tags["use-case"] != TAGS["use-case"]
+            tags = {**tags, **{k: TAGS[k] for k in ("use-case", "pattern", "data-classification")}}
+        assert TAGS.items() <= tags.items(), resource.name
 
 
 def test_a_use_case_in_another_region_is_refused_with_the_fix() -> None:
@@ -311,4 +422,4 @@ def test_a_use_case_in_another_region_is_refused_with_the_fix() -> None:
 
 def test_no_address_is_refused() -> None:
     with pytest.raises(Exception, match=r"monitoring\.notify\.email: list at least one address"):
-        _plan(emails=())
+        run_program(lambda: _channel(emails=()), stack="ts")

@@ -1,6 +1,7 @@
 """Azure Monitor for Azure OpenAI use cases: each alert watches the right metric of the right account,
-filtered to the use case's deployments, with the spec's threshold in the metric's unit; the component
-creates one action group, one alert per alert (each acting on it) and a dashboard row per use case."""
+filtered to the use case's deployments, with the spec's threshold in the metric's unit, stating whose it
+is; the channel is one action group, and the monitoring creates one alert per alert (each acting on the
+action group it is given) and a dashboard row per use case."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from triplane.components.observability.alerts import (
     AzureOpenAIDeployments,
     BedrockModels,
     MonitoredUseCase,
+    alert_tags,
     use_case_alerts,
 )
 from triplane.components.observability.azure import (
     CRITERIA,
     NAMESPACE,
     PANEL_METRICS,
+    AzureAlertChannel,
+    AzureAlertChannelArgs,
     AzureMonitoring,
     AzureMonitoringArgs,
     dashboard_definition,
@@ -100,12 +104,34 @@ def test_token_burn_sums_a_day_of_prompt_and_generated_tokens() -> None:
 
 
 def test_every_rule_is_scoped_to_the_account_and_described_by_its_summary() -> None:
-    alert = Alert("chat", "latency", 30, "spec")
+    alert = Alert("chat", "throttling", 7, "spec")
     args = metric_alert_args("prod", alert, ONE)
-    assert args["rule_name"] == "prod-chat-latency"
+    assert args["rule_name"] == "prod-chat-throttling"
     assert args["scopes"] == [ACCOUNT]
-    assert args["description"] == alert.summary == "p95 request duration above 30 s over 5 minutes"
+    assert args["description"] == alert.summary == "more than 7 throttled requests in 5 minutes"
     assert (args["location"], args["enabled"], args["auto_mitigate"]) == ("global", True, True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "description"),
+    [
+        ("latency", "maximum request duration above 30 s over 5 minutes (Azure Monitor has no percentiles)"),
+        ("first-token", "maximum time to first token above 30 s over 5 minutes (Azure Monitor has no percentiles)"),
+    ],
+)
+def test_latency_rules_say_they_watch_the_maximum_not_a_p95(kind: str, description: str) -> None:
+    alert = Alert("chat", kind, 30, "spec")  # type: ignore[arg-type]
+    args = metric_alert_args("prod", alert, ONE)
+    assert alert.summary.startswith("p95 ")  # the spec's words; Azure Monitor cannot compute them
+    assert args["description"] == description
+    assert criterion(args)["time_aggregation"] == "Maximum"
+
+
+@pytest.mark.parametrize("kind", ["error-rate", "throttling", "token-burn"])
+def test_other_rules_are_described_by_the_summary_as_it_is(kind: str) -> None:
+    alert = Alert("chat", kind, 5, "spec")  # type: ignore[arg-type]
+    description = metric_alert_args("prod", alert, ONE)["description"]
+    assert description == alert.summary and "percentile" not in description
 
 
 def test_every_azure_openai_kind_and_panel_is_rendered() -> None:
@@ -194,27 +220,43 @@ def test_short_names_fit_twelve_characters() -> None:
     assert len(long) <= 12 and long != short_name("prod-platform-clinicak")
 
 
-# --- the component under mocks -------------------------------------------------------------------
+# --- the components under mocks ------------------------------------------------------------------
 
 EMAILS = ("oncall@example.com", "ml-team@example.com")
+ALERT = "azure-native:monitor:MetricAlert"
+GROUP = "azure-native:monitor:ActionGroup"
+PLATFORM_GROUP = "/subscriptions/s/resourceGroups/rg-platform/providers/Microsoft.Insights/actionGroups/prod-alerts"
+"""A platform stack's action group, as a use-case stack reads it from the platform's outputs."""
+
+
+def channel(**overrides: Any) -> AzureAlertChannel:
+    args: dict[str, Any] = {
+        "prefix": "prod",
+        "resource_group_name": "rg-monitoring",
+        "emails": EMAILS,
+        "tags": {"environment": "prod"},
+    }
+    return AzureAlertChannel("t-alerts", AzureAlertChannelArgs(**{**args, **overrides}))
+
+
+def monitoring(action_group_id: Any) -> AzureMonitoring:
+    return AzureMonitoring(
+        "t-mon",
+        AzureMonitoringArgs(
+            prefix="prod",
+            resource_group_name="rg-monitoring",
+            location="westeurope",
+            action_group_id=action_group_id,
+            use_cases=USE_CASES,
+            tags={"environment": "prod"},
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    def program() -> None:
-        AzureMonitoring(
-            "t-mon",
-            AzureMonitoringArgs(
-                prefix="prod",
-                resource_group_name="rg-monitoring",
-                location="westeurope",
-                emails=EMAILS,
-                use_cases=USE_CASES,
-                tags={"environment": "prod"},
-            ),
-        )
-
-    return run_program(program, stack="ts")
+    """The channel and the monitoring on it, wired as a single stack wires them."""
+    return run_program(lambda: monitoring(channel().action_group_id), stack="ts")
 
 
 def of_type(plan: Plan, type_: str) -> list[PlannedResource]:
@@ -222,7 +264,10 @@ def of_type(plan: Plan, type_: str) -> list[PlannedResource]:
 
 
 def test_the_action_group_emails_everyone_with_the_common_schema(plan: Plan) -> None:
-    [group] = of_type(plan, "azure-native:monitor:ActionGroup")
+    [group] = of_type(plan, GROUP)
+    assert group.name == "t-alerts-alerts"
+    assert group.inputs["actionGroupName"] == "prod-alerts"
+    assert group.inputs["resourceGroupName"] == "rg-monitoring"
     assert group.inputs["location"] == "global"
     assert group.inputs["groupShortName"] == "prod" and group.inputs["enabled"] is True
     assert group.inputs["emailReceivers"] == [
@@ -230,25 +275,50 @@ def test_the_action_group_emails_everyone_with_the_common_schema(plan: Plan) -> 
         {"name": "email-2", "emailAddress": "ml-team@example.com", "useCommonAlertSchema": True},
     ]
     assert group.inputs["tags"]["environment"] == "prod"
+    component = plan.one("triplane:observability:AzureAlertChannel", "t-alerts")
+    assert group.parent == component.urn
+    assert [r.type for r in plan.children(component.urn)] == [GROUP]
 
 
 def test_one_alert_per_alert_each_acting_on_the_action_group(plan: Plan) -> None:
-    [group] = of_type(plan, "azure-native:monitor:ActionGroup")
-    rules = {r.inputs["ruleName"]: r for r in of_type(plan, "azure-native:monitor:MetricAlert")}
+    rules = {r.inputs["ruleName"]: r for r in of_type(plan, ALERT)}
     expected = {f"prod-{a.name}" for u in USE_CASES[:2] for a in u.alerts}
     assert set(rules) == expected and len(expected) == 5 + 4  # search declares no volume: no token burn
-    group_id = group.urn.rsplit("::", 1)[-1]
     for rule in rules.values():
         [action] = rule.inputs["actions"]
-        assert action["actionGroupId"].endswith("/actionGroups/prod-alerts")
+        assert set(action) == {"actionGroupId"}
+        assert action["actionGroupId"].endswith("/actionGroups/prod-alerts")  # the mock's ID of the channel's group
+        assert "/resourceGroups/rg-monitoring/" in action["actionGroupId"]
         assert rule.inputs["resourceGroupName"] == "rg-monitoring"
         assert rule.inputs["tags"]["environment"] == "prod"
-    assert group_id == "t-mon-alerts"
+    component = plan.one("triplane:observability:AzureMonitoring", "t-mon")
+    assert {r.type for r in plan.children(component.urn)} == {ALERT, "azure-native:portal:Dashboard"}
     burn = rules["prod-chat-token-burn"].inputs
     assert burn["scopes"] == [ACCOUNT] and burn["windowSize"] == "P1D"
     [crit] = burn["criteria"]["allOf"]
     assert (crit["metricName"], crit["threshold"], crit["timeAggregation"]) == ("TokenTransaction", 1_500_000, "Total")
     assert burn["criteria"]["odataType"] == "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria"
+    latency = rules["prod-chat-latency"].inputs
+    assert latency["description"].endswith("(Azure Monitor has no percentiles)")
+
+
+def test_every_alert_acts_on_exactly_the_action_group_it_is_given() -> None:
+    plan = run_program(lambda: monitoring(PLATFORM_GROUP), stack="ts")
+    alerts = of_type(plan, ALERT)
+    assert len(alerts) == 9
+    for alert in alerts:
+        assert alert.inputs["actions"] == [{"actionGroupId": PLATFORM_GROUP}]
+    assert of_type(plan, GROUP) == []  # the platform's channel is not created again
+
+
+def test_each_alert_states_its_use_case_and_what_it_watches(plan: Plan) -> None:
+    by_rule = {f"prod-{a.name}": (u, a) for u in USE_CASES for a in u.alerts}
+    for rule in of_type(plan, ALERT):
+        use_case, alert = by_rule[rule.inputs["ruleName"]]
+        tags = rule.inputs["tags"]
+        assert (tags["use-case"], tags["alert"]) == (use_case.name, alert.kind), rule.name
+        assert tags == {"environment": "prod", **alert_tags(use_case, alert)}
+    assert {r.inputs["tags"]["use-case"] for r in of_type(plan, ALERT)} == {"chat", "search"}
 
 
 def test_the_dashboard_is_stored_where_asked_with_a_title(plan: Plan) -> None:
@@ -262,9 +332,13 @@ def test_the_dashboard_is_stored_where_asked_with_a_title(plan: Plan) -> None:
     assert first["metadata"]["inputs"][0]["value"]["chart"]["metrics"][0]["name"] == "AzureOpenAIRequests"
 
 
-def test_no_email_is_refused() -> None:
-    def program() -> None:
-        AzureMonitoring("t", AzureMonitoringArgs("prod", "rg", "westeurope", emails=(), use_cases=USE_CASES))
-
-    with pytest.raises(Exception, match="emails is empty"):
-        run_program(program, stack="ts")
+@pytest.mark.parametrize(
+    ("emails", "message"),
+    [
+        ((), r"monitoring\.notify\.email: list at least one address"),
+        (("oncall@example.com", "ml team"), r"monitoring\.notify\.email: \['ml team'\] are not email addresses"),
+    ],
+)
+def test_bad_addresses_are_refused(emails: tuple[str, ...], message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        run_program(lambda: channel(emails=emails), stack="ts")

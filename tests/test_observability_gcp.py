@@ -1,13 +1,16 @@
 """Cloud Monitoring for Vertex AI use cases: each alert watches the right publisher-model metric of the
 use case's models in its region, with the spec's threshold in the metric's unit; the dashboard has a
-row per Vertex use case in the shared panel order; the component notifies every channel and waits
+row per Vertex use case in the shared panel order; the channel is an email channel per address, named
+by a hash of it; every policy notifies exactly the channels it is given, labels whose it is, and waits
 for the Monitoring API."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from triplane.components.gcp_apis import enable_apis_for_stack
@@ -17,6 +20,7 @@ from triplane.components.observability.alerts import (
     BedrockModels,
     MonitoredUseCase,
     VertexModels,
+    alert_tags,
     daily_tokens,
     use_case_alerts,
 )
@@ -27,6 +31,8 @@ from triplane.components.observability.gcp import (
     MAX_ALERT_ALIGNMENT_SECONDS,
     PUBLISHER_MODEL,
     TOKENS,
+    GcpAlertChannel,
+    GcpAlertChannelArgs,
     GcpMonitoring,
     GcpMonitoringArgs,
     alert_policy_args,
@@ -258,16 +264,28 @@ def test_a_use_case_without_a_declared_volume_draws_no_token_line() -> None:
     assert 'resource.labels.location = "us-central1"' in _clauses(_filter(charts["Requests"]))
 
 
-# --- the component under mocks ------------------------------------------------------------------------
+# --- the components under mocks ------------------------------------------------------------------------
+
+
+def _channel(**overrides: Any) -> GcpAlertChannel:
+    args: dict[str, Any] = {"name_prefix": "prod", "project": PROJECT, "emails": EMAILS, "tags": TAGS}
+    return GcpAlertChannel("ts-alerts", GcpAlertChannelArgs(**{**args, **overrides}))
+
+
+def _monitoring(channels: Any, **overrides: Any) -> GcpMonitoring:
+    args: dict[str, Any] = {
+        "name_prefix": "prod", "project": PROJECT, "channels": channels, "use_cases": USE_CASES, "tags": TAGS,
+    }  # fmt: skip
+    return GcpMonitoring("ts-obs", GcpMonitoringArgs(**{**args, **overrides}))
 
 
 def _plan(**overrides: Any) -> Plan:
+    """The channel and the monitoring on it, wired as a single stack wires them."""
+
     def program() -> None:
         enable_apis_for_stack(PROJECT, "ts-gcp-apis")
-        args: dict[str, Any] = {
-            "name_prefix": "prod", "project": PROJECT, "emails": EMAILS, "use_cases": USE_CASES, "tags": TAGS,
-        }  # fmt: skip
-        GcpMonitoring("ts-obs", GcpMonitoringArgs(**{**args, **overrides}))
+        channel = _channel()
+        _monitoring(pulumi.Output.all(*channel.channel_names), **overrides)
 
     return run_program(program, stack="ts")
 
@@ -275,6 +293,10 @@ def _plan(**overrides: Any) -> Plan:
 @pytest.fixture(scope="module")
 def plan() -> Plan:
     return _plan()
+
+
+def _digest(address: str) -> str:
+    return hashlib.sha256(address.lower().encode()).hexdigest()[:8]
 
 
 def test_one_email_channel_per_address_with_user_labels(plan: Plan) -> None:
@@ -285,6 +307,18 @@ def test_one_email_channel_per_address_with_user_labels(plan: Plan) -> None:
         assert channel.inputs["project"] == PROJECT
         assert set(channel.inputs["labels"]) == {"email_address"}
         assert channel.inputs["userLabels"] == gcp_labels(TAGS)
+        assert channel.inputs["displayName"] == f"prod alerts: {channel.inputs['labels']['email_address']}"
+
+
+def test_channels_are_named_by_a_hash_of_their_address_not_the_address(plan: Plan) -> None:
+    channels = plan.by_type(CHANNEL)
+    assert sorted(c.name for c in channels) == sorted(f"ts-alerts-email-{_digest(e)}" for e in EMAILS)
+    assert _digest("OnCall@acme.example") == _digest(EMAILS[0])  # an address's case names no other channel
+    for channel in channels:
+        assert "@" not in channel.urn and "oncall" not in channel.urn and "acme" not in channel.urn
+    component = plan.one("triplane:observability:GcpAlertChannel", "ts-alerts")
+    assert {c.parent for c in channels} == {component.urn}
+    assert {r.type for r in plan.children(component.urn)} == {CHANNEL}
 
 
 def test_one_policy_per_vertex_alert_notifying_every_channel(plan: Plan) -> None:
@@ -292,7 +326,8 @@ def test_one_policy_per_vertex_alert_notifying_every_channel(plan: Plan) -> None
     vertex_alerts = [a for u in USE_CASES if isinstance(u.target, VertexModels) for a in u.alerts]
     assert sorted(policies) == sorted(f"prod-{a.name}" for a in vertex_alerts)
     assert not [name for name in policies if "claims" in name], "a Bedrock use case got a Cloud Monitoring policy"
-    channel_names = sorted(c.name for c in plan.by_type(CHANNEL))
+    channel_names = sorted(c.name for c in plan.by_type(CHANNEL))  # the mock names a channel after its resource
+    assert len(channel_names) == 2
     for policy in policies.values():
         assert sorted(policy.inputs["notificationChannels"]) == channel_names
         assert policy.inputs["project"] == PROJECT
@@ -302,6 +337,29 @@ def test_one_policy_per_vertex_alert_notifying_every_channel(plan: Plan) -> None
     assert chat.inputs["userLabels"]["use-case"] == "chat"
     assert chat.inputs["userLabels"]["data-classification"] == "internal"
     assert chat.inputs["userLabels"]["owner"] == "platform-team"
+    component = plan.one("triplane:observability:GcpMonitoring", "ts-obs")
+    assert {r.type for r in plan.children(component.urn)} == {POLICY, DASHBOARD}
+
+
+def test_every_policy_notifies_exactly_the_channels_it_is_given() -> None:
+    given = [f"projects/{PROJECT}/notificationChannels/1234567890"]  # a platform stack's, by reference
+    plan = run_program(lambda: _monitoring(given), stack="ts")
+    policies = plan.by_type(POLICY)
+    assert len(policies) == 9
+    for policy in policies:
+        assert policy.inputs["notificationChannels"] == given
+    assert plan.by_type(CHANNEL) == []
+
+
+def test_each_policy_labels_its_use_case_and_what_it_watches(plan: Plan) -> None:
+    by_name = {f"prod-{a.name}": (u, a) for u in USE_CASES for a in u.alerts}
+    for policy in plan.by_type(POLICY):
+        use_case, alert = by_name[policy.inputs["displayName"]]
+        labels = policy.inputs["userLabels"]
+        assert (labels["use-case"], labels["alert"]) == (use_case.name, alert.kind), policy.name
+        assert labels == {**gcp_labels(TAGS), **gcp_labels(alert_tags(use_case, alert))}
+    assert {p.inputs["userLabels"]["alert"] for p in plan.by_type(POLICY)} == set(KINDS["vertex"])
+    assert {p.inputs["userLabels"]["use-case"] for p in plan.by_type(POLICY)} == {"chat", "search"}
 
 
 def test_channels_and_policies_pass_the_required_tags_gate(plan: Plan) -> None:
@@ -334,20 +392,23 @@ def test_without_vertex_use_cases_there_is_no_dashboard() -> None:
     plan = _plan(use_cases=[USE_CASES[1]])
     assert plan.by_type(DASHBOARD) == []
     assert plan.by_type(POLICY) == []
-    assert len(plan.by_type(CHANNEL)) == 2
+    assert len(plan.by_type(CHANNEL)) == 2  # the channel is the environment's, whatever this stack watches
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("emails", "message"),
     [
-        ({"emails": ()}, "emails is empty"),
-        ({"emails": ("oncall",)}, r"emails\[0\]: 'oncall' is not an email address"),
-        ({"emails": (EMAILS[0], EMAILS[0])}, "twice"),
-        ({"project": "other-project"}, "use case chat: its Vertex AI models run in project acme-obs"),
+        ((), r"monitoring\.notify\.email: list at least one address"),
+        (("oncall",), r"monitoring\.notify\.email\[0\]: 'oncall' is not an email address"),
+        ((EMAILS[0], EMAILS[0]), "lists an address twice"),
+        ((EMAILS[0], EMAILS[0].upper()), "lists an address twice"),
     ],
 )
-def test_bad_input_is_refused_naming_the_field(overrides: dict[str, Any], message: str) -> None:
-    args: dict[str, Any] = {"name_prefix": "prod", "project": PROJECT, "emails": EMAILS, "use_cases": USE_CASES}
-    args.update(overrides)
+def test_bad_addresses_are_refused_naming_the_field(emails: tuple[str, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        GcpMonitoring("ts-obs", GcpMonitoringArgs(**args))
+        _channel(emails=emails)
+
+
+def test_a_use_case_in_another_project_is_refused() -> None:
+    with pytest.raises(ValueError, match="use case chat: its Vertex AI models run in project acme-obs"):
+        _monitoring(["projects/other-project/notificationChannels/1"], project="other-project")

@@ -1,6 +1,7 @@
 """PrometheusRules: each alert watches its engine's (or the gateway's) real series, narrowed to this
-use case's server or model, with the spec's threshold; the rules validate against the pinned CRD,
-wait for the release installing it, and are the rules Triplane's Prometheus loads."""
+use case's server or model, with the spec's threshold; each PrometheusRule names its use case; the
+rules validate against the pinned CRD, wait for the release installing it, and are the rules Triplane's
+Prometheus loads. A server that may scale to zero gets no alert for having no replica."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from triplane.components.observability.alerts import (
     GatewayRoute,
     ModelServer,
     MonitoredUseCase,
+    Source,
+    owner_tags,
     use_case_alerts,
 )
 from triplane.components.observability.prometheus import (
@@ -39,6 +42,7 @@ from triplane.components.self_managed.addons import (
     ClusterAddons,
     ClusterAddonsArgs,
 )
+from triplane.components.tagging import k8s_labels, standard_tags
 from triplane.plan import Plan, run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -241,7 +245,13 @@ def test_one_rule_per_scraped_use_case_in_the_monitoring_namespace_labelled_for_
     for body, use_case in zip(rendered, _use_cases(), strict=False):
         assert (body["apiVersion"], body["kind"]) == ("monitoring.coreos.com/v1", "PrometheusRule")
         assert body["metadata"]["namespace"] == MONITORING_NAMESPACE == "monitoring"
-        assert body["metadata"]["labels"] == {"triplane.io/environment": "dev", **SCRAPE_LABELS}
+        assert body["metadata"]["labels"] == {
+            "triplane.io/environment": "dev",
+            "triplane.io/use-case": use_case.name,
+            "triplane.io/pattern": use_case.pattern,
+            "triplane.io/data-classification": use_case.classification,
+            **SCRAPE_LABELS,
+        }
         [group] = body["spec"]["groups"]
         assert group["name"] == body["metadata"]["name"]
         assert [r["labels"]["triplane_alert"] for r in group["rules"]] == [a.kind for a in use_case.alerts]
@@ -249,6 +259,18 @@ def test_one_rule_per_scraped_use_case_in_the_monitoring_namespace_labelled_for_
     code = rendered[1]["spec"]["groups"][0]["rules"]
     assert next(r["expr"] for r in code if r["labels"]["triplane_alert"] == "queue").endswith(" > 4")
     assert not [r for r in code if r["labels"]["triplane_alert"] == "token-burn"]  # no declared volume
+
+
+def test_a_rules_own_use_case_wins_over_the_shared_labels() -> None:
+    shared = k8s_labels(standard_tags(environment="prod", owner="ml-platform", cost_center="cc-42"))
+    assert shared["triplane.io/use-case"] == "shared"
+    rendered = rules(_use_cases(), labels=shared)
+    for body, use_case in zip(rendered, _use_cases(), strict=False):
+        labels = body["metadata"]["labels"]
+        assert labels == {**shared, **k8s_labels(owner_tags(use_case)), **SCRAPE_LABELS}
+        assert labels["triplane.io/use-case"] == use_case.name
+        assert labels["triplane.io/owner"] == "ml-platform"
+    assert [r["metadata"]["labels"]["triplane.io/pattern"] for r in rendered] == ["self-managed"] * 2 + ["saas"]
 
 
 def test_use_cases_whose_names_collide_are_refused() -> None:
@@ -313,3 +335,36 @@ def test_triplanes_prometheus_loads_exactly_the_rules_carrying_its_label(plan: P
     for resource in plan.by_type(RULE_TYPE):
         labels = resource.inputs["metadata"]["labels"]
         assert spec["ruleSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_every_planned_rule_names_its_use_case(plan: Plan) -> None:
+    created = plan.by_type(RULE_TYPE)
+    assert [r.inputs["metadata"]["labels"]["triplane.io/use-case"] for r in created] == ["chat", "code", "summarise"]
+    for resource in created:
+        use_case = resource.inputs["metadata"]["labels"]["triplane.io/use-case"]
+        assert {r["labels"]["use_case"] for r in resource.inputs["spec"]["groups"][0]["rules"]} == {use_case}
+
+
+# --- a server that may scale to zero ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["tgi", "vllm"])
+def test_a_server_allowed_to_scale_to_zero_gets_no_no_ready_replicas_alert(engine: Source) -> None:
+    serving = use_case_alerts("chat", engine, "prod", {}, 30_000_000)
+    idle = use_case_alerts("chat", engine, "prod", {}, 30_000_000, always_serving=False)
+    assert [a.kind for a in serving][-1] == "no-ready-replicas"
+    assert [a.kind for a in idle] == [k for k in KINDS[engine] if k != "no-ready-replicas"]
+    assert idle == tuple(a for a in serving if a.kind != "no-ready-replicas")  # the others keep their thresholds
+    target = TGI if engine == "tgi" else VLLM
+    [body] = rules([MonitoredUseCase("chat", "self-managed", "internal", target, idle)])
+    names = [r["alert"] for r in body["spec"]["groups"][0]["rules"]]
+    assert ALERT_NAMES["no-ready-replicas"] not in names
+    assert not [r for r in body["spec"]["groups"][0]["rules"] if r["expr"].startswith("absent(")]
+    assert len(names) == len(KINDS[engine]) - 1
+
+
+@pytest.mark.parametrize("source", ["bedrock", "azure-openai", "vertex", "gateway"])
+def test_scaling_to_zero_changes_nothing_for_sources_without_replicas(source: Source) -> None:
+    assert use_case_alerts("u", source, "dev", {}, 1_000_000, always_serving=False) == use_case_alerts(
+        "u", source, "dev", {}, 1_000_000
+    )
