@@ -408,6 +408,10 @@ class AwsAlertChannel(pulumi.ComponentResource):
         super().__init__("triplane:observability:AwsAlertChannel", name, None, tagged(opts, args.tags))
         if not args.emails:
             raise ValueError("monitoring.notify.email: list at least one address to send the AWS alerts to")
+        if len({e.lower() for e in args.emails}) != len(args.emails):
+            raise ValueError("monitoring.notify.email lists an address twice: list each once")
+        if not args.alarm_prefixes:
+            raise ValueError(f"{name}: alarm_prefixes is empty: name the stacks whose alarms publish to the channel")
         child = pulumi.ResourceOptions(parent=self)
         account = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         self.key = aws_key(
