@@ -138,6 +138,10 @@ SERVICE_CLOUD: Mapping[str, str] = {"bedrock": "aws", "azure-openai": "azure", "
 watched by their cluster's Prometheus)."""
 
 
+TARGET_CLOUD: Mapping[type, str] = {BedrockModels: "aws", AzureOpenAIDeployments: "azure", VertexModels: "gcp"}
+"""The cloud whose monitoring component alerts on a target (the others are rules on their cluster)."""
+
+
 def channel_clouds(environment: Environment) -> list[str]:
     """The clouds whose native alerts some use case needs, so whose channel the environment creates."""
     sources = {source for source, _ in alerts_of(environment).values()}
@@ -208,7 +212,10 @@ def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
     }
     rows = monitored(ctx.environment, ctx.stack, endpoints)
     clouds = ctx.environment.clouds
+    watched = {TARGET_CLOUD[type(row.target)] for row in rows if type(row.target) in TARGET_CLOUD}
     for cloud, channel in sorted(found.items()):
+        if cloud not in watched:
+            continue  # the channel serves other stacks' use cases
         opts = ctx.opts(cloud, depends_on=channel.ready)
         name = f"{ctx.stack}-{cloud}-monitoring"
         if cloud == "aws":

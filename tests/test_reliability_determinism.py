@@ -35,6 +35,10 @@ MERGED: dict[str, tuple[str, str]] = {
         r"-nodes$",
         "a GPU node pool is sized for the sum of the replicas of every use case placed on it",
     ),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        r"-monitoring-dashboard$",
+        "the environment's dashboard has a row per use case",
+    ),
 }
 
 ADDED: dict[str, dict[str, Any]] = {

@@ -221,11 +221,15 @@ def test_a_new_use_case_stack_changes_the_platform_only_where_it_asks(
     before_resources, after_resources = by_name(platform_plan), by_name(after)
     assert set(after_resources) == set(before_resources)  # nothing added, nothing removed
     changed = sorted(key for key in before_resources if before_resources[key] != after_resources[key])
-    # The AWS egress allowlist gets the OpenAI API host, and the AWS A10G pool room for the new
-    # service's replica. Nothing else moves (the `platform` output carries both).
+    # The AWS egress allowlist gets the OpenAI API host, the AWS A10G pool room for the new service's
+    # replica, and the alert topic admits the new stack's alarms. Nothing else moves (the `platform`
+    # output carries all three).
     rules = ("aws:networkfirewall/ruleGroup:RuleGroup", "prod-platform-egress-allowlist")
     nodes = ("aws:eks/nodeGroup:NodeGroup", "prod-platform-gpu-aws-a10g-od-nodes")
-    assert changed == [nodes, rules]
+    topic = ("aws:sns/topicPolicy:TopicPolicy", "prod-platform-aws-alerts-topic-policy")
+    assert changed == [nodes, rules, topic]
+    assert "alarm:prod-extra-*" in json.dumps(after_resources[topic])
+    assert "alarm:prod-extra-*" not in json.dumps(before_resources[topic])
     assert "api.openai.com" in json.dumps(after_resources[rules])
     assert "api.openai.com" not in json.dumps(before_resources[rules])
     before_size, after_size = before_resources[nodes]["scalingConfig"], after_resources[nodes]["scalingConfig"]
