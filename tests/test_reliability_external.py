@@ -38,6 +38,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("aws:ec2/vpcEndpoint:VpcEndpoint", "policy"): "resource",
     ("aws:secretsmanager/secretPolicy:SecretPolicy", "policy"): "secret",
     ("aws:efs/fileSystemPolicy:FileSystemPolicy", "policy"): "resource",
+    ("aws:sns/topicPolicy:TopicPolicy", "policy"): "resource",
 }
 
 
