@@ -102,9 +102,15 @@ def test_prod_runs_every_cluster_kind(shipped: dict[str, Any]) -> None:
 
 def test_prod_installs_only_what_its_use_cases_need(shipped: dict[str, Any]) -> None:
     _, plan = shipped["prod"]
-    # patient-records (EKS) has a ServiceMonitor and autoscales; the AKS and GKE servers do neither.
+    # patient-records (EKS) has a ServiceMonitor and autoscales; the AKS and GKE servers do neither, but
+    # their GPU metrics need a Prometheus (gpu_metrics).
     installed = sorted((cluster_of(r), r.inputs["chart"]) for r in plan.by_type(RELEASE))
-    assert installed == [("prod-gpu-aws-k8s", "keda"), ("prod-gpu-aws-k8s", "kube-prometheus-stack")]
+    assert installed == [
+        ("prod-gpu-aws-k8s", "keda"),
+        ("prod-gpu-aws-k8s", "kube-prometheus-stack"),
+        ("prod-gpu-azure-k8s", "kube-prometheus-stack"),
+        ("prod-gpu-gcp-k8s", "kube-prometheus-stack"),
+    ]
 
 
 def test_dev_code_review_scales_from_zero_on_its_active_hours(shipped: dict[str, Any]) -> None:
