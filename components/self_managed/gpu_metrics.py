@@ -203,7 +203,7 @@ class GpuMetricsExporter(pulumi.ComponentResource):
         if args.source == "exporter":
             if args.image is None:
                 raise ValueError("GpuMetricsExporter: the `exporter` source needs `image` (images.DCGM_EXPORTER)")
-            self._exporter(name, args, labels)
+            self._exporter(name, args, args.image, labels)
             monitor_name = NAME
             k8s_apiextensions.CustomResource(
                 f"{name}-servicemonitor",
@@ -232,7 +232,9 @@ class GpuMetricsExporter(pulumi.ComponentResource):
         self.monitor_name = pulumi.Output.from_input(monitor_name)
         self.register_outputs({"monitor_name": self.monitor_name})
 
-    def _exporter(self, name: str, args: GpuMetricsExporterArgs, labels: dict[str, str]) -> None:
+    def _exporter(
+        self, name: str, args: GpuMetricsExporterArgs, image: pulumi.Input[str], labels: dict[str, str]
+    ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         counters = k8s_core.v1.ConfigMap(
             f"{name}-counters",
@@ -255,7 +257,7 @@ class GpuMetricsExporter(pulumi.ComponentResource):
                         "affinity": affinity(args.node_label, args.node_selector),
                         "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
                         "security_context": {"seccomp_profile": {"type": "RuntimeDefault"}},
-                        "containers": [container(args.image)],
+                        "containers": [container(image)],
                         "volumes": [
                             {"name": "pod-resources", "host_path": {"path": POD_RESOURCES, "type": "Directory"}},
                             {"name": "counters", "config_map": {"name": f"{NAME}-counters"}},
