@@ -224,6 +224,10 @@ def _gpu_metrics(
     opts: pulumi.ResourceOptions,
     node_label: str | None,
 ) -> GpuMetricsExporter:
+    # A service of the cluster's monitoring: it sits with the add-ons Triplane installs there (its
+    # Prometheus among them), if any.
+    if handle.addons is not None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=handle.addons))
     return GpuMetricsExporter(
         f"{name}-gpu-metrics",
         GpuMetricsExporterArgs(

@@ -61,7 +61,7 @@ def test_only_the_parts_are_added(shipped_plan: Plan) -> None:
         ("EksSharedFileSystem", 8),
         ("EksAutoscalerRole", 3),
         ("EksCluster", 10),
-        ("AksCluster", 10),
+        ("AksCluster", 11),
         ("GkeCluster", 8),
         ("AksSecretsKey", 4),
         ("GkeSecretsKey", 6),
