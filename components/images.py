@@ -128,6 +128,9 @@ class PullThroughCache:
 TGI = Image("ghcr.io", "huggingface/text-generation-inference", "3.3.7")
 VLLM = Image("docker.io", "vllm/vllm-openai", "v0.11.0")
 NVIDIA_DEVICE_PLUGIN = Image("nvcr.io", "nvidia/k8s-device-plugin", "v0.17.4")
+DCGM_EXPORTER = Image("nvcr.io", "nvidia/k8s/dcgm-exporter", "4.5.3-4.8.2-distroless")
+"""NVIDIA's GPU metrics exporter: DCGM 4.5.3 with exporter 4.8.2, the image its Helm chart of that release
+defaults to."""
 AWS_CLI = Image("public.ecr.aws", "aws-cli/aws-cli", "2.27.50")
 """The weights import from S3 (`aws s3 sync`): ECR Public, which ECR's pull-through cache fronts."""
 AZURE_CLI = Image("mcr.microsoft.com", "azure-cli", "2.75.0")
@@ -196,6 +199,7 @@ __all__ = [
     "AWS_CLI",
     "AZURE_CLI",
     "CLOUD_SDK",
+    "DCGM_EXPORTER",
     "ENVOY_GATEWAY",
     "ENVOY_PROXY",
     "ENVOY_RATELIMIT",

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_kubernetes import provider as k8s_provider
 
-from triplane.components.images import NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
+from triplane.components.images import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
 from triplane.components.self_managed import sizing
 from triplane.components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
 from triplane.components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from triplane.components.self_managed.gpu_metrics import GpuMetricsExporter, GpuMetricsExporterArgs
+from triplane.components.self_managed.gpu_metrics import Source as GpuMetricsSource
 from triplane.components.self_managed.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from triplane.components.self_managed.nodes import SYSTEM_MACHINES, SystemNodes
 from triplane.components.self_managed.refs import ClusterRef
@@ -32,6 +34,11 @@ from triplane.stacks.spec.self_managed import SelfManagedUseCase, addons_needed
 
 UPSTREAM = "upstream"
 """An existing cluster's `registry` when its nodes pull from the public registries themselves."""
+GPU_METRICS: dict[str, GpuMetricsSource] = {"triplane": "exporter", "gke": "gke-managed"}
+"""Who installs a new cluster's device plugin -> how its GPU metrics reach Prometheus (see
+`gpu_metrics`). Bottlerocket (EKS) has no form that holds to Triplane's pod security: none there."""
+
+
 @dataclass(frozen=True)
 class ClusterReference:
     """A new cluster's cloud facts a use case's weights import reads, from the platform's contract."""
@@ -142,10 +149,17 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         )
         in_cluster = pulumi.ResourceOptions(providers=[provider])
         labels = k8s_labels(ctx.tags())
+        # A cluster that brings its own GPU stack (usually the GPU Operator, exporter included) brings its
+        # GPU metrics too; the exporter needs the GPU nodes named (it cannot start on a node without one).
+        gpu_metrics: GpuMetricsSource | None = (
+            "exporter" if "nvidia-device-plugin" not in existing.provides and existing.gpu_node_selector else None
+        )
         if "nvidia-device-plugin" not in existing.provides:
             # Without Triplane's pool label: the cluster's GPU node labels, or every node.
             _device_plugin(name, handle, labels, in_cluster, node_label=None)
-        _addons(ctx, name, handle, set(existing.provides), labels, in_cluster)
+        _addons(ctx, name, handle, set(existing.provides), labels, in_cluster, gpu_metrics is not None)
+        if gpu_metrics is not None:
+            _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, node_label=None)
         return handle
 
     assert spec.new is not None
@@ -176,7 +190,11 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     in_cluster = pulumi.ResourceOptions(parent=component, providers=[provider])
     if seam.device_plugin_installed_by == "triplane":
         _device_plugin(name, handle, labels, in_cluster, node_label="triplane.io/gpu-type")
-    _addons(ctx, name, handle, set(), labels, in_cluster)
+    # GPU nodes exist where self-managed use cases run (a cluster of the AI gateway alone has none).
+    gpu_metrics = GPU_METRICS.get(seam.device_plugin_installed_by) if use_cases_on(ctx, spec.name) else None
+    _addons(ctx, name, handle, set(), labels, in_cluster, gpu_metrics is not None)
+    if gpu_metrics is not None:
+        _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, node_label="triplane.io/gpu-type")
     handle.read_write_once, handle.read_write_many = seam.cluster_extras(
         ctx, component, InCluster(name=name, version=spec.version, images=handle.images, labels=labels, opts=in_cluster)
     )
@@ -198,6 +216,32 @@ def _device_plugin(
     )
 
 
+def _gpu_metrics(
+    name: str,
+    handle: ClusterHandle,
+    source: GpuMetricsSource,
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    node_label: str | None,
+) -> GpuMetricsExporter:
+    # A service of the cluster's monitoring: it sits with the add-ons Triplane installs there (its
+    # Prometheus among them), if any.
+    if handle.addons is not None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=handle.addons))
+    return GpuMetricsExporter(
+        f"{name}-gpu-metrics",
+        GpuMetricsExporterArgs(
+            source=source,
+            image=handle.images.ref(DCGM_EXPORTER) if source == "exporter" else None,
+            node_label=node_label,
+            node_selector=dict(handle.gpu_node_selector),
+            monitor_after=handle.crd_releases.get("monitoring.coreos.com"),
+            tags=labels,
+        ),
+        opts=opts,
+    )
+
+
 def _addons(
     ctx: StackContext,
     name: str,
@@ -205,9 +249,12 @@ def _addons(
     provided: set[str],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
+    gpu_metrics: bool = False,
 ) -> None:
-    """Install what the cluster's use cases need and it does not provide (nothing at all if none)."""
-    install = addons_needed(use_cases_on(ctx, handle.spec.name)) - provided
+    """Install what the cluster's use cases need and it does not provide (nothing at all if none); GPU
+    metrics need a Prometheus to reach."""
+    needed = addons_needed(use_cases_on(ctx, handle.spec.name)) | ({"prometheus-operator"} if gpu_metrics else set())
+    install = needed - provided
     if install:
         handle.addons = ClusterAddons(
             f"{name}-addons", ClusterAddonsArgs(install=install, images=handle.images, tags=labels), opts=opts

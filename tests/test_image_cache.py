@@ -318,10 +318,11 @@ def test_aks_bootstraps_from_the_registry_and_its_kubelet_pulls(azure_plan: Plan
     assert pull["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d")
     assert pull["scope"] == cluster["bootstrapProfile"]["containerRegistryId"]
     root = f"{registry.inputs['registryName']}.azurecr.io"
-    # The server and its weights Job, and the device plugin AKS GPU pools need.
+    # The server and its weights Job, and the device plugin and GPU metrics exporter AKS GPU pools need.
     assert sorted({image for _, image in images_of(azure_plan)}) == [
         f"{root}/dockerhub/vllm/vllm-openai:v0.11.0",
         f"{root}/nvcr/nvidia/k8s-device-plugin:v0.17.4",
+        f"{root}/nvcr/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
     ]
 
 

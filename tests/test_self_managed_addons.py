@@ -102,7 +102,8 @@ def test_prod_runs_every_cluster_kind(shipped: dict[str, Any]) -> None:
 
 def test_prod_installs_only_what_its_use_cases_need(shipped: dict[str, Any]) -> None:
     _, plan = shipped["prod"]
-    # patient-records (EKS) autoscales; every server is scraped for its alerts (prod has `monitoring`).
+    # patient-records (EKS) autoscales; every server is scraped for its alerts (prod has `monitoring`), and
+    # the AKS and GKE GPU metrics reach the same Prometheus (gpu_metrics).
     installed = sorted((cluster_of(r), r.inputs["chart"]) for r in plan.by_type(RELEASE))
     assert installed == [
         ("prod-gpu-aws-k8s", "keda"),
