@@ -111,6 +111,19 @@ def use_cases_on(ctx: StackContext, cluster: str) -> list[SelfManagedUseCase]:
     return found
 
 
+def gpu_metrics_source(spec: KubernetesCluster) -> GpuMetricsSource | None:
+    """How the cluster's GPU metrics reach Triplane's Prometheus (None: they do not).
+
+    A cluster that brings its own GPU stack (usually the GPU Operator, exporter included) brings its
+    GPU metrics too, scraped by its own monitoring; Triplane's exporter needs the GPU nodes named (it
+    cannot start on a node without one)."""
+    existing = spec.existing
+    if existing is not None:
+        return "exporter" if "nvidia-device-plugin" not in existing.provides and existing.gpu_node_selector else None
+    assert spec.new is not None
+    return GPU_METRICS.get(SEAMS[spec.new.cloud].device_plugin_installed_by)
+
+
 def cluster_for(ctx: StackContext, name: str) -> ClusterHandle:
     return ctx.shared(("cluster", name), lambda: _build_cluster(ctx, ctx.environment.cluster(name)))
 
@@ -149,11 +162,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         )
         in_cluster = pulumi.ResourceOptions(providers=[provider])
         labels = k8s_labels(ctx.tags())
-        # A cluster that brings its own GPU stack (usually the GPU Operator, exporter included) brings its
-        # GPU metrics too; the exporter needs the GPU nodes named (it cannot start on a node without one).
-        gpu_metrics: GpuMetricsSource | None = (
-            "exporter" if "nvidia-device-plugin" not in existing.provides and existing.gpu_node_selector else None
-        )
+        gpu_metrics = gpu_metrics_source(spec)
         if "nvidia-device-plugin" not in existing.provides:
             # Without Triplane's pool label: the cluster's GPU node labels, or every node.
             _device_plugin(name, handle, labels, in_cluster, node_label=None)
@@ -191,7 +200,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     if seam.device_plugin_installed_by == "triplane":
         _device_plugin(name, handle, labels, in_cluster, node_label="triplane.io/gpu-type")
     # GPU nodes exist where self-managed use cases run (a cluster of the AI gateway alone has none).
-    gpu_metrics = GPU_METRICS.get(seam.device_plugin_installed_by) if use_cases_on(ctx, spec.name) else None
+    gpu_metrics = gpu_metrics_source(spec) if use_cases_on(ctx, spec.name) else None
     _addons(ctx, name, handle, set(), labels, in_cluster, gpu_metrics is not None)
     if gpu_metrics is not None:
         _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, node_label="triplane.io/gpu-type")

@@ -47,7 +47,7 @@ from triplane.components.observability.prometheus import PrometheusAlertRules, P
 from triplane.components.references import AlertChannelReference
 from triplane.components.tagging import k8s_labels
 from triplane.stacks.clouds import SEAMS
-from triplane.stacks.clusters import cluster_for
+from triplane.stacks.clusters import cluster_for, gpu_metrics_source
 from triplane.stacks.context import Endpoint, StackContext
 from triplane.stacks.patterns.self_managed import server_app
 from triplane.stacks.spec import Environment
@@ -75,6 +75,8 @@ def alerts_of(environment: Environment) -> dict[str, tuple[Source, tuple[Alert, 
                 use_case.alerts.model_dump(),
                 volume.input_tokens_per_month + volume.output_tokens_per_month if volume is not None else None,
                 always_serving=not isinstance(use_case, SelfManagedUseCase) or use_case.replicas.min > 0,
+                gpu_metrics=not isinstance(use_case, SelfManagedUseCase)
+                or gpu_metrics_source(environment.cluster(use_case.cluster)) is not None,
             ),
         )
     return found

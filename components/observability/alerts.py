@@ -117,18 +117,22 @@ def use_case_alerts(
     thresholds: Mapping[str, float | None],
     tokens_per_month: int | None,
     always_serving: bool = True,
+    gpu_metrics: bool = True,
 ) -> tuple[Alert, ...]:
     """The alerts of one use case: every kind its source backs, the spec's threshold or the tier's.
 
     Token burn needs a declared volume: without one there is nothing to burn through, so no alert. A
     server allowed to scale to zero (`always_serving` false) has no replica by design at times, so it
-    gets no alert for that.
+    gets no alert for that; a server whose cluster's GPU metrics reach no Prometheus (`gpu_metrics`
+    false) gets no GPU memory alert.
     """
     alerts = []
     for kind in KINDS[source]:
         if kind == "no-ready-replicas":
             if always_serving:
                 alerts.append(Alert(use_case, kind, 0, "tier default"))
+            continue
+        if kind == "gpu-memory" and not gpu_metrics:
             continue
         field = THRESHOLD_FIELDS[kind]
         given = thresholds.get(field)
