@@ -68,7 +68,7 @@ def test_the_brief_s_policies_are_all_there() -> None:
 def test_scopes_partition_the_policies() -> None:
     runtime_cloud = {"deployable-deployer", "deployable-cloud-apis", "deployable-endpoints"}
     runtime_kubernetes = {"deployable-images", "deployable-crds", "deployable-autoscaling", "deployable-gpus",
-                          "deployable-weights", "deployable-gateway"}
+                          "deployable-weights", "deployable-gateway", "deployable-alerts"}
     every_cloud = {"cluster-api-authorized-ranges"}  # one rule over EKS, AKS and GKE alike
     ai_gateway = {"gateway-routes-authenticated-and-limited", "gateway-route-per-use-case",
                   "gateway-route-classification"}  # Kubernetes custom resources, on any cluster

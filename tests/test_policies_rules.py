@@ -135,8 +135,20 @@ def good_plan() -> Plan:
             protect=True),
         res("aws:secretsmanager/secretVersion:SecretVersion", "good-secret-version", {
             "secretId": "s", "secretString": secret("sk-proj-Ab3dEf9hIjK2mNoPqR7sTuV0wXyZ1aB4")}),
+        # An alarm, its encrypted topic, the topic's policy and the key's: CloudWatch may publish and encrypt.
+        res("aws:kms/key:Key", "good-alerts-key", {"enableKeyRotation": True, "tags": TAGS, "policy": policy_doc(
+            {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"})}, protect=True),
+        res("aws:sns/topic:Topic", "good-alerts", {"kmsMasterKeyId": "arn:aws:kms:k", "tags": TAGS},
+            deps=(urn("aws:kms/key:Key", "good-alerts-key"),)),
+        res("aws:sns/topicPolicy:TopicPolicy", "good-alerts-policy", {"arn": "arn:aws:sns:t", "policy": policy_doc(
+            {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
+             "Resource": "arn:aws:sns:t",
+             "Condition": {"ArnLike": {"aws:SourceArn": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:test-*"]}}})},
+            deps=(urn("aws:sns/topic:Topic", "good-alerts"),)),
         res("aws:cloudwatch/metricAlarm:MetricAlarm", "good-alarm", {
-            "alarmActions": ["arn:aws:sns:us-east-1:123456789012:test-alerts"], "tags": {**TAGS, "alert": "latency"}}),
+            "name": "test-chat-latency", "alarmActions": ["arn:aws:sns:t"], "tags": {**TAGS, "alert": "latency"}},
+            deps=(urn("aws:sns/topic:Topic", "good-alerts"),)),
         res("aws:cloudwatch/logGroup:LogGroup", "good-log-group", {"kmsKeyId": "arn:aws:kms:k",
                                                                    "retentionInDays": 365, "tags": TAGS},
             protect=True),
@@ -546,6 +558,7 @@ EXPECTED: dict[str, set[str]] = {
     "gateway-route-per-use-case": {"bad-gateway-ai-gateway"},
     "gateway-route-classification": {"bad-aigatewayroute-vault"},
     "monitoring-alerts-notify": {"bad-alarm"},
+    "deployable-alerts": {"bad-alarm"},
     "monitoring-prod-alerts": {f"{STACK}-chat"},
     "monitoring-saas-unobserved": {f"{STACK}-leaky"},
 }

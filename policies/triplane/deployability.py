@@ -15,6 +15,8 @@ A cluster Triplane did not create cannot be inspected: what its stack entry decl
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,7 +24,7 @@ from typing import Any
 
 from .ai_gateway import IN_CLUSTER_SUFFIX, PROXY_NAMESPACE
 from .cluster_addons import ADD_ON_GROUPS, CHART_GROUPS, PROMETHEUS_CHARTS
-from .common import HIGH, Res, as_list, environment_spec, is_unknown, platform_of, stack_policy, truthy
+from .common import HIGH, Res, as_list, environment_spec, get, is_unknown, platform_of, stack_policy, truthy
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from .kubernetes import containers, parse_image, pod_spec
 from .runner_hosts import AWS_RUNNER_COMPONENT, AZURE_RUNNER_COMPONENT, GITHUB_HOSTS
@@ -1040,12 +1042,120 @@ def runtime_paths(
         needs += cloud_api_needs(graph)
     if "endpoints" in wanted:
         needs += endpoint_needs(graph, found.values())
+    if "alerts" in wanted:
+        needs += alert_needs(graph, found.values())
     platform = platform_of(environment)
     if platform is not None:
         # A use-case stack's paths run through what its platform built for the stacks it serves.
         given = f"the platform stack {platform}"
         needs = [need if need.met else replace(need, path=given, assumption=True) for need in needs]
     return needs
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SNS_TOPIC = "aws:sns/topic:Topic"
+SNS_TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+KMS_KEY = "aws:kms/key:Key"
+AZURE_METRIC_ALERT = "azure-native:monitor:MetricAlert"
+AZURE_ACTION_GROUP = "azure-native:monitor:ActionGroup"
+GCP_ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+GCP_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
+
+
+def _document(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _grants(document: Any, service: str, actions: Collection[str], alarm: str | None = None) -> bool:
+    """Whether a resource policy lets `service` do every one of `actions` (for an alarm named `alarm`,
+    when a statement narrows the alarms by `aws:SourceArn`)."""
+    granted: set[str] = set()
+    for statement in as_list(_document(document).get("Statement")):
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal") or {}
+        services = as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if service not in services:
+            continue
+        patterns = [str(p) for p in as_list(get(statement, "Condition.ArnLike.aws:SourceArn"))]
+        if alarm is not None and patterns and not any(fnmatch.fnmatchcase(f"alarm:{alarm}", p.split(":", 5)[-1])
+                                                      for p in patterns):
+            continue
+        for action in as_list(statement.get("Action")):
+            granted |= {a for a in actions if fnmatch.fnmatchcase(a, str(action))}
+    return granted == set(actions)
+
+
+def _waited(graph: Graph, resource: Res, type_: str) -> list[Res]:
+    waits = graph.waits_for(resource)
+    return [r for r in graph.of_type(type_) if r.urn in waits]
+
+
+def _alarm_path(graph: Graph, alarm: Res) -> str | None:
+    name = str(alarm.props.get("name") or alarm.name)
+    for topic in _waited(graph, alarm, SNS_TOPIC):
+        policies = [p for p in graph.of_type(SNS_TOPIC_POLICY) if topic.urn in graph.waits_for(p)]
+        if not any(_grants(p.props.get("policy"), ALARM_PUBLISHER, ("sns:Publish",), name) for p in policies):
+            continue
+        if topic.props.get("kmsMasterKeyId"):
+            keys = [k for k in _waited(graph, topic, KMS_KEY)
+                    if _grants(k.props.get("policy"), ALARM_PUBLISHER, ("kms:Decrypt", "kms:GenerateDataKey"))]
+            if not keys:
+                continue
+        return f"SNS topic {topic.name}, whose policy and key let CloudWatch publish"
+    return None
+
+
+def _prometheus_loads(cluster: Cluster, rule: Res) -> str | None:
+    labels = get(rule.props, "metadata.labels") or {}
+    for release in _releases(cluster):
+        if _release_chart(release) not in PROMETHEUS_CHARTS:
+            continue
+        values = release.props.get("values") or {}
+        selector = get(values, "prometheus.prometheusSpec.ruleSelector.matchLabels") if isinstance(
+            values, Mapping) else None
+        if isinstance(selector, Mapping) and all(labels.get(k) == v for k, v in selector.items()):
+            return f"the Prometheus of Helm release {release.name} (its ruleSelector)"
+    if "prometheus" in cluster.provides or "prometheus-operator" in cluster.provides:
+        return "the cluster's Prometheus (declared in `provides`)"
+    return None
+
+
+def alert_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]:
+    """Every alert reaches its channel: a CloudWatch alarm's SNS topic lets CloudWatch publish (and its key
+    lets CloudWatch encrypt), an Azure alert's action group is enabled with a receiver, a Cloud Monitoring
+    policy's channels exist; and every PrometheusRule is loaded by its cluster's Prometheus."""
+    for alarm in graph.of_type(METRIC_ALARM):
+        yield Need("alerts", f"CloudWatch alarm {alarm.name}", "a topic CloudWatch may publish to",
+                   _alarm_path(graph, alarm),
+                   "notify an SNS topic whose policy admits cloudwatch.amazonaws.com for this alarm (and whose "
+                   "KMS key lets it encrypt): Triplane's alert channel", alarm.urn)
+    for alert in graph.of_type(AZURE_METRIC_ALERT):
+        groups = [g for g in _waited(graph, alert, AZURE_ACTION_GROUP)
+                  if truthy(g.props.get("enabled")) and as_list(g.props.get("emailReceivers"))]
+        yield Need("alerts", f"Azure metric alert {alert.name}", "an enabled action group with a receiver",
+                   f"action group {groups[0].name}" if groups else None,
+                   "act on the environment's action group (monitoring.notify)", alert.urn)
+    for policy in graph.of_type(GCP_ALERT_POLICY):
+        channels = _waited(graph, policy, GCP_CHANNEL)
+        yield Need("alerts", f"Cloud Monitoring policy {policy.name}", "a notification channel",
+                   f"{len(channels)} notification channel(s)" if channels else None,
+                   "notify the environment's channels (monitoring.notify)", policy.urn)
+    for cluster in cluster_list:
+        for rule in (r for r in cluster.members if r.type == PROMETHEUS_RULE):
+            path = _prometheus_loads(cluster, rule)
+            yield Need("alerts", f"PrometheusRule {_workload(rule)}", "a Prometheus that loads it", path,
+                       "label the rule for the cluster's Prometheus (its ruleSelector), or install it",
+                       rule.urn, assumption=path is not None and "declared" in path)
 
 
 def _check(kind: str) -> Callable[[list[Res], dict[str, Any]], Iterator[tuple[str, str | None]]]:
@@ -1082,13 +1192,17 @@ KINDS: dict[str, tuple[str, str]] = {
     "endpoints": ("Cloud APIs called from private subnets have a private endpoint (Secrets Manager and STS for "
                   "SaaS on AWS, ECR/S3/STS for EKS nodes, private googleapis on Google Cloud).",
                   "Create the interface endpoints / private DNS zone on the network."),
+    "alerts": ("Every alert reaches its channel (a CloudWatch alarm's SNS topic admits CloudWatch and its key "
+               "lets it encrypt; an Azure alert's action group is enabled with a receiver; a Cloud Monitoring "
+               "policy has its channels), and every PrometheusRule is loaded by its cluster's Prometheus.",
+               "Notify Triplane's alert channel (monitoring.notify); label rules for the cluster's Prometheus."),
     "gateway": ("Every upstream of the AI gateway is reachable from its proxies (the egress allowlist, a private "
                 "endpoint, a network policy admitting them) with a credential they hold (a Secret of the plan, "
                 "or a workload identity bound to their service account).",
                 "Add the path or credential the need names."),
 }
 
-KUBERNETES_KINDS = ("images", "crds", "autoscaling", "gpus", "weights", "gateway")
+KUBERNETES_KINDS = ("images", "crds", "autoscaling", "gpus", "weights", "gateway", "alerts")
 CLOUD_KINDS = ("deployer", "cloud-apis", "endpoints")
 
 POLICIES = {
