@@ -10,6 +10,7 @@ to its Prometheus as rules.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import pulumi
 
@@ -225,7 +226,7 @@ def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
             AwsMonitoring(
                 name,
                 AwsMonitoringArgs(
-                    prefix=ctx.stack, region=clouds.aws.region, topic_arn=channel.target, use_cases=rows,
+                    prefix=ctx.stack, region=clouds.aws.region, topic_arn=cast(str, channel.target), use_cases=rows,
                     tags=ctx.tags(),
                 ),
                 opts=opts,
@@ -236,7 +237,7 @@ def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
                 name,
                 AzureMonitoringArgs(
                     prefix=ctx.stack, resource_group_name=resource_group(ctx), location=clouds.azure.location,
-                    action_group_id=channel.target, use_cases=rows, tags=ctx.tags(),
+                    action_group_id=cast(str, channel.target), use_cases=rows, tags=ctx.tags(),
                 ),
                 opts=opts,
             )  # fmt: skip

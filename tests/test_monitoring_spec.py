@@ -287,11 +287,6 @@ def test_a_duplicate_address_is_refused() -> None:
     assert "'OnCall@example.com' is listed twice" in problem  # compared ignoring case
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stacks/spec/errors.py problems_from joins a validator's `[1]: ...` head with a dot (`email.[1]`), and "
-    "stacks/spec/monitoring.py Notify._unique names no fix",
-)
 def test_a_duplicate_address_names_its_index_and_the_fix() -> None:
     assert problems(notify(["oncall@example.com", "OnCall@example.com"])) == [
         f"{ENVIRONMENT_KEY}.monitoring.notify.email[1]: 'OnCall@example.com' is listed twice; list each address once"
@@ -306,11 +301,6 @@ def test_a_malformed_address_is_refused() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stacks/spec/monitoring.py EmailAddress checks the address with a StringConstraints pattern, so the "
-    "refusal quotes the regular expression instead of saying what is wrong and how to write it",
-)
 def test_a_malformed_address_says_what_to_write() -> None:
     assert problems(notify(["oncall@example.com", "not-an-address", "someone@localhost"])) == [
         f"{ENVIRONMENT_KEY}.monitoring.notify.email[1]: 'not-an-address' is not an email address; write it as "

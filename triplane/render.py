@@ -176,7 +176,8 @@ def planned_alerts(plan: Plan) -> list[tuple[str, str, str, str]]:
                 (str(tags.get("use-case")), str(tags.get("alert")), what, str(_at(resource.inputs, summary) or ""))
             )
         elif resource.type == PROMETHEUS_RULE:
-            for group in _at(resource.inputs, "spec.groups") or []:
+            groups = _at(resource.inputs, "spec.groups")
+            for group in groups if isinstance(groups, list) else []:
                 for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
                     labels = rule.get("labels") or {}
                     if "alert" in rule:

@@ -48,6 +48,7 @@ from triplane.components.observability.alerts import (
     AlertKind,
     AzureOpenAIDeployments,
     MonitoredUseCase,
+    Source,
     alert_tags,
 )
 from triplane.components.observability.signals import PANELS, TITLES, Signal
@@ -97,7 +98,7 @@ WINDOWS: Mapping[int, str] = {
 HOURLY_FROM = 3600
 """Windows longer than this are evaluated every hour (the longest frequency), shorter ones every minute."""
 
-SOURCE = "azure-openai"
+SOURCE: Source = "azure-openai"
 FORBIDDEN_RULE_CHARACTERS = re.compile(r"[*#&+:<>?@%{}\\/]")
 """Characters a metric alert rule's name cannot hold."""
 

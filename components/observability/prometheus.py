@@ -273,7 +273,7 @@ def rules(
     (from `k8s_labels`) go on each resource beside Triplane's selection label; `gateway_namespace`
     is the AI gateway's (`AIGatewayInstallArgs.namespace`), whose routes are named after use cases.
     """
-    rendered = []
+    rendered: list[dict[str, Any]] = []
     for use_case in use_cases:
         target = use_case.target
         if not isinstance(target, ModelServer | GatewayRoute) or not use_case.alerts:

@@ -39,6 +39,7 @@ import pulumi
 from pulumi_kubernetes import apiextensions as k8s_apiextensions
 from pulumi_kubernetes import apps as k8s_apps
 from pulumi_kubernetes import core as k8s_core
+from pulumi_kubernetes import meta as k8s_meta
 
 from triplane.components.self_managed.addons import MONITORING_NAMESPACE, SCRAPE_LABELS
 from triplane.components.self_managed.device_plugin import GPU_TOLERATION_KEYS
@@ -98,10 +99,11 @@ def counters_csv() -> str:
     return "".join(f"{name}, {kind}, {help_text}\n" for name, kind, help_text in COUNTERS)
 
 
-def affinity(node_label: str | None, node_selector: Mapping[str, str]) -> dict[str, Any]:
+def affinity(node_label: str | None, node_selector: Mapping[str, str]) -> k8s_core.v1.AffinityArgsDict:
     """GPU nodes only: those matching the node selector, else those carrying the GPU label. Unlike the
     device plugin, the exporter cannot idle on a node without GPUs (DCGM fails to start there), so a
     cluster that names neither gets no exporter."""
+    terms: list[k8s_core.v1.NodeSelectorRequirementArgsDict]
     if node_selector:
         terms = [{"key": k, "operator": "In", "values": [v]} for k, v in sorted(node_selector.items())]
     elif node_label:
@@ -111,13 +113,25 @@ def affinity(node_label: str | None, node_selector: Mapping[str, str]) -> dict[s
             "GpuMetricsExporter: name the GPU nodes (node_label, or node_selector from the cluster's "
             "gpu_node_selector); on a node without GPUs the exporter cannot start"
         )
-    required = {"node_selector_terms": [{"match_expressions": terms}]}
-    return {"node_affinity": {"required_during_scheduling_ignored_during_execution": required}}
+    return {
+        "node_affinity": {
+            "required_during_scheduling_ignored_during_execution": {
+                "node_selector_terms": [{"match_expressions": terms}]
+            }
+        }
+    }
 
 
-def container(image: pulumi.Input[str]) -> dict[str, Any]:
+def container(image: pulumi.Input[str]) -> k8s_core.v1.ContainerArgsDict:
     """The exporter: root for the pod-resources socket, and nothing else a root container could use."""
-    health = {"http_get": {"path": "/health", "port": PORT, "scheme": "HTTP"}}
+
+    def health() -> k8s_core.v1.ProbeArgsDict:
+        return {
+            "http_get": {"path": "/health", "port": PORT, "scheme": "HTTP"},
+            "initial_delay_seconds": 45,
+            "period_seconds": 10,
+        }
+
     return {
         "name": NAME,
         "image": image,
@@ -145,8 +159,8 @@ def container(image: pulumi.Input[str]) -> dict[str, Any]:
             "limits": {"cpu": "200m", "memory": "512Mi"},
         },
         # DCGM starts its host engine before serving: the chart waits 45 s before probing.
-        "liveness_probe": {**health, "initial_delay_seconds": 45, "period_seconds": 10},
-        "readiness_probe": {**health, "initial_delay_seconds": 45, "period_seconds": 10},
+        "liveness_probe": health(),
+        "readiness_probe": health(),
         "volume_mounts": [
             {"name": "pod-resources", "mount_path": POD_RESOURCES, "read_only": True},
             {"name": "counters", "mount_path": COUNTERS_DIR, "read_only": True},
@@ -242,30 +256,32 @@ class GpuMetricsExporter(pulumi.ComponentResource):
             data={COUNTERS_FILE: counters_csv()},
             opts=child,
         )
-        k8s_apps.v1.DaemonSet(
-            f"{name}-daemonset",
-            metadata={"name": NAME, "namespace": NAMESPACE, "labels": labels},
-            spec={
-                "selector": {"match_labels": dict(SELECTOR)},
-                "update_strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 1}},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "priority_class_name": "system-node-critical",
-                        "automount_service_account_token": False,
-                        "enable_service_links": False,
-                        "affinity": affinity(args.node_label, args.node_selector),
-                        "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
-                        "security_context": {"seccomp_profile": {"type": "RuntimeDefault"}},
-                        "containers": [container(image)],
-                        "volumes": [
-                            {"name": "pod-resources", "host_path": {"path": POD_RESOURCES, "type": "Directory"}},
-                            {"name": "counters", "config_map": {"name": f"{NAME}-counters"}},
-                            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
-                        ],
-                    },
+        spec: k8s_apps.v1.DaemonSetSpecArgsDict = {
+            "selector": {"match_labels": dict(SELECTOR)},
+            "update_strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 1}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "priority_class_name": "system-node-critical",
+                    "automount_service_account_token": False,
+                    "enable_service_links": False,
+                    "affinity": affinity(args.node_label, args.node_selector),
+                    "tolerations": [{"key": key, "operator": "Exists"} for key in args.toleration_keys],
+                    "security_context": {"seccomp_profile": {"type": "RuntimeDefault"}},
+                    "containers": [container(image)],
+                    "volumes": [
+                        {"name": "pod-resources", "host_path": {"path": POD_RESOURCES, "type": "Directory"}},
+                        {"name": "counters", "config_map": {"name": f"{NAME}-counters"}},
+                        {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
+                    ],
                 },
             },
+        }
+        metadata: k8s_meta.v1.ObjectMetaArgsDict = {"name": NAME, "namespace": NAMESPACE, "labels": labels}
+        k8s_apps.v1.DaemonSet(
+            f"{name}-daemonset",
+            metadata=metadata,
+            spec=spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[counters]),
         )
         k8s_core.v1.Service(

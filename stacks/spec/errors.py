@@ -88,7 +88,7 @@ def problems_from(exc: ValidationError, root: str = ENVIRONMENT_KEY) -> list[str
         # Cross-field checks name the field they are about, relative to the model that checks.
         head, sep, rest = message.partition(": ")
         if sep and re.fullmatch(r"[\w\[\].-]+", head):
-            path, message = (f"{path}.{head}" if path else head), rest
+            path, message = (f"{path}{'' if head.startswith('[') else '.'}{head}" if path else head), rest
         joiner = "" if path.startswith("[") else "."
         problems.append(f"{root}{joiner}{path}: {message}" if path else f"{root}: {message}")
     return problems

@@ -8,9 +8,10 @@ may set its own `alerts` thresholds; what it leaves out takes its tier's default
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, cast
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, field_validator
 
 from triplane.components.observability.alerts import KINDS, THRESHOLD_FIELDS, Source
 from triplane.stacks.spec.base import SpecModel
@@ -19,14 +20,25 @@ if TYPE_CHECKING:
     from triplane.stacks.spec.environment import Environment
     from triplane.stacks.spec.use_case import UseCaseBase
 
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def _email(address: str) -> str:
+    if not EMAIL.fullmatch(address):
+        raise ValueError(f"{address!r} is not an email address; write it as name@example.com")
+    return address
+
+
 EmailAddress = Annotated[
     str,
-    StringConstraints(
-        pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
-        max_length=254,
-    ),
+    StringConstraints(max_length=254),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "pattern": EMAIL.pattern, "maxLength": 254}),
 ]
+"""The JSON Schema keeps the pattern (for editors); validation says what is wrong and how to write it."""
 
 
 class Notify(SpecModel):
@@ -42,7 +54,7 @@ class Notify(SpecModel):
         seen: set[str] = set()
         for i, address in enumerate(value):
             if address.lower() in seen:
-                raise ValueError(f"[{i}]: {address!r} is listed twice")
+                raise ValueError(f"[{i}]: {address!r} is listed twice; list each address once")
             seen.add(address.lower())
         return value
 

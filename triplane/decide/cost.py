@@ -34,6 +34,7 @@ from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import ManagedModelService
+from triplane.stacks.clusters import gpu_metrics_source
 from triplane.stacks.observability import alerts_of
 from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
@@ -1152,14 +1153,14 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
         rules.setdefault(cluster, []).append(use_case)
     cpu, memory = _quantity(DCGM_EXPORTER[0]), _quantity(DCGM_EXPORTER[1])
     lines: list[Line] = []
-    for cluster in environment.kubernetes:
-        on_cluster = rules.get(cluster.name, [])
+    for spec in environment.kubernetes:
+        on_cluster = rules.get(spec.name, [])
         if on_cluster:
             count = sum(len(u.alerts) for u in on_cluster)
             each = ", ".join(f"{u.name} {len(u.alerts)}" for u in on_cluster)
             lines.append(
                 Line(
-                    f"cluster {cluster.name}: {_plural(count, 'PrometheusRule alert')}",
+                    f"cluster {spec.name}: {_plural(count, 'PrometheusRule alert')}",
                     0.0,
                     "in-cluster-prometheus",
                     f"no cloud charge: the cluster's Prometheus evaluates them ({each}) and keeps their samples on "
@@ -1167,13 +1168,13 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
                 )
             )
         servers = [
-            u for u in environment.use_cases if isinstance(u, SelfManagedUseCase) and u.cluster == cluster.name
+            u for u in environment.use_cases if isinstance(u, SelfManagedUseCase) and u.cluster == spec.name
         ]
-        if not servers:
-            continue
+        if not servers or gpu_metrics_source(spec) != "exporter":
+            continue  # no GPU pods to watch, or GPU metrics from the cloud's own exporter (GKE) or none (EKS)
         lines.append(
             Line(
-                f"cluster {cluster.name}: dcgm-exporter on each GPU node",
+                f"cluster {spec.name}: dcgm-exporter on each GPU node",
                 0.0,
                 "dcgm-exporter-requests",
                 f"no extra node cost: one pod on each GPU node{_gpu_nodes(environment, servers, prices)}, requesting "
