@@ -10,9 +10,6 @@ to its Prometheus as rules.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import cast
-
-import pulumi
 
 from triplane.components.observability.alerts import (
     Alert,
@@ -26,26 +23,7 @@ from triplane.components.observability.alerts import (
     VertexModels,
     use_case_alerts,
 )
-from triplane.components.observability.aws import (
-    AwsAlertChannel,
-    AwsAlertChannelArgs,
-    AwsMonitoring,
-    AwsMonitoringArgs,
-)
-from triplane.components.observability.azure import (
-    AzureAlertChannel,
-    AzureAlertChannelArgs,
-    AzureMonitoring,
-    AzureMonitoringArgs,
-)
-from triplane.components.observability.gcp import (
-    GcpAlertChannel,
-    GcpAlertChannelArgs,
-    GcpMonitoring,
-    GcpMonitoringArgs,
-)
 from triplane.components.observability.prometheus import PrometheusAlertRules, PrometheusAlertRulesArgs, rules
-from triplane.components.references import AlertChannelReference
 from triplane.components.tagging import k8s_labels
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clusters import cluster_for, gpu_metrics_source
@@ -126,82 +104,36 @@ def _target(environment: Environment, stack: str, use_case: UseCaseBase, endpoin
     return GatewayRoute(cluster=environment.gateway.cluster, model=use_case.name)
 
 
-def resource_group(ctx: StackContext) -> pulumi.Input[str]:
-    """The resource group of the environment's Azure network, where its monitoring lives too."""
-    network = SEAMS["azure"].network(ctx)
-    return network.resource_group_name  # type: ignore[union-attr]
-
-
 # --- building it -----------------------------------------------------------------------------------
 
 CHANNEL = "alert-channel"
 """The shared-piece key of a cloud's alert channel: `(CHANNEL, cloud)`."""
-SERVICE_CLOUD: Mapping[str, str] = {"bedrock": "aws", "azure-openai": "azure", "vertex": "gcp"}
-"""The cloud whose native alerting watches each managed service (model servers and the gateway are
-watched by their cluster's Prometheus)."""
 
 
-TARGET_CLOUD: Mapping[type, str] = {BedrockModels: "aws", AzureOpenAIDeployments: "azure", VertexModels: "gcp"}
-"""The cloud whose monitoring component alerts on a target (the others are rules on their cluster)."""
+def _service_cloud() -> dict[str, str]:
+    """Each managed service's cloud, whose native alerting watches it (model servers and the gateway are
+    watched by their cluster's Prometheus)."""
+    return {service: cloud for cloud, seam in SEAMS.items() for service in seam.managed_models}
 
 
 def channel_clouds(environment: Environment) -> list[str]:
     """The clouds whose native alerts some use case needs, so whose channel the environment creates."""
-    sources = {source for source, _ in alerts_of(environment).values()}
-    return sorted({SERVICE_CLOUD[s] for s in sources if s in SERVICE_CLOUD})
+    clouds = _service_cloud()
+    return sorted({clouds[source] for source, _ in alerts_of(environment).values() if source in clouds})
 
 
 def channels(ctx: StackContext, alarm_stacks: Sequence[str]) -> None:
     """The platform's part: a channel per cloud with native alerts, mailing `monitoring.notify.email`.
 
-    `alarm_stacks` are the stacks whose alarms publish to it (a single stack's own, or the use-case
-    stacks a platform serves): an SNS topic admits only their alarms."""
+    `alarm_stacks` are the stacks whose alerts notify it (a single stack's own, or the use-case stacks
+    a platform serves): an SNS topic admits only their alarms."""
     monitoring = ctx.environment.monitoring
     if monitoring is None:
         return
     emails = list(monitoring.notify.email)
     for cloud in channel_clouds(ctx.environment):
-        ctx.shared((CHANNEL, cloud), lambda cloud=cloud: _channel(ctx, cloud, emails, alarm_stacks))  # type: ignore[misc]
-
-
-def _channel(ctx: StackContext, cloud: str, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
-    clouds = ctx.environment.clouds
-    name = f"{ctx.stack}-{cloud}-alerts"
-    if cloud == "aws":
-        assert clouds.aws is not None
-        aws = AwsAlertChannel(
-            name,
-            AwsAlertChannelArgs(
-                prefix=ctx.stack,
-                region=clouds.aws.region,
-                emails=emails,
-                alarm_prefixes=list(alarm_stacks),
-                tags=ctx.tags(),
-                protect=ctx.protect_data,
-            ),
-            opts=ctx.opts(cloud),
-        )
-        return AlertChannelReference(cloud, aws.topic_arn, ready=[aws.policy])
-    if cloud == "azure":
-        assert clouds.azure is not None
-        azure = AzureAlertChannel(
-            name,
-            AzureAlertChannelArgs(
-                prefix=ctx.stack,
-                resource_group_name=resource_group(ctx),
-                emails=emails,
-                tags=ctx.tags(),
-            ),
-            opts=ctx.opts(cloud),
-        )
-        return AlertChannelReference(cloud, azure.action_group_id)
-    assert clouds.gcp is not None
-    gcp = GcpAlertChannel(
-        name,
-        GcpAlertChannelArgs(name_prefix=ctx.stack, project=clouds.gcp.project, emails=emails, tags=ctx.tags()),
-        opts=ctx.opts(cloud),
-    )
-    return AlertChannelReference(cloud, pulumi.Output.all(*gcp.channel_names))
+        seam = SEAMS[cloud]
+        ctx.shared((CHANNEL, cloud), lambda seam=seam: seam.monitoring.channel(ctx, emails, alarm_stacks))  # type: ignore[misc]
 
 
 def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
@@ -209,48 +141,12 @@ def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
     cluster's Prometheus. Nothing where the environment (or its platform) has no monitoring."""
     if ctx.environment.monitoring is None:
         return
-    built = dict(ctx.built())
-    found: dict[str, AlertChannelReference] = {
-        cloud: built[(CHANNEL, cloud)] for cloud in ("aws", "azure", "gcp") if built.get((CHANNEL, cloud)) is not None
-    }
     rows = monitored(ctx.environment, ctx.stack, endpoints)
-    clouds = ctx.environment.clouds
-    watched = {TARGET_CLOUD[type(row.target)] for row in rows if type(row.target) in TARGET_CLOUD}
-    for cloud, channel in sorted(found.items()):
-        if cloud not in watched:
-            continue  # the channel serves other stacks' use cases
-        opts = ctx.opts(cloud, depends_on=channel.ready)
-        name = f"{ctx.stack}-{cloud}-monitoring"
-        if cloud == "aws":
-            assert clouds.aws is not None
-            AwsMonitoring(
-                name,
-                AwsMonitoringArgs(
-                    prefix=ctx.stack, region=clouds.aws.region, topic_arn=cast(str, channel.target), use_cases=rows,
-                    tags=ctx.tags(),
-                ),
-                opts=opts,
-            )  # fmt: skip
-        elif cloud == "azure":
-            assert clouds.azure is not None
-            AzureMonitoring(
-                name,
-                AzureMonitoringArgs(
-                    prefix=ctx.stack, resource_group_name=resource_group(ctx), location=clouds.azure.location,
-                    action_group_id=cast(str, channel.target), use_cases=rows, tags=ctx.tags(),
-                ),
-                opts=opts,
-            )  # fmt: skip
-        else:
-            assert clouds.gcp is not None
-            GcpMonitoring(
-                name,
-                GcpMonitoringArgs(
-                    name_prefix=ctx.stack, project=clouds.gcp.project, channels=channel.target, use_cases=rows,
-                    tags=ctx.tags(),
-                ),
-                opts=opts,
-            )  # fmt: skip
+    built = dict(ctx.built())
+    for cloud, seam in SEAMS.items():
+        channel = built.get((CHANNEL, cloud))
+        if channel is not None and any(isinstance(row.target, seam.monitoring.target) for row in rows):
+            seam.monitoring.alerts(ctx, channel, rows)  # a channel serving only other stacks' use cases: none
     by_cluster: dict[str, list[MonitoredUseCase]] = {}
     for row in rows:
         if isinstance(row.target, ModelServer | GatewayRoute):

@@ -31,6 +31,7 @@ ENTRIES = {
     "key_store",
     "image_cache_secrets",
     "image_cache",
+    "monitoring",
     "cluster",
     "cluster_extras",
     "weights_import",
@@ -65,7 +66,7 @@ def test_every_cloud_fills_every_entry(cloud: str) -> None:
     seam = SEAMS[cloud]
     assert seam.name == cloud
     data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models", "egress_sources"}
-    data |= {"diagram", "prices", "mocks", "example_principal"}
+    data |= {"diagram", "prices", "mocks", "example_principal", "monitoring"}
     for entry in ENTRIES - data:
         assert callable(getattr(seam, entry)), f"{cloud}: `{entry}` is not a function"
     assert all(callable(source) for source in seam.egress_sources)

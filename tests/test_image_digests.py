@@ -264,6 +264,7 @@ def local_as_prod(digest: str | None) -> tuple[Any, dict[str, Any]]:
     document = yaml.safe_load((find_project().stack_path("local")).read_text())
     environment_config = document["config"]["triplane:environment"]
     environment_config["tier"] = "prod"
+    environment_config["monitoring"] = {"notify": {"email": ["oncall@example.com"]}}  # prod is watched
     if digest:
         environment_config["use_cases"][0]["image"] = {"tag": "3.3.7", "digest": digest}
     return document, document["config"]

@@ -387,7 +387,7 @@ def test_the_split_stacks_pass_the_gate_and_say_what_they_take_from_the_platform
     clinical = use_case_plans["prod-clinical"]
     needs = paths(clinical, load_stack("prod-clinical").config)
     taken = {n.kind for n in needs if n.path == "the platform stack prod-platform"}
-    assert taken == {"images", "crds", "autoscaling", "gpus", "weights"}
+    assert taken == {"images", "crds", "autoscaling", "gpus", "weights", "alerts"}
     assert all(n.assumption for n in needs if n.path == "the platform stack prod-platform")
     assert all(n.met for n in needs)
 

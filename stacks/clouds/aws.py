@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 from pulumi_aws import provider as aws_provider
@@ -28,7 +28,8 @@ from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.aws import AwsNetwork, AwsNetworkArgs
 from triplane.components.network.refs import AwsNetworkRef
-from triplane.components.references import EgressReference
+from triplane.components.observability.alerts import BedrockModels, MonitoredUseCase
+from triplane.components.references import AlertChannelReference, EgressReference
 from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
 from triplane.components.saas.secret_store import AwsApiKeyStore, AwsApiKeyStoreArgs
@@ -41,6 +42,7 @@ from triplane.stacks.cloud_apis import aws_interface_endpoints
 from triplane.stacks.clouds.seam import (
     CLOUD_MANAGED,
     CloudDiagram,
+    CloudMonitoring,
     CloudPrices,
     CloudSeam,
     ClusterComponent,
@@ -589,6 +591,44 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+
+def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
+    """An SNS topic (its own KMS key) that only the alarms of `alarm_stacks` publish to, mailing `emails`."""
+    from triplane.components.observability.aws import AwsAlertChannel, AwsAlertChannelArgs
+
+    assert ctx.environment.clouds.aws is not None
+    channel = AwsAlertChannel(
+        f"{ctx.stack}-{CLOUD}-alerts",
+        AwsAlertChannelArgs(
+            prefix=ctx.stack,
+            region=ctx.environment.clouds.aws.region,
+            emails=emails,
+            alarm_prefixes=list(alarm_stacks),
+            tags=ctx.tags(),
+            protect=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+    return AlertChannelReference(CLOUD, channel.topic_arn, ready=[channel.policy])
+
+
+def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
+    """CloudWatch alarms on the Bedrock use cases, notifying the topic, and their dashboard."""
+    from triplane.components.observability.aws import AwsMonitoring, AwsMonitoringArgs
+
+    assert ctx.environment.clouds.aws is not None
+    return AwsMonitoring(
+        f"{ctx.stack}-{CLOUD}-monitoring",
+        AwsMonitoringArgs(
+            prefix=ctx.stack,
+            region=ctx.environment.clouds.aws.region,
+            topic_arn=cast(str, channel.target),
+            use_cases=use_cases,
+            tags=ctx.tags(),
+        ),
+        opts=ctx.opts(CLOUD, depends_on=channel.ready),
+    )
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -611,6 +651,7 @@ SEAM = CloudSeam(
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
     },
     device_plugin_installed_by="bottlerocket",
+    monitoring=CloudMonitoring(channel=alert_channel, alerts=alarms, target=BedrockModels),
     managed_models={
         "bedrock": ManagedModelService(
             build=bedrock,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 from pulumi_azure_native import provider as azure_provider
@@ -25,7 +25,8 @@ from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.azure import AzureNetwork, AzureNetworkArgs
 from triplane.components.network.refs import AzureNetworkRef
-from triplane.components.references import EgressReference
+from triplane.components.observability.alerts import AzureOpenAIDeployments, MonitoredUseCase
+from triplane.components.references import AlertChannelReference, EgressReference
 from triplane.components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
 from triplane.components.saas.secret_store import (
@@ -41,6 +42,7 @@ from triplane.components.self_managed.weights_import import BlobImport, WeightsI
 from triplane.stacks.clouds.seam import (
     CLOUD_MANAGED,
     CloudDiagram,
+    CloudMonitoring,
     CloudPrices,
     CloudSeam,
     ClusterComponent,
@@ -550,6 +552,39 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(INVOKES[token]) if token in INVOKES else None
 
 
+
+def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
+    """An action group mailing `emails` (any alert of the subscription may act on it)."""
+    from triplane.components.observability.azure import AzureAlertChannel, AzureAlertChannelArgs
+
+    channel = AzureAlertChannel(
+        f"{ctx.stack}-{CLOUD}-alerts",
+        AzureAlertChannelArgs(
+            prefix=ctx.stack, resource_group_name=network(ctx).resource_group_name, emails=emails, tags=ctx.tags()
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+    return AlertChannelReference(CLOUD, channel.action_group_id)
+
+
+def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
+    """Azure Monitor metric alerts on the Azure OpenAI use cases, acting on the group, and their dashboard."""
+    from triplane.components.observability.azure import AzureMonitoring, AzureMonitoringArgs
+
+    assert ctx.environment.clouds.azure is not None
+    return AzureMonitoring(
+        f"{ctx.stack}-{CLOUD}-monitoring",
+        AzureMonitoringArgs(
+            prefix=ctx.stack,
+            resource_group_name=network(ctx).resource_group_name,
+            location=ctx.environment.clouds.azure.location,
+            action_group_id=cast(str, channel.target),
+            use_cases=use_cases,
+            tags=ctx.tags(),
+        ),
+        opts=ctx.opts(CLOUD, depends_on=channel.ready),
+    )
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -568,6 +603,7 @@ SEAM = CloudSeam(
     weights_import=weights_import,
     load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     device_plugin_installed_by="triplane",
+    monitoring=CloudMonitoring(channel=alert_channel, alerts=alarms, target=AzureOpenAIDeployments),
     managed_models={
         "azure-openai": ManagedModelService(
             build=azure_openai,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 from pulumi_gcp import provider as gcp_provider
@@ -22,7 +22,8 @@ from triplane.components.naming import physical_name
 from triplane.components.network import layout
 from triplane.components.network.gcp import GcpNetwork, GcpNetworkArgs
 from triplane.components.network.refs import GcpNetworkRef
-from triplane.components.references import EgressReference
+from triplane.components.observability.alerts import MonitoredUseCase, VertexModels
+from triplane.components.references import AlertChannelReference, EgressReference
 from triplane.components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from triplane.components.saas.saas_egress import (
     EgressFirewall,
@@ -42,6 +43,7 @@ from triplane.stacks.cloud_apis import google_apis_for, register_gcp_apis
 from triplane.stacks.clouds.seam import (
     CLOUD_MANAGED,
     CloudDiagram,
+    CloudMonitoring,
     CloudPrices,
     CloudSeam,
     ClusterComponent,
@@ -454,6 +456,39 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(INVOKES[token]) if token in INVOKES else None
 
 
+
+def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
+    """An email notification channel per address."""
+    from triplane.components.observability.gcp import GcpAlertChannel, GcpAlertChannelArgs
+
+    assert ctx.environment.clouds.gcp is not None
+    channel = GcpAlertChannel(
+        f"{ctx.stack}-{CLOUD}-alerts",
+        GcpAlertChannelArgs(
+            name_prefix=ctx.stack, project=ctx.environment.clouds.gcp.project, emails=emails, tags=ctx.tags()
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+    return AlertChannelReference(CLOUD, pulumi.Output.all(*channel.channel_names))
+
+
+def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
+    """Cloud Monitoring alert policies on the Vertex AI use cases, notifying the channels, and their dashboard."""
+    from triplane.components.observability.gcp import GcpMonitoring, GcpMonitoringArgs
+
+    assert ctx.environment.clouds.gcp is not None
+    return GcpMonitoring(
+        f"{ctx.stack}-{CLOUD}-monitoring",
+        GcpMonitoringArgs(
+            name_prefix=ctx.stack,
+            project=ctx.environment.clouds.gcp.project,
+            channels=cast(list[str], channel.target),
+            use_cases=use_cases,
+            tags=ctx.tags(),
+        ),
+        opts=ctx.opts(CLOUD, depends_on=channel.ready),
+    )
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -472,6 +507,7 @@ SEAM = CloudSeam(
     weights_import=weights_import,
     load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     device_plugin_installed_by="gke",
+    monitoring=CloudMonitoring(channel=alert_channel, alerts=alarms, target=VertexModels),
     managed_models={
         "vertex": ManagedModelService(
             build=vertex,

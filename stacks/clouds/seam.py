@@ -7,7 +7,7 @@ supported is one more entry in that cloud's `managed_models`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -15,6 +15,8 @@ import pulumi
 
 from triplane.components.images import ImageSource
 from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from triplane.components.observability.alerts import MonitoredUseCase
+from triplane.components.references import AlertChannelReference
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder
 from triplane.components.self_managed.aks import AksCluster
 from triplane.components.self_managed.eks import EksCluster
@@ -117,6 +119,18 @@ class ManagedModelService:
 
 
 @dataclass(frozen=True)
+class CloudMonitoring:
+    """The cloud's native alerting: its channel, and the alerts and dashboard of a stack's use cases."""
+
+    channel: Callable[[StackContext, list[str], Sequence[str]], AlertChannelReference]
+    """`(ctx, emails, alarm stacks)`: the channel mailing `emails` that the alerts of `alarm stacks` notify."""
+    alerts: Callable[[StackContext, AlertChannelReference, Sequence[MonitoredUseCase]], object]
+    """`(ctx, channel, use cases)`: the alerts and dashboard of the use cases whose target is `target`."""
+    target: type
+    """The `MonitoredUseCase` target the cloud's monitoring watches (`BedrockModels`, ...)."""
+
+
+@dataclass(frozen=True)
 class CloudPrices:
     """Which priced items (`fixed.<cloud>.<item>` of the price sheet) the cloud's paths are made of."""
 
@@ -211,6 +225,7 @@ class CloudSeam:
     device_plugin_installed_by: str
     """Who runs the NVIDIA device plugin on a new cluster's GPU nodes (`triplane`: Triplane installs it)."""
     managed_models: Mapping[str, ManagedModelService]
+    monitoring: CloudMonitoring
     """Managed-model service (a `cloud-managed` use case's `service`) -> its builder and diagram."""
     diagram: CloudDiagram
     prices: CloudPrices
