@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import UnionType
 from typing import Any, Literal
 
 from triplane.components.observability.azure import AGGREGATION_TYPES, DEPLOYMENT, FILTER_EQUALS
@@ -120,7 +121,7 @@ class Dashboard:
 # --- reading the definitions -------------------------------------------------------------------
 
 
-def _need(value: Any, kind: type, where: str, what: str) -> Any:
+def _need(value: Any, kind: type | UnionType, where: str, what: str) -> Any:
     if not isinstance(value, kind):
         raise DashboardError(f"{where}: {what} is not {getattr(kind, '__name__', kind)} ({value!r:.80})")
     return value
