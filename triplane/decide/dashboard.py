@@ -109,10 +109,14 @@ class Row:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """One planned dashboard, as its definition lays it out."""
+
     cloud: str
     kind: str
+    """`CloudWatch dashboard`, `Azure portal dashboard`, `Cloud Monitoring dashboard`."""
     name: str
     title: str
+    """As the console shows it: the definition's heading, the portal's `hidden-title`, the display name."""
     rows: tuple[Row, ...]
     resource: str
     """The planned resource's name (`prod-aws-monitoring-dashboard`), for messages."""
@@ -122,6 +126,7 @@ class Dashboard:
 
 
 def _need(value: Any, kind: type | UnionType, where: str, what: str) -> Any:
+    """`value`, if it has the shape the reader expects; otherwise an error naming where it is."""
     if not isinstance(value, kind):
         raise DashboardError(f"{where}: {what} is not {getattr(kind, '__name__', kind)} ({value!r:.80})")
     return value
