@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import UnionType
 from typing import Any, Literal
@@ -25,19 +25,6 @@ from triplane.components.observability.azure import AGGREGATION_TYPES, DEPLOYMEN
 from triplane.decide.diagram import _quote
 from triplane.plan import Plan, PlannedResource, reveal
 from triplane.stacks.spec import Environment, SpecError
-
-DASHBOARD_TYPES: Mapping[str, str] = {
-    "aws:cloudwatch/dashboard:Dashboard": "aws",
-    "azure-native:portal:Dashboard": "azure",
-    "gcp:monitoring/dashboard:Dashboard": "gcp",
-}
-"""The planned resource types that are dashboards, and their cloud (the order the picture shows them in)."""
-
-KINDS: Mapping[str, str] = {
-    "aws": "CloudWatch dashboard",
-    "azure": "Azure portal dashboard",
-    "gcp": "Cloud Monitoring dashboard",
-}
 
 ALERT_STROKE = "#c62828"
 
@@ -241,7 +228,7 @@ def read_cloudwatch(body: Mapping[str, Any], name: str, resource: str) -> Dashbo
             )
         else:
             raise DashboardError(f"{where}: a {widget.get('type')!r} widget is neither text nor metric")
-    return Dashboard("aws", KINDS["aws"], name, title or name, rows.done(), resource)
+    return Dashboard("aws", "CloudWatch dashboard", name, title or name, rows.done(), resource)
 
 
 # Azure portal: the parts of a lens, as the portal exports them (`dashboard_definition` in azure.py).
@@ -294,7 +281,7 @@ def read_portal(properties: Mapping[str, Any], name: str, title: str, resource: 
                 rows.panel(_portal_chart(part, where))
             else:
                 raise DashboardError(f"{where}: a {kind!r} part is neither a markdown nor a metrics chart part")
-    return Dashboard("azure", KINDS["azure"], name, title, rows.done(), resource)
+    return Dashboard("azure", "Azure portal dashboard", name, title, rows.done(), resource)
 
 
 # Cloud Monitoring: https://cloud.google.com/monitoring/api/ref_v3/rest/v1/projects.dashboards
@@ -360,30 +347,46 @@ def read_cloud_monitoring(layout: Mapping[str, Any], resource: str) -> Dashboard
         else:
             kinds = sorted(set(widget) - {"title", "id"})
             raise DashboardError(f"{where}: a {kinds} widget is neither a section header nor an XY chart")
-    return Dashboard("gcp", KINDS["gcp"], name, name, rows.done(), resource)
+    return Dashboard("gcp", "Cloud Monitoring dashboard", name, name, rows.done(), resource)
+
+
+def _cloudwatch_resource(resource: PlannedResource) -> Dashboard:
+    name = str(reveal(resource.inputs).get("dashboardName"))
+    return read_cloudwatch(_json_input(resource, "dashboardBody"), name, resource.name)
+
+
+def _portal_resource(resource: PlannedResource) -> Dashboard:
+    inputs = reveal(resource.inputs)
+    properties = _need(inputs.get("properties"), dict, f"{resource.name} ({resource.type})", "input properties")
+    name = str(inputs.get("dashboardName"))
+    # The portal shows the `hidden-title` tag as the dashboard's title.
+    return read_portal(properties, name, str((inputs.get("tags") or {}).get("hidden-title", name)), resource.name)
+
+
+def _cloud_monitoring_resource(resource: PlannedResource) -> Dashboard:
+    return read_cloud_monitoring(_json_input(resource, "dashboardJson"), resource.name)
+
+
+READERS: Mapping[str, Callable[[PlannedResource], Dashboard]] = {
+    "aws:cloudwatch/dashboard:Dashboard": _cloudwatch_resource,
+    "azure-native:portal:Dashboard": _portal_resource,
+    "gcp:monitoring/dashboard:Dashboard": _cloud_monitoring_resource,
+}
+"""The planned resource types that are dashboards, in the order the picture shows them, and their readers."""
 
 
 def read(resource: PlannedResource) -> Dashboard:
     """One planned dashboard resource's definition as the neutral model."""
-    cloud = DASHBOARD_TYPES.get(resource.type)
-    inputs = reveal(resource.inputs)
-    if cloud == "aws":
-        return read_cloudwatch(_json_input(resource, "dashboardBody"), str(inputs.get("dashboardName")), resource.name)
-    if cloud == "azure":
-        where = f"{resource.name} ({resource.type})"
-        properties = _need(inputs.get("properties"), dict, where, "input properties")
-        name = str(inputs.get("dashboardName"))
-        # The portal shows the `hidden-title` tag as the dashboard's title.
-        return read_portal(properties, name, str((inputs.get("tags") or {}).get("hidden-title", name)), resource.name)
-    if cloud == "gcp":
-        return read_cloud_monitoring(_json_input(resource, "dashboardJson"), resource.name)
-    raise DashboardError(f"{resource.name}: {resource.type} is not a dashboard type ({', '.join(DASHBOARD_TYPES)})")
+    reader = READERS.get(resource.type)
+    if reader is None:
+        raise DashboardError(f"{resource.name}: {resource.type} is not a dashboard type ({', '.join(READERS)})")
+    return reader(resource)
 
 
 def dashboards(plan: Plan) -> list[Dashboard]:
     """Every dashboard the plan creates, AWS first, then Azure, then Google Cloud (plan order within one)."""
-    order = list(DASHBOARD_TYPES)
-    found = [r for r in plan.resources if r.type in DASHBOARD_TYPES]
+    order = list(READERS)
+    found = [r for r in plan.resources if r.type in READERS]
     return [read(r) for r in sorted(found, key=lambda r: order.index(r.type))]
 
 
