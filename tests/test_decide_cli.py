@@ -70,7 +70,7 @@ def stack_file(tmp_path: Path) -> Path:
 
 
 def test_commands_are_registered(cli: click.Group) -> None:
-    assert set(cli.commands) == {"recommend", "cost", "diagram"}
+    assert set(cli.commands) == {"recommend", "cost", "diagram", "dashboard"}
 
 
 def test_recommend_prints_the_decision_and_a_block(cli: click.Group) -> None:

@@ -234,9 +234,9 @@ def schema() -> None:
 
 def _register_commands() -> None:
     from triplane.check_cli import check
-    from triplane.decide.cli import cost, diagram, recommend
+    from triplane.decide.cli import cost, dashboard, diagram, recommend
 
-    for command in (check, recommend, cost, diagram):
+    for command in (check, recommend, cost, diagram, dashboard):
         cli.add_command(command)
 
 

@@ -1,4 +1,5 @@
-"""`triplane recommend`, `triplane cost <stack>` and `triplane diagram <stack>`: offline decision support.
+"""`triplane recommend`, `triplane cost <stack>`, `triplane diagram <stack>` and `triplane dashboard <stack>`:
+offline decision support.
 
 Register on the main group with `register(cli)` (or `cli.add_command(...)` for each command).
 """
@@ -380,7 +381,45 @@ def diagram(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
         click.echo(f"note: {note}", err=True)
 
 
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("stack")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("diagrams"),
+    show_default=True,
+    help="Directory for <stack>-dashboard.d2 (the D2 source), <stack>-dashboard.svg and <stack>-dashboard.png.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["svg", "png"]),
+    help="Formats to write (repeat; default both).",
+)
+def dashboard(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
+    """Draw STACK's monitoring dashboards from their planned definitions: a row per use case, a panel per
+    signal, alert thresholds (D2: SVG and PNG)."""
+    from triplane.decide.dashboard import DashboardError, d2_source, plan_dashboards
+    from triplane.decide.diagram import DiagramError, render
+
+    try:
+        name, found = plan_dashboards(stack)
+        result = render(d2_source(found, name), out_dir / f"{name}-dashboard", formats or ("svg", "png"))
+    except (SpecError, DashboardError, DiagramError) as error:
+        _fail(str(error))
+        return
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
 def register(group: click.Group) -> None:
-    """Add the three commands to the `triplane` group."""
-    for command in (recommend, cost, diagram):
+    """Add the four commands to the `triplane` group."""
+    for command in (recommend, cost, diagram, dashboard):
         group.add_command(command)

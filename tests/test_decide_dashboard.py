@@ -1,0 +1,412 @@
+"""The dashboard picture: each planned dashboard definition read into rows and panels, drawn by d2."""
+
+from __future__ import annotations
+
+import copy
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import planned
+
+import triplane.stackfile
+from triplane.components.observability import aws, azure, gcp
+from triplane.components.observability.alerts import (
+    Alert,
+    AzureOpenAIDeployments,
+    BedrockModels,
+    MonitoredUseCase,
+    VertexModels,
+    use_case_alerts,
+)
+from triplane.components.observability.signals import PANELS, TITLES
+from triplane.decide.cli import dashboard as dashboard_command
+from triplane.decide.dashboard import (
+    Dashboard,
+    DashboardError,
+    Metric,
+    Panel,
+    Threshold,
+    d2_source,
+    dashboards,
+    plan_dashboards,
+    read_cloud_monitoring,
+    read_cloudwatch,
+    read_portal,
+)
+from triplane.decide.diagram import DiagramError, find_d2, render
+from triplane.stackfile import load_stack
+from triplane.stacks.observability import alerts_of
+from triplane.stacks.spec import SpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+PICTURE = ROOT / "docs" / "dashboard-prod.svg"
+SVG = "{http://www.w3.org/2000/svg}"
+SOURCES = {"aws": "bedrock", "azure": "azure-openai", "gcp": "vertex"}
+
+
+def read(stack: str) -> list[Dashboard]:
+    return dashboards(planned(stack))
+
+
+def alerts(stack: str, use_case: str) -> dict[str, Alert]:
+    _, found = alerts_of(load_stack(stack).environment())[use_case]
+    return {alert.kind: alert for alert in found}
+
+
+def d2_or_skip() -> None:
+    try:
+        find_d2()
+    except DiagramError as error:
+        pytest.skip(f"d2 cannot run here: {error}")
+
+
+def svg_text(path: Path) -> str:
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{SVG}svg"
+    return "\n".join("".join(node.itertext()) for node in root.iter(f"{SVG}text"))
+
+
+# --- what the shipped stacks plan ----------------------------------------------------------------
+
+
+def test_dev_plans_one_cloudwatch_dashboard_with_doc_searchs_row() -> None:
+    [found] = read("dev")
+    assert (found.cloud, found.kind, found.name) == ("aws", "CloudWatch dashboard", "dev-use-cases")
+    assert found.title == "Generative AI use cases on Amazon Bedrock (us-east-1)"
+    assert [(row.use_case, row.detail) for row in found.rows] == [
+        ("doc-search", "cloud-managed, confidential: us.anthropic.claude-haiku-4-5-20251001-v1:0")
+    ]
+    assert [p.title for p in found.rows[0].panels] == [f"doc-search: {TITLES[s]}" for s in PANELS["bedrock"]]
+
+
+def test_prod_plans_a_dashboard_per_cloud_each_with_its_use_cases_row() -> None:
+    found = read("prod")
+    assert [(d.cloud, d.name, d.title) for d in found] == [
+        ("aws", "prod-use-cases", "Generative AI use cases on Amazon Bedrock (us-east-1)"),
+        ("azure", "prod-dashboard", "prod Azure OpenAI"),
+        ("gcp", "prod AI use cases", "prod AI use cases"),
+    ]
+    assert [[row.use_case for row in d.rows] for d in found] == [
+        ["claims-triage"],
+        ["hr-assistant"],
+        ["product-search"],
+    ]
+    budget = alerts("prod", "hr-assistant")["token-burn"].threshold
+    for each in found:
+        [row] = each.rows
+        titles = [f"{row.use_case}: {TITLES[s]}" for s in PANELS[SOURCES[each.cloud]]]
+        if each.cloud == "azure":  # the portal draws no threshold line: the token budget is in the title
+            titles[-1] += f" (alert above {budget:,.0f} a day)"
+        assert [p.title for p in row.panels] == titles
+
+
+@pytest.mark.parametrize(("stack", "cloud"), [("dev", "aws"), ("prod", "aws"), ("prod", "azure"), ("prod", "gcp")])
+def test_thresholds_are_the_alerts_converted_values(stack: str, cloud: str) -> None:
+    [found] = [d for d in read(stack) if d.cloud == cloud]
+    [row] = found.rows
+    watched = alerts(stack, row.use_case)
+    for signal, panel in zip(PANELS[SOURCES[cloud]], row.panels, strict=True):
+        if cloud == "aws":
+            kind = aws.SIGNAL_ALERTS.get(signal)
+            expected = () if kind is None else (aws.metric_threshold(watched[kind]),)
+        elif cloud == "gcp":
+            kind = gcp.PANEL_ALERTS.get(signal)
+            expected = () if kind is None else (gcp.threshold_value(watched[kind]),)
+            assert all(t.above is True for t in panel.thresholds)
+        else:
+            expected = ()
+        assert tuple(t.value for t in panel.thresholds) == expected, (stack, cloud, signal)
+
+
+def test_threshold_values_and_units_as_drawn() -> None:
+    [doc_search] = read("dev")
+    assert [t.text() for p in doc_search.rows[0].panels for t in p.thresholds] == [
+        "alert at 20 %",  # dev's error rate
+        "alert at 50",  # throttles per 5 minutes
+        "alert at 120,000 ms",  # 120 s
+        "alert at 20,000 ms",  # 20 s
+        "alert at 24,000,000",  # 240M a month / 30 x 300%
+    ]
+    claims, _, search = read("prod")
+    assert [t.text() for p in claims.rows[0].panels for t in p.thresholds] == [
+        "alert at 5 %",
+        "alert at 5",
+        "alert at 30,000 ms",
+        "alert at 5,000 ms",
+        "alert at 16,500,000",  # 330M a month / 30 x 150%
+    ]
+    assert [t.text() for p in search.rows[0].panels for t in p.thresholds] == [
+        "alert > 0.05 server error ratio",
+        "alert > 5 throttled per 5 min",
+        "alert > 30,000 ms",
+        "alert > 5,000 ms",
+        "alert > 8,250,000 tokens per day",  # 165M a month / 30 x 150%
+    ]
+
+
+def test_metrics_each_panel_plots() -> None:
+    claims, openai, search = read("prod")
+    bedrock = {p.title.split(": ", 1)[1]: p.metrics for p in claims.rows[0].panels}
+    ns = aws.NAMESPACE
+    assert bedrock == {
+        "Requests": (Metric(f"{ns}/Invocations", "Sum"),),
+        "Errors": (
+            Metric(f"{ns}/InvocationServerErrors", "Sum"),
+            Metric(f"{ns}/InvocationClientErrors", "Sum"),
+            Metric(aws.ERROR_RATE_LABEL, role="math"),
+        ),
+        "Throttled": (Metric(f"{ns}/InvocationThrottles", "Sum"),),
+        "Latency p95": (Metric(f"{ns}/InvocationLatency", "p95"),),
+        "Time to first token p95": (Metric(f"{ns}/TimeToFirstToken", "p95"),),
+        "Tokens (input, output) vs volume": (
+            Metric(f"{ns}/InputTokenCount", "Sum"),
+            Metric(f"{ns}/OutputTokenCount", "Sum"),
+            Metric("Tokens per day, all models", role="math"),
+        ),
+    }
+    for signal, panel in zip(PANELS["azure-openai"], openai.rows[0].panels, strict=True):
+        drawn = azure.PANEL_METRICS[signal]
+        where = "; ".join(f"{azure.STATUS_CODE} = {code}" for code in drawn.status_codes)
+        assert panel.metrics == tuple(
+            Metric(f"{azure.NAMESPACE.lower()}/{metric}", aggregation, where)
+            for metric, aggregation, _ in drawn.metrics
+        )
+    vertex = {p.title.split(": ", 1)[1]: p.metrics for p in search.rows[0].panels}
+    assert vertex["Errors"] == (
+        Metric(gcp.INVOCATIONS, "sum", "response_code =~ 5[0-9][0-9]"),
+        Metric(gcp.INVOCATIONS, "sum", role="denominator"),
+    )
+    assert vertex["Throttled"] == (Metric(gcp.INVOCATIONS, "sum", "response_code = 429"),)
+    assert vertex["Latency p95"] == (Metric(gcp.LATENCIES, "p95"),)
+    assert vertex["Time to first token p95"] == (Metric(gcp.FIRST_TOKEN, "p95"),)
+    assert vertex["Tokens (input, output) vs volume"] == (Metric(gcp.TOKENS, "sum", "type =~ input|output"),)
+
+
+def test_reading_is_planning_the_stack() -> None:
+    assert plan_dashboards("dev") == ("dev", read("dev"))
+
+
+def test_a_stack_without_a_dashboard_is_a_clear_error() -> None:
+    with pytest.raises(SpecError) as raised:
+        plan_dashboards("local")
+    message = str(raised.value)
+    assert message.startswith("stacks/Pulumi.local.yaml: plans no dashboard: the environment has no monitoring")
+    assert "add `monitoring: {notify: {email: [...]}}`" in message and "Bedrock, Azure OpenAI or Vertex AI" in message
+
+
+# --- the D2 source and the picture ---------------------------------------------------------------
+
+
+def labels(source: str) -> dict[str, str]:
+    """`<key>: "<label>"` lines by their path (`stack_prod.aws.uc_claims_triage.p4`), newlines unescaped."""
+    found: dict[str, str] = {}
+    path: list[str] = []
+    for line in source.splitlines():
+        depth = (len(line) - len(line.lstrip())) // 2
+        match = re.match(r'^\s*(\w+): "((?:[^"\\]|\\.)*)"', line)
+        if match:
+            path[depth:] = [match[1]]
+            found[".".join(path)] = match[2].replace("\\n", "\n").replace('\\"', '"')
+    return found
+
+
+def test_d2_source_has_a_grid_per_dashboard_row_and_panel() -> None:
+    found = read("prod")
+    source = d2_source(found, "prod")
+    boxes = labels(source)
+    assert boxes["stack_prod"] == "Triplane dashboards of prod"
+    assert boxes["stack_prod.aws"] == (
+        "CloudWatch dashboard prod-use-cases\nGenerative AI use cases on Amazon Bedrock (us-east-1)\n"
+        "metrics under AWS/Bedrock/"
+    )
+    assert boxes["stack_prod.azure.uc_hr_assistant"] == "hr-assistant\ncloud-managed, confidential: gpt-5-mini"
+    assert boxes["stack_prod.aws.uc_claims_triage.p4"] == "Latency p95\nInvocationLatency p95\nalert at 30,000 ms"
+    assert boxes["stack_prod.gcp.uc_product_search.p2"] == (
+        "Errors\nmodel_invocation_count sum (response_code =~ 5[0-9][0-9])\n/ model_invocation_count sum\n"
+        "alert > 0.05 server error ratio"
+    )
+    assert boxes["stack_prod.azure.uc_hr_assistant.p3"] == "Throttled\nAzureOpenAIRequests Total (StatusCode = 429)"
+    assert "grid-rows: 3" in source and source.count("grid-columns: 6") == 3
+    for each in found:
+        key = f"stack_prod.{each.cloud}"
+        for row in each.rows:
+            row_key = f"{key}.uc_{row.use_case.replace('-', '_')}"
+            for index, panel in enumerate(row.panels, start=1):
+                label = boxes[f"{row_key}.p{index}"]
+                assert label.splitlines()[0] == panel.title.removeprefix(f"{row.use_case}: ")
+                for threshold in panel.thresholds:
+                    assert threshold.text() in label.splitlines()
+                cls = "alert_panel" if panel.thresholds else "panel"
+                assert re.search(rf"^\s*p{index}: .* \{{class: {cls}\}}$", source, re.MULTILINE)
+    assert d2_source(read("prod"), "prod") == source  # same plan, same text
+
+
+def test_quotes_and_dollars_in_definitions_reach_d2_as_text() -> None:
+    drawn = Dashboard("aws", "CloudWatch dashboard", 'say "hi" ${x}', "t", (), "r")
+    assert '"CloudWatch dashboard say \\"hi\\" \\${x}\\nt"' in d2_source([drawn], "s")
+
+
+def test_the_command_writes_the_source_and_the_pictures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d2_or_skip()
+    monkeypatch.setattr(triplane.stackfile, "plan_file", lambda stack_file, environment, *_: planned(stack_file.name))
+    result = CliRunner().invoke(dashboard_command, ["prod", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = [line.removeprefix("wrote ") for line in result.stdout.splitlines()]
+    assert [Path(p).name for p in written] == ["prod-dashboard.d2", "prod-dashboard.svg", "prod-dashboard.png"]
+    assert (tmp_path / "out" / "prod-dashboard.d2").read_text() == d2_source(read("prod"), "prod")
+    text = svg_text(tmp_path / "out" / "prod-dashboard.svg")
+    for name in ("claims-triage", "hr-assistant", "product-search", "alert at 30,000 ms", "alert > 5,000 ms"):
+        assert name in text
+    assert (tmp_path / "out" / "prod-dashboard.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_command_fails_on_a_stack_without_a_dashboard() -> None:
+    result = CliRunner().invoke(dashboard_command, ["local", "--format", "svg"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: stacks/Pulumi.local.yaml: plans no dashboard")
+
+
+def test_the_readme_picture_is_prods_dashboards() -> None:
+    d2_or_skip()
+    text = svg_text(PICTURE)
+    fix = "redraw it: `triplane dashboard prod --format svg`, then copy diagrams/prod-dashboard.svg to docs/"
+    for each in read("prod"):
+        for row in each.rows:
+            assert row.use_case in text, fix
+            for panel in row.panels:
+                assert panel.title.removeprefix(f"{row.use_case}: ") in text, fix
+                for threshold in panel.thresholds:
+                    assert threshold.text() in text, fix
+
+
+def test_svg_renders_what_the_source_says(tmp_path: Path) -> None:
+    d2_or_skip()
+    result = render(d2_source(read("dev"), "dev"), tmp_path / "dev-dashboard", ("svg",))
+    text = svg_text(result.written[1])
+    assert "Triplane dashboards of dev" in text and "doc-search" in text and "alert at 120,000 ms" in text
+
+
+# --- the readers follow the renderers, and refuse what they do not understand ---------------------
+
+BEDROCK = MonitoredUseCase(
+    "claims",
+    "cloud-managed",
+    "internal",
+    BedrockModels("eu-west-1", ("model-a", "model-b")),
+    use_case_alerts("claims", "bedrock", "staging", {"latency_p95_seconds": 12}, 3_000_000),
+)
+OPENAI = MonitoredUseCase(
+    "hr",
+    "cloud-managed",
+    "confidential",
+    AzureOpenAIDeployments("/subscriptions/x/accounts/hr", ("gpt-a", "gpt-b")),
+    use_case_alerts("hr", "azure-openai", "prod", {}, 3_000_000),
+)
+VERTEX = MonitoredUseCase(
+    "search",
+    "cloud-managed",
+    "public",
+    VertexModels("proj", "us-central1", ("google/gemini-x", "gemini-y@001")),
+    use_case_alerts("search", "vertex", "dev", {"error_rate_percent": 2.5}, None),
+)
+
+
+def test_cloudwatch_reader_on_the_renderers_body() -> None:
+    body = aws.dashboard_body("eu-west-1", [BEDROCK])
+    found = read_cloudwatch(body, "n", "r")
+    [row] = found.rows
+    assert (row.use_case, row.detail) == ("claims", "cloud-managed, internal: model-a, model-b")
+    latency = row.panels[PANELS["bedrock"].index("latency")]
+    # Two models, one line per metric; staging's own 12 s latency in ms.
+    line = Threshold(12_000, "ms", None, "latency alert (spec)")
+    assert latency == Panel("claims: Latency p95", (Metric("AWS/Bedrock/InvocationLatency", "p95"),), (line,))
+    throttles = row.panels[PANELS["bedrock"].index("throttles")]
+    assert throttles.metrics == (Metric("AWS/Bedrock/InvocationThrottles", "Sum"), Metric("All models", role="math"))
+
+
+def test_portal_reader_on_the_renderers_definition() -> None:
+    found = read_portal(azure.dashboard_definition([OPENAI]), "n", "t", "r")
+    [row] = found.rows
+    assert (row.use_case, row.detail) == ("hr", "cloud-managed, confidential: gpt-a, gpt-b")
+    assert [p.title for p in row.panels][:5] == [f"hr: {TITLES[s]}" for s in PANELS["azure-openai"]][:5]
+    assert all(p.thresholds == () for p in row.panels)
+
+
+def test_cloud_monitoring_reader_on_the_renderers_json() -> None:
+    found = read_cloud_monitoring(gcp.dashboard_json("proj", [VERTEX]), "r")
+    [row] = found.rows
+    assert row.detail == "cloud-managed, public: google/gemini-x, gemini-y@001 in us-central1"
+    errors = row.panels[PANELS["vertex"].index("errors")]
+    assert [t.value for t in errors.thresholds] == [0.025]  # the spec's 2.5% as a ratio
+    tokens = row.panels[PANELS["vertex"].index("tokens")]
+    assert tokens.thresholds == ()  # no volume declared, so no token-burn alert and no line
+
+
+def _cloudwatch_changes() -> list[tuple[str, Any]]:
+    body = aws.dashboard_body("eu-west-1", [BEDROCK])
+
+    def no_heading(b: dict[str, Any]) -> None:
+        del b["widgets"][1]
+
+    def other_widget(b: dict[str, Any]) -> None:
+        b["widgets"][2]["type"] = "alarm"
+
+    def prose_heading(b: dict[str, Any]) -> None:
+        b["widgets"][1]["properties"]["markdown"] = "### claims"
+
+    def shorthand(b: dict[str, Any]) -> None:
+        b["widgets"][2]["properties"]["metrics"][0][0] = "..."
+
+    def text_value(b: dict[str, Any]) -> None:
+        b["widgets"][3]["properties"]["annotations"]["horizontal"][0]["value"] = "5"
+
+    changes = []
+    for change in (no_heading, other_widget, prose_heading, shorthand, text_value):
+        changed = copy.deepcopy(body)
+        change(changed)
+        changes.append((change.__name__, changed))
+    return changes
+
+
+@pytest.mark.parametrize(("change", "body"), _cloudwatch_changes(), ids=[c for c, _ in _cloudwatch_changes()])
+def test_a_changed_cloudwatch_body_is_refused(change: str, body: dict[str, Any]) -> None:
+    with pytest.raises(DashboardError, match="CloudWatch dashboard n"):
+        read_cloudwatch(body, "n", "r")
+
+
+def test_a_changed_portal_definition_is_refused() -> None:
+    definition = azure.dashboard_definition([OPENAI])
+    chart = copy.deepcopy(definition)
+    chart["lenses"][0]["parts"][1]["metadata"]["inputs"][0]["value"]["chart"]["metrics"][0]["aggregationType"] = 7
+    with pytest.raises(DashboardError, match="aggregation type 7"):
+        read_portal(chart, "n", "t", "r")
+    part = copy.deepcopy(definition)
+    part["lenses"][0]["parts"][2]["metadata"]["type"] = "Extension/AppInsightsExtension/PartType/AnalyticsPart"
+    with pytest.raises(DashboardError, match="neither a markdown nor a metrics chart part"):
+        read_portal(part, "n", "t", "r")
+    label = copy.deepcopy(definition)
+    label["lenses"][0]["parts"][0]["metadata"]["settings"]["content"]["settings"]["content"] = "hr"
+    with pytest.raises(DashboardError, match="is not a use case's `### ` heading"):
+        read_portal(label, "n", "t", "r")
+
+
+def test_a_changed_cloud_monitoring_json_is_refused() -> None:
+    layout = gcp.dashboard_json("proj", [VERTEX])
+    scorecard = copy.deepcopy(layout)
+    scorecard["mosaicLayout"]["tiles"][1]["widget"] = {"title": "x", "scorecard": {}}
+    with pytest.raises(DashboardError, match="neither a section header nor an XY chart"):
+        read_cloud_monitoring(scorecard, "r")
+    mql = copy.deepcopy(layout)
+    mql["mosaicLayout"]["tiles"][1]["widget"]["xyChart"]["dataSets"][0]["timeSeriesQuery"] = {
+        "timeSeriesQueryLanguage": "fetch x"
+    }
+    with pytest.raises(DashboardError, match="neither a time series filter nor a ratio"):
+        read_cloud_monitoring(mql, "r")
+    headless = copy.deepcopy(layout)
+    del headless["mosaicLayout"]["tiles"][0]
+    with pytest.raises(DashboardError, match="before any use case's heading"):
+        read_cloud_monitoring(headless, "r")
