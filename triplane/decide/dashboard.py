@@ -22,7 +22,7 @@ from types import UnionType
 from typing import Any, Literal
 
 from triplane.components.observability.azure import AGGREGATION_TYPES, DEPLOYMENT, FILTER_EQUALS
-from triplane.decide.diagram import _quote
+from triplane.decide.diagram import d2_quote
 from triplane.plan import Plan, PlannedResource, reveal
 from triplane.stacks.spec import Environment, SpecError
 
@@ -478,7 +478,7 @@ def d2_source(found: Sequence[Dashboard], stack: str) -> str:
         "}",
         *_classes(),
         "",
-        f"{_key('stack', stack)}: {_quote(f'Triplane dashboards of {stack}')} {{",
+        f"{_key('stack', stack)}: {d2_quote(f'Triplane dashboards of {stack}')} {{",
         "  class: stack",
         f"  grid-rows: {len(found)}",
         "  grid-gap: 60",
@@ -494,19 +494,19 @@ def d2_source(found: Sequence[Dashboard], stack: str) -> str:
         if prefix:
             label.append(f"metrics under {prefix}")
         lines += [
-            f"  {key}: {_quote(chr(10).join(label))} {{",
+            f"  {key}: {d2_quote(chr(10).join(label))} {{",
             "    class: dashboard",
             f"    grid-rows: {len(dashboard.rows)}",
         ]
         for row in dashboard.rows:
             lines += [
-                f"    {_key('uc', row.use_case)}: {_quote(row.use_case + chr(10) + row.detail)} {{",
+                f"    {_key('uc', row.use_case)}: {d2_quote(row.use_case + chr(10) + row.detail)} {{",
                 "      class: row",
                 f"      grid-columns: {len(row.panels)}",
             ]
             for index, panel in enumerate(row.panels, start=1):
                 cls = "alert_panel" if panel.thresholds else "panel"
-                lines.append(f"      p{index}: {_quote(_panel_label(row, panel, prefix))} {{class: {cls}}}")
+                lines.append(f"      p{index}: {d2_quote(_panel_label(row, panel, prefix))} {{class: {cls}}}")
             lines.append("    }")
         lines.append("  }")
     lines.append("}")
