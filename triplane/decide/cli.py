@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -344,23 +345,32 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
 # --- diagram -----------------------------------------------------------------------------------
 
 
+def _picture_options(stem: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """`--out` and `--format` of a command that draws a picture through D2 into `<out>/<stem>.*`."""
+
+    def add(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--format",
+            "formats",
+            multiple=True,
+            type=click.Choice(["svg", "png"]),
+            help="Formats to write (repeat; default both).",
+        )(command)
+        return click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("diagrams"),
+            show_default=True,
+            help=f"Directory for {stem}.d2 (the D2 source), {stem}.svg and {stem}.png.",
+        )(command)
+
+    return add
+
+
 @click.command()
 @click.argument("stack")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("diagrams"),
-    show_default=True,
-    help="Directory for <stack>.d2 (the D2 source), <stack>.svg and <stack>.png.",
-)
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    type=click.Choice(["svg", "png"]),
-    help="Formats to write (repeat; default both).",
-)
+@_picture_options("<stack>")
 def diagram(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
     """Draw STACK's networks, pattern groups and each use case's path to its model (D2: SVG and PNG)."""
     from triplane.decide.diagram import DiagramError, d2_source, render
@@ -386,21 +396,7 @@ def diagram(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("stack")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("diagrams"),
-    show_default=True,
-    help="Directory for <stack>-dashboard.d2 (the D2 source), <stack>-dashboard.svg and <stack>-dashboard.png.",
-)
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    type=click.Choice(["svg", "png"]),
-    help="Formats to write (repeat; default both).",
-)
+@_picture_options("<stack>-dashboard")
 def dashboard(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
     """Draw STACK's monitoring dashboards from their planned definitions: a row per use case, a panel per
     signal, alert thresholds (D2: SVG and PNG)."""
