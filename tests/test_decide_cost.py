@@ -449,8 +449,12 @@ def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() ->
             "AI gateway: internal Network Load Balancer": 0.0225 * 730,  # 16.425
             "AI gateway: load balancer data": DEV_GATEWAY_GB * 0.006,  # 2.70 GB -> 0.0162
             "AI gateway pods on cluster gpu's system nodes": 0.0,
+            # dev has monitoring: behind the gateway support-drafts (SaaS) is observed, its 5 alerts join
+            # code-review's 4 as the cluster's PrometheusRules (no cloud charge)
+            "cluster gpu: 9 PrometheusRule alerts": 0.0,
         }
     )
+    assert plain - set(lines) == {"cluster gpu: 4 PrometheusRule alerts"}  # code-review's alone, without it
     assert lines["AI gateway: internal Network Load Balancer"].source == "aws-elb"
     assert lines["AI gateway: load balancer data"].detail == "2.70 GB (every use case's volume) x $0.006/GB"
     pods = lines["AI gateway pods on cluster gpu's system nodes"]
@@ -512,14 +516,19 @@ PROD_VOLUME = {"input_tokens_per_month": 300_000_000, "output_tokens_per_month":
 
 
 def prod_variant(monitoring: bool = True, volumes: bool = True, **models: list[dict[str, object]]) -> Environment:
-    """prod with `monitoring` (two addresses) and a volume on every use case; `models` replaces a use
-    case's models by name. Its model servers are scraped through a ServiceMonitor, as monitoring needs."""
+    """prod with `monitoring` (two addresses) and the same volume on every use case, or without either
+    (prod's file declares both); `models` replaces a use case's models by name. Its model servers are
+    scraped through a ServiceMonitor, as monitoring needs."""
     data = load_stack("prod").environment().model_dump(mode="json", exclude_unset=True)
     if monitoring:
         data["monitoring"] = NOTIFY
+    else:
+        data.pop("monitoring", None)
     for use_case in data["use_cases"]:
         if volumes:
             use_case["volume"] = PROD_VOLUME
+        else:
+            use_case.pop("volume", None)
         if use_case["pattern"] == "self-managed":
             use_case["monitoring"] = "service-monitor"
         if use_case["name"] in models:
@@ -562,8 +571,11 @@ def test_sheet_quotes_the_monitoring_prices() -> None:
 
 # prod's observable use cases at the prod tier with a volume: claims-triage (Bedrock, one model), hr-assistant
 # (Azure OpenAI, one deployment), product-search (Vertex AI, one model): error rate, throttling, latency,
-# first token and token burn each; patient-records and contract-drafts (TGI, 6 alerts) and fraud-signals
-# (vLLM, 7). Its SaaS use cases have no gateway in front of them, so nothing observes them.
+# first token and token burn each. The model servers (min replicas >= 1, so each has no-ready-replicas):
+# patient-records (TGI on EKS, 5: no GPU memory alert, the GPU metrics of EKS's Bottlerocket nodes reach
+# no Prometheus), fraud-signals (vLLM on GKE, 7: GKE's own exporter feeds the GPU memory alert) and
+# contract-drafts (TGI on AKS, 6). dcgm-exporter runs only where Triplane installs it: AKS. Its SaaS use
+# cases have no gateway in front of them, so nothing observes them.
 GCP_EVALUATIONS = 730 * 3600 / 30  # 87,600 runs of each condition's query a month
 PROD_MONITORING = [
     ("aws monitoring: alert topic encryption key", 1.00, "aws-kms"),
@@ -578,10 +590,8 @@ PROD_MONITORING = [
     ("gcp monitoring: 5 alert policies", 7.50, "gcp-monitoring"),
     ("gcp monitoring: time series returned to alert conditions", 0.1533, "gcp-monitoring"),  # 5 x 87,600 x $0.35/M
     ("gcp monitoring: 1 dashboard", 0.0, "gcp-monitoring"),
-    ("cluster gpu-aws: 6 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
-    ("cluster gpu-aws: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
+    ("cluster gpu-aws: 5 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
     ("cluster gpu-gcp: 7 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
-    ("cluster gpu-gcp: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
     ("cluster gpu-azure: 6 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
     ("cluster gpu-azure: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
 ]
@@ -613,13 +623,11 @@ def test_prod_with_monitoring_and_volumes_prices_every_channel_alert_and_dashboa
         "no cloud charge: the cluster's Prometheus evaluates them (fraud-signals 7) and keeps their samples on the "
         "cluster (no per-sample charge)"
     )
-    # patient-records: one A10G per replica, 2 to 4 replicas, one replica per g5.xlarge
-    assert details["cluster gpu-aws: dcgm-exporter on each GPU node"] == (
-        "no extra node cost: one pod on each GPU node (2-4 nodes from min to max replicas), requesting 0.1 vCPU and "
-        "0.125 GiB beside the model server"
-    )
-    assert details["cluster gpu-azure: dcgm-exporter on each GPU node"].startswith(
-        "no extra node cost: one pod on each GPU node (1 node), "
+    assert "(patient-records 5)" in details["cluster gpu-aws: 5 PrometheusRule alerts"]
+    # contract-drafts: one T4 per replica, 1 replica, one replica per node
+    assert details["cluster gpu-azure: dcgm-exporter on each GPU node"] == (
+        "no extra node cost: one pod on each GPU node (1 node), requesting 0.1 vCPU and 0.125 GiB beside the model "
+        "server"
     )
     sources = result.sources_used()
     assert sources["dcgm-exporter-requests"]["url"].startswith("CPU and memory requests of NVIDIA dcgm-exporter")
@@ -633,13 +641,17 @@ def test_alert_counts_follow_the_alerts_of_each_use_case() -> None:
     """Without a volume there is no token-burn alert: one alarm (two metrics) less on AWS, one rule and
     one time series less on Azure, one condition less on Google Cloud, one rule less per model server."""
     items = {item: monthly for item, monthly, _ in monitoring_items(prod_variant(volumes=False))}
-    assert items["aws monitoring: 4 CloudWatch alarms"] == pytest.approx(5 * 0.10)
+    assert items["aws monitoring: 4 CloudWatch alarms"] == pytest.approx(5 * 0.10)  # error rate 2 + 1 + 1 + 1
     assert items["azure monitoring: 4 metric alert rules"] == pytest.approx(4 * 0.10)
     assert items["gcp monitoring: 4 alert policies"] == pytest.approx(4 * 1.50)
     assert items["gcp monitoring: time series returned to alert conditions"] == pytest.approx(
         4 * GCP_EVALUATIONS / 1e6 * 0.35, abs=1e-4
     )
-    assert {"cluster gpu-aws: 5 PrometheusRule alerts", "cluster gpu-gcp: 6 PrometheusRule alerts"} <= set(items)
+    assert {
+        "cluster gpu-aws: 4 PrometheusRule alerts",  # 5 with a volume (no GPU memory alert on EKS)
+        "cluster gpu-gcp: 6 PrometheusRule alerts",
+        "cluster gpu-azure: 5 PrometheusRule alerts",
+    } <= set(items)
 
 
 def test_models_multiply_what_is_watched_per_model() -> None:
@@ -674,17 +686,70 @@ def test_models_multiply_what_is_watched_per_model() -> None:
 
 def test_without_monitoring_nothing_is_added() -> None:
     assert monitoring_lines(prod_variant(monitoring=False), PRICES) == []
-    for stack in ("dev", "prod", "local", "prod-platform"):
-        environment = load_stack(stack).environment()
-        assert environment.monitoring is None
-        assert monitoring_lines(environment, PRICES) == []
-        items = [x.item for x in shared_lines(environment, PRICES)]
-        assert not [item for item in items if "monitoring" in item or "PrometheusRule" in item or "dcgm" in item]
+    environment = load_stack("local").environment()  # the shipped stack without `monitoring`
+    assert environment.monitoring is None
+    assert monitoring_lines(environment, PRICES) == []
+    items = [x.item for x in shared_lines(environment, PRICES)]
+    assert not [item for item in items if "monitoring" in item or "PrometheusRule" in item or "dcgm" in item]
+
+
+def test_dev_monitoring_prices_its_bedrock_alarms_and_its_clusters_rules() -> None:
+    """dev as shipped (one address, dev tier): doc-search's alarms on CloudWatch; on the EKS cluster gpu the
+    rules of support-drafts (behind the gateway) and of code-review, which may scale to zero (`replicas.min:
+    0`: no no-ready-replicas alert) on nodes whose GPU metrics reach no Prometheus (no GPU memory alert, no
+    dcgm-exporter)."""
+    environment = load_stack("dev").environment()
+    assert monitoring_items(environment) == [
+        ("aws monitoring: alert topic encryption key", 1.00, "aws-kms"),
+        ("aws monitoring: SNS topic, 1 email subscription", 0.0, "aws-sns"),
+        # error rate 2 metrics + throttling + latency + first token + token burn 2 = 7 x $0.10
+        ("aws monitoring: 5 CloudWatch alarms", 0.70, "aws-cloudwatch-2026-12"),
+        ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
+        # support-drafts (gateway: 5) and code-review (TGI's 6 less GPU memory and no-ready-replicas: 4)
+        ("cluster gpu: 9 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+    ]
+    details = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
+    assert "(support-drafts 5, code-review 4)" in details["cluster gpu: 9 PrometheusRule alerts"]
+    shared = [x.item for x in shared_lines(environment, PRICES)]
+    assert shared[-len(details) :] == list(details)  # monitoring comes after everything else
+
+
+def test_dcgm_exporter_only_where_triplane_installs_it() -> None:
+    """An existing cluster gets Triplane's dcgm-exporter (and its servers the GPU memory alert) when it
+    names its GPU nodes and does not bring its own GPU stack; with no cloud, its nodes are not counted."""
+    use_cases = with_gateway().model_dump(mode="json", exclude_unset=True)["use_cases"]
+    use_cases[2]["weights"] = {"source": "hub"}
+    selector = {"nvidia.com/gpu.present": "true"}
+
+    def cluster_lines(**existing: object) -> dict[str, str]:
+        spec = {"kubeconfig_context": "ctx", "cloud": "aws", "registry": "upstream", **existing}
+        environment = with_gateway(kubernetes=[{"name": "gpu", "existing": spec}], use_cases=use_cases)
+        return {x.item: x.detail for x in monitoring_lines(environment, PRICES) if x.item.startswith("cluster")}
+
+    assert list(cluster_lines()) == ["cluster gpu: 9 PrometheusRule alerts"]  # GPU nodes not named
+    named = cluster_lines(gpu_node_selector=selector)
+    assert list(named) == ["cluster gpu: 10 PrometheusRule alerts", "cluster gpu: dcgm-exporter on each GPU node"]
+    assert "(support-drafts 5, code-review 5)" in named["cluster gpu: 10 PrometheusRule alerts"]
+    assert named["cluster gpu: dcgm-exporter on each GPU node"] == (
+        "no extra node cost: one pod on each GPU node, requesting 0.1 vCPU and 0.125 GiB beside the model server"
+    )
+    own = cluster_lines(gpu_node_selector=selector, provides=["nvidia-device-plugin"])
+    assert list(own) == ["cluster gpu: 9 PrometheusRule alerts"]  # its own GPU stack, its own monitoring
+
+
+def test_dcgm_exporter_counts_the_gpu_nodes_from_min_to_max_replicas() -> None:
+    data = prod_variant().model_dump(mode="json", exclude_unset=True)
+    contract = next(u for u in data["use_cases"] if u["name"] == "contract-drafts")
+    contract["replicas"] = {"min": 1, "max": 3}
+    contract["cache"] = {"access_mode": "ReadWriteMany"}  # replicas on several nodes share one cache
+    lines = {x.item: x.detail for x in monitoring_lines(Environment.model_validate(data), PRICES)}
+    assert "(1-3 nodes from min to max replicas)" in lines["cluster gpu-azure: dcgm-exporter on each GPU node"]
 
 
 def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None:
     """dev with the gateway and monitoring: its Bedrock use case on AWS; the SaaS use case (through the
-    gateway) and the model server as PrometheusRules of the gateway's cluster, which also runs the GPUs."""
+    gateway) and the model server as PrometheusRules of the gateway's cluster, which also runs the GPUs
+    (EKS: no dcgm-exporter)."""
     data = with_gateway().model_dump(mode="json", exclude_unset=True)
     data["monitoring"] = {"notify": {"email": ["oncall@example.com"]}}
     for use_case in data["use_cases"]:
@@ -696,13 +761,12 @@ def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None
         ("aws monitoring: SNS topic, 1 email subscription", 0.0, "aws-sns"),
         ("aws monitoring: 5 CloudWatch alarms", 0.70, "aws-cloudwatch-2026-12"),  # doc-search, with a volume
         ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
-        # dev tier: support-drafts (gateway: 5 alerts) and code-review (TGI: 6)
-        ("cluster gpu: 11 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
-        ("cluster gpu: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
+        # dev tier: support-drafts (gateway: 5 alerts) and code-review (TGI: 6, less no-ready-replicas as it
+        # may scale to zero, less GPU memory as EKS's GPU metrics reach no Prometheus: 4)
+        ("cluster gpu: 9 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
     ]
     lines = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
-    assert "(support-drafts 5, code-review 6)" in lines["cluster gpu: 11 PrometheusRule alerts"]
-    assert "(0-2 nodes from min to max replicas)" in lines["cluster gpu: dcgm-exporter on each GPU node"]
+    assert "(support-drafts 5, code-review 4)" in lines["cluster gpu: 9 PrometheusRule alerts"]
 
 
 def test_dcgm_exporter_request_is_the_charts_default() -> None:
