@@ -54,11 +54,17 @@ def alerts_of(environment: Environment) -> dict[str, tuple[Source, tuple[Alert, 
                 use_case.alerts.model_dump(),
                 volume.input_tokens_per_month + volume.output_tokens_per_month if volume is not None else None,
                 always_serving=not isinstance(use_case, SelfManagedUseCase) or use_case.replicas.min > 0,
-                gpu_metrics=not isinstance(use_case, SelfManagedUseCase)
-                or gpu_metrics_source(environment.cluster(use_case.cluster)) is not None,
+                gpu_metrics=not isinstance(use_case, SelfManagedUseCase) or _gpu_metrics(environment, use_case.cluster),
             ),
         )
     return found
+
+
+def _gpu_metrics(environment: Environment, cluster: str) -> bool:
+    """Whether the cluster's GPU metrics reach Triplane's Prometheus (False for a cluster this environment
+    does not hold: a use-case stack's own file names none, its platform's does)."""
+    spec = next((c for c in environment.kubernetes if c.name == cluster), None)
+    return spec is not None and gpu_metrics_source(spec) is not None
 
 
 def monitored(environment: Environment, stack: str, endpoints: Mapping[str, Endpoint]) -> list[MonitoredUseCase]:
