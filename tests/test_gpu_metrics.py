@@ -287,6 +287,10 @@ def test_prod_wires_gpu_metrics_where_they_can_work(prod_plan: Plan) -> None:
         assert release.urn in monitor.dependencies
         assert monitor.provider == release.provider
     assert not [r for r in prod_plan.resources if r.name.startswith("prod-gpu-aws-gpu-metrics")]
+    # The GKE exporter scraped above runs because the cluster turns the DCGM package on (it needs managed
+    # collection on): without it the PodMonitor would select nothing.
+    gke = prod_plan.one("gcp:container/cluster:Cluster", "prod-gpu-gcp-cluster").inputs["monitoringConfig"]
+    assert gke == {"enableComponents": ["SYSTEM_COMPONENTS", "DCGM"], "managedPrometheus": {"enabled": True}}
 
 
 def test_prod_passes_the_gate_with_gpu_metrics(prod_plan: Plan) -> None:

@@ -43,6 +43,9 @@ from triplane.components.subcomponent import SubComponent
 from triplane.components.tagging import gcp_labels, tagged
 
 CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
+METRICS = ["SYSTEM_COMPONENTS", "DCGM"]
+"""System metrics, and GKE's managed DCGM exporter on the GPU nodes (Triplane's Prometheus scrapes it,
+`gpu_metrics`); the DCGM package needs managed Prometheus collection on."""
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Image pulls are granted per repository by the environment's image cache, not project-wide."""
 DEPLOYER_ROLE = "roles/container.admin"
@@ -210,6 +213,7 @@ class GkeCluster(pulumi.ComponentResource):
             datapath_provider="ADVANCED_DATAPATH",
             database_encryption={"state": "ENCRYPTED", "key_name": key_id},
             logging_config={"enable_components": CONTROL_PLANE_LOGS},
+            monitoring_config={"enable_components": METRICS, "managed_prometheus": {"enabled": True}},
             workload_identity_config={"workload_pool": f"{project}.svc.id.goog"},
             enable_shielded_nodes=True,
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},

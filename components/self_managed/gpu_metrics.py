@@ -11,8 +11,8 @@ forms, chosen per cluster where the NVIDIA device plugin is (or would be) instal
   for one. Creates a ConfigMap of the counters, a DaemonSet in `kube-system` (GPU nodes only, every
   GPU taint tolerated, as the device plugin), a headless Service and a ServiceMonitor labelled for
   Triplane's Prometheus.
-- `gke-managed` (GKE): GKE runs its own dcgm-exporter on GPU nodes (the DCGM metrics package, on by
-  default for clusters created at 1.32.1-gke.1357000 or later) in the `gke-managed-system`
+- `gke-managed` (GKE): GKE runs its own dcgm-exporter on GPU nodes (the DCGM metrics package, which
+  Triplane's GKE cluster turns on in its `monitoring_config`) in the `gke-managed-system`
   namespace, where no one else may create objects. A self-deployed exporter would need
   `privileged: true` there (GKE nodes have no NVIDIA container runtime: Google's own manifest runs it
   privileged), which Triplane's pod security policy forbids. Creates a PodMonitor in the monitoring
