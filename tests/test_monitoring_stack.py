@@ -563,13 +563,14 @@ WHERE = {"bedrock": "CloudWatch alarm", "azure-openai": "Azure metric alert", "v
 def test_triplane_plan_lists_devs_alerts_one_line_each(dev: Plan) -> None:
     environment = load_stack("dev").environment()
     expected = sorted(
-        (name, alert.kind, WHERE.get(source, "PrometheusRule"), alert.summary)
+        (name, alert.kind, WHERE.get(source, render.PROMETHEUS_WHERE), alert.summary)
         for name, (source, alerts) in alerts_of(environment).items()
         for alert in alerts
     )
     assert render.planned_alerts(dev) == expected
     assert {(u, w) for u, _, w, _ in expected} == {
-        ("support-drafts", "PrometheusRule"), ("doc-search", "CloudWatch alarm"), ("code-review", "PrometheusRule"),
+        ("support-drafts", render.PROMETHEUS_WHERE), ("doc-search", "CloudWatch alarm"),
+        ("code-review", render.PROMETHEUS_WHERE),
     }  # fmt: skip
     out = io.StringIO()
     render.print_plan(Console(file=out, width=100, color_system=None), dev, environment)

@@ -157,6 +157,8 @@ ALERT_TYPES = {
 }
 """Cloud alert types: what to call them, where they keep the `use-case`/`alert` tags, and their summary."""
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+PROMETHEUS_WHERE = "PrometheusRule (the cluster's Prometheus; no channel yet)"
+"""Rules the cluster's Prometheus evaluates: they notify no one until a managed Prometheus delivers them."""
 
 
 def _at(value: object, path: str) -> object:
@@ -185,7 +187,7 @@ def planned_alerts(plan: Plan) -> list[tuple[str, str, str, str]]:
                             (
                                 str(labels.get("use_case")),
                                 str(labels.get("triplane_alert")),
-                                "PrometheusRule",
+                                PROMETHEUS_WHERE,
                                 str(_at(rule, "annotations.summary") or ""),
                             )
                         )
