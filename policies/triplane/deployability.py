@@ -16,7 +16,6 @@ A cluster Triplane did not create cannot be inspected: what its stack entry decl
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,19 @@ from typing import Any
 
 from .ai_gateway import IN_CLUSTER_SUFFIX, PROXY_NAMESPACE
 from .cluster_addons import ADD_ON_GROUPS, CHART_GROUPS, PROMETHEUS_CHARTS
-from .common import HIGH, Res, as_list, environment_spec, get, is_unknown, platform_of, stack_policy, truthy
+from .common import (
+    HIGH,
+    Res,
+    as_list,
+    environment_spec,
+    get,
+    is_unknown,
+    json_document,
+    platform_of,
+    stack_policy,
+    statements,
+    truthy,
+)
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from .kubernetes import containers, parse_image, pod_spec
 from .runner_hosts import AWS_RUNNER_COMPONENT, AZURE_RUNNER_COMPONENT, GITHUB_HOSTS
@@ -1066,21 +1077,12 @@ PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
 
 
-def _document(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _grants(document: Any, service: str, actions: Collection[str], alarm: str | None = None) -> bool:
     """Whether a resource policy lets `service` do every one of `actions` (for an alarm named `alarm`,
     when a statement narrows the alarms by `aws:SourceArn`)."""
     granted: set[str] = set()
-    for statement in as_list(_document(document).get("Statement")):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+    for statement in statements(json_document(document, "policy")):
+        if statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal") or {}
         services = as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
