@@ -116,16 +116,14 @@ CHANNEL = "alert-channel"
 """The shared-piece key of a cloud's alert channel: `(CHANNEL, cloud)`."""
 
 
-def _service_cloud() -> dict[str, str]:
-    """Each managed service's cloud, whose native alerting watches it (model servers and the gateway are
-    watched by their cluster's Prometheus)."""
-    return {service: cloud for cloud, seam in SEAMS.items() for service in seam.managed_models}
+SERVICE_CLOUD: Mapping[str, str] = {service: cloud for cloud, seam in SEAMS.items() for service in seam.managed_models}
+"""Each managed service's cloud, whose native alerting watches it (model servers and the gateway are
+watched by their cluster's Prometheus)."""
 
 
 def channel_clouds(environment: Environment) -> list[str]:
     """The clouds whose native alerts some use case needs, so whose channel the environment creates."""
-    clouds = _service_cloud()
-    return sorted({clouds[source] for source, _ in alerts_of(environment).values() if source in clouds})
+    return sorted({SERVICE_CLOUD[s] for s, _ in alerts_of(environment).values() if s in SERVICE_CLOUD})
 
 
 def channels(ctx: StackContext, alarm_stacks: Sequence[str]) -> None:

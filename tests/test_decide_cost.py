@@ -10,9 +10,9 @@ import pytest
 from pulumi_kubernetes import provider as k8s_provider
 
 from triplane.components.gateway.install import AIGatewayInstall, AIGatewayInstallArgs
+from triplane.components.self_managed import gpu_metrics
 from triplane.decide.cost import (
     AI_GATEWAY_CONTROLLER,
-    DCGM_EXPORTER,
     REDIS,
     Curve,
     Traffic,
@@ -770,4 +770,4 @@ def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None
 
 
 def test_dcgm_exporter_request_is_the_charts_default() -> None:
-    assert DCGM_EXPORTER == ("100m", "128Mi")
+    assert gpu_metrics.REQUESTS == {"cpu": "100m", "memory": "128Mi"}

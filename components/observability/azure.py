@@ -120,6 +120,11 @@ def _threshold(alert: Alert) -> float:
     return float(alert.threshold)
 
 
+def series_per_deployment(kind: AlertKind) -> bool:
+    """Whether an alert is evaluated per deployment (a time series each, what Azure Monitor bills by)."""
+    return not CRITERIA[kind].summed
+
+
 def _dimensions(criterion: Criterion, target: AzureOpenAIDeployments) -> list[dict[str, Any]]:
     dimensions: list[dict[str, Any]] = []
     if not criterion.summed or len(target.deployments) == 1:

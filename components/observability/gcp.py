@@ -152,6 +152,17 @@ def _any_model(models: Sequence[str]) -> str:
 
 
 _PER_MODEL = ("resource.labels.model_user_id",)
+PER_MODEL_SIGNALS: frozenset[Signal] = frozenset({"requests", "latency", "first-token"})
+"""Signals read as a series per model (a model's p95 is its own); the others as one sum."""
+
+
+def _by_model(signal: Signal) -> tuple[str, ...]:
+    return _PER_MODEL if signal in PER_MODEL_SIGNALS else ()
+
+
+def series_per_model(kind: AlertKind) -> bool:
+    """Whether an alert's condition returns a series per model (what Cloud Monitoring bills by)."""
+    return _ALERT_SIGNALS[kind] in PER_MODEL_SIGNALS
 
 
 def query(signal: Signal, target: VertexModels, period_seconds: int) -> Query:
@@ -162,7 +173,7 @@ def query(signal: Signal, target: VertexModels, period_seconds: int) -> Query:
     95th percentile, so a model's p95 is of all its requests, not the worst bucket's.
     """
     if signal == "requests":
-        return Query(metric_filter(INVOCATIONS, target), "ALIGN_DELTA", "REDUCE_SUM", period_seconds, _PER_MODEL)
+        return Query(metric_filter(INVOCATIONS, target), "ALIGN_DELTA", "REDUCE_SUM", period_seconds, _by_model(signal))
     if signal == "errors":
         return Query(
             metric_filter(INVOCATIONS, target, SERVER_ERRORS), "ALIGN_DELTA", "REDUCE_SUM", period_seconds,
@@ -172,11 +183,11 @@ def query(signal: Signal, target: VertexModels, period_seconds: int) -> Query:
         return Query(metric_filter(INVOCATIONS, target, THROTTLED), "ALIGN_DELTA", "REDUCE_SUM", period_seconds)
     if signal == "latency":
         return Query(
-            metric_filter(LATENCIES, target), "ALIGN_DELTA", "REDUCE_PERCENTILE_95", period_seconds, _PER_MODEL
+            metric_filter(LATENCIES, target), "ALIGN_DELTA", "REDUCE_PERCENTILE_95", period_seconds, _by_model(signal)
         )
     if signal == "first-token":
         return Query(
-            metric_filter(FIRST_TOKEN, target), "ALIGN_DELTA", "REDUCE_PERCENTILE_95", period_seconds, _PER_MODEL
+            metric_filter(FIRST_TOKEN, target), "ALIGN_DELTA", "REDUCE_PERCENTILE_95", period_seconds, _by_model(signal)
         )
     if signal == "tokens":
         return Query(metric_filter(TOKENS, target, INPUT_AND_OUTPUT), "ALIGN_DELTA", "REDUCE_SUM", period_seconds)

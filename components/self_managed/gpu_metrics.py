@@ -50,6 +50,8 @@ PORT = 9400
 PORT_NAME = "metrics"
 SELECTOR = {"app.kubernetes.io/name": NAME}
 POD_RESOURCES = "/var/lib/kubelet/pod-resources"
+REQUESTS: Mapping[str, str] = {"cpu": "100m", "memory": "128Mi"}
+"""The exporter's requests (the dcgm-exporter chart 4.8.2's): what `triplane cost` shows per GPU node."""
 """The kubelet's pod-resources socket directory: which pod holds which GPU."""
 COUNTERS_DIR = "/etc/triplane-dcgm"
 COUNTERS_FILE = "counters.csv"
@@ -155,7 +157,7 @@ def container(image: pulumi.Input[str]) -> k8s_core.v1.ContainerArgsDict:
             "seccomp_profile": {"type": "RuntimeDefault"},
         },
         "resources": {
-            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "requests": dict(REQUESTS),
             "limits": {"cpu": "200m", "memory": "512Mi"},
         },
         # DCGM starts its host engine before serving: the chart waits 45 s before probing.

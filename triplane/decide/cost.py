@@ -28,14 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from triplane.components.gateway import install as gateway_install
-from triplane.components.observability.alerts import Alert, AlertKind, Source
-from triplane.components.self_managed import sizing
+from triplane.components.observability import aws as aws_monitoring
+from triplane.components.observability import azure as azure_monitoring
+from triplane.components.observability import gcp as gcp_monitoring
+from triplane.components.observability.alerts import Alert, Source
+from triplane.components.self_managed import gpu_metrics, sizing
 from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import ManagedModelService
 from triplane.stacks.clusters import gpu_metrics_source
-from triplane.stacks.observability import alerts_of
+from triplane.stacks.observability import SERVICE_CLOUD, alerts_of
 from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 from triplane.stacks.spec.gateway import gateway_cloud
@@ -947,26 +950,6 @@ def gateway_lines(environment: Environment, prices: Prices) -> list[Line]:
 
 # --- monitoring ---------------------------------------------------------------------------------
 
-CLOUD_OF_SERVICE: Mapping[str, str] = {
-    service: cloud for cloud, seam in SEAMS.items() for service in seam.managed_models
-}
-"""The cloud whose native monitoring alerts on a managed service's metrics; the other sources (the
-model servers, the AI gateway) are watched by their cluster's Prometheus."""
-
-CLOUDWATCH_METRICS: Mapping[AlertKind, int] = {
-    "error-rate": 2, "throttling": 1, "latency": 1, "first-token": 1, "token-burn": 2,
-}  # fmt: skip
-"""Metrics per model ID each Bedrock alarm reads: server errors over invocations, input plus output
-tokens, else one. CloudWatch bills an alarm per metric it reads."""
-
-AZURE_PER_DEPLOYMENT: frozenset[AlertKind] = frozenset({"error-rate", "latency", "first-token"})
-"""Azure OpenAI alerts watched per deployment (a time series each); the others watch one sum."""
-
-VERTEX_PER_MODEL: frozenset[AlertKind] = frozenset({"latency", "first-token"})
-"""Vertex AI conditions whose query returns a series per model; the others return one sum."""
-
-DCGM_EXPORTER = ("100m", "128Mi")
-"""The dcgm-exporter Helm chart 4.8.2's `resources.requests` for its DaemonSet pod."""
 
 
 @dataclass(frozen=True)
@@ -1014,7 +997,7 @@ def _cloudwatch(cloud: str, watched: list[Watched], emails: int, prices: Prices)
     alarm = prices.fixed(cloud, "alarm_metric")
     board = prices.fixed(cloud, "dashboard")
     alarms = sum(len(u.alerts) for u in watched)
-    metrics = {u.name: sum(CLOUDWATCH_METRICS[a.kind] * u.models for a in u.alerts) for u in watched}
+    metrics = {u.name: sum(len(aws_monitoring.METRICS[a.kind]) * u.models for a in u.alerts) for u in watched}
     total = sum(metrics.values())
     each = "; ".join(
         f"{u.name}: {_plural(len(u.alerts), 'alarm')} over {_plural(metrics[u.name], 'metric')}" for u in watched
@@ -1054,7 +1037,10 @@ def _azure_monitor(cloud: str, watched: list[Watched], emails: int, prices: Pric
     series = prices.fixed(cloud, "metric_alert_series")
     board = prices.fixed(cloud, "dashboard")
     rules = sum(len(u.alerts) for u in watched)
-    counted = {u.name: sum(u.models if a.kind in AZURE_PER_DEPLOYMENT else 1 for a in u.alerts) for u in watched}
+    counted = {
+        u.name: sum(u.models if azure_monitoring.series_per_deployment(a.kind) else 1 for a in u.alerts)
+        for u in watched
+    }
     total = sum(counted.values())
     each = "; ".join(
         f"{u.name}: {_plural(len(u.alerts), 'rule')}, {_plural(counted[u.name], 'time series', 'time series')}"
@@ -1092,7 +1078,7 @@ def _cloud_monitoring(cloud: str, watched: list[Watched], emails: int, prices: P
     every = int(sheet["evaluation_seconds"])
     evaluations = prices.hours * 3600 / every
     conditions = sum(len(u.alerts) for u in watched)
-    series = sum(u.models if a.kind in VERTEX_PER_MODEL else 1 for u in watched for a in u.alerts)
+    series = sum(u.models if gcp_monitoring.series_per_model(a.kind) else 1 for u in watched for a in u.alerts)
     returned = series * evaluations
     each = "; ".join(f"{u.name}: {len(u.alerts)}" for u in watched)
     return [
@@ -1142,7 +1128,7 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
     by_name = {u.name: u for u in environment.use_cases}
     rules: dict[str, list[Watched]] = {}
     for use_case in watched:
-        if use_case.source in CLOUD_OF_SERVICE:
+        if use_case.source in SERVICE_CLOUD:
             continue
         model = by_name[use_case.name]
         if isinstance(model, SelfManagedUseCase):
@@ -1151,7 +1137,7 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
             assert environment.gateway is not None  # a SaaS use case is observed only behind the gateway
             cluster = environment.gateway.cluster
         rules.setdefault(cluster, []).append(use_case)
-    cpu, memory = _quantity(DCGM_EXPORTER[0]), _quantity(DCGM_EXPORTER[1])
+    cpu, memory = _quantity(gpu_metrics.REQUESTS["cpu"]), _quantity(gpu_metrics.REQUESTS["memory"])
     lines: list[Line] = []
     for spec in environment.kubernetes:
         on_cluster = rules.get(spec.name, [])
