@@ -41,7 +41,13 @@ from pulumi_kubernetes import networking as k8s_networking
 
 from triplane.components import images
 from triplane.components.images import Image, ImageSource, Upstream
-from triplane.components.self_managed.addons import CONTAINER_SECURITY, SCRAPE_LABELS, Chart
+from triplane.components.self_managed.addons import (
+    CONTAINER_SECURITY,
+    RELEASE_SETTINGS,
+    RESTRICTED,
+    SCRAPE_LABELS,
+    Chart,
+)
 from triplane.policies.ai_gateway import COST_NAMESPACE, GATEWAY_CLASS, PROXY_NAMESPACE
 from triplane.policies.cluster_addons import CHART_GROUPS
 from triplane.policies.kubernetes import INTERNAL_LB_ANNOTATIONS_DEFAULT
@@ -540,13 +546,8 @@ class AIGatewayInstall(pulumi.ComponentResource):
                 chart=f"{chart.repository}/{chart.name}",
                 version=chart.version,
                 namespace=names[home[key]],
-                create_namespace=False,
-                skip_crds=False,
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=900,
-                max_history=5,
                 values=values[key],
+                **RELEASE_SETTINGS,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespaces[home[key]], *self.releases.values()]),
             )
         self.crd_releases = {group: self.releases[key] for group, key in CRD_GROUPS.items()}
@@ -589,12 +590,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
             resource_name,
             metadata={
                 "name": namespace,
-                "labels": {
-                    **tags,
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
+                "labels": {**tags, **RESTRICTED},
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -64,6 +64,22 @@ CRD_GROUPS: dict[str, str] = {group: addon for addon in CHARTS for group in ADD_
 
 NAMESPACES = {"prometheus-operator": "monitoring", "keda": "keda"}
 MONITORING_NAMESPACE = NAMESPACES["prometheus-operator"]
+RESTRICTED: Mapping[str, str] = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+"""The labels of a namespace Triplane installs a chart into: the restricted Pod Security Standard."""
+RELEASE_SETTINGS: Mapping[str, Any] = {
+    "create_namespace": False,
+    "skip_crds": False,
+    "atomic": True,
+    "cleanup_on_fail": True,
+    "timeout": 900,
+    "max_history": 5,
+}
+"""How Triplane installs a chart: into the namespace it made, CRDs included, rolled back whole if it
+fails within 15 minutes, five revisions kept."""
 FULLNAME = "triplane"
 """kube-prometheus-stack's `fullnameOverride`: fixes the Prometheus service's name."""
 PROMETHEUS_URL = f"http://{FULLNAME}-prometheus.{MONITORING_NAMESPACE}.svc.cluster.local:9090"
@@ -122,12 +138,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 f"{name}-{addon}-namespace",
                 metadata={
                     "name": NAMESPACES[addon],
-                    "labels": {
-                        **args.tags,
-                        "pod-security.kubernetes.io/enforce": "restricted",
-                        "pod-security.kubernetes.io/audit": "restricted",
-                        "pod-security.kubernetes.io/warn": "restricted",
-                    },
+                    "labels": {**args.tags, **RESTRICTED},
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -138,13 +149,8 @@ class ClusterAddons(pulumi.ComponentResource):
                 version=chart.version,
                 repository_opts={"repo": chart.repository},
                 namespace=NAMESPACES[addon],
-                create_namespace=False,
-                skip_crds=False,
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=900,
-                max_history=5,
                 values=values[addon](args.images),
+                **RELEASE_SETTINGS,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
         self.register_outputs({"releases": sorted(self.releases)})

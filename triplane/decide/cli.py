@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -19,6 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from triplane.decide.prices import PriceError, Prices, load_prices
+
+if TYPE_CHECKING:
+    from triplane.decide.diagram import Rendered
 from triplane.policies.taxonomy import CLASSIFICATIONS
 from triplane.stacks.spec import Environment, SpecError
 
@@ -345,6 +348,14 @@ def cost(stack: str, prices_file: Path | None, spot: bool, as_json: bool) -> Non
 # --- diagram -----------------------------------------------------------------------------------
 
 
+def _wrote(result: Rendered) -> None:
+    """What a drawing command wrote, one line each, and what it could not (on stderr)."""
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
 def _picture_options(stem: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """`--out` and `--format` of a command that draws a picture through D2 into `<out>/<stem>.*`."""
 
@@ -385,10 +396,7 @@ def diagram(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
     except DiagramError as error:
         _fail(str(error))
         return
-    for path in result.written:
-        click.echo(f"wrote {path}")
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+    _wrote(result)
 
 
 # --- dashboard ---------------------------------------------------------------------------------
@@ -409,10 +417,7 @@ def dashboard(stack: str, out_dir: Path, formats: tuple[str, ...]) -> None:
     except (SpecError, DashboardError, DiagramError) as error:
         _fail(str(error))
         return
-    for path in result.written:
-        click.echo(f"wrote {path}")
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+    _wrote(result)
 
 
 def register(group: click.Group) -> None:
