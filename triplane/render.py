@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from triplane.plan import STACK_TYPE, Plan, PlannedResource
+from triplane.policies.monitoring import AWS_ALARM, AZURE_ALERT, GCP_POLICY, PROMETHEUS_RULE
 from triplane.policies.taxonomy import PATTERNS, SHARED
 from triplane.stacks.spec import Environment
 
@@ -151,12 +152,11 @@ def print_images(console: Console, plan: Plan, environment: Environment) -> None
 
 
 ALERT_TYPES = {
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ("CloudWatch alarm", "tags", "alarmDescription"),
-    "azure-native:monitor:MetricAlert": ("Azure metric alert", "tags", "description"),
-    "gcp:monitoring/alertPolicy:AlertPolicy": ("Cloud Monitoring policy", "userLabels", "documentation.content"),
+    AWS_ALARM: ("CloudWatch alarm", "tags", "alarmDescription"),
+    AZURE_ALERT: ("Azure metric alert", "tags", "description"),
+    GCP_POLICY: ("Cloud Monitoring policy", "userLabels", "documentation.content"),
 }
 """Cloud alert types: what to call them, where they keep the `use-case`/`alert` tags, and their summary."""
-PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 PROMETHEUS_WHERE = "PrometheusRule (the cluster's Prometheus; no channel yet)"
 """Rules the cluster's Prometheus evaluates: they notify no one until a managed Prometheus delivers them."""
 

@@ -8,6 +8,7 @@ throttling but no GPU memory, a model server the reverse.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -71,6 +72,9 @@ KINDS: Mapping[Source, tuple[AlertKind, ...]] = {
 and a model server refuses nothing for quota (its queue is the saturation signal)."""
 
 DAYS_PER_MONTH = 30
+
+EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+"""An address a channel can mail (the spec checks the full form; the channels refuse what is plainly not one)."""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from pulumi_azure_native import portal as azure_portal
 
 from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import (
+    EMAIL_ADDRESS,
     KINDS,
     Alert,
     AlertKind,
@@ -381,7 +382,7 @@ class AzureAlertChannel(pulumi.ComponentResource):
         super().__init__("triplane:observability:AzureAlertChannel", name, None, tagged(opts, args.tags))
         if not args.emails:
             raise ValueError("monitoring.notify.email: list at least one address to send the Azure alerts to")
-        malformed = [e for e in args.emails if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e)]
+        malformed = [e for e in args.emails if not EMAIL_ADDRESS.fullmatch(e)]
         if malformed:
             raise ValueError(f"monitoring.notify.email: {malformed} are not email addresses")
         group = azure_monitor.ActionGroup(

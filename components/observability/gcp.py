@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from pulumi_gcp import monitoring as gcp_monitoring
 
 from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import (
+    EMAIL_ADDRESS,
     WINDOW_SECONDS,
     Alert,
     AlertKind,
@@ -357,7 +357,6 @@ def dashboard_json(
     }
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -414,7 +413,7 @@ def _check_emails(emails: Sequence[str]) -> None:
     if not emails:
         raise ValueError("monitoring.notify.email: list at least one address to send the Google Cloud alerts to")
     for index, address in enumerate(emails):
-        if not _EMAIL.match(address):
+        if not EMAIL_ADDRESS.fullmatch(address):
             raise ValueError(f"monitoring.notify.email[{index}]: {address!r} is not an email address")
     if len({e.lower() for e in emails}) != len(emails):
         raise ValueError("monitoring.notify.email lists an address twice: list each once")

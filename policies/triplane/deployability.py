@@ -38,6 +38,7 @@ from .common import (
 )
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from .kubernetes import containers, parse_image, pod_spec
+from .monitoring import AWS_ALARM, AZURE_ALERT, GCP_POLICY, PROMETHEUS_RULE
 from .runner_hosts import AWS_RUNNER_COMPONENT, AZURE_RUNNER_COMPONENT, GITHUB_HOSTS
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
@@ -1065,15 +1066,11 @@ def runtime_paths(
 
 # --- alerts ----------------------------------------------------------------------------------------
 
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SNS_TOPIC = "aws:sns/topic:Topic"
 SNS_TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 KMS_KEY = "aws:kms/key:Key"
-AZURE_METRIC_ALERT = "azure-native:monitor:MetricAlert"
 AZURE_ACTION_GROUP = "azure-native:monitor:ActionGroup"
-GCP_ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 GCP_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
-PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
 
 
@@ -1136,18 +1133,18 @@ def alert_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]
     """Every alert reaches its channel: a CloudWatch alarm's SNS topic lets CloudWatch publish (and its key
     lets CloudWatch encrypt), an Azure alert's action group is enabled with a receiver, a Cloud Monitoring
     policy's channels exist; and every PrometheusRule is loaded by its cluster's Prometheus."""
-    for alarm in graph.of_type(METRIC_ALARM):
+    for alarm in graph.of_type(AWS_ALARM):
         yield Need("alerts", f"CloudWatch alarm {alarm.name}", "a topic CloudWatch may publish to",
                    _alarm_path(graph, alarm),
                    "notify an SNS topic whose policy admits cloudwatch.amazonaws.com for this alarm (and whose "
                    "KMS key lets it encrypt): Triplane's alert channel", alarm.urn)
-    for alert in graph.of_type(AZURE_METRIC_ALERT):
+    for alert in graph.of_type(AZURE_ALERT):
         groups = [g for g in _waited(graph, alert, AZURE_ACTION_GROUP)
                   if truthy(g.props.get("enabled")) and as_list(g.props.get("emailReceivers"))]
         yield Need("alerts", f"Azure metric alert {alert.name}", "an enabled action group with a receiver",
                    f"action group {groups[0].name}" if groups else None,
                    "act on the environment's action group (monitoring.notify)", alert.urn)
-    for policy in graph.of_type(GCP_ALERT_POLICY):
+    for policy in graph.of_type(GCP_POLICY):
         channels = _waited(graph, policy, GCP_CHANNEL)
         yield Need("alerts", f"Cloud Monitoring policy {policy.name}", "a notification channel",
                    f"{len(channels)} notification channel(s)" if channels else None,
