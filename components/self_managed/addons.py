@@ -33,6 +33,7 @@ from pulumi_kubernetes import helm as k8s_helm
 
 from triplane.components import images
 from triplane.components.images import ImageSource, Upstream
+from triplane.components.observability.forwarding import PROMETHEUS_SERVICE_ACCOUNT, PrometheusForwarding
 from triplane.policies.cluster_addons import ADD_ON_GROUPS
 
 
@@ -118,6 +119,8 @@ class ClusterAddonsArgs:
     images: ImageSource = field(default_factory=Upstream)
     tags: Mapping[str, str] = field(default_factory=dict)
     """Kubernetes labels (from `k8s_labels`) put on the namespaces."""
+    forwarding: PrometheusForwarding | None = None
+    """Where the Prometheus forwards its samples: the cloud's managed Prometheus (None: it keeps them)."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -130,7 +133,10 @@ class ClusterAddons(pulumi.ComponentResource):
         unknown = set(args.install) - set(CHARTS)
         if unknown:
             raise ValueError(f"unknown add-ons {sorted(unknown)}; known: {sorted(CHARTS)}")
-        values = {"prometheus-operator": _prometheus_values, "keda": _keda_values}
+        values = {
+            "prometheus-operator": lambda source: _prometheus_values(source, args.forwarding),
+            "keda": _keda_values,
+        }
         self.releases = {}
         for addon in sorted(args.install):
             chart = CHARTS[addon]
@@ -151,13 +157,26 @@ class ClusterAddons(pulumi.ComponentResource):
                 namespace=NAMESPACES[addon],
                 values=values[addon](args.images),
                 **RELEASE_SETTINGS,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        namespace,
+                        *(args.forwarding.depends_on if addon == "prometheus-operator" and args.forwarding else ()),
+                    ],
+                ),
             )
         self.register_outputs({"releases": sorted(self.releases)})
 
 
-def _prometheus_values(source: ImageSource) -> dict[str, Any]:
+def _prometheus_values(source: ImageSource, forwarding: PrometheusForwarding | None = None) -> dict[str, Any]:
     selector = {"matchLabels": dict(SCRAPE_LABELS)}
+    service_account: dict[str, Any] = {"create": True, "name": PROMETHEUS_SERVICE_ACCOUNT}
+    spec: dict[str, Any] = {}
+    if forwarding is not None:
+        service_account["annotations"] = dict(forwarding.service_account_annotations)
+        spec["remoteWrite"] = [dict(entry) for entry in forwarding.remote_write]
+        if forwarding.pod_labels:
+            spec["podMetadata"] = {"labels": dict(forwarding.pod_labels)}
     return {
         "fullnameOverride": FULLNAME,
         "crds": {"enabled": True},
@@ -184,6 +203,7 @@ def _prometheus_values(source: ImageSource) -> dict[str, Any]:
         },
         "prometheus": {
             "serviceMonitor": {"selfMonitor": False},
+            "serviceAccount": service_account,
             "prometheusSpec": {
                 "image": images.chart_image(source, images.PROMETHEUS, "sha"),
                 "version": images.PROMETHEUS.tag.removesuffix("-distroless"),
@@ -201,6 +221,7 @@ def _prometheus_values(source: ImageSource) -> dict[str, Any]:
                 "retention": "2d",
                 "securityContext": _pod_security(ADDON_UID),
                 "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
+                **spec,
             },
         },
     }
