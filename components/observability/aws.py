@@ -16,6 +16,11 @@ added in March 2026: "Improve operational visibility for inference workloads on 
 new CloudWatch metrics for TTFT and Estimated Quota Consumption" (AWS Machine Learning Blog).
 CloudWatch needs `kms:Decrypt` and `kms:GenerateDataKey*` to publish to an encrypted topic:
 https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+A channel asked to (`prometheus=True`) also admits the alert manager of this account's Amazon Managed
+Service for Prometheus workspaces in its region: `sns:Publish` and `sns:GetTopicAttributes` on the topic,
+`kms:GenerateDataKey*` and `kms:Decrypt` on its key ("Giving Amazon Managed Service for Prometheus
+permission to send alert messages to your Amazon SNS topic",
+https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver-AMPpermission.html).
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from triplane.components.tagging import tagged
 NAMESPACE = "AWS/Bedrock"
 DIMENSION = "ModelId"
 ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
+PROMETHEUS_PUBLISHER = "aps.amazonaws.com"
+"""Amazon Managed Service for Prometheus: its alert manager publishes to the channel."""
 
 METRICS: Mapping[AlertKind, tuple[str, ...]] = {
     "error-rate": ("InvocationServerErrors", "Invocations"),
@@ -326,57 +333,85 @@ def dashboard_body(region: str, use_cases: Sequence[MonitoredUseCase]) -> dict[s
 # ---------------------------------------------------------------------------------------- component
 
 
-def key_policy(account: str, partition: str = "aws") -> str:
-    """Account administration, and CloudWatch of this account encrypting the alarm notifications."""
-    return json.dumps(
+def key_policy(account: str, partition: str = "aws", *, prometheus: bool = False) -> str:
+    """Account administration, and CloudWatch of this account encrypting the alarm notifications (with
+    `prometheus`, also the alert manager of this account's managed Prometheus workspaces)."""
+    statements: list[dict[str, Any]] = [
+        account_administration(account, partition),
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                account_administration(account, partition),
-                {
-                    "Sid": "CloudWatchAlarmsEncryptNotifications",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ALARM_PUBLISHER},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                },
-            ],
-        }
-    )
+            "Sid": "CloudWatchAlarmsEncryptNotifications",
+            "Effect": "Allow",
+            "Principal": {"Service": ALARM_PUBLISHER},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        },
+    ]
+    if prometheus:
+        statements.append(
+            {
+                "Sid": "PrometheusAlertManagerEncryptsNotifications",
+                "Effect": "Allow",
+                "Principal": {"Service": PROMETHEUS_PUBLISHER},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def topic_policy(topic_arn: str, account: str, region: str, prefixes: Sequence[str]) -> str:
+def prometheus_workspaces(account: str, region: str, partition: str = "aws") -> str:
+    """Every managed Prometheus workspace of this account in `region` (the source a channel admits)."""
+    return f"arn:{partition}:aps:{region}:{account}:workspace/*"
+
+
+def topic_policy(
+    topic_arn: str, account: str, region: str, prefixes: Sequence[str], *, prometheus: bool = False
+) -> str:
     """Only this account's CloudWatch alarms named `<prefix>-...` (a prefix per stack whose alarms use the
-    channel) publish; nothing over plain HTTP."""
-    return json.dumps(
+    channel) publish, and with `prometheus` the alert manager of this account's managed Prometheus
+    workspaces in `region`; nothing over plain HTTP."""
+    statements: list[dict[str, Any]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CloudWatchAlarmsPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ALARM_PUBLISHER},
-                    "Action": "sns:Publish",
-                    "Resource": topic_arn,
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account},
-                        "ArnLike": {
-                            "aws:SourceArn": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{p}-*" for p in prefixes]
-                        },
-                    },
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": ALARM_PUBLISHER},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{p}-*" for p in prefixes]},
+            },
+        }
+    ]
+    if prometheus:
+        # A workspace is one per cluster and made after the channel (often in another stack), so the
+        # channel admits this account's workspaces of its region rather than naming each.
+        statements.append(
+            {
+                "Sid": "PrometheusAlertManagerPublishes",
+                "Effect": "Allow",
+                "Principal": {"Service": PROMETHEUS_PUBLISHER},
+                "Action": ["sns:Publish", "sns:GetTopicAttributes"],
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": prometheus_workspaces(account, region)},
                 },
-                {
-                    "Sid": "DenyPlainHttp",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sns:*",
-                    "Resource": topic_arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ],
+            }
+        )
+    statements.append(
+        {
+            "Sid": "DenyPlainHttp",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:*",
+            "Resource": topic_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 @dataclass(frozen=True)
@@ -392,6 +427,9 @@ class AwsAlertChannelArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     protect: bool = False
     """Protect the topic's key: deleting it would leave the topic unable to deliver anything."""
+    prometheus: bool = False
+    """Also admit the alert manager of this account's managed Prometheus workspaces in `region`
+    (`AwsManagedPrometheus`, one per cluster) to publish to the topic and encrypt with its key."""
 
 
 class AwsAlertChannel(pulumi.ComponentResource):
@@ -418,7 +456,7 @@ class AwsAlertChannel(pulumi.ComponentResource):
             f"{name}-key",
             parent=self,
             description=f"Alarm notifications ({args.prefix})",
-            policy=account.apply(key_policy),
+            policy=account.apply(lambda a: key_policy(a, prometheus=args.prometheus)),
             protect=args.protect,
             alias=physical_name(args.prefix, "alerts", kind="kms_alias"),
         )
@@ -434,7 +472,7 @@ class AwsAlertChannel(pulumi.ComponentResource):
             f"{name}-topic-policy",
             arn=self.topic.arn,
             policy=pulumi.Output.all(self.topic.arn, account).apply(
-                lambda values: topic_policy(values[0], values[1], args.region, prefixes)
+                lambda values: topic_policy(values[0], values[1], args.region, prefixes, prometheus=args.prometheus)
             ),
             opts=child,
         )

@@ -552,6 +552,10 @@ def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str
         state["allocationId"] = f"eipalloc-{name}"
     if type_ == "aws:kms/key:Key":
         state["keyId"] = f"{name}-key-id"
+    if type_ == "aws:amp/workspace:Workspace":
+        # As the service reports them: the ARN under `aps`, the endpoint ending in the workspace ID and a slash.
+        state["arn"] = f"arn:aws:aps:us-east-1:{ACCOUNT_ID}:workspace/{name}-id"
+        state["prometheusEndpoint"] = f"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{name}-id/"
     if type_ == "aws:bedrock/guardrail:Guardrail":
         state["guardrailId"] = f"{name}-id"
         state["guardrailArn"] = f"arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:guardrail/{name}-id"
