@@ -81,7 +81,8 @@ def test_the_remote_write_url_is_the_workspace_endpoint_plus_the_remote_write_pa
 
 
 def test_the_alert_manager_sends_every_alert_to_the_topic_signed_in_its_region() -> None:
-    definition = yaml.safe_load(alert_manager_definition(TOPIC_ARN, "eu-west-1"))
+    topic = f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:prod-platform-alerts"
+    definition = yaml.safe_load(alert_manager_definition(topic, "eu-west-1"))
     assert set(definition) == {"alertmanager_config"}
     config = yaml.safe_load(definition["alertmanager_config"])
     route = config["route"]
@@ -90,12 +91,17 @@ def test_the_alert_manager_sends_every_alert_to_the_topic_signed_in_its_region()
     assert receiver["name"] == route["receiver"]
     assert set(receiver) == {"name", "sns_configs"}  # SNS is the only receiver the service supports
     [sns] = receiver["sns_configs"]
-    assert sns["topic_arn"] == TOPIC_ARN and sns["sigv4"] == {"region": "eu-west-1"}
+    assert sns["topic_arn"] == topic and sns["sigv4"] == {"region": "eu-west-1"}
     assert sns["send_resolved"] is True
     assert "api_url" not in sns and "http_config" not in sns  # the service refuses both
     assert route["group_by"] == ["alertname", "use_case"]
     assert sns["subject"].isascii() and "\n" not in sns["subject"]
     assert "{{ .GroupLabels.use_case }}" in sns["subject"] and "{{ .GroupLabels.alertname }}" in sns["subject"]
+
+
+def test_a_topic_in_another_region_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="a channel \\(AwsAlertChannel\\) of the cluster's region"):
+        alert_manager_definition(TOPIC_ARN, "eu-west-1")
 
 
 def test_each_rule_file_is_exactly_the_prometheus_rules_groups() -> None:

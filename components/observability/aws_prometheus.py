@@ -7,8 +7,9 @@ cluster's Prometheus forwards, evaluates the cluster's alerting rules and notifi
   (`kms:ViaService` `aps.<region>.amazonaws.com`, `kms:CallerAccount`) to describe it, create the
   grants the service works with, and make and read data keys (Encryption at rest,
   https://docs.aws.amazon.com/prometheus/latest/userguide/encryption-at-rest-Amazon-Service-Prometheus.html);
-- a log group under `/aws/vendedlogs/` (the prefix vended-log delivery's resource policy covers) for the
-  rule evaluation and alert manager logs, encrypted with that key; the workspace's
+- a log group under `/aws/vendedlogs/` (the prefix AWS suggests for vended logs, so one resource policy
+  with a wildcard admits their delivery) for the rule evaluation and alert manager logs, encrypted with
+  that key; the workspace's
   `logging_configuration` names it by its ARN ending in `:*` (CreateLoggingConfiguration, `logGroupArn`);
 - the workspace, encrypted with the key;
 - the private path: the VPC's `aps-workspaces` interface endpoint (`com.amazonaws.<region>.aps-workspaces`,
@@ -123,7 +124,14 @@ def remote_write(url: pulumi.Input[str], region: str) -> list[dict[str, Any]]:
 
 def alert_manager_definition(topic_arn: str, region: str) -> str:
     """The workspace's alert manager definition: every alert to the channel's topic, grouped per alert
-    and use case, resolved ones too."""
+    and use case, resolved ones too. The topic must be in the workspace's `region`: the channel admits
+    the workspaces of its own region only, and the SNS call is signed there."""
+    parts = topic_arn.split(":")
+    if len(parts) < 6 or parts[2] != "sns" or parts[3] != region:
+        raise ValueError(
+            f"the alert channel's topic {topic_arn!r} is not an SNS topic in {region}, the workspace's region: "
+            "give the cluster's managed Prometheus a channel (AwsAlertChannel) of the cluster's region"
+        )
     config = {
         "route": {"receiver": RECEIVER, "group_by": list(GROUP_BY)},
         "receivers": [
