@@ -27,6 +27,7 @@ from triplane.components.observability.azure_prometheus import (
     AzureManagedPrometheusArgs,
     AzureMonitorPrivateLink,
     AzureMonitorPrivateLinkArgs,
+    AzureMonitorScopeRef,
     AzurePrometheusRules,
     AzurePrometheusRulesArgs,
     iso_duration,
@@ -179,7 +180,7 @@ def program(*, existing_zone_ids: dict[str, str] | None = None, cluster_name: st
             resource_group_name="rg-net",
             location="westeurope",
             oidc_issuer_url=ISSUER,
-            private_link=link,
+            scope=link.ref,
             tags={"environment": "prod"},
         ),
     )
@@ -362,3 +363,22 @@ def test_one_rule_group_per_use_case_on_the_workspace_acting_on_the_channel(plan
 def test_a_cluster_label_narrows_the_groups_to_that_cluster() -> None:
     plan = run_program(lambda: program(cluster_name="prod-gpu"), stack="ts")
     assert {g.inputs["clusterName"] for g in of_type(plan, RULE_GROUP)} == {"prod-gpu"}
+
+
+def test_an_existing_networks_scope_is_joined_not_made_again() -> None:
+    def existing() -> None:
+        AzureManagedPrometheus(
+            "t-gpu-prom",
+            AzureManagedPrometheusArgs(
+                prefix="prod-gpu",
+                resource_group_name="rg-app",
+                location="westeurope",
+                oidc_issuer_url=ISSUER,
+                scope=AzureMonitorScopeRef(resource_group_name="rg-hub", scope_name="hub-ampls"),
+            ),
+        )
+
+    plan = run_program(existing, stack="ts")
+    [scoped] = of_type(plan, SCOPED)
+    assert (scoped.inputs["resourceGroupName"], scoped.inputs["scopeName"]) == ("rg-hub", "hub-ampls")
+    assert of_type(plan, SCOPE) == [] and of_type(plan, ENDPOINT) == [] and of_type(plan, ZONE) == []

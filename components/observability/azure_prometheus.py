@@ -81,6 +81,17 @@ QUERY_ACCESS = "Open"
 
 
 @dataclass(frozen=True)
+class AzureMonitorScopeRef:
+    """An Azure Monitor private link scope that data collection endpoints join: the one
+    `AzureMonitorPrivateLink` makes, or the one an existing network's DNS already answers for."""
+
+    resource_group_name: pulumi.Input[str]
+    scope_name: pulumi.Input[str]
+    ready: Sequence[pulumi.Resource] = ()
+    """What must exist before the VNet resolves Azure Monitor privately (the endpoint's zone group)."""
+
+
+@dataclass(frozen=True)
 class AzureMonitorPrivateLinkArgs:
     prefix: str
     """Names the scope (`<prefix>-monitor-scope`) and the endpoint."""
@@ -95,11 +106,9 @@ class AzureMonitorPrivateLinkArgs:
 class AzureMonitorPrivateLink(pulumi.ComponentResource):
     """The VNet's one Azure Monitor private link scope, its private endpoint and DNS zones."""
 
-    scope_name: pulumi.Output[str]
     scope_id: pulumi.Output[str]
-    resource_group_name: pulumi.Input[str]
-    ready: pulumi.Resource
-    """The endpoint's zone group: once it exists, the VNet resolves Azure Monitor privately."""
+    ref: AzureMonitorScopeRef
+    """For `AzureManagedPrometheusArgs.scope`; `ready` is the endpoint's zone group."""
 
     def __init__(
         self, name: str, args: AzureMonitorPrivateLinkArgs, opts: pulumi.ResourceOptions | None = None
@@ -119,7 +128,7 @@ class AzureMonitorPrivateLink(pulumi.ComponentResource):
         where = EndpointSubnet(
             network.resource_group_name, network.location, network.vnet_id, network.endpoint_subnet_id
         )
-        self.ready = private_endpoint_with_zones(
+        zone_group = private_endpoint_with_zones(
             f"{name}-monitor",
             args.prefix,
             AZURE_MONITOR_GROUP,
@@ -130,9 +139,12 @@ class AzureMonitorPrivateLink(pulumi.ComponentResource):
             child,
             existing_zone_ids=args.existing_zone_ids,
         )
-        self.scope_name = scope.id.apply(lambda _: scope_name)
         self.scope_id = scope.id
-        self.resource_group_name = network.resource_group_name
+        self.ref = AzureMonitorScopeRef(
+            resource_group_name=network.resource_group_name,
+            scope_name=scope.id.apply(lambda _: scope_name),
+            ready=(zone_group,),
+        )
         self.register_outputs({"scope_id": scope.id})
 
 
@@ -184,8 +196,9 @@ class AzureManagedPrometheusArgs:
     """The cluster's region: the workspace, endpoint and rule live there."""
     oidc_issuer_url: pulumi.Input[str]
     """The cluster's service account issuer (`AksCluster.oidc_issuer_url`)."""
-    private_link: AzureMonitorPrivateLink
-    """The VNet's scope (one per VNet): the endpoint joins it, the forwarder waits for its DNS."""
+    scope: AzureMonitorScopeRef
+    """The VNet's private link scope (`AzureMonitorPrivateLink.ref`, one per VNet's DNS): the endpoint
+    joins it, the forwarder waits for its DNS."""
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False
     """Protect the workspace (the metrics it keeps) from deletion."""
@@ -236,11 +249,11 @@ class AzureManagedPrometheus(pulumi.ComponentResource):
             data_flows=[{"streams": [PROMETHEUS_STREAM], "destinations": [WORKSPACE_DESTINATION]}],
             opts=child,
         )
-        link = args.private_link
+        scope = args.scope
         scoped = azure_monitor.PrivateLinkScopedResource(
             f"{name}-dce-scoped",
-            resource_group_name=link.resource_group_name,
-            scope_name=link.scope_name,
+            resource_group_name=scope.resource_group_name,
+            scope_name=scope.scope_name,
             name=physical_name(args.prefix, "prometheus-dce"),
             kind="Resource",
             linked_resource_id=endpoint.id,
@@ -293,7 +306,7 @@ class AzureManagedPrometheus(pulumi.ComponentResource):
             ],
             service_account_annotations={"azure.workload.identity/client-id": identity.client_id},
             pod_labels={"azure.workload.identity/use": "true"},
-            depends_on=[publisher, credential, scoped, link.ready],
+            depends_on=[publisher, credential, scoped, *scope.ready],
         )
         self.register_outputs({"workspace_id": workspace.id, "remote_write_url": url})
 
@@ -437,6 +450,7 @@ __all__ = [
     "AzureManagedPrometheusArgs",
     "AzureMonitorPrivateLink",
     "AzureMonitorPrivateLinkArgs",
+    "AzureMonitorScopeRef",
     "AzurePrometheusRules",
     "AzurePrometheusRulesArgs",
     "forwarder_subject",
