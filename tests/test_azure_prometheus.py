@@ -50,6 +50,7 @@ NETWORK = AzureNetworkRef(
     endpoint_subnet_id=ENDPOINT_SUBNET,
     application_cidrs=["10.0.0.0/16"],
 )
+LOGS = "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.OperationalInsights/workspaces/gpu-logs"
 CHANNEL = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/actionGroups/prod-alerts"
 
 VLLM = ModelServer(cluster="gpu", namespace="llm-chat", app="chat-vllm", engine="vllm")
@@ -84,6 +85,7 @@ IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 ROLE = "azure-native:authorization:RoleAssignment"
 RULE_GROUP = "azure-native:alertsmanagement:PrometheusRuleGroup"
+DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 
 
 # --- pure functions --------------------------------------------------------------------------------
@@ -181,6 +183,7 @@ def program(*, existing_zone_ids: dict[str, str] | None = None, cluster_name: st
             location="westeurope",
             oidc_issuer_url=ISSUER,
             scope=link.ref,
+            log_workspace_id=LOGS,
             tags={"environment": "prod"},
         ),
     )
@@ -382,3 +385,13 @@ def test_an_existing_networks_scope_is_joined_not_made_again() -> None:
     [scoped] = of_type(plan, SCOPED)
     assert (scoped.inputs["resourceGroupName"], scoped.inputs["scopeName"]) == ("rg-hub", "hub-ampls")
     assert of_type(plan, SCOPE) == [] and of_type(plan, ENDPOINT) == [] and of_type(plan, ZONE) == []
+
+
+def test_the_rule_and_the_workspace_log_to_the_clusters_workspace(plan: Plan) -> None:
+    settings = {d.inputs["resourceUri"].rsplit("/", 2)[-2]: d.inputs for d in of_type(plan, DIAGNOSTICS)}
+    assert set(settings) == {"dataCollectionRules", "azureMonitorWorkspaces"}
+    for each in settings.values():
+        assert each["workspaceId"] == LOGS
+        assert each["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert settings["dataCollectionRules"]["metrics"] == [{"category": "AllMetrics", "enabled": True}]
+    assert "metrics" not in settings["azureMonitorWorkspaces"]

@@ -6,7 +6,10 @@ ingestion disabled) and a data collection rule sending the `Microsoft-Prometheus
 the workspace, the endpoint scoped into the VNet's Azure Monitor private link scope, and the
 forwarder's identity: a user-assigned managed identity that only the `monitoring/triplane-prometheus`
 service account may federate with, allowed only to publish to that rule ("Monitoring Metrics
-Publisher", 3913510d-42f4-4e42-8a64-420c390055eb, Azure built-in roles). `AzurePrometheusRules`
+Publisher", 3913510d-42f4-4e42-8a64-420c390055eb, Azure built-in roles). Given a Log Analytics
+workspace, the rule's errors and the workspace's usage go there (the resource log categories Azure
+Monitor lists for them). A workspace is encrypted with a Microsoft-managed key only ("Azure Monitor
+workspace overview": no customer-managed key to give it). `AzurePrometheusRules`
 evaluates the same alerting rules as the in-cluster PrometheusRules (`prometheus.rules`) as
 Prometheus rule groups on the workspace, acting on the environment's action group.
 
@@ -28,7 +31,9 @@ dataCollectionRules/<DCR immutable ID>/streams/Microsoft-PrometheusMetrics/api/v
 v0.93 `AzureWorkloadIdentity`, which needs Prometheus >= 3.7.0; Azure documents it for Prometheus
 Operator with the pod label `azure.workload.identity/use: "true"`). The rule shape (a
 `prometheusForwarder` source, a `monitoringAccounts` destination, a flow between them) is the one
-Azure's managed Prometheus templates use.
+Azure's managed Prometheus templates use. The identity's token exchange goes to Entra ID
+(`login.microsoftonline.com`), which has no private endpoint: the stack lets the Prometheus out for
+that host alone, as it does the Azure weights import.
 
 Rule groups (`Microsoft.AlertsManagement/prometheusRuleGroups` 2023-03-01, Azure Monitor "Rule groups
 in Azure Monitor managed service for Prometheus"): `for` and the interval are ISO 8601 durations,
@@ -199,6 +204,9 @@ class AzureManagedPrometheusArgs:
     scope: AzureMonitorScopeRef
     """The VNet's private link scope (`AzureMonitorPrivateLink.ref`, one per VNet's DNS): the endpoint
     joins it, the forwarder waits for its DNS."""
+    log_workspace_id: pulumi.Input[str] | None = None
+    """A Log Analytics workspace (the cluster's, `AksCluster.workspace_id`) receiving the rule's errors
+    and metrics and the workspace's usage details; None: no diagnostic settings."""
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False
     """Protect the workspace (the metrics it keeps) from deletion."""
@@ -290,6 +298,19 @@ class AzureManagedPrometheus(pulumi.ComponentResource):
             description="Triplane's Prometheus: remote-writes the cluster's samples through this rule only",
             opts=child,
         )
+        if args.log_workspace_id is not None:
+            # Resource logs (Azure Monitor supported logs): the rule's `Log Errors`, the workspace's
+            # `Metrics Usage Details`; data collection endpoints have none.
+            for target, resource_id, metrics in (("dcr", rule.id, True), ("workspace", workspace.id, False)):
+                azure_monitor.DiagnosticSetting(
+                    f"{name}-{target}-diagnostics",
+                    name="triplane-logs",
+                    resource_uri=resource_id,
+                    workspace_id=args.log_workspace_id,
+                    logs=[{"category_group": "allLogs", "enabled": True}],
+                    metrics=[{"category": "AllMetrics", "enabled": True}] if metrics else None,
+                    opts=child,
+                )
         url = pulumi.Output.all(endpoint.metrics_ingestion, rule.immutable_id).apply(
             lambda values: remote_write_url(_metrics_endpoint(values[0]), str(values[1]))
         )
