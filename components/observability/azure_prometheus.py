@@ -49,7 +49,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi_azure_native import alertsmanagement as azure_alertsmanagement
@@ -444,6 +444,7 @@ class AzurePrometheusRules(pulumi.ComponentResource):
             if rule_name in groups:
                 raise ValueError(f"PrometheusRule {rule_name} is given twice; give each use case its own")
             use_case = rule_group_tags(body).get("use-case", rule_name)
+            converted = rule_group_rules(body, args.action_group_id)  # in the SDK's (TypedDict) names
             groups[rule_name] = azure_alertsmanagement.PrometheusRuleGroup(
                 f"{name}-{rule_name}",
                 rule_group_name=physical_name(args.prefix, rule_name),
@@ -454,7 +455,7 @@ class AzurePrometheusRules(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 interval=INTERVAL,
                 enabled=True,
-                rules=rule_group_rules(body, args.action_group_id),
+                rules=cast(list[azure_alertsmanagement.PrometheusRuleArgsDict], converted),
                 tags=rule_group_tags(body),
                 opts=child,
             ).id
