@@ -39,6 +39,8 @@ RULES: dict[str, NameRule] = {
     "gcp_psc": NameRule(max_length=20, separators=""),
     "gke": NameRule(max_length=40),
     "bedrock_guardrail": NameRule(max_length=50),
+    # Azure Monitor workspaces, data collection endpoints and rules (Azure's own templates cut them to 44).
+    "azure_monitor": NameRule(max_length=44, min_length=3),
 }
 
 

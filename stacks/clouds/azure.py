@@ -542,6 +542,16 @@ def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str
         private = (inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster")
         host = f"{prefix}-00000000.{'privatelink.' if private else 'hcp.'}{location}.azmk8s.io"
         state["privateFQDN" if private else "fqdn"] = host
+    if type_ == "azure-native:monitor:DataCollectionEndpoint":
+        # `<name>-<4 characters>.<region>-1.metrics.ingest.monitor.azure.com`, as the service answers.
+        endpoint = inputs.get("dataCollectionEndpointName", name)
+        location = inputs.get("location", "westeurope")
+        suffix = hashlib.sha256(endpoint.encode()).hexdigest()[:4]
+        state["metricsIngestion"] = {"endpoint": f"https://{endpoint}-{suffix}.{location}-1.metrics.ingest.monitor.azure.com"}
+        state["logsIngestion"] = {"endpoint": f"https://{endpoint}-{suffix}.{location}-1.ingest.monitor.azure.com"}
+    if type_ == "azure-native:monitor:DataCollectionRule":
+        rule = inputs.get("dataCollectionRuleName", name)
+        state["immutableId"] = "dcr-" + hashlib.sha256(rule.encode()).hexdigest()[:32]
     if type_ == "azure-native:keyvault:Secret":
         vault = inputs.get("vaultName", "vault")
         state["properties"] = {"secretUri": f"https://{vault}.vault.azure.net/secrets/{inputs.get('secretName', name)}"}
