@@ -3,9 +3,12 @@
 Creates, in one project: an email notification channel per address; one alert policy per alert of
 each use case whose target is `VertexModels`, every policy notifying every channel; and one
 dashboard with a row per such use case, its panels in `signals.PANELS["vertex"]` order, each chart
-drawing its alert's threshold. Every resource names its `project`, so the stack's API transformation
-(`components.gcp_apis`, module `monitoring` -> `monitoring.googleapis.com`) makes it wait for the
-Cloud Monitoring API, as every other Google Cloud resource waits for its own.
+drawing its alert's threshold. A model server on a GKE cluster named in `servers` gets its row too,
+in `PANELS[engine]` order, drawn in PromQL over Managed Service for Prometheus (the series and
+selectors of its alerts, `prometheus.server_panel`; its alerts are `gcp_prometheus`'s). Every
+resource names its `project`, so the stack's API transformation (`components.gcp_apis`, module
+`monitoring` -> `monitoring.googleapis.com`) makes it wait for the Cloud Monitoring API, as every
+other Google Cloud resource waits for its own.
 
 The metrics are Vertex AI's publisher-model metrics, on the monitored resource
 `aiplatform.googleapis.com/PublisherModel` (labels `resource_container`, `location`, `publisher`,
