@@ -18,10 +18,13 @@ import pytest
 from pulumi_kubernetes import provider as k8s_provider
 
 from tests.crd_support import SHARED, needs_shared
+from triplane.components.gateway.install import AIGatewayInstallArgs
+from triplane.components.gateway.install import pod_monitor as gateway_pod_monitor
 from triplane.components.gcp_apis import enable_apis_for_stack
 from triplane.components.observability.alerts import (
     KINDS,
     AlertKind,
+    GatewayRoute,
     ModelServer,
     MonitoredUseCase,
     VertexModels,
@@ -46,6 +49,7 @@ from triplane.components.observability.gcp_prometheus import (
     GkeScope,
     alert_policy,
     collector_ingress,
+    gateway_pod_monitoring,
     pod_monitoring,
     server_selector,
 )
@@ -95,7 +99,14 @@ VERTEX = MonitoredUseCase(
     VertexModels(PROJECT, "europe-west4", ("gemini-3.5-flash",)),
     use_case_alerts("search", "vertex", "prod", {}, None),
 )
-USE_CASES = (CHAT, CODE, VERTEX)
+ROUTE = MonitoredUseCase(
+    "summarise",
+    "saas",
+    "internal",
+    GatewayRoute(cluster="gpu", model="summarise"),
+    use_case_alerts("summarise", "gateway", "prod", {"throttles_per_5_minutes": 17}, 30_000_000),
+)
+USE_CASES = (CHAT, CODE, VERTEX, ROUTE)
 
 
 def _selectors(expr: str) -> list[str]:
@@ -181,14 +192,34 @@ def test_pod_monitorings_validate_against_the_gmp_crd(tmp_path: Path) -> None:
     for use_case in (CHAT, CODE):
         body = pod_monitoring(use_case, k8s_labels(TAGS))
         (good / f"{use_case.name}.yaml").write_text(json.dumps(body))
+    (good / "gateway.yaml").write_text(json.dumps(gateway_pod_monitoring("ai-gateway", k8s_labels(TAGS))))
     result = _validate(good)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 checked, 0 invalid, 0 of unknown kind" in result.stdout
+    assert "3 checked, 0 invalid, 0 of unknown kind" in result.stdout
     # The schema is strict: a field the CRD does not have (a ServiceMonitor's `honorLabels`) is refused.
     wrong = pod_monitoring(CHAT)
     wrong["spec"]["endpoints"][0]["honorLabels"] = True
     (bad / "wrong.yaml").write_text(json.dumps(wrong))
     assert _validate(bad).returncode == 1
+
+
+def test_the_gateway_is_scraped_as_its_pod_monitor_scrapes_it() -> None:
+    body = gateway_pod_monitoring("llm-gateway")
+    operator = gateway_pod_monitor(
+        AIGatewayInstallArgs(
+            hostname="ai.internal.example.com",
+            tls_certificate="",
+            tls_private_key="",
+            source_ranges=["10.0.0.0/16"],
+            load_balancer_annotations={},
+            namespace="llm-gateway",
+        )
+    )
+    assert body["metadata"]["namespace"] == operator["metadata"]["namespace"] == "envoy-gateway-system"
+    assert body["spec"]["selector"] == operator["spec"]["selector"]
+    assert [(e["port"], e["path"], e["interval"]) for e in body["spec"]["endpoints"]] == [
+        (e["port"], e["path"], e["interval"]) for e in operator["spec"]["podMetricsEndpoints"]
+    ]
 
 
 # --- alert policies --------------------------------------------------------------------------------------
@@ -247,6 +278,21 @@ def test_thresholds_reach_the_query_in_the_specs_units() -> None:
     )
 
 
+@pytest.mark.parametrize("kind", KINDS["gateway"])
+def test_a_gateway_routes_policy_is_its_rule_narrowed_to_the_cluster(kind: AlertKind) -> None:
+    [alert] = [a for a in ROUTE.alerts if a.kind == kind]
+    promql = alert_policy("prod", ROUTE, alert, SCOPE, gateway_namespace="llm-gateway")["conditions"][0][
+        "condition_prometheus_query_language"
+    ]
+    in_cluster = rule(alert, ROUTE.target, gateway_namespace="llm-gateway")  # type: ignore[arg-type]
+    for selector in _selectors(promql["query"]):
+        assert SCOPE_MATCHERS in selector, selector
+    assert promql["query"].replace(SCOPE_MATCHERS, "") == in_cluster["expr"]
+    assert promql["duration"] == "0s"
+    if kind == "throttling":
+        assert "httproute/llm-gateway/" in promql["query"]
+
+
 def test_gpu_memory_reads_the_workloads_labels_gke_managed_dcgm_series_carry() -> None:
     [alert] = [a for a in CHAT.alerts if a.kind == "gpu-memory"]
     query = alert_policy("prod", CHAT, alert, SCOPE)["conditions"][0]["condition_prometheus_query_language"]["query"]
@@ -284,7 +330,8 @@ def plan() -> Plan:
 def test_a_pod_monitoring_and_a_collector_policy_per_server_on_the_clusters_provider(plan: Plan) -> None:
     provider = plan.one("pulumi:providers:kubernetes", "ts-gke-k8s")
     monitors = {r.inputs["metadata"]["name"]: r for r in plan.by_type(POD_MONITORING)}
-    assert sorted(monitors) == ["prod-fraud-signals-metrics", "prod-llm-code-metrics"]
+    assert sorted(monitors) == ["ai-gateway", "prod-fraud-signals-metrics", "prod-llm-code-metrics"]
+    assert monitors["ai-gateway"].inputs["spec"] == gateway_pod_monitoring()["spec"]
     for use_case in (CHAT, CODE):
         body = pod_monitoring(use_case, k8s_labels(TAGS))
         planned = monitors[body["metadata"]["name"]]
@@ -299,14 +346,15 @@ def test_a_pod_monitoring_and_a_collector_policy_per_server_on_the_clusters_prov
     assert code.provider_urn == provider.urn
 
 
-def test_one_policy_per_server_alert_notifying_the_channel(plan: Plan) -> None:
+def test_one_policy_per_server_and_route_alert_notifying_the_channel(plan: Plan) -> None:
     policies = {p.inputs["displayName"]: p for p in plan.by_type(POLICY)}
-    server_alerts = [a for u in (CHAT, CODE) for a in u.alerts]
-    assert sorted(policies) == sorted(f"prod-{a.name}" for a in server_alerts)
-    assert len(policies) == len(KINDS["vllm"]) + len(KINDS["tgi"])  # every kind, token burn included
+    watched = (CHAT, CODE, ROUTE)
+    assert sorted(policies) == sorted(f"prod-{a.name}" for u in watched for a in u.alerts)
+    # Every kind, token burn included; none for the Vertex use case (GcpMonitoring's).
+    assert len(policies) == len(KINDS["vllm"]) + len(KINDS["tgi"]) + len(KINDS["gateway"])
     channel_names = [c.name for c in plan.by_type("gcp:monitoring/notificationChannel:NotificationChannel")]
     assert len(channel_names) == 1
-    by_name = {f"prod-{a.name}": (u, a) for u in (CHAT, CODE) for a in u.alerts}
+    by_name = {f"prod-{a.name}": (u, a) for u in watched for a in u.alerts}
     for name, policy in policies.items():
         use_case, alert = by_name[name]
         assert policy.inputs["notificationChannels"] == channel_names

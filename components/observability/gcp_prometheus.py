@@ -9,6 +9,8 @@ themselves and Cloud Monitoring evaluates the same rules `prometheus.rule` rende
   selecting its pods by the labels its Deployment gives them, on its metrics port every 30 s; and a
   NetworkPolicy admitting the collectors (pods `app.kubernetes.io/name: collector` in `gmp-system`)
   to that port, beside the server's own policies, which admit only the `monitoring` namespace.
+  Where the AI gateway runs on the cluster, one more scrapes its proxy pods as its PodMonitor does
+  (`gateway.install.pod_monitor`: the external processor's GenAI metrics and Envoy's statistics).
 - `GcpPrometheusAlerts` creates one Cloud Monitoring alert policy per alert rule, its condition
   the rule's PromQL (`condition_prometheus_query_language`) narrowed to the cluster, held for the
   rule's `for`, notifying the environment's channel (`gcp.GcpAlertChannel`).
@@ -46,8 +48,23 @@ from pulumi_gcp import monitoring as gcp_monitoring
 from pulumi_kubernetes import apiextensions as k8s_apiextensions
 from pulumi_kubernetes import networking as k8s_networking
 
+from triplane.components.gateway.install import (
+    ENVOY_GATEWAY_NAMESPACE,
+    ENVOY_METRICS_PORT,
+    EXTPROC_METRICS_PORT,
+    GATEWAY_NAME,
+    GATEWAY_NAMESPACE,
+    PROXY_LABELS,
+)
 from triplane.components.naming import physical_name
-from triplane.components.observability.alerts import Alert, ModelServer, MonitoredUseCase, alert_tags, owner_tags
+from triplane.components.observability.alerts import (
+    Alert,
+    GatewayRoute,
+    ModelServer,
+    MonitoredUseCase,
+    alert_tags,
+    owner_tags,
+)
 from triplane.components.observability.prometheus import (
     HELD,
     GpuLabels,
@@ -100,8 +117,13 @@ def server_selector(target: ModelServer) -> dict[str, str]:
 
 
 def server_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[MonitoredUseCase]:
-    """The use cases served by a model server (the ones this module scrapes and alerts on)."""
+    """The use cases served by a model server (each gets its own PodMonitoring)."""
     return [use_case for use_case in use_cases if isinstance(use_case.target, ModelServer)]
+
+
+def cluster_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[MonitoredUseCase]:
+    """The use cases whose signals a cluster's collectors scrape: model servers and AI gateway routes."""
+    return [use_case for use_case in use_cases if isinstance(use_case.target, ModelServer | GatewayRoute)]
 
 
 def _server(use_case: MonitoredUseCase) -> ModelServer:
@@ -136,6 +158,41 @@ def pod_monitoring(use_case: MonitoredUseCase, labels: Mapping[str, str] | None 
     }
 
 
+GATEWAY_MONITOR = "ai-gateway"
+
+
+def gateway_pod_monitoring(
+    gateway_namespace: str = GATEWAY_NAMESPACE, labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The PodMonitoring scraping the AI gateway's proxy pods, the endpoints its PodMonitor scrapes.
+
+    The gateway's rules select its series by `namespace` and the GenAI or Envoy labels, never `job`."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": GATEWAY_MONITOR, "namespace": ENVOY_GATEWAY_NAMESPACE, "labels": dict(labels or {})},
+        "spec": {
+            "selector": {
+                "matchLabels": {
+                    **PROXY_LABELS,
+                    "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
+                    "gateway.envoyproxy.io/owning-gateway-namespace": gateway_namespace,
+                }
+            },
+            "endpoints": [
+                {"port": EXTPROC_METRICS_PORT, "path": METRICS_PATH, "scheme": "http", "interval": SCRAPE_INTERVAL},
+                {
+                    "port": ENVOY_METRICS_PORT,
+                    "path": "/stats/prometheus",
+                    "scheme": "http",
+                    "interval": SCRAPE_INTERVAL,
+                },
+            ],
+            "targetLabels": {"metadata": list(TARGET_METADATA)},
+        },
+    }
+
+
 def collector_ingress(use_case: MonitoredUseCase) -> dict[str, Any]:
     """The NetworkPolicy spec admitting the managed collectors to the server's metrics port only."""
     target = _server(use_case)
@@ -160,12 +217,27 @@ def _seconds(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def alert_policy(name_prefix: str, use_case: MonitoredUseCase, alert: Alert, scope: GkeScope) -> dict[str, Any]:
+def alert_policy(
+    name_prefix: str,
+    use_case: MonitoredUseCase,
+    alert: Alert,
+    scope: GkeScope,
+    *,
+    gateway_namespace: str = GATEWAY_NAMESPACE,
+) -> dict[str, Any]:
     """The `gcp.monitoring.AlertPolicy` arguments of one rule (without project, channels and labels).
 
     The query is `prometheus.rule`'s expression with the cluster's matchers in every selector; a
-    condition that must hold (the rule's `for`) waits as long here."""
-    body = rule(alert, _server(use_case), scope=scope.matchers(), gpu=GMP_GPU)
+    condition that must hold (the rule's `for`) waits as long here. `gateway_namespace` is the AI
+    gateway's, for a route's rule (`AIGatewayInstallArgs.namespace`)."""
+    target = use_case.target
+    if isinstance(target, ModelServer):
+        where = f"namespace {target.namespace}"
+    elif isinstance(target, GatewayRoute):
+        where = f"AI gateway route of {target.model}"
+    else:
+        raise TypeError(f"use case {use_case.name} is neither served by a model server nor behind the AI gateway")
+    body = rule(alert, target, gateway_namespace=gateway_namespace, scope=scope.matchers(), gpu=GMP_GPU)
     name = physical_name(name_prefix, alert.name, kind="gcp")
     summary = body["annotations"]["summary"]
     return {
@@ -188,7 +260,7 @@ def alert_policy(name_prefix: str, use_case: MonitoredUseCase, alert: Alert, sco
             }
         ],
         "documentation": {
-            "content": f"{summary} (cluster {scope.cluster}, namespace {_server(use_case).namespace})",
+            "content": f"{summary} (cluster {scope.cluster}, {where})",
             "mime_type": "text/markdown",
             "subject": f"{name}: {summary}",
         },
@@ -198,7 +270,9 @@ def alert_policy(name_prefix: str, use_case: MonitoredUseCase, alert: Alert, sco
 @dataclass
 class GcpPodMonitorsArgs:
     use_cases: Sequence[MonitoredUseCase]
-    """The cluster's monitored use cases; those served by a model server are scraped."""
+    """The cluster's monitored use cases; their model servers (and the AI gateway, for a route) are scraped."""
+    gateway_namespace: str = GATEWAY_NAMESPACE
+    """The AI gateway's namespace (`AIGatewayInstallArgs.namespace`), whose proxies a route's signals come from."""
     provider: pulumi.ProviderResource | None = None
     """The cluster's Kubernetes provider (else the caller's `opts` carry it)."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -238,6 +312,17 @@ class GcpPodMonitors(pulumi.ComponentResource):
                 opts=child,
             )
             names.append(f"{meta['namespace']}/{meta['name']}")
+        if any(isinstance(u.target, GatewayRoute) for u in args.use_cases):
+            body = gateway_pod_monitoring(args.gateway_namespace, args.labels)
+            k8s_apiextensions.CustomResource(
+                f"{name}-gateway-podmonitoring",
+                api_version=body["apiVersion"],
+                kind=body["kind"],
+                metadata=body["metadata"],
+                spec=body["spec"],
+                opts=child,
+            )
+            names.append(f"{ENVOY_GATEWAY_NAMESPACE}/{GATEWAY_MONITOR}")
         self.register_outputs({"pod_monitorings": names})
 
 
@@ -250,14 +335,17 @@ class GcpPrometheusAlertsArgs:
     channels: pulumi.Input[Sequence[pulumi.Input[str]]]
     """The channel (`GcpAlertChannel.channel_names`, or the platform stack's) every policy notifies."""
     use_cases: Sequence[MonitoredUseCase]
-    """The cluster's monitored use cases; every alert of those served by a model server gets a policy."""
+    """The cluster's monitored use cases; every alert of those served by a model server or behind the AI
+    gateway gets a policy."""
+    gateway_namespace: str = GATEWAY_NAMESPACE
+    """The AI gateway's namespace (`AIGatewayInstallArgs.namespace`), whose routes are named after use cases."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """`tagging.standard_tags`: the labels of every policy (a policy's own `use-case`, `pattern`,
     `data-classification` and `alert` are its use case's)."""
 
 
 class GcpPrometheusAlerts(pulumi.ComponentResource):
-    """A Cloud Monitoring alert policy per alert rule of one GKE cluster's model servers."""
+    """A Cloud Monitoring alert policy per alert rule of one GKE cluster's model servers and AI gateway routes."""
 
     policies: dict[str, gcp_monitoring.AlertPolicy]
     """By alert name (`<use case>-<kind>`)."""
@@ -266,7 +354,7 @@ class GcpPrometheusAlerts(pulumi.ComponentResource):
         super().__init__("triplane:observability:GcpPrometheusAlerts", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         self.policies = {}
-        for use_case in server_use_cases(args.use_cases):
+        for use_case in cluster_use_cases(args.use_cases):
             for alert in use_case.alerts:
                 self.policies[alert.name] = gcp_monitoring.AlertPolicy(
                     f"{name}-{alert.name}",
@@ -274,7 +362,9 @@ class GcpPrometheusAlerts(pulumi.ComponentResource):
                     notification_channels=args.channels,
                     user_labels=gcp_labels(alert_tags(use_case, alert)),
                     opts=child,
-                    **alert_policy(args.name_prefix, use_case, alert, args.scope),
+                    **alert_policy(
+                        args.name_prefix, use_case, alert, args.scope, gateway_namespace=args.gateway_namespace
+                    ),
                 )
         self.register_outputs({"policies": sorted(self.policies)})
 
@@ -289,7 +379,9 @@ __all__ = [
     "GcpPrometheusAlertsArgs",
     "GkeScope",
     "alert_policy",
+    "cluster_use_cases",
     "collector_ingress",
+    "gateway_pod_monitoring",
     "pod_monitoring",
     "server_selector",
     "server_use_cases",

@@ -299,9 +299,12 @@ def server_panel(
     raise ValueError(f"{target.engine} emits no {signal!r} signal; its panels are {PANELS[target.engine]}")
 
 
-def gateway_expr(alert: Alert, target: GatewayRoute, route: str, gateway_namespace: str) -> str:
-    """The PromQL condition of `alert` on the AI gateway's route `route` for `target.model`."""
-    model = {"namespace": ENVOY_GATEWAY_NAMESPACE, GATEWAY_MODEL_LABEL: target.model}
+def gateway_expr(
+    alert: Alert, target: GatewayRoute, route: str, gateway_namespace: str, *, scope: Mapping[str, str] | None = None
+) -> str:
+    """The PromQL condition of `alert` on the AI gateway's route `route` for `target.model` (`scope`
+    narrows every selector, as `server_expr`'s)."""
+    model = {**(scope or {}), "namespace": ENVOY_GATEWAY_NAMESPACE, GATEWAY_MODEL_LABEL: target.model}
     window = _duration(alert.window_seconds)
     threshold = _number(alert.threshold)
     kind = alert.kind
@@ -310,6 +313,7 @@ def gateway_expr(alert: Alert, target: GatewayRoute, route: str, gateway_namespa
         body = _ratio_percent(failed, _select(GATEWAY_REQUESTS, model), window)
     elif kind == "throttling":
         cluster = {
+            **(scope or {}),
             "namespace": ENVOY_GATEWAY_NAMESPACE,
             "envoy_cluster_name=~": f"httproute/{gateway_namespace}/{route}/rule/[0-9]+",
             "envoy_response_code": "429",
@@ -335,11 +339,11 @@ def rule(
     gpu: GpuLabels = HONORED,
 ) -> dict[str, Any]:
     """One alerting rule of a PrometheusRule group, in the CRD's field names (`scope` and `gpu` as
-    `server_expr` takes them; a gateway route's rule takes neither)."""
+    `server_expr` takes them; a gateway route's rule takes `scope` alone)."""
     if isinstance(target, ModelServer):
         expr = server_expr(alert, target, scope=scope, gpu=gpu)
     else:
-        expr = gateway_expr(alert, target, route_name(alert.use_case), gateway_namespace)
+        expr = gateway_expr(alert, target, route_name(alert.use_case), gateway_namespace, scope=scope)
     body: dict[str, Any] = {
         "alert": ALERT_NAMES[alert.kind],
         "expr": expr,
