@@ -387,11 +387,11 @@ def test_model_server_rules_select_their_namespace_and_service_on_their_cluster(
             expr = rule["expr"]
             assert f'namespace="{use_case.service_name}"' in expr
             if kind == "gpu-memory":
-                assert "DCGM_FI_DEV_FB_USED" in expr and "service=" not in expr
+                assert "DCGM_FI_DEV_FB_USED" in expr and "job=" not in expr
             else:
-                assert f'service="{service}"' in expr
+                assert f'job="{service}"' in expr
             if kind == "no-ready-replicas":
-                assert expr == f'absent(up{{namespace="{use_case.service_name}",service="{service}"}} == 1)'
+                assert expr == f'absent(up{{namespace="{use_case.service_name}",job="{service}"}} == 1)'
             else:
                 assert threshold_in_expr(expr) == spec_threshold(prod_env, use_case.name, kind, {})
             if kind in ("queue", "gpu-memory", "no-ready-replicas"):
@@ -400,7 +400,7 @@ def test_model_server_rules_select_their_namespace_and_service_on_their_cluster(
     # patient-records (TGI on EKS): 5; fraud-signals (vLLM on GKE): 7; contract-drafts (TGI on AKS): 6.
     assert checked == 18
     assert (
-        'tgi_request_count{namespace="patient-records",service="prod-patient-records-metrics"}'
+        'tgi_request_count{namespace="patient-records",job="prod-patient-records-metrics"}'
         in (rules["patient-records", "error-rate"][1]["expr"])
     )
     assert threshold_in_expr(rules["fraud-signals", "token-burn"][1]["expr"]) == 2_500_000

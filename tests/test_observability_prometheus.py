@@ -109,14 +109,16 @@ def test_server_alert_watches_its_engine_metric_of_this_server(engine: str, kind
     assert set(SERVER_SERIES[engine]) == set(KINDS[engine])  # every kind KINDS lists is covered here
     for series in SERVER_SERIES[engine][kind]:
         assert series in expr, (series, expr)
-    # Every series is narrowed to this server: its namespace, and (but for the GPUs) its metrics Service.
+    # Every series is narrowed to this server: its namespace, and (but for the GPUs) its scrape job, which
+    # is its metrics Service's name (ServiceMonitor) and the PodMonitoring's (Google Cloud).
     for selector in _selectors(expr):
         assert f'namespace="{target.namespace}"' in selector, expr
         if "DCGM_FI" not in expr:
-            assert f'service="{target.app}-metrics"' in selector, expr
+            assert f'job="{target.app}-metrics"' in selector, expr
+        assert "service=" not in selector, expr
     assert OTHER.namespace not in expr and OTHER.app not in expr
     if kind == "no-ready-replicas":
-        assert expr == f'absent(up{{namespace="{target.namespace}",service="{target.app}-metrics"}} == 1)'
+        assert expr == f'absent(up{{namespace="{target.namespace}",job="{target.app}-metrics"}} == 1)'
     else:
         assert _promql_number(expr) == SPEC[kind]
 
@@ -137,8 +139,8 @@ def test_latency_is_the_p95_in_seconds_and_queue_is_per_ready_replica() -> None:
     assert latency.endswith("[5m]))) > 42.5")
     queue = server_expr(_alert("u", "queue"), TGI)
     assert queue == (
-        'sum(tgi_queue_size{namespace="llm-code",service="code-tgi-metrics"}) / '
-        'count(up{namespace="llm-code",service="code-tgi-metrics"} == 1) > 6'
+        'sum(tgi_queue_size{namespace="llm-code",job="code-tgi-metrics"}) / '
+        'count(up{namespace="llm-code",job="code-tgi-metrics"} == 1) > 6'
     )
 
 

@@ -3,9 +3,12 @@
 Creates, in one project: an email notification channel per address; one alert policy per alert of
 each use case whose target is `VertexModels`, every policy notifying every channel; and one
 dashboard with a row per such use case, its panels in `signals.PANELS["vertex"]` order, each chart
-drawing its alert's threshold. Every resource names its `project`, so the stack's API transformation
-(`components.gcp_apis`, module `monitoring` -> `monitoring.googleapis.com`) makes it wait for the
-Cloud Monitoring API, as every other Google Cloud resource waits for its own.
+drawing its alert's threshold. A model server on a GKE cluster named in `servers` gets its row too,
+in `PANELS[engine]` order, drawn in PromQL over Managed Service for Prometheus (the series and
+selectors of its alerts, `prometheus.server_panel`; its alerts are `gcp_prometheus`'s). Every
+resource names its `project`, so the stack's API transformation (`components.gcp_apis`, module
+`monitoring` -> `monitoring.googleapis.com`) makes it wait for the Cloud Monitoring API, as every
+other Google Cloud resource waits for its own.
 
 The metrics are Vertex AI's publisher-model metrics, on the monitored resource
 `aiplatform.googleapis.com/PublisherModel` (labels `resource_container`, `location`, `publisher`,
@@ -35,10 +38,13 @@ from triplane.components.observability.alerts import (
     WINDOW_SECONDS,
     Alert,
     AlertKind,
+    ModelServer,
     MonitoredUseCase,
     VertexModels,
     alert_tags,
 )
+from triplane.components.observability.gcp_prometheus import GMP_GPU, GkeScope
+from triplane.components.observability.prometheus import server_panel
 from triplane.components.observability.signals import PANELS, TITLES, Signal
 from triplane.components.tagging import gcp_labels, tagged
 
@@ -323,40 +329,113 @@ def _chart(use_case: MonitoredUseCase, signal: Signal) -> dict[str, Any]:
     return chart
 
 
+SERVER_PANEL_ALERTS: Mapping[Signal, AlertKind] = {
+    "errors": "error-rate",
+    "latency": "latency",
+    "first-token": "first-token",
+    "tokens": "token-burn",
+    "gpu-memory": "gpu-memory",
+    "queue": "queue",
+}
+"""The alert whose threshold a model server's panel draws: its PromQL is in the alerts' own units."""
+
+_SERVER_Y_LABELS: Mapping[Signal, str] = {
+    "requests": "requests per 5 min",
+    "errors": "server errors %",
+    "latency": "s",
+    "first-token": "s",
+    "tokens": "tokens per day",
+    "gpu-utilisation": "%",
+    "gpu-memory": "%",
+    "queue": "waiting per replica",
+    "replicas": "ready replicas",
+}
+
+
+def _server_chart(use_case: MonitoredUseCase, signal: Signal, scope: GkeScope) -> dict[str, Any]:
+    """A model server's panel: the PromQL of its alerts (`prometheus.server_panel`), on this cluster's
+    series in Managed Service for Prometheus."""
+    target = use_case.target
+    assert isinstance(target, ModelServer)
+    data_sets = []
+    for line in server_panel(signal, target, scope=scope.matchers(), gpu=GMP_GPU):
+        data_set: dict[str, Any] = {
+            "timeSeriesQuery": {"prometheusQuery": line.query},
+            "plotType": "STACKED_BAR" if signal == "tokens" else "LINE",
+            "legendTemplate": f"${{{line.per}}}" if line.per is not None else line.name,
+            "targetAxis": "Y1",
+        }
+        data_sets.append(data_set)
+    chart: dict[str, Any] = {"dataSets": data_sets, "yAxis": {"label": _SERVER_Y_LABELS[signal], "scale": "LINEAR"}}
+    kind = SERVER_PANEL_ALERTS.get(signal)
+    alert = next((a for a in use_case.alerts if a.kind == kind), None)
+    if alert is not None:
+        chart["thresholds"] = [
+            {
+                "label": f"{alert.kind} alert",
+                "value": alert.threshold,
+                "color": "RED",
+                "direction": "ABOVE",
+                "targetAxis": "Y1",
+            }
+        ]
+    return chart
+
+
+def _row(use_case: MonitoredUseCase, servers: Mapping[str, GkeScope]) -> tuple[tuple[Signal, ...], str] | None:
+    """The panels and header of a use case's row, or None where this dashboard does not draw it."""
+    target = use_case.target
+    if isinstance(target, VertexModels):
+        return PANELS["vertex"], f"{', '.join(target.models)} in {target.region}"
+    if isinstance(target, ModelServer) and target.cluster in servers:
+        scope = servers[target.cluster]
+        return PANELS[target.engine], f"{target.engine} server {target.app} in {scope.cluster}/{target.namespace}"
+    return None
+
+
 def dashboard_json(
-    project: str, use_cases: Sequence[MonitoredUseCase], display_name: str | None = None
+    project: str,
+    use_cases: Sequence[MonitoredUseCase],
+    display_name: str | None = None,
+    servers: Mapping[str, GkeScope] | None = None,
 ) -> dict[str, Any]:
-    """The Cloud Monitoring dashboard: a header and a row of `PANELS["vertex"]` charts per Vertex use case."""
-    panels = PANELS["vertex"]
-    width = DASHBOARD_COLUMNS // len(panels)
+    """The Cloud Monitoring dashboard: a header and a row of charts per use case, in `PANELS` order: each
+    Vertex use case's, and each model server's on a GKE cluster in `servers` (the spec's cluster name ->
+    its series in Managed Service for Prometheus), drawn in PromQL."""
+    servers = servers or {}
     tiles: list[dict[str, Any]] = []
     y = 0
-    for use_case in vertex_use_cases(use_cases):
-        target = _target(use_case)
+    for use_case in use_cases:
+        row = _row(use_case, servers)
+        if row is None:
+            continue
+        panels, where = row
+        width = DASHBOARD_COLUMNS // len(panels)
         tiles.append({
             "xPos": 0, "yPos": y, "width": DASHBOARD_COLUMNS, "height": HEADER_HEIGHT,
             "widget": {
                 "title": use_case.name,
                 "sectionHeader": {
-                    "subtitle": f"{use_case.pattern}, {use_case.classification}: {', '.join(target.models)} "
-                    f"in {target.region}",
+                    "subtitle": f"{use_case.pattern}, {use_case.classification}: {where}",
                     "dividerBelow": True,
                 },
             },
         })  # fmt: skip
         y += HEADER_HEIGHT
         for column, signal in enumerate(panels):
+            if isinstance(use_case.target, ModelServer):
+                chart = _server_chart(use_case, signal, servers[use_case.target.cluster])
+            else:
+                chart = _chart(use_case, signal)
             tiles.append({
                 "xPos": column * width, "yPos": y, "width": width, "height": PANEL_HEIGHT,
-                "widget": {"title": f"{use_case.name}: {TITLES[signal]}", "xyChart": _chart(use_case, signal)},
+                "widget": {"title": f"{use_case.name}: {TITLES[signal]}", "xyChart": chart},
             })  # fmt: skip
         y += PANEL_HEIGHT
     return {
         "displayName": display_name or f"AI use cases ({project})",
         "mosaicLayout": {"columns": DASHBOARD_COLUMNS, "tiles": tiles},
     }
-
-
 
 
 @dataclass(frozen=True)
@@ -407,6 +486,9 @@ class GcpMonitoringArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """`tagging.standard_tags`: the labels of every policy and dashboard (a policy's own `use-case`,
     `pattern`, `data-classification` and `alert` are its use case's)."""
+    servers: Mapping[str, GkeScope] = field(default_factory=dict)
+    """The spec's GKE clusters (by name) whose model servers Managed Service for Prometheus holds: each
+    server on one gets a dashboard row (its alerts are `gcp_prometheus.GcpPrometheusAlerts`')."""
 
 
 def _check_emails(emails: Sequence[str]) -> None:
@@ -429,6 +511,16 @@ def _check(args: GcpMonitoringArgs) -> None:
             )
         if not target.models:
             raise ValueError(f"use case {use_case.name}: VertexModels.models is empty: name the models it invokes")
+    for cluster, scope in args.servers.items():
+        if scope.project != args.project:
+            raise ValueError(
+                f"cluster {cluster}: its series are in project {scope.project}, but GcpMonitoringArgs.project is "
+                f"{args.project}: the dashboard reads only its own project's metrics scope"
+            )
+
+
+def _on(use_case: MonitoredUseCase, servers: Mapping[str, GkeScope]) -> bool:
+    return isinstance(use_case.target, ModelServer) and use_case.target.cluster in servers
 
 
 class GcpMonitoring(pulumi.ComponentResource):
@@ -437,7 +529,7 @@ class GcpMonitoring(pulumi.ComponentResource):
     policies: dict[str, gcp_monitoring.AlertPolicy]
     """By alert name (`<use case>-<kind>`)."""
     dashboard: gcp_monitoring.Dashboard | None
-    """None when no use case is served by Vertex AI."""
+    """None when no use case is served by Vertex AI or by a model server on a cluster in `servers`."""
 
     def __init__(self, name: str, args: GcpMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _check(args)
@@ -456,8 +548,11 @@ class GcpMonitoring(pulumi.ComponentResource):
                     **alert_policy_args(args.name_prefix, alert, _target(use_case)),
                 )
         self.dashboard = None
-        if watched:
-            layout = dashboard_json(args.project, watched, display_name=f"{args.name_prefix} AI use cases")
+        drawn = [u for u in args.use_cases if isinstance(u.target, VertexModels) or _on(u, args.servers)]
+        if drawn:
+            layout = dashboard_json(
+                args.project, drawn, display_name=f"{args.name_prefix} AI use cases", servers=args.servers
+            )
             layout["labels"] = gcp_labels(dict(args.tags))
             self.dashboard = gcp_monitoring.Dashboard(
                 f"{name}-dashboard", project=args.project, dashboard_json=json.dumps(layout, sort_keys=True), opts=child

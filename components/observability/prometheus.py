@@ -18,10 +18,14 @@ their CRD. Where the series come from, as each source exposes them on its scrape
   `vllm:generation_tokens_total`; its API server's `http_requests_total{handler,status="5xx"}`
   (prometheus-fastapi-instrumentator, vllm-project/vllm#15657) counts failures, which
   `vllm:request_success_total` cannot.
-- Model servers are selected by the labels their ServiceMonitor target carries (`autoscaling.
-  scrape_metrics`): `namespace` and `service="<app>-metrics"`; `up` of those targets counts ready
-  replicas. GPU memory comes from dcgm-exporter (`DCGM_FI_DEV_FB_USED`/`_FREE`, MiB) with the
-  `namespace` and `pod` of the workload using the GPU.
+- Model servers are selected by `namespace` and `job="<app>-metrics"`: a ServiceMonitor's targets
+  get the job of their Service's name (`autoscaling.scrape_metrics`; prometheus-operator v0.93
+  `ServiceMonitorSpec.jobLabel`: "defaults to the name of the associated Kubernetes Service"), and
+  Google Cloud's managed collectors the job of the PodMonitoring's name (`gcp_prometheus`), which is
+  the same `<app>-metrics`; `up` of those targets counts ready replicas. GPU memory comes from
+  dcgm-exporter (`DCGM_FI_DEV_FB_USED`/`_FREE`, MiB) with the namespace and pod of the workload using
+  the GPU (`namespace`/`pod` where the scrape honours the exporter's labels; a `scope` narrows every
+  selector further, e.g. to one cluster of a managed Prometheus).
 - The AI gateway (envoyproxy/ai-gateway v1.1.0 internal/metrics/genai.go, OTel names in Prometheus
   form): `gen_ai_server_request_duration_seconds` (failures carry `error_type`),
   `gen_ai_server_time_to_first_token_seconds`, `gen_ai_client_token_usage{gen_ai_token_type}`, all
@@ -45,6 +49,7 @@ from triplane.components.gateway.routes import route_name
 from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import (
     KINDS,
+    WINDOW_SECONDS,
     Alert,
     AlertKind,
     GatewayRoute,
@@ -52,6 +57,7 @@ from triplane.components.observability.alerts import (
     MonitoredUseCase,
     owner_tags,
 )
+from triplane.components.observability.signals import PANELS, Signal
 from triplane.components.self_managed.addons import MONITORING_NAMESPACE, SCRAPE_LABELS
 from triplane.components.tagging import k8s_labels
 
@@ -128,11 +134,28 @@ GATEWAY_MODEL_LABEL = "gen_ai_original_model"
 UPSTREAM_REQUESTS = "envoy_cluster_upstream_rq"
 GPU_MEMORY_USED = "DCGM_FI_DEV_FB_USED"
 GPU_MEMORY_FREE = "DCGM_FI_DEV_FB_FREE"
+GPU_UTILISATION = "DCGM_FI_DEV_GPU_UTIL"
+PANEL_WINDOW_SECONDS = 300
+"""Rates and percentiles on a chart are over 5 minutes, as the alerts judge them (tokens: a day)."""
 
 
 def metrics_service(app: str) -> str:
-    """The Service a model server's ServiceMonitor scrapes (`autoscaling.scrape_metrics`)."""
+    """The Service a model server's ServiceMonitor scrapes (`autoscaling.scrape_metrics`): the `job` of
+    its series."""
     return f"{app}-metrics"
+
+
+@dataclass(frozen=True)
+class GpuLabels:
+    """The labels naming the workload that holds a GPU on dcgm-exporter's series, as they reach the
+    Prometheus evaluating the rules."""
+
+    namespace: str = "namespace"
+    pod: str = "pod"
+
+
+HONORED = GpuLabels()
+"""The exporter's own labels, kept as they are (Triplane's Prometheus scrapes it with `honorLabels`)."""
 
 
 def _duration(seconds: int) -> str:
@@ -179,10 +202,27 @@ def _sum_increase(series: Sequence[str], window: str) -> str:
     return " + ".join(f"(sum(increase({s}[{window}])) or vector(0))" for s in series)
 
 
-def server_expr(alert: Alert, target: ModelServer) -> str:
-    """The PromQL condition of `alert` on the model server `target`, threshold in the spec's unit."""
+def server_scrape(target: ModelServer, scope: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The matchers selecting the model server's own series (its scrape job), within `scope`."""
+    return {**(scope or {}), "namespace": target.namespace, "job": metrics_service(target.app)}
+
+
+def server_gpus(
+    target: ModelServer, scope: Mapping[str, str] | None = None, gpu: GpuLabels = HONORED
+) -> dict[str, str]:
+    """The matchers selecting dcgm-exporter's series of the GPUs the server's pods hold."""
+    return {**(scope or {}), gpu.namespace: target.namespace}
+
+
+def server_expr(
+    alert: Alert, target: ModelServer, *, scope: Mapping[str, str] | None = None, gpu: GpuLabels = HONORED
+) -> str:
+    """The PromQL condition of `alert` on the model server `target`, threshold in the spec's unit.
+
+    `scope` (label -> value) narrows every selector, e.g. to one cluster of a managed Prometheus that
+    holds many; `gpu` names the labels the GPU series carry the workload's namespace and pod in."""
     engine = ENGINES[target.engine]
-    scrape = {"namespace": target.namespace, "service": metrics_service(target.app)}
+    scrape = server_scrape(target, scope)
     window = _duration(alert.window_seconds)
     threshold = _number(alert.threshold)
     kind = alert.kind
@@ -197,9 +237,9 @@ def server_expr(alert: Alert, target: ModelServer) -> str:
         body = f"sum({_select(engine.queue, scrape)}) / count({_select('up', scrape)} == 1)"
     elif kind == "gpu-memory":
         # dcgm-exporter labels each GPU with the namespace and pod of the workload using it.
-        gpu = {"namespace": target.namespace}
-        used, free = _select(GPU_MEMORY_USED, gpu), _select(GPU_MEMORY_FREE, gpu)
-        body = f"100 * max by (namespace, pod) ({used} / ({used} + {free}))"
+        gpus = server_gpus(target, scope, gpu)
+        used, free = _select(GPU_MEMORY_USED, gpus), _select(GPU_MEMORY_FREE, gpus)
+        body = f"100 * max by ({gpu.namespace}, {gpu.pod}) ({used} / ({used} + {free}))"
     elif kind == "token-burn":
         body = _sum_increase([_select(s, scrape) for s in engine.tokens], window)
     elif kind == "no-ready-replicas":
@@ -211,9 +251,60 @@ def server_expr(alert: Alert, target: ModelServer) -> str:
     return f"{body} > {threshold}"
 
 
-def gateway_expr(alert: Alert, target: GatewayRoute, route: str, gateway_namespace: str) -> str:
-    """The PromQL condition of `alert` on the AI gateway's route `route` for `target.model`."""
-    model = {"namespace": ENVOY_GATEWAY_NAMESPACE, GATEWAY_MODEL_LABEL: target.model}
+@dataclass(frozen=True)
+class PanelQuery:
+    """One line (or stack) of a chart: its name and its PromQL."""
+
+    name: str
+    query: str
+    per: str | None = None
+    """The label the query splits its series by (a line per pod), if any."""
+
+
+def server_panel(
+    signal: Signal, target: ModelServer, *, scope: Mapping[str, str] | None = None, gpu: GpuLabels = HONORED
+) -> list[PanelQuery]:
+    """What a dashboard draws for one of a model server's `signals.PANELS` signals: the series and
+    selectors its alerts use, in the alerts' units (percent, seconds, tokens per day, waiting requests
+    per ready replica); requests per 5 minutes, GPU utilisation in percent, ready replicas."""
+    engine = ENGINES[target.engine]
+    scrape = server_scrape(target, scope)
+    gpus = server_gpus(target, scope, gpu)
+    window = _duration(PANEL_WINDOW_SECONDS)
+    ready = f"count({_select('up', scrape)} == 1)"
+    if signal == "requests":
+        return [PanelQuery("requests", f"sum(increase({_select(engine.requests, scrape)}[{window}]))")]
+    if signal == "errors":
+        failed, total = _select(engine.failures, scrape), _select(engine.requests, scrape)
+        return [PanelQuery("server errors", _ratio_percent(failed, total, window))]
+    if signal == "latency":
+        return [PanelQuery("p95", _p95(_select(engine.latency_bucket, scrape), window))]
+    if signal == "first-token" and engine.first_token_bucket is not None:
+        return [PanelQuery("p95", _p95(_select(engine.first_token_bucket, scrape), window))]
+    if signal == "tokens":
+        day = _duration(WINDOW_SECONDS["token-burn"])
+        return [
+            PanelQuery(kind, f"sum(increase({_select(series, scrape)}[{day}]))")
+            for kind, series in zip(("input", "output"), engine.tokens, strict=True)
+        ]
+    if signal == "gpu-utilisation":
+        return [PanelQuery("GPU", f"max by ({gpu.pod}) ({_select(GPU_UTILISATION, gpus)})", per=gpu.pod)]
+    if signal == "gpu-memory":
+        used, free = _select(GPU_MEMORY_USED, gpus), _select(GPU_MEMORY_FREE, gpus)
+        return [PanelQuery("GPU memory", f"100 * max by ({gpu.pod}) ({used} / ({used} + {free}))", per=gpu.pod)]
+    if signal == "queue":
+        return [PanelQuery("waiting per replica", f"sum({_select(engine.queue, scrape)}) / {ready}")]
+    if signal == "replicas":
+        return [PanelQuery("ready", f"{ready} or vector(0)")]
+    raise ValueError(f"{target.engine} emits no {signal!r} signal; its panels are {PANELS[target.engine]}")
+
+
+def gateway_expr(
+    alert: Alert, target: GatewayRoute, route: str, gateway_namespace: str, *, scope: Mapping[str, str] | None = None
+) -> str:
+    """The PromQL condition of `alert` on the AI gateway's route `route` for `target.model` (`scope`
+    narrows every selector, as `server_expr`'s)."""
+    model = {**(scope or {}), "namespace": ENVOY_GATEWAY_NAMESPACE, GATEWAY_MODEL_LABEL: target.model}
     window = _duration(alert.window_seconds)
     threshold = _number(alert.threshold)
     kind = alert.kind
@@ -222,6 +313,7 @@ def gateway_expr(alert: Alert, target: GatewayRoute, route: str, gateway_namespa
         body = _ratio_percent(failed, _select(GATEWAY_REQUESTS, model), window)
     elif kind == "throttling":
         cluster = {
+            **(scope or {}),
             "namespace": ENVOY_GATEWAY_NAMESPACE,
             "envoy_cluster_name=~": f"httproute/{gateway_namespace}/{route}/rule/[0-9]+",
             "envoy_response_code": "429",
@@ -239,13 +331,19 @@ def gateway_expr(alert: Alert, target: GatewayRoute, route: str, gateway_namespa
 
 
 def rule(
-    alert: Alert, target: ModelServer | GatewayRoute, *, gateway_namespace: str = GATEWAY_NAMESPACE
+    alert: Alert,
+    target: ModelServer | GatewayRoute,
+    *,
+    gateway_namespace: str = GATEWAY_NAMESPACE,
+    scope: Mapping[str, str] | None = None,
+    gpu: GpuLabels = HONORED,
 ) -> dict[str, Any]:
-    """One alerting rule of a PrometheusRule group, in the CRD's field names."""
+    """One alerting rule of a PrometheusRule group, in the CRD's field names (`scope` and `gpu` as
+    `server_expr` takes them; a gateway route's rule takes `scope` alone)."""
     if isinstance(target, ModelServer):
-        expr = server_expr(alert, target)
+        expr = server_expr(alert, target, scope=scope, gpu=gpu)
     else:
-        expr = gateway_expr(alert, target, route_name(alert.use_case), gateway_namespace)
+        expr = gateway_expr(alert, target, route_name(alert.use_case), gateway_namespace, scope=scope)
     body: dict[str, Any] = {
         "alert": ALERT_NAMES[alert.kind],
         "expr": expr,
@@ -339,11 +437,17 @@ class PrometheusAlertRules(pulumi.ComponentResource):
 __all__ = [
     "ALERT_NAMES",
     "ENGINES",
+    "HONORED",
     "SEVERITY",
+    "GpuLabels",
+    "PanelQuery",
     "PrometheusAlertRules",
     "PrometheusAlertRulesArgs",
     "gateway_expr",
     "rule",
     "rules",
     "server_expr",
+    "server_gpus",
+    "server_panel",
+    "server_scrape",
 ]
