@@ -17,6 +17,7 @@ import pulumi
 from pulumi_kubernetes import provider as k8s_provider
 
 from triplane.components.images import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
+from triplane.components.observability.forwarding import PrometheusForwarding
 from triplane.components.self_managed import sizing
 from triplane.components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
 from triplane.components.self_managed.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
@@ -80,6 +81,16 @@ class ClusterHandle:
     """The Prometheus KEDA queries: Triplane's, or the one an existing cluster names."""
     reference: ClusterReference | None = None
     """What a use-case stack knows of a new cluster the platform stack created (None: built here)."""
+    prometheus_workspace: pulumi.Input[str] | None = None
+    """The cloud's managed Prometheus that keeps the cluster's series and evaluates its alerts
+    (`ManagedPrometheus.workspace`); None: its own Prometheus evaluates them."""
+
+    @property
+    def cloud_name(self) -> pulumi.Input[str] | None:
+        """The cluster's name in its cloud (None for an existing cluster)."""
+        if self.ref is not None:
+            return self.ref.name
+        return self.reference.name if self.reference is not None else None
 
     @property
     def creates_pools(self) -> bool:
@@ -201,7 +212,14 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         _device_plugin(name, handle, labels, in_cluster, node_label="triplane.io/gpu-type")
     # GPU nodes exist where self-managed use cases run (a cluster of the AI gateway alone has none).
     gpu_metrics = gpu_metrics_source(spec) if use_cases_on(ctx, spec.name) else None
-    _addons(ctx, name, handle, set(), labels, in_cluster, gpu_metrics is not None)
+    forwarding = None
+    if ctx.environment.monitoring is not None:
+        from triplane.stacks.observability import managed_prometheus  # loads only with monitoring
+
+        managed = managed_prometheus(ctx, spec, component)
+        if managed is not None:
+            handle.prometheus_workspace, forwarding = managed.workspace, managed.forwarding
+    _addons(ctx, name, handle, set(), labels, in_cluster, gpu_metrics is not None, forwarding)
     if gpu_metrics is not None:
         _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, node_label="triplane.io/gpu-type")
     handle.read_write_once, handle.read_write_many = seam.cluster_extras(
@@ -259,6 +277,7 @@ def _addons(
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
     gpu_metrics: bool = False,
+    forwarding: PrometheusForwarding | None = None,
 ) -> None:
     """Install what the cluster's use cases need and it does not provide (nothing at all if none); GPU
     metrics need a Prometheus to reach."""
@@ -266,7 +285,9 @@ def _addons(
     install = needed - provided
     if install:
         handle.addons = ClusterAddons(
-            f"{name}-addons", ClusterAddonsArgs(install=install, images=handle.images, tags=labels), opts=opts
+            f"{name}-addons",
+            ClusterAddonsArgs(install=install, images=handle.images, tags=labels, forwarding=forwarding),
+            opts=opts,
         )
 
 

@@ -36,15 +36,16 @@ def compose_networks(ctx: StackContext) -> None:
 def compose(ctx: StackContext) -> dict[str, Endpoint]:
     """Register every resource of a single stack; return each use case's endpoint."""
     compose_networks(ctx)
+    if ctx.environment.monitoring is not None:
+        from triplane.stacks import observability  # the monitoring components load only when there is some
+
+        observability.channels(ctx, [ctx.stack])  # before the clusters, whose managed Prometheus notifies them
     endpoints: dict[str, Endpoint] = {}
     for use_case in ctx.environment.use_cases:
         parts = PATTERNS[use_case.pattern]
         parts.platform(use_case, ctx)
         endpoints[use_case.name] = parts.build(use_case, ctx)
     if ctx.environment.monitoring is not None:
-        from triplane.stacks import observability  # the monitoring components load only when there is some
-
-        observability.channels(ctx, [ctx.stack])
         observability.observe(ctx, endpoints)
     if ctx.environment.gateway is not None:
         from triplane.stacks.gateway import front  # the gateway's components load only when there is one
@@ -57,12 +58,12 @@ def compose_platform(ctx: StackContext, serves: Sequence[str]) -> None:
     """Register a platform stack's resources: the shared pieces of every use case of the stacks it serves
     (`serves`), and the alert channels their alerts notify."""
     compose_networks(ctx)
-    for use_case in ctx.environment.use_cases:
-        PATTERNS[use_case.pattern].platform(use_case, ctx)
     if ctx.environment.monitoring is not None:
         from triplane.stacks import observability
 
-        observability.channels(ctx, serves)
+        observability.channels(ctx, serves)  # before the clusters, whose managed Prometheus notifies them
+    for use_case in ctx.environment.use_cases:
+        PATTERNS[use_case.pattern].platform(use_case, ctx)
 
 
 def compose_use_cases(ctx: StackContext) -> dict[str, Endpoint]:

@@ -43,6 +43,7 @@ from triplane.components.image_cache.gcp import ArtifactRegistryCache
 from triplane.components.images import ImageSource, Mirror, PullThroughCache, Upstream
 from triplane.components.network.aws_endpoints import AwsInterfaceEndpoints
 from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
+from triplane.components.observability.azure_prometheus import AzureMonitorPrivateLink
 from triplane.components.references import (
     AlertChannelReference,
     BedrockLoggingReference,
@@ -71,9 +72,18 @@ OUTPUT = "platform"
 NETWORKS: dict[str, type[AwsNetworkRef | AzureNetworkRef | GcpNetworkRef]] = {
     cls.__name__: cls for cls in (AwsNetworkRef, AzureNetworkRef, GcpNetworkRef)
 }
-PLATFORM_ONLY = (ProjectApis, AwsInterfaceEndpoints, EcrPullThroughCache, AcrCache, ArtifactRegistryCache, dict)
+PLATFORM_ONLY = (
+    ProjectApis,
+    AwsInterfaceEndpoints,
+    EcrPullThroughCache,
+    AcrCache,
+    ArtifactRegistryCache,
+    AzureMonitorPrivateLink,
+    dict,
+)
 """Shared pieces only platform parts use (API enablement, interface endpoints, image caches: a
-cluster's image source carries what its pods need of the cache)."""
+cluster's image source carries what its pods need of the cache; the private link a cluster's managed
+Prometheus is written to through)."""
 
 
 class Piece(BaseModel):
@@ -108,6 +118,8 @@ class ClusterFacts(BaseModel):
     """A new cluster's name in its cloud."""
     project: str | None = None
     oidc_issuer_url: str | None = None
+    prometheus_workspace: str | None = None
+    """The managed Prometheus evaluating the cluster's alerts (`ClusterHandle.prometheus_workspace`)."""
 
 
 class PlatformContract(BaseModel):
@@ -130,9 +142,11 @@ class PlatformContract(BaseModel):
         if stack not in self.serves:
             raise SpecError(
                 source,
-                [f"triplane:environment.platform: the platform stack {self.stack!r} does not serve the stack "
-                 f"{stack!r} (it serves: {', '.join(self.serves) or 'none'}); add {stack!r} to its "
-                 "`use_case_stacks`, so its pools, add-ons and allowlists are built for these use cases"],
+                [
+                    f"triplane:environment.platform: the platform stack {self.stack!r} does not serve the stack "
+                    f"{stack!r} (it serves: {', '.join(self.serves) or 'none'}); add {stack!r} to its "
+                    "`use_case_stacks`, so its pools, add-ons and allowlists are built for these use cases"
+                ],
             )
 
     def clouds(self) -> list[str]:
@@ -147,21 +161,30 @@ def read_contract(value: Any, platform: str, source: str) -> PlatformContract:
     if value is None:
         raise SpecError(
             source,
-            [f"triplane:environment.platform: the stack {platform!r} exports no `{OUTPUT}` output; it is not a "
-             "platform stack (list this stack under its `use_case_stacks`) or it has not been deployed yet"],
+            [
+                f"triplane:environment.platform: the stack {platform!r} exports no `{OUTPUT}` output; it is not a "
+                "platform stack (list this stack under its `use_case_stacks`) or it has not been deployed yet"
+            ],
         )
     found = value.get("format") if isinstance(value, dict) else None
     if found != FORMAT:
         raise SpecError(
             source,
-            [f"triplane:environment.platform: the stack {platform!r} exports the format {found!r}; this Triplane "
-             f"reads {FORMAT!r}: upgrade Triplane in this stack or the platform's to the same version"],
+            [
+                f"triplane:environment.platform: the stack {platform!r} exports the format {found!r}; this Triplane "
+                f"reads {FORMAT!r}: upgrade Triplane in this stack or the platform's to the same version"
+            ],
         )
     try:
         return PlatformContract.model_validate(value)
     except ValidationError as error:
-        raise SpecError(source, [f"triplane:environment.platform: the `{OUTPUT}` output of {platform!r} is not a "
-                                 f"valid {FORMAT} document ({error.error_count()} problems: {error})"]) from None
+        raise SpecError(
+            source,
+            [
+                f"triplane:environment.platform: the `{OUTPUT}` output of {platform!r} is not a "
+                f"valid {FORMAT} document ({error.error_count()} problems: {error})"
+            ],
+        ) from None
 
 
 # What the platform exports ------------------------------------------------------------------------
@@ -188,7 +211,7 @@ def _cluster(handle: ClusterHandle) -> dict[str, Any]:
         "gpu_node_selector": dict(handle.gpu_node_selector),
         "prometheus_url": handle.prometheus_url,
         "addons": sorted(handle.addons.releases) if handle.addons is not None else [],
-        **_fields(handle, "read_write_once", "read_write_many"),
+        **_fields(handle, "read_write_once", "read_write_many", "prometheus_workspace"),
     }
     if isinstance(component, EksCluster | GkeCluster | AksCluster) and handle.ref is not None:
         facts["kubeconfig"] = component.kubeconfig
@@ -291,6 +314,7 @@ def _cluster_handle(ctx: StackContext, name: str, facts: ClusterFacts) -> Cluste
         gpu_node_selector=dict(facts.gpu_node_selector),
         images=_image_source(facts.images),
         prometheus_url=facts.prometheus_url,
+        prometheus_workspace=facts.prometheus_workspace,
         reference=(
             ClusterReference(name=facts.name, project=facts.project, oidc_issuer_url=facts.oidc_issuer_url)
             if facts.name is not None

@@ -10,6 +10,7 @@ to its Prometheus as rules.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from triplane.components.observability.alerts import (
     Alert,
@@ -23,13 +24,20 @@ from triplane.components.observability.alerts import (
     VertexModels,
     use_case_alerts,
 )
-from triplane.components.observability.prometheus import PrometheusAlertRules, PrometheusAlertRulesArgs, rules
+from triplane.components.observability.forwarding import ManagedPrometheus, forwarding_only
+from triplane.components.observability.prometheus import (
+    PrometheusAlertRules,
+    PrometheusAlertRulesArgs,
+    alert_series,
+    rules,
+)
 from triplane.components.tagging import k8s_labels
 from triplane.stacks.clouds import SEAMS
+from triplane.stacks.clouds.seam import ClusterComponent
 from triplane.stacks.clusters import cluster_for, gpu_metrics_source
 from triplane.stacks.context import Endpoint, StackContext
 from triplane.stacks.patterns.self_managed import server_app
-from triplane.stacks.spec import Environment
+from triplane.stacks.spec import Environment, KubernetesCluster
 from triplane.stacks.spec.cloud_managed import AzureOpenAIUseCase, BedrockUseCase, VertexUseCase
 from triplane.stacks.spec.monitoring import source_of
 from triplane.stacks.spec.self_managed import SelfManagedUseCase
@@ -121,23 +129,65 @@ SERVICE_CLOUD: Mapping[str, str] = {service: cloud for cloud, seam in SEAMS.item
 watched by their cluster's Prometheus)."""
 
 
+def prometheus_clusters(environment: Environment) -> dict[str, str]:
+    """The new clusters whose model servers or gateway routes have alerts, by cloud: their cloud's
+    managed Prometheus evaluates those alerts (an existing cluster's own Prometheus does)."""
+    found: dict[str, str] = {}
+    for name, (source, alerts) in alerts_of(environment).items():
+        if source in SERVICE_CLOUD or not alerts:
+            continue
+        use_case = next(u for u in environment.use_cases if u.name == name)
+        if isinstance(use_case, SelfManagedUseCase):
+            cluster = use_case.cluster
+        else:
+            assert environment.gateway is not None  # a SaaS use case is observed only behind the gateway
+            cluster = environment.gateway.cluster
+        spec = environment.cluster(cluster)
+        if spec.new is not None:
+            found[cluster] = spec.new.cloud
+    return found
+
+
 def channel_clouds(environment: Environment) -> list[str]:
     """The clouds whose native alerts some use case needs, so whose channel the environment creates."""
-    return sorted({SERVICE_CLOUD[s] for s, _ in alerts_of(environment).values() if s in SERVICE_CLOUD})
+    managed = {SERVICE_CLOUD[s] for s, _ in alerts_of(environment).values() if s in SERVICE_CLOUD}
+    return sorted(managed | set(prometheus_clusters(environment).values()))
 
 
 def channels(ctx: StackContext, alarm_stacks: Sequence[str]) -> None:
     """The platform's part: a channel per cloud with native alerts, mailing `monitoring.notify.email`.
 
     `alarm_stacks` are the stacks whose alerts notify it (a single stack's own, or the use-case stacks
-    a platform serves): an SNS topic admits only their alarms."""
+    a platform serves): an SNS topic admits only their alarms, and the managed Prometheus of the
+    environment's clusters on that cloud."""
     monitoring = ctx.environment.monitoring
     if monitoring is None:
         return
     emails = list(monitoring.notify.email)
+    prometheus = set(prometheus_clusters(ctx.environment).values())
     for cloud in channel_clouds(ctx.environment):
         seam = SEAMS[cloud]
-        ctx.shared((CHANNEL, cloud), lambda seam=seam: seam.monitoring.channel(ctx, emails, alarm_stacks))  # type: ignore[misc]
+        ctx.shared(
+            (CHANNEL, cloud),
+            lambda seam=seam, cloud=cloud: seam.monitoring.channel(  # type: ignore[misc]
+                ctx, emails, alarm_stacks, cloud in prometheus
+            ),
+        )
+
+
+def managed_prometheus(
+    ctx: StackContext, spec: KubernetesCluster, cluster: ClusterComponent
+) -> ManagedPrometheus | None:
+    """A new cluster's managed Prometheus, notifying its cloud's channel; None for a cluster with no
+    alerts to evaluate. The channels exist by then (`channels` runs before the use cases' parts)."""
+    cloud = prometheus_clusters(ctx.environment).get(spec.name)
+    if cloud is None:
+        return None
+    channel = dict(ctx.built())[(CHANNEL, cloud)]
+    managed = SEAMS[cloud].monitoring.prometheus(ctx, spec, cluster, channel)
+    if managed.forwarding is None:
+        return managed
+    return replace(managed, forwarding=forwarding_only(managed.forwarding, alert_series()))
 
 
 def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
@@ -147,20 +197,27 @@ def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
         return
     rows = monitored(ctx.environment, ctx.stack, endpoints)
     built = dict(ctx.built())
-    for cloud, seam in SEAMS.items():
-        channel = built.get((CHANNEL, cloud))
-        if channel is not None and any(isinstance(row.target, seam.monitoring.target) for row in rows):
-            seam.monitoring.alerts(ctx, channel, rows)  # a channel serving only other stacks' use cases: none
     by_cluster: dict[str, list[MonitoredUseCase]] = {}
     for row in rows:
         if isinstance(row.target, ModelServer | GatewayRoute):
             by_cluster.setdefault(row.target.cluster, []).append(row)
-    for cluster, cluster_rows in sorted(by_cluster.items()):
-        handle = cluster_for(ctx, cluster)
+    handles = {cluster: cluster_for(ctx, cluster) for cluster in sorted(by_cluster)}
+    managed = {h.cloud for h in handles.values() if h.prometheus_workspace is not None}
+    for cloud, seam in SEAMS.items():
+        channel = built.get((CHANNEL, cloud))
+        watched = cloud in managed or any(isinstance(row.target, seam.monitoring.target) for row in rows)
+        if channel is not None and watched:
+            seam.monitoring.alerts(ctx, channel, rows)  # a channel serving only other stacks' use cases: none
+    for cluster, handle in handles.items():
+        if handle.prometheus_workspace is not None:
+            assert handle.cloud is not None
+            seam = SEAMS[handle.cloud]
+            seam.monitoring.cluster_alerts(ctx, handle, built[(CHANNEL, handle.cloud)], by_cluster[cluster])
+            continue
         PrometheusAlertRules(
             f"{ctx.stack}-{cluster}-alert-rules",
             PrometheusAlertRulesArgs(
-                rules=rules(cluster_rows, labels=k8s_labels(ctx.tags())),
+                rules=rules(by_cluster[cluster], labels=k8s_labels(ctx.tags())),
                 provider=handle.provider,
                 crd_releases=handle.crd_releases,
             ),

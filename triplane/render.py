@@ -10,7 +10,15 @@ from rich.table import Table
 from rich.tree import Tree
 
 from triplane.plan import STACK_TYPE, Plan, PlannedResource
-from triplane.policies.monitoring import AWS_ALARM, AZURE_ALERT, GCP_POLICY, PROMETHEUS_RULE
+from triplane.policies.monitoring import (
+    AMP_RULES,
+    AWS_ALARM,
+    AZURE_ALERT,
+    AZURE_PROMETHEUS_RULES,
+    GCP_POLICY,
+    PROMETHEUS_RULE,
+    alerting_rules,
+)
 from triplane.policies.taxonomy import PATTERNS, SHARED
 from triplane.stacks.spec import Environment
 
@@ -157,8 +165,13 @@ ALERT_TYPES = {
     GCP_POLICY: ("Cloud Monitoring policy", "userLabels", "documentation.content"),
 }
 """Cloud alert types: what to call them, where they keep the `use-case`/`alert` tags, and their summary."""
-PROMETHEUS_WHERE = "PrometheusRule (the cluster's Prometheus; no channel yet)"
-"""Rules the cluster's Prometheus evaluates: they notify no one until a managed Prometheus delivers them."""
+PROMETHEUS_WHERE = {
+    PROMETHEUS_RULE: "PrometheusRule (the cluster's own Prometheus; no channel)",
+    AMP_RULES: "Amazon Managed Prometheus rule (its alert manager, to the SNS topic)",
+    AZURE_PROMETHEUS_RULES: "Azure Monitor Prometheus rule (the action group)",
+}
+"""Where a Prometheus alerting rule is evaluated and whom it tells: the cloud's managed Prometheus notifies
+the environment's channel; an existing cluster's own Prometheus evaluates rules it has no channel for."""
 
 
 def _at(value: object, path: str) -> object:
@@ -177,20 +190,17 @@ def planned_alerts(plan: Plan) -> list[tuple[str, str, str, str]]:
             rows.append(
                 (str(tags.get("use-case")), str(tags.get("alert")), what, str(_at(resource.inputs, summary) or ""))
             )
-        elif resource.type == PROMETHEUS_RULE:
-            groups = _at(resource.inputs, "spec.groups")
-            for group in groups if isinstance(groups, list) else []:
-                for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
-                    labels = rule.get("labels") or {}
-                    if "alert" in rule:
-                        rows.append(
-                            (
-                                str(labels.get("use_case")),
-                                str(labels.get("triplane_alert")),
-                                PROMETHEUS_WHERE,
-                                str(_at(rule, "annotations.summary") or ""),
-                            )
-                        )
+        elif resource.type in PROMETHEUS_WHERE:
+            for rule in alerting_rules(resource.type, resource.inputs):
+                labels = rule.get("labels") or {}
+                rows.append(
+                    (
+                        str(labels.get("use_case")),
+                        str(labels.get("triplane_alert")),
+                        PROMETHEUS_WHERE[resource.type],
+                        str(_at(rule, "annotations.summary") or ""),
+                    )
+                )
     return sorted(rows)
 
 

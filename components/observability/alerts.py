@@ -215,9 +215,13 @@ class MonitoredUseCase:
     alerts: tuple[Alert, ...]
 
 
+USE_CASE_TAG = "use-case"
+"""The tag naming the use case an alert resource watches (the policies and `triplane plan` read it)."""
+
+
 def owner_tags(use_case: MonitoredUseCase) -> dict[str, str]:
     """What a use case's alert resources state over their component's (shared) tags: whose they are."""
-    return {"use-case": use_case.name, "pattern": use_case.pattern, "data-classification": use_case.classification}
+    return {USE_CASE_TAG: use_case.name, "pattern": use_case.pattern, "data-classification": use_case.classification}
 
 
 def alert_tags(use_case: MonitoredUseCase, alert: Alert) -> dict[str, str]:

@@ -58,6 +58,7 @@ from pulumi_aws.get_caller_identity import get_caller_identity_output
 from triplane.components.keys import aws_key, log_key_policy
 from triplane.components.naming import physical_name
 from triplane.components.network.aws_endpoints import AwsInterfaceEndpoints
+from triplane.components.observability.alerts import USE_CASE_TAG
 from triplane.components.observability.forwarding import PROMETHEUS_SERVICE_ACCOUNT, PrometheusForwarding
 from triplane.components.self_managed.addons import MONITORING_NAMESPACE
 from triplane.components.self_managed.weights_import import POD_IDENTITY_TRUST
@@ -154,8 +155,17 @@ def alert_manager_definition(topic_arn: str, region: str) -> str:
 
 def rule_file(body: Mapping[str, Any]) -> str:
     """A PrometheusRule (`prometheus.rules()`) as the Prometheus rules file a rule groups namespace holds:
-    exactly its `spec.groups`."""
-    return yaml.safe_dump({"groups": body["spec"]["groups"]}, sort_keys=False, width=1000)
+    exactly its `spec.groups`, written as JSON (which is YAML), so the policy pack reads it with no YAML
+    parser of its own."""
+    return json.dumps({"groups": body["spec"]["groups"]}, indent=2)
+
+
+def rule_use_case(body: Mapping[str, Any]) -> str:
+    """The use case a PrometheusRule's alerts watch (each rule's `use_case` label)."""
+    found = {rule["labels"]["use_case"] for group in body["spec"]["groups"] for rule in group["rules"]}
+    if len(found) != 1:
+        raise ValueError(f"{body['metadata']['name']}: a rule file watches one use case, not {sorted(found)}")
+    return str(found.pop())
 
 
 def rule_namespace(body: Mapping[str, Any]) -> str:
@@ -174,8 +184,9 @@ class AwsManagedPrometheusArgs:
     topic_arn: pulumi.Input[str]
     """The channel's SNS topic (`AwsAlertChannel.topic_arn`, or the platform stack's by reference), made
     with `prometheus=True` so the service may publish to it."""
-    endpoints: AwsInterfaceEndpoints
-    """The cluster network's interface endpoints: the workspace is reached through `aps-workspaces`."""
+    endpoints: AwsInterfaceEndpoints | None
+    """The cluster network's interface endpoints: the workspace is reached through `aps-workspaces`
+    (None: the network's own endpoints, which its `service_endpoints: declared` says exist)."""
     pod_identity_agent: pulumi.Resource | None = None
     """The cluster's Pod Identity agent add-on: the association is honoured only once it runs."""
     channel_ready: Sequence[pulumi.Resource] = ()
@@ -225,7 +236,7 @@ class AwsManagedPrometheus(pulumi.ComponentResource):
             logging_configuration={"log_group_arn": log_group.arn.apply(lambda arn: f"{arn}:*")},
             opts=child,
         )
-        endpoint = args.endpoints.endpoint(ENDPOINT_SERVICE)
+        endpoint = args.endpoints.endpoint(ENDPOINT_SERVICE) if args.endpoints is not None else None
 
         role = aws_iam.Role(
             f"{name}-forwarder-role",
@@ -263,7 +274,7 @@ class AwsManagedPrometheus(pulumi.ComponentResource):
         self.workspace_arn = workspace.arn
         self.forwarding = PrometheusForwarding(
             remote_write=remote_write(workspace.prometheus_endpoint.apply(remote_write_url), region),
-            depends_on=[grant, association, endpoint],
+            depends_on=[grant, association, *([endpoint] if endpoint is not None else [])],
         )
         self.register_outputs({"workspace_id": self.workspace_id, "workspace_arn": self.workspace_arn})
 
@@ -296,6 +307,7 @@ class AwsPrometheusRules(pulumi.ComponentResource):
                 name=rule_namespace(body),
                 workspace_id=args.workspace_id,
                 data=rule_file(body),
+                tags={**args.tags, USE_CASE_TAG: rule_use_case(body)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for body in args.rules

@@ -9,8 +9,9 @@ identity of its own that may only write.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -35,4 +36,24 @@ class PrometheusForwarding:
     """What must exist before the server starts writing (its identity's grant, the private path)."""
 
 
-__all__ = ["PROMETHEUS_SERVICE_ACCOUNT", "PrometheusForwarding"]
+def forwarding_only(forwarding: PrometheusForwarding, series: Sequence[str]) -> PrometheusForwarding:
+    """`forwarding` sending only `series` (by name): a managed Prometheus bills every sample it takes in,
+    and the autoscalers read the rest on the cluster."""
+    keep = {"sourceLabels": ["__name__"], "regex": "|".join(re.escape(name) for name in series), "action": "keep"}
+    entries = [{**entry, "writeRelabelConfigs": [keep]} for entry in forwarding.remote_write]
+    return replace(forwarding, remote_write=entries)
+
+
+@dataclass(frozen=True)
+class ManagedPrometheus:
+    """A cluster's managed Prometheus: where its series are kept and its alerts evaluated."""
+
+    workspace: pulumi.Input[str]
+    """What the cloud's rules are scoped to: the AMP workspace ID, the Azure Monitor workspace's
+    resource ID, the Google Cloud project whose Managed Service for Prometheus holds the series."""
+    forwarding: PrometheusForwarding | None = None
+    """How the cluster's Prometheus sends its samples there (None: the cloud's own collectors scrape
+    the cluster, as GKE's managed collection does)."""
+
+
+__all__ = ["PROMETHEUS_SERVICE_ACCOUNT", "ManagedPrometheus", "PrometheusForwarding", "forwarding_only"]

@@ -135,6 +135,19 @@ UPSTREAM_REQUESTS = "envoy_cluster_upstream_rq"
 GPU_MEMORY_USED = "DCGM_FI_DEV_FB_USED"
 GPU_MEMORY_FREE = "DCGM_FI_DEV_FB_FREE"
 GPU_UTILISATION = "DCGM_FI_DEV_GPU_UTIL"
+
+
+def alert_series() -> tuple[str, ...]:
+    """Every series an alerting rule reads (its name, without matchers): what a cluster's Prometheus
+    forwards to a managed Prometheus, which evaluates the rules, and nothing else it scrapes."""
+    names = {"up", GATEWAY_REQUESTS, GATEWAY_LATENCY_BUCKET, GATEWAY_FIRST_TOKEN_BUCKET, GATEWAY_TOKENS}
+    names |= {UPSTREAM_REQUESTS, GPU_MEMORY_USED, GPU_MEMORY_FREE}
+    for engine in ENGINES.values():
+        series = [engine.requests, engine.failures, engine.latency_bucket, engine.first_token_bucket, engine.queue]
+        names |= {s.partition("{")[0] for s in [*series, *engine.tokens] if s is not None}
+    return tuple(sorted(names))
+
+
 PANEL_WINDOW_SECONDS = 300
 """Rates and percentiles on a chart are over 5 minutes, as the alerts judge them (tokens: a day)."""
 
@@ -443,6 +456,7 @@ __all__ = [
     "PanelQuery",
     "PrometheusAlertRules",
     "PrometheusAlertRulesArgs",
+    "alert_series",
     "gateway_expr",
     "rule",
     "rules",

@@ -38,7 +38,7 @@ from .common import (
 )
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
 from .kubernetes import containers, parse_image, pod_spec
-from .monitoring import AWS_ALARM, AZURE_ALERT, GCP_POLICY, PROMETHEUS_RULE
+from .monitoring import AMP_RULES, AWS_ALARM, AZURE_ALERT, AZURE_PROMETHEUS_RULES, GCP_POLICY, PROMETHEUS_RULE
 from .runner_hosts import AWS_RUNNER_COMPONENT, AZURE_RUNNER_COMPONENT, GITHUB_HOSTS
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
@@ -351,6 +351,10 @@ def _group_of(resource: Res) -> str | None:
     return None if group in BUILT_IN_GROUPS else group
 
 
+GMP_GROUP = "monitoring.googleapis.com"
+"""The CRDs of Google Cloud Managed Service for Prometheus (PodMonitoring, ...), served by GKE itself."""
+
+
 def crd_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
     installers: dict[str, list[Res]] = {}
     for release in _releases(cluster):
@@ -359,6 +363,9 @@ def crd_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
     for crd in (r for r in cluster.members if r.type == CRD):
         installers.setdefault(str((crd.props.get("spec") or {}).get("group") or ""), []).append(crd)
     declared = {group for add_on in cluster.provides for group in ADD_ON_GROUPS.get(add_on, ())}
+    gke = cluster.resource
+    # GKE's managed collection installs its operator's CRDs with the cluster, which its provider waits for.
+    managed_collection = gke is not None and truthy(get(gke.props, "monitoringConfig.managedPrometheus.enabled"))
     for resource in cluster.members:
         group = _group_of(resource)
         if group is None:
@@ -371,6 +378,8 @@ def crd_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
         assumption = False
         if ordered:
             path = f"installed by {ordered[0].type.rsplit(':', 1)[-1]} {ordered[0].name}, created first"
+        elif group == GMP_GROUP and managed_collection:
+            path = "installed by GKE's managed collection, with the cluster"
         elif group in declared:
             path, assumption = "the cluster (declared in `provides`)", True
         unordered = installers.get(group) and not ordered
@@ -1072,6 +1081,16 @@ KMS_KEY = "aws:kms/key:Key"
 AZURE_ACTION_GROUP = "azure-native:monitor:ActionGroup"
 GCP_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
+AMP_WORKSPACE = "aws:amp/workspace:Workspace"
+AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+AMP_PUBLISHER = "aps.amazonaws.com"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MONITORING = "monitoring"
+"""The namespace of Triplane's Prometheus (components.self_managed.addons.MONITORING_NAMESPACE)."""
+AZURE_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+METRICS_PUBLISHER_ROLE = "3913510d-42f4-4e42-8a64-420c390055eb"
+"""Monitoring Metrics Publisher: what a workload identity needs to write to a data collection rule."""
 
 
 def _grants(document: Any, service: str, actions: Collection[str], alarm: str | None = None) -> bool:
@@ -1102,16 +1121,83 @@ def _waited(graph: Graph, resource: Res, type_: str) -> list[Res]:
 def _alarm_path(graph: Graph, alarm: Res) -> str | None:
     name = str(alarm.props.get("name") or alarm.name)
     for topic in _waited(graph, alarm, SNS_TOPIC):
-        policies = [p for p in graph.of_type(SNS_TOPIC_POLICY) if topic.urn in graph.waits_for(p)]
-        if not any(_grants(p.props.get("policy"), ALARM_PUBLISHER, ("sns:Publish",), name) for p in policies):
-            continue
-        if topic.props.get("kmsMasterKeyId"):
-            keys = [k for k in _waited(graph, topic, KMS_KEY)
-                    if _grants(k.props.get("policy"), ALARM_PUBLISHER, ("kms:Decrypt", "kms:GenerateDataKey"))]
-            if not keys:
-                continue
-        return f"SNS topic {topic.name}, whose policy and key let CloudWatch publish"
+        if _topic_admits(graph, topic, ALARM_PUBLISHER, name):
+            return f"SNS topic {topic.name}, whose policy and key let CloudWatch publish"
     return None
+
+
+def _topic_admits(graph: Graph, topic: Res, service: str, alarm: str | None = None) -> bool:
+    """Whether `service` may publish to the SNS topic (its policy) and encrypt for it (its key)."""
+    policies = [p for p in graph.of_type(SNS_TOPIC_POLICY) if topic.urn in graph.waits_for(p)]
+    if not any(_grants(p.props.get("policy"), service, ("sns:Publish",), alarm) for p in policies):
+        return False
+    if not topic.props.get("kmsMasterKeyId"):
+        return True
+    return any(_grants(k.props.get("policy"), service, ("kms:Decrypt", "kms:GenerateDataKey"))
+               for k in _waited(graph, topic, KMS_KEY))
+
+
+def _amp_path(graph: Graph, rules: Res) -> str | None:
+    """A rule groups namespace's way out: its workspace's alert manager, to a topic AMP may publish to."""
+    for workspace in _waited(graph, rules, AMP_WORKSPACE):
+        for definition in (d for d in graph.of_type(AMP_ALERT_MANAGER) if workspace.urn in graph.waits_for(d)):
+            if any(_topic_admits(graph, t, AMP_PUBLISHER) for t in _waited(graph, definition, SNS_TOPIC)):
+                return f"alert manager {definition.name}, to an SNS topic whose policy and key let AMP publish"
+    return None
+
+
+def _forwarder(values: Mapping[str, Any]) -> tuple[str, list[Mapping[str, Any]]]:
+    """(the Prometheus service account, its remote-write entries) from kube-prometheus-stack values."""
+    account = str(get(values, "prometheus.serviceAccount.name") or "")
+    entries = as_list(get(values, "prometheus.prometheusSpec.remoteWrite"))
+    return account, [e for e in entries if isinstance(e, Mapping)]
+
+
+def _may_write(graph: Graph, association: Res) -> bool:
+    """Whether the association's role has an inline policy allowing remote write."""
+    roles = {r.urn for r in _waited(graph, association, IAM_ROLE)}
+    for grant in graph.of_type(IAM_ROLE_POLICY):
+        if not roles & graph.waits_for(grant):
+            continue
+        for statement in statements(json_document(grant.props.get("policy"), "policy")):
+            if statement.get("Effect") == "Allow" and "aps:RemoteWrite" in as_list(statement.get("Action")):
+                return True
+    return False
+
+
+def _forwarding_identity(graph: Graph, account: str, entry: Mapping[str, Any]) -> tuple[str, str | None, str]:
+    """(what the remote write needs, the path found, the fix) for one remote-write entry."""
+    if isinstance(entry.get("sigv4"), Mapping):
+        for association in graph.of_type(POD_IDENTITY):
+            props = association.props
+            if props.get("namespace") == MONITORING and props.get("serviceAccount") == account and _may_write(
+                    graph, association):
+                return ("an AWS identity that may remote-write", f"EKS Pod Identity association {association.name}",
+                        "")
+        return ("an AWS identity that may remote-write", None,
+                f"associate a role allowed aps:RemoteWrite with {MONITORING}/{account} (EKS Pod Identity)")
+    if isinstance(get(entry, "azureAd.workloadIdentity"), Mapping):
+        subject = f"system:serviceaccount:{MONITORING}:{account}"
+        credentials = [c for c in graph.of_type(AZURE_FEDERATED_CREDENTIAL) if c.props.get("subject") == subject]
+        publishers = [a for a in graph.of_type(AZURE_ROLE_ASSIGNMENT)
+                      if str(a.props.get("roleDefinitionId") or "").endswith(METRICS_PUBLISHER_ROLE)]
+        found = f"federated credential {credentials[0].name}" if credentials and publishers else None
+        return ("an Entra workload identity that may publish metrics", found,
+                f"federate an identity with {subject} and grant it Monitoring Metrics Publisher on the rule")
+    return ("a credential the managed Prometheus accepts", None, "sign remote write with sigv4 or azureAd")
+
+
+def forwarding_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
+    """A cluster's Prometheus that forwards to a managed Prometheus holds an identity allowed to write there."""
+    for release in _releases(cluster):
+        values = release.props.get("values")
+        if _release_chart(release) not in PROMETHEUS_CHARTS or not isinstance(values, Mapping):
+            continue
+        account, entries = _forwarder(values)
+        for entry in entries:
+            what, path, fix = _forwarding_identity(graph, account, entry)
+            yield Need("alerts", f"Prometheus of Helm release {release.name} (remote write)", what, path, fix,
+                       release.urn)
 
 
 def _prometheus_loads(cluster: Cluster, rule: Res) -> str | None:
@@ -1133,6 +1219,19 @@ def alert_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]
     """Every alert reaches its channel: a CloudWatch alarm's SNS topic lets CloudWatch publish (and its key
     lets CloudWatch encrypt), an Azure alert's action group is enabled with a receiver, a Cloud Monitoring
     policy's channels exist; and every PrometheusRule is loaded by its cluster's Prometheus."""
+    for rules in graph.of_type(AMP_RULES):
+        yield Need("alerts", f"AMP rule groups namespace {rules.name}", "an alert manager publishing to a topic",
+                   _amp_path(graph, rules),
+                   "give the workspace an alert manager definition sending to an SNS topic whose policy admits "
+                   "aps.amazonaws.com (and whose KMS key lets it encrypt): Triplane's alert channel", rules.urn)
+    for group in graph.of_type(AZURE_PROMETHEUS_RULES):
+        groups = [g for g in _waited(graph, group, AZURE_ACTION_GROUP)
+                  if truthy(g.props.get("enabled")) and as_list(g.props.get("emailReceivers"))]
+        yield Need("alerts", f"Azure Prometheus rule group {group.name}", "an enabled action group with a receiver",
+                   f"action group {groups[0].name}" if groups else None,
+                   "act on the environment's action group (monitoring.notify)", group.urn)
+    for cluster in cluster_list:
+        yield from forwarding_needs(graph, cluster)
     for alarm in graph.of_type(AWS_ALARM):
         yield Need("alerts", f"CloudWatch alarm {alarm.name}", "a topic CloudWatch may publish to",
                    _alarm_path(graph, alarm),

@@ -1,9 +1,11 @@
 """Monitoring: every alert reaches someone, and a prod use case is never unwatched.
 
 Alerts are read from the plan as each cloud registers them: CloudWatch metric alarms, Azure Monitor
-metric alerts, Cloud Monitoring alert policies, and the Prometheus Operator's `PrometheusRule`s. Each
-names its use case the way the resource carries it: the `use-case` tag (AWS, Azure), the `use-case`
-user label (Google Cloud), or the `triplane.io/use-case` label (Kubernetes). A use case is observable
+metric alerts, Cloud Monitoring alert policies (metric or PromQL conditions), and Prometheus alerting
+rules wherever they are evaluated: an Amazon Managed Service for Prometheus rule groups namespace, an
+Azure Monitor Prometheus rule group, or the Prometheus Operator's `PrometheusRule` on a cluster's own
+Prometheus. Each names its use case the way the resource carries it: the `use-case` tag (AWS, Azure),
+the `use-case` user label (Google Cloud), or the `triplane.io/use-case` label (Kubernetes). A use case is observable
 when Triplane can read its signals: a managed service's metrics, a model server's, or (SaaS) the AI
 gateway's in front of it; a SaaS provider reports nothing to us.
 """
@@ -13,18 +15,58 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .common import ADVISORY, HIGH, LOW, MEDIUM, Res, as_list, environment_spec, get, is_unknown, stack_policy
+from .common import (
+    ADVISORY,
+    HIGH,
+    LOW,
+    MEDIUM,
+    Res,
+    Unknown,
+    as_list,
+    environment_spec,
+    get,
+    is_unknown,
+    json_document,
+    stack_policy,
+)
 from .stages import stage
 
 AWS_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 AZURE_ALERT = "azure-native:monitor:MetricAlert"
 GCP_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+AMP_RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+AZURE_PROMETHEUS_RULES = "azure-native:alertsmanagement:PrometheusRuleGroup"
+PROMETHEUS_RULE_TYPES = (PROMETHEUS_RULE, AMP_RULES, AZURE_PROMETHEUS_RULES)
+"""Where Prometheus alerting rules live: a cluster's own Prometheus, or a cloud's managed Prometheus."""
 USE_CASE_KEY = "use-case"
 K8S_USE_CASE_LABEL = "triplane.io/use-case"
 
 NOTIFY_FIELDS = {AWS_ALARM: "alarmActions", AZURE_ALERT: "actions", GCP_POLICY: "notificationChannels"}
 """Where each cloud's alert names whom it tells."""
+
+
+def alerting_rules(type_: str, props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The alerting rules (`alert`, its expression, `labels`, `annotations`) a Prometheus rule resource
+    holds: a PrometheusRule's groups, an AMP namespace's rule file (JSON, which is YAML), an Azure rule
+    group's rules. Unknown or unreadable content holds none."""
+    if type_ == AZURE_PROMETHEUS_RULES:
+        groups: Any = [{"rules": props.get("rules")}]
+    elif type_ == AMP_RULES:
+        try:
+            document = json_document(props.get("data"), "data")
+        except Unknown:
+            return []
+        groups = document.get("groups") if isinstance(document, Mapping) else None
+    else:
+        groups = get(props, "spec.groups")
+    return [
+        rule
+        for group in as_list(groups)
+        if isinstance(group, Mapping)
+        for rule in as_list(group.get("rules"))
+        if isinstance(rule, Mapping) and rule.get("alert")
+    ]
 
 
 def _use_case(resource: Res) -> str | None:
@@ -57,6 +99,16 @@ def _declared(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 def _alerts_notify(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
     for resource in resources:
+        if resource.type == AZURE_PROMETHEUS_RULES:
+            for rule in alerting_rules(resource.type, resource.props):
+                actions = rule.get("actions")
+                if not is_unknown(actions) and not as_list(actions):
+                    yield (
+                        f"Prometheus rule {rule.get('alert')} of {resource.name} tells no one: its `actions` are "
+                        "empty; fix: act on the environment's action group (monitoring.notify)",
+                        resource.urn,
+                    )
+            continue
         field = NOTIFY_FIELDS.get(resource.type)
         if field is None:
             continue
@@ -84,13 +136,15 @@ def _prod_watched(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tuple[
             "(Triplane creates a channel per cloud: an SNS topic, an action group, a notification channel)",
             None,
         )
-    alerted = {u for r in resources if (u := _use_case(r)) is not None and r.type in (*NOTIFY_FIELDS, PROMETHEUS_RULE)}
+    alerted = {
+        u for r in resources if (u := _use_case(r)) is not None and r.type in (*NOTIFY_FIELDS, *PROMETHEUS_RULE_TYPES)
+    }
     where = f"monitoring.notify in its platform stack {platform}" if kind == "use-case" else "monitoring.notify"
     for declared in _declared(spec):
         name = str(declared["name"])
         if _observable(declared, spec) and name not in alerted:
             yield (
-                f"prod use case {name!r} has no alert: no alarm, metric alert, alert policy or PrometheusRule "
+                f"prod use case {name!r} has no alert: no alarm, metric alert, alert policy or Prometheus rule "
                 f"carries its `use-case` tag; fix: set {where}, so Triplane renders its alerts",
                 _component(resources, name),
             )
@@ -113,8 +167,8 @@ def _saas_unobserved(resources: list[Res], _cfg: dict[str, Any]) -> Iterator[tup
 POLICIES = [
     stack_policy(
         name="monitoring-alerts-notify",
-        description="Every CloudWatch alarm, Azure Monitor metric alert and Cloud Monitoring alert policy notifies "
-        "a channel.",
+        description="Every CloudWatch alarm, Azure Monitor metric alert or Prometheus rule, and Cloud Monitoring "
+        "alert policy notifies a channel.",
         check=_alerts_notify,
         severity=MEDIUM,
         remediation="Give the alert the environment's channel (Triplane: monitoring.notify): alarm_actions, an "

@@ -29,6 +29,7 @@ from triplane.components.network import layout
 from triplane.components.network.aws import AwsNetwork, AwsNetworkArgs
 from triplane.components.network.refs import AwsNetworkRef
 from triplane.components.observability.alerts import BedrockModels, MonitoredUseCase
+from triplane.components.observability.forwarding import ManagedPrometheus
 from triplane.components.references import AlertChannelReference, EgressReference
 from triplane.components.saas.egress_aws import AwsEgressFirewall, AwsEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
@@ -256,9 +257,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
     )
 
 
-def cluster_extras(
-    ctx: StackContext, component: ClusterComponent, cluster: InCluster
-) -> tuple[str, str | None]:
+def cluster_extras(ctx: StackContext, component: ClusterComponent, cluster: InCluster) -> tuple[str, str | None]:
     """GKE and AKS scale their pools themselves; EKS node groups need the cluster autoscaler. EKS brings
     no storage class for the model cache: Triplane's (encrypted EBS, EFS) are its classes."""
     assert isinstance(component, EksCluster)
@@ -595,9 +594,11 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-
-def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
-    """An SNS topic (its own KMS key) that only the alarms of `alarm_stacks` publish to, mailing `emails`."""
+def alert_channel(
+    ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str], prometheus: bool
+) -> AlertChannelReference:
+    """An SNS topic (its own KMS key) that only the alarms of `alarm_stacks` (and, with `prometheus`, the
+    alert managers of this account's managed Prometheus workspaces) publish to, mailing `emails`."""
     from triplane.components.observability.aws import AwsAlertChannel, AwsAlertChannelArgs
 
     assert ctx.environment.clouds.aws is not None
@@ -608,6 +609,7 @@ def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[s
             region=ctx.environment.clouds.aws.region,
             emails=emails,
             alarm_prefixes=list(alarm_stacks),
+            prometheus=prometheus,
             tags=ctx.tags(),
             protect=ctx.protect_data,
         ),
@@ -633,6 +635,52 @@ def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequenc
         opts=ctx.opts(CLOUD, depends_on=channel.ready),
     )
 
+
+def managed_prometheus(
+    ctx: StackContext, spec: KubernetesCluster, cluster: ClusterComponent, channel: AlertChannelReference
+) -> ManagedPrometheus:
+    """The EKS cluster's Amazon Managed Service for Prometheus workspace, its alert manager publishing to
+    the channel's topic; the cluster's Prometheus writes to it over the `aps-workspaces` endpoint."""
+    from triplane.components.observability.aws_prometheus import AwsManagedPrometheus, AwsManagedPrometheusArgs
+
+    assert isinstance(cluster, EksCluster) and spec.new is not None
+    aws = ctx.environment.clouds.aws
+    assert aws is not None
+    create = spec.new.service_endpoints == "create"
+    workspace = AwsManagedPrometheus(
+        f"{ctx.stack}-{spec.name}-prometheus",
+        AwsManagedPrometheusArgs(
+            prefix=f"{ctx.stack}-{spec.name}",
+            region=aws.region,
+            cluster_name=cluster.ref.name,
+            topic_arn=cast(str, channel.target),
+            endpoints=aws_interface_endpoints(ctx, network(ctx)) if create else None,
+            pod_identity_agent=cluster.pod_identity_agent,
+            channel_ready=channel.ready,
+            tags=ctx.tags(),
+            protect=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+    return ManagedPrometheus(workspace=workspace.workspace_id, forwarding=workspace.forwarding)
+
+
+def cluster_alerts(
+    ctx: StackContext, handle: ClusterHandle, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]
+) -> object:
+    """The alerting rules of the cluster's servers and gateway routes, as rule groups namespaces of its
+    workspace (whose alert manager publishes to `channel`)."""
+    from triplane.components.observability.aws_prometheus import AwsPrometheusRules, AwsPrometheusRulesArgs
+    from triplane.components.observability.prometheus import rules
+
+    assert handle.prometheus_workspace is not None
+    return AwsPrometheusRules(
+        f"{ctx.stack}-{handle.spec.name}-prometheus-rules",
+        AwsPrometheusRulesArgs(workspace_id=handle.prometheus_workspace, rules=rules(use_cases), tags=ctx.tags()),
+        opts=ctx.opts(CLOUD, depends_on=channel.ready),
+    )
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -655,7 +703,13 @@ SEAM = CloudSeam(
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
     },
     device_plugin_installed_by="bottlerocket",
-    monitoring=CloudMonitoring(channel=alert_channel, alerts=alarms, target=BedrockModels),
+    monitoring=CloudMonitoring(
+        channel=alert_channel,
+        alerts=alarms,
+        target=BedrockModels,
+        prometheus=managed_prometheus,
+        cluster_alerts=cluster_alerts,
+    ),
     managed_models={
         "bedrock": ManagedModelService(
             build=bedrock,

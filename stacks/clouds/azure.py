@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
@@ -26,6 +27,7 @@ from triplane.components.network import layout
 from triplane.components.network.azure import AzureNetwork, AzureNetworkArgs
 from triplane.components.network.refs import AzureNetworkRef
 from triplane.components.observability.alerts import AzureOpenAIDeployments, MonitoredUseCase
+from triplane.components.observability.forwarding import ManagedPrometheus
 from triplane.components.references import AlertChannelReference, EgressReference
 from triplane.components.saas.egress_azure import AzureEgressFirewall, AzureEgressFirewallArgs
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder, SaasEgressArgs, StoredKey
@@ -148,7 +150,22 @@ def imports_through_firewall(environment: Environment, use_case: SelfManagedUseC
     return settings is not None and settings.network.new is not None
 
 
+def prometheus_signs_in_through_firewall(environment: Environment) -> bool:
+    """Whether a cluster's Prometheus forwards to Azure Monitor as a workload identity that signs in to
+    Entra ID through Triplane's egress firewall (its clusters' alerts are evaluated there)."""
+    if environment.monitoring is None:
+        return False
+    from triplane.stacks.observability import prometheus_clusters  # monitoring loads only when there is some
+
+    settings = environment.clouds.azure
+    on_azure = CLOUD in prometheus_clusters(environment).values()
+    return on_azure and settings is not None and settings.network.new is not None
+
+
 def entra_entries(environment: Environment) -> Iterable[EgressEntry]:
+    if prometheus_signs_in_through_firewall(environment):
+        for host in ENTRA_HOSTS:
+            yield EgressEntry(host, "monitoring", "Entra ID sign-in of the Prometheus forwarding to Azure Monitor")
     seen: set[str] = set()
     for use_case in environment.use_cases:
         if not isinstance(use_case, SelfManagedUseCase) or use_case.service_name in seen:
@@ -346,9 +363,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
     )
 
 
-def cluster_extras(
-    ctx: StackContext, component: ClusterComponent, cluster: InCluster
-) -> tuple[str, str | None]:
+def cluster_extras(ctx: StackContext, component: ClusterComponent, cluster: InCluster) -> tuple[str, str | None]:
     """AKS scales its pools itself and brings the storage classes."""
     return "managed-csi-premium", "azurefile-csi-premium"
 
@@ -547,7 +562,9 @@ def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str
         endpoint = inputs.get("dataCollectionEndpointName", name)
         location = inputs.get("location", "westeurope")
         suffix = hashlib.sha256(endpoint.encode()).hexdigest()[:4]
-        state["metricsIngestion"] = {"endpoint": f"https://{endpoint}-{suffix}.{location}-1.metrics.ingest.monitor.azure.com"}
+        state["metricsIngestion"] = {
+            "endpoint": f"https://{endpoint}-{suffix}.{location}-1.metrics.ingest.monitor.azure.com"
+        }
         state["logsIngestion"] = {"endpoint": f"https://{endpoint}-{suffix}.{location}-1.ingest.monitor.azure.com"}
     if type_ == "azure-native:monitor:DataCollectionRule":
         rule = inputs.get("dataCollectionRuleName", name)
@@ -562,9 +579,11 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(INVOKES[token]) if token in INVOKES else None
 
 
-
-def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
-    """An action group mailing `emails` (any alert of the subscription may act on it)."""
+def alert_channel(
+    ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str], prometheus: bool
+) -> AlertChannelReference:
+    """An action group mailing `emails` (any alert of the subscription may act on it, Prometheus rule
+    groups included)."""
     from triplane.components.observability.azure import AzureAlertChannel, AzureAlertChannelArgs
 
     channel = AzureAlertChannel(
@@ -595,6 +614,77 @@ def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequenc
         opts=ctx.opts(CLOUD, depends_on=channel.ready),
     )
 
+
+def managed_prometheus(
+    ctx: StackContext, spec: KubernetesCluster, cluster: ClusterComponent, channel: AlertChannelReference
+) -> ManagedPrometheus:
+    """The AKS cluster's Azure Monitor workspace, written to through the VNet's Azure Monitor private link
+    by a workload identity that signs in to Entra ID through the egress firewall."""
+    from triplane.components.observability.azure_prometheus import (
+        AzureManagedPrometheus,
+        AzureManagedPrometheusArgs,
+        AzureMonitorPrivateLink,
+        AzureMonitorPrivateLinkArgs,
+    )
+    from triplane.stacks.egress import egress_for  # the egress firewall is built through this seam
+
+    assert isinstance(cluster, AksCluster)
+    settings = ctx.environment.clouds.azure
+    assert settings is not None
+    vnet = network(ctx)
+    link = ctx.shared(
+        ("azure-monitor-private-link", CLOUD),
+        lambda: AzureMonitorPrivateLink(
+            f"{ctx.stack}-azure-monitor",
+            AzureMonitorPrivateLinkArgs(prefix=ctx.stack, network=vnet, tags=ctx.tags()),
+            opts=ctx.opts(CLOUD),
+        ),
+    )
+    managed = AzureManagedPrometheus(
+        f"{ctx.stack}-{spec.name}-prometheus",
+        AzureManagedPrometheusArgs(
+            prefix=f"{ctx.stack}-{spec.name}",
+            resource_group_name=vnet.resource_group_name,
+            location=settings.location,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            scope=link.ref,
+            log_workspace_id=cluster.workspace_id,
+            tags=ctx.tags(),
+            protect_data=ctx.protect_data,
+        ),
+        opts=ctx.opts(CLOUD),
+    )
+    forwarding = managed.forwarding
+    if prometheus_signs_in_through_firewall(ctx.environment):
+        forwarding = replace(forwarding, depends_on=[*forwarding.depends_on, *egress_for(ctx, CLOUD).ready])
+    return ManagedPrometheus(workspace=managed.workspace_id, forwarding=forwarding)
+
+
+def cluster_alerts(
+    ctx: StackContext, handle: ClusterHandle, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]
+) -> object:
+    """The alerting rules of the cluster's servers and gateway routes, as Prometheus rule groups on its
+    Azure Monitor workspace acting on the action group."""
+    from triplane.components.observability.azure_prometheus import AzurePrometheusRules, AzurePrometheusRulesArgs
+    from triplane.components.observability.prometheus import rules
+
+    settings = ctx.environment.clouds.azure
+    assert settings is not None and handle.prometheus_workspace is not None
+    return AzurePrometheusRules(
+        f"{ctx.stack}-{handle.spec.name}-prometheus-rules",
+        AzurePrometheusRulesArgs(
+            prefix=ctx.stack,
+            workspace_id=handle.prometheus_workspace,
+            resource_group_name=network(ctx).resource_group_name,
+            location=settings.location,
+            action_group_id=cast(str, channel.target),
+            rules=rules(use_cases),
+            tags=ctx.tags(),
+        ),
+        opts=ctx.opts(CLOUD, depends_on=channel.ready),
+    )
+
+
 SEAM = CloudSeam(
     name=CLOUD,
     provider=provider,
@@ -613,7 +703,13 @@ SEAM = CloudSeam(
     weights_import=weights_import,
     load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     device_plugin_installed_by="triplane",
-    monitoring=CloudMonitoring(channel=alert_channel, alerts=alarms, target=AzureOpenAIDeployments),
+    monitoring=CloudMonitoring(
+        channel=alert_channel,
+        alerts=alarms,
+        target=AzureOpenAIDeployments,
+        prometheus=managed_prometheus,
+        cluster_alerts=cluster_alerts,
+    ),
     managed_models={
         "azure-openai": ManagedModelService(
             build=azure_openai,

@@ -23,6 +23,7 @@ from triplane.components.network import layout
 from triplane.components.network.gcp import GcpNetwork, GcpNetworkArgs
 from triplane.components.network.refs import GcpNetworkRef
 from triplane.components.observability.alerts import MonitoredUseCase, VertexModels
+from triplane.components.observability.forwarding import ManagedPrometheus
 from triplane.components.references import AlertChannelReference, EgressReference
 from triplane.components.saas.egress_gcp import GcpEgressProxy, GcpEgressProxyArgs
 from triplane.components.saas.saas_egress import (
@@ -65,6 +66,7 @@ from triplane.stacks.spec.cloud_managed import VertexUseCase
 from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 if TYPE_CHECKING:
+    from triplane.components.observability.gcp_prometheus import GkeScope
     from triplane.stacks.clusters import ClusterHandle
 
 CLOUD = "gcp"
@@ -239,9 +241,7 @@ def cluster(ctx: StackContext, spec: KubernetesCluster, system_nodes: SystemNode
     )
 
 
-def cluster_extras(
-    ctx: StackContext, component: ClusterComponent, cluster: InCluster
-) -> tuple[str, str | None]:
+def cluster_extras(ctx: StackContext, component: ClusterComponent, cluster: InCluster) -> tuple[str, str | None]:
     """GKE scales its pools itself and brings the storage classes."""
     return "standard-rwo", "standard-rwx"
 
@@ -456,9 +456,10 @@ def mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(INVOKES[token]) if token in INVOKES else None
 
 
-
-def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str]) -> AlertChannelReference:
-    """An email notification channel per address."""
+def alert_channel(
+    ctx: StackContext, emails: list[str], alarm_stacks: Sequence[str], prometheus: bool
+) -> AlertChannelReference:
+    """An email notification channel per address (PromQL alert policies notify it like the others)."""
     from triplane.components.observability.gcp import GcpAlertChannel, GcpAlertChannelArgs
 
     assert ctx.environment.clouds.gcp is not None
@@ -473,10 +474,19 @@ def alert_channel(ctx: StackContext, emails: list[str], alarm_stacks: Sequence[s
 
 
 def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
-    """Cloud Monitoring alert policies on the Vertex AI use cases, notifying the channels, and their dashboard."""
+    """Cloud Monitoring alert policies on the Vertex AI use cases, notifying the channels, and their dashboard
+    (with a row for each model server whose GKE cluster's series Managed Service for Prometheus holds)."""
+    from triplane.components.observability.alerts import ModelServer
     from triplane.components.observability.gcp import GcpMonitoring, GcpMonitoringArgs
+    from triplane.stacks.clusters import cluster_for
 
     assert ctx.environment.clouds.gcp is not None
+    servers = {}
+    for use_case in use_cases:
+        if isinstance(use_case.target, ModelServer):
+            handle = cluster_for(ctx, use_case.target.cluster)
+            if handle.cloud == CLOUD and handle.prometheus_workspace is not None:
+                servers[handle.spec.name] = gke_scope(ctx, handle)
     return GcpMonitoring(
         f"{ctx.stack}-{CLOUD}-monitoring",
         GcpMonitoringArgs(
@@ -484,10 +494,75 @@ def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequenc
             project=ctx.environment.clouds.gcp.project,
             channels=cast(list[str], channel.target),
             use_cases=use_cases,
+            servers=servers,
             tags=ctx.tags(),
         ),
         opts=ctx.opts(CLOUD, depends_on=channel.ready),
     )
+
+
+def gke_scope(ctx: StackContext, handle: ClusterHandle) -> GkeScope:
+    """Where a GKE cluster's series are in Managed Service for Prometheus: its project, region and name
+    (built in this stack, or the platform stack's, as its contract names it)."""
+    from triplane.components.observability.gcp_prometheus import GkeScope
+
+    gcp = ctx.environment.clouds.gcp
+    assert gcp is not None
+    if isinstance(handle.component, GkeCluster):
+        name = physical_name(f"{ctx.stack}-{handle.spec.name}", kind="gke")
+    else:
+        assert handle.reference is not None
+        name = str(handle.reference.name)
+    return GkeScope(project=gcp.project, location=gcp.region, cluster=name)
+
+
+def managed_prometheus(
+    ctx: StackContext, spec: KubernetesCluster, cluster: ClusterComponent, channel: AlertChannelReference
+) -> ManagedPrometheus:
+    """GKE's managed collection (on in every cluster Triplane creates) keeps the series in the project's
+    Managed Service for Prometheus: nothing to forward, the project is where the rules look."""
+    gcp = ctx.environment.clouds.gcp
+    assert gcp is not None
+    return ManagedPrometheus(workspace=gcp.project)
+
+
+def cluster_alerts(
+    ctx: StackContext, handle: ClusterHandle, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]
+) -> object:
+    """The cluster's collectors scrape its model servers and gateway (PodMonitorings), and Cloud Monitoring
+    evaluates their alerting rules as PromQL alert policies narrowed to the cluster, notifying the channels."""
+    from triplane.components.observability.alerts import ModelServer
+    from triplane.components.observability.gcp_prometheus import (
+        GcpPodMonitors,
+        GcpPodMonitorsArgs,
+        GcpPrometheusAlerts,
+        GcpPrometheusAlertsArgs,
+    )
+    from triplane.components.tagging import k8s_labels
+
+    namespaces = {u.target.namespace for u in use_cases if isinstance(u.target, ModelServer)}
+    servers = [value for key, value in ctx.built() if key[0] == "model-server" and key[1] in namespaces]
+    GcpPodMonitors(
+        f"{ctx.stack}-{handle.spec.name}-pod-monitors",
+        GcpPodMonitorsArgs(
+            use_cases=use_cases,
+            provider=handle.provider,
+            labels=k8s_labels(ctx.tags()),
+            depends_on=servers,  # their namespaces, and the servers' own network policies
+        ),
+    )
+    return GcpPrometheusAlerts(
+        f"{ctx.stack}-{handle.spec.name}-prometheus-alerts",
+        GcpPrometheusAlertsArgs(
+            name_prefix=ctx.stack,
+            scope=gke_scope(ctx, handle),
+            channels=cast(list[str], channel.target),
+            use_cases=use_cases,
+            tags=ctx.tags(),
+        ),
+        opts=ctx.opts(CLOUD, depends_on=channel.ready),
+    )
+
 
 SEAM = CloudSeam(
     name=CLOUD,
@@ -507,7 +582,13 @@ SEAM = CloudSeam(
     weights_import=weights_import,
     load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     device_plugin_installed_by="gke",
-    monitoring=CloudMonitoring(channel=alert_channel, alerts=alarms, target=VertexModels),
+    monitoring=CloudMonitoring(
+        channel=alert_channel,
+        alerts=alarms,
+        target=VertexModels,
+        prometheus=managed_prometheus,
+        cluster_alerts=cluster_alerts,
+    ),
     managed_models={
         "vertex": ManagedModelService(
             build=vertex,

@@ -16,6 +16,7 @@ import pulumi
 from triplane.components.images import ImageSource
 from triplane.components.network.refs import AwsNetworkRef, AzureNetworkRef, GcpNetworkRef
 from triplane.components.observability.alerts import MonitoredUseCase
+from triplane.components.observability.forwarding import ManagedPrometheus
 from triplane.components.references import AlertChannelReference
 from triplane.components.saas.saas_egress import EgressFirewall, KeyStoreBuilder
 from triplane.components.self_managed.aks import AksCluster
@@ -122,12 +123,18 @@ class ManagedModelService:
 class CloudMonitoring:
     """The cloud's native alerting: its channel, and the alerts and dashboard of a stack's use cases."""
 
-    channel: Callable[[StackContext, list[str], Sequence[str]], AlertChannelReference]
-    """`(ctx, emails, alarm stacks)`: the channel mailing `emails` that the alerts of `alarm stacks` notify."""
+    channel: Callable[[StackContext, list[str], Sequence[str], bool], AlertChannelReference]
+    """`(ctx, emails, alarm stacks, prometheus)`: the channel mailing `emails` that the alerts of `alarm
+    stacks` notify (and, with `prometheus`, the alerts of the clusters' managed Prometheus)."""
     alerts: Callable[[StackContext, AlertChannelReference, Sequence[MonitoredUseCase]], object]
     """`(ctx, channel, use cases)`: the alerts and dashboard of the use cases whose target is `target`."""
     target: type
     """The `MonitoredUseCase` target the cloud's monitoring watches (`BedrockModels`, ...)."""
+    prometheus: Callable[[StackContext, KubernetesCluster, ClusterComponent, AlertChannelReference], ManagedPrometheus]
+    """`(ctx, spec, cluster, channel)`: a new cluster's managed Prometheus, notifying `channel`."""
+    cluster_alerts: Callable[[StackContext, ClusterHandle, AlertChannelReference, Sequence[MonitoredUseCase]], object]
+    """`(ctx, cluster, channel, use cases)`: the alerts of the model servers and gateway routes on a
+    cluster with a managed Prometheus, evaluated there and notifying `channel`."""
 
 
 @dataclass(frozen=True)
