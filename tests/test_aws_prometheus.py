@@ -127,7 +127,7 @@ def test_a_held_alert_keeps_its_for_and_its_threshold() -> None:
     loaded = yaml.safe_load(rule_file(summarize))["groups"][0]["rules"]
     replicas = next(r for r in loaded if r["labels"]["triplane_alert"] == "no-ready-replicas")
     assert replicas["for"] == "5m"
-    assert replicas["expr"] == 'absent(up{namespace="summarize",service="summarizer-metrics"} == 1)'
+    assert replicas["expr"] == 'absent(up{namespace="summarize",job="summarizer-metrics"} == 1)'
     latency = next(r for r in loaded if r["labels"]["triplane_alert"] == "latency")
     assert latency["expr"].endswith("> 8") and "for" not in latency
 
@@ -341,8 +341,13 @@ def test_every_taggable_resource_carries_the_tags(plan: Plan) -> None:
     assert {"aws:amp/workspace:Workspace", "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
             "aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/role:Role",
             "aws:cloudwatch/logGroup:LogGroup", "aws:kms/key:Key"} <= {r.type for r in taggable}
+    shared = {k: v for k, v in TAGS.items() if k != "use-case"}
     for resource in taggable:
-        assert TAGS.items() <= resource.inputs["tags"].items(), resource.name
+        assert shared.items() <= resource.inputs["tags"].items(), resource.name
+        # A rule groups namespace names the use case its alerts watch; everything else is shared.
+        expected = resource.inputs["name"].removeprefix("triplane-") if resource.type.endswith("RuleGroupNamespace") \
+            else TAGS["use-case"]
+        assert resource.inputs["tags"]["use-case"] == expected, resource.name
 
 
 def test_the_alert_manager_waits_for_the_channel_it_is_given() -> None:

@@ -93,11 +93,11 @@ def test_prod_plans_a_dashboard_per_cloud_each_with_its_use_cases_row() -> None:
     assert [[row.use_case for row in d.rows] for d in found] == [
         ["claims-triage"],
         ["hr-assistant"],
-        ["product-search"],
+        ["product-search", "fraud-signals"],  # the GKE server's row, from Managed Service for Prometheus
     ]
     budget = alerts("prod", "hr-assistant")["token-burn"].threshold
     for each in found:
-        [row] = each.rows
+        row = each.rows[0]
         titles = [f"{row.use_case}: {TITLES[s]}" for s in PANELS[SOURCES[each.cloud]]]
         if each.cloud == "azure":  # the portal draws no threshold line: the token budget is in the title
             titles[-1] += f" (alert above {budget:,.0f} a day)"
@@ -107,7 +107,7 @@ def test_prod_plans_a_dashboard_per_cloud_each_with_its_use_cases_row() -> None:
 @pytest.mark.parametrize(("stack", "cloud"), [("dev", "aws"), ("prod", "aws"), ("prod", "azure"), ("prod", "gcp")])
 def test_thresholds_are_the_alerts_converted_values(stack: str, cloud: str) -> None:
     [found] = [d for d in read(stack) if d.cloud == cloud]
-    [row] = found.rows
+    row = found.rows[0]  # the managed service's row (a GKE server's is tested with its renderer)
     watched = alerts(stack, row.use_case)
     for signal, panel in zip(PANELS[SOURCES[cloud]], row.panels, strict=True):
         if cloud == "aws":
@@ -230,6 +230,11 @@ def test_d2_source_has_a_grid_per_dashboard_row_and_panel() -> None:
         "alert > 0.05 server error ratio"
     )
     assert boxes["stack_prod.azure.uc_hr_assistant.p3"] == "Throttled\nAzureOpenAIRequests Total (StatusCode = 429)"
+    # The GKE server's row reads Managed Service for Prometheus: its series by scrape job, the alert's line drawn.
+    assert boxes["stack_prod.gcp.uc_fraud_signals.p3"] == (
+        'Latency p95\nvllm:e2e_request_latency_seconds_bucket promql (namespace="fraud-signals", '
+        'job="prod-fraud-signals-metrics")\nalert > 30 s'
+    )
     assert "grid-rows: 3" in source and source.count("grid-columns: 6") == 3
     for each in found:
         key = f"stack_prod.{each.cloud}"
@@ -404,7 +409,7 @@ def test_a_changed_cloud_monitoring_json_is_refused() -> None:
     mql["mosaicLayout"]["tiles"][1]["widget"]["xyChart"]["dataSets"][0]["timeSeriesQuery"] = {
         "timeSeriesQueryLanguage": "fetch x"
     }
-    with pytest.raises(DashboardError, match="neither a time series filter nor a ratio"):
+    with pytest.raises(DashboardError, match="neither a time series filter, a ratio nor a PromQL query"):
         read_cloud_monitoring(mql, "r")
     headless = copy.deepcopy(layout)
     del headless["mosaicLayout"]["tiles"][0]

@@ -1,7 +1,8 @@
 """The alerts' run-time path, proven from the plan: each reaches its channel, each rule its Prometheus.
 
-dev's plan meets every need; each test takes one link away (CloudWatch's right to publish to the topic,
-to use its key, an alarm named outside the topic's prefixes, the rules' label) and the need goes unmet.
+dev's and prod's plans meet every need; each test takes one link away (CloudWatch's or AMP's right to
+publish to the topic, to use its key, an alarm named outside the topic's prefixes, the workspace's
+alert manager, the forwarder's identity, an action group, the rules' label) and the need goes unmet.
 """
 
 from __future__ import annotations
@@ -13,20 +14,45 @@ from typing import Any
 
 import pytest
 
-from tests.reliability_support import shipped_plan
-from triplane.plan import Plan, PlannedResource
+from tests.reliability_support import shipped_plan, variant
+from triplane.mocks import CloudMocks
+from triplane.plan import Plan, PlannedResource, run_program
 from triplane.runtime import paths
 from triplane.stackfile import load_stack
+from triplane.stacks import program
 
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 KEY = "aws:kms/key:Key"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
+ACTION_GROUP = "azure-native:monitor:ActionGroup"
 
 
 @pytest.fixture(scope="module")
 def dev() -> tuple[Plan, dict[str, Any]]:
     return shipped_plan("dev"), load_stack("dev").config
+
+
+@pytest.fixture(scope="module")
+def prod() -> tuple[Plan, dict[str, Any]]:
+    return shipped_plan("prod"), load_stack("prod").config
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, dict[str, Any]]:
+    """local with monitoring: an existing cluster, whose own Prometheus evaluates its PrometheusRules."""
+
+    def monitored(environment: dict[str, Any]) -> None:
+        environment["monitoring"] = {"notify": {"email": ["oncall@example.com"]}}
+
+    stack = load_stack(str(variant(tmp_path_factory.mktemp("local"), "local", monitored)))
+    plan = run_program(
+        program.main, stack=stack.name, config=stack.config, secret_keys=stack.secret_keys, mocks=CloudMocks(stack.name)
+    )
+    return plan, stack.config
 
 
 def alert_needs(plan: Plan, config: dict[str, Any]) -> dict[str, str | None]:
@@ -52,11 +78,26 @@ def test_dev_alerts_all_reach_their_channel(dev: tuple[Plan, dict[str, Any]]) ->
     plan, config = dev
     needs = alert_needs(plan, config)
     alarms = [w for w in needs if w.startswith("CloudWatch alarm")]
-    rules = [w for w in needs if w.startswith("PrometheusRule")]
-    assert len(alarms) == 5 and len(rules) == 2  # doc-search's alarms; code-review's and support-drafts' rules
-    assert all(path is not None for path in needs.values()), needs
+    rules = [w for w in needs if w.startswith("AMP rule groups namespace")]
+    forwarders = [w for w in needs if w.endswith("(remote write)")]
+    # doc-search's alarms; code-review's and support-drafts' rules on the EKS cluster's workspace, which its
+    # Prometheus writes to
+    assert len(alarms) == 5 and len(rules) == 2 and len(forwarders) == 1
+    assert len(needs) == 8 and all(path is not None for path in needs.values()), needs
     assert all("let CloudWatch publish" in str(needs[w]) for w in alarms)
-    assert all("ruleSelector" in str(needs[w]) for w in rules)
+    assert all("let AMP publish" in str(needs[w]) for w in rules)
+    assert "EKS Pod Identity association" in str(needs[forwarders[0]])
+
+
+def test_prod_alerts_all_reach_their_channel(prod: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = prod
+    needs = alert_needs(plan, config)
+    assert all(path is not None for path in needs.values()), needs
+    kinds = sorted({w.split(" prod-")[0] for w in needs})
+    assert kinds == ["AMP rule groups namespace", "Azure Prometheus rule group", "Azure metric alert",
+                     "Cloud Monitoring policy", "CloudWatch alarm", "Prometheus of Helm release"]
+    [azure_forwarder] = [p for w, p in needs.items() if w.startswith("Prometheus of Helm release prod-gpu-azure")]
+    assert str(azure_forwarder).startswith("federated credential")
 
 
 def test_a_topic_cloudwatch_may_not_publish_to_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
@@ -65,7 +106,41 @@ def test_a_topic_cloudwatch_may_not_publish_to_is_no_path(dev: tuple[Plan, dict[
         plan, TOPIC_POLICY, lambda r: {**r.inputs, "policy": statements_without(r.inputs["policy"], "sns:Publish")}
     )
     needs = alert_needs(broken, config)
-    assert [w for w, path in needs.items() if path is None] == [w for w in needs if w.startswith("CloudWatch")]
+    assert [w for w, path in needs.items() if path is None] == [
+        w for w in needs if w.startswith(("CloudWatch", "AMP"))
+    ]
+
+
+def test_a_topic_amp_may_not_publish_to_is_no_path_for_the_rules_alone(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+    broken = changed(
+        plan, TOPIC_POLICY, lambda r: {**r.inputs, "policy": statements_without(r.inputs["policy"], "aps.amazonaws")}
+    )
+    needs = alert_needs(broken, config)
+    assert [w for w, path in needs.items() if path is None] == [w for w in needs if w.startswith("AMP")]
+
+
+def test_a_workspace_without_an_alert_manager_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+    gone = dataclasses.replace(plan, resources=[r for r in plan.resources if r.type != ALERT_MANAGER])
+    needs = alert_needs(gone, config)
+    assert [w for w, path in needs.items() if path is None] == [w for w in needs if w.startswith("AMP")]
+
+
+def test_a_forwarder_without_its_identity_is_no_path(prod: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = prod
+    for identity, cluster in ((POD_IDENTITY, "gpu-aws"), (FEDERATED, "gpu-azure")):
+        gone = dataclasses.replace(plan, resources=[r for r in plan.resources if r.type != identity])
+        needs = alert_needs(gone, config)
+        assert [w for w, path in needs.items() if path is None] == [
+            f"Prometheus of Helm release prod-{cluster}-addons-prometheus-operator (remote write)"
+        ]
+
+
+def test_a_disabled_action_group_is_no_path_for_azure_rules(prod: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = prod
+    needs = alert_needs(changed(plan, ACTION_GROUP, lambda r: {**r.inputs, "enabled": False}), config)
+    assert {w for w, path in needs.items() if path is None} == {w for w in needs if w.startswith("Azure")}
 
 
 def test_a_key_cloudwatch_may_not_use_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
@@ -88,8 +163,9 @@ def test_an_alarm_named_outside_the_topics_prefixes_is_no_path(dev: tuple[Plan, 
     assert {w for w, path in needs.items() if path is None} == {w for w in needs if w.startswith("CloudWatch")}
 
 
-def test_a_rule_prometheus_does_not_select_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
-    plan, config = dev
+def test_a_rule_prometheus_does_not_select_is_no_path(local: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = local
+    assert alert_needs(plan, config) and all(path is not None for path in alert_needs(plan, config).values())
 
     def unlabel(resource: PlannedResource) -> dict[str, Any]:
         metadata = resource.inputs["metadata"]

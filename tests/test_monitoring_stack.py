@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from pulumi.runtime.mocks import MockResourceArgs
 from rich.console import Console
+from yaml import safe_load as yaml_load
 
 from tests.conftest import planned
 from tests.reliability_support import variant
@@ -25,6 +27,7 @@ from triplane import render
 from triplane.components.observability.alerts import DEFAULTS, WINDOW_SECONDS, Alert
 from triplane.mocks import CloudMocks
 from triplane.plan import Plan, PlannedResource
+from triplane.policies.monitoring import alerting_rules
 from triplane.stackfile import load_stack, plan_file, plan_stack
 from triplane.stacks.clouds.aws import ACCOUNT_ID
 from triplane.stacks.contract import OUTPUT
@@ -37,6 +40,12 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+AMP_RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+AMP_WORKSPACE = "aws:amp/workspace:Workspace"
+AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+AZURE_RULES = "azure-native:alertsmanagement:PrometheusRuleGroup"
+AZURE_WORKSPACE = "azure-native:monitor:AzureMonitorWorkspace"
+RULE_TYPES = (PROMETHEUS_RULE, AMP_RULES, AZURE_RULES)
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
@@ -162,24 +171,52 @@ def tags_of(resource: PlannedResource) -> dict[str, str]:
     return dict(resource.inputs.get("userLabels" if resource.type == ALERT_POLICY else "tags") or {})
 
 
+def promql_condition(resource: PlannedResource) -> dict[str, Any] | None:
+    """A Cloud Monitoring policy's PromQL condition: the alert of a GKE model server or gateway route."""
+    if resource.type != ALERT_POLICY:
+        return None
+    condition = resource.inputs["conditions"][0].get("conditionPrometheusQueryLanguage")
+    return dict(condition) if condition is not None else None
+
+
 def planned_cloud_alerts(plan: Plan) -> dict[tuple[str, str], PlannedResource]:
-    """Every cloud alert of the plan by (use case, kind), each counted once."""
-    found = [r for r in plan.resources if r.type in CLOUD_ALERTS]
+    """Every managed service's cloud alert of the plan by (use case, kind), each counted once."""
+    found = [r for r in plan.resources if r.type in CLOUD_ALERTS and promql_condition(r) is None]
     keys = [(tags_of(r).get("use-case", "?"), tags_of(r).get("alert", "?")) for r in found]
     assert not [k for k, n in Counter(keys).items() if n > 1], keys
     return dict(zip(keys, found, strict=True))
 
 
+SECONDS = {"5m": 300, "10m": 600, "PT5M": 300, "PT10M": 600, "300s": 300, "600s": 600, "0s": None, None: None}
+"""A rule's `for` as each evaluator writes it (Prometheus, Azure's ISO 8601, Cloud Monitoring), in seconds."""
+
+
 def planned_rules(plan: Plan) -> dict[tuple[str, str], tuple[PlannedResource, dict[str, Any]]]:
-    """Every PrometheusRule alert of the plan by (use case, kind), with the resource holding it."""
+    """Every Prometheus alerting rule of the plan by (use case, kind), wherever it is evaluated (a cluster's
+    own Prometheus, an AMP workspace, an Azure Monitor workspace, Cloud Monitoring's PromQL), with the
+    resource holding it: `alert`, `expr`, `for` (seconds, None when it fires at once) and `labels`."""
     found: dict[tuple[str, str], tuple[PlannedResource, dict[str, Any]]] = {}
-    for resource in plan.by_type(PROMETHEUS_RULE):
-        for group in resource.inputs["spec"]["groups"]:
-            for rule in group["rules"]:
-                key = (rule["labels"]["use_case"], rule["labels"]["triplane_alert"])
-                assert key not in found, key
-                found[key] = (resource, rule)
+
+    def add(resource: PlannedResource, alert: str, expr: str, held: str | None, labels: dict[str, str]) -> None:
+        key = (labels["use_case"], labels["triplane_alert"])
+        assert key not in found, key
+        found[key] = (resource, {"alert": alert, "expr": expr, "for": SECONDS[held], "labels": labels})
+
+    for resource in plan.resources:
+        if resource.type in RULE_TYPES:
+            for rule in alerting_rules(resource.type, resource.inputs):
+                add(resource, rule["alert"], rule.get("expr") or rule["expression"], rule.get("for"), rule["labels"])
+        elif (condition := promql_condition(resource)) is not None:
+            add(resource, condition["alertRule"], condition["query"], condition["duration"], condition["labels"])
     return found
+
+
+SCOPE = re.compile(r'(project_id|location|cluster)="[^"]*",')
+
+
+def unscoped(expr: str) -> str:
+    """A GKE rule's query without the cluster's matchers, as the cluster's own Prometheus would read it."""
+    return SCOPE.sub("", expr)
 
 
 def every_alert(plan: Plan) -> dict[str, set[str]]:
@@ -268,6 +305,9 @@ def test_prod_alerts_exactly_the_use_cases_with_signals(prod: Plan, prod_env: En
             assert all(planned_cloud_alerts(prod)[name, k].type == ALERT_TYPE[source] for k in kinds)
         else:
             assert {(u, k) for u, k in planned_rules(prod) if u == name} == {(name, k) for k in kinds}
+    # Each server's rules are evaluated by its cluster's managed Prometheus, none by the cluster's own.
+    where = {u: resource.type for (u, _), (resource, _) in planned_rules(prod).items()}
+    assert where == {"patient-records": AMP_RULES, "contract-drafts": AZURE_RULES, "fraud-signals": ALERT_POLICY}
     # No alert is left without an owner, nor placed twice.
     assert {u for u, _ in [*planned_cloud_alerts(prod), *planned_rules(prod)]} == set(expected)
 
@@ -366,7 +406,22 @@ def test_vertex_policies_filter_on_the_use_cases_project_region_and_model(prod: 
     )
 
 
-def test_model_server_rules_select_their_namespace_and_service_on_their_cluster(
+def evaluated_on(plan: Plan, resource: PlannedResource) -> str:
+    """The cluster (its spec name) whose managed Prometheus evaluates a rule resource: an AMP namespace's
+    workspace, an Azure rule group's scope, a GKE policy's `cluster` matcher."""
+    if resource.type == AMP_RULES:
+        [workspace] = [w for w in plan.by_type(AMP_WORKSPACE) if state_of(w)[0] == resource.inputs["workspaceId"]]
+        return str(workspace.name.removeprefix(f"{plan.stack}-").removesuffix("-prometheus-workspace"))
+    if resource.type == AZURE_RULES:
+        [workspace] = [w for w in plan.by_type(AZURE_WORKSPACE) if [state_of(w)[0]] == resource.inputs["scopes"]]
+        return str(workspace.name.removeprefix(f"{plan.stack}-").removesuffix("-prometheus-workspace"))
+    condition = promql_condition(resource)
+    assert condition is not None, resource.type
+    [cluster] = set(re.findall(r'cluster="([^"]+)"', condition["query"]))
+    return str(cluster.removeprefix(f"{plan.stack}-"))
+
+
+def test_model_server_rules_select_their_namespace_and_job_on_their_cluster(
     prod: Plan, prod_env: Environment
 ) -> None:
     rules = planned_rules(prod)
@@ -381,21 +436,19 @@ def test_model_server_rules_select_their_namespace_and_service_on_their_cluster(
         assert provider_of(prod, deployment).name == f"prod-{use_case.cluster}-k8s"
         for kind in expected_alerts(prod_env)[use_case.name][1]:
             resource, rule = rules[use_case.name, kind]
-            assert resource.provider_urn == deployment.provider_urn, (use_case.name, kind)
-            assert resource.inputs["metadata"]["namespace"] == "monitoring"
+            assert evaluated_on(prod, resource) == use_case.cluster, (use_case.name, kind)
             assert rule["alert"] == PROMETHEUS_ALERTS[kind]
-            expr = rule["expr"]
-            assert f'namespace="{use_case.service_name}"' in expr
+            expr = unscoped(rule["expr"])
             if kind == "gpu-memory":
                 assert "DCGM_FI_DEV_FB_USED" in expr and "job=" not in expr
             else:
-                assert f'job="{service}"' in expr
+                assert f'namespace="{use_case.service_name}"' in expr and f'job="{service}"' in expr
             if kind == "no-ready-replicas":
                 assert expr == f'absent(up{{namespace="{use_case.service_name}",job="{service}"}} == 1)'
             else:
                 assert threshold_in_expr(expr) == spec_threshold(prod_env, use_case.name, kind, {})
-            if kind in ("queue", "gpu-memory", "no-ready-replicas"):
-                assert rule["for"] == {600: "10m", 300: "5m"}[WINDOW_SECONDS[kind]]
+            held = kind in ("queue", "gpu-memory", "no-ready-replicas")
+            assert rule["for"] == (WINDOW_SECONDS[kind] if held else None), (use_case.name, kind)
             checked += 1
     # patient-records (TGI on EKS): 5; fraud-signals (vLLM on GKE): 7; contract-drafts (TGI on AKS): 6.
     assert checked == 18
@@ -411,9 +464,11 @@ def test_gpu_memory_alerts_only_where_the_clusters_gpu_metrics_reach_prometheus(
     assert "gpu-memory" not in kinds["patient-records"]  # EKS: no GPU metrics there
     assert "gpu-memory" in kinds["fraud-signals"] and "gpu-memory" in kinds["contract-drafts"]
     rules = planned_rules(prod)
-    for use_case in ("fraud-signals", "contract-drafts"):
-        expr = rules[use_case, "gpu-memory"][1]["expr"]
-        assert f'DCGM_FI_DEV_FB_USED{{namespace="{use_case}"}}' in expr and threshold_in_expr(expr) == 92
+    # AKS: dcgm-exporter's own labels, kept by Triplane's Prometheus; GKE: the managed collectors stamp the
+    # exporter's target labels over them, which keeps the workload's as `exported_*`.
+    for use_case, label in (("contract-drafts", "namespace"), ("fraud-signals", "exported_namespace")):
+        expr = unscoped(rules[use_case, "gpu-memory"][1]["expr"])
+        assert f'DCGM_FI_DEV_FB_USED{{{label}="{use_case}"}}' in expr and threshold_in_expr(expr) == 92
     assert "no-ready-replicas" in kinds["patient-records"]  # two replicas at least
 
 
@@ -421,7 +476,7 @@ def test_gpu_memory_alerts_only_where_the_clusters_gpu_metrics_reach_prometheus(
 
 
 def _alert_inputs(plan: Plan) -> dict[str, dict[str, Any]]:
-    return {r.name: r.inputs for r in plan.resources if r.type in CLOUD_ALERTS or r.type == PROMETHEUS_RULE}
+    return {r.name: r.inputs for r in plan.resources if r.type in (*CLOUD_ALERTS, *RULE_TYPES)}
 
 
 def test_a_use_cases_thresholds_change_exactly_its_alerts(prod: Plan, overridden: tuple[Plan, Environment]) -> None:
@@ -479,11 +534,33 @@ def test_every_cloud_alert_notifies_the_channel_of_its_cloud(prod: Plan) -> None
         assert tags_of(resource)["use-case"] == use_case and tags_of(resource)["alert"] == kind
 
 
+def test_every_server_rule_notifies_the_channel_of_its_cloud(prod: Plan) -> None:
+    topic_arn = state_of(prod.one(TOPIC))[1]["arn"]
+    action_group_id, _ = state_of(prod.one(ACTION_GROUP))
+    channels = sorted(state_of(r)[1]["name"] for r in prod.by_type(NOTIFICATION_CHANNEL))
+    # The EKS workspace's alert manager sends every alert to the topic, which admits AMP from this account.
+    [manager] = prod.by_type(AMP_ALERT_MANAGER)
+    assert manager.inputs["workspaceId"] == state_of(prod.one(AMP_WORKSPACE))[0]
+    config = yaml_load(yaml_load(manager.inputs["definition"])["alertmanager_config"])
+    assert [r["sns_configs"][0]["topic_arn"] for r in config["receivers"]] == [topic_arn]
+    document = json.loads(prod.one(TOPIC_POLICY).inputs["policy"])
+    [aps] = [s for s in document["Statement"] if s["Principal"] == {"Service": "aps.amazonaws.com"}]
+    assert aps["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:aps:us-east-1:{ACCOUNT_ID}:workspace/*"
+    for (use_case, kind), (resource, _) in planned_rules(prod).items():
+        if resource.type == AZURE_RULES:
+            assert all(r["actions"] == [{"actionGroupId": action_group_id}] for r in resource.inputs["rules"])
+        elif resource.type == ALERT_POLICY:
+            assert sorted(resource.inputs["notificationChannels"]) == channels
+            assert tags_of(resource)["use-case"] == use_case and tags_of(resource)["alert"] == kind
+        else:
+            assert resource.type == AMP_RULES and tags_of(resource)["use-case"] == use_case
+
+
 def topic_publishers(plan: Plan) -> list[str]:
-    """The alarm ARNs the stack's topic policy lets publish (its only Allow statement)."""
+    """The alarm ARNs the stack's topic policy lets CloudWatch publish for."""
     document = json.loads(plan.one(TOPIC_POLICY).inputs["policy"])
-    [allow] = [s for s in document["Statement"] if s["Effect"] == "Allow"]
-    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
+    [allow] = [s for s in document["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert allow["Effect"] == "Allow" and allow["Action"] == "sns:Publish"
     assert allow["Resource"] == state_of(plan.one(TOPIC))[1]["arn"] == plan.one(TOPIC_POLICY).inputs["arn"]
     assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
     return list(allow["Condition"]["ArnLike"]["aws:SourceArn"])
@@ -540,37 +617,52 @@ def test_prod_apps_alerts_notify_the_channels_the_contract_carries(platform: Pla
             assert inputs["notificationChannels"] == channels["gcp"]
 
 
-def test_prod_clinical_plans_only_prometheus_rules(split: dict[str, Plan], prod: Plan) -> None:
+def test_prod_clinical_plans_its_servers_rules_on_the_platforms_managed_prometheus(
+    split: dict[str, Plan], prod: Plan, platform: Plan
+) -> None:
     clinical = split["prod-clinical"]
     types = {r.type for r in clinical.resources}
-    assert PROMETHEUS_RULE in types
-    assert not types & {*CLOUD_ALERTS, *CHANNELS.values(), *MONITORING.values(), TOPIC, ACTION_GROUP}
-    assert not [t for t in types if t.startswith(("aws:cloudwatch", "azure-native:monitor", "gcp:monitoring"))]
+    assert not types & {*CHANNELS.values(), TOPIC, ACTION_GROUP, NOTIFICATION_CHANNEL, PROMETHEUS_RULE}
+    assert not types & {AMP_WORKSPACE, AMP_ALERT_MANAGER, AZURE_WORKSPACE}  # the platform's, per cluster
+    assert not planned_cloud_alerts(clinical)  # no managed service of its own
     kinds = every_alert(clinical)
     assert kinds.keys() == {"patient-records", "fraud-signals", "contract-drafts"}
     assert kinds == {name: every_alert(prod)[name] for name in kinds}
+    workspaces = {
+        p["key"][1]: p["fields"]["prometheus_workspace"]
+        for p in platform.stack_outputs().outputs[OUTPUT]["shared"]
+        if p["kind"] == "cluster"
+    }
+    channels = contract_channels(platform)
     for (use_case, _), (resource, rule) in planned_rules(clinical).items():
-        provider = clinical.get(resource.provider_urn or "")
-        assert provider.type == "pulumi:providers:kubernetes" and provider.name.startswith("prod-clinical-gpu-")
         assert rule["labels"]["use_case"] == use_case
+        if resource.type == AMP_RULES:
+            assert resource.inputs["workspaceId"] == workspaces["gpu-aws"]
+        elif resource.type == AZURE_RULES:
+            assert resource.inputs["scopes"] == [workspaces["gpu-azure"]]
+            assert all(r["actions"] == [{"actionGroupId": channels["azure"]}] for r in resource.inputs["rules"])
+        else:
+            assert resource.type == ALERT_POLICY and workspaces["gpu-gcp"] == "acme-genai-prod"
+            assert resource.inputs["notificationChannels"] == channels["gcp"]
+            assert 'cluster="prod-platform-gpu-gcp"' in rule["expr"]  # the platform's cluster, by its name
 
 
 # --- dev: what `triplane plan` lists ------------------------------------------------------------------
 
 WHERE = {"bedrock": "CloudWatch alarm", "azure-openai": "Azure metric alert", "vertex": "Cloud Monitoring policy"}
+AMP_WHERE = render.PROMETHEUS_WHERE[AMP_RULES]
 
 
 def test_triplane_plan_lists_devs_alerts_one_line_each(dev: Plan) -> None:
     environment = load_stack("dev").environment()
     expected = sorted(
-        (name, alert.kind, WHERE.get(source, render.PROMETHEUS_WHERE), alert.summary)
+        (name, alert.kind, WHERE.get(source, AMP_WHERE), alert.summary)
         for name, (source, alerts) in alerts_of(environment).items()
         for alert in alerts
     )
     assert render.planned_alerts(dev) == expected
     assert {(u, w) for u, _, w, _ in expected} == {
-        ("support-drafts", render.PROMETHEUS_WHERE), ("doc-search", "CloudWatch alarm"),
-        ("code-review", render.PROMETHEUS_WHERE),
+        ("support-drafts", AMP_WHERE), ("doc-search", "CloudWatch alarm"), ("code-review", AMP_WHERE),
     }  # fmt: skip
     out = io.StringIO()
     render.print_plan(Console(file=out, width=100, color_system=None), dev, environment)
@@ -594,6 +686,7 @@ def test_the_shipped_plans_json_holds_the_alerts(prod: Plan, tmp_path: Path) -> 
     path = tmp_path / "prod.json"
     path.write_text(prod.dumps(), encoding="utf-8")
     document = json.loads(path.read_text(encoding="utf-8"))
-    names = {r["name"] for r in document["resources"] if r["type"] in CLOUD_ALERTS}
-    assert names == {r.name for r in planned_cloud_alerts(prod).values()}
-    assert all(not r["secretInputs"] for r in document["resources"] if r["type"] in (*CLOUD_ALERTS, PROMETHEUS_RULE))
+    names = {r["name"] for r in document["resources"] if r["type"] in (*CLOUD_ALERTS, *RULE_TYPES)}
+    held = [*planned_cloud_alerts(prod).values(), *(resource for resource, _ in planned_rules(prod).values())]
+    assert names == {r.name for r in held}
+    assert all(not r["secretInputs"] for r in document["resources"] if r["type"] in (*CLOUD_ALERTS, *RULE_TYPES))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 AWS: dict[str, tuple[str, ...]] = {
+    "amp": ("aps.{region}.amazonaws.com",),
     "bedrockmodel": ("bedrock.{region}.amazonaws.com",),
     "cloudwatch": ("logs.{region}.amazonaws.com", "monitoring.{region}.amazonaws.com"),
     "ec2": ("ec2.{region}.amazonaws.com",),

@@ -308,6 +308,23 @@ def _monitoring_metric(selection: Mapping[str, Any], where: str, role: Literal["
     return Metric(found[0], _statistic(aggregation), ", ".join(narrowed), role)
 
 
+_PROMQL_SELECTOR = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}")
+_SCOPE_LABELS = ("project_id", "location", "cluster")
+"""Labels every series of a cluster carries in Managed Service for Prometheus: the row's, not repeated."""
+
+
+def _promql_metrics(query: str, where: str) -> list[Metric]:
+    """The series a PromQL query reads, each with its own label matchers (the cluster's left out)."""
+    found: dict[str, str] = {}
+    for name, matchers in _PROMQL_SELECTOR.findall(query):
+        kept = [m.strip() for m in matchers.split(",") if m.strip() and m.split("=")[0].rstrip("!~") not in
+                _SCOPE_LABELS]
+        found.setdefault(name, ", ".join(kept))
+    if not found:
+        raise DashboardError(f"{where}: PromQL {query!r:.120} selects no series")
+    return [Metric(name, "promql", narrowed, "metric") for name, narrowed in found.items()]
+
+
 def _xy_chart(title: str, chart: Mapping[str, Any], where: str) -> Panel:
     where = f"{where}, chart {title!r}"
     metrics: list[Metric] = []
@@ -319,8 +336,12 @@ def _xy_chart(title: str, chart: Mapping[str, Any], where: str) -> Panel:
             ratio = query["timeSeriesFilterRatio"]
             metrics.append(_monitoring_metric(ratio.get("numerator", {}), where, "metric"))
             metrics.append(_monitoring_metric(ratio.get("denominator", {}), where, "denominator"))
+        elif "prometheusQuery" in query:
+            metrics += _promql_metrics(str(query["prometheusQuery"]), where)
         else:
-            raise DashboardError(f"{where}: query {sorted(query)} is neither a time series filter nor a ratio")
+            raise DashboardError(
+                f"{where}: query {sorted(query)} is neither a time series filter, a ratio nor a PromQL query"
+            )
     thresholds = []
     for line in _need(chart.get("thresholds", []), list, where, "thresholds"):
         value = _need(line.get("value"), int | float, where, "a threshold's value")
@@ -435,7 +456,13 @@ def _key(prefix: str, name: str) -> str:
 
 def metric_prefix(dashboard: Dashboard) -> str:
     """The namespace (up to a `/`) every metric of the dashboard starts with: written once, on the dashboard."""
-    names = [m.name for row in dashboard.rows for p in row.panels for m in p.metrics if m.role != "math"]
+    names = [
+        m.name
+        for row in dashboard.rows
+        for p in row.panels
+        for m in p.metrics
+        if m.role != "math" and m.statistic != "promql"  # PromQL series have no namespace
+    ]
     if not names:
         return ""
     common = names[0]
