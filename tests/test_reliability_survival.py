@@ -227,8 +227,13 @@ def test_other_use_cases_do_not_move_when_one_is_renamed(rename: tuple[Plan, Pla
     assert outside(before, OLD) == outside(after, NEW)
 
 
+ALERT_RULES = ("aws:amp/ruleGroupNamespace:RuleGroupNamespace", "azure-native:alertsmanagement:PrometheusRuleGroup")
+"""Rule files a managed Prometheus evaluates, one per use case, tagged with it and named after it."""
+
+
 def gateway_objects(plan: Plan, use_case: str) -> set[str]:
-    """The AI gateway's Kubernetes objects of one use case: its route objects and its upstream key."""
+    """The AI gateway's Kubernetes objects of one use case (its route objects and its upstream key), and
+    the rules its alerts are evaluated by."""
     found = set()
     for resource in plan.resources:
         metadata = resource.inputs.get("metadata") if resource.type.startswith("kubernetes:") else None
@@ -236,6 +241,8 @@ def gateway_objects(plan: Plan, use_case: str) -> set[str]:
             metadata.get("labels", {}).get(routes.USE_CASE_LABEL) == use_case
             or metadata.get("name") == upstream_key_secret(use_case)
         ):
+            found.add(resource.urn)
+        elif resource.type in ALERT_RULES and resource.inputs.get("tags", {}).get("use-case") == use_case:
             found.add(resource.urn)
     return found
 

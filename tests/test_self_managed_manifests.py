@@ -23,15 +23,16 @@ CUSTOM_RESOURCES = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("monitoring.googleapis.com/v1", "PodMonitoring"),
     ("keda.sh/v1alpha1", "ScaledObject"),
     ("gateway.networking.k8s.io/v1", "GatewayClass"),
     ("gateway.networking.k8s.io/v1", "Gateway"),
     ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
     *((version, kind) for kind, version in API_VERSIONS.items()),
 }
-"""Kinds defined by CRDs (the Prometheus Operator's, KEDA's, the Gateway API's, Envoy Gateway's and Envoy
-AI Gateway's); kubernetes-validate ships only built-in schemas (tests/test_self_managed_addons.py and
-tests/test_gateway_stack.py validate these against their CRDs)."""
+"""Kinds defined by CRDs (the Prometheus Operator's, Managed Service for Prometheus', KEDA's, the Gateway API's,
+Envoy Gateway's and Envoy AI Gateway's); kubernetes-validate ships only built-in schemas
+(tests/test_self_managed_addons.py and tests/test_gateway_stack.py validate these against their CRDs)."""
 CRD_GROUPS = ("monitoring", "keda", "gateway.networking.k8s.io", "gateway.envoyproxy.io", "aigateway")
 
 

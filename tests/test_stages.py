@@ -83,13 +83,20 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
     # What more than one stack registers: each stack's own providers, and the Google Cloud APIs its own
     # resources need (enabled by each, never disabled on destroy: `gcp_apis.ProjectApis`).
     apps, clinical = (named(p) for p in use_case_plans.values())
+    drawn = {"triplane:observability:GcpMonitoring", "gcp:monitoring/dashboard:Dashboard"}
     for left, right in ((named(platform_plan), apps), (named(platform_plan), clinical), (apps, clinical)):
-        for type_, name in left & right:
+        for type_, name in left & right - {(t, n) for t, n in apps & clinical if t in drawn}:
             assert type_.startswith("pulumi:providers:") or type_ in (
                 REFERENCE,
                 "triplane:gcp:ProjectApis",
                 "gcp:projects/service:Service",
             ), (type_, name)
+    # Each use-case stack draws the rows of its own use cases: prod-apps its Vertex AI use case's, prod-clinical
+    # its GKE server's (each stack's dashboard, under its own name).
+    assert {(t, n) for t, n in apps & clinical if t.startswith(("triplane:observability", "gcp:monitoring"))} == {
+        ("triplane:observability:GcpMonitoring", "prod-gcp-monitoring"),
+        ("gcp:monitoring/dashboard:Dashboard", "prod-gcp-monitoring-dashboard"),
+    }
     # A use-case stack has Kubernetes providers only for the clusters its use cases run on.
     assert not {n for t, n in apps if t == "pulumi:providers:kubernetes"}
     assert {n for t, n in clinical if t == "pulumi:providers:kubernetes"} == {
@@ -387,7 +394,9 @@ def test_the_split_stacks_pass_the_gate_and_say_what_they_take_from_the_platform
     clinical = use_case_plans["prod-clinical"]
     needs = paths(clinical, load_stack("prod-clinical").config)
     taken = {n.kind for n in needs if n.path == "the platform stack prod-platform"}
-    assert taken == {"images", "crds", "autoscaling", "gpus", "weights", "alerts"}
+    # `endpoints`: its GKE server and its Cloud Monitoring alert policies reach Google APIs over the platform's
+    # private googleapis path.
+    assert taken == {"images", "crds", "autoscaling", "gpus", "weights", "alerts", "endpoints"}
     assert all(n.assumption for n in needs if n.path == "the platform stack prod-platform")
     assert all(n.met for n in needs)
 

@@ -1291,9 +1291,12 @@ KINDS: dict[str, tuple[str, str]] = {
                   "SaaS on AWS, ECR/S3/STS for EKS nodes, private googleapis on Google Cloud).",
                   "Create the interface endpoints / private DNS zone on the network."),
     "alerts": ("Every alert reaches its channel (a CloudWatch alarm's SNS topic admits CloudWatch and its key "
-               "lets it encrypt; an Azure alert's action group is enabled with a receiver; a Cloud Monitoring "
-               "policy has its channels), and every PrometheusRule is loaded by its cluster's Prometheus.",
-               "Notify Triplane's alert channel (monitoring.notify); label rules for the cluster's Prometheus."),
+               "lets it encrypt; an AMP rule file's workspace has an alert manager sending to a topic that admits "
+               "AMP; an Azure alert's or Prometheus rule group's action group is enabled with a receiver; a Cloud "
+               "Monitoring policy has its channels); every PrometheusRule is loaded by its cluster's Prometheus, "
+               "and a Prometheus forwarding to a managed Prometheus holds an identity allowed to write there.",
+               "Notify Triplane's alert channel (monitoring.notify); label rules for the cluster's Prometheus; "
+               "give the forwarder its workload identity."),
     "gateway": ("Every upstream of the AI gateway is reachable from its proxies (the egress allowlist, a private "
                 "endpoint, a network policy admitting them) with a credential they hold (a Secret of the plan, "
                 "or a workload identity bound to their service account).",

@@ -588,6 +588,7 @@ SEAM = CloudSeam(
         target=VertexModels,
         prometheus=managed_prometheus,
         cluster_alerts=cluster_alerts,
+        server_rows=True,
     ),
     managed_models={
         "vertex": ManagedModelService(

@@ -135,6 +135,9 @@ class CloudMonitoring:
     cluster_alerts: Callable[[StackContext, ClusterHandle, AlertChannelReference, Sequence[MonitoredUseCase]], object]
     """`(ctx, cluster, channel, use cases)`: the alerts of the model servers and gateway routes on a
     cluster with a managed Prometheus, evaluated there and notifying `channel`."""
+    server_rows: bool = False
+    """Its dashboard draws the model servers its managed Prometheus holds (Cloud Monitoring charts PromQL;
+    CloudWatch and Azure portal dashboards cannot read AMP or an Azure Monitor workspace)."""
 
 
 @dataclass(frozen=True)
