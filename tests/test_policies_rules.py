@@ -356,6 +356,14 @@ def bad_plan() -> Plan:
         # An alarm telling no one, of another use case than `chat` (which so has none in prod).
         res("aws:cloudwatch/metricAlarm:MetricAlarm", "bad-alarm", {
             "alarmActions": [], "tags": {**TAGS, "use-case": "orphan", "alert": "latency"}}),
+        # A managed Prometheus rule acting on nothing, and a rule file whose workspace has no alert manager.
+        res("azure-native:alertsmanagement:PrometheusRuleGroup", "bad-prometheus-rules", {
+            "scopes": ["/workspaces/w"], "tags": {**TAGS, "use-case": "orphan"}, "rules": [
+                {"alert": "TriplaneLatency", "expression": "x > 1", "actions": [],
+                 "labels": {"use_case": "orphan", "triplane_alert": "latency"}}]}),
+        res("aws:amp/ruleGroupNamespace:RuleGroupNamespace", "bad-amp-rules", {
+            "workspaceId": "ws-1", "tags": {**TAGS, "use-case": "orphan"},
+            "data": '{"groups": [{"name": "g", "rules": [{"alert": "TriplaneLatency", "expr": "x > 1"}]}]}'}),
         res("aws:cloudwatch/logGroup:LogGroup", "bad-log-group", {"retentionInDays": 7, "tags": TAGS},
             protect=True),
         res("aws:s3/bucket:Bucket", "bad-bucket", {"forceDestroy": True, "tags": TAGS}, protect=True),
@@ -557,8 +565,8 @@ EXPECTED: dict[str, set[str]] = {
     "gateway-routes-authenticated-and-limited": {"bad-aigatewayroute-vault"},
     "gateway-route-per-use-case": {"bad-gateway-ai-gateway"},
     "gateway-route-classification": {"bad-aigatewayroute-vault"},
-    "monitoring-alerts-notify": {"bad-alarm"},
-    "deployable-alerts": {"bad-alarm"},
+    "monitoring-alerts-notify": {"bad-alarm", "bad-prometheus-rules"},
+    "deployable-alerts": {"bad-alarm", "bad-prometheus-rules", "bad-amp-rules"},
     "monitoring-prod-alerts": {f"{STACK}-chat"},
     "monitoring-saas-unobserved": {f"{STACK}-leaky"},
 }

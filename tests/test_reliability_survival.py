@@ -237,12 +237,12 @@ def gateway_objects(plan: Plan, use_case: str) -> set[str]:
     found = set()
     for resource in plan.resources:
         metadata = resource.inputs.get("metadata") if resource.type.startswith("kubernetes:") else None
-        if isinstance(metadata, dict) and (
+        gateway_object = isinstance(metadata, dict) and (
             metadata.get("labels", {}).get(routes.USE_CASE_LABEL) == use_case
             or metadata.get("name") == upstream_key_secret(use_case)
-        ):
-            found.add(resource.urn)
-        elif resource.type in ALERT_RULES and resource.inputs.get("tags", {}).get("use-case") == use_case:
+        )
+        rule_file = resource.type in ALERT_RULES and resource.inputs.get("tags", {}).get("use-case") == use_case
+        if gateway_object or rule_file:
             found.add(resource.urn)
     return found
 

@@ -376,7 +376,7 @@ def rule_group_rules(body: Mapping[str, Any], action_group_id: pulumi.Input[str]
             if "record" in each:
                 converted.append({"record": each["record"], "expression": each["expr"], "labels": labels})
                 continue
-            severity = labels.get("severity")
+            severity = str(labels.get("severity", ""))
             if severity not in SEVERITIES:
                 raise ValueError(
                     f"PrometheusRule {name}, alert {each['alert']}: severity label {severity!r} is not one of "

@@ -193,24 +193,16 @@ def gateway_pod_monitoring(
     }
 
 
-def collector_ingress(use_case: MonitoredUseCase) -> dict[str, Any]:
+def collector_ingress(use_case: MonitoredUseCase) -> k8s_networking.v1.NetworkPolicySpecArgsDict:
     """The NetworkPolicy spec admitting the managed collectors to the server's metrics port only."""
     target = _server(use_case)
-    return {
-        "pod_selector": {"match_labels": server_selector(target)},
-        "policy_types": ["Ingress"],
-        "ingress": [
-            {
-                "from": [
-                    {
-                        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": COLLECTOR_NAMESPACE}},
-                        "pod_selector": {"match_labels": dict(COLLECTOR_SELECTOR)},
-                    }
-                ],
-                "ports": [{"protocol": "TCP", "port": ENGINES[target.engine].metrics_port}],
-            }
-        ],
+    collectors = {
+        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": COLLECTOR_NAMESPACE}},
+        "pod_selector": {"match_labels": dict(COLLECTOR_SELECTOR)},
     }
+    # `from` is a Python keyword: the SDK's typed dict spells it `from_`, the engine takes the dict as is.
+    ingress: Any = [{"from": [collectors], "ports": [{"protocol": "TCP", "port": ENGINES[target.engine].metrics_port}]}]
+    return {"pod_selector": {"match_labels": server_selector(target)}, "policy_types": ["Ingress"], "ingress": ingress}
 
 
 def _seconds(seconds: int) -> str:

@@ -1,0 +1,106 @@
+"""What a cluster's Prometheus forwards to its cloud's managed Prometheus, and as whom.
+
+The managed Prometheus evaluates the alerting rules, so it must receive every series they read and,
+billing per sample, nothing else; the forwarder must be the workload identity its cloud trusts. These
+tests read the rules `prometheus.rule` renders and the Helm values the shipped plans carry.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import planned
+from triplane.components.observability.alerts import KINDS, Alert, GatewayRoute, ModelServer
+from triplane.components.observability.forwarding import PrometheusForwarding, forwarding_only
+from triplane.components.observability.prometheus import alert_series, rule
+from triplane.plan import Plan
+from triplane.stackfile import load_stack
+from triplane.stacks.egress import cloud_entries
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SELECTOR = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\{")
+FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "max", "count", "absent", "vector", "by"}
+
+
+def rendered_rules() -> list[dict[str, Any]]:
+    """Every alert kind of every source that a cluster's Prometheus scrapes, rendered."""
+    targets = [
+        ModelServer(cluster="gpu", namespace="chat", app="chat", engine="tgi"),
+        ModelServer(cluster="gpu", namespace="code", app="code", engine="vllm"),
+        GatewayRoute(cluster="gpu", model="drafts"),
+    ]
+    found = []
+    for target in targets:
+        source = target.engine if isinstance(target, ModelServer) else "gateway"
+        for kind in KINDS[source]:
+            found.append(rule(Alert("uc", kind, 1.0, "tier default"), target))
+    return found
+
+
+def test_every_series_a_rule_reads_is_forwarded() -> None:
+    rules = rendered_rules()
+    assert len(rules) == 6 + 7 + 5  # TGI has no time to first token; the gateway no queue, GPU or replicas
+    read = {name for r in rules for name in SELECTOR.findall(r["expr"]) if name not in FUNCTIONS}
+    assert read == set(alert_series())
+    assert {"tgi_request_count", "vllm:num_requests_waiting", "DCGM_FI_DEV_FB_USED", "up"} <= read
+
+
+def test_forwarding_keeps_exactly_the_alerts_series() -> None:
+    given = PrometheusForwarding(remote_write=[{"url": "https://a/write"}, {"url": "https://b/write"}])
+    kept = forwarding_only(given, ("up", "vllm:num_requests_waiting"))
+    assert [e["url"] for e in kept.remote_write] == ["https://a/write", "https://b/write"]
+    for entry in kept.remote_write:
+        [keep] = entry["writeRelabelConfigs"]
+        assert keep["action"] == "keep" and keep["sourceLabels"] == ["__name__"]
+        # Prometheus anchors a relabelling regex at both ends.
+        matches = {n for n in ("up", "vllm:num_requests_waiting", "upstream", "vllm:num_requests") if
+                   re.fullmatch(keep["regex"], n)}
+        assert matches == {"up", "vllm:num_requests_waiting"}
+    assert "writeRelabelConfigs" not in given.remote_write[0]  # the given forwarding is left as it was
+
+
+@pytest.fixture(scope="module")
+def prod() -> Plan:
+    return planned("prod")
+
+
+def prometheus_values(plan: Plan, cluster: str) -> dict[str, Any]:
+    [release] = [r for r in plan.by_type(RELEASE) if r.name == f"prod-{cluster}-addons-prometheus-operator"]
+    values: dict[str, Any] = release.inputs["values"]
+    return values
+
+
+def test_the_eks_and_aks_prometheus_forward_the_alerts_series_as_their_workload_identity(prod: Plan) -> None:
+    aws = prometheus_values(prod, "gpu-aws")["prometheus"]
+    [entry] = aws["prometheusSpec"]["remoteWrite"]
+    assert re.fullmatch(r"https://aps-workspaces\.us-east-1\.amazonaws\.com/workspaces/[^/]+/api/v1/remote_write",
+                        entry["url"]), entry["url"]
+    assert entry["sigv4"] == {"region": "us-east-1"}
+    assert entry["writeRelabelConfigs"][0]["regex"].split("|") == [re.escape(n) for n in alert_series()]
+    assert aws["serviceAccount"]["name"] == "triplane-prometheus"  # what the Pod Identity association names
+
+    azure = prometheus_values(prod, "gpu-azure")["prometheus"]
+    [entry] = azure["prometheusSpec"]["remoteWrite"]
+    assert "/dataCollectionRules/" in entry["url"] and entry["url"].endswith(
+        "/streams/Microsoft-PrometheusMetrics/api/v1/write?api-version=2023-04-24"
+    )
+    identity = entry["azureAd"]["workloadIdentity"]
+    assert azure["serviceAccount"]["annotations"] == {"azure.workload.identity/client-id": identity["clientId"]}
+    assert azure["prometheusSpec"]["podMetadata"]["labels"] == {"azure.workload.identity/use": "true"}
+    assert entry["writeRelabelConfigs"] == aws["prometheusSpec"]["remoteWrite"][0]["writeRelabelConfigs"]
+
+
+def test_gke_forwards_nothing_its_collectors_scrape_the_servers(prod: Plan) -> None:
+    gcp = prometheus_values(prod, "gpu-gcp")["prometheus"]
+    assert "remoteWrite" not in gcp["prometheusSpec"] and not gcp["serviceAccount"].get("annotations")
+    [monitor] = prod.by_type("kubernetes:monitoring.googleapis.com/v1:PodMonitoring")
+    assert monitor.inputs["metadata"]["name"] == "prod-fraud-signals-metrics"  # the rules' scrape job
+
+
+def test_the_aks_forwarder_signs_in_to_entra_through_the_firewall() -> None:
+    environment = load_stack("prod").environment()
+    entries = [e for e in cloud_entries(environment, "azure") if e.owner == "monitoring"]
+    assert [e.host for e in entries] == ["login.microsoftonline.com"]
