@@ -53,7 +53,7 @@ from triplane.components.observability.gcp_prometheus import (
     pod_monitoring,
     server_selector,
 )
-from triplane.components.observability.prometheus import metrics_service, rule, rule_name
+from triplane.components.observability.prometheus import alert_series, metrics_service, rule, rule_name
 from triplane.components.observability.signals import PANELS, TITLES
 from triplane.components.self_managed.engines import ENGINES
 from triplane.components.self_managed.server_names import ServerNames
@@ -137,12 +137,17 @@ def test_pod_monitoring_scrapes_the_servers_pods_on_their_metrics_port_as_the_ru
     assert names.app == target.app
     assert body["spec"]["selector"] == {"matchLabels": dict(names.selector)} == {"matchLabels": server_selector(target)}
     [endpoint] = body["spec"]["endpoints"]
+    [keep] = endpoint.pop("metricRelabeling")
     assert endpoint == {
         "port": {"tgi": 9000, "vllm": 8000}[target.engine],
         "path": "/metrics",
         "scheme": "http",
         "interval": "30s",
     }
+    # Only the series the alerts read are ingested (each billed per sample).
+    assert keep["action"] == "keep" and keep["sourceLabels"] == ["__name__"]
+    assert {n for n in alert_series() if re.fullmatch(keep["regex"], n)} == set(alert_series())
+    assert not re.fullmatch(keep["regex"], "vllm:gpu_cache_usage_perc")
     assert endpoint["port"] == engine.metrics_port
     assert body["spec"]["targetLabels"] == {"metadata": ["pod"]}
 

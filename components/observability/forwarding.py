@@ -36,11 +36,15 @@ class PrometheusForwarding:
     """What must exist before the server starts writing (its identity's grant, the private path)."""
 
 
+def keep_series(series: Sequence[str]) -> dict[str, Any]:
+    """A relabelling rule keeping only `series` (by name; Prometheus anchors the regex)."""
+    return {"sourceLabels": ["__name__"], "regex": "|".join(re.escape(name) for name in series), "action": "keep"}
+
+
 def forwarding_only(forwarding: PrometheusForwarding, series: Sequence[str]) -> PrometheusForwarding:
     """`forwarding` sending only `series` (by name): a managed Prometheus bills every sample it takes in,
     and the autoscalers read the rest on the cluster."""
-    keep = {"sourceLabels": ["__name__"], "regex": "|".join(re.escape(name) for name in series), "action": "keep"}
-    entries = [{**entry, "writeRelabelConfigs": [keep]} for entry in forwarding.remote_write]
+    entries = [{**entry, "writeRelabelConfigs": [keep_series(series)]} for entry in forwarding.remote_write]
     return replace(forwarding, remote_write=entries)
 
 
@@ -56,4 +60,4 @@ class ManagedPrometheus:
     the cluster, as GKE's managed collection does)."""
 
 
-__all__ = ["PROMETHEUS_SERVICE_ACCOUNT", "ManagedPrometheus", "PrometheusForwarding", "forwarding_only"]
+__all__ = ["PROMETHEUS_SERVICE_ACCOUNT", "ManagedPrometheus", "PrometheusForwarding", "forwarding_only", "keep_series"]

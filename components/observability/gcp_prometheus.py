@@ -65,9 +65,11 @@ from triplane.components.observability.alerts import (
     alert_tags,
     owner_tags,
 )
+from triplane.components.observability.forwarding import keep_series
 from triplane.components.observability.prometheus import (
     HELD,
     GpuLabels,
+    alert_series,
     metrics_service,
     rule,
     rule_name,
@@ -151,6 +153,8 @@ def pod_monitoring(use_case: MonitoredUseCase, labels: Mapping[str, str] | None 
                     "path": METRICS_PATH,
                     "scheme": "http",
                     "interval": SCRAPE_INTERVAL,
+                    # Managed Service for Prometheus bills each sample: only the series the alerts read.
+                    "metricRelabeling": [keep_series(alert_series())],
                 }
             ],
             "targetLabels": {"metadata": list(TARGET_METADATA)},
@@ -180,13 +184,14 @@ def gateway_pod_monitoring(
                 }
             },
             "endpoints": [
-                {"port": EXTPROC_METRICS_PORT, "path": METRICS_PATH, "scheme": "http", "interval": SCRAPE_INTERVAL},
                 {
-                    "port": ENVOY_METRICS_PORT,
-                    "path": "/stats/prometheus",
+                    "port": port,
+                    "path": path,
                     "scheme": "http",
                     "interval": SCRAPE_INTERVAL,
-                },
+                    "metricRelabeling": [keep_series(alert_series())],  # Envoy's statistics run to thousands
+                }
+                for port, path in ((EXTPROC_METRICS_PORT, METRICS_PATH), (ENVOY_METRICS_PORT, "/stats/prometheus"))
             ],
             "targetLabels": {"metadata": list(TARGET_METADATA)},
         },
