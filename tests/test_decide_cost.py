@@ -244,9 +244,7 @@ def test_break_even_between_haiku_and_an_l4_replica() -> None:
 
 def test_gpt_4o_mini_is_never_beaten_by_one_l4_at_list_prices() -> None:
     mix = Traffic(100_000_000, 20_000_000)
-    mini = token_estimate(
-        PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini", traffic=mix
-    )
+    mini = token_estimate(PRICES, pattern="saas", vendor="openai", cloud="aws", model_id="gpt-4o-mini", traffic=mix)
     # $0.2257/M tokens against $0.9776 / 4.32M = $0.2263/M tokens on the GPU
     l4 = _l4(mix).curve
     assert mini.curve is not None and l4 is not None
@@ -439,6 +437,10 @@ def without_gateway_env() -> Environment:
     return load_stack("dev").environment().model_copy(update={"gateway": None})
 
 
+ROUTE_SAMPLES = 60 * 87_600 / 1e6 * 0.09  # a gateway route's series every 30 s, at AMP's $0.09 a million
+DEV_SERVER_SAMPLES = 45 * 2 * 175_200 / 1e6 * 0.09  # code-review: TGI's series at 2 replicas, every 15 s
+
+
 def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() -> None:
     environment = with_gateway()
     lines = {line.item: line for line in shared_lines(environment, PRICES)}
@@ -449,12 +451,14 @@ def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() ->
             "AI gateway: internal Network Load Balancer": 0.0225 * 730,  # 16.425
             "AI gateway: load balancer data": DEV_GATEWAY_GB * 0.006,  # 2.70 GB -> 0.0162
             "AI gateway pods on cluster gpu's system nodes": 0.0,
-            # dev has monitoring: behind the gateway support-drafts (SaaS) is observed, its 5 alerts join
-            # code-review's 4 as the cluster's PrometheusRules (no cloud charge)
-            "cluster gpu: 9 PrometheusRule alerts": 0.0,
         }
     )
-    assert plain - set(lines) == {"cluster gpu: 4 PrometheusRule alerts"}  # code-review's alone, without it
+    assert plain <= set(lines)
+    # dev has monitoring: behind the gateway support-drafts (SaaS) is observed, and the cluster's Prometheus
+    # forwards its route's series (about 60, every 30 s) to the managed Prometheus beside code-review's.
+    samples = "cluster gpu: managed Prometheus samples"
+    without = {line.item: line for line in shared_lines(without_gateway_env(), PRICES)}
+    assert lines[samples].monthly - without[samples].monthly == pytest.approx(ROUTE_SAMPLES)
     assert lines["AI gateway: internal Network Load Balancer"].source == "aws-elb"
     assert lines["AI gateway: load balancer data"].detail == "2.70 GB (every use case's volume) x $0.006/GB"
     pods = lines["AI gateway pods on cluster gpu's system nodes"]
@@ -465,7 +469,7 @@ def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() ->
     )
     result = estimate_environment(environment, "dev", PRICES)
     before = estimate_environment(without_gateway_env(), "dev", PRICES)
-    assert result.total == pytest.approx(before.total + 16.425 + 0.0162)
+    assert result.total == pytest.approx(before.total + 16.425 + 0.0162 + ROUTE_SAMPLES)
     sources = result.sources_used()
     assert sources["aws-elb"]["url"] == "https://aws.amazon.com/elasticloadbalancing/pricing/"
     assert sources["ai-gateway-requests"]["as_of"] == "2026-12-06"
@@ -590,12 +594,26 @@ PROD_MONITORING = [
     ("gcp monitoring: 5 alert policies", 7.50, "gcp-monitoring"),
     ("gcp monitoring: time series returned to alert conditions", 0.1533, "gcp-monitoring"),  # 5 x 87,600 x $0.35/M
     ("gcp monitoring: 1 dashboard", 0.0, "gcp-monitoring"),
-    ("cluster gpu-aws: 5 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
-    ("cluster gpu-gcp: 7 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
-    ("cluster gpu-azure: 6 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+    # Each cluster's managed Prometheus: the aps-workspaces endpoint in 3 zones, the AKS VNet's Azure Monitor
+    # private link endpoint; the samples of the series the alerts read at most replicas (TGI 45 a replica,
+    # vLLM 62, 2 a GPU forwarded from dcgm-exporter), every 15 s forwarded or every 30 s by GKE's collectors.
+    ("aws monitoring: managed Prometheus private path (per endpoint per zone)", 21.90, "aws-privatelink"),
+    ("azure monitoring: managed Prometheus private path (per private endpoint)", 7.30, "azure-private-link"),
+    ("cluster gpu-aws: managed Prometheus samples", 0.0, "aws-prometheus"),  # 45 x 4 x 175,200 x $0.09/M
+    ("cluster gpu-aws: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
+    ("cluster gpu-gcp: managed Prometheus samples", 0.0, "gcp-monitoring"),  # 62 x 3 x 87,600 x $0.06/M
+    ("cluster gpu-gcp: 7 PromQL alert policies", 0.0, "gcp-monitoring"),  # 7 x ($1.50 + 87,600 x $0.35/M)
+    ("cluster gpu-azure: managed Prometheus samples", 0.0, "azure-monitor-2026-12"),  # 47 x 175,200 x $0.016/M
     ("cluster gpu-azure: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
 ]
-PROD_MONITORING_MONTHLY = 1.00 + 0.70 + 3.00 + 0.50 + 7.50 + 0.1533
+SAMPLES = {
+    "cluster gpu-aws: managed Prometheus samples": 45 * 4 * 175_200 / 1e6 * 0.09,
+    "cluster gpu-gcp: managed Prometheus samples": 62 * 3 * 87_600 / 1e6 * 0.06,
+    "cluster gpu-gcp: 7 PromQL alert policies": 7 * (1.50 + 87_600 / 1e6 * 0.35),
+    "cluster gpu-azure: managed Prometheus samples": (45 + 2) * 175_200 / 1e6 * 0.016,
+}
+PROD_MONITORING = [(item, round(SAMPLES.get(item, value), 4), source) for item, value, source in PROD_MONITORING]
+PROD_MONITORING_MONTHLY = 1.00 + 0.70 + 3.00 + 0.50 + 7.50 + 0.1533 + 21.90 + 7.30 + 1.00 + sum(SAMPLES.values())
 
 
 def test_prod_with_monitoring_and_volumes_prices_every_channel_alert_and_dashboard() -> None:
@@ -610,20 +628,25 @@ def test_prod_with_monitoring_and_volumes_prices_every_channel_alert_and_dashboa
     assert details["aws monitoring: 5 CloudWatch alarms"].startswith(
         "7 alarm metrics x $0.10 (claims-triage: 5 alarms over 7 metrics); "
     )
-    assert "the first 10 alarm metrics a month of an account are free (not subtracted)" in details[
-        "aws monitoring: 5 CloudWatch alarms"
-    ]
+    assert (
+        "the first 10 alarm metrics a month of an account are free (not subtracted)"
+        in details["aws monitoring: 5 CloudWatch alarms"]
+    )
     assert details["azure monitoring: 5 metric alert rules"].startswith(
         "5 time series x $0.10 (hr-assistant: 5 rules, 5 time series); "
     )
     assert details["gcp monitoring: time series returned to alert conditions"] == (
         "5 time series x 87,600 evaluations (every 30 s, 730 h) = 0.44M x $0.35/M"
     )
-    assert details["cluster gpu-gcp: 7 PrometheusRule alerts"] == (
-        "no cloud charge: the cluster's Prometheus evaluates them (fraud-signals 7) and keeps their samples on the "
-        "cluster (no per-sample charge)"
+    assert details["cluster gpu-gcp: managed Prometheus samples"].startswith(
+        "about 16 million samples a month (fraud-signals 186 every 30s series at most replicas) x $0.06/million; "
     )
-    assert "(patient-records 5)" in details["cluster gpu-aws: 5 PrometheusRule alerts"]
+    assert details["cluster gpu-aws: managed Prometheus samples"].startswith(
+        "about 32 million samples a month (patient-records 180 every 15s series at most replicas) x $0.09/million; "
+    )
+    assert details["cluster gpu-gcp: 7 PromQL alert policies"] == (
+        "7 conditions x $1.50, and the one series each returns 87,600 times a month ($0.21)"
+    )
     # contract-drafts: one T4 per replica, 1 replica, one replica per node
     assert details["cluster gpu-azure: dcgm-exporter on each GPU node"] == (
         "no extra node cost: one pod on each GPU node (1 node), requesting 0.1 vCPU and 0.125 GiB beside the model "
@@ -647,11 +670,11 @@ def test_alert_counts_follow_the_alerts_of_each_use_case() -> None:
     assert items["gcp monitoring: time series returned to alert conditions"] == pytest.approx(
         4 * GCP_EVALUATIONS / 1e6 * 0.35, abs=1e-4
     )
-    assert {
-        "cluster gpu-aws: 4 PrometheusRule alerts",  # 5 with a volume (no GPU memory alert on EKS)
-        "cluster gpu-gcp: 6 PrometheusRule alerts",
-        "cluster gpu-azure: 5 PrometheusRule alerts",
-    } <= set(items)
+    policies = items["cluster gpu-gcp: 6 PromQL alert policies"]
+    assert policies == pytest.approx(6 * (1.50 + GCP_EVALUATIONS / 1e6 * 0.35), abs=1e-4)
+    # The servers' samples do not depend on the alerts' count: the series are forwarded for every rule.
+    samples = "cluster gpu-aws: managed Prometheus samples"
+    assert items[samples] == round(SAMPLES[samples], 4)
 
 
 def test_models_multiply_what_is_watched_per_model() -> None:
@@ -705,11 +728,17 @@ def test_dev_monitoring_prices_its_bedrock_alarms_and_its_clusters_rules() -> No
         # error rate 2 metrics + throttling + latency + first token + token burn 2 = 7 x $0.10
         ("aws monitoring: 5 CloudWatch alarms", 0.70, "aws-cloudwatch-2026-12"),
         ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
-        # support-drafts (gateway: 5) and code-review (TGI's 6 less GPU memory and no-ready-replicas: 4)
-        ("cluster gpu: 9 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+        # The EKS cluster's managed Prometheus: the aps-workspaces endpoint in dev's 2 zones; the series the
+        # rules of support-drafts (gateway) and code-review (TGI, 2 replicas at most) read; the workspace key.
+        ("aws monitoring: managed Prometheus private path (per endpoint per zone)", 14.60, "aws-privatelink"),
+        ("cluster gpu: managed Prometheus samples", round(ROUTE_SAMPLES + DEV_SERVER_SAMPLES, 4), "aws-prometheus"),
+        ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
     ]
     details = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
-    assert "(support-drafts 5, code-review 4)" in details["cluster gpu: 9 PrometheusRule alerts"]
+    assert (
+        "(support-drafts 60 every 30s; code-review 90 every 15s series at most replicas)"
+        in details["cluster gpu: managed Prometheus samples"]
+    )
     shared = [x.item for x in shared_lines(environment, PRICES)]
     assert shared[-len(details) :] == list(details)  # monitoring comes after everything else
 
@@ -761,12 +790,11 @@ def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None
         ("aws monitoring: SNS topic, 1 email subscription", 0.0, "aws-sns"),
         ("aws monitoring: 5 CloudWatch alarms", 0.70, "aws-cloudwatch-2026-12"),  # doc-search, with a volume
         ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
-        # dev tier: support-drafts (gateway: 5 alerts) and code-review (TGI: 6, less no-ready-replicas as it
-        # may scale to zero, less GPU memory as EKS's GPU metrics reach no Prometheus: 4)
-        ("cluster gpu: 9 PrometheusRule alerts", 0.0, "in-cluster-prometheus"),
+        # The gateway's cluster forwards the series of support-drafts' route and code-review's server.
+        ("aws monitoring: managed Prometheus private path (per endpoint per zone)", 14.60, "aws-privatelink"),
+        ("cluster gpu: managed Prometheus samples", round(ROUTE_SAMPLES + DEV_SERVER_SAMPLES, 4), "aws-prometheus"),
+        ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
     ]
-    lines = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
-    assert "(support-drafts 5, code-review 4)" in lines["cluster gpu: 9 PrometheusRule alerts"]
 
 
 def test_dcgm_exporter_request_is_the_charts_default() -> None:

@@ -198,6 +198,10 @@ class GatewayFacts:
     redis_url: str = REDIS_URL
 
 
+SCRAPE_INTERVAL = "30s"
+"""How often the gateway's PodMonitor scrapes its proxies' GenAI and Envoy metrics."""
+
+
 def validate(args: AIGatewayInstallArgs) -> None:
     """Refuse args that would deploy a broken or exposed gateway, naming the field and the fix."""
     where = "AIGatewayInstallArgs"
@@ -490,8 +494,8 @@ def pod_monitor(args: AIGatewayInstallArgs) -> dict[str, Any]:
             "selector": {"matchLabels": selector},
             "namespaceSelector": {"matchNames": [ENVOY_GATEWAY_NAMESPACE]},
             "podMetricsEndpoints": [
-                {"port": EXTPROC_METRICS_PORT, "path": "/metrics", "interval": "30s", "scheme": "http"},
-                {"port": ENVOY_METRICS_PORT, "path": "/stats/prometheus", "interval": "30s", "scheme": "http"},
+                {"port": port, "path": path, "interval": SCRAPE_INTERVAL, "scheme": "http"}
+                for port, path in ((EXTPROC_METRICS_PORT, "/metrics"), (ENVOY_METRICS_PORT, "/stats/prometheus"))
             ],
         },
     }

@@ -148,6 +148,19 @@ def alert_series() -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+SERIES_PER_TARGET: Mapping[str, int] = {"tgi": 45, "vllm": 62, "gateway": 60}
+"""About how many of `alert_series` one scrape target returns, for `triplane cost`'s sample count.
+
+TGI (router/src/server.rs v3.3.7): `tgi_request_duration` has 35 buckets and +Inf (36), failures one per
+`err` value (about 4), the count, queue, input and generated token sums and `up` (5). vLLM: end-to-end
+latency 21 buckets and +Inf (22), time to first token 22 and +Inf (23), `http_requests_total` by handler,
+method and status class (about 12), waiting, prompt and generation tokens and `up` (5). The AI gateway,
+per route: duration and first-token buckets with and without `error_type`, token sums by type and
+Envoy's upstream requests by response code (about 60). dcgm-exporter adds `GPU_SERIES` per GPU."""
+GPU_SERIES = 2
+"""`DCGM_FI_DEV_FB_USED` and `_FREE` of one GPU."""
+
+
 PANEL_WINDOW_SECONDS = 300
 """Rates and percentiles on a chart are over 5 minutes, as the alerts judge them (tokens: a day)."""
 

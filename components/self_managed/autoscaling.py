@@ -54,6 +54,10 @@ class QueueScaling:
     prometheus_url: str = PROMETHEUS_URL
 
 
+SCRAPE_INTERVAL = "15s"
+"""How often Triplane's Prometheus scrapes a model server: the queue the autoscaler reads stays fresh."""
+
+
 def queue_query(metric: str, namespace: str, service: str) -> str:
     """The waiting requests of every pod behind `service`, summed (KEDA divides by the replicas)."""
     return f'sum({metric}{{namespace="{namespace}",service="{service}"}})'
@@ -168,7 +172,7 @@ def scrape_metrics(
         spec={
             "selector": {"matchLabels": {**selector, "triplane.io/metrics": "true"}},
             "namespaceSelector": {"matchNames": [namespace]},
-            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s", "scheme": "http"}],
+            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": SCRAPE_INTERVAL, "scheme": "http"}],
         },
         opts=monitor_opts,
     )

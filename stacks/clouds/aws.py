@@ -733,6 +733,8 @@ SEAM = CloudSeam(
         private_endpoint="interface_endpoint",
         own_endpoint=False,
         zones=zones,
+        prometheus_path="interface_endpoint",  # aps-workspaces
+        prometheus_monthly=("kms_key",),  # the workspace's and its logs' key
     ),
     example_principal="arn:aws:iam::123456789012:role/app",
     mocks=PlanMocks(package="aws", resource=mock_resource, call=mock_call),

@@ -734,6 +734,7 @@ SEAM = CloudSeam(
         private_endpoint="private_endpoint",
         own_endpoint=True,
         zones=zones,
+        prometheus_path="private_endpoint",  # the VNet's Azure Monitor private link
     ),
     example_principal="00000000-0000-0000-0000-000000000000",
     mocks=PlanMocks(package="azure-native", resource=mock_resource, call=mock_call),

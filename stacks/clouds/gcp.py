@@ -588,7 +588,7 @@ SEAM = CloudSeam(
         target=VertexModels,
         prometheus=managed_prometheus,
         cluster_alerts=cluster_alerts,
-        server_rows=True,
+        collects_servers=True,
     ),
     managed_models={
         "vertex": ManagedModelService(

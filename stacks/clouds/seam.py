@@ -135,9 +135,11 @@ class CloudMonitoring:
     cluster_alerts: Callable[[StackContext, ClusterHandle, AlertChannelReference, Sequence[MonitoredUseCase]], object]
     """`(ctx, cluster, channel, use cases)`: the alerts of the model servers and gateway routes on a
     cluster with a managed Prometheus, evaluated there and notifying `channel`."""
-    server_rows: bool = False
-    """Its dashboard draws the model servers its managed Prometheus holds (Cloud Monitoring charts PromQL;
-    CloudWatch and Azure portal dashboards cannot read AMP or an Azure Monitor workspace)."""
+    collects_servers: bool = False
+    """The cloud's own collectors scrape the model servers into its managed Prometheus (GKE's managed
+    collection), and its dashboard charts them (Cloud Monitoring reads PromQL); else the cluster's
+    Prometheus forwards what it scrapes, and the dashboard cannot read it (CloudWatch and Azure portal
+    dashboards read neither AMP nor an Azure Monitor workspace)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,11 @@ class CloudPrices:
     the use case pays an encryption key and the network's endpoints are shared."""
     zones: Callable[[Environment], int]
     """How many zones carry per-zone resources (endpoints, firewall endpoints, NAT gateways)."""
+    prometheus_path: str | None = None
+    """The item of the private path a cluster's Prometheus forwards through (as many as `zones`); None:
+    the cloud's collectors need none of their own."""
+    prometheus_monthly: tuple[str, ...] = ()
+    """Monthly items of each cluster's managed Prometheus (its workspace's key)."""
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,16 @@ from triplane.components.gateway import install as gateway_install
 from triplane.components.observability import aws as aws_monitoring
 from triplane.components.observability import azure as azure_monitoring
 from triplane.components.observability import gcp as gcp_monitoring
+from triplane.components.observability import gcp_prometheus
 from triplane.components.observability.alerts import Alert, Source
-from triplane.components.self_managed import gpu_metrics, sizing
+from triplane.components.observability.prometheus import GPU_SERIES, SERIES_PER_TARGET
+from triplane.components.self_managed import autoscaling, gpu_metrics, sizing
 from triplane.decide import policy
 from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import ManagedModelService
 from triplane.stacks.clusters import gpu_metrics_source
-from triplane.stacks.observability import SERVICE_CLOUD, alerts_of
+from triplane.stacks.observability import SERVICE_CLOUD, alerts_of, prometheus_clusters
 from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
 from triplane.stacks.spec.gateway import gateway_cloud
@@ -1138,10 +1140,13 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
             cluster = environment.gateway.cluster
         rules.setdefault(cluster, []).append(use_case)
     cpu, memory = _quantity(gpu_metrics.REQUESTS["cpu"]), _quantity(gpu_metrics.REQUESTS["memory"])
-    lines: list[Line] = []
+    managed = prometheus_clusters(environment)
+    lines: list[Line] = _prometheus_paths(environment, set(managed.values()), prices)
     for spec in environment.kubernetes:
         on_cluster = rules.get(spec.name, [])
-        if on_cluster:
+        if on_cluster and spec.name in managed:
+            lines += _managed_prometheus(environment, spec.name, managed[spec.name], on_cluster, prices)
+        elif on_cluster:
             count = sum(len(u.alerts) for u in on_cluster)
             each = ", ".join(f"{u.name} {len(u.alerts)}" for u in on_cluster)
             lines.append(
@@ -1165,6 +1170,88 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
                 "dcgm-exporter-requests",
                 f"no extra node cost: one pod on each GPU node{_gpu_nodes(environment, servers, prices)}, requesting "
                 f"{cpu:g} vCPU and {memory:g} GiB beside the model server",
+            )
+        )
+    return lines
+
+
+def _seconds(interval: str) -> int:
+    """`15s` -> 15."""
+    return int(interval.removesuffix("s"))
+
+
+def _prometheus_paths(environment: Environment, clouds: set[str], prices: Prices) -> list[Line]:
+    """The private path each cloud's forwarders write through, once per network (shared by its clusters)."""
+    lines = []
+    for cloud in sorted(clouds):
+        item = SEAMS[cloud].prices.prometheus_path
+        if item is None:
+            continue
+        fixed = prices.fixed(cloud, item)
+        count = SEAMS[cloud].prices.zones(environment)
+        lines.append(
+            Line(
+                f"{cloud} monitoring: managed Prometheus private path ({fixed.unit})",
+                count * fixed.hourly * prices.hours,
+                fixed.source,
+                f"{count} x ${fixed.hourly}/h x {prices.hours:g} h; the clusters' Prometheus write through it",
+            )
+        )
+    return lines
+
+
+def _managed_prometheus(
+    environment: Environment, cluster: str, cloud: str, watched: list[Watched], prices: Prices
+) -> list[Line]:
+    """A cluster's managed Prometheus: the samples of the series its alerts read, at most replicas (billed
+    per sample), its workspace's monthly items, and on Cloud Monitoring the PromQL alert policies."""
+    collectors = SEAMS[cloud].monitoring.collects_servers
+    server_every = _seconds(gcp_prometheus.SCRAPE_INTERVAL if collectors else autoscaling.SCRAPE_INTERVAL)
+    by_name = {u.name: u for u in environment.use_cases}
+    samples = 0.0
+    each = []
+    for use_case in watched:
+        model = by_name[use_case.name]
+        if isinstance(model, SelfManagedUseCase):
+            series = SERIES_PER_TARGET[model.engine] * model.replicas.max
+            every = server_every
+            if any(a.kind == "gpu-memory" for a in use_case.alerts) and not collectors:
+                series += GPU_SERIES * model.gpu.count * model.replicas.max  # forwarded from dcgm-exporter
+        else:
+            series, every = SERIES_PER_TARGET["gateway"], _seconds(gateway_install.SCRAPE_INTERVAL)
+        samples += series * prices.hours * 3600 / every
+        each.append(f"{use_case.name} {series} every {every}s")
+    sheet = prices.data["fixed"][cloud]["prometheus_samples"]
+    per_million = float(sheet["per_million"])
+    lines = [
+        Line(
+            f"cluster {cluster}: managed Prometheus samples",
+            samples / 1e6 * per_million,
+            str(sheet["source"]),
+            f"about {samples / 1e6:,.0f} million samples a month ({'; '.join(each)} series at most replicas) x "
+            f"${per_million}/million; {sheet.get('note', '')}",
+        )
+    ]
+    for item in SEAMS[cloud].prices.prometheus_monthly:
+        fixed = prices.fixed(cloud, item)
+        what = fixed.unit.removeprefix("per ")
+        lines.append(
+            Line(f"cluster {cluster}: managed Prometheus, 1 {what}", fixed.monthly, fixed.source,
+                 f"${fixed.monthly:.2f}/month")
+        )
+    if collectors:  # Cloud Monitoring evaluates the rules as PromQL alert policies, priced as conditions
+        policies = sum(len(u.alerts) for u in watched)
+        condition = prices.fixed(cloud, "alert_condition")
+        terms = prices.data["fixed"][cloud]["alert_condition"]
+        evaluations = prices.hours * 3600 / int(terms["evaluation_seconds"])
+        returned = policies * evaluations / 1e6 * float(terms["per_million_series"])  # one series each
+        lines.append(
+            Line(
+                f"cluster {cluster}: {_plural(policies, 'PromQL alert policy', 'PromQL alert policies')}",
+                policies * condition.monthly + returned,
+                condition.source,
+                f"{_plural(policies, 'condition')} x ${condition.monthly:.2f}, and the one series each returns "
+                f"{evaluations:,.0f} times a month (${returned:.2f})",
             )
         )
     return lines
