@@ -597,8 +597,8 @@ PROD_MONITORING = [
     # Each cluster's managed Prometheus: the aps-workspaces endpoint in 3 zones, the AKS VNet's Azure Monitor
     # private link endpoint; the samples of the series the alerts read at most replicas (TGI 45 a replica,
     # vLLM 62, 2 a GPU forwarded from dcgm-exporter), every 15 s forwarded or every 30 s by GKE's collectors.
-    ("aws monitoring: managed Prometheus private path (per endpoint per zone)", 21.90, "aws-privatelink"),
-    ("azure monitoring: managed Prometheus private path (per private endpoint)", 7.30, "azure-private-link"),
+    ("aws monitoring: managed Prometheus private path", 21.90, "aws-privatelink"),
+    ("azure monitoring: managed Prometheus private path", 7.30, "azure-private-link"),
     ("cluster gpu-aws: managed Prometheus samples", 0.0, "aws-prometheus"),  # 45 x 4 x 175,200 x $0.09/M
     ("cluster gpu-aws: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
     ("cluster gpu-gcp: managed Prometheus samples", 0.0, "gcp-monitoring"),  # 62 x 3 x 87,600 x $0.06/M
@@ -730,7 +730,7 @@ def test_dev_monitoring_prices_its_bedrock_alarms_and_its_clusters_rules() -> No
         ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
         # The EKS cluster's managed Prometheus: the aps-workspaces endpoint in dev's 2 zones; the series the
         # rules of support-drafts (gateway) and code-review (TGI, 2 replicas at most) read; the workspace key.
-        ("aws monitoring: managed Prometheus private path (per endpoint per zone)", 14.60, "aws-privatelink"),
+        ("aws monitoring: managed Prometheus private path", 14.60, "aws-privatelink"),
         ("cluster gpu: managed Prometheus samples", round(ROUTE_SAMPLES + DEV_SERVER_SAMPLES, 4), "aws-prometheus"),
         ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
     ]
@@ -791,7 +791,7 @@ def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None
         ("aws monitoring: 5 CloudWatch alarms", 0.70, "aws-cloudwatch-2026-12"),  # doc-search, with a volume
         ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
         # The gateway's cluster forwards the series of support-drafts' route and code-review's server.
-        ("aws monitoring: managed Prometheus private path (per endpoint per zone)", 14.60, "aws-privatelink"),
+        ("aws monitoring: managed Prometheus private path", 14.60, "aws-privatelink"),
         ("cluster gpu: managed Prometheus samples", round(ROUTE_SAMPLES + DEV_SERVER_SAMPLES, 4), "aws-prometheus"),
         ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
     ]

@@ -1191,10 +1191,11 @@ def _prometheus_paths(environment: Environment, clouds: set[str], prices: Prices
         count = SEAMS[cloud].prices.zones(environment)
         lines.append(
             Line(
-                f"{cloud} monitoring: managed Prometheus private path ({fixed.unit})",
+                f"{cloud} monitoring: managed Prometheus private path",
                 count * fixed.hourly * prices.hours,
                 fixed.source,
-                f"{count} x ${fixed.hourly}/h x {prices.hours:g} h; the clusters' Prometheus write through it",
+                f"{count} x ${fixed.hourly}/h x {prices.hours:g} h ({fixed.unit}): the clusters' Prometheus write "
+                "through it",
             )
         )
     return lines
