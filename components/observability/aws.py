@@ -336,28 +336,21 @@ def dashboard_body(region: str, use_cases: Sequence[MonitoredUseCase]) -> dict[s
 def key_policy(account: str, partition: str = "aws", *, prometheus: bool = False) -> str:
     """Account administration, and CloudWatch of this account encrypting the alarm notifications (with
     `prometheus`, also the alert manager of this account's managed Prometheus workspaces)."""
-    statements: list[dict[str, Any]] = [
-        account_administration(account, partition),
+    statements: list[dict[str, Any]] = [account_administration(account, partition)]
+    publishers = [("CloudWatchAlarmsEncryptNotifications", ALARM_PUBLISHER)]
+    if prometheus:
+        publishers.append(("PrometheusAlertManagerEncryptsNotifications", PROMETHEUS_PUBLISHER))
+    statements += [
         {
-            "Sid": "CloudWatchAlarmsEncryptNotifications",
+            "Sid": sid,
             "Effect": "Allow",
-            "Principal": {"Service": ALARM_PUBLISHER},
+            "Principal": {"Service": service},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-        },
+        }
+        for sid, service in publishers
     ]
-    if prometheus:
-        statements.append(
-            {
-                "Sid": "PrometheusAlertManagerEncryptsNotifications",
-                "Effect": "Allow",
-                "Principal": {"Service": PROMETHEUS_PUBLISHER},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-            }
-        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 

@@ -1215,21 +1215,28 @@ def _prometheus_loads(cluster: Cluster, rule: Res) -> str | None:
     return None
 
 
+def _action_group_need(graph: Graph, alert: Res, what: str) -> Need:
+    """An Azure alert (a metric alert, a Prometheus rule group) acts on an enabled action group with a receiver."""
+    groups = [g for g in _waited(graph, alert, AZURE_ACTION_GROUP)
+              if truthy(g.props.get("enabled")) and as_list(g.props.get("emailReceivers"))]
+    return Need("alerts", f"{what} {alert.name}", "an enabled action group with a receiver",
+                f"action group {groups[0].name}" if groups else None,
+                "act on the environment's action group (monitoring.notify)", alert.urn)
+
+
 def alert_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]:
     """Every alert reaches its channel: a CloudWatch alarm's SNS topic lets CloudWatch publish (and its key
-    lets CloudWatch encrypt), an Azure alert's action group is enabled with a receiver, a Cloud Monitoring
-    policy's channels exist; and every PrometheusRule is loaded by its cluster's Prometheus."""
+    lets CloudWatch encrypt), an AMP rule file's workspace has an alert manager sending to a topic AMP may
+    publish to, an Azure alert's action group is enabled with a receiver, a Cloud Monitoring policy's
+    channels exist; a forwarding Prometheus holds its identity; every PrometheusRule is loaded by its
+    cluster's Prometheus."""
     for rules in graph.of_type(AMP_RULES):
         yield Need("alerts", f"AMP rule groups namespace {rules.name}", "an alert manager publishing to a topic",
                    _amp_path(graph, rules),
                    "give the workspace an alert manager definition sending to an SNS topic whose policy admits "
                    "aps.amazonaws.com (and whose KMS key lets it encrypt): Triplane's alert channel", rules.urn)
     for group in graph.of_type(AZURE_PROMETHEUS_RULES):
-        groups = [g for g in _waited(graph, group, AZURE_ACTION_GROUP)
-                  if truthy(g.props.get("enabled")) and as_list(g.props.get("emailReceivers"))]
-        yield Need("alerts", f"Azure Prometheus rule group {group.name}", "an enabled action group with a receiver",
-                   f"action group {groups[0].name}" if groups else None,
-                   "act on the environment's action group (monitoring.notify)", group.urn)
+        yield _action_group_need(graph, group, "Azure Prometheus rule group")
     for cluster in cluster_list:
         yield from forwarding_needs(graph, cluster)
     for alarm in graph.of_type(AWS_ALARM):
@@ -1238,11 +1245,7 @@ def alert_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]
                    "notify an SNS topic whose policy admits cloudwatch.amazonaws.com for this alarm (and whose "
                    "KMS key lets it encrypt): Triplane's alert channel", alarm.urn)
     for alert in graph.of_type(AZURE_ALERT):
-        groups = [g for g in _waited(graph, alert, AZURE_ACTION_GROUP)
-                  if truthy(g.props.get("enabled")) and as_list(g.props.get("emailReceivers"))]
-        yield Need("alerts", f"Azure metric alert {alert.name}", "an enabled action group with a receiver",
-                   f"action group {groups[0].name}" if groups else None,
-                   "act on the environment's action group (monitoring.notify)", alert.urn)
+        yield _action_group_need(graph, alert, "Azure metric alert")
     for policy in graph.of_type(GCP_POLICY):
         channels = _waited(graph, policy, GCP_CHANNEL)
         yield Need("alerts", f"Cloud Monitoring policy {policy.name}", "a notification channel",
