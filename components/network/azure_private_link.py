@@ -59,14 +59,40 @@ def private_endpoint_with_dns(
     waits for it resolves the service's private address.
     """
     zone, link = _linked_zone(name, service.zone, physical_name(azure_base, f"{service.stem}-link"), where, tags, opts)
+    return _endpoint(
+        name,
+        physical_name(azure_base, f"{service.stem}-pe"),
+        service.group_id,
+        target_id,
+        [{"name": service.zone_config, "private_dns_zone_id": zone.id}],
+        [link],
+        where,
+        tags,
+        opts,
+    )
+
+
+def _endpoint(
+    name: str,
+    azure_name: str,
+    group_id: str,
+    target_id: pulumi.Input[str],
+    configs: Sequence[azure_network.PrivateDnsZoneConfigArgsDict],
+    links: Sequence[pulumi.Resource],
+    where: EndpointSubnet,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> azure_network.PrivateDnsZoneGroup:
+    """`<name>-pe` to `group_id` of `target_id`, and `<name>-pe-dns` writing its records into `configs`'
+    zones once `links` (their VNet links) exist."""
     endpoint = azure_network.PrivateEndpoint(
         f"{name}-pe",
         resource_group_name=where.resource_group_name,
         location=where.location,
-        private_endpoint_name=physical_name(azure_base, f"{service.stem}-pe"),
+        private_endpoint_name=azure_name,
         subnet={"id": where.subnet_id},
         private_link_service_connections=[
-            {"name": service.group_id, "private_link_service_id": target_id, "group_ids": [service.group_id]}
+            {"name": group_id, "private_link_service_id": target_id, "group_ids": [group_id]}
         ],
         tags=dict(tags),
         opts=opts,
@@ -75,9 +101,9 @@ def private_endpoint_with_dns(
         f"{name}-pe-dns",
         resource_group_name=where.resource_group_name,
         private_endpoint_name=endpoint.name,
-        private_dns_zone_group_name=service.group_id,
-        private_dns_zone_configs=[{"name": service.zone_config, "private_dns_zone_id": zone.id}],
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[link])),
+        private_dns_zone_group_name=group_id,
+        private_dns_zone_configs=list(configs),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(links))),
     )
 
 
@@ -162,26 +188,8 @@ def private_endpoint_with_zones(
             zone_id = zone.id
             links.append(link)
         configs.append({"name": each.stem, "private_dns_zone_id": zone_id})
-    endpoint = azure_network.PrivateEndpoint(
-        f"{name}-pe",
-        resource_group_name=where.resource_group_name,
-        location=where.location,
-        private_endpoint_name=physical_name(azure_base, f"{group_id}-pe"),
-        subnet={"id": where.subnet_id},
-        private_link_service_connections=[
-            {"name": group_id, "private_link_service_id": target_id, "group_ids": [group_id]}
-        ],
-        tags=dict(tags),
-        opts=opts,
-    )
-    return azure_network.PrivateDnsZoneGroup(
-        f"{name}-pe-dns",
-        resource_group_name=where.resource_group_name,
-        private_endpoint_name=endpoint.name,
-        private_dns_zone_group_name=group_id,
-        private_dns_zone_configs=configs,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=links)),
-    )
+    azure_name = physical_name(azure_base, f"{group_id}-pe")
+    return _endpoint(name, azure_name, group_id, target_id, configs, links, where, tags, opts)
 
 
 __all__ = [
