@@ -4,7 +4,9 @@
 (its managed service's metrics, its model server's, or the AI gateway's), and its alerts with the
 spec's thresholds or the tier's. `observe` then hands each cloud's use cases to that cloud's monitoring
 component (a channel for `monitoring.notify`, an alert per threshold, a dashboard), and each cluster's
-to its Prometheus as rules.
+rules to the cluster's managed Prometheus (`managed_prometheus`, made with the cluster: AMP on EKS, an
+Azure Monitor workspace on AKS, Managed Service for Prometheus on GKE), which notifies the same channel;
+an existing cluster's own Prometheus evaluates them as PrometheusRules.
 """
 
 from __future__ import annotations

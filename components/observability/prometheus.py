@@ -1,4 +1,7 @@
-"""PrometheusRules: the alerts of self-managed and SaaS use cases, evaluated by Triplane's Prometheus.
+"""The alerting rules of self-managed and SaaS use cases, in Prometheus' own terms.
+
+Every evaluator renders them from here: a cluster's managed Prometheus (an AMP rule file, an Azure
+Monitor rule group, a Cloud Monitoring PromQL policy) or, on an existing cluster, Triplane's Prometheus.
 
 `rules` renders, per use case whose signals a cluster's Prometheus scrapes (a `ModelServer` on TGI
 or vLLM, or a `GatewayRoute` of the AI gateway), one PrometheusRule (monitoring.coreos.com/v1) in
