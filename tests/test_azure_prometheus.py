@@ -265,8 +265,7 @@ def test_the_private_endpoint_connects_the_scope_and_writes_every_azure_monitor_
         "privatelink.oms.opinsights.azure.com",
         "privatelink.ods.opinsights.azure.com",
         "privatelink.agentsvc.azure-automation.net",
-        "privatelink.blob.core.windows.net",
-    } == {z.zone for z in AZURE_MONITOR_ZONES}
+    } == {z.zone for z in AZURE_MONITOR_ZONES}  # not the blob zone: a weights import's private endpoint's
     for link in of_type(plan, ZONE_LINK):
         assert link.inputs["virtualNetwork"] == {"id": VNET} and link.inputs["registrationEnabled"] is False
     assert {link.inputs["privateZoneName"] for link in of_type(plan, ZONE_LINK)} == set(zones)
@@ -274,19 +273,19 @@ def test_the_private_endpoint_connects_the_scope_and_writes_every_azure_monitor_
     assert group.inputs["privateDnsZoneGroupName"] == "azuremonitor"
     configs = group.inputs["privateDnsZoneConfigs"]
     assert {c["privateDnsZoneId"].rsplit("/", 1)[-1] for c in configs} == set(zones)
-    assert len({c["name"] for c in configs}) == 5
+    assert len({c["name"] for c in configs}) == 4
     assert {link.urn for link in of_type(plan, ZONE_LINK)} <= set(group.dependencies)
 
 
 def test_a_zone_the_vnet_already_links_gets_the_records_instead_of_a_second_zone() -> None:
-    blob = "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.Network/privateDnsZones/" + (
-        "privatelink.blob.core.windows.net"
+    ods = "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.Network/privateDnsZones/" + (
+        "privatelink.ods.opinsights.azure.com"
     )
-    plan = run_program(lambda: program(existing_zone_ids={"privatelink.blob.core.windows.net": blob}), stack="ts")
+    plan = run_program(lambda: program(existing_zone_ids={"privatelink.ods.opinsights.azure.com": ods}), stack="ts")
     names = {z.inputs["privateZoneName"] for z in of_type(plan, ZONE)}
-    assert "privatelink.blob.core.windows.net" not in names and len(names) == 4
+    assert "privatelink.ods.opinsights.azure.com" not in names and len(names) == 3
     [group] = of_type(plan, ZONE_GROUP)
-    assert blob in [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]]
+    assert ods in [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]]
 
 
 def test_a_zone_azure_monitor_does_not_use_is_refused() -> None:

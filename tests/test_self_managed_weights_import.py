@@ -444,3 +444,16 @@ def test_check_is_clean_on_a_gcs_import_stack() -> None:
     assert [n.message() for n in weights if not n.met] == []
     assert (f"a private path to gs://acme-models-eu/llama/{SHA}",
             "Private Google Access (the private googleapis.com. zone)") in {(n.what, n.path) for n in weights}
+
+
+def test_a_monitored_blob_import_leaves_the_blob_zone_to_its_private_endpoint() -> None:
+    """With monitoring, the AKS cluster's Azure Monitor private link writes into the VNet's Azure Monitor
+    zones, never a second `privatelink.blob.core.windows.net` beside the import's (a VNet has one zone of
+    a name: two would fail the deploy)."""
+    environment = azure_environment(blob_use_case(private_endpoint="create"))
+    environment["monitoring"] = {"notify": {"email": ["oncall@example.com"]}}
+    plan = plan_of(environment)
+    zones = [r.inputs["privateZoneName"] for r in plan.by_type("azure-native:privatedns:PrivateZone")]
+    assert len(zones) == len(set(zones)), zones
+    assert {"privatelink.blob.core.windows.net", "privatelink.monitor.azure.com"} <= set(zones)
+    assert plan.by_type("azure-native:alertsmanagement:PrometheusRuleGroup")  # the server's alerts are there

@@ -16,10 +16,13 @@ Prometheus rule groups on the workspace, acting on the environment's action grou
 Azure Monitor's private link is one scope per DNS ("Use a single AMPLS for all networks that share
 the same DNS", Azure Monitor private link design): `AzureMonitorPrivateLink` is the VNet's, made
 once and shared by every cluster's endpoint. Its private endpoint (group `azuremonitor`) writes its
-records into the five zones Azure lists for `Microsoft.Insights/privateLinkScopes` (Azure Private
-Endpoint DNS zone values): privatelink.monitor.azure.com (the endpoints' `*.metrics.ingest.
-monitor.azure.com`), privatelink.oms.opinsights.azure.com, privatelink.ods.opinsights.azure.com,
-privatelink.agentsvc.azure-automation.net and privatelink.blob.core.windows.net. Ingestion is
+records into the zones Azure lists for `Microsoft.Insights/privateLinkScopes` (Azure Private
+Endpoint DNS zone values), all but the blob zone (`AZURE_MONITOR_ZONES` says why):
+privatelink.monitor.azure.com (the endpoints' `*.metrics.ingest.monitor.azure.com`),
+privatelink.oms.opinsights.azure.com, privatelink.ods.opinsights.azure.com and
+privatelink.agentsvc.azure-automation.net. Adding a data collection endpoint to the scope adds its
+records to those zones ("Enable network isolation for Azure Monitor Agent by using Private Link").
+Ingestion is
 `PrivateOnly`: the VNet may send telemetry only to Azure Monitor resources in the scope; queries
 stay `Open` (a query sends nothing out, and the clusters' Log Analytics workspaces are not in the
 scope).
@@ -78,9 +81,11 @@ AZURE_MONITOR_ZONES: tuple[PrivateDnsZone, ...] = (
     PrivateDnsZone("privatelink.oms.opinsights.azure.com", "oms"),
     PrivateDnsZone("privatelink.ods.opinsights.azure.com", "ods"),
     PrivateDnsZone("privatelink.agentsvc.azure-automation.net", "agentsvc"),
-    PrivateDnsZone("privatelink.blob.core.windows.net", "blob"),
 )
-"""Every zone Azure lists for the `azuremonitor` group, in its order."""
+"""The zones Azure lists for the `azuremonitor` group, in its order, but its fifth,
+`privatelink.blob.core.windows.net`: that one holds only the storage account Azure Monitor Agent
+fetches its solution packs from, which nothing here runs, and a VNet has one zone of a name, which
+an Azure Blob weights import's private endpoint makes for its storage account."""
 INGESTION_ACCESS = "PrivateOnly"
 QUERY_ACCESS = "Open"
 
