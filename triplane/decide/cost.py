@@ -1070,15 +1070,20 @@ def _azure_monitor(cloud: str, watched: list[Watched], emails: int, prices: Pric
     ]
 
 
+def _condition_runs(cloud: str, prices: Prices) -> tuple[int, float, float]:
+    """How an alerting condition's query is billed: every how many seconds it runs, how many times a month,
+    and the price of a million time series it returns."""
+    sheet = prices.data["fixed"][cloud]["alert_condition"]
+    every = int(sheet["evaluation_seconds"])
+    return every, prices.hours * 3600 / every, float(sheet["per_million_series"])
+
+
 def _cloud_monitoring(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
     """Vertex AI on Cloud Monitoring: a channel per email, an alert policy per alert, a dashboard."""
     channel = prices.fixed(cloud, "notification_channel")
     condition = prices.fixed(cloud, "alert_condition")
     board = prices.fixed(cloud, "dashboard")
-    sheet = prices.data["fixed"][cloud]["alert_condition"]
-    per_million = float(sheet["per_million_series"])
-    every = int(sheet["evaluation_seconds"])
-    evaluations = prices.hours * 3600 / every
+    every, evaluations, per_million = _condition_runs(cloud, prices)
     conditions = sum(len(u.alerts) for u in watched)
     series = sum(u.models if gcp_monitoring.series_per_model(a.kind) else 1 for u in watched for a in u.alerts)
     returned = series * evaluations
@@ -1243,9 +1248,8 @@ def _managed_prometheus(
     if collectors:  # Cloud Monitoring evaluates the rules as PromQL alert policies, priced as conditions
         policies = sum(len(u.alerts) for u in watched)
         condition = prices.fixed(cloud, "alert_condition")
-        terms = prices.data["fixed"][cloud]["alert_condition"]
-        evaluations = prices.hours * 3600 / int(terms["evaluation_seconds"])
-        returned = policies * evaluations / 1e6 * float(terms["per_million_series"])  # one series each
+        _, evaluations, per_million = _condition_runs(cloud, prices)
+        returned = policies * evaluations / 1e6 * per_million  # one series each
         lines.append(
             Line(
                 f"cluster {cluster}: {_plural(policies, 'PromQL alert policy', 'PromQL alert policies')}",
