@@ -23,7 +23,6 @@ from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
 from pulumi_gcp import projects as gcp_projects
 from pulumi_gcp.organizations import get_project_output
-from pulumi_kubernetes import apiextensions as k8s_apiextensions
 from pulumi_kubernetes import core as k8s_core
 
 from triplane.components.gateway import routes
@@ -35,6 +34,7 @@ from triplane.components.gateway.install import (
 )
 from triplane.components.naming import physical_name
 from triplane.components.saas.providers import CATALOG
+from triplane.components.self_managed.addons import custom_resource
 from triplane.components.self_managed.eks import EksCluster
 from triplane.components.self_managed.engines import ENGINES
 from triplane.components.self_managed.weights_import import POD_IDENTITY_TRUST
@@ -122,13 +122,10 @@ def front(ctx: StackContext, endpoints: dict[str, Endpoint]) -> dict[str, Endpoi
         text = json.dumps(body)
         named = [secret for name, secret in secrets.items() if f'"{name}"' in text]
         use_case = body["metadata"].get("labels", {}).get(routes.USE_CASE_LABEL)
-        k8s_apiextensions.CustomResource(
+        custom_resource(
             f"{ctx.stack}-gateway-{body['kind'].lower()}-{body['metadata']['namespace']}-{body['metadata']['name']}",
-            api_version=body["apiVersion"],
-            kind=body["kind"],
-            metadata=body["metadata"],
-            spec=body["spec"],
-            opts=pulumi.ResourceOptions(
+            body,
+            pulumi.ResourceOptions(
                 provider=handle.provider,
                 depends_on=[
                     releases[body["apiVersion"].split("/")[0]],

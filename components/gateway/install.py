@@ -47,6 +47,7 @@ from triplane.components.self_managed.addons import (
     RESTRICTED,
     SCRAPE_LABELS,
     Chart,
+    custom_resource,
 )
 from triplane.policies.ai_gateway import COST_NAMESPACE, GATEWAY_CLASS, PROXY_NAMESPACE
 from triplane.policies.cluster_addons import CHART_GROUPS
@@ -602,14 +603,7 @@ class AIGatewayInstall(pulumi.ComponentResource):
     def _custom(
         self, resource_name: str, body: Mapping[str, Any], depends_on: Sequence[pulumi.Resource]
     ) -> k8s_apiextensions.CustomResource:
-        return k8s_apiextensions.CustomResource(
-            resource_name,
-            api_version=body["apiVersion"],
-            kind=body["kind"],
-            metadata=body["metadata"],
-            spec=body["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
-        )
+        return custom_resource(resource_name, body, pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)))
 
     def _redis(
         self, name: str, args: AIGatewayInstallArgs, namespace: pulumi.Resource, child: pulumi.ResourceOptions

@@ -45,7 +45,6 @@ from typing import Any
 
 import pulumi
 from pulumi_gcp import monitoring as gcp_monitoring
-from pulumi_kubernetes import apiextensions as k8s_apiextensions
 from pulumi_kubernetes import networking as k8s_networking
 
 from triplane.components.gateway.install import (
@@ -74,6 +73,7 @@ from triplane.components.observability.prometheus import (
     rule,
     rule_name,
 )
+from triplane.components.self_managed.addons import custom_resource
 from triplane.components.self_managed.engines import ENGINES
 from triplane.components.tagging import gcp_labels, k8s_labels, tagged
 
@@ -290,14 +290,7 @@ class GcpPodMonitors(pulumi.ComponentResource):
         for use_case in server_use_cases(args.use_cases):
             body = pod_monitoring(use_case, args.labels)
             meta = body["metadata"]
-            k8s_apiextensions.CustomResource(
-                f"{name}-{use_case.name}-podmonitoring",
-                api_version=body["apiVersion"],
-                kind=body["kind"],
-                metadata=meta,
-                spec=body["spec"],
-                opts=child,
-            )
+            custom_resource(f"{name}-{use_case.name}-podmonitoring", body, child)
             k8s_networking.v1.NetworkPolicy(
                 f"{name}-{use_case.name}-collector-ingress",
                 metadata={
@@ -311,14 +304,7 @@ class GcpPodMonitors(pulumi.ComponentResource):
             names.append(f"{meta['namespace']}/{meta['name']}")
         if any(isinstance(u.target, GatewayRoute) for u in args.use_cases):
             body = gateway_pod_monitoring(args.gateway_namespace, args.labels)
-            k8s_apiextensions.CustomResource(
-                f"{name}-gateway-podmonitoring",
-                api_version=body["apiVersion"],
-                kind=body["kind"],
-                metadata=body["metadata"],
-                spec=body["spec"],
-                opts=child,
-            )
+            custom_resource(f"{name}-gateway-podmonitoring", body, child)
             names.append(f"{ENVOY_GATEWAY_NAMESPACE}/{GATEWAY_MONITOR}")
         self.register_outputs({"pod_monitorings": names})
 

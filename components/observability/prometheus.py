@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi_kubernetes import apiextensions as k8s_apiextensions
 
 from triplane.components.gateway.install import ENVOY_GATEWAY_NAMESPACE, GATEWAY_NAMESPACE
 from triplane.components.gateway.routes import route_name
@@ -61,7 +60,7 @@ from triplane.components.observability.alerts import (
     owner_tags,
 )
 from triplane.components.observability.signals import PANELS, Signal
-from triplane.components.self_managed.addons import MONITORING_NAMESPACE, SCRAPE_LABELS
+from triplane.components.self_managed.addons import MONITORING_NAMESPACE, SCRAPE_LABELS, custom_resource
 from triplane.components.tagging import k8s_labels
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -452,13 +451,10 @@ class PrometheusAlertRules(pulumi.ComponentResource):
         super().__init__("triplane:observability:PrometheusAlertRules", name, None, opts)
         release = args.crd_releases.get(CRD_GROUP)
         for body in args.rules:
-            k8s_apiextensions.CustomResource(
+            custom_resource(
                 f"{name}-{body['metadata']['name']}",
-                api_version=body["apiVersion"],
-                kind=body["kind"],
-                metadata=body["metadata"],
-                spec=body["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[release] if release is not None else []),
+                body,
+                pulumi.ResourceOptions(parent=self, depends_on=[release] if release is not None else []),
             )
         self.register_outputs({"rules": [body["metadata"]["name"] for body in args.rules]})
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi_kubernetes import apiextensions as k8s_apiextensions
 from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import helm as k8s_helm
 
@@ -244,6 +245,20 @@ def _keda_values(source: ImageSource) -> dict[str, Any]:
     }
 
 
+def custom_resource(
+    name: str, body: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+) -> k8s_apiextensions.CustomResource:
+    """A rendered custom resource (`apiVersion`, `kind`, `metadata`, `spec`) as a Pulumi resource."""
+    return k8s_apiextensions.CustomResource(
+        name,
+        api_version=body["apiVersion"],
+        kind=body["kind"],
+        metadata=body["metadata"],
+        spec=body["spec"],
+        opts=opts,
+    )
+
+
 def crd_group(api_version: str) -> str:
     """`keda.sh/v1alpha1` -> `keda.sh`; a core `v1` has no group."""
     return api_version.rpartition("/")[0]
@@ -260,4 +275,5 @@ __all__ = [
     "ClusterAddons",
     "ClusterAddonsArgs",
     "crd_group",
+    "custom_resource",
 ]
