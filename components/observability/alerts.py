@@ -71,6 +71,9 @@ KINDS: Mapping[Source, tuple[AlertKind, ...]] = {
 """The alerts each source can back with a metric it really emits. TGI reports no time to first token,
 and a model server refuses nothing for quota (its queue is the saturation signal)."""
 
+MILLISECONDS_PER_SECOND = 1000
+"""The spec's latencies are seconds; the services' latency metrics are milliseconds."""
+
 DAYS_PER_MONTH = 30
 
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

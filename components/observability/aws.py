@@ -41,6 +41,7 @@ from triplane.components.keys import account_administration, aws_key
 from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import (
     KINDS,
+    MILLISECONDS_PER_SECOND,
     Alert,
     AlertKind,
     BedrockModels,
@@ -66,7 +67,6 @@ METRICS: Mapping[AlertKind, tuple[str, ...]] = {
 """The `AWS/Bedrock` metrics each alert kind reads."""
 
 PERCENTILE = "p95"
-MILLISECONDS_PER_SECOND = 1000
 MAX_METRIC_QUERIES = 20
 """CloudWatch's limit on the metric queries of one alarm."""
 

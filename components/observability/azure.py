@@ -45,6 +45,7 @@ from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import (
     EMAIL_ADDRESS,
     KINDS,
+    MILLISECONDS_PER_SECOND,
     Alert,
     AlertKind,
     AzureOpenAIDeployments,
@@ -63,7 +64,6 @@ THROTTLED = "429"
 """`AzureOpenAIRequests` answered 429: refused for the deployment's rate or quota limit."""
 PERCENTILE_STAND_IN = "Maximum"
 """The aggregation a p95 alert watches: Azure Monitor metrics have no percentiles."""
-MILLISECONDS = 1000.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _threshold(alert: Alert) -> float:
     if alert.kind == "error-rate":
         return 100.0 - alert.threshold
     if alert.kind in ("latency", "first-token"):
-        return alert.threshold * MILLISECONDS
+        return alert.threshold * MILLISECONDS_PER_SECOND
     return float(alert.threshold)
 
 

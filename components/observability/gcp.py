@@ -35,6 +35,7 @@ from pulumi_gcp import monitoring as gcp_monitoring
 from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import (
     EMAIL_ADDRESS,
+    MILLISECONDS_PER_SECOND,
     WINDOW_SECONDS,
     Alert,
     AlertKind,
@@ -68,7 +69,6 @@ day's total with the daily threshold as it stands."""
 
 MAX_FILTER_CHARS = 2048
 """A condition's filter may not exceed 2048 characters (`MetricThreshold.filter`)."""
-MILLISECONDS = 1000
 DASHBOARD_COLUMNS = 48
 HEADER_HEIGHT = 4
 PANEL_HEIGHT = 16
@@ -208,7 +208,7 @@ def threshold_value(alert: Alert) -> float:
     if alert.kind == "error-rate":
         return alert.threshold / 100
     if alert.kind in ("latency", "first-token"):
-        return alert.threshold * MILLISECONDS
+        return alert.threshold * MILLISECONDS_PER_SECOND
     if alert.kind in ("throttling", "token-burn"):
         return alert.threshold
     raise ValueError(
