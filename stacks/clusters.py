@@ -86,13 +86,6 @@ class ClusterHandle:
     (`ManagedPrometheus.workspace`); None: its own Prometheus evaluates them."""
 
     @property
-    def cloud_name(self) -> pulumi.Input[str] | None:
-        """The cluster's name in its cloud (None for an existing cluster)."""
-        if self.ref is not None:
-            return self.ref.name
-        return self.reference.name if self.reference is not None else None
-
-    @property
     def creates_pools(self) -> bool:
         """Triplane created the cluster (here, or in the platform stack), so its GPU pools are Triplane's."""
         return self.spec.new is not None
