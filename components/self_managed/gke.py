@@ -125,6 +125,8 @@ class GkeCluster(pulumi.ComponentResource):
     ref: GkeClusterRef
     kubeconfig: pulumi.Output[str]
     kms_key_id: pulumi.Output[str]
+    cluster_name: str
+    """The cluster's name in Google Cloud, known before it exists (queries and labels name it)."""
     deployer_access: gcp_projects.IAMMember
     """The deployer's Kubernetes Engine Admin grant; the kubeconfig waits for it."""
 
@@ -142,6 +144,7 @@ class GkeCluster(pulumi.ComponentResource):
         self._system_pool(name, args, cluster, node_account.email, key_id, labels)
 
         self.kms_key_id = key_id
+        self.cluster_name = cluster_name
         self.ref = GkeClusterRef(
             name=cluster.name,
             project=project,

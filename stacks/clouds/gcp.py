@@ -509,7 +509,7 @@ def gke_scope(ctx: StackContext, handle: ClusterHandle) -> GkeScope:
     gcp = ctx.environment.clouds.gcp
     assert gcp is not None
     if isinstance(handle.component, GkeCluster):
-        name = physical_name(f"{ctx.stack}-{handle.spec.name}", kind="gke")
+        name = handle.component.cluster_name
     else:
         assert handle.reference is not None
         name = str(handle.reference.name)
