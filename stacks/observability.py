@@ -30,8 +30,8 @@ from triplane.components.observability.forwarding import ManagedPrometheus, forw
 from triplane.components.observability.prometheus import (
     PrometheusAlertRules,
     PrometheusAlertRulesArgs,
-    alert_series,
     rules,
+    watched_series,
 )
 from triplane.components.tagging import k8s_labels
 from triplane.stacks.clouds import SEAMS
@@ -189,7 +189,7 @@ def managed_prometheus(
     managed = SEAMS[cloud].monitoring.prometheus(ctx, spec, cluster, channel)
     if managed.forwarding is None:
         return managed
-    return replace(managed, forwarding=forwarding_only(managed.forwarding, alert_series()))
+    return replace(managed, forwarding=forwarding_only(managed.forwarding, watched_series()))
 
 
 def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:

@@ -53,7 +53,7 @@ from triplane.components.observability.gcp_prometheus import (
     pod_monitoring,
     server_selector,
 )
-from triplane.components.observability.prometheus import alert_series, metrics_service, rule, rule_name
+from triplane.components.observability.prometheus import metrics_service, rule, rule_name, watched_series
 from triplane.components.observability.signals import PANELS, TITLES
 from triplane.components.self_managed.engines import ENGINES
 from triplane.components.self_managed.server_names import ServerNames
@@ -146,7 +146,7 @@ def test_pod_monitoring_scrapes_the_servers_pods_on_their_metrics_port_as_the_ru
     }
     # Only the series the alerts read are ingested (each billed per sample).
     assert keep["action"] == "keep" and keep["sourceLabels"] == ["__name__"]
-    assert {n for n in alert_series() if re.fullmatch(keep["regex"], n)} == set(alert_series())
+    assert {n for n in watched_series() if re.fullmatch(keep["regex"], n)} == set(watched_series())
     assert not re.fullmatch(keep["regex"], "vllm:gpu_cache_usage_perc")
     assert endpoint["port"] == engine.metrics_port
     assert body["spec"]["targetLabels"] == {"metadata": ["pod"]}
@@ -396,7 +396,7 @@ def _rows(layout: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
 def test_a_gke_server_gets_a_promql_row_in_its_engines_panel_order() -> None:
     layout = dashboard_json(PROJECT, (*USE_CASES, _use_case("elsewhere", ELSEWHERE)), servers={"gpu": SCOPE})
     rows = _rows(layout)
-    assert list(rows) == ["fraud-signals", "llm-code", "search"]  # a cluster not given draws no row
+    assert list(rows) == ["fraud-signals", "llm-code", "search", "summarise"]  # a cluster not given draws no row
     assert list(rows["fraud-signals"]) == [TITLES[s] for s in PANELS["vllm"]]
     assert list(rows["llm-code"]) == [TITLES[s] for s in PANELS["tgi"]]
     for title, chart in [*rows["fraud-signals"].items(), *rows["llm-code"].items()]:
@@ -431,6 +431,25 @@ def test_a_gke_server_gets_a_promql_row_in_its_engines_panel_order() -> None:
     )
     # The Vertex row is drawn as without servers.
     assert rows["search"] == _rows(dashboard_json(PROJECT, USE_CASES))["search"]
+
+
+def test_a_gateway_route_on_gke_gets_a_promql_row_of_its_alerts_expressions() -> None:
+    rows = _rows(dashboard_json(PROJECT, USE_CASES, servers={"gpu": SCOPE}))
+    route = rows["summarise"]
+    assert list(route) == [TITLES[s] for s in PANELS["gateway"]]
+    for kind, title in (("error-rate", "Errors"), ("throttling", "Throttled"), ("latency", "Latency p95")):
+        [alert] = [a for a in ROUTE.alerts if a.kind == kind]
+        [line] = route[title]["dataSets"]
+        condition = alert_policy("prod", ROUTE, alert, SCOPE)["conditions"][0]["condition_prometheus_query_language"]
+        # The chart draws the alert's own expression, on this cluster, and the spec's threshold.
+        assert line["timeSeriesQuery"]["prometheusQuery"] + f" > {alert.threshold:g}" == condition["query"]
+        assert route[title]["thresholds"][0]["value"] == alert.threshold
+    assert route["Throttled"]["thresholds"][0]["value"] == 17
+    tokens = route["Tokens (input, output) vs volume"]["dataSets"]
+    assert [d["legendTemplate"] for d in tokens] == ["input", "output"]
+    assert 'gen_ai_token_type="output"' in tokens[1]["timeSeriesQuery"]["prometheusQuery"]
+    assert 'gen_ai_original_model="summarise"' in tokens[1]["timeSeriesQuery"]["prometheusQuery"]
+    assert SCOPE_MATCHERS in tokens[1]["timeSeriesQuery"]["prometheusQuery"]
 
 
 def test_without_servers_the_dashboard_is_the_vertex_one() -> None:

@@ -3,9 +3,10 @@
 Creates, in one project: an email notification channel per address; one alert policy per alert of
 each use case whose target is `VertexModels`, every policy notifying every channel; and one
 dashboard with a row per such use case, its panels in `signals.PANELS["vertex"]` order, each chart
-drawing its alert's threshold. A model server on a GKE cluster named in `servers` gets its row too,
-in `PANELS[engine]` order, drawn in PromQL over Managed Service for Prometheus (the series and
-selectors of its alerts, `prometheus.server_panel`; its alerts are `gcp_prometheus`'s). Every
+drawing its alert's threshold. A model server or AI gateway route on a GKE cluster named in `servers`
+gets its row too, in `PANELS[engine]` (or `PANELS["gateway"]`) order, drawn in PromQL over Managed
+Service for Prometheus (the series and selectors of its alerts, `prometheus.panel`; its alerts are
+`gcp_prometheus`'s). Every
 resource names its `project`, so the stack's API transformation (`components.gcp_apis`, module
 `monitoring` -> `monitoring.googleapis.com`) makes it wait for the Cloud Monitoring API, as every
 other Google Cloud resource waits for its own.
@@ -39,13 +40,14 @@ from triplane.components.observability.alerts import (
     WINDOW_SECONDS,
     Alert,
     AlertKind,
+    GatewayRoute,
     ModelServer,
     MonitoredUseCase,
     VertexModels,
     alert_tags,
 )
 from triplane.components.observability.gcp_prometheus import GMP_GPU, GkeScope
-from triplane.components.observability.prometheus import server_panel
+from triplane.components.observability.prometheus import panel
 from triplane.components.observability.signals import PANELS, TITLES, Signal
 from triplane.components.tagging import gcp_labels, tagged
 
@@ -331,17 +333,20 @@ def _chart(use_case: MonitoredUseCase, signal: Signal) -> dict[str, Any]:
 
 SERVER_PANEL_ALERTS: Mapping[Signal, AlertKind] = {
     "errors": "error-rate",
+    "throttles": "throttling",
     "latency": "latency",
     "first-token": "first-token",
     "tokens": "token-burn",
     "gpu-memory": "gpu-memory",
     "queue": "queue",
 }
-"""The alert whose threshold a model server's panel draws: its PromQL is in the alerts' own units."""
+"""The alert whose threshold a model server's or gateway route's panel draws: its PromQL is in the
+alerts' own units."""
 
 _SERVER_Y_LABELS: Mapping[Signal, str] = {
     "requests": "requests per 5 min",
     "errors": "server errors %",
+    "throttles": "429s per 5 min",
     "latency": "s",
     "first-token": "s",
     "tokens": "tokens per day",
@@ -353,12 +358,12 @@ _SERVER_Y_LABELS: Mapping[Signal, str] = {
 
 
 def _server_chart(use_case: MonitoredUseCase, signal: Signal, scope: GkeScope) -> dict[str, Any]:
-    """A model server's panel: the PromQL of its alerts (`prometheus.server_panel`), on this cluster's
-    series in Managed Service for Prometheus."""
+    """A model server's or gateway route's panel: the PromQL of its alerts (`prometheus.panel`), on this
+    cluster's series in Managed Service for Prometheus."""
     target = use_case.target
-    assert isinstance(target, ModelServer)
+    assert isinstance(target, ModelServer | GatewayRoute)
     data_sets = []
-    for line in server_panel(signal, target, scope=scope.matchers(), gpu=GMP_GPU):
+    for line in panel(signal, target, scope=scope.matchers(), gpu=GMP_GPU):
         data_set: dict[str, Any] = {
             "timeSeriesQuery": {"prometheusQuery": line.query},
             "plotType": "STACKED_BAR" if signal == "tokens" else "LINE",
@@ -390,6 +395,8 @@ def _row(use_case: MonitoredUseCase, servers: Mapping[str, GkeScope]) -> tuple[t
     if isinstance(target, ModelServer) and target.cluster in servers:
         scope = servers[target.cluster]
         return PANELS[target.engine], f"{target.engine} server {target.app} in {scope.cluster}/{target.namespace}"
+    if isinstance(target, GatewayRoute) and target.cluster in servers:
+        return PANELS["gateway"], f"AI gateway route {target.model} in {servers[target.cluster].cluster}"
     return None
 
 
@@ -423,7 +430,7 @@ def dashboard_json(
         })  # fmt: skip
         y += HEADER_HEIGHT
         for column, signal in enumerate(panels):
-            if isinstance(use_case.target, ModelServer):
+            if isinstance(use_case.target, ModelServer | GatewayRoute):
                 chart = _server_chart(use_case, signal, servers[use_case.target.cluster])
             else:
                 chart = _chart(use_case, signal)
@@ -520,7 +527,7 @@ def _check(args: GcpMonitoringArgs) -> None:
 
 
 def _on(use_case: MonitoredUseCase, servers: Mapping[str, GkeScope]) -> bool:
-    return isinstance(use_case.target, ModelServer) and use_case.target.cluster in servers
+    return isinstance(use_case.target, ModelServer | GatewayRoute) and use_case.target.cluster in servers
 
 
 class GcpMonitoring(pulumi.ComponentResource):

@@ -68,10 +68,10 @@ from triplane.components.observability.forwarding import keep_series
 from triplane.components.observability.prometheus import (
     HELD,
     GpuLabels,
-    alert_series,
     metrics_service,
     rule,
     rule_name,
+    watched_series,
 )
 from triplane.components.self_managed.addons import custom_resource
 from triplane.components.self_managed.engines import ENGINES
@@ -154,7 +154,7 @@ def pod_monitoring(use_case: MonitoredUseCase, labels: Mapping[str, str] | None 
                     "scheme": "http",
                     "interval": SCRAPE_INTERVAL,
                     # Managed Service for Prometheus bills each sample: only the series the alerts read.
-                    "metricRelabeling": [keep_series(alert_series())],
+                    "metricRelabeling": [keep_series(watched_series())],
                 }
             ],
             "targetLabels": {"metadata": list(TARGET_METADATA)},
@@ -189,7 +189,7 @@ def gateway_pod_monitoring(
                     "path": path,
                     "scheme": "http",
                     "interval": SCRAPE_INTERVAL,
-                    "metricRelabeling": [keep_series(alert_series())],  # Envoy's statistics run to thousands
+                    "metricRelabeling": [keep_series(watched_series())],  # Envoy's statistics run to thousands
                 }
                 for port, path in ((EXTPROC_METRICS_PORT, METRICS_PATH), (ENVOY_METRICS_PORT, "/stats/prometheus"))
             ],

@@ -139,11 +139,12 @@ GPU_MEMORY_FREE = "DCGM_FI_DEV_FB_FREE"
 GPU_UTILISATION = "DCGM_FI_DEV_GPU_UTIL"
 
 
-def alert_series() -> tuple[str, ...]:
-    """Every series an alerting rule reads (its name, without matchers): what a cluster's Prometheus
-    forwards to a managed Prometheus, which evaluates the rules, and nothing else it scrapes."""
+def watched_series() -> tuple[str, ...]:
+    """Every series an alerting rule or a dashboard panel reads (its name, without matchers): what a
+    cluster's Prometheus forwards to a managed Prometheus, which evaluates the rules and feeds the
+    dashboards, and nothing else it scrapes."""
     names = {"up", GATEWAY_REQUESTS, GATEWAY_LATENCY_BUCKET, GATEWAY_FIRST_TOKEN_BUCKET, GATEWAY_TOKENS}
-    names |= {UPSTREAM_REQUESTS, GPU_MEMORY_USED, GPU_MEMORY_FREE}
+    names |= {UPSTREAM_REQUESTS, GPU_MEMORY_USED, GPU_MEMORY_FREE, GPU_UTILISATION}
     for engine in ENGINES.values():
         series = [engine.requests, engine.failures, engine.latency_bucket, engine.first_token_bucket, engine.queue]
         names |= {s.partition("{")[0] for s in [*series, *engine.tokens] if s is not None}
@@ -151,7 +152,7 @@ def alert_series() -> tuple[str, ...]:
 
 
 SERIES_PER_TARGET: Mapping[str, int] = {"tgi": 45, "vllm": 62, "gateway": 60}
-"""About how many of `alert_series` one scrape target returns, for `triplane cost`'s sample count.
+"""About how many of `watched_series` one scrape target returns, for `triplane cost`'s sample count.
 
 TGI (router/src/server.rs v3.3.7): `tgi_request_duration` has 35 buckets and +Inf (36), failures one per
 `err` value (about 4), the count, queue, input and generated token sums and `up` (5). vLLM: end-to-end
@@ -159,8 +160,8 @@ latency 21 buckets and +Inf (22), time to first token 22 and +Inf (23), `http_re
 method and status class (about 12), waiting, prompt and generation tokens and `up` (5). The AI gateway,
 per route: duration and first-token buckets with and without `error_type`, token sums by type and
 Envoy's upstream requests by response code (about 60). dcgm-exporter adds `GPU_SERIES` per GPU."""
-GPU_SERIES = 2
-"""`DCGM_FI_DEV_FB_USED` and `_FREE` of one GPU."""
+GPU_SERIES = 3
+"""`DCGM_FI_DEV_FB_USED`, `_FREE` and `DCGM_FI_DEV_GPU_UTIL` of one GPU."""
 
 
 PANEL_WINDOW_SECONDS = 300
@@ -327,12 +328,28 @@ def server_panel(
     raise ValueError(f"{target.engine} emits no {signal!r} signal; its panels are {PANELS[target.engine]}")
 
 
+def _gateway_model(target: GatewayRoute, scope: Mapping[str, str] | None) -> dict[str, str]:
+    """The matchers selecting the gateway's series of the route's model."""
+    return {**(scope or {}), "namespace": ENVOY_GATEWAY_NAMESPACE, GATEWAY_MODEL_LABEL: target.model}
+
+
+def _gateway_throttled(route: str, gateway_namespace: str, scope: Mapping[str, str] | None) -> str:
+    """Envoy's upstream requests answered 429 on the route's clusters."""
+    cluster = {
+        **(scope or {}),
+        "namespace": ENVOY_GATEWAY_NAMESPACE,
+        "envoy_cluster_name=~": f"httproute/{gateway_namespace}/{route}/rule/[0-9]+",
+        "envoy_response_code": "429",
+    }
+    return _select(UPSTREAM_REQUESTS, cluster)
+
+
 def gateway_expr(
     alert: Alert, target: GatewayRoute, route: str, gateway_namespace: str, *, scope: Mapping[str, str] | None = None
 ) -> str:
     """The PromQL condition of `alert` on the AI gateway's route `route` for `target.model` (`scope`
     narrows every selector, as `server_expr`'s)."""
-    model = {**(scope or {}), "namespace": ENVOY_GATEWAY_NAMESPACE, GATEWAY_MODEL_LABEL: target.model}
+    model = _gateway_model(target, scope)
     window = _duration(alert.window_seconds)
     threshold = _number(alert.threshold)
     kind = alert.kind
@@ -340,13 +357,7 @@ def gateway_expr(
         failed = _select(GATEWAY_REQUESTS, {**model, "error_type!=": ""})
         body = _ratio_percent(failed, _select(GATEWAY_REQUESTS, model), window)
     elif kind == "throttling":
-        cluster = {
-            **(scope or {}),
-            "namespace": ENVOY_GATEWAY_NAMESPACE,
-            "envoy_cluster_name=~": f"httproute/{gateway_namespace}/{route}/rule/[0-9]+",
-            "envoy_response_code": "429",
-        }
-        body = f"sum(increase({_select(UPSTREAM_REQUESTS, cluster)}[{window}]))"
+        body = f"sum(increase({_gateway_throttled(route, gateway_namespace, scope)}[{window}]))"
     elif kind == "latency":
         body = _p95(_select(GATEWAY_LATENCY_BUCKET, model), window)
     elif kind == "first-token":
@@ -356,6 +367,52 @@ def gateway_expr(
     else:
         raise ValueError(f"{kind!r} alerts have no gateway metric; the gateway backs {KINDS['gateway']}")
     return f"{body} > {threshold}"
+
+
+def gateway_panel(
+    signal: Signal,
+    target: GatewayRoute,
+    *,
+    gateway_namespace: str = GATEWAY_NAMESPACE,
+    scope: Mapping[str, str] | None = None,
+) -> list[PanelQuery]:
+    """What a dashboard draws for one of a gateway route's `signals.PANELS` signals, in its alerts'
+    units: requests and 429s per 5 minutes, error %, seconds, tokens per day."""
+    model = _gateway_model(target, scope)
+    window = _duration(PANEL_WINDOW_SECONDS)
+    if signal == "requests":
+        return [PanelQuery("requests", f"sum(increase({_select(GATEWAY_REQUESTS, model)}[{window}]))")]
+    if signal == "errors":
+        failed = _select(GATEWAY_REQUESTS, {**model, "error_type!=": ""})
+        return [PanelQuery("errors", _ratio_percent(failed, _select(GATEWAY_REQUESTS, model), window))]
+    if signal == "throttles":
+        throttled = _gateway_throttled(route_name(target.model), gateway_namespace, scope)
+        return [PanelQuery("upstream 429", f"sum(increase({throttled}[{window}]))")]
+    if signal == "latency":
+        return [PanelQuery("p95", _p95(_select(GATEWAY_LATENCY_BUCKET, model), window))]
+    if signal == "first-token":
+        return [PanelQuery("p95", _p95(_select(GATEWAY_FIRST_TOKEN_BUCKET, model), window))]
+    if signal == "tokens":
+        day = _duration(WINDOW_SECONDS["token-burn"])
+        return [
+            PanelQuery(kind, f"sum(increase({_select(GATEWAY_TOKENS, {**model, 'gen_ai_token_type': kind})}[{day}]))")
+            for kind in ("input", "output")
+        ]
+    raise ValueError(f"the gateway emits no {signal!r} signal; its panels are {PANELS['gateway']}")
+
+
+def panel(
+    signal: Signal,
+    target: ModelServer | GatewayRoute,
+    *,
+    scope: Mapping[str, str] | None = None,
+    gpu: GpuLabels = HONORED,
+    gateway_namespace: str = GATEWAY_NAMESPACE,
+) -> list[PanelQuery]:
+    """A model server's or gateway route's panel, as `server_panel` or `gateway_panel` draws it."""
+    if isinstance(target, ModelServer):
+        return server_panel(signal, target, scope=scope, gpu=gpu)
+    return gateway_panel(signal, target, gateway_namespace=gateway_namespace, scope=scope)
 
 
 def rule(
@@ -468,12 +525,14 @@ __all__ = [
     "PanelQuery",
     "PrometheusAlertRules",
     "PrometheusAlertRulesArgs",
-    "alert_series",
     "gateway_expr",
+    "gateway_panel",
+    "panel",
     "rule",
     "rules",
     "server_expr",
     "server_gpus",
     "server_panel",
     "server_scrape",
+    "watched_series",
 ]

@@ -475,15 +475,16 @@ def alert_channel(
 
 def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
     """Cloud Monitoring alert policies on the Vertex AI use cases, notifying the channels, and their dashboard
-    (with a row for each model server whose GKE cluster's series Managed Service for Prometheus holds)."""
-    from triplane.components.observability.alerts import ModelServer
+    (with a row for each model server and gateway route whose GKE cluster's series Managed Service for
+    Prometheus holds)."""
+    from triplane.components.observability.alerts import GatewayRoute, ModelServer
     from triplane.components.observability.gcp import GcpMonitoring, GcpMonitoringArgs
     from triplane.stacks.clusters import cluster_for
 
     assert ctx.environment.clouds.gcp is not None
     servers = {}
     for use_case in use_cases:
-        if isinstance(use_case.target, ModelServer):
+        if isinstance(use_case.target, ModelServer | GatewayRoute):
             handle = cluster_for(ctx, use_case.target.cluster)
             if handle.cloud == CLOUD and handle.prometheus_workspace is not None:
                 servers[handle.spec.name] = gke_scope(ctx, handle)
