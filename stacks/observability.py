@@ -207,7 +207,7 @@ def observe(ctx: StackContext, endpoints: Mapping[str, Endpoint]) -> None:
     managed = {h.cloud for h in handles.values() if h.prometheus_workspace is not None}
     for cloud, seam in SEAMS.items():
         channel = built.get((CHANNEL, cloud))
-        draws_servers = seam.monitoring.collects_servers and cloud in managed
+        draws_servers = seam.monitoring.charts_servers and cloud in managed
         watched = draws_servers or any(isinstance(row.target, seam.monitoring.target) for row in rows)
         if channel is not None and watched:
             seam.monitoring.alerts(ctx, channel, rows)  # a channel serving only other stacks' use cases: none

@@ -590,6 +590,7 @@ SEAM = CloudSeam(
         prometheus=managed_prometheus,
         cluster_alerts=cluster_alerts,
         collects_servers=True,
+        charts_servers=True,
     ),
     managed_models={
         "vertex": ManagedModelService(

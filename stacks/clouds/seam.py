@@ -137,9 +137,10 @@ class CloudMonitoring:
     cluster with a managed Prometheus, evaluated there and notifying `channel`."""
     collects_servers: bool = False
     """The cloud's own collectors scrape the model servers into its managed Prometheus (GKE's managed
-    collection), and its dashboard charts them (Cloud Monitoring reads PromQL); else the cluster's
-    Prometheus forwards what it scrapes, and the dashboard cannot read it (CloudWatch and Azure portal
-    dashboards read neither AMP nor an Azure Monitor workspace)."""
+    collection); else the cluster's Prometheus forwards what it scrapes."""
+    charts_servers: bool = False
+    """The cloud's dashboard draws a row for each model server and gateway route on a cluster with its
+    managed Prometheus, in PromQL over that Prometheus's series."""
 
 
 @dataclass(frozen=True)
