@@ -253,10 +253,18 @@ def test_the_scope_takes_private_ingestion_only_and_holds_the_endpoint(plan: Pla
     assert scoped.inputs["kind"] == "Resource"
 
 
+QUERY_ZONE = "privatelink.westeurope.prometheus.monitor.azure.com"
+
+
+def endpoint_to(plan: Plan, group_id: str) -> PlannedResource:
+    connects = [e.inputs["privateLinkServiceConnections"][0]["groupIds"] for e in of_type(plan, ENDPOINT)]
+    [found] = [e for e, groups in zip(of_type(plan, ENDPOINT), connects, strict=True) if groups == [group_id]]
+    return found
+
+
 def test_the_private_endpoint_connects_the_scope_and_writes_every_azure_monitor_zone(plan: Plan) -> None:
-    [endpoint] = of_type(plan, ENDPOINT)
+    endpoint = endpoint_to(plan, "azuremonitor")
     [connection] = endpoint.inputs["privateLinkServiceConnections"]
-    assert connection["groupIds"] == ["azuremonitor"]
     assert connection["privateLinkServiceId"].endswith("/privateLinkScopes/prod-monitor-scope")
     assert endpoint.inputs["subnet"] == {"id": ENDPOINT_SUBNET}
     zones = {z.inputs["privateZoneName"]: z for z in of_type(plan, ZONE)}
@@ -265,16 +273,33 @@ def test_the_private_endpoint_connects_the_scope_and_writes_every_azure_monitor_
         "privatelink.oms.opinsights.azure.com",
         "privatelink.ods.opinsights.azure.com",
         "privatelink.agentsvc.azure-automation.net",
-    } == {z.zone for z in AZURE_MONITOR_ZONES}  # not the blob zone: a weights import's private endpoint's
+        QUERY_ZONE,
+    } == {z.zone for z in AZURE_MONITOR_ZONES} | {QUERY_ZONE}  # not the blob zone: a weights import's
     for link in of_type(plan, ZONE_LINK):
         assert link.inputs["virtualNetwork"] == {"id": VNET} and link.inputs["registrationEnabled"] is False
     assert {link.inputs["privateZoneName"] for link in of_type(plan, ZONE_LINK)} == set(zones)
-    [group] = of_type(plan, ZONE_GROUP)
-    assert group.inputs["privateDnsZoneGroupName"] == "azuremonitor"
+    [group] = [g for g in of_type(plan, ZONE_GROUP) if g.inputs["privateDnsZoneGroupName"] == "azuremonitor"]
     configs = group.inputs["privateDnsZoneConfigs"]
-    assert {c["privateDnsZoneId"].rsplit("/", 1)[-1] for c in configs} == set(zones)
+    assert {c["privateDnsZoneId"].rsplit("/", 1)[-1] for c in configs} == set(zones) - {QUERY_ZONE}
     assert len({c["name"] for c in configs}) == 4
-    assert {link.urn for link in of_type(plan, ZONE_LINK)} <= set(group.dependencies)
+    monitor_links = [link for link in of_type(plan, ZONE_LINK) if link.inputs["privateZoneName"] != QUERY_ZONE]
+    assert {link.urn for link in monitor_links} <= set(group.dependencies)
+
+
+def test_the_workspace_answers_queries_only_through_its_private_endpoint_in_the_vnets_query_zone(plan: Plan) -> None:
+    [workspace] = of_type(plan, "azure-native:monitor:AzureMonitorWorkspace")
+    assert workspace.inputs["publicNetworkAccess"] == "Disabled"
+    endpoint = endpoint_to(plan, "prometheusMetrics")
+    [connection] = endpoint.inputs["privateLinkServiceConnections"]
+    assert "/providers/Microsoft.Monitor/" in connection["privateLinkServiceId"]
+    assert connection["privateLinkServiceId"].endswith("/prod-gpu-prometheus")  # the workspace
+    assert endpoint.inputs["subnet"] == {"id": ENDPOINT_SUBNET}
+    [group] = [g for g in of_type(plan, ZONE_GROUP) if g.inputs["privateDnsZoneGroupName"] == "prometheusMetrics"]
+    [config] = group.inputs["privateDnsZoneConfigs"]
+    # The VNet's one query zone (made by its private link, shared by every cluster's workspace).
+    [zone] = [z for z in of_type(plan, ZONE) if z.inputs["privateZoneName"] == QUERY_ZONE]
+    assert zone.parent == plan.one("triplane:observability:AzureMonitorPrivateLink", "t-amon").urn
+    assert config["privateDnsZoneId"].rsplit("/", 1)[-1] == QUERY_ZONE
 
 
 def test_a_zone_the_vnet_already_links_gets_the_records_instead_of_a_second_zone() -> None:
@@ -283,8 +308,8 @@ def test_a_zone_the_vnet_already_links_gets_the_records_instead_of_a_second_zone
     )
     plan = run_program(lambda: program(existing_zone_ids={"privatelink.ods.opinsights.azure.com": ods}), stack="ts")
     names = {z.inputs["privateZoneName"] for z in of_type(plan, ZONE)}
-    assert "privatelink.ods.opinsights.azure.com" not in names and len(names) == 3
-    [group] = of_type(plan, ZONE_GROUP)
+    assert "privatelink.ods.opinsights.azure.com" not in names and len(names) == 3 + 1  # and the query zone
+    [group] = [g for g in of_type(plan, ZONE_GROUP) if g.inputs["privateDnsZoneGroupName"] == "azuremonitor"]
     assert ods in [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]]
 
 

@@ -589,7 +589,7 @@ PROD_MONITORING = [
     ("aws monitoring: 1 CloudWatch dashboard", 3.00, "aws-cloudwatch-2026-12"),
     ("azure monitoring: action group, 2 email receivers", 0.0, "azure-monitor-2026-12"),
     ("azure monitoring: 5 metric alert rules", 0.50, "azure-monitor-2026-12"),  # one time series each
-    ("azure monitoring: 1 portal dashboard", 0.0, "azure-monitor-2026-12"),
+    ("azure monitoring: 1 workbook", 0.0, "azure-monitor-2026-12"),
     ("gcp monitoring: 2 email notification channels", 0.0, "gcp-monitoring"),
     ("gcp monitoring: 5 alert policies", 7.50, "gcp-monitoring"),
     ("gcp monitoring: time series returned to alert conditions", 0.1533, "gcp-monitoring"),  # 5 x 87,600 x $0.35/M

@@ -18,6 +18,7 @@ from triplane.components.observability.alerts import (
     Alert,
     AzureOpenAIDeployments,
     BedrockModels,
+    ModelServer,
     MonitoredUseCase,
     VertexModels,
     use_case_alerts,
@@ -35,7 +36,7 @@ from triplane.decide.dashboard import (
     plan_dashboards,
     read_cloud_monitoring,
     read_cloudwatch,
-    read_portal,
+    read_workbook,
 )
 from triplane.decide.diagram import DiagramError, find_d2, render
 from triplane.stackfile import load_stack
@@ -87,19 +88,19 @@ def test_prod_plans_a_dashboard_per_cloud_each_with_its_use_cases_row() -> None:
     found = read("prod")
     assert [(d.cloud, d.name, d.title) for d in found] == [
         ("aws", "prod-use-cases", "Generative AI use cases on Amazon Bedrock (us-east-1)"),
-        ("azure", "prod-dashboard", "prod Azure OpenAI"),
+        ("azure", "prod AI use cases", "prod AI use cases"),
         ("gcp", "prod AI use cases", "prod AI use cases"),
     ]
     assert [[row.use_case for row in d.rows] for d in found] == [
         ["claims-triage"],
-        ["hr-assistant"],
+        ["hr-assistant", "contract-drafts"],  # the AKS server's row, from its Azure Monitor workspace
         ["product-search", "fraud-signals"],  # the GKE server's row, from Managed Service for Prometheus
     ]
     budget = alerts("prod", "hr-assistant")["token-burn"].threshold
     for each in found:
         row = each.rows[0]
         titles = [f"{row.use_case}: {TITLES[s]}" for s in PANELS[SOURCES[each.cloud]]]
-        if each.cloud == "azure":  # the portal draws no threshold line: the token budget is in the title
+        if each.cloud == "azure":  # a metrics item draws no threshold line: the token budget is in the title
             titles[-1] += f" (alert above {budget:,.0f} a day)"
         assert [p.title for p in row.panels] == titles
 
@@ -173,7 +174,7 @@ def test_metrics_each_panel_plots() -> None:
         where = "; ".join(f"{azure.STATUS_CODE} = {code}" for code in drawn.status_codes)
         assert panel.metrics == tuple(
             Metric(f"{azure.NAMESPACE.lower()}/{metric}", aggregation, where)
-            for metric, aggregation, _ in drawn.metrics
+            for metric, aggregation in drawn.metrics
         )
     vertex = {p.title.split(": ", 1)[1]: p.metrics for p in search.rows[0].panels}
     assert vertex["Errors"] == (
@@ -333,12 +334,30 @@ def test_cloudwatch_reader_on_the_renderers_body() -> None:
     assert throttles.metrics == (Metric("AWS/Bedrock/InvocationThrottles", "Sum"), Metric("All models", role="math"))
 
 
-def test_portal_reader_on_the_renderers_definition() -> None:
-    found = read_portal(azure.dashboard_definition([OPENAI]), "n", "t", "r")
-    [row] = found.rows
-    assert (row.use_case, row.detail) == ("hr", "cloud-managed, confidential: gpt-a, gpt-b")
-    assert [p.title for p in row.panels][:5] == [f"hr: {TITLES[s]}" for s in PANELS["azure-openai"]][:5]
-    assert all(p.thresholds == () for p in row.panels)
+SERVER = MonitoredUseCase(
+    "drafts",
+    "self-managed",
+    "confidential",
+    ModelServer(cluster="gpu", namespace="legal", app="drafts", engine="vllm"),
+    use_case_alerts("drafts", "vllm", "prod", {"latency_p95_seconds": 7.5}, None),
+)
+WORKSPACE = "/subscriptions/x/providers/Microsoft.Monitor/accounts/gpu"
+
+
+def test_workbook_reader_on_the_renderers_definition() -> None:
+    found = read_workbook(azure.workbook_definition("t", [OPENAI, SERVER], {"gpu": WORKSPACE}), "n", "t", "r")
+    hr, drafts = found.rows
+    assert (hr.use_case, hr.detail) == ("hr", "cloud-managed, confidential: gpt-a, gpt-b")
+    assert [p.title for p in hr.panels][:5] == [f"hr: {TITLES[s]}" for s in PANELS["azure-openai"]][:5]
+    assert all(p.thresholds == () for p in hr.panels)
+    assert drafts.detail == "self-managed, confidential: vllm server drafts in gpu/legal"
+    assert [p.title for p in drafts.panels] == [f"drafts: {TITLES[s]}" for s in PANELS["vllm"]]
+    latency = drafts.panels[PANELS["vllm"].index("latency")]
+    assert latency.metrics == (
+        Metric("vllm:e2e_request_latency_seconds_bucket", "promql", 'namespace="legal", job="drafts-metrics"'),
+    )
+    assert latency.thresholds == (Threshold(7.5, "", True, "latency alert"),)
+    assert drafts.panels[PANELS["vllm"].index("requests")].thresholds == ()
 
 
 def test_cloud_monitoring_reader_on_the_renderers_json() -> None:
@@ -383,20 +402,27 @@ def test_a_changed_cloudwatch_body_is_refused(change: str, body: dict[str, Any])
         read_cloudwatch(body, "n", "r")
 
 
-def test_a_changed_portal_definition_is_refused() -> None:
-    definition = azure.dashboard_definition([OPENAI])
-    chart = copy.deepcopy(definition)
-    chart["lenses"][0]["parts"][1]["metadata"]["inputs"][0]["value"]["chart"]["metrics"][0]["aggregationType"] = 7
-    with pytest.raises(DashboardError, match="aggregation type 7"):
-        read_portal(chart, "n", "t", "r")
-    part = copy.deepcopy(definition)
-    part["lenses"][0]["parts"][2]["metadata"]["type"] = "Extension/AppInsightsExtension/PartType/AnalyticsPart"
-    with pytest.raises(DashboardError, match="neither a markdown nor a metrics chart part"):
-        read_portal(part, "n", "t", "r")
+def test_a_changed_workbook_is_refused() -> None:
+    definition = azure.workbook_definition("t", [OPENAI, SERVER], {"gpu": WORKSPACE})
+    items = definition["items"]
+    metrics = items.index(next(i for i in items if i["type"] == azure.METRICS_ITEM))
+    promql = items.index(next(i for i in items if i["type"] == azure.QUERY_ITEM))
+    aggregation = copy.deepcopy(definition)
+    aggregation["items"][metrics]["content"]["metrics"][0]["aggregation"] = 7
+    with pytest.raises(DashboardError, match="aggregation 7"):
+        read_workbook(aggregation, "n", "t", "r")
+    kql = copy.deepcopy(definition)
+    kql["items"][promql]["content"]["queryType"] = 0
+    with pytest.raises(DashboardError, match="query type 0 is not PromQL"):
+        read_workbook(kql, "n", "t", "r")
+    other = copy.deepcopy(definition)
+    other["items"][metrics]["type"] = 11
+    with pytest.raises(DashboardError, match="neither text, metrics nor a PromQL query"):
+        read_workbook(other, "n", "t", "r")
     label = copy.deepcopy(definition)
-    label["lenses"][0]["parts"][0]["metadata"]["settings"]["content"]["settings"]["content"] = "hr"
+    label["items"][1]["content"]["json"] = "hr"
     with pytest.raises(DashboardError, match="is not a use case's `### ` heading"):
-        read_portal(label, "n", "t", "r")
+        read_workbook(label, "n", "t", "r")
 
 
 def test_a_changed_cloud_monitoring_json_is_refused() -> None:

@@ -174,3 +174,35 @@ def test_a_rule_prometheus_does_not_select_is_no_path(local: tuple[Plan, dict[st
 
     needs = alert_needs(changed(plan, RULE, unlabel), config)
     assert {w for w, path in needs.items() if path is None} == {w for w in needs if w.startswith("PrometheusRule")}
+
+
+# --- dashboards ------------------------------------------------------------------------------------
+
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+
+
+def dashboard_needs(plan: Plan, config: dict[str, Any]) -> dict[tuple[str, str], str | None]:
+    return {(n.workload, n.what): n.path for n in paths(plan, config) if n.kind == "dashboards"}
+
+
+def test_prods_workbook_reaches_the_aks_workspace_through_its_private_endpoint(
+    prod: tuple[Plan, dict[str, Any]],
+) -> None:
+    plan, config = prod
+    [(need, path)] = dashboard_needs(plan, config).items()
+    assert need == (
+        "Azure workbook prod-azure-monitoring-workbook",
+        "a query path to Azure Monitor workspace prod-gpu-azure-prometheus-workspace",
+    )
+    assert path == "private endpoint prod-gpu-azure-prometheus-query-pe (public query access is off)"
+
+
+def test_a_workspace_without_its_query_endpoint_is_no_path(prod: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = prod
+    endpoints = [r for r in plan.resources if r.type == PRIVATE_ENDPOINT]
+    query_endpoints = [
+        r.urn for r in endpoints if r.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["prometheusMetrics"]
+    ]
+    assert len(query_endpoints) == 1
+    gone = dataclasses.replace(plan, resources=[r for r in plan.resources if r.urn not in query_endpoints])
+    assert list(dashboard_needs(gone, config).values()) == [None]

@@ -5,8 +5,11 @@ action group it is given) and a dashboard row per use case."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
+import pulumi
 import pytest
 
 from triplane.components.observability.alerts import (
@@ -14,6 +17,8 @@ from triplane.components.observability.alerts import (
     Alert,
     AzureOpenAIDeployments,
     BedrockModels,
+    GatewayRoute,
+    ModelServer,
     MonitoredUseCase,
     alert_tags,
     use_case_alerts,
@@ -26,10 +31,12 @@ from triplane.components.observability.azure import (
     AzureAlertChannelArgs,
     AzureMonitoring,
     AzureMonitoringArgs,
-    dashboard_definition,
     metric_alert_args,
     short_name,
+    workbook_definition,
+    workbook_name,
 )
+from triplane.components.observability.prometheus import panel, server_expr
 from triplane.components.observability.signals import PANELS
 from triplane.plan import Plan, PlannedResource, run_program
 
@@ -168,50 +175,123 @@ USE_CASES = (
 )
 
 
-def chart(part: dict[str, Any]) -> dict[str, Any]:
-    assert part["metadata"]["type"] == "Extension/HubsExtension/PartType/MonitorChartPart"
-    [options] = [i for i in part["metadata"]["inputs"] if i["name"] == "options"]
-    return options["value"]["chart"]
+def rows(definition: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each use case's chart items, in order, under the text item heading them."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    current = None
+    for item in definition["items"]:
+        if item["type"] == 1:
+            heading = item["content"]["json"].splitlines()[0]
+            current = heading.removeprefix("### ") if heading.startswith("### ") else None
+            if current is not None:
+                found[current] = []
+        else:
+            assert current is not None, item["name"]
+            found[current].append(item)
+    return found
 
 
-def test_the_dashboard_has_a_row_per_azure_openai_use_case_and_a_chart_per_signal() -> None:
-    [lens] = dashboard_definition(USE_CASES)["lenses"]
-    charts = [p for p in lens["parts"] if p["metadata"]["type"].endswith("MonitorChartPart")]
-    assert len(charts) == 2 * len(PANELS["azure-openai"])  # Bedrock's use case is another cloud's
-    rows: dict[int, list[dict[str, Any]]] = {}
-    for part in charts:
-        rows.setdefault(part["position"]["y"], []).append(part)
-    assert sorted(rows) == [0, 3]
-    assert sorted(p["position"]["x"] for p in rows[0]) == [2, 6, 10, 14, 18, 22]
-    assert {(p["position"]["colSpan"], p["position"]["rowSpan"]) for p in charts} == {(4, 3)}
-    labels = [p for p in lens["parts"] if p["metadata"]["type"].endswith("MarkdownPart")]
-    assert [(p["position"]["x"], p["position"]["y"]) for p in labels] == [(0, 0), (0, 3)]
-    assert labels[1]["metadata"]["settings"]["content"]["settings"]["content"].startswith("### search\n")
-    chat = [chart(p) for p in sorted(rows[0], key=lambda p: p["position"]["x"])]
-    assert [c["title"] for c in chat] == [
+def test_the_workbook_has_a_row_per_azure_openai_use_case_and_a_metrics_chart_per_signal() -> None:
+    definition = workbook_definition("prod AI use cases", USE_CASES)
+    assert definition["version"] == "Notebook/1.0"
+    assert definition["items"][0]["content"]["json"].startswith("## prod AI use cases\n")
+    found = rows(definition)
+    assert list(found) == ["chat", "search"]  # Bedrock's use case is another cloud's
+    chat = found["chat"]
+    assert {(i["type"], i["customWidth"]) for i in chat} == {(10, "16")}  # six side by side
+    assert [i["name"] for i in chat] == [f"chat-{s}" for s in PANELS["azure-openai"]]
+    charts = [i["content"] for i in chat]
+    assert [c["title"] for c in charts] == [
         "chat: Requests", "chat: Errors", "chat: Throttled", "chat: Latency p95", "chat: Time to first token p95",
         "chat: Tokens (input, output) vs volume (alert above 1,500,000 a day)",
     ]  # fmt: skip
-    for each in chat:
-        assert each["filterCollection"]["filters"][0] == {
-            "key": "ModelDeploymentName",
-            "operator": 0,
-            "values": ["gpt-4o"],
-        }
-        assert {m["resourceMetadata"]["id"] for m in each["metrics"]} == {ACCOUNT}
+    for each in charts:
+        assert (each["version"], each["chartType"], each["metricScope"]) == ("MetricsItem/2.0", 2, 0)
+        assert each["filters"][0] == {"key": "ModelDeploymentName", "operator": 0, "values": ["gpt-4o"]}
+        assert each["resourceIds"] == [ACCOUNT]
+        assert each["resourceType"] == "microsoft.cognitiveservices/accounts"
         assert {m["namespace"] for m in each["metrics"]} == {"microsoft.cognitiveservices/accounts"}
-    requests, errors, throttles, latency, first_token, tokens = chat
-    assert [(m["name"], m["aggregationType"]) for m in tokens["metrics"]] == [
-        ("ProcessedPromptTokens", 1),
-        ("GeneratedTokens", 1),
+        assert each["timeContext"] == {"durationMs": 86_400_000}
+    requests, errors, throttles, latency, first_token, tokens = charts
+    assert [(m["metric"], m["aggregation"]) for m in tokens["metrics"]] == [
+        ("microsoft.cognitiveservices/accounts--ProcessedPromptTokens", 1),
+        ("microsoft.cognitiveservices/accounts--GeneratedTokens", 1),
     ]
-    assert throttles["filterCollection"]["filters"][1] == {"key": "StatusCode", "operator": 0, "values": ["429"]}
-    assert [(m["name"], m["aggregationType"]) for m in errors["metrics"]] == [("AzureOpenAIAvailabilityRate", 4)]
-    assert [(m["name"], m["aggregationType"]) for m in latency["metrics"]] == [("AzureOpenAITTLTInMS", 3)]
-    assert [m["name"] for m in first_token["metrics"]] == ["AzureOpenAITimeToResponse"]
-    assert requests["grouping"]["dimension"] == "StatusCode"
-    search = [chart(p) for p in rows[3]]
-    assert {tuple(c["filterCollection"]["filters"][0]["values"]) for c in search} == {("emb", "gpt-4o")}
+    assert throttles["filters"][1] == {"key": "StatusCode", "operator": 0, "values": ["429"]}
+    assert [(m["metric"], m["aggregation"]) for m in errors["metrics"]] == [
+        ("microsoft.cognitiveservices/accounts--AzureOpenAIAvailabilityRate", 4)
+    ]
+    assert [m["aggregation"] for m in latency["metrics"]] == [3]  # the maximum, the alerts' stand-in for p95
+    assert [m["metric"].rpartition("--")[2] for m in first_token["metrics"]] == ["AzureOpenAITimeToResponse"]
+    assert requests["metrics"][0]["splitBy"] == ["StatusCode"]
+    search = [i["content"] for i in found["search"]]
+    assert {tuple(c["filters"][0]["values"]) for c in search} == {("emb", "gpt-4o")}
+
+
+WORKSPACE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Monitor/accounts/prod-gpu-azure-prometheus"
+SERVER = MonitoredUseCase(
+    "drafts",
+    "self-managed",
+    "confidential",
+    ModelServer(cluster="gpu-azure", namespace="legal", app="prod-drafts", engine="tgi"),
+    use_case_alerts("drafts", "tgi", "prod", {"error_rate_percent": 3.5, "queue_depth": 6}, 20_000_000),
+)
+ROUTE = MonitoredUseCase(
+    "copy",
+    "saas",
+    "public",
+    GatewayRoute(cluster="gpu-azure", model="copy"),
+    use_case_alerts("copy", "gateway", "prod", {"throttles_per_5_minutes": 17}, None),
+)
+ELSEWHERE = MonitoredUseCase(
+    "far",
+    "self-managed",
+    "internal",
+    ModelServer(cluster="gpu-aws", namespace="far", app="prod-far", engine="vllm"),
+    use_case_alerts("far", "vllm", "prod", {}, None),
+)
+
+
+def prometheus_query(item: dict[str, Any]) -> str:
+    content = item["content"]
+    assert (item["type"], content["version"], content["queryType"]) == (3, "KqlItem/1.0", 16)
+    assert content["resourceType"] == "microsoft.monitor/accounts"
+    assert content["crossComponentResources"] == [WORKSPACE]
+    assert content["visualization"] == "timechart"
+    query = json.loads(content["query"])
+    assert (query["version"], query["type"]) == ("PrometheusQueryProvider/1.0", "query_range")
+    return str(query["queryText"])
+
+
+def test_an_aks_server_and_gateway_route_get_promql_rows_on_their_clusters_workspace() -> None:
+    found = rows(workbook_definition("t", (*USE_CASES, SERVER, ROUTE, ELSEWHERE), {"gpu-azure": WORKSPACE}))
+    assert list(found) == ["chat", "search", "drafts", "copy"]  # a cluster not given draws no row
+    drafts = {i["name"].removeprefix("drafts-"): prometheus_query(i) for i in found["drafts"]}
+    assert list(drafts) == list(PANELS["tgi"])
+    assert {i["customWidth"] for i in found["drafts"]} == {"12"}  # eight side by side
+    [error_alert] = [a for a in SERVER.alerts if a.kind == "error-rate"]
+    [expression] = [q.query for q in panel("errors", SERVER.target)]  # type: ignore[arg-type]
+    # The chart draws the alert's own expression and its threshold, each line named.
+    assert drafts["errors"] == (
+        f'label_replace({expression}, "line", "server errors", "", "") or '
+        'label_replace(vector(3.5), "line", "error-rate alert", "", "")'
+    )
+    assert server_expr(error_alert, SERVER.target) == f"{expression} > 3.5"  # type: ignore[arg-type]
+    assert drafts["queue"].endswith('label_replace(vector(6), "line", "queue alert", "", "")')
+    [burn] = [a.threshold for a in SERVER.alerts if a.kind == "token-burn"]
+    assert burn == 1_000_000  # 20 million a month, at the prod tier's 150 %, a day
+    assert drafts["tokens"].endswith('label_replace(vector(1000000), "line", "token-burn alert", "", "")')
+    # GPU lines are split per pod, so they keep the pod's label as their name.
+    assert drafts["gpu-utilisation"] == 'max by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace="legal"})'
+    copy = {i["name"].removeprefix("copy-"): prometheus_query(i) for i in found["copy"]}
+    assert list(copy) == list(PANELS["gateway"])
+    assert 'envoy_response_code="429"' in copy["throttles"]
+    assert copy["throttles"].endswith('label_replace(vector(17), "line", "throttling alert", "", "")')
+    assert 'gen_ai_original_model="copy"' in copy["requests"]
+
+
+def test_without_servers_the_workbook_is_the_azure_openai_one() -> None:
+    assert workbook_definition("t", (*USE_CASES, SERVER)) == workbook_definition("t", USE_CASES)
 
 
 def test_short_names_fit_twelve_characters() -> None:
@@ -225,6 +305,7 @@ def test_short_names_fit_twelve_characters() -> None:
 EMAILS = ("oncall@example.com", "ml-team@example.com")
 ALERT = "azure-native:monitor:MetricAlert"
 GROUP = "azure-native:monitor:ActionGroup"
+WORKBOOK = "azure-native:applicationinsights:Workbook"
 PLATFORM_GROUP = "/subscriptions/s/resourceGroups/rg-platform/providers/Microsoft.Insights/actionGroups/prod-alerts"
 """A platform stack's action group, as a use-case stack reads it from the platform's outputs."""
 
@@ -292,7 +373,7 @@ def test_one_alert_per_alert_each_acting_on_the_action_group(plan: Plan) -> None
         assert rule.inputs["resourceGroupName"] == "rg-monitoring"
         assert rule.inputs["tags"]["environment"] == "prod"
     component = plan.one("triplane:observability:AzureMonitoring", "t-mon")
-    assert {r.type for r in plan.children(component.urn)} == {ALERT, "azure-native:portal:Dashboard"}
+    assert {r.type for r in plan.children(component.urn)} == {ALERT, WORKBOOK}
     burn = rules["prod-chat-token-burn"].inputs
     assert burn["scopes"] == [ACCOUNT] and burn["windowSize"] == "P1D"
     [crit] = burn["criteria"]["allOf"]
@@ -321,15 +402,38 @@ def test_each_alert_states_its_use_case_and_what_it_watches(plan: Plan) -> None:
     assert {r.inputs["tags"]["use-case"] for r in of_type(plan, ALERT)} == {"chat", "search"}
 
 
-def test_the_dashboard_is_stored_where_asked_with_a_title(plan: Plan) -> None:
-    [dashboard] = of_type(plan, "azure-native:portal:Dashboard")
-    assert dashboard.inputs["location"] == "westeurope"
-    assert dashboard.inputs["dashboardName"] == "prod-dashboard"
-    assert dashboard.inputs["tags"]["hidden-title"] == "prod Azure OpenAI"
-    [lens] = dashboard.inputs["properties"]["lenses"]
-    first = lens["parts"][1]
-    assert first["position"] == {"x": 2, "y": 0, "colSpan": 4, "rowSpan": 3}
-    assert first["metadata"]["inputs"][0]["value"]["chart"]["metrics"][0]["name"] == "AzureOpenAIRequests"
+def test_the_workbook_is_shared_where_asked_with_a_stable_name(plan: Plan) -> None:
+    [workbook] = of_type(plan, WORKBOOK)
+    assert workbook.inputs["location"] == "westeurope"
+    assert workbook.inputs["resourceGroupName"] == "rg-monitoring"
+    assert (workbook.inputs["kind"], workbook.inputs["category"]) == ("shared", "workbook")
+    assert workbook.inputs["displayName"] == "prod AI use cases"
+    assert workbook.inputs["sourceId"] == "azure monitor"
+    assert workbook.inputs["resourceName"] == str(uuid.uuid5(uuid.NAMESPACE_URL, "triplane:prod:workbook"))
+    assert workbook_name("prod") != workbook_name("prod-apps")
+    assert workbook.inputs["tags"]["environment"] == "prod"
+    # The account IDs, outputs of the stack, are resolved into the serialized definition.
+    assert json.loads(workbook.inputs["serializedData"]) == workbook_definition("prod AI use cases", USE_CASES)
+
+
+def test_a_workbook_of_servers_only_has_no_alerts_of_its_own() -> None:
+    def program() -> None:
+        AzureMonitoring(
+            "t-mon",
+            AzureMonitoringArgs(
+                prefix="prod",
+                resource_group_name="rg-monitoring",
+                location="westeurope",
+                action_group_id=PLATFORM_GROUP,
+                use_cases=(SERVER,),
+                servers={"gpu-azure": pulumi.Output.from_input(WORKSPACE)},
+            ),
+        )
+
+    plan = run_program(program, stack="ts")
+    assert of_type(plan, ALERT) == []
+    [workbook] = of_type(plan, WORKBOOK)
+    assert [i["name"] for i in json.loads(workbook.inputs["serializedData"])["items"]][:2] == ["title", "drafts"]
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ def test_the_brief_s_policies_are_all_there() -> None:
 
 
 def test_scopes_partition_the_policies() -> None:
-    runtime_cloud = {"deployable-deployer", "deployable-cloud-apis", "deployable-endpoints"}
+    runtime_cloud = {"deployable-deployer", "deployable-cloud-apis", "deployable-endpoints", "deployable-dashboards"}
     runtime_kubernetes = {"deployable-images", "deployable-crds", "deployable-autoscaling", "deployable-gpus",
                           "deployable-weights", "deployable-gateway", "deployable-alerts"}
     every_cloud = {"cluster-api-authorized-ranges"}  # one rule over EKS, AKS and GKE alike

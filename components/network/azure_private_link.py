@@ -58,7 +58,7 @@ def private_endpoint_with_dns(
     Returns the zone group: it exists once the endpoint does and the zone is linked, so a workload that
     waits for it resolves the service's private address.
     """
-    zone, link = _linked_zone(name, service.zone, physical_name(azure_base, f"{service.stem}-link"), where, tags, opts)
+    zone, link = linked_zone(name, service.zone, physical_name(azure_base, f"{service.stem}-link"), where, tags, opts)
     return _endpoint(
         name,
         physical_name(azure_base, f"{service.stem}-pe"),
@@ -107,7 +107,7 @@ def _endpoint(
     )
 
 
-def _linked_zone(
+def linked_zone(
     name: str,
     zone_name: str,
     link_name: str,
@@ -182,7 +182,7 @@ def private_endpoint_with_zones(
     for each in zones:
         zone_id = existing.get(each.zone)
         if zone_id is None:
-            zone, link = _linked_zone(
+            zone, link = linked_zone(
                 f"{name}-{each.stem}", each.zone, physical_name(azure_base, f"{each.stem}-link"), where, tags, opts
             )
             zone_id = zone.id
@@ -197,6 +197,7 @@ __all__ = [
     "EndpointSubnet",
     "PrivateDnsZone",
     "PrivateLinkService",
+    "linked_zone",
     "private_endpoint_with_dns",
     "private_endpoint_with_zones",
 ]

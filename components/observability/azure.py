@@ -1,12 +1,18 @@
-"""`AzureMonitoring`: Azure Monitor alerts and a portal dashboard for the Azure OpenAI use cases.
+"""`AzureMonitoring`: Azure Monitor alerts for the Azure OpenAI use cases, and one workbook.
 
 Creates:
 - one action group (the environment's notification channel: an email receiver per address, common
   alert schema);
 - one metric alert per `Alert` of each use case whose target is `AzureOpenAIDeployments`, scoped to
   its account and acting on the action group;
-- one shared portal dashboard: a row per use case, a metrics chart per `PANELS["azure-openai"]`
-  signal, each filtered to the use case's deployments.
+- one shared Azure workbook (`Microsoft.Insights/workbooks`, kind `shared`): a heading and a row per
+  use case, a chart per `PANELS` signal. An Azure OpenAI use case's charts are metrics items on its
+  account, filtered to its deployments. A model server's or AI gateway route's, on an AKS cluster
+  whose Azure Monitor workspace receives its series (`azure_prometheus`), are PromQL query items on
+  that workspace ("Query Prometheus metrics using Azure workbooks", Azure Monitor docs), drawing the
+  expressions and thresholds of their alerts (`prometheus.panel`). A portal dashboard cannot chart an
+  Azure Monitor workspace; a workbook charts both. The items are laid out as the workbook editor
+  saves them (`MetricsItem/2.0`, `KqlItem/1.0` with `queryType` 16 and `PrometheusQueryProvider/1.0`).
 
 The metrics are the account's platform metrics (namespace `Microsoft.CognitiveServices/accounts`), as
 "Supported metrics for Microsoft.CognitiveServices/accounts" (Azure Monitor reference) lists them:
@@ -32,14 +38,16 @@ above the threshold: they never miss a breach, and also fire on a single slow re
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
+from pulumi_azure_native import applicationinsights as azure_insights
 from pulumi_azure_native import monitor as azure_monitor
-from pulumi_azure_native import portal as azure_portal
 
 from triplane.components.naming import physical_name
 from triplane.components.observability.alerts import (
@@ -49,10 +57,13 @@ from triplane.components.observability.alerts import (
     Alert,
     AlertKind,
     AzureOpenAIDeployments,
+    GatewayRoute,
+    ModelServer,
     MonitoredUseCase,
     Source,
     alert_tags,
 )
+from triplane.components.observability.prometheus import literal, panel
 from triplane.components.observability.signals import PANELS, TITLES, Signal
 from triplane.components.tagging import tagged
 
@@ -184,125 +195,202 @@ def metric_alert_args(prefix: str, alert: Alert, target: AzureOpenAIDeployments)
     }
 
 
-# --- dashboard -----------------------------------------------------------------------------------
+# --- workbook ------------------------------------------------------------------------------------
 
 AGGREGATION_TYPES: Mapping[str, int] = {"Total": 1, "Minimum": 2, "Maximum": 3, "Average": 4}
-"""The portal metrics chart's aggregation codes, as the portal writes them into exported dashboards."""
+"""A metrics item's aggregation codes, as the workbook editor writes them (`Total` is its `Sum`)."""
 FILTER_EQUALS = 0
+WORKBOOK = "Notebook/1.0"
+TEXT_ITEM, QUERY_ITEM, METRICS_ITEM = 1, 3, 10
+"""Workbook item types: markdown text, a query, a metrics chart."""
+PROMETHEUS_QUERY = 16
+"""A query item's `queryType` for PromQL against an Azure Monitor workspace."""
 LINE_CHART = 2
-CUSTOM_TITLE = 2
 DAY_MS = 86_400_000
+METRIC_NAMESPACE = NAMESPACE.lower()
+MONITOR_WORKSPACE = "microsoft.monitor/accounts"
+LINE_LABEL = "line"
+"""The label a PromQL panel names each of its lines by (the legend), its threshold line included."""
 
 
 @dataclass(frozen=True)
 class Panel:
     """One chart of a row: the metrics it draws and, if any, the status codes it keeps."""
 
-    metrics: tuple[tuple[str, str, str], ...]
-    """(metric, aggregation, label) per line."""
+    metrics: tuple[tuple[str, str], ...]
+    """(metric, aggregation) per line."""
     status_codes: tuple[str, ...] = ()
     split_by: str | None = DEPLOYMENT
 
 
 PANEL_METRICS: Mapping[Signal, Panel] = {
-    "requests": Panel((("AzureOpenAIRequests", "Total", "Requests"),), split_by=STATUS_CODE),
-    "errors": Panel((("AzureOpenAIAvailabilityRate", "Average", "Availability % (100 - server error %)"),)),
-    "throttles": Panel((("AzureOpenAIRequests", "Total", "Requests answered 429"),), status_codes=(THROTTLED,)),
-    "latency": Panel((("AzureOpenAITTLTInMS", PERCENTILE_STAND_IN, "Time to last byte (ms), max"),)),
-    "first-token": Panel((("AzureOpenAITimeToResponse", PERCENTILE_STAND_IN, "Time to response (ms), max"),)),
-    "tokens": Panel(
-        (
-            ("ProcessedPromptTokens", "Total", "Input tokens"),
-            ("GeneratedTokens", "Total", "Output tokens"),
-        ),
-        split_by=None,
-    ),
+    "requests": Panel((("AzureOpenAIRequests", "Total"),), split_by=STATUS_CODE),
+    "errors": Panel((("AzureOpenAIAvailabilityRate", "Average"),)),
+    "throttles": Panel((("AzureOpenAIRequests", "Total"),), status_codes=(THROTTLED,)),
+    "latency": Panel((("AzureOpenAITTLTInMS", PERCENTILE_STAND_IN),)),
+    "first-token": Panel((("AzureOpenAITimeToResponse", PERCENTILE_STAND_IN),)),
+    "tokens": Panel((("ProcessedPromptTokens", "Total"), ("GeneratedTokens", "Total")), split_by=None),
 }
-"""Every signal `PANELS["azure-openai"]` lists, drawn from the metrics the alerts watch."""
+"""Every signal `PANELS["azure-openai"]` lists, drawn from the metrics the alerts watch (errors as
+availability, 100 - server error %; latencies as the maximum, the alerts' stand-in for p95)."""
 
-LABEL_COLUMNS = 2
-PANEL_COLUMNS = 4
-ROW_HEIGHT = 3
+PANEL_ALERTS: Mapping[Signal, AlertKind] = {
+    "errors": "error-rate",
+    "throttles": "throttling",
+    "latency": "latency",
+    "first-token": "first-token",
+    "tokens": "token-burn",
+    "gpu-memory": "gpu-memory",
+    "queue": "queue",
+}
+"""The alert whose threshold a panel draws (a metrics chart states it in its title)."""
 
 
 def _azure_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[MonitoredUseCase]:
     return [u for u in use_cases if isinstance(u.target, AzureOpenAIDeployments)]
 
 
+def _on(use_case: MonitoredUseCase, servers: Mapping[str, object]) -> bool:
+    """A model server or gateway route on a cluster whose Azure Monitor workspace the workbook reads."""
+    return isinstance(use_case.target, ModelServer | GatewayRoute) and use_case.target.cluster in servers
+
+
+def _alert(use_case: MonitoredUseCase, signal: Signal) -> Alert | None:
+    kind = PANEL_ALERTS.get(signal)
+    return next((a for a in use_case.alerts if a.kind == kind), None)
+
+
 def _title(signal: Signal, use_case: MonitoredUseCase) -> str:
-    if signal != "tokens":
-        return TITLES[signal]
-    budget = next((a.threshold for a in use_case.alerts if a.kind == "token-burn"), None)
-    return TITLES[signal] + (f" (alert above {budget:,.0f} a day)" if budget is not None else "")
+    alert = _alert(use_case, signal) if signal == "tokens" else None
+    return f"{use_case.name}: {TITLES[signal]}" + (f" (alert above {alert.threshold:,.0f} a day)" if alert else "")
 
 
-def _chart(signal: Signal, use_case: MonitoredUseCase, target: AzureOpenAIDeployments) -> dict[str, Any]:
+def _metrics_chart(signal: Signal, use_case: MonitoredUseCase, target: AzureOpenAIDeployments) -> dict[str, Any]:
+    """An Azure OpenAI panel: a metrics item on the account, filtered to the use case's deployments."""
     panel = PANEL_METRICS[signal]
     filters = [{"key": DEPLOYMENT, "operator": FILTER_EQUALS, "values": list(target.deployments)}]
     if panel.status_codes:
         filters.append({"key": STATUS_CODE, "operator": FILTER_EQUALS, "values": list(panel.status_codes)})
-    chart: dict[str, Any] = {
-        "metrics": [
-            {
-                "resourceMetadata": {"id": target.account_id},
-                "name": metric,
-                "aggregationType": AGGREGATION_TYPES[aggregation],
-                "namespace": NAMESPACE.lower(),
-                "metricVisualization": {"displayName": label},
-            }
-            for metric, aggregation, label in panel.metrics
-        ],
-        "title": f"{use_case.name}: {_title(signal, use_case)}",
-        "titleKind": CUSTOM_TITLE,
-        "visualization": {"chartType": LINE_CHART},
-        "timespan": {"relative": {"duration": DAY_MS}, "showUTCTime": False, "grain": 1},
-        "filterCollection": {"filters": filters},
+    metrics = []
+    for metric, aggregation in panel.metrics:
+        line: dict[str, Any] = {
+            "namespace": METRIC_NAMESPACE,
+            "metric": f"{METRIC_NAMESPACE}--{metric}",
+            "aggregation": AGGREGATION_TYPES[aggregation],
+        }
+        if panel.split_by:
+            line |= {"splitBy": [panel.split_by], "splitBySortOrder": -1, "splitByLimit": 10}
+        metrics.append(line)
+    return {
+        "version": "MetricsItem/2.0",
+        "size": 0,
+        "chartType": LINE_CHART,
+        "resourceType": METRIC_NAMESPACE,
+        "metricScope": 0,
+        "resourceIds": [target.account_id],
+        "timeContext": {"durationMs": DAY_MS},
+        "metrics": metrics,
+        "filters": filters,
+        "title": _title(signal, use_case),
+        "gridSettings": {"rowLimit": 10000},
     }
-    if panel.split_by:
-        chart["grouping"] = {"dimension": panel.split_by, "sort": 2, "top": 10}
-    return chart
 
 
-def dashboard_definition(use_cases: Sequence[MonitoredUseCase]) -> dict[str, Any]:
-    """The dashboard's `properties` as the portal exports them: a row per Azure OpenAI use case, a chart
-    per signal of `PANELS`."""
-    parts: list[dict[str, Any]] = []
-    for row, use_case in enumerate(_azure_use_cases(use_cases)):
+def _named(query: str, name: str) -> str:
+    return f'label_replace({query}, "{LINE_LABEL}", "{name}", "", "")'
+
+
+def promql_panel(signal: Signal, use_case: MonitoredUseCase) -> str:
+    """A model server's or gateway route's panel as one PromQL query (`prometheus.panel`, the series and
+    selectors of its alerts, in their units): each line named by `LINE_LABEL` unless it is split per pod,
+    and the threshold of the alert watching it as a constant line."""
+    target = use_case.target
+    assert isinstance(target, ModelServer | GatewayRoute)
+    lines = [q.query if q.per else _named(q.query, q.name) for q in panel(signal, target)]
+    alert = _alert(use_case, signal)
+    if alert is not None:
+        lines.append(_named(f"vector({literal(alert.threshold)})", f"{alert.kind} alert"))
+    return " or ".join(lines)
+
+
+def _promql_chart(signal: Signal, use_case: MonitoredUseCase, workspace: str) -> dict[str, Any]:
+    """A model server's or gateway route's panel: a PromQL query item on its cluster's workspace."""
+    query = {
+        "version": "PrometheusQueryProvider/1.0",
+        "queryText": promql_panel(signal, use_case),
+        "type": "query_range",
+    }
+    return {
+        "version": "KqlItem/1.0",
+        "query": json.dumps(query),
+        "size": 0,
+        "title": _title(signal, use_case),
+        "timeContext": {"durationMs": DAY_MS},
+        "queryType": PROMETHEUS_QUERY,
+        "resourceType": MONITOR_WORKSPACE,
+        "crossComponentResources": [workspace],
+        "visualization": "timechart",
+    }
+
+
+def _heading(use_case: MonitoredUseCase) -> str:
+    target = use_case.target
+    if isinstance(target, AzureOpenAIDeployments):
+        where = ", ".join(target.deployments)
+    elif isinstance(target, ModelServer):
+        where = f"{target.engine} server {target.app} in {target.cluster}/{target.namespace}"
+    else:
+        assert isinstance(target, GatewayRoute)
+        where = f"AI gateway route {target.model} in {target.cluster}"
+    return f"### {use_case.name}\n{use_case.pattern}, {use_case.classification}: {where}"
+
+
+def _source(target: object) -> Source:
+    if isinstance(target, AzureOpenAIDeployments):
+        return SOURCE
+    if isinstance(target, ModelServer):
+        return target.engine
+    return "gateway"
+
+
+def workbook_definition(
+    title: str, use_cases: Sequence[MonitoredUseCase], servers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The workbook (`serializedData`): a heading and a row of charts per use case, in `PANELS` order:
+    each Azure OpenAI use case's (metrics items on its account), and each model server's and gateway
+    route's on a cluster in `servers` (the spec's cluster name -> its Azure Monitor workspace's resource
+    ID), in PromQL. Account IDs must be resolved (strings)."""
+    servers = servers or {}
+    items: list[dict[str, Any]] = [
+        {
+            "type": TEXT_ITEM,
+            "name": "title",
+            "content": {
+                "json": f"## {title}\nA row per use case, a chart per signal; a model server's or gateway "
+                "route's charts draw their alerts' thresholds as lines."
+            },
+        }
+    ]
+    for use_case in use_cases:
         target = use_case.target
-        assert isinstance(target, AzureOpenAIDeployments)
-        y = row * ROW_HEIGHT
-        label = f"### {use_case.name}\n{use_case.pattern}, {use_case.classification}\n\n" + ", ".join(
-            target.deployments
-        )
-        parts.append(
-            {
-                "position": {"x": 0, "y": y, "colSpan": LABEL_COLUMNS, "rowSpan": ROW_HEIGHT},
-                "metadata": {
-                    "type": "Extension/HubsExtension/PartType/MarkdownPart",
-                    "inputs": [],
-                    "settings": {"content": {"settings": {"content": label, "title": "", "subtitle": ""}}},
-                },
-            }
-        )
-        for column, signal in enumerate(PANELS[SOURCE]):
-            parts.append(
-                {
-                    "position": {
-                        "x": LABEL_COLUMNS + column * PANEL_COLUMNS,
-                        "y": y,
-                        "colSpan": PANEL_COLUMNS,
-                        "rowSpan": ROW_HEIGHT,
-                    },
-                    "metadata": {
-                        "type": "Extension/HubsExtension/PartType/MonitorChartPart",
-                        "inputs": [
-                            {"name": "options", "value": {"chart": _chart(signal, use_case, target)}},
-                            {"name": "sharedTimeRange", "isOptional": True},
-                        ],
-                    },
-                }
-            )
-    return {"lenses": [{"order": 0, "parts": parts}], "metadata": {"model": {}}}
+        if not isinstance(target, AzureOpenAIDeployments) and not _on(use_case, servers):
+            continue
+        items.append({"type": TEXT_ITEM, "name": use_case.name, "content": {"json": _heading(use_case)}})
+        signals = PANELS[_source(target)]
+        width = str(100 // len(signals))
+        for signal in signals:
+            if isinstance(target, AzureOpenAIDeployments):
+                kind, content = METRICS_ITEM, _metrics_chart(signal, use_case, target)
+            else:
+                assert isinstance(target, ModelServer | GatewayRoute)
+                kind, content = QUERY_ITEM, _promql_chart(signal, use_case, servers[target.cluster])
+            items.append({"type": kind, "name": f"{use_case.name}-{signal}", "content": content, "customWidth": width})
+    return {"version": WORKBOOK, "items": items, "fallbackResourceIds": ["azure monitor"]}
+
+
+def workbook_name(prefix: str) -> str:
+    """The workbook's resource name: a UUID (as Azure requires), the same for the same prefix."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"triplane:{prefix}:workbook"))
 
 
 # --- component -----------------------------------------------------------------------------------
@@ -324,31 +412,6 @@ def _typed_criteria(args: dict[str, Any]) -> dict[str, Any]:
             ],
         ),
     }
-
-
-def _typed_dashboard(definition: dict[str, Any]) -> azure_portal.DashboardPropertiesWithProvisioningStateArgs:
-    """`definition` as the SDK's input classes, which name the parts' fields as the API does."""
-    return azure_portal.DashboardPropertiesWithProvisioningStateArgs(
-        lenses=[
-            azure_portal.DashboardLensArgs(
-                order=lens["order"],
-                parts=[
-                    azure_portal.DashboardPartsArgs(
-                        position=azure_portal.DashboardPartsPositionArgs(
-                            x=part["position"]["x"],
-                            y=part["position"]["y"],
-                            col_span=part["position"]["colSpan"],
-                            row_span=part["position"]["rowSpan"],
-                        ),
-                        metadata=azure_portal.DashboardPartMetadataArgs(**part["metadata"]),
-                    )
-                    for part in lens["parts"]
-                ],
-            )
-            for lens in definition["lenses"]
-        ],
-        metadata=definition["metadata"],
-    )
 
 
 SHORT_NAME_LENGTH = 12
@@ -405,21 +468,26 @@ class AzureAlertChannel(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class AzureMonitoringArgs:
     prefix: str
-    """Names every resource: `<prefix>-<use case>-<kind>`, `<prefix>-dashboard`."""
+    """Names every resource: `<prefix>-<use case>-<kind>`, the workbook `<prefix> AI use cases`."""
     resource_group_name: pulumi.Input[str]
     location: str
-    """Where the dashboard is stored (metric alerts are global)."""
+    """Where the workbook is stored (metric alerts are global)."""
     action_group_id: pulumi.Input[str]
     """The channel (`AzureAlertChannel`, or the platform stack's) every alert acts on."""
     use_cases: Sequence[MonitoredUseCase]
-    """The stack's use cases; those on Azure OpenAI get alerts and a dashboard row."""
+    """The stack's use cases; those on Azure OpenAI get alerts and a workbook row."""
+    servers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The spec's cluster name -> its Azure Monitor workspace's resource ID: the model servers and
+    gateway routes on these clusters get a workbook row too (their alerts are the workspace's rules)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class AzureMonitoring(pulumi.ComponentResource):
-    """The Azure OpenAI use cases' alerts, acting on the environment's action group, and their dashboard."""
+    """The Azure OpenAI use cases' alerts, acting on the environment's action group, and the workbook of
+    every use case Azure Monitor holds the signals of."""
 
-    dashboard_id: pulumi.Output[str]
+    workbook_id: pulumi.Output[str] | None
+    """None when no use case is on Azure OpenAI or on a cluster in `servers`."""
     alert_ids: pulumi.Output[dict[str, str]]
     """By alert name (`<use case>-<kind>`)."""
 
@@ -427,8 +495,7 @@ class AzureMonitoring(pulumi.ComponentResource):
         super().__init__("triplane:observability:AzureMonitoring", name, None, tagged(opts, args.tags))
         child = pulumi.ResourceOptions(parent=self)
         alerts: dict[str, pulumi.Output[str]] = {}
-        use_cases = _azure_use_cases(args.use_cases)
-        for use_case in use_cases:
+        for use_case in _azure_use_cases(args.use_cases):
             target = use_case.target
             assert isinstance(target, AzureOpenAIDeployments)
             for alert in use_case.alerts:
@@ -440,16 +507,33 @@ class AzureMonitoring(pulumi.ComponentResource):
                     **_typed_criteria(metric_alert_args(args.prefix, alert, target)),
                     opts=child,
                 ).id
-        title = f"{args.prefix} Azure OpenAI"
-        dashboard = azure_portal.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=physical_name(args.prefix, "dashboard"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            properties=_typed_dashboard(dashboard_definition(use_cases)),
-            tags={"hidden-title": title},
-            opts=child,
-        )
-        self.dashboard_id = dashboard.id
+        self.workbook_id = None
+        drawn = [u for u in args.use_cases if isinstance(u.target, AzureOpenAIDeployments) or _on(u, args.servers)]
+        if drawn:
+            title = f"{args.prefix} AI use cases"
+            accounts = {u.name: u.target.account_id for u in drawn if isinstance(u.target, AzureOpenAIDeployments)}
+
+            def serialized(ids: dict[str, Any]) -> str:
+                resolved = [
+                    replace(u, target=replace(u.target, account_id=ids["accounts"][u.name]))
+                    if isinstance(u.target, AzureOpenAIDeployments)
+                    else u
+                    for u in drawn
+                ]
+                return json.dumps(workbook_definition(title, resolved, ids["servers"]))
+
+            workbook = azure_insights.Workbook(
+                f"{name}-workbook",
+                resource_name_=workbook_name(args.prefix),
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                kind="shared",
+                category="workbook",
+                display_name=title,
+                source_id="azure monitor",
+                serialized_data=pulumi.Output.all(accounts=accounts, servers=dict(args.servers)).apply(serialized),
+                opts=child,
+            )
+            self.workbook_id = workbook.id
         self.alert_ids = pulumi.Output.all(**alerts) if alerts else pulumi.Output.from_input(dict[str, str]())
-        self.register_outputs({"dashboard_id": self.dashboard_id, "alert_ids": self.alert_ids})
+        self.register_outputs({"workbook_id": self.workbook_id, "alert_ids": self.alert_ids})

@@ -64,6 +64,7 @@ from triplane.components.naming import physical_name
 from triplane.components.network.azure_private_link import (
     EndpointSubnet,
     PrivateDnsZone,
+    linked_zone,
     private_endpoint_with_zones,
 )
 from triplane.components.network.refs import AzureNetworkRef
@@ -88,6 +89,24 @@ fetches its solution packs from, which nothing here runs, and a VNet has one zon
 an Azure Blob weights import's private endpoint makes for its storage account."""
 INGESTION_ACCESS = "PrivateOnly"
 QUERY_ACCESS = "Open"
+PROMETHEUS_QUERY_GROUP = "prometheusMetrics"
+"""A private endpoint's target sub-resource on an Azure Monitor workspace: its PromQL query endpoint."""
+
+
+def prometheus_query_zone(location: str) -> PrivateDnsZone:
+    """The zone an Azure Monitor workspace's query endpoint resolves privately in, one per region
+    ("Use private endpoints for Managed Prometheus and Azure Monitor workspace", Azure Monitor docs)."""
+    return PrivateDnsZone(f"privatelink.{location}.prometheus.monitor.azure.com", "prometheus")
+
+
+@dataclass(frozen=True)
+class PrometheusQueryPath:
+    """Where a workspace's private query endpoint goes: the VNet's endpoint subnet, and the query zone
+    the VNet links, which each workspace's endpoint writes its record into."""
+
+    subnet: EndpointSubnet
+    zone: PrivateDnsZone
+    zone_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,9 @@ class AzureMonitorScopeRef:
     scope_name: pulumi.Input[str]
     ready: Sequence[pulumi.Resource] = ()
     """What must exist before the VNet resolves Azure Monitor privately (the endpoint's zone group)."""
+    query: PrometheusQueryPath | None = None
+    """The VNet's path to the workspaces' PromQL query endpoints (public query access is off); None:
+    the network's own DNS and endpoints serve the queries."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +128,8 @@ class AzureMonitorPrivateLinkArgs:
     prefix: str
     """Names the scope (`<prefix>-monitor-scope`) and the endpoint."""
     network: AzureNetworkRef
-    """The VNet: its resource group holds the scope and zones, its endpoint subnet the endpoint."""
+    """The VNet: its resource group holds the scope and zones, its endpoint subnet the endpoint; its
+    region names the workspaces' query zone."""
     existing_zone_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Zones of `AZURE_MONITOR_ZONES` the VNet already links (zone name -> resource ID), e.g. a
     `privatelink.blob.core.windows.net` another endpoint made: the records go there instead."""
@@ -114,7 +137,8 @@ class AzureMonitorPrivateLinkArgs:
 
 
 class AzureMonitorPrivateLink(pulumi.ComponentResource):
-    """The VNet's one Azure Monitor private link scope, its private endpoint and DNS zones."""
+    """The VNet's one Azure Monitor private link scope, its private endpoint and DNS zones, and the zone
+    its Azure Monitor workspaces' private query endpoints answer in."""
 
     scope_id: pulumi.Output[str]
     ref: AzureMonitorScopeRef
@@ -149,11 +173,21 @@ class AzureMonitorPrivateLink(pulumi.ComponentResource):
             child,
             existing_zone_ids=args.existing_zone_ids,
         )
+        query_zone = prometheus_query_zone(network.location)
+        zone, _ = linked_zone(
+            f"{name}-{query_zone.stem}",
+            query_zone.zone,
+            physical_name(args.prefix, f"{query_zone.stem}-link"),
+            where,
+            {},
+            child,
+        )
         self.scope_id = scope.id
         self.ref = AzureMonitorScopeRef(
             resource_group_name=network.resource_group_name,
             scope_name=scope.id.apply(lambda _: scope_name),
             ready=(zone_group,),
+            query=PrometheusQueryPath(where, query_zone, zone.id),
         )
         self.register_outputs({"scope_id": scope.id})
 
@@ -316,6 +350,19 @@ class AzureManagedPrometheus(pulumi.ComponentResource):
                     metrics=[{"category": "AllMetrics", "enabled": True}] if metrics else None,
                     opts=child,
                 )
+        if scope.query is not None:
+            # Public query access is off: the workbook's PromQL reaches the workspace through the VNet.
+            private_endpoint_with_zones(
+                f"{name}-query",
+                args.prefix,
+                PROMETHEUS_QUERY_GROUP,
+                [scope.query.zone],
+                workspace.id,
+                scope.query.subnet,
+                {},
+                child,
+                existing_zone_ids={scope.query.zone.zone: scope.query.zone_id},
+            )
         url = pulumi.Output.all(endpoint.metrics_ingestion, rule.immutable_id).apply(
             lambda values: remote_write_url(_metrics_endpoint(values[0]), str(values[1]))
         )

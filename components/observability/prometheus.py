@@ -195,7 +195,7 @@ def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def _number(value: float) -> str:
+def literal(value: float) -> str:
     """A PromQL literal without an exponent (token thresholds run into the millions)."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
@@ -253,7 +253,7 @@ def server_expr(
     engine = ENGINES[target.engine]
     scrape = server_scrape(target, scope)
     window = _duration(alert.window_seconds)
-    threshold = _number(alert.threshold)
+    threshold = literal(alert.threshold)
     kind = alert.kind
     if kind == "error-rate":
         body = _ratio_percent(_select(engine.failures, scrape), _select(engine.requests, scrape), window)
@@ -351,7 +351,7 @@ def gateway_expr(
     narrows every selector, as `server_expr`'s)."""
     model = _gateway_model(target, scope)
     window = _duration(alert.window_seconds)
-    threshold = _number(alert.threshold)
+    threshold = literal(alert.threshold)
     kind = alert.kind
     if kind == "error-rate":
         failed = _select(GATEWAY_REQUESTS, {**model, "error_type!=": ""})
@@ -527,6 +527,7 @@ __all__ = [
     "PrometheusAlertRulesArgs",
     "gateway_expr",
     "gateway_panel",
+    "literal",
     "panel",
     "rule",
     "rules",

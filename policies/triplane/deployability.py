@@ -129,7 +129,7 @@ class Need:
     """One thing a workload or cluster needs at run time, and the path the plan gives it (or none)."""
 
     kind: str
-    """images, crds, autoscaling, gpus, weights, gateway, cloud-apis, endpoints, deployer."""
+    """images, crds, autoscaling, gpus, weights, gateway, alerts, dashboards, cloud-apis, endpoints, deployer."""
     workload: str
     """Who needs it, as a person finds it: `Deployment code-review/dev-code-review`, `cluster dev-gpu`."""
     what: str
@@ -1065,6 +1065,8 @@ def runtime_paths(
         needs += endpoint_needs(graph, found.values())
     if "alerts" in wanted:
         needs += alert_needs(graph, found.values())
+    if "dashboards" in wanted:
+        needs += dashboard_needs(graph)
     platform = platform_of(environment)
     if platform is not None:
         # A use-case stack's paths run through what its platform built for the stacks it serves.
@@ -1259,6 +1261,52 @@ def alert_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]
                        rule.urn, assumption=path is not None and "declared" in path)
 
 
+# --- dashboards ------------------------------------------------------------------------------------
+
+AZURE_WORKBOOK = "azure-native:applicationinsights:Workbook"
+AZURE_MONITOR_WORKSPACE = "azure-native:monitor:AzureMonitorWorkspace"
+AZURE_PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+PROMETHEUS_QUERY_GROUP = "prometheusMetrics"
+"""A private endpoint's sub-resource on an Azure Monitor workspace: its PromQL query endpoint."""
+WORKBOOK_PROMQL = 16
+"""A workbook query item's `queryType` for PromQL against an Azure Monitor workspace."""
+
+
+def _workbook_reads_prometheus(workbook: Res) -> bool:
+    definition = json_document(workbook.props.get("serializedData"), "serializedData")
+    items = definition.get("items") if isinstance(definition, Mapping) else None
+    return any(isinstance(i, Mapping) and get(i, "content.queryType") == WORKBOOK_PROMQL for i in as_list(items))
+
+
+def _query_path(graph: Graph, workspace: Res) -> str | None:
+    """How a PromQL client reaches the workspace: its public query endpoint, or a private endpoint to it."""
+    if str(workspace.props.get("publicNetworkAccess", "Enabled")) != "Disabled":
+        return "its public query endpoint"
+    for endpoint in graph.of_type(AZURE_PRIVATE_ENDPOINT):
+        groups = [g for c in as_list(endpoint.props.get("privateLinkServiceConnections"))
+                  for g in as_list(get(c, "groupIds"))]
+        if PROMETHEUS_QUERY_GROUP in groups and workspace.urn in graph.waits_for(endpoint):
+            return f"private endpoint {endpoint.name} (public query access is off)"
+    return None
+
+
+def dashboard_needs(graph: Graph) -> Iterator[Need]:
+    """Every dashboard panel can read its data: a workbook's PromQL reaches each Azure Monitor workspace
+    it reads (whose public query access Triplane turns off) through a private endpoint in the VNet."""
+    for workbook in graph.of_type(AZURE_WORKBOOK):
+        if not _workbook_reads_prometheus(workbook):
+            continue
+        workspaces = _waited(graph, workbook, AZURE_MONITOR_WORKSPACE)
+        if not workspaces:
+            yield Need("dashboards", f"Azure workbook {workbook.name}", "the Azure Monitor workspaces it queries",
+                       None, "read workspaces of this plan (the clusters' managed Prometheus)", workbook.urn)
+        for workspace in workspaces:
+            yield Need("dashboards", f"Azure workbook {workbook.name}",
+                       f"a query path to Azure Monitor workspace {workspace.name}", _query_path(graph, workspace),
+                       "give the workspace a private endpoint (prometheusMetrics) in the VNet the operators "
+                       "reach, with its privatelink.<region>.prometheus.monitor.azure.com zone", workbook.urn)
+
+
 def _check(kind: str) -> Callable[[list[Res], dict[str, Any]], Iterator[tuple[str, str | None]]]:
     """One policy's check: the needs of its own kind only (each `deployable-*` policy runs on its own)."""
 
@@ -1300,6 +1348,9 @@ KINDS: dict[str, tuple[str, str]] = {
                "and a Prometheus forwarding to a managed Prometheus holds an identity allowed to write there.",
                "Notify Triplane's alert channel (monitoring.notify); label rules for the cluster's Prometheus; "
                "give the forwarder its workload identity."),
+    "dashboards": ("Every dashboard can read what it draws (an Azure workbook's PromQL reaches each Azure "
+                   "Monitor workspace it queries through a private endpoint, public query access being off).",
+                   "Give each workspace a dashboard reads its private query endpoint."),
     "gateway": ("Every upstream of the AI gateway is reachable from its proxies (the egress allowlist, a private "
                 "endpoint, a network policy admitting them) with a credential they hold (a Secret of the plan, "
                 "or a workload identity bound to their service account).",
@@ -1307,7 +1358,7 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 
 KUBERNETES_KINDS = ("images", "crds", "autoscaling", "gpus", "weights", "gateway", "alerts")
-CLOUD_KINDS = ("deployer", "cloud-apis", "endpoints")
+CLOUD_KINDS = ("deployer", "cloud-apis", "endpoints", "dashboards")
 
 POLICIES = {
     kind: stack_policy(

@@ -597,10 +597,19 @@ def alert_channel(
 
 
 def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
-    """Azure Monitor metric alerts on the Azure OpenAI use cases, acting on the group, and their dashboard."""
+    """Azure Monitor metric alerts on the Azure OpenAI use cases, acting on the group, and the workbook
+    (with a row for each model server and gateway route whose AKS cluster has an Azure Monitor workspace)."""
+    from triplane.components.observability.alerts import GatewayRoute, ModelServer
     from triplane.components.observability.azure import AzureMonitoring, AzureMonitoringArgs
+    from triplane.stacks.clusters import cluster_for
 
     assert ctx.environment.clouds.azure is not None
+    servers = {}
+    for use_case in use_cases:
+        if isinstance(use_case.target, ModelServer | GatewayRoute):
+            handle = cluster_for(ctx, use_case.target.cluster)
+            if handle.cloud == CLOUD and handle.prometheus_workspace is not None:
+                servers[handle.spec.name] = handle.prometheus_workspace
     return AzureMonitoring(
         f"{ctx.stack}-{CLOUD}-monitoring",
         AzureMonitoringArgs(
@@ -609,6 +618,7 @@ def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequenc
             location=ctx.environment.clouds.azure.location,
             action_group_id=cast(str, channel.target),
             use_cases=use_cases,
+            servers=servers,
             tags=ctx.tags(),
         ),
         opts=ctx.opts(CLOUD, depends_on=channel.ready),
@@ -709,6 +719,7 @@ SEAM = CloudSeam(
         target=AzureOpenAIDeployments,
         prometheus=managed_prometheus,
         cluster_alerts=cluster_alerts,
+        charts_servers=True,
     ),
     managed_models={
         "azure-openai": ManagedModelService(

@@ -1034,7 +1034,7 @@ def _cloudwatch(cloud: str, watched: list[Watched], emails: int, prices: Prices)
 
 
 def _azure_monitor(cloud: str, watched: list[Watched], emails: int, prices: Prices) -> list[Line]:
-    """Azure OpenAI on Azure Monitor: an action group, a metric alert rule per alert, a portal dashboard."""
+    """Azure OpenAI on Azure Monitor: an action group, a metric alert rule per alert, a workbook."""
     group = prices.fixed(cloud, "action_group")
     series = prices.fixed(cloud, "metric_alert_series")
     board = prices.fixed(cloud, "dashboard")
@@ -1062,7 +1062,7 @@ def _azure_monitor(cloud: str, watched: list[Watched], emails: int, prices: Pric
             f"{total} time series x ${series.monthly:.2f} ({each}); {_note(cloud, 'metric_alert_series', prices)}",
         ),
         Line(
-            f"{cloud} monitoring: 1 portal dashboard",
+            f"{cloud} monitoring: 1 workbook",
             board.monthly,
             board.source,
             f"{board.unit}; {_note(cloud, 'dashboard', prices)}",

@@ -1,7 +1,7 @@
 """The picture of an environment's monitoring dashboards, drawn from their planned definitions.
 
 A stack with `monitoring` plans one dashboard per cloud whose managed service serves a use case: a
-CloudWatch dashboard (`dashboardBody`), an Azure portal dashboard (`properties`) and a Cloud Monitoring
+CloudWatch dashboard (`dashboardBody`), an Azure workbook (`serializedData`) and a Cloud Monitoring
 dashboard (`dashboardJson`). `dashboards` reads each planned definition, not the spec, into one neutral
 model: the dashboard's title, then a row per use case (its heading), each with its panels in their
 order (the panel's title, the metrics it plots, the alert threshold it draws). So the picture shows
@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from types import UnionType
 from typing import Any, Literal
 
-from triplane.components.observability.azure import AGGREGATION_TYPES, DEPLOYMENT, FILTER_EQUALS
+from triplane.components.observability.azure import (
+    AGGREGATION_TYPES,
+    DEPLOYMENT,
+    FILTER_EQUALS,
+    LINE_LABEL,
+    METRICS_ITEM,
+    PROMETHEUS_QUERY,
+    QUERY_ITEM,
+    TEXT_ITEM,
+)
 from triplane.decide.diagram import d2_quote
 from triplane.plan import Plan, PlannedResource, reveal
 from triplane.stacks.spec import Environment, SpecError
@@ -100,10 +109,10 @@ class Dashboard:
 
     cloud: str
     kind: str
-    """`CloudWatch dashboard`, `Azure portal dashboard`, `Cloud Monitoring dashboard`."""
+    """`CloudWatch dashboard`, `Azure workbook`, `Cloud Monitoring dashboard`."""
     name: str
     title: str
-    """As the console shows it: the definition's heading, the portal's `hidden-title`, the display name."""
+    """As the console shows it: the definition's heading or the display name."""
     rows: tuple[Row, ...]
     resource: str
     """The planned resource's name (`prod-aws-monitoring-dashboard`), for messages."""
@@ -231,57 +240,73 @@ def read_cloudwatch(body: Mapping[str, Any], name: str, resource: str) -> Dashbo
     return Dashboard("aws", "CloudWatch dashboard", name, title or name, rows.done(), resource)
 
 
-# Azure portal: the parts of a lens, as the portal exports them (`dashboard_definition` in azure.py).
+# Azure workbook: its items, as the workbook editor saves them (`workbook_definition` in azure.py).
 
-MARKDOWN_PART = "Extension/HubsExtension/PartType/MarkdownPart"
-CHART_PART = "Extension/HubsExtension/PartType/MonitorChartPart"
 _AZURE_AGGREGATIONS = {code: name for name, code in AGGREGATION_TYPES.items()}
+_THRESHOLD_LINE = re.compile(
+    rf'label_replace\(vector\(([0-9.]+)\), "{LINE_LABEL}", "([^"]*alert)", "", ""\)'
+)
+"""A PromQL panel's threshold: a constant line named after its alert."""
 
 
-def _portal_chart(part: Mapping[str, Any], where: str) -> Panel:
-    inputs = _need(part["metadata"].get("inputs"), list, where, "a chart's inputs")
-    options = next((i.get("value") for i in inputs if isinstance(i, dict) and i.get("name") == "options"), None)
-    chart = _need(_need(options, dict, where, "a chart's options input").get("chart"), dict, where, "chart")
-    title = str(_need(chart.get("title"), str, where, "a chart's title"))
+def _metrics_item(content: Mapping[str, Any], where: str) -> Panel:
+    title = str(_need(content.get("title"), str, where, "a metrics item's title"))
     where = f"{where}, chart {title!r}"
     narrowed = []
-    for each in _need(chart.get("filterCollection", {}).get("filters", []), list, where, "filters"):
+    for each in _need(content.get("filters", []), list, where, "filters"):
         if each.get("operator") != FILTER_EQUALS:
             raise DashboardError(f"{where}: filter {each!r:.80} is not an equals filter")
         if each.get("key") != DEPLOYMENT:  # every chart keeps the use case's own deployments
             narrowed.append(f"{each.get('key')} = {', '.join(str(v) for v in each.get('values', []))}")
     metrics = []
-    for metric in _need(chart.get("metrics"), list, where, "metrics"):
-        code = metric.get("aggregationType")
+    for metric in _need(content.get("metrics"), list, where, "metrics"):
+        code = metric.get("aggregation")
         if code not in _AZURE_AGGREGATIONS:
-            raise DashboardError(f"{where}: aggregation type {code!r} is none of {sorted(_AZURE_AGGREGATIONS)}")
-        metrics.append(
-            Metric(f"{metric.get('namespace')}/{metric.get('name')}", _AZURE_AGGREGATIONS[code], "; ".join(narrowed))
-        )
-    # A portal metrics chart draws no threshold line; an alert's threshold is only in a title.
+            raise DashboardError(f"{where}: aggregation {code!r} is none of {sorted(_AZURE_AGGREGATIONS)}")
+        namespace = str(metric.get("namespace"))
+        name = str(metric.get("metric", "")).removeprefix(f"{namespace}--")
+        metrics.append(Metric(f"{namespace}/{name}", _AZURE_AGGREGATIONS[code], "; ".join(narrowed)))
+    # A metrics item draws no threshold line; a token budget is only in its title.
     return Panel(title, tuple(metrics))
 
 
-def read_portal(properties: Mapping[str, Any], name: str, title: str, resource: str) -> Dashboard:
-    """An Azure portal dashboard's `properties`: per lens, a markdown part heads a use case's row, the chart
-    parts right of it are its panels."""
-    where = f"{resource} (Azure portal dashboard {name})"
+def _prometheus_item(content: Mapping[str, Any], where: str) -> Panel:
+    title = str(_need(content.get("title"), str, where, "a query item's title"))
+    where = f"{where}, chart {title!r}"
+    if content.get("queryType") != PROMETHEUS_QUERY:
+        raise DashboardError(f"{where}: query type {content.get('queryType')!r} is not PromQL ({PROMETHEUS_QUERY})")
+    try:
+        query = json.loads(_need(content.get("query"), str, where, "query"))
+    except json.JSONDecodeError as error:
+        raise DashboardError(f"{where}: query is not the Prometheus provider's JSON ({error})") from None
+    text = str(_need(_need(query, dict, where, "query").get("queryText"), str, where, "queryText"))
+    thresholds = tuple(Threshold(float(v), "", True, label) for v, label in _THRESHOLD_LINE.findall(text))
+    return Panel(title, tuple(_promql_metrics(text, where)), thresholds)
+
+
+def read_workbook(definition: Mapping[str, Any], name: str, title: str, resource: str) -> Dashboard:
+    """An Azure workbook's `serializedData`: a `### ` text item heads a use case's row, the metrics and
+    PromQL query items after it are its panels (a `## ` text item is the workbook's title)."""
+    where = f"{resource} (Azure workbook {title})"
     rows = _Rows(where)
-    for lens in sorted(_need(properties.get("lenses"), list, where, "lenses"), key=lambda lens: lens.get("order", 0)):
-        parts = [_need(p, dict, where, "a part") for p in _need(lens.get("parts"), list, where, "a lens's parts")]
-        for part in sorted(parts, key=lambda p: (p.get("position", {}).get("y", 0), p.get("position", {}).get("x", 0))):
-            kind = _need(part.get("metadata"), dict, where, "a part's metadata").get("type")
-            if kind == MARKDOWN_PART:
-                content = part["metadata"].get("settings", {}).get("content", {}).get("settings", {}).get("content", "")
-                lines = [line for line in str(content).splitlines() if line.strip()]
-                if not lines or not lines[0].startswith("### "):
-                    raise DashboardError(f"{where}: markdown part {content!r:.80} is not a use case's `### ` heading")
-                rows.heading(lines[0].removeprefix("### ").strip(), ": ".join(lines[1:]))
-            elif kind == CHART_PART:
-                rows.panel(_portal_chart(part, where))
-            else:
-                raise DashboardError(f"{where}: a {kind!r} part is neither a markdown nor a metrics chart part")
-    return Dashboard("azure", "Azure portal dashboard", name, title, rows.done(), resource)
+    for item in _need(definition.get("items"), list, where, "items"):
+        _need(item, dict, where, "an item")
+        content = _need(item.get("content"), dict, where, "an item's content")
+        kind = item.get("type")
+        if kind == TEXT_ITEM:
+            lines = [line for line in str(content.get("json", "")).splitlines() if line.strip()]
+            if lines and lines[0].startswith("## "):
+                continue
+            if not lines or not lines[0].startswith("### "):
+                raise DashboardError(f"{where}: text item {content!r:.80} is not a use case's `### ` heading")
+            rows.heading(lines[0].removeprefix("### ").strip(), ": ".join(lines[1:]))
+        elif kind == METRICS_ITEM:
+            rows.panel(_metrics_item(content, where))
+        elif kind == QUERY_ITEM:
+            rows.panel(_prometheus_item(content, where))
+        else:
+            raise DashboardError(f"{where}: a type {kind!r} item is neither text, metrics nor a PromQL query")
+    return Dashboard("azure", "Azure workbook", name, title, rows.done(), resource)
 
 
 # Cloud Monitoring: https://cloud.google.com/monitoring/api/ref_v3/rest/v1/projects.dashboards
@@ -376,12 +401,10 @@ def _cloudwatch_resource(resource: PlannedResource) -> Dashboard:
     return read_cloudwatch(_json_input(resource, "dashboardBody"), name, resource.name)
 
 
-def _portal_resource(resource: PlannedResource) -> Dashboard:
+def _workbook_resource(resource: PlannedResource) -> Dashboard:
     inputs = reveal(resource.inputs)
-    properties = _need(inputs.get("properties"), dict, f"{resource.name} ({resource.type})", "input properties")
-    name = str(inputs.get("dashboardName"))
-    # The portal shows the `hidden-title` tag as the dashboard's title.
-    return read_portal(properties, name, str((inputs.get("tags") or {}).get("hidden-title", name)), resource.name)
+    title = str(inputs.get("displayName"))  # the portal lists a workbook by it; its name is a UUID
+    return read_workbook(_json_input(resource, "serializedData"), title, title, resource.name)
 
 
 def _cloud_monitoring_resource(resource: PlannedResource) -> Dashboard:
@@ -390,7 +413,7 @@ def _cloud_monitoring_resource(resource: PlannedResource) -> Dashboard:
 
 READERS: Mapping[str, Callable[[PlannedResource], Dashboard]] = {
     "aws:cloudwatch/dashboard:Dashboard": _cloudwatch_resource,
-    "azure-native:portal:Dashboard": _portal_resource,
+    "azure-native:applicationinsights:Workbook": _workbook_resource,
     "gcp:monitoring/dashboard:Dashboard": _cloud_monitoring_resource,
 }
 """The planned resource types that are dashboards, in the order the picture shows them, and their readers."""
