@@ -604,6 +604,7 @@ PROD_MONITORING = [
     ("cluster gpu-gcp: managed Prometheus samples", 0.0, "gcp-monitoring"),  # 62 x 3 x 87,600 x $0.06/M
     ("cluster gpu-gcp: 7 PromQL alert policies", 0.0, "gcp-monitoring"),  # 7 x ($1.50 + 87,600 x $0.35/M)
     ("cluster gpu-azure: managed Prometheus samples", 0.0, "azure-monitor-2026-12"),  # 48 x 175,200 x $0.016/M
+    ("cluster gpu-azure: managed Prometheus private query endpoint", 7.30, "azure-private-link"),  # the workbook's
     ("cluster gpu-azure: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
 ]
 SAMPLES = {
@@ -613,7 +614,7 @@ SAMPLES = {
     "cluster gpu-azure: managed Prometheus samples": (45 + 3) * 175_200 / 1e6 * 0.016,
 }
 PROD_MONITORING = [(item, round(SAMPLES.get(item, value), 4), source) for item, value, source in PROD_MONITORING]
-PROD_MONITORING_MONTHLY = 1.00 + 0.70 + 3.00 + 0.50 + 7.50 + 0.1533 + 21.90 + 7.30 + 1.00 + sum(SAMPLES.values())
+PROD_MONITORING_MONTHLY = 1.00 + 0.70 + 3.00 + 0.50 + 7.50 + 0.1533 + 21.90 + 7.30 + 1.00 + 7.30 + sum(SAMPLES.values())
 
 
 def test_prod_with_monitoring_and_volumes_prices_every_channel_alert_and_dashboard() -> None:

@@ -105,6 +105,25 @@ def test_prod_plans_a_dashboard_per_cloud_each_with_its_use_cases_row() -> None:
         assert [p.title for p in row.panels] == titles
 
 
+NOT_DRAWN = {"patient-records", "code-review", "support-drafts"}
+"""Servers and gateway routes on EKS: a CloudWatch dashboard cannot read AMP (README, "Not yet")."""
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "prod-apps", "prod-clinical"])
+def test_every_use_case_with_alerts_has_exactly_one_row(stack: str) -> None:
+    watched = {name for name, (_, found) in alerts_of(load_stack(stack).environment()).items() if found}
+    rows = [row.use_case for each in read(stack) for row in each.rows]
+    assert len(rows) == len(set(rows))
+    assert set(rows) == watched - NOT_DRAWN
+    environment = load_stack(stack).environment()
+    clusters = {c.name: c for spec in (environment, load_stack("prod-platform").environment()) for c in spec.kubernetes}
+    for name in watched & NOT_DRAWN:
+        use_case = next(u for u in environment.use_cases if u.name == name)
+        cluster = getattr(use_case, "cluster", None) or (environment.gateway and environment.gateway.cluster)
+        new = clusters[str(cluster)].new
+        assert new is not None and new.cloud == "aws", name
+
+
 @pytest.mark.parametrize(("stack", "cloud"), [("dev", "aws"), ("prod", "aws"), ("prod", "azure"), ("prod", "gcp")])
 def test_thresholds_are_the_alerts_converted_values(stack: str, cloud: str) -> None:
     [found] = [d for d in read(stack) if d.cloud == cloud]

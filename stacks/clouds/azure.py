@@ -746,6 +746,7 @@ SEAM = CloudSeam(
         own_endpoint=True,
         zones=zones,
         prometheus_path="private_endpoint",  # the VNet's Azure Monitor private link
+        prometheus_query_path="private_endpoint",  # each workspace's, for the workbook's PromQL
     ),
     example_principal="00000000-0000-0000-0000-000000000000",
     mocks=PlanMocks(package="azure-native", resource=mock_resource, call=mock_call),

@@ -163,6 +163,9 @@ class CloudPrices:
     the cloud's collectors need none of their own."""
     prometheus_monthly: tuple[str, ...] = ()
     """Monthly items of each cluster's managed Prometheus (its workspace's key)."""
+    prometheus_query_path: str | None = None
+    """The item of each cluster's managed Prometheus's private query path (its dashboard reads through
+    it); None: the dashboard reads it without one."""
 
 
 @dataclass(frozen=True)

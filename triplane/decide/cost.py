@@ -1245,6 +1245,18 @@ def _managed_prometheus(
             Line(f"cluster {cluster}: managed Prometheus, 1 {what}", fixed.monthly, fixed.source,
                  f"${fixed.monthly:.2f}/month")
         )
+    query = SEAMS[cloud].prices.prometheus_query_path
+    if query is not None:
+        fixed = prices.fixed(cloud, query)
+        lines.append(
+            Line(
+                f"cluster {cluster}: managed Prometheus private query endpoint",
+                fixed.hourly * prices.hours,
+                fixed.source,
+                f"1 x ${fixed.hourly}/h x {prices.hours:g} h ({fixed.unit}): the dashboard's queries reach the "
+                "workspace through it",
+            )
+        )
     if collectors:  # Cloud Monitoring evaluates the rules as PromQL alert policies, priced as conditions
         policies = sum(len(u.alerts) for u in watched)
         condition = prices.fixed(cloud, "alert_condition")
