@@ -475,7 +475,7 @@ def test_gcp_monitoring_draws_the_servers_of_the_clusters_it_is_given() -> None:
 
     plan = run_program(program, stack="ts")
     layout = json.loads(plan.one(DASHBOARD).inputs["dashboardJson"])
-    assert list(_rows(layout)) == ["fraud-signals", "llm-code", "search"]
+    assert list(_rows(layout)) == ["fraud-signals", "llm-code", "search", "summarise"]
     # Server alerts are GcpPrometheusAlerts': GcpMonitoring still alerts only on Vertex.
     assert {p.inputs["userLabels"]["use-case"] for p in plan.by_type(POLICY)} == {"search"}
 

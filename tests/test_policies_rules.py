@@ -361,6 +361,12 @@ def bad_plan() -> Plan:
             "scopes": ["/workspaces/w"], "tags": {**TAGS, "use-case": "orphan"}, "rules": [
                 {"alert": "TriplaneLatency", "expression": "x > 1", "actions": [],
                  "labels": {"use_case": "orphan", "triplane_alert": "latency"}}]}),
+        # A workbook whose PromQL queries a workspace closed to public queries, with no private endpoint to it.
+        res("azure-native:monitor:AzureMonitorWorkspace", "bad-monitor-workspace", {
+            "publicNetworkAccess": "Disabled", "tags": TAGS}, protect=True),
+        res("azure-native:applicationinsights:Workbook", "bad-workbook", {"tags": TAGS, "serializedData": json.dumps(
+            {"items": [{"type": 3, "content": {"queryType": 16, "query": "{}"}}]})},
+            deps=(urn("azure-native:monitor:AzureMonitorWorkspace", "bad-monitor-workspace"),)),
         res("aws:amp/ruleGroupNamespace:RuleGroupNamespace", "bad-amp-rules", {
             "workspaceId": "ws-1", "tags": {**TAGS, "use-case": "orphan"},
             "data": '{"groups": [{"name": "g", "rules": [{"alert": "TriplaneLatency", "expr": "x > 1"}]}]}'}),
@@ -567,6 +573,7 @@ EXPECTED: dict[str, set[str]] = {
     "gateway-route-classification": {"bad-aigatewayroute-vault"},
     "monitoring-alerts-notify": {"bad-alarm", "bad-prometheus-rules"},
     "deployable-alerts": {"bad-alarm", "bad-prometheus-rules", "bad-amp-rules"},
+    "deployable-dashboards": {"bad-workbook"},
     "monitoring-prod-alerts": {f"{STACK}-chat"},
     "monitoring-saas-unobserved": {f"{STACK}-leaky"},
 }

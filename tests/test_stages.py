@@ -83,7 +83,10 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
     # What more than one stack registers: each stack's own providers, and the Google Cloud APIs its own
     # resources need (enabled by each, never disabled on destroy: `gcp_apis.ProjectApis`).
     apps, clinical = (named(p) for p in use_case_plans.values())
-    drawn = {"triplane:observability:GcpMonitoring", "gcp:monitoring/dashboard:Dashboard"}
+    drawn = {
+        "triplane:observability:GcpMonitoring", "gcp:monitoring/dashboard:Dashboard",
+        "triplane:observability:AzureMonitoring", "azure-native:applicationinsights:Workbook",
+    }  # fmt: skip
     for left, right in ((named(platform_plan), apps), (named(platform_plan), clinical), (apps, clinical)):
         for type_, name in left & right - {(t, n) for t, n in apps & clinical if t in drawn}:
             assert type_.startswith("pulumi:providers:") or type_ in (
@@ -91,11 +94,14 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
                 "triplane:gcp:ProjectApis",
                 "gcp:projects/service:Service",
             ), (type_, name)
-    # Each use-case stack draws the rows of its own use cases: prod-apps its Vertex AI use case's, prod-clinical
-    # its GKE server's (each stack's dashboard, under its own name).
-    assert {(t, n) for t, n in apps & clinical if t.startswith(("triplane:observability", "gcp:monitoring"))} == {
+    # Each use-case stack draws the rows of its own use cases: prod-apps its Vertex AI and Azure OpenAI use
+    # cases', prod-clinical its GKE and AKS servers' (each stack's dashboard, under its own name).
+    observed = ("triplane:observability", "gcp:monitoring", "azure-native:applicationinsights")
+    assert {(t, n) for t, n in apps & clinical if t.startswith(observed)} == {
         ("triplane:observability:GcpMonitoring", "prod-gcp-monitoring"),
         ("gcp:monitoring/dashboard:Dashboard", "prod-gcp-monitoring-dashboard"),
+        ("triplane:observability:AzureMonitoring", "prod-azure-monitoring"),
+        ("azure-native:applicationinsights:Workbook", "prod-azure-monitoring-workbook"),
     }
     # A use-case stack has Kubernetes providers only for the clusters its use cases run on.
     assert not {n for t, n in apps if t == "pulumi:providers:kubernetes"}
@@ -395,8 +401,8 @@ def test_the_split_stacks_pass_the_gate_and_say_what_they_take_from_the_platform
     needs = paths(clinical, load_stack("prod-clinical").config)
     taken = {n.kind for n in needs if n.path == "the platform stack prod-platform"}
     # `endpoints`: its GKE server and its Cloud Monitoring alert policies reach Google APIs over the platform's
-    # private googleapis path.
-    assert taken == {"images", "crds", "autoscaling", "gpus", "weights", "alerts", "endpoints"}
+    # private googleapis path; `dashboards`: its workbook queries the platform's Azure Monitor workspace.
+    assert taken == {"images", "crds", "autoscaling", "gpus", "weights", "alerts", "endpoints", "dashboards"}
     assert all(n.assumption for n in needs if n.path == "the platform stack prod-platform")
     assert all(n.met for n in needs)
 
