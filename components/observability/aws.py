@@ -376,7 +376,8 @@ def dashboard_body(
     `function_arn` is known by now), each panel a custom widget drawing its managed Prometheus series."""
     servers = servers or {}
     charted = charted_use_cases(use_cases, servers)
-    where = "Amazon Bedrock and EKS" if charted else "Amazon Bedrock"
+    drawn = [name for name, rows in (("Amazon Bedrock", bedrock_use_cases(use_cases)), ("EKS", charted)) if rows]
+    where = " and ".join(drawn) or "Amazon Bedrock"
     widgets: list[dict[str, Any]] = [
         {
             "type": "text",
