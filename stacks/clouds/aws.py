@@ -789,6 +789,7 @@ SEAM = CloudSeam(
         zones=zones,
         prometheus_path="interface_endpoint",  # aps-workspaces
         prometheus_monthly=("kms_key",),  # the workspace's and its logs' key
+        prometheus_charts=("chart_function", "kms_key"),  # the function and its logs' key
     ),
     example_principal="arn:aws:iam::123456789012:role/app",
     mocks=PlanMocks(package="aws", resource=mock_resource, call=mock_call),

@@ -163,6 +163,9 @@ class CloudPrices:
     the cloud's collectors need none of their own."""
     prometheus_monthly: tuple[str, ...] = ()
     """Monthly items of each cluster's managed Prometheus (its workspace's key)."""
+    prometheus_charts: tuple[str, ...] = ()
+    """Monthly items of what draws each cluster's managed Prometheus on the cloud's dashboard (AWS: the chart
+    function and its logs' key); none where the dashboard queries the managed Prometheus itself."""
 
 
 @dataclass(frozen=True)

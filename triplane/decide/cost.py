@@ -1210,7 +1210,8 @@ def _managed_prometheus(
     environment: Environment, cluster: str, cloud: str, watched: list[Watched], prices: Prices
 ) -> list[Line]:
     """A cluster's managed Prometheus: the samples of the series its alerts read, at most replicas (billed
-    per sample), its workspace's monthly items, and on Cloud Monitoring the PromQL alert policies."""
+    per sample), its workspace's monthly items, what draws it on the cloud's dashboard, and on Cloud
+    Monitoring the PromQL alert policies."""
     collectors = SEAMS[cloud].monitoring.collects_servers
     server_every = _seconds(gcp_prometheus.SCRAPE_INTERVAL if collectors else autoscaling.SCRAPE_INTERVAL)
     by_name = {u.name: u for u in environment.use_cases}
@@ -1244,6 +1245,13 @@ def _managed_prometheus(
         lines.append(
             Line(f"cluster {cluster}: managed Prometheus, 1 {what}", fixed.monthly, fixed.source,
                  f"${fixed.monthly:.2f}/month")
+        )
+    for item in SEAMS[cloud].prices.prometheus_charts:
+        fixed = prices.fixed(cloud, item)
+        note = _note(cloud, item, prices)
+        lines.append(
+            Line(f"cluster {cluster}: dashboard charts, 1 {fixed.unit.removeprefix('per ')}", fixed.monthly,
+                 fixed.source, f"${fixed.monthly:.2f}/month" + (f"; {note}" if note else ""))
         )
     if collectors:  # Cloud Monitoring evaluates the rules as PromQL alert policies, priced as conditions
         policies = sum(len(u.alerts) for u in watched)
