@@ -27,6 +27,9 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+FUNCTION = "aws:lambda/function:Function"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 
@@ -80,13 +83,18 @@ def test_dev_alerts_all_reach_their_channel(dev: tuple[Plan, dict[str, Any]]) ->
     alarms = [w for w in needs if w.startswith("CloudWatch alarm")]
     rules = [w for w in needs if w.startswith("AMP rule groups namespace")]
     forwarders = [w for w in needs if w.endswith("(remote write)")]
+    charts = [w for w in needs if w.startswith("chart function")]
     # doc-search's alarms; code-review's and support-drafts' rules on the EKS cluster's workspace, which its
-    # Prometheus writes to
-    assert len(alarms) == 5 and len(rules) == 2 and len(forwarders) == 1
-    assert len(needs) == 8 and all(path is not None for path in needs.values()), needs
+    # Prometheus writes to and the dashboard's chart function queries
+    assert len(alarms) == 5 and len(rules) == 2 and len(forwarders) == 1 and len(charts) == 2
+    assert len(needs) == 10 and all(path is not None for path in needs.values()), needs
     assert all("let CloudWatch publish" in str(needs[w]) for w in alarms)
     assert all("let AMP publish" in str(needs[w]) for w in rules)
     assert "EKS Pod Identity association" in str(needs[forwarders[0]])
+    assert needs["chart function dev-gpu-prometheus-charts-function (network path)"] == (
+        "its VPC's aps-workspaces endpoint dev-aws-endpoints-aps-workspaces")
+    assert needs["chart function dev-gpu-prometheus-charts-function (query grant)"] == (
+        "role policy dev-gpu-prometheus-charts-grants")
 
 
 def test_prod_alerts_all_reach_their_channel(prod: tuple[Plan, dict[str, Any]]) -> None:
@@ -95,7 +103,7 @@ def test_prod_alerts_all_reach_their_channel(prod: tuple[Plan, dict[str, Any]]) 
     assert all(path is not None for path in needs.values()), needs
     kinds = sorted({w.split(" prod-")[0] for w in needs})
     assert kinds == ["AMP rule groups namespace", "Azure Prometheus rule group", "Azure metric alert",
-                     "Cloud Monitoring policy", "CloudWatch alarm", "Prometheus of Helm release"]
+                     "Cloud Monitoring policy", "CloudWatch alarm", "Prometheus of Helm release", "chart function"]
     [azure_forwarder] = [p for w, p in needs.items() if w.startswith("Prometheus of Helm release prod-gpu-azure")]
     assert str(azure_forwarder).startswith("federated credential")
 
@@ -174,3 +182,43 @@ def test_a_rule_prometheus_does_not_select_is_no_path(local: tuple[Plan, dict[st
 
     needs = alert_needs(changed(plan, RULE, unlabel), config)
     assert {w for w, path in needs.items() if path is None} == {w for w in needs if w.startswith("PrometheusRule")}
+
+
+def chart_unmet(plan: Plan, config: dict[str, Any]) -> list[str]:
+    return sorted(w for w, path in alert_needs(plan, config).items() if path is None)
+
+
+def test_a_chart_function_outside_the_vpc_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+    outside = changed(plan, FUNCTION, lambda r: {k: v for k, v in r.inputs.items() if k != "vpcConfig"})
+    assert chart_unmet(outside, config) == ["chart function dev-gpu-prometheus-charts-function (network path)"]
+
+
+def test_a_vpc_without_the_aps_workspaces_endpoint_is_no_path_for_the_chart_function(
+    dev: tuple[Plan, dict[str, Any]],
+) -> None:
+    plan, config = dev
+    kept = [r for r in plan.resources
+            if not (r.type == ENDPOINT and r.inputs.get("serviceName", "").endswith(".aps-workspaces"))]
+    gone = dataclasses.replace(plan, resources=kept)
+    assert "chart function dev-gpu-prometheus-charts-function (network path)" in chart_unmet(gone, config)
+
+
+def test_a_chart_function_whose_role_may_not_query_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+    broken = changed(
+        plan, ROLE_POLICY, lambda r: {**r.inputs, "policy": statements_without(r.inputs["policy"], "aps:QueryMetrics")}
+    )
+    assert chart_unmet(broken, config) == ["chart function dev-gpu-prometheus-charts-function (query grant)"]
+
+
+def test_a_chart_function_allowed_another_workspace_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+
+    def elsewhere(resource: PlannedResource) -> dict[str, Any] | None:
+        if "aps:QueryMetrics" not in resource.inputs["policy"]:
+            return None
+        return {**resource.inputs, "policy": resource.inputs["policy"].replace("workspace/", "workspace/other-")}
+
+    assert chart_unmet(changed(plan, ROLE_POLICY, elsewhere), config) == [
+        "chart function dev-gpu-prometheus-charts-function (query grant)"]
