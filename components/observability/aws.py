@@ -7,7 +7,14 @@ Creates:
 - a CloudWatch alarm per alert of each use case whose target is `BedrockModels`, on the `AWS/Bedrock`
   metrics of its models (dimension `ModelId`), notifying the topic when it fires and when it clears;
 - one CloudWatch dashboard: a header, then a row per use case with a panel per `PANELS["bedrock"]`
-  signal, alert thresholds drawn on the panels they watch.
+  signal, alert thresholds drawn on the panels they watch; then a row per model server or gateway
+  route on an EKS cluster with a managed Prometheus (`servers`), its panels in `PANELS[engine]` or
+  `PANELS["gateway"]` order (no GPU panels where the cluster has no GPU metrics). CloudWatch metric
+  widgets cannot read Amazon Managed Service for Prometheus, so each of those panels is a custom widget
+  (`{"type": "custom", "properties": {"endpoint", "params", "updateOn", "title"}}`, "Dashboard Body
+  Structure", https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html)
+  whose function (`aws_charts.AwsPrometheusCharts`) runs the panel's PromQL (`prometheus.panel`, with
+  no scope: a workspace holds one cluster's series) and draws the watching alert's threshold.
 
 Metric names and units: https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html
 (`Invocations`, `InvocationLatency` in milliseconds, `InvocationServerErrors`, `InvocationThrottles`,
