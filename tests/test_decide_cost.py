@@ -562,7 +562,8 @@ def test_sheet_quotes_the_monitoring_prices() -> None:
     assert "first 10 alarm metrics" in PRICES.data["fixed"]["aws"]["alarm_metric"]["note"]
     assert "first 3 dashboards" in PRICES.data["fixed"]["aws"]["dashboard"]["note"]
     chart = PRICES.data["fixed"]["aws"]["chart_function"]
-    assert chart["monthly"] == 0.0 and chart["note"].startswith("negligible: the CloudWatch custom widgets call it, billed per call")
+    assert chart["monthly"] == 0.0
+    assert chart["note"].startswith("negligible: the CloudWatch custom widgets call it, billed per call")
     assert PRICES.source("aws-lambda") == {"url": "https://aws.amazon.com/lambda/pricing/", "as_of": "2026-12-06"}
     assert "first 10 time series" in PRICES.data["fixed"]["azure"]["metric_alert_series"]["note"]
     assert {key: PRICES.source(key) for key in ("aws-cloudwatch-2026-12", "aws-sns", "azure-monitor-2026-12")} == {
