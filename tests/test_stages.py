@@ -89,7 +89,10 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
     # What more than one stack registers: each stack's own providers, and the Google Cloud APIs its own
     # resources need (enabled by each, never disabled on destroy: `gcp_apis.ProjectApis`).
     apps, clinical = (named(p) for p in use_case_plans.values())
-    drawn = {"triplane:observability:GcpMonitoring", "gcp:monitoring/dashboard:Dashboard"}
+    drawn = {
+        "triplane:observability:GcpMonitoring", "gcp:monitoring/dashboard:Dashboard",
+        "triplane:observability:AwsMonitoring", "aws:cloudwatch/dashboard:Dashboard",
+    }
     for left, right in ((named(platform_plan), apps), (named(platform_plan), clinical), (apps, clinical)):
         for type_, name in left & right - {(t, n) for t, n in apps & clinical if t in drawn}:
             assert type_.startswith("pulumi:providers:") or type_ in (
@@ -97,11 +100,14 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
                 "triplane:gcp:ProjectApis",
                 "gcp:projects/service:Service",
             ), (type_, name)
-    # Each use-case stack draws the rows of its own use cases: prod-apps its Vertex AI use case's, prod-clinical
-    # its GKE server's (each stack's dashboard, under its own name).
-    assert {(t, n) for t, n in apps & clinical if t.startswith(("triplane:observability", "gcp:monitoring"))} == {
+    # Each use-case stack draws the rows of its own use cases: prod-apps its Vertex AI and Bedrock use cases',
+    # prod-clinical its GKE and EKS servers' (each stack's dashboards, under its own name).
+    assert {(t, n) for t, n in apps & clinical
+            if t.startswith(("triplane:observability", "gcp:monitoring", "aws:cloudwatch/dashboard"))} == {
         ("triplane:observability:GcpMonitoring", "prod-gcp-monitoring"),
         ("gcp:monitoring/dashboard:Dashboard", "prod-gcp-monitoring-dashboard"),
+        ("triplane:observability:AwsMonitoring", "prod-aws-monitoring"),
+        ("aws:cloudwatch/dashboard:Dashboard", "prod-aws-monitoring-dashboard"),
     }
     # A use-case stack has Kubernetes providers only for the clusters its use cases run on.
     assert not {n for t, n in apps if t == "pulumi:providers:kubernetes"}
