@@ -561,6 +561,10 @@ def test_sheet_quotes_the_monitoring_prices() -> None:
     assert (condition["per_million_series"], condition["evaluation_seconds"]) == (0.35, 30)
     assert "first 10 alarm metrics" in PRICES.data["fixed"]["aws"]["alarm_metric"]["note"]
     assert "first 3 dashboards" in PRICES.data["fixed"]["aws"]["dashboard"]["note"]
+    chart = PRICES.data["fixed"]["aws"]["chart_function"]
+    assert chart["monthly"] == 0.0
+    assert chart["note"].startswith("negligible: the CloudWatch custom widgets call it, billed per call")
+    assert PRICES.source("aws-lambda") == {"url": "https://aws.amazon.com/lambda/pricing/", "as_of": "2026-12-06"}
     assert "first 10 time series" in PRICES.data["fixed"]["azure"]["metric_alert_series"]["note"]
     assert {key: PRICES.source(key) for key in ("aws-cloudwatch-2026-12", "aws-sns", "azure-monitor-2026-12")} == {
         "aws-cloudwatch-2026-12": {"url": "https://aws.amazon.com/cloudwatch/pricing/", "as_of": "2026-12-06"},
@@ -601,6 +605,9 @@ PROD_MONITORING = [
     ("azure monitoring: managed Prometheus private path", 7.30, "azure-private-link"),
     ("cluster gpu-aws: managed Prometheus samples", 0.0, "aws-prometheus"),  # 45 x 4 x 175,200 x $0.09/M
     ("cluster gpu-aws: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
+    # The CloudWatch dashboard draws it through a chart function: per call, and its logs' key.
+    ("cluster gpu-aws: dashboard charts, 1 Lambda chart function", 0.0, "aws-lambda"),
+    ("cluster gpu-aws: dashboard charts, 1 customer managed key", 1.00, "aws-kms"),
     ("cluster gpu-gcp: managed Prometheus samples", 0.0, "gcp-monitoring"),  # 62 x 3 x 87,600 x $0.06/M
     ("cluster gpu-gcp: 7 PromQL alert policies", 0.0, "gcp-monitoring"),  # 7 x ($1.50 + 87,600 x $0.35/M)
     ("cluster gpu-azure: managed Prometheus samples", 0.0, "azure-monitor-2026-12"),  # 48 x 175,200 x $0.016/M
@@ -614,7 +621,9 @@ SAMPLES = {
     "cluster gpu-azure: managed Prometheus samples": (45 + 3) * 175_200 / 1e6 * 0.016,
 }
 PROD_MONITORING = [(item, round(SAMPLES.get(item, value), 4), source) for item, value, source in PROD_MONITORING]
-PROD_MONITORING_MONTHLY = 1.00 + 0.70 + 3.00 + 0.50 + 7.50 + 0.1533 + 21.90 + 7.30 + 1.00 + 7.30 + sum(SAMPLES.values())
+PROD_MONITORING_MONTHLY = (
+    1.00 + 0.70 + 3.00 + 0.50 + 7.50 + 0.1533 + 21.90 + 7.30 + 1.00 + 1.00 + 7.30 + sum(SAMPLES.values())
+)
 
 
 def test_prod_with_monitoring_and_volumes_prices_every_channel_alert_and_dashboard() -> None:
@@ -734,6 +743,8 @@ def test_dev_monitoring_prices_its_bedrock_alarms_and_its_clusters_rules() -> No
         ("aws monitoring: managed Prometheus private path", 14.60, "aws-privatelink"),
         ("cluster gpu: managed Prometheus samples", round(ROUTE_SAMPLES + DEV_SERVER_SAMPLES, 4), "aws-prometheus"),
         ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
+        ("cluster gpu: dashboard charts, 1 Lambda chart function", 0.0, "aws-lambda"),
+        ("cluster gpu: dashboard charts, 1 customer managed key", 1.00, "aws-kms"),
     ]
     details = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
     assert (
@@ -795,6 +806,8 @@ def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None
         ("aws monitoring: managed Prometheus private path", 14.60, "aws-privatelink"),
         ("cluster gpu: managed Prometheus samples", round(ROUTE_SAMPLES + DEV_SERVER_SAMPLES, 4), "aws-prometheus"),
         ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
+        ("cluster gpu: dashboard charts, 1 Lambda chart function", 0.0, "aws-lambda"),
+        ("cluster gpu: dashboard charts, 1 customer managed key", 1.00, "aws-kms"),
     ]
 
 

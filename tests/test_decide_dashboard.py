@@ -23,7 +23,7 @@ from triplane.components.observability.alerts import (
     VertexModels,
     use_case_alerts,
 )
-from triplane.components.observability.signals import PANELS, TITLES
+from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES
 from triplane.decide.cli import dashboard as dashboard_command
 from triplane.decide.dashboard import (
     Dashboard,
@@ -74,25 +74,41 @@ def svg_text(path: Path) -> str:
 # --- what the shipped stacks plan ----------------------------------------------------------------
 
 
-def test_dev_plans_one_cloudwatch_dashboard_with_doc_searchs_row() -> None:
+def test_dev_plans_one_cloudwatch_dashboard_with_a_row_per_use_case() -> None:
     [found] = read("dev")
     assert (found.cloud, found.kind, found.name) == ("aws", "CloudWatch dashboard", "dev-use-cases")
-    assert found.title == "Generative AI use cases on Amazon Bedrock (us-east-1)"
+    assert found.title == "Generative AI use cases on Amazon Bedrock and EKS (us-east-1)"
     assert [(row.use_case, row.detail) for row in found.rows] == [
-        ("doc-search", "cloud-managed, confidential: us.anthropic.claude-haiku-4-5-20251001-v1:0")
+        ("doc-search", "cloud-managed, confidential: us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        # The EKS cluster's managed Prometheus, drawn by its chart function's custom widgets.
+        ("support-drafts", "saas, internal: AI gateway route support-drafts in dev-gpu"),
+        ("code-review", "self-managed, confidential: tgi server dev-code-review in dev-gpu/code-review"),
     ]
     assert [p.title for p in found.rows[0].panels] == [f"doc-search: {TITLES[s]}" for s in PANELS["bedrock"]]
+    assert [p.title for p in found.rows[1].panels] == [f"support-drafts: {TITLES[s]}" for s in PANELS["gateway"]]
+    # EKS has no GPU metrics source (Bottlerocket): no GPU panels, which would stay empty.
+    assert [p.title for p in found.rows[2].panels] == [
+        f"code-review: {TITLES[s]}" for s in PANELS["tgi"] if not s.startswith("gpu-")
+    ]
+    queue = found.rows[2].panels[-2]
+    assert queue.metrics == (
+        Metric("tgi_queue_size", "promql", 'namespace="code-review", job="dev-code-review-metrics"'),
+        Metric("up", "promql", 'namespace="code-review", job="dev-code-review-metrics"'),
+    )
+    watched = alerts("dev", "code-review")["queue"]
+    line = Threshold(watched.threshold, "waiting per replica", None, "queue alert (tier default)")
+    assert queue.thresholds == (line,)
 
 
 def test_prod_plans_a_dashboard_per_cloud_each_with_its_use_cases_row() -> None:
     found = read("prod")
     assert [(d.cloud, d.name, d.title) for d in found] == [
-        ("aws", "prod-use-cases", "Generative AI use cases on Amazon Bedrock (us-east-1)"),
+        ("aws", "prod-use-cases", "Generative AI use cases on Amazon Bedrock and EKS (us-east-1)"),
         ("azure", "prod AI use cases", "prod AI use cases"),
         ("gcp", "prod AI use cases", "prod AI use cases"),
     ]
     assert [[row.use_case for row in d.rows] for d in found] == [
-        ["claims-triage"],
+        ["claims-triage", "patient-records"],  # the EKS server's row, from its managed Prometheus
         ["hr-assistant", "contract-drafts"],  # the AKS server's row, from its Azure Monitor workspace
         ["product-search", "fraud-signals"],  # the GKE server's row, from Managed Service for Prometheus
     ]
@@ -105,23 +121,12 @@ def test_prod_plans_a_dashboard_per_cloud_each_with_its_use_cases_row() -> None:
         assert [p.title for p in row.panels] == titles
 
 
-NOT_DRAWN = {"patient-records", "code-review", "support-drafts"}
-"""Servers and gateway routes on EKS: a CloudWatch dashboard cannot read AMP (README, "Not yet")."""
-
-
 @pytest.mark.parametrize("stack", ["dev", "prod", "prod-apps", "prod-clinical"])
 def test_every_use_case_with_alerts_has_exactly_one_row(stack: str) -> None:
     watched = {name for name, (_, found) in alerts_of(load_stack(stack).environment()).items() if found}
     rows = [row.use_case for each in read(stack) for row in each.rows]
     assert len(rows) == len(set(rows))
-    assert set(rows) == watched - NOT_DRAWN
-    environment = load_stack(stack).environment()
-    clusters = {c.name: c for spec in (environment, load_stack("prod-platform").environment()) for c in spec.kubernetes}
-    for name in watched & NOT_DRAWN:
-        use_case = next(u for u in environment.use_cases if u.name == name)
-        cluster = getattr(use_case, "cluster", None) or (environment.gateway and environment.gateway.cluster)
-        new = clusters[str(cluster)].new
-        assert new is not None and new.cloud == "aws", name
+    assert set(rows) == watched
 
 
 @pytest.mark.parametrize(("stack", "cloud"), [("dev", "aws"), ("prod", "aws"), ("prod", "azure"), ("prod", "gcp")])
@@ -131,10 +136,10 @@ def test_thresholds_are_the_alerts_converted_values(stack: str, cloud: str) -> N
     watched = alerts(stack, row.use_case)
     for signal, panel in zip(PANELS[SOURCES[cloud]], row.panels, strict=True):
         if cloud == "aws":
-            kind = aws.SIGNAL_ALERTS.get(signal)
+            kind = PANEL_ALERTS.get(signal)
             expected = () if kind is None else (aws.metric_threshold(watched[kind]),)
         elif cloud == "gcp":
-            kind = gcp.PANEL_ALERTS.get(signal)
+            kind = PANEL_ALERTS.get(signal)
             expected = () if kind is None else (gcp.threshold_value(watched[kind]),)
             assert all(t.above is True for t in panel.thresholds)
         else:
@@ -240,7 +245,7 @@ def test_d2_source_has_a_grid_per_dashboard_row_and_panel() -> None:
     boxes = labels(source)
     assert boxes["stack_prod"] == "Triplane dashboards of prod"
     assert boxes["stack_prod.aws"] == (
-        "CloudWatch dashboard prod-use-cases\nGenerative AI use cases on Amazon Bedrock (us-east-1)\n"
+        "CloudWatch dashboard prod-use-cases\nGenerative AI use cases on Amazon Bedrock and EKS (us-east-1)\n"
         "metrics under AWS/Bedrock/"
     )
     assert boxes["stack_prod.azure.uc_hr_assistant"] == "hr-assistant\ncloud-managed, confidential: gpt-5-mini"
@@ -255,7 +260,12 @@ def test_d2_source_has_a_grid_per_dashboard_row_and_panel() -> None:
         'Latency p95\nvllm:e2e_request_latency_seconds_bucket promql (namespace="fraud-signals", '
         'job="prod-fraud-signals-metrics")\nalert > 30 s'
     )
-    assert "grid-rows: 3" in source and source.count("grid-columns: 6") == 3
+    # The EKS server's row reads its managed Prometheus through the chart function, without GPU panels.
+    assert boxes["stack_prod.aws.uc_patient_records.p3"] == (
+        'Latency p95\ntgi_request_duration_bucket promql (namespace="patient-records", '
+        'job="prod-patient-records-metrics")\nalert at 30 s'
+    )
+    assert "grid-rows: 3" in source and source.count("grid-columns: 6") == 4
     for each in found:
         key = f"stack_prod.{each.cloud}"
         for row in each.rows:
@@ -353,7 +363,7 @@ def test_cloudwatch_reader_on_the_renderers_body() -> None:
     assert throttles.metrics == (Metric("AWS/Bedrock/InvocationThrottles", "Sum"), Metric("All models", role="math"))
 
 
-SERVER = MonitoredUseCase(
+AKS_SERVER = MonitoredUseCase(
     "drafts",
     "self-managed",
     "confidential",
@@ -364,7 +374,7 @@ WORKSPACE = "/subscriptions/x/providers/Microsoft.Monitor/accounts/gpu"
 
 
 def test_workbook_reader_on_the_renderers_definition() -> None:
-    found = read_workbook(azure.workbook_definition("t", [OPENAI, SERVER], {"gpu": WORKSPACE}), "n", "t", "r")
+    found = read_workbook(azure.workbook_definition("t", [OPENAI, AKS_SERVER], {"gpu": WORKSPACE}), "n", "t", "r")
     hr, drafts = found.rows
     assert (hr.use_case, hr.detail) == ("hr", "cloud-managed, confidential: gpt-a, gpt-b")
     assert [p.title for p in hr.panels][:5] == [f"hr: {TITLES[s]}" for s in PANELS["azure-openai"]][:5]
@@ -387,6 +397,65 @@ def test_cloud_monitoring_reader_on_the_renderers_json() -> None:
     assert [t.value for t in errors.thresholds] == [0.025]  # the spec's 2.5% as a ratio
     tokens = row.panels[PANELS["vertex"].index("tokens")]
     assert tokens.thresholds == ()  # no volume declared, so no token-burn alert and no line
+
+
+EKS_SERVER = MonitoredUseCase(
+    "summarize",
+    "self-managed",
+    "internal",
+    ModelServer("gpu", "summarize", "stg-summarize", "vllm"),
+    use_case_alerts("summarize", "vllm", "staging", {"latency_p95_seconds": 9}, None),
+)
+CHARTS = {"gpu": aws.PrometheusCharts("stg-gpu", "arn:aws:lambda:eu-west-1:1:function:f", gpu_metrics=True)}
+
+
+def test_cloudwatch_reader_reads_a_servers_custom_widgets() -> None:
+    found = read_cloudwatch(aws.dashboard_body("eu-west-1", [BEDROCK, EKS_SERVER], CHARTS), "n", "r")
+    assert [(row.use_case, row.detail) for row in found.rows] == [
+        ("claims", "cloud-managed, internal: model-a, model-b"),
+        ("summarize", "self-managed, internal: vllm server stg-summarize in stg-gpu/summarize"),
+    ]
+    panels = found.rows[1].panels
+    assert [p.title for p in panels] == [f"summarize: {TITLES[s]}" for s in PANELS["vllm"]]
+    latency = panels[PANELS["vllm"].index("latency")]
+    scrape = 'namespace="summarize", job="stg-summarize-metrics"'
+    assert latency == Panel(
+        "summarize: Latency p95",
+        (Metric("vllm:e2e_request_latency_seconds_bucket", "promql", scrape),),
+        (Threshold(9, "s", None, "latency alert (spec)"),),
+    )
+    gpu = panels[PANELS["vllm"].index("gpu-utilisation")]
+    assert gpu.metrics == (Metric("DCGM_FI_DEV_GPU_UTIL", "promql", 'namespace="summarize"'),) and not gpu.thresholds
+
+
+def _custom_changes() -> list[tuple[str, Any]]:
+    body = aws.dashboard_body("eu-west-1", [EKS_SERVER], CHARTS)
+
+    def no_endpoint(b: dict[str, Any]) -> None:
+        del b["widgets"][2]["properties"]["endpoint"]
+
+    def no_queries(b: dict[str, Any]) -> None:
+        b["widgets"][2]["properties"]["params"]["queries"] = []
+
+    def no_series(b: dict[str, Any]) -> None:
+        b["widgets"][2]["properties"]["params"]["queries"][0]["query"] = "vector(1)"
+
+    def text_threshold(b: dict[str, Any]) -> None:
+        b["widgets"][3]["properties"]["params"]["threshold"] = "5"
+
+    changes = []
+    for change in (no_endpoint, no_queries, no_series, text_threshold):
+        changed = copy.deepcopy(body)
+        change(changed)
+        changes.append((change.__name__, changed))
+    return changes
+
+
+@pytest.mark.parametrize(("change", "body"), _custom_changes(), ids=[c for c, _ in _custom_changes()])
+def test_a_custom_widget_the_reader_cannot_read_is_refused(change: str, body: dict[str, Any]) -> None:
+    read_cloudwatch(aws.dashboard_body("eu-west-1", [EKS_SERVER], CHARTS), "n", "r")  # the unchanged body reads
+    with pytest.raises(DashboardError, match="CloudWatch dashboard n"):
+        read_cloudwatch(body, "n", "r")
 
 
 def _cloudwatch_changes() -> list[tuple[str, Any]]:
@@ -422,7 +491,7 @@ def test_a_changed_cloudwatch_body_is_refused(change: str, body: dict[str, Any])
 
 
 def test_a_changed_workbook_is_refused() -> None:
-    definition = azure.workbook_definition("t", [OPENAI, SERVER], {"gpu": WORKSPACE})
+    definition = azure.workbook_definition("t", [OPENAI, AKS_SERVER], {"gpu": WORKSPACE})
     items = definition["items"]
     metrics = items.index(next(i for i in items if i["type"] == azure.METRICS_ITEM))
     promql = items.index(next(i for i in items if i["type"] == azure.QUERY_ITEM))

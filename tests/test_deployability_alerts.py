@@ -27,6 +27,9 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+FUNCTION = "aws:lambda/function:Function"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 
@@ -185,16 +188,29 @@ def dashboard_needs(plan: Plan, config: dict[str, Any]) -> dict[tuple[str, str],
     return {(n.workload, n.what): n.path for n in paths(plan, config) if n.kind == "dashboards"}
 
 
-def test_prods_workbook_reaches_the_aks_workspace_through_its_private_endpoint(
-    prod: tuple[Plan, dict[str, Any]],
-) -> None:
+def test_devs_chart_function_reaches_the_eks_workspace_and_may_query_it(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+    function = "chart function dev-gpu-prometheus-charts-function"
+    assert dashboard_needs(plan, config) == {
+        (f"{function} (network path)", "a private path to its managed Prometheus"):
+            "its VPC's aps-workspaces endpoint dev-aws-endpoints-aps-workspaces",
+        (f"{function} (query grant)", "a role allowed aps:QueryMetrics on its workspace"):
+            "role policy dev-gpu-prometheus-charts-grants",
+    }
+
+
+def test_prods_dashboards_reach_the_eks_and_aks_workspaces(prod: tuple[Plan, dict[str, Any]]) -> None:
     plan, config = prod
-    [(need, path)] = dashboard_needs(plan, config).items()
-    assert need == (
+    needs = dashboard_needs(plan, config)
+    assert all(path is not None for path in needs.values()), needs
+    assert needs[(
         "Azure workbook prod-azure-monitoring-workbook",
         "a query path to Azure Monitor workspace prod-gpu-azure-prometheus-workspace",
-    )
-    assert path == "private endpoint prod-gpu-azure-prometheus-query-pe (public query access is off)"
+    )] == "private endpoint prod-gpu-azure-prometheus-query-pe (public query access is off)"
+    assert sorted(w for w, _ in needs if w.startswith("chart function")) == [
+        "chart function prod-gpu-aws-prometheus-charts-function (network path)",
+        "chart function prod-gpu-aws-prometheus-charts-function (query grant)",
+    ]
 
 
 def test_a_workspace_without_its_query_endpoint_is_no_path(prod: tuple[Plan, dict[str, Any]]) -> None:
@@ -205,4 +221,46 @@ def test_a_workspace_without_its_query_endpoint_is_no_path(prod: tuple[Plan, dic
     ]
     assert len(query_endpoints) == 1
     gone = dataclasses.replace(plan, resources=[r for r in plan.resources if r.urn not in query_endpoints])
-    assert list(dashboard_needs(gone, config).values()) == [None]
+    assert [w for (w, _), path in dashboard_needs(gone, config).items() if path is None] == [
+        "Azure workbook prod-azure-monitoring-workbook"
+    ]
+
+
+def chart_unmet(plan: Plan, config: dict[str, Any]) -> list[str]:
+    return sorted(w for (w, _), path in dashboard_needs(plan, config).items() if path is None)
+
+
+def test_a_chart_function_outside_the_vpc_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+    outside = changed(plan, FUNCTION, lambda r: {k: v for k, v in r.inputs.items() if k != "vpcConfig"})
+    assert chart_unmet(outside, config) == ["chart function dev-gpu-prometheus-charts-function (network path)"]
+
+
+def test_a_vpc_without_the_aps_workspaces_endpoint_is_no_path_for_the_chart_function(
+    dev: tuple[Plan, dict[str, Any]],
+) -> None:
+    plan, config = dev
+    kept = [r for r in plan.resources
+            if not (r.type == ENDPOINT and r.inputs.get("serviceName", "").endswith(".aps-workspaces"))]
+    gone = dataclasses.replace(plan, resources=kept)
+    assert "chart function dev-gpu-prometheus-charts-function (network path)" in chart_unmet(gone, config)
+
+
+def test_a_chart_function_whose_role_may_not_query_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+    broken = changed(
+        plan, ROLE_POLICY, lambda r: {**r.inputs, "policy": statements_without(r.inputs["policy"], "aps:QueryMetrics")}
+    )
+    assert chart_unmet(broken, config) == ["chart function dev-gpu-prometheus-charts-function (query grant)"]
+
+
+def test_a_chart_function_allowed_another_workspace_is_no_path(dev: tuple[Plan, dict[str, Any]]) -> None:
+    plan, config = dev
+
+    def elsewhere(resource: PlannedResource) -> dict[str, Any] | None:
+        if "aps:QueryMetrics" not in resource.inputs["policy"]:
+            return None
+        return {**resource.inputs, "policy": resource.inputs["policy"].replace("workspace/", "workspace/other-")}
+
+    assert chart_unmet(changed(plan, ROLE_POLICY, elsewhere), config) == [
+        "chart function dev-gpu-prometheus-charts-function (query grant)"]

@@ -28,7 +28,8 @@ def test_the_policy_helpers_put_the_one_administration_statement_first() -> None
 
 def test_every_aws_key_rotates_and_is_administered_by_one_statement(dev_plan: Plan, prod_plan: Plan) -> None:
     keys = of_type(dev_plan, "aws:kms/key:Key") + of_type(prod_plan, "aws:kms/key:Key")
-    assert len(keys) == 16  # the alert topics and the managed Prometheus workspaces of dev and prod among them
+    # the alert topics, the managed Prometheus workspaces and their chart functions' logs of dev and prod among them
+    assert len(keys) == 18
     for key in keys:
         assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30, key.name
         statements = json.loads(key.inputs["policy"])["Statement"]

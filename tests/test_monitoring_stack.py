@@ -647,6 +647,68 @@ def test_prod_clinical_plans_its_servers_rules_on_the_platforms_managed_promethe
             assert 'cluster="prod-platform-gpu-gcp"' in rule["expr"]  # the platform's cluster, by its name
 
 
+# --- the CloudWatch dashboard draws the EKS clusters' managed Prometheus ---------------------------------
+
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+FUNCTION = "aws:lambda/function:Function"
+
+
+def custom_rows(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """Use case -> the custom widgets of its row on the plan's CloudWatch dashboard."""
+    body = json.loads(plan.one(DASHBOARD).inputs["dashboardBody"])
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for widget in body["widgets"]:
+        if widget["type"] == "custom":
+            rows.setdefault(widget["properties"]["title"].split(": ", 1)[0], []).append(widget)
+    return rows
+
+
+def query_url(function: PlannedResource) -> str:
+    return str(function.inputs["environment"]["variables"]["AMP_QUERY_URL"])
+
+
+@pytest.mark.parametrize(("stack", "servers"), [
+    ("dev", {"code-review", "support-drafts"}),
+    ("prod", {"patient-records"}),
+])
+def test_the_eks_clusters_servers_and_routes_are_drawn_by_their_workspaces_chart_function(
+    stack: str, servers: set[str], dev: Plan, prod: Plan
+) -> None:
+    plan = {"dev": dev, "prod": prod}[stack]
+    [workspace] = plan.by_type(AMP_WORKSPACE)
+    [function] = plan.by_type(FUNCTION)
+    workspace_id = state_of(workspace)[0]
+    assert query_url(function) == (
+        f"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{workspace_id}/api/v1/query_range")
+    arn = state_of(function)[1]["arn"]
+    rows = custom_rows(plan)
+    assert set(rows) == servers
+    assert all(w["properties"]["endpoint"] == arn for widgets in rows.values() for w in widgets)
+    # EKS's Bottlerocket GPU nodes give no GPU metrics: no GPU panel, rather than an empty one.
+    assert not [w for widgets in rows.values() for w in widgets if "GPU" in w["properties"]["title"]]
+    grant = json.loads(plan.one("aws:iam/rolePolicy:RolePolicy", "prometheus-charts-grants").inputs["policy"])
+    assert {s["Resource"] for s in grant["Statement"] if s["Action"] == "aps:QueryMetrics"} == {
+        state_of(workspace)[1]["arn"]}
+
+
+def test_prod_clinical_draws_its_server_from_the_platforms_workspace_in_the_platforms_vpc(
+    split: dict[str, Plan], platform: Plan
+) -> None:
+    clinical = split["prod-clinical"]
+    [function] = clinical.by_type(FUNCTION)
+    workspaces = {
+        p["key"][1]: p["fields"]["prometheus_workspace"]
+        for p in platform.stack_outputs().outputs[OUTPUT]["shared"]
+        if p["kind"] == "cluster"
+    }
+    assert f"/workspaces/{workspaces['gpu-aws']}/" in query_url(function)
+    [network] = [p["fields"] for p in platform.stack_outputs().outputs[OUTPUT]["shared"]
+                 if p["kind"] == "network:AwsNetworkRef"]
+    assert function.inputs["vpcConfig"]["subnetIds"] == network["app_subnet_ids"]
+    assert set(custom_rows(clinical)) == {"patient-records"}
+    assert not split["prod-apps"].by_type(FUNCTION)  # no server or route of its own on EKS
+
+
 # --- dev: what `triplane plan` lists ------------------------------------------------------------------
 
 WHERE = {"bedrock": "CloudWatch alarm", "azure-openai": "Azure metric alert", "vertex": "Cloud Monitoring policy"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from fnmatch import fnmatch
 from typing import Any
 
@@ -17,6 +18,7 @@ from triplane.components.observability.alerts import (
     KINDS,
     Alert,
     BedrockModels,
+    GatewayRoute,
     ModelServer,
     MonitoredUseCase,
     alert_tags,
@@ -27,10 +29,12 @@ from triplane.components.observability.aws import (
     AwsAlertChannelArgs,
     AwsMonitoring,
     AwsMonitoringArgs,
+    PrometheusCharts,
     alarm_args,
     dashboard_body,
     topic_policy,
 )
+from triplane.components.observability.prometheus import panel
 from triplane.components.observability.signals import PANELS, TITLES
 from triplane.components.tagging import standard_tags
 from triplane.plan import Plan, run_program
@@ -219,6 +223,133 @@ def test_no_token_panel_threshold_without_a_declared_volume() -> None:
     body = dashboard_body("us-east-1", [MonitoredUseCase("chat", "cloud-managed", "internal", ONE, alerts)])
     tokens = _metric_widgets(body)[-1]["properties"]
     assert tokens["title"] == "chat: Tokens (input, output) vs volume" and "annotations" not in tokens
+
+
+# --- model servers and gateway routes on EKS: custom widgets over the managed Prometheus -------------
+
+CHART_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:dev-gpu-prometheus-charts"
+TGI = ModelServer("gpu", "code-review", "dev-code-review", "tgi")
+VLLM = ModelServer("gpu", "summarize", "dev-summarize", "vllm")
+ROUTE = GatewayRoute("gpu", "support-drafts")
+
+
+def _served(name: str, target: Any, source: Any, pattern: str = "self-managed") -> MonitoredUseCase:
+    alerts = use_case_alerts(name, source, "prod", {"latency_p95_seconds": 8}, tokens_per_month=9_000_000)
+    return MonitoredUseCase(name, pattern, "confidential", target, alerts)
+
+
+SERVED = (
+    _use_case("chat", ONE),
+    _served("code-review", TGI, "tgi"),
+    _served("summarize", VLLM, "vllm"),
+    _served("support-drafts", ROUTE, "gateway", "saas"),
+)
+
+
+def _rows(body: dict[str, Any]) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """Heading markdown -> (use case, its widgets), by reading order."""
+    rows: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+    current = ""
+    for widget in sorted(body["widgets"], key=lambda w: (w["y"], w["x"])):
+        markdown = widget["properties"].get("markdown", "")
+        if markdown.startswith("### "):
+            current = markdown
+            rows[current] = (markdown[4:].split(" ", 1)[0], [])
+        elif current:
+            rows[current][1].append(widget)
+    return rows
+
+
+def _charts(gpu_metrics: bool) -> dict[str, PrometheusCharts]:
+    return {"gpu": PrometheusCharts(cluster="dev-gpu", function_arn=CHART_ARN, gpu_metrics=gpu_metrics)}
+
+
+def test_a_row_per_server_and_route_on_a_charted_cluster_after_the_bedrock_rows() -> None:
+    body = dashboard_body("us-east-1", SERVED, _charts(gpu_metrics=True))
+    assert body["widgets"][0]["properties"]["markdown"].startswith(
+        "## Generative AI use cases on Amazon Bedrock and EKS (us-east-1)")
+    rows = _rows(body)
+    assert list(rows) == [
+        f"### chat (cloud-managed, internal): {HAIKU}",
+        "### code-review (self-managed, confidential): tgi server dev-code-review in dev-gpu/code-review",
+        "### summarize (self-managed, confidential): vllm server dev-summarize in dev-gpu/summarize",
+        "### support-drafts (saas, confidential): AI gateway route support-drafts in dev-gpu",
+    ]
+    expected = {"code-review": PANELS["tgi"], "summarize": PANELS["vllm"], "support-drafts": PANELS["gateway"]}
+    for use_case, widgets in list(rows.values())[1:]:
+        panels = expected[use_case]
+        assert [w["type"] for w in widgets] == ["custom"] * len(panels)
+        assert [w["properties"]["title"] for w in widgets] == [f"{use_case}: {TITLES[p]}" for p in panels]
+        assert [w["x"] for w in widgets] == [i * (24 // len(panels)) for i in range(len(panels))]
+        assert all(w["properties"]["endpoint"] == CHART_ARN for w in widgets)
+        assert all(w["properties"]["updateOn"] == {"refresh": True, "resize": True, "timeRange": True}
+                   for w in widgets)
+    assert all(w["type"] == "metric" for w in next(iter(rows.values()))[1])
+
+
+def test_each_custom_widget_carries_the_panels_promql_and_its_alerts_threshold() -> None:
+    body = dashboard_body("us-east-1", SERVED, _charts(gpu_metrics=True))
+    by_title = {w["properties"]["title"]: w["properties"]["params"] for w in body["widgets"] if w["type"] == "custom"}
+    targets = {u.name: u for u in SERVED}
+    for title, params in by_title.items():
+        use_case, _, heading = title.partition(": ")
+        signal = next(s for s, t in TITLES.items() if t == heading)
+        lines = panel(signal, targets[use_case].target)
+        assert params["queries"] == [
+            {"name": line.name, "query": line.query, **({"per": line.per} if line.per else {})} for line in lines]
+        assert not any(re.search(r"[{,]cluster=", line.query) for line in lines)  # the workspace: one cluster
+    thresholds = {t: p["threshold"] for t, p in by_title.items() if "threshold" in p}
+    assert thresholds == {
+        "code-review: Errors": 5,
+        "code-review: Latency p95": 8,
+        "code-review: Tokens (input, output) vs volume": 450_000,  # 9M a month / 30 days * 150%
+        "code-review: GPU memory": 92,  # the prod tier's
+        "code-review: Queue depth": 8,
+        "summarize: Errors": 5,
+        "summarize: Latency p95": 8,
+        "summarize: Time to first token p95": 5,
+        "summarize: Tokens (input, output) vs volume": 450_000,
+        "summarize: GPU memory": 92,
+        "summarize: Queue depth": 8,
+        "support-drafts: Errors": 5,
+        "support-drafts: Throttled": 5,
+        "support-drafts: Latency p95": 8,
+        "support-drafts: Time to first token p95": 5,
+        "support-drafts: Tokens (input, output) vs volume": 450_000,
+    }
+    assert by_title["code-review: GPU utilisation"]["queries"][0]["per"] == "pod"
+    assert by_title["code-review: Latency p95"]["unit"] == "s"
+    assert by_title["code-review: Errors"]["thresholdLabel"] == "error-rate alert (tier default)"
+
+
+def test_no_gpu_panels_where_the_cluster_has_no_gpu_metrics() -> None:
+    body = dashboard_body("us-east-1", SERVED, _charts(gpu_metrics=False))
+    titles = [w["properties"]["title"] for w in body["widgets"] if w["type"] == "custom"]
+    assert not [t for t in titles if "GPU" in t]
+    tgi = [t.split(": ", 1)[1] for t in titles if t.startswith("code-review")]
+    assert tgi == [TITLES[p] for p in PANELS["tgi"] if p not in ("gpu-utilisation", "gpu-memory")]
+    assert [w["x"] for w in body["widgets"] if w["properties"].get("title", "").startswith("code-review")] == [
+        0, 4, 8, 12, 16, 20]
+
+
+def test_servers_on_a_cluster_without_charts_get_no_row() -> None:
+    body = dashboard_body("us-east-1", SERVED)
+    assert [w for w in body["widgets"] if w["type"] == "custom"] == []
+    assert body["widgets"][0]["properties"]["markdown"].startswith("## Generative AI use cases on Amazon Bedrock (")
+    other = {"other": PrometheusCharts(cluster="x", function_arn=CHART_ARN, gpu_metrics=True)}
+    assert dashboard_body("us-east-1", SERVED, other) == body
+
+
+def test_the_dashboard_resolves_the_chart_functions_arn() -> None:
+    def program() -> None:
+        charts = {"gpu": PrometheusCharts(cluster=pulumi.Output.from_input("dev-gpu"),
+                                          function_arn=pulumi.Output.from_input(CHART_ARN), gpu_metrics=False)}
+        AwsMonitoring("dev-aws-monitoring", AwsMonitoringArgs(
+            prefix="dev", region="us-east-1", topic_arn=TOPIC_ARN, use_cases=SERVED, servers=charts, tags=TAGS))
+
+    body = json.loads(run_program(program, stack="ts").one("aws:cloudwatch/dashboard:Dashboard").inputs[
+        "dashboardBody"])
+    assert body == dashboard_body("us-east-1", SERVED, _charts(gpu_metrics=False))
 
 
 # --- the channel: an encrypted topic only the named stacks' alarms publish to -------------------------

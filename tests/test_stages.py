@@ -69,7 +69,13 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
     }
     ingress = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
     endpoint = "aws:ec2/vpcEndpoint:VpcEndpoint"
-    assert named(single) - split == {(STACK, "triplane-prod"), (ingress, "prod-gpu-aws-api-from-deployer-0")}
+    # prod's chart function is admitted by the endpoints of its own stack; prod-clinical's, in the platform's
+    # app subnets, by the platform's endpoints' application ranges (a use-case stack adds no rule to them).
+    assert named(single) - split == {
+        (STACK, "triplane-prod"),
+        (ingress, "prod-gpu-aws-api-from-deployer-0"),
+        (ingress, "prod-aws-endpoints-from-prod-gpu-aws-prometheus-charts"),
+    }
     assert split - named(single) - runner == {
         (STACK, "triplane-prod-platform"),
         (STACK, "triplane-prod-apps"),
@@ -86,6 +92,7 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
     drawn = {
         "triplane:observability:GcpMonitoring", "gcp:monitoring/dashboard:Dashboard",
         "triplane:observability:AzureMonitoring", "azure-native:applicationinsights:Workbook",
+        "triplane:observability:AwsMonitoring", "aws:cloudwatch/dashboard:Dashboard",
     }  # fmt: skip
     for left, right in ((named(platform_plan), apps), (named(platform_plan), clinical), (apps, clinical)):
         for type_, name in left & right - {(t, n) for t, n in apps & clinical if t in drawn}:
@@ -94,14 +101,18 @@ def test_split_prod_has_the_resources_of_prod(platform_plan: Plan, use_case_plan
                 "triplane:gcp:ProjectApis",
                 "gcp:projects/service:Service",
             ), (type_, name)
-    # Each use-case stack draws the rows of its own use cases: prod-apps its Vertex AI and Azure OpenAI use
-    # cases', prod-clinical its GKE and AKS servers' (each stack's dashboard, under its own name).
-    observed = ("triplane:observability", "gcp:monitoring", "azure-native:applicationinsights")
+    # Each use-case stack draws the rows of its own use cases: prod-apps its Vertex AI, Azure OpenAI and Bedrock
+    # use cases', prod-clinical its GKE, AKS and EKS servers' (each stack's dashboards, under its own name).
+    observed = (
+        "triplane:observability", "gcp:monitoring", "azure-native:applicationinsights", "aws:cloudwatch/dashboard",
+    )  # fmt: skip
     assert {(t, n) for t, n in apps & clinical if t.startswith(observed)} == {
         ("triplane:observability:GcpMonitoring", "prod-gcp-monitoring"),
         ("gcp:monitoring/dashboard:Dashboard", "prod-gcp-monitoring-dashboard"),
         ("triplane:observability:AzureMonitoring", "prod-azure-monitoring"),
         ("azure-native:applicationinsights:Workbook", "prod-azure-monitoring-workbook"),
+        ("triplane:observability:AwsMonitoring", "prod-aws-monitoring"),
+        ("aws:cloudwatch/dashboard:Dashboard", "prod-aws-monitoring-dashboard"),
     }
     # A use-case stack has Kubernetes providers only for the clusters its use cases run on.
     assert not {n for t, n in apps if t == "pulumi:providers:kubernetes"}

@@ -51,6 +51,7 @@ def test_the_wheel_holds_one_package_with_its_parts(wheel: Path) -> None:
         "triplane/components/__init__.py",
         "triplane/stacks/program.py",
         "triplane/stacks/spec/environment.py",
+        "triplane/components/observability/amp_chart.py",  # the chart function's code, shipped as its asset
         "triplane/policies/PulumiPolicy.yaml",
         "triplane/policies/__main__.py",
         "triplane/policies/requirements.txt",

@@ -21,6 +21,7 @@ AWS: dict[str, tuple[str, ...]] = {
     "eks": ("eks.{region}.amazonaws.com",),
     "iam": ("iam.amazonaws.com",),
     "kms": ("kms.{region}.amazonaws.com",),
+    "lambda": ("lambda.{region}.amazonaws.com",),
     "networkfirewall": ("network-firewall.{region}.amazonaws.com",),
     "s3": ("s3.{region}.amazonaws.com",),
     "secretsmanager": ("secretsmanager.{region}.amazonaws.com",),

@@ -7,7 +7,14 @@ Creates:
 - a CloudWatch alarm per alert of each use case whose target is `BedrockModels`, on the `AWS/Bedrock`
   metrics of its models (dimension `ModelId`), notifying the topic when it fires and when it clears;
 - one CloudWatch dashboard: a header, then a row per use case with a panel per `PANELS["bedrock"]`
-  signal, alert thresholds drawn on the panels they watch.
+  signal, alert thresholds drawn on the panels they watch; then a row per model server or gateway
+  route on an EKS cluster with a managed Prometheus (`servers`), its panels in `PANELS[engine]` or
+  `PANELS["gateway"]` order (no GPU panels where the cluster has no GPU metrics). CloudWatch metric
+  widgets cannot read Amazon Managed Service for Prometheus, so each of those panels is a custom widget
+  (`{"type": "custom", "properties": {"endpoint", "params", "updateOn", "title"}}`, "Dashboard Body
+  Structure", https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html)
+  whose function (`aws_charts.AwsPrometheusCharts`) runs the panel's PromQL (`prometheus.panel`, with
+  no scope: a workspace holds one cluster's series) and draws the watching alert's threshold.
 
 Metric names and units: https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html
 (`Invocations`, `InvocationLatency` in milliseconds, `InvocationServerErrors`, `InvocationThrottles`,
@@ -28,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -45,10 +52,13 @@ from triplane.components.observability.alerts import (
     Alert,
     AlertKind,
     BedrockModels,
+    GatewayRoute,
+    ModelServer,
     MonitoredUseCase,
     alert_tags,
 )
-from triplane.components.observability.signals import PANELS, TITLES, Signal
+from triplane.components.observability.prometheus import GPU_SIGNALS, PANEL_UNITS, panel
+from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
 from triplane.components.tagging import tagged
 
 NAMESPACE = "AWS/Bedrock"
@@ -79,15 +89,6 @@ TREAT_MISSING_DATA: Mapping[AlertKind, str] = {
 }
 """No requests means nothing failed, nothing was refused, nothing was slow and nothing was spent (and a
 model called without streaming never reports a first token)."""
-
-SIGNAL_ALERTS: Mapping[Signal, AlertKind] = {
-    "errors": "error-rate",
-    "throttles": "throttling",
-    "latency": "latency",
-    "first-token": "first-token",
-    "tokens": "token-burn",
-}
-"""The alert whose threshold a panel draws."""
 
 GRID_WIDTH = 24
 PANEL_HEIGHT = 6
@@ -249,7 +250,7 @@ def _panel_metrics(signal: Signal, models: Sequence[str]) -> tuple[list[list[Any
             lines.append([{"expression": _total([f"throttles{i}" for i in ids]), "label": "All models", "id": "total"}])
         return lines, {"period": FIVE_MINUTES}
     if signal in ("latency", "first-token"):
-        name = METRICS[SIGNAL_ALERTS[signal]][0]
+        name = METRICS[PANEL_ALERTS[signal]][0]
         return [_line(name, m, stat=PERCENTILE) for m in models], {
             "period": FIVE_MINUTES,
             "yAxis": {"left": {"min": 0, "label": "ms"}},
@@ -275,7 +276,7 @@ def _widget(use_case: MonitoredUseCase, target: BedrockModels, signal: Signal) -
         "metrics": metrics,
         **extra,
     }
-    kind = SIGNAL_ALERTS.get(signal)
+    kind = PANEL_ALERTS.get(signal)
     alert = next((a for a in use_case.alerts if a.kind == kind), None)
     if alert is not None:
         properties["annotations"] = {
@@ -289,10 +290,92 @@ def bedrock_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[tuple[Monit
     return [(u, u.target) for u in use_cases if isinstance(u.target, BedrockModels)]
 
 
-def dashboard_body(region: str, use_cases: Sequence[MonitoredUseCase]) -> dict[str, Any]:
-    """The CloudWatch dashboard: a header, then a row per Bedrock use case, a panel per signal."""
-    panels = PANELS["bedrock"]
-    width = GRID_WIDTH // len(panels)
+@dataclass(frozen=True)
+class PrometheusCharts:
+    """An EKS cluster whose model servers and gateway routes the dashboard draws from its managed Prometheus."""
+
+    cluster: pulumi.Input[str]
+    """The cluster's name in EKS, for the rows' headings."""
+    function_arn: pulumi.Input[str]
+    """`AwsPrometheusCharts.function_arn`: the custom widgets' endpoint, which queries the workspace."""
+    gpu_metrics: bool
+    """The cluster's GPU metrics reach its Prometheus (`clusters.gpu_metrics_source`): else the GPU panels,
+    which would stay empty, are left out."""
+
+
+def server_panels(target: ModelServer | GatewayRoute, gpu_metrics: bool) -> tuple[Signal, ...]:
+    """A model server's (`PANELS[engine]`) or gateway route's (`PANELS["gateway"]`) panels, without the GPU
+    ones where no GPU metrics reach the cluster's Prometheus."""
+    if isinstance(target, GatewayRoute):
+        return PANELS["gateway"]
+    return tuple(s for s in PANELS[target.engine] if gpu_metrics or s not in GPU_SIGNALS)
+
+
+def _custom_widget(use_case: MonitoredUseCase, signal: Signal, endpoint: str) -> dict[str, Any]:
+    """A model server's or gateway route's panel: a custom widget whose function runs the panel's PromQL
+    (`prometheus.panel`; the workspace holds this cluster's series alone, so no scope) and draws the
+    threshold of the alert watching it."""
+    target = use_case.target
+    assert isinstance(target, ModelServer | GatewayRoute)
+    params: dict[str, Any] = {
+        "queries": [
+            {"name": line.name, "query": line.query, **({"per": line.per} if line.per is not None else {})}
+            for line in panel(signal, target)
+        ],
+        "unit": PANEL_UNITS[signal],
+    }
+    kind = PANEL_ALERTS.get(signal)
+    alert = next((a for a in use_case.alerts if a.kind == kind), None)
+    if alert is not None:
+        params["threshold"] = alert.threshold
+        params["thresholdLabel"] = f"{alert.kind} alert ({alert.origin})"
+    return {
+        "type": "custom",
+        "properties": {
+            "title": f"{use_case.name}: {TITLES[signal]}",
+            "endpoint": endpoint,
+            "updateOn": {"refresh": True, "resize": True, "timeRange": True},
+            "params": params,
+        },
+    }
+
+
+def _server_heading(target: ModelServer | GatewayRoute, cluster: str) -> str:
+    if isinstance(target, ModelServer):
+        return f"{target.engine} server {target.app} in {cluster}/{target.namespace}"
+    return f"AI gateway route {target.model} in {cluster}"
+
+
+def charted_use_cases(
+    use_cases: Sequence[MonitoredUseCase], servers: Mapping[str, PrometheusCharts]
+) -> list[MonitoredUseCase]:
+    """The model servers and gateway routes on a cluster in `servers`, which the dashboard draws."""
+    return [
+        u for u in use_cases if isinstance(u.target, ModelServer | GatewayRoute) and u.target.cluster in servers
+    ]
+
+
+def _heading(y: int, use_case: MonitoredUseCase, what: str) -> dict[str, Any]:
+    return {
+        "type": "text",
+        "x": 0,
+        "y": y,
+        "width": GRID_WIDTH,
+        "height": 1,
+        "properties": {"markdown": f"### {use_case.name} ({use_case.pattern}, {use_case.classification}): {what}"},
+    }
+
+
+def dashboard_body(
+    region: str, use_cases: Sequence[MonitoredUseCase], servers: Mapping[str, PrometheusCharts] | None = None
+) -> dict[str, Any]:
+    """The CloudWatch dashboard: a header, then a row per Bedrock use case, a panel per signal; then a row
+    per model server or gateway route on an EKS cluster in `servers` (cluster name -> its charts, whose
+    `function_arn` is known by now), each panel a custom widget drawing its managed Prometheus series."""
+    servers = servers or {}
+    charted = charted_use_cases(use_cases, servers)
+    drawn = [name for name, rows in (("Amazon Bedrock", bedrock_use_cases(use_cases)), ("EKS", charted)) if rows]
+    where = " and ".join(drawn) or "Amazon Bedrock"
     widgets: list[dict[str, Any]] = [
         {
             "type": "text",
@@ -301,7 +384,7 @@ def dashboard_body(region: str, use_cases: Sequence[MonitoredUseCase]) -> dict[s
             "width": GRID_WIDTH,
             "height": 2,
             "properties": {
-                "markdown": f"## Generative AI use cases on Amazon Bedrock ({region})\n"
+                "markdown": f"## Generative AI use cases on {where} ({region})\n"
                 "A row per use case, a panel per signal; a horizontal line is the threshold of the alert "
                 "watching that panel."
             },
@@ -309,22 +392,27 @@ def dashboard_body(region: str, use_cases: Sequence[MonitoredUseCase]) -> dict[s
     ]
     y = 2
     for use_case, target in bedrock_use_cases(use_cases):
-        widgets.append(
-            {
-                "type": "text",
-                "x": 0,
-                "y": y,
-                "width": GRID_WIDTH,
-                "height": 1,
-                "properties": {
-                    "markdown": f"### {use_case.name} ({use_case.pattern}, {use_case.classification}): "
-                    f"{', '.join(target.model_ids)}"
-                },
-            }
-        )
+        widgets.append(_heading(y, use_case, ", ".join(target.model_ids)))
         y += 1
+        panels = PANELS["bedrock"]
+        width = GRID_WIDTH // len(panels)
         for column, signal in enumerate(panels):
             widget = _widget(use_case, target, signal)
+            widgets.append({**widget, "x": column * width, "y": y, "width": width, "height": PANEL_HEIGHT})
+        y += PANEL_HEIGHT
+    for use_case in charted:
+        server = use_case.target
+        assert isinstance(server, ModelServer | GatewayRoute)
+        charts = servers[server.cluster]
+        endpoint, cluster = charts.function_arn, charts.cluster
+        if not isinstance(endpoint, str) or not isinstance(cluster, str):
+            raise TypeError("dashboard_body: resolve each PrometheusCharts' function_arn and cluster before drawing")
+        widgets.append(_heading(y, use_case, _server_heading(server, cluster)))
+        y += 1
+        panels = server_panels(server, charts.gpu_metrics)
+        width = GRID_WIDTH // len(panels)
+        for column, signal in enumerate(panels):
+            widget = _custom_widget(use_case, signal, endpoint)
             widgets.append({**widget, "x": column * width, "y": y, "width": width, "height": PANEL_HEIGHT})
         y += PANEL_HEIGHT
     return {"start": "-PT12H", "periodOverride": "inherit", "widgets": widgets}
@@ -491,8 +579,11 @@ class AwsMonitoringArgs:
     topic_arn: pulumi.Input[str]
     """The channel (`AwsAlertChannel`, or the platform stack's) every alarm notifies."""
     use_cases: Sequence[MonitoredUseCase]
-    """Every use case of the stack; this component takes those whose target is `BedrockModels`."""
+    """Every use case of the stack; this component alerts on those whose target is `BedrockModels`."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    servers: Mapping[str, PrometheusCharts] = field(default_factory=dict)
+    """The spec's EKS clusters (by name) with a managed Prometheus and its chart function: each model server
+    and gateway route on one gets a dashboard row (its alerts are the workspace's rule groups)."""
 
 
 class AwsMonitoring(pulumi.ComponentResource):
@@ -517,10 +608,26 @@ class AwsMonitoring(pulumi.ComponentResource):
                     tags=alert_tags(use_case, alert),
                     opts=child,
                 )
+        body: pulumi.Input[str] = json.dumps(dashboard_body(args.region, args.use_cases))
+        if args.servers:
+            clusters = sorted(args.servers)
+            facts = [value for c in clusters for value in (args.servers[c].function_arn, args.servers[c].cluster)]
+            body = pulumi.Output.all(*facts).apply(
+                lambda known: json.dumps(
+                    dashboard_body(
+                        args.region,
+                        args.use_cases,
+                        {
+                            c: replace(args.servers[c], function_arn=known[2 * i], cluster=known[2 * i + 1])
+                            for i, c in enumerate(clusters)
+                        },
+                    )
+                )
+            )
         dashboard = aws_cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=physical_name(args.prefix, "use-cases"),
-            dashboard_body=json.dumps(dashboard_body(args.region, args.use_cases)),
+            dashboard_body=body,
             opts=child,
         )
         self.dashboard_name = dashboard.dashboard_name

@@ -64,7 +64,7 @@ from triplane.components.observability.alerts import (
     alert_tags,
 )
 from triplane.components.observability.prometheus import literal, panel
-from triplane.components.observability.signals import PANELS, TITLES, Signal
+from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
 from triplane.components.tagging import tagged
 
 NAMESPACE = "Microsoft.CognitiveServices/accounts"
@@ -233,18 +233,6 @@ PANEL_METRICS: Mapping[Signal, Panel] = {
 }
 """Every signal `PANELS["azure-openai"]` lists, drawn from the metrics the alerts watch (errors as
 availability, 100 - server error %; latencies as the maximum, the alerts' stand-in for p95)."""
-
-PANEL_ALERTS: Mapping[Signal, AlertKind] = {
-    "errors": "error-rate",
-    "throttles": "throttling",
-    "latency": "latency",
-    "first-token": "first-token",
-    "tokens": "token-burn",
-    "gpu-memory": "gpu-memory",
-    "queue": "queue",
-}
-"""The alert whose threshold a panel draws (a metrics chart states it in its title)."""
-
 
 def _azure_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[MonitoredUseCase]:
     return [u for u in use_cases if isinstance(u.target, AzureOpenAIDeployments)]

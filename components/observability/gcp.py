@@ -47,8 +47,8 @@ from triplane.components.observability.alerts import (
     alert_tags,
 )
 from triplane.components.observability.gcp_prometheus import GMP_GPU, GkeScope
-from triplane.components.observability.prometheus import panel
-from triplane.components.observability.signals import PANELS, TITLES, Signal
+from triplane.components.observability.prometheus import PANEL_UNITS, panel
+from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
 from triplane.components.tagging import gcp_labels, tagged
 
 PUBLISHER_MODEL = "aiplatform.googleapis.com/PublisherModel"
@@ -84,14 +84,6 @@ SEVERITY: Mapping[AlertKind, str] = {
 }
 """Cloud Monitoring severities: failing requests are errors; slowness, quota and spend are warnings."""
 
-PANEL_ALERTS: Mapping[Signal, AlertKind] = {
-    "errors": "error-rate",
-    "throttles": "throttling",
-    "latency": "latency",
-    "first-token": "first-token",
-    "tokens": "token-burn",
-}
-"""The alert whose threshold a panel draws (requests have none)."""
 
 
 @dataclass(frozen=True)
@@ -331,32 +323,6 @@ def _chart(use_case: MonitoredUseCase, signal: Signal) -> dict[str, Any]:
     return chart
 
 
-SERVER_PANEL_ALERTS: Mapping[Signal, AlertKind] = {
-    "errors": "error-rate",
-    "throttles": "throttling",
-    "latency": "latency",
-    "first-token": "first-token",
-    "tokens": "token-burn",
-    "gpu-memory": "gpu-memory",
-    "queue": "queue",
-}
-"""The alert whose threshold a model server's or gateway route's panel draws: its PromQL is in the
-alerts' own units."""
-
-_SERVER_Y_LABELS: Mapping[Signal, str] = {
-    "requests": "requests per 5 min",
-    "errors": "server errors %",
-    "throttles": "429s per 5 min",
-    "latency": "s",
-    "first-token": "s",
-    "tokens": "tokens per day",
-    "gpu-utilisation": "%",
-    "gpu-memory": "%",
-    "queue": "waiting per replica",
-    "replicas": "ready replicas",
-}
-
-
 def _server_chart(use_case: MonitoredUseCase, signal: Signal, scope: GkeScope) -> dict[str, Any]:
     """A model server's or gateway route's panel: the PromQL of its alerts (`prometheus.panel`), on this
     cluster's series in Managed Service for Prometheus."""
@@ -371,8 +337,8 @@ def _server_chart(use_case: MonitoredUseCase, signal: Signal, scope: GkeScope) -
             "targetAxis": "Y1",
         }
         data_sets.append(data_set)
-    chart: dict[str, Any] = {"dataSets": data_sets, "yAxis": {"label": _SERVER_Y_LABELS[signal], "scale": "LINEAR"}}
-    kind = SERVER_PANEL_ALERTS.get(signal)
+    chart: dict[str, Any] = {"dataSets": data_sets, "yAxis": {"label": PANEL_UNITS[signal], "scale": "LINEAR"}}
+    kind = PANEL_ALERTS.get(signal)
     alert = next((a for a in use_case.alerts if a.kind == kind), None)
     if alert is not None:
         chart["thresholds"] = [

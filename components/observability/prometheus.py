@@ -164,6 +164,24 @@ GPU_SERIES = 3
 """`DCGM_FI_DEV_FB_USED`, `_FREE` and `DCGM_FI_DEV_GPU_UTIL` of one GPU."""
 
 
+PANEL_UNITS: Mapping[Signal, str] = {
+    "requests": "requests per 5 min",
+    "errors": "server errors %",
+    "throttles": "429s per 5 min",
+    "latency": "s",
+    "first-token": "s",
+    "tokens": "tokens per day",
+    "gpu-utilisation": "%",
+    "gpu-memory": "%",
+    "queue": "waiting per replica",
+    "replicas": "ready replicas",
+}
+"""The unit of each panel's lines (`panel`), for its axis."""
+
+GPU_SIGNALS: frozenset[Signal] = frozenset({"gpu-utilisation", "gpu-memory"})
+"""Panels drawn from dcgm-exporter's series: left out where the cluster has no GPU metrics source."""
+
+
 PANEL_WINDOW_SECONDS = 300
 """Rates and percentiles on a chart are over 5 minutes, as the alerts judge them (tokens: a day)."""
 
@@ -519,7 +537,9 @@ class PrometheusAlertRules(pulumi.ComponentResource):
 __all__ = [
     "ALERT_NAMES",
     "ENGINES",
+    "GPU_SIGNALS",
     "HONORED",
+    "PANEL_UNITS",
     "SEVERITY",
     "GpuLabels",
     "PanelQuery",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from triplane.components.observability.alerts import Source
+from triplane.components.observability.alerts import AlertKind, Source
 
 Signal = Literal[
     "requests", "errors", "throttles", "latency", "first-token", "tokens",
@@ -41,3 +41,15 @@ PANELS: Mapping[Source, tuple[Signal, ...]] = {
     "gateway": ("requests", "errors", "throttles", "latency", "first-token", "tokens"),
 }  # fmt: skip
 """The panels of a use case's row, by where its signals are born (`alerts.Source`)."""
+
+PANEL_ALERTS: Mapping[Signal, AlertKind] = {
+    "errors": "error-rate",
+    "throttles": "throttling",
+    "latency": "latency",
+    "first-token": "first-token",
+    "tokens": "token-burn",
+    "gpu-memory": "gpu-memory",
+    "queue": "queue",
+}
+"""The alert whose threshold a panel draws, whatever the source (requests, GPU utilisation and ready
+replicas have none)."""

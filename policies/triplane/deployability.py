@@ -1088,6 +1088,12 @@ AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 AMP_PUBLISHER = "aps.amazonaws.com"
 IAM_ROLE = "aws:iam/role:Role"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+CHART_QUERY_URL = "AMP_QUERY_URL"
+"""The variable naming a chart function's workspace (components.observability.amp_chart.QUERY_URL_VARIABLE)."""
+QUERY_ACTION = "aps:QueryMetrics"
+ENDPOINT_APS = "aps-workspaces"
+"""The interface endpoint of the managed Prometheus APIs (remote write, query)."""
 MONITORING = "monitoring"
 """The namespace of Triplane's Prometheus (components.self_managed.addons.MONITORING_NAMESPACE)."""
 AZURE_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -1217,6 +1223,53 @@ def _prometheus_loads(cluster: Cluster, rule: Res) -> str | None:
     return None
 
 
+def _chart_network_path(graph: Graph, function: Res) -> str | None:
+    """A chart function's way to its workspace: subnets of a VPC with the `aps-workspaces` endpoint."""
+    if not as_list(get(function.props, "vpcConfig.subnetIds")):
+        return None
+    endpoint = _aws_endpoints(graph).get(ENDPOINT_APS)
+    return f"its VPC's aps-workspaces endpoint {endpoint.name}" if endpoint is not None else None
+
+
+def _queried_workspace(url: Any) -> str | None:
+    """The workspace ID in a query URL (`.../workspaces/<id>/api/v1/query_range`); None if not yet known."""
+    if not isinstance(url, str) or is_unknown(url):
+        return None
+    parts = url.split("/workspaces/", 1)
+    return parts[1].split("/", 1)[0] if len(parts) == 2 and parts[1] else None
+
+
+def _chart_grant(graph: Graph, function: Res) -> str | None:
+    """The inline policy of a chart function's role that allows querying its workspace."""
+    workspace = _queried_workspace(get(function.props, f"environment.variables.{CHART_QUERY_URL}"))
+    roles = {r.urn for r in _waited(graph, function, IAM_ROLE)}
+    for grant in graph.of_type(IAM_ROLE_POLICY):
+        if not roles & graph.waits_for(grant):
+            continue
+        for statement in statements(json_document(grant.props.get("policy"), "policy")):
+            if statement.get("Effect") != "Allow" or QUERY_ACTION not in as_list(statement.get("Action")):
+                continue
+            resources = [str(r) for r in as_list(statement.get("Resource"))]
+            if any(r.endswith(f":workspace/{workspace}") if workspace else ":workspace/" in r for r in resources):
+                return f"role policy {grant.name}"
+    return None
+
+
+def chart_needs(graph: Graph) -> Iterator[Need]:
+    """A function charting a managed Prometheus for the dashboard reaches its workspace privately and may
+    query it."""
+    for function in graph.of_type(LAMBDA_FUNCTION):
+        if CHART_QUERY_URL not in (get(function.props, "environment.variables") or {}):
+            continue
+        yield Need("dashboards", f"chart function {function.name} (network path)",
+                   "a private path to its managed Prometheus", _chart_network_path(graph, function),
+                   "run it in the VPC's app subnets, where the com.amazonaws.<region>.aps-workspaces endpoint is "
+                   "(with private DNS)", function.urn)
+        yield Need("dashboards", f"chart function {function.name} (query grant)",
+                   f"a role allowed {QUERY_ACTION} on its workspace", _chart_grant(graph, function),
+                   f"give its role an inline policy allowing {QUERY_ACTION} on the workspace's ARN", function.urn)
+
+
 def _action_group_need(graph: Graph, alert: Res, what: str) -> Need:
     """An Azure alert (a metric alert, a Prometheus rule group) acts on an enabled action group with a receiver."""
     groups = [g for g in _waited(graph, alert, AZURE_ACTION_GROUP)
@@ -1291,8 +1344,10 @@ def _query_path(graph: Graph, workspace: Res) -> str | None:
 
 
 def dashboard_needs(graph: Graph) -> Iterator[Need]:
-    """Every dashboard panel can read its data: a workbook's PromQL reaches each Azure Monitor workspace
-    it reads (whose public query access Triplane turns off) through a private endpoint in the VNet."""
+    """Every dashboard panel can read its data: a CloudWatch dashboard's chart function reaches its AMP
+    workspace (`chart_needs`); a workbook's PromQL reaches each Azure Monitor workspace it reads (whose
+    public query access Triplane turns off) through a private endpoint in the VNet."""
+    yield from chart_needs(graph)
     for workbook in graph.of_type(AZURE_WORKBOOK):
         if not _workbook_reads_prometheus(workbook):
             continue
@@ -1348,9 +1403,12 @@ KINDS: dict[str, tuple[str, str]] = {
                "and a Prometheus forwarding to a managed Prometheus holds an identity allowed to write there.",
                "Notify Triplane's alert channel (monitoring.notify); label rules for the cluster's Prometheus; "
                "give the forwarder its workload identity."),
-    "dashboards": ("Every dashboard can read what it draws (an Azure workbook's PromQL reaches each Azure "
-                   "Monitor workspace it queries through a private endpoint, public query access being off).",
-                   "Give each workspace a dashboard reads its private query endpoint."),
+    "dashboards": ("Every dashboard can read what it draws: a CloudWatch dashboard's chart function reaches its "
+                   "AMP workspace over the aps-workspaces endpoint with a role allowed aps:QueryMetrics there; an "
+                   "Azure workbook's PromQL reaches each Azure Monitor workspace it queries through a private "
+                   "endpoint, public query access being off.",
+                   "Run chart functions in the VPC with their query grant; give each workspace a workbook reads its "
+                   "private query endpoint."),
     "gateway": ("Every upstream of the AI gateway is reachable from its proxies (the egress allowlist, a private "
                 "endpoint, a network policy admitting them) with a credential they hold (a Secret of the plan, "
                 "or a workload identity bound to their service account).",

@@ -64,6 +64,7 @@ from triplane.stacks.spec.cloud_managed import BedrockUseCase
 from triplane.stacks.spec.self_managed import SelfManagedUseCase
 
 if TYPE_CHECKING:
+    from triplane.components.observability.aws import PrometheusCharts
     from triplane.stacks.clusters import ClusterHandle
 
 CLOUD = "aws"
@@ -551,6 +552,8 @@ def mock_resource(type_: str, name: str, inputs: dict[str, Any], state: dict[str
         state["allocationId"] = f"eipalloc-{name}"
     if type_ == "aws:kms/key:Key":
         state["keyId"] = f"{name}-key-id"
+    if type_ == "aws:lambda/function:Function":
+        state["arn"] = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{inputs.get('name', name)}"
     if type_ == "aws:amp/workspace:Workspace":
         # As the service reports them: the ARN under `aps`, the endpoint ending in the workspace ID and a slash.
         state["arn"] = f"arn:aws:aps:us-east-1:{ACCOUNT_ID}:workspace/{name}-id"
@@ -619,7 +622,9 @@ def alert_channel(
 
 
 def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
-    """CloudWatch alarms on the Bedrock use cases, notifying the topic, and their dashboard."""
+    """CloudWatch alarms on the Bedrock use cases, notifying the topic, and their dashboard (with a row for
+    each model server and gateway route on an EKS cluster with a managed Prometheus, drawn by a chart
+    function per workspace)."""
     from triplane.components.observability.aws import AwsMonitoring, AwsMonitoringArgs
 
     assert ctx.environment.clouds.aws is not None
@@ -630,10 +635,58 @@ def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequenc
             region=ctx.environment.clouds.aws.region,
             topic_arn=cast(str, channel.target),
             use_cases=use_cases,
+            servers=prometheus_charts(ctx, use_cases),
             tags=ctx.tags(),
         ),
         opts=ctx.opts(CLOUD, depends_on=channel.ready),
     )
+
+
+def prometheus_charts(ctx: StackContext, use_cases: Sequence[MonitoredUseCase]) -> dict[str, PrometheusCharts]:
+    """A chart function per EKS cluster (built here or the platform stack's) whose managed Prometheus holds
+    the series of a model server or gateway route of `use_cases`, in the cluster's VPC."""
+    from triplane.components.observability.alerts import GatewayRoute, ModelServer
+    from triplane.components.observability.aws import PrometheusCharts
+    from triplane.components.observability.aws_charts import AwsPrometheusCharts, AwsPrometheusChartsArgs
+    from triplane.stacks.clusters import cluster_for, gpu_metrics_source
+
+    aws = ctx.environment.clouds.aws
+    assert aws is not None
+    found: dict[str, PrometheusCharts] = {}
+    for use_case in use_cases:
+        if not isinstance(use_case.target, ModelServer | GatewayRoute) or use_case.target.cluster in found:
+            continue
+        handle = cluster_for(ctx, use_case.target.cluster)
+        if handle.cloud != CLOUD or handle.prometheus_workspace is None:
+            continue
+        name = handle.spec.name
+        endpoints = dict(ctx.built()).get(("aws-interface-endpoints", CLOUD))  # the VPC's, when this stack holds them
+        charts = AwsPrometheusCharts(
+            f"{ctx.stack}-{name}-prometheus-charts",
+            AwsPrometheusChartsArgs(
+                prefix=f"{ctx.stack}-{name}",
+                region=aws.region,
+                workspace_id=handle.prometheus_workspace,
+                network=own(network(ctx)),
+                endpoints=endpoints,
+                tags=ctx.tags(),
+                protect=ctx.protect_data,
+            ),
+            opts=ctx.opts(CLOUD),
+        )
+        found[name] = PrometheusCharts(
+            cluster=_cluster_name(handle),
+            function_arn=charts.function_arn,
+            gpu_metrics=gpu_metrics_source(handle.spec) is not None,
+        )
+    return found
+
+
+def _cluster_name(handle: ClusterHandle) -> pulumi.Input[str]:
+    """The cluster's name in EKS (built here, or the platform stack's, as its contract names it)."""
+    if handle.ref is not None:
+        return handle.ref.name
+    return handle.reference.name if handle.reference is not None else handle.spec.name
 
 
 def managed_prometheus(
@@ -709,6 +762,7 @@ SEAM = CloudSeam(
         target=BedrockModels,
         prometheus=managed_prometheus,
         cluster_alerts=cluster_alerts,
+        charts_servers=True,
     ),
     managed_models={
         "bedrock": ManagedModelService(
@@ -735,6 +789,7 @@ SEAM = CloudSeam(
         zones=zones,
         prometheus_path="interface_endpoint",  # aps-workspaces
         prometheus_monthly=("kms_key",),  # the workspace's and its logs' key
+        prometheus_charts=("chart_function", "kms_key"),  # the function and its logs' key
     ),
     example_principal="arn:aws:iam::123456789012:role/app",
     mocks=PlanMocks(package="aws", resource=mock_resource, call=mock_call),

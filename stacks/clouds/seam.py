@@ -166,6 +166,9 @@ class CloudPrices:
     prometheus_query_path: str | None = None
     """The item of each cluster's managed Prometheus's private query path (its dashboard reads through
     it); None: the dashboard reads it without one."""
+    prometheus_charts: tuple[str, ...] = ()
+    """Monthly items of what draws each cluster's managed Prometheus on the cloud's dashboard (AWS: the chart
+    function and its logs' key); none where the dashboard queries the managed Prometheus itself."""
 
 
 @dataclass(frozen=True)

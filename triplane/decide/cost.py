@@ -1210,7 +1210,8 @@ def _managed_prometheus(
     environment: Environment, cluster: str, cloud: str, watched: list[Watched], prices: Prices
 ) -> list[Line]:
     """A cluster's managed Prometheus: the samples of the series its alerts read, at most replicas (billed
-    per sample), its workspace's monthly items, and on Cloud Monitoring the PromQL alert policies."""
+    per sample), its workspace's monthly items, what draws it on the cloud's dashboard, and on Cloud
+    Monitoring the PromQL alert policies."""
     collectors = SEAMS[cloud].monitoring.collects_servers
     server_every = _seconds(gcp_prometheus.SCRAPE_INTERVAL if collectors else autoscaling.SCRAPE_INTERVAL)
     by_name = {u.name: u for u in environment.use_cases}
@@ -1256,6 +1257,13 @@ def _managed_prometheus(
                 f"1 x ${fixed.hourly}/h x {prices.hours:g} h ({fixed.unit}): the dashboard's queries reach the "
                 "workspace through it",
             )
+        )
+    for item in SEAMS[cloud].prices.prometheus_charts:
+        fixed = prices.fixed(cloud, item)
+        note = _note(cloud, item, prices)
+        lines.append(
+            Line(f"cluster {cluster}: dashboard charts, 1 {fixed.unit.removeprefix('per ')}", fixed.monthly,
+                 fixed.source, f"${fixed.monthly:.2f}/month" + (f"; {note}" if note else ""))
         )
     if collectors:  # Cloud Monitoring evaluates the rules as PromQL alert policies, priced as conditions
         policies = sum(len(u.alerts) for u in watched)

@@ -205,9 +205,30 @@ def _cloudwatch_thresholds(properties: Mapping[str, Any], where: str) -> tuple[T
     return tuple(thresholds)
 
 
+def _custom_panel(properties: Mapping[str, Any], where: str) -> Panel:
+    """A custom widget drawing a managed Prometheus panel (`amp_chart`): its params' PromQL lines and the
+    threshold it draws."""
+    title = str(_need(properties.get("title"), str, where, "title"))
+    _need(properties.get("endpoint"), str, where, "a custom widget's endpoint")
+    params = _need(properties.get("params"), dict, where, "a custom widget's params")
+    metrics: list[Metric] = []
+    for line in _need(params.get("queries"), list, where, "params.queries"):
+        query = _need(_need(line, dict, where, "a query").get("query"), str, where, "a query's PromQL")
+        metrics += [m for m in _promql_metrics(query, where) if m not in metrics]
+    if not metrics:
+        raise DashboardError(f"{where}: params.queries is empty")
+    thresholds: tuple[Threshold, ...] = ()
+    if "threshold" in params:
+        value = _need(params["threshold"], int | float, where, "params.threshold")
+        thresholds = (
+            Threshold(float(value), str(params.get("unit", "")), None, str(params.get("thresholdLabel", ""))),
+        )
+    return Panel(title, tuple(metrics), thresholds)
+
+
 def read_cloudwatch(body: Mapping[str, Any], name: str, resource: str) -> Dashboard:
     """A CloudWatch dashboard body: a `## ` text widget is its title, a `### ` one a use case's heading,
-    each metric widget a panel of the row above it."""
+    each metric widget (or custom widget charting a managed Prometheus) a panel of the row above it."""
     where = f"{resource} (CloudWatch dashboard {name})"
     widgets = [_need(w, dict, where, "a widget") for w in _need(body.get("widgets"), list, where, "widgets")]
     title = ""
@@ -235,8 +256,10 @@ def read_cloudwatch(body: Mapping[str, Any], name: str, resource: str) -> Dashbo
                     _cloudwatch_thresholds(properties, panel_where),
                 )
             )
+        elif widget.get("type") == "custom":
+            rows.panel(_custom_panel(properties, f"{where}, widget {properties.get('title')!r}"))
         else:
-            raise DashboardError(f"{where}: a {widget.get('type')!r} widget is neither text nor metric")
+            raise DashboardError(f"{where}: a {widget.get('type')!r} widget is neither text, metric nor custom")
     return Dashboard("aws", "CloudWatch dashboard", name, title or name, rows.done(), resource)
 
 
