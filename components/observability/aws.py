@@ -57,7 +57,7 @@ from triplane.components.observability.alerts import (
     MonitoredUseCase,
     alert_tags,
 )
-from triplane.components.observability.prometheus import GPU_SIGNALS, PANEL_UNITS, panel
+from triplane.components.observability.prometheus import GPU_SIGNALS, PANEL_UNITS, panel, row_detail
 from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
 from triplane.components.tagging import tagged
 
@@ -340,12 +340,6 @@ def _custom_widget(use_case: MonitoredUseCase, signal: Signal, endpoint: str) ->
     }
 
 
-def _server_heading(target: ModelServer | GatewayRoute, cluster: str) -> str:
-    if isinstance(target, ModelServer):
-        return f"{target.engine} server {target.app} in {cluster}/{target.namespace}"
-    return f"AI gateway route {target.model} in {cluster}"
-
-
 def charted_use_cases(
     use_cases: Sequence[MonitoredUseCase], servers: Mapping[str, PrometheusCharts]
 ) -> list[MonitoredUseCase]:
@@ -407,7 +401,7 @@ def dashboard_body(
         endpoint, cluster = charts.function_arn, charts.cluster
         if not isinstance(endpoint, str) or not isinstance(cluster, str):
             raise TypeError("dashboard_body: resolve each PrometheusCharts' function_arn and cluster before drawing")
-        widgets.append(_heading(y, use_case, _server_heading(server, cluster)))
+        widgets.append(_heading(y, use_case, row_detail(server, cluster)))
         y += 1
         panels = server_panels(server, charts.gpu_metrics)
         width = GRID_WIDTH // len(panels)

@@ -63,7 +63,7 @@ from triplane.components.observability.alerts import (
     Source,
     alert_tags,
 )
-from triplane.components.observability.prometheus import literal, panel
+from triplane.components.observability.prometheus import literal, panel, row_detail
 from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
 from triplane.components.tagging import tagged
 
@@ -325,11 +325,9 @@ def _heading(use_case: MonitoredUseCase) -> str:
     target = use_case.target
     if isinstance(target, AzureOpenAIDeployments):
         where = ", ".join(target.deployments)
-    elif isinstance(target, ModelServer):
-        where = f"{target.engine} server {target.app} in {target.cluster}/{target.namespace}"
     else:
-        assert isinstance(target, GatewayRoute)
-        where = f"AI gateway route {target.model} in {target.cluster}"
+        assert isinstance(target, ModelServer | GatewayRoute)
+        where = row_detail(target, target.cluster)
     return f"### {use_case.name}\n{use_case.pattern}, {use_case.classification}: {where}"
 
 

@@ -47,7 +47,7 @@ from triplane.components.observability.alerts import (
     alert_tags,
 )
 from triplane.components.observability.gcp_prometheus import GMP_GPU, GkeScope
-from triplane.components.observability.prometheus import PANEL_UNITS, panel
+from triplane.components.observability.prometheus import PANEL_UNITS, panel, row_detail
 from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
 from triplane.components.tagging import gcp_labels, tagged
 
@@ -358,11 +358,9 @@ def _row(use_case: MonitoredUseCase, servers: Mapping[str, GkeScope]) -> tuple[t
     target = use_case.target
     if isinstance(target, VertexModels):
         return PANELS["vertex"], f"{', '.join(target.models)} in {target.region}"
-    if isinstance(target, ModelServer) and target.cluster in servers:
-        scope = servers[target.cluster]
-        return PANELS[target.engine], f"{target.engine} server {target.app} in {scope.cluster}/{target.namespace}"
-    if isinstance(target, GatewayRoute) and target.cluster in servers:
-        return PANELS["gateway"], f"AI gateway route {target.model} in {servers[target.cluster].cluster}"
+    if isinstance(target, ModelServer | GatewayRoute) and target.cluster in servers:
+        source = target.engine if isinstance(target, ModelServer) else "gateway"
+        return PANELS[source], row_detail(target, servers[target.cluster].cluster)
     return None
 
 

@@ -387,6 +387,14 @@ def gateway_expr(
     return f"{body} > {threshold}"
 
 
+def row_detail(target: ModelServer | GatewayRoute, cluster: str) -> str:
+    """How a dashboard's row heading names a model server or gateway route on `cluster` (as its cloud
+    names the cluster)."""
+    if isinstance(target, ModelServer):
+        return f"{target.engine} server {target.app} in {cluster}/{target.namespace}"
+    return f"AI gateway route {target.model} in {cluster}"
+
+
 def gateway_panel(
     signal: Signal,
     target: GatewayRoute,
@@ -549,6 +557,7 @@ __all__ = [
     "gateway_panel",
     "literal",
     "panel",
+    "row_detail",
     "rule",
     "rules",
     "server_expr",
