@@ -11,12 +11,14 @@ node counts.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_kubernetes import provider as k8s_provider
 
 from triplane.components.images import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
+from triplane.components.observability.alerts import GatewayRoute, ModelServer, MonitoredUseCase
 from triplane.components.observability.forwarding import PrometheusForwarding
 from triplane.components.self_managed import sizing
 from triplane.components.self_managed.addons import CRD_GROUPS, PROMETHEUS_URL, ClusterAddons, ClusterAddonsArgs
@@ -130,6 +132,21 @@ def gpu_metrics_source(spec: KubernetesCluster) -> GpuMetricsSource | None:
 
 def cluster_for(ctx: StackContext, name: str) -> ClusterHandle:
     return ctx.shared(("cluster", name), lambda: _build_cluster(ctx, ctx.environment.cluster(name)))
+
+
+def charted_clusters(ctx: StackContext, use_cases: Sequence[MonitoredUseCase], cloud: str) -> list[ClusterHandle]:
+    """The clusters on `cloud` with a managed Prometheus (built here or the platform stack's) that hold a
+    model server or gateway route of `use_cases`, once each, in the use cases' order: the clusters whose
+    rows the cloud's dashboard draws."""
+    found: dict[str, ClusterHandle] = {}
+    for use_case in use_cases:
+        target = use_case.target
+        if not isinstance(target, ModelServer | GatewayRoute) or target.cluster in found:
+            continue
+        handle = cluster_for(ctx, target.cluster)
+        if handle.cloud == cloud and handle.prometheus_workspace is not None:
+            found[target.cluster] = handle
+    return list(found.values())
 
 
 def _needs_shared_cache(use_cases: list[SelfManagedUseCase]) -> bool:

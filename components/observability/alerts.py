@@ -9,7 +9,7 @@ throttling but no GPU memory, a model server the reverse.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -216,6 +216,16 @@ class MonitoredUseCase:
     classification: str
     target: Target
     alerts: tuple[Alert, ...]
+
+
+def scraped_source(target: ModelServer | GatewayRoute) -> Source:
+    """Where a scraped target's signals are born: its server's engine, or the AI gateway."""
+    return target.engine if isinstance(target, ModelServer) else "gateway"
+
+
+def on_clusters(use_case: MonitoredUseCase, clusters: Container[str]) -> bool:
+    """A model server or gateway route on one of `clusters` (by the spec's cluster name)."""
+    return isinstance(use_case.target, ModelServer | GatewayRoute) and use_case.target.cluster in clusters
 
 
 USE_CASE_TAG = "use-case"

@@ -56,6 +56,8 @@ from triplane.components.observability.alerts import (
     ModelServer,
     MonitoredUseCase,
     alert_tags,
+    on_clusters,
+    scraped_source,
 )
 from triplane.components.observability.prometheus import GPU_SIGNALS, PANEL_UNITS, panel, row_detail
 from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
@@ -306,9 +308,7 @@ class PrometheusCharts:
 def server_panels(target: ModelServer | GatewayRoute, gpu_metrics: bool) -> tuple[Signal, ...]:
     """A model server's (`PANELS[engine]`) or gateway route's (`PANELS["gateway"]`) panels, without the GPU
     ones where no GPU metrics reach the cluster's Prometheus."""
-    if isinstance(target, GatewayRoute):
-        return PANELS["gateway"]
-    return tuple(s for s in PANELS[target.engine] if gpu_metrics or s not in GPU_SIGNALS)
+    return tuple(s for s in PANELS[scraped_source(target)] if gpu_metrics or s not in GPU_SIGNALS)
 
 
 def _custom_widget(use_case: MonitoredUseCase, signal: Signal, endpoint: str) -> dict[str, Any]:
@@ -344,9 +344,7 @@ def charted_use_cases(
     use_cases: Sequence[MonitoredUseCase], servers: Mapping[str, PrometheusCharts]
 ) -> list[MonitoredUseCase]:
     """The model servers and gateway routes on a cluster in `servers`, which the dashboard draws."""
-    return [
-        u for u in use_cases if isinstance(u.target, ModelServer | GatewayRoute) and u.target.cluster in servers
-    ]
+    return [u for u in use_cases if on_clusters(u, servers)]
 
 
 def _heading(y: int, use_case: MonitoredUseCase, what: str) -> dict[str, Any]:

@@ -62,6 +62,8 @@ from triplane.components.observability.alerts import (
     MonitoredUseCase,
     Source,
     alert_tags,
+    on_clusters,
+    scraped_source,
 )
 from triplane.components.observability.prometheus import literal, panel, row_detail
 from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
@@ -238,11 +240,6 @@ def _azure_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[MonitoredUse
     return [u for u in use_cases if isinstance(u.target, AzureOpenAIDeployments)]
 
 
-def _on(use_case: MonitoredUseCase, servers: Mapping[str, object]) -> bool:
-    """A model server or gateway route on a cluster whose Azure Monitor workspace the workbook reads."""
-    return isinstance(use_case.target, ModelServer | GatewayRoute) and use_case.target.cluster in servers
-
-
 def _alert(use_case: MonitoredUseCase, signal: Signal) -> Alert | None:
     kind = PANEL_ALERTS.get(signal)
     return next((a for a in use_case.alerts if a.kind == kind), None)
@@ -331,14 +328,6 @@ def _heading(use_case: MonitoredUseCase) -> str:
     return f"### {use_case.name}\n{use_case.pattern}, {use_case.classification}: {where}"
 
 
-def _source(target: object) -> Source:
-    if isinstance(target, AzureOpenAIDeployments):
-        return SOURCE
-    if isinstance(target, ModelServer):
-        return target.engine
-    return "gateway"
-
-
 def workbook_definition(
     title: str, use_cases: Sequence[MonitoredUseCase], servers: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -359,10 +348,14 @@ def workbook_definition(
     ]
     for use_case in use_cases:
         target = use_case.target
-        if not isinstance(target, AzureOpenAIDeployments) and not _on(use_case, servers):
+        if isinstance(target, AzureOpenAIDeployments):
+            signals = PANELS[SOURCE]
+        elif on_clusters(use_case, servers):
+            assert isinstance(target, ModelServer | GatewayRoute)
+            signals = PANELS[scraped_source(target)]
+        else:
             continue
         items.append({"type": TEXT_ITEM, "name": use_case.name, "content": {"json": _heading(use_case)}})
-        signals = PANELS[_source(target)]
         width = str(100 // len(signals))
         for signal in signals:
             if isinstance(target, AzureOpenAIDeployments):
@@ -494,7 +487,9 @@ class AzureMonitoring(pulumi.ComponentResource):
                     opts=child,
                 ).id
         self.workbook_id = None
-        drawn = [u for u in args.use_cases if isinstance(u.target, AzureOpenAIDeployments) or _on(u, args.servers)]
+        drawn = [
+            u for u in args.use_cases if isinstance(u.target, AzureOpenAIDeployments) or on_clusters(u, args.servers)
+        ]
         if drawn:
             title = f"{args.prefix} AI use cases"
             accounts = {u.name: u.target.account_id for u in drawn if isinstance(u.target, AzureOpenAIDeployments)}

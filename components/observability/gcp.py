@@ -45,6 +45,8 @@ from triplane.components.observability.alerts import (
     MonitoredUseCase,
     VertexModels,
     alert_tags,
+    on_clusters,
+    scraped_source,
 )
 from triplane.components.observability.gcp_prometheus import GMP_GPU, GkeScope
 from triplane.components.observability.prometheus import PANEL_UNITS, panel, row_detail
@@ -359,8 +361,7 @@ def _row(use_case: MonitoredUseCase, servers: Mapping[str, GkeScope]) -> tuple[t
     if isinstance(target, VertexModels):
         return PANELS["vertex"], f"{', '.join(target.models)} in {target.region}"
     if isinstance(target, ModelServer | GatewayRoute) and target.cluster in servers:
-        source = target.engine if isinstance(target, ModelServer) else "gateway"
-        return PANELS[source], row_detail(target, servers[target.cluster].cluster)
+        return PANELS[scraped_source(target)], row_detail(target, servers[target.cluster].cluster)
     return None
 
 
@@ -490,10 +491,6 @@ def _check(args: GcpMonitoringArgs) -> None:
             )
 
 
-def _on(use_case: MonitoredUseCase, servers: Mapping[str, GkeScope]) -> bool:
-    return isinstance(use_case.target, ModelServer | GatewayRoute) and use_case.target.cluster in servers
-
-
 class GcpMonitoring(pulumi.ComponentResource):
     """An alert policy per Vertex alert, notifying the environment's channels, and a dashboard."""
 
@@ -519,7 +516,7 @@ class GcpMonitoring(pulumi.ComponentResource):
                     **alert_policy_args(args.name_prefix, alert, _target(use_case)),
                 )
         self.dashboard = None
-        drawn = [u for u in args.use_cases if isinstance(u.target, VertexModels) or _on(u, args.servers)]
+        drawn = [u for u in args.use_cases if isinstance(u.target, VertexModels) or on_clusters(u, args.servers)]
         if drawn:
             layout = dashboard_json(
                 args.project, drawn, display_name=f"{args.name_prefix} AI use cases", servers=args.servers

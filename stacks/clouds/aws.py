@@ -645,20 +645,15 @@ def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequenc
 def prometheus_charts(ctx: StackContext, use_cases: Sequence[MonitoredUseCase]) -> dict[str, PrometheusCharts]:
     """A chart function per EKS cluster (built here or the platform stack's) whose managed Prometheus holds
     the series of a model server or gateway route of `use_cases`, in the cluster's VPC."""
-    from triplane.components.observability.alerts import GatewayRoute, ModelServer
     from triplane.components.observability.aws import PrometheusCharts
     from triplane.components.observability.aws_charts import AwsPrometheusCharts, AwsPrometheusChartsArgs
-    from triplane.stacks.clusters import cluster_for, gpu_metrics_source
+    from triplane.stacks.clusters import charted_clusters, gpu_metrics_source
 
     aws = ctx.environment.clouds.aws
     assert aws is not None
     found: dict[str, PrometheusCharts] = {}
-    for use_case in use_cases:
-        if not isinstance(use_case.target, ModelServer | GatewayRoute) or use_case.target.cluster in found:
-            continue
-        handle = cluster_for(ctx, use_case.target.cluster)
-        if handle.cloud != CLOUD or handle.prometheus_workspace is None:
-            continue
+    for handle in charted_clusters(ctx, use_cases, CLOUD):
+        assert handle.prometheus_workspace is not None
         name = handle.spec.name
         endpoints = dict(ctx.built()).get(("aws-interface-endpoints", CLOUD))  # the VPC's, when this stack holds them
         charts = AwsPrometheusCharts(

@@ -599,17 +599,15 @@ def alert_channel(
 def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequence[MonitoredUseCase]) -> object:
     """Azure Monitor metric alerts on the Azure OpenAI use cases, acting on the group, and the workbook
     (with a row for each model server and gateway route whose AKS cluster has an Azure Monitor workspace)."""
-    from triplane.components.observability.alerts import GatewayRoute, ModelServer
     from triplane.components.observability.azure import AzureMonitoring, AzureMonitoringArgs
-    from triplane.stacks.clusters import cluster_for
+    from triplane.stacks.clusters import charted_clusters
 
     assert ctx.environment.clouds.azure is not None
-    servers = {}
-    for use_case in use_cases:
-        if isinstance(use_case.target, ModelServer | GatewayRoute):
-            handle = cluster_for(ctx, use_case.target.cluster)
-            if handle.cloud == CLOUD and handle.prometheus_workspace is not None:
-                servers[handle.spec.name] = handle.prometheus_workspace
+    servers = {
+        handle.spec.name: handle.prometheus_workspace
+        for handle in charted_clusters(ctx, use_cases, CLOUD)
+        if handle.prometheus_workspace is not None
+    }
     return AzureMonitoring(
         f"{ctx.stack}-{CLOUD}-monitoring",
         AzureMonitoringArgs(

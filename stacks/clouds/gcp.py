@@ -477,17 +477,11 @@ def alarms(ctx: StackContext, channel: AlertChannelReference, use_cases: Sequenc
     """Cloud Monitoring alert policies on the Vertex AI use cases, notifying the channels, and their dashboard
     (with a row for each model server and gateway route whose GKE cluster's series Managed Service for
     Prometheus holds)."""
-    from triplane.components.observability.alerts import GatewayRoute, ModelServer
     from triplane.components.observability.gcp import GcpMonitoring, GcpMonitoringArgs
-    from triplane.stacks.clusters import cluster_for
+    from triplane.stacks.clusters import charted_clusters
 
     assert ctx.environment.clouds.gcp is not None
-    servers = {}
-    for use_case in use_cases:
-        if isinstance(use_case.target, ModelServer | GatewayRoute):
-            handle = cluster_for(ctx, use_case.target.cluster)
-            if handle.cloud == CLOUD and handle.prometheus_workspace is not None:
-                servers[handle.spec.name] = gke_scope(ctx, handle)
+    servers = {handle.spec.name: gke_scope(ctx, handle) for handle in charted_clusters(ctx, use_cases, CLOUD)}
     return GcpMonitoring(
         f"{ctx.stack}-{CLOUD}-monitoring",
         GcpMonitoringArgs(
