@@ -42,6 +42,7 @@ from pulumi_kubernetes import core as k8s_core
 from pulumi_kubernetes import networking as k8s_networking
 
 from triplane.components.network.azure_private_link import EndpointSubnet, PrivateLinkService, private_endpoint_with_dns
+from triplane.components.self_managed.eks_control_plane import role_trust
 from triplane.components.self_managed.engines import (
     CACHE_PATH,
     NON_ROOT,
@@ -307,18 +308,7 @@ def s3_read_policy(bucket: str, prefix: str, kms_key_arn: str | None = None) -> 
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-POD_IDENTITY_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "pods.eks.amazonaws.com"},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-            }
-        ],
-    }
-)
+POD_IDENTITY_TRUST = role_trust("pods.eks.amazonaws.com")
 
 
 @dataclass
