@@ -60,7 +60,7 @@ from triplane.components.observability.alerts import (
     scraped_source,
 )
 from triplane.components.observability.prometheus import GPU_SIGNALS, PANEL_UNITS, panel, row_detail
-from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
+from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal, panel_alert
 from triplane.components.tagging import tagged
 
 NAMESPACE = "AWS/Bedrock"
@@ -278,8 +278,7 @@ def _widget(use_case: MonitoredUseCase, target: BedrockModels, signal: Signal) -
         "metrics": metrics,
         **extra,
     }
-    kind = PANEL_ALERTS.get(signal)
-    alert = next((a for a in use_case.alerts if a.kind == kind), None)
+    alert = panel_alert(use_case, signal)
     if alert is not None:
         properties["annotations"] = {
             "horizontal": [{"label": f"{alert.kind} alert ({alert.origin})", "value": metric_threshold(alert)}]
@@ -324,8 +323,7 @@ def _custom_widget(use_case: MonitoredUseCase, signal: Signal, endpoint: str) ->
         ],
         "unit": PANEL_UNITS[signal],
     }
-    kind = PANEL_ALERTS.get(signal)
-    alert = next((a for a in use_case.alerts if a.kind == kind), None)
+    alert = panel_alert(use_case, signal)
     if alert is not None:
         params["threshold"] = alert.threshold
         params["thresholdLabel"] = f"{alert.kind} alert ({alert.origin})"

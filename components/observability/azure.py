@@ -66,7 +66,7 @@ from triplane.components.observability.alerts import (
     scraped_source,
 )
 from triplane.components.observability.prometheus import literal, panel, row_detail
-from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
+from triplane.components.observability.signals import PANELS, TITLES, Signal, panel_alert
 from triplane.components.tagging import tagged
 
 NAMESPACE = "Microsoft.CognitiveServices/accounts"
@@ -240,13 +240,8 @@ def _azure_use_cases(use_cases: Sequence[MonitoredUseCase]) -> list[MonitoredUse
     return [u for u in use_cases if isinstance(u.target, AzureOpenAIDeployments)]
 
 
-def _alert(use_case: MonitoredUseCase, signal: Signal) -> Alert | None:
-    kind = PANEL_ALERTS.get(signal)
-    return next((a for a in use_case.alerts if a.kind == kind), None)
-
-
 def _title(signal: Signal, use_case: MonitoredUseCase) -> str:
-    alert = _alert(use_case, signal) if signal == "tokens" else None
+    alert = panel_alert(use_case, signal) if signal == "tokens" else None
     return f"{use_case.name}: {TITLES[signal]}" + (f" (alert above {alert.threshold:,.0f} a day)" if alert else "")
 
 
@@ -292,7 +287,7 @@ def promql_panel(signal: Signal, use_case: MonitoredUseCase) -> str:
     target = use_case.target
     assert isinstance(target, ModelServer | GatewayRoute)
     lines = [q.query if q.per else _named(q.query, q.name) for q in panel(signal, target)]
-    alert = _alert(use_case, signal)
+    alert = panel_alert(use_case, signal)
     if alert is not None:
         lines.append(_named(f"vector({literal(alert.threshold)})", f"{alert.kind} alert"))
     return " or ".join(lines)

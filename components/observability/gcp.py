@@ -50,7 +50,7 @@ from triplane.components.observability.alerts import (
 )
 from triplane.components.observability.gcp_prometheus import GMP_GPU, GkeScope
 from triplane.components.observability.prometheus import PANEL_UNITS, panel, row_detail
-from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal
+from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal, panel_alert
 from triplane.components.tagging import gcp_labels, tagged
 
 PUBLISHER_MODEL = "aiplatform.googleapis.com/PublisherModel"
@@ -310,8 +310,7 @@ def _chart(use_case: MonitoredUseCase, signal: Signal) -> dict[str, Any]:
         ],
         "yAxis": {"label": _Y_LABELS[signal], "scale": "LINEAR"},
     }
-    kind = PANEL_ALERTS.get(signal)
-    alert = next((a for a in use_case.alerts if a.kind == kind), None)
+    alert = panel_alert(use_case, signal)
     if alert is not None:
         chart["thresholds"] = [
             {
@@ -340,8 +339,7 @@ def _server_chart(use_case: MonitoredUseCase, signal: Signal, scope: GkeScope) -
         }
         data_sets.append(data_set)
     chart: dict[str, Any] = {"dataSets": data_sets, "yAxis": {"label": PANEL_UNITS[signal], "scale": "LINEAR"}}
-    kind = PANEL_ALERTS.get(signal)
-    alert = next((a for a in use_case.alerts if a.kind == kind), None)
+    alert = panel_alert(use_case, signal)
     if alert is not None:
         chart["thresholds"] = [
             {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from triplane.components.observability.alerts import AlertKind, Source
+from triplane.components.observability.alerts import Alert, AlertKind, MonitoredUseCase, Source
 
 Signal = Literal[
     "requests", "errors", "throttles", "latency", "first-token", "tokens",
@@ -53,3 +53,9 @@ PANEL_ALERTS: Mapping[Signal, AlertKind] = {
 }
 """The alert whose threshold a panel draws, whatever the source (requests, GPU utilisation and ready
 replicas have none)."""
+
+
+def panel_alert(use_case: MonitoredUseCase, signal: Signal) -> Alert | None:
+    """The use case's alert whose threshold the panel of `signal` draws, if it has one."""
+    kind = PANEL_ALERTS.get(signal)
+    return next((a for a in use_case.alerts if a.kind == kind), None)
