@@ -1088,12 +1088,6 @@ AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 AMP_PUBLISHER = "aps.amazonaws.com"
 IAM_ROLE = "aws:iam/role:Role"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-LAMBDA_FUNCTION = "aws:lambda/function:Function"
-CHART_QUERY_URL = "AMP_QUERY_URL"
-"""The variable naming a chart function's workspace (components.observability.amp_chart.QUERY_URL_VARIABLE)."""
-QUERY_ACTION = "aps:QueryMetrics"
-ENDPOINT_APS = "aps-workspaces"
-"""The interface endpoint of the managed Prometheus APIs (remote write, query)."""
 MONITORING = "monitoring"
 """The namespace of Triplane's Prometheus (components.self_managed.addons.MONITORING_NAMESPACE)."""
 AZURE_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -1223,53 +1217,6 @@ def _prometheus_loads(cluster: Cluster, rule: Res) -> str | None:
     return None
 
 
-def _chart_network_path(graph: Graph, function: Res) -> str | None:
-    """A chart function's way to its workspace: subnets of a VPC with the `aps-workspaces` endpoint."""
-    if not as_list(get(function.props, "vpcConfig.subnetIds")):
-        return None
-    endpoint = _aws_endpoints(graph).get(ENDPOINT_APS)
-    return f"its VPC's aps-workspaces endpoint {endpoint.name}" if endpoint is not None else None
-
-
-def _queried_workspace(url: Any) -> str | None:
-    """The workspace ID in a query URL (`.../workspaces/<id>/api/v1/query_range`); None if not yet known."""
-    if not isinstance(url, str) or is_unknown(url):
-        return None
-    parts = url.split("/workspaces/", 1)
-    return parts[1].split("/", 1)[0] if len(parts) == 2 and parts[1] else None
-
-
-def _chart_grant(graph: Graph, function: Res) -> str | None:
-    """The inline policy of a chart function's role that allows querying its workspace."""
-    workspace = _queried_workspace(get(function.props, f"environment.variables.{CHART_QUERY_URL}"))
-    roles = {r.urn for r in _waited(graph, function, IAM_ROLE)}
-    for grant in graph.of_type(IAM_ROLE_POLICY):
-        if not roles & graph.waits_for(grant):
-            continue
-        for statement in statements(json_document(grant.props.get("policy"), "policy")):
-            if statement.get("Effect") != "Allow" or QUERY_ACTION not in as_list(statement.get("Action")):
-                continue
-            resources = [str(r) for r in as_list(statement.get("Resource"))]
-            if any(r.endswith(f":workspace/{workspace}") if workspace else ":workspace/" in r for r in resources):
-                return f"role policy {grant.name}"
-    return None
-
-
-def chart_needs(graph: Graph) -> Iterator[Need]:
-    """A function charting a managed Prometheus for the dashboard reaches its workspace privately and may
-    query it."""
-    for function in graph.of_type(LAMBDA_FUNCTION):
-        if CHART_QUERY_URL not in (get(function.props, "environment.variables") or {}):
-            continue
-        yield Need("dashboards", f"chart function {function.name} (network path)",
-                   "a private path to its managed Prometheus", _chart_network_path(graph, function),
-                   "run it in the VPC's app subnets, where the com.amazonaws.<region>.aps-workspaces endpoint is "
-                   "(with private DNS)", function.urn)
-        yield Need("dashboards", f"chart function {function.name} (query grant)",
-                   f"a role allowed {QUERY_ACTION} on its workspace", _chart_grant(graph, function),
-                   f"give its role an inline policy allowing {QUERY_ACTION} on the workspace's ARN", function.urn)
-
-
 def _action_group_need(graph: Graph, alert: Res, what: str) -> Need:
     """An Azure alert (a metric alert, a Prometheus rule group) acts on an enabled action group with a receiver."""
     groups = [g for g in _waited(graph, alert, AZURE_ACTION_GROUP)
@@ -1316,6 +1263,12 @@ def alert_needs(graph: Graph, cluster_list: Iterable[Cluster]) -> Iterator[Need]
 
 # --- dashboards ------------------------------------------------------------------------------------
 
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+CHART_QUERY_URL = "AMP_QUERY_URL"
+"""The variable naming a chart function's workspace (components.observability.amp_chart.QUERY_URL_VARIABLE)."""
+QUERY_ACTION = "aps:QueryMetrics"
+ENDPOINT_APS = "aps-workspaces"
+"""The interface endpoint of the managed Prometheus APIs (remote write, query)."""
 AZURE_WORKBOOK = "azure-native:applicationinsights:Workbook"
 AZURE_MONITOR_WORKSPACE = "azure-native:monitor:AzureMonitorWorkspace"
 AZURE_PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
@@ -1323,6 +1276,53 @@ PROMETHEUS_QUERY_GROUP = "prometheusMetrics"
 """A private endpoint's sub-resource on an Azure Monitor workspace: its PromQL query endpoint."""
 WORKBOOK_PROMQL = 16
 """A workbook query item's `queryType` for PromQL against an Azure Monitor workspace."""
+
+
+def _chart_network_path(graph: Graph, function: Res) -> str | None:
+    """A chart function's way to its workspace: subnets of a VPC with the `aps-workspaces` endpoint."""
+    if not as_list(get(function.props, "vpcConfig.subnetIds")):
+        return None
+    endpoint = _aws_endpoints(graph).get(ENDPOINT_APS)
+    return f"its VPC's aps-workspaces endpoint {endpoint.name}" if endpoint is not None else None
+
+
+def _queried_workspace(url: Any) -> str | None:
+    """The workspace ID in a query URL (`.../workspaces/<id>/api/v1/query_range`); None if not yet known."""
+    if not isinstance(url, str) or is_unknown(url):
+        return None
+    parts = url.split("/workspaces/", 1)
+    return parts[1].split("/", 1)[0] if len(parts) == 2 and parts[1] else None
+
+
+def _chart_grant(graph: Graph, function: Res) -> str | None:
+    """The inline policy of a chart function's role that allows querying its workspace."""
+    workspace = _queried_workspace(get(function.props, f"environment.variables.{CHART_QUERY_URL}"))
+    roles = {r.urn for r in _waited(graph, function, IAM_ROLE)}
+    for grant in graph.of_type(IAM_ROLE_POLICY):
+        if not roles & graph.waits_for(grant):
+            continue
+        for statement in statements(json_document(grant.props.get("policy"), "policy")):
+            if statement.get("Effect") != "Allow" or QUERY_ACTION not in as_list(statement.get("Action")):
+                continue
+            resources = [str(r) for r in as_list(statement.get("Resource"))]
+            if any(r.endswith(f":workspace/{workspace}") if workspace else ":workspace/" in r for r in resources):
+                return f"role policy {grant.name}"
+    return None
+
+
+def chart_needs(graph: Graph) -> Iterator[Need]:
+    """A function charting a managed Prometheus for the dashboard reaches its workspace privately and may
+    query it."""
+    for function in graph.of_type(LAMBDA_FUNCTION):
+        if CHART_QUERY_URL not in (get(function.props, "environment.variables") or {}):
+            continue
+        yield Need("dashboards", f"chart function {function.name} (network path)",
+                   "a private path to its managed Prometheus", _chart_network_path(graph, function),
+                   "run it in the VPC's app subnets, where the com.amazonaws.<region>.aps-workspaces endpoint is "
+                   "(with private DNS)", function.urn)
+        yield Need("dashboards", f"chart function {function.name} (query grant)",
+                   f"a role allowed {QUERY_ACTION} on its workspace", _chart_grant(graph, function),
+                   f"give its role an inline policy allowing {QUERY_ACTION} on the workspace's ARN", function.urn)
 
 
 def _workbook_reads_prometheus(workbook: Res) -> bool:
