@@ -59,6 +59,7 @@ from triplane.components.observability.alerts import (
     on_clusters,
     scraped_source,
 )
+from triplane.components.observability.aws_prometheus import workspace_arn
 from triplane.components.observability.prometheus import GPU_SIGNALS, PANEL_UNITS, panel, row_detail
 from triplane.components.observability.signals import PANEL_ALERTS, PANELS, TITLES, Signal, panel_alert
 from triplane.components.tagging import tagged
@@ -434,7 +435,7 @@ def key_policy(account: str, partition: str = "aws", *, prometheus: bool = False
 
 def prometheus_workspaces(account: str, region: str, partition: str = "aws") -> str:
     """Every managed Prometheus workspace of this account in `region` (the source a channel admits)."""
-    return f"arn:{partition}:aps:{region}:{account}:workspace/*"
+    return workspace_arn(region, account, "*", partition)
 
 
 def topic_policy(

@@ -48,6 +48,7 @@ from triplane.components.naming import physical_name
 from triplane.components.network.aws_endpoints import AwsInterfaceEndpoints
 from triplane.components.network.refs import AwsNetworkRef
 from triplane.components.observability import amp_chart
+from triplane.components.observability.aws_prometheus import workspace_arn
 from triplane.components.stateful import stateful_opts
 from triplane.components.tagging import tagged
 
@@ -72,10 +73,6 @@ LAMBDA_TRUST = json.dumps(
 def query_url(region: str, workspace_id: str) -> str:
     """The workspace's range-query URL (the Prometheus-compatible API behind `aps-workspaces`)."""
     return f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{workspace_id}/api/v1/query_range"
-
-
-def workspace_arn(region: str, account: str, workspace_id: str, partition: str = "aws") -> str:
-    return f"arn:{partition}:aps:{region}:{account}:workspace/{workspace_id}"
 
 
 def log_group_name(function_name: str) -> str:
@@ -282,6 +279,5 @@ __all__ = [
     "AwsPrometheusChartsArgs",
     "function_policy",
     "query_url",
-    "workspace_arn",
 ]
 

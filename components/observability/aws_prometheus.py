@@ -100,6 +100,11 @@ def workspace_key_policy(account: str, region: str, log_group: str, partition: s
     return json.dumps(policy)
 
 
+def workspace_arn(region: str, account: str, workspace_id: str, partition: str = "aws") -> str:
+    """A workspace's ARN (`*` for every workspace of the account in the region)."""
+    return f"arn:{partition}:aps:{region}:{account}:workspace/{workspace_id}"
+
+
 def remote_write_policy(workspace_arn: str) -> str:
     """The forwarder's one permission: write samples into this workspace."""
     return json.dumps(
@@ -325,5 +330,6 @@ __all__ = [
     "remote_write_policy",
     "remote_write_url",
     "rule_file",
+    "workspace_arn",
     "workspace_key_policy",
 ]
