@@ -87,9 +87,11 @@ class Mirror:
 
 UPSTREAM_HOSTS: dict[str, tuple[str, ...]] = {
     "docker.io": ("registry-1.docker.io", "auth.docker.io", "production.cloudflare.docker.com"),
+    "nvcr.io": ("nvcr.io", "ngc.download.nvidia.com"),
 }
 """Hosts a pull touches beyond the registry's own name, where they differ (Docker Hub serves its API
-from registry-1.docker.io, tokens from auth.docker.io and layers from its CDN)."""
+from registry-1.docker.io, tokens from auth.docker.io and layers from its CDN; NVIDIA's registry
+serves layers from ngc.download.nvidia.com, the two hosts NVIDIA names for pulls through a firewall)."""
 
 
 def pull_hosts(host: str) -> tuple[str, ...]:

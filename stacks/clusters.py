@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_kubernetes import provider as k8s_provider
 
-from triplane.components.images import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, ImageSource, Mirror, Upstream
+from triplane.components.images import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, Image, ImageSource, Mirror, Upstream
 from triplane.components.observability.alerts import GatewayRoute, ModelServer, MonitoredUseCase
 from triplane.components.observability.forwarding import PrometheusForwarding
 from triplane.components.self_managed import sizing
@@ -32,14 +32,14 @@ from triplane.components.tagging import k8s_labels
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import InCluster
 from triplane.stacks.context import StackContext
-from triplane.stacks.spec import KubernetesCluster
+from triplane.stacks.spec import Environment, KubernetesCluster
 from triplane.stacks.spec.self_managed import SelfManagedUseCase, addons_needed
 
 UPSTREAM = "upstream"
 """An existing cluster's `registry` when its nodes pull from the public registries themselves."""
-GPU_METRICS: dict[str, GpuMetricsSource] = {"triplane": "exporter", "gke": "gke-managed"}
+GPU_METRICS: dict[str, GpuMetricsSource] = {"triplane": "exporter", "bottlerocket": "exporter", "gke": "gke-managed"}
 """Who installs a new cluster's device plugin -> how its GPU metrics reach Prometheus (see
-`gpu_metrics`). Bottlerocket (EKS) has no form that holds to Triplane's pod security: none there."""
+`gpu_metrics`)."""
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,14 @@ class ClusterHandle:
 
 def use_cases_on(ctx: StackContext, cluster: str) -> list[SelfManagedUseCase]:
     """One use case per service (use cases sharing a service share its pods), in spec order."""
+    return served_on(ctx.environment, cluster)
+
+
+def served_on(environment: Environment, cluster: str) -> list[SelfManagedUseCase]:
+    """`use_cases_on` from the spec alone."""
     seen: set[str] = set()
     found = []
-    for use_case in ctx.environment.use_cases:
+    for use_case in environment.use_cases:
         if (
             isinstance(use_case, SelfManagedUseCase)
             and use_case.cluster == cluster
@@ -117,17 +122,39 @@ def use_cases_on(ctx: StackContext, cluster: str) -> list[SelfManagedUseCase]:
     return found
 
 
-def gpu_metrics_source(spec: KubernetesCluster) -> GpuMetricsSource | None:
+def gpu_metrics_source(environment: Environment, spec: KubernetesCluster) -> GpuMetricsSource | None:
     """How the cluster's GPU metrics reach Triplane's Prometheus (None: they do not).
 
-    A cluster that brings its own GPU stack (usually the GPU Operator, exporter included) brings its
+    They are part of the environment's `monitoring`, which reads them: without it, none. A cluster that
+    brings its own GPU stack (usually the GPU Operator, exporter included) brings its
     GPU metrics too, scraped by its own monitoring; Triplane's exporter needs the GPU nodes named (it
-    cannot start on a node without one)."""
+    cannot start on a node without one). A new cluster whose cache cannot front the exporter's registry
+    (EKS: ECR has no nvcr.io upstream) pulls it through the egress firewall of a network Triplane
+    creates; in an existing network, whose way out is not Triplane's, it has none."""
+    if environment.monitoring is None:
+        return None
     existing = spec.existing
     if existing is not None:
         return "exporter" if "nvidia-device-plugin" not in existing.provides and existing.gpu_node_selector else None
     assert spec.new is not None
-    return GPU_METRICS.get(SEAMS[spec.new.cloud].device_plugin_installed_by)
+    seam = SEAMS[spec.new.cloud]
+    source = GPU_METRICS.get(seam.device_plugin_installed_by)
+    settings = getattr(environment.clouds, spec.new.cloud, None)
+    new_network = settings is not None and settings.network.new is not None
+    if source == "exporter" and DCGM_EXPORTER.host not in seam.cached_registries and not new_network:
+        return None
+    return source
+
+
+def gpu_node_images(environment: Environment, spec: KubernetesCluster) -> tuple[Image, ...]:
+    """The images `_build_cluster` puts on a new cluster's GPU nodes, from the spec alone (the egress
+    allowlist needs them before anything is built): the device plugin where Triplane installs it, and
+    the GPU metrics exporter where self-managed use cases run."""
+    assert spec.new is not None
+    images = [NVIDIA_DEVICE_PLUGIN] if SEAMS[spec.new.cloud].device_plugin_installed_by == "triplane" else []
+    if gpu_metrics_source(environment, spec) == "exporter" and served_on(environment, spec.name):
+        images.append(DCGM_EXPORTER)
+    return tuple(images)
 
 
 def cluster_for(ctx: StackContext, name: str) -> ClusterHandle:
@@ -183,7 +210,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
         )
         in_cluster = pulumi.ResourceOptions(providers=[provider])
         labels = k8s_labels(ctx.tags())
-        gpu_metrics = gpu_metrics_source(spec)
+        gpu_metrics = gpu_metrics_source(ctx.environment, spec)
         if "nvidia-device-plugin" not in existing.provides:
             # Without Triplane's pool label: the cluster's GPU node labels, or every node.
             _device_plugin(name, handle, labels, in_cluster, node_label=None)
@@ -221,7 +248,7 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     if seam.device_plugin_installed_by == "triplane":
         _device_plugin(name, handle, labels, in_cluster, node_label="triplane.io/gpu-type")
     # GPU nodes exist where self-managed use cases run (a cluster of the AI gateway alone has none).
-    gpu_metrics = gpu_metrics_source(spec) if use_cases_on(ctx, spec.name) else None
+    gpu_metrics = gpu_metrics_source(ctx.environment, spec) if use_cases_on(ctx, spec.name) else None
     forwarding = None
     if ctx.environment.monitoring is not None:
         from triplane.stacks.observability import managed_prometheus  # loads only with monitoring
@@ -232,6 +259,10 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     _addons(ctx, name, handle, set(), labels, in_cluster, gpu_metrics is not None, forwarding)
     if gpu_metrics is not None:
         _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, node_label="triplane.io/gpu-type")
+    if any(image.host not in seam.cached_registries for image in gpu_node_images(ctx.environment, spec)):
+        from triplane.stacks.egress import egress_for  # egress reads this module's gpu_node_images
+
+        egress_for(ctx, cloud)  # the GPU nodes' way to the registries their cache cannot front
     handle.read_write_once, handle.read_write_many = seam.cluster_extras(
         ctx, component, InCluster(name=name, version=spec.version, images=handle.images, labels=labels, opts=in_cluster)
     )

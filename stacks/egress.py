@@ -14,9 +14,12 @@ out. What may get out is one list of entries, each a host with the use case that
   lists (`deployer.runner.egress_hosts`), and the control planes of the environment's clouds, which
   its deploys call (`components.deploy_runner.control_planes`).
 
-Each source is one function below and one line in `SOURCES` (the upstream registry hosts a cloud's
-image cache cannot front, from `ImageSource.upstream_hosts`, are the next). The firewall names the
-owners in its rules' descriptions, so the plan shows who needs each host. Every entry, whatever its
+- the registry hosts of the images a cluster Triplane creates in the network puts on its GPU nodes
+  that the cloud's pull-through cache cannot front (its seam's `cached_registries`): NVIDIA's
+  registry for the GPU metrics exporter on EKS, whose cache has no nvcr.io upstream.
+
+Each source is one function below and one line in `SOURCES`. The firewall names the owners in its
+rules' descriptions, so the plan shows who needs each host. Every entry, whatever its
 source, passes `check_host`: no wildcard over a public suffix or a shared hosting domain gets out.
 
 An existing network's egress is not Triplane's to route, and an existing cluster's path out is its
@@ -31,12 +34,14 @@ from collections.abc import Callable, Iterable
 from triplane.components.deploy_runner.azure import UBUNTU_HOSTS
 from triplane.components.deploy_runner.control_planes import control_plane_hosts
 from triplane.components.deploy_runner.github import GITHUB_HOSTS, PULUMI_HOSTS
+from triplane.components.images import pull_hosts
 from triplane.components.saas.providers import check_host
 from triplane.components.saas.saas_egress import EgressFirewall
 from triplane.components.self_managed.weights import HUB_HOSTS
 from triplane.stacks.clouds import SEAMS, NetworkRef
 from triplane.stacks.clouds.azure import ENTRA_HOSTS, imports_through_firewall
 from triplane.stacks.clouds.seam import EgressEntry
+from triplane.stacks.clusters import gpu_node_images
 from triplane.stacks.context import StackContext
 from triplane.stacks.spec import Environment, SaasUseCase
 from triplane.stacks.spec.self_managed import SelfManagedUseCase
@@ -121,6 +126,22 @@ DISTRIBUTION_HOSTS: dict[str, tuple[str, ...]] = {"azure": UBUNTU_HOSTS}
 gateway endpoint)."""
 
 
+def image_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
+    """The registries the GPU nodes of clusters Triplane creates in this cloud's network pull from
+    directly: those of their images the cloud's cache cannot front."""
+    settings = getattr(environment.clouds, cloud, None)
+    if settings is None or settings.network.new is None:
+        return
+    cached = SEAMS[cloud].cached_registries
+    for cluster in environment.kubernetes:
+        if cluster.new is None or cluster.new.cloud != cloud:
+            continue
+        for image in gpu_node_images(environment, cluster):
+            if image.host not in cached:
+                for host in pull_hosts(image.host):
+                    yield EgressEntry(host, f"cluster {cluster.name}", f"image {image.repository}")
+
+
 def regions(environment: Environment) -> dict[str, str]:
     """The region of each cloud the environment uses (`{cloud: region}`)."""
     clouds = environment.clouds
@@ -143,6 +164,7 @@ SOURCES: tuple[Callable[[Environment, str], Iterable[EgressEntry]], ...] = (
     hub_entries,
     cloud_entries,
     runner_entries,
+    image_entries,
 )
 """Every kind of workload that needs a host outside the network: one function each."""
 

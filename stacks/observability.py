@@ -74,7 +74,7 @@ def _gpu_metrics(environment: Environment, cluster: str) -> bool:
     """Whether the cluster's GPU metrics reach Triplane's Prometheus (False for a cluster this environment
     does not hold: a use-case stack's own file names none, its platform's does)."""
     spec = next((c for c in environment.kubernetes if c.name == cluster), None)
-    return spec is not None and gpu_metrics_source(spec) is not None
+    return spec is not None and gpu_metrics_source(environment, spec) is not None
 
 
 def monitored(environment: Environment, stack: str, endpoints: Mapping[str, Endpoint]) -> list[MonitoredUseCase]:

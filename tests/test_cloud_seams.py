@@ -31,6 +31,7 @@ ENTRIES = {
     "key_store",
     "image_cache_secrets",
     "image_cache",
+    "cached_registries",
     "monitoring",
     "cluster",
     "cluster_extras",
@@ -66,12 +67,14 @@ def test_every_cloud_fills_every_entry(cloud: str) -> None:
     seam = SEAMS[cloud]
     assert seam.name == cloud
     data = {"name", "load_balancer_annotations", "device_plugin_installed_by", "managed_models", "egress_sources"}
+    data |= {"cached_registries"}
     data |= {"diagram", "prices", "mocks", "example_principal", "monitoring"}
     for entry in ENTRIES - data:
         assert callable(getattr(seam, entry)), f"{cloud}: `{entry}` is not a function"
     assert all(callable(source) for source in seam.egress_sources)
     assert seam.load_balancer_annotations, f"{cloud}: no internal load balancer annotations"
     assert seam.device_plugin_installed_by
+    assert {"docker.io", "ghcr.io", "registry.k8s.io", "quay.io"} <= seam.cached_registries
     assert seam.managed_models, f"{cloud}: no managed-model service"
     for service in seam.managed_models.values():
         assert callable(service.build) and callable(service.diagram)

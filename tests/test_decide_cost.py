@@ -311,8 +311,8 @@ def test_shared_infrastructure_once_per_environment(environment) -> None:
     lines = {line.item: line.monthly for line in shared_lines(environment, PRICES)}
     assert lines == pytest.approx(
         {
-            "aws SaaS egress: Network Firewall endpoint per zone": 2 * 0.395 * 730,  # 576.70
-            "aws SaaS egress: per NAT gateway (one per zone)": 2 * 0.045 * 730,  # 65.70
+            "aws egress: Network Firewall endpoint per zone": 2 * 0.395 * 730,  # 576.70
+            "aws egress: per NAT gateway (one per zone)": 2 * 0.045 * 730,  # 65.70
             "aws bedrock-runtime interface endpoint": 2 * 0.01 * 730,  # 14.60
             "cluster gpu: EKS cluster, standard support": 0.10 * 730,  # 73.00
             "cluster gpu: 2 x m5.large system node": 2 * 0.096 * 730,  # 140.16
@@ -438,7 +438,7 @@ def without_gateway_env() -> Environment:
 
 
 ROUTE_SAMPLES = 60 * 87_600 / 1e6 * 0.09  # a gateway route's series every 30 s, at AMP's $0.09 a million
-DEV_SERVER_SAMPLES = 45 * 2 * 175_200 / 1e6 * 0.09  # code-review: TGI's series at 2 replicas, every 15 s
+DEV_SERVER_SAMPLES = (45 + 3) * 2 * 175_200 / 1e6 * 0.09  # code-review: TGI's and its GPU's series at 2 replicas
 
 
 def test_gateway_on_dev_adds_its_load_balancer_and_runs_on_the_system_nodes() -> None:
@@ -580,10 +580,9 @@ def test_sheet_quotes_the_monitoring_prices() -> None:
 # prod's observable use cases at the prod tier with a volume: claims-triage (Bedrock, one model), hr-assistant
 # (Azure OpenAI, one deployment), product-search (Vertex AI, one model): error rate, throttling, latency,
 # first token and token burn each. The model servers (min replicas >= 1, so each has no-ready-replicas):
-# patient-records (TGI on EKS, 5: no GPU memory alert, the GPU metrics of EKS's Bottlerocket nodes reach
-# no Prometheus), fraud-signals (vLLM on GKE, 7: GKE's own exporter feeds the GPU memory alert) and
-# contract-drafts (TGI on AKS, 6). dcgm-exporter runs only where Triplane installs it: AKS. Its SaaS use
-# cases have no gateway in front of them, so nothing observes them.
+# patient-records (TGI on EKS, 6), fraud-signals (vLLM on GKE, 7: GKE's own exporter feeds the GPU memory
+# alert) and contract-drafts (TGI on AKS, 6). dcgm-exporter runs where Triplane installs it: EKS and AKS.
+# Its SaaS use cases have no gateway in front of them, so nothing observes them.
 GCP_EVALUATIONS = 730 * 3600 / 30  # 87,600 runs of each condition's query a month
 PROD_MONITORING = [
     ("aws monitoring: alert topic encryption key", 1.00, "aws-kms"),
@@ -600,14 +599,15 @@ PROD_MONITORING = [
     ("gcp monitoring: 1 dashboard", 0.0, "gcp-monitoring"),
     # Each cluster's managed Prometheus: the aps-workspaces endpoint in 3 zones, the AKS VNet's Azure Monitor
     # private link endpoint; the samples of the series the alerts read at most replicas (TGI 45 a replica,
-    # vLLM 62, 2 a GPU forwarded from dcgm-exporter), every 15 s forwarded or every 30 s by GKE's collectors.
+    # vLLM 62, 3 a GPU forwarded from dcgm-exporter), every 15 s forwarded or every 30 s by GKE's collectors.
     ("aws monitoring: managed Prometheus private path", 21.90, "aws-privatelink"),
     ("azure monitoring: managed Prometheus private path", 7.30, "azure-private-link"),
-    ("cluster gpu-aws: managed Prometheus samples", 0.0, "aws-prometheus"),  # 45 x 4 x 175,200 x $0.09/M
+    ("cluster gpu-aws: managed Prometheus samples", 0.0, "aws-prometheus"),  # (45 + 3) x 4 x 175,200 x $0.09/M
     ("cluster gpu-aws: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
     # The CloudWatch dashboard draws it through a chart function: per call, and its logs' key.
     ("cluster gpu-aws: dashboard charts, 1 Lambda chart function", 0.0, "aws-lambda"),
     ("cluster gpu-aws: dashboard charts, 1 customer managed key", 1.00, "aws-kms"),
+    ("cluster gpu-aws: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
     ("cluster gpu-gcp: managed Prometheus samples", 0.0, "gcp-monitoring"),  # 62 x 3 x 87,600 x $0.06/M
     ("cluster gpu-gcp: 7 PromQL alert policies", 0.0, "gcp-monitoring"),  # 7 x ($1.50 + 87,600 x $0.35/M)
     ("cluster gpu-azure: managed Prometheus samples", 0.0, "azure-monitor-2026-12"),  # 48 x 175,200 x $0.016/M
@@ -615,7 +615,7 @@ PROD_MONITORING = [
     ("cluster gpu-azure: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
 ]
 SAMPLES = {
-    "cluster gpu-aws: managed Prometheus samples": 45 * 4 * 175_200 / 1e6 * 0.09,
+    "cluster gpu-aws: managed Prometheus samples": (45 + 3) * 4 * 175_200 / 1e6 * 0.09,
     "cluster gpu-gcp: managed Prometheus samples": 62 * 3 * 87_600 / 1e6 * 0.06,
     "cluster gpu-gcp: 7 PromQL alert policies": 7 * (1.50 + 87_600 / 1e6 * 0.35),
     "cluster gpu-azure: managed Prometheus samples": (45 + 3) * 175_200 / 1e6 * 0.016,
@@ -652,7 +652,7 @@ def test_prod_with_monitoring_and_volumes_prices_every_channel_alert_and_dashboa
         "about 16 million samples a month (fraud-signals 186 every 30s series at most replicas) x $0.06/million; "
     )
     assert details["cluster gpu-aws: managed Prometheus samples"].startswith(
-        "about 32 million samples a month (patient-records 180 every 15s series at most replicas) x $0.09/million; "
+        "about 34 million samples a month (patient-records 192 every 15s series at most replicas) x $0.09/million; "
     )
     assert details["cluster gpu-gcp: 7 PromQL alert policies"] == (
         "7 conditions x $1.50, and the one series each returns 87,600 times a month ($0.21)"
@@ -729,8 +729,7 @@ def test_without_monitoring_nothing_is_added() -> None:
 def test_dev_monitoring_prices_its_bedrock_alarms_and_its_clusters_rules() -> None:
     """dev as shipped (one address, dev tier): doc-search's alarms on CloudWatch; on the EKS cluster gpu the
     rules of support-drafts (behind the gateway) and of code-review, which may scale to zero (`replicas.min:
-    0`: no no-ready-replicas alert) on nodes whose GPU metrics reach no Prometheus (no GPU memory alert, no
-    dcgm-exporter)."""
+    0`: no no-ready-replicas alert), and dcgm-exporter on its GPU nodes."""
     environment = load_stack("dev").environment()
     assert monitoring_items(environment) == [
         ("aws monitoring: alert topic encryption key", 1.00, "aws-kms"),
@@ -745,10 +744,11 @@ def test_dev_monitoring_prices_its_bedrock_alarms_and_its_clusters_rules() -> No
         ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
         ("cluster gpu: dashboard charts, 1 Lambda chart function", 0.0, "aws-lambda"),
         ("cluster gpu: dashboard charts, 1 customer managed key", 1.00, "aws-kms"),
+        ("cluster gpu: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
     ]
     details = {x.item: x.detail for x in monitoring_lines(environment, PRICES)}
     assert (
-        "(support-drafts 60 every 30s; code-review 90 every 15s series at most replicas)"
+        "(support-drafts 60 every 30s; code-review 96 every 15s series at most replicas)"
         in details["cluster gpu: managed Prometheus samples"]
     )
     shared = [x.item for x in shared_lines(environment, PRICES)]
@@ -790,7 +790,7 @@ def test_dcgm_exporter_counts_the_gpu_nodes_from_min_to_max_replicas() -> None:
 def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None:
     """dev with the gateway and monitoring: its Bedrock use case on AWS; the SaaS use case (through the
     gateway) and the model server as PrometheusRules of the gateway's cluster, which also runs the GPUs
-    (EKS: no dcgm-exporter)."""
+    and dcgm-exporter on them."""
     data = with_gateway().model_dump(mode="json", exclude_unset=True)
     data["monitoring"] = {"notify": {"email": ["oncall@example.com"]}}
     for use_case in data["use_cases"]:
@@ -808,6 +808,7 @@ def test_saas_behind_the_gateway_is_alerted_on_by_the_gateways_cluster() -> None
         ("cluster gpu: managed Prometheus, 1 customer managed key", 1.00, "aws-kms"),
         ("cluster gpu: dashboard charts, 1 Lambda chart function", 0.0, "aws-lambda"),
         ("cluster gpu: dashboard charts, 1 customer managed key", 1.00, "aws-kms"),
+        ("cluster gpu: dcgm-exporter on each GPU node", 0.0, "dcgm-exporter-requests"),
     ]
 
 

@@ -86,11 +86,9 @@ def test_dev_plans_one_cloudwatch_dashboard_with_a_row_per_use_case() -> None:
     ]
     assert [p.title for p in found.rows[0].panels] == [f"doc-search: {TITLES[s]}" for s in PANELS["bedrock"]]
     assert [p.title for p in found.rows[1].panels] == [f"support-drafts: {TITLES[s]}" for s in PANELS["gateway"]]
-    # EKS has no GPU metrics source (Bottlerocket): no GPU panels, which would stay empty.
-    assert [p.title for p in found.rows[2].panels] == [
-        f"code-review: {TITLES[s]}" for s in PANELS["tgi"] if not s.startswith("gpu-")
-    ]
-    queue = found.rows[2].panels[-2]
+    # Every panel of a TGI server, its GPUs' among them (Triplane's exporter on the Bottlerocket nodes).
+    assert [p.title for p in found.rows[2].panels] == [f"code-review: {TITLES[s]}" for s in PANELS["tgi"]]
+    [queue] = [p for p in found.rows[2].panels if p.title == f"code-review: {TITLES['queue']}"]
     assert queue.metrics == (
         Metric("tgi_queue_size", "promql", 'namespace="code-review", job="dev-code-review-metrics"'),
         Metric("up", "promql", 'namespace="code-review", job="dev-code-review-metrics"'),
@@ -260,12 +258,12 @@ def test_d2_source_has_a_grid_per_dashboard_row_and_panel() -> None:
         'Latency p95\nvllm:e2e_request_latency_seconds_bucket promql (namespace="fraud-signals", '
         'job="prod-fraud-signals-metrics")\nalert > 30 s'
     )
-    # The EKS server's row reads its managed Prometheus through the chart function, without GPU panels.
+    # The EKS server's row reads its managed Prometheus through the chart function.
     assert boxes["stack_prod.aws.uc_patient_records.p3"] == (
         'Latency p95\ntgi_request_duration_bucket promql (namespace="patient-records", '
         'job="prod-patient-records-metrics")\nalert at 30 s'
     )
-    assert "grid-rows: 3" in source and source.count("grid-columns: 6") == 4
+    assert "grid-rows: 3" in source and source.count("grid-columns: 6") == 3 and source.count("grid-columns: 8") == 2
     for each in found:
         key = f"stack_prod.{each.cloud}"
         for row in each.rows:

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from triplane.components.images import UPSTREAM_HOSTS
 from triplane.policies.common import Res
-from triplane.policies.deployability import Need, runtime_paths
+from triplane.policies.deployability import PULL_HOSTS, Need, runtime_paths
 
 STACK = "test"
 ACCOUNT_ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -113,14 +114,36 @@ def test_a_cache_prefix_the_plan_lacks_has_no_path() -> None:
     assert unmet(plan.needs("images")) == [f"the image {ACCOUNT_ECR}/ghcr/huggingface/tgi:3.3.7"]
 
 
-def test_an_allowlisted_upstream_registry_is_a_path() -> None:
+def _allowing(targets: list[str]) -> PlanBuilder:
     plan = PlanBuilder()
     provider = plan.eks()
     plan.add("aws:networkfirewall/ruleGroup:RuleGroup", "allow",
-             {"ruleGroup": {"rulesSource": {"rulesSourceList": {"targets": ["nvcr.io"]}}}})
-    plan.deployment(provider, image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4")
+             {"ruleGroup": {"rulesSource": {"rulesSourceList": {"targets": targets}}}})
+    plan.deployment(provider, image="nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless")
+    return plan
+
+
+def test_an_allowlisted_upstream_registry_is_a_path() -> None:
+    [need] = _allowing(["nvcr.io", "ngc.download.nvidia.com"]).needs("images")
+    assert need.path == "the egress allowlist entries for nvcr.io, ngc.download.nvidia.com"
+    plan = PlanBuilder()
+    provider = plan.eks()
+    plan.add("aws:networkfirewall/ruleGroup:RuleGroup", "allow",
+             {"ruleGroup": {"rulesSource": {"rulesSourceList": {"targets": ["quay.io"]}}}})
+    plan.deployment(provider, image="quay.io/prometheus/prometheus:v3.5.0")
     [need] = plan.needs("images")
-    assert need.path == "the egress allowlist entry for nvcr.io"
+    assert need.path == "the egress allowlist entry for quay.io"
+
+
+def test_a_registry_without_its_layer_host_has_no_path() -> None:
+    # NVIDIA's registry answers the manifest and sends the layers from ngc.download.nvidia.com.
+    assert unmet(_allowing(["nvcr.io"]).needs("images")) == [
+        "the image nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless"
+    ]
+
+
+def test_the_packs_pull_hosts_are_the_image_sources() -> None:
+    assert PULL_HOSTS == UPSTREAM_HOSTS
 
 
 def test_an_existing_clusters_mirror_is_an_assumption_and_its_absence_a_finding() -> None:
@@ -257,6 +280,59 @@ def test_gke_announces_gpus_itself_and_an_existing_cluster_may_declare_its_plugi
     onprem.deployment(onprem.existing(), gpus=1)
     [need] = onprem.needs("gpus", environment)
     assert need.met and need.assumption
+
+
+def _exporter(plan: PlanBuilder, provider: Res, *, env: dict[str, str], request: str | None) -> None:
+    """A GPU metrics exporter DaemonSet holding no GPU, with the host's /dev/null mounted at `request`."""
+    container: dict[str, Any] = {"name": "dcgm-exporter", "image": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2",
+                                 "env": [{"name": k, "value": v} for k, v in env.items()]}
+    pod: dict[str, Any] = {"containers": [container]}
+    if request is not None:
+        container["volumeMounts"] = [{"name": "gpu-request", "mountPath": request, "readOnly": True}]
+        pod["volumes"] = [{"name": "gpu-request", "hostPath": {"path": "/dev/null", "type": "CharDevice"}}]
+    plan.add("kubernetes:apps/v1:DaemonSet", "exporter",
+             {"metadata": {"name": "dcgm-exporter", "namespace": "kube-system"},
+              "spec": {"template": {"spec": pod}}}, provider=provider)
+
+
+def _bottlerocket_eks(plan: PlanBuilder) -> Res:
+    provider = plan.eks()
+    [cluster] = [r for r in plan.resources if r.type == "aws:eks/cluster:Cluster"]
+    plan.add("aws:eks/nodeGroup:NodeGroup", "gpu-nodes", {"amiType": "BOTTLEROCKET_x86_64_NVIDIA"}, deps=(cluster,))
+    return provider
+
+
+def test_the_gpu_exporter_on_bottlerocket_needs_a_volume_mount_request() -> None:
+    # Bottlerocket's NVIDIA runtime ignores NVIDIA_VISIBLE_DEVICES in an unprivileged container.
+    plan = PlanBuilder()
+    _exporter(plan, _bottlerocket_eks(plan), env={"NVIDIA_VISIBLE_DEVICES": "all"}, request=None)
+    assert unmet(plan.needs("gpus")) == ["every GPU of its node, without an allocation"]
+
+    plan = PlanBuilder()
+    _exporter(plan, _bottlerocket_eks(plan), env={}, request="/var/run/nvidia-container-devices/all")
+    [need] = plan.needs("gpus")
+    assert need.met and not need.assumption
+    assert need.path is not None and need.path.startswith("a volume-mount device request")
+
+    plan = PlanBuilder()  # /dev/null elsewhere is no request
+    _exporter(plan, _bottlerocket_eks(plan), env={}, request="/run/gpus/all")
+    assert unmet(plan.needs("gpus")) == ["every GPU of its node, without an allocation"]
+
+
+def test_the_gpu_exporter_elsewhere_asks_by_environment_variable() -> None:
+    plan = PlanBuilder()
+    cluster = plan.add("azure-native:containerservice:ManagedCluster", "aks", {})
+    provider = plan.add("pulumi:providers:kubernetes", "aks-k8s", {}, deps=(cluster,))
+    _exporter(plan, provider, env={}, request="/var/run/nvidia-container-devices/all")
+    assert unmet(plan.needs("gpus")) == ["every GPU of its node, without an allocation"]
+
+    plan = PlanBuilder()
+    cluster = plan.add("azure-native:containerservice:ManagedCluster", "aks", {})
+    provider = plan.add("pulumi:providers:kubernetes", "aks-k8s", {}, deps=(cluster,))
+    _exporter(plan, provider, env={"NVIDIA_VISIBLE_DEVICES": "all"}, request=None)
+    [need] = plan.needs("gpus")
+    assert need.met and not need.assumption and need.path is not None
+    assert need.path.startswith("NVIDIA_VISIBLE_DEVICES=all")
 
 
 # --- weights -------------------------------------------------------------------------------------

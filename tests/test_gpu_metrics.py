@@ -32,12 +32,18 @@ from triplane.components.self_managed.gpu_metrics import (
     counters_csv,
 )
 from triplane.components.tagging import k8s_labels, standard_tags
+from triplane.decide.cost import shared_lines
+from triplane.decide.prices import load_prices
 from triplane.gate import check_plan
 from triplane.k8s_out import write_manifests
 from triplane.plan import Plan, PlannedResource, run_program
 from triplane.policies.deployability import runtime_paths
 from triplane.runtime import plan_resources
 from triplane.stackfile import load_stack
+from triplane.stacks import program
+from triplane.stacks.clusters import gpu_metrics_source, gpu_node_images
+from triplane.stacks.egress import egress_allowlist
+from triplane.stacks.spec import Environment
 
 DAEMONSET = "kubernetes:apps/v1:DaemonSet"
 SERVICE = "kubernetes:core/v1:Service"
@@ -147,14 +153,24 @@ def test_mounts_the_pod_resources_socket_read_only_and_its_counters(plan: Plan) 
     assert volumes["pod-resources"]["hostPath"] == {"path": "/var/lib/kubelet/pod-resources", "type": "Directory"}
     assert volumes["counters"]["configMap"] == {"name": "dcgm-exporter-counters"}
     assert volumes["tmp"]["emptyDir"] == {"sizeLimit": "64Mi"}
-    # The only host path is the kubelet's socket directory.
-    assert [name for name, v in volumes.items() if "hostPath" in v] == ["pod-resources"]
+    # The only host paths: the kubelet's socket directory, and /dev/null as the runtime's GPU request.
+    assert [name for name, v in volumes.items() if "hostPath" in v] == ["pod-resources", "gpu-request"]
+    assert volumes["gpu-request"]["hostPath"] == {"path": "/dev/null", "type": "CharDevice"}
     mounts = {m["name"]: m for m in _container(plan)["volumeMounts"]}
     assert mounts["pod-resources"] == {
         "name": "pod-resources",
         "mountPath": "/var/lib/kubelet/pod-resources",
         "readOnly": True,
     }
+    # The NVIDIA toolkit reads a /dev/null mount under this directory as a request for the GPUs named by
+    # the rest of the path (internal/config/image/cuda_image.go, requestsFromMounts).
+    assert mounts["gpu-request"] == {
+        "name": "gpu-request",
+        "mountPath": "/var/run/nvidia-container-devices/all",
+        "readOnly": True,
+    }
+    env = {e["name"]: e.get("value") for e in _container(plan)["env"]}
+    assert env["NVIDIA_VISIBLE_DEVICES"] == "all"
     assert mounts["counters"]["readOnly"] is True
     args = _container(plan)["args"]
     assert args == ["-f", f"{mounts['counters']['mountPath']}/counters.csv"]
@@ -269,9 +285,14 @@ def _exporters(plan: Plan) -> dict[str, PlannedResource]:
     return {r.name: r for r in plan.by_type("triplane:selfmanaged:GpuMetricsExporter")}
 
 
-def test_prod_wires_gpu_metrics_where_they_can_work(prod_plan: Plan) -> None:
-    # AKS: Triplane's exporter from the ACR cache; GKE: GKE's exporter scraped; EKS (Bottlerocket): none.
-    assert sorted(_exporters(prod_plan)) == ["prod-gpu-azure-gpu-metrics", "prod-gpu-gcp-gpu-metrics"]
+def test_prod_wires_gpu_metrics_on_every_cluster(prod_plan: Plan) -> None:
+    # AKS: Triplane's exporter from the ACR cache; EKS: Triplane's exporter from nvcr.io through the egress
+    # firewall (ECR cannot cache nvcr.io); GKE: GKE's exporter scraped.
+    assert sorted(_exporters(prod_plan)) == [
+        "prod-gpu-aws-gpu-metrics",
+        "prod-gpu-azure-gpu-metrics",
+        "prod-gpu-gcp-gpu-metrics",
+    ]
     [daemonset] = [r for r in prod_plan.by_type(DAEMONSET) if r.name.startswith("prod-gpu-azure-gpu-metrics")]
     pod = daemonset.inputs["spec"]["template"]["spec"]
     assert pod["containers"][0]["image"] == (
@@ -281,12 +302,18 @@ def test_prod_wires_gpu_metrics_where_they_can_work(prod_plan: Plan) -> None:
     assert daemonset.provider == plugin.provider
     assert pod["affinity"] == plugin.inputs["spec"]["template"]["spec"]["affinity"]
     assert pod["tolerations"] == plugin.inputs["spec"]["template"]["spec"]["tolerations"]
-    for cluster, kind in (("prod-gpu-azure", SERVICE_MONITOR), ("prod-gpu-gcp", POD_MONITOR)):
+    for cluster, kind in (("prod-gpu-aws", SERVICE_MONITOR), ("prod-gpu-azure", SERVICE_MONITOR),
+                          ("prod-gpu-gcp", POD_MONITOR)):
         release = prod_plan.one(RELEASE, f"{cluster}-addons-prometheus-operator")
         [monitor] = [r for r in prod_plan.by_type(kind) if r.name.startswith(f"{cluster}-gpu-metrics")]
         assert release.urn in monitor.dependencies
         assert monitor.provider == release.provider
-    assert not [r for r in prod_plan.resources if r.name.startswith("prod-gpu-aws-gpu-metrics")]
+    eks = prod_plan.one(DAEMONSET, "prod-gpu-aws-gpu-metrics-daemonset").inputs["spec"]["template"]["spec"]
+    assert eks["containers"][0]["image"] == "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless"
+    # The EKS pool's nodes carry Triplane's GPU label, which the exporter's affinity selects.
+    assert eks["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] == {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "triplane.io/gpu-type", "operator": "Exists"}]}]
+    }
     # The GKE exporter scraped above runs because the cluster turns the DCGM package on (it needs managed
     # collection on): without it the PodMonitor would select nothing.
     gke = prod_plan.one("gcp:container/cluster:Cluster", "prod-gpu-gcp-cluster").inputs["monitoringConfig"]
@@ -302,10 +329,92 @@ def test_prod_passes_the_gate_with_gpu_metrics(prod_plan: Plan) -> None:
     exporter = [n for n in needs if n.kind == "images" and "dcgm-exporter" in n.what]
     assert exporter and all(n.met for n in exporter)
     crds = [n for n in needs if n.kind == "crds" and "gpu-metrics" in (n.urn or "")]
-    assert len(crds) == 2 and all(n.met for n in crds)
+    assert len(crds) == 3 and all(n.met for n in crds)
+    # Each exporter reaches its node's GPUs in the form that node's NVIDIA runtime honours.
+    paths = sorted(str(n.path).split(",")[0] for n in needs if n.kind == "gpus" and "dcgm-exporter" in n.workload)
+    assert paths == [
+        "NVIDIA_VISIBLE_DEVICES=all",
+        "a volume-mount device request (the host's /dev/null under /var/run/nvidia-container-devices/)",
+    ]
 
 
-def test_clusters_without_gpu_metrics_are_unchanged(dev_plan: Plan, local_plan: Plan) -> None:
-    # dev's EKS GPU pool runs Bottlerocket; local names no GPU nodes (the exporter would crash-loop on
-    # its CPU nodes).
-    assert _exporters(dev_plan) == {} and _exporters(local_plan) == {}
+def test_the_eks_exporter_pulls_through_the_egress_firewall(dev_plan: Plan) -> None:
+    [need] = [n for n in runtime_paths(plan_resources(dev_plan), load_stack("dev").environment().model_dump(
+        mode="json")) if n.kind == "images" and "dcgm-exporter" in n.what]
+    assert need.met and need.path == "the egress allowlist entries for nvcr.io, ngc.download.nvidia.com"
+
+
+def test_a_cluster_naming_no_gpu_nodes_has_no_exporter(local_plan: Plan) -> None:
+    # local names no GPU nodes (the exporter would crash-loop on its CPU nodes).
+    assert _exporters(local_plan) == {}
+
+
+# --- the EKS exporter's way to nvcr.io --------------------------------------------------------------
+
+
+def _dev(**changes: Any) -> Environment:
+    data = load_stack("dev").environment().model_dump(mode="json", exclude_unset=True)
+    data.update(changes)
+    return Environment.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+def _servers_only(weights: str) -> dict[str, Any]:
+    """dev without its gateway, SaaS and Bedrock use cases, its server's weights from `weights`."""
+    data = _dev().model_dump(mode="json", exclude_unset=True)
+    data.pop("gateway")
+    data["use_cases"] = [u for u in data["use_cases"] if u["pattern"] == "self-managed"]
+    for use_case in data["use_cases"]:
+        use_case["weights"] = {"source": weights}
+        use_case.pop("consumers", None)
+    return data
+
+
+def test_the_eks_exporters_registry_is_on_its_networks_allowlist_as_the_clusters() -> None:
+    # ECR has no nvcr.io upstream: the GPU nodes pull the exporter through the egress firewall.
+    entries = [(e.host, e.owner, e.reason) for e in egress_allowlist(_dev(), "aws") if e.owner.startswith("cluster")]
+    assert entries == [
+        ("ngc.download.nvidia.com", "cluster gpu", "image nvidia/k8s/dcgm-exporter"),
+        ("nvcr.io", "cluster gpu", "image nvidia/k8s/dcgm-exporter"),
+    ]
+    # ACR and Artifact Registry cache nvcr.io: nothing goes out for it there.
+    prod = load_stack("prod").environment()
+    assert [e for cloud in ("azure", "gcp") for e in egress_allowlist(prod, cloud) if "nvidia" in e.host] == []
+
+
+def test_without_monitoring_no_exporter_and_no_way_out_for_it() -> None:
+    environment = _dev(monitoring=None)
+    [cluster] = environment.kubernetes
+    assert gpu_metrics_source(environment, cluster) is None and gpu_node_images(environment, cluster) == ()
+    assert [e.host for e in egress_allowlist(environment, "aws") if "nvidia" in e.host] == []
+
+
+def test_an_eks_cluster_in_an_existing_vpc_has_no_exporter() -> None:
+    # Its way out is not Triplane's to route, so nothing proves a path to nvcr.io there.
+    data = _servers_only("hub")
+    data["clouds"]["aws"]["network"] = {"existing": {
+        "vpc_id": "vpc-0123456789abcdef0",
+        "app_subnet_ids": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        "application_cidrs": ["10.40.0.0/20"],
+    }}
+    environment = Environment.model_validate(data)
+    [cluster] = environment.kubernetes
+    assert gpu_metrics_source(environment, cluster) is None
+    assert gpu_metrics_source(_dev(), cluster) == "exporter"
+
+
+def test_a_network_whose_only_way_out_is_the_exporter_gets_its_firewall_and_its_price() -> None:
+    # dev's server alone, its weights from a bucket: nothing else leaves the VPC.
+    data = _servers_only("s3://acme-models/mistral/e0bc86c23ce5aae1db576c8cca6f06f1f73af2db")
+    environment = Environment.model_validate(data)
+    assert [e.host for e in egress_allowlist(environment, "aws")] == ["ngc.download.nvidia.com", "nvcr.io"]
+    credentials = {
+        "triplane:dockerHubCredentials": '{"username": "u", "accessToken": "dckr_pat_planted"}',
+        "triplane:ghcrCredentials": '{"username": "u", "accessToken": "ghp_plantedplantedplantedplanted00"}',
+    }
+    plan = run_program(program.main, stack="st", config={"triplane:environment": data, **credentials},
+                       secret_keys=list(credentials))
+    [rules] = plan.by_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    targets = rules.inputs["ruleGroup"]["rulesSource"]["rulesSourceList"]["targets"]
+    assert targets == ["ngc.download.nvidia.com", "nvcr.io"]
+    items = [line.item for line in shared_lines(environment, load_prices())]
+    assert "aws egress: Network Firewall endpoint per zone" in items

@@ -11,6 +11,7 @@ import pulumi
 import pytest
 
 from triplane.components.images import (
+    DCGM_EXPORTER,
     NVIDIA_DEVICE_PLUGIN,
     TGI,
     VLLM,
@@ -41,7 +42,6 @@ SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
 ECR = f"{AWS_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com"
 DOCKER_HUB_TOKEN = "dckr_pat_plantedDockerHubToken0001"
 GHCR_TOKEN = "ghp_plantedGithubContainerToken000001"
-UPSTREAM_HOSTS = ("ghcr.io", "docker.io", "registry.k8s.io", "quay.io", "nvcr.io")
 RUNNER = {"private_cidrs": ["10.50.0.0/24"]}
 """The deployer's declared way in to a new cluster (a runner in a connected network)."""
 
@@ -94,7 +94,7 @@ def test_cache_rewrites_known_upstreams_and_leaves_the_rest_upstream() -> None:
         "nvcr.io/nvidia/k8s-device-plugin:v0.17.4",
     ]
     assert cache.upstream_hosts(TGI) == ()
-    assert cache.upstream_hosts(NVIDIA_DEVICE_PLUGIN) == ("nvcr.io",)
+    assert cache.upstream_hosts(NVIDIA_DEVICE_PLUGIN) == ("nvcr.io", "ngc.download.nvidia.com")
     assert Upstream().upstream_hosts(VLLM) == (
         "registry-1.docker.io",
         "auth.docker.io",
@@ -204,16 +204,26 @@ def test_eks_nodes_may_fill_the_cache_over_private_endpoints(dev_plan: Plan) -> 
 # --- every image of a new cluster points at its cloud's cache ---------------------------------------
 
 
+EKS_CLUSTER = {"dev": "gpu", "prod": "gpu-aws"}
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_new_clusters_pull_every_image_through_the_cache(stack: str, dev_plan: Plan, prod_plan: Plan) -> None:
+def test_new_clusters_pull_every_image_through_the_cache_or_the_firewall(
+    stack: str, dev_plan: Plan, prod_plan: Plan
+) -> None:
     plan = dev_plan if stack == "dev" else prod_plan
     found = list(images_of(plan))
     assert len(found) >= 3
     caches = (f"{ECR}/", "europe-west4-docker.pkg.dev/acme-genai-prod/", "prodimagesrgtriplaneprod.azurecr.io/")
+    [firewall] = plan.by_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    allowed = set(firewall.inputs["ruleGroup"]["rulesSource"]["rulesSourceList"]["targets"])
     for resource, image in found:
-        # ECR cannot front nvcr.io, and no EKS pod needs it: Bottlerocket's NVIDIA AMI runs the device plugin.
-        assert image.startswith(caches), f"{resource.name}: {image}"
-        assert not image.startswith(UPSTREAM_HOSTS)
+        if image.startswith(caches):
+            continue
+        # ECR cannot front nvcr.io: EKS's GPU metrics exporter is pulled through the egress firewall.
+        exporter = f"{stack}-{EKS_CLUSTER[stack]}-gpu-metrics-daemonset"
+        assert (resource.name, image) == (exporter, DCGM_EXPORTER.upstream)
+        assert {"nvcr.io", "ngc.download.nvidia.com"} <= allowed
 
 
 def test_gke_pulls_through_remote_repositories(prod_plan: Plan) -> None:
@@ -318,11 +328,11 @@ def test_aks_bootstraps_from_the_registry_and_its_kubelet_pulls(azure_plan: Plan
     assert pull["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d")
     assert pull["scope"] == cluster["bootstrapProfile"]["containerRegistryId"]
     root = f"{registry.inputs['registryName']}.azurecr.io"
-    # The server and its weights Job, and the device plugin and GPU metrics exporter AKS GPU pools need.
+    # The server and its weights Job, and the device plugin AKS GPU pools need (without `monitoring`, no
+    # GPU metrics exporter: prod's exporter is pulled from the same cache, test_gpu_metrics.py).
     assert sorted({image for _, image in images_of(azure_plan)}) == [
         f"{root}/dockerhub/vllm/vllm-openai:v0.11.0",
         f"{root}/nvcr/nvidia/k8s-device-plugin:v0.17.4",
-        f"{root}/nvcr/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
     ]
 
 

@@ -450,8 +450,8 @@ def test_model_server_rules_select_their_namespace_and_job_on_their_cluster(
             held = kind in ("queue", "gpu-memory", "no-ready-replicas")
             assert rule["for"] == (WINDOW_SECONDS[kind] if held else None), (use_case.name, kind)
             checked += 1
-    # patient-records (TGI on EKS): 5; fraud-signals (vLLM on GKE): 7; contract-drafts (TGI on AKS): 6.
-    assert checked == 18
+    # patient-records (TGI on EKS): 6; fraud-signals (vLLM on GKE): 7; contract-drafts (TGI on AKS): 6.
+    assert checked == 19
     assert (
         'tgi_request_count{namespace="patient-records",job="prod-patient-records-metrics"}'
         in (rules["patient-records", "error-rate"][1]["expr"])
@@ -459,14 +459,14 @@ def test_model_server_rules_select_their_namespace_and_job_on_their_cluster(
     assert threshold_in_expr(rules["fraud-signals", "token-burn"][1]["expr"]) == 2_500_000
 
 
-def test_gpu_memory_alerts_only_where_the_clusters_gpu_metrics_reach_prometheus(prod: Plan) -> None:
+def test_gpu_memory_alerts_on_every_clusters_gpu_metrics(prod: Plan) -> None:
     kinds = every_alert(prod)
-    assert "gpu-memory" not in kinds["patient-records"]  # EKS: no GPU metrics there
-    assert "gpu-memory" in kinds["fraud-signals"] and "gpu-memory" in kinds["contract-drafts"]
+    assert all("gpu-memory" in kinds[u] for u in ("patient-records", "fraud-signals", "contract-drafts"))
     rules = planned_rules(prod)
-    # AKS: dcgm-exporter's own labels, kept by Triplane's Prometheus; GKE: the managed collectors stamp the
-    # exporter's target labels over them, which keeps the workload's as `exported_*`.
-    for use_case, label in (("contract-drafts", "namespace"), ("fraud-signals", "exported_namespace")):
+    # EKS and AKS: dcgm-exporter's own labels, kept by Triplane's Prometheus; GKE: the managed collectors
+    # stamp the exporter's target labels over them, which keeps the workload's as `exported_*`.
+    for use_case, label in (("patient-records", "namespace"), ("contract-drafts", "namespace"),
+                            ("fraud-signals", "exported_namespace")):
         expr = unscoped(rules[use_case, "gpu-memory"][1]["expr"])
         assert f'DCGM_FI_DEV_FB_USED{{{label}="{use_case}"}}' in expr and threshold_in_expr(expr) == 92
     assert "no-ready-replicas" in kinds["patient-records"]  # two replicas at least
@@ -684,8 +684,10 @@ def test_the_eks_clusters_servers_and_routes_are_drawn_by_their_workspaces_chart
     rows = custom_rows(plan)
     assert set(rows) == servers
     assert all(w["properties"]["endpoint"] == arn for widgets in rows.values() for w in widgets)
-    # EKS's Bottlerocket GPU nodes give no GPU metrics: no GPU panel, rather than an empty one.
-    assert not [w for widgets in rows.values() for w in widgets if "GPU" in w["properties"]["title"]]
+    # Each EKS server's row draws its GPUs from the exporter's series, in the alert's units.
+    gpu = {(u, w["properties"]["title"]) for u, widgets in rows.items() for w in widgets
+           if "GPU" in w["properties"]["title"]}
+    assert gpu == {(u, f"{u}: GPU {what}") for u in servers - {"support-drafts"} for what in ("utilisation", "memory")}
     grant = json.loads(plan.one("aws:iam/rolePolicy:RolePolicy", "prometheus-charts-grants").inputs["policy"])
     assert {s["Resource"] for s in grant["Statement"] if s["Action"] == "aps:QueryMetrics"} == {
         state_of(workspace)[1]["arn"]}
@@ -739,7 +741,7 @@ def test_a_server_that_scales_to_zero_has_no_no_ready_replicas_alert(dev: Plan) 
     [code_review] = [u for u in environment.use_cases if u.name == "code-review"]
     assert isinstance(code_review, SelfManagedUseCase) and code_review.replicas.min == 0
     kinds = every_alert(dev)["code-review"]
-    assert kinds == {"error-rate", "latency", "queue", "token-burn"}  # no replicas by design; EKS: no GPU metrics
+    assert kinds == {"error-rate", "latency", "queue", "token-burn", "gpu-memory"}  # no replicas by design
     assert not [r for r in planned_rules(dev).values() if r[1]["alert"] == "TriplaneNoReadyReplicas"]
 
 

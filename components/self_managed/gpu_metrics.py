@@ -5,12 +5,21 @@ with the `namespace`, `pod` and `container` of the pod holding each GPU (from th
 pod-resources API). How it reaches the GPUs depends on how the node exposes them, so it comes in two
 forms, chosen per cluster where the NVIDIA device plugin is (or would be) installed:
 
-- `exporter` (AKS GPU pools; existing clusters that take Triplane's device plugin and name their
-  GPU nodes in `gpu_node_selector`): the driver and the NVIDIA container runtime are on the host, so
-  the image's `NVIDIA_VISIBLE_DEVICES=all` gives the exporter every GPU without asking the scheduler
-  for one. Creates a ConfigMap of the counters, a DaemonSet in `kube-system` (GPU nodes only, every
-  GPU taint tolerated, as the device plugin), a headless Service and a ServiceMonitor labelled for
-  Triplane's Prometheus.
+- `exporter` (AKS and EKS GPU pools; existing clusters that take Triplane's device plugin and name
+  their GPU nodes in `gpu_node_selector`): the driver and the NVIDIA container runtime are on the
+  host, and the exporter asks the runtime for every GPU of its node without asking the scheduler for
+  one, in the two forms the NVIDIA container toolkit reads (`internal/config/image/cuda_image.go`):
+  - a volume-mount request, the host's `/dev/null` mounted at
+    `/var/run/nvidia-container-devices/all`. The toolkit honours it where
+    `accept-nvidia-visible-devices-as-volume-mounts` is on, as on Bottlerocket's NVIDIA nodes
+    (`settings.nvidia-container-runtime.visible-devices-as-volume-mounts`, on by default), which
+    ignore the variable below in an unprivileged container. Only a pod allowed a hostPath of
+    `/dev/null` can make this request, so other pods on the node cannot reach the GPUs this way.
+  - `NVIDIA_VISIBLE_DEVICES=all`, which the toolkit honours in an unprivileged container by default
+    (AKS's GPU nodes).
+  Creates a ConfigMap of the counters, a DaemonSet in `kube-system` (GPU nodes only, every GPU taint
+  tolerated, as the device plugin), a headless Service and a ServiceMonitor labelled for Triplane's
+  Prometheus.
 - `gke-managed` (GKE): GKE runs its own dcgm-exporter on GPU nodes (the DCGM metrics package, which
   Triplane's GKE cluster turns on in its `monitoring_config`) in the `gke-managed-system`
   namespace, where no one else may create objects. A self-deployed exporter would need
@@ -18,9 +27,8 @@ forms, chosen per cluster where the NVIDIA device plugin is (or would be) instal
   privileged), which Triplane's pod security policy forbids. Creates a PodMonitor in the monitoring
   namespace that scrapes GKE's exporter pods.
 
-EKS's Bottlerocket NVIDIA nodes hand GPUs to unprivileged containers only through the device
-plugin's allocation (`NVIDIA_VISIBLE_DEVICES=all` is ignored unless the container holds
-CAP_SYS_ADMIN), and ECR cannot cache nvcr.io: neither form applies there.
+The image is on nvcr.io, which ECR cannot cache: EKS nodes pull it through the network's egress
+firewall (`stacks.egress`, which lists nvcr.io and its layer host).
 
 Only `DCGM_FI_DEV_*` counters are collected: the profiling (`DCGM_FI_PROF_*`) ones need
 CAP_SYS_ADMIN. The exporter runs as root (the kubelet's pod-resources socket is writable by root
@@ -50,9 +58,11 @@ PORT = 9400
 PORT_NAME = "metrics"
 SELECTOR = {"app.kubernetes.io/name": NAME}
 POD_RESOURCES = "/var/lib/kubelet/pod-resources"
+"""The kubelet's pod-resources socket directory: which pod holds which GPU."""
+DEVICE_REQUEST = "/var/run/nvidia-container-devices/all"
+"""Where a mount of the host's `/dev/null` asks the NVIDIA runtime for every GPU of the node."""
 REQUESTS: Mapping[str, str] = {"cpu": "100m", "memory": "128Mi"}
 """The exporter's requests (the dcgm-exporter chart 4.8.2's): what `triplane cost` shows per GPU node."""
-"""The kubelet's pod-resources socket directory: which pod holds which GPU."""
 COUNTERS_DIR = "/etc/triplane-dcgm"
 COUNTERS_FILE = "counters.csv"
 SCRAPE_INTERVAL = "30s"
@@ -144,6 +154,8 @@ def container(image: pulumi.Input[str]) -> k8s_core.v1.ContainerArgsDict:
             # The NVIDIA device plugin names GPUs by UUID to the kubelet: map pods by UUID too.
             {"name": "DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE", "value": "uid"},
             {"name": "DCGM_EXPORTER_LISTEN", "value": f":{PORT}"},
+            # The image's own value, stated: the request runtimes honour that read no volume mounts.
+            {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"},
             {"name": "NODE_NAME", "value_from": {"field_ref": {"field_path": "spec.nodeName"}}},
         ],
         "ports": [{"name": PORT_NAME, "container_port": PORT, "protocol": "TCP"}],
@@ -165,6 +177,7 @@ def container(image: pulumi.Input[str]) -> k8s_core.v1.ContainerArgsDict:
         "readiness_probe": health(),
         "volume_mounts": [
             {"name": "pod-resources", "mount_path": POD_RESOURCES, "read_only": True},
+            {"name": "gpu-request", "mount_path": DEVICE_REQUEST, "read_only": True},
             {"name": "counters", "mount_path": COUNTERS_DIR, "read_only": True},
             {"name": "tmp", "mount_path": "/tmp"},
         ],
@@ -273,6 +286,7 @@ class GpuMetricsExporter(pulumi.ComponentResource):
                     "containers": [container(image)],
                     "volumes": [
                         {"name": "pod-resources", "host_path": {"path": POD_RESOURCES, "type": "Directory"}},
+                        {"name": "gpu-request", "host_path": {"path": "/dev/null", "type": "CharDevice"}},
                         {"name": "counters", "config_map": {"name": f"{NAME}-counters"}},
                         {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
                     ],

@@ -101,6 +101,9 @@ WAKING_TRIGGERS = frozenset({"cron", "kafka", "rabbitmq", "aws-sqs-queue", "azur
 CUSTOM_METRIC_TYPES = frozenset({"Pods", "Object", "External"})
 GPU = "nvidia.com/gpu"
 DEVICE_PLUGIN_IMAGE = "k8s-device-plugin"
+GPU_EXPORTER_IMAGE = "dcgm-exporter"
+DEVICE_REQUESTS = "/var/run/nvidia-container-devices/"
+"""Where a mount of the host's /dev/null asks the NVIDIA runtime for GPUs (its volume-mount requests)."""
 HUB_HOST = "huggingface.co"
 AKS_CLUSTER_ROLES = frozenset(
     {
@@ -308,6 +311,22 @@ def _repository_matches(pattern: str, repository: str) -> bool:
     return pattern == repository.split(":", 1)[0]
 
 
+PULL_HOSTS: dict[str, tuple[str, ...]] = {
+    "docker.io": ("registry-1.docker.io", "auth.docker.io", "production.cloudflare.docker.com"),
+    "nvcr.io": ("nvcr.io", "ngc.download.nvidia.com"),
+}
+"""What a node pulling from a registry directly must reach, where that is more than the registry's own
+name: Docker Hub's API, token and layer hosts; NVIDIA's registry and its layer host (the pack's copy of
+`components.images.UPSTREAM_HOSTS`, which a test holds equal)."""
+
+
+def _egress_path(registry: str, allowlist: set[str]) -> str | None:
+    hosts = PULL_HOSTS.get(registry, (registry,))
+    if not all(host in allowlist for host in hosts):
+        return None
+    return f"the egress allowlist entr{'ies' if len(hosts) > 1 else 'y'} for {', '.join(hosts)}"
+
+
 def image_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterator[Need]:
     mirror = str(cluster.declared.get("registry") or "")
     for resource in cluster.members:
@@ -328,8 +347,8 @@ def image_needs(graph: Graph, cluster: Cluster, allowlist: set[str]) -> Iterator
                     path, assumption = f"the registry mirror {mirror} (declared: it holds this image)", True
             else:
                 path = _cache_path(graph, cluster, registry, repository)
-                if path is None and registry in allowlist:
-                    path = f"the egress allowlist entry for {registry}"
+                if path is None:
+                    path = _egress_path(registry, allowlist)
             fix = (
                 f"set `registry` on the existing cluster {cluster.name!r} to a mirror holding it, or to "
                 "`upstream` if its nodes reach the public registries"
@@ -457,6 +476,15 @@ def _requests_gpu(spec: Mapping[str, Any]) -> bool:
     return False
 
 
+def _bottlerocket_gpus(graph: Graph, cluster: Cluster) -> bool:
+    """The cluster's GPU nodes are all Bottlerocket NVIDIA nodes (an EKS cluster with GPU node groups)."""
+    if cluster.kind != "eks" or cluster.resource is None:
+        return False
+    groups = [g for g in graph.of_type(EKS_NODE_GROUP) if cluster.resource.urn in graph.waits_for(g)]
+    gpu_groups = [g for g in groups if "NVIDIA" in str(g.props.get("amiType", ""))]
+    return bool(gpu_groups) and all(str(g.props.get("amiType", "")).startswith("BOTTLEROCKET") for g in gpu_groups)
+
+
 def _device_plugin(graph: Graph, cluster: Cluster) -> tuple[str | None, bool]:
     for daemonset in (r for r in cluster.members if r.type == DAEMON_SET):
         spec = pod_spec(daemonset) or {}
@@ -464,13 +492,38 @@ def _device_plugin(graph: Graph, cluster: Cluster) -> tuple[str | None, bool]:
             return f"the device plugin DaemonSet {daemonset.name}", False
     if cluster.kind == "gke":
         return "GKE's own device plugin (GPU node pools with a driver installation)", False
-    if cluster.kind == "eks" and cluster.resource is not None:
-        groups = [g for g in graph.of_type(EKS_NODE_GROUP) if cluster.resource.urn in graph.waits_for(g)]
-        gpu_groups = [g for g in groups if "NVIDIA" in str(g.props.get("amiType", ""))]
-        if gpu_groups and all(str(g.props.get("amiType", "")).startswith("BOTTLEROCKET") for g in gpu_groups):
-            return "the Bottlerocket NVIDIA AMI's built-in device plugin", False
+    if _bottlerocket_gpus(graph, cluster):
+        return "the Bottlerocket NVIDIA AMI's built-in device plugin", False
     if "nvidia-device-plugin" in cluster.provides or "nvidia-gpu-operator" in cluster.provides:
         return "the cluster's device plugin (declared in `provides`)", True
+    return None, False
+
+
+def _mounts_device_request(spec: Mapping[str, Any], container: Mapping[str, Any]) -> bool:
+    """The container mounts the host's /dev/null under the NVIDIA runtime's device-request directory."""
+    null_volumes = {
+        v.get("name") for v in as_list(spec.get("volumes"))
+        if isinstance(v, Mapping) and (v.get("hostPath") or {}).get("path") == "/dev/null"
+    }
+    return any(
+        isinstance(m, Mapping) and m.get("name") in null_volumes
+        and str(m.get("mountPath", "")).startswith(DEVICE_REQUESTS)
+        for m in as_list(container.get("volumeMounts"))
+    )
+
+
+def _unallocated_gpu_path(graph: Graph, cluster: Cluster, spec: Mapping[str, Any],
+                          container: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """How a container that holds no GPU allocation (the GPU metrics exporter) reaches its node's GPUs."""
+    mounted = _mounts_device_request(spec, container)
+    if _bottlerocket_gpus(graph, cluster):
+        # Bottlerocket's NVIDIA runtime ignores NVIDIA_VISIBLE_DEVICES in an unprivileged container.
+        return ("a volume-mount device request (the host's /dev/null under /var/run/nvidia-container-devices/), "
+                "which Bottlerocket's NVIDIA runtime honours by default" if mounted else None), False
+    if _env(container).get("NVIDIA_VISIBLE_DEVICES") == "all":
+        known = cluster.kind in ("aks", "eks")
+        return ("NVIDIA_VISIBLE_DEVICES=all, which the NVIDIA container toolkit honours in an unprivileged "
+                "container by default" + ("" if known else " (assumed of the existing cluster's nodes)")), not known
     return None, False
 
 
@@ -478,7 +531,16 @@ def gpu_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
     plugin: tuple[str | None, bool] | None = None
     for resource in cluster.members:
         spec = pod_spec(resource) if resource.type in POD_OWNERS else None
-        if spec is None or not _requests_gpu(spec):
+        if spec is None:
+            continue
+        if not _requests_gpu(spec):
+            for _where, container in containers(spec):
+                if GPU_EXPORTER_IMAGE in str(container.get("image", "")):
+                    path, assumption = _unallocated_gpu_path(graph, cluster, spec, container)
+                    yield Need("gpus", _workload(resource), "every GPU of its node, without an allocation", path,
+                               "mount the host's /dev/null (hostPath, CharDevice, read-only) at "
+                               "/var/run/nvidia-container-devices/all (components/self_managed/gpu_metrics.py)",
+                               resource.urn, assumption)
             continue
         if plugin is None:
             plugin = _device_plugin(graph, cluster)
@@ -1382,8 +1444,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "autoscaling": ("Every autoscaler has its metrics source, and a workload at zero replicas has a trigger that "
                     "can wake it.",
                     "Autoscale with `autoscaling` (KEDA with Prometheus); scale from zero only with active hours."),
-    "gpus": ("Every pod that requests GPUs runs on a cluster where a device plugin announces them.",
-             "Deploy the NVIDIA device plugin, or declare it in `provides`."),
+    "gpus": ("Every pod that requests GPUs runs on a cluster where a device plugin announces them; the GPU "
+             "metrics exporter, which holds none, asks the node's NVIDIA runtime for them in a form it honours.",
+             "Deploy the NVIDIA device plugin, or declare it in `provides`; mount /dev/null as the exporter's "
+             "device request on Bottlerocket nodes."),
     "weights": ("Every model server serves offline from a cache filled before it starts; the filler has a path "
                 "to the hub, or to its bucket over the cloud's private path.",
                 "Let Triplane's download or import Job fill the cache, or name a pre-filled claim."),

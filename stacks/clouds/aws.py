@@ -22,6 +22,7 @@ from triplane.components.cloud_managed import (
 from triplane.components.cloud_managed.bedrock_private_link import RUNTIME
 from triplane.components.deploy_runner.aws import DEFAULT_INSTANCE_TYPE, AwsDeployRunner, AwsDeployRunnerArgs
 from triplane.components.deploy_runner.github import RunnerRegistration, runner_labels
+from triplane.components.image_cache.aws import UPSTREAMS as CACHED_UPSTREAMS
 from triplane.components.image_cache.aws import EcrPullThroughCache, EcrPullThroughCacheArgs
 from triplane.components.images import AWS_CLI, ImageSource, cluster_autoscaler
 from triplane.components.naming import physical_name
@@ -672,7 +673,7 @@ def prometheus_charts(ctx: StackContext, use_cases: Sequence[MonitoredUseCase]) 
         found[name] = PrometheusCharts(
             cluster=_cluster_name(handle),
             function_arn=charts.function_arn,
-            gpu_metrics=gpu_metrics_source(handle.spec) is not None,
+            gpu_metrics=gpu_metrics_source(ctx.environment, handle.spec) is not None,
         )
     return found
 
@@ -742,6 +743,7 @@ SEAM = CloudSeam(
     saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
+    cached_registries=frozenset(CACHED_UPSTREAMS),
     cluster=cluster,
     cluster_extras=cluster_extras,
     weights_import=weights_import,

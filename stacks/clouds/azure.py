@@ -20,6 +20,7 @@ from triplane.components.cloud_managed import (
 )
 from triplane.components.deploy_runner.azure import DEFAULT_VM_SIZE, AzureDeployRunner, AzureDeployRunnerArgs
 from triplane.components.deploy_runner.github import RunnerRegistration, runner_labels
+from triplane.components.image_cache.azure import UPSTREAMS as CACHED_UPSTREAMS
 from triplane.components.image_cache.azure import AcrCache, AcrCacheArgs
 from triplane.components.images import AZURE_CLI, ImageSource
 from triplane.components.naming import physical_name
@@ -706,6 +707,7 @@ SEAM = CloudSeam(
     saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
+    cached_registries=frozenset(CACHED_UPSTREAMS),
     cluster=cluster,
     cluster_extras=cluster_extras,
     weights_import=weights_import,

@@ -16,6 +16,7 @@ from triplane.components.cloud_managed import (
     VertexProjectArgs,
     VpcServiceControlsArgs,
 )
+from triplane.components.image_cache.gcp import UPSTREAMS as CACHED_UPSTREAMS
 from triplane.components.image_cache.gcp import ArtifactRegistryCache, ArtifactRegistryCacheArgs
 from triplane.components.images import CLOUD_SDK, ImageSource
 from triplane.components.naming import physical_name
@@ -572,6 +573,7 @@ SEAM = CloudSeam(
     saas_paths=saas_paths,
     image_cache_secrets=image_cache_secrets,
     image_cache=image_cache,
+    cached_registries=frozenset(CACHED_UPSTREAMS),
     cluster=cluster,
     cluster_extras=cluster_extras,
     weights_import=weights_import,

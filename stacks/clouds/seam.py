@@ -237,6 +237,8 @@ class CloudSeam:
     """(field path, config key) of the registry credentials the pull-through cache needs."""
     image_cache: Callable[[StackContext, str, ClusterComponent], ImageSource]
     """The cloud's pull-through cache, with the cluster's nodes allowed to pull through it."""
+    cached_registries: frozenset[str]
+    """The upstream registry hosts that cache fronts; nodes pull any other through the egress firewall."""
     cluster: Callable[[StackContext, KubernetesCluster, SystemNodes, bool], ClusterComponent]
     """A new Kubernetes cluster in the environment's network (`bool`: it needs a shared cache)."""
     cluster_extras: Callable[[StackContext, ClusterComponent, InCluster], tuple[str, str | None]]

@@ -40,6 +40,7 @@ from triplane.decide.prices import MODEL_CLASSES, Instance, Prices
 from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import ManagedModelService
 from triplane.stacks.clusters import gpu_metrics_source
+from triplane.stacks.egress import egress_allowlist
 from triplane.stacks.observability import SERVICE_CLOUD, alerts_of, prometheus_clusters
 from triplane.stacks.spec import CloudManagedUseCase, Environment, SaasUseCase, SelfManagedUseCase
 from triplane.stacks.spec.cloud_managed import SERVICE_OF_CLOUD
@@ -733,19 +734,24 @@ def zones(environment: Environment, cloud: str) -> int:
     return SEAMS[cloud].prices.zones(environment)
 
 
+def firewalled_clouds(environment: Environment) -> list[str]:
+    """The clouds whose network gets an egress firewall: those with anything on their allowlist (SaaS APIs,
+    hub downloads, deploy runners, images the cloud's cache cannot front)."""
+    return [cloud for cloud in sorted(SEAMS) if egress_allowlist(environment, cloud)]
+
+
 def shared_lines(environment: Environment, prices: Prices) -> list[Line]:
     """Once-per-environment infrastructure: egress firewalls and NAT, shared endpoints, clusters, the AI gateway."""
     hours = prices.hours
     lines: list[Line] = []
-    saas_clouds = sorted({u.cloud for u in environment.use_cases if isinstance(u, SaasUseCase)})
     managed = sorted({(u.cloud, u.service) for u in environment.use_cases if isinstance(u, CloudManagedUseCase)})
-    for cloud in saas_clouds:
+    for cloud in firewalled_clouds(environment):
         count = zones(environment, cloud)
         for item in SEAMS[cloud].prices.egress_hourly:
             fixed = prices.fixed(cloud, item)
             lines.append(
                 Line(
-                    f"{cloud} SaaS egress: {fixed.unit}",
+                    f"{cloud} egress: {fixed.unit}",
                     count * fixed.hourly * hours,
                     fixed.source,
                     f"{count} x ${fixed.hourly}/h x {hours:g} h",
@@ -1166,8 +1172,8 @@ def _cluster_monitoring(environment: Environment, watched: list[Watched], prices
         servers = [
             u for u in environment.use_cases if isinstance(u, SelfManagedUseCase) and u.cluster == spec.name
         ]
-        if not servers or gpu_metrics_source(spec) != "exporter":
-            continue  # no GPU pods to watch, or GPU metrics from the cloud's own exporter (GKE) or none (EKS)
+        if not servers or gpu_metrics_source(environment, spec) != "exporter":
+            continue  # no GPU pods to watch, or GPU metrics from the cloud's own exporter (GKE) or none
         lines.append(
             Line(
                 f"cluster {spec.name}: dcgm-exporter on each GPU node",
