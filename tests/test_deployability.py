@@ -7,11 +7,13 @@ the gate on a need with no path.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
 
 from triplane.components.images import UPSTREAM_HOSTS
+from triplane.components.self_managed.gpu_node_pool import BOTTLEROCKET_GPU_SETTINGS
 from triplane.policies.common import Res
 from triplane.policies.deployability import PULL_HOSTS, Need, runtime_paths
 
@@ -295,10 +297,13 @@ def _exporter(plan: PlanBuilder, provider: Res, *, env: dict[str, str], request:
               "spec": {"template": {"spec": pod}}}, provider=provider)
 
 
-def _bottlerocket_eks(plan: PlanBuilder) -> Res:
+def _bottlerocket_eks(plan: PlanBuilder, settings: str = BOTTLEROCKET_GPU_SETTINGS) -> Res:
     provider = plan.eks()
     [cluster] = [r for r in plan.resources if r.type == "aws:eks/cluster:Cluster"]
-    plan.add("aws:eks/nodeGroup:NodeGroup", "gpu-nodes", {"amiType": "BOTTLEROCKET_x86_64_NVIDIA"}, deps=(cluster,))
+    template = plan.add("aws:ec2/launchTemplate:LaunchTemplate", "gpu-lt",
+                        {"userData": base64.b64encode(settings.encode()).decode()})
+    plan.add("aws:eks/nodeGroup:NodeGroup", "gpu-nodes", {"amiType": "BOTTLEROCKET_x86_64_NVIDIA"},
+             deps=(cluster, template))
     return provider
 
 
@@ -316,6 +321,13 @@ def test_the_gpu_exporter_on_bottlerocket_needs_a_volume_mount_request() -> None
 
     plan = PlanBuilder()  # /dev/null elsewhere is no request
     _exporter(plan, _bottlerocket_eks(plan), env={}, request="/run/gpus/all")
+    assert unmet(plan.needs("gpus")) == ["every GPU of its node, without an allocation"]
+
+    # Bottlerocket's device plugin names GPUs by index unless told otherwise, and the exporter maps the
+    # pods holding them by UUID: without the setting, no metric would name its pod.
+    plan = PlanBuilder()
+    provider = _bottlerocket_eks(plan, settings='[settings.kubernetes]\nmax-pods = 110\n')
+    _exporter(plan, provider, env={}, request="/var/run/nvidia-container-devices/all")
     assert unmet(plan.needs("gpus")) == ["every GPU of its node, without an allocation"]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import tomllib
 
 import pytest
 
@@ -114,7 +116,7 @@ def plan() -> Plan:
 
 def test_eks_gpu_node_group(plan: Plan) -> None:
     group = plan.one("aws:eks/nodeGroup:NodeGroup", "t-eks-l4-od-nodes").inputs
-    # Bottlerocket's NVIDIA AMI runs the device plugin itself: nothing is pulled from nvcr.io, which ECR cannot cache.
+    # Bottlerocket's NVIDIA AMI runs the device plugin itself: its image is not pulled from nvcr.io.
     assert group["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
     # The machine is in the group's name, so moving to a larger machine never collides with the old group.
     assert group["nodeGroupName"] == "t-eks-l4-od-g6-12xlarge-bottlerocket"
@@ -143,7 +145,17 @@ def test_eks_launch_template_is_private_and_encrypted(plan: Plan) -> None:
     assert template["metadataOptions"]["httpTokens"] == "required"
     assert template["metadataOptions"]["httpPutResponseHopLimit"] == 1
     assert "networkInterfaces" not in template  # nodes take the private subnets' addresses only
-    assert "imageId" not in template and "userData" not in template
+    assert "imageId" not in template  # EKS picks the AMI, and merges its join settings into the user data
+    # Bottlerocket settings only: the device plugin names GPUs by UUID (dcgm-exporter maps pods by it), and
+    # the NVIDIA runtime takes device requests as volume mounts, never from an unprivileged environment.
+    settings = tomllib.loads(base64.b64decode(template["userData"]).decode())
+    assert settings == {"settings": {
+        "kubelet-device-plugins": {"nvidia": {"device-id-strategy": "uuid"}},
+        "nvidia-container-runtime": {
+            "visible-devices-as-volume-mounts": True,
+            "visible-devices-envvar-when-unprivileged": False,
+        },
+    }}
 
 
 def test_gke_gpu_node_pool(plan: Plan) -> None:

@@ -2,7 +2,8 @@
 
 Creates, depending on the cluster it is given:
 - EKS: a launch template (encrypted gp3 volumes: Bottlerocket's OS volume and its data volume sized
-  for the images, IMDSv2 only with a hop limit of 1 so pods cannot borrow the node's role) and a
+  for the images, IMDSv2 only with a hop limit of 1 so pods cannot borrow the node's role, and the
+  Bottlerocket settings of `BOTTLEROCKET_GPU_SETTINGS`) and a
   managed node group with the Bottlerocket NVIDIA AMI (`BOTTLEROCKET_x86_64_NVIDIA`: the driver and
   the NVIDIA device plugin are part of the OS, so no plugin image has to be pulled from nvcr.io,
   which ECR cannot cache), on-demand or spot, tainted `nvidia.com/gpu=present:NoSchedule`.
@@ -45,6 +46,19 @@ EKS_GPU_AMI_FAMILY = "bottlerocket"
 """Bottlerocket's NVIDIA variant runs the driver and the Kubernetes device plugin as part of the OS."""
 BOTTLEROCKET_OS_VOLUME_GB = 8
 """At least the OS image's own size (2-4 GiB); images and pod storage live on the data volume."""
+BOTTLEROCKET_GPU_SETTINGS = """\
+[settings.kubelet-device-plugins.nvidia]
+device-id-strategy = "uuid"
+
+[settings.nvidia-container-runtime]
+visible-devices-as-volume-mounts = true
+visible-devices-envvar-when-unprivileged = false
+"""
+"""The GPU nodes' Bottlerocket settings (https://bottlerocket.dev/en/os/latest/api/settings/): the built-in
+device plugin names GPUs by UUID (its default is the index), as the kubelet's pod-resources API then
+reports them and dcgm-exporter maps them to pods; the NVIDIA runtime takes device requests as volume
+mounts only (its defaults, stated), which the GPU metrics exporter uses and no unprivileged pod's
+environment variable can bypass."""
 
 
 @dataclass
@@ -115,6 +129,7 @@ class GpuNodePool(pulumi.ComponentResource):
             volumes=[("/dev/xvda", BOTTLEROCKET_OS_VOLUME_GB), ("/dev/xvdb", args.disk_size_gb)],
             tags=tags,
             tag_nodes=True,
+            user_data=BOTTLEROCKET_GPU_SETTINGS,
         )
         group = aws_eks.NodeGroup(
             f"{name}-nodes",

@@ -6,6 +6,7 @@ autoscaler); GPU pools come from use cases (`gpu_node_pool`).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,18 +43,22 @@ def eks_launch_template(
     tags: Mapping[str, str],
     description: str | None = None,
     tag_nodes: bool = False,
+    user_data: str | None = None,
 ) -> aws_ec2.LaunchTemplate:
     """The launch template of an EKS managed node group: encrypted gp3 volumes and IMDSv2 only.
 
     `volumes` are (device name, size in GiB). The instance metadata service takes session tokens only,
     one network hop away, so pods (a hop further) cannot read the node role's credentials. With
     `tag_nodes` the instances and volumes launched carry `tags` too, kept out of instance metadata.
-    The default version follows each change, so the node group rolls to it.
+    `user_data` is the node's own settings (Bottlerocket: TOML, which EKS merges with the settings that
+    join the node to the cluster). The default version follows each change, so the node group rolls to it.
     """
     metadata: Any = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
     extra: Any = {}
     if description is not None:
         extra["description"] = description
+    if user_data is not None:
+        extra["user_data"] = base64.b64encode(user_data.encode()).decode()
     if tag_nodes:
         metadata["instance_metadata_tags"] = "disabled"
         extra["tag_specifications"] = [{"resource_type": kind, "tags": dict(tags)} for kind in ("instance", "volume")]

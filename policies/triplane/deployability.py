@@ -15,13 +15,16 @@ A cluster Triplane did not create cannot be inspected: what its stack entry decl
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
+import tomllib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .ai_gateway import IN_CLUSTER_SUFFIX, PROXY_NAMESPACE
+from .aws import LAUNCH_TEMPLATE
 from .cluster_addons import ADD_ON_GROUPS, CHART_GROUPS, PROMETHEUS_CHARTS
 from .common import (
     HIGH,
@@ -476,13 +479,34 @@ def _requests_gpu(spec: Mapping[str, Any]) -> bool:
     return False
 
 
+def _gpu_node_groups(graph: Graph, cluster: Cluster) -> list[Res]:
+    if cluster.kind != "eks" or cluster.resource is None:
+        return []
+    groups = [g for g in graph.of_type(EKS_NODE_GROUP) if cluster.resource.urn in graph.waits_for(g)]
+    return [g for g in groups if "NVIDIA" in str(g.props.get("amiType", ""))]
+
+
 def _bottlerocket_gpus(graph: Graph, cluster: Cluster) -> bool:
     """The cluster's GPU nodes are all Bottlerocket NVIDIA nodes (an EKS cluster with GPU node groups)."""
-    if cluster.kind != "eks" or cluster.resource is None:
-        return False
-    groups = [g for g in graph.of_type(EKS_NODE_GROUP) if cluster.resource.urn in graph.waits_for(g)]
-    gpu_groups = [g for g in groups if "NVIDIA" in str(g.props.get("amiType", ""))]
-    return bool(gpu_groups) and all(str(g.props.get("amiType", "")).startswith("BOTTLEROCKET") for g in gpu_groups)
+    groups = _gpu_node_groups(graph, cluster)
+    return bool(groups) and all(str(g.props.get("amiType", "")).startswith("BOTTLEROCKET") for g in groups)
+
+
+def _bottlerocket_setting(graph: Graph, group: Res, table: str, key: str) -> Any:
+    """A Bottlerocket setting (`settings.<table>.<key>`) in the user data of the group's launch template."""
+    for urn in graph.waits_for(group):
+        template = graph.by_urn.get(urn)
+        if template is None or template.type != LAUNCH_TEMPLATE or is_unknown(template.props.get("userData")):
+            continue
+        try:
+            settings = tomllib.loads(base64.b64decode(str(template.props.get("userData") or "")).decode())
+        except (ValueError, tomllib.TOMLDecodeError):
+            return None
+        found: Any = settings.get("settings") or {}
+        for part in (*table.split("."), key):
+            found = found.get(part) if isinstance(found, Mapping) else None
+        return found
+    return None
 
 
 def _device_plugin(graph: Graph, cluster: Cluster) -> tuple[str | None, bool]:
@@ -517,9 +541,15 @@ def _unallocated_gpu_path(graph: Graph, cluster: Cluster, spec: Mapping[str, Any
     """How a container that holds no GPU allocation (the GPU metrics exporter) reaches its node's GPUs."""
     mounted = _mounts_device_request(spec, container)
     if _bottlerocket_gpus(graph, cluster):
-        # Bottlerocket's NVIDIA runtime ignores NVIDIA_VISIBLE_DEVICES in an unprivileged container.
+        # Bottlerocket's NVIDIA runtime ignores NVIDIA_VISIBLE_DEVICES in an unprivileged container, and
+        # its device plugin names GPUs by index unless told otherwise: the exporter maps pods by UUID.
+        by_uuid = all(
+            _bottlerocket_setting(graph, g, "kubelet-device-plugins.nvidia", "device-id-strategy") == "uuid"
+            for g in _gpu_node_groups(graph, cluster)
+        )
         return ("a volume-mount device request (the host's /dev/null under /var/run/nvidia-container-devices/), "
-                "which Bottlerocket's NVIDIA runtime honours by default" if mounted else None), False
+                "which Bottlerocket's NVIDIA runtime honours, on nodes whose device plugin names GPUs by UUID"
+                if mounted and by_uuid else None), False
     if _env(container).get("NVIDIA_VISIBLE_DEVICES") == "all":
         known = cluster.kind in ("aks", "eks")
         return ("NVIDIA_VISIBLE_DEVICES=all, which the NVIDIA container toolkit honours in an unprivileged "
@@ -539,8 +569,9 @@ def gpu_needs(graph: Graph, cluster: Cluster) -> Iterator[Need]:
                     path, assumption = _unallocated_gpu_path(graph, cluster, spec, container)
                     yield Need("gpus", _workload(resource), "every GPU of its node, without an allocation", path,
                                "mount the host's /dev/null (hostPath, CharDevice, read-only) at "
-                               "/var/run/nvidia-container-devices/all (components/self_managed/gpu_metrics.py)",
-                               resource.urn, assumption)
+                               "/var/run/nvidia-container-devices/all (components/self_managed/gpu_metrics.py); "
+                               "on Bottlerocket, set settings.kubelet-device-plugins.nvidia.device-id-strategy "
+                               "to uuid in the GPU nodes' launch template", resource.urn, assumption)
             continue
         if plugin is None:
             plugin = _device_plugin(graph, cluster)
