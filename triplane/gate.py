@@ -146,7 +146,8 @@ def _pack_run(effective: Mapping[str, Mapping[str, Any]]) -> PackRun:
 
 
 def _exemptions(pack: str, effective: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
-    """Every exemption in effect, with its reason; images allowed to run as root are exemptions too."""
+    """Every exemption in effect, with its reason; images allowed to run as root or to mount host paths
+    are exemptions too."""
     found = []
     for name, entry in sorted(effective.items()):
         for exemption in entry["properties"].get("exemptions") or []:
@@ -155,6 +156,10 @@ def _exemptions(pack: str, effective: Mapping[str, Mapping[str, Any]]) -> list[d
         for image in entry["properties"].get("rootImages") or []:
             found.append({"pack": pack, "policy": name, "resource": f"image */{image.get('repository', '')} as root",
                           "reason": str(image.get("reason", ""))})
+        for grant in entry["properties"].get("hostPaths") or []:
+            access = "writing" if grant.get("writable") else "reading"
+            where = f"image */{grant.get('repository', '')} {access} the host's {grant.get('path', '')}"
+            found.append({"pack": pack, "policy": name, "resource": where, "reason": str(grant.get("reason", ""))})
     return found
 
 

@@ -284,16 +284,45 @@ def _privilege_escalation(resource: Res, _cfg: dict[str, Any]) -> Iterator[str]:
             )
 
 
+def _image_is(image: Any, entry: dict[str, Any]) -> bool:
+    """The image is the entry's `repository`, by path, whatever registry or cache serves it."""
+    if image is None or is_unknown(image):
+        return False
+    _, repository, _, _ = parse_image(str(image))
+    wanted = str(entry.get("repository", "")).strip("/")
+    return bool(wanted) and (repository == wanted or repository.endswith("/" + wanted))
+
+
 def root_image(image: Any, cfg: dict[str, Any]) -> str | None:
     """The `rootImages` entry an image matches (by repository path, whatever registry or cache serves it)."""
-    if image is None or is_unknown(image):
-        return None
-    _, repository, _, _ = parse_image(str(image))
     for entry in as_list(cfg.get("rootImages")):
-        wanted = str(entry.get("repository", "")).strip("/")
-        if wanted and (repository == wanted or repository.endswith("/" + wanted)):
-            return wanted
+        if _image_is(image, entry):
+            return str(entry.get("repository", "")).strip("/")
     return None
+
+
+def _host_paths(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    host = {
+        v.get("name"): get(v, "hostPath.path")
+        for v in as_list(spec.get("volumes"))
+        if isinstance(v, dict) and isinstance(v.get("hostPath"), dict)
+    }
+    for where, container in containers(spec):
+        for mount in as_list(container.get("volumeMounts")):
+            if not isinstance(mount, dict) or mount.get("name") not in host:
+                continue
+            path, image = host[mount.get("name")], container.get("image")
+            if is_unknown(path) or is_unknown(image):
+                raise Unknown(f"{where}.volumeMounts")
+            grant = next((e for e in as_list(cfg.get("hostPaths")) if e.get("path") == path and _image_is(image, e)),
+                         None)
+            if grant is None:
+                yield f"{where} mounts the host's {path}, which no hostPaths entry grants to {image}"
+            elif not truthy(mount.get("readOnly", False)) and not grant.get("writable", False):
+                yield f"{where} mounts the host's {path} writable; its hostPaths entry grants it read-only"
 
 
 def _security_setting(spec: dict[str, Any], container: dict[str, Any], name: str) -> Any:
@@ -493,6 +522,24 @@ ROOT_IMAGES_SCHEMA: dict[str, Any] = {
             "reason": {"type": "string", "minLength": 10},
         },
         "required": ["repository", "reason"],
+        "additionalProperties": False,
+    },
+}
+HOST_PATHS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "default": [],
+    "description": "Host paths an image needs: [{repository: <path>, path: <host path>, writable: <bool>, "
+    "reason: <why>}], the image matched on its repository path whatever registry or cache serves it; a "
+    "mount is read-only unless its entry is writable.",
+    "items": {
+        "type": "object",
+        "properties": {
+            "repository": {"type": "string", "minLength": 1},
+            "path": {"type": "string", "pattern": "^/"},
+            "writable": {"type": "boolean"},
+            "reason": {"type": "string", "minLength": 10},
+        },
+        "required": ["repository", "path", "reason"],
         "additionalProperties": False,
     },
 }
@@ -746,6 +793,19 @@ POLICIES = [
         severity=CRITICAL,
         remediation="Remove privileged, hostNetwork/hostPID/hostIPC and added capabilities; drop ALL instead.",
         references=[checkov("CKV_K8S_16")],
+        tags=["self-managed", "pod-security"],
+    ),
+    resource_policy(
+        name="k8s-host-paths-allowlisted",
+        description="Containers mount host paths only where their image is listed as needing that path, "
+        "read-only unless the entry says it writes there.",
+        types=list(WORKLOADS),
+        check=_host_paths,
+        severity=HIGH,
+        remediation="Use a volume that is not the node's filesystem (emptyDir, a ConfigMap, a claim). An image "
+        "that cannot work otherwise goes in hostPaths with the path, whether it writes there, and its reason.",
+        references=[cis("Kubernetes", "5.2.12")],
+        config={"hostPaths": HOST_PATHS_SCHEMA},
         tags=["self-managed", "pod-security"],
     ),
     resource_policy(
