@@ -18,6 +18,7 @@ from triplane.decide.cost import (
     Traffic,
     break_even,
     estimate_environment,
+    firewalled_clouds,
     gateway_pods,
     monitoring_lines,
     open_model_class,
@@ -318,6 +319,18 @@ def test_shared_infrastructure_once_per_environment(environment) -> None:
             "cluster gpu: 2 x m5.large system node": 2 * 0.096 * 730,  # 140.16
         }
     )
+
+
+@pytest.mark.parametrize(("stack", "clouds"), [
+    ("dev", ["aws"]),  # SaaS, a hub download and the GPU metrics exporter's image
+    ("prod", ["aws", "azure", "gcp"]),  # Azure: contract-drafts' hub download, the forwarder's Entra sign-in
+    ("local", []),  # an existing cluster: its way out is its own
+])  # fmt: skip
+def test_every_network_with_an_egress_allowlist_prices_its_firewall(stack: str, clouds: list[str]) -> None:
+    environment = load_stack(stack).environment()
+    assert firewalled_clouds(environment) == clouds
+    items = [line.item for line in shared_lines(environment, PRICES)]
+    assert sorted({item.split(" ")[0] for item in items if " egress: " in item}) == clouds
 
 
 def test_environment_total_and_sources(environment) -> None:
