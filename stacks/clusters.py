@@ -258,15 +258,24 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             handle.prometheus_workspace, forwarding = managed.workspace, managed.forwarding
     _addons(ctx, name, handle, set(), labels, in_cluster, gpu_metrics is not None, forwarding)
     if gpu_metrics is not None:
-        _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, node_label="triplane.io/gpu-type")
-    if any(image.host not in seam.cached_registries for image in gpu_node_images(ctx.environment, spec)):
-        from triplane.stacks.egress import egress_for  # egress reads this module's gpu_node_images
-
-        egress_for(ctx, cloud)  # the GPU nodes' way to the registries their cache cannot front
+        pull_after = _uncached_pull_path(ctx, spec)
+        _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, "triplane.io/gpu-type", pull_after)
     handle.read_write_once, handle.read_write_many = seam.cluster_extras(
         ctx, component, InCluster(name=name, version=spec.version, images=handle.images, labels=labels, opts=in_cluster)
     )
     return handle
+
+
+def _uncached_pull_path(ctx: StackContext, spec: KubernetesCluster) -> list[pulumi.Resource]:
+    """The egress firewall's routes (built here if nothing else needed it) when the new cluster's GPU nodes
+    pull an image their cache cannot front; nothing otherwise."""
+    assert spec.new is not None
+    cached = SEAMS[spec.new.cloud].cached_registries
+    if all(image.host in cached for image in gpu_node_images(ctx.environment, spec)):
+        return []
+    from triplane.stacks.egress import egress_for  # egress reads this module's gpu_node_images
+
+    return list(egress_for(ctx, spec.new.cloud).ready)
 
 
 def _device_plugin(
@@ -291,6 +300,7 @@ def _gpu_metrics(
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
     node_label: str | None,
+    pull_after: Sequence[pulumi.Resource] = (),
 ) -> GpuMetricsExporter:
     # A service of the cluster's monitoring: it sits with the add-ons Triplane installs there (its
     # Prometheus among them), if any.
@@ -304,6 +314,7 @@ def _gpu_metrics(
             node_label=node_label,
             node_selector=dict(handle.gpu_node_selector),
             monitor_after=handle.crd_releases.get("monitoring.coreos.com"),
+            pull_after=pull_after,
             tags=labels,
         ),
         opts=opts,

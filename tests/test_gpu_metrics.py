@@ -300,6 +300,8 @@ def test_prod_wires_gpu_metrics_on_every_cluster(prod_plan: Plan) -> None:
     )
     plugin = prod_plan.one(DAEMONSET, "prod-gpu-azure-nvidia-daemonset")
     assert daemonset.provider == plugin.provider
+    # Pulled from the registry's cache: it waits for no firewall route.
+    assert [d for d in daemonset.dependencies if "ec2/route" in d or "Egress" in d] == []
     assert pod["affinity"] == plugin.inputs["spec"]["template"]["spec"]["affinity"]
     assert pod["tolerations"] == plugin.inputs["spec"]["template"]["spec"]["tolerations"]
     for cluster, kind in (("prod-gpu-aws", SERVICE_MONITOR), ("prod-gpu-azure", SERVICE_MONITOR),
@@ -342,6 +344,10 @@ def test_the_eks_exporter_pulls_through_the_egress_firewall(dev_plan: Plan) -> N
     [need] = [n for n in runtime_paths(plan_resources(dev_plan), load_stack("dev").environment().model_dump(
         mode="json")) if n.kind == "images" and "dcgm-exporter" in n.what]
     assert need.met and need.path == "the egress allowlist entries for nvcr.io, ngc.download.nvidia.com"
+    # The DaemonSet waits for each zone's route through the firewall, so its first pull has a way out.
+    routes = {r.urn for r in dev_plan.by_type("aws:ec2/route:Route") if r.name.startswith("dev-egress-app-")}
+    assert len(routes) == 2
+    assert routes <= set(dev_plan.one(DAEMONSET, "dev-gpu-gpu-metrics-daemonset").dependencies)
 
 
 def test_a_cluster_naming_no_gpu_nodes_has_no_exporter(local_plan: Plan) -> None:

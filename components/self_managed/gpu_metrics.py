@@ -102,6 +102,9 @@ class GpuMetricsExporterArgs:
     toleration_keys: Sequence[str] = GPU_TOLERATION_KEYS
     monitor_after: pulumi.Resource | None = None
     """The release installing the ServiceMonitor/PodMonitor CRD (None: the cluster has it)."""
+    pull_after: Sequence[pulumi.Resource] = ()
+    """What the nodes' way to the image's registry waits for (the egress firewall's routes, where the
+    cluster's cache cannot front it)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Kubernetes labels (from `k8s_labels`) put on every object."""
 
@@ -298,7 +301,7 @@ class GpuMetricsExporter(pulumi.ComponentResource):
             f"{name}-daemonset",
             metadata=metadata,
             spec=spec,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[counters]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[counters, *args.pull_after]),
         )
         k8s_core.v1.Service(
             f"{name}-service",
