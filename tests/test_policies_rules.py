@@ -335,6 +335,9 @@ def bad_plan() -> Plan:
         "securityContext": {"privileged": True, "runAsUser": 0},
     }
     bad_pod = pod_template(insecure, {"hostNetwork": True})
+    # The node's root filesystem, writable, for an image no hostPaths entry names.
+    bad_pod["template"]["spec"]["volumes"] = [{"name": "host", "hostPath": {"path": "/"}}]
+    bad_pod["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "host", "mountPath": "/host"}]
     bad_pod["template"]["spec"]["initContainers"] = [{"name": "fetch", "image": "busybox", "resources": {
         "limits": {"cpu": "1", "memory": "1Gi"}}, "securityContext": {"allowPrivilegeEscalation": False}}]
     resources = [
@@ -541,6 +544,7 @@ EXPECTED: dict[str, set[str]] = {
     "k8s-image-digest-prod": {"bad-floating-server"},
     "k8s-image-registry-allowlist": {"bad-deployment"},
     "k8s-no-privileged-containers": {"bad-deployment"},
+    "k8s-host-paths-allowlisted": {"bad-deployment"},
     "k8s-no-privilege-escalation": {"bad-deployment"},
     "k8s-run-as-non-root": {"bad-deployment"},
     "k8s-resource-limits": {"bad-deployment"},
