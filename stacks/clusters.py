@@ -125,12 +125,12 @@ def served_on(environment: Environment, cluster: str) -> list[SelfManagedUseCase
 def gpu_metrics_source(environment: Environment, spec: KubernetesCluster) -> GpuMetricsSource | None:
     """How the cluster's GPU metrics reach Triplane's Prometheus (None: they do not).
 
-    They are part of the environment's `monitoring`, which reads them: without it, none. A cluster that
-    brings its own GPU stack (usually the GPU Operator, exporter included) brings its
-    GPU metrics too, scraped by its own monitoring; Triplane's exporter needs the GPU nodes named (it
-    cannot start on a node without one). A new cluster whose cache cannot front the exporter's registry
-    (EKS: ECR has no nvcr.io upstream) pulls it through the egress firewall of a network Triplane
-    creates; in an existing network, whose way out is not Triplane's, it has none."""
+    They are part of the environment's `monitoring`, which reads them: without it, none. A cluster
+    that brings its own GPU stack (usually the GPU Operator, exporter included) brings its GPU metrics
+    too, scraped by its own monitoring; Triplane's exporter needs the GPU nodes named (it cannot start
+    on a node without one). A new cluster whose cache cannot front the exporter's registry (EKS: ECR
+    has no nvcr.io upstream) pulls it through the egress firewall of a network Triplane creates; in an
+    existing network, whose way out is not Triplane's, it has none."""
     if environment.monitoring is None:
         return None
     existing = spec.existing

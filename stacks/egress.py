@@ -19,8 +19,8 @@ out. What may get out is one list of entries, each a host with the use case that
   registry for the GPU metrics exporter on EKS, whose cache has no nvcr.io upstream.
 
 Each source is one function below and one line in `SOURCES`. The firewall names the owners in its
-rules' descriptions, so the plan shows who needs each host. Every entry, whatever its
-source, passes `check_host`: no wildcard over a public suffix or a shared hosting domain gets out.
+rules' descriptions, so the plan shows who needs each host. Every entry, whatever its source, passes
+`check_host`: no wildcard over a public suffix or a shared hosting domain gets out.
 
 An existing network's egress is not Triplane's to route, and an existing cluster's path out is its
 own: there the stack states where the weights come from (`weights.source`), and the spec refuses
