@@ -33,7 +33,7 @@ from triplane.stacks.clouds import SEAMS
 from triplane.stacks.clouds.seam import InCluster
 from triplane.stacks.context import StackContext
 from triplane.stacks.spec import Environment, KubernetesCluster
-from triplane.stacks.spec.self_managed import SelfManagedUseCase, addons_needed
+from triplane.stacks.spec.self_managed import SelfManagedUseCase, addons_needed, in_new_network
 
 UPSTREAM = "upstream"
 """An existing cluster's `registry` when its nodes pull from the public registries themselves."""
@@ -139,10 +139,8 @@ def gpu_metrics_source(environment: Environment, spec: KubernetesCluster) -> Gpu
     assert spec.new is not None
     seam = SEAMS[spec.new.cloud]
     source = GPU_METRICS.get(seam.device_plugin_installed_by)
-    settings = getattr(environment.clouds, spec.new.cloud, None)
-    new_network = settings is not None and settings.network.new is not None
-    if source == "exporter" and DCGM_EXPORTER.host not in seam.cached_registries and not new_network:
-        return None
+    if source == "exporter" and DCGM_EXPORTER.host not in seam.cached_registries:
+        return source if in_new_network(environment, spec) else None
     return source
 
 

@@ -44,7 +44,7 @@ from triplane.stacks.clouds.seam import EgressEntry
 from triplane.stacks.clusters import gpu_node_images
 from triplane.stacks.context import StackContext
 from triplane.stacks.spec import Environment, SaasUseCase
-from triplane.stacks.spec.self_managed import SelfManagedUseCase
+from triplane.stacks.spec.self_managed import SelfManagedUseCase, in_new_network
 
 __all__ = [
     "ENTRA_HOSTS",
@@ -76,13 +76,9 @@ def downloads_through_firewall(environment: Environment, use_case: SelfManagedUs
     if use_case.weights_source != "hub":
         return None
     cluster = next((c for c in environment.kubernetes if c.name == use_case.cluster), None)
-    if cluster is None or cluster.new is None:
+    if cluster is None or cluster.new is None or not in_new_network(environment, cluster):
         return None
-    cloud = cluster.new.cloud
-    settings = getattr(environment.clouds, cloud, None)
-    if settings is None or settings.network.new is None:
-        return None
-    return cloud
+    return cluster.new.cloud
 
 
 def hub_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
@@ -129,12 +125,9 @@ gateway endpoint)."""
 def image_entries(environment: Environment, cloud: str) -> Iterable[EgressEntry]:
     """The registries the GPU nodes of clusters Triplane creates in this cloud's network pull from
     directly: those of their images the cloud's cache cannot front."""
-    settings = getattr(environment.clouds, cloud, None)
-    if settings is None or settings.network.new is None:
-        return
     cached = SEAMS[cloud].cached_registries
     for cluster in environment.kubernetes:
-        if cluster.new is None or cluster.new.cloud != cloud:
+        if cluster.new is None or cluster.new.cloud != cloud or not in_new_network(environment, cluster):
             continue
         for image in gpu_node_images(environment, cluster):
             if image.host not in cached:

@@ -65,7 +65,7 @@ from triplane.stacks.context import Endpoint, StackContext
 from triplane.stacks.secrets import require_secret
 from triplane.stacks.spec import Environment, KubernetesCluster, SaasUseCase
 from triplane.stacks.spec.cloud_managed import AzureOpenAIUseCase, version_upgrade
-from triplane.stacks.spec.self_managed import SelfManagedUseCase
+from triplane.stacks.spec.self_managed import SelfManagedUseCase, in_new_network
 
 if TYPE_CHECKING:
     from triplane.stacks.clusters import ClusterHandle
@@ -147,8 +147,7 @@ def imports_through_firewall(environment: Environment, use_case: SelfManagedUseC
     cluster = next((c for c in environment.kubernetes if c.name == use_case.cluster), None)
     if cluster is None or cluster.new is None or cluster.new.cloud != CLOUD:
         return False
-    settings = environment.clouds.azure
-    return settings is not None and settings.network.new is not None
+    return in_new_network(environment, cluster)
 
 
 def prometheus_signs_in_through_firewall(environment: Environment) -> bool:

@@ -833,7 +833,7 @@ def _check_addons(environment: Environment) -> None:
                 )
 
 
-def _in_new_network(environment: Environment, cluster: KubernetesCluster) -> bool:
+def in_new_network(environment: Environment, cluster: KubernetesCluster) -> bool:
     """Whether the cluster is one Triplane creates in a network Triplane creates: the network's only way
     out is then its egress firewall, which lets through the allowlisted hosts alone."""
     if cluster.new is None:
@@ -849,14 +849,14 @@ def _check_weights_path(
     restricted data only a path that names hosts (a NetworkPolicy cannot)."""
     source, weights = use_case.weights_source, use_case.weights
     hosts = "huggingface.co, *.huggingface.co and *.hf.co"
-    if weights.https_proxy is not None and _in_new_network(environment, cluster):
+    if weights.https_proxy is not None and in_new_network(environment, cluster):
         raise ValueError(
             f"use_cases[{i}].weights.https_proxy: cluster {cluster.name!r} is in a network Triplane creates, whose "
             f"egress firewall already allows {hosts} and nothing else; remove https_proxy"
         )
     if use_case.data_classification != "restricted":
         return
-    if source == "hub" and weights.https_proxy is None and not _in_new_network(environment, cluster):
+    if source == "hub" and weights.https_proxy is None and not in_new_network(environment, cluster):
         where = (
             f"cluster {cluster.name!r} exists already"
             if cluster.new is None
@@ -868,7 +868,7 @@ def _check_weights_path(
             f"name one); name the proxy that allows only {hosts} (http://<private IPv4>:<port>), or pre-fill the "
             "cache (`weights.source: existing-claim` with cache.existing_claim)"
         )
-    if source == "bucket" and cluster.new is not None and not _in_new_network(environment, cluster):
+    if source == "bucket" and cluster.new is not None and not in_new_network(environment, cluster):
         gcp = environment.clouds.gcp
         if cluster.new.cloud == "gcp" and gcp is not None and gcp.network.existing is not None:
             if gcp.network.existing.google_apis_address is not None:
