@@ -256,7 +256,8 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
             handle.prometheus_workspace, forwarding = managed.workspace, managed.forwarding
     _addons(ctx, name, handle, set(), labels, in_cluster, gpu_metrics is not None, forwarding)
     if gpu_metrics is not None:
-        pull_after = _uncached_pull_path(ctx, spec)
+        uncached = gpu_metrics == "exporter" and handle.images.upstream_hosts(DCGM_EXPORTER)
+        pull_after = _firewall_routes(ctx, cloud) if uncached else []
         _gpu_metrics(name, handle, gpu_metrics, labels, in_cluster, "triplane.io/gpu-type", pull_after)
     handle.read_write_once, handle.read_write_many = seam.cluster_extras(
         ctx, component, InCluster(name=name, version=spec.version, images=handle.images, labels=labels, opts=in_cluster)
@@ -264,16 +265,12 @@ def _build_cluster(ctx: StackContext, spec: KubernetesCluster) -> ClusterHandle:
     return handle
 
 
-def _uncached_pull_path(ctx: StackContext, spec: KubernetesCluster) -> list[pulumi.Resource]:
-    """The egress firewall's routes (built here if nothing else needed it) when the new cluster's GPU nodes
-    pull an image their cache cannot front; nothing otherwise."""
-    assert spec.new is not None
-    cached = SEAMS[spec.new.cloud].cached_registries
-    if all(image.host in cached for image in gpu_node_images(ctx.environment, spec)):
-        return []
+def _firewall_routes(ctx: StackContext, cloud: str) -> list[pulumi.Resource]:
+    """The routes through the network's egress firewall (built here if nothing else needed it): what a
+    pull from a registry the cluster's cache cannot front waits for."""
     from triplane.stacks.egress import egress_for  # egress reads this module's gpu_node_images
 
-    return list(egress_for(ctx, spec.new.cloud).ready)
+    return list(egress_for(ctx, cloud).ready)
 
 
 def _device_plugin(
