@@ -40,7 +40,7 @@ from .common import (
     truthy,
 )
 from .gcp_apis import SERVICE_AGENTS, SERVICE_IDENTITY_TYPE, SERVICE_TYPE, UnmappedGcpType, apis_for
-from .kubernetes import containers, parse_image, pod_spec
+from .kubernetes import containers, host_path_volumes, parse_image, pod_spec
 from .monitoring import AMP_RULES, AWS_ALARM, AZURE_ALERT, AZURE_PROMETHEUS_RULES, GCP_POLICY, PROMETHEUS_RULE
 from .runner_hosts import AWS_RUNNER_COMPONENT, AZURE_RUNNER_COMPONENT, GITHUB_HOSTS
 
@@ -486,9 +486,8 @@ def _gpu_node_groups(graph: Graph, cluster: Cluster) -> list[Res]:
     return [g for g in groups if "NVIDIA" in str(g.props.get("amiType", ""))]
 
 
-def _bottlerocket_gpus(graph: Graph, cluster: Cluster) -> bool:
-    """The cluster's GPU nodes are all Bottlerocket NVIDIA nodes (an EKS cluster with GPU node groups)."""
-    groups = _gpu_node_groups(graph, cluster)
+def _all_bottlerocket(groups: list[Res]) -> bool:
+    """The GPU node groups (`_gpu_node_groups`) are all Bottlerocket NVIDIA nodes, and there are some."""
     return bool(groups) and all(str(g.props.get("amiType", "")).startswith("BOTTLEROCKET") for g in groups)
 
 
@@ -516,19 +515,16 @@ def _device_plugin(graph: Graph, cluster: Cluster) -> tuple[str | None, bool]:
             return f"the device plugin DaemonSet {daemonset.name}", False
     if cluster.kind == "gke":
         return "GKE's own device plugin (GPU node pools with a driver installation)", False
-    if _bottlerocket_gpus(graph, cluster):
+    if _all_bottlerocket(_gpu_node_groups(graph, cluster)):
         return "the Bottlerocket NVIDIA AMI's built-in device plugin", False
     if "nvidia-device-plugin" in cluster.provides or "nvidia-gpu-operator" in cluster.provides:
         return "the cluster's device plugin (declared in `provides`)", True
     return None, False
 
 
-def _mounts_device_request(spec: Mapping[str, Any], container: Mapping[str, Any]) -> bool:
+def _mounts_device_request(spec: dict[str, Any], container: Mapping[str, Any]) -> bool:
     """The container mounts the host's /dev/null under the NVIDIA runtime's device-request directory."""
-    null_volumes = {
-        v.get("name") for v in as_list(spec.get("volumes"))
-        if isinstance(v, Mapping) and (v.get("hostPath") or {}).get("path") == "/dev/null"
-    }
+    null_volumes = {name for name, path in host_path_volumes(spec).items() if path == "/dev/null"}
     return any(
         isinstance(m, Mapping) and m.get("name") in null_volumes
         and str(m.get("mountPath", "")).startswith(DEVICE_REQUESTS)
@@ -536,16 +532,17 @@ def _mounts_device_request(spec: Mapping[str, Any], container: Mapping[str, Any]
     )
 
 
-def _unallocated_gpu_path(graph: Graph, cluster: Cluster, spec: Mapping[str, Any],
+def _unallocated_gpu_path(graph: Graph, cluster: Cluster, spec: dict[str, Any],
                           container: Mapping[str, Any]) -> tuple[str | None, bool]:
     """How a container that holds no GPU allocation (the GPU metrics exporter) reaches its node's GPUs."""
     mounted = _mounts_device_request(spec, container)
-    if _bottlerocket_gpus(graph, cluster):
+    groups = _gpu_node_groups(graph, cluster)
+    if _all_bottlerocket(groups):
         # Bottlerocket's NVIDIA runtime ignores NVIDIA_VISIBLE_DEVICES in an unprivileged container, and
         # its device plugin names GPUs by index unless told otherwise: the exporter maps pods by UUID.
         by_uuid = all(
             _bottlerocket_setting(graph, g, "kubelet-device-plugins.nvidia", "device-id-strategy") == "uuid"
-            for g in _gpu_node_groups(graph, cluster)
+            for g in groups
         )
         return ("a volume-mount device request (the host's /dev/null under /var/run/nvidia-container-devices/), "
                 "which Bottlerocket's NVIDIA runtime honours, on nodes whose device plugin names GPUs by UUID"

@@ -301,15 +301,20 @@ def root_image(image: Any, cfg: dict[str, Any]) -> str | None:
     return None
 
 
-def _host_paths(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
-    spec = pod_spec(resource)
-    if spec is None:
-        return
-    host = {
+def host_path_volumes(spec: dict[str, Any]) -> dict[Any, Any]:
+    """A pod's hostPath volumes: volume name -> the node's path."""
+    return {
         v.get("name"): get(v, "hostPath.path")
         for v in as_list(spec.get("volumes"))
         if isinstance(v, dict) and isinstance(v.get("hostPath"), dict)
     }
+
+
+def _host_paths(resource: Res, cfg: dict[str, Any]) -> Iterator[str]:
+    spec = pod_spec(resource)
+    if spec is None:
+        return
+    host = host_path_volumes(spec)
     for where, container in containers(spec):
         for mount in as_list(container.get("volumeMounts")):
             if not isinstance(mount, dict) or mount.get("name") not in host:
